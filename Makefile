@@ -1,0 +1,65 @@
+# d2lcourse: `make demo` and `make test` are all a newcomer needs (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.11 python3.10 python3.9 python3.8 python3; do \
+             command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+# GPU=1 installs the CUDA 11.2 build of MXNet instead of the CPU build (never both).
+ifeq ($(GPU),1)
+  EXTRAS := gpu,test
+  OTHER_MXNET := mxnet
+else
+  EXTRAS := cpu,test
+  OTHER_MXNET := mxnet-cu112
+endif
+DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+PYTEST_ARGS ?=
+
+.PHONY: install demo test benchmark notebooks debian-packages python-packages clean
+
+install: debian-packages python-packages
+
+python-packages: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo "d2lcourse: no python3 found; install Python 3.8-3.11" >&2; exit 1; }
+	@$(PYTHON) tools/check_platform.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip uninstall -q -y $(OTHER_MXNET) >/dev/null 2>&1 || true
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+debian-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	    echo "d2lcourse: please run:  sudo apt-get install$$missing"; \
+	    echo "  (Fashion-MNIST data and the bubblewrap sandbox; not root, so not installed here)"; \
+	else \
+	    echo "d2lcourse: no apt-get here. Put the Fashion-MNIST IDX .gz files in a folder and set"; \
+	    echo "  D2LCOURSE_DATA to it (see README, Data); grading needs Linux with bubblewrap."; \
+	fi
+
+demo: install
+	$(BIN)/d2lcourse demo
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmark: install
+	$(BIN)/python benchmarks/training.py
+
+# Regenerate the solution regions of assignments/source from solutions/.
+notebooks: install
+	$(BIN)/python -m d2lcourse.solutions.sync --write
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,379 @@
+"""The checking library: comparisons and calls that explain what went wrong.
+
+Every test cell of the course calls a check such as
+``d2lcourse.checks.softmax_regression.softmax_stable(softmax)``. A check calls the
+student's function only through :func:`call` and judges the result with
+:func:`expect_array`, :func:`assert_close` and friends, so that
+
+- in a notebook or ``d2lcourse check`` the function is the student's own, and
+- in the autograder it is a proxy whose ``invoke`` runs the call in the sandbox:
+  the comparison and the verdict stay in the grader.
+
+A failed check raises :class:`CheckFailure`, whose message is written for the student.
+"""
+import ast
+import contextlib
+import importlib
+import inspect
+import math
+import random
+import textwrap
+import traceback
+
+import numpy as onp
+
+from d2lcourse._mxnet import mx, np
+
+# Float32 has 24 significant bits: one unit in the last place is 2**-23 relative.
+FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
+RTOL = 1e-4
+ATOL = 1e-5
+
+# What "hand-derived" forbids (COURSE_SPEC.md, conventions). Each entry names the API as
+# the student writes it; the value says where to intercept it at run time.
+AUTOGRAD_APIS = {
+    "autograd.record": ("mxnet.autograd", "record"),
+    "autograd.grad": ("mxnet.autograd", "grad"),
+    "autograd.backward": ("mxnet.autograd", "backward"),
+    "attach_grad": ("mxnet.numpy.ndarray", "attach_grad"),
+    "backward": ("mxnet.numpy.ndarray", "backward"),
+}
+OPERATOR_APIS = {
+    "npx.softmax": ("mxnet.numpy_extension", "softmax"),
+    "npx.log_softmax": ("mxnet.numpy_extension", "log_softmax"),
+    "npx.relu": ("mxnet.numpy_extension", "relu"),
+    "npx.sigmoid": ("mxnet.numpy_extension", "sigmoid"),
+    "npx.activation": ("mxnet.numpy_extension", "activation"),
+    "gluon": ("mxnet.gluon.block", "Block.__init__"),
+}
+HAND_DERIVED = {**AUTOGRAD_APIS, **OPERATOR_APIS}
+# Everything a check may watch: HAND_DERIVED plus APIs forbidden by a single exercise.
+WATCHABLE_APIS = {**HAND_DERIVED, "np.tanh": ("mxnet.numpy", "tanh")}
+# Never allowed anywhere: the reference solutions themselves.
+ALWAYS_FORBIDDEN = {"d2lcourse.solutions": None}
+
+
+class CheckFailure(AssertionError):
+    """A check failed. ``str(error)`` is the message for the student."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a traceback: the message is the useful part.
+        return [f"\x1b[31mFAILED\x1b[0m {self}"]
+
+
+def fail(function, message):
+    """Raise a CheckFailure about `function` (a name or a callable)."""
+    raise CheckFailure(f"{function_name(function)}: {message}")
+
+
+def function_name(function):
+    return function if isinstance(function, str) else getattr(function, "__name__", repr(function))
+
+
+def passed(function, what):
+    """Report a passing check in one line (stdout, so nbgrader keeps the points)."""
+    print(f"ok  {function_name(function)}: {what}")
+
+
+# --------------------------------------------------------------------------- calling
+
+class Outcome:
+    """What one call of a student's function did: its value or its error, and APIs used."""
+
+    def __init__(self, value=None, error=None, apis_used=()):
+        self.value = value
+        self.error = error          # None, or (exception type name, message, student line)
+        self.apis_used = list(apis_used)
+
+
+def call(function, *args, seed=None, forbidden=(), **kwargs):
+    """Call a student's function and return its value, or raise a CheckFailure.
+
+    `seed` seeds MXNet's and NumPy's generators just before the call. `forbidden` is a
+    dict like :data:`HAND_DERIVED`: using one of those APIs at run time fails the check.
+    A function with an ``invoke`` attribute (the autograder's sandbox proxy) is asked to
+    do the same remotely.
+    """
+    invoke = getattr(function, "invoke", None) or local_invoker(function)
+    outcome = invoke(args, kwargs, seed=seed, watch=sorted(forbidden))
+    if outcome.error is not None:
+        raise_for_error(function, *outcome.error)
+    used = [name for name in outcome.apis_used if name in forbidden]
+    if used:
+        fail(function, forbidden_message(used))
+    return outcome.value
+
+
+def local_invoker(function):
+    def invoke(args, kwargs, seed=None, watch=()):
+        with seeded(seed), recording(watch) as used:
+            try:
+                value = function(*args, **kwargs)
+                if inspect.isgenerator(value):
+                    value = GeneratorResult(list(value))
+            except Exception as error:  # the student's error, reported by raise_for_error
+                return Outcome(error=describe_error(error), apis_used=used)
+        return Outcome(value=value, apis_used=used)
+    return invoke
+
+
+class GeneratorResult(list):
+    """The items a generator produced (a call returns them all at once)."""
+
+
+def describe_error(error):
+    """(type name, message, the student's line) for an exception raised by student code."""
+    frames = traceback.extract_tb(error.__traceback__)
+    student = [f for f in frames if "d2lcourse" not in f.filename and "mxnet" not in f.filename]
+    where = f"line {student[-1].lineno}: {student[-1].line}" if student else ""
+    return type(error).__name__, str(error), where
+
+
+def raise_for_error(function, type_name, message, where):
+    if type_name == "NotImplementedError":
+        fail(function, "not implemented yet: replace `raise NotImplementedError()` with "
+                       "your code, then run the cell again")
+    location = f" at {where}" if where else ""
+    fail(function, f"raised {type_name}{location}: {message}".rstrip(": "))
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    if seed is not None:
+        mx.random.seed(seed)
+        onp.random.seed(seed)
+        random.seed(seed)
+    yield
+
+
+@contextlib.contextmanager
+def recording(names):
+    """Record, by name, the watched APIs that are called inside the block."""
+    used = []
+    patches = []
+    for name in names:
+        target = WATCHABLE_APIS.get(name)
+        if target is None:
+            continue
+        owner, attribute = resolve_target(*target)
+        original = getattr(owner, attribute)
+
+        def spy(*args, __original=original, __name=name, **kwargs):
+            if __name not in used:
+                used.append(__name)
+            return __original(*args, **kwargs)
+        setattr(owner, attribute, spy)
+        patches.append((owner, attribute, original))
+    try:
+        yield used
+    finally:
+        for owner, attribute, original in reversed(patches):
+            setattr(owner, attribute, original)
+
+
+def resolve_target(module_path, attribute_path):
+    """('mxnet.numpy', 'ndarray.attach_grad') -> (the ndarray class, 'attach_grad')."""
+    module_name, _, class_name = module_path.rpartition(".")
+    try:
+        owner = importlib.import_module(module_path)
+    except ImportError:
+        owner = getattr(importlib.import_module(module_name), class_name)
+    *parents, attribute = attribute_path.split(".")
+    for parent in parents:
+        owner = getattr(owner, parent)
+    return owner, attribute
+
+
+def forbidden_message(names):
+    listed = ", ".join(f"`{n}`" for n in names)
+    return (f"uses {listed}, which this exercise forbids: derive it by hand with "
+            "mxnet.numpy operations (np.exp, np.maximum, @, ...)")
+
+
+# --------------------------------------------------------------------------- source
+
+def function_source(function):
+    """The source code of a student's function: from the proxy, or from inspect."""
+    source = getattr(function, "source", None)
+    if source is None:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            return None
+    return textwrap.dedent(source)
+
+
+def apis_in_source(source, names):
+    """The names from `names` (as in HAND_DERIVED) that the source code mentions."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    dotted = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            dotted.add(attribute_chain(node))
+            dotted.add(node.attr)
+        elif isinstance(node, ast.Name):
+            dotted.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = getattr(node, "module", None) or ""
+            for alias in node.names:
+                dotted.add(f"{module}.{alias.name}".strip("."))
+                dotted.add(alias.name)
+    return [name for name in names
+            if any(d == name or d.endswith("." + name) or d.startswith(name + ".")
+                   for d in dotted)]
+
+
+def attribute_chain(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def check_source(function, forbidden):
+    """Fail if the function's source names a forbidden API (static half of the rule)."""
+    source = function_source(function)
+    if source is None:
+        return
+    used = apis_in_source(source, list(forbidden) + list(ALWAYS_FORBIDDEN))
+    if "d2lcourse.solutions" in used:
+        fail(function, "imports the reference solutions (d2lcourse.solutions): "
+                       "write the function yourself")
+    if used:
+        fail(function, forbidden_message(used))
+
+
+# --------------------------------------------------------------------------- values
+
+def type_name(value):
+    kind = type(value)
+    module = kind.__module__
+    if module.startswith("mxnet.numpy"):
+        return "mxnet.numpy.ndarray"
+    if kind is onp.ndarray:
+        return "numpy.ndarray"
+    return kind.__name__ if module == "builtins" else f"{module}.{kind.__name__}"
+
+
+def expect_array(function, value, what="the result", shape=None, hint=None):
+    """Fail unless `value` is an mxnet.numpy.ndarray (of `shape`, if given); return it."""
+    if value is None:
+        fail(function, f"returned None for {what}: did you forget `return`?"
+             + (f" {hint}" if hint else ""))
+    if not isinstance(value, np.ndarray):
+        advice = {
+            "numpy.ndarray": "build it with mxnet's np (`from mxnet import np`), not classic "
+                             "NumPy, and do not call .asnumpy()",
+            "float": "return an array, e.g. np.array(value)",
+            "list": "return an array, e.g. np.stack(items)",
+        }.get(type_name(value), "return an mxnet.numpy.ndarray")
+        fail(function, f"returned {type_name(value)} for {what}, expected "
+                       f"mxnet.numpy.ndarray: {advice}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
+             + (f": {hint}" if hint else ""))
+    return value
+
+
+def expect_float(function, value, what="the result"):
+    """Fail unless `value` is a plain Python float (ints are accepted); return it."""
+    if isinstance(value, bool) or not isinstance(value, (float, int)):
+        advice = (" (call .item() on the 0-d array or wrap it in float())"
+                  if hasattr(value, "shape") else "")
+        fail(function, f"returned {type_name(value)} for {what}, expected a Python float"
+             + advice)
+    return float(value)
+
+
+def to_numpy(value):
+    """A float64 classic-NumPy copy of an array-like, for comparing."""
+    if isinstance(value, np.ndarray):
+        value = value.asnumpy()
+    return onp.asarray(value, dtype=onp.float64)
+
+
+def assert_close(function, actual, expected, what="the result", rtol=RTOL, atol=ATOL,
+                 inputs=None, hint=None):
+    """Compare arrays like numpy.testing.assert_allclose, with a message for students.
+
+    Reports shape mismatches (with a broadcasting hint), NaN/Inf, and the worst element
+    with its index, the value expected there and the value found.
+    `inputs` (a short description of the arguments) and `hint` are added to the message.
+    """
+    got = to_numpy(actual)
+    want = to_numpy(expected)
+    context = f" (for {inputs})" if inputs else ""
+    advice = f" Hint: {hint}" if hint else ""
+    if got.shape != want.shape:
+        fail(function, f"{what} has shape {got.shape}, expected {want.shape}{context}."
+             + broadcast_hint(got.shape, want.shape) + advice)
+    bad = ~onp.isfinite(got) & onp.isfinite(want)
+    if bad.any():
+        index = tuple(int(i) for i in onp.argwhere(bad)[0])
+        kind = "NaN" if onp.isnan(got[index]) else "Inf"
+        fail(function, f"{what} contains {kind} at index {index}{context}, expected "
+                       f"{want[index]:.6g}: {count(bad)} of {got.size} entries are not "
+                       f"finite.{advice}")
+    error = onp.abs(got - want)
+    limit = atol + rtol * onp.abs(want)
+    wrong = ~(error <= limit) & ~(onp.isnan(got) & onp.isnan(want))
+    if wrong.any():
+        flat = int(onp.argmax(onp.where(wrong, error - limit, -onp.inf)))
+        index = onp.unravel_index(flat, got.shape) if got.shape else ()
+        index = tuple(int(i) for i in index)
+        at = f" at index {index}" if index else ""
+        fail(function, f"{what} is wrong{context}: {count(wrong)} of {max(got.size, 1)} "
+                       f"entries differ; worst{at}: expected {want[index]:.7g}, got "
+                       f"{got[index]:.7g} (tolerance rtol={rtol:g}, atol={atol:g}).{advice}")
+
+
+def count(mask):
+    return int(onp.count_nonzero(mask))
+
+
+def broadcast_hint(got, want):
+    """Explain the usual cause of an (n, n) result where (n,) or (n, 1) was expected."""
+    if len(got) == 2 and got[0] == got[1] and len(want) >= 1 and want[0] == got[0]:
+        return (f" A shape of {got} usually comes from broadcasting an (n, 1) array "
+                f"against an (n,) array: reshape one to the other's shape first.")
+    if len(got) != len(want) and math.prod(got) == math.prod(want):
+        return f" Same number of entries: reshape to {want}."
+    return ""
+
+
+def ulp_tolerance(magnitude, ulps=8):
+    """Absolute tolerance of `ulps` float32 units in the last place at `magnitude`.
+
+    Float32 at |x| = 1e4 has a spacing of about 1e-3, so an exact algorithm that works
+    on logits of that size may be off by that much: compare with this, not with 1e-5.
+    """
+    return ulps * FLOAT32_EPS * max(abs(magnitude), 1.0)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def random_array(shape, seed, scale=1.0, low=None, high=None):
+    """A reproducible float32 mxnet array: N(0, scale^2), or U[low, high) if given."""
+    generator = onp.random.default_rng(seed)
+    if low is not None:
+        values = generator.uniform(low, high, size=shape)
+    else:
+        values = generator.normal(0.0, scale, size=shape)
+    return np.array(values.astype(onp.float32))
+
+
+def numerical_gradient(function, x, h=1e-5):
+    """Central-difference gradient of scalar `function` (float64 NumPy in, float out)."""
+    x = onp.array(x, dtype=onp.float64)
+    gradient = onp.zeros_like(x)
+    for index in onp.ndindex(x.shape):
+        step = onp.zeros_like(x)
+        step[index] = h
+        gradient[index] = (function(x + step) - function(x - step)) / (2 * h)
+    return gradient
