@@ -59,7 +59,7 @@ benchmark: install
 
 # Regenerate the solution regions of assignments/source from solutions/.
 notebooks: install
-	$(BIN)/python -m d2lcourse.solutions.sync --write
+	$(BIN)/python -m d2lcourse.notebooks --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,125 @@
+"""Running a notebook's test cells against a student's graded functions.
+
+The pipeline, top to bottom:
+
+1. `define_functions` runs the source notebook's setup cells and the student's solution
+   cells, and returns the graded functions they define (or a `Missing` in their place);
+2. `run_test_cell` runs one test cell (trusted code from the *source* notebook) in a
+   namespace where only the graded functions are bound, and returns a `TestResult`;
+3. `grade` does both for a whole notebook.
+
+`d2lcourse check` and the course's tests use this directly. The autograder binds sandbox
+proxies instead of the functions themselves, so the verdict never runs where student
+code runs.
+"""
+import contextlib
+import io
+import linecache
+import traceback
+from dataclasses import dataclass, field
+
+from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
+from d2lcourse.notebooks import (
+    cells_by_id, grade_id, is_setup_cell, is_solution_cell, is_test_cell, nbgrader_metadata,
+    without_hidden_tests)
+
+
+@dataclass
+class TestResult:
+    grade_id: str
+    function: str
+    points: float
+    max_points: float
+    message: str = ""      # why it failed; empty when it passed
+    output: str = ""       # what the checks printed
+
+    @property
+    def passed(self):
+        return self.points == self.max_points
+
+
+@dataclass
+class Missing:
+    """Stands for a graded function that the student's cell did not define."""
+    __name__: str
+    reason: str
+    source: str = field(default="", repr=False)
+
+    def invoke(self, args, kwargs, seed=None, watch=()):
+        return Outcome(error=("NameError", self.reason, ""))
+
+    def __call__(self, *args, **kwargs):
+        raise CheckFailure(f"{self.__name__}: {self.reason}")
+
+
+def exec_cell(source, namespace, label):
+    """Run a cell's code so that `inspect.getsource` finds its functions later."""
+    filename = f"<{label}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def define_functions(assignment, source_notebook, solution_sources):
+    """Run setup cells, then each solution cell; return {function name: function}.
+
+    `solution_sources` maps grade_id to the student's cell source. A cell that is
+    missing, does not run, or does not define its function yields a `Missing`.
+    """
+    namespace = {"__name__": "__student__"}
+    for cell in source_notebook.cells:
+        if is_setup_cell(cell):
+            exec_cell(cell.source, namespace, f"setup cell {grade_id(cell)}")
+    functions = {}
+    for name in assignment.functions:
+        source = solution_sources.get(name)
+        if source is None:
+            functions[name] = Missing(name, f"the solution cell {name!r} is missing from "
+                                            "the notebook: restore it from the release")
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                exec_cell(source, namespace, f"cell {name}")
+        except Exception as error:  # the student's cell itself failed
+            kind, message, where = describe_error(error)
+            if isinstance(error, SyntaxError):
+                where = f"line {error.lineno}: {(error.text or '').strip()}"
+            functions[name] = Missing(name, f"its cell raised {kind} at {where}: {message}",
+                                      source)
+            continue
+        function = namespace.get(name)
+        functions[name] = function if callable(function) else Missing(
+            name, f"the cell {name!r} ran but did not define a function named {name}")
+    return functions
+
+
+def run_test_cell(assignment, cell, functions, hidden=True):
+    """Run one test cell against `functions` and score it."""
+    test_id = grade_id(cell)
+    owner = assignment.owner_of(test_id) or "?"
+    max_points = float(nbgrader_metadata(cell).get("points", 0))
+    source = cell.source if hidden else without_hidden_tests(cell.source)
+    namespace = {"__name__": "__test__", **functions}
+    output = io.StringIO()
+    message = ""
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            exec(compile(source, f"<test cell {test_id}>", "exec"), namespace)
+    except CheckFailure as failure:
+        message = str(failure)
+    except Exception as error:  # a check that broke, or a test cell raising on its own
+        message = f"{owner}: the test itself failed ({type(error).__name__}: {error})"
+        output.write(traceback.format_exc())
+    return TestResult(test_id, owner, 0.0 if message else max_points, max_points,
+                      message, output.getvalue())
+
+
+def solution_sources(notebook):
+    return {name: cell.source for name, cell in cells_by_id(notebook, is_solution_cell).items()}
+
+
+def grade(assignment, source_notebook, student_notebook, hidden=True):
+    """Grade a student's notebook in this process (no sandbox): a list of TestResults."""
+    functions = define_functions(assignment, source_notebook, solution_sources(student_notebook))
+    return [run_test_cell(assignment, cell, functions, hidden)
+            for cell in source_notebook.cells if is_test_cell(cell)]

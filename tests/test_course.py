@@ -1,0 +1,124 @@
+"""The course's tests discriminate: on every assignment's real source notebook,
+
+1. the reference solutions get full marks,
+2. the released stub gets 0 on every test,
+3. each catalogued mistake loses points on its own function's tests, with a message
+   that names it, and nowhere else,
+4. each alternative correct answer gets full marks,
+5. a correct answer that writes to stderr and raises warnings keeps full marks.
+
+These run the test cells in-process (d2lcourse.grading); tests/test_autograde.py runs
+the same notebooks through nbgrader and the sandbox.
+"""
+import copy
+import functools
+
+import pytest
+from nbgrader.preprocessors import ClearSolutions
+
+import catalogue
+from d2lcourse import grading, notebooks
+from d2lcourse.course import ASSIGNMENTS
+
+ASSIGNMENT_IDS = list(ASSIGNMENTS)
+
+
+def is_training(function):
+    return function.startswith("train_")
+
+
+@functools.lru_cache(maxsize=None)
+def source_notebook(assignment_id):
+    return notebooks.read(ASSIGNMENTS[assignment_id].source_path())
+
+
+def grade(assignment_id, replacements=None, only=None):
+    """Grade the reference notebook with some solution cells replaced.
+
+    `only`: the graded functions whose tests run (default: all).
+    """
+    assignment = ASSIGNMENTS[assignment_id]
+    source = source_notebook(assignment_id)
+    sources = grading.solution_sources(source)
+    sources.update(replacements or {})
+    functions = grading.define_functions(assignment, source, sources)
+    return [grading.run_test_cell(assignment, cell, functions)
+            for cell in source.cells if notebooks.is_test_cell(cell)
+            and (only is None or assignment.owner_of(notebooks.grade_id(cell)) in only)]
+
+
+def report(results):
+    return "\n".join(f"{r.grade_id}: {r.points}/{r.max_points} {r.message}" for r in results)
+
+
+def mistakes(kind):
+    cases = []
+    for assignment_id in ASSIGNMENT_IDS:
+        for case in catalogue.load(ASSIGNMENTS[assignment_id])[kind == "alternatives"]:
+            cases.append(pytest.param(assignment_id, case, id=f"{assignment_id}-{case.name}"))
+    return cases
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_reference_gets_full_marks(assignment_id):
+    results = grade(assignment_id)
+    assert results, "no test cells found"
+    assert all(r.passed for r in results), report(results)
+    owners = {r.function for r in results}
+    assert owners == set(ASSIGNMENTS[assignment_id].functions), "every function is tested"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_released_stub_gets_zero_everywhere(assignment_id):
+    released = copy.deepcopy(source_notebook(assignment_id))
+    released, _ = ClearSolutions().preprocess(released, {})
+    results = grade(assignment_id, grading.solution_sources(released))
+    passing = [r for r in results if r.points > 0]
+    assert not passing, "a stub passes these tests:\n" + report(passing)
+    assert all("not implemented yet" in r.message for r in results), report(results)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_catalogue_has_three_mistakes_per_assignment(assignment_id):
+    found, _ = catalogue.load(ASSIGNMENTS[assignment_id])
+    assert len(found) >= 3
+
+
+@pytest.mark.parametrize("assignment_id,mistake", mistakes("mistakes"))
+def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
+    assignment = ASSIGNMENTS[assignment_id]
+    # Training tests are slow: run them only where the mistake is in, or reaches, them.
+    only = [f for f in assignment.functions if not is_training(f)
+            or f == mistake.function or f in mistake.also_fails]
+    results = grade(assignment_id, {mistake.function: mistake.source}, only)
+    failed = [r for r in results if not r.passed]
+    own = [r for r in failed if r.function == mistake.function]
+    assert own, f"{mistake.name} passes every test of {mistake.function}:\n{report(results)}"
+    assert any(mistake.message.lower() in r.message.lower() for r in own), report(own)
+    elsewhere = [r for r in failed if r.function not in (mistake.function, *mistake.also_fails)]
+    assert not elsewhere, f"{mistake.name} costs points elsewhere:\n{report(elsewhere)}"
+
+
+@pytest.mark.parametrize("assignment_id,alternative", mistakes("alternatives"))
+def test_alternative_gets_full_marks(assignment_id, alternative):
+    results = grade(assignment_id, {alternative.function: alternative.source},
+                    only=[alternative.function])
+    assert results and all(r.passed for r in results), report(results)
+
+
+NOISY_WRAPPER = '''
+import sys as _sys, warnings as _warnings
+_quiet_{name} = {name}
+def {name}(*args, **kwargs):
+    print("debug: calling {name}", file=_sys.stderr)
+    _warnings.warn("a student's own warning in {name}")
+    return _quiet_{name}(*args, **kwargs)
+'''
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_stderr_and_warnings_keep_full_marks(assignment_id):
+    sources = grading.solution_sources(source_notebook(assignment_id))
+    noisy = {name: source + NOISY_WRAPPER.format(name=name) for name, source in sources.items()}
+    results = grade(assignment_id, noisy)
+    assert all(r.passed for r in results), report(results)
