@@ -16,7 +16,7 @@ import contextlib
 import io
 import linecache
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
 from d2lcourse.notebooks import (
@@ -38,18 +38,27 @@ class TestResult:
         return self.points == self.max_points
 
 
-@dataclass
+class SubmissionFault(Exception):
+    """The submission's process failed as a whole (timeout, memory, crash, ...).
+
+    `status` goes into grades.csv; the message is for the student and the instructor.
+    """
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
 class Missing:
     """Stands for a graded function that the student's cell did not define."""
-    __name__: str
-    reason: str
-    source: str = field(default="", repr=False)
+
+    def __init__(self, name, reason, source=""):
+        self.__name__ = name
+        self.reason = reason
+        self.source = source
 
     def invoke(self, args, kwargs, seed=None, watch=()):
-        return Outcome(error=("NameError", self.reason, ""))
-
-    def __call__(self, *args, **kwargs):
-        raise CheckFailure(f"{self.__name__}: {self.reason}")
+        return Outcome(error=("Missing", self.reason, ""))
 
 
 def exec_cell(source, namespace, label):
@@ -59,18 +68,22 @@ def exec_cell(source, namespace, label):
     exec(compile(source, filename, "exec"), namespace)
 
 
-def define_functions(assignment, source_notebook, solution_sources):
-    """Run setup cells, then each solution cell; return {function name: function}.
+def setup_sources(source_notebook):
+    """The code of the source notebook's setup cells, in order."""
+    return [cell.source for cell in source_notebook.cells if is_setup_cell(cell)]
+
+
+def define_functions(function_names, setup, solution_sources):
+    """Run the setup code, then each solution cell; return {function name: function}.
 
     `solution_sources` maps grade_id to the student's cell source. A cell that is
     missing, does not run, or does not define its function yields a `Missing`.
     """
     namespace = {"__name__": "__student__"}
-    for cell in source_notebook.cells:
-        if is_setup_cell(cell):
-            exec_cell(cell.source, namespace, f"setup cell {grade_id(cell)}")
+    for index, source in enumerate(setup):
+        exec_cell(source, namespace, f"setup cell {index + 1}")
     functions = {}
-    for name in assignment.functions:
+    for name in function_names:
         source = solution_sources.get(name)
         if source is None:
             functions[name] = Missing(name, f"the solution cell {name!r} is missing from "
@@ -107,6 +120,8 @@ def run_test_cell(assignment, cell, functions, hidden=True):
             exec(compile(source, f"<test cell {test_id}>", "exec"), namespace)
     except CheckFailure as failure:
         message = str(failure)
+    except SubmissionFault:
+        raise
     except Exception as error:  # a check that broke, or a test cell raising on its own
         message = f"{owner}: the test itself failed ({type(error).__name__}: {error})"
         output.write(traceback.format_exc())
@@ -120,6 +135,7 @@ def solution_sources(notebook):
 
 def grade(assignment, source_notebook, student_notebook, hidden=True):
     """Grade a student's notebook in this process (no sandbox): a list of TestResults."""
-    functions = define_functions(assignment, source_notebook, solution_sources(student_notebook))
+    functions = define_functions(assignment.functions, setup_sources(source_notebook),
+                                 solution_sources(student_notebook))
     return [run_test_cell(assignment, cell, functions, hidden)
             for cell in source_notebook.cells if is_test_cell(cell)]

@@ -162,12 +162,14 @@ class GeneratorResult(list):
 def describe_error(error):
     """(type name, message, the student's line) for an exception raised by student code."""
     frames = traceback.extract_tb(error.__traceback__)
-    student = [f for f in frames if "d2lcourse" not in f.filename and "mxnet" not in f.filename]
-    where = f"line {student[-1].lineno}: {student[-1].line}" if student else ""
+    student = [f for f in frames if f.filename.startswith("<cell")]
+    where = f"line {student[-1].lineno}: {student[-1].line.strip()}" if student else ""
     return type(error).__name__, str(error), where
 
 
 def raise_for_error(function, type_name, message, where):
+    if type_name == "Missing":
+        fail(function, message)
     if type_name == "NotImplementedError":
         fail(function, "not implemented yet: replace `raise NotImplementedError()` with "
                        "your code, then run the cell again")

@@ -1,0 +1,149 @@
+"""Judge one submission: student code in the sandbox, tests and verdict here.
+
+`evaluate` takes only data (the trusted setup and test code from the source notebook,
+and the student's solution-cell sources), so it runs the same in this process, in a
+worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
+"""
+import ast
+import time
+from dataclasses import asdict, dataclass, field
+from typing import List
+
+import nbformat
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks.core import Outcome
+from d2lcourse.course import Assignment
+from d2lcourse.grading import SubmissionFault, TestResult, run_test_cell
+from d2lcourse.autograder.sandbox import Limits, Sandbox
+
+REFERENCE_PACKAGE = "d2lcourse.solutions"
+
+
+@dataclass
+class Verdict:
+    """Everything the grader concluded about one submission."""
+    status: str                                  # "ok" or why it could not be graded fully
+    message: str = ""
+    results: List[TestResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self):
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(data["status"], data["message"],
+                   [TestResult(**r) for r in data["results"]], data["seconds"])
+
+
+@dataclass(frozen=True)
+class TestCell:
+    grade_id: str
+    source: str
+    points: float
+
+    def as_cell(self):
+        """The shape `run_test_cell` reads (an nbformat-like cell)."""
+        return nbformat.from_dict({
+            "cell_type": "code", "source": self.source,
+            "metadata": {"nbgrader": {"grade": True, "solution": False,
+                                      "grade_id": self.grade_id, "points": self.points}}})
+
+
+class RemoteFunction:
+    """Stands for a student's function in the grader: calls go to the sandbox."""
+
+    def __init__(self, sandbox, name, source):
+        self.__name__ = name
+        self.source = source
+        self._sandbox = sandbox
+
+    def invoke(self, args, kwargs, seed=None, watch=()):
+        reply, values = self._sandbox.request(
+            {"op": "call", "function": self.__name__, "seed": seed, "watch": list(watch)},
+            {"args": list(args), "kwargs": dict(kwargs)})
+        copy_back(args, values["args"])
+        error = reply.get("error")
+        return Outcome(values["value"], tuple(str(e)[:2000] for e in error) if error else None,
+                       [str(name) for name in reply.get("apis_used", [])])
+
+    def __call__(self, *args, **kwargs):
+        from d2lcourse.checks.core import call
+        return call(self, *args, **kwargs)
+
+
+def copy_back(sent, returned):
+    """Mirror in-place updates the sandbox made to the arguments (e.g. `param[:] = ...`)."""
+    if isinstance(sent, np.ndarray) and isinstance(returned, np.ndarray):
+        if sent.shape == returned.shape:
+            sent[:] = returned.astype(sent.dtype)
+    elif isinstance(sent, onp.ndarray) and isinstance(returned, onp.ndarray):
+        if sent.shape == returned.shape and sent.flags.writeable:
+            sent[...] = returned
+    elif isinstance(sent, (list, tuple)) and isinstance(returned, (list, tuple)):
+        for a, b in zip(sent, returned):
+            copy_back(a, b)
+    elif isinstance(sent, dict) and isinstance(returned, dict):
+        for key in sent.keys() & returned.keys():
+            copy_back(sent[key], returned[key])
+
+
+def referenced_modules(setup):
+    """Reference modules the (trusted) setup code imports: the sandbox may see these."""
+    modules = set()
+    for source in setup:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith(REFERENCE_PACKAGE + "."):
+                    modules.add(name[len(REFERENCE_PACKAGE) + 1:].split(".")[0])
+    return sorted(modules)
+
+
+def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
+             sandboxed=True, data_dir=None):
+    """Grade one submission; never raises for anything the submission does."""
+    started = time.monotonic()
+    allowed = [m for m in referenced_modules(setup) if m != assignment.module]
+    results, fault = [], None
+    sandbox = Sandbox(limits, sandboxed, allowed, data_dir)
+    try:
+        reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
+                                    "setup": list(setup), "solutions": solution_sources})
+        missing = reply.get("missing", {})
+        functions = {name: RemoteFunction(sandbox, name, solution_sources.get(name, ""))
+                     for name in assignment.functions}
+        for name, reason in missing.items():
+            if name in functions:
+                functions[name].source = solution_sources.get(name, "")
+                functions[name].invoke = missing_invoker(str(reason)[:2000])
+        for test in tests:
+            if fault is None:
+                try:
+                    results.append(run_test_cell(assignment, test.as_cell(), functions))
+                    continue
+                except SubmissionFault as error:
+                    fault = error
+            results.append(TestResult(test.grade_id, assignment.owner_of(test.grade_id) or "?",
+                                      0.0, test.points, f"not run: {fault}"))
+    except SubmissionFault as error:
+        fault = error
+        results = [TestResult(t.grade_id, assignment.owner_of(t.grade_id) or "?", 0.0,
+                              t.points, f"not run: {error}") for t in tests]
+    finally:
+        sandbox.close()
+    status, message = ("ok", "") if fault is None else (fault.status, str(fault))
+    return Verdict(status, message, results, time.monotonic() - started)
+
+
+def missing_invoker(reason):
+    def invoke(args, kwargs, seed=None, watch=()):
+        return Outcome(error=("Missing", reason, ""))
+    return invoke

@@ -1,0 +1,77 @@
+"""The only program that runs inside the sandbox: it defines a student's functions and
+answers calls to them. It never sees a test, an expected value or a score.
+
+Protocol (d2lcourse.autograder.wire frames on stdin/stdout):
+
+    grader -> {"op": "load", "functions": [...], "setup": [...], "solutions": {...}}
+    runner -> {"op": "loaded", "missing": {name: reason}}
+    grader -> {"op": "call", "function": name, "seed": s, "watch": [...]} + args, kwargs
+    runner -> {"op": "result", "error": null | [type, message, where], "apis_used": [...]}
+              + value and the arguments as they are after the call (in-place updates)
+    grader -> {"op": "exit"}
+"""
+import os
+import sys
+
+
+def protocol_streams():
+    """Keep stdin/stdout for the protocol; give student code an empty stdin and stderr."""
+    incoming = os.fdopen(os.dup(0), "rb", buffering=0)
+    outgoing = os.fdopen(os.dup(1), "wb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)
+    return incoming, outgoing
+
+
+def reader(stream):
+    def read_exactly(size):
+        chunks = []
+        while size:
+            chunk = stream.read(size)
+            if not chunk:
+                raise EOFError("the grader closed the pipe")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+    return read_exactly
+
+
+def serve(incoming, outgoing):
+    from d2lcourse.checks.core import local_invoker
+    from d2lcourse.grading import Missing, define_functions
+    from d2lcourse.autograder import wire
+
+    read_exactly = reader(incoming)
+    request, _ = wire.receive(read_exactly)
+    functions = define_functions(request["functions"], request["setup"], request["solutions"])
+    missing = {name: f.reason for name, f in functions.items() if isinstance(f, Missing)}
+    wire.send(outgoing, {"op": "loaded", "missing": missing})
+    while True:
+        request, values = wire.receive(read_exactly)
+        if request.get("op") != "call":
+            return
+        function = functions[request["function"]]
+        args, kwargs = values["args"], values["kwargs"]
+        outcome = local_invoker(function)(args, kwargs, seed=request.get("seed"),
+                                          watch=request.get("watch", ()))
+        reply = {"op": "result", "error": outcome.error, "apis_used": outcome.apis_used}
+        try:
+            wire.send(outgoing, reply, {"value": outcome.value, "args": args})
+        except wire.WireError as error:
+            wire.send(outgoing, {**reply, "error": ["WireError", str(error), ""]},
+                      {"value": None, "args": args})
+
+
+def main():
+    incoming, outgoing = protocol_streams()
+    try:
+        serve(incoming, outgoing)
+    except EOFError:
+        pass
+    sys.stderr.flush()
+    os._exit(0)  # skip MXNet's slow teardown
+
+
+if __name__ == "__main__":
+    main()
