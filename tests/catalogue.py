@@ -1,31 +1,12 @@
-"""Typical student mistakes and alternative correct answers, per assignment.
-
-`tests/mistakes/<notebook stem>.py` defines ``MISTAKES`` and ``ALTERNATIVES``: whole
-solution cells that replace the reference cell of one graded function. The course tests
-grade notebooks built from them and assert that each mistake loses points on its own
-function's tests with a message naming it, and that each alternative keeps full marks.
-"""
+"""Transitional: the catalogue now lives in d2lcourse.mistakes."""
 import importlib
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Mistake:
-    name: str            # short id, e.g. "naive_softmax_overflow"
-    function: str        # grade_id of the solution cell it replaces
-    source: str          # the whole (mistaken) solution cell
-    message: str         # text the failing test's message must contain (case-insensitive)
-    also_fails: tuple = ()  # other graded functions whose tests may fail: they call this one
-
-
-@dataclass(frozen=True)
-class Alternative:
-    name: str
-    function: str
-    source: str
+from d2lcourse.mistakes import Alternative, Mistake  # noqa: F401
 
 
 def load(assignment):
-    """(MISTAKES, ALTERNATIVES) for an Assignment."""
-    module = importlib.import_module(f"mistakes.{assignment.module}")
+    try:
+        module = importlib.import_module(f"d2lcourse.mistakes.{assignment.module}")
+    except ImportError:
+        module = importlib.import_module(f"mistakes.{assignment.module}")
     return module.MISTAKES, module.ALTERNATIVES

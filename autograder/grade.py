@@ -1,0 +1,289 @@
+"""`d2lcourse grade`: judge every submission of an assignment, in parallel, then record.
+
+The pipeline, top to bottom:
+
+1. `find_submissions`  - DIR/submitted/<student>/<assignment>/<notebook>.ipynb
+2. `read_submission`   - parse safely (size, UTF-8, JSON, nbformat, duplicate cells);
+                         a broken notebook becomes a Verdict with its status
+3. `judge`             - evaluate the rest in the sandbox: in this process, a local
+                         process pool (--workers) or a Dask cluster (--scheduler)
+4. `record`            - only this process writes: nbgrader autograde (gradebook),
+                         generate_feedback, and a verdict file per submission so that
+                         a rerun after a crash regrades nothing that is already done
+5. `reports.write`     - grades.csv, summary table, plots and an HTML page
+"""
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from d2lcourse.course import Assignment, default_course_dir
+from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, is_setup_cell, read
+from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate
+from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+
+MAX_NOTEBOOK_BYTES = 20 << 20
+
+
+@dataclass
+class Submission:
+    student: str
+    path: Path
+    digest: str
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to judge one submission: plain data only."""
+    student: str
+    assignment: Assignment
+    setup: list
+    tests: list
+    solutions: dict
+    limits: Limits
+    sandboxed: bool
+    data_dir: str
+
+
+def run_job(job):
+    """Judge one submission (runs in a worker); returns (student, verdict as JSON)."""
+    verdict = evaluate(job.assignment, job.setup, job.tests, job.solutions, job.limits,
+                       job.sandboxed, job.data_dir)
+    return job.student, verdict.to_json()
+
+
+# --------------------------------------------------------------------------- 1, 2
+
+def find_submissions(course_dir, assignment, students=None):
+    root = Path(course_dir) / "submitted"
+    found = []
+    for folder in sorted(root.glob(f"*/{assignment.id}")):
+        student = folder.parent.name
+        if students and student not in students:
+            continue
+        path = folder / assignment.notebook
+        digest = file_digest(path) if path.is_file() else "missing"
+        found.append(Submission(student, path, digest))
+    return found
+
+
+def file_digest(path):
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+class InvalidNotebook(Exception):
+    """The submission cannot be read as the assignment's notebook; says why."""
+
+
+def read_submission(submission, assignment):
+    """{grade_id: source} of the graded solution cells, or raise InvalidNotebook."""
+    path = submission.path
+    if not path.is_file():
+        raise InvalidNotebook(f"{assignment.notebook} is missing from the submission")
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"the notebook is {size >> 20} MB; the limit is "
+                              f"{MAX_NOTEBOOK_BYTES >> 20} MB: clear large outputs and resubmit")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidNotebook(f"the notebook is not UTF-8 text ({error.reason} at byte "
+                              f"{error.start})") from None
+    try:
+        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    except Exception as error:  # nbformat raises several kinds for broken JSON
+        raise InvalidNotebook(f"the notebook is not valid notebook JSON ({error})"[:500]) from None
+    if notebook.get("nbformat") != 4:
+        raise InvalidNotebook(f"the notebook has nbformat {notebook.get('nbformat')}; "
+                              "expected 4: resubmit the released notebook")
+    sources, seen = {}, set()
+    for cell in notebook.get("cells", []):
+        name = grade_id(cell)
+        if name is None:
+            continue
+        if name in seen:
+            raise InvalidNotebook(f"the cell {name!r} appears twice: delete the copy")
+        seen.add(name)
+        if is_solution_cell(cell) and name in assignment.functions:
+            sources[name] = str(cell.get("source", ""))
+    return sources
+
+
+# --------------------------------------------------------------------------- 3
+
+def trusted_parts(course_dir, assignment):
+    """Setup code and test cells from the instructor's source notebook."""
+    source = read(assignment.source_path(course_dir))
+    setup = [cell.source for cell in source.cells if is_setup_cell(cell)]
+    tests = [TestCell(grade_id(cell), cell.source,
+                      float(cell.metadata["nbgrader"].get("points", 0)))
+             for cell in source.cells if is_test_cell(cell)]
+    return setup, tests
+
+
+def judge(jobs, workers=1, scheduler=None, progress=None):
+    """Yield (student, Verdict) as each job finishes."""
+    if scheduler:
+        from dask.distributed import Client, as_completed
+        with Client(scheduler, timeout="30s") as client:
+            futures = [client.submit(run_job, job, key=f"grade-{job.student}-{id(job)}",
+                                     pure=False) for job in jobs]
+            for future in as_completed(futures):
+                yield unpack(future.result())
+    elif workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for future in concurrent.futures.as_completed([pool.submit(run_job, j)
+                                                           for j in jobs]):
+                yield unpack(future.result())
+    else:
+        for job in jobs:
+            yield unpack(run_job(job))
+
+
+def unpack(result):
+    student, verdict = result
+    return student, Verdict.from_json(verdict)
+
+
+# --------------------------------------------------------------------------- 4
+
+class Recorder:
+    """The one writer: verdict files, nbgrader's gradebook and feedback."""
+
+    def __init__(self, course_dir, assignment):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader, Config
+
+        from d2lcourse.autograder.nbgrader_plugin import configure
+        self.course_dir = Path(course_dir).resolve()
+        self.assignment = assignment
+        self.verdicts = self.course_dir / "reports" / assignment.id / "verdicts"
+        self.verdicts.mkdir(parents=True, exist_ok=True)
+        config = Config()
+        if (self.course_dir / "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py",
+                                            path=str(self.course_dir)).load_config())
+        config.CourseDirectory.root = str(self.course_dir)
+        configure(config)
+        coursedir = CourseDirectory(config=config)
+        self.api = NbGraderAPI(coursedir=coursedir, config=config)
+
+    def ensure_assignment(self):
+        """Add the assignment to the gradebook (nbgrader generate_assignment) if needed."""
+        with self.api.gradebook as gradebook:
+            known = [a.name for a in gradebook.assignments]
+        if self.assignment.id not in known:
+            result = self.api.generate_assignment(self.assignment.id, force=True)
+            if not result["success"]:
+                raise SystemExit(f"d2lcourse: nbgrader generate_assignment "
+                                 f"{self.assignment.id} failed:\n{result.get('error')}")
+
+    def verdict_path(self, student):
+        return self.verdicts / f"{student}.json"
+
+    def done(self, submission):
+        """The stored verdict, if this exact submission was already graded and recorded."""
+        path = self.verdict_path(submission.student)
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if stored.get("digest") != submission.digest or not stored.get("recorded"):
+            return None
+        return Verdict.from_json(stored["verdict"])
+
+    def save(self, submission, verdict, recorded):
+        path = self.verdict_path(submission.student)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"digest": submission.digest, "recorded": recorded,
+                                         "verdict": verdict.to_json()}))
+        os.replace(temporary, path)
+
+    def record(self, submission, verdict):
+        """Write the verdict into nbgrader (gradebook + feedback); returns the verdict."""
+        from d2lcourse.autograder.nbgrader_plugin import SandboxedExecute
+        self.save(submission, verdict, recorded=False)
+        if verdict.status == "invalid_notebook":
+            self.save(submission, verdict, recorded=True)
+            return verdict
+        key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
+        SandboxedExecute.precomputed[key] = verdict
+        try:
+            result = self.api.autograde(self.assignment.id, submission.student, force=True)
+            if result["success"]:
+                self.api.generate_feedback(self.assignment.id, submission.student, force=True)
+            else:
+                last = (result.get("error") or result.get("log") or "").strip().splitlines()
+                verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
+                                  + (last[-1] if last else "unknown error"),
+                                  [type(r)(r.grade_id, r.function, 0.0, r.max_points,
+                                           "not graded: the notebook is invalid")
+                                   for r in verdict.results], verdict.seconds)
+        finally:
+            SandboxedExecute.precomputed.pop(key, None)
+        self.save(submission, verdict, recorded=True)
+        return verdict
+
+
+# --------------------------------------------------------------------------- the command
+
+def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
+          force=False, unsafe_no_sandbox=False, limits=Limits(), out=sys.stdout):
+    """Grade an assignment; returns {student: Verdict}. Never stops for one submission."""
+    from d2lcourse.autograder import reports
+    course_dir = Path(course_dir or default_course_dir()).resolve()
+    if not unsafe_no_sandbox:
+        problem = bubblewrap_problem()
+        if problem:
+            raise SystemExit(f"d2lcourse: refusing to grade without a sandbox: {problem}.\n"
+                             "Pass --unsafe-no-sandbox to run student code unprotected "
+                             "(the report will say so).")
+    recorder = Recorder(course_dir, assignment)
+    recorder.ensure_assignment()
+    setup, tests = trusted_parts(course_dir, assignment)
+    from d2lcourse.autograder.nbgrader_plugin import find_data_dir
+    data_dir = find_data_dir()
+    data_dir = None if data_dir is None else str(data_dir)
+
+    verdicts, jobs, by_student = {}, [], {}
+    for submission in find_submissions(course_dir, assignment, students):
+        by_student[submission.student] = submission
+        previous = None if force else recorder.done(submission)
+        if previous is not None:
+            verdicts[submission.student] = previous
+            continue
+        try:
+            solutions = read_submission(submission, assignment)
+        except InvalidNotebook as error:
+            verdicts[submission.student] = recorder.record(submission, Verdict(
+                "invalid_notebook", str(error),
+                [reports.unrun(t, assignment, str(error)) for t in tests]))
+            continue
+        jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,
+                        not unsafe_no_sandbox, data_dir))
+    if not by_student:
+        print(f"d2lcourse: no submissions under {course_dir / 'submitted'}/*/{assignment.id}/",
+              file=out)
+    skipped = len(by_student) - len(jobs)
+    if skipped:
+        print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
+              file=out)
+    with reports.progress(len(jobs), out) as bar:
+        for student, verdict in judge(jobs, workers, scheduler):
+            verdicts[student] = recorder.record(by_student[student], verdict)
+            bar.update(student, verdicts[student])
+    reports.write(course_dir, assignment, tests, verdicts, unsafe_no_sandbox, out)
+    return verdicts

@@ -1,0 +1,73 @@
+"""Sample classes: throw-away course copies with submissions made from the release.
+
+Used by `d2lcourse demo`, the grading benchmark and the autograder's tests. Every
+submission starts from the released notebook (what students receive); its solution
+cells are then filled from the reference, a catalogued mistake, or left blank.
+"""
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from d2lcourse.course import default_course_dir
+from d2lcourse.notebooks import grade_id, is_solution_cell, read
+
+HOSTILE_CELLS = {
+    # The nbgrader exploit: blank every later cell, tests included.
+    "input_transformer": "get_ipython().input_transformers_cleanup.append("
+                         "lambda lines: ['pass\\n'])\n",
+    # Leave a process behind that outlives the notebook.
+    "daemon": "import os, subprocess\nsubprocess.Popen(['sleep', '600'], "
+              "start_new_session=True)\n",
+}
+
+
+def copy_course(destination, assignment_ids, source_course=None):
+    """A fresh nbgrader course at `destination` with the given assignments' sources."""
+    source_course = Path(source_course or default_course_dir())
+    destination = Path(destination)
+    (destination / "source").mkdir(parents=True, exist_ok=True)
+    shutil.copy(source_course / "nbgrader_config.py", destination / "nbgrader_config.py")
+    for assignment_id in assignment_ids:
+        shutil.copytree(source_course / "source" / assignment_id,
+                        destination / "source" / assignment_id, dirs_exist_ok=True)
+    return destination
+
+
+def solution_sources(path):
+    return {grade_id(c): c.source for c in read(path).cells if is_solution_cell(c)}
+
+
+def release_path(course_dir, assignment):
+    return Path(course_dir) / "release" / assignment.id / assignment.notebook
+
+
+def write_submission(course_dir, assignment, student, replacements):
+    """Submit the released notebook with `replacements` {grade_id: source} filled in."""
+    notebook = read(release_path(course_dir, assignment))
+    for cell in notebook.cells:
+        if is_solution_cell(cell) and grade_id(cell) in replacements:
+            cell.source = replacements[grade_id(cell)]
+    folder = Path(course_dir) / "submitted" / student / assignment.id
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(folder / assignment.notebook))
+    (folder / "timestamp.txt").write_text("2026-11-27 12:00:00.000000 UTC\n")
+    return folder / assignment.notebook
+
+
+def sample_class(course_dir, assignment, mistakes, hostile=True):
+    """{student id: replacements}: reference, blank, one per mistake, hostile variants.
+
+    A hostile student submits the blank release with one hostile line added to the first
+    solution cell: stock nbgrader gives the input-transformer one full marks.
+    """
+    reference = solution_sources(assignment.source_path(course_dir))
+    blank = solution_sources(release_path(course_dir, assignment))
+    first = assignment.functions[0]
+    students = {"reference": reference, "blank": {}}
+    for mistake in mistakes:
+        students[f"mistake_{mistake.name}"] = {**reference, mistake.function: mistake.source}
+    if hostile:
+        for name, code in HOSTILE_CELLS.items():
+            students[f"hostile_{name}"] = {first: blank[first] + "\n" + code}
+    return students

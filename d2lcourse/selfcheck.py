@@ -1,0 +1,60 @@
+"""`d2lcourse check NOTEBOOK`: a student's notebook against its visible tests.
+
+Runs the notebook's setup and solution cells in this process (it is the student's own
+code on the student's own machine), then each visible test cell, and prints one line
+per graded function: `ok`, or what is wrong and what to try. Exit status 1 if any fails.
+"""
+import sys
+from pathlib import Path
+
+from d2lcourse.course import ASSIGNMENTS, Assignment
+from d2lcourse.notebooks import cells_by_id, grade_id, is_solution_cell, is_test_cell, read
+
+
+def assignment_of(path, notebook):
+    """The course assignment a notebook file belongs to (by file name), or an ad-hoc one."""
+    for assignment in ASSIGNMENTS.values():
+        if assignment.notebook == path.name:
+            return assignment
+    functions = tuple(cells_by_id(notebook, is_solution_cell))
+    return Assignment(path.parent.name, path.name, functions)
+
+
+def summarize(assignment, results):
+    """One line per graded function, in notebook order; returns (lines, all passed)."""
+    lines, all_passed = [], True
+    for function in assignment.functions:
+        own = [r for r in results if r.function == function]
+        if not own:
+            continue
+        failed = [r for r in own if not r.passed]
+        if failed:
+            all_passed = False
+            message = failed[0].message
+            prefix = f"{function}: "
+            lines.append(f"FAIL {function}: {message[len(prefix):] if message.startswith(prefix) else message}")
+        else:
+            lines.append(f"ok   {function}")
+    earned = sum(r.points for r in results)
+    possible = sum(r.max_points for r in results)
+    lines.append(f"{earned:g}/{possible:g} points from the visible tests "
+                 f"({sum(r.passed for r in results)} of {len(results)} tests pass)")
+    return lines, all_passed
+
+
+def main(path):
+    from d2lcourse import grading
+    path = Path(path)
+    try:
+        notebook = read(path)
+    except Exception as error:  # a student's file: say what is wrong with it
+        print(f"d2lcourse check: cannot read {path}: {error}", file=sys.stderr)
+        return 1
+    assignment = assignment_of(path, notebook)
+    functions = grading.define_functions(assignment.functions, grading.setup_sources(notebook),
+                                         grading.solution_sources(notebook))
+    results = [grading.run_test_cell(assignment, cell, functions, hidden=False)
+               for cell in notebook.cells if is_test_cell(cell) and grade_id(cell)]
+    lines, all_passed = summarize(assignment, results)
+    print("\n".join(lines))
+    return 0 if all_passed else 1
