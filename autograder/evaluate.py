@@ -40,6 +40,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class TestCell:
+    __test__ = False  # not a pytest class
     grade_id: str
     source: str
     points: float
@@ -66,6 +67,8 @@ class RemoteFunction:
             {"args": list(args), "kwargs": dict(kwargs)})
         copy_back(args, values["args"])
         error = reply.get("error")
+        if error and error[0] == "MemoryError":
+            raise SubmissionFault("memory", f"{self.__name__} ran out of memory")
         return Outcome(values["value"], tuple(str(e)[:2000] for e in error) if error else None,
                        [str(name) for name in reply.get("apis_used", [])])
 
@@ -118,6 +121,8 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
         reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
                                     "setup": list(setup), "solutions": solution_sources})
         missing = reply.get("missing", {})
+        if any("MemoryError" in str(reason) for reason in missing.values()):
+            raise SubmissionFault("memory", "a solution cell ran out of memory")
         functions = {name: RemoteFunction(sandbox, name, solution_sources.get(name, ""))
                      for name in assignment.functions}
         for name, reason in missing.items():

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from d2lcourse.autograder import wire
+from d2lcourse.autograder import cgroups, wire
 from d2lcourse.grading import SubmissionFault
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
@@ -29,8 +29,8 @@ class Limits:
     """Resource limits of one submission's sandbox."""
     seconds: float = 240.0            # wall clock, whole submission
     cpu_seconds: int = 480            # CPU time (all threads)
-    memory_bytes: int = 6 << 30       # address space (MXNet reserves much more than it uses)
-    processes: int = 256              # simultaneous processes/threads of the sandbox user
+    memory_bytes: int = 3 << 30       # resident memory (cgroup); address space: twice that
+    processes: int = 256              # simultaneous processes and threads
     file_bytes: int = 64 << 20        # largest file it may write
     output_bytes: int = 1 << 20       # stdout+stderr kept; the rest is discarded
 
@@ -118,6 +118,7 @@ class Sandbox:
                 else RUNNER)
         self.deadline = time.monotonic() + limits.seconds
         self.output = bytearray()
+        self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, preexec_fn=self._apply_limits,
@@ -126,13 +127,16 @@ class Sandbox:
         self._drainer.start()
 
     def _apply_limits(self):
+        """Runs in the child before exec: join the cgroup, set rlimits."""
+        if self.cgroup is not None:
+            self.cgroup.join()
         limits = self.limits
         for kind, value in ((resource.RLIMIT_CPU, limits.cpu_seconds),
-                            (resource.RLIMIT_AS, limits.memory_bytes),
+                            (resource.RLIMIT_AS, 2 * limits.memory_bytes),
                             (resource.RLIMIT_FSIZE, limits.file_bytes),
                             (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(kind, (value, value))
-        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; the pid namespace still ends all
+        if os.getuid() != 0:  # root ignores RLIMIT_NPROC: there the cgroup caps processes
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
     def _drain_output(self):
@@ -185,8 +189,8 @@ class Sandbox:
         if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU) or "CPU time limit" in text:
             return SubmissionFault("timeout", "the notebook used more than "
                                               f"{self.limits.cpu_seconds} s of CPU time")
-        if "MemoryError" in text or "std::bad_alloc" in text or code in (
-                -signal.SIGKILL, 128 + signal.SIGKILL):
+        out_of_memory = self.cgroup is not None and self.cgroup.out_of_memory()
+        if out_of_memory or "MemoryError" in text or "std::bad_alloc" in text:
             return SubmissionFault("memory", "the notebook ran out of memory (limit "
                                              f"{self.limits.memory_bytes >> 20} MB)")
         if code in (-signal.SIGSEGV, 128 + signal.SIGSEGV, -signal.SIGABRT,
@@ -205,6 +209,8 @@ class Sandbox:
             except ProcessLookupError:
                 pass
         self.process.wait()
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
 
     def close(self):
         if self.process.poll() is None:
@@ -219,3 +225,5 @@ class Sandbox:
                 stream.close()
             except OSError:
                 pass
+        if self.cgroup is not None:
+            self.cgroup.remove()

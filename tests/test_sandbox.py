@@ -1,0 +1,211 @@
+"""Hostile submissions against the real bubblewrap sandbox and the real runner.
+
+A tiny inline assignment (one function `double`) keeps these fast; the course's real
+notebooks go through the same path in tests/test_autograde.py.
+"""
+import os
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from d2lcourse.autograder.evaluate import RemoteFunction, TestCell, evaluate
+from d2lcourse.autograder.sandbox import Limits, Sandbox, bubblewrap_problem
+from d2lcourse.checks import core
+from d2lcourse.course import Assignment
+
+ASSIGNMENT = Assignment("00_sandbox", "sandbox.ipynb", ("double",))
+SETUP = ["from d2lcourse import np, npx"]
+TEST_DOUBLE = TestCell("test_double", textwrap.dedent("""
+    from d2lcourse.checks import core
+    from d2lcourse import np
+    x = core.random_array((3, 4), seed=0)
+    core.assert_close(double, core.expect_array(double, core.call(double, x)), 2 * x)
+    """), 2.0)
+GOOD = "def double(x):\n    return 2 * x\n"
+QUICK = Limits(seconds=60)
+
+pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
+                                reason="bubblewrap cannot run here")
+
+
+def grade(double_cell, limits=QUICK):
+    return evaluate(ASSIGNMENT, SETUP, [TEST_DOUBLE], {"double": double_cell}, limits)
+
+
+def points(verdict):
+    return {r.grade_id: r.points for r in verdict.results}
+
+
+def probe(cell, limits=QUICK):
+    """Run `probe()` from `cell` inside a sandbox; return what it observed, and the sandbox."""
+    sandbox = Sandbox(limits)
+    try:
+        reply, _ = sandbox.request({"op": "load", "functions": ["probe"], "setup": SETUP,
+                                    "solutions": {"probe": cell}})
+        assert reply["missing"] == {}
+        return core.call(RemoteFunction(sandbox, "probe", cell))
+    finally:
+        sandbox.close()
+        probe.last_sandbox = sandbox
+
+
+def test_correct_submission_gets_full_marks():
+    verdict = grade(GOOD)
+    assert verdict.status == "ok"
+    assert points(verdict) == {"test_double": 2.0}
+
+
+def test_no_network_not_even_to_the_graders_loopback():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        seen = probe(textwrap.dedent(f"""
+            def probe():
+                import socket
+                try:
+                    socket.create_connection(("127.0.0.1", {port}), timeout=3)
+                    return {{"loopback": "connected"}}
+                except OSError as error:
+                    return {{"loopback": type(error).__name__}}
+            """))
+    finally:
+        server.close()
+    assert seen["loopback"] != "connected"
+
+
+def test_no_view_of_course_files_solutions_or_other_students(tmp_path):
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades")
+    import d2lcourse.solutions
+    reference = os.path.join(os.path.dirname(d2lcourse.solutions.__file__), "mlp.py")
+    seen = probe(textwrap.dedent(f"""
+        def probe():
+            import os
+            seen = {{}}
+            for name, path in (("course", {str(secret)!r}), ("reference", {reference!r})):
+                try:
+                    open(path).read()
+                    seen[name] = "read"
+                except OSError as error:
+                    seen[name] = type(error).__name__
+            try:
+                from d2lcourse.solutions import mlp
+                seen["import_reference"] = "imported"
+            except ImportError:
+                seen["import_reference"] = "refused"
+            try:
+                open("/usr/lib/planted", "w")
+                seen["system"] = "written"
+            except OSError as error:
+                seen["system"] = type(error).__name__
+            with open(os.path.expanduser("~/scratch.txt"), "w") as own:
+                own.write("mine")
+            seen["home"] = "written"
+            seen["processes"] = len([p for p in os.listdir("/proc") if p.isdigit()])
+            return seen
+        """))
+    assert seen["course"] == "FileNotFoundError"
+    assert seen["reference"] == "FileNotFoundError"
+    assert seen["import_reference"] == "refused"
+    assert seen["system"] in ("OSError", "PermissionError")
+    assert seen["home"] == "written"
+    assert seen["processes"] < 10, "the sandbox sees only its own processes"
+
+
+def test_patching_checks_or_ipython_inside_the_sandbox_changes_nothing():
+    tampering = textwrap.dedent("""
+        import sys
+        import d2lcourse.checks.core as core
+        core.assert_close = lambda *args, **kwargs: None
+        core.CheckFailure = Exception
+        sys.meta_path.insert(0, None)
+        try:
+            get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+        except NameError:
+            pass
+
+        def double(x):
+            return 3 * x
+        """)
+    verdict = grade(tampering)
+    assert verdict.status == "ok"
+    assert points(verdict)["test_double"] == 0.0
+    assert "wrong" in verdict.results[0].message
+
+
+def test_returned_objects_are_data_not_code():
+    sneaky = textwrap.dedent("""
+        class Anything:
+            def __eq__(self, other):
+                return True
+            def asnumpy(self):
+                raise SystemExit
+
+        def double(x):
+            return Anything()
+        """)
+    verdict = grade(sneaky)
+    assert points(verdict)["test_double"] == 0.0
+    assert "expected mxnet.numpy.ndarray" in verdict.results[0].message
+
+
+@pytest.mark.parametrize("cell,status", [
+    ("def double(x):\n    while True:\n        pass\n", "timeout"),
+    ("import os\ndef double(x):\n    os._exit(0)\n", "crashed"),
+    ("import ctypes\ndef double(x):\n    return ctypes.string_at(0)\n", "crashed"),
+    ("def double(x):\n    hog = []\n    while True:\n        hog.append(bytearray(1 << 28))\n",
+     "memory"),
+    ("import os, signal\ndef double(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+     "    os.kill(os.getpid(), signal.SIGKILL)\n", "memory|crashed"),
+])
+def test_faults_stay_local_and_are_named(cell, status):
+    limits = Limits(seconds=20, memory_bytes=1 << 30)
+    verdict = grade(cell, limits=limits)
+    assert verdict.status in status.split("|"), verdict.message
+    assert all(r.points == 0 for r in verdict.results)
+    assert verdict.message
+
+
+def sandboxed_processes():
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if "sleep 4242" in line]
+
+
+def test_fork_bombs_and_daemons_are_ended_with_the_submission():
+    bomb = textwrap.dedent("""
+        import os, subprocess
+        subprocess.Popen(["sleep", "4242"], start_new_session=True)
+        def double(x):
+            if os.fork() == 0:
+                os.setsid()
+                while True:
+                    try:
+                        os.fork()
+                    except OSError:
+                        pass
+            return 2 * x
+        """)
+    started = time.monotonic()
+    verdict = grade(bomb, limits=Limits(seconds=20))
+    assert time.monotonic() - started < 60
+    assert verdict.status in ("ok", "timeout")
+    time.sleep(0.5)
+    assert sandboxed_processes() == [], "a process outlived its sandbox"
+
+
+def test_output_floods_are_bounded():
+    seen = probe(textwrap.dedent("""
+        import sys
+        def probe():
+            for _ in range(100000):
+                print("x" * 100)
+                print("y" * 100, file=sys.stderr)
+            return "done"
+        """), Limits(seconds=60, output_bytes=4096))
+    assert seen == "done", "a flood neither blocks the pipe nor corrupts the protocol"
+    assert len(probe.last_sandbox.output) == 4096
