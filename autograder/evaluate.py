@@ -5,6 +5,8 @@ and the student's solution-cell sources), so it runs the same in this process, i
 worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
 """
 import ast
+import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from typing import List
@@ -28,6 +30,7 @@ class Verdict:
     message: str = ""
     results: List[TestResult] = field(default_factory=list)
     seconds: float = 0.0
+    graded_by: str = ""                          # host:pid of the process that judged it
 
     def to_json(self):
         return asdict(self)
@@ -35,7 +38,8 @@ class Verdict:
     @classmethod
     def from_json(cls, data):
         return cls(data["status"], data["message"],
-                   [TestResult(**r) for r in data["results"]], data["seconds"])
+                   [TestResult(**r) for r in data["results"]], data["seconds"],
+                   data.get("graded_by", ""))
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
     finally:
         sandbox.close()
     status, message = ("ok", "") if fault is None else (fault.status, str(fault))
-    return Verdict(status, message, results, time.monotonic() - started)
+    return Verdict(status, message, results, time.monotonic() - started,
+                   f"{socket.gethostname()}:{os.getpid()}")
 
 
 def missing_invoker(reason):

@@ -15,6 +15,7 @@ The pipeline, top to bottom:
 import concurrent.futures
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -137,7 +138,7 @@ def judge(jobs, workers=1, scheduler=None, progress=None):
     if scheduler:
         from dask.distributed import Client, as_completed
         with Client(scheduler, timeout="30s") as client:
-            futures = [client.submit(run_job, job, key=f"grade-{job.student}-{id(job)}",
+            futures = [client.submit(run_job, job, key=f"grade-{job.assignment.id}-{job.student}",
                                      pure=False) for job in jobs]
             for future in as_completed(futures):
                 yield unpack(future.result())
@@ -177,9 +178,16 @@ class Recorder:
             config.merge(PyFileConfigLoader("nbgrader_config.py",
                                             path=str(self.course_dir)).load_config())
         config.CourseDirectory.root = str(self.course_dir)
+        if "root" not in config.Exchange:  # nbgrader's default needs a system folder
+            config.Exchange.root = str(self.course_dir / "exchange")
         configure(config)
+        # nbgrader runs `alembic` from PATH: make it this environment's.
+        bin_dir = os.path.dirname(sys.executable)
+        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
+        self.api.log.setLevel(logging.ERROR)  # nbgrader's per-cell chatter
 
     def ensure_assignment(self):
         """Add the assignment to the gradebook (nbgrader generate_assignment) if needed."""

@@ -118,17 +118,8 @@ def find_data_dir():
 
 def configure(c):
     """Make an nbgrader config grade through the sandbox and hide hidden tests in feedback."""
+    from nbgrader.converters import Autograde, GenerateFeedback
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute if step is Execute else step
-        for step in _default_autograde_preprocessors()]
-    c.GenerateFeedback.preprocessors = _default_feedback_preprocessors() + [ClearHiddenTests]
-
-
-def _default_autograde_preprocessors():
-    from nbgrader.converters import Autograde
-    return list(Autograde.autograde_preprocessors.default_value)
-
-
-def _default_feedback_preprocessors():
-    from nbgrader.converters import GenerateFeedback
-    return list(GenerateFeedback.preprocessors.default_value)
+        for step in Autograde.autograde_preprocessors.default()]
+    c.GenerateFeedback.preprocessors = [ClearHiddenTests] + GenerateFeedback.preprocessors.default()

@@ -162,7 +162,7 @@ def write_message(stream, document, arrays=()):
     stream.write(_LENGTH.pack(len(payload)) + payload)
     for array in arrays:
         buffer = io.BytesIO()
-        onp.save(buffer, onp.ascontiguousarray(array), allow_pickle=False)
+        onp.save(buffer, onp.asarray(array, order="C"), allow_pickle=False)
         data = buffer.getvalue()
         stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()

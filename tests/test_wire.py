@@ -66,3 +66,9 @@ def test_oversized_frames_are_refused():
     with pytest.raises(wire.WireError, match="exceeds the limit"):
         wire.receive(lambda n: stream.read(n))
 
+
+
+def test_zero_dimensional_arrays_keep_their_shape():
+    back = roundtrip({"item": np.arange(6).reshape(2, 3)[1, 2], "classic": onp.float64(2.5)})
+    assert back["item"].shape == () and float(back["item"]) == 5
+    assert back["classic"] == 2.5

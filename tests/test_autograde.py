@@ -1,0 +1,255 @@
+"""The real course through real nbgrader and the real sandbox: `d2lcourse grade`.
+
+One throw-away course holds all five assignments. Each gets a small class: the
+reference, the blank release, a catalogued mistake, and the nbgrader exploit (a blank
+notebook whose first cell installs an IPython input transformer). Assignment 01 also
+gets broken and tampered notebooks.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+import catalogue
+from d2lcourse.autograder import samples
+from d2lcourse.autograder.grade import Recorder, grade
+from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.notebooks import is_test_cell, read
+
+pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
+                                reason="bubblewrap cannot run here")
+BROKEN = "01_ndarray_autograd"
+D2LCOURSE = [sys.executable, "-m", "d2lcourse.cli"]
+
+
+def make_class(course, assignment, broken=False):
+    Recorder(course, assignment).ensure_assignment()
+    mistakes, _ = catalogue.load(assignment)
+    students = samples.sample_class(course, assignment, mistakes[:1])
+    students.pop("hostile_daemon")
+    for student, replacements in students.items():
+        samples.write_submission(course, assignment, student, replacements)
+    if broken:
+        write_broken_notebooks(course, assignment)
+
+
+def write_broken_notebooks(course, assignment):
+    release = read(samples.release_path(course, assignment))
+
+    def submit(student, data):
+        folder = course / "submitted" / student / assignment.id
+        folder.mkdir(parents=True)
+        (folder / assignment.notebook).write_bytes(data)
+
+    def edited(change):
+        notebook = nbformat.from_dict(json.loads(nbformat.writes(release)))
+        change(notebook)
+        return nbformat.writes(notebook).encode()
+
+    first = next(i for i, c in enumerate(release.cells) if "solution" in
+                 c.metadata.get("nbgrader", {}) and c.metadata.nbgrader.solution)
+    submit("invalid_json", b'{"cells": [')
+    submit("not_utf8", nbformat.writes(release).encode().replace(b"YOUR CODE", b"\xff\xfe CODE"))
+    submit("nbformat3", json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [],
+                                    "metadata": {}}).encode())
+    submit("duplicated_cell", edited(lambda nb: nb.cells.insert(first, nb.cells[first])))
+    submit("deleted_cell", edited(lambda nb: nb.cells.pop(first)))
+    submit("retyped_cell", edited(lambda nb: nb.cells[first].update(cell_type="markdown")))
+    huge = edited(lambda nb: nb.cells[0].update(source="x" * (100 << 20)))
+    submit("huge", huge)
+    (course / "submitted" / "huge" / assignment.id / "extra.bin").write_bytes(b"\0" * 1024)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The course after `d2lcourse grade` of every assignment with two workers."""
+    root = tmp_path_factory.mktemp("course")
+    samples.copy_course(root, ASSIGNMENTS)
+    outputs = {}
+    for assignment in ASSIGNMENTS.values():
+        make_class(root, assignment, broken=assignment.id == BROKEN)
+        result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(root),
+                                             "--workers", "2"],
+                                capture_output=True, text=True, timeout=900)
+        outputs[assignment.id] = result
+    return root, outputs
+
+
+def grades(root, assignment_id):
+    with open(root / "reports" / assignment_id / "grades.csv") as stream:
+        return {row["student_id"]: row for row in csv.DictReader(stream)}
+
+
+def max_points(assignment):
+    source = read(assignment.source_path())
+    return sum(float(c.metadata.nbgrader.points) for c in source.cells if is_test_cell(c))
+
+
+@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+def test_grade_exits_zero_and_prints_the_summary(course, assignment_id):
+    result = course[1][assignment_id]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reference" in result.stdout and "grades.csv" in result.stdout
+
+
+@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+def test_reference_full_blank_and_exploit_zero_through_the_sandbox(course, assignment_id):
+    root, _ = course
+    assignment = ASSIGNMENTS[assignment_id]
+    rows = grades(root, assignment_id)
+    total = max_points(assignment)
+    assert float(rows["reference"]["total"]) == total == float(rows["reference"]["max_total"]), \
+        verdict_messages(root, assignment_id, "reference")
+    assert float(rows["blank"]["total"]) == 0
+    assert float(rows["hostile_input_transformer"]["total"]) == 0
+    assert rows["reference"]["status"] == rows["blank"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+def test_mistake_loses_points_through_the_sandbox(course, assignment_id):
+    root, _ = course
+    mistake = catalogue.load(ASSIGNMENTS[assignment_id])[0][0]
+    row = grades(root, assignment_id)[f"mistake_{mistake.name}"]
+    lost = [k for k, v in row.items() if k.startswith(f"test_{mistake.function}")
+            and float(v) == 0]
+    assert lost, verdict_messages(root, assignment_id, f"mistake_{mistake.name}")
+
+
+def verdict_messages(root, assignment_id, student):
+    path = root / "reports" / assignment_id / "verdicts" / f"{student}.json"
+    results = json.loads(path.read_text())["verdict"]["results"]
+    return "\n".join(f"{r['grade_id']}: {r['message']}" for r in results if r["message"])
+
+
+@pytest.mark.parametrize("student,reason", [
+    ("invalid_json", "not valid notebook JSON"), ("not_utf8", "not UTF-8"),
+    ("nbformat3", "nbformat 3"), ("duplicated_cell", "appears twice"),
+    ("huge", "limit is 20 MB")])
+def test_broken_notebooks_are_named_and_others_still_graded(course, student, reason):
+    root, _ = course
+    rows = grades(root, BROKEN)
+    assert rows[student]["status"] == "invalid_notebook"
+    assert float(rows[student]["total"]) == 0
+    assert reason in verdict_messages(root, BROKEN, student)
+
+
+def test_deleted_or_retyped_solution_cells_cost_only_that_function(course):
+    root, _ = course
+    rows = grades(root, BROKEN)
+    for student in ("deleted_cell", "retyped_cell"):
+        assert float(rows[student]["total"]) == 0  # blank release otherwise
+        assert rows[student]["status"] in ("ok", "invalid_notebook")
+
+
+def test_gradebook_matches_the_csv_without_duplicates(course):
+    root, _ = course
+    rows = grades(root, BROKEN)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submissions = gradebook.assignment_submissions(BROKEN)
+        students = [s.student.id for s in submissions]
+        assert len(students) == len(set(students))
+        for submission in submissions:
+            assert submission.score == pytest.approx(float(rows[submission.student.id]["total"]))
+
+
+def test_feedback_shows_results_but_no_hidden_tests_or_solutions(course):
+    root, _ = course
+    assignment = ASSIGNMENTS[BROKEN]
+    source = read(assignment.source_path())
+    hidden = [line.strip() for c in source.cells if is_test_cell(c)
+              for line in c.source.split("### BEGIN HIDDEN TESTS")[1:2]
+              for line in line.split("### END HIDDEN TESTS")[0].splitlines() if line.strip()]
+    assert hidden, "the assignment has hidden tests"
+    page = (root / "feedback" / "blank" / BROKEN / "ndarray_autograd.html").read_text()
+    assert "not implemented yet" in page
+    assert not [line for line in hidden if line in page]
+    reference_body = samples.solution_sources(assignment.source_path())[assignment.functions[-1]]
+    solution_lines = reference_body.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+    assert not [line for line in solution_lines.splitlines()
+                if len(line.strip()) > 20 and line.strip() in page]
+
+
+def test_report_has_plots_and_html(course):
+    root, _ = course
+    folder = root / "reports" / BROKEN
+    for name in ("scores.png", "pass_rate.png"):
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (folder / "report.html").read_text()
+    assert "Most common failures" in page and "not implemented yet" in page
+
+
+def test_rerun_regrades_nothing_unless_forced(course):
+    root, _ = course
+    before = grades(root, BROKEN)
+    started = time.monotonic()
+    result = subprocess.run(D2LCOURSE + ["grade", BROKEN, "--course", str(root)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert "already graded and unchanged" in result.stdout
+    assert grades(root, BROKEN) == before
+    assert time.monotonic() - started < 60
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, tmp_path):
+    root, _ = course
+    assignment = ASSIGNMENTS[BROKEN]
+    fresh = samples.copy_course(tmp_path / "course", [BROKEN])
+    Recorder(fresh, assignment).ensure_assignment()
+    students = samples.sample_class(fresh, assignment, catalogue.load(assignment)[0][:2],
+                                    hostile=False)
+    for student, replacements in students.items():
+        samples.write_submission(fresh, assignment, student, replacements)
+    command = D2LCOURSE + ["grade", BROKEN, "--course", str(fresh)]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    verdicts = fresh / "reports" / BROKEN / "verdicts"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(verdicts.glob("*.json"))) < 1:
+        time.sleep(0.2)
+    os.killpg(grader.pid, signal.SIGKILL)
+    grader.wait()
+    assert subprocess.run(command, capture_output=True, timeout=600).returncode == 0
+    rows = grades(fresh, BROKEN)
+    assert set(rows) == set(students)
+    expected = grades(root, BROKEN)
+    for student in ("reference", "blank"):
+        assert rows[student]["total"] == expected[student]["total"]
+    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:
+        names = [s.student.id for s in gradebook.assignment_submissions(BROKEN)]
+    assert sorted(names) == sorted(students)
+
+
+def test_plain_nbgrader_autograde_uses_the_sandbox(course, tmp_path):
+    root, _ = course
+    assignment = ASSIGNMENTS[BROKEN]
+    fresh = samples.copy_course(tmp_path / "plain", [BROKEN])
+    Recorder(fresh, assignment).ensure_assignment()
+    blank = samples.solution_sources(samples.release_path(fresh, assignment))
+    first = assignment.functions[0]
+    samples.write_submission(fresh, assignment, "exploit",
+                             {first: blank[first] + "\n" + samples.HOSTILE_CELLS["input_transformer"]})
+    samples.write_submission(fresh, assignment, "reference",
+                             samples.solution_sources(assignment.source_path()))
+    nbgrader = os.path.join(os.path.dirname(sys.executable), "nbgrader")
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    result = subprocess.run([nbgrader, "autograde", BROKEN, f"--Exchange.root={fresh}/exchange"],
+                            cwd=fresh, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(BROKEN)}
+    assert scores["exploit"] == 0
+    assert scores["reference"] == max_points(assignment)
+
+
+def test_refuses_without_a_sandbox_unless_told(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
+    with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
+        grade(ASSIGNMENTS[BROKEN], tmp_path, limits=Limits(seconds=10))
