@@ -10,7 +10,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 class Assignment:
     id: str           # nbgrader assignment id, e.g. "04_softmax_regression"
     notebook: str     # notebook file name inside the assignment folder
-    functions: tuple  # graded functions, in notebook order
+    functions: tuple  # graded functions, in the contract's order
 
     @property
     def module(self):

@@ -1,0 +1,90 @@
+"""The source notebooks keep the rules of assignments/AUTHORING.md and the contract."""
+import ast
+import builtins
+
+import pytest
+
+from d2lcourse import notebooks
+from d2lcourse.course import ASSIGNMENTS
+
+IDS = list(ASSIGNMENTS)
+
+
+def source(assignment_id):
+    return notebooks.read(ASSIGNMENTS[assignment_id].source_path())
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_solution_cells_agree_with_the_reference_library(assignment_id):
+    assert notebooks.disagreements(ASSIGNMENTS[assignment_id]) == []
+
+
+def test_a_changed_reference_is_detected(tmp_path, monkeypatch):
+    assignment = ASSIGNMENTS["02_linear_regression"]
+    course = tmp_path / "course"
+    path = assignment.source_path(course)
+    path.parent.mkdir(parents=True)
+    notebook = source(assignment.id)
+    cell = next(c for c in notebook.cells if notebooks.grade_id(c) == "linreg")
+    cell.source = cell.source.replace("### END SOLUTION", "    # edited by hand\n### END SOLUTION")
+    notebooks.nbformat.write(notebook, str(path))
+    assert notebooks.disagreements(assignment, course_dir=course) == [
+        f"{path}: solution cell 'linreg' differs from d2lcourse.solutions.linear_regression.linreg"]
+    notebooks.disagreements(assignment, write=True, course_dir=course)
+    assert notebooks.disagreements(assignment, course_dir=course) == []
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_grade_ids_follow_the_contract(assignment_id):
+    assignment = ASSIGNMENTS[assignment_id]
+    notebook = source(assignment_id)
+    solutions = [notebooks.grade_id(c) for c in notebook.cells if notebooks.is_solution_cell(c)]
+    assert sorted(solutions) == sorted(assignment.functions)
+    tests = [notebooks.grade_id(c) for c in notebook.cells if notebooks.is_test_cell(c)]
+    assert tests and all(assignment.owner_of(t) for t in tests), tests
+    ids = [notebooks.grade_id(c) for c in notebook.cells if notebooks.grade_id(c)]
+    assert len(ids) == len(set(ids)), "grade_ids are unique"
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_test_cells_are_self_contained(assignment_id):
+    """A test cell may use only its imports, its own names and the graded functions."""
+    assignment = ASSIGNMENTS[assignment_id]
+    for cell in source(assignment_id).cells:
+        if not notebooks.is_test_cell(cell):
+            continue
+        tree = ast.parse(cell.source)
+        defined = set(assignment.functions) | set(dir(builtins))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = getattr(node, "module", None) or node.names[0].name
+                assert module.startswith("d2lcourse"), ast.unparse(node)
+                assert "solutions" not in module, ast.unparse(node)
+                defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.Lambda, ast.comprehension)):
+                defined |= {a.arg for a in getattr(getattr(node, "args", None), "args", [])}
+                if isinstance(node, ast.FunctionDef):
+                    defined.add(node.name)
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)}
+        assert used <= defined, f"{notebooks.grade_id(cell)} uses {sorted(used - defined)}"
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_setup_cells_only_import(assignment_id):
+    for cell in source(assignment_id).cells:
+        if notebooks.is_setup_cell(cell):
+            tree = ast.parse(cell.source)
+            assert all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr)) for n in tree.body), \
+                cell.source
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_later_assignments_never_import_the_reference_they_grade(assignment_id):
+    assignment = ASSIGNMENTS[assignment_id]
+    for cell in source(assignment_id).cells:
+        if notebooks.is_setup_cell(cell):
+            assert f"d2lcourse.solutions.{assignment.module}" not in cell.source
