@@ -31,6 +31,7 @@ class Verdict:
     results: List[TestResult] = field(default_factory=list)
     seconds: float = 0.0
     graded_by: str = ""                          # host:pid of the process that judged it
+    student_seconds: float = 0.0                 # of `seconds`, running the student's code
 
     def to_json(self):
         return asdict(self)
@@ -39,7 +40,7 @@ class Verdict:
     def from_json(cls, data):
         return cls(data["status"], data["message"],
                    [TestResult(**r) for r in data["results"]], data["seconds"],
-                   data.get("graded_by", ""))
+                   data.get("graded_by", ""), data.get("student_seconds", 0.0))
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
         sandbox.close()
     status, message = ("ok", "") if fault is None else (fault.status, str(fault))
     return Verdict(status, message, results, time.monotonic() - started,
-                   f"{socket.gethostname()}:{os.getpid()}")
+                   f"{socket.gethostname()}:{os.getpid()}", sandbox.student_seconds)
 
 
 def missing_invoker(reason):

@@ -8,10 +8,12 @@ Protocol (d2lcourse.autograder.wire frames on stdin/stdout):
     grader -> {"op": "call", "function": name, "seed": s, "watch": [...]} + args, kwargs
     runner -> {"op": "result", "error": null | [type, message, where], "apis_used": [...]}
               + value and the arguments as they are after the call (in-place updates)
+              ("seconds" in both replies: time spent running the student's code)
     grader -> {"op": "exit"}
 """
 import os
 import sys
+import time
 
 
 def protocol_streams():
@@ -44,18 +46,22 @@ def serve(incoming, outgoing):
 
     read_exactly = reader(incoming)
     request, _ = wire.receive(read_exactly)
+    started = time.perf_counter()
     functions = define_functions(request["functions"], request["setup"], request["solutions"])
     missing = {name: f.reason for name, f in functions.items() if isinstance(f, Missing)}
-    wire.send(outgoing, {"op": "loaded", "missing": missing})
+    wire.send(outgoing, {"op": "loaded", "missing": missing,
+                         "seconds": time.perf_counter() - started})
     while True:
         request, values = wire.receive(read_exactly)
         if request.get("op") != "call":
             return
         function = functions[request["function"]]
         args, kwargs = values["args"], values["kwargs"]
+        started = time.perf_counter()
         outcome = local_invoker(function)(args, kwargs, seed=request.get("seed"),
                                           watch=request.get("watch", ()))
-        reply = {"op": "result", "error": outcome.error, "apis_used": outcome.apis_used}
+        reply = {"op": "result", "error": outcome.error, "apis_used": outcome.apis_used,
+                 "seconds": time.perf_counter() - started}
         try:
             wire.send(outgoing, reply, {"value": outcome.value, "args": args})
         except wire.WireError as error:

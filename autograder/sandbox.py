@@ -119,6 +119,7 @@ class Sandbox:
         self.deadline = time.monotonic() + limits.seconds
         self.output = bytearray()
         self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
+        self.student_seconds = 0.0  # as reported by the runner: informative only
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, preexec_fn=self._apply_limits,
@@ -153,13 +154,17 @@ class Sandbox:
         """Send a message and return the reply's (document, values), or raise a fault."""
         try:
             wire.send(self.process.stdin, document, values)
-            return wire.receive(self._read_exactly)
+            reply, values = wire.receive(self._read_exactly)
         except (BrokenPipeError, EOFError, ConnectionResetError):
             raise self._fault() from None
         except wire.WireError as error:
             self.kill()
             raise SubmissionFault("invalid_reply", f"the submission's process sent an "
                                                    f"invalid reply ({error})") from None
+        seconds = reply.get("seconds")
+        if isinstance(seconds, (int, float)) and 0 <= seconds < 1e6:
+            self.student_seconds += seconds
+        return reply, values
 
     def _read_exactly(self, size):
         chunks = []
