@@ -1,0 +1,635 @@
+"""Checks of assignment 01, DeepNumpy and calculus (``ndarray_autograd.ipynb``).
+
+Test cells call them as ``check.<name>(<graded function>, **params)``. Each check calls
+the student's function through :func:`core.call`, computes what it should have returned
+with float64 classic NumPy, and, when the result is wrong, looks for the signature of a
+typical mistake (forward difference, ``2 A x`` for a non-symmetric ``A``, a transposed
+Jacobian, ...) to name it.
+
+The functions handed to the student's ``numerical_derivative`` and ``autograd_grad``
+(``cube``, ``softplus``, ``sum_of_cubes``, ...) are defined at module level: the sandboxed
+autograder imports them by name.
+"""
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks import core
+
+EPS32 = core.FLOAT32_EPS
+
+
+# --------------------------------------------------------------------------- test functions
+# Elementwise functions for numerical_derivative. They accept Python floats and mxnet
+# arrays alike; ELEMENTWISE maps each name to (f, f') in float64 classic NumPy.
+
+def cube(x):
+    """x^3."""
+    return x ** 3
+
+
+def softplus(x):
+    """log(1 + e^x)."""
+    return np.log(1 + np.exp(x))
+
+
+def wave(x):
+    """sin(3x) + x^2 / 2."""
+    return np.sin(3 * x) + x ** 2 / 2
+
+
+ELEMENTWISE = {
+    "cube": (lambda x: x ** 3, lambda x: 3 * x ** 2),
+    "softplus": (lambda x: onp.logaddexp(0.0, x), lambda x: 1 / (1 + onp.exp(-x))),
+    "wave": (lambda x: onp.sin(3 * x) + x ** 2 / 2, lambda x: 3 * onp.cos(3 * x) + x),
+}
+
+
+# Scalar-valued functions of an array, built from mxnet.np operations, for autograd_grad.
+# GRADIENTS maps each name to its gradient in float64 classic NumPy.
+
+def sum_of_cubes(x):
+    """sum_i x_i^3."""
+    return (x ** 3).sum()
+
+
+def x_sin_x(x):
+    """sum_i x_i sin(x_i): x is used twice, so both paths must be added."""
+    return (x * np.sin(x)).sum()
+
+
+def log_sum_exp(x):
+    """log sum_i exp(x_i)."""
+    return np.log(np.exp(x).sum())
+
+
+def mean_square(x):
+    """mean_i x_i^2."""
+    return (x ** 2).mean()
+
+
+def tanh_energy(X):
+    """sum_ij tanh(X_ij)^2, for a matrix X."""
+    return (np.tanh(X) ** 2).sum()
+
+
+def gram_sum(X):
+    """sum of all entries of X X^T, for a matrix X."""
+    return (X @ X.T).sum()
+
+
+def _softmax(x):
+    e = onp.exp(x - x.max())
+    return e / e.sum()
+
+
+GRADIENTS = {
+    "sum_of_cubes": lambda x: 3 * x ** 2,
+    "x_sin_x": lambda x: onp.sin(x) + x * onp.cos(x),
+    "log_sum_exp": _softmax,
+    "mean_square": lambda x: 2 * x / x.size,
+    "tanh_energy": lambda X: 2 * onp.tanh(X) * (1 - onp.tanh(X) ** 2),
+    "gram_sum": lambda X: 2 * onp.ones((X.shape[0], X.shape[0])) @ X,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _hand_derived(function, *args, seed=0):
+    """Call a hand-derived function: autograd and ready-made operators are forbidden."""
+    core.check_source(function, core.HAND_DERIVED)
+    return core.call(function, *args, seed=seed, forbidden=core.HAND_DERIVED)
+
+
+def _value_type(value):
+    # The autograder stands in an `Unsupported` (with the type's name) for values that are
+    # not data, such as the legacy mxnet.nd.NDArray.
+    return getattr(value, "type_name", None) or core.type_name(value)
+
+
+def _array_result(function, value, what="the result", shape=None, hint=None):
+    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`)."""
+    if "ndarray.ndarray.NDArray" in _value_type(value):
+        core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
+                            "mxnet.numpy.ndarray: convert it with .as_np_ndarray() "
+                            "(autograd.grad returns legacy arrays even in DeepNumpy mode)")
+    core.expect_array(function, value, what, hint=hint)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
+                  + (f": {hint}" if hint else ""))
+    dtype = onp.dtype(value.dtype)
+    if not onp.issubdtype(dtype, onp.floating):
+        core.fail(function, f"{what} has dtype {dtype}, expected float32: a derivative is a "
+                            f"real number, and MXNet keeps integer types in arithmetic "
+                            f"(an int64 g gives g * 0.5 == 0). Convert with "
+                            f".astype(x.dtype), or build it from floats, e.g. "
+                            f"np.where(condition, 1.0, 0.0)")
+    return value
+
+
+def _scalar_result(function, value, what="the result"):
+    """A Python number or a one-element mxnet array, as a float64."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    _array_result(function, value, what)
+    if value.size != 1:
+        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected a single "
+                            f"number for a scalar x")
+    return float(core.to_numpy(value).reshape(()))
+
+
+def _close(got, want, rtol, atol):
+    got, want = core.to_numpy(got), core.to_numpy(want)
+    if got.shape != want.shape:
+        return False
+    return bool(onp.all(onp.abs(got - want) <= atol + rtol * onp.abs(want)))
+
+
+def _diagnose(function, got, expected, mistakes, rtol=core.RTOL, atol=core.ATOL):
+    """If `got` is not `expected` but matches a mistake's value, fail with its message.
+
+    `mistakes` is a list of (value, message); values of another shape than `got` are
+    skipped, so a shape mismatch is reported by the caller.
+    """
+    if _close(got, expected, rtol, atol):
+        return
+    for value, message in mistakes:
+        if _close(got, value, rtol, atol):
+            core.fail(function, message)
+
+
+def _kinked_inputs(shape, seed, tiny=False):
+    """N(0, 1) values with exact zeros (every third entry) and, if `tiny`, values +-1e-6."""
+    x = onp.random.default_rng(seed).normal(size=shape).astype(onp.float32).reshape(-1)
+    x[::3] = 0.0
+    if tiny:
+        x[1::6] = 1e-6
+        x[2::6] = -1e-6
+    return x.reshape(shape)
+
+
+def _describe(x):
+    return f"x of shape {tuple(x.shape)}"
+
+
+# --------------------------------------------------------------------------- regions
+
+REGIONS = (  # (the spec's expression, what it means: the message says only the meaning)
+    ("X[1, 2]", "the element in row 1, column 2 (indices start at 0 and go [row, column])"),
+    ("X[1, :]", "all of row 1"),
+    ("X[:, 1]", "all of column 1"),
+    ("X[1:3, 1:]", "rows 1 and 2 and the columns from 1 to the last"),
+    ("X[::3, ::2]", "every third row and every second column, starting at row and column 0"),
+)
+# Index expressions a student may write instead: used to name what came back.
+INDEX_GUESSES = (":", "0", "1", "2", "3", "1:", "2:", "1:3", "1:2", "1:4", "2:3", "2:4",
+                 "0:3", "0:2", "0:1", ":3", ":2", "::2", "::3", "1::2", "1::3", "0::2",
+                 "0::3")
+
+
+def _index(text):
+    if ":" not in text:
+        return int(text)
+    return slice(*(int(part) if part else None for part in text.split(":")))
+
+
+def _indices(expression):
+    """'X[1:3, 1:]' -> (slice(1, 3), slice(1, None))."""
+    return tuple(_index(part.strip()) for part in expression[2:-1].split(","))
+
+
+def _guess_region(X, got):
+    """The expression X[r, c] whose value `got` equals (X has distinct entries), or None."""
+    got = core.to_numpy(got)
+    for rows in INDEX_GUESSES:
+        for columns in INDEX_GUESSES:
+            try:
+                value = X[_index(rows), _index(columns)]
+            except IndexError:
+                continue
+            if value.shape == got.shape and onp.array_equal(value, got):
+                return f"X[{rows}, {columns}]"
+            if value.ndim == 2 and value.T.shape == got.shape and value.size > 1 \
+                    and onp.array_equal(value.T, got):
+                return f"X[{rows}, {columns}].T"
+    return None
+
+
+def regions_match(regions, shape=(4, 5), seed=0):
+    """regions(X) returns the five regions of the spec, as mxnet arrays."""
+    X = core.random_array(shape, seed)
+    oracle = core.to_numpy(X)
+    got = core.call(regions, X, seed=seed)
+    if not isinstance(got, (tuple, list)) or len(got) != len(REGIONS):
+        length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
+        core.fail(regions, f"returned {core.type_name(got)}{length}, expected a tuple of "
+                           f"{len(REGIONS)} regions: return a, b, c, d, e")
+    for position, ((expression, meaning), value) in enumerate(zip(REGIONS, got), 1):
+        want = oracle[_indices(expression)]
+        where = f"item {position} should be {meaning}, of shape {want.shape}"
+        if position == 1 and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = onp.float64(value)
+        elif value is None or not hasattr(value, "shape"):
+            core.fail(regions, f"{where}; got {core.type_name(value)}")
+        else:
+            core.expect_array(regions, value, f"item {position}")
+        if core.to_numpy(value).shape == want.shape and onp.array_equal(
+                core.to_numpy(value), want):
+            continue
+        guess = _guess_region(oracle, value)
+        found = (f"you returned {guess} (shape {core.to_numpy(value).shape})" if guess else
+                 f"you returned an array of shape {core.to_numpy(value).shape} that is not "
+                 f"that region")
+        core.fail(regions, f"for X of shape {shape}, {where}; {found}. Remember: an integer "
+                           f"index drops its axis, a:b includes a and excludes b, and ::k "
+                           f"takes every k-th entry")
+    core.passed(regions, f"all five regions of a {shape[0]}x{shape[1]} matrix")
+
+
+# --------------------------------------------------------------------------- numerical_derivative
+
+def _difference_tolerance(value, derivative, x, h, expected):
+    """How far a float32 central difference may be from the exact one, elementwise.
+
+    In float32, f(x +- h) carry rounding errors of a few units in the last place, and
+    so does x + h itself: both are divided by 2h.
+    """
+    f_plus, f_minus = value(x + h), value(x - h)
+    magnitude = onp.maximum(abs(f_plus), 1) + onp.maximum(abs(f_minus), 1)
+    rounding = 4 * EPS32 * (magnitude + abs(derivative(x)) * (abs(x) + h))
+    return rounding / (2 * h) + core.RTOL * abs(expected) + core.ATOL
+
+
+def _difference_mistakes(value, x, h):
+    """(value, message) of the usual wrong difference quotients at x with step h."""
+    return [
+        ((value(x + h) - value(x)) / h,
+         "this is the forward difference (f(x + h) - f(x)) / h, whose error shrinks "
+         "only like h: use the central difference (f(x + h) - f(x - h)) / (2h), whose "
+         "error shrinks like h^2"),
+        ((value(x) - value(x - h)) / h,
+         "this is the backward difference (f(x) - f(x - h)) / h, whose error shrinks "
+         "only like h: use the central difference (f(x + h) - f(x - h)) / (2h)"),
+        ((value(x + h) - value(x - h)) / h,
+         "divides by h instead of 2h: the two points x - h and x + h are 2h apart"),
+        ((value(x + h) - value(x - h)) / 2 * h,
+         "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies by h: write / (2 * h)"),
+        ((value(x + 1e-4) - value(x - 1e-4)) / 2e-4,
+         f"ignores the argument h={h:g} and always uses 1e-4: use the h it is called with"),
+    ]
+
+
+def numerical_derivative_central(numerical_derivative, f=cube, x=1.5, hs=(0.1, 0.01, 0.001)):
+    """numerical_derivative(f, x, h) is the central difference, at a Python float x."""
+    value, derivative = ELEMENTWISE[f.__name__]
+    for h in hs:
+        got = _scalar_result(numerical_derivative, core.call(numerical_derivative, f, x, h),
+                             f"{f.__name__} at x={x}, h={h:g}")
+        expected = (value(x + h) - value(x - h)) / (2 * h)
+        tolerance = _difference_tolerance(value, derivative, x, h, expected)
+        if abs(got - expected) <= tolerance:
+            continue
+        for wrong, message in _difference_mistakes(value, x, h):
+            if abs(got - wrong) <= tolerance:
+                core.fail(numerical_derivative,
+                          f"for f = {f.__name__} at x = {x} with h = {h:g} returned "
+                          f"{got:.7g}; {message}. Expected {expected:.7g}")
+        core.fail(numerical_derivative,
+                  f"for f = {f.__name__} at x = {x} with h = {h:g}: expected "
+                  f"(f(x + h) - f(x - h)) / (2h) = {expected:.7g}, got {got:.7g} "
+                  f"(the exact derivative is {derivative(x):.7g})")
+    core.passed(numerical_derivative, f"central differences of {f.__name__} at x = {x}, "
+                                      f"h = {', '.join(f'{h:g}' for h in hs)}")
+
+
+def numerical_derivative_elementwise(numerical_derivative, f=softplus, shape=(6,), seed=0,
+                                     dtype="float32", h=None):
+    """numerical_derivative(f, x[, h]) works elementwise on an mxnet array x.
+
+    With h=None the function's default step (1e-4) is used and expected.
+    """
+    x = core.random_array(shape, seed).astype(dtype)
+    value, derivative = ELEMENTWISE[f.__name__]
+    step = 1e-4 if h is None else h
+    args = () if h is None else (h,)
+    got = _array_result(numerical_derivative, core.call(numerical_derivative, f, x, *args),
+                        what=f"the derivative of {f.__name__} at an array x", shape=shape,
+                        hint="the derivative of an elementwise f has the shape of x")
+    points = core.to_numpy(x)
+    expected = (value(points + step) - value(points - step)) / (2 * step)
+    tolerance = _difference_tolerance(value, derivative, points, step, expected)
+    got_values = core.to_numpy(got)
+    wrong = ~(onp.abs(got_values - expected) <= tolerance)
+    if wrong.any():
+        index = tuple(int(i) for i in onp.argwhere(wrong)[0])
+        mistakes = _difference_mistakes(value, points, step)
+        for wrong_values, message in mistakes:
+            if onp.all(onp.abs(got_values - wrong_values) <= tolerance):
+                core.fail(numerical_derivative,
+                          f"for f = {f.__name__} on a {dtype} array x with h = {step:g}: "
+                          f"{message}")
+        core.fail(numerical_derivative,
+                  f"for f = {f.__name__} on a {dtype} array x with h = {step:g}: "
+                  f"{onp.count_nonzero(wrong)} of {wrong.size} entries are wrong; at index "
+                  f"{index} (x = {points[index]:.6g}) expected {expected[index]:.7g}, got "
+                  f"{got_values[index]:.7g}. Apply the central difference to the whole "
+                  f"array x at once: f(x + h) and f(x - h) are arrays too")
+    core.passed(numerical_derivative, f"elementwise on a {dtype} array of shape {shape}, "
+                                      f"h = {step:g}")
+
+
+# --------------------------------------------------------------------------- grad_f
+
+def _grad_f_mistakes(x):
+    return [
+        (3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
+        (6 * x, "the derivative of -4x is -4, which is missing"),
+        (6 * x - 4 * x, "the derivative of -4x is the constant -4, not -4x"),
+        (3 * x - 4, "power rule: the derivative of 3x^2 is 3 * 2x = 6x"),
+        (6 * x + 4, "wrong sign: the derivative of -4x is -4"),
+        (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x"),
+    ]
+
+
+def grad_f_matches(grad_f, shape=(6,), seed=0, scale=2.0):
+    """grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array."""
+    x = core.random_array(shape, seed, scale=scale)
+    got = _array_result(grad_f, _hand_derived(grad_f, x, seed=seed), shape=shape,
+                        hint="f is applied elementwise, so f'(x) has the shape of x")
+    points = core.to_numpy(x)
+    expected = 6 * points - 4
+    _diagnose(grad_f, got, expected, _grad_f_mistakes(points))
+    core.assert_close(grad_f, got, expected, inputs=_describe(x))
+    core.passed(grad_f, f"f'(x) on {x.size} values")
+
+
+def grad_f_at(grad_f, x=1.0):
+    """grad_f at a Python float: the slope of the tangent line (2 at x = 1)."""
+    got = _scalar_result(grad_f, _hand_derived(grad_f, x), f"f'({x})")
+    expected = 6 * x - 4
+    if abs(got - expected) > core.ATOL + core.RTOL * abs(expected):
+        for wrong, message in _grad_f_mistakes(x):
+            if abs(got - wrong) <= core.ATOL + core.RTOL * abs(wrong):
+                core.fail(grad_f, f"f'({x}) returned {got:.7g}, expected {expected:.7g}: "
+                                  f"{message}")
+        core.fail(grad_f, f"f'({x}) returned {got:.7g}, expected {expected:.7g}")
+    core.passed(grad_f, f"f'({x}) = {expected:g}, the slope of the tangent at x = {x}")
+
+
+# --------------------------------------------------------------------------- subgradients
+
+def _check_subgradient(function, got, points, slope, interval, name, mistakes):
+    """Slope `slope(x)` where x != 0, any value in `interval` where x == 0."""
+    values = core.to_numpy(got)
+    zero = points == 0
+    low, high = interval
+    bad = zero & ~onp.isfinite(values)
+    if bad.any():
+        index = tuple(int(i) for i in onp.argwhere(bad)[0])
+        core.fail(function, f"returned {values[index]} at x = 0 (index {index}): x / |x| "
+                            f"and the like divide 0 by 0 there. At a kink any value in "
+                            f"[{low:g}, {high:g}] is a subgradient of {name}: pick one")
+    expected = slope(points)
+    nonzero = ~zero
+    if not onp.allclose(values[nonzero], expected[nonzero], rtol=core.RTOL, atol=core.ATOL):
+        for wrong, message in mistakes:
+            if onp.allclose(values[nonzero], wrong[nonzero], rtol=core.RTOL, atol=core.ATOL):
+                core.fail(function, message)
+        off = nonzero & ~onp.isclose(values, expected, rtol=core.RTOL, atol=core.ATOL)
+        index = tuple(int(i) for i in onp.argwhere(off)[0])
+        small = onp.abs(points[index]) < 1e-3 and onp.sign(values[index]) == onp.sign(
+            expected[index]) and abs(values[index]) < abs(expected[index])
+        hint = (" For small x != 0 the slope is still exactly that: do not smooth with an "
+                "epsilon such as x / (|x| + 1e-8)" if small else "")
+        core.fail(function, f"at index {index}, x = {points[index]:.6g}: the slope of {name} "
+                            f"is {expected[index]:g}, got {values[index]:.7g} "
+                            f"({onp.count_nonzero(off)} of {off.size} entries wrong).{hint}")
+    outside = zero & ~((values >= low - core.ATOL) & (values <= high + core.ATOL))
+    if outside.any():
+        index = tuple(int(i) for i in onp.argwhere(outside)[0])
+        core.fail(function, f"returned {values[index]:.7g} at x = 0 (index {index}), which "
+                            f"is not a subgradient of {name}: at x = 0 any value in "
+                            f"[{low:g}, {high:g}] is, e.g. 0")
+
+
+def grad_abs_matches(grad_abs, shape=(9,), seed=0, tiny=False):
+    """grad_abs(x) is sign(x) where x != 0 and in [-1, 1] where x == 0."""
+    x = np.array(_kinked_inputs(shape, seed, tiny))
+    got = _array_result(grad_abs, _hand_derived(grad_abs, x, seed=seed), shape=shape,
+                        hint="the subgradient is elementwise, so it has the shape of x")
+    points = core.to_numpy(x)
+    _check_subgradient(grad_abs, got, points, onp.sign, (-1.0, 1.0), "|x|", [
+        (-onp.sign(points), "the signs are flipped: the slope of |x| is +1 for x > 0 and "
+                            "-1 for x < 0"),
+        (onp.abs(points), "returned |x| itself, not its slope"),
+        (points, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
+        ((points > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the "
+                                     "slope of max(x, 0)"),
+        (onp.ones_like(points), "for x < 0 the slope of |x| is -1, got +1"),
+    ])
+    core.passed(grad_abs, f"subgradient of |x| on {x.size} values, {onp.sum(points == 0)} "
+                          f"of them 0")
+
+
+def grad_relu_matches(grad_relu, shape=(9,), seed=0, tiny=False):
+    """grad_relu(x) is 1 where x > 0, 0 where x < 0 and in [0, 1] where x == 0."""
+    x = np.array(_kinked_inputs(shape, seed, tiny))
+    got = _array_result(grad_relu, _hand_derived(grad_relu, x, seed=seed), shape=shape,
+                        hint="the subgradient is elementwise, so it has the shape of x")
+    points = core.to_numpy(x)
+    _check_subgradient(grad_relu, got, points, lambda p: (p > 0).astype(float), (0.0, 1.0),
+                       "max(x, 0)", [
+        (onp.maximum(points, 0), "returned max(x, 0) itself, not its slope"),
+        ((points < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 "
+                                     "for x < 0"),
+        (onp.sign(points), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the "
+                           "slope of |x|"),
+        (points, "returned x: the slope of max(x, 0) is 0 or 1"),
+    ])
+    core.passed(grad_relu, f"subgradient of max(x, 0) on {x.size} values, "
+                           f"{onp.sum(points == 0)} of them 0")
+
+
+# --------------------------------------------------------------------------- vector calculus
+
+def _scalar_instead(function, got, shape, what):
+    """Fail with the shape rule when a gradient came back as one number."""
+    size = getattr(got, "size", 1)
+    if isinstance(got, (int, float)) or (hasattr(got, "shape") and size == 1
+                                         and tuple(got.shape) != tuple(shape)):
+        core.fail(function, f"returned a single number, expected an array of shape {shape}: "
+                            f"the gradient of a scalar function of {what} has one entry per "
+                            f"entry of {what}")
+
+
+def grad_norm_sq_matches(grad_norm_sq, n=5, seed=0, scale=1.0):
+    """grad_norm_sq(x) = 2 x."""
+    x = core.random_array((n,), seed, scale=scale)
+    got = _hand_derived(grad_norm_sq, x, seed=seed)
+    _scalar_instead(grad_norm_sq, got, (n,), "x")
+    got = _array_result(grad_norm_sq, got, shape=(n,))
+    points = core.to_numpy(x)
+    norm = onp.linalg.norm(points)
+    _diagnose(grad_norm_sq, got, 2 * points, [
+        (points, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
+        (points / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
+        (2 * points / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 "
+                            "= 2 x_i"),
+        (points ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i"),
+    ])
+    core.assert_close(grad_norm_sq, got, 2 * points, inputs=_describe(x))
+    core.passed(grad_norm_sq, f"gradient of ||x||^2 for x of length {n}")
+
+
+def grad_quadratic_form_matches(grad_quadratic_form, n=3, seed=0, symmetric=False, scale=1.0):
+    """grad_quadratic_form(A, x) = (A + A^T) x, for a non-symmetric (or symmetric) A."""
+    A = core.random_array((n, n), seed)
+    if symmetric:
+        A = (A + A.T) / 2
+    x = core.random_array((n,), seed + 1, scale=scale)
+    got = _hand_derived(grad_quadratic_form, A, x, seed=seed)
+    _scalar_instead(grad_quadratic_form, got, (n,), "x")
+    got = _array_result(grad_quadratic_form, got, shape=(n,),
+                        hint="the gradient with respect to x has the shape of x")
+    a, v = core.to_numpy(A), core.to_numpy(x)
+    expected = (a + a.T) @ v
+    # Sums of 2n float32 products: allow the rounding of each term.
+    atol = core.ATOL + 2 * n * EPS32 * float(onp.abs(a).max() * onp.abs(v).max())
+    kind = "symmetric" if symmetric else "non-symmetric"
+    _diagnose(grad_quadratic_form, got, expected, [
+        (2 * a @ v, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
+                    "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
+                    "sum_ij x_i A_ij x_j and differentiate by x_k)"),
+        (2 * a.T @ v, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
+                      "x^T A x is (A + A^T) x"),
+        (a @ v, "returned A x, only half of the product rule: x appears twice in x^T A x, "
+                "and the two terms give A x + A^T x"),
+        (a.T @ v, "returned A^T x, only half of the product rule: x appears twice in "
+                  "x^T A x, and the two terms give A x + A^T x"),
+    ], atol=atol)
+    core.assert_close(grad_quadratic_form, got, expected, atol=atol,
+                      inputs=f"a {kind} A of shape {(n, n)}")
+    core.passed(grad_quadratic_form, f"gradient of x^T A x for a {kind} {n}x{n} A")
+
+
+def jacobian_linear_matches(jacobian_linear, m=3, n=4, seed=0):
+    """jacobian_linear(A, x) = A, of shape (m, n)."""
+    A = core.random_array((m, n), seed)
+    x = core.random_array((n,), seed + 1)
+    got = _hand_derived(jacobian_linear, A, x, seed=seed)
+    a, v = core.to_numpy(A), core.to_numpy(x)
+    got_shape = tuple(getattr(got, "shape", ()))
+    if m != n and got_shape == (n, m):
+        core.fail(jacobian_linear, f"returned shape {(n, m)} for A of shape {(m, n)}: the "
+                                   f"Jacobian is transposed. J[i, j] = dy_i/dx_j, so it has "
+                                   f"one row per output y_i ({m}) and one column per input "
+                                   f"x_j ({n})")
+    if got_shape in ((m,), (n,)):
+        value = got_shape == (m,) and _close(got, a @ v, core.RTOL, 1e-4)
+        guess = "A x, the value of the function," if value else "a vector"
+        core.fail(jacobian_linear, f"returned {guess} with shape {got_shape}; the Jacobian "
+                                   f"of y = A x is the ({m}, {n}) matrix of all partial "
+                                   f"derivatives J[i, j] = dy_i/dx_j")
+    got = _array_result(jacobian_linear, got, shape=(m, n),
+                        hint="J[i, j] = dy_i/dx_j: one row per output, one column per input")
+    _diagnose(jacobian_linear, got, a, [
+        (a.T, "the Jacobian is transposed: J[i, j] = dy_i/dx_j = A[i, j], so J = A, "
+              "not A^T"),
+    ])
+    core.assert_close(jacobian_linear, got, a, inputs=f"A of shape {(m, n)}")
+    core.passed(jacobian_linear, f"Jacobian of A x for A of shape {(m, n)}")
+
+
+def grad_z_w_matches(grad_z_w, n=4, seed=0, y=0.5, y_array=False):
+    """grad_z_w(x, w, y) = 2 (<x, w> - y) x, y a Python float or a 0-d array."""
+    x = core.random_array((n,), seed)
+    w = core.random_array((n,), seed + 1)
+    target = np.array(y) if y_array else float(y)
+    got = _hand_derived(grad_z_w, x, w, target, seed=seed)
+    _scalar_instead(grad_z_w, got, (n,), "w")
+    got = _array_result(grad_z_w, got, shape=(n,),
+                        hint="the gradient with respect to w has the shape of w")
+    u, v = core.to_numpy(x), core.to_numpy(w)
+    residual = u @ v - y
+    expected = 2 * residual * u
+    atol = core.ATOL + 4 * n * EPS32 * float(onp.abs(u).max() ** 2 * onp.abs(v).max())
+    _diagnose(grad_z_w, got, expected, [
+        (residual * u, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
+                       "* d<x, w>/dw"),
+        (-expected, "wrong sign: the residual is <x, w> - y, so dz/dw = 2 (<x, w> - y) x"),
+        (-residual * u, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
+        (2 * residual * v, "multiplied by w instead of x: d<x, w>/dw = x"),
+        (2 * residual * onp.ones_like(u), "missing the inner derivative d<x, w>/dw = x"),
+    ], atol=atol)
+    core.assert_close(grad_z_w, got, expected, atol=atol,
+                      inputs=f"x, w of length {n}, y = {y}")
+    core.passed(grad_z_w, f"chain rule for x, w of length {n}, y = {y}"
+                          + (" (a 0-d array)" if y_array else ""))
+
+
+# --------------------------------------------------------------------------- autograd
+
+def _autograd_call(autograd_grad, f, x, seed):
+    try:
+        return core.call(autograd_grad, f, x, seed=seed)
+    except core.CheckFailure as failure:
+        if "not in a computational graph" in str(failure):
+            core.fail(autograd_grad, "backward() found no recorded computation: call "
+                                     "x.attach_grad() and compute y = f(x) inside "
+                                     "`with autograd.record():`, then call y.backward()")
+        raise
+
+
+def autograd_grad_matches(autograd_grad, f=sum_of_cubes, shape=(5,), seed=0):
+    """autograd_grad(f, x) is the gradient of f at x (module-level f, seeded x)."""
+    x = core.random_array(shape, seed)
+    points = core.to_numpy(x)
+    expected = GRADIENTS[f.__name__](points)
+    got = _autograd_call(autograd_grad, f, x, seed)
+    if isinstance(got, (list, tuple)) and len(got) == 1:
+        core.fail(autograd_grad, "returned a list with one gradient in it (autograd.grad "
+                                 "returns one per variable): return its first element, "
+                                 "converted with .as_np_ndarray()")
+    got = _array_result(autograd_grad, got, f"the gradient of {f.__name__}",
+                        hint="x.grad is None until x.attach_grad() is called, and it holds "
+                             "the gradient after y.backward()")
+    if tuple(got.shape) != tuple(shape):
+        core.fail(autograd_grad, f"the gradient of {f.__name__} has shape {tuple(got.shape)}, "
+                                 f"expected {tuple(shape)}, the shape of x: return x.grad")
+    values = core.to_numpy(got)
+    if not onp.any(values) and onp.any(expected):
+        core.fail(autograd_grad, f"returned all zeros for the gradient of {f.__name__}: "
+                                 f"x.grad holds zeros until y.backward() runs on a y computed "
+                                 f"inside `with autograd.record():`")
+    atol = core.ATOL + core.ulp_tolerance(float(onp.abs(expected).max()))
+    _diagnose(autograd_grad, got, expected, [
+        (2 * expected, "returned twice the gradient: gradients were accumulated over two "
+                       "backward passes; call backward() once, on a fresh x.attach_grad()"),
+    ], atol=atol)
+    core.assert_close(autograd_grad, got, expected, atol=atol,
+                      inputs=f"f = {f.__name__}, x of shape {tuple(shape)}")
+    core.passed(autograd_grad, f"gradient of {f.__name__} for x of shape {tuple(shape)}")
+
+
+def autograd_grad_leaves_x(autograd_grad, f=x_sin_x, shape=(5,), seed=0, calls=2):
+    """autograd_grad(f, x) leaves x's values unchanged and gives the same result each call."""
+    x = core.random_array(shape, seed)
+    before = core.to_numpy(x).copy()
+    results = []
+    for call in range(calls):
+        got = _autograd_call(autograd_grad, f, x, seed)
+        after = core.to_numpy(x)
+        if not onp.array_equal(before, after):
+            index = tuple(int(i) for i in onp.argwhere(before != after)[0])
+            core.fail(autograd_grad, f"changed its argument x in place: x{list(index)} was "
+                                     f"{before[index]:.7g} before the call and "
+                                     f"{after[index]:.7g} after. Do not write into x "
+                                     f"(x[:] = ..., x += ...): the caller still needs it")
+        results.append(_array_result(autograd_grad, got, f"the gradient of {f.__name__}",
+                                     shape=shape))
+    first = core.to_numpy(results[0])
+    for count, later in enumerate(results[1:], 2):
+        if not onp.allclose(core.to_numpy(later), first, rtol=core.RTOL, atol=core.ATOL):
+            core.fail(autograd_grad, f"call {count} on the same x returned another gradient "
+                                     f"than call 1: gradients must not accumulate between "
+                                     f"calls (attach a fresh gradient each call)")
+    core.passed(autograd_grad, f"x unchanged and the same gradient over {calls} calls")

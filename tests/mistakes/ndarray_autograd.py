@@ -1,0 +1,282 @@
+"""Typical mistakes and alternative correct answers of 01_ndarray_autograd."""
+from catalogue import Alternative, Mistake
+
+MISTAKES = [
+    # ------------------------------------------------------------------ regions
+    Mistake("regions_column_instead_of_block", "regions", '''
+def regions(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1], X[::3, ::2]
+''', "you returned X[1:3, 1]"),
+    Mistake("regions_strides_swapped", "regions", '''
+def regions(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:], X[::2, ::3]
+''', "you returned X[::2, ::3]"),
+    Mistake("regions_inclusive_stop", "regions", '''
+def regions(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:4, 1:], X[::3, ::2]
+''', "a:b includes a and excludes b"),
+    Mistake("regions_row_and_column_swapped", "regions", '''
+def regions(X):
+    return X[2, 1], X[:, 1], X[1, :], X[1:3, 1:], X[::3, ::2]
+''', "you returned X[2, 1]"),
+    # ------------------------------------------------------------------ numerical_derivative
+    Mistake("forward_difference", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x + h) - f(x)) / h
+''', "forward difference"),
+    Mistake("central_difference_over_h", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x + h) - f(x - h)) / h
+''', "divides by h instead of 2h"),
+    Mistake("central_difference_precedence", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x + h) - f(x - h)) / 2 * h
+''', "write / (2 * h)"),
+    Mistake("fixed_step", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    step = 1e-4
+    return (f(x + step) - f(x - step)) / (2 * step)
+''', "ignores the argument h"),
+    # ------------------------------------------------------------------ grad_f
+    Mistake("grad_f_returns_f", "grad_f", '''
+def grad_f(x):
+    return 3 * x ** 2 - 4 * x
+''', "returned f(x) = 3x^2 - 4x itself"),
+    Mistake("grad_f_keeps_x", "grad_f", '''
+def grad_f(x):
+    return 6 * x - 4 * x
+''', "the derivative of -4x is the constant -4"),
+    Mistake("grad_f_with_autograd", "grad_f", '''
+def grad_f(x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = 3 * x ** 2 - 4 * x
+    y.backward()
+    return x.grad
+''', "uses `autograd.record`"),
+    # ------------------------------------------------------------------ grad_abs
+    Mistake("abs_x_over_abs_x", "grad_abs", '''
+def grad_abs(x):
+    return x / np.abs(x)
+''', "at x = 0"),
+    Mistake("abs_signs_flipped", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x > 0, -1.0, 1.0)
+''', "the signs are flipped"),
+    Mistake("abs_like_relu", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x > 0, 1.0, 0.0)
+''', "that is the slope of max(x, 0)"),
+    Mistake("abs_outside_subdifferential", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 2.0))
+''', "is not a subgradient of |x|"),
+    Mistake("abs_smoothed_with_epsilon", "grad_abs", '''
+def grad_abs(x):
+    return x / (np.abs(x) + 1e-8)
+''', "do not smooth with an epsilon"),
+    # ------------------------------------------------------------------ grad_relu
+    Mistake("relu_returned_itself", "grad_relu", '''
+def grad_relu(x):
+    return np.maximum(x, 0)
+''', "returned max(x, 0) itself"),
+    Mistake("relu_boolean_mask", "grad_relu", '''
+def grad_relu(x):
+    return x > 0
+''', "has dtype bool"),
+    Mistake("relu_integer_mask", "grad_relu", '''
+def grad_relu(x):
+    return (x > 0) * 1.0
+''', "has dtype int64"),
+    Mistake("relu_with_npx_relu", "grad_relu", '''
+def grad_relu(x):
+    return (npx.relu(x) > 0).astype(x.dtype)
+''', "uses `npx.relu`"),
+    # ------------------------------------------------------------------ grad_norm_sq
+    Mistake("norm_sq_missing_two", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return x
+''', "missing the factor 2"),
+    Mistake("norm_sq_classic_numpy", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return 2 * x.asnumpy()
+''', "returned numpy.ndarray"),
+    Mistake("norm_sq_scalar", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return 2 * np.linalg.norm(x)
+''', "returned a single number"),
+    # ------------------------------------------------------------------ grad_quadratic_form
+    Mistake("quadratic_form_assumes_symmetric", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return 2 * A @ x
+''', "assumes A is symmetric"),
+    Mistake("quadratic_form_half_product_rule", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return A @ x
+''', "only half of the product rule"),
+    # ------------------------------------------------------------------ jacobian_linear
+    Mistake("jacobian_transposed", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    return A.T
+''', "the Jacobian is transposed"),
+    Mistake("jacobian_is_value", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    return A @ x
+''', "A x, the value of the function"),
+    # ------------------------------------------------------------------ grad_z_w
+    Mistake("z_w_missing_two", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return (np.dot(x, w) - y) * x
+''', "missing the factor 2"),
+    Mistake("z_w_wrong_sign", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return 2 * (y - np.dot(x, w)) * x
+''', "wrong sign"),
+    Mistake("z_w_times_w", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return 2 * (np.dot(x, w) - y) * w
+''', "multiplied by w instead of x"),
+    Mistake("z_w_scalar", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return 2 * (np.dot(x, w) - y)
+''', "returned a single number"),
+    # ------------------------------------------------------------------ autograd_grad
+    Mistake("autograd_without_record", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    y = f(x)
+    y.backward()
+    return x.grad
+''', "inside `with autograd.record():`"),
+    Mistake("autograd_modifies_x", "autograd_grad", '''
+def autograd_grad(f, x):
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+    x[:] = x - 0.1 * x.grad  # a gradient step left over from experimenting
+    return x.grad
+''', "changed its argument x in place"),
+    Mistake("autograd_grad_list", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    return autograd.grad(y, [x])
+''', "returned a list with one gradient"),
+    Mistake("autograd_grad_legacy_ndarray", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    return autograd.grad(y, [x])[0]
+''', ".as_np_ndarray()"),
+    Mistake("autograd_no_backward", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    return x.grad
+''', "returned all zeros"),
+]
+
+ALTERNATIVES = [
+    Alternative("regions_chained_indexing", "regions", '''
+def regions(X):
+    element = X[1][2]
+    row = X[1]
+    column = X[:, 1]
+    block = X[1:3][:, 1:]
+    grid = X[0::3, 0::2]
+    return (element, row, column, block, grid)
+'''),
+    Alternative("central_difference_in_steps", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    upper = f(x + h)
+    lower = f(x - h)
+    return (upper - lower) / (h + h)
+'''),
+    Alternative("grad_f_float_literals", "grad_f", '''
+def grad_f(x):
+    return 6.0 * x - 4.0
+'''),
+    Alternative("abs_where_minus_one_at_zero", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x >= 0, 1., -1.)
+'''),
+    Alternative("abs_half_at_zero", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.5))
+'''),
+    Alternative("abs_mask_difference", "grad_abs", '''
+def grad_abs(x):
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+'''),
+    Alternative("relu_ge_one_at_zero", "grad_relu", '''
+def grad_relu(x):
+    return (x >= 0).astype(x.dtype)
+'''),
+    Alternative("relu_where", "grad_relu", '''
+def grad_relu(x):
+    return np.where(x > 0, 1.0, 0.0)
+'''),
+    Alternative("relu_mask_float32", "grad_relu", '''
+def grad_relu(x):
+    return (x > 0).astype(np.float32)
+'''),
+    Alternative("norm_sq_sum", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return x + x
+'''),
+    Alternative("quadratic_form_two_products", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return A @ x + A.T @ x
+'''),
+    Alternative("quadratic_form_dot", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return np.dot(x, A) + np.dot(A, x)
+'''),
+    Alternative("jacobian_by_columns", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    # Column j of the Jacobian is how y = A x moves when x moves along e_j.
+    n = x.shape[0]
+    return np.stack([A @ e for e in np.eye(n)], axis=1)
+'''),
+    Alternative("jacobian_same_array", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    return A
+'''),
+    Alternative("z_w_matmul", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return 2 * (x @ w - y) * x
+'''),
+    Alternative("autograd_with_grad_function", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    return autograd.grad(y, [x])[0].as_np_ndarray()
+'''),
+    Alternative("autograd_attach_to_callers_x", "autograd_grad", '''
+def autograd_grad(f, x):
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+    return x.grad
+'''),
+    Alternative("autograd_backward_inside_record", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        f(x).backward()
+    return x.grad.copy()
+'''),
+]
