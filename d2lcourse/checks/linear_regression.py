@@ -1,0 +1,695 @@
+"""Checks of assignment 02: linear regression from scratch.
+
+Test cells call them as ``check.sgd_updates_in_place(sgd, lr=0.03, batch_size=10)``.
+Expected values come from the float64 classic-NumPy oracles in this module, and each
+failure names the typical mistake it recognises: noise with the wrong scale, a flat
+``y``, an unshuffled or truncated ``data_iter``, a loss broadcast to ``(n, n)``, an
+``sgd`` that rebinds ``param`` or forgets ``1 / batch_size``, a normal equation without
+the column of ones, a training loop that ignores its arguments or updates inside
+``autograd.record()``.
+
+Random data are judged statistically: a check rejects only beyond ``Z`` standard errors,
+so a correct solution fails with probability below 1e-8 per statistic whatever its
+random numbers.
+"""
+import math
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks import core
+
+Z = 6.0             # standard errors a statistic may be off before a check rejects it
+NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_SPEC)
+INIT_STD = 0.01     # w ~ N(0, 0.01^2) at the start of train_linear_regression (COURSE_SPEC)
+TRUE_W = (2.0, -3.4)
+TRUE_B = 4.2
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _pair(function, value, names):
+    """Unpack a returned 2-tuple (or 2-list), or fail saying what came instead."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return value
+    got = (f"a {type(value).__name__} of length {len(value)}"
+           if isinstance(value, (tuple, list)) else core.type_name(value))
+    core.fail(function, f"returned {got}, expected the pair {names}: `return {names[1:-1]}`")
+
+
+def _expect_float_array(function, value, what, shape, hint=None):
+    """An mxnet array of `shape` with a floating-point dtype; float64 is accepted."""
+    core.expect_array(function, value, what, shape=shape, hint=hint)
+    if not onp.issubdtype(onp.dtype(value.dtype), onp.floating):
+        core.fail(function, f"{what} has dtype {onp.dtype(value.dtype).name}, expected "
+                            "float32: create it with floating-point values (e.g. np.zeros, "
+                            "np.random.normal), not integers")
+    return value
+
+
+def _expect_finite(function, array, what, hint):
+    values = core.to_numpy(array)
+    bad = ~onp.isfinite(values)
+    if bad.any():
+        index = tuple(int(i) for i in onp.argwhere(bad)[0])
+        core.fail(function, f"{what} contains {'NaN' if onp.isnan(values[index]) else 'Inf'} "
+                            f"at index {index}: {hint}")
+    return values
+
+
+def _count(n, noun):
+    """'1 batch', '3 batches': a count with its noun."""
+    plural = noun + ("es" if noun.endswith(("s", "ch")) else "s")
+    return f"{n} {noun if n == 1 else plural}"
+
+
+def _fmt(values):
+    """A short readable rendering of a float64 vector."""
+    return "[" + ", ".join(f"{v:.4g}" for v in onp.ravel(values)) + "]"
+
+
+def _design(X):
+    """A = [X, 1]: the features with a column of ones for the bias (float64)."""
+    return onp.hstack([X, onp.ones((X.shape[0], 1))])
+
+
+def regression_data(num_examples, w, b, seed, x_mean=0.0, noise=NOISE_STD):
+    """(X, y) as float32 mxnet arrays, y = X w + b + noise of shape (n, 1): the oracle's
+    own synthetic data, independent of the student's synthetic_data."""
+    rng = onp.random.default_rng(seed)
+    w = onp.asarray(w, dtype=onp.float64).reshape(-1, 1)
+    X = rng.normal(x_mean, 1.0, (num_examples, len(w)))
+    y = X @ w + b + rng.normal(0.0, noise, (num_examples, 1))
+    return np.array(X.astype(onp.float32)), np.array(y.astype(onp.float32))
+
+
+def _least_squares(X, y):
+    """theta = (w; b) minimising ||[X, 1] theta - y||^2 (float64)."""
+    return onp.linalg.lstsq(_design(X), y.reshape(-1), rcond=None)[0]
+
+
+# --------------------------------------------------------------------------- synthetic_data
+
+def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4000, seed=0):
+    """Shapes, X ~ N(0, 1) and y = X w + b + N(0, 0.01^2), judged from the sample.
+
+    With n examples a column mean of X has standard error 1/sqrt(n), a column variance
+    sqrt(2/n); the least-squares fit of y on [X, 1] recovers w and b to within
+    0.01 sqrt(diag((A^T A)^-1)) and the noise standard deviation to within 0.01/sqrt(2n).
+    """
+    true_w = onp.asarray(w, dtype=onp.float32)
+    n, d = num_examples, len(true_w)
+    value = core.call(synthetic_data, np.array(true_w), b, n, seed=seed)
+    X, y = _pair(synthetic_data, value, "(X, y)")
+    inputs = f"w={_fmt(true_w)}, b={b}, num_examples={n}"
+    _expect_float_array(synthetic_data, X, "X", (n, d),
+                        hint="one row per example, one column per entry of w")
+    core.expect_array(synthetic_data, y, "y")
+    y_shape = tuple(y.shape)
+    if y_shape == (n,):
+        core.fail(synthetic_data, f"y has shape {y_shape}, expected ({n}, 1): return "
+                                  "y.reshape((-1, 1)), a column of labels like the "
+                                  "predictions X w of shape (n, 1)")
+    if y_shape == (n, n):
+        core.fail(synthetic_data, f"y has shape {y_shape}, expected ({n}, 1): an (n,) "
+                                  "array plus an (n, 1) array broadcasts to (n, n). Draw "
+                                  "the noise in the shape of X w (np.random.normal(0, 0.01, "
+                                  "y.shape)), then reshape y to (-1, 1)")
+    _expect_float_array(synthetic_data, y, "y", (n, 1))
+    Xs = _expect_finite(synthetic_data, X, "X", "draw X with np.random.normal(0, 1, ...)")
+    ys = _expect_finite(synthetic_data, y, "y", "y = X w + b + noise should be finite")
+
+    # X ~ N(0, 1), entries independent
+    means, variances = Xs.mean(axis=0), Xs.var(axis=0)
+    for j in range(d):
+        if abs(means[j] - 0.5) < 0.05 and abs(variances[j] - 1 / 12) < 0.02:
+            core.fail(synthetic_data, f"column {j} of X looks uniform on [0, 1) (mean "
+                                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw "
+                                      "X from the normal distribution, np.random.normal(0, "
+                                      "1, (num_examples, len(w)))")
+        if abs(means[j]) > Z / math.sqrt(n):
+            core.fail(synthetic_data, f"column {j} of X has mean {means[j]:.4f}, expected 0 "
+                                      f"(to within {Z / math.sqrt(n):.3f} for {n} examples): "
+                                      "X ~ N(0, 1)")
+        if abs(variances[j] - 1) > Z * math.sqrt(2 / n):
+            core.fail(synthetic_data, f"column {j} of X has variance {variances[j]:.4f}, "
+                                      f"expected 1 (to within {Z * math.sqrt(2 / n):.3f}): "
+                                      "X ~ N(0, 1), np.random.normal(0, 1, (num_examples, "
+                                      "len(w)))")
+    if d > 1:
+        correlation = onp.corrcoef(Xs, rowvar=False)
+        off = onp.abs(correlation - onp.eye(d))
+        j, k = onp.unravel_index(int(onp.argmax(off)), off.shape)
+        if off[j, k] > Z / math.sqrt(n):
+            core.fail(synthetic_data, f"columns {j} and {k} of X are correlated (r = "
+                                      f"{correlation[j, k]:.3f}): draw every entry of X "
+                                      "independently")
+
+    # y - (X w + b) is N(0, 0.01^2) noise: fit y on [X, 1] and look at what is left. The
+    # fitted (w, b) are judged first, with standard errors from the noise actually found,
+    # so that a wrong w is not reported as wrong noise (or the other way round).
+    A = _design(Xs)
+    theta = onp.linalg.lstsq(A, ys[:, 0], rcond=None)[0]
+    noise = ys[:, 0] - A @ theta
+    std = math.sqrt(noise @ noise / (n - d - 1))
+    spread = onp.sqrt(onp.diag(onp.linalg.inv(A.T @ A)))
+    limits = Z * max(std, NOISE_STD) * spread + core.ATOL
+    if (onp.abs(theta[:-1] - true_w) > limits[:-1]).any():
+        core.fail(synthetic_data, f"y depends on X through the weights {_fmt(theta[:-1])}, "
+                                  f"expected w = {_fmt(true_w)} ({inputs}): compute "
+                                  "y = np.dot(X, w) + b + noise from the X you return")
+    if abs(theta[-1] - b) > limits[-1]:
+        hint = ("y misses the bias: y = X w + b + noise" if abs(theta[-1]) < limits[-1]
+                else "y = X w + b + noise")
+        core.fail(synthetic_data, f"y = X w + c + noise with c = {theta[-1]:.4f}, expected "
+                                  f"the bias b = {b} ({inputs}): {hint}")
+    std_error = NOISE_STD / math.sqrt(2 * (n - d - 1))
+    if abs(std - NOISE_STD) > Z * std_error:
+        if std < 1e-6:
+            cause = "y has no noise: add np.random.normal(0, 0.01, y.shape)"
+        elif abs(std - NOISE_STD ** 2) < 0.2 * NOISE_STD ** 2:
+            cause = ("0.0001 = 0.01**2 is the variance: np.random.normal takes the "
+                     "standard deviation, np.random.normal(0, 0.01, y.shape)")
+        elif abs(std - math.sqrt(NOISE_STD)) < 0.02:
+            cause = ("0.1 = sqrt(0.01): 0.01 is already the standard deviation, "
+                     "np.random.normal(0, 0.01, y.shape)")
+        elif abs(std - 1) < 0.1:
+            cause = ("that is the default scale 1: pass the standard deviation, "
+                     "np.random.normal(0, 0.01, y.shape)")
+        else:
+            cause = "draw it with np.random.normal(0, 0.01, y.shape)"
+        core.fail(synthetic_data, f"the noise y - (X w + b) has standard deviation "
+                                  f"{std:.4g}, expected 0.01 (to within "
+                                  f"{Z * std_error:.1e}, for {inputs}): {cause}")
+    core.passed(synthetic_data, f"shapes ({n}, {d}) and ({n}, 1), X ~ N(0, 1), y = X w + b "
+                                f"+ noise with std {std:.4f} for {inputs}")
+
+
+# --------------------------------------------------------------------------- data_iter
+
+def _indexed_data(num_examples, seed, flat_labels=False):
+    """Features whose column 0 is the example's index, and random labels."""
+    rng = onp.random.default_rng(seed)
+    features = onp.hstack([onp.arange(num_examples, dtype=onp.float64)[:, None],
+                           rng.normal(0, 1, (num_examples, 2))]).astype(onp.float32)
+    labels = rng.normal(0, 1, (num_examples,) if flat_labels else (num_examples, 1))
+    return features, labels.astype(onp.float32)
+
+
+def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
+    """Call data_iter once; check every batch pairs rows of features with their labels.
+
+    Returns the example indices of each batch, in the order they came.
+    """
+    features, labels = _indexed_data(num_examples, seed, flat_labels)
+    value = core.call(data_iter, batch_size, np.array(features), np.array(labels), seed=seed)
+    inputs = f"batch_size={batch_size}, {num_examples} examples"
+    if not isinstance(value, core.GeneratorResult):
+        if value is None:
+            core.fail(data_iter, "returned None, expected a generator: write the loop with "
+                                 "`yield X_batch, y_batch` for each minibatch")
+        core.fail(data_iter, f"returned {core.type_name(value)}, expected a generator: "
+                             "instead of collecting the batches, `yield X_batch, y_batch` "
+                             "inside the loop, so that each minibatch is made when needed")
+    if not value:
+        core.fail(data_iter, f"yielded no batch at all ({inputs})")
+    label_tail = labels.shape[1:]
+    batches = []
+    for k, item in enumerate(value):
+        X, y = _pair(data_iter, item, "(X_batch, y_batch)")
+        core.expect_array(data_iter, X, f"X_batch of batch {k}")
+        core.expect_array(data_iter, y, f"y_batch of batch {k}")
+        if X.ndim != 2 or X.shape[1] != features.shape[1]:
+            core.fail(data_iter, f"X_batch of batch {k} has shape {tuple(X.shape)}, "
+                                 f"expected (batch, {features.shape[1]}): rows of features")
+        m = X.shape[0]
+        if m == 0:
+            core.fail(data_iter, f"batch {k} is empty ({inputs}): yield only batches that "
+                                 "hold examples")
+        if tuple(y.shape) != (m,) + label_tail:
+            core.fail(data_iter, f"y_batch of batch {k} has shape {tuple(y.shape)}, expected "
+                                 f"{(m,) + label_tail} (the labels of its {m} rows, indexed "
+                                 "like the features)")
+        Xb, yb = core.to_numpy(X), core.to_numpy(y)
+        ids = onp.rint(Xb[:, 0]).astype(int)
+        valid = (ids >= 0) & (ids < num_examples) & (onp.abs(Xb[:, 0] - ids) == 0)
+        valid[valid] &= (Xb[valid] == features[ids[valid]]).all(axis=1)
+        if not valid.all():
+            r = int(onp.argmin(valid))
+            core.fail(data_iter, f"row {r} of X_batch of batch {k} is not a row of features "
+                                 f"({inputs}): index the features, `features[batch_indices]`")
+        paired = (yb == labels[ids]).reshape(m, -1).all(axis=1)
+        if not paired.all():
+            r = int(onp.argmin(paired))
+            core.fail(data_iter, f"batch {k} pairs row {r} of X (example {ids[r]}) with a "
+                                 f"label that is not example {ids[r]}'s ({inputs}): index "
+                                 "features and labels with the same batch_indices")
+        batches.append(ids)
+    return batches
+
+
+def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_labels=False):
+    """One call yields every example exactly once, in batches of batch_size (the last
+    may be smaller), each pairing rows of features with their own labels."""
+    batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
+    inputs = f"batch_size={batch_size}, {num_examples} examples"
+    sizes = [len(ids) for ids in batches]
+    seen = onp.bincount(onp.concatenate(batches), minlength=num_examples)
+    if (seen > 1).any():
+        i = int(onp.argmax(seen > 1))
+        core.fail(data_iter, f"example {i} came {seen[i]} times in one pass ({inputs}): "
+                             "each example must come exactly once per call; step through "
+                             "one permutation with range(0, num_examples, batch_size)")
+    missing = int(onp.count_nonzero(seen == 0))
+    if missing:
+        remainder = num_examples % batch_size
+        if missing == remainder and all(s == batch_size for s in sizes):
+            core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the "
+                                 f"{remainder} examples left over after the full batches "
+                                 f"never came. Loop over range(0, num_examples, batch_size) "
+                                 "and slice up to min(i + batch_size, num_examples)")
+        core.fail(data_iter, f"{missing} of {num_examples} examples never came (e.g. example "
+                             f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must "
+                             "come exactly once per call")
+    expected = [batch_size] * (num_examples // batch_size)
+    if num_examples % batch_size:
+        expected.append(num_examples % batch_size)
+    if sizes != expected:
+        k = next(k for k, (s, e) in enumerate(zip(sizes + [0] * len(expected),
+                                                  expected + [0] * len(sizes))) if s != e)
+        core.fail(data_iter, f"yielded {_count(len(sizes), 'batch')} of sizes "
+                             f"{_sizes(sizes)}, expected {_count(len(expected), 'batch')} "
+                             f"of sizes {_sizes(expected)} "
+                             f"({inputs}); batch {k} differs: all batches hold batch_size "
+                             "examples, except a smaller last one")
+    core.passed(data_iter, f"every example exactly once with its own label, in "
+                           f"{_count(len(sizes), 'batch')} ({inputs})")
+
+
+def _sizes(sizes):
+    text = ", ".join(str(s) for s in sizes[:4])
+    if len(sizes) > 6:
+        text += f", ... , {sizes[-2]}, {sizes[-1]}"
+    elif len(sizes) > 4:
+        text += ", " + ", ".join(str(s) for s in sizes[4:])
+    return f"[{text}]"
+
+
+def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
+    """Examples come in a random order, and a new one on each call (each epoch)."""
+    inputs = f"batch_size={batch_size}, {num_examples} examples"
+    first = _read_batches(data_iter, batch_size, num_examples, seed, False)
+    order = onp.concatenate(first)
+    if len(order) > 1 and (onp.diff(order) == 1).all():
+        core.fail(data_iter, f"reads the examples in order 0, 1, 2, ... ({inputs}): shuffle "
+                             "the indices (random.shuffle(indices)) before slicing them into "
+                             "batches, so that minibatches are random samples")
+    if len(first) > 2 and all((onp.diff(ids) == 1).all() for ids in first):
+        core.fail(data_iter, f"each batch holds consecutive examples ({inputs}): shuffle the "
+                             "example indices, not the order of the batches")
+    second = onp.concatenate(_read_batches(data_iter, batch_size, num_examples, seed + 1,
+                                           False))
+    if len(order) == len(second) and (order == second).all():
+        core.fail(data_iter, f"two calls gave the same order of examples ({inputs}): draw a "
+                             "new permutation each time data_iter is called (no fixed seed "
+                             "inside it, no permutation made once outside it), so each "
+                             "epoch sees new minibatches")
+    core.passed(data_iter, f"shuffled examples, a new order on each call ({inputs})")
+
+
+# --------------------------------------------------------------------------- linreg
+
+def linreg_matches(linreg, num_examples=6, num_inputs=3, seed=0):
+    """linreg(X, w, b) = X w + b for X (n, d), w (d, 1), b (1,)."""
+    X = core.random_array((num_examples, num_inputs), seed)
+    w = core.random_array((num_inputs, 1), seed + 1)
+    b = core.random_array((1,), seed + 2, low=1.0, high=3.0)
+    inputs = f"X {tuple(X.shape)}, w {tuple(w.shape)}, b {tuple(b.shape)}"
+    value = core.call(linreg, X, w, b, seed=seed)
+    core.expect_array(linreg, value, "the prediction")
+    Xs, ws, bs = core.to_numpy(X), core.to_numpy(w), core.to_numpy(b)
+    expected = Xs @ ws + bs
+    got = core.to_numpy(value)
+    if got.shape == expected.shape and onp.allclose(got, Xs @ ws, rtol=core.RTOL,
+                                                    atol=core.ATOL):
+        core.fail(linreg, f"linreg ignores b: it returned X w for {inputs}; return "
+                          "np.dot(X, w) + b")
+    core.assert_close(linreg, value, expected, "the prediction X w + b", inputs=inputs,
+                      hint="return np.dot(X, w) + b")
+    core.passed(linreg, f"X w + b for {inputs}")
+
+
+# --------------------------------------------------------------------------- squared_loss
+
+def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0):
+    """(y_hat - y.reshape(y_hat.shape))^2 / 2, in the shape of y_hat, for y given as
+    (n,) or (n, 1)."""
+    y_hat = core.random_array(y_hat_shape, seed, scale=2.0)
+    y = core.random_array(y_shape, seed + 1, scale=2.0)
+    inputs = f"y_hat of shape {tuple(y_hat_shape)}, y of shape {tuple(y_shape)}"
+    value = core.call(squared_loss, y_hat, y, seed=seed)
+    core.expect_array(squared_loss, value, "the loss")
+    difference = core.to_numpy(y_hat) - core.to_numpy(y).reshape(y_hat_shape)
+    expected = difference ** 2 / 2
+    got = core.to_numpy(value)
+    if got.shape != expected.shape:
+        if got.ndim == 2 and got.shape[0] == got.shape[1] == y_hat.shape[0] > 1:
+            core.fail(squared_loss, f"got shape {got.shape} from {tuple(y_hat_shape)} - "
+                                    f"{tuple(y_shape)}: reshape y to y_hat's shape, "
+                                    "y.reshape(y_hat.shape), before subtracting (an (n, 1) "
+                                    "array minus an (n,) array broadcasts to (n, n))")
+        if got.shape == () or got.size == 1:
+            core.fail(squared_loss, f"returned a single number for {inputs}: return the "
+                                    f"loss of every example, shape {tuple(y_hat_shape)}; "
+                                    "the training loop sums or averages it")
+        if got.shape == tuple(y_shape):
+            core.fail(squared_loss, f"the loss has y's shape {got.shape}, expected y_hat's "
+                                    f"{tuple(y_hat_shape)} ({inputs}): reshape y to "
+                                    "y_hat's shape, not y_hat to y's")
+    elif onp.allclose(got, 2 * expected, rtol=core.RTOL, atol=core.ATOL):
+        core.fail(squared_loss, f"the loss is twice the expected value ({inputs}): the "
+                                "squared loss has a factor 1/2, (y_hat - y)**2 / 2")
+    elif onp.allclose(got, onp.abs(difference) / 2, rtol=core.RTOL, atol=core.ATOL):
+        core.fail(squared_loss, f"the difference is not squared ({inputs}): "
+                                "(y_hat - y)**2 / 2")
+    core.assert_close(squared_loss, value, expected, "the loss", inputs=inputs,
+                      hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2")
+    core.passed(squared_loss, f"(y_hat - y)^2 / 2 in y_hat's shape for {inputs}")
+
+
+# --------------------------------------------------------------------------- sgd
+
+def sgd_updates_in_place(sgd, shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
+    """Each param becomes param - lr * param.grad / batch_size, in place; returns None."""
+    params = [core.with_grad(core.random_array(shape, seed + 2 * k),
+                             core.random_array(shape, seed + 2 * k + 1))
+              for k, shape in enumerate(shapes)]
+    before = [core.to_numpy(p) for p in params]
+    grads = [core.to_numpy(p.grad) for p in params]
+    inputs = (f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
+              f"batch_size={batch_size}")
+    value = core.call(sgd, params, lr, batch_size, seed=seed)
+    after = [core.to_numpy(p) for p in params]
+    steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
+    wanted = [lr * g / batch_size for g in grads]          # what sgd should subtract
+    if all(not s.any() for s in steps):
+        if value is not None:
+            core.fail(sgd, f"the parameters did not change, and sgd returned "
+                           f"{core.type_name(value)} ({inputs}): sgd must update the "
+                           "parameters in place, so that the caller's w and b change; "
+                           "write `param[:] = param - lr * param.grad / batch_size` and "
+                           "return nothing")
+        core.fail(sgd, f"the parameters did not change ({inputs}): sgd updates in place, "
+                       "but your function rebound `param` instead of writing `param[:]`. "
+                       "`param = param - ...` makes a new array that the caller never sees; "
+                       "write `param[:] = param - lr * param.grad / batch_size`")
+    for k, (step, want) in enumerate(zip(steps, wanted)):
+        if not step.any():
+            core.fail(sgd, f"params[{k}] did not change ({inputs}): update every parameter "
+                           "in the list, in place")
+    step = onp.concatenate([s.ravel() for s in steps])
+    want = onp.concatenate([w.ravel() for w in wanted])
+    ratio = float(step @ want / (want @ want))
+    if onp.allclose(step, ratio * want, rtol=1e-3, atol=core.ATOL):
+        diagnoses = [
+            (batch_size, f"the steps are batch_size = {batch_size} times too large: divide "
+                         "the gradient by batch_size, param.grad / batch_size (backward() "
+                         "sums the loss over the minibatch)"),
+            (1 / batch_size, "the steps are batch_size times too small: divide the gradient "
+                             "by batch_size once, not twice"),
+            (-1.0, "the parameters moved up the gradient: subtract the step, "
+                   "param - lr * param.grad / batch_size"),
+            (1 / lr, f"the steps are 1/lr times too large: multiply the gradient by the "
+                     f"learning rate lr = {lr}"),
+            (batch_size / lr, "the step is param.grad: multiply by lr and divide by "
+                              "batch_size"),
+        ]
+        for factor, message in diagnoses:
+            if abs(factor - 1) > 1e-6 and abs(ratio - factor) <= 1e-3 * abs(factor):
+                core.fail(sgd, f"{message} ({inputs})")
+    for k, (p, b, g) in enumerate(zip(params, before, grads)):
+        core.assert_close(sgd, p, b - lr * g / batch_size, f"params[{k}] after the update",
+                          inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
+    if value is not None:
+        core.fail(sgd, f"returned {core.type_name(value)}: sgd updates the parameters in "
+                       "place and returns None (leave out the return statement)")
+    core.passed(sgd, f"in-place update param - lr * grad / batch_size for {inputs}")
+
+
+# --------------------------------------------------------------------------- closed_form
+
+def closed_form_matches(closed_form, num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0,
+                        seed=0):
+    """(w, b) of the least-squares fit on [X, 1]: w (d, 1), b (1,).
+
+    The data have a bias and features with nonzero mean, so a fit without the column of
+    ones is visibly wrong. The tolerance follows the normal equations' error in float32,
+    4 (d + 1) eps cond(A)^2 relative to the solution (measured errors of np.linalg.solve,
+    inv and lstsq stay below a tenth of it).
+    """
+    rng = onp.random.default_rng(seed)
+    true_w = rng.normal(0, 2, num_inputs)
+    X, y = regression_data(num_examples, true_w, bias, seed, x_mean=x_mean, noise=0.1)
+    inputs = (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
+              f"mean {x_mean}, bias {bias}")
+    value = core.call(closed_form, X, y, seed=seed)
+    w, b = _pair(closed_form, value, "(w, b)")
+    d = num_inputs
+    core.expect_array(closed_form, w, "w")
+    core.expect_array(closed_form, b, "b")
+    if tuple(w.shape) in ((d + 1, 1), (d + 1,)):
+        core.fail(closed_form, f"w has shape {tuple(w.shape)}, expected ({d}, 1): the "
+                               "solution theta of the normal equations holds w and b; split "
+                               "it, w = theta[:-1], b = theta[-1]")
+    core.expect_array(closed_form, w, "w", shape=(d, 1),
+                      hint="one weight per feature, as a column")
+    core.expect_array(closed_form, b, "b", shape=(1,),
+                      hint="b = theta[-1] of the (d + 1, 1) solution theta has shape (1,); "
+                           "or reshape it with b.reshape(1)")
+    Xs, ys = core.to_numpy(X), core.to_numpy(y)
+    theta = _least_squares(Xs, ys)
+    got = onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
+    A = _design(Xs)
+    # Forward error bound of the normal equations in float32: solving with A^T A, whose
+    # condition number is cond(A)^2, loses that factor of accuracy in d + 1 unknowns.
+    tolerance = (4 * (d + 1) * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
+                 * onp.abs(theta).max())
+    if not (onp.abs(got - theta) <= tolerance).all():
+        no_bias = onp.linalg.lstsq(Xs, ys[:, 0], rcond=None)[0]
+        if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
+                or abs(got[-1]) <= tolerance:
+            core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
+                                   f"{got[-1]:.4g}, expected {theta[-1]:.4g}. Solve the "
+                                   "normal equations on A = [X, 1], X with a column of ones "
+                                   "appended, so that b is fitted together with w")
+        k = int(onp.argmax(onp.abs(got - theta)))
+        name = f"w[{k}]" if k < d else "b"
+        core.fail(closed_form, f"(w, b) is not the least-squares fit ({inputs}): {name} = "
+                               f"{got[k]:.6g}, expected {theta[k]:.6g} (tolerance "
+                               f"{tolerance:.1e}). Solve (A^T A) theta = A^T y with "
+                               "A = [X, 1], e.g. np.linalg.solve")
+    core.passed(closed_form, f"least-squares (w, b) with w ({d}, 1) and b (1,) for {inputs}")
+
+
+# --------------------------------------------------------------------------- training
+
+def sgd_oracle(X, y, lr, num_epochs, batch_size, runs, rng, step_scale=1.0, train_b=True):
+    """Parameters (w; b) after minibatch SGD on the squared loss, for `runs` independent
+    runs from w ~ N(0, 0.01^2), b = 0: array (runs, d + 1), float64.
+
+    `step_scale` and `train_b` model mistakes (a step multiplied by batch_size, b left out).
+    """
+    n, d = X.shape
+    A = _design(X)
+    y = y.reshape(-1)
+    thetas = onp.zeros((runs, d + 1))
+    thetas[:, :d] = rng.normal(0, INIT_STD, (runs, d))
+    mask = onp.ones(d + 1)
+    mask[-1] = 1.0 if train_b else 0.0
+    with onp.errstate(over="ignore", invalid="ignore"):
+        for theta in thetas:
+            for _ in range(num_epochs):
+                order = rng.permutation(n)
+                for start in range(0, n, batch_size):
+                    batch = order[start:start + batch_size]
+                    gradient = A[batch].T @ (A[batch] @ theta - y[batch])
+                    theta -= step_scale * lr / batch_size * gradient * mask
+    return thetas
+
+
+def _expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, **mistake):
+    """Mean and tolerance (Z standard deviations over runs, plus float32 rounding) of
+    the parameters that minibatch SGD reaches with these hyperparameters."""
+    thetas = sgd_oracle(X, y, lr, num_epochs, batch_size, runs,
+                        onp.random.default_rng(seed), **mistake)
+    mean = thetas.mean(axis=0)
+    steps = num_epochs * -(-len(X) // batch_size)
+    rounding = (steps + 1) * core.FLOAT32_EPS * onp.abs(mean).max() + core.ATOL
+    return mean, Z * thetas.std(axis=0) + rounding
+
+
+def _call_trainer(train, *args, seed, **kwargs):
+    """Call the trainer; explain MXNet's autograd errors in terms of the training loop."""
+    try:
+        return core.call(train, *args, seed=seed, **kwargs)
+    except core.CheckFailure as failure:
+        message = str(failure)
+        if "already in a computational graph" in message:
+            core.fail(train, "updates the parameters inside `with autograd.record():`, and "
+                             "MXNet refuses to overwrite an array of the recorded graph. Only "
+                             "compute the loss inside the block; call l.backward() and "
+                             f"sgd(...) after it. (MXNet said: {_first_line(message)})")
+        if "not in a computational graph" in message:
+            core.fail(train, "l.backward() found no recorded computation: call "
+                             "w.attach_grad() and b.attach_grad() after creating them, and "
+                             "compute the loss inside `with autograd.record():`. (MXNet said: "
+                             f"{_first_line(message)})")
+        raise
+
+
+def _first_line(message):
+    """The first sentence of what MXNet's check said, without its C++ preamble."""
+    found = [line.strip() for line in message.splitlines() if "Check failed" in line]
+    if not found:
+        return message.splitlines()[-1].strip()
+    said = found[0].split("): ", 1)[-1]
+    return said.split(". ")[0].rstrip(".") + "."
+
+
+def _trained_parameters(train, value, d):
+    """(w, b) as one float64 vector (w; b), after checking their types and shapes."""
+    w, b = _pair(train, value, "(w, b)")
+    core.expect_array(train, w, "w")
+    if tuple(w.shape) == (d,):
+        core.fail(train, f"w has shape ({d},), expected ({d}, 1): initialize it as a column, "
+                         f"np.random.normal(0, 0.01, (num_inputs, 1))")
+    core.expect_array(train, w, "w", shape=(d, 1), hint="one weight per feature, as a column")
+    core.expect_array(train, b, "b", shape=(1,), hint="initialize b = np.zeros(1)")
+    return onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
+
+
+def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,
+                                 b=TRUE_B, lr=0.05, num_epochs=3, batch_size=7, seed=0):
+    """Calls the trainer with these (non-default) arguments on the check's own data and
+    compares the returned (w, b) with what minibatch SGD with the same hyperparameters
+    reaches (float64 oracle, from w ~ N(0, 0.01^2), b = 0).
+
+    With enough steps that is the least-squares fit; with few, it is a point on the way
+    that depends on lr, num_epochs and batch_size, so a trainer that ignores one of them,
+    or scales its steps wrongly, lands elsewhere (and the message says where).
+    """
+    train = train_linear_regression
+    X, y = regression_data(num_examples, w, b, seed)
+    Xs, ys = core.to_numpy(X), core.to_numpy(y)
+    d = Xs.shape[1]
+    arguments = f"lr={lr}, num_epochs={num_epochs}, batch_size={batch_size}"
+    inputs = f"{arguments}, on {num_examples} examples with w={_fmt(w)}, b={b}"
+    value = _call_trainer(train, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
+                          seed=seed)
+    got = _trained_parameters(train, value, d)
+    mean, tolerance = _expected_parameters(Xs, ys, lr, num_epochs, batch_size, seed)
+    scale = onp.abs(_least_squares(Xs, ys)).max() + 1
+    if not (onp.abs(got) <= 100 * scale).all():
+        core.fail(train, f"training diverged: the parameters grew to {_fmt(got)} ({inputs}), "
+                         "while minibatch SGD with these arguments converges. The steps are "
+                         "too large or go uphill: does sgd divide the gradient by "
+                         "batch_size, and subtract the step?")
+    off = onp.abs(got - mean) - tolerance
+    if (off <= 0).all():
+        core.passed(train, f"(w, b) = {_fmt(got)} as minibatch SGD with {arguments} "
+                           f"(expected {_fmt(mean)})")
+        return
+    k = int(onp.argmax(off))
+    name = f"w[{k}]" if k < d else "b"
+    found = (f"after training {name} = {got[k]:.4f}, expected {mean[k]:.4f} +- "
+             f"{tolerance[k]:.1g} ({inputs}; the least-squares fit is "
+             f"{_fmt(_least_squares(Xs, ys))})")
+    explanation = _diagnose_training(got, mean, tolerance, Xs, ys, lr, num_epochs,
+                                     batch_size, seed)
+    if explanation:
+        core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
+                         f"{explanation}")
+    core.fail(train, f"{found}: that is not where minibatch SGD with these arguments "
+                     "gets. Use lr, num_epochs and batch_size as given, start from "
+                     "w ~ N(0, 0.01^2), b = 0, and update both after each minibatch with "
+                     "sgd([w, b], lr, batch_size)")
+
+
+def _diagnose_training(got, mean, tolerance, X, y, lr, num_epochs, batch_size, seed):
+    """The typical mistake whose SGD run lands where the student's trainer did, or None.
+
+    Each hypothesis is simulated; it explains the result if the result is much closer to
+    it than to the correct run (within a fifth of the distance between the two), and it
+    is only considered where it is clearly distinguishable from the correct run.
+    """
+    given = dict(lr=lr, num_epochs=num_epochs, batch_size=batch_size)
+    hypotheses = [  # (what the trainer did, the setting that reproduces it)
+        ("does not update w and b at all: update both in place, sgd([w, b], lr, "
+         "batch_size), after l.backward()", dict(given, lr=0.0)),
+        ("divides the gradient by batch_size twice: backward() of the mean loss already "
+         "divides by the batch size; either call backward() on the per-example losses "
+         "(their sum) and let sgd divide, or pass 1 as sgd's batch_size",
+         dict(given, lr=lr / batch_size)),
+        ("takes steps batch_size times too large: sgd should divide the gradient by "
+         "batch_size", dict(given, lr=lr * batch_size)),
+        ("takes steps twice as large as it should: is the factor 1/2 missing from the "
+         "squared loss?", dict(given, lr=2 * lr)),
+        ("moves up the gradient: sgd must subtract the step", dict(given, lr=-lr)),
+        ("never updates b: pass both parameters, sgd([w, b], lr, batch_size), and "
+         "attach a gradient to b", dict(given, train_b=False)),
+        (f"uses lr=0.03 (the default), not lr={lr}: use the function's arguments, not "
+         "notebook variables or constants", dict(given, lr=0.03)),
+        (f"runs 3 epochs (the default), not num_epochs={num_epochs}: loop "
+         "`for epoch in range(num_epochs)`", dict(given, num_epochs=3)),
+        (f"uses batch_size=10 (the default), not batch_size={batch_size}: pass "
+         "batch_size to data_iter and to sgd", dict(given, batch_size=10)),
+    ]
+    best, best_score = None, 0.2
+    for explanation, setting in hypotheses:
+        if setting == given:
+            continue
+        other, _ = _expected_parameters(X, y, seed=seed + 1, runs=8, **setting)
+        separation = onp.abs(other - mean).max()
+        if not onp.isfinite(separation) or separation <= 2 * tolerance.max():
+            continue
+        score = onp.abs(got - other).max() / separation
+        if score < best_score:
+            best, best_score = explanation, score
+    return best
+
+
+def train_linear_regression_initial_parameters(train_linear_regression, num_inputs=400,
+                                               num_examples=20, seed=0):
+    """With num_epochs=0 the trainer returns its initial parameters: w ~ N(0, 0.01^2)
+    of shape (d, 1) and b = 0 of shape (1,).
+
+    With d weights, their sample mean is within Z 0.01/sqrt(d) of 0 and their sample
+    standard deviation within Z 0.01/sqrt(2d) of 0.01.
+    """
+    train = train_linear_regression
+    X, y = regression_data(num_examples, onp.linspace(-2, 2, num_inputs), 1.0, seed)
+    inputs = f"num_epochs=0 and {num_inputs} features"
+    value = _call_trainer(train, X, y, lr=0.03, num_epochs=0, batch_size=10, seed=seed)
+    got = _trained_parameters(train, value, num_inputs)
+    w, b = got[:-1], got[-1]
+    if not b == 0:
+        core.fail(train, f"b = {b:.4g} after 0 epochs, expected 0 ({inputs}): start from "
+                         "b = np.zeros(1), and train only in the epoch loop "
+                         "`for epoch in range(num_epochs)`")
+    if not w.any():
+        core.fail(train, f"w is all zeros after 0 epochs ({inputs}): start from random "
+                         "w = np.random.normal(0, 0.01, (num_inputs, 1)). (Zeros happen to "
+                         "work for linear regression, see the exercises, but not for "
+                         "networks with hidden layers.)")
+    mean, std = w.mean(), w.std()
+    if not (abs(mean) <= Z * INIT_STD / math.sqrt(num_inputs)
+            and abs(std - INIT_STD) <= Z * INIT_STD / math.sqrt(2 * num_inputs)):
+        if abs(std - 1) < 0.2:
+            hint = "w has the default scale 1: np.random.normal(0, 0.01, (num_inputs, 1))"
+        else:
+            hint = ("expected the initial w ~ N(0, 0.01^2): does your loop run exactly "
+                    "num_epochs times, and is w drawn with np.random.normal(0, 0.01, "
+                    "(num_inputs, 1))?")
+        core.fail(train, f"after 0 epochs w has mean {mean:.4f} and standard deviation "
+                         f"{std:.4f}, expected 0 and 0.01 ({inputs}): {hint}")
+    core.passed(train, f"initial w ~ N(0, 0.01^2) (std {std:.4f}) and b = 0 with {inputs}")

@@ -1,0 +1,349 @@
+"""Typical mistakes and alternative correct answers for 02_linear_regression."""
+from catalogue import Alternative, Mistake
+
+TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
+
+MISTAKES = [
+    # ---------------------------------------------------------------- synthetic_data
+    Mistake("synthetic_data_noise_std_1", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(size=y.shape)
+    return X, y.reshape((-1, 1))
+''', "that is the default scale 1"),
+    Mistake("synthetic_data_variance_as_scale", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01 ** 2, y.shape)
+    return X, y.reshape((-1, 1))
+''', "is the variance"),
+    Mistake("synthetic_data_flat_y", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y
+''', "return y.reshape((-1, 1))"),
+    Mistake("synthetic_data_noise_broadcast", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    noise = np.random.normal(0, 0.01, (num_examples, 1))
+    y = np.dot(X, w) + b + noise
+    return X, y
+''', "broadcasts to (n, n)"),
+    Mistake("synthetic_data_no_bias", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w)
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "y misses the bias"),
+    # ---------------------------------------------------------------- data_iter
+    Mistake("data_iter_no_shuffle", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    for i in range(0, num_examples, batch_size):
+        j = min(i + batch_size, num_examples)
+        yield features[i:j], labels[i:j]
+''', "reads the examples in order"),
+    Mistake("data_iter_drops_last_batch", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for k in range(num_examples // batch_size):
+        batch_indices = np.array(indices[k * batch_size: (k + 1) * batch_size])
+        yield features[batch_indices], labels[batch_indices]
+''', "the last, incomplete batch is missing"),
+    Mistake("data_iter_fixed_seed", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.Random(42).shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+''', "two calls gave the same order"),
+    Mistake("data_iter_shuffles_batches_only", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    starts = list(range(0, num_examples, batch_size))
+    random.shuffle(starts)
+    for i in starts:
+        j = min(i + batch_size, num_examples)
+        yield features[i:j], labels[i:j]
+''', "not the order of the batches"),
+    Mistake("data_iter_returns_list", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    batches = []
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        batches.append((features[batch_indices], labels[batch_indices]))
+    return batches
+''', "expected a generator"),
+    Mistake("data_iter_unpaired_labels", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[i: min(i + batch_size, num_examples)]
+''', "index features and labels with the same batch_indices"),
+    # ---------------------------------------------------------------- linreg
+    Mistake("linreg_classic_numpy", "linreg", '''
+def linreg(X, w, b):
+    import numpy
+    return numpy.dot(X.asnumpy(), w.asnumpy()) + b.asnumpy()
+''', "returned numpy.ndarray", also_fails=(TRAIN,)),
+    Mistake("linreg_no_bias", "linreg", '''
+def linreg(X, w, b):
+    return np.dot(X, w)
+''', "linreg ignores b", also_fails=(TRAIN,)),
+    # ---------------------------------------------------------------- squared_loss
+    Mistake("squared_loss_no_reshape", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return (y_hat - y) ** 2 / 2
+''', "reshape y to y_hat's shape"),
+    Mistake("squared_loss_mean", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()
+''', "returned a single number", also_fails=(TRAIN,)),
+    Mistake("squared_loss_no_half", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2
+''', "factor 1/2", also_fails=(TRAIN,)),
+    # ---------------------------------------------------------------- sgd
+    Mistake("sgd_rebinds_param", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param = param - lr * param.grad / batch_size
+''', "rebound `param` instead of writing `param[:]`", also_fails=(TRAIN,)),
+    Mistake("sgd_no_batch_division", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - lr * param.grad
+''', "times too large: divide the gradient by batch_size", also_fails=(TRAIN,)),
+    Mistake("sgd_gradient_ascent", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param + lr * param.grad / batch_size
+''', "moved up the gradient", also_fails=(TRAIN,)),
+    Mistake("sgd_returns_params", "sgd", '''
+def sgd(params, lr, batch_size):
+    return [param - lr * param.grad / batch_size for param in params]
+''', "must update the parameters in place", also_fails=(TRAIN,)),
+    # ---------------------------------------------------------------- closed_form
+    Mistake("closed_form_no_bias_column", "closed_form", '''
+def closed_form(X, y):
+    w = np.linalg.solve(np.dot(X.T, X), np.dot(X.T, y))
+    return w, np.zeros(1)
+''', "closed_form ignores the bias"),
+    Mistake("closed_form_unsplit_theta", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+    return theta, theta[-1]
+''', "split it, w = theta[:-1]"),
+    Mistake("closed_form_scalar_b", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+    return theta[:-1], theta[-1, 0]
+''', "b has shape (), expected (1,)"),
+    # ---------------------------------------------------------------- train_linear_regression
+    Mistake("train_update_inside_record", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+                l.backward()
+                sgd([w, b], lr, batch_size)
+    return w, b
+''', "inside `with autograd.record():`"),
+    Mistake("train_no_attach_grad", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "call w.attach_grad() and b.attach_grad()"),
+    Mistake("train_mean_and_division", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y).mean()
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "divides the gradient by batch_size twice"),
+    Mistake("train_hardcoded_lr", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], 0.03, batch_size)
+    return w, b
+''', "uses lr=0.03 (the default)"),
+    Mistake("train_b_not_updated", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w], lr, batch_size)
+    return w, b
+''', "never updates b"),
+    Mistake("train_zero_init", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "w is all zeros"),
+    Mistake("train_flat_w", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, features.shape[1])
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "initialize it as a column"),
+]
+
+ALTERNATIVES = [
+    Alternative("synthetic_data_column_w", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    noise = np.random.normal(0, 0.01, (num_examples, 1))
+    return X, np.dot(X, w.reshape(-1, 1)) + b + noise
+'''),
+    Alternative("data_iter_mxnet_shuffle", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    indices = np.arange(features.shape[0])
+    np.random.shuffle(indices)
+    for start in range(0, len(indices), batch_size):
+        batch = indices[start:start + batch_size]
+        yield features[batch], labels[batch]
+'''),
+    Alternative("data_iter_numpy_permutation", "data_iter", '''
+import numpy
+
+def data_iter(batch_size, features, labels):
+    order = numpy.random.permutation(len(features))
+    for start in range(0, len(order), batch_size):
+        batch = np.array(order[start:start + batch_size], dtype="int64")
+        yield features[batch], labels[batch]
+'''),
+    Alternative("linreg_matmul", "linreg", '''
+def linreg(X, w, b):
+    return X @ w + b
+'''),
+    Alternative("squared_loss_square", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return 0.5 * np.square(y_hat - y.reshape(y_hat.shape))
+'''),
+    Alternative("sgd_subtract_in_place", "sgd", '''
+def sgd(params, lr, batch_size):
+    for p in params:
+        p -= lr * p.grad / batch_size
+'''),
+    Alternative("closed_form_inverse", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
+    theta = np.linalg.inv(A.T @ A) @ A.T @ y
+    return theta[:-1], theta[-1]
+'''),
+    Alternative("closed_form_lstsq", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
+    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    return theta[:-1], theta[-1]
+'''),
+    Alternative("closed_form_float64_centered", "closed_form", '''
+def closed_form(X, y):
+    # Centre the data: the slope solves the centred normal equations, the bias follows.
+    X, y = X.astype("float64"), y.astype("float64").reshape(-1, 1)
+    x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
+    Xc, yc = X - x_mean, y - y_mean
+    w = np.linalg.solve(Xc.T @ Xc, Xc.T @ yc)
+    b = y_mean - np.dot(x_mean, w)
+    return w, b
+'''),
+    Alternative("train_gluon_l2loss", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    from mxnet import gluon
+    loss = gluon.loss.L2Loss()   # (y_hat - y)^2 / 2 per example, like squared_loss
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+'''),
+    Alternative("train_mean_loss", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, size=(features.shape[1], 1))
+    b = np.zeros(1)
+    params = [w, b]
+    for p in params:
+        p.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y).mean()  # already divided by the batch size
+            l.backward()
+            sgd(params, lr, 1)
+        print(f"epoch {epoch + 1}: loss {squared_loss(linreg(features, w, b), labels).mean()}")
+    return w, b
+'''),
+]
