@@ -1,5 +1,5 @@
 """Typical mistakes and alternative correct answers of 01_ndarray_autograd."""
-from catalogue import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake
 
 MISTAKES = [
     # ------------------------------------------------------------------ regions

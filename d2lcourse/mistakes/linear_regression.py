@@ -1,5 +1,5 @@
 """Typical mistakes and alternative correct answers for 02_linear_regression."""
-from catalogue import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake
 
 TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
 
