@@ -86,7 +86,7 @@ def copy_back(sent, returned):
     """Mirror in-place updates the sandbox made to the arguments (e.g. `param[:] = ...`)."""
     if isinstance(sent, np.ndarray) and isinstance(returned, np.ndarray):
         if sent.shape == returned.shape:
-            sent[:] = returned.astype(sent.dtype)
+            sent[() if sent.ndim == 0 else slice(None)] = returned.astype(sent.dtype)
     elif isinstance(sent, onp.ndarray) and isinstance(returned, onp.ndarray):
         if sent.shape == returned.shape and sent.flags.writeable:
             sent[...] = returned

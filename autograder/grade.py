@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,6 +189,7 @@ class Recorder:
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
         self.api.log.setLevel(logging.ERROR)  # nbgrader's per-cell chatter
+        warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
 
     def ensure_assignment(self):
         """Add the assignment to the gradebook (nbgrader generate_assignment) if needed."""

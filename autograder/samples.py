@@ -55,6 +55,16 @@ def write_submission(course_dir, assignment, student, replacements):
     return folder / assignment.notebook
 
 
+def varied(mistakes, count):
+    """Up to `count` mistakes, each in a different function where possible."""
+    chosen, functions = [], set()
+    for mistake in mistakes:
+        if mistake.function not in functions:
+            chosen.append(mistake)
+            functions.add(mistake.function)
+    return (chosen + [m for m in mistakes if m not in chosen])[:count]
+
+
 def sample_class(course_dir, assignment, mistakes, hostile=True):
     """{student id: replacements}: reference, blank, one per mistake, hostile variants.
 

@@ -23,7 +23,7 @@ def main(assignment_id, workers=2, keep=None):
         Recorder(course, assignment).ensure_assignment()
         print(f"released {assignment.id}: {course / 'release' / assignment.id}")
         catalogue, _ = mistakes.load(assignment)
-        students = samples.sample_class(course, assignment, catalogue[:3])
+        students = samples.sample_class(course, assignment, samples.varied(catalogue, 3))
         for student, replacements in students.items():
             samples.write_submission(course, assignment, student, replacements)
         print(f"submitted {len(students)} notebooks: {', '.join(students)}")

@@ -72,3 +72,10 @@ def test_zero_dimensional_arrays_keep_their_shape():
     back = roundtrip({"item": np.arange(6).reshape(2, 3)[1, 2], "classic": onp.float64(2.5)})
     assert back["item"].shape == () and float(back["item"]) == 5
     assert back["classic"] == 2.5
+
+
+def test_in_place_updates_are_mirrored_back_for_any_shape():
+    from d2lcourse.autograder.evaluate import copy_back
+    sent = [np.zeros(()), (np.zeros((2, 3)),), {"v": onp.zeros(2)}]
+    copy_back(sent, [np.ones(()), (np.ones((2, 3)),), {"v": onp.ones(2)}])
+    assert float(sent[0]) == 1 and float(sent[1][0].sum()) == 6 and sent[2]["v"].sum() == 2
