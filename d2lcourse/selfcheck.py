@@ -20,10 +20,10 @@ def assignment_of(path, notebook):
     return Assignment(path.parent.name, path.name, functions)
 
 
-def summarize(assignment, results):
-    """One line per graded function, in notebook order; returns (lines, all passed)."""
+def summarize(functions, results):
+    """One line per graded function, in the given order; returns (lines, all passed)."""
     lines, all_passed = [], True
-    for function in assignment.functions:
+    for function in functions:
         own = [r for r in results if r.function == function]
         if not own:
             continue
@@ -55,6 +55,9 @@ def main(path):
                                          grading.solution_sources(notebook))
     results = [grading.run_test_cell(assignment, cell, functions, hidden=False)
                for cell in notebook.cells if is_test_cell(cell) and grade_id(cell)]
-    lines, all_passed = summarize(assignment, results)
+    in_notebook = [grade_id(c) for c in notebook.cells if is_solution_cell(c)]
+    order = [f for f in in_notebook if f in assignment.functions]
+    lines, all_passed = summarize(order + [f for f in assignment.functions if f not in order],
+                                  results)
     print("\n".join(lines))
     return 0 if all_passed else 1

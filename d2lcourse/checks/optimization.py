@@ -1,0 +1,534 @@
+"""Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum.
+
+Test cells call them as ``check.gd_matches(gd, f_grad=check.grad_nonconvex, ...)``. Every
+expected value comes from the float64 classic-NumPy oracles below, and every failure
+names the typical mistake it recognises (a missing x0, a step uphill, 1/c for 2/c, a
+velocity rebound instead of updated in place, a forgotten 1/batch_size, ...).
+
+The gradients ``grad_*`` are the functions the checks hand to the student's ``gd`` and
+``gd_2d``. They are module-level so that the sandboxed autograder can import them by
+name, and they accept Python floats, classic NumPy and MXNet arrays alike: the student
+may iterate with any of these.
+"""
+import math
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks import core
+
+NOISE_STD = 0.01   # the label noise of the regression problems (as synthetic_data)
+
+
+# --------------------------------------------------------------------------- test functions
+
+def _library(x):
+    """mxnet.numpy for an MXNet array, classic NumPy for anything else."""
+    return np if isinstance(x, np.ndarray) else onp
+
+
+def _as_vector(x):
+    """`x` itself if it is an array; a classic NumPy array for a list or tuple."""
+    return x if hasattr(x, "shape") else onp.asarray(x, dtype=onp.float64)
+
+
+NONCONVEX_C = 0.15 * math.pi
+
+
+def grad_square(x):
+    """f(x) = x^2, so f'(x) = 2x."""
+    return 2 * x
+
+
+def grad_quartic(x):
+    """f(x) = x^4 / 4 - x, so f'(x) = x^3 - 1 (minimum at x = 1)."""
+    return x ** 3 - 1
+
+
+def grad_nonconvex(x):
+    """f(x) = x cos(cx) with c = 0.15 pi, so f'(x) = cos(cx) - c x sin(cx)."""
+    lib = _library(x)
+    return lib.cos(NONCONVEX_C * x) - NONCONVEX_C * x * lib.sin(NONCONVEX_C * x)
+
+
+def grad_ellipse(x):
+    """f(x) = x1^2 + 2 x2^2, so grad f(x) = (2 x1, 4 x2)."""
+    x = _as_vector(x)
+    return x * _library(x).array([2.0, 4.0], dtype=x.dtype)
+
+
+def grad_coupled(x):
+    """f(x) = x1^2 + x1 x2 + 2 x2^2, so grad f(x) = (2 x1 + x2, x1 + 4 x2)."""
+    x = _as_vector(x)
+    return _library(x).stack([2 * x[0] + x[1], x[0] + 4 * x[1]])
+
+
+def grad_ill_conditioned(x):
+    """f(x) = 0.1 x1^2 + 2 x2^2, so grad f(x) = (0.2 x1, 4 x2)."""
+    x = _as_vector(x)
+    return x * _library(x).array([0.2, 4.0], dtype=x.dtype)
+
+
+def formula(f_grad):
+    """'f(x) = x^2' for grad_square: the first sentence of a test gradient's docstring."""
+    doc = (f_grad.__doc__ or f_grad.__name__).strip()
+    return doc.split(", so ")[0]
+
+
+# --------------------------------------------------------------------------- oracles
+
+def gd_oracle(f_grad, x0, eta, num_steps):
+    """The float64 iterates of x <- x - eta f_grad(x): shape (num_steps + 1,) + x0.shape."""
+    xs = [onp.asarray(x0, dtype=onp.float64)]
+    for _ in range(num_steps):
+        xs.append(xs[-1] - eta * onp.asarray(f_grad(xs[-1]), dtype=onp.float64))
+    return onp.stack(xs)
+
+
+def coordinatewise_oracle(f_grad, x0, eta, num_steps):
+    """A classic slip in 2-D: update x1, then x2 with a gradient taken at the new x1."""
+    xs = [onp.asarray(x0, dtype=onp.float64)]
+    for _ in range(num_steps):
+        x = xs[-1].copy()
+        for i in range(len(x)):
+            x[i] = x[i] - eta * f_grad(x)[i]
+        xs.append(x)
+    return onp.stack(xs)
+
+
+def regression_problem(n, w, b, seed):
+    """Float32 classic-NumPy X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of (n, 1)."""
+    rng = onp.random.default_rng(seed)
+    w = onp.asarray(w, dtype=onp.float64)
+    X = rng.normal(0.0, 1.0, size=(n, len(w)))
+    y = X @ w + b + rng.normal(0.0, NOISE_STD, size=n)
+    return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
+
+
+def mean_squared_loss(X, y, w, b):
+    """The full-data mean of squared_loss, (y_hat - y)^2 / 2, in float64."""
+    residual = X @ w + b - y.reshape(-1)
+    return 0.5 * float(onp.mean(residual ** 2))
+
+
+def full_batch_losses(X, y, lr, num_epochs):
+    """Losses before and after each step of gradient descent on the mean loss from 0."""
+    X = X.astype(onp.float64)
+    y = y.astype(onp.float64).reshape(-1)
+    w, b = onp.zeros(X.shape[1]), 0.0
+    losses = [mean_squared_loss(X, y, w, b)]
+    with onp.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_epochs):
+            residual = X @ w + b - y
+            w, b = w - lr * X.T @ residual / len(y), b - lr * residual.mean()
+            losses.append(mean_squared_loss(X, y, w, b))
+    return onp.array(losses)
+
+
+def noise_floor(X, y):
+    """The smallest mean squared loss any (w, b) reaches: least squares on [X, 1]."""
+    X = X.astype(onp.float64)
+    y = y.astype(onp.float64).reshape(-1)
+    design = onp.hstack([X, onp.ones((len(X), 1))])
+    solution, *_ = onp.linalg.lstsq(design, y, rcond=None)
+    return mean_squared_loss(X, y, solution[:-1], solution[-1])
+
+
+# --------------------------------------------------------------------------- helpers
+
+def close(actual, expected, rtol=core.RTOL, atol=core.ATOL):
+    """True if the arrays have the same shape and agree within tolerance (no NaN/Inf)."""
+    actual, expected = core.to_numpy(actual), core.to_numpy(expected)
+    with onp.errstate(invalid="ignore", over="ignore"):
+        return (actual.shape == expected.shape and bool(onp.all(onp.isfinite(actual)))
+                and bool(onp.all(onp.abs(actual - expected) <= atol + rtol * onp.abs(expected))))
+
+
+def trajectory_atol(expected):
+    """Float32 iterates that reached |x| ~ M carry rounding errors of a few ulps of M."""
+    finite = onp.abs(expected[onp.isfinite(expected)])
+    return max(core.ATOL, core.ulp_tolerance(finite.max() if finite.size else 1.0, ulps=32))
+
+
+def show(x):
+    """A number or a small array, printed with 7 significant digits."""
+    x = onp.asarray(x, dtype=onp.float64)
+    return f"{float(x):.7g}" if x.ndim == 0 else onp.array2string(x, precision=7,
+                                                                    separator=", ")
+
+
+def expect_array_not_list(function, value, what, advice):
+    """expect_array, with advice of our own for the Python list a student builds."""
+    if isinstance(value, (list, tuple)):
+        core.fail(function, f"returned a Python {type(value).__name__} for {what}, expected "
+                            f"mxnet.numpy.ndarray: {advice}")
+    return core.expect_array(function, value, what)
+
+
+def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
+    """Judge the iterates returned by gd or gd_2d; name the usual slips.
+
+    Each iterate must be one gradient step from the student's own previous iterate (not
+    from the float64 oracle's): float32 rounding may make a long trajectory drift away
+    from the exact one, most of all on a nonconvex function, without any mistake.
+    """
+    expected = gd_oracle(f_grad, x0, eta, num_steps)
+    rows = num_steps + 1
+    got = core.to_numpy(expect_array_not_list(
+        function, value, "the iterates",
+        "collect them in a list and convert once at the end with np.array(xs) or "
+        "np.stack(xs), or fill a preallocated np.zeros array"))
+    atol = trajectory_atol(expected)
+
+    def same(a, b):
+        return close(a, b, atol=atol)
+
+    if got.shape != expected.shape:
+        if got.shape[:1] == (num_steps,) and num_steps > 0:
+            if same(got, expected[1:]):
+                core.fail(function, f"returned {num_steps} iterates starting at x1, expected "
+                                    f"{rows} (num_steps + 1) for {inputs}: the first iterate "
+                                    "must be x0 itself, [x0, x1, ..., x_T]")
+            if same(got, expected[:-1]):
+                core.fail(function, f"returned {num_steps} iterates, expected {rows} "
+                                    f"(num_steps + 1) for {inputs}: the last iterate x_T is "
+                                    "missing; after the last of the num_steps updates, "
+                                    "store the new x too")
+        if expected.ndim == 2 and got.shape == expected.shape[::-1]:
+            core.fail(function, f"returned shape {got.shape}, expected {expected.shape} for "
+                                f"{inputs}: one row per iterate (you returned the transpose)")
+        what = "one value per iterate" if expected.ndim == 1 else "one row (x1, x2) per iterate"
+        core.fail(function, f"returned shape {got.shape}, expected {expected.shape} for "
+                            f"{inputs}: num_steps + 1 = {rows} iterates, {what}."
+                  + core.broadcast_hint(got.shape, expected.shape))
+    if num_steps >= 2 and onp.all(got == got[-1]) and not onp.all(expected == expected[-1]):
+        core.fail(function, f"all {rows} iterates are equal to {show(got[-1])} for {inputs}: it "
+                            "looks like you stored the same array object every step and then "
+                            "changed it in place (x -= ...); write x = x - eta * f_grad(x), "
+                            "which makes a new array, or store a copy")
+    if not same(got[0], expected[0]):
+        core.fail(function, f"the first iterate is {show(got[0])}, expected x0 = "
+                            f"{show(expected[0])} for {inputs}: start the list of iterates "
+                            "with x0 itself")
+    for t in range(1, rows):
+        previous = got[t - 1]
+        step = eta * onp.asarray(f_grad(previous), dtype=onp.float64)
+        want = previous - step
+        tolerance = atol + core.RTOL * (onp.abs(previous) + onp.abs(step))
+        if onp.all(onp.abs(got[t] - want) <= tolerance):
+            continue
+        at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
+              f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
+        if onp.allclose(got[t], previous + step, rtol=core.RTOL, atol=atol):
+            core.fail(function, f"moves uphill {at}. The update is x - eta * f_grad(x), "
+                                "against the gradient; you added the step")
+        if expected.ndim == 2 and onp.allclose(
+                got[t], coordinatewise_oracle(f_grad, previous, eta, 1)[1],
+                rtol=core.RTOL, atol=atol):
+            core.fail(function, f"updated the coordinates one after the other {at}: the "
+                                "gradient for x2 was taken at the already updated x1. "
+                                "Compute the whole gradient f_grad(x) once, then update x "
+                                "as a vector")
+        core.fail(function, f"the iterates are wrong {at}. Each iterate is one step from the "
+                            "one before: x_{t+1} = x_t - eta * f_grad(x_t)")
+
+
+# --------------------------------------------------------------------------- gd, gd_2d
+
+def gd_matches(gd, f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
+    """gd returns the num_steps + 1 iterates [x0, ..., x_T] of x <- x - eta f'(x)."""
+    inputs = f"{formula(f_grad)}, x0={x0}, eta={eta}, num_steps={num_steps}"
+    value = core.call(gd, f_grad, x0, eta, num_steps, seed=seed)
+    judge_iterates(gd, value, f_grad, x0, eta, num_steps, inputs)
+    core.passed(gd, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}")
+
+
+def gd_2d_matches(gd_2d, f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, seed=0):
+    """gd_2d returns the (num_steps + 1, 2) iterates and leaves its argument x0 alone."""
+    start = np.array(onp.asarray(x0, dtype=onp.float32))
+    inputs = f"{formula(f_grad)}, x0={tuple(x0)}, eta={eta}, num_steps={num_steps}"
+    # x0 goes positionally: the autograder copies positional arrays back after the call.
+    value = core.call(gd_2d, f_grad, start, eta, num_steps, seed=seed)
+    if not onp.array_equal(start.asnumpy(), onp.asarray(x0, dtype=onp.float32)):
+        core.fail(gd_2d, f"changed its argument x0 in place (it is now "
+                         f"{show(start.asnumpy())}, was {tuple(x0)}): `x = x0` does not copy, "
+                         "so `x -= ...` overwrites the caller's array. Write "
+                         "x = x - eta * f_grad(x), or start from x0.copy()")
+    judge_iterates(gd_2d, value, f_grad, onp.asarray(x0, dtype=onp.float32), eta, num_steps,
+                   inputs)
+    core.passed(gd_2d, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}, "
+                       "x0 untouched")
+
+
+# --------------------------------------------------------------------------- max_stable_lr
+
+def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
+    """max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0."""
+    for c in curvatures:
+        value = core.call(max_stable_lr, c)
+        got = core.expect_float(max_stable_lr, value, f"curvature {c}")
+        want = 2.0 / c
+        if abs(got - want) <= core.RTOL * want:
+            continue
+        named = {1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature",
+                 c / 2.0: "curvature / 2", 0.5 / c: "1 / (2 * curvature)"}
+        name = next((n for v, n in named.items()
+                     if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
+        factor = abs(1 - got * c)
+        if got <= 0:
+            verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient "
+                       "descent stands still (eta = 0) or walks uphill (eta < 0)")
+        elif got > want:
+            verdict = (f"with eta = {got:.6g} gradient descent diverges: "
+                       f"|1 - eta c| = {factor:.4g} > 1, so |x_t| grows without bound")
+        else:
+            verdict = (f"gradient descent still converges for larger steps: at eta = "
+                       f"{got:.6g}, |1 - eta c| = {factor:.4g} < 1, and it stays below 1 "
+                       f"up to eta = {want:.6g}")
+        advice = {
+            "1 / curvature": " 1/c is the step that lands on the minimum in one step "
+                             "(1 - eta c = 0), not the largest stable one.",
+            "2 * curvature": " The bound must shrink as the curvature grows: a sharper "
+                             "valley needs smaller steps.",
+            "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
+                             "valley needs smaller steps.",
+        }.get(name, "")
+        if got == 2 // c:
+            advice += " That is the floor division 2 // c: use true division, 2 / c."
+        returned = f"returned {name} = {got:.6g}" if name else f"returned {got:.6g}"
+        core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = "
+                                 f"{want:.6g}: {verdict}.{advice} On f(x) = c/2 x^2 one step "
+                                 "is x <- (1 - eta c) x; solve |1 - eta c| < 1 for eta")
+    core.passed(max_stable_lr, f"2 / c as a Python float for c in {tuple(curvatures)}")
+
+
+# --------------------------------------------------------------------------- momentum
+
+def parameters(shapes, seed):
+    """Random float32 parameters of the given shapes, with random gradients attached."""
+    return [core.with_grad(core.random_array(shape, seed + i),
+                           core.random_array(shape, seed + 100 + i))
+            for i, shape in enumerate(shapes)]
+
+
+def init_momentum_states_matches(init_momentum_states, shapes=((2, 1), (1,)), seed=0):
+    """init_momentum_states returns a list with one zero array per parameter, same shape."""
+    params = parameters(shapes, seed)
+    before = [core.to_numpy(p) for p in params]
+    value = core.call(init_momentum_states, params, seed=seed)
+    for i, (p, old) in enumerate(zip(params, before)):
+        if not onp.array_equal(core.to_numpy(p), old):
+            core.fail(init_momentum_states, f"changed params[{i}]: the states are new arrays "
+                                            "of zeros, e.g. np.zeros_like(p); the parameters "
+                                            "themselves must keep their values")
+    if isinstance(value, core.GeneratorResult):
+        core.fail(init_momentum_states, "returned a generator, expected a list: write "
+                                        "[np.zeros_like(p) for p in params] with square "
+                                        "brackets (a generator can be used only once)")
+    if value is None:
+        core.fail(init_momentum_states, "returned None: did you forget `return`?")
+    if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+        core.fail(init_momentum_states, f"returned {core.type_name(value)}, expected a list "
+                                        "with one state array per parameter, e.g. "
+                                        "[np.zeros_like(p) for p in params]")
+    if len(value) != len(params):
+        core.fail(init_momentum_states, f"returned {len(value)} states for {len(params)} "
+                                        "parameters: one velocity per parameter")
+    for i, (state, p) in enumerate(zip(value, params)):
+        core.expect_array(init_momentum_states, state, f"state {i}", shape=p.shape,
+                          hint=f"the state of params[{i}] has the parameter's shape: "
+                               "np.zeros_like(p) or np.zeros(p.shape)")
+        got = core.to_numpy(state)
+        if state is p or onp.array_equal(got, before[i]):
+            core.fail(init_momentum_states, f"state {i} holds the values of params[{i}]: "
+                                            "the velocity is a new array of zeros, "
+                                            "np.zeros_like(p), not the parameter")
+        if onp.any(got != 0):
+            index = tuple(int(k) for k in onp.argwhere(got != 0)[0])
+            core.fail(init_momentum_states, f"state {i} is not zero (at index {index} it is "
+                                            f"{got[index]:.6g}): the velocity starts at rest, "
+                                            "v = 0")
+        for j in range(i):
+            if value[j] is state:
+                core.fail(init_momentum_states, f"states {j} and {i} are the same array "
+                                                "object: each parameter needs a velocity of "
+                                                "its own (`[np.zeros(...)] * k` repeats one)")
+    core.passed(init_momentum_states, f"one zero state per parameter for shapes {tuple(shapes)}")
+
+
+def momentum_slips(p, v, g, lr, momentum, batch_size):
+    """(name, new p, new v, message) for the usual mistakes in one momentum step."""
+    new_v = momentum * v + g / batch_size
+    return [
+        ("rebound", p - lr * new_v, v,
+         "the states did not change: `v = momentum * v + ...` binds the name v to a new "
+         "array, and the caller's state is lost. Update it in place: "
+         "v[:] = momentum * v + p.grad / batch_size"),
+        ("old velocity", p - lr * v, new_v,
+         "moved the parameters with the old velocity: first update v, then p with the new v "
+         "(p[:] = p - lr * v after v[:] = ...)"),
+        ("no batch division", p - lr * (momentum * v + g), momentum * v + g,
+         "missing the division by batch_size: p.grad is the gradient of the summed minibatch "
+         "loss, so v[:] = momentum * v + p.grad / batch_size"),
+        ("lr in velocity", p - (momentum * v + lr * g / batch_size),
+         momentum * v + lr * g / batch_size,
+         "the states hold the step (lr inside the velocity): in this course v = momentum * v "
+         "+ p.grad / batch_size, and lr multiplies v only in the update p[:] = p - lr * v"),
+        ("negative velocity", p + lr * (momentum * v - g / batch_size),
+         momentum * v - g / batch_size,
+         "the states have the opposite sign: v accumulates +p.grad / batch_size and the update "
+         "subtracts it, p[:] = p - lr * v"),
+        ("dampened", p - lr * (momentum * v + (1 - momentum) * g / batch_size),
+         momentum * v + (1 - momentum) * g / batch_size,
+         "the gradient is damped by (1 - momentum): the rule here is v = momentum * v + "
+         "p.grad / batch_size, undamped"),
+        ("no momentum", p - lr * g / batch_size, g / batch_size,
+         "ignores the momentum term: the velocity is v = momentum * v + p.grad / batch_size, "
+         "a leaky sum of the past gradients, not just the current one"),
+        ("params rebound", p, new_v,
+         "the parameters did not change: `p = p - lr * v` binds a new array to the name p; "
+         "update in place with p[:] = p - lr * v"),
+    ]
+
+
+def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0.9,
+                         batch_size=4, steps=2, seed=0):
+    """sgd_momentum updates params and states in place (v first, then p) and returns None."""
+    params = parameters(shapes, seed)
+    states = [core.random_array(shape, seed + 200 + i, scale=0.5) for i, shape in enumerate(shapes)]
+    inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
+    for step in range(1, steps + 1):
+        if step > 1:   # a fresh minibatch gradient for each step
+            for i, p in enumerate(params):
+                p.grad[:] = core.random_array(p.shape, seed + 100 * step + i)
+        old = [(core.to_numpy(p), core.to_numpy(v), core.to_numpy(p.grad))
+               for p, v in zip(params, states)]
+        # params and states go positionally: the autograder copies them back after the call
+        value = core.call(sgd_momentum, params, states, lr, momentum, batch_size, seed=seed)
+        if value is not None:
+            core.fail(sgd_momentum, f"returned {core.type_name(value)}: sgd_momentum updates "
+                                    "params and states in place and returns None (drop the "
+                                    "`return`)")
+        where = f" (step {step} of {steps}, {inputs})"
+        for i, ((p0, v0, g), p, v) in enumerate(zip(old, params, states)):
+            want_v = momentum * v0 + g / batch_size
+            want_p = p0 - lr * want_v
+            got_p, got_v = core.to_numpy(p), core.to_numpy(v)
+            if close(got_v, want_v) and close(got_p, want_p):
+                continue
+            for name, slip_p, slip_v, message in momentum_slips(p0, v0, g, lr, momentum,
+                                                                batch_size):
+                if close(got_v, slip_v) and close(got_p, slip_p):
+                    core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message}{where}")
+            if not close(got_v, want_v):
+                core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
+                                  inputs=inputs + f", step {step}",
+                                  hint="v[:] = momentum * v + p.grad / batch_size")
+            core.assert_close(sgd_momentum, got_p, want_p, what=f"params[{i}]",
+                              inputs=inputs + f", step {step}",
+                              hint="after updating v: p[:] = p - lr * v")
+    core.passed(sgd_momentum, f"{steps} in-place momentum step(s) with {inputs}")
+
+
+# --------------------------------------------------------------------------- train_minibatch
+
+def judge_losses(function, value, X, y, num_epochs, inputs):
+    """Type, length and first value of a loss curve; returns it as float64 NumPy."""
+    got = core.to_numpy(expect_array_not_list(
+        function, value, "the losses",
+        "collect the losses in a list and return np.stack(losses) (0-d arrays) or "
+        "np.array(losses) (floats)"))
+    start = mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                              onp.zeros(X.shape[1]), 0.0)
+    if got.ndim == 2 and 1 in got.shape:
+        core.fail(function, f"returned shape {got.shape}, expected ({num_epochs + 1},): one "
+                            "number per measurement, a 1-D array (reshape(-1) it, or take "
+                            "the mean of the loss over all axes)")
+    if got.shape != (num_epochs + 1,):
+        if got.shape == (num_epochs,):
+            core.fail(function, f"returned {num_epochs} losses, expected {num_epochs + 1} "
+                                f"for num_epochs={num_epochs}: the loss before training (at "
+                                "w = 0, b = 0) comes first, then one after each epoch")
+        core.fail(function, f"returned shape {got.shape}, expected ({num_epochs + 1},): the "
+                            f"loss before training, then one after each epoch ({inputs})")
+    first = got[0]
+    if not abs(first - start) <= core.RTOL * start:
+        if abs(first - 2 * start) <= core.RTOL * 2 * start:
+            detail = ("that is mean((y_hat - y)^2), without the 1/2 of squared_loss: take "
+                      "squared_loss(linreg(features, w, b), labels).mean()")
+        elif abs(first - len(X) * start) <= core.RTOL * len(X) * start:
+            detail = "that is the sum over the examples: take the mean"
+        else:
+            detail = ("start from w = 0, b = 0 (not random weights) and record the loss on "
+                      "all the data before the first epoch")
+        core.fail(function, f"the first loss is {first:.7g}, expected {start:.7g}, the loss "
+                            f"at w = 0, b = 0 (the mean of y^2 / 2) for {inputs}: {detail}")
+    bad = ~onp.isfinite(got)
+    if bad.any():
+        epoch = int(onp.argmax(bad))
+        core.fail(function, f"the loss is {got[epoch]} after epoch {epoch} ({inputs}): the "
+                            "steps are far too large. Is the gradient of the summed minibatch "
+                            "loss divided by batch_size (or do you take the mean loss)?")
+    return got
+
+
+def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.2, lr=0.1,
+                                     num_epochs=5, seed=0):
+    """With batch_size = n every epoch is one exact gradient step: the curve is deterministic."""
+    X, y = regression_problem(n, w, b, seed)
+    inputs = f"n={n} examples, batch_size={n} (the full batch), lr={lr}, num_epochs={num_epochs}"
+    value = core.call(train_minibatch, np.array(X), np.array(y), n, lr, num_epochs, seed=seed)
+    got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    want = full_batch_losses(X, y, lr, num_epochs)
+    rtol = 1e-3   # float32 gradients over a few epochs; the slips below differ by far more
+    if close(got, want, rtol=rtol):
+        core.passed(train_minibatch, f"the exact gradient-descent losses for {inputs}")
+        return
+    if close(got[1:], want[:-1], rtol=rtol):
+        core.fail(train_minibatch, f"each loss is the one from before the epoch's last update "
+                                   f"({inputs}): it looks like you recorded the minibatch loss "
+                                   "computed in the training loop. After each epoch, evaluate "
+                                   "squared_loss on all the data with the updated w and b")
+    if close(got, full_batch_losses(X, y, lr * n, num_epochs), rtol=rtol):
+        core.fail(train_minibatch, f"the steps are batch_size times too large ({inputs}): "
+                                   "divide the gradient of the summed minibatch loss by "
+                                   "batch_size, or take the mean loss")
+    if close(got, full_batch_losses(X, y, lr / n, num_epochs), rtol=rtol):
+        core.fail(train_minibatch, f"the steps are batch_size times too small ({inputs}): you "
+                                   "divide by batch_size twice (a mean loss and then "
+                                   "/ batch_size in the update)")
+    core.assert_close(train_minibatch, got, want, what="the losses", rtol=rtol, inputs=inputs,
+                      hint="with one batch of all n examples, each epoch is one step of "
+                           "gradient descent, w <- w - lr * grad of the mean loss; index i "
+                           "is the loss after epoch i")
+
+
+def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, num_epochs=3,
+                              w=(2.0, -3.4), b=4.2, seed=0):
+    """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD."""
+    X, y = regression_problem(n, w, b, seed)
+    inputs = f"n={n} examples, batch_size={batch_size}, lr={lr}, num_epochs={num_epochs}"
+    value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
+                      seed=seed)
+    got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    floor = noise_floor(X, y)
+    reached = 2 * floor + 1e-5   # the best possible loss, plus what SGD's noise adds
+    one_gd_epoch = full_batch_losses(X, y, lr, 1)[1]
+    if n // batch_size >= 4 and got[1] > 0.5 * one_gd_epoch:
+        core.fail(train_minibatch, f"after one epoch the loss is {got[1]:.4g}, about what one "
+                                   f"step of full-batch gradient descent reaches "
+                                   f"({one_gd_epoch:.4g}), for {inputs}: an epoch of "
+                                   f"minibatch SGD makes n / batch_size = {n // batch_size} "
+                                   "updates, one per minibatch of data_iter(batch_size, ...)")
+    for epoch in range(num_epochs):
+        if got[epoch + 1] > got[epoch] and got[epoch + 1] > reached:
+            core.fail(train_minibatch, f"the loss went up from {got[epoch]:.4g} to "
+                                       f"{got[epoch + 1]:.4g} in epoch {epoch + 1} ({inputs}): "
+                                       "check the sign of the update (w - lr * grad) and "
+                                       "that each step uses the gradient of its own minibatch")
+    if got[-1] > reached:
+        core.fail(train_minibatch, f"the final loss is {got[-1]:.4g}, expected at most "
+                                   f"{reached:.2g} (the noise floor is {floor:.2g}) for "
+                                   f"{inputs}: all losses {onp.array2string(got, precision=4)}")
+    core.passed(train_minibatch, f"exact start, decreasing to the noise floor "
+                                 f"({got[-1]:.2g} <= {reached:.2g}) for {inputs}")

@@ -1,0 +1,341 @@
+"""Typical mistakes and alternative correct answers for 03_optimization."""
+from d2lcourse.mistakes import Alternative, Mistake
+
+MISTAKES = [
+    # ---------------------------------------------------------------- gd
+    Mistake("gd_missing_x0", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = []
+    x = x0
+    for t in range(num_steps):
+        x = x - eta * f_grad(x)
+        xs.append(x)
+    return np.array(xs)
+''', "the first iterate must be x0 itself"),
+    Mistake("gd_missing_last", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = np.zeros(num_steps)
+    x = x0
+    for t in range(num_steps):
+        xs[t] = x
+        x = x - eta * f_grad(x)
+    return xs
+''', "the last iterate x_T is missing"),
+    Mistake("gd_uphill", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = np.zeros(num_steps + 1)
+    xs[0] = x0
+    for t in range(num_steps):
+        xs[t + 1] = xs[t] + eta * f_grad(xs[t])
+    return xs
+''', "moves uphill"),
+    Mistake("gd_returns_list", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    x = x0
+    results = [x]
+    for t in range(num_steps):
+        x -= eta * f_grad(x)
+        results.append(float(x))
+    return results
+''', "returned a Python list for the iterates"),
+    Mistake("gd_stores_one_array", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    x = np.array(x0)
+    xs = [x]
+    for t in range(num_steps):
+        x -= eta * f_grad(x)
+        xs.append(x)
+    return np.stack(xs)
+''', "stored the same array object"),
+    # ---------------------------------------------------------------- gd_2d
+    Mistake("gd_2d_overwrites_x0", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    x = x0
+    xs = [x.copy()]
+    for t in range(num_steps):
+        x -= eta * f_grad(x)
+        xs.append(x.copy())
+    return np.stack(xs)
+''', "changed its argument x0 in place"),
+    Mistake("gd_2d_coordinatewise", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    x1, x2 = float(x0[0]), float(x0[1])
+    xs = [[x1, x2]]
+    for t in range(num_steps):
+        x1 = x1 - eta * float(f_grad(np.array([x1, x2]))[0])
+        x2 = x2 - eta * float(f_grad(np.array([x1, x2]))[1])
+        xs.append([x1, x2])
+    return np.array(xs)
+''', "updated the coordinates one after the other"),
+    Mistake("gd_2d_transposed", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    xs = [x0]
+    for t in range(num_steps):
+        xs.append(xs[-1] - eta * f_grad(xs[-1]))
+    return np.stack(xs, axis=1)
+''', "you returned the transpose"),
+    # ---------------------------------------------------------------- max_stable_lr
+    Mistake("max_stable_lr_one_over_c", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return 1 / curvature
+''', "returned 1 / curvature"),
+    Mistake("max_stable_lr_two_c", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return 2 * curvature
+''', "returned 2 * curvature"),
+    Mistake("max_stable_lr_array", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return np.array(2 / curvature)
+''', "expected a Python float"),
+    # ---------------------------------------------------------------- init_momentum_states
+    Mistake("init_momentum_states_classic_numpy", "init_momentum_states", '''
+import numpy
+
+def init_momentum_states(params):
+    return [numpy.zeros(p.shape) for p in params]
+''', "returned numpy.ndarray for state 0"),
+    Mistake("init_momentum_states_generator", "init_momentum_states", '''
+def init_momentum_states(params):
+    return (np.zeros_like(p) for p in params)
+''', "returned a generator"),
+    Mistake("init_momentum_states_one_shape", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [np.zeros(params[0].shape)] * len(params)
+''', "the state of params[1] has the parameter's shape"),
+    Mistake("init_momentum_states_zeroes_params", "init_momentum_states", '''
+def init_momentum_states(params):
+    for p in params:
+        p[:] = 0
+    return params
+''', "changed params[0]"),
+    # ---------------------------------------------------------------- sgd_momentum
+    Mistake("sgd_momentum_old_velocity", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        p[:] = p - lr * v
+        v[:] = momentum * v + p.grad / batch_size
+''', "with the old velocity"),
+    Mistake("sgd_momentum_no_batch_division", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + p.grad
+        p[:] = p - lr * v
+''', "missing the division by batch_size"),
+    Mistake("sgd_momentum_rebinds_states", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v = momentum * v + p.grad / batch_size
+        p[:] = p - lr * v
+''', "the states did not change"),
+    Mistake("sgd_momentum_lr_in_velocity", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + lr * p.grad / batch_size
+        p[:] = p - v
+''', "lr inside the velocity"),
+    Mistake("sgd_momentum_returns_params", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + p.grad / batch_size
+        p[:] = p - lr * v
+    return params, states
+''', "returns None"),
+    # ---------------------------------------------------------------- train_minibatch
+    Mistake("train_minibatch_no_initial_loss", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = []
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "the loss before training (at w = 0, b = 0) comes first"),
+    Mistake("train_minibatch_minibatch_loss", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(l.mean())
+    return np.stack(losses)
+''', "recorded the minibatch loss"),
+    Mistake("train_minibatch_random_init", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "not random weights"),
+    Mistake("train_minibatch_returns_list", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [float(squared_loss(linreg(features, w, b), labels).mean())]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(float(squared_loss(linreg(features, w, b), labels).mean()))
+    return losses
+''', "returned a Python list for the losses"),
+    Mistake("train_minibatch_no_batch_division", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "batch_size times too large"),
+    Mistake("train_minibatch_ignores_batch_size", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        with autograd.record():
+            l = squared_loss(linreg(features, w, b), labels).mean()
+        l.backward()
+        for param in (w, b):
+            param[:] = param - lr * param.grad
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "one per minibatch"),
+]
+
+ALTERNATIVES = [
+    Alternative("gd_python_floats", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    """The iterates [x0, x1, ..., x_T] of x <- x - eta f'(x)."""
+    x = x0
+    xs = [x]
+    for _ in range(num_steps):
+        x = x - eta * f_grad(x)
+        xs.append(float(x))
+    return np.array(xs)
+'''),
+    Alternative("gd_stacked_arrays", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    x = np.array(x0)
+    xs = [x]
+    for _ in range(num_steps):
+        x = x - eta * f_grad(x)
+        xs.append(x)
+    return np.stack(xs)
+'''),
+    Alternative("gd_2d_list_of_rows", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    def step(x):
+        return x - eta * f_grad(x)
+
+    xs = [x0.copy()]
+    for _ in range(num_steps):
+        xs.append(step(xs[-1]))
+    return np.stack(xs)
+'''),
+    Alternative("max_stable_lr_float", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return float(2 / curvature)
+'''),
+    Alternative("max_stable_lr_twice_newton_step", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    newton_step = 1.0 / curvature   # lands on the minimum in one step
+    return 2.0 * newton_step
+'''),
+    Alternative("init_momentum_states_zeros_shape", "init_momentum_states", '''
+def init_momentum_states(params):
+    states = []
+    for p in params:
+        states.append(np.zeros(p.shape))
+    return states
+'''),
+    Alternative("sgd_momentum_augmented_assignment", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v *= momentum
+        v += p.grad / batch_size
+        p -= lr * v
+'''),
+    Alternative("train_minibatch_gluon_l2loss", "train_minibatch", '''
+from mxnet import gluon
+
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    loss = gluon.loss.L2Loss()   # (y_hat - y)^2 / 2 per example
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+'''),
+    Alternative("train_minibatch_float_losses", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    d = features.shape[1]
+    params = [np.zeros((d, 1)), np.zeros(1)]
+    for param in params:
+        param.attach_grad()
+
+    def evaluate():
+        return float(squared_loss(linreg(features, *params), labels).mean())
+
+    losses = [evaluate()]
+    for _ in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, *params), y).sum()
+            l.backward()
+            for param in params:
+                param[:] = param - lr * param.grad / len(y)
+        losses.append(evaluate())
+    return np.array(losses)
+'''),
+]

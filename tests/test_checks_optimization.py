@@ -1,0 +1,359 @@
+"""Focused tests of the checks of 03_optimization: oracles, tolerances, diagnoses.
+
+tests/test_course.py runs the notebook's test cells against the catalogued mistakes;
+these tests reach what it does not: that the test gradients and oracles are right, that
+the checks accept every correct float32 computation (also a chaotic trajectory that
+drifts from the float64 one), and that the rarer slips are named and located.
+"""
+import numpy as onp
+import pytest
+
+from d2lcourse import np
+from d2lcourse.autograder import wire
+from d2lcourse.checks import core
+from d2lcourse.checks import optimization as check
+
+GRADIENTS_1D = {  # gradient -> the function it differentiates (classic NumPy)
+    check.grad_square: lambda x: x ** 2,
+    check.grad_quartic: lambda x: x ** 4 / 4 - x,
+    check.grad_nonconvex: lambda x: x * onp.cos(check.NONCONVEX_C * x),
+}
+GRADIENTS_2D = {
+    check.grad_ellipse: lambda x: x[0] ** 2 + 2 * x[1] ** 2,
+    check.grad_coupled: lambda x: x[0] ** 2 + x[0] * x[1] + 2 * x[1] ** 2,
+    check.grad_ill_conditioned: lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2,
+}
+
+
+def failure(run):
+    """The message of the CheckFailure that `run()` raises."""
+    with pytest.raises(core.CheckFailure) as caught:
+        run()
+    return str(caught.value)
+
+
+def gd(f_grad, x0, eta, num_steps):
+    xs = np.zeros(num_steps + 1)
+    xs[0] = x0
+    for t in range(num_steps):
+        xs[t + 1] = xs[t] - eta * f_grad(xs[t])
+    return xs
+
+
+def gd_2d(f_grad, x0, eta, num_steps):
+    xs = [x0.copy()]
+    for _ in range(num_steps):
+        xs.append(xs[-1] - eta * f_grad(xs[-1]))
+    return np.stack(xs)
+
+
+# --------------------------------------------------------------------------- test gradients
+
+@pytest.mark.parametrize("f_grad", GRADIENTS_1D, ids=lambda f: f.__name__)
+def test_scalar_gradients_are_derivatives(f_grad):
+    f = GRADIENTS_1D[f_grad]
+    x = onp.linspace(-4, 4, 9)
+    numerical = [core.numerical_gradient(lambda v: float(f(v)), onp.array(a))[()] for a in x]
+    onp.testing.assert_allclose([f_grad(a) for a in x], numerical, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f_grad", GRADIENTS_2D, ids=lambda f: f.__name__)
+def test_vector_gradients_are_gradients(f_grad):
+    x = onp.array([1.3, -0.7])
+    numerical = core.numerical_gradient(lambda v: float(GRADIENTS_2D[f_grad](v)), x)
+    onp.testing.assert_allclose(f_grad(x), numerical, rtol=1e-6)
+
+
+@pytest.mark.parametrize("f_grad", GRADIENTS_1D, ids=lambda f: f.__name__)
+def test_scalar_gradients_take_floats_and_both_kinds_of_array(f_grad):
+    exact = f_grad(onp.float64(1.7))
+    assert isinstance(f_grad(1.7), float)
+    assert isinstance(f_grad(np.array(1.7)), np.ndarray)
+    assert float(f_grad(np.array(1.7))) == pytest.approx(exact, rel=1e-6)
+    assert float(f_grad(np.array(1.7, dtype="float64"))) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("f_grad", GRADIENTS_2D, ids=lambda f: f.__name__)
+def test_vector_gradients_keep_the_kind_of_array(f_grad):
+    exact = f_grad(onp.array([1.3, -0.7]))
+    value = f_grad(np.array([1.3, -0.7]))
+    assert isinstance(value, np.ndarray) and value.shape == (2,)
+    onp.testing.assert_allclose(value.asnumpy(), exact, rtol=1e-6)
+    value64 = f_grad(np.array([1.3, -0.7], dtype="float64"))
+    assert value64.dtype == onp.float64
+    onp.testing.assert_allclose(f_grad([1.3, -0.7]), exact, rtol=1e-12)
+
+
+@pytest.mark.parametrize("f_grad", [*GRADIENTS_1D, *GRADIENTS_2D], ids=lambda f: f.__name__)
+def test_gradients_travel_to_the_sandbox_by_name(f_grad):
+    arrays = []
+    tree = wire.encode(f_grad, arrays)
+    assert tree["t"] == "callable"
+    assert wire.decode(tree, arrays) is f_grad
+
+
+# --------------------------------------------------------------------------- gd, gd_2d
+
+def test_gd_accepts_a_chaotic_float32_trajectory_that_drifts_from_float64():
+    # eta = 3 on x cos(cx): after 50 steps float32 and float64 differ by ~1e-3, beyond
+    # any sensible tolerance, though every single step is right.
+    got = gd(check.grad_nonconvex, 10.0, 3.0, 50).asnumpy()
+    exact = check.gd_oracle(check.grad_nonconvex, 10.0, 3.0, 50)
+    assert not check.close(got, exact, atol=check.trajectory_atol(exact))
+    check.gd_matches(gd, f_grad=check.grad_nonconvex, x0=10.0, eta=3.0, num_steps=50)
+
+
+def test_gd_accepts_float64_and_python_floats():
+    def gd64(f_grad, x0, eta, num_steps):
+        xs = [x0]
+        for _ in range(num_steps):
+            xs.append(xs[-1] - eta * f_grad(xs[-1]))
+        return np.array(xs, dtype="float64")
+    check.gd_matches(gd64, f_grad=check.grad_nonconvex, x0=10.0, eta=2.0, num_steps=10)
+
+
+def test_gd_names_the_first_wrong_step():
+    def gd_late_slip(f_grad, x0, eta, num_steps):
+        xs = [x0]
+        for t in range(num_steps):
+            xs.append(xs[-1] - (2 * eta if t == 4 else eta) * f_grad(xs[-1]))
+        return np.array(xs)
+    message = failure(lambda: check.gd_matches(gd_late_slip))
+    assert "at step 5 (index 5)" in message
+    assert "x_4 - eta * f_grad(x_4)" in message
+
+
+def test_gd_reports_a_column_instead_of_a_vector():
+    def gd_column(f_grad, x0, eta, num_steps):
+        return gd(f_grad, x0, eta, num_steps).reshape(-1, 1)
+    assert "reshape to (11,)" in failure(lambda: check.gd_matches(gd_column))
+
+
+def test_gd_2d_detects_the_coordinatewise_slip_only_when_coordinates_couple():
+    def gd_2d_sequential(f_grad, x0, eta, num_steps):
+        x = x0.copy()
+        xs = [x.copy()]
+        for _ in range(num_steps):
+            x[0] = x[0] - eta * f_grad(x)[0]
+            x[1] = x[1] - eta * f_grad(x)[1]
+            xs.append(x.copy())
+        return np.stack(xs)
+    check.gd_2d_matches(gd_2d_sequential)   # diagonal Hessian: the slip changes nothing
+    message = failure(lambda: check.gd_2d_matches(gd_2d_sequential, f_grad=check.grad_coupled))
+    assert "one after the other at step 1" in message
+
+
+def test_gd_2d_accepts_python_lists_of_rows():
+    def gd_2d_lists(f_grad, x0, eta, num_steps):
+        x = [float(v) for v in x0]
+        xs = [x]
+        for _ in range(num_steps):
+            g = f_grad(np.array(x))
+            x = [x[0] - eta * float(g[0]), x[1] - eta * float(g[1])]
+            xs.append(x)
+        return np.array(xs)
+    check.gd_2d_matches(gd_2d_lists, f_grad=check.grad_coupled, x0=(3.0, -4.0), eta=0.2)
+
+
+# --------------------------------------------------------------------------- max_stable_lr
+
+def test_max_stable_lr_accepts_float32_rounding_and_numpy_floats():
+    check.max_stable_lr_matches(lambda c: float(np.array(2.0) / np.array(c)))
+    check.max_stable_lr_matches(lambda c: onp.float64(2.0) / c)
+
+
+@pytest.mark.parametrize("wrong,named", [
+    (lambda c: 0.5 / c, "1 / (2 * curvature)"),
+    (lambda c: c / 2, "curvature / 2"),
+    (lambda c: 1.9 / c, "still converges"),
+    (lambda c: 2.1 / c, "diverges"),
+])
+def test_max_stable_lr_explains_the_wrong_bound(wrong, named):
+    assert named in failure(lambda: check.max_stable_lr_matches(wrong))
+
+
+def test_max_stable_lr_rejects_integer_division():
+    message = failure(lambda: check.max_stable_lr_matches(lambda c: 2 // c))
+    assert "curvature c = 4.0, expected 2 / c = 0.5" in message
+    assert "a learning rate must be positive" in message and "floor division 2 // c" in message
+
+
+# --------------------------------------------------------------------------- momentum
+
+def test_init_momentum_states_catches_one_shared_array_for_equal_shapes():
+    def shared(params):
+        return [np.zeros(params[0].shape)] * len(params)
+    message = failure(lambda: check.init_momentum_states_matches(shared, shapes=((3,), (3,))))
+    assert "states 0 and 1 are the same array object" in message
+
+
+def test_init_momentum_states_catches_nonzero_and_single_array():
+    def ones(params):
+        return [np.ones_like(p) for p in params]
+    assert "state 0 is not zero (at index (0, 0)" in failure(
+        lambda: check.init_momentum_states_matches(ones))
+    assert "expected a list" in failure(
+        lambda: check.init_momentum_states_matches(lambda params: np.zeros(3)))
+    assert "returned 1 states for 2 parameters" in failure(
+        lambda: check.init_momentum_states_matches(lambda params: [np.zeros((2, 1))]))
+
+
+def test_init_momentum_states_catches_the_params_returned_as_states():
+    assert "state 0 holds the values of params[0]" in failure(
+        lambda: check.init_momentum_states_matches(lambda params: params))
+    assert "state 1 holds the values of params[1]" in failure(
+        lambda: check.init_momentum_states_matches(
+            lambda params: [np.zeros((2, 1)), params[1].copy()]))
+
+
+def test_train_minibatch_reports_a_wrong_number_of_losses():
+    message = failure(lambda: check.train_minibatch_full_batch_is_gd(
+        fake_trainer(lambda losses, X, y, lr: np.array(onp.append(losses, 0.0)))))
+    assert "expected (6,)" in message and "num_epochs=5" in message
+
+
+def test_init_momentum_states_accepts_a_tuple():
+    check.init_momentum_states_matches(lambda params: tuple(np.zeros_like(p) for p in params))
+
+
+def momentum_variant(update_v, update_p):
+    def sgd_momentum(params, states, lr, momentum, batch_size):
+        for p, v in zip(params, states):
+            update_v(p, v, lr, momentum, batch_size)
+            update_p(p, v, lr, momentum, batch_size)
+    return sgd_momentum
+
+
+def right_v(p, v, lr, m, batch_size):
+    v[:] = m * v + p.grad / batch_size
+
+
+def right_p(p, v, lr, m, batch_size):
+    p[:] = p - lr * v
+
+
+@pytest.mark.parametrize("update_v,update_p,named", [
+    (lambda p, v, lr, m, B: v.__setitem__(slice(None), m * v - p.grad / B),
+     lambda p, v, lr, m, B: p.__setitem__(slice(None), p + lr * v), "opposite sign"),
+    (lambda p, v, lr, m, B: v.__setitem__(slice(None), m * v + (1 - m) * p.grad / B),
+     right_p, "damped by (1 - momentum)"),
+    (lambda p, v, lr, m, B: v.__setitem__(slice(None), p.grad / B), right_p,
+     "ignores the momentum term"),
+    (right_v, lambda p, v, lr, m, B: None, "the parameters did not change"),
+])
+def test_sgd_momentum_names_the_rarer_slips(update_v, update_p, named):
+    message = failure(lambda: check.sgd_momentum_matches(momentum_variant(update_v, update_p)))
+    assert named in message and "step 1 of 2" in message
+
+
+def test_sgd_momentum_catches_a_stale_state_in_the_second_step():
+    calls = []
+
+    def forgets_after_one_step(params, states, lr, momentum, batch_size):
+        calls.append(1)
+        for p, v in zip(params, states):
+            if len(calls) == 1:
+                v[:] = momentum * v + p.grad / batch_size
+            else:   # as if the states were re-initialised between steps
+                v[:] = p.grad / batch_size
+            p[:] = p - lr * v
+    message = failure(lambda: check.sgd_momentum_matches(forgets_after_one_step))
+    assert "step 2 of 2" in message
+
+
+def test_sgd_momentum_accepts_float64_states():
+    def sgd_momentum64(params, states, lr, momentum, batch_size):
+        for p, v in zip(params, states):
+            new = momentum * v.astype("float64") + p.grad.astype("float64") / batch_size
+            v[:] = new
+            p[:] = p - lr * new
+    check.sgd_momentum_matches(sgd_momentum64, steps=3)
+
+
+# --------------------------------------------------------------------------- train_minibatch
+
+def fake_trainer(transform):
+    """A train_minibatch that returns transform(exact full-batch losses, X, y)."""
+    def train_minibatch(features, labels, batch_size, lr, num_epochs):
+        X, y = features.asnumpy(), labels.asnumpy()
+        assert batch_size == len(X), "these fakes only do full batches"
+        return transform(check.full_batch_losses(X, y, lr, num_epochs), X, y, lr)
+    return train_minibatch
+
+
+def test_full_batch_oracle_is_gradient_descent_on_the_mean_loss():
+    X, y = check.regression_problem(50, (1.0, -1.0), 0.5, seed=1)
+    X64, y64 = X.astype(onp.float64), y.astype(onp.float64).reshape(-1)
+    w, b, lr = onp.zeros(2), 0.0, 0.2
+    for _ in range(3):
+        def loss(theta):
+            return check.mean_squared_loss(X64, y64, theta[:2], theta[2])
+        gradient = core.numerical_gradient(loss, onp.append(w, b), h=1e-6)
+        w, b = w - lr * gradient[:2], b - lr * gradient[2]
+    assert check.full_batch_losses(X, y, lr, 3)[-1] == pytest.approx(
+        check.mean_squared_loss(X64, y64, w, b), rel=1e-7)
+
+
+def test_noise_floor_is_the_label_noise():
+    X, y = check.regression_problem(4000, (2.0, -3.4), 4.2, seed=0)
+    assert check.noise_floor(X, y) == pytest.approx(0.5 * check.NOISE_STD ** 2, rel=0.1)
+
+
+def test_full_batch_check_accepts_float64_losses():
+    check.train_minibatch_full_batch_is_gd(
+        fake_trainer(lambda losses, X, y, lr: np.array(losses, dtype="float64")))
+
+
+@pytest.mark.parametrize("transform,named", [
+    (lambda losses, X, y, lr: np.array(2 * losses), "without the 1/2 of squared_loss"),
+    (lambda losses, X, y, lr: np.array(len(X) * losses), "sum over the examples"),
+    (lambda losses, X, y, lr: np.array(check.full_batch_losses(X, y, lr / len(X), 5)),
+     "batch_size times too small"),
+    (lambda losses, X, y, lr: np.array(losses).reshape(-1, 1), "a 1-D array"),
+    (lambda losses, X, y, lr: np.array(onp.append(losses[:3], [onp.inf] * 3)),
+     "the loss is inf after epoch 3"),
+    (lambda losses, X, y, lr: np.array(losses[:1] + 0 * losses), "is wrong"),
+])
+def test_full_batch_check_names_the_slip(transform, named):
+    message = failure(lambda: check.train_minibatch_full_batch_is_gd(fake_trainer(transform)))
+    assert named in message
+
+
+def test_converges_check_reports_a_rising_loss():
+    def rising(features, labels, batch_size, lr, num_epochs):
+        X, y = features.asnumpy(), labels.asnumpy()
+        start = check.mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                                        onp.zeros(X.shape[1]), 0.0)
+        return np.array([start, 0.01, 0.5, 1e-5][:num_epochs + 1])
+    assert "went up from 0.01 to 0.5 in epoch 2" in failure(
+        lambda: check.train_minibatch_converges(rising, n=100))
+
+
+def test_converges_check_reports_a_loss_above_the_noise_floor():
+    def stalls(features, labels, batch_size, lr, num_epochs):
+        X, y = features.asnumpy(), labels.asnumpy()
+        start = check.mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                                        onp.zeros(X.shape[1]), 0.0)
+        return np.array([start, 0.1, 0.01, 0.001][:num_epochs + 1])
+    assert "the final loss is 0.001" in failure(
+        lambda: check.train_minibatch_converges(stalls, n=100))
+
+
+# --------------------------------------------------------------------------- stubs
+
+STUB_CHECKS = [
+    (check.gd_matches, "gd"), (check.gd_2d_matches, "gd_2d"),
+    (check.max_stable_lr_matches, "max_stable_lr"),
+    (check.init_momentum_states_matches, "init_momentum_states"),
+    (check.sgd_momentum_matches, "sgd_momentum"),
+    (check.train_minibatch_full_batch_is_gd, "train_minibatch"),
+    (check.train_minibatch_converges, "train_minibatch"),
+]
+
+
+@pytest.mark.parametrize("run,name", STUB_CHECKS, ids=[c.__name__ for c, _ in STUB_CHECKS])
+def test_every_check_fails_a_stub(run, name):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+    stub.__name__ = name
+    assert "not implemented yet" in failure(lambda: run(stub))
