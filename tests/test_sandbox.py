@@ -209,3 +209,21 @@ def test_output_floods_are_bounded():
         """), Limits(seconds=60, output_bytes=4096))
     assert seen == "done", "a flood neither blocks the pipe nor corrupts the protocol"
     assert len(probe.last_sandbox.output) == 4096
+
+
+def test_a_submission_leaves_nothing_for_the_next_one():
+    leave = textwrap.dedent("""
+        def probe():
+            import os
+            for folder in ("/tmp", os.path.expanduser("~"), "/var/tmp", "/dev/shm"):
+                try:
+                    with open(os.path.join(folder, "poison"), "w") as planted:
+                        planted.write("x")
+                except OSError:
+                    pass
+            return sorted(os.listdir("/tmp"))
+        """)
+    look = leave.replace('open(os.path.join(folder, "poison"), "w")',
+                         'open(os.path.join(folder, "poison"))')
+    assert "poison" in probe(leave)
+    assert "poison" not in probe(look)
