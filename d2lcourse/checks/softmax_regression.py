@@ -1,0 +1,773 @@
+"""Checks of assignment 04: softmax regression from scratch.
+
+Test cells call them as ``check.softmax_stable(softmax, magnitude=1e4)``. Expected values
+come from the float64 classic-NumPy oracles in this module, and each failure names the
+typical mistake it recognises: a softmax that overflows (no shift by the row maximum) or
+normalises the wrong axis, ``y_hat[:, y]`` picking whole columns, ``-log(softmax)``
+underflowing where the log-sum-exp trick is needed, a gradient divided by the batch size
+or with the wrong sign, an accuracy returned as a fraction or an array, a model without
+its bias or without flattening its input, a trainer that never shuffles or goes uphill.
+
+Tolerances. Float32 results are compared with ``core.RTOL``/``core.ATOL``. With logits of
+magnitude M, a float32 logit is only known to ``FLOAT32_EPS * M`` (about 1e-3 at
+M = 1e4); exp turns that absolute error of the exponent into the same relative error of
+a probability, so probabilities are compared with ``rtol = core.ulp_tolerance(M)`` and
+losses (which are differences of logits) with ``atol = core.ulp_tolerance(2 M)``: an
+exact algorithm such as exp(o - logsumexp(o)) passes, an overflowing one does not.
+"""
+import math
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks import core
+
+# softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators
+# that compute them for the student are forbidden (COURSE_SPEC, conventions).
+OPERATORS = core.OPERATOR_APIS
+NUM_PIXELS = 28 * 28
+NUM_CLASSES = 10
+EXP_OVERFLOW = math.log(float(onp.finfo(onp.float32).max))   # 88.72: exp(x) = inf above
+EPS32 = core.FLOAT32_EPS
+
+
+# --------------------------------------------------------------------------- oracles
+
+def _f64(array):
+    return core.to_numpy(array)
+
+
+def _softmax(O):
+    E = onp.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _logsumexp(O):
+    m = O.max(axis=1)
+    return m + onp.log(onp.exp(O - m[:, None]).sum(axis=1))
+
+
+def _onehot(y, num_classes):
+    return onp.eye(num_classes)[onp.asarray(y, dtype=onp.int64)]
+
+
+def _picked(A, y):
+    return A[onp.arange(A.shape[0]), onp.asarray(y, dtype=onp.int64)]
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _labels(n, num_classes, rng, dtype="int32"):
+    return rng.integers(0, num_classes, n).astype(dtype)
+
+
+def _large_logits(num_classes, magnitude, seed):
+    """(descriptions, O): rows chosen to break exp, with logits up to `magnitude`.
+
+    Row 0 has every logit near +M (exp overflows), row 1 every logit near -M (exp
+    underflows to 0, and 0/0 = NaN), row 2 spreads over [-M, M] with its two largest
+    logits 0.5 apart, row 3 mixes +M, -M and 0, row 4 is all M (a uniform row).
+    """
+    if num_classes < 3:
+        raise ValueError("the large-logit rows need at least 3 classes")
+    rng = onp.random.default_rng(seed)
+    M, k = float(magnitude), num_classes
+    spread = rng.uniform(-M, M, k)
+    order = onp.argsort(spread)
+    spread[order[-2]] = spread[order[-1]] - 0.5
+    mixed = rng.permutation(onp.resize([M, -M, 0.0, M - 1.0], k))
+    rows = [(f"all logits near +{M:g}", M + rng.normal(0, 1, k)),
+            (f"all logits near -{M:g}", -M + rng.normal(0, 1, k)),
+            (f"logits spread over [-{M:g}, {M:g}]", spread),
+            (f"logits {M:g}, -{M:g} and 0", mixed),
+            (f"all logits equal to {M:g}", onp.full(k, M))]
+    descriptions = [d for d, _ in rows]
+    return descriptions, onp.stack([r for _, r in rows]).astype(onp.float32)
+
+
+def sorted_subset(count, flat=True):
+    """The first `count` Fashion-MNIST training examples, sorted by label (float32, int32)."""
+    from d2lcourse.data import read_fashion_mnist
+    images, labels = read_fashion_mnist("train")
+    X = images[:count].asnumpy()
+    y = labels[:count].asnumpy()
+    order = onp.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    if flat:
+        X = X.reshape(count, -1)
+    return X, y
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _row(values, limit=6):
+    values = onp.ravel(values)
+    shown = ", ".join(f"{v:.6g}" for v in values[:limit])
+    return f"[{shown}{', ...' if values.size > limit else ''}]"
+
+
+def _close(got, want, rtol=core.RTOL, atol=core.ATOL):
+    """True if got (any array-like) equals want within tolerance, NaN only where want is."""
+    got = _f64(got)
+    if got.shape != want.shape:
+        return False
+    with onp.errstate(invalid="ignore"):
+        return bool(onp.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _call_pure(function, arrays, names, seed, forbidden=()):
+    """Call `function(*arrays)` and fail if it changed one of its arguments in place."""
+    before = [_f64(a) for a in arrays]
+    try:
+        value = core.call(function, *arrays, seed=seed, forbidden=forbidden)
+    except core.CheckFailure as failure:
+        raise core.CheckFailure(_explain_error(str(failure))) from None
+    for name, old, new in zip(names, before, arrays):
+        now = _f64(new)
+        changed = ~((old == now) | (onp.isnan(old) & onp.isnan(now)))
+        if now.shape == old.shape and changed.any():
+            index = tuple(int(i) for i in onp.argwhere(changed)[0])
+            core.fail(function, f"changed its argument {name} in place ({name}{list(index)} "
+                                f"went from {old[index]:.6g} to {now[index]:.6g}): the caller's "
+                                f"{name} must stay as it was. Work on a new array: "
+                                f"`Z = {name} - ...` instead of `{name} -= ...`, or a copy, "
+                                f"`Z = {name}.copy()`, before assigning to its entries")
+    return value
+
+
+def _explain_error(message):
+    """Shorten an MXNet error (its C++ traceback is noise) and add the usual fix."""
+    if "Traceback (most recent call last)" in message and "MXNetError:" in message:
+        head = message.split("Traceback (most recent call last)")[0].rstrip(": \n")
+        message = f"{head}: {message.rsplit('MXNetError:', 1)[1].strip()}"
+    if "could not be broadcast" in message:
+        message += (". Hint: this is usually a sum or max over axis=1, of shape (n,), "
+                    "which does not broadcast against an (n, k) matrix; keep the reduced "
+                    "axis with keepdims=True, giving shape (n, 1)")
+    return message
+
+
+def _first_bad_row(values):
+    bad = ~onp.isfinite(values)
+    if bad.ndim > 1:
+        bad = bad.any(axis=tuple(range(1, bad.ndim)))
+    rows = onp.flatnonzero(bad)
+    return int(rows[0]) if rows.size else None
+
+
+def _kind(value):
+    return "NaN" if onp.isnan(value).any() else "Inf"
+
+
+def _expect_shape(function, got, shape, what, hint=None):
+    core.expect_array(function, got, what)
+    if tuple(got.shape) != tuple(shape):
+        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}"
+                  + (f": {hint}" if hint else ""))
+
+
+def _per_example_shape(function, got, want, y_hat, what, source_name):
+    """Name the usual reasons for a per-example loss of the wrong shape."""
+    n = want.shape[0]
+    core.expect_array(function, got, what)
+    shape = tuple(got.shape)
+    if shape == (n,):
+        return
+    if shape == (n, n) and n > 1:
+        core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source_name}[:, y]` "
+                            f"picks the whole column y[j] of every row, an (n, n) matrix. Pick "
+                            f"one entry per row, the one of the true class: "
+                            f"`{source_name}[np.arange({source_name}.shape[0]), y]` (row i, "
+                            f"column y[i])")
+    if shape in ((), (1,)):
+        mean, total = want.mean(), want.sum()
+        value = float(_f64(got).reshape(-1)[0])
+        which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
+                 "the sum of the losses" if abs(value - total) <= 1e-3 * (1 + abs(total)) else
+                 "a single number")
+        core.fail(function, f"returned {which} (shape {shape}), expected one loss per "
+                            f"example, shape ({n},): leave the averaging to the training loop")
+    if shape == tuple(y_hat.shape):
+        core.fail(function, f"{what} has shape {shape}, one value per entry of "
+                            f"{source_name}, expected ({n},): keep only the entry of the true "
+                            f"class of each row, {source_name}[np.arange(n), y]")
+    core.assert_close(function, got, want, what)  # reports the shape with its own hints
+
+
+def _diagnose(function, got, mistakes, want=None, rtol=core.RTOL, atol=core.ATOL):
+    """Unless `got` is close to `want`: fail with the message of the first
+    (candidate, message) that `got` matches."""
+    if want is not None and _close(got, want, rtol, atol):
+        return
+    for candidate, message in mistakes:
+        if candidate is not None and _close(got, candidate, rtol=1e-3, atol=1e-4):
+            core.fail(function, message)
+
+
+# --------------------------------------------------------------------------- softmax
+
+def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
+    """softmax(O) for O ~ N(0, scale^2): each row is exp(o) / sum(exp(o)), rows sum to 1."""
+    core.check_source(softmax, OPERATORS)
+    O = core.random_array(shape, seed, scale)
+    got = _call_pure(softmax, [O], ["O"], seed, OPERATORS)
+    o = _f64(O)
+    want = _softmax(o)
+    inputs = f"O of shape {shape} with entries ~ N(0, {scale:g}^2)"
+    core.expect_array(softmax, got, "softmax(O)")
+    if not _close(got, want):
+        _diagnose_softmax(softmax, _f64(got), o, want)
+        core.assert_close(softmax, got, want, "softmax(O)", inputs=inputs)
+    core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits")
+
+
+def _diagnose_softmax(softmax, got, O, want):
+    if got.shape != want.shape or not onp.isfinite(got).all():
+        return
+    n, k = want.shape
+    rows, columns = got.sum(axis=1), got.sum(axis=0)
+    if n > 1 and onp.allclose(columns, 1, atol=1e-4) and not onp.allclose(rows, 1, atol=1e-4):
+        core.fail(softmax, "normalises each column (axis=0): every column of your result sums "
+                           "to 1, but softmax normalises each ROW, the logits of one example. "
+                           "Take the max and the sum with axis=1, keepdims=True")
+    if n > 1 and abs(got.sum() - 1) < 1e-4:
+        core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix sums "
+                           "to 1, but each row must. Sum each row: .sum(axis=1, keepdims=True)")
+    with onp.errstate(all="ignore"):
+        shifted = onp.exp(O - O.max(axis=1, keepdims=True))
+        mistakes = []
+        for E in (onp.exp(O), shifted):
+            if n == k:
+                mistakes.append((E / E.sum(axis=1)[None, :],
+                                 "divides entry (i, j) by the sum of row j: E.sum(axis=1) has "
+                                 "shape (n,), which broadcasts along the rows of the (n, n) "
+                                 "matrix. Keep the summed axis: E.sum(axis=1, keepdims=True)"))
+            mistakes.append((E, "returns exp(...) without normalising: divide each row by "
+                                "its sum so that the probabilities sum to 1"))
+    _diagnose(softmax, got, mistakes)
+    if not onp.allclose(rows, 1, atol=1e-4):
+        r = int(onp.argmax(onp.abs(rows - 1)))
+        core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the probabilities "
+                           f"of each row must sum to 1: divide exp(o) by the sum of its own row")
+
+
+def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
+    """softmax(O) is finite and exact for logits up to `magnitude` (rows that break exp)."""
+    core.check_source(softmax, OPERATORS)
+    descriptions, values = _large_logits(num_classes, magnitude, seed)
+    O = np.array(values)
+    got = _call_pure(softmax, [O], ["O"], seed, OPERATORS)
+    o = values.astype(onp.float64)
+    want = _softmax(o)
+    _expect_shape(softmax, got, want.shape, "softmax(O)")
+    g = _f64(got)
+    r = _first_bad_row(g)
+    if r is not None:
+        kind = _kind(g[r])
+        if o[r].max() > EXP_OVERFLOW:
+            why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
+                   f"inf/inf = NaN")
+        else:
+            why = (f"exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
+                   f"needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
+        core.fail(softmax, f"softmax(O) contains {kind} in row {r} ({descriptions[r]}: "
+                           f"{_row(o[r])}): {why}. Subtract the row maximum before exp: "
+                           f"softmax(o) = softmax(o - max(o)), and then every exp(o - max(o)) "
+                           f"is at most 1")
+    core.assert_close(softmax, got, want, "softmax(O)", rtol=core.ulp_tolerance(magnitude),
+                      atol=core.ATOL, inputs=f"logits of magnitude up to {magnitude:g}",
+                      hint="in float32, exp(x) underflows (loses precision, then becomes 0) "
+                           "below about -87 and overflows above 88.7: subtract the row "
+                           "maximum so that the largest exponent is exactly 0")
+    core.passed(softmax, f"finite and exact for logits of magnitude up to {magnitude:g}")
+
+
+# --------------------------------------------------------------------------- cross_entropy
+
+def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype="int32"):
+    """cross_entropy(y_hat, y) = -log y_hat[i, y_i] per example, shape (n,)."""
+    core.check_source(cross_entropy, OPERATORS)
+    rng = onp.random.default_rng(seed)
+    probabilities = _softmax(rng.normal(0, 1, (n, num_classes))).astype(onp.float32)
+    labels = _labels(n, num_classes, rng, label_dtype)
+    y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
+    got = _call_pure(cross_entropy, [y_hat, y], ["y_hat", "y"], seed, OPERATORS)
+    p = probabilities.astype(onp.float64)
+    want = -onp.log(_picked(p, labels))
+    what = "cross_entropy(y_hat, y)"
+    _per_example_shape(cross_entropy, got, want, y_hat, what, "y_hat")
+    _diagnose(cross_entropy, got, [
+        (-want, "has the wrong sign: the loss is MINUS the log-probability of the true "
+                "class, -log y_hat[i, y_i], which is >= 0"),
+        (want / math.log(10), "uses log10: cross-entropy uses the natural logarithm, np.log"),
+        (want / math.log(2), "uses log2: cross-entropy uses the natural logarithm, np.log"),
+        (_picked(p, labels), "returns the probability of the true class: take "
+                             "-np.log of it"),
+    ], want)
+    core.assert_close(cross_entropy, got, want, what,
+                      inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
+    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels")
+
+
+# --------------------------------------------------------------------------- softmax_cross_entropy
+
+def softmax_cross_entropy_matches(softmax_cross_entropy, n=6, num_classes=5, scale=1.0, seed=0,
+                                  label_dtype="int32"):
+    """softmax_cross_entropy(O, y) = logsumexp(o_i) - o_i[y_i] for moderate logits."""
+    function = softmax_cross_entropy
+    core.check_source(function, OPERATORS)
+    rng = onp.random.default_rng(seed)
+    values = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
+    labels = _labels(n, num_classes, rng, label_dtype)
+    O, y = np.array(values), np.array(labels, dtype=label_dtype)
+    got = _call_pure(function, [O, y], ["O", "y"], seed, OPERATORS)
+    o = values.astype(onp.float64)
+    want = _logsumexp(o) - _picked(o, labels)
+    what = "softmax_cross_entropy(O, y)"
+    _per_example_shape(function, got, want, O, what, "O")
+    _diagnose(function, got, [
+        (-want, "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
+                "-log softmax(o)[y], which is >= 0"),
+        (_logsumexp(o), "returns logsumexp(o) alone: subtract the logit of the true class, "
+                        "o[y]"),
+        (-_picked(o, labels), "returns -o[y] alone: add logsumexp(o), the log of the "
+                              "softmax's denominator"),
+    ], want)
+    core.assert_close(function, got, want, what,
+                      inputs=f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
+    core.passed(function, f"logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes")
+
+
+def _large_logits_with_labels(num_classes, magnitude, seed):
+    """Rows of _large_logits plus labels: the true class is far below the maximum in rows
+    2 and 3 (the loss is about 2M there), at the maximum in row 5."""
+    descriptions, values = _large_logits(num_classes, magnitude, seed)
+    rng = onp.random.default_rng(seed + 1)
+    labels = _labels(len(values), num_classes, rng)
+    labels[2] = int(onp.argmin(values[2]))
+    labels[3] = int(onp.argmin(values[3]))
+    descriptions.append(descriptions[2] + ", true class at the maximum")
+    values = onp.vstack([values, values[2]])
+    labels = onp.append(labels, int(onp.argmax(values[2]))).astype(onp.int32)
+    return descriptions, values, labels
+
+
+def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude=1e4, seed=0):
+    """Finite and exact losses for logits up to `magnitude`: the log-sum-exp trick."""
+    function = softmax_cross_entropy
+    core.check_source(function, OPERATORS)
+    descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
+    O, y = np.array(values), np.array(labels, dtype="int32")
+    got = _call_pure(function, [O, y], ["O", "y"], seed, OPERATORS)
+    o = values.astype(onp.float64)
+    want = _logsumexp(o) - _picked(o, labels)
+    what = "softmax_cross_entropy(O, y)"
+    _per_example_shape(function, got, want, O, what, "O")
+    g = _f64(got)
+    r = _first_bad_row(g)
+    trick = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with "
+             "logsumexp(o) = m + log(sum(exp(o - m))), m = max(o)")
+    if r is not None:
+        where = (f"the loss is {_kind(g[r])} in row {r} ({descriptions[r]}: {_row(o[r])}, "
+                 f"label {labels[r]}, exact loss {want[r]:.6g})")
+        if o[r].max() > EXP_OVERFLOW and want[r] < 100:
+            core.fail(function, f"{where}: exp(o) overflows float32 above "
+                                f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: {trick}; "
+                                f"then every exp(o - m) is at most 1")
+        if o[r].max() < -EXP_OVERFLOW:
+            core.fail(function, f"{where}: exp(o) underflows to 0 for every logit of that "
+                                f"row, so log(sum(exp(o))) = log(0): {trick}")
+        core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
+                            f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "
+                            f"inf. Never take the log of a softmax: {trick} — it is exact "
+                            f"whatever the logits")
+    atol = core.ulp_tolerance(2 * magnitude)
+    if not _close(got, want, atol=atol):
+        saturated = onp.flatnonzero((want > 100) & (g < 0.5 * want))
+        if saturated.size:
+            r = int(saturated[0])
+            core.fail(function, f"row {r} ({descriptions[r]}, label {labels[r]}): loss "
+                                f"{g[r]:.6g}, expected {want[r]:.6g}. The loss of a confidently "
+                                f"wrong prediction grows with the gap between the logits; a "
+                                f"probability clipped to eps (or log(p + eps)) caps it: "
+                                f"{trick}")
+    core.assert_close(function, got, want, what, rtol=core.RTOL, atol=atol,
+                      inputs=f"logits of magnitude up to {magnitude:g}, labels "
+                             f"{labels.tolist()}", hint=trick)
+    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g} "
+                          "(log-sum-exp)")
+
+
+# --------------------------------------------------------------------------- gradient
+
+def _grad_mistakes(P, onehot, labels, n):
+    columns = onp.zeros_like(onehot)
+    columns[:, onp.unique(labels)] = 1
+    return [
+        ((P - onehot) / n, f"divides by n = {n}: the contract asks for the gradient of the SUM "
+                           f"of the losses, softmax(O) - onehot(y), without 1/n (the "
+                           f"training loop divides by the batch size)"),
+        (onehot - P, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j "
+                     "minus 1 at j = y, so the gradient is softmax(O) - onehot(y)"),
+        (P, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of row i "
+            "(the derivative of -o[y])"),
+        (P - columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole columns. "
+                      "Subtract 1 once per row, at the true class: "
+                      "G[np.arange(n), y] -= 1 (row i, column y[i])"),
+        (-onehot, "returns -onehot(y) alone: add softmax(O), the derivative of logsumexp"),
+    ]
+
+
+def softmax_cross_entropy_grad_matches(softmax_cross_entropy_grad, n=5, num_classes=4,
+                                       scale=1.0, seed=0):
+    """softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd)."""
+    function = softmax_cross_entropy_grad
+    core.check_source(function, core.HAND_DERIVED)
+    rng = onp.random.default_rng(seed)
+    values = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
+    labels = _labels(n, num_classes, rng)
+    labels[-1] = labels[0]  # a repeated label tells G[:, y] from G[np.arange(n), y]
+    O, y = np.array(values), np.array(labels, dtype="int32")
+    got = _call_pure(function, [O, y], ["O", "y"], seed, core.HAND_DERIVED)
+    o = values.astype(onp.float64)
+    P, onehot = _softmax(o), _onehot(labels, num_classes)
+    want = P - onehot
+    what = "the gradient"
+    core.expect_array(function, got, what)
+    if tuple(got.shape) != want.shape:
+        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {want.shape}, the "
+                            f"shape of O: one partial derivative per logit")
+    _diagnose(function, got, _grad_mistakes(P, onehot, labels, n), want)
+    core.assert_close(function, got, want, what,
+                      inputs=f"O of shape {want.shape}, labels {labels.tolist()}",
+                      hint="each row of softmax(O) - onehot(y) sums to 0")
+    core.passed(function, f"softmax(O) - onehot(y) for {n} examples, {num_classes} classes")
+
+
+def softmax_cross_entropy_grad_stable(softmax_cross_entropy_grad, num_classes=5,
+                                      magnitude=1e4, seed=0):
+    """The gradient is finite and exact for logits up to `magnitude`."""
+    function = softmax_cross_entropy_grad
+    core.check_source(function, core.HAND_DERIVED)
+    descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
+    O, y = np.array(values), np.array(labels, dtype="int32")
+    got = _call_pure(function, [O, y], ["O", "y"], seed, core.HAND_DERIVED)
+    o = values.astype(onp.float64)
+    want = _softmax(o) - _onehot(labels, num_classes)
+    _expect_shape(function, got, want.shape, "the gradient")
+    g = _f64(got)
+    r = _first_bad_row(g)
+    if r is not None:
+        core.fail(function, f"the gradient contains {_kind(g[r])} in row {r} ({descriptions[r]}: "
+                            f"{_row(o[r])}): softmax(O) is not finite there. Compute it "
+                            f"stably — subtract each row's maximum before exp — e.g. with "
+                            f"your softmax")
+    core.assert_close(function, got, want, "the gradient", rtol=core.RTOL,
+                      atol=core.ulp_tolerance(magnitude),
+                      inputs=f"logits of magnitude up to {magnitude:g}, labels {labels.tolist()}")
+    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g}")
+
+
+# --------------------------------------------------------------------------- accuracy
+
+def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", logits=False):
+    """accuracy(y_hat, y) = the number of rows whose argmax is the label, a Python float."""
+    rng = onp.random.default_rng(seed)
+    scores = rng.normal(0, 1, (n, num_classes))
+    if not logits:
+        scores = _softmax(scores)
+    scores = scores.astype(onp.float32)
+    predicted = scores.argmax(axis=1)
+    right = rng.permutation(n)[:max(1, (2 * n) // 3)] if n > 1 else onp.array([0])
+    labels = (predicted + rng.integers(1, num_classes, n)) % num_classes
+    labels[right] = predicted[right]
+    labels = labels.astype(label_dtype)
+    want = float(len(right))
+    y_hat, y = np.array(scores), np.array(labels, dtype=label_dtype)
+    try:
+        value = _call_pure(accuracy, [y_hat, y], ["y_hat", "y"], seed)
+    except core.CheckFailure as failure:
+        if "Type inconsistent" in str(failure) or "dtype" in str(failure).lower():
+            raise core.CheckFailure(
+                f"{failure}. Hint: argmax returns int64 indices but the labels are "
+                f"{label_dtype}; MXNet compares only equal types: "
+                f"y_hat.argmax(axis=1).astype(y.dtype) == y") from None
+        raise
+    if isinstance(value, np.ndarray) and value.size == 1:
+        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
+                            f"a Python float: call .item() on the 0-d array or wrap it in "
+                            f"float(...)")
+    got = core.expect_float(accuracy, value, "the number of correct predictions")
+    if n > 1 and abs(got - want / n) < 1e-6:
+        core.fail(accuracy, f"returned {got:g}, the fraction of correct predictions "
+                            f"({int(want)}/{n}); expected the NUMBER of correct predictions, "
+                            f"{want:g}: the caller divides the total count by the number of "
+                            f"examples once, over many batches")
+    if abs(got - (n - want)) < 1e-6 and n != 2 * want:
+        core.fail(accuracy, f"returned {got:g}, the number of WRONG predictions; expected "
+                            f"{want:g}, the rows whose argmax equals the label")
+    if got != want:
+        wrong = int(onp.flatnonzero(predicted != labels)[0])
+        core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows "
+                            f"have their largest entry at the label (e.g. row {wrong}: argmax "
+                            f"{predicted[wrong]}, label {labels[wrong]}, not counted). Compare "
+                            f"y_hat.argmax(axis=1) with y, then count the matches with .sum()")
+    core.passed(accuracy, f"counts {int(want)} correct rows of {n} ({label_dtype} labels)")
+
+
+# --------------------------------------------------------------------------- softmax_regression
+
+def _matmul_tolerance(x, w, b):
+    """Absolute error bound of float32 logits X W + b (8 sqrt(d) ulps of sum |x_j w_j| + |b|)."""
+    magnitude = onp.abs(x) @ onp.abs(w) + onp.abs(b)
+    return 8 * math.sqrt(x.shape[1]) * EPS32 * float(magnitude.max())
+
+
+def _explain_model_error(softmax_regression, failure, images, W, b, seed):
+    """softmax_regression raised `failure` on `images`: find out whether flattening is why."""
+    d, q = W.shape
+    if images.ndim > 2:
+        flat = images.reshape(images.shape[0], -1)
+        try:
+            core.call(softmax_regression, np.array(flat), W, b, seed=seed)
+        except core.CheckFailure:
+            pass
+        else:
+            core.fail(softmax_regression, f"works on flattened inputs of shape {flat.shape} but "
+                                          f"not on X of shape {images.shape}: "
+                                          f"{str(failure).split(': ', 1)[-1]}. Flatten each "
+                                          f"example into a row first: X.reshape(-1, W.shape[0])")
+    if "reshape" in str(failure):
+        raise core.CheckFailure(
+            f"{failure}. Hint: W has shape {(d, q)}, so each example has W.shape[0] = {d} "
+            f"values: reshape with X.reshape(-1, W.shape[0]), not a fixed 784 (the check "
+            f"also tries other sizes)") from None
+    raise failure
+
+
+def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_outputs=10,
+                               seed=0):
+    """softmax_regression(X, W, b) = softmax(X.reshape(-1, W.shape[0]) @ W + b)."""
+    rng = onp.random.default_rng(seed)
+    n, d = shape[0], int(onp.prod(shape[1:]))
+    images = rng.uniform(0, 1, shape).astype(onp.float32)
+    weights = rng.normal(0, 0.1, (d, num_outputs)).astype(onp.float32)
+    bias = rng.normal(0, 1.0, num_outputs).astype(onp.float32)
+    X, W, b = np.array(images), np.array(weights), np.array(bias)
+    try:
+        got = _call_pure(softmax_regression, [X, W, b], ["X", "W", "b"], seed)
+    except core.CheckFailure as failure:
+        if "not implemented yet" in str(failure):
+            raise
+        _explain_model_error(softmax_regression, failure, images, W, b, seed)
+    x, w, c = images.reshape(n, d).astype(onp.float64), weights.astype(onp.float64), bias
+    logits = x @ w + c
+    want = _softmax(logits)
+    what = f"softmax_regression(X, W, b) for X of shape {shape}"
+    if core.expect_array(softmax_regression, got, what).shape != want.shape:
+        core.fail(softmax_regression, f"{what} has shape {tuple(got.shape)}, expected "
+                                      f"{want.shape}: one row of {num_outputs} class "
+                                      f"probabilities per example; flatten X with "
+                                      f"X.reshape(-1, W.shape[0])")
+    tolerance = _matmul_tolerance(x, w, c)
+    rows = _f64(got).sum(axis=1)
+    if onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4):
+        r = int(onp.argmax(onp.abs(rows - 1)))
+        if not _close(got, logits, rtol=1e-3, atol=1e-4):
+            core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
+                                          f"row holds the class probabilities of one example "
+                                          f"and must sum to 1: does your softmax normalise each "
+                                          f"row? (its own tests say more)")
+    _diagnose(softmax_regression, got, [
+        (_softmax(x @ w), "forgot the bias: the logits are X W + b"),
+        (logits, "returns the logits X W + b: apply softmax to turn them into probabilities"),
+        (_softmax(x @ w - c), "subtracts the bias: the logits are X W + b"),
+    ], want, rtol=max(core.RTOL, tolerance))
+    core.assert_close(softmax_regression, got, want, what, rtol=max(core.RTOL, tolerance),
+                      hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) @ W + b), "
+                           "one row per example")
+    core.passed(softmax_regression, f"softmax(X W + b) for X of shape {shape}, "
+                                    f"W of shape {(d, num_outputs)}")
+
+
+# --------------------------------------------------------------------------- training
+
+def _parameters(function, value):
+    """(W, b) as float64 arrays of shapes (784, 10) and (10,), or fail saying why not."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        got = (f"a {type(value).__name__} of length {len(value)}"
+               if isinstance(value, (tuple, list)) else core.type_name(value))
+        core.fail(function, f"returned {got}, expected the pair (W, b): `return W, b`")
+    W, b = value
+    core.expect_array(function, W, "W")
+    core.expect_array(function, b, "b")
+    if tuple(W.shape) == (NUM_CLASSES, NUM_PIXELS):
+        core.fail(function, f"W has shape {tuple(W.shape)}, expected ({NUM_PIXELS}, "
+                            f"{NUM_CLASSES}): the model computes X @ W with one row of "
+                            f"{NUM_PIXELS} pixels per example")
+    if tuple(W.shape) != (NUM_PIXELS, NUM_CLASSES):
+        core.fail(function, f"W has shape {tuple(W.shape)}, expected ({NUM_PIXELS}, "
+                            f"{NUM_CLASSES}): one column of weights per class")
+    if tuple(b.shape) not in ((NUM_CLASSES,), (1, NUM_CLASSES)):
+        core.fail(function, f"b has shape {tuple(b.shape)}, expected ({NUM_CLASSES},): one "
+                            f"bias per class")
+    W, b = _f64(W), _f64(b).reshape(-1)
+    for name, array in (("W", W), ("b", b)):
+        if not onp.isfinite(array).all():
+            core.fail(function, f"the trained {name} contains {_kind(array)}: training "
+                                f"diverged. Compute the loss stably (softmax_cross_entropy on "
+                                f"the logits, not the log of a softmax), divide the summed "
+                                f"gradient by the batch size, and check the learning rate")
+    return W, b
+
+
+def _evaluate(W, b, split="test", count=None):
+    """(accuracy, mean cross-entropy loss, predictions) of softmax regression (W, b)."""
+    from d2lcourse.data import read_fashion_mnist
+    images, labels = read_fashion_mnist(split)
+    X = images.asnumpy().reshape(len(labels), -1)
+    y = labels.asnumpy().astype(onp.int64)
+    if count is not None:
+        X, y = X[:count], y[:count]
+    logits = X.astype(onp.float64) @ W + b
+    predictions = logits.argmax(axis=1)
+    loss = float((_logsumexp(logits) - _picked(logits, y)).mean())
+    return float((predictions == y).mean()), loss, predictions
+
+
+# A probe that explains a failed trainer: one epoch of 2 batches (64 examples, lr 0.1) on
+# black images all of class 3. With X = 0 only b learns, and the gradient of the mean loss
+# w.r.t. b is softmax(b) - onehot(3): a correct step raises b[3] above the mean of the
+# other biases by about lr = 0.1, so 2 steps give a margin of about 0.2 (plain SGD, or
+# momentum with a decaying rate). A margin of about 64 times that means the summed
+# gradient was not divided by the batch size, 1/64 of it that it was divided twice, a
+# negative one that the step goes uphill, and 0 that nothing was updated.
+PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
+
+
+def _probe_margin(function, seed):
+    """b[3] - mean(b[others]) after the probe's 2 steps, or None if the probe is unusable."""
+    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
+    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
+    try:
+        value = core.call(function, X, y, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
+                          seed=seed)
+        b = _f64(value[1]).reshape(-1)
+    except Exception:  # the probe only explains a failure already found
+        return None
+    if b.shape != (NUM_CLASSES,):
+        return None
+    return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
+
+
+def _probe_explanation(function, seed):
+    """What the probe says about the update, as a sentence, or ''."""
+    margin = _probe_margin(function, seed)
+    if margin is None:
+        return ""
+    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
+             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only b can "
+             f"learn, the bias of class {PROBE_CLASS} ")
+    if not math.isfinite(margin):
+        return probe + "became NaN or Inf: the updates blow up"
+    if margin < -0.01:
+        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
+                        f"updates go uphill. Subtract the gradient: "
+                        f"W[:] = W - lr * W.grad / batch_size")
+    if margin > 2:
+        return (probe + f"rose {margin:.3g} above the others, where 2 correct steps move it "
+                        f"by about 0.2: the steps are about {PROBE_BATCH} times too large, "
+                        f"as when the gradient of the summed loss is not divided by the "
+                        f"batch size. Divide it by the batch size (or use the mean loss)")
+    if abs(margin) < 1e-6:
+        return (probe + "did not move: the parameters are not updated. Update them in "
+                        "place, W[:] = W - lr * W.grad / batch_size (`W = ...` only rebinds "
+                        "a name), and return the parameters you train")
+    if margin < 0.02:
+        return (probe + f"rose only {margin:.2g} above the others, where 2 correct steps "
+                        f"move it by about 0.2: the steps are much too small. Did you divide "
+                        f"by the batch size twice (a mean loss and / batch_size)?")
+    return ""
+
+
+def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
+                                batch_size=256, threshold=0.80, count=None, seed=0):
+    """Train on Fashion-MNIST (the first `count` examples, or all 60,000); the returned
+    (W, b) must classify the 10,000 test images with accuracy >= `threshold`.
+
+    The defaults are the contract's: 10 epochs at lr 0.1, batch 256, must reach 0.80.
+    Measured: plain minibatch SGD (d2l's code, the slowest correct trainer) reaches
+    0.826-0.836 after 10 epochs over 4 seeds, the reference 0.84; a trainer that divides
+    by the batch size twice reaches 0.65, one that does not divide at all oscillates
+    between 0.62 and 0.81, and one that goes uphill or never updates stays near 0.1.
+    When it fails, a 2-step probe tells which happened.
+    """
+    function = train_softmax_regression
+    X, y = core.fashion_mnist("train", count)
+    value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
+                      seed=seed)
+    W, b = _parameters(function, value)
+    accuracy, _, _ = _evaluate(W, b)
+    examples = f"the first {count}" if count else "all 60000"
+    setting = (f"{examples} training images with num_epochs={num_epochs}, lr={lr:g}, "
+               f"batch_size={batch_size}")
+    if accuracy >= threshold:
+        core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after "
+                              f"training on {setting}")
+        return
+    observed = (f"trained on {setting}, the model classifies {accuracy:.1%} of the test "
+                f"images correctly; a correct trainer reaches at least {threshold:.0%}")
+    if not onp.any(b) and W.std() < 0.02:
+        core.fail(function, f"{observed}. b is still all zeros and W looks like its "
+                            f"initialisation (standard deviation {W.std():.3g}): the "
+                            f"parameters were never updated. Call loss.backward() and update "
+                            f"them in place, W[:] = W - lr * W.grad / batch_size (rebinding "
+                            f"W = W - ... makes a new array without a gradient)")
+    if not onp.any(b):
+        core.fail(function, f"{observed}, and b is still all zeros: update b as well as W")
+    why = _probe_explanation(function, seed)
+    if why:
+        core.fail(function, f"{observed}.{why}")
+    train_loss = _evaluate(W, b, "train", count=10000)[1]
+    if train_loss > math.log(NUM_CLASSES) + 0.05:
+        core.fail(function, f"{observed}, and its training loss {train_loss:.3g} is higher "
+                            f"than the loss log(10) = 2.30 of W = 0: the updates go uphill. "
+                            f"Subtract the gradient: W[:] = W - lr * W.grad / batch_size")
+    core.fail(function, f"{observed}. Check the update (param - lr * param.grad / batch_size, "
+                        f"with the batch's own size), that every epoch visits every example "
+                        f"once, and that num_epochs, lr and batch_size are used")
+
+
+def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.60, seed=0,
+                              num_epochs=3, lr=0.1, batch_size=64):
+    """Train on `count` flattened images sorted by label: minibatches must be random samples.
+
+    A trainer that visits the examples in the order given sees only ankle boots at the end
+    of every epoch and forgets the rest; a new random order every epoch fixes that.
+    """
+    function = train_softmax_regression
+    images, labels = sorted_subset(count)
+    X, y = np.array(images), np.array(labels, dtype="int32")
+    value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
+                      seed=seed)
+    W, b = _parameters(function, value)
+    accuracy, _, predictions = _evaluate(W, b)
+    settings = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
+                f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
+    if accuracy < threshold:
+        shares = onp.bincount(predictions, minlength=NUM_CLASSES) / len(predictions)
+        last = int(labels[-1])
+        if shares[last] > 0.25:
+            core.fail(function, f"trained on {settings}, the model predicts the class seen "
+                                f"last (label {last}) for {shares[last]:.0%} of the test "
+                                f"images and gets {accuracy:.1%} right; expected at least "
+                                f"{threshold:.0%}. Your minibatches follow the order of the "
+                                f"data: draw a new random order of the examples every epoch "
+                                f"(indices = np.arange(n); np.random.shuffle(indices))")
+        core.fail(function, f"trained on {settings}, the model classifies {accuracy:.1%} of "
+                            f"the test images correctly; expected at least {threshold:.0%}. "
+                            f"Shuffle the examples every epoch, use every example once per "
+                            f"epoch (the last batch has {count % batch_size} examples), and "
+                            f"use num_epochs, lr and batch_size")
+    core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after training on "
+                          f"{settings}")

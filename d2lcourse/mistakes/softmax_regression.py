@@ -1,0 +1,289 @@
+"""Typical mistakes and alternative correct answers for 04_softmax_regression."""
+from d2lcourse.mistakes import Alternative, Mistake
+
+GRAD = "softmax_cross_entropy_grad"   # calls the student's softmax
+MODEL = "softmax_regression"          # calls the student's softmax
+TRAIN = "train_softmax_regression"    # calls the student's softmax_cross_entropy
+
+MISTAKES = [
+    # ---------------------------------------------------------------- softmax
+    Mistake("softmax_naive_overflow", "softmax", '''
+def softmax(O):
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+''', "subtract the row maximum", also_fails=(GRAD,)),
+    Mistake("softmax_global_maximum", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max())
+    return E / E.sum(axis=1, keepdims=True)
+''', "needs its OWN maximum", also_fails=(GRAD,)),
+    Mistake("softmax_wrong_axis", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+''', "normalises each column (axis=0)", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_sum_without_keepdims", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1)
+''', "keepdims=True", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_shifts_argument_in_place", "softmax", '''
+def softmax(O):
+    O -= O.max(axis=1, keepdims=True)
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+''', "changed its argument O in place", also_fails=(GRAD,)),
+    Mistake("softmax_uses_npx_softmax", "softmax", '''
+def softmax(O):
+    return npx.softmax(O)
+''', "`npx.softmax`, which this exercise forbids", also_fails=(GRAD,)),
+    # ---------------------------------------------------------------- cross_entropy
+    Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[:, y])
+''', "picks the whole column"),
+    Mistake("cross_entropy_missing_minus", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return np.log(y_hat[np.arange(len(y)), y])
+''', "wrong sign"),
+    Mistake("cross_entropy_returns_mean", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[np.arange(len(y)), y]).mean()
+''', "returned the mean of the losses"),
+    # ---------------------------------------------------------------- softmax_cross_entropy
+    Mistake("softmax_cross_entropy_log_of_softmax", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    return cross_entropy(softmax(O), y)
+''', "log-sum-exp"),
+    Mistake("softmax_cross_entropy_unshifted_logsumexp", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+''', "log-sum-exp"),
+    Mistake("softmax_cross_entropy_clipped_probability", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    P = softmax(O)
+    return -np.log(np.maximum(P[np.arange(O.shape[0]), y], 1e-12))
+''', "clipped to eps"),
+    Mistake("softmax_cross_entropy_uses_log_softmax", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    return -npx.log_softmax(O)[np.arange(O.shape[0]), y]
+''', "`npx.log_softmax`, which this exercise forbids"),
+    # ---------------------------------------------------------------- softmax_cross_entropy_grad
+    Mistake("grad_divided_by_batch_size", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    G = softmax(O)
+    G[np.arange(O.shape[0]), y] -= 1
+    return G / O.shape[0]
+''', "the gradient of the SUM"),
+    Mistake("grad_wrong_sign", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return np.eye(O.shape[1])[y] - softmax(O)
+''', "wrong sign"),
+    Mistake("grad_subtracts_whole_columns", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    G = softmax(O)
+    G[:, y] -= 1
+    return G
+''', "G[:, y] picks whole columns"),
+    Mistake("grad_with_autograd", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    O = O.copy()
+    O.attach_grad()
+    with autograd.record():
+        loss = softmax_cross_entropy(O, y).sum()
+    loss.backward()
+    return O.grad
+''', "which this exercise forbids"),
+    # ---------------------------------------------------------------- accuracy
+    Mistake("accuracy_returns_fraction", "accuracy", '''
+def accuracy(y_hat, y):
+    return float((y_hat.argmax(axis=1).astype(y.dtype) == y).mean())
+''', "the fraction of correct predictions"),
+    Mistake("accuracy_returns_array", "accuracy", '''
+def accuracy(y_hat, y):
+    return (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
+''', "expected a Python float"),
+    Mistake("accuracy_compares_int64_with_labels", "accuracy", '''
+def accuracy(y_hat, y):
+    return float((y_hat.argmax(axis=1) == y).sum())
+''', "astype(y.dtype)"),
+    # ---------------------------------------------------------------- softmax_regression
+    Mistake("model_without_bias", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, W.shape[0]) @ W)
+''', "forgot the bias"),
+    Mistake("model_without_flattening", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X @ W + b)
+''', "flatten each example into a row"),
+    Mistake("model_flattens_to_784", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, 784) @ W + b)
+''', "not a fixed 784"),
+    Mistake("model_returns_logits", MODEL, '''
+def softmax_regression(X, W, b):
+    return X.reshape(-1, W.shape[0]) @ W + b
+''', "apply softmax"),
+    # ---------------------------------------------------------------- train_softmax_regression
+    Mistake("train_without_shuffling", TRAIN, '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    W = np.random.normal(0, 0.01, (X.shape[1], 10))
+    b = np.zeros(10)
+    W.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for i in range(0, X.shape[0], batch_size):
+            X_batch, y_batch = X[i:i + batch_size], y_train[i:i + batch_size]
+            with autograd.record():
+                loss = softmax_cross_entropy(X_batch @ W + b, y_batch)
+            loss.backward()
+            for p in (W, b):
+                p[:] = p - lr * p.grad / X_batch.shape[0]
+    return W, b
+''', "draw a new random order of the examples every epoch"),
+    Mistake("train_goes_uphill", TRAIN, '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]
+    W = np.random.normal(0, 0.01, (X.shape[1], 10))
+    b = np.zeros(10)
+    W.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for i in range(0, n, batch_size):
+            batch = order[i:i + batch_size]
+            with autograd.record():
+                loss = softmax_cross_entropy(X[batch] @ W + b, y_train[batch])
+            loss.backward()
+            for p in (W, b):
+                p[:] = p + lr * p.grad / len(batch)
+    return W, b
+''', "the updates go uphill"),
+    Mistake("train_divides_mean_loss_by_batch_size", TRAIN, '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]
+    W = np.random.normal(0, 0.01, (X.shape[1], 10))
+    b = np.zeros(10)
+    W.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for i in range(0, n, batch_size):
+            batch = order[i:i + batch_size]
+            with autograd.record():
+                loss = softmax_cross_entropy(np.take(X, batch, axis=0) @ W + b,
+                                             np.take(y_train, batch)).mean()
+            loss.backward()
+            for p in (W, b):
+                p[:] = p - lr * p.grad / len(batch)
+    return W, b
+''', "divide by the batch size twice"),
+]
+
+ALTERNATIVES = [
+    Alternative("softmax_log_domain", "softmax", '''
+def softmax(O):
+    m = O.max(axis=1, keepdims=True)
+    log_z = m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))
+    return np.exp(O - log_z)
+'''),
+    Alternative("softmax_with_helper_and_float64", "softmax", '''
+def row_max(O):
+    return np.max(O, axis=1, keepdims=True)
+
+def softmax(O):
+    E = np.exp((O - row_max(O)).astype("float64"))
+    return E / np.sum(E, axis=1, keepdims=True)
+'''),
+    Alternative("cross_entropy_one_hot", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    one_hot = np.eye(y_hat.shape[1])[y]
+    return -(one_hot * np.log(y_hat)).sum(axis=1)
+'''),
+    Alternative("cross_entropy_range_index", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[range(len(y_hat)), y])
+'''),
+    Alternative("softmax_cross_entropy_log_after_sum", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1, keepdims=True)
+    logsumexp = np.log(np.exp(O - m).sum(axis=1, keepdims=True)) + m
+    return (logsumexp - O)[np.arange(O.shape[0]), y]
+'''),
+    Alternative("softmax_cross_entropy_log_softmax", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    shifted = O - O.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -(np.eye(O.shape[1])[y] * log_probabilities).sum(axis=1)
+'''),
+    Alternative("grad_with_one_hot", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O) - np.eye(O.shape[1])[y]
+'''),
+    Alternative("accuracy_item", "accuracy", '''
+def accuracy(y_hat, y):
+    return (y_hat.argmax(axis=1) == y.astype("int64")).sum().item()
+'''),
+    Alternative("accuracy_float_of_count", "accuracy", '''
+def accuracy(y_hat, y):
+    correct = y_hat.argmax(axis=1).astype(y.dtype) == y
+    return float(correct.astype("float32").sum())
+'''),
+    Alternative("model_with_dot", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)
+'''),
+    Alternative("train_with_gluon_loss", TRAIN, '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]
+    W = np.random.normal(0, 0.01, (X.shape[1], 10))
+    b = np.zeros(10)
+    W.attach_grad()
+    b.attach_grad()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    for epoch in range(num_epochs):
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for i in range(0, n, batch_size):
+            batch = order[i:i + batch_size]
+            with autograd.record():
+                loss = loss_fn(X[batch] @ W + b, y_train[batch])
+            loss.backward()
+            for p in (W, b):
+                p[:] = p - lr * p.grad / len(batch)
+    return W, b
+'''),
+    Alternative("train_plain_sgd_d2l_style", TRAIN, '''
+import random
+
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - lr * param.grad / batch_size
+
+def data_iter(batch_size, features, labels):
+    indices = list(range(len(features)))
+    random.shuffle(indices)
+    for i in range(0, len(features), batch_size):
+        batch = np.array(indices[i:i + batch_size])
+        yield features[batch], labels[batch]
+
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    W = np.random.normal(0, 0.01, (784, 10))
+    b = np.zeros(10)
+    W.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, X_train, y_train):
+            with autograd.record():
+                l = cross_entropy(softmax_regression(X, W, b), y)
+            l.backward()
+            sgd([W, b], lr, X.shape[0])
+    return W, b
+'''),
+]

@@ -1,0 +1,328 @@
+"""Focused tests of d2lcourse.checks.softmax_regression: tolerances and diagnoses that the
+course-wide harness (tests/test_course.py) does not reach."""
+import math
+
+import numpy as onp
+import pytest
+
+from d2lcourse import autograd, np
+from d2lcourse.checks import core
+from d2lcourse.checks import softmax_regression as check
+
+
+def message_of(check_function, *args, **kwargs):
+    with pytest.raises(core.CheckFailure) as failure:
+        check_function(*args, **kwargs)
+    return str(failure.value)
+
+
+# --------------------------------------------------------------------------- candidates
+
+def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def log_domain_softmax(O):
+    m = O.max(axis=1, keepdims=True)
+    return np.exp(O - (m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))))
+
+
+def float64_softmax(O):
+    O = O.astype("float64")
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def naive_softmax(O):
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_two_percent_off(O):
+    return softmax(O) * 1.02
+
+
+def softmax_one_entry_off(O):
+    P = softmax(O)
+    P[1, 2] += 0.01
+    P[1, 3] -= 0.01   # the row still sums to 1
+    return P
+
+
+def softmax_shifting_in_place(O):
+    O -= O.max(axis=1, keepdims=True)
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1)
+    return m + np.log(np.exp(O - m.reshape(-1, 1)).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+
+
+def float32_log_softmax_loss(O, y):
+    Z = O - O.max(axis=1, keepdims=True)
+    log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(O.shape[0]), y]
+
+
+def log_of_softmax_loss(O, y):
+    return -np.log(softmax(O)[np.arange(O.shape[0]), y])
+
+
+def accuracy_as_int(y_hat, y):
+    return int((y_hat.argmax(axis=1).astype(y.dtype) == y).sum())
+
+
+# --------------------------------------------------------------------------- softmax
+
+@pytest.mark.parametrize("candidate", [softmax, log_domain_softmax, float64_softmax])
+@pytest.mark.parametrize("magnitude", [30, 100, 1e4])
+def test_exact_algorithms_pass_at_every_magnitude(candidate, magnitude):
+    check.softmax_stable(candidate, magnitude=magnitude)
+    check.softmax_stable(candidate, num_classes=7, magnitude=magnitude, seed=5)
+
+
+def test_large_logit_rows_break_the_naive_formula_in_float32():
+    # The inputs must make the naive formula fail (else the stability test tests nothing).
+    _, O = check._large_logits(5, 1e4, seed=0)
+    with onp.errstate(all="ignore"):
+        E = onp.exp(O)
+        naive = E / E.sum(axis=1, keepdims=True)
+    assert onp.isnan(naive[0]).all()      # inf / inf
+    assert onp.isnan(naive[1]).all()      # 0 / 0
+    assert onp.isfinite(check._softmax(O.astype(onp.float64))).all()
+
+
+def test_tolerance_at_1e4_is_a_few_ulps_not_percent():
+    assert core.ulp_tolerance(1e4) < 0.01
+    message = message_of(check.softmax_stable, softmax_two_percent_off)
+    assert "softmax(O) is wrong" in message and "rtol=0.0095" in message
+
+
+def test_mismatch_message_names_the_worst_index():
+    message = message_of(check.softmax_matches, softmax_one_entry_off)
+    # both entries are off by 0.01; (1, 3) has the smaller expected value, so the tighter limit
+    assert "worst at index (1, 3)" in message and "expected" in message and "got" in message
+
+
+def test_naive_softmax_passes_small_logits_and_fails_large_ones_by_name():
+    check.softmax_matches(naive_softmax)
+    message = message_of(check.softmax_stable, naive_softmax, magnitude=100)
+    assert "NaN in row 0" in message and "subtract the row maximum" in message.lower()
+
+
+def test_changing_the_argument_in_place_is_named():
+    message = message_of(check.softmax_matches, softmax_shifting_in_place)
+    assert "changed its argument O in place" in message
+
+
+def test_classic_numpy_result_is_named():
+    message = message_of(check.softmax_matches, lambda O: check._softmax(O.asnumpy()))
+    assert "returned numpy.ndarray" in message and "mxnet" in message
+
+
+# --------------------------------------------------------------------------- losses
+
+@pytest.mark.parametrize("candidate", [softmax_cross_entropy, float32_log_softmax_loss])
+@pytest.mark.parametrize("magnitude", [100, 1e4])
+def test_exact_losses_pass_with_the_ulp_tolerance(candidate, magnitude):
+    check.softmax_cross_entropy_stable(candidate, magnitude=magnitude)
+    check.softmax_cross_entropy_stable(candidate, num_classes=8, magnitude=magnitude, seed=3)
+
+
+def test_stable_loss_inputs_include_a_confidently_wrong_row():
+    _, O, y = check._large_logits_with_labels(5, 1e4, seed=0)
+    loss = check._logsumexp(O.astype(onp.float64)) - O[onp.arange(len(y)), y]
+    assert loss.max() > 1e4 and loss.min() >= 0
+
+
+def test_log_of_softmax_is_recognised():
+    check.softmax_cross_entropy_matches(log_of_softmax_loss)   # fine for small logits
+    message = message_of(check.softmax_cross_entropy_stable, log_of_softmax_loss)
+    assert "underflows to 0" in message and "log-sum-exp" in message
+
+
+def test_cross_entropy_with_a_zero_label_probability_is_not_required():
+    # Inputs are proper softmax outputs: every probability is positive.
+    rng = onp.random.default_rng(0)
+    assert (check._softmax(rng.normal(0, 1, (6, 4))) > 0).all()
+
+
+# --------------------------------------------------------------------------- gradient
+
+def test_gradient_of_one_example_is_not_mistaken_for_a_division_by_n():
+    def grad(O, y):
+        G = softmax(O)
+        G[np.arange(O.shape[0]), y] -= 1
+        return G
+    check.softmax_cross_entropy_grad_matches(grad, n=1, num_classes=3)
+
+
+def test_oracle_gradient_matches_central_differences():
+    rng = onp.random.default_rng(1)
+    O, y = rng.normal(0, 2, (3, 4)), onp.array([2, 0, 2])
+
+    def total_loss(values):
+        return float((check._logsumexp(values) - values[onp.arange(3), y]).sum())
+    numeric = core.numerical_gradient(total_loss, O)
+    assert onp.allclose(numeric, check._softmax(O) - check._onehot(y, 4), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+def test_accuracy_accepts_an_int_count():
+    check.accuracy_counts(accuracy_as_int)
+
+
+def test_accuracy_of_one_row_accepts_the_count():
+    check.accuracy_counts(accuracy_as_int, n=1, num_classes=10, seed=2)
+
+
+# --------------------------------------------------------------------------- error messages
+
+def test_mxnet_traceback_is_shortened():
+    message = ("softmax: raised MXNetError at line 4: return E / E.sum(axis=1): Traceback "
+               "(most recent call last):\n  File \"src/x.h\", line 67\nMXNetError: Check failed: "
+               "operands could not be broadcast together with shapes [4,5] [4]")
+    short = check._explain_error(message)
+    assert "Traceback" not in short and "src/x.h" not in short
+    assert short.startswith("softmax: raised MXNetError at line 4") and "keepdims=True" in short
+
+
+# --------------------------------------------------------------------------- training
+
+def has_fashion_mnist():
+    from d2lcourse import data
+    try:
+        data.find_fashion_mnist(download=False)
+    except data.DataError:
+        return False
+    return True
+
+
+needs_data = pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")
+
+
+def class_templates():
+    """A quick, decent (W, b): each class's mean training image, centred (~0.6 accuracy)."""
+    from d2lcourse.data import read_fashion_mnist
+    images, labels = read_fashion_mnist("train")
+    X = images[:6000].asnumpy().reshape(6000, -1).astype(onp.float64)
+    y = labels[:6000].asnumpy()
+    means = onp.stack([X[y == c].mean(axis=0) for c in range(10)], axis=1)
+    W = means - means.mean(axis=1, keepdims=True)
+    b = -0.5 * (W * means).sum(axis=0)
+    return W, b
+
+
+def sgd_trainer(update, mean_loss=False):
+    """A small plain-SGD trainer whose update is `update(param, lr, batch_size)`."""
+    def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+        X = X_train.reshape(X_train.shape[0], -1)
+        n = X.shape[0]
+        W = np.random.normal(0, 0.01, (X.shape[1], 10))
+        b = np.zeros(10)
+        W.attach_grad()
+        b.attach_grad()
+        for epoch in range(num_epochs):
+            order = np.arange(n)
+            np.random.shuffle(order)
+            for i in range(0, n, batch_size):
+                batch = order[i:i + batch_size]
+                with autograd.record():
+                    loss = softmax_cross_entropy(np.take(X, batch, axis=0) @ W + b,
+                                                 np.take(y_train, batch))
+                    if mean_loss:
+                        loss = loss.mean()
+                loss.backward()
+                for p in (W, b):
+                    update(p, lr, len(batch))
+        return W, b
+    return train_softmax_regression
+
+
+def step_down(p, lr, batch_size):
+    p[:] = p - lr * p.grad / batch_size
+
+
+def step_up(p, lr, batch_size):
+    p[:] = p + lr * p.grad / batch_size
+
+
+def step_undivided(p, lr, batch_size):
+    p[:] = p - lr * p.grad
+
+
+def no_step(p, lr, batch_size):
+    pass
+
+
+def returns_transposed_weights(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    return np.zeros((10, 784)), np.zeros(10)
+
+
+def returns_nan(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    return np.full((784, 10), onp.nan), np.zeros(10)
+
+
+def always_predicts_last_class(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    b = onp.zeros(10)
+    b[int(y_train[-1].item())] = 100.0
+    return np.zeros((784, 10)), np.array(b)
+
+
+SMALL = dict(count=2000, num_epochs=2, batch_size=64)   # about 0.7 for a correct trainer
+
+
+@needs_data
+def test_a_correct_small_trainer_passes_the_small_setting():
+    check.train_reaches_test_accuracy(sgd_trainer(step_down), threshold=0.6, **SMALL)
+
+
+@needs_data
+def test_the_probe_finds_nothing_wrong_with_correct_trainers():
+    from d2lcourse.solutions.softmax_regression import train_softmax_regression
+    assert check._probe_explanation(sgd_trainer(step_down), seed=0) == ""
+    assert check._probe_explanation(train_softmax_regression, seed=0) == ""
+    assert 0.15 < check._probe_margin(sgd_trainer(step_down), seed=0) < 0.25
+
+
+@needs_data
+@pytest.mark.parametrize("trainer,expected", [
+    (sgd_trainer(no_step), "the parameters were never updated"),
+    (sgd_trainer(step_up), "the updates go uphill"),
+    (sgd_trainer(step_undivided), "times too large"),
+    (sgd_trainer(step_down, mean_loss=True), "divide by the batch size twice"),
+    (returns_transposed_weights, "W has shape (10, 784), expected (784, 10)"),
+    (returns_nan, "training diverged"),
+], ids=["no_step", "uphill", "undivided", "divided_twice", "transposed", "nan"])
+def test_training_diagnoses(trainer, expected):
+    # An unreachable threshold: every trainer fails, and the diagnosis is what is tested.
+    message = message_of(check.train_reaches_test_accuracy, trainer, threshold=0.95, **SMALL)
+    assert expected in message
+
+
+@needs_data
+def test_sorted_data_diagnosis_names_the_last_class():
+    message = message_of(check.train_handles_sorted_data, always_predicts_last_class, count=500)
+    assert "predicts the class seen last (label 9)" in message
+    assert "new random order" in message
+
+
+@needs_data
+def test_sorted_subset_is_sorted_and_flat():
+    X, y = check.sorted_subset(300)
+    assert X.shape == (300, 784) and X.dtype == onp.float32
+    assert (onp.diff(y) >= 0).all() and set(y.tolist()) == set(range(10))
+
+
+@needs_data
+def test_template_parameters_pass_a_lower_threshold():
+    def trainer(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+        W, b = class_templates()
+        return np.array(W), np.array(b)
+    accuracy, loss, _ = check._evaluate(*class_templates())
+    assert 0.5 < accuracy < 0.8 and math.isfinite(loss)
+    check.train_reaches_test_accuracy(trainer, threshold=0.5, count=100, num_epochs=1)
