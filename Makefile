@@ -15,7 +15,8 @@ endif
 DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
-PYTEST_ARGS ?=
+# Two processes (the machine has two cores); a test file stays on one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install demo test benchmark notebooks debian-packages python-packages clean
 

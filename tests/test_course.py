@@ -121,5 +121,7 @@ def {name}(*args, **kwargs):
 def test_stderr_and_warnings_keep_full_marks(assignment_id):
     sources = grading.solution_sources(source_notebook(assignment_id))
     noisy = {name: source + NOISY_WRAPPER.format(name=name) for name, source in sources.items()}
-    results = grade(assignment_id, noisy)
-    assert all(r.passed for r in results), report(results)
+    # Every function is noisy; the slow training tests are left out (same mechanism).
+    results = grade(assignment_id, noisy,
+                    only=[f for f in ASSIGNMENTS[assignment_id].functions if not is_training(f)])
+    assert results and all(r.passed for r in results), report(results)
