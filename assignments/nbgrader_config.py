@@ -10,4 +10,6 @@ c = get_config()  # noqa: F821  (provided by nbgrader)
 
 c.CourseDirectory.course_id = "d2lcourse"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# `nbgrader validate` runs the training tests too: give them time on a busy machine.
+c.Execute.timeout = 300
 configure(c)

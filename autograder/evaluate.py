@@ -5,10 +5,12 @@ and the student's solution-cell sources), so it runs the same in this process, i
 worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
 """
 import ast
+import importlib
 import os
 import socket
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import List
 
 import nbformat
@@ -99,9 +101,22 @@ def copy_back(sent, returned):
 
 
 def referenced_modules(setup):
-    """Reference modules the (trusted) setup code imports: the sandbox may see these."""
+    """Reference modules the (trusted) setup code imports, and the ones they import:
+    the sandbox may see these."""
+    pending, seen = list(imported_references(setup)), set()
+    while pending:
+        module = pending.pop()
+        if module not in seen:
+            seen.add(module)
+            path = importlib.import_module(f"{REFERENCE_PACKAGE}.{module}").__file__
+            pending += imported_references([Path(path).read_text()])
+    return sorted(seen)
+
+
+def imported_references(sources):
+    """Names of the reference modules that these sources import directly."""
     modules = set()
-    for source in setup:
+    for source in sources:
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
@@ -112,7 +127,7 @@ def referenced_modules(setup):
             for name in names:
                 if name.startswith(REFERENCE_PACKAGE + "."):
                     modules.add(name[len(REFERENCE_PACKAGE) + 1:].split(".")[0])
-    return sorted(modules)
+    return modules
 
 
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-import catalogue
+from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import Recorder, grade
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem

@@ -16,7 +16,7 @@ import functools
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-import catalogue
+from d2lcourse import mistakes as catalogue
 from d2lcourse import grading, notebooks
 from d2lcourse.course import ASSIGNMENTS
 

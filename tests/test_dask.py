@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-import catalogue
+from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import Recorder
 from d2lcourse.autograder.sandbox import bubblewrap_problem

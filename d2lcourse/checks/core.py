@@ -164,7 +164,11 @@ def describe_error(error):
     frames = traceback.extract_tb(error.__traceback__)
     student = [f for f in frames if f.filename.startswith("<cell")]
     where = f"line {student[-1].lineno}: {student[-1].line.strip()}" if student else ""
-    return type(error).__name__, str(error), where
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    # MXNet puts its C++ stack trace in the message: its last line is the one that helps.
+    message = lines[-1].strip() if len(lines) > 1 and "MXNetError" in type(error).__name__ \
+        else str(error)
+    return type(error).__name__, message, where
 
 
 def raise_for_error(function, type_name, message, where):

@@ -1,0 +1,763 @@
+"""Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``).
+
+Test cells call them as ``check.<name>(<graded function>, **params)``. Each check calls
+the student's function through :func:`core.call`, computes what it should have returned
+with float64 classic NumPy, and, when the result is wrong, looks for the signature of a
+typical mistake (an overflowing tanh, sigmoid(x) where its derivative was asked for,
+1 - x^2 instead of 1 - tanh(x)^2, a missing ReLU, a forgotten b1 W2, ...) to name it.
+``train_mlp_accuracy`` evaluates the parameters a student's trainer returns on the
+Fashion-MNIST test set itself.
+"""
+import functools
+import math
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.checks import core
+
+EPS32 = core.FLOAT32_EPS
+# The activations are written by hand: no ready-made operator, and tanh without np.tanh.
+HAND_WRITTEN = core.HAND_DERIVED
+HAND_WRITTEN_TANH = {**core.HAND_DERIVED, "np.tanh": core.WATCHABLE_APIS["np.tanh"]}
+NUM_CLASSES = 10
+NUM_PIXELS = 28 * 28
+
+
+# --------------------------------------------------------------------------- oracles
+# float64 classic NumPy, independent of the student's code and of d2lcourse.solutions.
+
+def _sigmoid(x):
+    e = onp.exp(-onp.abs(x))                      # <= 1: cannot overflow
+    return onp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _relu(x):
+    return onp.maximum(x, 0.0)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _value_type(value):
+    # The autograder stands in an `Unsupported` (with the type's name) for values that are
+    # not data, such as the legacy mxnet.nd.NDArray.
+    return getattr(value, "type_name", None) or core.type_name(value)
+
+
+def _array_result(function, value, what="the result", shape=None, hint=None):
+    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
+    if "ndarray.ndarray.NDArray" in _value_type(value):
+        core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
+                            "mxnet.numpy.ndarray: build it with mxnet.np operations, or "
+                            "convert it with .as_np_ndarray()")
+    core.expect_array(function, value, what, hint=hint)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
+                  + (f": {hint}" if hint else ""))
+    dtype = onp.dtype(value.dtype)
+    if dtype == onp.bool_:
+        core.fail(function, f"{what} is a bool array (from a comparison such as X > 0), "
+                            f"expected float32: convert it with .astype(X.dtype). MXNet keeps "
+                            f"bool under arithmetic with Python numbers, so (X > 0) * 0.5 "
+                            f"is still bool (0 or 1), not 0.5")
+    if not onp.issubdtype(dtype, onp.floating):
+        core.fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps "
+                            f"integer types in arithmetic (an int64 g gives g * 0.5 == 0). "
+                            f"Convert with .astype(X.dtype), or build it from floats")
+    return value
+
+
+def _close(got, want, rtol=core.RTOL, atol=core.ATOL):
+    """Same shape and equal within tolerance everywhere (NaN only where NaN is expected)."""
+    got, want = core.to_numpy(got), core.to_numpy(want)
+    if got.shape != want.shape:
+        return False
+    with onp.errstate(invalid="ignore"):
+        ok = onp.abs(got - want) <= atol + rtol * onp.abs(want)
+    return bool(onp.all(ok | (onp.isnan(got) & onp.isnan(want))))
+
+
+def _diagnose(function, got, expected, mistakes, rtol=core.RTOL, atol=core.ATOL, context=""):
+    """If `got` is not `expected` but matches a mistake's value, fail with its message.
+
+    `mistakes` is a list of (value, message); values of another shape than `got` are
+    skipped, so a shape mismatch is reported by the caller.
+    """
+    if _close(got, expected, rtol, atol):
+        return
+    for value, message in mistakes:
+        if _close(got, value, rtol, atol):
+            core.fail(function, f"{context}{message}")
+
+
+def _inputs(shape, seed, scale, edges=()):
+    """Float32 N(0, scale^2) values of `shape` whose first entries are replaced by `edges`."""
+    x = onp.random.default_rng(seed).normal(0.0, scale, size=shape).reshape(-1)
+    edges = list(edges)[:x.size]
+    x[:len(edges)] = edges
+    return x.reshape(shape).astype(onp.float32)
+
+
+def _call_elementwise(function, x, seed, forbidden):
+    """Call an elementwise function on x (float32 NumPy) as an mxnet array; check its output.
+
+    Fails when the function changes its input in place or returns something that is not
+    a float array of x's shape; returns the result as float64 NumPy.
+    """
+    core.check_source(function, forbidden)
+    X = np.array(x)
+    got = core.call(function, X, seed=seed, forbidden=forbidden)
+    if not onp.array_equal(core.to_numpy(X), x.astype(onp.float64)):
+        core.fail(function, "changed its input X in place (e.g. X[X < 0] = 0 or X *= ...): "
+                            "the caller still needs X, for the backward pass for instance. "
+                            "Compute a new array instead")
+    _array_result(function, got, shape=x.shape,
+                  hint="an elementwise function returns an array of its input's shape")
+    return core.to_numpy(got)
+
+
+def _first(mask):
+    return tuple(int(i) for i in onp.argwhere(mask)[0])
+
+
+OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
+            "inf - inf is NaN.")
+
+
+def _check_finite(function, got, x, expected, advice):
+    """Name the input when the result is NaN or Inf where the true value is finite."""
+    bad = ~onp.isfinite(got) & onp.isfinite(expected)
+    if bad.any():
+        index = _first(bad)
+        kind = "NaN" if onp.isnan(got[index]) else "Inf"
+        core.fail(function, f"returned {kind} for x = {x[index]:g} (index {index}), expected "
+                            f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
+                            f"not finite. {advice}")
+
+
+def _compare(function, got, x, expected, mistakes, rtol=core.RTOL, atol=core.ATOL, name="f"):
+    """Name a known mistake, else report the worst entry with its x."""
+    _diagnose(function, got, expected, mistakes, rtol, atol)
+    with onp.errstate(invalid="ignore"):
+        wrong = ~(onp.abs(got - expected) <= atol + rtol * onp.abs(expected))
+    if wrong.any():
+        error = onp.where(wrong, onp.abs(got - expected), -onp.inf)
+        index = onp.unravel_index(int(onp.nanargmax(error)), got.shape)
+        index = tuple(int(i) for i in index)
+        core.fail(function, f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
+                            f"index {index}: for x = {x[index]:.6g} expected "
+                            f"{name} = {expected[index]:.7g}, got {got[index]:.7g} (tolerance "
+                            f"rtol={rtol:g}, atol={atol:g})")
+
+
+def _scale_text(scale):
+    return f"N(0, {scale:g}^2) inputs"
+
+
+# --------------------------------------------------------------------------- activations
+
+def relu_matches(relu, shape=(4, 6), scale=3.0, seed=0):
+    """relu(X) = max(X, 0) elementwise, hand-written, including at 0 and at +-1e-6."""
+    x = _inputs(shape, seed, scale, edges=(0.0, -1e-6, 1e-6, -scale, scale))
+    got = _call_elementwise(relu, x, seed, HAND_WRITTEN)
+    expected = _relu(x.astype(onp.float64))
+    _check_finite(relu, got, x, expected, "max(x, 0) needs no exp and no division: "
+                                          "np.maximum(X, 0)")
+    _compare(relu, got, x, expected, name="max(x, 0)", mistakes=[
+        (onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
+        ((x > 0).astype(onp.float64),
+         "returned the mask x > 0, which is ReLU's derivative, not max(x, 0) itself: "
+         "X * (X > 0) or np.maximum(X, 0)"),
+        (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
+        (x.astype(onp.float64), "returned x unchanged: for x < 0, max(x, 0) is 0"),
+    ])
+    core.passed(relu, f"max(x, 0) on {x.size} {_scale_text(scale)}, 0 and +-1e-6 included")
+
+
+def _sigmoid_mistakes(x):
+    return [
+        (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
+                       "sigmoid(x) = 1 / (1 + exp(-x))"),
+        (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is 1 + exp(-x)"),
+        (onp.tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
+    ]
+
+
+SIGMOID_FIX = (f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives "
+               f"1 / inf = 0, which is right; exp(x) / (1 + exp(x)) turns into inf / inf "
+               f"for large x")
+
+
+def sigmoid_matches(sigmoid, shape=(4, 6), scale=3.0, seed=0):
+    """sigmoid(X) = 1 / (1 + exp(-X)) elementwise, hand-written."""
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
+    got = _call_elementwise(sigmoid, x, seed, HAND_WRITTEN)
+    points = x.astype(onp.float64)
+    expected = _sigmoid(points)
+    with onp.errstate(all="ignore"):
+        _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
+        _compare(sigmoid, got, x, expected, _sigmoid_mistakes(points),
+                 name="sigmoid(x)")
+    core.passed(sigmoid, f"1 / (1 + exp(-x)) on {x.size} {_scale_text(scale)}")
+
+
+def _large_inputs(shape, seed, magnitude):
+    """Uniform values in [-magnitude, magnitude] with the extremes and the overflow edge."""
+    x = onp.random.default_rng(seed).uniform(-magnitude, magnitude, size=shape).reshape(-1)
+    edges = [magnitude, -magnitude, 0.0, 100.0, -100.0, 88.8, -88.8, 30.0, -30.0]
+    edges = [e for e in edges if abs(e) <= magnitude][:x.size]
+    x[:len(edges)] = edges
+    return x.reshape(shape).astype(onp.float32)
+
+
+def sigmoid_stable(sigmoid, magnitude=1e4, shape=(3, 4), seed=0):
+    """sigmoid(X) is finite and right for inputs anywhere in [-magnitude, magnitude]."""
+    x = _large_inputs(shape, seed, magnitude)
+    got = _call_elementwise(sigmoid, x, seed, HAND_WRITTEN)
+    points = x.astype(onp.float64)
+    expected = _sigmoid(points)
+    with onp.errstate(all="ignore"):
+        _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
+        _compare(sigmoid, got, x, expected, _sigmoid_mistakes(points), name="sigmoid(x)")
+    core.passed(sigmoid, f"finite and right for inputs up to |x| = {magnitude:g}")
+
+
+def _tanh_mistakes(x):
+    with onp.errstate(all="ignore"):
+        return [
+            (onp.tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
+                              "2 sigmoid(x) - 1: the exponent is 2x, "
+                              "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
+            (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
+            (onp.abs(onp.tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
+                                   "multiply by np.sign(X)"),
+            (_sigmoid(x), "computed sigmoid(x), not tanh(x)"),
+        ]
+
+
+TANH_FIX = (f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 "
+            f"and so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)")
+
+
+def tanh_matches(tanh, shape=(4, 6), scale=3.0, seed=0):
+    """tanh(X) elementwise, hand-written without np.tanh."""
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale, 1e-3, -1e-3))
+    got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
+    points = x.astype(onp.float64)
+    expected = onp.tanh(points)
+    with onp.errstate(all="ignore"):
+        _check_finite(tanh, got, x, expected, TANH_FIX)
+        _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
+    core.passed(tanh, f"tanh(x) on {x.size} {_scale_text(scale)}")
+
+
+def tanh_stable(tanh, magnitude=1e4, shape=(3, 4), seed=0):
+    """tanh(X) is finite and right for inputs anywhere in [-magnitude, magnitude]."""
+    x = _large_inputs(shape, seed, magnitude)
+    got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
+    points = x.astype(onp.float64)
+    expected = onp.tanh(points)
+    with onp.errstate(all="ignore"):
+        _check_finite(tanh, got, x, expected, TANH_FIX)
+        _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
+    core.passed(tanh, f"finite and right for inputs up to |x| = {magnitude:g}")
+
+
+# --------------------------------------------------------------------------- derivatives
+
+def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
+    """relu_grad(X): 1 for x > 0, 0 for x < 0, any value in [0, 1] at x = 0."""
+    x = _inputs(shape, seed, scale, edges=(0.0, 0.0, -1e-6, 1e-6, -scale, scale))
+    got = _call_elementwise(relu_grad, x, seed, core.HAND_DERIVED)
+    points = x.astype(onp.float64)
+    expected = (points > 0).astype(onp.float64)
+    zero = points == 0
+    at_zero = got[zero]
+    if not onp.all((at_zero >= 0) & (at_zero <= 1)):
+        index = _first(zero & ~((got >= 0) & (got <= 1)))
+        core.fail(relu_grad, f"returned {got[index]:g} at x = 0 (index {index}): max(x, 0) "
+                             f"has a kink there, and every value in [0, 1] is a subgradient: "
+                             f"pick one (X > 0 gives 0, X >= 0 gives 1)")
+    expected[zero] = got[zero]   # any value in [0, 1] is right at the kink
+    mistakes = [
+        (_relu(points), "returned relu(x) = max(x, 0) itself, not its derivative: the "
+                        "slope is 1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
+        ((points < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
+                                           "slope of max(x, 0) is 1 where x > 0"),
+        (onp.sign(points), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
+                           "slope is 0, not -1"),
+    ]
+    for value, _ in mistakes:
+        value[zero] = got[zero]
+    _compare(relu_grad, got, x, expected, mistakes, name="relu'(x)")
+    core.passed(relu_grad, f"the slope of max(x, 0) on {x.size} {_scale_text(scale)}, "
+                           f"0 and +-1e-6 included")
+
+
+def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
+    """sigmoid_grad(X) = sigmoid(X) (1 - sigmoid(X)), hand-derived."""
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
+    got = _call_elementwise(sigmoid_grad, x, seed, core.HAND_DERIVED)
+    points = x.astype(onp.float64)
+    s = _sigmoid(points)
+    expected = s * (1 - s)
+    with onp.errstate(all="ignore"):
+        _check_finite(sigmoid_grad, got, x, expected,
+                      f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)")
+        _compare(sigmoid_grad, got, x, expected, name="sigmoid'(x)", mistakes=[
+            (s, "returned sigmoid(x) itself, not its derivative: "
+                "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+            (points * (1 - points), "computed x (1 - x): the formula s (1 - s) is about "
+                                    "s = sigmoid(x), not x"),
+            (-expected, "has the wrong sign: sigmoid is increasing, its slope is positive, "
+                        "sigmoid(x) (1 - sigmoid(x))"),
+            (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
+                    "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+            (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)"),
+        ])
+    core.passed(sigmoid_grad, f"sigmoid(x) (1 - sigmoid(x)) on {x.size} {_scale_text(scale)}")
+
+
+def tanh_grad_matches(tanh_grad, shape=(4, 6), scale=3.0, seed=0):
+    """tanh_grad(X) = 1 - tanh(X)^2, hand-derived."""
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
+    got = _call_elementwise(tanh_grad, x, seed, core.HAND_DERIVED)
+    points = x.astype(onp.float64)
+    t = onp.tanh(points)
+    expected = 1 - t ** 2
+    with onp.errstate(all="ignore"):
+        _check_finite(tanh_grad, got, x, expected,
+                      f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then "
+                      f"1 - t ** 2")
+        _compare(tanh_grad, got, x, expected, name="tanh'(x)", mistakes=[
+            (1 - points ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
+                              "tanh(x), not x"),
+            (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
+            (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
+            (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
+            (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
+        ])
+    core.passed(tanh_grad, f"1 - tanh(x)^2 on {x.size} {_scale_text(scale)}")
+
+
+# --------------------------------------------------------------------------- init_mlp_params
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+PARAM_ROLES = {
+    "W1": "W1 maps inputs to hidden units (X @ W1)",
+    "b1": "one bias per hidden unit",
+    "W2": "W2 maps hidden units to outputs (H @ W2)",
+    "b2": "one bias per output",
+}
+
+
+def _param_shapes(num_inputs, num_hiddens, num_outputs):
+    return {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
+            "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
+
+
+def _params_result(function, params, shapes, what, hint=""):
+    """Fail unless `params` is a list [W1, b1, W2, b2] of float mxnet arrays of `shapes`."""
+    if not isinstance(params, (list, tuple)) or len(params) != 4:
+        length = f" of length {len(params)}" if isinstance(params, (list, tuple)) else ""
+        core.fail(function, f"returned {_value_type(params)}{length} for {what}, expected "
+                            f"the list [W1, b1, W2, b2]")
+    for name, param in zip(PARAM_NAMES, params):
+        _array_result(function, param, f"{name} in {what}")
+        shape = tuple(param.shape)
+        if shape != shapes[name]:
+            role = PARAM_ROLES[name]
+            if shape == tuple(reversed(shapes[name])):
+                role += ": it is transposed"
+            elif len(shapes[name]) == 1 and math.prod(shape) == shapes[name][0]:
+                role += ": a bias is a vector, e.g. np.zeros(num_hiddens)"
+            core.fail(function, f"{name} in {what} has shape {shape}, expected "
+                                f"{shapes[name]} ({role}){hint}")
+    return [core.to_numpy(p) for p in params]
+
+
+def init_mlp_params_shapes(init_mlp_params, num_inputs=784, num_hiddens=256, num_outputs=10,
+                           seed=0):
+    """[W1, b1, W2, b2] of the right shapes, biases zero, weights random, grads attached."""
+    shapes = _param_shapes(num_inputs, num_hiddens, num_outputs)
+    params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, seed=seed)
+    what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs})"
+    values = _params_result(init_mlp_params, params, shapes, what)
+    for name, value in zip(PARAM_NAMES, values):
+        if name.startswith("b") and onp.any(value != 0):
+            core.fail(init_mlp_params, f"{name} has nonzero entries: biases start at zero "
+                                       f"(np.zeros); only the weights are random, which "
+                                       f"is enough to make the hidden units differ")
+        if name.startswith("W") and onp.all(value == value.reshape(-1)[0]):
+            core.fail(init_mlp_params, f"all entries of {name} equal {value.reshape(-1)[0]:g}: "
+                                       f"weights must be random, else every hidden unit "
+                                       f"computes the same thing and gets the same gradient "
+                                       f"forever (symmetry)")
+    for name, param in zip(PARAM_NAMES, params):
+        if getattr(param, "grad", None) is None:
+            core.fail(init_mlp_params, f"{name} has no gradient attached: call "
+                                       f"{name}.attach_grad() (or param.attach_grad() for "
+                                       f"each) so that backward() can fill {name}.grad")
+    core.passed(init_mlp_params, f"shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, "
+                                 f"zero biases, random weights, gradients attached")
+
+
+def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
+                                 num_outputs=40, sigma=0.5, seed=0):
+    """The weights look like independent N(0, sigma^2) draws for a non-default sigma."""
+    shapes = _param_shapes(num_inputs, num_hiddens, num_outputs)
+    params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma,
+                       seed=seed)
+    what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
+    values = _params_result(init_mlp_params, params, shapes, what)
+    for name, value in zip(PARAM_NAMES, values):
+        if name.startswith("b"):
+            if onp.any(value != 0):
+                core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases "
+                                           f"start at zero (np.zeros)")
+            continue
+        w = value.reshape(-1)
+        n = w.size
+        mean, std = float(w.mean()), float(w.std())
+        # With n >= 10,000 draws, the sample mean is within 5 sigma / sqrt(n) and the sample
+        # standard deviation within 5% of sigma (more than 7 standard errors, which are
+        # sigma / sqrt(2n) < 0.71%), unless the draws are not N(0, sigma^2).
+        if abs(std - sigma) > 0.05 * sigma:
+            guesses = [(0.01, "the default 0.01: pass sigma on to np.random.normal, "
+                              "np.random.normal(0, sigma, shape)"),
+                       (1.0, "1: np.random.normal's scale is the standard deviation, pass "
+                             "sigma, np.random.normal(0, sigma, shape)"),
+                       (sigma ** 2, "sigma^2: np.random.normal's scale is the standard "
+                                    "deviation sigma, not the variance"),
+                       (sigma / math.sqrt(3), "sigma / sqrt(3), that of a uniform draw in "
+                                              "[-sigma, sigma]: draw from the normal "
+                                              "distribution, np.random.normal(0, sigma, "
+                                              "shape)")]
+            cause = next((text for value_, text in guesses
+                          if abs(std - value_) <= 0.05 * value_), None)
+            because = f": it looks like {cause}" if cause else ""
+            core.fail(init_mlp_params, f"{name} has standard deviation {std:.4g} for {what}, "
+                                       f"expected sigma = {sigma:g}{because}")
+        if abs(mean) > 5 * sigma / math.sqrt(n):
+            core.fail(init_mlp_params, f"{name} has mean {mean:.4g} for {what}, expected "
+                                       f"about 0 (within {5 * sigma / math.sqrt(n):.2g}): "
+                                       f"weights are drawn from N(0, sigma^2)")
+        # For a normal distribution, 68.3% of the draws lie within one standard deviation;
+        # the tolerance is 5 standard errors of that fraction.
+        inside = float(onp.mean(onp.abs(w) < sigma))
+        limit = 5 * math.sqrt(0.683 * 0.317 / n)
+        if abs(inside - 0.6827) > limit:
+            core.fail(init_mlp_params, f"{inside:.1%} of the entries of {name} lie within one "
+                                       f"sigma of 0 for {what}, expected 68.3% for normally "
+                                       f"distributed weights: use np.random.normal(0, sigma, "
+                                       f"shape)")
+    W1, W2 = values[0], values[2]
+    if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
+        core.fail(init_mlp_params, "W2 repeats the first entries of W1: draw each weight "
+                                   "matrix separately")
+    core.passed(init_mlp_params, f"weights ~ N(0, {sigma:g}^2) by mean, spread and shape of "
+                                 f"the distribution ({W1.size} and {W2.size} draws)")
+
+
+# --------------------------------------------------------------------------- mlp
+
+def _mlp_tolerance(X, W1, b1, W2, b2):
+    """Absolute tolerance for float32 logits: rounding grows with the terms summed.
+
+    A float32 dot product of n terms is off by about sqrt(n) units in the last place of
+    the sum of the terms' magnitudes (random rounding errors add up like a random walk);
+    we allow 8 times that, through both layers.
+    """
+    n_in, n_hidden = W1.shape
+    hidden = onp.abs(X) @ onp.abs(W1) + onp.abs(b1)
+    magnitude = hidden @ onp.abs(W2) + onp.abs(b2)
+    return core.ATOL + 8 * math.sqrt(n_in + n_hidden) * EPS32 * float(magnitude.max())
+
+
+def _flat_probe(mlp, X, params, seed, error):
+    """After `mlp` failed on images, try the flattened images to tell what went wrong."""
+    flat = X.reshape(X.shape[0], -1)
+    try:
+        core.call(mlp, np.array(flat), params, seed=seed)
+    except core.CheckFailure:
+        raise error from None
+    core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images of "
+                   f"shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X first, "
+                   f"X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a matrix by a "
+                   f"matrix")
+
+
+def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
+    """mlp(X, params) = relu(X W1 + b1) W2 + b2 on flattened images, for given params."""
+    rng = onp.random.default_rng(seed)
+    images = rng.uniform(0, 1, (num_examples, 1, 28, 28)).astype(onp.float32)
+    X = images.reshape(num_examples, -1) if flat else images
+    # Biases of the size of X W1 make about half of the hidden units inactive.
+    W1 = rng.normal(0, 0.1, (NUM_PIXELS, num_hiddens)).astype(onp.float32)
+    b1 = rng.normal(0, 2.0, num_hiddens).astype(onp.float32)
+    W2 = rng.normal(0, 0.5, (num_hiddens, num_outputs)).astype(onp.float32)
+    b2 = rng.normal(0, 1.0, num_outputs).astype(onp.float32)
+    params = [np.array(p) for p in (W1, b1, W2, b2)]
+    inputs = f"X of shape {X.shape}, {NUM_PIXELS} -> {num_hiddens} -> {num_outputs}"
+    try:
+        got = core.call(mlp, np.array(X), params, seed=seed)
+    except core.CheckFailure as error:
+        if X.ndim == 2 or "not implemented yet" in str(error):
+            raise
+        _flat_probe(mlp, X, params, seed, error)
+    _array_result(mlp, got, f"the logits for {inputs}", shape=(num_examples, num_outputs),
+                  hint="one row of logits per example: flatten X to (n, 784) first, "
+                       "X.reshape(-1, W1.shape[0])")
+    x, w1, c1, w2, c2 = (a.astype(onp.float64) for a in (X.reshape(num_examples, -1),
+                                                          W1, b1, W2, b2))
+    hidden = x @ w1 + c1
+    expected = _relu(hidden) @ w2 + c2
+    atol = _mlp_tolerance(x, w1, c1, w2, c2)
+    with onp.errstate(all="ignore"):
+        logits = _relu(hidden) @ w2 + c2
+        probabilities = onp.exp(logits - logits.max(1, keepdims=True))
+        probabilities /= probabilities.sum(1, keepdims=True)
+        mistakes = [
+            (hidden @ w2 + c2, "the hidden layer has no nonlinearity: without relu the two "
+                               "layers collapse into one affine map (see collapse_linear). "
+                               "Use H = relu(X @ W1 + b1)"),
+            (_relu(expected), "applied relu to the output too: the logits O = H @ W2 + b2 "
+                              "must be free to be negative; only the hidden layer has relu"),
+            (_relu(x @ w1) @ w2 + c2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
+            (_relu(hidden) @ w2, "forgot the output bias b2: O = H @ W2 + b2"),
+            (_relu(x @ w1) @ w2, "forgot both biases: H = relu(X @ W1 + b1), "
+                                 "O = H @ W2 + b2"),
+            (_sigmoid(hidden) @ w2 + c2, "used sigmoid in the hidden layer: this MLP uses "
+                                         "relu, H = relu(X @ W1 + b1)"),
+            (onp.tanh(hidden) @ w2 + c2, "used tanh in the hidden layer: this MLP uses "
+                                         "relu, H = relu(X @ W1 + b1)"),
+            (probabilities, "returned probabilities (a softmax of the logits): return the "
+                            "logits O = H @ W2 + b2; the loss applies the softmax"),
+        ]
+    got_values = core.to_numpy(got)
+    _diagnose(mlp, got_values, expected, mistakes, rtol=core.RTOL, atol=atol,
+              context=f"for {inputs}: ")
+    core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
+                      inputs=inputs)
+    core.passed(mlp, f"relu(X W1 + b1) W2 + b2 for {inputs}")
+
+
+# --------------------------------------------------------------------------- collapse_linear
+
+def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_outputs=4,
+                            seed=0):
+    """(W, b) = (W1 W2, b1 W2 + b2): one affine map equal to two stacked ones."""
+    rng = onp.random.default_rng(seed)
+    arrays = [rng.normal(0, 1, shape).astype(onp.float32) for shape in (
+        (num_inputs, num_hiddens), (num_hiddens,), (num_hiddens, num_outputs), (num_outputs,))]
+    W1, b1, W2, b2 = (a.astype(onp.float64) for a in arrays)
+    inputs = (f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}")
+    got = core.call(collapse_linear, *[np.array(a) for a in arrays], seed=seed)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
+        core.fail(collapse_linear, f"returned {_value_type(got)}{length}, expected a pair "
+                                   f"(W, b): return W, b")
+    W, b = got
+    _array_result(collapse_linear, W, "W", shape=(num_inputs, num_outputs),
+                  hint=f"x W maps {num_inputs} inputs to {num_outputs} outputs: W = W1 @ W2")
+    _array_result(collapse_linear, b, "b", shape=(num_outputs,),
+                  hint="one bias per output: b = b1 @ W2 + b2")
+    # Float32 products of `num_hiddens` terms: a few units in the last place of the terms.
+    atol = core.ATOL + 8 * num_hiddens * EPS32 * float(
+        (onp.abs(W1) @ onp.abs(W2)).max() + (onp.abs(b1) @ onp.abs(W2) + onp.abs(b2)).max())
+    expected_W, expected_b = W1 @ W2, b1 @ W2 + b2
+    _diagnose(collapse_linear, core.to_numpy(W), expected_W, [
+        (W1 @ W2 + b2, "added b2 to W: W = W1 @ W2 holds only the weights"),
+    ], atol=atol, context=f"for {inputs}: ")
+    core.assert_close(collapse_linear, W, expected_W, what="W", atol=atol, inputs=inputs,
+                      hint="W = W1 @ W2, since (x W1) W2 = x (W1 W2)")
+    _diagnose(collapse_linear, core.to_numpy(b), expected_b, [
+        (b2, "b is just b2, which forgot b1 @ W2: the first layer's bias goes through W2 "
+             "as well, b = b1 @ W2 + b2"),
+        (b1 @ W2, "b is just b1 @ W2: add the second layer's bias, b = b1 @ W2 + b2"),
+    ], atol=atol, context=f"for {inputs}: ")
+    core.assert_close(collapse_linear, b, expected_b, what="b", atol=atol, inputs=inputs,
+                      hint="expand (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)")
+    x = rng.normal(0, 1, (3, num_inputs))
+    two_layers = (x @ W1 + b1) @ W2 + b2
+    one_layer = x @ core.to_numpy(W) + core.to_numpy(b)
+    core.assert_close(collapse_linear, one_layer, two_layers, what="x W + b",
+                      atol=atol * 10, inputs="3 random x")
+    core.passed(collapse_linear, f"x W + b = (x W1 + b1) W2 + b2 for {inputs}")
+
+
+# --------------------------------------------------------------------------- train_mlp
+
+@functools.lru_cache(maxsize=1)
+def _test_set():
+    """Fashion-MNIST test images as float64 (n, 784) and labels, read once per process."""
+    from d2lcourse.data import read_fashion_mnist
+    images, labels = read_fashion_mnist("test")
+    return (images.asnumpy().reshape(len(images), -1).astype(onp.float64),
+            labels.asnumpy().astype(onp.int64))
+
+
+def _evaluate(values):
+    """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
+    X, y = _test_set()
+    W1, b1, W2, b2 = values
+    logits = _relu(X @ W1 + b1) @ W2 + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probabilities[onp.arange(len(y)), y].mean())
+    return float((logits.argmax(axis=1) == y).mean()), loss
+
+
+def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
+                             lr=0.1, batch_size=100, seed=0):
+    """A quick run: train_mlp returns finite params of the sizes asked for, and trained them.
+
+    Ten steps on 1,000 images: no accuracy yet, but a trained b2 is no longer zero.
+    """
+    images, labels = core.fashion_mnist("train", num_examples)
+    setting = (f"train_mlp on {num_examples} training images with num_hiddens={num_hiddens}, "
+               f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
+    params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
+                       num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
+    shapes = _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES)
+    values = _params_result(train_mlp, params, shapes, f"the parameters returned by {setting}",
+                            hint=f". Build them with init_mlp_params({NUM_PIXELS}, "
+                                 f"num_hiddens, {NUM_CLASSES}), using the num_hiddens that "
+                                 f"train_mlp is called with")
+    for name, value in zip(PARAM_NAMES, values):
+        if not onp.isfinite(value).all():
+            why = _probe_explanation(train_mlp, seed)
+            core.fail(train_mlp, f"after {setting}, {name} contains NaN or Inf: training "
+                                 f"diverged within {num_epochs} epoch(s).{why}")
+    if not values[3].any():
+        why = _probe_explanation(train_mlp, seed)
+        core.fail(train_mlp, f"after {setting}, b2 is still zero: the parameters were not "
+                             f"trained.{why}")
+    core.passed(train_mlp, f"returns trained parameters of the right shapes for "
+                           f"num_hiddens={num_hiddens}, batch_size={batch_size}")
+
+
+# A probe for a trainer that failed: 2 steps (batch 64, lr 0.1) on black images all of
+# class 3. With X = 0 and b1 = 0 the hidden layer outputs 0, so only b2 learns, and its
+# gradient is that of the class frequencies: a correct step raises b2[3] and lowers the
+# others. After 2 steps the margin b2[3] - mean(other b2) is about 0.1 (plain SGD: each
+# step adds lr * (1 - 0.1) + lr * 0.1 = lr) to 0.2 (momentum 0.9); far beyond that, the
+# step was not divided by the batch size; below 0, the step went uphill.
+PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
+
+
+def _probe_margin(train_mlp, seed):
+    """b2[3] - mean(b2[others]) after train_mlp on the probe data, or None if unusable."""
+    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
+    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
+    try:
+        params = core.call(train_mlp, X, y, num_hiddens=8, num_epochs=1, lr=PROBE_LR,
+                           batch_size=PROBE_BATCH, seed=seed)
+        b2 = core.to_numpy(params[3]).reshape(-1)
+    except Exception:  # the probe only explains a failure already found
+        return None
+    if b2.shape != (NUM_CLASSES,):
+        return None
+    others = onp.delete(b2, PROBE_CLASS)
+    return float(b2[PROBE_CLASS] - others.mean())
+
+
+def _probe_explanation(train_mlp, seed):
+    """What the probe says about the update rule, as a sentence, or ''."""
+    margin = _probe_margin(train_mlp, seed)
+    if margin is None:
+        return ""
+    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
+             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only b2 "
+             f"can learn, the bias of class {PROBE_CLASS} ")
+    if not math.isfinite(margin):
+        return (probe + "became NaN or Inf: the updates blow up. Check that the step is "
+                        "param - lr * param.grad / batch_size for a summed loss")
+    if margin < -0.01:
+        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
+                        f"updates go uphill. Check the sign: param - lr * grad, not "
+                        f"param + lr * grad")
+    if margin > 2:
+        return (probe + f"rose {margin:.3g} above the others in 2 steps, where correct steps "
+                        f"move it by about lr = {PROBE_LR:g} each: the steps are far too "
+                        f"large, as when the gradient of the summed loss is not divided by "
+                        f"the batch size ({PROBE_BATCH} here). Divide it by the batch size "
+                        f"(or use the mean loss)")
+    if abs(margin) < 1e-6:
+        return (probe + "did not move at all: the parameters are not updated. Update them "
+                        "in place, param[:] = param - lr * param.grad / batch_size "
+                        "(`param = ...` only rebinds a name), and return the params you "
+                        "train")
+    if margin < 0.02:
+        return (probe + f"rose only {margin:.2g} above the others, where a correct step "
+                        f"moves it by about lr = {PROBE_LR:g}: the steps are much too small. "
+                        f"Did you divide by the batch size twice (a mean loss and "
+                        f"/ batch_size)?")
+    return ""
+
+
+def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=2, lr=0.1,
+                       batch_size=256, min_accuracy=0.70, seed=0):
+    """train_mlp trains from scratch: the check measures the returned params' test accuracy.
+
+    The check calls train_mlp with the first `num_examples` training images (all if None)
+    and other sizes than the defaults, then runs the returned MLP on the 10,000 test images
+    in float64 and compares its accuracy with `min_accuracy`.
+
+    Why 0.70, measured on the test cells' settings, (60,000 images, 64 hidden units,
+    batch 256) and (30,001 images, 128 hidden units, batch 128), 2 epochs at lr 0.1 each:
+    plain minibatch SGD, the slowest correct trainer, reaches 0.745-0.799 over 14 seeds
+    (its spread is about 0.015, so 0.70 is 3 spreads below its worst run); the reference
+    (momentum and cosine decay) 0.843-0.851; trainers that diverge, go uphill or never
+    update stay near 0.10. When it fails, a 2-step probe on a tiny data set tells which of
+    those happened. Each call costs about 470 minibatch steps.
+    """
+    images, labels = core.fashion_mnist("train", num_examples)
+    n = 60000 if num_examples is None else num_examples
+    setting = (f"train_mlp on {n} training images with num_hiddens={num_hiddens}, "
+               f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
+    params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
+                       num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
+    shapes = _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES)
+    values = _params_result(train_mlp, params, shapes, f"the parameters returned by {setting}",
+                            hint=f". Build them with init_mlp_params({NUM_PIXELS}, "
+                                 f"num_hiddens, {NUM_CLASSES}), using the num_hiddens that "
+                                 f"train_mlp is called with")
+    for name, value in zip(PARAM_NAMES, values):
+        bad = ~onp.isfinite(value)
+        if bad.any():
+            why = _probe_explanation(train_mlp, seed) or (
+                " Check the step: param - lr * param.grad / batch_size for a summed loss "
+                "(param - lr * param.grad for a mean loss)")
+            core.fail(train_mlp, f"after {setting}, {name} contains NaN or Inf "
+                                 f"({core.count(bad)} of {value.size} entries): training "
+                                 f"diverged.{why}")
+    accuracy, loss = _evaluate(values)
+    if accuracy >= min_accuracy:
+        core.passed(train_mlp, f"test accuracy {accuracy:.3f} >= {min_accuracy:.2f} after "
+                               f"{setting}")
+        return
+    observed = (f"after {setting}, the returned parameters reach test accuracy "
+                f"{accuracy:.3f} (mean test cross-entropy {loss:.3g}); a correct trainer "
+                f"reaches at least {min_accuracy:.2f}")
+    if accuracy < 0.2:
+        observed += ", so it is near chance (0.1)"
+    W1, b1, W2, b2 = values
+    if not b1.any() and not b2.any() and abs(W1.std() - 0.01) < 0.002:
+        core.fail(train_mlp, f"{observed}: the parameters look untouched (biases still zero, "
+                             f"weights still N(0, 0.01^2)). Update them in place, "
+                             f"param[:] = param - lr * param.grad / batch_size: `param = ...` "
+                             f"only rebinds a name; and return the params you train")
+    why = _probe_explanation(train_mlp, seed)
+    if why:
+        core.fail(train_mlp, f"{observed}.{why}")
+    if loss > 2 * math.log(NUM_CLASSES):
+        core.fail(train_mlp, f"{observed}: the test loss is far above log(10) = "
+                             f"{math.log(NUM_CLASSES):.2f}, the loss of uniform guessing, so "
+                             f"the model is confidently wrong. Check the sign of the update "
+                             f"(param - lr * grad) and that the labels go with their images")
+    core.fail(train_mlp, f"{observed}. Check the update rule (param - lr * grad / batch_size, "
+                         f"in place), that backward() is called on the loss recorded under "
+                         f"autograd.record(), that every epoch visits all the training "
+                         f"examples with their own labels, and that the loss is the softmax "
+                         f"cross-entropy of the logits")

@@ -1,0 +1,319 @@
+"""Typical mistakes and alternative correct answers for 05_mlp."""
+from d2lcourse.mistakes import Alternative, Mistake
+
+TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
+
+MISTAKES = [
+    # ---------------------------------------------------------------- activations
+    Mistake("relu_npx_relu", "relu", '''
+def relu(X):
+    return npx.relu(X)
+''', "uses `npx.relu`"),
+    Mistake("relu_in_place", "relu", '''
+def relu(X):
+    X[X < 0] = 0
+    return X
+''', "changed its input X in place", also_fails=("mlp", TRAIN)),
+    Mistake("relu_minimum", "relu", '''
+def relu(X):
+    return np.minimum(X, 0)
+''', "computed min(x, 0)", also_fails=("mlp",)),
+    Mistake("sigmoid_overflow_exp_x", "sigmoid", '''
+def sigmoid(X):
+    return np.exp(X) / (1 + np.exp(X))
+''', "overflows to inf"),
+    Mistake("sigmoid_sign", "sigmoid", '''
+def sigmoid(X):
+    return 1 / (1 + np.exp(X))
+''', "computed sigmoid(-x)", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_naive_overflow", "tanh", '''
+def tanh(X):
+    return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
+''', "overflows to inf"),
+    Mistake("tanh_one_sided", "tanh", '''
+def tanh(X):
+    E = np.exp(-2 * X)
+    return (1 - E) / (1 + E)
+''', "overflows to inf"),
+    Mistake("tanh_half_exponent", "tanh", '''
+def tanh(X):
+    E = np.exp(-np.abs(X))
+    return np.sign(X) * (1 - E) / (1 + E)
+''', "computed tanh(x / 2)", also_fails=("tanh_grad",)),
+    Mistake("tanh_np_tanh", "tanh", '''
+def tanh(X):
+    return np.tanh(X)
+''', "uses `np.tanh`"),
+    # ---------------------------------------------------------------- derivatives
+    Mistake("relu_grad_returns_relu", "relu_grad", '''
+def relu_grad(X):
+    return np.maximum(X, 0)
+''', "returned relu(x) = max(x, 0) itself"),
+    Mistake("relu_grad_bool", "relu_grad", '''
+def relu_grad(X):
+    return X > 0
+''', "bool array"),
+    Mistake("relu_grad_autograd", "relu_grad", '''
+def relu_grad(X):
+    X = X.copy()
+    X.attach_grad()
+    with autograd.record():
+        y = np.maximum(X, 0)
+    y.backward()
+    return X.grad
+''', "which this exercise forbids"),
+    Mistake("sigmoid_grad_returns_sigmoid", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    return sigmoid(X)
+''', "returned sigmoid(x) itself"),
+    Mistake("sigmoid_grad_of_x", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    return X * (1 - X)
+''', "computed x (1 - x)"),
+    Mistake("tanh_grad_one_minus_x_squared", "tanh_grad", '''
+def tanh_grad(X):
+    return 1 - X ** 2
+''', "computed 1 - x^2"),
+    Mistake("tanh_grad_no_square", "tanh_grad", '''
+def tanh_grad(X):
+    return 1 - tanh(X)
+''', "square it"),
+    # ---------------------------------------------------------------- init_mlp_params
+    Mistake("init_random_biases", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+    b1 = np.random.normal(0, sigma, num_hiddens)
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+    b2 = np.random.normal(0, sigma, num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "biases start at zero"),
+    Mistake("init_sigma_ignored", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, 0.01, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(0, 0.01, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "it looks like the default 0.01"),
+    Mistake("init_variance_as_scale", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma ** 2, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(0, sigma ** 2, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "not the variance"),
+    Mistake("init_transposed_weights", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_hiddens, num_inputs))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(0, sigma, (num_outputs, num_hiddens))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "it is transposed", also_fails=(TRAIN,)),
+    Mistake("init_no_attach_grad", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    return [W1, b1, W2, b2]
+''', "has no gradient attached", also_fails=(TRAIN,)),
+    # ---------------------------------------------------------------- mlp
+    Mistake("mlp_no_relu", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = X @ W1 + b1
+    return H @ W2 + b2
+''', "no nonlinearity"),
+    Mistake("mlp_no_flatten", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    H = relu(X @ W1 + b1)
+    return H @ W2 + b2
+''', "Flatten X first", also_fails=(TRAIN,)),
+    Mistake("mlp_relu_on_output", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = relu(X @ W1 + b1)
+    return relu(H @ W2 + b2)
+''', "applied relu to the output too", also_fails=(TRAIN,)),
+    Mistake("mlp_softmax_output", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    O = relu(X @ W1 + b1) @ W2 + b2
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+''', "returned probabilities"),
+    # ---------------------------------------------------------------- collapse_linear
+    Mistake("collapse_forgot_b1_W2", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2, b2
+''', "forgot b1 @ W2"),
+    Mistake("collapse_bias_in_W", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2 + b2, b1 @ W2 + b2
+''', "added b2 to W"),
+    # ---------------------------------------------------------------- train_mlp
+    Mistake("train_lr_sign", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param[:] = param + lr * param.grad / batch_size
+    return params
+''', "the updates go uphill"),
+    Mistake("train_no_batch_division", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param[:] = param - lr * param.grad
+    return params
+''', "not divided by the batch size"),
+    Mistake("train_rebinds_params", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param = param - lr * param.grad / batch_size
+    return params
+''', "the parameters look untouched"),
+    Mistake("train_ignores_num_hiddens", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, 256, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param[:] = param - lr * param.grad / batch_size
+    return params
+''', "W1 in the parameters returned by train_mlp"),
+]
+
+ALTERNATIVES = [
+    Alternative("relu_mask", "relu", '''
+def relu(X):
+    return X * (X > 0)
+'''),
+    Alternative("relu_where", "relu", '''
+def relu(X):
+    return np.where(X > 0, X, 0)
+'''),
+    Alternative("sigmoid_symmetric", "sigmoid", '''
+def sigmoid(X):
+    E = np.exp(-np.abs(X))          # <= 1, never overflows
+    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
+'''),
+    Alternative("tanh_via_stable_sigmoid", "tanh", '''
+def stable_sigmoid(X):
+    E = np.exp(-np.abs(X))
+    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
+
+def tanh(X):
+    return 2 * stable_sigmoid(2 * X) - 1
+'''),
+    Alternative("tanh_expm1", "tanh", '''
+def tanh(X):
+    M = np.expm1(-2 * np.abs(X))    # exp(-2|x|) - 1, exact near 0
+    return -np.sign(X) * M / (2 + M)
+'''),
+    Alternative("relu_grad_at_zero_one", "relu_grad", '''
+def relu_grad(X):
+    return (X >= 0).astype(X.dtype)
+'''),
+    Alternative("relu_grad_where", "relu_grad", '''
+def relu_grad(X):
+    return np.where(X > 0, 1.0, 0.0)
+'''),
+    Alternative("sigmoid_grad_exp", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    E = np.exp(-np.abs(X))           # sigmoid'(x) = e^-|x| / (1 + e^-|x|)^2, even in x
+    return E / (1 + E) ** 2
+'''),
+    Alternative("tanh_grad_via_sigmoid_grad", "tanh_grad", '''
+def tanh_grad(X):
+    S = 1 / (1 + np.exp(-2 * X))     # tanh(x) = 2 sigmoid(2x) - 1
+    return 4 * S * (1 - S)
+'''),
+    Alternative("init_comprehension", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
+    W1, W2 = [np.random.normal(0, sigma, shape) for shape in shapes]
+    params = [W1, np.zeros(num_hiddens), W2, np.zeros(num_outputs)]
+    for param in params:
+        param.attach_grad()
+    return params
+'''),
+    Alternative("mlp_inline", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    H = np.maximum(np.dot(X.reshape(X.shape[0], -1), W1) + b1, 0)
+    return np.dot(H, W2) + b2
+'''),
+    Alternative("collapse_np_dot", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    W = np.dot(W1, W2)
+    b = np.dot(b1, W2) + b2
+    return (W, b)
+'''),
+    Alternative("train_gluon_loss_plain_sgd", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    params = init_mlp_params(X_train[0].size, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                l = loss_fn(mlp(X, params), y)
+            l.backward()
+            for param in params:
+                param[:] = param - lr * param.grad / X.shape[0]
+    return params
+'''),
+    Alternative("train_index_slicing_mean_loss", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    n = X_train.shape[0]
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            X, y = X_train[batch], y_train[batch]
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).mean()
+            loss.backward()
+            for param in params:
+                param -= lr * param.grad
+    return params
+'''),
+]

@@ -1,0 +1,378 @@
+"""Focused tests of the checks of 05_mlp: oracles, tolerances, diagnoses.
+
+tests/test_course.py runs the notebook's test cells against the catalogued mistakes;
+these tests reach what it does not: that the checks accept every correct answer whatever
+the seed (float64 results, exact and rewritten formulas, any subgradient of ReLU at 0,
+other summation orders), that the statistical test of the initial weights tells normal
+draws from near misses, and that the training check names what it observed, using fake
+trainers that return at once.
+"""
+import contextlib
+import io
+import math
+
+import numpy as onp
+import pytest
+
+from d2lcourse import np, npx
+from d2lcourse.checks import core
+from d2lcourse.checks import mlp as check
+from d2lcourse.solutions import mlp as ref
+
+
+def failure(run):
+    """The message of the CheckFailure that `run()` raises."""
+    with pytest.raises(core.CheckFailure) as caught:
+        with contextlib.redirect_stdout(io.StringIO()):
+            run()
+    return str(caught.value)
+
+
+def quietly(run):
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        run()
+    return output.getvalue()
+
+
+# --------------------------------------------------------------------------- activations
+
+@pytest.mark.parametrize("seed", range(10))
+def test_reference_activations_pass_for_any_seed(seed):
+    quietly(lambda: check.relu_matches(ref.relu, shape=(9, 7), scale=1e4, seed=seed))
+    quietly(lambda: check.sigmoid_matches(ref.sigmoid, shape=(60,), scale=20.0, seed=seed))
+    quietly(lambda: check.sigmoid_stable(ref.sigmoid, shape=(60,), seed=seed))
+    quietly(lambda: check.tanh_matches(ref.tanh, shape=(60,), scale=0.001, seed=seed))
+    quietly(lambda: check.tanh_stable(ref.tanh, shape=(60,), seed=seed))
+    quietly(lambda: check.relu_grad_matches(ref.relu_grad, shape=(60,), seed=seed))
+    quietly(lambda: check.sigmoid_grad_matches(ref.sigmoid_grad, shape=(60,), scale=10.0,
+                                               seed=seed))
+    quietly(lambda: check.tanh_grad_matches(ref.tanh_grad, shape=(60,), scale=10.0, seed=seed))
+
+
+def test_float64_results_are_accepted():
+    def sigmoid(X):
+        X = X.astype("float64")
+        return 1 / (1 + np.exp(-X))
+
+    def tanh(X):
+        E = np.exp(-2 * np.abs(X.astype("float64")))
+        return np.sign(X) * (1 - E) / (1 + E)
+    quietly(lambda: check.sigmoid_stable(sigmoid))
+    quietly(lambda: check.tanh_stable(tanh))
+
+
+def test_naive_tanh_is_named_with_the_input_and_index_that_overflow():
+    def tanh(X):
+        return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
+    message = failure(lambda: check.tanh_stable(tanh))
+    assert "NaN for x = 10000 (index (0, 0))" in message
+    assert "overflows to inf" in message and "np.exp(-2 * np.abs(X))" in message
+
+
+def test_naive_tanh_passes_the_moderate_test():
+    # The overflow is the stability test's business: on N(0, 3^2) inputs it is right.
+    def tanh(X):
+        return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
+    quietly(lambda: check.tanh_matches(tanh))
+
+
+def test_tanh_through_npx_activation_is_forbidden_at_run_time():
+    def tanh(X):
+        return npx.activation(X, act_type="tanh")
+    assert "`npx.activation`" in failure(lambda: check.tanh_matches(tanh))
+
+
+def test_sigmoid_through_npx_sigmoid_is_forbidden():
+    def sigmoid(X):
+        return npx.sigmoid(X)
+    assert "`npx.sigmoid`" in failure(lambda: check.sigmoid_matches(sigmoid))
+
+
+def test_relu_returning_classic_numpy_is_named():
+    def relu(X):
+        return onp.maximum(X.asnumpy(), 0)
+    assert "numpy.ndarray" in failure(lambda: check.relu_matches(relu))
+
+
+def test_relu_mask_is_named_as_the_derivative():
+    def relu(X):
+        return (X > 0).astype(X.dtype)
+    assert "ReLU's derivative" in failure(lambda: check.relu_matches(relu))
+
+
+def test_in_place_tanh_is_caught():
+    def tanh(X):
+        E = np.exp(-2 * np.abs(X))
+        X[:] = np.sign(X) * (1 - E) / (1 + E)
+        return X
+    assert "changed its input X in place" in failure(lambda: check.tanh_matches(tanh))
+
+
+# --------------------------------------------------------------------------- derivatives
+
+@pytest.mark.parametrize("value_at_zero", [0.0, 0.5, 1.0])
+def test_relu_grad_accepts_any_subgradient_at_zero(value_at_zero):
+    def relu_grad(X):
+        return np.where(X > 0, 1.0, np.where(X == 0, value_at_zero, 0.0))
+    quietly(lambda: check.relu_grad_matches(relu_grad))
+
+
+def test_relu_grad_outside_the_subdifferential_at_zero_is_reported_there():
+    def relu_grad(X):
+        return np.where(X > 0, 1.0, np.where(X == 0, 2.0, 0.0))
+    message = failure(lambda: check.relu_grad_matches(relu_grad))
+    assert "returned 2 at x = 0 (index (0, 0))" in message and "[0, 1]" in message
+
+
+def test_relu_grad_sign_is_named():
+    def relu_grad(X):
+        return np.sign(X)
+    assert "returned sign(x)" in failure(lambda: check.relu_grad_matches(relu_grad))
+
+
+def test_integer_relu_grad_is_named():
+    def relu_grad(X):
+        return (X > 0).astype("int64")
+    assert "dtype int64" in failure(lambda: check.relu_grad_matches(relu_grad))
+
+
+def test_sigmoid_grad_via_the_unstable_quotient_passes_at_moderate_inputs():
+    def sigmoid_grad(X):
+        return np.exp(-X) / (1 + np.exp(-X)) ** 2
+    quietly(lambda: check.sigmoid_grad_matches(sigmoid_grad, shape=(30,), scale=8.0, seed=1))
+
+
+def test_wrong_grad_reports_the_input_of_the_worst_entry():
+    def tanh_grad(X):
+        return 1 - ref.tanh(X) ** 2 + (X > 2).astype(X.dtype) * 0.1
+    message = failure(lambda: check.tanh_grad_matches(tanh_grad))
+    assert "worst at index" in message and "for x = " in message and "expected tanh'(x)" in message
+
+
+# --------------------------------------------------------------------------- init_mlp_params
+
+@pytest.mark.parametrize("seed", range(10))
+def test_reference_init_passes_the_statistical_test_for_any_seed(seed):
+    quietly(lambda: check.init_mlp_params_distribution(ref.init_mlp_params, seed=seed))
+    quietly(lambda: check.init_mlp_params_distribution(
+        ref.init_mlp_params, num_inputs=784, num_hiddens=64, num_outputs=200, sigma=0.03,
+        seed=seed))
+
+
+def init_with(draw):
+    """init_mlp_params whose weights come from draw(sigma, shape)."""
+    def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+        params = [draw(sigma, (num_inputs, num_hiddens)), np.zeros(num_hiddens),
+                  draw(sigma, (num_hiddens, num_outputs)), np.zeros(num_outputs)]
+        for param in params:
+            param.attach_grad()
+        return params
+    return init_mlp_params
+
+
+def test_uniform_weights_in_minus_sigma_sigma_are_named():
+    init = init_with(lambda sigma, shape: np.random.uniform(-sigma, sigma, shape))
+    message = failure(lambda: check.init_mlp_params_distribution(init))
+    assert "sigma / sqrt(3)" in message
+
+
+def test_uniform_weights_with_the_right_spread_fail_the_shape_test():
+    a = math.sqrt(3)
+    init = init_with(lambda sigma, shape: np.random.uniform(-a * sigma, a * sigma, shape))
+    message = failure(lambda: check.init_mlp_params_distribution(init))
+    assert "within one sigma" in message and "68.3%" in message
+
+
+def test_unit_normal_weights_are_named():
+    init = init_with(lambda sigma, shape: np.random.normal(0, 1, shape))
+    assert "it looks like 1" in failure(lambda: check.init_mlp_params_distribution(init))
+
+
+def test_shifted_weights_fail_the_mean_test():
+    init = init_with(lambda sigma, shape: np.random.normal(0.1 * sigma, sigma, shape))
+    assert "has mean" in failure(lambda: check.init_mlp_params_distribution(init))
+
+
+def test_bias_of_shape_1_h_is_named():
+    def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+        params = [np.random.normal(0, sigma, (num_inputs, num_hiddens)),
+                  np.zeros((1, num_hiddens)),
+                  np.random.normal(0, sigma, (num_hiddens, num_outputs)),
+                  np.zeros((1, num_outputs))]
+        for param in params:
+            param.attach_grad()
+        return params
+    message = failure(lambda: check.init_mlp_params_shapes(init_mlp_params))
+    assert "b1" in message and "(1, 256)" in message and "a bias is a vector" in message
+
+
+def test_zero_weights_are_named_as_symmetry():
+    init = init_with(lambda sigma, shape: np.zeros(shape))
+    assert "symmetry" in failure(lambda: check.init_mlp_params_shapes(init))
+
+
+def test_init_returning_a_dict_is_named():
+    def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+        return {"W1": np.zeros((num_inputs, num_hiddens))}
+    assert "expected the list [W1, b1, W2, b2]" in failure(
+        lambda: check.init_mlp_params_shapes(init_mlp_params))
+
+
+# --------------------------------------------------------------------------- mlp
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reference_mlp_passes_for_any_seed(seed):
+    quietly(lambda: check.mlp_matches(ref.mlp, num_examples=9, num_hiddens=256, seed=seed))
+
+
+def test_mlp_with_another_summation_order_is_accepted():
+    # Same function, other float32 rounding: transposed products, bias added last.
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        X = X.reshape(X.shape[0], -1)
+        H = np.maximum((W1.T @ X.T).T + b1, 0)
+        return (W2.T @ H.T).T + b2
+    quietly(lambda: check.mlp_matches(mlp, num_examples=5, num_hiddens=300, seed=3))
+
+
+def test_mlp_in_float64_is_accepted():
+    def mlp(X, params):
+        W1, b1, W2, b2 = (p.astype("float64") for p in params)
+        H = ref.relu(X.astype("float64").reshape(-1, W1.shape[0]) @ W1 + b1)
+        return H @ W2 + b2
+    quietly(lambda: check.mlp_matches(mlp))
+
+
+def test_mlp_error_unrelated_to_flattening_is_reported_as_is():
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        return undefined_name(X)  # noqa: F821
+    message = failure(lambda: check.mlp_matches(mlp))
+    assert "NameError" in message and "Flatten" not in message
+
+
+def test_mlp_stub_says_not_implemented():
+    def mlp(X, params):
+        raise NotImplementedError()
+    assert "not implemented yet" in failure(lambda: check.mlp_matches(mlp))
+
+
+def test_mlp_without_b1_is_named():
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        return ref.relu(X.reshape(-1, W1.shape[0]) @ W1) @ W2 + b2
+    assert "forgot the hidden bias b1" in failure(lambda: check.mlp_matches(mlp))
+
+
+def test_mlp_with_sigmoid_is_named():
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        return ref.sigmoid(X.reshape(-1, W1.shape[0]) @ W1 + b1) @ W2 + b2
+    assert "used sigmoid in the hidden layer" in failure(lambda: check.mlp_matches(mlp))
+
+
+# --------------------------------------------------------------------------- collapse_linear
+
+def test_collapse_linear_returning_one_array_is_named():
+    def collapse_linear(W1, b1, W2, b2):
+        return W1 @ W2
+    assert "expected a pair (W, b)" in failure(
+        lambda: check.collapse_linear_matches(collapse_linear))
+
+
+def test_collapse_linear_in_the_wrong_order_fails_with_a_shape_message():
+    def collapse_linear(W1, b1, W2, b2):
+        return W1 @ W2, (b1 @ W2 + b2).reshape(1, -1)
+    message = failure(lambda: check.collapse_linear_matches(collapse_linear))
+    assert "b has shape (1, 4), expected (4,)" in message
+
+
+# --------------------------------------------------------------------------- train_mlp
+# Fake trainers return at once: these test the verdict, not training.
+
+def fake_trainer(make_params):
+    def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+        return make_params(num_hiddens)
+    return train_mlp
+
+
+def untouched(num_hiddens):
+    return ref.init_mlp_params(784, num_hiddens, 10)
+
+
+def sign_error_trainer(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1,
+                       batch_size=256):
+    """Gradient ascent for the probe, garbage for the main call (returned at once)."""
+    params = ref.init_mlp_params(784, num_hiddens, 10)
+    if len(X_train) > 1000:
+        return [p * 100 for p in params]
+    from d2lcourse import autograd
+    from d2lcourse.solutions.softmax_regression import softmax_cross_entropy
+    with autograd.record():
+        loss = softmax_cross_entropy(ref.mlp(X_train, params), y_train).sum()
+    loss.backward()
+    for param in params:
+        param[:] = param + lr * param.grad / len(y_train)
+    return params
+
+
+def test_the_probe_names_a_sign_error():
+    message = failure(lambda: check.train_mlp_accuracy(sign_error_trainer))
+    assert "A probe shows why" in message and "the updates go uphill" in message
+
+
+def test_untrained_parameters_are_named_untouched():
+    message = failure(lambda: check.train_mlp_accuracy(fake_trainer(untouched)))
+    assert "near chance" in message and "look untouched" in message
+
+
+def test_nan_parameters_are_named_divergence():
+    def diverged(num_hiddens):
+        params = untouched(num_hiddens)
+        params[0][:] = onp.nan
+        return params
+    message = failure(lambda: check.train_mlp_accuracy(fake_trainer(diverged)))
+    assert "training diverged" in message and "W1 contains NaN" in message
+
+
+def test_huge_random_parameters_are_named_confidently_wrong():
+    # The probe sees b2 fixed at N(0, 1) draws, which explain nothing: the loss does.
+    def uphill(num_hiddens):
+        rng = onp.random.default_rng(0)
+        return [np.array(a.astype(onp.float32)) for a in (
+            rng.normal(0, 1, (784, num_hiddens)), rng.normal(0, 1, num_hiddens),
+            rng.normal(0, 10, (num_hiddens, 10)), rng.normal(0, 1, 10))]
+    message = failure(lambda: check.train_mlp_accuracy(fake_trainer(uphill)))
+    assert "confidently wrong" in message and "reach test accuracy 0." in message
+
+
+def test_ignoring_num_hiddens_is_named():
+    message = failure(lambda: check.train_mlp_accuracy(
+        fake_trainer(lambda num_hiddens: untouched(256)), num_hiddens=64))
+    assert "(784, 256), expected (784, 64)" in message and "num_hiddens" in message
+
+
+def test_a_short_correct_training_passes_and_says_what_it_measured():
+    # The reference on a sixth of the data for 2 epochs: a few seconds, about 0.75.
+    def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+        return ref.train_mlp(X_train[:10000], y_train[:10000], num_hiddens=num_hiddens,
+                             num_epochs=2, lr=lr, batch_size=batch_size)
+    output = quietly(lambda: check.train_mlp_accuracy(train_mlp, num_hiddens=32, num_epochs=1,
+                                                      min_accuracy=0.5))
+    assert "ok  train_mlp: test accuracy" in output, output
+
+
+def test_the_quick_run_names_untrained_parameters():
+    message = failure(lambda: check.train_mlp_uses_arguments(fake_trainer(untouched)))
+    assert "b2 is still zero" in message and "did not move at all" in message
+
+
+def test_the_quick_run_names_ignored_sizes():
+    message = failure(lambda: check.train_mlp_uses_arguments(
+        fake_trainer(lambda num_hiddens: untouched(256))))
+    assert "(784, 256), expected (784, 32)" in message
+
+
+def test_the_quick_run_passes_the_reference():
+    output = quietly(lambda: check.train_mlp_uses_arguments(ref.train_mlp))
+    assert "ok  train_mlp: returns trained parameters" in output

@@ -1,0 +1,125 @@
+"""d2lcourse.training: accuracy, the general loop and the fast concise path."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from d2lcourse import data, gluon, mx, np, training
+
+REAL_DIR = "/usr/share/datasets/fashion-mnist"
+needs_real_data = pytest.mark.skipif(
+    not os.path.isdir(REAL_DIR), reason=f"needs Debian package dataset-fashion-mnist ({REAL_DIR})")
+
+
+def test_accuracy_counts_rows_whose_argmax_is_the_label():
+    y_hat = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    y = np.array([1, 0, 0, 0], dtype="int32")
+    result = training.accuracy(y_hat, y)
+    assert type(result) is float and result == 3.0
+    assert training.accuracy(np.array([1, 0, 1, 1]), y) == 2.0  # predicted labels
+
+
+def test_evaluate_accuracy_on_a_handmade_net():
+    # The "nets": doubling predicts each row's argmax, flipping predicts 2 - argmax.
+    X = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype="float32")
+    y = np.array([0, 1, 2, 2, 2], dtype="int32")
+    batches = data.ArrayBatches(X, y, batch_size=2)
+    assert training.evaluate_accuracy(lambda X: 2 * X, batches) == pytest.approx(3 / 5)
+    assert training.evaluate_accuracy(lambda X: np.flip(X, axis=1), batches) == pytest.approx(2 / 5)
+
+
+def test_evaluate_accuracy_refuses_empty_data():
+    with pytest.raises(ValueError, match="no example"):
+        training.evaluate_accuracy(lambda X: X, [])
+
+
+def test_timer_and_accumulator_are_d2ls():
+    from d2l import mxnet as d2l
+    assert training.Timer is d2l.Timer and training.Accumulator is d2l.Accumulator
+
+
+def test_importing_the_modules_does_not_import_d2l():
+    code = ("import sys, d2lcourse.data, d2lcourse.training, d2lcourse.plots; "
+            "print('d2l' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def fashion_mnist():
+    if not os.path.isdir(REAL_DIR):
+        pytest.skip(f"needs {REAL_DIR}")
+    return data.read_fashion_mnist("train", REAL_DIR), data.read_fashion_mnist("test", REAL_DIR)
+
+
+def scratch_softmax_regression():
+    W = np.random.normal(0, 0.01, (784, 10))
+    b = np.zeros(10)
+    for param in (W, b):
+        param.attach_grad()
+    return (lambda X: np.dot(X.reshape(-1, 784), W) + b), [W, b]
+
+
+@needs_real_data
+def test_train_scratch_softmax_regression_on_a_subset(fashion_mnist, capsys):
+    mx.random.seed(0)
+    (X, y), (X_test, y_test) = fashion_mnist
+    train_iter = data.ArrayBatches(X[:12000], y[:12000], 256, shuffle=True)
+    test_iter = data.ArrayBatches(X_test, y_test, 1000)
+    net, params = scratch_softmax_regression()
+
+    def sgd(batch_size):
+        for param in params:
+            param[:] = param - 0.1 * param.grad / batch_size
+
+    history = training.train(net, train_iter, test_iter, gluon.loss.SoftmaxCrossEntropyLoss(),
+                             3, sgd, progress=True, plot=False)
+    assert len(history.train_loss) == len(history.test_acc) == len(history.epoch_seconds) == 3
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.test_acc[-1] > 0.7
+    assert 0.6 < history.train_acc[-1] <= 1
+    assert "epoch 3/3" in capsys.readouterr().err  # the tqdm bar
+
+
+@needs_real_data
+def test_train_with_a_gluon_trainer(fashion_mnist):
+    mx.random.seed(0)
+    (X, y), (X_test, y_test) = fashion_mnist
+    net = training.concise_softmax_regression()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    history = training.train(net, data.ArrayBatches(X[:12000], y[:12000], 256, shuffle=True),
+                             data.ArrayBatches(X_test, y_test, 1000),
+                             gluon.loss.SoftmaxCrossEntropyLoss(), 2, trainer,
+                             progress=False, plot=False)
+    assert history.test_acc[-1] > 0.7
+
+
+@needs_real_data
+def test_train_concise_mlp_on_full_data(fashion_mnist, capsys):
+    mx.random.seed(0)
+    (X, y), (X_test, y_test) = fashion_mnist
+    net = training.concise_mlp()
+    history = training.train_concise(net, data.ArrayBatches(X, y, 256, shuffle=True),
+                                     data.ArrayBatches(X_test, y_test, 256), 2, 0.1)
+    assert capsys.readouterr().err == ""  # no bar when stderr is not a terminal
+    assert history.train_loss[1] < history.train_loss[0]
+    assert history.test_acc[-1] > 0.75
+    # The history's accuracy is the net's, measured independently.
+    assert history.test_acc[-1] == pytest.approx(
+        training.evaluate_accuracy(net, data.ArrayBatches(X_test, y_test, 1000)))
+    assert net[0].weight.shape == (256, 784) and net[1].weight.shape == (10, 256)
+
+
+@needs_real_data
+def test_train_concise_loss_is_the_mean_cross_entropy(fashion_mnist):
+    """With lr=0 nothing moves, so the reported loss is the loss of the initial net."""
+    (X, y), (X_test, y_test) = fashion_mnist
+    net = training.concise_softmax_regression()
+    history = training.train_concise(net, data.ArrayBatches(X[:1000], y[:1000], 300),
+                                     data.ArrayBatches(X_test[:100], y_test[:100], 100), 1, 0.0,
+                                     progress=False)
+    expected = gluon.loss.SoftmaxCrossEntropyLoss()(net(X[:1000]), y[:1000]).mean()
+    assert history.train_loss[0] == pytest.approx(float(expected), rel=1e-5)
+    assert history.train_acc[0] == pytest.approx(training.accuracy(net(X[:1000]), y[:1000]) / 1000)
