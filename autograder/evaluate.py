@@ -16,7 +16,7 @@ from typing import List
 import nbformat
 import numpy as onp
 
-from d2lcourse._mxnet import np
+from d2lcourse._mxnet import np, npx
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
 from d2lcourse.grading import SubmissionFault, TestResult, run_test_cell
@@ -133,6 +133,7 @@ def imported_references(sources):
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
              sandboxed=True, data_dir=None):
     """Grade one submission; never raises for anything the submission does."""
+    npx.set_np()  # MXNet's NumPy mode is per thread, and Dask runs tasks in its own threads
     started = time.monotonic()
     allowed = [m for m in referenced_modules(setup) if m != assignment.module]
     results, fault = [], None
