@@ -20,8 +20,10 @@ _EXPORTS = {
     **dict.fromkeys(["synthetic_data", "read_fashion_mnist", "load_data_fashion_mnist",
                      "ArrayBatches", "FASHION_MNIST_LABELS", "get_fashion_mnist_labels",
                      "find_fashion_mnist", "DataError"], "d2lcourse.data"),
-    **dict.fromkeys(["Timer", "Accumulator", "evaluate_accuracy", "train"],
+    **dict.fromkeys(["Timer", "Accumulator", "History", "accuracy", "evaluate_accuracy",
+                     "train", "train_concise", "concise_mlp", "concise_softmax_regression"],
                     "d2lcourse.training"),
+    **dict.fromkeys(["show_images", "save_history_plot"], "d2lcourse.plots"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,7 +22,8 @@ from d2lcourse._mxnet import mx, np
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
 APT_COMMAND = f"sudo apt-get install {DEBIAN_PACKAGE}"
-DOWNLOAD_URL = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/dataset/fashion-mnist/"
+DOWNLOAD_URL = ("https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com"
+                "/gluon/dataset/fashion-mnist/")  # gluon's
 DOWNLOAD_TIMEOUT_SECONDS = 30
 
 FASHION_MNIST_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
@@ -34,13 +35,17 @@ IMAGE_SIDE = 28
 # file name -> (split, kind, number of examples, SHA-256 of the decompressed bytes)
 FASHION_MNIST_FILES = {
     "train-images-idx3-ubyte.gz": (
-        "train", "images", 60000, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+        "train", "images", 60000,
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
     "train-labels-idx1-ubyte.gz": (
-        "train", "labels", 60000, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        "train", "labels", 60000,
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
     "t10k-images-idx3-ubyte.gz": (
-        "test", "images", 10000, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+        "test", "images", 10000,
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
     "t10k-labels-idx1-ubyte.gz": (
-        "test", "labels", 10000, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        "test", "labels", 10000,
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 }
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
@@ -115,21 +120,31 @@ def find_fashion_mnist(download=True):
 
 def _download_fashion_mnist(target):
     """Download the missing files into ``target``, verifying each before it is kept."""
+    created = not os.path.isdir(target)
     os.makedirs(target, exist_ok=True)
-    for name in FASHION_MNIST_FILES:
-        path = os.path.join(target, name)
-        if os.path.isfile(path):
-            continue
-        handle, partial = tempfile.mkstemp(dir=target, prefix=name, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
-                    DOWNLOAD_URL + name, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-                shutil.copyfileobj(response, out)
-            _verified_content(partial, name)
-            os.replace(partial, path)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+    try:
+        for name in FASHION_MNIST_FILES:
+            path = os.path.join(target, name)
+            if os.path.isfile(path):
+                continue
+            handle, partial = tempfile.mkstemp(dir=target, prefix=name, suffix=".part")
+            try:
+                with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
+                        DOWNLOAD_URL + name, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+                    shutil.copyfileobj(response, out)
+                try:
+                    _verified_content(partial, name)
+                except DataError:
+                    raise DataError(f"the downloaded {name} is not Fashion-MNIST's "
+                                    "(corrupt or a different file)") from None
+                os.replace(partial, path)
+            finally:
+                if os.path.exists(partial):
+                    os.remove(partial)
+    except BaseException:
+        if created and not os.listdir(target):
+            os.rmdir(target)
+        raise
 
 
 def _fix_hint(path):
@@ -139,8 +154,8 @@ def _fix_hint(path):
         return f"reinstall the data with `sudo apt-get install --reinstall {DEBIAN_PACKAGE}`"
     if directory == os.path.abspath(mxnet_cache_dir()):
         return "delete it; it is then found elsewhere or downloaded again"
-    return ("replace it with a good copy (e.g. from /usr/share/datasets/fashion-mnist), "
-            "or delete the folder's files or unset D2LCOURSE_DATA to use another place")
+    return (f"replace it with a good copy (e.g. from {DEBIAN_DIR}), or remove this folder's "
+            "Fashion-MNIST files so that another place is used")
 
 
 def _verified_content(path, name):
@@ -185,9 +200,10 @@ def read_fashion_mnist(split="train", directory=None):
                                    f"{prefix}-images-idx3-ubyte.gz")
         labels = _verified_content(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"),
                                    f"{prefix}-labels-idx1-ubyte.gz")
-        pixels = onp.frombuffer(images, onp.uint8, offset=16).reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        pixels = onp.frombuffer(images, onp.uint8, offset=16)
+        pixels = pixels.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
         scaled = onp.empty(pixels.shape, onp.float32)
-        onp.multiply(pixels, onp.float32(1 / 255), out=scaled)
+        onp.divide(pixels, onp.float32(255), out=scaled)  # as gluon's ToTensor
         X = mx.nd.from_numpy(scaled, zero_copy=True).as_np_ndarray()
         y = np.array(onp.frombuffer(labels, onp.uint8, offset=8).astype(onp.int32), dtype="int32")
         _cache[key] = (X, y)
@@ -212,6 +228,7 @@ class ArrayBatches:
     """
 
     def __init__(self, X, y, batch_size, shuffle=False):
+        X, y = (a if isinstance(a, np.ndarray) else np.array(a) for a in (X, y))
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} examples but y has {len(y)}")
         if batch_size < 1:
@@ -221,6 +238,7 @@ class ArrayBatches:
 
     @property
     def num_examples(self):
+        """Number of examples in one epoch."""
         return len(self.X)
 
     def __len__(self):

@@ -277,6 +277,12 @@ def test_array_batches_in_order_without_shuffle():
     assert len(batches) == 3
 
 
+def test_array_batches_accept_classic_numpy_arrays():
+    batches = data.ArrayBatches(onp.zeros((5, 2)), onp.arange(5), batch_size=2, shuffle=True)
+    X, y = next(iter(batches))
+    assert isinstance(X, np.ndarray) and X.shape == (2, 2)
+
+
 def test_array_batches_refuse_mismatched_arrays():
     X, y = toy_arrays(5)
     with pytest.raises(ValueError, match="5 examples but y has 4"):

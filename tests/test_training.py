@@ -26,7 +26,8 @@ def test_evaluate_accuracy_on_a_handmade_net():
     y = np.array([0, 1, 2, 2, 2], dtype="int32")
     batches = data.ArrayBatches(X, y, batch_size=2)
     assert training.evaluate_accuracy(lambda X: 2 * X, batches) == pytest.approx(3 / 5)
-    assert training.evaluate_accuracy(lambda X: np.flip(X, axis=1), batches) == pytest.approx(2 / 5)
+    flipped = training.evaluate_accuracy(lambda X: np.flip(X, axis=1), batches)
+    assert flipped == pytest.approx(2 / 5)
 
 
 def test_evaluate_accuracy_refuses_empty_data():
@@ -62,11 +63,21 @@ def scratch_softmax_regression():
     return (lambda X: np.dot(X.reshape(-1, 784), W) + b), [W, b]
 
 
+class WithoutLength:
+    """A re-iterable of batches that cannot tell its length, like a student's data_iter."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
 @needs_real_data
 def test_train_scratch_softmax_regression_on_a_subset(fashion_mnist, capsys):
     mx.random.seed(0)
     (X, y), (X_test, y_test) = fashion_mnist
-    train_iter = data.ArrayBatches(X[:12000], y[:12000], 256, shuffle=True)
+    train_iter = WithoutLength(data.ArrayBatches(X[:12000], y[:12000], 256, shuffle=True))
     test_iter = data.ArrayBatches(X_test, y_test, 1000)
     net, params = scratch_softmax_regression()
 
@@ -123,3 +134,27 @@ def test_train_concise_loss_is_the_mean_cross_entropy(fashion_mnist):
     expected = gluon.loss.SoftmaxCrossEntropyLoss()(net(X[:1000]), y[:1000]).mean()
     assert history.train_loss[0] == pytest.approx(float(expected), rel=1e-5)
     assert history.train_acc[0] == pytest.approx(training.accuracy(net(X[:1000]), y[:1000]) / 1000)
+
+
+@needs_real_data
+def test_train_concise_matches_train_with_a_gluon_trainer(fashion_mnist):
+    """The fast path is plain SGD: same seed, same batches, same numbers as gluon's Trainer."""
+    (X, y), (X_test, y_test) = fashion_mnist
+    histories = []
+    for fast in (True, False):
+        mx.random.seed(7)
+        train_iter = data.ArrayBatches(X[:6000], y[:6000], 256, shuffle=True)
+        test_iter = data.ArrayBatches(X_test[:2000], y_test[:2000], 500)
+        net = training.concise_mlp()
+        if fast:
+            histories.append(training.train_concise(net, train_iter, test_iter, 2, 0.1,
+                                                    progress=False))
+        else:
+            trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+            histories.append(training.train(net, train_iter, test_iter,
+                                            gluon.loss.SoftmaxCrossEntropyLoss(), 2, trainer,
+                                            progress=False, plot=False))
+    fast, reference = histories
+    assert fast.train_loss == pytest.approx(reference.train_loss, rel=1e-4)
+    assert fast.train_acc == pytest.approx(reference.train_acc, abs=1e-3)
+    assert fast.test_acc == pytest.approx(reference.test_acc, abs=1e-3)

@@ -1,0 +1,253 @@
+"""Training loops for classifiers: a general one and a fast one for gluon nets.
+
+``train`` runs any net (scratch or gluon) with any updater, as d2l's former
+``train_ch3`` did. ``train_concise`` trains a gluon net fast: forward pass and loss
+in one hybridized graph with static memory; backward from the head gradient
+lr / batch size, so that SGD is one in-place subtraction per parameter; loss and
+accuracy summed on the device and read once per epoch.
+
+Both show a progress bar in a terminal and a live plot in a notebook, and return
+a :class:`History`. ``Timer`` and ``Accumulator`` are d2l's, imported on first use.
+"""
+import collections
+import dataclasses
+import sys
+import time
+
+from d2lcourse._mxnet import autograd, gluon, init, mx
+
+D2L_NAMES = ("Timer", "Accumulator")
+MAX_BATCHES_IN_FLIGHT = 8  # how far Python may run ahead of the device (bounds memory)
+
+
+def __getattr__(name):
+    if name in D2L_NAMES:
+        from d2l import mxnet as d2l
+        return getattr(d2l, name)
+    raise AttributeError(f"module 'd2lcourse.training' has no attribute {name!r}")
+
+
+@dataclasses.dataclass
+class History:
+    """Per-epoch metrics of a training run; ``epoch_seconds`` times the training pass."""
+    train_loss: list = dataclasses.field(default_factory=list)
+    train_acc: list = dataclasses.field(default_factory=list)
+    test_acc: list = dataclasses.field(default_factory=list)
+    epoch_seconds: list = dataclasses.field(default_factory=list)
+
+    def add(self, train_loss, train_acc, test_acc, seconds):
+        self.train_loss.append(train_loss)
+        self.train_acc.append(train_acc)
+        self.test_acc.append(test_acc)
+        self.epoch_seconds.append(seconds)
+
+    def summary(self, epoch=-1):
+        """One line for ``epoch`` (default: the last), e.g. for a log."""
+        return (f"loss {self.train_loss[epoch]:.3f}, train acc {self.train_acc[epoch]:.3f}, "
+                f"test acc {self.test_acc[epoch]:.3f}, {self.epoch_seconds[epoch]:.2f} s")
+
+
+# ---------------------------------------------------------------- accuracy
+
+def correct_predictions(y_hat, y):
+    """Number of correct predictions as a 0-d array on the device (no host sync).
+
+    ``y_hat`` holds one row of scores per example (argmax taken) or predicted labels.
+    """
+    if y_hat.ndim > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    return (y_hat.astype("int64").reshape(-1) == y.astype("int64").reshape(-1)).sum()
+
+
+def accuracy(y_hat, y):
+    """Number of rows of ``y_hat`` whose argmax equals the label in ``y``, as a Python float."""
+    return float(correct_predictions(y_hat, y))
+
+
+def evaluate_accuracy(net, data_iter, device=None):
+    """Fraction of examples of ``data_iter`` that ``net`` (any callable giving scores) gets right.
+
+    With ``device``, each batch is moved there first.
+    """
+    correct, count = 0, 0
+    for X, y in data_iter:
+        if device is not None:
+            X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+        correct = correct + correct_predictions(net(X), y)
+        count += y.shape[0]
+    if count == 0:
+        raise ValueError("evaluate_accuracy: the data iterator yielded no example")
+    return float(correct) / count
+
+
+# ---------------------------------------------------------------- progress display
+
+class _Progress:
+    """A tqdm bar in a terminal and/or a live d2l Animator plot in a notebook."""
+
+    def __init__(self, num_epochs, batches_per_epoch, progress, plot):
+        from d2lcourse.plots import in_jupyter
+        notebook = in_jupyter()
+        if progress is None:
+            progress = not notebook and sys.stderr.isatty()
+        if plot is None:
+            plot = notebook
+        self.bar = self.animator = None
+        if progress:
+            from tqdm import tqdm
+            total = num_epochs * batches_per_epoch if batches_per_epoch else None
+            self.bar = tqdm(total=total, unit="batch",
+                            desc=f"epoch 1/{num_epochs}", leave=True)
+        if plot:
+            from d2lcourse.plots import training_animator
+            self.animator = training_animator(num_epochs)
+        self.num_epochs = num_epochs
+
+    def batch_done(self):
+        if self.bar is not None:
+            self.bar.update()
+
+    def epoch_done(self, history):
+        epoch = len(history.train_loss)
+        if self.bar is not None:
+            self.bar.set_description(f"epoch {min(epoch + 1, self.num_epochs)}/{self.num_epochs}")
+            self.bar.set_postfix_str(history.summary())
+        if self.animator is not None:
+            self.animator.add(epoch, (history.train_loss[-1], history.train_acc[-1],
+                                      history.test_acc[-1]))
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------- general training loop
+
+def _length(batches):
+    """Number of batches per epoch, or None for an iterable without ``len``."""
+    return len(batches) if hasattr(batches, "__len__") else None
+
+
+def _limit_in_flight(in_flight, latest):
+    """Wait for the batch MAX_BATCHES_IN_FLIGHT back, so queued work stays bounded."""
+    in_flight.append(latest)
+    if len(in_flight) > MAX_BATCHES_IN_FLIGHT:
+        in_flight.popleft().wait_to_read()
+
+
+def train(net, train_iter, test_iter, loss, num_epochs, updater, progress=None, plot=None):
+    """Train classifier ``net`` for ``num_epochs``; return its :class:`History`.
+
+    ``loss(y_hat, y)`` gives one loss per example; ``updater`` is a gluon ``Trainer``
+    or a function of the batch size (e.g. ``lambda n: sgd(params, lr, n)``).
+    ``progress``/``plot``: progress bar and live plot (default: bar in a terminal,
+    plot in a notebook).
+    """
+    step = updater.step if isinstance(updater, gluon.Trainer) else updater
+    history = History()
+    display = _Progress(num_epochs, _length(train_iter), progress, plot)
+    try:
+        for _ in range(num_epochs):
+            start = time.perf_counter()
+            loss_sum, correct, count = 0, 0, 0  # sums become arrays on the device
+            in_flight = collections.deque()
+            for X, y in train_iter:
+                with autograd.record():
+                    y_hat = net(X)
+                    losses = loss(y_hat, y)
+                losses.backward()
+                step(X.shape[0])
+                loss_sum = loss_sum + losses.sum()
+                correct = correct + correct_predictions(y_hat, y)
+                count += X.shape[0]
+                _limit_in_flight(in_flight, loss_sum)
+                display.batch_done()
+            train_loss, train_acc = float(loss_sum) / count, float(correct) / count
+            seconds = time.perf_counter() - start
+            history.add(train_loss, train_acc, evaluate_accuracy(net, test_iter), seconds)
+            display.epoch_done(history)
+    finally:
+        display.close()
+    return history
+
+
+# ---------------------------------------------------------------- fast concise path
+
+def concise_mlp(num_hiddens=256, num_outputs=10, sigma=0.01):
+    """Gluon MLP with one ReLU hidden layer, weights ~ N(0, sigma^2) (d2l's concise MLP)."""
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(num_hiddens, activation="relu"), gluon.nn.Dense(num_outputs))
+    net.initialize(init.Normal(sigma))
+    return net
+
+
+def concise_softmax_regression(num_outputs=10, sigma=0.01):
+    """Gluon softmax regression: one dense layer giving logits, weights ~ N(0, sigma^2)."""
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(num_outputs))
+    net.initialize(init.Normal(sigma))
+    return net
+
+
+class _LossAndCorrect(gluon.HybridBlock):
+    """Forward pass and softmax cross-entropy in one graph: (summed loss, correct count)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def hybrid_forward(self, F, X, y):
+        logits = self.net(X)
+        loss_sum = -F.npx.pick(F.npx.log_softmax(logits), y).sum()
+        predictions = F.np.argmax(logits, axis=1).astype("int32")
+        correct = F.np.equal(predictions, y.astype("int32")).sum()
+        return loss_sum, correct
+
+
+def _trainable(net):
+    """(weight, gradient) array pairs of the parameters of ``net`` that learn."""
+    return [(param.data(), param.grad()) for param in net.collect_params().values()
+            if param.grad_req != "null"]
+
+
+def train_concise(net, train_iter, test_iter, num_epochs, lr, progress=None, plot=None):
+    """Train gluon classifier ``net`` with softmax cross-entropy and SGD; return its History.
+
+    ``train_iter``/``test_iter`` yield ``(X, y)`` batches (e.g. :class:`ArrayBatches`),
+    moved to the device of ``net``'s parameters when they are elsewhere.
+    """
+    device = next(iter(net.collect_params().values())).list_ctx()[0]
+    step = _LossAndCorrect(net)
+    step.hybridize(static_alloc=True, static_shape=True)
+    step_sizes = {}  # batch size -> lr / batch size, as the head gradient of the summed loss
+    pairs = None
+    history = History()
+    display = _Progress(num_epochs, _length(train_iter), progress, plot)
+    try:
+        for _ in range(num_epochs):
+            start = time.perf_counter()
+            loss_sum, correct, count = 0, 0, 0  # sums become arrays on the device
+            in_flight = collections.deque()
+            for X, y in train_iter:
+                if X.ctx != device:
+                    X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+                with autograd.record():
+                    batch_loss, batch_correct = step(X, y)
+                if X.shape[0] not in step_sizes:
+                    step_sizes[X.shape[0]] = mx.np.array(lr / X.shape[0], ctx=device)
+                batch_loss.backward(step_sizes[X.shape[0]])
+                pairs = pairs or _trainable(net)  # parameters exist after the first forward
+                for weight, scaled_grad in pairs:
+                    weight -= scaled_grad
+                loss_sum = loss_sum + batch_loss
+                correct = correct + batch_correct
+                count += X.shape[0]
+                _limit_in_flight(in_flight, loss_sum)
+                display.batch_done()
+            train_loss, train_acc = float(loss_sum) / count, float(correct) / count
+            seconds = time.perf_counter() - start
+            history.add(train_loss, train_acc, evaluate_accuracy(net, test_iter, device), seconds)
+            display.epoch_done(history)
+    finally:
+        display.close()
+    return history
