@@ -75,6 +75,8 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
             command += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
+    # Fresh /tmp first: what is bound below may itself live under /tmp.
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
     python_homes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     package_dirs = {module_directory("d2lcourse"), module_directory("d2lcourse.autograder")}
     for path in sorted(python_homes | package_dirs):
@@ -87,8 +89,7 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
         command += ["--ro-bind", str(path), str(path)]
     if data_dir is not None:
         command += ["--ro-bind", str(data_dir), str(data_dir)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
-                "--dir", "/tmp/home", "--chdir", "/tmp/home", "--clearenv",
+    command += ["--dir", "/tmp/home", "--chdir", "/tmp/home", "--clearenv",
                 "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",
                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MXNET_CPU_WORKER_NTHREADS", "1",
@@ -202,9 +203,11 @@ class Sandbox:
                     128 + signal.SIGABRT, -signal.SIGBUS):
             return SubmissionFault("crashed", f"the notebook's process crashed "
                                               f"(signal {abs(code) % 128})")
+        last = text.strip().splitlines()[-1][-300:] if text.strip() else ""
         return SubmissionFault("crashed", f"the notebook's process exited (status {code}) "
                                           "while it was being graded, e.g. by calling "
-                                          "exit(): remove that call")
+                                          "exit(): remove that call"
+                               + (f" (its last output: {last})" if last else ""))
 
     def kill(self):
         """End the sandbox and everything in it (its pid namespace dies with it)."""
