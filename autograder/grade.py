@@ -181,6 +181,7 @@ class Recorder:
         config.CourseDirectory.root = str(self.course_dir)
         if "root" not in config.Exchange:  # nbgrader's default needs a system folder
             config.Exchange.root = str(self.course_dir / "exchange")
+            (self.course_dir / "exchange").mkdir(exist_ok=True)
         configure(config)
         # nbgrader runs `alembic` from PATH: make it this environment's.
         bin_dir = os.path.dirname(sys.executable)
