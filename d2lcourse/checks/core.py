@@ -296,6 +296,10 @@ def check_source(function, forbidden):
 # --------------------------------------------------------------------------- values
 
 def type_name(value):
+    """The name of a value's type; the autograder's placeholder for a value that is not
+    data (wire.Unsupported, e.g. a legacy mxnet.nd.NDArray) carries the name it stands for."""
+    if type(value).__name__ == "Unsupported" and hasattr(value, "type_name"):
+        return value.type_name
     kind = type(value)
     module = kind.__module__
     if module.startswith("mxnet.numpy"):

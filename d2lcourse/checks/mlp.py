@@ -38,15 +38,9 @@ def _relu(x):
 
 # --------------------------------------------------------------------------- helpers
 
-def _value_type(value):
-    # The autograder stands in an `Unsupported` (with the type's name) for values that are
-    # not data, such as the legacy mxnet.nd.NDArray.
-    return getattr(value, "type_name", None) or core.type_name(value)
-
-
 def _array_result(function, value, what="the result", shape=None, hint=None):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
-    if "ndarray.ndarray.NDArray" in _value_type(value):
+    if "ndarray.ndarray.NDArray" in core.type_name(value):
         core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
                             "mxnet.numpy.ndarray: build it with mxnet.np operations, or "
                             "convert it with .as_np_ndarray()")
@@ -360,7 +354,7 @@ def _params_result(function, params, shapes, what, hint=""):
     """Fail unless `params` is a list [W1, b1, W2, b2] of float mxnet arrays of `shapes`."""
     if not isinstance(params, (list, tuple)) or len(params) != 4:
         length = f" of length {len(params)}" if isinstance(params, (list, tuple)) else ""
-        core.fail(function, f"returned {_value_type(params)}{length} for {what}, expected "
+        core.fail(function, f"returned {core.type_name(params)}{length} for {what}, expected "
                             f"the list [W1, b1, W2, b2]")
     for name, param in zip(PARAM_NAMES, params):
         _array_result(function, param, f"{name} in {what}")
@@ -555,7 +549,7 @@ def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_ou
     got = core.call(collapse_linear, *[np.array(a) for a in arrays], seed=seed)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-        core.fail(collapse_linear, f"returned {_value_type(got)}{length}, expected a pair "
+        core.fail(collapse_linear, f"returned {core.type_name(got)}{length}, expected a pair "
                                    f"(W, b): return W, b")
     W, b = got
     _array_result(collapse_linear, W, "W", shape=(num_inputs, num_outputs),

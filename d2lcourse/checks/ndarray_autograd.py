@@ -100,15 +100,9 @@ def _hand_derived(function, *args, seed=0):
     return core.call(function, *args, seed=seed, forbidden=core.HAND_DERIVED)
 
 
-def _value_type(value):
-    # The autograder stands in an `Unsupported` (with the type's name) for values that are
-    # not data, such as the legacy mxnet.nd.NDArray.
-    return getattr(value, "type_name", None) or core.type_name(value)
-
-
 def _array_result(function, value, what="the result", shape=None, hint=None):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`)."""
-    if "ndarray.ndarray.NDArray" in _value_type(value):
+    if "ndarray.ndarray.NDArray" in core.type_name(value):
         core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
                             "mxnet.numpy.ndarray: convert it with .as_np_ndarray() "
                             "(autograd.grad returns legacy arrays even in DeepNumpy mode)")
