@@ -191,13 +191,11 @@ def test_report_has_plots_and_html(course):
 def test_rerun_regrades_nothing_unless_forced(course):
     root, _ = course
     before = grades(root, BROKEN)
-    started = time.monotonic()
     result = subprocess.run(D2LCOURSE + ["grade", BROKEN, "--course", str(root)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0
     assert "already graded and unchanged" in result.stdout
     assert grades(root, BROKEN) == before
-    assert time.monotonic() - started < 60
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, tmp_path):
