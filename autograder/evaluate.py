@@ -19,7 +19,7 @@ import numpy as onp
 from d2lcourse._mxnet import np, npx
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
-from d2lcourse.grading import SubmissionFault, TestResult, run_test_cell
+from d2lcourse.grading import Missing, SubmissionFault, TestResult, run_test_cell
 from d2lcourse.autograder.sandbox import Limits, Sandbox
 
 REFERENCE_PACKAGE = "d2lcourse.solutions"
@@ -144,12 +144,10 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
         missing = reply.get("missing", {})
         if any("MemoryError" in str(reason) for reason in missing.values()):
             raise SubmissionFault("memory", "a solution cell ran out of memory")
-        functions = {name: RemoteFunction(sandbox, name, solution_sources.get(name, ""))
-                     for name in assignment.functions}
-        for name, reason in missing.items():
-            if name in functions:
-                functions[name].source = solution_sources.get(name, "")
-                functions[name].invoke = missing_invoker(str(reason)[:2000])
+        functions = {
+            name: Missing(name, str(missing[name])[:2000], solution_sources.get(name, ""))
+            if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""))
+            for name in assignment.functions}
         for test in tests:
             if fault is None:
                 try:
@@ -157,12 +155,10 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
                     continue
                 except SubmissionFault as error:
                     fault = error
-            results.append(TestResult(test.grade_id, assignment.owner_of(test.grade_id) or "?",
-                                      0.0, test.points, f"not run: {fault}"))
+            results.append(unrun(test, assignment, f"not run: {fault}"))
     except SubmissionFault as error:
         fault = error
-        results = [TestResult(t.grade_id, assignment.owner_of(t.grade_id) or "?", 0.0,
-                              t.points, f"not run: {error}") for t in tests]
+        results = [unrun(t, assignment, f"not run: {error}") for t in tests]
     finally:
         sandbox.close()
     status, message = ("ok", "") if fault is None else (fault.status, str(fault))
@@ -170,7 +166,7 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
                    f"{socket.gethostname()}:{os.getpid()}", sandbox.student_seconds)
 
 
-def missing_invoker(reason):
-    def invoke(args, kwargs, seed=None, watch=()):
-        return Outcome(error=("Missing", reason, ""))
-    return invoke
+def unrun(test, assignment, message):
+    """A zero result, with `message`, for a test that could not run."""
+    return TestResult(test.grade_id, assignment.owner_of(test.grade_id) or "?", 0.0,
+                      test.points, message)

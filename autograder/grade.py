@@ -20,14 +20,14 @@ import multiprocessing
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
 from d2lcourse.course import Assignment, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, is_setup_cell, read
-from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate
+from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate, unrun
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -240,8 +240,8 @@ class Recorder:
                 last = (result.get("error") or result.get("log") or "").strip().splitlines()
                 verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
                                   + (last[-1] if last else "unknown error"),
-                                  [type(r)(r.grade_id, r.function, 0.0, r.max_points,
-                                           "not graded: the notebook is invalid")
+                                  [replace(r, points=0.0,
+                                           message="not graded: the notebook is invalid")
                                    for r in verdict.results], verdict.seconds)
         finally:
             SandboxedExecute.precomputed.pop(key, None)
@@ -281,7 +281,7 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
         except InvalidNotebook as error:
             verdicts[submission.student] = recorder.record(submission, Verdict(
                 "invalid_notebook", str(error),
-                [reports.unrun(t, assignment, str(error)) for t in tests]))
+                [unrun(t, assignment, f"not graded: {error}") for t in tests]))
             continue
         jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,
                         not unsafe_no_sandbox, data_dir))

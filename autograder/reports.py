@@ -7,15 +7,6 @@ import os
 import time
 from pathlib import Path
 
-from d2lcourse.grading import TestResult
-
-
-def unrun(test, assignment, reason):
-    """A zero result for a test that could not run."""
-    return TestResult(test.grade_id, assignment.owner_of(test.grade_id) or "?", 0.0,
-                      test.points, f"not graded: {reason}")
-
-
 class Progress:
     def __init__(self, total, out):
         from tqdm import tqdm
