@@ -22,8 +22,12 @@ class Cgroup:
 
     def join(self):
         """Move the calling process into the group (call in the child before exec)."""
+        self.add(os.getpid())
+
+    def add(self, pid):
+        """Move process `pid` (with all its threads) into the group."""
         for directory in self.directories:
-            (directory / "cgroup.procs").write_text(str(os.getpid()))
+            (directory / "cgroup.procs").write_text(str(pid))
 
     def out_of_memory(self):
         try:

@@ -113,21 +113,25 @@ def referenced_modules(setup):
     return sorted(seen)
 
 
-def imported_references(sources):
-    """Names of the reference modules that these sources import directly."""
+def imported_modules(sources):
+    """Names of the modules that these sources import (sorted; `from a import b` gives
+    both `a` and `a.b`, which may be a module)."""
     modules = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+                modules.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
             elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
-            for name in names:
-                if name.startswith(REFERENCE_PACKAGE + "."):
-                    modules.add(name[len(REFERENCE_PACKAGE) + 1:].split(".")[0])
-    return modules
+                modules.update(a.name for a in node.names)
+    return sorted(modules)
+
+
+def imported_references(sources):
+    """Names of the reference modules that these sources import directly."""
+    prefix = REFERENCE_PACKAGE + "."
+    return {name[len(prefix):].split(".")[0] for name in imported_modules(sources)
+            if name.startswith(prefix)}
 
 
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
@@ -136,9 +140,9 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
     npx.set_np()  # MXNet's NumPy mode is per thread, and Dask runs tasks in its own threads
     started = time.monotonic()
     allowed = [m for m in referenced_modules(setup) if m != assignment.module]
-    results, fault = [], None
-    sandbox = Sandbox(limits, sandboxed, allowed, data_dir)
+    results, fault, sandbox = [], None, None
     try:
+        sandbox = Sandbox(limits, sandboxed, allowed, data_dir, imported_modules(setup))
         reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
                                     "setup": list(setup), "solutions": solution_sources})
         missing = reply.get("missing", {})
@@ -160,10 +164,12 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
         fault = error
         results = [unrun(t, assignment, f"not run: {error}") for t in tests]
     finally:
-        sandbox.close()
+        if sandbox is not None:
+            sandbox.close()
     status, message = ("ok", "") if fault is None else (fault.status, str(fault))
     return Verdict(status, message, results, time.monotonic() - started,
-                   f"{socket.gethostname()}:{os.getpid()}", sandbox.student_seconds)
+                   f"{socket.gethostname()}:{os.getpid()}",
+                   sandbox.student_seconds if sandbox else 0.0)
 
 
 def unrun(test, assignment, message):

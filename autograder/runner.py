@@ -10,6 +10,10 @@ Protocol (d2lcourse.autograder.wire frames on stdin/stdout):
               + value and the arguments as they are after the call (in-place updates)
               ("seconds" in both replies: time spent running the student's code)
     grader -> {"op": "exit"}
+
+Started as `runner --zygote FD [module ...]` it is instead the zygote (zygote.py): it
+imports the runner's modules and the given ones, reads Fashion-MNIST, and forks a
+fresh runner for every submission.
 """
 import os
 import sys
@@ -69,7 +73,28 @@ def serve(incoming, outgoing):
                       {"value": None, "args": args})
 
 
-def main():
+def preload(modules):
+    """Import what every submission will need, and read the data, once for all."""
+    import importlib
+    from d2lcourse.checks import core  # noqa: F401  (what `serve` imports)
+    from d2lcourse import grading  # noqa: F401
+    from d2lcourse.autograder import wire  # noqa: F401
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # the submission's own setup will report it
+            pass
+    if os.environ.get("D2LCOURSE_DATA"):
+        from d2lcourse.data import DataError, read_fashion_mnist
+        for split in ("train", "test"):
+            try:
+                read_fashion_mnist(split)
+            except DataError:
+                pass
+
+
+def answer():
+    """Answer one submission's requests on stdin/stdout, then exit."""
     incoming, outgoing = protocol_streams()
     try:
         serve(incoming, outgoing)
@@ -77,6 +102,15 @@ def main():
         pass
     sys.stderr.flush()
     os._exit(0)  # skip MXNet's slow teardown
+
+
+def main():
+    if sys.argv[1:2] == ["--zygote"]:
+        from d2lcourse.autograder import zygote
+        preload(sys.argv[3:])
+        zygote.serve(int(sys.argv[2]))
+        os._exit(0)
+    answer()
 
 
 if __name__ == "__main__":

@@ -1,24 +1,30 @@
-"""One submission's process: started under bubblewrap with limits, spoken to over pipes.
+"""One submission's process: forked by a warm bubblewrap sandbox with limits, spoken to
+over pipes.
 
 The sandbox sees a read-only system, Python and the course library; its own empty
 /tmp and home; the Fashion-MNIST files read-only; and of the reference solutions only
 the modules of earlier assignments that the notebook's setup cells import. It has no
-network, its own pid namespace, and dies with the grader. Every fault (timeout,
-memory, crash, exit) becomes a `SubmissionFault` with a status for grades.csv.
+network, its own user and pid namespaces, and dies with the grader. Each submission's
+process is forked from a zygote (zygote.py) that has already imported MXNet, and
+isolates itself from the zygote and from every other submission before it runs any
+student code. Every fault (timeout, memory, crash, exit) becomes a `SubmissionFault`
+with a status for grades.csv.
 """
 import os
 import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from d2lcourse.autograder import cgroups, wire
+from d2lcourse.autograder import cgroups, wire, zygote
 from d2lcourse.grading import SubmissionFault
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
@@ -65,7 +71,8 @@ def module_directory(module_name):
 
 def bubblewrap_command(argv, allowed_references=(), data_dir=None):
     """`argv` wrapped in bubblewrap: read-only system, private /tmp, no network."""
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+    command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(zygote.SANDBOX_ID),
+               "--gid", str(zygote.SANDBOX_ID), "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox"]
     for top in ("/usr", "/etc", "/opt"):
         if os.path.isdir(top):
@@ -93,7 +100,8 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
                 "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",
                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MXNET_CPU_WORKER_NTHREADS", "1",
-                "--setenv", "OPENBLAS_NUM_THREADS", "1"]
+                "--setenv", "OPENBLAS_NUM_THREADS", "1",
+                "--setenv", "MXNET_ENGINE_TYPE", "NaiveEngine"]
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if name in os.environ:
             command += ["--setenv", name, os.environ[name]]
@@ -104,32 +112,213 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
 
 def unsandboxed_environment(data_dir=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("D2LCOURSE_")}
-    env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", MXNET_CPU_WORKER_NTHREADS="1")
+    env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", MXNET_CPU_WORKER_NTHREADS="1",
+               MXNET_ENGINE_TYPE="NaiveEngine")
     if data_dir is not None:
         env["D2LCOURSE_DATA"] = str(data_dir)
     return env
 
 
-class Sandbox:
-    """A running runner process; `request` sends one message and waits for the reply."""
+class Zygote:
+    """A warm bubblewrap sandbox that forks one isolated runner per `spawn` (zygote.py)."""
 
-    def __init__(self, limits=Limits(), sandboxed=True, allowed_references=(), data_dir=None):
+    def __init__(self, allowed_references=(), data_dir=None, preload=()):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = RUNNER + ["--zygote", str(theirs.fileno()), *preload]
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            bubblewrap_command(argv, allowed_references, data_dir),
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+            pass_fds=[theirs.fileno()], start_new_session=True)
+        theirs.close()
+
+    def spawn(self, limits, deadline):
+        """A ForkedRunner, ready and with its pid, for a new submission; or ZygoteError."""
+        stdin, stdout, stderr = os.pipe(), os.pipe(), os.pipe()
+        host_end, child_end = zygote.status_socket_pair()
+        try:
+            zygote.send_spawn(self.control, asdict(limits),
+                              [stdin[0], stdout[1], stderr[1]], child_end.fileno())
+        finally:
+            for fd in (stdin[0], stdout[1], stderr[1]):
+                os.close(fd)
+            child_end.close()
+        process = ForkedRunner(host_end, stdin[1], stdout[0], stderr[0])
+        try:
+            while process.pid is None:
+                if self.process.poll() is not None:
+                    raise zygote.ZygoteError(f"the zygote exited: {self.last_words()}")
+                if time.monotonic() > deadline:
+                    raise zygote.ZygoteError("the zygote did not fork in time")
+                process.wait_until_ready(timeout=1.0)
+        except zygote.ZygoteError:
+            process.close()
+            raise
+        return process
+
+    def last_words(self):
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace").strip()
+        return text.splitlines()[-1][-500:] if text else "no output"
+
+    def close(self):
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+_zygotes = {}
+_zygotes_lock = threading.Lock()
+
+
+def warm_sandbox(allowed_references, data_dir, preload):
+    """This process's zygote for these mounts and modules, started on first use."""
+    key = (tuple(allowed_references), data_dir, tuple(preload))
+    with _zygotes_lock:
+        found = _zygotes.get(key)
+        if found is None or found.process.poll() is not None:
+            found = _zygotes[key] = Zygote(allowed_references, data_dir, preload)
+        return found
+
+
+def forget_zygote(instance):
+    with _zygotes_lock:
+        for key, value in list(_zygotes.items()):
+            if value is instance:
+                del _zygotes[key]
+    instance.close()
+
+
+class ForkedRunner:
+    """The handle of a runner forked by a zygote: what the Sandbox uses of a Popen."""
+
+    def __init__(self, status, stdin, stdout, stderr):
+        self.status = status
+        self.stdin = os.fdopen(stdin, "wb")
+        self.stdout = os.fdopen(stdout, "rb")
+        self.stderr = os.fdopen(stderr, "rb")
+        self.pid = None             # as this process sees it: known once the runner is ready
+        self.returncode = None
+
+    def wait_until_ready(self, timeout):
+        try:
+            message, pid = zygote.receive_status(self.status, timeout)
+        except socket.timeout:
+            return
+        if message == "ready" and pid:
+            self.pid = pid
+        elif message.startswith("unisolated "):
+            raise zygote.IsolationUnavailable(message.split(" ", 1)[1])
+        else:
+            self._finished(message)
+            raise zygote.ZygoteError(f"the submission's process did not start "
+                                     f"(status {self.returncode})")
+
+    def _finished(self, message):
+        """Record the exit status of "exit <wait status>", or of a lost init as killed."""
+        try:
+            self.returncode = wait_status_code(int(message.split()[1]))
+        except (IndexError, ValueError):
+            self.returncode = -signal.SIGKILL
+        self.status.close()
+
+    def poll(self):
+        if self.returncode is None:
+            self.wait(timeout=0)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is not None:
+            return self.returncode
+        try:
+            message, _ = zygote.receive_status(self.status, timeout)
+        except (socket.timeout, BlockingIOError):
+            if timeout == 0:
+                return None
+            raise subprocess.TimeoutExpired("runner", timeout) from None
+        self._finished(message)
+        return self.returncode
+
+    def close(self):
+        for stream in (self.stdin, self.stdout, self.stderr, self.status):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def wait_status_code(status):
+    """A Popen-style return code (negative for a signal) from a raw wait status."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+cold_reason = ""
+
+
+def use_cold_sandboxes(reason):
+    """From now on start one bubblewrap sandbox per submission: safe, 2 s slower each."""
+    global cold_reason
+    if not cold_reason:
+        cold_reason = reason
+        print(f"d2lcourse: warm sandboxes cannot isolate submissions here ({reason}); "
+              "starting a new sandbox for each submission instead (about 2 s slower each)",
+              file=sys.stderr)
+
+
+class Sandbox:
+    """A running runner process; `request` sends one message and waits for the reply.
+
+    Sandboxed processes are forked by this process's zygote (`warm`), or where that
+    cannot isolate them, or with `warm=False`, started as a new bubblewrap sandbox.
+    """
+
+    def __init__(self, limits=Limits(), sandboxed=True, allowed_references=(), data_dir=None,
+                 preload=(), warm=True):
         self.limits = limits
-        argv = (bubblewrap_command(RUNNER, allowed_references, data_dir) if sandboxed
-                else RUNNER)
         self.deadline = time.monotonic() + limits.seconds
         self.output = bytearray()
         self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
         self.student_seconds = 0.0  # as reported by the runner: informative only
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=self._apply_limits,
-            env=None if sandboxed else unsandboxed_environment(data_dir))
+        self.process = None
+        if sandboxed and warm and not cold_reason:
+            try:
+                self.process = self._fork(allowed_references, data_dir, preload)
+            except zygote.IsolationUnavailable as error:
+                use_cold_sandboxes(str(error))
+        if self.process is None:
+            argv = (bubblewrap_command(RUNNER, allowed_references, data_dir) if sandboxed
+                    else RUNNER)
+            self.process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True, preexec_fn=self._apply_limits,
+                env=None if sandboxed else unsandboxed_environment(data_dir))
         self._drainer = threading.Thread(target=self._drain_output, daemon=True)
         self._drainer.start()
 
+    def _fork(self, allowed_references, data_dir, preload):
+        """A runner from this process's zygote, in the cgroup before it sees any code."""
+        for attempt in (1, 2):
+            forker = warm_sandbox(allowed_references, data_dir, preload)
+            try:
+                process = forker.spawn(self.limits, self.deadline)
+                break
+            except zygote.ZygoteError as error:
+                forget_zygote(forker)
+                if isinstance(error, zygote.IsolationUnavailable):
+                    raise
+                if attempt == 2:
+                    raise SubmissionFault("crashed", f"the sandbox could not start a "
+                                                     f"process for it ({error})") from None
+        if self.cgroup is not None:
+            self.cgroup.add(process.pid)
+        return process
+
     def _apply_limits(self):
-        """Runs in the child before exec: join the cgroup, set rlimits."""
+        """Runs in the unsandboxed child before exec: join the cgroup, set rlimits."""
         if self.cgroup is not None:
             self.cgroup.join()
         limits = self.limits

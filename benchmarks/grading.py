@@ -4,8 +4,10 @@ Builds one class of submissions of 04_softmax_regression (reference, blank and t
 mistakes, in rotation) and grades it twice in this run, each in its own copy of the
 course: once with d2lcourse (sandbox and trusted verdicts on), once with stock nbgrader
 (its own Execute, a Jupyter kernel per notebook). Prints both wall times, the
-per-submission overhead of ours (grading time per notebook minus the time spent in the
-student's own code) and, last, `ratio: X` (ours / stock).
+per-submission overhead of ours and, last, `ratio: X` (ours / stock). The overhead is
+our grading time per notebook (wall time x workers / submissions) minus the mean time
+the submissions spent in the student's own code (start-up, imports, tests, verdicts,
+nbgrader's gradebook and feedback all count as overhead).
 
     .venv/bin/python benchmarks/grading.py [--students 40] [--workers 2]
 """
@@ -79,9 +81,9 @@ def main():
         verdicts = [json.loads(p.read_text())["verdict"] for p in
                     (ours / "reports" / ASSIGNMENT.id / "verdicts").glob("*.json")]
         per_notebook = our_seconds * args.workers / len(verdicts)
-        student = statistics.median(v["student_seconds"] for v in verdicts)
+        student = statistics.mean(v["student_seconds"] for v in verdicts)
         print(f"per notebook: {per_notebook:.2f} worker-seconds, of which the student's "
-              f"code (median) {student:.2f} s")
+              f"code {student:.2f} s (mean over the class)")
         print(f"overhead_per_notebook: {per_notebook - student:.2f} s")
         print(f"ratio: {our_seconds / stock_seconds:.2f}")
 

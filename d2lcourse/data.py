@@ -49,7 +49,7 @@ FASHION_MNIST_FILES = {
 }
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
-_cache = {}  # (directory, split) -> (X, y), the arrays read_fashion_mnist copies from
+_cache = {}  # (directory, split) -> (X, y): read-only NumPy arrays, parsed once
 
 
 class DataError(Exception):
@@ -183,12 +183,11 @@ def _verified_content(path, name):
     return content
 
 
-def read_fashion_mnist(split="train", directory=None):
-    """Fashion-MNIST ``split`` ('train' or 'test') as ``(X, y)``.
+def fashion_mnist_arrays(split="train", directory=None):
+    """Fashion-MNIST ``split`` as read-only NumPy arrays ``(X, y)``, shared, not copied.
 
-    ``X``: float32 ``(n, 1, 28, 28)`` in [0, 1]; ``y``: int32 ``(n,)``. Files come from
-    ``directory`` or :func:`find_fashion_mnist`. Parsed once per process; every call
-    returns fresh copies, so modifying them in place is safe.
+    For code that only reads the data (checks, evaluation). Same shapes and values as
+    :func:`read_fashion_mnist`, which returns MXNet copies of these.
     """
     if split not in SPLIT_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
@@ -202,13 +201,23 @@ def read_fashion_mnist(split="train", directory=None):
                                    f"{prefix}-labels-idx1-ubyte.gz")
         pixels = onp.frombuffer(images, onp.uint8, offset=16)
         pixels = pixels.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        scaled = onp.empty(pixels.shape, onp.float32)
-        onp.divide(pixels, onp.float32(255), out=scaled)  # as gluon's ToTensor
-        X = mx.nd.from_numpy(scaled, zero_copy=True).as_np_ndarray()
-        y = np.array(onp.frombuffer(labels, onp.uint8, offset=8).astype(onp.int32), dtype="int32")
+        X = onp.empty(pixels.shape, onp.float32)
+        onp.divide(pixels, onp.float32(255), out=X)  # as gluon's ToTensor
+        y = onp.frombuffer(labels, onp.uint8, offset=8).astype(onp.int32)
+        X.flags.writeable = y.flags.writeable = False
         _cache[key] = (X, y)
-    X, y = _cache[key]
-    return X.copy(), y.copy()
+    return _cache[key]
+
+
+def read_fashion_mnist(split="train", directory=None):
+    """Fashion-MNIST ``split`` ('train' or 'test') as ``(X, y)``.
+
+    ``X``: float32 ``(n, 1, 28, 28)`` in [0, 1]; ``y``: int32 ``(n,)``. Files come from
+    ``directory`` or :func:`find_fashion_mnist`. Parsed once per process; every call
+    returns fresh copies, so modifying them in place is safe.
+    """
+    X, y = fashion_mnist_arrays(split, directory)
+    return np.array(X, dtype="float32"), np.array(y, dtype="int32")
 
 
 def get_fashion_mnist_labels(indices):

@@ -15,8 +15,6 @@ import inspect
 import re
 import sys
 
-import nbformat
-
 from d2lcourse.course import ASSIGNMENTS
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -60,6 +58,9 @@ def without_hidden_tests(source):
 
 
 def read(path):
+    # nbformat is imported here, not at the top: the sandbox runner imports this module,
+    # and nbformat (through jsonschema) takes a second or more to import.
+    import nbformat
     return nbformat.read(str(path), as_version=4)
 
 
@@ -111,6 +112,7 @@ def disagreements(assignment, write=False, course_dir=None):
                             f"{module.__name__}.{name}")
             solutions[name].source = expected
     if write and problems:
+        import nbformat
         nbformat.write(notebook, str(path))
     return problems
 

@@ -2,6 +2,7 @@
 import ast
 import builtins
 
+import nbformat
 import pytest
 
 from d2lcourse import notebooks
@@ -27,7 +28,7 @@ def test_a_changed_reference_is_detected(tmp_path, monkeypatch):
     notebook = source(assignment.id)
     cell = next(c for c in notebook.cells if notebooks.grade_id(c) == "linreg")
     cell.source = cell.source.replace("### END SOLUTION", "    # edited by hand\n### END SOLUTION")
-    notebooks.nbformat.write(notebook, str(path))
+    nbformat.write(notebook, str(path))
     assert notebooks.disagreements(assignment, course_dir=course) == [
         f"{path}: solution cell 'linreg' differs from d2lcourse.solutions.linear_regression.linreg"]
     notebooks.disagreements(assignment, write=True, course_dir=course)

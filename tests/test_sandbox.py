@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from d2lcourse.autograder import sandbox as sandboxes
 from d2lcourse.autograder.evaluate import RemoteFunction, TestCell, evaluate
 from d2lcourse.autograder.sandbox import Limits, Sandbox, bubblewrap_problem
 from d2lcourse.checks import core
@@ -39,9 +40,9 @@ def points(verdict):
     return {r.grade_id: r.points for r in verdict.results}
 
 
-def probe(cell, limits=QUICK):
+def probe(cell, limits=QUICK, warm=True):
     """Run `probe()` from `cell` inside a sandbox; return what it observed, and the sandbox."""
-    sandbox = Sandbox(limits)
+    sandbox = Sandbox(limits, warm=warm)
     try:
         reply, _ = sandbox.request({"op": "load", "functions": ["probe"], "setup": SETUP,
                                     "solutions": {"probe": cell}})
@@ -227,3 +228,66 @@ def test_a_submission_leaves_nothing_for_the_next_one():
                          'open(os.path.join(folder, "poison"))')
     assert "poison" in probe(leave)
     assert "poison" not in probe(look)
+
+
+ESCAPE_THE_ZYGOTE = textwrap.dedent("""
+    def probe():
+        import os, signal
+        status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines())
+        own = {os.readlink("/proc/self")} | set(os.listdir("/proc/self/task"))
+        seen = {"uid": os.getuid(), "capabilities": [status[k].strip() for k in ("CapEff", "CapPrm", "CapBnd")],
+                "reached": []}
+        for pid in [p for p in os.listdir("/proc") if p.isdigit() and p not in own]:
+            for part in ("mem", "environ", "fd"):
+                try:
+                    if part == "fd":  # the numbers may be listed; what they are must not show
+                        for fd in os.listdir(f"/proc/{pid}/fd"):
+                            os.readlink(f"/proc/{pid}/fd/{fd}")
+                            seen["reached"].append(f"{pid}/fd/{fd}")
+                    else:
+                        open(f"/proc/{pid}/{part}", "rb").read(1)
+                        seen["reached"].append(f"{pid}/{part}")
+                except OSError:
+                    pass
+        for pid in range(1, 100):
+            if pid != os.getpid():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        return seen
+    """)
+
+
+def test_a_warm_sandbox_process_cannot_reach_the_zygote_or_regain_privileges():
+    seen = probe(ESCAPE_THE_ZYGOTE)
+    assert seen["uid"] != 0
+    assert seen["capabilities"] == ["0000000000000000"] * 3
+    assert seen["reached"] == [], "another process's memory, environment or files were readable"
+    verdict = grade(GOOD)  # the zygote survived the kill attempts and still isolates
+    assert (verdict.status, points(verdict)) == ("ok", {"test_double": 2.0})
+
+
+def test_cold_sandboxes_isolate_as_well():
+    seen = probe(ESCAPE_THE_ZYGOTE, warm=False)
+    assert seen["uid"] != 0
+    assert seen["capabilities"] == ["0000000000000000"] * 3
+    # The one other process there is bubblewrap's own init for this very sandbox.
+    assert {reached.split("/")[0] for reached in seen["reached"]} <= {"1"}
+
+
+def test_where_user_namespaces_are_blocked_each_submission_gets_its_own_sandbox(monkeypatch):
+    """Simulates a machine that forbids nested user namespaces with bubblewrap's own
+    --disable-userns: the zygote cannot isolate, so grading falls back, still sandboxed."""
+    original = sandboxes.bubblewrap_command
+
+    def blocking_userns(argv, *args, **kwargs):
+        command = original(argv, *args, **kwargs)
+        return command[:1] + ["--disable-userns"] + command[1:] if "--zygote" in argv else command
+
+    monkeypatch.setattr(sandboxes, "bubblewrap_command", blocking_userns)
+    monkeypatch.setattr(sandboxes, "_zygotes", {})
+    monkeypatch.setattr(sandboxes, "cold_reason", "")
+    verdict = grade(GOOD)
+    assert (verdict.status, points(verdict)) == ("ok", {"test_double": 2.0})
+    assert "unshare" in sandboxes.cold_reason, "the fallback was not taken"

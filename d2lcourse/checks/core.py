@@ -13,6 +13,7 @@ A failed check raises :class:`CheckFailure`, whose message is written for the st
 """
 import ast
 import contextlib
+import functools
 import importlib
 import inspect
 import math
@@ -133,15 +134,29 @@ class FashionMNISTRef:
     count: Optional[int] = None  # the first `count` examples, or all
 
     def resolve(self):
-        from d2lcourse.data import read_fashion_mnist
-        images, labels = read_fashion_mnist(self.split)
+        from d2lcourse.data import fashion_mnist_arrays
+        images, labels = fashion_mnist_arrays(self.split)
         array = images if self.part == "images" else labels
-        return array if self.count is None else array[:self.count]
+        if self.count is not None:
+            array = array[:self.count]
+        return np.array(array, dtype=array.dtype)  # the student's own copy
 
 
 def fashion_mnist(split, count=None):
     """(images, labels) references for a call: see FashionMNISTRef."""
     return FashionMNISTRef(split, "images", count), FashionMNISTRef(split, "labels", count)
+
+
+@functools.lru_cache(maxsize=2)
+def fashion_mnist_features(split):
+    """Fashion-MNIST `split` as float64 (n, 784) features and int64 labels, for checks
+    that evaluate a trained model (read-only, computed once per process)."""
+    from d2lcourse.data import fashion_mnist_arrays
+    images, labels = fashion_mnist_arrays(split)
+    X = images.reshape(len(labels), -1).astype(onp.float64)
+    y = labels.astype(onp.int64)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
 
 
 def resolve(argument):

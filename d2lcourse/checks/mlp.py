@@ -8,7 +8,6 @@ typical mistake (an overflowing tanh, sigmoid(x) where its derivative was asked 
 ``train_mlp_accuracy`` evaluates the parameters a student's trainer returns on the
 Fashion-MNIST test set itself.
 """
-import functools
 import math
 
 import numpy as onp
@@ -582,18 +581,9 @@ def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_ou
 
 # --------------------------------------------------------------------------- train_mlp
 
-@functools.lru_cache(maxsize=1)
-def _test_set():
-    """Fashion-MNIST test images as float64 (n, 784) and labels, read once per process."""
-    from d2lcourse.data import read_fashion_mnist
-    images, labels = read_fashion_mnist("test")
-    return (images.asnumpy().reshape(len(images), -1).astype(onp.float64),
-            labels.asnumpy().astype(onp.int64))
-
-
 def _evaluate(values):
     """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
-    X, y = _test_set()
+    X, y = core.fashion_mnist_features("test")
     W1, b1, W2, b2 = values
     logits = _relu(X @ W1 + b1) @ W2 + b2
     shifted = logits - logits.max(axis=1, keepdims=True)

@@ -87,10 +87,9 @@ def _large_logits(num_classes, magnitude, seed):
 
 def sorted_subset(count, flat=True):
     """The first `count` Fashion-MNIST training examples, sorted by label (float32, int32)."""
-    from d2lcourse.data import read_fashion_mnist
-    images, labels = read_fashion_mnist("train")
-    X = images[:count].asnumpy()
-    y = labels[:count].asnumpy()
+    from d2lcourse.data import fashion_mnist_arrays
+    images, labels = fashion_mnist_arrays("train")
+    X, y = images[:count], labels[:count]
     order = onp.argsort(y, kind="stable")
     X, y = X[order], y[order]
     if flat:
@@ -623,13 +622,10 @@ def _parameters(function, value):
 
 def _evaluate(W, b, split="test", count=None):
     """(accuracy, mean cross-entropy loss, predictions) of softmax regression (W, b)."""
-    from d2lcourse.data import read_fashion_mnist
-    images, labels = read_fashion_mnist(split)
-    X = images.asnumpy().reshape(len(labels), -1)
-    y = labels.asnumpy().astype(onp.int64)
+    X, y = core.fashion_mnist_features(split)
     if count is not None:
         X, y = X[:count], y[:count]
-    logits = X.astype(onp.float64) @ W + b
+    logits = X @ W + b
     predictions = logits.argmax(axis=1)
     loss = float((_logsumexp(logits) - _picked(logits, y)).mean())
     return float((predictions == y).mean()), loss, predictions
