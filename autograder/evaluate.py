@@ -20,7 +20,7 @@ from d2lcourse._mxnet import np, npx
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
 from d2lcourse.grading import Missing, SubmissionFault, TestResult, run_test_cell
-from d2lcourse.autograder.sandbox import Limits, Sandbox
+from d2lcourse.autograder.sandbox import Limits, Sandbox, warm_sandbox
 
 REFERENCE_PACKAGE = "d2lcourse.solutions"
 
@@ -134,15 +134,27 @@ def imported_references(sources):
             if name.startswith(prefix)}
 
 
+def sandbox_view(assignment, setup):
+    """(reference modules the sandbox may see, modules its zygote imports in advance)."""
+    allowed = [m for m in referenced_modules(setup) if m != assignment.module]
+    return allowed, imported_modules(setup)
+
+
+def warm_up(assignment, setup, data_dir=None):
+    """Start this process's zygote for `assignment` now, so that it is ready sooner."""
+    allowed, preload = sandbox_view(assignment, setup)
+    warm_sandbox(allowed, data_dir, preload)
+
+
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
              sandboxed=True, data_dir=None):
     """Grade one submission; never raises for anything the submission does."""
     npx.set_np()  # MXNet's NumPy mode is per thread, and Dask runs tasks in its own threads
     started = time.monotonic()
-    allowed = [m for m in referenced_modules(setup) if m != assignment.module]
+    allowed, preload = sandbox_view(assignment, setup)
     results, fault, sandbox = [], None, None
     try:
-        sandbox = Sandbox(limits, sandboxed, allowed, data_dir, imported_modules(setup))
+        sandbox = Sandbox(limits, sandboxed, allowed, data_dir, preload)
         reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
                                     "setup": list(setup), "solutions": solution_sources})
         missing = reply.get("missing", {})

@@ -7,10 +7,12 @@ The pipeline, top to bottom:
                          a broken notebook becomes a Verdict with its status
 3. `judge`             - evaluate the rest in the sandbox: in this process, a local
                          process pool (--workers) or a Dask cluster (--scheduler)
-4. `record`            - only this process writes: nbgrader autograde (gradebook),
-                         generate_feedback, and a verdict file per submission so that
-                         a rerun after a crash regrades nothing that is already done
-5. `reports.write`     - grades.csv, summary table, plots and an HTML page
+4. `record`            - only this process writes: nbgrader autograde (gradebook) and a
+                         verdict file per submission, so that a rerun after a crash
+                         regrades nothing that is already done
+5. `write_feedback`    - nbgrader generate_feedback, once for every recorded submission
+                         whose feedback is missing or stale
+6. `reports.write`     - grades.csv, summary table, plots and an HTML page
 """
 import concurrent.futures
 import hashlib
@@ -18,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import warnings
 from dataclasses import dataclass, replace
@@ -27,7 +30,7 @@ import nbformat
 
 from d2lcourse.course import Assignment, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, is_setup_cell, read
-from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate, unrun
+from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate, unrun, warm_up
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -134,7 +137,13 @@ def trusted_parts(course_dir, assignment):
     return setup, tests
 
 
-def judge(jobs, workers=1, scheduler=None, progress=None):
+def warm_up_worker(job):
+    """Pool initializer: start the worker's zygote while the worker imports the rest."""
+    if job.sandboxed:
+        warm_up(job.assignment, job.setup, job.data_dir)
+
+
+def judge(jobs, workers=1, scheduler=None):
     """Yield (student, Verdict) as each job finishes."""
     if scheduler:
         from dask.distributed import Client, as_completed
@@ -143,9 +152,11 @@ def judge(jobs, workers=1, scheduler=None, progress=None):
                                      pure=False) for job in jobs]
             for future in as_completed(futures):
                 yield unpack(future.result())
-    elif workers > 1:
+    elif workers > 1 and jobs:
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                    initializer=warm_up_worker,
+                                                    initargs=(jobs[0],)) as pool:
             for future in concurrent.futures.as_completed([pool.submit(run_job, j)
                                                            for j in jobs]):
                 yield unpack(future.result())
@@ -232,11 +243,11 @@ class Recorder:
             return verdict
         key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
         SandboxedExecute.precomputed[key] = verdict
+        shutil.rmtree(self.course_dir / "feedback" / submission.student / self.assignment.id,
+                      ignore_errors=True)  # stale now; write_feedback makes the new one
         try:
             result = self.api.autograde(self.assignment.id, submission.student, force=True)
-            if result["success"]:
-                self.api.generate_feedback(self.assignment.id, submission.student, force=True)
-            else:
+            if not result["success"]:
                 last = (result.get("error") or result.get("log") or "").strip().splitlines()
                 verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
                                   + (last[-1] if last else "unknown error"),
@@ -247,6 +258,15 @@ class Recorder:
             SandboxedExecute.precomputed.pop(key, None)
         self.save(submission, verdict, recorded=True)
         return verdict
+
+    def write_feedback(self, out):
+        """nbgrader generate_feedback for every autograded submission that lacks it (one
+        run for all: nbgrader then prepares its templates once)."""
+        result = self.api.generate_feedback(self.assignment.id, force=False)
+        if not result["success"]:
+            last = (result.get("error") or result.get("log") or "").strip().splitlines()
+            print(f"d2lcourse: nbgrader generate_feedback failed: "
+                  f"{last[-1] if last else 'unknown error'}", file=out)
 
 
 # --------------------------------------------------------------------------- the command
@@ -268,6 +288,8 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
     from d2lcourse.autograder.nbgrader_plugin import find_data_dir
     data_dir = find_data_dir()
     data_dir = None if data_dir is None else str(data_dir)
+    if workers <= 1 and not scheduler and not unsafe_no_sandbox:
+        warm_up(assignment, setup, data_dir)  # it starts while the submissions are read
 
     verdicts, jobs, by_student = {}, [], {}
     for submission in find_submissions(course_dir, assignment, students):
@@ -296,5 +318,6 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
         for student, verdict in judge(jobs, workers, scheduler):
             verdicts[student] = recorder.record(by_student[student], verdict)
             bar.update(student, verdicts[student])
+    recorder.write_feedback(out)
     reports.write(course_dir, assignment, tests, verdicts, unsafe_no_sandbox, out)
     return verdicts

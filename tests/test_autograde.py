@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -225,6 +226,8 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, tmp_path):
     with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:
         names = [s.student.id for s in gradebook.assignment_submissions(BROKEN)]
     assert sorted(names) == sorted(students)
+    page = Path(assignment.notebook).with_suffix(".html").name
+    assert [s for s in students if not (fresh / "feedback" / s / BROKEN / page).is_file()] == []
 
 
 def test_plain_nbgrader_autograde_uses_the_sandbox(course, tmp_path):
