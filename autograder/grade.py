@@ -10,8 +10,9 @@ The pipeline, top to bottom:
 4. `record`            - only this process writes: nbgrader autograde (gradebook) and a
                          verdict file per submission, so that a rerun after a crash
                          regrades nothing that is already done
-5. `write_feedback`    - nbgrader generate_feedback, once for every recorded submission
-                         whose feedback is missing or stale
+5. `write_feedback`    - nbgrader generate_feedback for the recorded submissions whose
+                         feedback is missing or stale, a batch at a time while the
+                         workers judge, and once more at the end
 6. `reports.write`     - grades.csv, summary table, plots and an HTML page
 """
 import concurrent.futures
@@ -29,11 +30,12 @@ from pathlib import Path
 import nbformat
 
 from d2lcourse.course import Assignment, default_course_dir
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, is_setup_cell, read
-from d2lcourse.autograder.evaluate import TestCell, Verdict, evaluate, unrun, warm_up
+from d2lcourse.notebooks import grade_id, is_solution_cell, read
+from d2lcourse.autograder.evaluate import Verdict, evaluate, unrun, warm_up
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 
 MAX_NOTEBOOK_BYTES = 20 << 20
+FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 
 
 @dataclass
@@ -127,13 +129,14 @@ def read_submission(submission, assignment):
 
 # --------------------------------------------------------------------------- 3
 
-def trusted_parts(course_dir, assignment):
-    """Setup code and test cells from the instructor's source notebook."""
-    source = read(assignment.source_path(course_dir))
-    setup = [cell.source for cell in source.cells if is_setup_cell(cell)]
-    tests = [TestCell(grade_id(cell), cell.source,
-                      float(cell.metadata["nbgrader"].get("points", 0)))
-             for cell in source.cells if is_test_cell(cell)]
+def trusted_parts(recorder, assignment):
+    """Setup code and test cells from nbgrader's gradebook, the system of record (plain
+    `nbgrader autograde` reads them the same way), in the source notebook's order."""
+    from d2lcourse.autograder.nbgrader_plugin import trusted_code
+    source = read(assignment.source_path(recorder.course_dir))
+    order = [grade_id(cell) for cell in source.cells if grade_id(cell)]
+    setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
+                                   Path(assignment.notebook).stem, order)
     return setup, tests
 
 
@@ -201,6 +204,7 @@ class Recorder:
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
         self.api.log.setLevel(logging.ERROR)  # nbgrader's per-cell chatter
+        self.feedback_pending = 0
         warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
 
     def ensure_assignment(self):
@@ -247,7 +251,9 @@ class Recorder:
                       ignore_errors=True)  # stale now; write_feedback makes the new one
         try:
             result = self.api.autograde(self.assignment.id, submission.student, force=True)
-            if not result["success"]:
+            if result["success"]:
+                self.feedback_pending += 1
+            else:
                 last = (result.get("error") or result.get("log") or "").strip().splitlines()
                 verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
                                   + (last[-1] if last else "unknown error"),
@@ -259,9 +265,12 @@ class Recorder:
         self.save(submission, verdict, recorded=True)
         return verdict
 
-    def write_feedback(self, out):
-        """nbgrader generate_feedback for every autograded submission that lacks it (one
-        run for all: nbgrader then prepares its templates once)."""
+    def write_feedback(self, out, at_least=0):
+        """nbgrader generate_feedback for every autograded submission that lacks it, if
+        at least `at_least` were recorded since the last time."""
+        if self.feedback_pending < at_least:
+            return
+        self.feedback_pending = 0
         result = self.api.generate_feedback(self.assignment.id, force=False)
         if not result["success"]:
             last = (result.get("error") or result.get("log") or "").strip().splitlines()
@@ -284,19 +293,20 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
                              "(the report will say so).")
     recorder = Recorder(course_dir, assignment)
     recorder.ensure_assignment()
-    setup, tests = trusted_parts(course_dir, assignment)
+    setup, tests = trusted_parts(recorder, assignment)
     from d2lcourse.autograder.nbgrader_plugin import find_data_dir
     data_dir = find_data_dir()
     data_dir = None if data_dir is None else str(data_dir)
     if workers <= 1 and not scheduler and not unsafe_no_sandbox:
         warm_up(assignment, setup, data_dir)  # it starts while the submissions are read
 
-    verdicts, jobs, by_student = {}, [], {}
+    verdicts, jobs, by_student, skipped = {}, [], {}, 0
     for submission in find_submissions(course_dir, assignment, students):
         by_student[submission.student] = submission
         previous = None if force else recorder.done(submission)
         if previous is not None:
             verdicts[submission.student] = previous
+            skipped += 1
             continue
         try:
             solutions = read_submission(submission, assignment)
@@ -310,7 +320,6 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
     if not by_student:
         print(f"d2lcourse: no submissions under {course_dir / 'submitted'}/*/{assignment.id}/",
               file=out)
-    skipped = len(by_student) - len(jobs)
     if skipped:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
               file=out)
@@ -318,6 +327,7 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
         for student, verdict in judge(jobs, workers, scheduler):
             verdicts[student] = recorder.record(by_student[student], verdict)
             bar.update(student, verdicts[student])
+            recorder.write_feedback(out, at_least=FEEDBACK_BATCH)  # while workers judge
     recorder.write_feedback(out)
     reports.write(course_dir, assignment, tests, verdicts, unsafe_no_sandbox, out)
     return verdicts

@@ -17,7 +17,7 @@ import zlib
 
 import numpy as onp
 
-from d2lcourse._mxnet import mx, np
+from d2lcourse._mxnet import np
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 DEBIAN_PACKAGE = "dataset-fashion-mnist"

@@ -267,8 +267,8 @@ def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
             why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
                    f"inf/inf = NaN")
         else:
-            why = (f"exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
-                   f"needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
+            why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
+                   "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
         core.fail(softmax, f"softmax(O) contains {kind} in row {r} ({descriptions[r]}: "
                            f"{_row(o[r])}): {why}. Subtract the row maximum before exp: "
                            f"softmax(o) = softmax(o - max(o)), and then every exp(o - max(o)) "
