@@ -31,6 +31,7 @@ import array
 import ctypes
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -38,7 +39,7 @@ import sys
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 1 << 14, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_VERSION_3 = 0x20080522
@@ -162,15 +163,46 @@ def setup(fds, limits):
         stream.write(f"{SANDBOX_ID} {gid} 1")
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     mount("none", "/", "", MS_REC | MS_PRIVATE)
-    size = f"size={limits['memory_bytes']}"
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(folder):
-            mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,{size}")
+            fresh_tmpfs(folder, limits["memory_bytes"])
     os.mkdir("/tmp/home")
     os.chdir("/tmp/home")
     if os.fork() == 0:
         init(limits)
     os._exit(0)
+
+
+def fresh_tmpfs(folder, size):
+    """An empty tmpfs on `folder` that keeps what the sandbox bound below it: Python, the
+    course or the data may live under /tmp (a CI clone does)."""
+    kept = [(point, os.open(point, os.O_PATH | os.O_CLOEXEC)) for point in mounts_below(folder)]
+    mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+    for point, fd in kept:
+        original = f"/proc/self/fd/{fd}"
+        if os.path.isdir(original):
+            os.makedirs(point, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            open(point, "a").close()
+        mount(original, point, "", MS_BIND | MS_REC)  # still read-only, as bound
+        os.close(fd)
+
+
+def mounts_below(folder):
+    """The outermost mount points strictly below `folder`, from /proc/self/mountinfo."""
+    points = []
+    with open("/proc/self/mountinfo") as stream:
+        for line in stream:
+            point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)),
+                           line.split()[4])  # mountinfo writes a space as \040
+            if point.startswith(folder.rstrip("/") + "/"):
+                points.append(point)
+    outermost = []
+    for point in sorted(set(points), key=len):
+        if not any(point.startswith(kept + "/") for kept in outermost):
+            outermost.append(point)
+    return outermost
 
 
 def init(limits):

@@ -291,3 +291,26 @@ def test_where_user_namespaces_are_blocked_each_submission_gets_its_own_sandbox(
     verdict = grade(GOOD)
     assert (verdict.status, points(verdict)) == ("ok", {"test_double": 2.0})
     assert "unshare" in sandboxes.cold_reason, "the fallback was not taken"
+
+
+def test_what_is_bound_below_tmp_stays_visible_in_a_warm_sandbox(tmp_path):
+    """A CI clone keeps Python and the course under /tmp: the fresh /tmp of each forked
+    submission must not hide them. A data folder under /tmp stands in for them here."""
+    assert str(tmp_path).startswith("/tmp/")
+    (tmp_path / "marker.txt").write_text("bound")
+    sandbox = Sandbox(QUICK, data_dir=tmp_path)
+    try:
+        reply, _ = sandbox.request({"op": "load", "functions": ["probe"], "setup": SETUP,
+                                    "solutions": {"probe": textwrap.dedent(f"""
+            def probe():
+                import os
+                with open("/tmp/mine.txt", "w") as own:
+                    own.write("writable")
+                return open({str(tmp_path / "marker.txt")!r}).read(), sorted(os.listdir("/tmp"))
+            """)}})
+        assert reply["missing"] == {}
+        marker, listing = core.call(RemoteFunction(sandbox, "probe", ""))
+    finally:
+        sandbox.close()
+    assert marker == "bound"
+    assert "mine.txt" in listing
