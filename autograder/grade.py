@@ -254,9 +254,8 @@ class Recorder:
             if result["success"]:
                 self.feedback_pending += 1
             else:
-                last = (result.get("error") or result.get("log") or "").strip().splitlines()
                 verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
-                                  + (last[-1] if last else "unknown error"),
+                                  + last_error_line(result),
                                   [replace(r, points=0.0,
                                            message="not graded: the notebook is invalid")
                                    for r in verdict.results], verdict.seconds)
@@ -273,9 +272,14 @@ class Recorder:
         self.feedback_pending = 0
         result = self.api.generate_feedback(self.assignment.id, force=False)
         if not result["success"]:
-            last = (result.get("error") or result.get("log") or "").strip().splitlines()
-            print(f"d2lcourse: nbgrader generate_feedback failed: "
-                  f"{last[-1] if last else 'unknown error'}", file=out)
+            print(f"d2lcourse: nbgrader generate_feedback failed: {last_error_line(result)}",
+                  file=out)
+
+
+def last_error_line(result):
+    """The last line of what an NbGraderAPI call that failed reported."""
+    lines = (result.get("error") or result.get("log") or "").strip().splitlines()
+    return lines[-1] if lines else "unknown error"
 
 
 # --------------------------------------------------------------------------- the command

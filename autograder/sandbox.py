@@ -11,7 +11,6 @@ student code. Every fault (timeout, memory, crash, exit) becomes a `SubmissionFa
 with a status for grades.csv.
 """
 import os
-import resource
 import select
 import shutil
 import signal
@@ -318,17 +317,11 @@ class Sandbox:
         return process
 
     def _apply_limits(self):
-        """Runs in the unsandboxed child before exec: join the cgroup, set rlimits."""
+        """Runs in a Popen child (cold or unsandboxed) before exec: join the cgroup, set
+        the same rlimits as a forked runner sets itself."""
         if self.cgroup is not None:
             self.cgroup.join()
-        limits = self.limits
-        for kind, value in ((resource.RLIMIT_CPU, limits.cpu_seconds),
-                            (resource.RLIMIT_AS, 2 * limits.memory_bytes),
-                            (resource.RLIMIT_FSIZE, limits.file_bytes),
-                            (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(kind, (value, value))
-        if os.getuid() != 0:  # root ignores RLIMIT_NPROC: there the cgroup caps processes
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        zygote.set_limits(asdict(self.limits))
 
     def _drain_output(self):
         stream = self.process.stderr

@@ -238,12 +238,13 @@ def become_runner(limits):
 
 
 def set_limits(limits):
+    """Resource limits of a submission's process, from `sandbox.Limits` as a dict."""
     for kind, value in ((resource.RLIMIT_CPU, limits["cpu_seconds"]),
                         (resource.RLIMIT_AS, 2 * limits["memory_bytes"]),
                         (resource.RLIMIT_FSIZE, limits["file_bytes"]),
                         (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(kind, (value, value))
-    if os.getuid() != 0:
+    if os.getuid() != 0:  # root ignores RLIMIT_NPROC: there the cgroup caps processes
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
 
 
