@@ -592,14 +592,12 @@ def _evaluate(values):
     return float((logits.argmax(axis=1) == y).mean()), loss
 
 
-def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
-                             lr=0.1, batch_size=100, seed=0):
-    """A quick run: train_mlp returns finite params of the sizes asked for, and trained them.
-
-    Ten steps on 1,000 images: no accuracy yet, but a trained b2 is no longer zero.
-    """
+def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_size, seed):
+    """Run train_mlp on the first `num_examples` training images (all 60,000 if None);
+    return (the run described in words, its four parameters as float64 arrays)."""
     images, labels = core.fashion_mnist("train", num_examples)
-    setting = (f"train_mlp on {num_examples} training images with num_hiddens={num_hiddens}, "
+    n = 60000 if num_examples is None else num_examples
+    setting = (f"train_mlp on {n} training images with num_hiddens={num_hiddens}, "
                f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
     params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
                        num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
@@ -608,6 +606,17 @@ def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_e
                             hint=f". Build them with init_mlp_params({NUM_PIXELS}, "
                                  f"num_hiddens, {NUM_CLASSES}), using the num_hiddens that "
                                  f"train_mlp is called with")
+    return setting, values
+
+
+def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
+                             lr=0.1, batch_size=100, seed=0):
+    """A quick run: train_mlp returns finite params of the sizes asked for, and trained them.
+
+    Ten steps on 1,000 images: no accuracy yet, but a trained b2 is no longer zero.
+    """
+    setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
+                                      batch_size, seed)
     for name, value in zip(PARAM_NAMES, values):
         if not onp.isfinite(value).all():
             why = _probe_explanation(train_mlp, seed)
@@ -696,17 +705,8 @@ def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=
     update stay near 0.10. When it fails, a 2-step probe on a tiny data set tells which of
     those happened. Each call costs about 470 minibatch steps.
     """
-    images, labels = core.fashion_mnist("train", num_examples)
-    n = 60000 if num_examples is None else num_examples
-    setting = (f"train_mlp on {n} training images with num_hiddens={num_hiddens}, "
-               f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
-    params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
-                       num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
-    shapes = _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES)
-    values = _params_result(train_mlp, params, shapes, f"the parameters returned by {setting}",
-                            hint=f". Build them with init_mlp_params({NUM_PIXELS}, "
-                                 f"num_hiddens, {NUM_CLASSES}), using the num_hiddens that "
-                                 f"train_mlp is called with")
+    setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
+                                      batch_size, seed)
     for name, value in zip(PARAM_NAMES, values):
         bad = ~onp.isfinite(value)
         if bad.any():
