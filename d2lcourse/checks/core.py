@@ -344,6 +344,29 @@ def expect_array(function, value, what="the result", shape=None, hint=None):
     return value
 
 
+def expect_float_array(function, value, what="the result", shape=None, hint=None,
+                       legacy_fix="convert it with .as_np_ndarray()",
+                       float_fix="Convert it with .astype(X.dtype), or build it from floats"):
+    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it.
+
+    ``legacy_fix`` and ``float_fix`` say how to mend a legacy NDArray or a bool or
+    integer array in the words of the assignment.
+    """
+    if "ndarray.ndarray.NDArray" in type_name(value):
+        fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
+                       f"mxnet.numpy.ndarray: {legacy_fix}")
+    expect_array(function, value, what, shape, hint)
+    dtype = onp.dtype(value.dtype)
+    if dtype == onp.bool_:
+        fail(function, f"{what} is a bool array (from a comparison such as X > 0), expected "
+                       f"float32. MXNet keeps bool under arithmetic with Python numbers, so "
+                       f"(X > 0) * 0.5 is still bool (0 or 1), not 0.5. {float_fix}")
+    if not onp.issubdtype(dtype, onp.floating):
+        fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps integer "
+                       f"types in arithmetic (an int64 g gives g * 0.5 == 0). {float_fix}")
+    return value
+
+
 def expect_float(function, value, what="the result"):
     """Fail unless `value` is a plain Python float (ints are accepted); return it."""
     if isinstance(value, bool) or not isinstance(value, (float, int)):

@@ -39,12 +39,10 @@ def _pair(function, value, names):
 
 def _expect_float_array(function, value, what, shape, hint=None):
     """An mxnet array of `shape` with a floating-point dtype; float64 is accepted."""
-    core.expect_array(function, value, what, shape=shape, hint=hint)
-    if not onp.issubdtype(onp.dtype(value.dtype), onp.floating):
-        core.fail(function, f"{what} has dtype {onp.dtype(value.dtype).name}, expected "
-                            "float32: create it with floating-point values (e.g. np.zeros, "
-                            "np.random.normal), not integers")
-    return value
+    return core.expect_float_array(
+        function, value, what, shape, hint,
+        float_fix="Create it with floating-point values (e.g. np.zeros, np.random.normal), "
+                  "not integers")
 
 
 def _expect_finite(function, array, what, hint):

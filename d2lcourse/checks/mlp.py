@@ -39,25 +39,9 @@ def _relu(x):
 
 def _array_result(function, value, what="the result", shape=None, hint=None):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
-    if "ndarray.ndarray.NDArray" in core.type_name(value):
-        core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
-                            "mxnet.numpy.ndarray: build it with mxnet.np operations, or "
-                            "convert it with .as_np_ndarray()")
-    core.expect_array(function, value, what, hint=hint)
-    if shape is not None and tuple(value.shape) != tuple(shape):
-        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
-                  + (f": {hint}" if hint else ""))
-    dtype = onp.dtype(value.dtype)
-    if dtype == onp.bool_:
-        core.fail(function, f"{what} is a bool array (from a comparison such as X > 0), "
-                            f"expected float32: convert it with .astype(X.dtype). MXNet keeps "
-                            f"bool under arithmetic with Python numbers, so (X > 0) * 0.5 "
-                            f"is still bool (0 or 1), not 0.5")
-    if not onp.issubdtype(dtype, onp.floating):
-        core.fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps "
-                            f"integer types in arithmetic (an int64 g gives g * 0.5 == 0). "
-                            f"Convert with .astype(X.dtype), or build it from floats")
-    return value
+    return core.expect_float_array(
+        function, value, what, shape, hint,
+        legacy_fix="build it with mxnet.np operations, or convert it with .as_np_ndarray()")
 
 
 def _close(got, want, rtol=core.RTOL, atol=core.ATOL):

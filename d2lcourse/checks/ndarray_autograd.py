@@ -101,23 +101,13 @@ def _hand_derived(function, *args, seed=0):
 
 
 def _array_result(function, value, what="the result", shape=None, hint=None):
-    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`)."""
-    if "ndarray.ndarray.NDArray" in core.type_name(value):
-        core.fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
-                            "mxnet.numpy.ndarray: convert it with .as_np_ndarray() "
-                            "(autograd.grad returns legacy arrays even in DeepNumpy mode)")
-    core.expect_array(function, value, what, hint=hint)
-    if shape is not None and tuple(value.shape) != tuple(shape):
-        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
-                  + (f": {hint}" if hint else ""))
-    dtype = onp.dtype(value.dtype)
-    if not onp.issubdtype(dtype, onp.floating):
-        core.fail(function, f"{what} has dtype {dtype}, expected float32: a derivative is a "
-                            f"real number, and MXNet keeps integer types in arithmetic "
-                            f"(an int64 g gives g * 0.5 == 0). Convert with "
-                            f".astype(x.dtype), or build it from floats, e.g. "
-                            f"np.where(condition, 1.0, 0.0)")
-    return value
+    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
+    return core.expect_float_array(
+        function, value, what, shape, hint,
+        legacy_fix="convert it with .as_np_ndarray() (autograd.grad returns legacy arrays "
+                   "even in DeepNumpy mode)",
+        float_fix="A derivative is a real number: convert it with .astype(x.dtype), or "
+                  "build it from floats, e.g. np.where(condition, 1.0, 0.0)")
 
 
 def _scalar_result(function, value, what="the result"):
