@@ -84,7 +84,7 @@ def grad_relu(x):
     Mistake("relu_boolean_mask", "grad_relu", '''
 def grad_relu(x):
     return x > 0
-''', "has dtype bool"),
+''', "is a bool array"),
     Mistake("relu_integer_mask", "grad_relu", '''
 def grad_relu(x):
     return (x > 0) * 1.0
