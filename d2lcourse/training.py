@@ -135,6 +135,35 @@ def _limit_in_flight(in_flight, latest):
         in_flight.popleft().wait_to_read()
 
 
+def _fit(batch_step, train_iter, test_accuracy, num_epochs, progress, plot):
+    """Run ``batch_step(X, y) -> (summed loss, correct count)`` over ``train_iter`` for
+    ``num_epochs``, with the test accuracy from ``test_accuracy()``; return the History.
+
+    Sums stay arrays on the device and are read once per epoch.
+    """
+    history = History()
+    display = _Progress(num_epochs, _length(train_iter), progress, plot)
+    try:
+        for _ in range(num_epochs):
+            start = time.perf_counter()
+            loss_sum, correct, count = 0, 0, 0
+            in_flight = collections.deque()
+            for X, y in train_iter:
+                batch_loss, batch_correct = batch_step(X, y)
+                loss_sum = loss_sum + batch_loss
+                correct = correct + batch_correct
+                count += X.shape[0]
+                _limit_in_flight(in_flight, loss_sum)
+                display.batch_done()
+            train_loss, train_acc = float(loss_sum) / count, float(correct) / count
+            seconds = time.perf_counter() - start
+            history.add(train_loss, train_acc, test_accuracy(), seconds)
+            display.epoch_done(history)
+    finally:
+        display.close()
+    return history
+
+
 def train(net, train_iter, test_iter, loss, num_epochs, updater, progress=None, plot=None):
     """Train classifier ``net`` for ``num_epochs``; return its :class:`History`.
 
@@ -143,32 +172,18 @@ def train(net, train_iter, test_iter, loss, num_epochs, updater, progress=None, 
     ``progress``/``plot``: progress bar and live plot (default: bar in a terminal,
     plot in a notebook).
     """
-    step = updater.step if isinstance(updater, gluon.Trainer) else updater
-    history = History()
-    display = _Progress(num_epochs, _length(train_iter), progress, plot)
-    try:
-        for _ in range(num_epochs):
-            start = time.perf_counter()
-            loss_sum, correct, count = 0, 0, 0  # sums become arrays on the device
-            in_flight = collections.deque()
-            for X, y in train_iter:
-                with autograd.record():
-                    y_hat = net(X)
-                    losses = loss(y_hat, y)
-                losses.backward()
-                step(X.shape[0])
-                loss_sum = loss_sum + losses.sum()
-                correct = correct + correct_predictions(y_hat, y)
-                count += X.shape[0]
-                _limit_in_flight(in_flight, loss_sum)
-                display.batch_done()
-            train_loss, train_acc = float(loss_sum) / count, float(correct) / count
-            seconds = time.perf_counter() - start
-            history.add(train_loss, train_acc, evaluate_accuracy(net, test_iter), seconds)
-            display.epoch_done(history)
-    finally:
-        display.close()
-    return history
+    update = updater.step if isinstance(updater, gluon.Trainer) else updater
+
+    def batch_step(X, y):
+        with autograd.record():
+            y_hat = net(X)
+            losses = loss(y_hat, y)
+        losses.backward()
+        update(X.shape[0])
+        return losses.sum(), correct_predictions(y_hat, y)
+
+    return _fit(batch_step, train_iter, lambda: evaluate_accuracy(net, test_iter),
+                num_epochs, progress, plot)
 
 
 # ---------------------------------------------------------------- fast concise path
@@ -217,37 +232,24 @@ def train_concise(net, train_iter, test_iter, num_epochs, lr, progress=None, plo
     moved to the device of ``net``'s parameters when they are elsewhere.
     """
     device = next(iter(net.collect_params().values())).list_ctx()[0]
-    step = _LossAndCorrect(net)
-    step.hybridize(static_alloc=True, static_shape=True)
+    loss_and_correct = _LossAndCorrect(net)
+    loss_and_correct.hybridize(static_alloc=True, static_shape=True)
     step_sizes = {}  # batch size -> lr / batch size, as the head gradient of the summed loss
-    pairs = None
-    history = History()
-    display = _Progress(num_epochs, _length(train_iter), progress, plot)
-    try:
-        for _ in range(num_epochs):
-            start = time.perf_counter()
-            loss_sum, correct, count = 0, 0, 0  # sums become arrays on the device
-            in_flight = collections.deque()
-            for X, y in train_iter:
-                if X.ctx != device:
-                    X, y = X.as_in_ctx(device), y.as_in_ctx(device)
-                with autograd.record():
-                    batch_loss, batch_correct = step(X, y)
-                if X.shape[0] not in step_sizes:
-                    step_sizes[X.shape[0]] = mx.np.array(lr / X.shape[0], ctx=device)
-                batch_loss.backward(step_sizes[X.shape[0]])
-                pairs = pairs or _trainable(net)  # parameters exist after the first forward
-                for weight, scaled_grad in pairs:
-                    weight -= scaled_grad
-                loss_sum = loss_sum + batch_loss
-                correct = correct + batch_correct
-                count += X.shape[0]
-                _limit_in_flight(in_flight, loss_sum)
-                display.batch_done()
-            train_loss, train_acc = float(loss_sum) / count, float(correct) / count
-            seconds = time.perf_counter() - start
-            history.add(train_loss, train_acc, evaluate_accuracy(net, test_iter, device), seconds)
-            display.epoch_done(history)
-    finally:
-        display.close()
-    return history
+    pairs = []
+
+    def batch_step(X, y):
+        if X.ctx != device:
+            X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+        with autograd.record():
+            batch_loss, batch_correct = loss_and_correct(X, y)
+        if X.shape[0] not in step_sizes:
+            step_sizes[X.shape[0]] = mx.np.array(lr / X.shape[0], ctx=device)
+        batch_loss.backward(step_sizes[X.shape[0]])
+        if not pairs:  # parameters exist after the first forward
+            pairs.extend(_trainable(net))
+        for weight, scaled_grad in pairs:
+            weight -= scaled_grad
+        return batch_loss, batch_correct
+
+    return _fit(batch_step, train_iter, lambda: evaluate_accuracy(net, test_iter, device),
+                num_epochs, progress, plot)
