@@ -463,3 +463,70 @@ def numerical_gradient(function, x, h=1e-5):
         step[index] = h
         gradient[index] = (function(x + step) - function(x - step)) / (2 * h)
     return gradient
+
+
+# --------------------------------------------------------------------------- trainer probe
+
+# A probe that explains why a Fashion-MNIST trainer failed: one epoch of 2 batches (64
+# examples, lr 0.1) on black images all of class 3. With X = 0 only the output bias learns
+# (a hidden layer outputs relu(0) = 0), and the gradient of the mean loss w.r.t. it is
+# softmax(b) - onehot(3): a correct step raises b[3] above the mean of the other biases by
+# about lr, so 2 steps give a margin of about 0.2 (plain SGD, or momentum). About 64 times
+# that means the summed gradient was not divided by the batch size, a small fraction of it
+# that it was divided twice, a negative margin that the step goes uphill, and 0 that
+# nothing was updated.
+PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
+PROBE_MARGIN = 2 * PROBE_LR
+
+
+def probe_margin(trainer, output_bias, seed, **kwargs):
+    """b[3] - mean(b[others]) after ``trainer`` ran on the probe data, or None if unusable.
+
+    ``output_bias(returned)`` picks the output bias from what the trainer returned;
+    ``kwargs`` are extra arguments for the trainer (e.g. a small hidden layer).
+    """
+    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
+    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
+    try:
+        returned = call(trainer, X, y, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
+                        seed=seed, **kwargs)
+        b = to_numpy(output_bias(returned)).reshape(-1)
+    except Exception:  # the probe only explains a failure already found
+        return None
+    if b.shape != (10,):
+        return None
+    return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
+
+
+def probe_explanation(margin, bias, update):
+    """What the probe's ``margin`` says about the update, as a sentence, or ''.
+
+    ``bias`` names the output bias; ``update`` is the right in-place update, as code.
+    """
+    if margin is None:
+        return ""
+    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
+             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only "
+             f"{bias} can learn, the bias of class {PROBE_CLASS} ")
+    if not math.isfinite(margin):
+        return probe + f"became NaN or Inf: the updates blow up. The step is {update}"
+    if margin < -0.01:
+        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
+                        f"updates go uphill. Subtract the gradient: {update}")
+    if margin > 10 * PROBE_MARGIN:
+        return (probe + f"rose {margin:.3g} above the others, where 2 correct steps move it "
+                        f"by about {PROBE_MARGIN:g}: the steps are about "
+                        f"{margin / PROBE_MARGIN:.0f} times too large, as when the gradient "
+                        f"of the summed loss is not divided by the batch size "
+                        f"({PROBE_BATCH} here). Divide it by the batch size (or use the "
+                        f"mean loss)")
+    if abs(margin) < 1e-6:
+        return (probe + f"did not move at all: the parameters are not updated. Update them "
+                        f"in place, {update} (assigning to the name only rebinds it), and "
+                        f"return the parameters you train")
+    if margin < 0.1 * PROBE_MARGIN:
+        return (probe + f"rose only {margin:.2g} above the others, where 2 correct steps "
+                        f"move it by about {PROBE_MARGIN:g}: the steps are much too small. "
+                        f"Did you divide by the batch size twice (a mean loss and "
+                        f"/ batch_size)?")
+    return ""

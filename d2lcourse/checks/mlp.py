@@ -614,63 +614,11 @@ def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_e
                            f"num_hiddens={num_hiddens}, batch_size={batch_size}")
 
 
-# A probe for a trainer that failed: 2 steps (batch 64, lr 0.1) on black images all of
-# class 3. With X = 0 and b1 = 0 the hidden layer outputs 0, so only b2 learns, and its
-# gradient is that of the class frequencies: a correct step raises b2[3] and lowers the
-# others. After 2 steps the margin b2[3] - mean(other b2) is about 0.1 (plain SGD: each
-# step adds lr * (1 - 0.1) + lr * 0.1 = lr) to 0.2 (momentum 0.9); far beyond that, the
-# step was not divided by the batch size; below 0, the step went uphill.
-PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
-
-
-def _probe_margin(train_mlp, seed):
-    """b2[3] - mean(b2[others]) after train_mlp on the probe data, or None if unusable."""
-    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
-    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
-    try:
-        params = core.call(train_mlp, X, y, num_hiddens=8, num_epochs=1, lr=PROBE_LR,
-                           batch_size=PROBE_BATCH, seed=seed)
-        b2 = core.to_numpy(params[3]).reshape(-1)
-    except Exception:  # the probe only explains a failure already found
-        return None
-    if b2.shape != (NUM_CLASSES,):
-        return None
-    others = onp.delete(b2, PROBE_CLASS)
-    return float(b2[PROBE_CLASS] - others.mean())
-
-
 def _probe_explanation(train_mlp, seed):
-    """What the probe says about the update rule, as a sentence, or ''."""
-    margin = _probe_margin(train_mlp, seed)
-    if margin is None:
-        return ""
-    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
-             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only b2 "
-             f"can learn, the bias of class {PROBE_CLASS} ")
-    if not math.isfinite(margin):
-        return (probe + "became NaN or Inf: the updates blow up. Check that the step is "
-                        "param - lr * param.grad / batch_size for a summed loss")
-    if margin < -0.01:
-        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
-                        f"updates go uphill. Check the sign: param - lr * grad, not "
-                        f"param + lr * grad")
-    if margin > 2:
-        return (probe + f"rose {margin:.3g} above the others in 2 steps, where correct steps "
-                        f"move it by about lr = {PROBE_LR:g} each: the steps are far too "
-                        f"large, as when the gradient of the summed loss is not divided by "
-                        f"the batch size ({PROBE_BATCH} here). Divide it by the batch size "
-                        f"(or use the mean loss)")
-    if abs(margin) < 1e-6:
-        return (probe + "did not move at all: the parameters are not updated. Update them "
-                        "in place, param[:] = param - lr * param.grad / batch_size "
-                        "(`param = ...` only rebinds a name), and return the params you "
-                        "train")
-    if margin < 0.02:
-        return (probe + f"rose only {margin:.2g} above the others, where a correct step "
-                        f"moves it by about lr = {PROBE_LR:g}: the steps are much too small. "
-                        f"Did you divide by the batch size twice (a mean loss and "
-                        f"/ batch_size)?")
-    return ""
+    """What the trainer probe (``checks.core``) says about train_mlp's update, or ''."""
+    margin = core.probe_margin(train_mlp, lambda params: params[3], seed, num_hiddens=8)
+    return core.probe_explanation(margin, "b2",
+                                  "param[:] = param - lr * param.grad / batch_size")
 
 
 def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=2, lr=0.1,

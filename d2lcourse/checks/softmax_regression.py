@@ -631,59 +631,15 @@ def _evaluate(W, b, split="test", count=None):
     return float((predictions == y).mean()), loss, predictions
 
 
-# A probe that explains a failed trainer: one epoch of 2 batches (64 examples, lr 0.1) on
-# black images all of class 3. With X = 0 only b learns, and the gradient of the mean loss
-# w.r.t. b is softmax(b) - onehot(3): a correct step raises b[3] above the mean of the
-# other biases by about lr = 0.1, so 2 steps give a margin of about 0.2 (plain SGD, or
-# momentum with a decaying rate). A margin of about 64 times that means the summed
-# gradient was not divided by the batch size, 1/64 of it that it was divided twice, a
-# negative one that the step goes uphill, and 0 that nothing was updated.
-PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
-
-
 def _probe_margin(function, seed):
-    """b[3] - mean(b[others]) after the probe's 2 steps, or None if the probe is unusable."""
-    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
-    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
-    try:
-        value = core.call(function, X, y, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
-                          seed=seed)
-        b = _f64(value[1]).reshape(-1)
-    except Exception:  # the probe only explains a failure already found
-        return None
-    if b.shape != (NUM_CLASSES,):
-        return None
-    return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
+    """The trainer probe's margin (``checks.core``) of the returned b."""
+    return core.probe_margin(function, lambda W_b: W_b[1], seed)
 
 
 def _probe_explanation(function, seed):
-    """What the probe says about the update, as a sentence, or ''."""
-    margin = _probe_margin(function, seed)
-    if margin is None:
-        return ""
-    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
-             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only b can "
-             f"learn, the bias of class {PROBE_CLASS} ")
-    if not math.isfinite(margin):
-        return probe + "became NaN or Inf: the updates blow up"
-    if margin < -0.01:
-        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
-                        f"updates go uphill. Subtract the gradient: "
-                        f"W[:] = W - lr * W.grad / batch_size")
-    if margin > 2:
-        return (probe + f"rose {margin:.3g} above the others, where 2 correct steps move it "
-                        f"by about 0.2: the steps are about {PROBE_BATCH} times too large, "
-                        f"as when the gradient of the summed loss is not divided by the "
-                        f"batch size. Divide it by the batch size (or use the mean loss)")
-    if abs(margin) < 1e-6:
-        return (probe + "did not move: the parameters are not updated. Update them in "
-                        "place, W[:] = W - lr * W.grad / batch_size (`W = ...` only rebinds "
-                        "a name), and return the parameters you train")
-    if margin < 0.02:
-        return (probe + f"rose only {margin:.2g} above the others, where 2 correct steps "
-                        f"move it by about 0.2: the steps are much too small. Did you divide "
-                        f"by the batch size twice (a mean loss and / batch_size)?")
-    return ""
+    """What the trainer probe says about the update, as a sentence, or ''."""
+    return core.probe_explanation(_probe_margin(function, seed), "b",
+                                  "W[:] = W - lr * W.grad / batch_size")
 
 
 def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
