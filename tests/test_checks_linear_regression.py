@@ -5,8 +5,6 @@ these tests reach what it does not: that the statistical checks accept correct r
 data whatever the seed, that the SGD oracle is right, that tolerances accept every
 correct float32 computation, and that the rarer diagnoses point at the right cause.
 """
-import io
-import contextlib
 
 import numpy as onp
 import pytest
@@ -17,19 +15,7 @@ from d2lcourse.checks import core
 from d2lcourse.checks import linear_regression as check
 from d2lcourse.solutions import linear_regression as ref
 
-
-def failure(run):
-    """The message of the CheckFailure that `run()` raises."""
-    with pytest.raises(core.CheckFailure) as caught:
-        with contextlib.redirect_stdout(io.StringIO()):
-            run()
-    return str(caught.value)
-
-
-def quietly(run):
-    with contextlib.redirect_stdout(io.StringIO()) as output:
-        run()
-    return output.getvalue()
+from helpers import failure, quietly
 
 
 # --------------------------------------------------------------------------- synthetic_data

@@ -7,31 +7,16 @@ other summation orders), that the statistical test of the initial weights tells 
 draws from near misses, and that the training check names what it observed, using fake
 trainers that return at once.
 """
-import contextlib
-import io
 import math
 
 import numpy as onp
 import pytest
 
 from d2lcourse import np, npx
-from d2lcourse.checks import core
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
-
-def failure(run):
-    """The message of the CheckFailure that `run()` raises."""
-    with pytest.raises(core.CheckFailure) as caught:
-        with contextlib.redirect_stdout(io.StringIO()):
-            run()
-    return str(caught.value)
-
-
-def quietly(run):
-    with contextlib.redirect_stdout(io.StringIO()) as output:
-        run()
-    return output.getvalue()
+from helpers import failure, quietly
 
 
 # --------------------------------------------------------------------------- activations

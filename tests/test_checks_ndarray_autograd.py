@@ -12,16 +12,11 @@ from d2lcourse.autograder.wire import Unsupported
 from d2lcourse.checks import core
 from d2lcourse.checks import ndarray_autograd as check
 
+from helpers import failure
+
 SCALAR_FUNCTIONS = [check.sum_of_cubes, check.x_sin_x, check.log_sum_exp, check.mean_square,
                     check.tanh_energy, check.gram_sum]
 ELEMENTWISE_FUNCTIONS = [check.cube, check.softplus, check.wave]
-
-
-def failure(run):
-    """The message of the CheckFailure that `run()` raises."""
-    with pytest.raises(core.CheckFailure) as caught:
-        run()
-    return str(caught.value)
 
 
 # --------------------------------------------------------------------------- oracles

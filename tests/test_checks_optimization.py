@@ -13,6 +13,8 @@ from d2lcourse.autograder import wire
 from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
 
+from helpers import failure
+
 GRADIENTS_1D = {  # gradient -> the function it differentiates (classic NumPy)
     check.grad_square: lambda x: x ** 2,
     check.grad_quartic: lambda x: x ** 4 / 4 - x,
@@ -23,13 +25,6 @@ GRADIENTS_2D = {
     check.grad_coupled: lambda x: x[0] ** 2 + x[0] * x[1] + 2 * x[1] ** 2,
     check.grad_ill_conditioned: lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2,
 }
-
-
-def failure(run):
-    """The message of the CheckFailure that `run()` raises."""
-    with pytest.raises(core.CheckFailure) as caught:
-        run()
-    return str(caught.value)
 
 
 def gd(f_grad, x0, eta, num_steps):

@@ -9,11 +9,11 @@ from d2lcourse import autograd, np
 from d2lcourse.checks import core
 from d2lcourse.checks import softmax_regression as check
 
+from helpers import failure, needs_data
+
 
 def message_of(check_function, *args, **kwargs):
-    with pytest.raises(core.CheckFailure) as failure:
-        check_function(*args, **kwargs)
-    return str(failure.value)
+    return failure(lambda: check_function(*args, **kwargs))
 
 
 # --------------------------------------------------------------------------- candidates
@@ -193,16 +193,6 @@ def test_mxnet_traceback_is_shortened():
 
 # --------------------------------------------------------------------------- training
 
-def has_fashion_mnist():
-    from d2lcourse import data
-    try:
-        data.find_fashion_mnist(download=False)
-    except data.DataError:
-        return False
-    return True
-
-
-needs_data = pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")
 
 
 def class_templates():

@@ -11,19 +11,12 @@ machine).
 import numpy as onp
 import pytest
 
-from d2lcourse import data, mx
+from d2lcourse import mx
+
+from helpers import needs_data
 
 
-def has_fashion_mnist():
-    try:
-        data.find_fashion_mnist(download=False)
-    except data.DataError:
-        return False
-    return True
-
-
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")]
+pytestmark = [pytest.mark.slow, needs_data]
 
 
 def test_reference_reaches_086_in_10_epochs(seed=0):

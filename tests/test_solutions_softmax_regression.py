@@ -8,19 +8,12 @@ each run trains on all 60,000 images for 10 epochs (about 20 s of CPU).
 import numpy as onp
 import pytest
 
-from d2lcourse import data, mx
+from d2lcourse import mx
+
+from helpers import needs_data
 
 
-def has_fashion_mnist():
-    try:
-        data.find_fashion_mnist(download=False)
-    except data.DataError:
-        return False
-    return True
-
-
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")]
+pytestmark = [pytest.mark.slow, needs_data]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

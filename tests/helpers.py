@@ -1,0 +1,34 @@
+"""Helpers shared by the test modules (importable as `helpers`: pytest puts tests/ on the path)."""
+import contextlib
+import io
+
+import pytest
+
+from d2lcourse import data
+from d2lcourse.checks import core
+
+
+def failure(run):
+    """The message of the CheckFailure that `run()` raises (its printed output hidden)."""
+    with pytest.raises(core.CheckFailure) as caught:
+        with contextlib.redirect_stdout(io.StringIO()):
+            run()
+    return str(caught.value)
+
+
+def quietly(run):
+    """Run `run()` and return what it printed."""
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        run()
+    return output.getvalue()
+
+
+def has_fashion_mnist():
+    try:
+        data.find_fashion_mnist(download=False)
+    except data.DataError:
+        return False
+    return True
+
+
+needs_data = pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")
