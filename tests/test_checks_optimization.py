@@ -12,6 +12,7 @@ from d2lcourse import np
 from d2lcourse.autograder import wire
 from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
+from d2lcourse.solutions.optimization import gd
 
 from helpers import failure
 
@@ -25,21 +26,6 @@ GRADIENTS_2D = {
     check.grad_coupled: lambda x: x[0] ** 2 + x[0] * x[1] + 2 * x[1] ** 2,
     check.grad_ill_conditioned: lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2,
 }
-
-
-def gd(f_grad, x0, eta, num_steps):
-    xs = np.zeros(num_steps + 1)
-    xs[0] = x0
-    for t in range(num_steps):
-        xs[t + 1] = xs[t] - eta * f_grad(xs[t])
-    return xs
-
-
-def gd_2d(f_grad, x0, eta, num_steps):
-    xs = [x0.copy()]
-    for _ in range(num_steps):
-        xs.append(xs[-1] - eta * f_grad(xs[-1]))
-    return np.stack(xs)
 
 
 # --------------------------------------------------------------------------- test gradients
