@@ -80,7 +80,7 @@ def test_gd_accepts_a_chaotic_float32_trajectory_that_drifts_from_float64():
     # any sensible tolerance, though every single step is right.
     got = gd(check.grad_nonconvex, 10.0, 3.0, 50).asnumpy()
     exact = check.gd_oracle(check.grad_nonconvex, 10.0, 3.0, 50)
-    assert not check.close(got, exact, atol=check.trajectory_atol(exact))
+    assert not core.close(got, exact, atol=check.trajectory_atol(exact))
     check.gd_matches(gd, f_grad=check.grad_nonconvex, x0=10.0, eta=3.0, num_steps=50)
 
 

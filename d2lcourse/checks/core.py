@@ -377,6 +377,29 @@ def expect_float(function, value, what="the result"):
     return float(value)
 
 
+def close(got, want, rtol=RTOL, atol=ATOL):
+    """True if `got` has `want`'s shape and |got - want| <= atol + rtol |want| everywhere
+    (NaN only where `want` has NaN, infinities only where `want` has the same)."""
+    got, want = to_numpy(got), to_numpy(want)
+    if got.shape != want.shape:
+        return False
+    with onp.errstate(invalid="ignore", over="ignore"):
+        return bool(onp.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def diagnose(function, got, expected, mistakes, rtol=RTOL, atol=ATOL, context=""):
+    """If `got` is not `expected` but matches a mistake's value, fail with its message.
+
+    `mistakes` is a list of (value, message); values of another shape than `got` never
+    match, so a shape mismatch is left to the caller.
+    """
+    if close(got, expected, rtol, atol):
+        return
+    for value, message in mistakes:
+        if close(got, value, rtol, atol):
+            fail(function, f"{context}{message}")
+
+
 def to_numpy(value):
     """A float64 classic-NumPy copy of an array-like, for comparing."""
     if isinstance(value, np.ndarray):

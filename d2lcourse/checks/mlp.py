@@ -44,29 +44,6 @@ def _array_result(function, value, what="the result", shape=None, hint=None):
         legacy_fix="build it with mxnet.np operations, or convert it with .as_np_ndarray()")
 
 
-def _close(got, want, rtol=core.RTOL, atol=core.ATOL):
-    """Same shape and equal within tolerance everywhere (NaN only where NaN is expected)."""
-    got, want = core.to_numpy(got), core.to_numpy(want)
-    if got.shape != want.shape:
-        return False
-    with onp.errstate(invalid="ignore"):
-        ok = onp.abs(got - want) <= atol + rtol * onp.abs(want)
-    return bool(onp.all(ok | (onp.isnan(got) & onp.isnan(want))))
-
-
-def _diagnose(function, got, expected, mistakes, rtol=core.RTOL, atol=core.ATOL, context=""):
-    """If `got` is not `expected` but matches a mistake's value, fail with its message.
-
-    `mistakes` is a list of (value, message); values of another shape than `got` are
-    skipped, so a shape mismatch is reported by the caller.
-    """
-    if _close(got, expected, rtol, atol):
-        return
-    for value, message in mistakes:
-        if _close(got, value, rtol, atol):
-            core.fail(function, f"{context}{message}")
-
-
 def _inputs(shape, seed, scale, edges=()):
     """Float32 N(0, scale^2) values of `shape` whose first entries are replaced by `edges`."""
     x = onp.random.default_rng(seed).normal(0.0, scale, size=shape).reshape(-1)
@@ -114,7 +91,7 @@ def _check_finite(function, got, x, expected, advice):
 
 def _compare(function, got, x, expected, mistakes, rtol=core.RTOL, atol=core.ATOL, name="f"):
     """Name a known mistake, else report the worst entry with its x."""
-    _diagnose(function, got, expected, mistakes, rtol, atol)
+    core.diagnose(function, got, expected, mistakes, rtol, atol)
     with onp.errstate(invalid="ignore"):
         wrong = ~(onp.abs(got - expected) <= atol + rtol * onp.abs(expected))
     if wrong.any():
@@ -512,7 +489,7 @@ def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False,
                             "logits O = H @ W2 + b2; the loss applies the softmax"),
         ]
     got_values = core.to_numpy(got)
-    _diagnose(mlp, got_values, expected, mistakes, rtol=core.RTOL, atol=atol,
+    core.diagnose(mlp, got_values, expected, mistakes, rtol=core.RTOL, atol=atol,
               context=f"for {inputs}: ")
     core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
                       inputs=inputs)
@@ -543,12 +520,12 @@ def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_ou
     atol = core.ATOL + 8 * num_hiddens * EPS32 * float(
         (onp.abs(W1) @ onp.abs(W2)).max() + (onp.abs(b1) @ onp.abs(W2) + onp.abs(b2)).max())
     expected_W, expected_b = W1 @ W2, b1 @ W2 + b2
-    _diagnose(collapse_linear, core.to_numpy(W), expected_W, [
+    core.diagnose(collapse_linear, core.to_numpy(W), expected_W, [
         (W1 @ W2 + b2, "added b2 to W: W = W1 @ W2 holds only the weights"),
     ], atol=atol, context=f"for {inputs}: ")
     core.assert_close(collapse_linear, W, expected_W, what="W", atol=atol, inputs=inputs,
                       hint="W = W1 @ W2, since (x W1) W2 = x (W1 W2)")
-    _diagnose(collapse_linear, core.to_numpy(b), expected_b, [
+    core.diagnose(collapse_linear, core.to_numpy(b), expected_b, [
         (b2, "b is just b2, which forgot b1 @ W2: the first layer's bias goes through W2 "
              "as well, b = b1 @ W2 + b2"),
         (b1 @ W2, "b is just b1 @ W2: add the second layer's bias, b = b1 @ W2 + b2"),

@@ -121,26 +121,6 @@ def _scalar_result(function, value, what="the result"):
     return float(core.to_numpy(value).reshape(()))
 
 
-def _close(got, want, rtol, atol):
-    got, want = core.to_numpy(got), core.to_numpy(want)
-    if got.shape != want.shape:
-        return False
-    return bool(onp.all(onp.abs(got - want) <= atol + rtol * onp.abs(want)))
-
-
-def _diagnose(function, got, expected, mistakes, rtol=core.RTOL, atol=core.ATOL):
-    """If `got` is not `expected` but matches a mistake's value, fail with its message.
-
-    `mistakes` is a list of (value, message); values of another shape than `got` are
-    skipped, so a shape mismatch is reported by the caller.
-    """
-    if _close(got, expected, rtol, atol):
-        return
-    for value, message in mistakes:
-        if _close(got, value, rtol, atol):
-            core.fail(function, message)
-
-
 def _kinked_inputs(shape, seed, tiny=False):
     """N(0, 1) values with exact zeros (every third entry) and, if `tiny`, values +-1e-6."""
     x = onp.random.default_rng(seed).normal(size=shape).astype(onp.float32).reshape(-1)
@@ -341,7 +321,7 @@ def grad_f_matches(grad_f, shape=(6,), seed=0, scale=2.0):
                         hint="f is applied elementwise, so f'(x) has the shape of x")
     points = core.to_numpy(x)
     expected = 6 * points - 4
-    _diagnose(grad_f, got, expected, _grad_f_mistakes(points))
+    core.diagnose(grad_f, got, expected, _grad_f_mistakes(points))
     core.assert_close(grad_f, got, expected, inputs=_describe(x))
     core.passed(grad_f, f"f'(x) on {x.size} values")
 
@@ -453,7 +433,7 @@ def grad_norm_sq_matches(grad_norm_sq, n=5, seed=0, scale=1.0):
     got = _array_result(grad_norm_sq, got, shape=(n,))
     points = core.to_numpy(x)
     norm = onp.linalg.norm(points)
-    _diagnose(grad_norm_sq, got, 2 * points, [
+    core.diagnose(grad_norm_sq, got, 2 * points, [
         (points, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
         (points / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
         (2 * points / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 "
@@ -479,7 +459,7 @@ def grad_quadratic_form_matches(grad_quadratic_form, n=3, seed=0, symmetric=Fals
     # Sums of 2n float32 products: allow the rounding of each term.
     atol = core.ATOL + 2 * n * EPS32 * float(onp.abs(a).max() * onp.abs(v).max())
     kind = "symmetric" if symmetric else "non-symmetric"
-    _diagnose(grad_quadratic_form, got, expected, [
+    core.diagnose(grad_quadratic_form, got, expected, [
         (2 * a @ v, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
                     "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
                     "sum_ij x_i A_ij x_j and differentiate by x_k)"),
@@ -508,14 +488,14 @@ def jacobian_linear_matches(jacobian_linear, m=3, n=4, seed=0):
                                    f"one row per output y_i ({m}) and one column per input "
                                    f"x_j ({n})")
     if got_shape in ((m,), (n,)):
-        value = got_shape == (m,) and _close(got, a @ v, core.RTOL, 1e-4)
+        value = got_shape == (m,) and core.close(got, a @ v, core.RTOL, 1e-4)
         guess = "A x, the value of the function," if value else "a vector"
         core.fail(jacobian_linear, f"returned {guess} with shape {got_shape}; the Jacobian "
                                    f"of y = A x is the ({m}, {n}) matrix of all partial "
                                    f"derivatives J[i, j] = dy_i/dx_j")
     got = _array_result(jacobian_linear, got, shape=(m, n),
                         hint="J[i, j] = dy_i/dx_j: one row per output, one column per input")
-    _diagnose(jacobian_linear, got, a, [
+    core.diagnose(jacobian_linear, got, a, [
         (a.T, "the Jacobian is transposed: J[i, j] = dy_i/dx_j = A[i, j], so J = A, "
               "not A^T"),
     ])
@@ -536,7 +516,7 @@ def grad_z_w_matches(grad_z_w, n=4, seed=0, y=0.5, y_array=False):
     residual = u @ v - y
     expected = 2 * residual * u
     atol = core.ATOL + 4 * n * EPS32 * float(onp.abs(u).max() ** 2 * onp.abs(v).max())
-    _diagnose(grad_z_w, got, expected, [
+    core.diagnose(grad_z_w, got, expected, [
         (residual * u, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
                        "* d<x, w>/dw"),
         (-expected, "wrong sign: the residual is <x, w> - y, so dz/dw = 2 (<x, w> - y) x"),
@@ -585,7 +565,7 @@ def autograd_grad_matches(autograd_grad, f=sum_of_cubes, shape=(5,), seed=0):
                                  f"x.grad holds zeros until y.backward() runs on a y computed "
                                  f"inside `with autograd.record():`")
     atol = core.ATOL + core.ulp_tolerance(float(onp.abs(expected).max()))
-    _diagnose(autograd_grad, got, expected, [
+    core.diagnose(autograd_grad, got, expected, [
         (2 * expected, "returned twice the gradient: gradients were accumulated over two "
                        "backward passes; call backward() once, on a fresh x.attach_grad()"),
     ], atol=atol)

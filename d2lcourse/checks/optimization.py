@@ -136,14 +136,6 @@ def noise_floor(X, y):
 
 # --------------------------------------------------------------------------- helpers
 
-def close(actual, expected, rtol=core.RTOL, atol=core.ATOL):
-    """True if the arrays have the same shape and agree within tolerance (no NaN/Inf)."""
-    actual, expected = core.to_numpy(actual), core.to_numpy(expected)
-    with onp.errstate(invalid="ignore", over="ignore"):
-        return (actual.shape == expected.shape and bool(onp.all(onp.isfinite(actual)))
-                and bool(onp.all(onp.abs(actual - expected) <= atol + rtol * onp.abs(expected))))
-
-
 def trajectory_atol(expected):
     """Float32 iterates that reached |x| ~ M carry rounding errors of a few ulps of M."""
     finite = onp.abs(expected[onp.isfinite(expected)])
@@ -181,7 +173,7 @@ def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
     atol = trajectory_atol(expected)
 
     def same(a, b):
-        return close(a, b, atol=atol)
+        return core.close(a, b, atol=atol)
 
     if got.shape != expected.shape:
         if got.shape[:1] == (num_steps,) and num_steps > 0:
@@ -414,13 +406,13 @@ def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0
             want_v = momentum * v0 + g / batch_size
             want_p = p0 - lr * want_v
             got_p, got_v = core.to_numpy(p), core.to_numpy(v)
-            if close(got_v, want_v) and close(got_p, want_p):
+            if core.close(got_v, want_v) and core.close(got_p, want_p):
                 continue
             for name, slip_p, slip_v, message in momentum_slips(p0, v0, g, lr, momentum,
                                                                 batch_size):
-                if close(got_v, slip_v) and close(got_p, slip_p):
+                if core.close(got_v, slip_v) and core.close(got_p, slip_p):
                     core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message}{where}")
-            if not close(got_v, want_v):
+            if not core.close(got_v, want_v):
                 core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
                                   inputs=inputs + f", step {step}",
                                   hint="v[:] = momentum * v + p.grad / batch_size")
@@ -481,19 +473,19 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
     got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
     want = full_batch_losses(X, y, lr, num_epochs)
     rtol = 1e-3   # float32 gradients over a few epochs; the slips below differ by far more
-    if close(got, want, rtol=rtol):
+    if core.close(got, want, rtol=rtol):
         core.passed(train_minibatch, f"the exact gradient-descent losses for {inputs}")
         return
-    if close(got[1:], want[:-1], rtol=rtol):
+    if core.close(got[1:], want[:-1], rtol=rtol):
         core.fail(train_minibatch, f"each loss is the one from before the epoch's last update "
                                    f"({inputs}): it looks like you recorded the minibatch loss "
                                    "computed in the training loop. After each epoch, evaluate "
                                    "squared_loss on all the data with the updated w and b")
-    if close(got, full_batch_losses(X, y, lr * n, num_epochs), rtol=rtol):
+    if core.close(got, full_batch_losses(X, y, lr * n, num_epochs), rtol=rtol):
         core.fail(train_minibatch, f"the steps are batch_size times too large ({inputs}): "
                                    "divide the gradient of the summed minibatch loss by "
                                    "batch_size, or take the mean loss")
-    if close(got, full_batch_losses(X, y, lr / n, num_epochs), rtol=rtol):
+    if core.close(got, full_batch_losses(X, y, lr / n, num_epochs), rtol=rtol):
         core.fail(train_minibatch, f"the steps are batch_size times too small ({inputs}): you "
                                    "divide by batch_size twice (a mean loss and then "
                                    "/ batch_size in the update)")

@@ -105,15 +105,6 @@ def _row(values, limit=6):
     return f"[{shown}{', ...' if values.size > limit else ''}]"
 
 
-def _close(got, want, rtol=core.RTOL, atol=core.ATOL):
-    """True if got (any array-like) equals want within tolerance, NaN only where want is."""
-    got = _f64(got)
-    if got.shape != want.shape:
-        return False
-    with onp.errstate(invalid="ignore"):
-        return bool(onp.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
-
-
 def _call_pure(function, arrays, names, seed, forbidden=()):
     """Call `function(*arrays)` and fail if it changed one of its arguments in place."""
     before = [_f64(a) for a in arrays]
@@ -196,10 +187,10 @@ def _per_example_shape(function, got, want, y_hat, what, source_name):
 def _diagnose(function, got, mistakes, want=None, rtol=core.RTOL, atol=core.ATOL):
     """Unless `got` is close to `want`: fail with the message of the first
     (candidate, message) that `got` matches."""
-    if want is not None and _close(got, want, rtol, atol):
+    if want is not None and core.close(got, want, rtol, atol):
         return
     for candidate, message in mistakes:
-        if candidate is not None and _close(got, candidate, rtol=1e-3, atol=1e-4):
+        if candidate is not None and core.close(got, candidate, rtol=1e-3, atol=1e-4):
             core.fail(function, message)
 
 
@@ -214,7 +205,7 @@ def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
     want = _softmax(o)
     inputs = f"O of shape {shape} with entries ~ N(0, {scale:g}^2)"
     core.expect_array(softmax, got, "softmax(O)")
-    if not _close(got, want):
+    if not core.close(got, want):
         _diagnose_softmax(softmax, _f64(got), o, want)
         core.assert_close(softmax, got, want, "softmax(O)", inputs=inputs)
     core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits")
@@ -381,7 +372,7 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
                             f"inf. Never take the log of a softmax: {trick} — it is exact "
                             f"whatever the logits")
     atol = core.ulp_tolerance(2 * magnitude)
-    if not _close(got, want, atol=atol):
+    if not core.close(got, want, atol=atol):
         saturated = onp.flatnonzero((want > 100) & (g < 0.5 * want))
         if saturated.size:
             r = int(saturated[0])
@@ -572,7 +563,7 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
     rows = _f64(got).sum(axis=1)
     if onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4):
         r = int(onp.argmax(onp.abs(rows - 1)))
-        if not _close(got, logits, rtol=1e-3, atol=1e-4):
+        if not core.close(got, logits, rtol=1e-3, atol=1e-4):
             core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
                                           f"row holds the class probabilities of one example "
                                           f"and must sum to 1: does your softmax normalise each "
