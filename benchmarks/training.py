@@ -8,7 +8,9 @@ DataLoader with ``ToTensor`` over uint8 images and 4 workers (d2l's
 ``load_data_fashion_mnist``, which cannot be used itself: it downloads).
 
 A third line times the same scratch MLP on the course's in-memory batches, to show
-how much of the difference is d2l's per-example data loading.
+how much of the difference is d2l's per-example data loading. A "floor" line times the
+first layer's forward and weight-gradient products alone, batch by batch as in training:
+the part of the concise epoch that only faster matrix products could shorten.
 
 Usage: python benchmarks/training.py [--epochs N]
 (MXNet's OpenMP threads can be set with MXNET_OMP_MAX_THREADS or OMP_NUM_THREADS.)
@@ -20,7 +22,7 @@ import time
 
 from d2l import mxnet as d2l
 
-from d2lcourse import data, gluon, mx, np
+from d2lcourse import data, gluon, mx, np, npx
 from d2lcourse.training import concise_mlp, evaluate_accuracy, train_concise
 
 NUM_INPUTS, NUM_HIDDENS, NUM_OUTPUTS = 784, 256, 10
@@ -100,6 +102,29 @@ def run_concise(num_epochs):
     return history.epoch_seconds, history.test_acc[-1]
 
 
+def first_layer_floor(num_batches, repeats=5):
+    """Median seconds of one epoch of the first layer's products alone (forward and the
+    weight gradient, as in training), and their GFLOP/s: a floor for the concise epoch."""
+    X = np.random.uniform(size=(BATCH_SIZE, NUM_INPUTS))
+    W = np.random.normal(scale=0.01, size=(NUM_HIDDENS, NUM_INPUTS))
+    b = np.zeros(NUM_HIDDENS)
+    W.attach_grad()
+    b.attach_grad()
+    times = []
+    for _ in range(repeats):
+        mx.nd.waitall()
+        start = time.perf_counter()
+        for _ in range(num_batches):
+            with mx.autograd.record():
+                H = npx.fully_connected(X, W, b, num_hidden=NUM_HIDDENS)
+            H.backward()
+        mx.nd.waitall()
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    flops = num_batches * 2 * (2 * BATCH_SIZE * NUM_INPUTS * NUM_HIDDENS)
+    return seconds, flops / seconds / 1e9
+
+
 def report(name, times, test_acc):
     print(f"{name}: epoch seconds {' '.join(f'{t:.3f}' for t in times)}; "
           f"median {statistics.median(times):.3f} s; test acc {test_acc:.4f}", flush=True)
@@ -128,6 +153,10 @@ def main():
     report("d2l scratch MLP on in-memory batches (for reference)",
            *run_d2l_scratch(args.epochs, in_memory=True))
     report("course concise MLP", concise_times, concise_acc)
+    batches = len(data.load_data_fashion_mnist(BATCH_SIZE)[0])
+    floor, gflops = first_layer_floor(batches)
+    print(f"floor: the first layer's forward and weight-gradient products alone take "
+          f"{floor:.3f} s per epoch ({gflops:.0f} GFLOP/s)", flush=True)
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"speedup_vs_d2l: {statistics.median(d2l_times) / statistics.median(concise_times):.2f}")
 
