@@ -18,7 +18,6 @@ The pipeline, top to bottom:
 import concurrent.futures
 import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import shutil
@@ -201,9 +200,9 @@ class Recorder:
         bin_dir = os.path.dirname(sys.executable)
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        config.NbGraderAPI.log_level = "ERROR"  # not its chatter per cell and notebook
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
-        self.api.log.setLevel(logging.ERROR)  # nbgrader's per-cell chatter
         self.feedback_pending = 0
         warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
 
