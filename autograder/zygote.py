@@ -48,6 +48,7 @@ SANDBOX_ID = 1000     # the submission's uid and gid inside its user namespace (
 MAX_MESSAGE = 4096
 PROTOCOL_FDS = 3      # the runner's stdin, stdout and stderr, in that order
 STATUS_FD = 3         # where the new process finds its status socket
+UCRED_BYTES = 12      # struct ucred: pid, uid, gid as 32-bit ints
 
 # --------------------------------------------------------------------------- host side
 
@@ -80,12 +81,11 @@ def status_socket_pair():
 def receive_status(host_end, timeout):
     """(message, sender pid as this process sees it); ("", None) when the socket closed."""
     host_end.settimeout(timeout)
-    credentials_size = socket.CMSG_SPACE(array.array("i", [0, 0, 0]).itemsize * 3)
-    data, ancillary, _, _ = host_end.recvmsg(MAX_MESSAGE, credentials_size)
+    data, ancillary, _, _ = host_end.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(UCRED_BYTES))
     pid = None
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-            pid = array.array("i", payload[:12])[0]
+            pid = array.array("i", payload[:UCRED_BYTES])[0]
     return data.decode(errors="replace"), pid
 
 

@@ -153,7 +153,7 @@ def main():
     report("d2l scratch MLP on in-memory batches (for reference)",
            *run_d2l_scratch(args.epochs, in_memory=True))
     report("course concise MLP", concise_times, concise_acc)
-    batches = len(data.load_data_fashion_mnist(BATCH_SIZE)[0])
+    batches = -(-len(data.fashion_mnist_arrays("train")[1]) // BATCH_SIZE)  # as in training
     floor, gflops = first_layer_floor(batches)
     print(f"floor: the first layer's forward and weight-gradient products alone take "
           f"{floor:.3f} s per epoch ({gflops:.0f} GFLOP/s)", flush=True)

@@ -490,7 +490,7 @@ def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False,
         ]
     got_values = core.to_numpy(got)
     core.diagnose(mlp, got_values, expected, mistakes, rtol=core.RTOL, atol=atol,
-              context=f"for {inputs}: ")
+                  context=f"for {inputs}: ")
     core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
                       inputs=inputs)
     core.passed(mlp, f"relu(X W1 + b1) W2 + b2 for {inputs}")
