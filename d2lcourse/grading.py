@@ -50,6 +50,21 @@ class SubmissionFault(Exception):
         self.status = status
 
 
+class InfrastructureFault(Exception):
+    """Grading failed for a reason that is not the student's (full disk, unwritable
+    gradebook, a sandbox or worker killed from outside, a lost scheduler, an internal
+    error). The submission stays *ungraded* (status UNGRADED, never a final 0), the run
+    exits non-zero, and the next run grades it again without --force.
+
+    The message is one line that names the cause and the fix, e.g.
+    "disk full writing DIR/feedback: free space and rerun".
+    """
+
+
+# The status of a submission that could not be graded for an InfrastructureFault.
+UNGRADED = "ungraded"
+
+
 class Missing:
     """Stands for a graded function that the student's cell did not define."""
 
