@@ -1,4 +1,4 @@
-"""The course's assignments and their graded functions (COURSE_SPEC.md)."""
+"""The course's assignments and their graded functions (COURSE_CONTRACT.md)."""
 import os
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,9 +1,9 @@
 """The reference trainer of 04_softmax_regression is reliably better than the contract asks.
 
-COURSE_SPEC asks 0.80 test accuracy after 10 epochs at the defaults; plain SGD (d2l's own
-code) ends between 0.825 and 0.835 depending on its last noisy steps. The reference adds
-momentum and a cosine learning-rate decay and must reach 0.83 whatever the seed. Slow:
-each run trains on all 60,000 images for 10 epochs (about 20 s of CPU).
+COURSE_CONTRACT.md asks 0.80 test accuracy after 10 epochs at the defaults; plain SGD
+(d2l's own code) ends between 0.825 and 0.835 depending on its last noisy steps. The
+reference adds momentum and a cosine learning-rate decay and must reach 0.83 whatever
+the seed. Slow: each run trains on all 60,000 images for 10 epochs (about 20 s of CPU).
 """
 import numpy as onp
 import pytest
