@@ -32,8 +32,9 @@ FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
 RTOL = 1e-4
 ATOL = 1e-5
 
-# What "hand-derived" forbids (COURSE_SPEC.md, conventions). Each entry names the API as
-# the student writes it; the value says where to intercept it at run time.
+# What "hand-derived" forbids (COURSE_CONTRACT.md, rules for every graded function).
+# Each entry names the API as the student writes it; the value says where to intercept it
+# at run time.
 AUTOGRAD_APIS = {
     "autograd.record": ("mxnet.autograd", "record"),
     "autograd.grad": ("mxnet.autograd", "grad"),

@@ -20,8 +20,8 @@ from d2lcourse._mxnet import np
 from d2lcourse.checks import core
 
 Z = 6.0             # standard errors a statistic may be off before a check rejects it
-NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_SPEC)
-INIT_STD = 0.01     # w ~ N(0, 0.01^2) at the start of train_linear_regression (COURSE_SPEC)
+NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_CONTRACT.md)
+INIT_STD = 0.01     # w ~ N(0, 0.01^2) at the start of train_linear_regression (contract)
 TRUE_W = (2.0, -3.4)
 TRUE_B = 4.2
 

@@ -23,7 +23,8 @@ from d2lcourse._mxnet import np
 from d2lcourse.checks import core
 
 # softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators
-# that compute them for the student are forbidden (COURSE_SPEC, conventions).
+# that compute them for the student are forbidden (COURSE_CONTRACT.md, rules for every
+# graded function).
 OPERATORS = core.OPERATOR_APIS
 NUM_PIXELS = 28 * 28
 NUM_CLASSES = 10
