@@ -12,7 +12,7 @@ else
   EXTRAS := cpu,test
   OTHER_MXNET := mxnet-cu112
 endif
-DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap
+DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap chromium
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 # Two processes (the machine has two cores); a test file stays on one process.
@@ -43,7 +43,7 @@ debian-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	    echo "d2lcourse: please run:  sudo apt-get install$$missing"; \
-	    echo "  (Fashion-MNIST data and the bubblewrap sandbox; not root, so not installed here)"; \
+	    echo "  (Fashion-MNIST data, the bubblewrap sandbox, Chromium for the page tests; not root, so not installed here)"; \
 	else \
 	    echo "d2lcourse: no apt-get here. Put the Fashion-MNIST IDX .gz files in a folder and set"; \
 	    echo "  D2LCOURSE_DATA to it (see README, Data); grading needs Linux with bubblewrap."; \

@@ -1,11 +1,13 @@
 """What grading shows: a progress bar with ETA, a summary table, grades.csv, plots, HTML."""
-import collections
 import contextlib
 import csv
 import html
 import os
+import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 class Progress:
     def __init__(self, total, out):
@@ -58,13 +60,73 @@ def write(course_dir, assignment, tests, verdicts, unsafe, out):
     print_summary(table, tests, unsafe, folder, out)
 
 
-def common_failures(verdicts, limit=10):
-    counter = collections.Counter()
-    for verdict in verdicts.values():
+EXCEPTION = re.compile(r"(?P<function>\w+): (?:its cell )?raised (?P<type>[\w.]+)")
+NOT_IMPLEMENTED = re.compile(r"(?P<function>\w+): not implemented yet")
+
+
+KINDS = ["submission", "exception", "not implemented", "check"]
+
+
+@dataclass
+class Cause:
+    """One reason for lost points, and every student it cost."""
+    kind: str            # "submission", "exception", "not implemented" or "check"
+    what: str            # the status, exception and function, or the test
+    message: str         # one example, first line
+    students: set = field(default_factory=set)
+    where: set = field(default_factory=set)  # functions or tests it appeared in
+
+
+def cause_of(verdict, result):
+    """(kind, what, key) of a failed test; None when the submission's status says it all."""
+    line = result.message.splitlines()[0][:300] if result.message.strip() else ""
+    if not line or (verdict.status != "ok" and line.startswith(("not run:", "not graded:"))):
+        return None
+    exception = EXCEPTION.match(line)
+    if exception:
+        what = f"{exception['type']} in {exception['function']}"
+        return "exception", what, what
+    if NOT_IMPLEMENTED.match(line):
+        return "not implemented", "functions left as released", "not implemented"
+    return "check", result.function, line
+
+
+def common_failures(verdicts, limit=15):
+    """Causes of lost points, most students first: submission statuses (timeout, memory,
+    crashed, invalid_notebook, ungraded, ...), exceptions by type and function, functions
+    not implemented, and check failures by message. A student counts once per cause."""
+    causes = {}
+    for student, verdict in verdicts.items():
+        if verdict.status != "ok":
+            message = (verdict.message.splitlines() or [""])[0][:300]
+            cause = causes.setdefault(("submission", verdict.status, message),
+                                      Cause("submission", verdict.status, message))
+            cause.students.add(student)
         for result in verdict.results:
-            if result.message:
-                counter[(result.grade_id, result.message.splitlines()[0][:300])] += 1
-    return counter.most_common(limit)
+            found = cause_of(verdict, result)
+            if found is None:
+                continue
+            kind, what, key = found
+            cause = causes.setdefault((kind, key), Cause(
+                kind, what, result.message.splitlines()[0][:300]))
+            cause.students.add(student)
+            cause.where.add(result.function if kind == "not implemented" else result.grade_id)
+    ranked = sorted(causes.values(), key=lambda c: (-len(c.students), KINDS.index(c.kind),
+                                                    c.what))
+    return ranked[:limit]
+
+
+def score_histogram(table):
+    """The score distribution: a figure with whole students on its y axis."""
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.hist([row["total"] for row in table], bins=min(20, max(5, len(table))),
+              range=(0, table[0]["max_total"] or 1), color="#4c72b0")
+    axes.set(xlabel="points", ylabel="students", title="Score distribution")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.tight_layout()
+    return figure
 
 
 def write_plots(folder, tests, table):
@@ -74,15 +136,11 @@ def write_plots(folder, tests, table):
     paths = {}
     if not table:
         return paths
-    figure, axes = plt.subplots(figsize=(6, 3.5))
-    axes.hist([row["total"] for row in table], bins=min(20, max(5, len(table))),
-              range=(0, table[0]["max_total"] or 1), color="#4c72b0")
-    axes.set(xlabel="points", ylabel="students", title="Score distribution")
-    figure.tight_layout()
+    figure = score_histogram(table)
     paths["scores"] = "scores.png"
     figure.savefig(folder / paths["scores"], dpi=100)
     plt.close(figure)
-    figure, axes = plt.subplots(figsize=(7, 0.3 * len(tests) + 1.2))
+    figure, axes = plt.subplots(figsize=(6, 0.3 * len(tests) + 1.2))
     rates = [sum(row[t.grade_id] >= t.points for row in table) / len(table) for t in tests]
     axes.barh([t.grade_id for t in tests], rates, color="#55a868")
     axes.set(xlim=(0, 1), xlabel="fraction of students passing", title="Pass rate per test")
@@ -94,29 +152,94 @@ def write_plots(folder, tests, table):
     return paths
 
 
+def breakable(name):
+    """An escaped identifier that may wrap after its underscores."""
+    return html.escape(name).replace("_", "_<wbr>")
+
+
+def students_list(students, shown=8):
+    names = sorted(students)
+    text = ", ".join(html.escape(name) for name in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def failure_rows(failures):
+    return "".join(
+        f"<tr><td class=num>{len(c.students)}</td><td>{html.escape(c.kind)}</td>"
+        f"<td>{breakable(c.what)}"
+        + (f"<br><small>in {', '.join(breakable(w) for w in sorted(c.where))}</small>"
+           if c.where else "")
+        + f"</td><td class=msg>{html.escape(c.message)}</td>"
+        f"<td>{students_list(c.students)}</td></tr>" for c in failures)
+
+
+def grade_rows(folder, assignment, tests, table):
+    """One row per student: id (linked to the feedback page), total, status, and points
+    per graded function (each test's points in the cell's tooltip)."""
+    groups = tests_by_function(assignment, tests)
+    course_dir = folder.parent.parent
+    page = Path(assignment.notebook).with_suffix(".html").name
+    lines = []
+    for row in table:
+        student = row["student_id"]
+        feedback = course_dir / "feedback" / student / assignment.id / page
+        name = html.escape(student)
+        if feedback.is_file():
+            link = f"../../feedback/{quote(student)}/{quote(assignment.id)}/{quote(page)}"
+            name = f'<a href="{html.escape(link)}">{name}</a>'
+        cells = [f"<td class=id>{name}</td>",
+                 f"<td class=total>{row['total']:g}/{row['max_total']:g}</td>",
+                 f"<td class=status>{html.escape(row['status'])}</td>"]
+        for function, members in groups:
+            earned = sum(row[t.grade_id] for t in members)
+            most = sum(t.points for t in members)
+            tip = "\n".join(f"{t.grade_id}: {row[t.grade_id]:g}/{t.points:g}" for t in members)
+            mark = "full" if earned >= most else "zero" if earned == 0 else "part"
+            cells.append(f'<td class="num {mark}" title="{html.escape(tip)}">'
+                         f"{earned:g}/{most:g}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f'<th title="{html.escape(", ".join(t.grade_id for t in members))}">'
+                   f"{breakable(function)}</th>" for function, members in groups)
+    return f"<tr><th>student</th><th>total</th><th>status</th>{head}</tr>" + "".join(lines)
+
+
+def tests_by_function(assignment, tests):
+    """[(function, its tests)] in the order of the tests."""
+    groups = {}
+    for test in tests:
+        groups.setdefault(assignment.owner_of(test.grade_id) or test.grade_id, []).append(test)
+    return list(groups.items())
+
+
 def write_html(folder, assignment, tests, table, failures, plots, unsafe):
+    from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
     escape = html.escape
     warning = ("<p class=warn>Graded WITHOUT the sandbox (--unsafe-no-sandbox): student "
                "code ran with the grader's rights.</p>") if unsafe else ""
     images = "".join(f'<img src="{escape(p)}" alt="{escape(k)}">' for k, p in plots.items())
-    failure_rows = "".join(f"<tr><td>{n}</td><td>{escape(test)}</td><td>{escape(msg)}</td></tr>"
-                           for (test, msg), n in failures)
-    head = "".join(f"<th>{escape(c)}</th>" for c in ["student", "status"]
-                   + [t.grade_id for t in tests] + ["total"])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in
-                         [row["student_id"], row["status"]] + [row[t.grade_id] for t in tests]
-                         + [f"{row['total']:g}/{row['max_total']:g}"]) + "</tr>"
-        for row in table)
-    page = f"""<!doctype html><meta charset="utf-8">
-<title>{escape(assignment.id)}: grading report</title>
-<style>body{{font-family:sans-serif;margin:2em}} td,th{{border:1px solid #ccc;padding:2px 6px}}
-table{{border-collapse:collapse;margin:1em 0}} .warn{{color:#b00;font-weight:bold}}</style>
+    page = f"""<!doctype html><html lang="en"><head>{content_policy(REPORT_POLICY)}
+<meta charset="utf-8"><title>{escape(assignment.id)}: grading report</title>
+<style>body{{font-family:sans-serif;margin:1em 2em;max-width:1200px}}
+td,th{{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}}
+td.id,td.msg{{overflow-wrap:anywhere}}
+table{{border-collapse:collapse;margin:1em 0;width:100%}} th{{text-align:left}}
+img{{max-width:100%;vertical-align:top}} .warn{{color:#b00;font-weight:bold}} .num,.total{{white-space:nowrap}}
+.total{{font-weight:bold}} .msg{{white-space:pre-wrap}} td.full{{background:#e3f5e6}}
+td.part{{background:#fff4d6}} td.zero{{background:#fde7e6}} small{{color:#555}}</style>
+</head><body>
 <h1>{escape(assignment.id)}</h1>{warning}
 <p>{len(table)} submissions, generated {time.strftime('%Y-%m-%d %H:%M')}.</p>{images}
-<h2>Most common failures</h2><table><tr><th>students</th><th>test</th><th>message</th></tr>
-{failure_rows}</table>
-<h2>Grades</h2><table><tr>{head}</tr>{body}</table>
+<h2>Most common failures</h2>
+<p>By cause; a student counts once per cause. Submission statuses (timeout, memory, crashed,
+invalid_notebook, ungraded) cost every test of that submission.</p>
+<table><tr><th class=num>students</th><th class=num>kind</th><th>cause</th><th>message (first)</th>
+<th>students affected</th></tr>
+{failure_rows(failures)}</table>
+<h2>Grades</h2>
+<p>Points per graded function; hover over a cell for each test's points. A student's id
+links to their feedback page.</p>
+<table>{grade_rows(folder, assignment, tests, table)}</table>
+</body></html>
 """
     (folder / "report.html").write_text(page)
 

@@ -1,0 +1,356 @@
+"""The pages d2lcourse writes, in a real browser (Debian's Chromium, headless).
+
+A small class of assignment 01 is graded through nbgrader and the sandbox: a reference
+student with plots and printed answers of their own, a student with a NameError and a
+catalogued mistake, and a hostile student whose notebook tries to run script in every
+page that shows it. The grading report is also written for a synthetic class of the
+largest assignment with every submission status. Screenshots go to a temporary folder
+(their paths are printed); nothing here is committed.
+"""
+import base64
+import html.parser
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from d2lcourse import mistakes as catalogue
+from d2lcourse.autograder import reports, samples
+from d2lcourse.autograder.evaluate import TestCell, Verdict
+from d2lcourse.autograder.grade import Recorder, grade
+from d2lcourse.autograder.pages import FEEDBACK_POLICY, MATHJAX, REPORT_POLICY
+from d2lcourse.autograder.sandbox import Limits
+from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.grading import TestResult
+from d2lcourse.notebooks import grade_id, is_test_cell, read
+
+CHROMIUM = "/usr/bin/chromium"
+ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
+WIDEST = ASSIGNMENTS["05_mlp"]
+WIDTH = 1280
+MARK = "PW' + 'NED"  # the attacks write PWNED only if they run
+
+
+def attack(where):
+    """JavaScript that leaves a visible trace (title and DOM) if it ever runs."""
+    return (f"document.title='{MARK}-{where}';document.body.insertAdjacentHTML("
+            f"'beforeend','<p id=\\'{MARK}-{where}\\'></p>')")
+
+
+def png():
+    """A real matplotlib plot, as a student's notebook holds it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    figure, axes = plt.subplots(figsize=(4, 2.5))
+    axes.plot([0, 1, 2, 3], [0, 1, 4, 9], label="my own loss curve")
+    axes.legend()
+    stream = io.BytesIO()
+    figure.savefig(stream, format="png", dpi=60)
+    plt.close(figure)
+    return base64.b64encode(stream.getvalue()).decode()
+
+
+def exercise_cells():
+    """A student's own exercise: a printed answer and a plot (not graded)."""
+    cell = nbformat.v4.new_code_cell("print('exercise 2: the answer is 42')\nplot_my_loss()",
+                                     execution_count=7)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                           text="exercise 2: the answer is 42\n"),
+                    nbformat.v4.new_output("display_data", data={"image/png": png(),
+                                                                 "text/plain": "<Figure>"})]
+    return [cell]
+
+
+SVG_ATTACK = (f'<svg xmlns="http://www.w3.org/2000/svg" onload="{attack("svg-onload")}">'
+              f'<script>{attack("svg")}</script><circle r="5"/></svg>')
+
+
+def hostile_cells():
+    """Every place of a notebook that a page might render as HTML, each with a script."""
+    svg64 = base64.b64encode(SVG_ATTACK.encode()).decode()
+    markdown = nbformat.v4.new_markdown_cell(
+        f"<script>{attack('md')}</script>\n\n"
+        f"<img src=x onerror=\"{attack('img')}\">\n\n"
+        f"[click me](javascript:{attack('link')})\n\n"
+        f"<a href=\"javascript:{attack('href')}\">and me</a>\n\n"
+        f"<iframe srcdoc=\"<script>{attack('iframe')}</script>\"></iframe>\n\n"
+        f"<object data=\"data:text/html,<script>{attack('object')}</script>\"></object>\n\n"
+        f"{SVG_ATTACK}\n\n<p class=\"d2l-banner d2l-pass\">ok 99 / 99 points</p>\n\n"
+        "![evil](attachment:evil.svg)",
+        attachments={"evil.svg": {"image/svg+xml": svg64},
+                     "page.html": {"text/html": f"<script>{attack('attachment')}</script>"}})
+    outputs = nbformat.v4.new_code_cell("show_off()", execution_count=3)
+    outputs.metadata["tags"] = ["fine", f"x\" onmouseover=\"document.title='{MARK}-tag'"]
+    outputs.outputs = [
+        nbformat.v4.new_output("display_data", data={
+            "text/html": f"<b>bold</b><script>{attack('html')}</script>"
+                         f"<img src=y onerror=\"{attack('html-img')}\">"}),
+        nbformat.v4.new_output("display_data", data={
+            "text/html": f"<script>{attack('isolated')}</script>"},
+            metadata={"text/html": {"isolated": True}}),
+        nbformat.v4.new_output("display_data", data={"image/svg+xml": SVG_ATTACK}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": attack("js")}),
+        nbformat.v4.new_output("display_data", data={
+            "text/markdown": f"<script>{attack('markdown-output')}</script>"}),
+        nbformat.v4.new_output("display_data", data={
+            "image/png": f"\"><script>{attack('png')}</script>"},
+            metadata={"image/png": {"width": f"1 onload={attack('width')}"}}),
+        nbformat.v4.new_output("stream", name="stdout", text=f"<script>{attack('stream')}</script>"),
+    ]
+    raw = nbformat.v4.new_raw_cell(f"<script>{attack('raw')}</script>",
+                                   metadata={"raw_mimetype": "text/html"})
+    return [markdown, outputs, raw]
+
+
+def submit(course, student, replacements, extra_cells=()):
+    """Submit the release with `replacements` and `extra_cells` after its first cell."""
+    path = samples.write_submission(course, ASSIGNMENT, student, replacements)
+    notebook = read(path)
+    notebook.cells[1:1] = list(extra_cells)
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {}, "version_major": 2, "version_minor": 0, "x": f"</script><script>{attack('w')}"}}
+    nbformat.write(notebook, str(path))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """Assignment 01 graded for a small class; returns (course, screenshots folder)."""
+    root = samples.copy_course(tmp_path_factory.mktemp("pages") / "course", [ASSIGNMENT.id])
+    Recorder(root, ASSIGNMENT).ensure_assignment()
+    reference = samples.solution_sources(ASSIGNMENT.source_path(root))
+    mistake = next(m for m in catalogue.load(ASSIGNMENT)[0] if m.function == "grad_abs")
+    name_error = "def numerical_derivative(f, x, h=1e-4):\n    return helper(f, x, h)\n"
+    submit(root, "reference", reference, exercise_cells())
+    submit(root, "mixed", {**reference, "grad_abs": mistake.source,
+                           "numerical_derivative": name_error}, exercise_cells())
+    submit(root, "hostile_html", {}, hostile_cells())
+    grade(ASSIGNMENT, root, limits=Limits(seconds=120), out=io.StringIO())
+    return root, tmp_path_factory.mktemp("screenshots")
+
+
+def feedback(root, student):
+    return root / "feedback" / student / ASSIGNMENT.id / "ndarray_autograd.html"
+
+
+# --------------------------------------------------------------------------- the browser
+
+def chromium(page, *arguments, profile, height=900):
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+               f"--window-size={WIDTH},{height}", *arguments, Path(page).as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def screenshot(page, folder, name, height=2400):
+    """A screenshot 1280 px wide (tall enough to show most of the page)."""
+    path = folder / f"{name}.png"
+    chromium(page, f"--screenshot={path}", profile=folder / f"profile-{name}", height=height)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {path}")
+    return path
+
+
+MEASURE = """<script>
+window.addEventListener('load', function () {
+  var marks = Array.from(document.querySelectorAll(QUERY)).map(function (e) {
+    return e.textContent.trim().split(/\\s+/)[0]; });
+  var wide = Array.from(document.querySelectorAll('pre, table')).filter(function (e) {
+    return e.getBoundingClientRect().right > WIDTH || e.scrollWidth > e.clientWidth + 1; }).length;
+  document.title = 'MEASURED' + JSON.stringify({scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth, marks: marks, wide: wide});
+});
+</script>"""
+
+
+def measure(page, folder, name, query, policy):
+    """Layout facts of `page` at 1280 px, from a copy with a measuring script of ours
+    (the copy drops the page's script policy, so sanitising alone must stop the attacks)."""
+    text = page.read_text()
+    assert_policy_first(text, policy)
+    copy_path = page.with_name(f"measured-{name}.html")
+    script = MEASURE.replace("QUERY", json.dumps(query)).replace("WIDTH", str(WIDTH))
+    copy_path.write_text(POLICY_META.sub("", text).replace("</body>", script + "</body>"))
+    dom = chromium(copy_path, "--dump-dom", profile=folder / f"profile-measure-{name}")
+    title = re.search(r"<title>MEASURED(.*?)</title>", dom, re.S)
+    assert title, dom[:2000]
+    return json.loads(html.unescape(title.group(1))), dom
+
+
+POLICY_META = re.compile(r"<meta[^>]*Content-Security-Policy[^>]*>")
+
+
+def assert_policy_first(text, policy):
+    """The page's first tag after <html> and <head> is its script policy."""
+    tag, attributes = Tags(text).tags[2]
+    assert (tag, attributes.get("http-equiv"), attributes.get("content")) == \
+        ("meta", "Content-Security-Policy", policy)
+
+
+class Tags(html.parser.HTMLParser):
+    """Every start tag of a page, with its attributes."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_nothing_executable(text):
+    """No script but MathJax's, no event handler, no javascript: URL, no frame."""
+    for tag, attributes in Tags(text).tags:
+        assert tag not in ("iframe", "object", "embed", "svg", "base", "form"), (tag, attributes)
+        if tag == "script":
+            assert attributes.get("src", "").startswith(MATHJAX) or \
+                attributes.get("type") == "text/x-mathjax-config", attributes
+        for name, value in attributes.items():
+            assert not name.startswith("on"), (tag, name, value)
+            assert not (value or "").strip().lower().startswith(("javascript:", "data:text")), \
+                (tag, name, value)
+
+
+# --------------------------------------------------------------------------- feedback
+
+def test_feedback_marks_each_test_and_sums_points_by_function(course):
+    root, shots = course
+    page = feedback(root, "mixed")
+    text = page.read_text()
+    assert "Summary by function" in text
+    assert text.count("d2l-banner d2l-fail") >= 3  # grad_abs and numerical_derivative's two
+    assert "d2l-banner d2l-pass" in text
+    summary = text.split("Summary by function")[1].split("</table>")[0]
+    assert re.search(r"numerical_derivative</code></a></td>\s*<td>0 / \d", summary)
+    assert "NameError" in summary and "helper" in summary
+    assert "Test cell" not in text
+    facts, _ = measure(page, shots, "feedback-mixed", ".d2l-banner", FEEDBACK_POLICY)
+    assert facts["marks"].count("FAILED") >= 3 and "ok" in facts["marks"]
+    assert facts["scrollWidth"] <= facts["clientWidth"] <= WIDTH, facts
+    assert facts["wide"] == 0, facts  # messages wrap: no box scrolls sideways
+    screenshot(page, shots, "feedback-mixed")
+
+
+def test_feedback_keeps_the_students_own_outputs_marked_not_rerun(course):
+    root, _ = course
+    text = feedback(root, "reference").read_text()
+    assert "exercise 2: the answer is 42" in text
+    assert 'src="data:image/png;base64,' in text
+    assert "not re-run by the grader" in text
+    assert "FAILED" not in text.split("Summary by function")[1].split("</table>")[0]
+
+
+def test_no_page_runs_a_script_from_the_student(course):
+    root, shots = course
+    page = feedback(root, "hostile_html")
+    text = page.read_text()
+    assert_nothing_executable(text)
+    assert "&lt;script&gt;" in text  # shown as text, so the reader sees what was tried
+    assert_policy_first(text, FEEDBACK_POLICY)
+    _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", FEEDBACK_POLICY)
+    assert "PWNED" not in dom
+    dom = chromium(page, "--dump-dom", profile=shots / "profile-hostile")
+    assert "PWNED" not in dom
+    screenshot(page, shots, "feedback-hostile")
+
+
+# --------------------------------------------------------------------------- report.html
+
+HOSTILE_ID = f"<script>{attack('id')}</script>"
+
+
+def widest_tests():
+    source = read(WIDEST.source_path())
+    return [TestCell(grade_id(c), "", float(c.metadata.nbgrader.points))
+            for c in source.cells if is_test_cell(c)]
+
+
+def verdicts_of_every_kind(tests):
+    """A class of the largest assignment with every status and failure a class has."""
+    def results(message_of=lambda test: ""):
+        return [TestResult(t.grade_id, WIDEST.owner_of(t.grade_id), 0.0 if message_of(t)
+                           else t.points, t.points, message_of(t)) for t in tests]
+
+    def unrun(reason):
+        return results(lambda t: f"not run: {reason}")
+
+    name_error = "relu: raised NameError at line 2: return helper(x): name 'helper' is not defined"
+    verdicts = {f"student_{i:02d}_with_a_long_id": Verdict("ok", "", results()) for i in range(6)}
+    verdicts.update({
+        "name_error": Verdict("ok", "", results(
+            lambda t: name_error if WIDEST.owner_of(t.grade_id) == "relu" else "")),
+        "check_a": Verdict("ok", "", results(
+            lambda t: "sigmoid: overflows for x = -1000: use the stable form"
+            if t.grade_id.startswith("test_sigmoid") else "")),
+        "check_b": Verdict("ok", "", results(
+            lambda t: "sigmoid: overflows for x = -1000: use the stable form"
+            if t.grade_id.startswith("test_sigmoid") else "")),
+        "slow": Verdict("timeout", "the notebook ran longer than 60 s", unrun("timeout")),
+        "hungry": Verdict("memory", "the notebook used more than 2 GB", unrun("memory")),
+        "crash": Verdict("crashed", "the sandbox process died (signal 11)", unrun("crashed")),
+        "broken": Verdict("invalid_notebook", "the notebook is not valid notebook JSON",
+                          results(lambda t: "not graded: the notebook is not valid notebook JSON")),
+        "later": Verdict("ungraded", "disk full writing feedback: free space and rerun",
+                         unrun("ungraded")),
+        HOSTILE_ID: Verdict("ok", "", results(
+            lambda t: f"tanh: <img src=x onerror=\"{attack('message')}\">")),
+    })
+    return verdicts
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    tests = widest_tests()
+    reports.write(root, WIDEST, tests, verdicts_of_every_kind(tests), False, io.StringIO())
+    return root / "reports" / WIDEST.id / "report.html", tmp_path_factory.mktemp("shots")
+
+
+def cause_rows(text):
+    section = text.split("Most common failures")[1].split("</table>")[0]
+    return [html.unescape(re.sub(r"<[^>]+>", " ", row.replace("<wbr>", "")))
+            for row in section.split("<tr")[2:]]
+
+
+def test_report_groups_failures_by_cause(report):
+    page, _ = report
+    rows = cause_rows(page.read_text())
+    def row(*words):
+        found = [r for r in rows if all(w in r for w in words)]
+        assert len(found) == 1, (words, rows)
+        return found[0]
+    assert "name_error" in row("NameError", "relu")
+    assert re.search(r"\b2\b", row("sigmoid: overflows"))
+    for status, student in (("timeout", "slow"), ("memory", "hungry"), ("crashed", "crash"),
+                            ("invalid_notebook", "broken"), ("ungraded", "later")):
+        assert student in row(status)
+    assert not [r for r in rows if "not run:" in r]
+
+
+def test_report_fits_1280_px_escapes_ids_and_counts_whole_students(report):
+    page, shots = report
+    text = page.read_text()
+    assert_nothing_executable(text)
+    assert html.escape(HOSTILE_ID) in text
+    facts, dom = measure(page, shots, "report", "td.total", REPORT_POLICY)
+    assert "PWNED" not in dom
+    assert facts["scrollWidth"] <= facts["clientWidth"] <= WIDTH, facts
+    assert len(facts["marks"]) == len(verdicts_of_every_kind(widest_tests())), facts
+    screenshot(page, shots, "report")
+
+
+def test_histogram_counts_whole_students():
+    from matplotlib import pyplot as plt
+    table = [{"total": total, "max_total": 10.0} for total in (0, 4, 10)]
+    figure = reports.score_histogram(table)
+    ticks = [t for t in figure.axes[0].get_yticks() if 0 <= t <= 1]
+    plt.close(figure)
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
