@@ -49,8 +49,10 @@ debian-packages:
 	    echo "  D2LCOURSE_DATA to it (see README, Data); grading needs Linux with bubblewrap."; \
 	fi
 
+# The demo's graded course stays in $(KEEP) (replaced at each run): `make demo KEEP=DIR`.
+KEEP ?= demo-course
 demo: install
-	$(BIN)/d2lcourse demo
+	$(BIN)/d2lcourse demo --keep $(KEEP)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,7 +94,10 @@ def read_submission(submission, assignment):
     """{grade_id: source} of the graded solution cells, or raise InvalidNotebook."""
     path = submission.path
     if not path.is_file():
-        raise InvalidNotebook(f"{assignment.notebook} is missing from the submission")
+        found = sorted(p.name for p in path.parent.glob("*.ipynb"))
+        raise InvalidNotebook(f"{assignment.notebook} is missing from the submission (found: "
+                              f"{', '.join(found) or 'no notebook'}): submit your notebook "
+                              f"under the name {assignment.notebook}")
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise InvalidNotebook(f"the notebook is {size >> 20} MB; the limit is "
@@ -195,16 +197,11 @@ class Recorder:
         if "root" not in config.Exchange:  # nbgrader's default needs a system folder
             config.Exchange.root = str(self.course_dir / "exchange")
             (self.course_dir / "exchange").mkdir(exist_ok=True)
-        configure(config)
-        # nbgrader runs `alembic` from PATH: make it this environment's.
-        bin_dir = os.path.dirname(sys.executable)
-        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        configure(config)  # it also puts this environment's `alembic` first on PATH
         config.NbGraderAPI.log_level = "ERROR"  # not its chatter per cell and notebook
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
         self.feedback_pending = 0
-        warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
 
     def ensure_assignment(self):
         """Add the assignment to the gradebook (nbgrader generate_assignment) if needed."""

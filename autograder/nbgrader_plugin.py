@@ -11,10 +11,15 @@ computes verdicts in parallel first and hands them to the same preprocessor thro
 `SandboxedExecute.precomputed`, so nbgrader still writes the gradebook, and
 formgrader, `generate_feedback` and `export` keep working.
 """
+import os
+import sys
+import warnings
+
 import nbformat
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
-from traitlets import Bool, Float, Unicode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (ClearHiddenTests, Execute, GetGrades, NbGraderPreprocessor,
+                                    OverwriteCells)
+from traitlets import Bool, Float, List, Unicode
 
 from d2lcourse.course import ASSIGNMENTS, Assignment
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
@@ -116,10 +121,67 @@ def find_data_dir():
         return None
 
 
+class RestoreHiddenTests(OverwriteCells):
+    """nbgrader's OverwriteCells, silent about the hidden tests that the release lacks.
+
+    A released test cell has its hidden tests cut out, so its checksum never matches the
+    source cell's and stock nbgrader warns "Attribute 'checksum' ... has changed!" for
+    every such cell. Here a locked cell that is exactly the released one gets its source
+    back first; only a cell that was really edited is still reported (and overwritten).
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        name = grade_id(cell)
+        if name is not None:
+            try:
+                source = self.gradebook.find_source_cell(name, self.notebook_id,
+                                                         self.assignment_id)
+            except MissingEntry:
+                source = None  # OverwriteCells reports it
+            if source is not None and source.locked and cell.source == self.released(source):
+                cell.source = source.source
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def released(self, source_cell):
+        """The source cell's text as `nbgrader generate_assignment` released it."""
+        cell = nbformat.v4.new_code_cell(source_cell.source)
+        ClearHiddenTests(config=self.config)._remove_hidden_test_region(cell)
+        return cell.source
+
+
+class ClearHiddenTestsInFeedback(ClearHiddenTests):
+    """ClearHiddenTests that accepts the HTML exporter's `display_data_priority`.
+
+    The exporter configures it for every `NbConvertBase`; nbgrader's preprocessors
+    redeclare it without `config=True`, so traitlets warns "Config option
+    display_data_priority not recognized by ClearHiddenTests". nbgrader's own feedback
+    step, GetGrades, declares it configurable: so does this one.
+    """
+
+    display_data_priority = List(GetGrades.display_data_priority.default_value).tag(config=True)
+
+
+def put_environment_first_on_path():
+    """nbgrader's gradebook runs `alembic` from PATH: make it this environment's, even
+    when the venv is not activated (`../.venv/bin/nbgrader ...`)."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep)
+            if entry and entry != bin_dir]
+    os.environ["PATH"] = os.pathsep.join([bin_dir, *path])
+
+
 def configure(c):
-    """Make an nbgrader config grade through the sandbox and hide hidden tests in feedback."""
+    """Make an nbgrader config grade through the sandbox, hide hidden tests in feedback,
+    restore them without false warnings, silence nbgrader's SQLAlchemy warnings, and
+    find this environment's `alembic`."""
     from nbgrader.converters import Autograde, GenerateFeedback
+    put_environment_first_on_path()
+    warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
+    c.Autograde.sanitize_preprocessors = [
+        RestoreHiddenTests if step is OverwriteCells else step
+        for step in Autograde.sanitize_preprocessors.default()]
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute if step is Execute else step
         for step in Autograde.autograde_preprocessors.default()]
-    c.GenerateFeedback.preprocessors = [ClearHiddenTests] + GenerateFeedback.preprocessors.default()
+    c.GenerateFeedback.preprocessors = ([ClearHiddenTestsInFeedback]
+                                        + GenerateFeedback.preprocessors.default())

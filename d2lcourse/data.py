@@ -183,6 +183,16 @@ def _verified_content(path, name):
     return content
 
 
+def verify_fashion_mnist(directory=None):
+    """The Fashion-MNIST folder (``directory`` or :func:`find_fashion_mnist`'s, nothing is
+    downloaded) after checking its four files as strictly as the loader does; raise
+    :class:`DataError` naming the first bad file and the fix."""
+    directory = directory or find_fashion_mnist(download=False)
+    for name in FASHION_MNIST_FILES:
+        _verified_content(os.path.join(directory, name), name)
+    return directory
+
+
 def fashion_mnist_arrays(split="train", directory=None):
     """Fashion-MNIST ``split`` as read-only NumPy arrays ``(X, y)``, shared, not copied.
 

@@ -5,6 +5,7 @@ where the Fashion-MNIST data is, and whether the bubblewrap sandbox of the grade
 The course can run when MXNet imports and the data is found; everything else is advice.
 """
 import dataclasses
+import os
 import platform
 import shutil
 import subprocess
@@ -105,16 +106,34 @@ def device_findings():
 
 
 def data_finding():
-    """Where Fashion-MNIST is, or the data module's message on how to get it."""
+    """Where Fashion-MNIST is, verified exactly as the loader verifies it, or what is wrong
+    (an unusable $D2LCOURSE_DATA is a failure: the loader would silently look elsewhere)."""
     try:
-        from d2lcourse.data import find_fashion_mnist
-        where = find_fashion_mnist(download=False)  # a check downloads nothing
+        from d2lcourse.data import FASHION_MNIST_FILES, verify_fashion_mnist
+        problem = data_variable_problem(FASHION_MNIST_FILES)
+        if problem:
+            return Finding(FAIL, "data", problem)
+        where = verify_fashion_mnist()  # a check downloads nothing
     except Exception as error:  # DataError's message is for people; others show their type
         if type(error).__name__ == "DataError":
             return Finding(FAIL, "data", str(error))
         return Finding(FAIL, "data",
                        f"cannot look for Fashion-MNIST ({type(error).__name__}: {error})")
     return Finding(OK, "data", f"Fashion-MNIST in {where}")
+
+
+def data_variable_problem(files):
+    """Why $D2LCOURSE_DATA, if set, cannot be used (it must hold all the `files`)."""
+    folder = os.environ.get("D2LCOURSE_DATA")
+    if not folder:
+        return None
+    if not os.path.isdir(folder):
+        return f"D2LCOURSE_DATA={folder} does not exist: fix or unset it"
+    missing = [name for name in files if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        return (f"D2LCOURSE_DATA={folder} lacks {', '.join(missing)}: put the Fashion-MNIST "
+                "files there, or unset it")
+    return None
 
 
 def sandbox_finding():

@@ -1,12 +1,18 @@
-"""The `d2lcourse` command line: check, doctor, and the errors of grade."""
+"""The `d2lcourse` command line: check, doctor, help, and wrong input to every command."""
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-from d2lcourse import cli, notebooks
+from d2lcourse import __version__, cli, doctor, notebooks
+from d2lcourse.autograder import samples
+from d2lcourse.autograder.grade import InvalidNotebook, find_submissions, read_submission
+from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
 
 CALCULUS = ASSIGNMENTS["01_ndarray_autograd"]
@@ -65,8 +71,105 @@ def test_doctor_reports_and_exits_zero_here():
     assert "MXNet" in result.stdout and "1.9.1" in result.stdout
 
 
-def test_grade_rejects_unknown_assignments_and_bad_worker_counts():
-    with pytest.raises(SystemExit, match="unknown assignment '06_cnn'.*01_ndarray_autograd"):
-        cli.main(["grade", "06_cnn"])
-    with pytest.raises(SystemExit, match="--workers must be at least 1"):
-        cli.main(["grade", "01_ndarray_autograd", "--workers", "0"])
+def tree(folder):
+    """Every path under `folder`, with its size: to show that nothing was written."""
+    return {(str(p), p.stat().st_size) for p in Path(folder).rglob("*")}
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course with the calculus assignment released and one submission."""
+    folder = samples.copy_course(tmp_path / "course", [CALCULUS.id])
+    release = folder / "release" / CALCULUS.id
+    release.mkdir(parents=True)
+    released_copy(release)
+    samples.write_submission(folder, CALCULUS, "ada", {})
+    return folder
+
+
+def usage_error(capsys, *args):
+    """stderr of `d2lcourse ARGS`, after checking that it is a one- or two-line usage error."""
+    assert cli.main(list(args)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert 1 <= len(captured.err.strip().splitlines()) <= 2, captured.err
+    return captured.err
+
+
+@pytest.mark.parametrize("args, named", [
+    (["06_cnn"], "unknown assignment '06_cnn'; the course has: 01_ndarray_autograd"),
+    (["01_ndarray_autograd", "--workers", "0"], "--workers must be at least 1"),
+    (["01_ndarray_autograd", "--timeout", "0"], "--timeout must be positive"),
+    (["05_mlp"], "is not an nbgrader course with 05_mlp"),
+    (["01_ndarray_autograd", "--student", "bo"], "no submission from bo in"),
+    (["01_ndarray_autograd", "--scheduler", "tcp://127.0.0.1:1"],
+     "no Dask scheduler answers at tcp://127.0.0.1:1"),
+])
+def test_grade_names_wrong_input_and_changes_nothing(course, capsys, args, named):
+    before = tree(course)
+    started = time.monotonic()
+    assert named in usage_error(capsys, "grade", *args, "--course", str(course))
+    assert time.monotonic() - started < 10
+    assert tree(course) == before
+
+
+def test_grade_of_a_missing_course_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    error = usage_error(capsys, "grade", CALCULUS.id, "--course", str(missing))
+    assert f"the course folder {missing} does not exist" in error
+    assert not missing.exists()
+
+
+def test_grade_without_submissions_names_the_folder_it_looked_in(course, capsys):
+    shutil.rmtree(course / "submitted")
+    before = tree(course)
+    error = usage_error(capsys, "grade", CALCULUS.id, "--course", str(course))
+    assert f"no submissions in {course / 'submitted'}/*/{CALCULUS.id}/" in error
+    assert f"nbgrader collect {CALCULUS.id}" in error
+    assert tree(course) == before
+
+
+def test_other_commands_name_wrong_input(tmp_path, capsys):
+    assert "no notebook at" in usage_error(capsys, "check", str(tmp_path / "none.ipynb"))
+    assert "unknown assignment" in usage_error(capsys, "demo", "06_cnn")
+    assert "--workers must be at least 1" in usage_error(capsys, "demo", "--workers", "0")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert "no earlier demo made it" in usage_error(capsys, "demo", "--keep", str(tmp_path))
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_an_internal_error_is_one_line_unless_debug(monkeypatch, capsys):
+    def broken():
+        raise RuntimeError("the disk is on fire\nsecond line")
+
+    monkeypatch.setattr(doctor, "main", broken)
+    assert cli.main(["doctor"]) == 1
+    assert capsys.readouterr().err == (
+        "d2lcourse: internal error: RuntimeError: the disk is on fire "
+        "(rerun with --debug for the traceback)\n")
+    with pytest.raises(RuntimeError, match="on fire"):
+        cli.main(["doctor", "--debug"])
+
+
+def test_grade_help_shows_the_defaults_and_version_is_there(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["grade", "--help"])
+    assert done.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "on this machine (default: 1)" in help_text
+    assert f"wall-clock limit per submission (default: {Limits.seconds:g})" in help_text
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out == f"d2lcourse {__version__}\n"
+
+
+def test_a_renamed_notebook_is_named_with_the_expected_name(course):
+    folder = course / "submitted" / "ada" / CALCULUS.id
+    (folder / CALCULUS.notebook).rename(folder / "ndarray_autograd-Copy1.ipynb")
+    (submission,) = find_submissions(course, CALCULUS)
+    with pytest.raises(InvalidNotebook) as caught:
+        read_submission(submission, CALCULUS)
+    assert str(caught.value) == (
+        "ndarray_autograd.ipynb is missing from the submission (found: "
+        "ndarray_autograd-Copy1.ipynb): submit your notebook under the name "
+        "ndarray_autograd.ipynb")

@@ -1,9 +1,11 @@
 """`d2lcourse doctor`: the real report on this machine, and faked failures."""
+import gzip
 import sys
 
 import pytest
 
 from d2lcourse import data, doctor
+from helpers import needs_data
 
 
 def line_about(lines, topic):
@@ -90,3 +92,59 @@ def test_fake_gpu_build_without_driver_fails_with_the_fix(monkeypatch):
 def test_fake_numpy_too_new_for_mxnet_names_the_fix():
     error = AttributeError("module 'numpy' has no attribute 'bool'.")
     assert "numpy < 1.24" in doctor.mxnet_import_fix(error)
+
+
+def data_folder(tmp_path, truncated=None):
+    """A $D2LCOURSE_DATA folder with the real files, `truncated` cut in half."""
+    source = data.verify_fashion_mnist()
+    for name in data.FASHION_MNIST_FILES:
+        content = open(f"{source}/{name}", "rb").read()
+        (tmp_path / name).write_bytes(content[:len(content) // 2] if name == truncated
+                                      else content)
+    return tmp_path
+
+
+@needs_data
+def test_a_truncated_file_fails_as_the_loader_fails(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2LCOURSE_DATA", str(data_folder(tmp_path, "train-images-idx3-ubyte.gz")))
+    finding = doctor.data_finding()
+    assert finding.status == doctor.FAIL
+    with pytest.raises(data.DataError) as loading:
+        data.read_fashion_mnist("train")
+    assert finding.text == str(loading.value)
+    assert f"{tmp_path}/train-images-idx3-ubyte.gz is not a valid gzip file" in finding.text
+
+
+@needs_data
+def test_a_corrupt_but_well_formed_file_fails(monkeypatch, tmp_path):
+    folder = data_folder(tmp_path)
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(labels.read_bytes()))
+    content[-1] = (content[-1] + 1) % 10  # one label changed: only the SHA-256 sees it
+    labels.write_bytes(gzip.compress(bytes(content)))
+    monkeypatch.setenv("D2LCOURSE_DATA", str(folder))
+    finding = doctor.data_finding()
+    assert finding.status == doctor.FAIL and "does not match Fashion-MNIST" in finding.text
+
+
+@needs_data
+def test_good_files_in_d2lcourse_data_are_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2LCOURSE_DATA", str(data_folder(tmp_path)))
+    assert doctor.data_finding() == doctor.Finding(doctor.OK, "data",
+                                                   f"Fashion-MNIST in {tmp_path}")
+
+
+def test_a_d2lcourse_data_that_does_not_exist_is_a_failure(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2LCOURSE_DATA", str(tmp_path / "nowhere"))
+    assert doctor.data_finding() == doctor.Finding(
+        doctor.FAIL, "data", f"D2LCOURSE_DATA={tmp_path / 'nowhere'} does not exist: "
+                             "fix or unset it")
+
+
+def test_a_d2lcourse_data_without_the_files_is_a_failure(monkeypatch, tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("D2LCOURSE_DATA", str(tmp_path))
+    finding = doctor.data_finding()
+    assert finding.status == doctor.FAIL
+    assert finding.text.startswith(f"D2LCOURSE_DATA={tmp_path} lacks train-labels-idx1-ubyte.gz, "
+                                   "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz:")
