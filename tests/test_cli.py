@@ -102,6 +102,7 @@ def usage_error(capsys, *args):
     (["01_ndarray_autograd", "--timeout", "0"], "--timeout must be positive"),
     (["05_mlp"], "is not an nbgrader course with 05_mlp"),
     (["01_ndarray_autograd", "--student", "bo"], "no submission from bo in"),
+    (["01_ndarray_autograd", "--student", "ada", "--student", "bo"], "(submitted: ada)"),
     (["01_ndarray_autograd", "--scheduler", "tcp://127.0.0.1:1"],
      "no Dask scheduler answers at tcp://127.0.0.1:1"),
 ])

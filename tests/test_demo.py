@@ -1,12 +1,16 @@
-"""`d2lcourse demo`, the contract's main job, end to end on its default assignment."""
+"""`make demo` (`d2lcourse demo --keep`), the contract's main job, end to end on its
+default assignment."""
 import csv
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
+from d2lcourse import demo as demos
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="the demo grades in bubblewrap, which cannot run here")
@@ -14,9 +18,14 @@ pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo's output, and the course copy it kept."""
+    """`make demo KEEP=...`'s output (installation taken as done), and the course it kept,
+    over the folder of an earlier demo."""
     course = tmp_path_factory.mktemp("demo") / "course"
-    result = subprocess.run([sys.executable, "-m", "d2lcourse.cli", "demo", "--keep", str(course)],
+    course.mkdir()
+    (course / demos.MARK).write_text("")
+    (course / "stale.txt").write_text("from an earlier demo")
+    result = subprocess.run(["make", "--no-print-directory", "-o", "install", "demo",
+                             f"KEEP={course}"], cwd=REPOSITORY,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     return result, course
@@ -52,3 +61,30 @@ def test_the_demo_prints_the_table_and_where_the_reports_are_and_nothing_else(de
     assert any((course / "feedback").rglob("*.html"))
     for noise in ("Traceback", "INFO:", "WARNING:", "Warning"):
         assert noise not in result.stdout + result.stderr, noise
+
+
+def test_the_demo_replaces_its_earlier_course_and_says_how_to_open_the_report(demo):
+    result, course = demo
+    assert not (course / "stale.txt").exists() and (course / demos.MARK).is_file()
+    report = course / "reports" / DEFAULT_DEMO_ASSIGNMENT / "report.html"
+    assert f"xdg-open {report}" in result.stdout
+    assert f"python3 -m http.server -d {course} " in result.stdout
+    assert f"/reports/{DEFAULT_DEMO_ASSIGNMENT}/report.html" in result.stdout
+
+
+def test_make_demo_keeps_its_course_in_demo_course_by_default():
+    dry_run = subprocess.run(["make", "-n", "-o", "install", "demo"], cwd=REPOSITORY,
+                             capture_output=True, text=True, check=True).stdout
+    assert "d2lcourse demo --keep demo-course" in dry_run
+    ignored = subprocess.run(["git", "check-ignore", "demo-course/"], cwd=REPOSITORY,
+                             capture_output=True, text=True)
+    assert ignored.returncode == 0, "demo-course/ must be git-ignored"
+
+
+def test_keep_takes_a_new_an_empty_or_an_earlier_demos_folder_only(tmp_path):
+    assert demos.keep_problem(tmp_path / "new") is None
+    assert demos.keep_problem(tmp_path) is None
+    (tmp_path / "notes.txt").write_text("mine")
+    assert "no earlier demo made it" in demos.keep_problem(tmp_path)
+    (tmp_path / demos.MARK).write_text("")
+    assert demos.keep_problem(tmp_path) is None
