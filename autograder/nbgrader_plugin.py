@@ -17,13 +17,15 @@ import warnings
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (ClearHiddenTests, Execute, GetGrades, NbGraderPreprocessor,
-                                    OverwriteCells)
+from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetGrades,
+                                    NbGraderPreprocessor, OverwriteCells)
 from traitlets import Bool, Float, List, Unicode
 
 from d2lcourse.course import ASSIGNMENTS, Assignment
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
+                                        configure_feedback, sanitized_outputs)
 from d2lcourse.autograder.sandbox import Limits
 
 
@@ -66,10 +68,13 @@ def assignment_for(assignment_id, notebook_id, functions):
 
 
 def write_verdict(notebook, verdict):
-    """Put each test's result in its cell's outputs, as nbgrader's grading expects."""
+    """Put each test's result in its cell's outputs, as nbgrader's grading expects; other
+    cells keep their submitted outputs, cleaned of anything that could run in a page."""
     results = {r.grade_id: r for r in verdict.results}
     for cell in notebook.cells:
         if not is_test_cell(cell):
+            if cell.get("cell_type") == "code":
+                cell.outputs = sanitized_outputs(cell.get("outputs", []))
             continue
         result = results.get(grade_id(cell))
         cell.outputs = []
@@ -82,7 +87,9 @@ def write_verdict(notebook, verdict):
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename="CheckFailure", evalue=result.message,
                 traceback=[result.message]))
-    notebook.metadata["d2lcourse"] = {"status": verdict.status, "message": verdict.message}
+    notebook.metadata["d2lcourse"] = {"status": verdict.status, "message": verdict.message,
+                                      "functions": {r.grade_id: r.function
+                                                    for r in verdict.results}}
 
 
 class SandboxedExecute(NbGraderPreprocessor):
@@ -172,16 +179,19 @@ def put_environment_first_on_path():
 
 def configure(c):
     """Make an nbgrader config grade through the sandbox, hide hidden tests in feedback,
-    restore them without false warnings, silence nbgrader's SQLAlchemy warnings, and
-    find this environment's `alembic`."""
+    restore them without false warnings, silence nbgrader's SQLAlchemy warnings, find
+    this environment's `alembic`, and write feedback pages that run no student script
+    (`pages.py`), with the outputs of non-test cells as submitted."""
     from nbgrader.converters import Autograde, GenerateFeedback
     put_environment_first_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
-    c.Autograde.sanitize_preprocessors = [
+    c.Autograde.sanitize_preprocessors = [  # no ClearOutput: feedback shows them as submitted
         RestoreHiddenTests if step is OverwriteCells else step
-        for step in Autograde.sanitize_preprocessors.default()]
+        for step in Autograde.sanitize_preprocessors.default() if step is not ClearOutput]
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute if step is Execute else step
         for step in Autograde.autograde_preprocessors.default()]
-    c.GenerateFeedback.preprocessors = ([ClearHiddenTestsInFeedback]
-                                        + GenerateFeedback.preprocessors.default())
+    c.GenerateFeedback.preprocessors = ([ClearHiddenTestsInFeedback, SanitizeStudentContent]
+                                        + GenerateFeedback.preprocessors.default()
+                                        + [FeedbackSummary])
+    configure_feedback(c.GenerateFeedback.HTMLExporter)

@@ -17,8 +17,9 @@ from nbconvert.preprocessors import Preprocessor
 from d2lcourse.notebooks import grade_id, is_test_cell
 
 TEMPLATES = Path(__file__).parent / "templates"
-MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/"
+# nbconvert loads MathJax 2.7.7's latest.js, which loads the latest 2.7.x from the same folder;
 # MathJax 2 evaluates its configuration block, hence 'unsafe-eval' (scripts only from MathJax).
+MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
 FEEDBACK_POLICY = ("default-src 'none'; script-src " + MATHJAX + " 'unsafe-eval'; "
                    "style-src 'unsafe-inline' https:; font-src https: data:; img-src data:; "
                    "base-uri 'none'; form-action 'none'")
@@ -36,6 +37,7 @@ TAGS = HEADINGS | {
     "details", "div", "dl", "dt", "em", "figcaption", "figure", "hr", "i", "img", "ins", "kbd",
     "li", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
     "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
+LINK = re.compile(r"(https?://|mailto:|#)|[^:]*\Z", re.I)  # web, mail, anchor or relative
 IMAGE_SOURCE = re.compile(r"(https?://|data:image/(png|jpeg|gif|svg\+xml);base64,)", re.I)
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif"}
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
@@ -53,7 +55,7 @@ def allowed_attribute(tag, name, value):
     if name == "title" or (name == "id" and tag in HEADINGS):
         return True
     if tag == "a":
-        return name == "href" and not value.strip().lower().startswith("data:")
+        return name == "href" and LINK.match(value) is not None
     if tag == "img":
         return name in ("alt", "width", "height") or (
             name == "src" and IMAGE_SOURCE.match(value.strip()) is not None)

@@ -254,6 +254,11 @@ def test_no_page_runs_a_script_from_the_student(course):
     text = page.read_text()
     assert_nothing_executable(text)
     assert "&lt;script&gt;" in text  # shown as text, so the reader sees what was tried
+    autograded = read(root / "autograded" / "hostile_html" / ASSIGNMENT.id / ASSIGNMENT.notebook)
+    kept = [output.get("data", {}) for cell in autograded.cells if cell.cell_type == "code"
+            for output in cell.outputs]  # what formgrader shows the instructor
+    assert not [data for data in kept if "application/javascript" in data
+                or "<script" in data.get("text/html", "")]
     assert_policy_first(text, FEEDBACK_POLICY)
     _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", FEEDBACK_POLICY)
     assert "PWNED" not in dom
