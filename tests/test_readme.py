@@ -13,8 +13,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from d2lcourse import notebooks
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
@@ -123,13 +125,27 @@ def test_grade_block_grades_the_class_and_writes_the_reports(instructor):
 
 
 def test_plain_nbgrader_is_silent_when_nothing_is_wrong(instructor):
-    """No "checksum has changed" per hidden-test cell, no display_data_priority warning."""
+    """No "checksum has changed" per hidden-test cell, no display_data_priority warning;
+    a test cell that was really edited is still reported."""
     course, _ = instructor
-    clone = course.parent
-    for command in (f"nbgrader autograde {SOFTMAX.id} --student bo --force",
-                    f"nbgrader generate_feedback {SOFTMAX.id} --student bo --force"):
-        result = run_block(f"../.venv/bin/{command} --log-level=WARN", clone, cwd=course)
+    for step in ("autograded", "feedback"):
+        shutil.rmtree(course / step / "bo")
+    for command in ("autograde", "generate_feedback"):
+        result = run_block(f"../.venv/bin/nbgrader {command} {SOFTMAX.id} --student bo "
+                           "--log-level=WARN", course.parent, cwd=course)
         assert result.stdout + result.stderr == "", command
+    assert (course / "feedback" / "bo" / SOFTMAX.id / "softmax_regression.html").is_file()
+
+    submitted = course / "submitted" / "bo" / SOFTMAX.id / SOFTMAX.notebook
+    notebook = notebooks.read(submitted)
+    (edited,) = [cell for cell in notebook.cells if notebooks.grade_id(cell) == "test_softmax"]
+    edited.source = "pass"
+    nbformat.write(notebook, str(submitted))
+    shutil.rmtree(course / "autograded" / "bo")
+    result = run_block(f"../.venv/bin/nbgrader autograde {SOFTMAX.id} --student bo "
+                       "--log-level=WARN", course.parent, cwd=course)
+    assert [line.split(" (")[0] for line in result.stderr.splitlines()] == [
+        "[AutogradeApp | WARNING] Attribute 'checksum' for cell test_softmax has changed!"]
 
 
 def test_students_block_checks_a_finished_notebook_and_the_machine(tmp_path):
