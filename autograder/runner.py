@@ -94,6 +94,8 @@ def preload(modules):
 
 def answer():
     """Answer one submission's requests on stdin/stdout, then exit."""
+    from d2lcourse.autograder import zygote
+    zygote.deny_namespaces()  # before any student code, forked (warm) or not (cold)
     incoming, outgoing = protocol_streams()
     try:
         serve(incoming, outgoing)

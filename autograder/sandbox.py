@@ -1,20 +1,24 @@
 """One submission's process: forked by a warm bubblewrap sandbox with limits, spoken to
 over pipes.
 
-The sandbox sees a read-only system, Python and the course library; its own empty
-/tmp and home; the Fashion-MNIST files read-only; and of the reference solutions only
-the modules of earlier assignments that the notebook's setup cells import. It has no
-network, its own user and pid namespaces, and dies with the grader. Each submission's
+The sandbox sees a read-only system and Python; of the course only what the runner and
+`from d2lcourse import ...` import (`course_files`), and of the reference solutions only
+the modules of earlier assignments that the notebook's setup cells import; its own empty
+/tmp and home; the Fashion-MNIST files read-only. It has no network, its own user and pid
+namespaces, runs as `nobody` when the grader is root, and dies with the grader. Each submission's
 process is forked from a zygote (zygote.py) that has already imported MXNet, and
 isolates itself from the zygote and from every other submission before it runs any
 student code. Every fault (timeout, memory, crash, exit) becomes a `SubmissionFault`
 with a status for grades.csv.
 """
+import functools
 import os
+import pwd
 import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,9 +28,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from d2lcourse.autograder import cgroups, wire, zygote
-from d2lcourse.grading import SubmissionFault
+from d2lcourse.grading import InfrastructureFault, SubmissionFault
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
+NOBODY = 65534  # the host uid and gid of the sandbox under root, where there is no `nobody`
 
 
 @dataclass(frozen=True)
@@ -45,21 +50,24 @@ class SandboxUnavailable(Exception):
 
 
 def bubblewrap_problem():
-    """None if bubblewrap can create a sandbox here, else the reason and the fix."""
+    """None if bubblewrap can create a sandbox here, as the sandbox's user, else the reason
+    and the fix."""
     executable = shutil.which("bwrap")
     if executable is None:
         return "bubblewrap is not installed: sudo apt-get install bubblewrap"
     try:
         probe = subprocess.run(
-            [executable, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-             "--proc", "/proc", "--dev", "/dev", "true"],
-            capture_output=True, text=True, timeout=20)
+            [executable, "--unshare-all", "--unshare-user", "--die-with-parent",
+             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+            capture_output=True, text=True, timeout=20, preexec_fn=become_sandbox_user(()))
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap failed to start: {error}"
     if probe.returncode != 0:
-        return (f"bubblewrap cannot create namespaces here ({probe.stderr.strip()}); "
-                "run as root, or enable unprivileged user namespaces "
-                "(sysctl kernel.unprivileged_userns_clone=1)")
+        uid, _ = sandbox_host_user()
+        return (f"bubblewrap cannot create namespaces as uid {uid} here "
+                f"({probe.stderr.strip()}): enable unprivileged user namespaces "
+                "(sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu "
+                "kernel.apparmor_restrict_unprivileged_userns=0)")
     return None
 
 
@@ -68,14 +76,76 @@ def module_directory(module_name):
     return Path(importlib.import_module(module_name).__file__).resolve().parent
 
 
+def python_homes():
+    return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
+
+
+def inside(path, folders):
+    return any(path == folder or folder in path.parents for folder in folders)
+
+
+@functools.lru_cache(maxsize=None)
+def course_files(allowed_references=()):
+    """The course's files that the sandbox sees: the modules that the runner, the zygote
+    and `from d2lcourse import ...` import, found by following their imports, and the
+    reference modules in `allowed_references`. Nothing else: not the checks of the
+    assignments (their oracles compute the expected values), not d2lcourse.mistakes
+    (whole correct cells for every graded function), no other reference solution."""
+    import importlib.util
+    import d2lcourse
+    from d2lcourse.autograder.evaluate import imported_modules
+    allowed = {f"d2lcourse.solutions.{module}" for module in allowed_references}
+    pending = ["d2lcourse.autograder.runner", "d2lcourse.solutions",
+               *sorted(set(d2lcourse._EXPORTS.values())), *sorted(allowed)]
+    files = {}
+    while pending:
+        name = pending.pop()
+        if name in files or not (name == "d2lcourse" or name.startswith("d2lcourse.")):
+            continue
+        if name.startswith("d2lcourse.solutions.") and name not in allowed:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, AttributeError, ValueError):
+            spec = None  # `from module import function` names a function too
+        if spec is None or not spec.has_location:
+            continue
+        files[name] = Path(spec.origin).resolve()
+        pending.append(name.rpartition(".")[0])
+        pending += imported_modules([files[name].read_text()])
+    return tuple(sorted(files.values()))
+
+
+def course_directories():
+    """([the repository], the packages): where the course's own files live, hidden under
+    an empty tmpfs before its visible files are bound back, wherever they are (inside
+    Python or /usr too). The repository, of an editable install, holds the reference
+    solutions, the source assignments, .git and often the gradebook."""
+    packages = [module_directory(name) for name in
+                ("d2lcourse", "d2lcourse.autograder", "d2lcourse.solutions")]
+    repository = packages[0].parent
+    return ([] if inside(repository, python_homes()) else [repository]), packages
+
+
+def visible_files(allowed_references=(), data_dir=None):
+    """The course files and the data, which the sandbox sees besides Python and the system."""
+    data = [Path(data_dir).absolute()] if data_dir is not None else []
+    return [*course_files(tuple(allowed_references)), *data]
+
+
+def bound_paths(allowed_references=(), data_dir=None):
+    """Everything that bubblewrap binds besides the system."""
+    return python_homes() + visible_files(allowed_references, data_dir)
+
+
 def bubblewrap_command(argv, allowed_references=(), data_dir=None):
-    """`argv` wrapped in bubblewrap: read-only system, private /tmp, no network."""
+    """`argv` wrapped in bubblewrap: read-only system, private /tmp, no network; of the
+    course only `course_files`; nothing writable but /tmp (and bubblewrap's /dev)."""
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(zygote.SANDBOX_ID),
                "--gid", str(zygote.SANDBOX_ID), "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox"]
-    for top in ("/usr", "/etc", "/opt"):
-        if os.path.isdir(top):
-            command += ["--ro-bind", top, top]
+    for top in ("/usr", "/etc"):
+        command += ["--ro-bind", top, top]
     for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(link):
             command += ["--symlink", os.readlink(link), link]
@@ -83,19 +153,21 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
             command += ["--ro-bind", link, link]
     # Fresh /tmp first: what is bound below may itself live under /tmp.
     command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
-    python_homes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    package_dirs = {module_directory("d2lcourse"), module_directory("d2lcourse.autograder")}
-    for path in sorted(python_homes | package_dirs):
+    repository, packages = course_directories()
+    for folder in repository:  # before Python: a .venv may live in it
+        command += ["--tmpfs", str(folder)]
+    for path in python_homes():
         command += ["--ro-bind", str(path), str(path)]
-    solutions = module_directory("d2lcourse.solutions")
-    command += ["--tmpfs", str(solutions),
-                "--ro-bind", str(solutions / "__init__.py"), str(solutions / "__init__.py")]
-    for module in allowed_references:
-        path = solutions / f"{module}.py"
+    for folder in packages:
+        command += ["--tmpfs", str(folder)]
+    for path in visible_files(allowed_references, data_dir):
         command += ["--ro-bind", str(path), str(path)]
-    if data_dir is not None:
-        command += ["--ro-bind", str(data_dir), str(data_dir)]
-    command += ["--dir", "/tmp/home", "--chdir", "/tmp/home", "--clearenv",
+    command += ["--dir", "/tmp/home"]
+    # bubblewrap's own root and the tmpfs above are the sandbox user's: a submission
+    # could leave modules there for the next one forked from the same zygote.
+    for folder in [*repository, *packages, "/"]:
+        command += ["--remount-ro", str(folder)]
+    command += ["--chdir", "/tmp/home", "--clearenv",
                 "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",
                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MXNET_CPU_WORKER_NTHREADS", "1",
@@ -107,6 +179,62 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
     if data_dir is not None:
         command += ["--setenv", "D2LCOURSE_DATA", str(data_dir)]
     return command + ["--"] + argv
+
+
+def sandbox_host_user():
+    """(uid, gid) that everything in the sandbox runs as on the host: `nobody` when the
+    grader is root (so a file of root's with mode 600 stays unreadable), else the
+    grader's own, which is then all bubblewrap can map."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        return NOBODY, NOBODY
+    return nobody.pw_uid, nobody.pw_gid
+
+
+def refuse_unreadable(paths):
+    """InfrastructureFault unless the sandbox's host user, if not us, can read `paths`
+    (a data folder of mode 700 would fail every student's data test)."""
+    uid, _ = sandbox_host_user()
+    if uid == os.geteuid():
+        return
+    for path in paths:
+        mode = os.stat(path).st_mode
+        needed = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if mode & needed != needed:
+            raise InfrastructureFault(f"the sandbox runs as uid {uid}, which cannot read "
+                                      f"{path} ({stat.filemode(mode)}): chmod o+rX it")
+
+
+def become_sandbox_user(paths):
+    """A preexec_fn that starts bubblewrap as `sandbox_host_user`, or None if that is us.
+
+    That user cannot pass a directory such as /root (mode 700), under which Python may be
+    installed: each such directory on the way to `paths` is first covered, in a mount
+    namespace of bubblewrap's own, by a tmpfs that holds only those paths.
+    """
+    uid, gid = sandbox_host_user()
+    if uid == os.geteuid():
+        return None
+    covers = {}
+    for path in map(Path, paths):
+        closed = [folder for folder in reversed(path.parents)
+                  if not os.stat(folder).st_mode & stat.S_IXOTH]
+        if closed:
+            covers.setdefault(str(closed[0]), []).append(str(path))
+
+    def preexec():
+        if covers:
+            zygote.check(zygote.libc.unshare(zygote.CLONE_NEWNS), "unshare")
+            zygote.mount("none", "/", "", zygote.MS_REC | zygote.MS_PRIVATE)
+            for folder, kept in covers.items():
+                zygote.cover_with_tmpfs(folder, kept, "mode=0755")
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    return preexec
 
 
 def unsandboxed_environment(data_dir=None):
@@ -128,7 +256,8 @@ class Zygote:
         self.process = subprocess.Popen(
             bubblewrap_command(argv, allowed_references, data_dir),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-            pass_fds=[theirs.fileno()], start_new_session=True)
+            pass_fds=[theirs.fileno()], start_new_session=True,
+            preexec_fn=become_sandbox_user(bound_paths(allowed_references, data_dir)))
         theirs.close()
 
     def spawn(self, limits, deadline):
@@ -283,6 +412,8 @@ class Sandbox:
         self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
         self.student_seconds = 0.0  # as reported by the runner: informative only
         self.process = None
+        if sandboxed:
+            refuse_unreadable(bound_paths(allowed_references, data_dir))
         if sandboxed and warm and not cold_reason:
             try:
                 self.process = self._fork(allowed_references, data_dir, preload)
@@ -291,6 +422,8 @@ class Sandbox:
         if self.process is None:
             argv = (bubblewrap_command(RUNNER, allowed_references, data_dir) if sandboxed
                     else RUNNER)
+            self._become_user = (become_sandbox_user(bound_paths(allowed_references, data_dir))
+                                 if sandboxed else None)
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True, preexec_fn=self._apply_limits,
@@ -318,10 +451,12 @@ class Sandbox:
 
     def _apply_limits(self):
         """Runs in a Popen child (cold or unsandboxed) before exec: join the cgroup, set
-        the same rlimits as a forked runner sets itself."""
+        the same rlimits as a forked runner sets itself, become the sandbox's user."""
         if self.cgroup is not None:
             self.cgroup.join()
         zygote.set_limits(asdict(self.limits))
+        if self._become_user is not None:  # last: it gives up root
+            self._become_user()
 
     def _drain_output(self):
         stream = self.process.stderr

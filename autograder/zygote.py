@@ -29,20 +29,35 @@ student code. The init's last message is the runner's wait status.
 """
 import array
 import ctypes
+import errno
 import json
 import os
 import re
 import resource
 import signal
 import socket
+import struct
 import sys
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWCGROUP, CLONE_NEWTIME = 0x02000000, 0x00000080
+CLONE_NEW_ANY = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID
+                 | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 1 << 14, 1 << 18
-PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
+PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 22, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_VERSION_3 = 0x20080522
+# seccomp: classic BPF over struct seccomp_data (nr, arch, instruction pointer, args)
+SECCOMP_MODE_FILTER, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO = 2, 0x7FFF0000, 0x00050000
+SECCOMP_DATA_NR, SECCOMP_DATA_ARCH, SECCOMP_DATA_ARG0 = 0, 4, 16  # ARG0: its low 32 bits
+BPF_LD_ABS, BPF_JMP_K, BPF_RET = 0x20, 0x05, 0x06
+BPF_JEQ, BPF_JGE, BPF_JSET = 0x10, 0x30, 0x40
+X32_SYSCALL_BIT = 0x40000000
+SYSCALLS = {  # machine: (audit arch, clone, clone3, unshare)
+    "x86_64": (0xC000003E, 56, 435, 272),
+    "aarch64": (0xC00000B7, 220, 435, 97),
+}
 
 SANDBOX_ID = 1000     # the submission's uid and gid inside its user namespace (not root)
 MAX_MESSAGE = 4096
@@ -176,8 +191,13 @@ def setup(fds, limits):
 def fresh_tmpfs(folder, size):
     """An empty tmpfs on `folder` that keeps what the sandbox bound below it: Python, the
     course or the data may live under /tmp (a CI clone does)."""
-    kept = [(point, os.open(point, os.O_PATH | os.O_CLOEXEC)) for point in mounts_below(folder)]
-    mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+    cover_with_tmpfs(folder, mounts_below(folder), f"mode=1777,size={size}")
+
+
+def cover_with_tmpfs(folder, kept, options):
+    """Mount a tmpfs on `folder`, then bind each path of `kept` (below it) back in place."""
+    kept = [(point, os.open(point, os.O_PATH | os.O_CLOEXEC)) for point in kept]
+    mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
     for point, fd in kept:
         original = f"/proc/self/fd/{fd}"
         if os.path.isdir(original):
@@ -185,7 +205,7 @@ def fresh_tmpfs(folder, size):
         else:
             os.makedirs(os.path.dirname(point), exist_ok=True)
             open(point, "a").close()
-        mount(original, point, "", MS_BIND | MS_REC)  # still read-only, as bound
+        mount(original, point, "", MS_BIND | MS_REC)  # read-only if it was bound so
         os.close(fd)
 
 
@@ -234,7 +254,7 @@ def become_runner(limits):
         print(f"zygote: could not prepare the submission's process: {error}", file=sys.stderr)
         os._exit(71)
     from d2lcourse.autograder import runner
-    runner.answer()
+    runner.answer()  # which first denies the submission any namespace of its own
 
 
 def set_limits(limits):
@@ -259,3 +279,48 @@ def drop_privileges():
     header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
     check(libc.capset(header, data), "capset")
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def deny_namespaces():
+    """From here on, this process and all it starts cannot create namespaces (seccomp).
+
+    Every user namespace counts against the host's per-user quota
+    (/proc/sys/user/max_user_namespaces), which all submissions share: a submission that
+    held many would make the next ones fail to start. `unshare` and `clone` with any
+    CLONE_NEW* flag fail with EPERM; `clone3`, whose flags seccomp cannot read, fails with
+    ENOSYS, on which glibc falls back to `clone` for threads; so does any other ABI (x32,
+    i386). Call it while single-threaded: the filter binds the calling thread and what it
+    starts.
+    """
+    machine = os.uname().machine
+    if machine not in SYSCALLS:
+        raise OSError(errno.ENOSYS, f"no namespace filter for {machine}")
+    arch, clone, clone3, unshare = SYSCALLS[machine]
+    program = [
+        statement(BPF_LD_ABS, SECCOMP_DATA_ARCH), jump(BPF_JEQ, arch, 1, 0),
+        statement(BPF_RET, SECCOMP_RET_ERRNO | errno.ENOSYS),
+        statement(BPF_LD_ABS, SECCOMP_DATA_NR), jump(BPF_JGE, X32_SYSCALL_BIT, 0, 1),
+        statement(BPF_RET, SECCOMP_RET_ERRNO | errno.ENOSYS),
+        jump(BPF_JEQ, clone3, 0, 1), statement(BPF_RET, SECCOMP_RET_ERRNO | errno.ENOSYS),
+        jump(BPF_JEQ, unshare, 1, 0), jump(BPF_JEQ, clone, 0, 3),
+        statement(BPF_LD_ABS, SECCOMP_DATA_ARG0), jump(BPF_JSET, CLONE_NEW_ANY, 0, 1),
+        statement(BPF_RET, SECCOMP_RET_ERRNO | errno.EPERM),
+        statement(BPF_RET, SECCOMP_RET_ALLOW)]
+    code = ctypes.create_string_buffer(b"".join(program))
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+                     ctypes.byref(SockFprog(len(program), ctypes.addressof(code))), 0, 0),
+          "seccomp")
+
+
+def statement(code, k):
+    """One classic BPF instruction (struct sock_filter)."""
+    return struct.pack("HBBI", code, 0, 0, k)
+
+
+def jump(condition, k, if_true, if_false):
+    return struct.pack("HBBI", BPF_JMP_K | condition, if_true, if_false, k)

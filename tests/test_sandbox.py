@@ -297,6 +297,7 @@ def test_what_is_bound_below_tmp_stays_visible_in_a_warm_sandbox(tmp_path):
     """A CI clone keeps Python and the course under /tmp: the fresh /tmp of each forked
     submission must not hide them. A data folder under /tmp stands in for them here."""
     assert str(tmp_path).startswith("/tmp/")
+    tmp_path.chmod(0o755)  # pytest makes it 700; under root the sandbox runs as nobody
     (tmp_path / "marker.txt").write_text("bound")
     sandbox = Sandbox(QUICK, data_dir=tmp_path)
     try:
