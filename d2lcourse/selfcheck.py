@@ -2,7 +2,8 @@
 
 Runs the notebook's setup and solution cells in this process (it is the student's own
 code on the student's own machine), then each visible test cell, and prints one line
-per graded function: `ok`, or what is wrong and what to try. Exit status 1 if any fails.
+per graded function: `ok`, or what is wrong and what to try. Exit status 1 if any fails,
+2 if the notebook has no graded test cells (not a course notebook).
 """
 import sys
 from pathlib import Path
@@ -18,6 +19,14 @@ def assignment_of(path, notebook):
             return assignment
     functions = tuple(cells_by_id(notebook, is_solution_cell))
     return Assignment(path.parent.name, path.name, functions)
+
+
+def not_a_course_notebook(path):
+    """The one-line error for a notebook without graded test cells."""
+    known = ", ".join(a.notebook for a in ASSIGNMENTS.values())
+    return (f"d2lcourse check: {path} has no graded test cells (cells with nbgrader "
+            f"metadata), so it is not a course notebook; expected one of {known}: run it on "
+            f"the notebook released for the assignment, or on a copy saved from it")
 
 
 def summarize(functions, results):
@@ -55,6 +64,9 @@ def main(path):
                                          grading.solution_sources(notebook))
     results = [grading.run_test_cell(assignment, cell, functions, hidden=False)
                for cell in notebook.cells if is_test_cell(cell) and grade_id(cell)]
+    if not results:
+        print(not_a_course_notebook(path), file=sys.stderr)
+        return 2
     in_notebook = [grade_id(c) for c in notebook.cells if is_solution_cell(c)]
     order = [f for f in in_notebook if f in assignment.functions]
     lines, all_passed = summarize(order + [f for f in assignment.functions if f not in order],

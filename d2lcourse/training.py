@@ -164,6 +164,40 @@ def _fit(batch_step, train_iter, test_accuracy, num_epochs, progress, plot):
     return history
 
 
+class TrainingError(RuntimeError):
+    """Training stopped on an error whose message names the function to look at."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a traceback into the training loop.
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def _breaks_backward(loss, y_hat, y):
+    """True if ``loss`` alone cannot be differentiated w.r.t. its predictions."""
+    probe = y_hat.detach().copy()
+    probe.attach_grad()
+    try:
+        with autograd.record():
+            losses = loss(probe, y)
+        losses.backward()
+    except mx.base.MXNetError:
+        return True
+    return False
+
+
+def _called(function):
+    """How to name ``function`` in a message: its name, or for a lambda the functions it
+    calls (e.g. ``lambda X: softmax_regression(X, W, b)``)."""
+    name = getattr(function, "__name__", type(function).__name__)
+    code = getattr(function, "__code__", None)
+    if name != "<lambda>" or code is None:
+        return name
+    names = dict(zip(code.co_freevars, (c.cell_contents for c in function.__closure__ or ())))
+    names.update((n, function.__globals__.get(n)) for n in code.co_names)
+    called = [n for n, value in names.items() if callable(value)]
+    return " and ".join(called) if called else "the net"
+
+
 def train(net, train_iter, test_iter, loss, num_epochs, updater, progress=None, plot=None):
     """Train classifier ``net`` for ``num_epochs``; return its :class:`History`.
 
@@ -178,7 +212,15 @@ def train(net, train_iter, test_iter, loss, num_epochs, updater, progress=None, 
         with autograd.record():
             y_hat = net(X)
             losses = loss(y_hat, y)
-        losses.backward()
+        try:
+            losses.backward()
+        except mx.base.MXNetError:
+            culprit = _called(loss if _breaks_backward(loss, y_hat, y) else net)
+            raise TrainingError(
+                f"train: loss.backward() failed: the result of {culprit} cannot be "
+                f"differentiated (it went through .asnumpy() or classic NumPy, or changed "
+                f"an array in place): use mxnet.numpy operations only, in {culprit} and the "
+                f"functions it calls; their tests say which one") from None
         update(X.shape[0])
         return losses.sum(), correct_predictions(y_hat, y)
 
@@ -240,11 +282,19 @@ def train_concise(net, train_iter, test_iter, num_epochs, lr, progress=None, plo
     def batch_step(X, y):
         if X.ctx != device:
             X, y = X.as_in_ctx(device), y.as_in_ctx(device)
-        with autograd.record():
-            batch_loss, batch_correct = loss_and_correct(X, y)
         if X.shape[0] not in step_sizes:
             step_sizes[X.shape[0]] = mx.np.array(lr / X.shape[0], ctx=device)
-        batch_loss.backward(step_sizes[X.shape[0]])
+        try:
+            with autograd.record():
+                batch_loss, batch_correct = loss_and_correct(X, y)
+            batch_loss.backward(step_sizes[X.shape[0]])
+        except mx.base.MXNetError as error:
+            last = [line for line in str(error).splitlines() if line.strip()][-1].strip()
+            raise TrainingError(f"train_concise: the net {type(net).__name__} failed on a "
+                                f"batch of shape {X.shape}: {last.rstrip('.')}. Look at its "
+                                f"layers and its forward (hybrid_forward): a hybridized net "
+                                f"may use only operators of F (F.np, F.npx), no .asnumpy() "
+                                f"and no classic NumPy") from None
         if not pairs:  # parameters exist after the first forward
             pairs.extend(_trainable(net))
         for weight, scaled_grad in pairs:

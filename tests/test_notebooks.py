@@ -89,3 +89,23 @@ def test_later_assignments_never_import_the_reference_they_grade(assignment_id):
     for cell in source(assignment_id).cells:
         if notebooks.is_setup_cell(cell):
             assert f"d2lcourse.solutions.{assignment.module}" not in cell.source
+
+
+def how_this_notebook_works(notebook):
+    """The paragraphs of `notebook` that start "**How this notebook works.**"."""
+    return [paragraph for cell in notebook.cells if cell.cell_type == "markdown"
+            for paragraph in cell.source.split("\n\n")
+            if paragraph.startswith("**How this notebook works.**")]
+
+
+def test_every_introduction_explains_the_notebook_once_and_the_same_way():
+    boxes = {assignment_id: how_this_notebook_works(source(assignment_id))
+             for assignment_id in IDS}
+    assert all(len(found) == 1 for found in boxes.values()), boxes
+    first = boxes[IDS[0]][0]
+    assert all(found == [first] for found in boxes.values()), boxes
+    for promise in ("`d2lcourse check`", "only the setup cell", "each\ngraded function's own "
+                    "cell", "a helper in another cell works in Jupyter but not\nin the grader"):
+        assert promise in first
+    assert all(notebooks.grade_id(source(i).cells[0]) is None for i in IDS)
+    assert all(first in source(i).cells[0].source for i in IDS), "it is in the introduction"

@@ -26,6 +26,7 @@ import traceback
 import numpy as onp
 
 from d2lcourse._mxnet import mx, np
+from d2lcourse.checks import cells
 
 # Float32 has 24 significant bits: one unit in the last place is 2**-23 relative.
 FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
@@ -109,18 +110,93 @@ def call(function, *args, seed=None, forbidden=(), **kwargs):
 
 
 def local_invoker(function):
+    """Call `function` here. With :data:`GRADIENT` among the watched names, the call is
+    recorded and differentiated instead: see :func:`gradients`."""
     def invoke(args, kwargs, seed=None, watch=()):
+        elsewhere = cells.defined_elsewhere(function)
+        if elsewhere:
+            return Outcome(error=("Missing", elsewhere_message(elsewhere, function), ""))
         args = [resolve(a) for a in args]
         kwargs = {k: resolve(v) for k, v in kwargs.items()}
         with seeded(seed), recording(watch) as used:
             try:
-                value = function(*args, **kwargs)
+                if GRADIENT in watch:
+                    value = differentiate(function, args, kwargs)
+                else:
+                    value = function(*args, **kwargs)
                 if inspect.isgenerator(value):
                     value = GeneratorResult(list(value))
             except Exception as error:  # the student's error, reported by raise_for_error
                 return Outcome(error=describe_error(error), apis_used=used)
         return Outcome(value=value, apis_used=used)
     return invoke
+
+
+def elsewhere_message(names, function):
+    are = "is" if len(names) == 1 else "are"
+    listed = " and ".join(f"`{name}`" for name in names)
+    return (f"uses {listed}, which {are} defined in another cell: "
+            f"{cells.advice(names, function_name(function))}")
+
+
+# --------------------------------------------------------------------------- gradients
+
+# Watched by a call (see local_invoker), this name asks for gradients instead of the value:
+# the request then travels like any call, to the sandbox and back, as data.
+GRADIENT = "<gradient>"
+
+
+class NotDifferentiable(Exception):
+    """The student's result is not connected to its inputs in autograd's graph."""
+
+
+def differentiate(function, args, kwargs):
+    """The gradients of the sum of `function`'s float results w.r.t. its float mxnet array
+    arguments (nested in lists too), in the order they come."""
+    inputs = [a for a in flat_arrays(args) if onp.issubdtype(a.dtype, onp.floating)]
+    for array in inputs:
+        array.attach_grad()
+    with mx.autograd.record():
+        results = [r for r in flat_arrays([function(*args, **kwargs)])
+                   if onp.issubdtype(r.dtype, onp.floating)]
+        total = sum(r.sum() for r in results)
+    if not results:
+        return []
+    try:
+        total.backward()
+    except mx.base.MXNetError:
+        raise NotDifferentiable("its result is not connected to its arguments in "
+                                "autograd's graph") from None
+    return [array.grad for array in inputs]
+
+
+def flat_arrays(values):
+    """The mxnet arrays in `values`, a list that may nest lists and tuples."""
+    found = []
+    for value in values:
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found += flat_arrays(value)
+    return found
+
+
+def gradients(function, *args, seed=None):
+    """The gradients of the sum of `function(*args)` w.r.t. its float array arguments,
+    computed where the function runs; fail, naming the fix, if it cannot be differentiated.
+
+    Training differentiates what these functions return, so their checks call this once
+    their values are right: a result that went through classic NumPy is right and yet
+    breaks ``loss.backward()`` later, far from its cause.
+    """
+    invoke = getattr(function, "invoke", None) or local_invoker(function)
+    outcome = invoke(args, {}, seed=seed, watch=[GRADIENT])
+    if outcome.error is not None and outcome.error[0] == NotDifferentiable.__name__:
+        fail(function, "the result cannot be differentiated (it went through .asnumpy() or "
+                       "classic NumPy): use mxnet.numpy operations only")
+    if outcome.error is not None:
+        raise_for_error(function, *outcome.error)
+    return outcome.value
 
 
 @dataclass(frozen=True)
@@ -184,6 +260,8 @@ def describe_error(error):
     # MXNet puts its C++ stack trace in the message: its last line is the one that helps.
     message = lines[-1].strip() if len(lines) > 1 and "MXNetError" in type(error).__name__ \
         else str(error)
+    if isinstance(error, NameError) and student:
+        message = cells.name_error_advice(message, student[-1].filename)
     return type(error).__name__, message, where
 
 
@@ -360,8 +438,9 @@ def expect_float_array(function, value, what="the result", shape=None, hint=None
     dtype = onp.dtype(value.dtype)
     if dtype == onp.bool_:
         fail(function, f"{what} is a bool array (from a comparison such as X > 0), expected "
-                       f"float32. MXNet keeps bool under arithmetic with Python numbers, so "
-                       f"(X > 0) * 0.5 is still bool (0 or 1), not 0.5. {float_fix}")
+                       f"float32. Arithmetic does not fix it: MXNet turns a bool array times "
+                       f"a Python float into int64, so (X > 0) * 0.5 gives int64 zeros. "
+                       f"{float_fix}")
     if not onp.issubdtype(dtype, onp.floating):
         fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps integer "
                        f"types in arithmetic (an int64 g gives g * 0.5 == 0). {float_fix}")

@@ -334,7 +334,8 @@ def linreg_matches(linreg, num_examples=6, num_inputs=3, seed=0):
                           "np.dot(X, w) + b")
     core.assert_close(linreg, value, expected, "the prediction X w + b", inputs=inputs,
                       hint="return np.dot(X, w) + b")
-    core.passed(linreg, f"X w + b for {inputs}")
+    core.gradients(linreg, X, w, b, seed=seed)
+    core.passed(linreg, f"X w + b for {inputs}, differentiable")
 
 
 # --------------------------------------------------------------------------- squared_loss
@@ -372,7 +373,9 @@ def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0)
                                 "(y_hat - y)**2 / 2")
     core.assert_close(squared_loss, value, expected, "the loss", inputs=inputs,
                       hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2")
-    core.passed(squared_loss, f"(y_hat - y)^2 / 2 in y_hat's shape for {inputs}")
+    core.gradients(squared_loss, y_hat, y, seed=seed)
+    core.passed(squared_loss, f"(y_hat - y)^2 / 2 in y_hat's shape for {inputs}, "
+                              f"differentiable")
 
 
 # --------------------------------------------------------------------------- sgd

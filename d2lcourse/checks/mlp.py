@@ -125,7 +125,9 @@ def relu_matches(relu, shape=(4, 6), scale=3.0, seed=0):
         (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
         (x.astype(onp.float64), "returned x unchanged: for x < 0, max(x, 0) is 0"),
     ])
-    core.passed(relu, f"max(x, 0) on {x.size} {_scale_text(scale)}, 0 and +-1e-6 included")
+    core.gradients(relu, np.array(x), seed=seed)
+    core.passed(relu, f"max(x, 0) on {x.size} {_scale_text(scale)}, 0 and +-1e-6 included, "
+                      f"differentiable")
 
 
 def _sigmoid_mistakes(x):
@@ -152,7 +154,8 @@ def sigmoid_matches(sigmoid, shape=(4, 6), scale=3.0, seed=0):
         _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
         _compare(sigmoid, got, x, expected, _sigmoid_mistakes(points),
                  name="sigmoid(x)")
-    core.passed(sigmoid, f"1 / (1 + exp(-x)) on {x.size} {_scale_text(scale)}")
+    core.gradients(sigmoid, np.array(x), seed=seed)
+    core.passed(sigmoid, f"1 / (1 + exp(-x)) on {x.size} {_scale_text(scale)}, differentiable")
 
 
 def _large_inputs(shape, seed, magnitude):
@@ -202,7 +205,8 @@ def tanh_matches(tanh, shape=(4, 6), scale=3.0, seed=0):
     with onp.errstate(all="ignore"):
         _check_finite(tanh, got, x, expected, TANH_FIX)
         _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
-    core.passed(tanh, f"tanh(x) on {x.size} {_scale_text(scale)}")
+    core.gradients(tanh, np.array(x), seed=seed)
+    core.passed(tanh, f"tanh(x) on {x.size} {_scale_text(scale)}, differentiable")
 
 
 def tanh_stable(tanh, magnitude=1e4, shape=(3, 4), seed=0):
@@ -493,7 +497,8 @@ def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False,
                   context=f"for {inputs}: ")
     core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
                       inputs=inputs)
-    core.passed(mlp, f"relu(X W1 + b1) W2 + b2 for {inputs}")
+    core.gradients(mlp, np.array(X), params, seed=seed)
+    core.passed(mlp, f"relu(X W1 + b1) W2 + b2 for {inputs}, differentiable")
 
 
 # --------------------------------------------------------------------------- collapse_linear

@@ -16,6 +16,7 @@ losses (which are differences of logits) with ``atol = core.ulp_tolerance(2 M)``
 exact algorithm such as exp(o - logsumexp(o)) passes, an overflowing one does not.
 """
 import math
+import re
 
 import numpy as onp
 
@@ -131,11 +132,29 @@ def _explain_error(message):
     if "Traceback (most recent call last)" in message and "MXNetError:" in message:
         head = message.split("Traceback (most recent call last)")[0].rstrip(": \n")
         message = f"{head}: {message.rsplit('MXNetError:', 1)[1].strip()}"
-    if "could not be broadcast" in message:
-        message += (". Hint: this is usually a sum or max over axis=1, of shape (n,), "
-                    "which does not broadcast against an (n, k) matrix; keep the reduced "
-                    "axis with keepdims=True, giving shape (n, 1)")
+    shapes = BROADCAST_SHAPES.search(message)
+    if shapes:
+        message += _broadcast_hint(*(tuple(int(s) for s in group.split(",") if s)
+                                     for group in shapes.groups()))
     return message
+
+
+BROADCAST_SHAPES = re.compile(r"could not be broadcast together with shapes "
+                              r"\[([\d,]*)\] \[([\d,]*)\]")
+
+
+def _broadcast_hint(left, right):
+    """The usual cause of a failed broadcast of `left` against `right`, as a hint."""
+    if len(left) == len(right) == 2 and left == right[::-1]:
+        return (f". Hint: one operand is the transpose of the other, {left} against "
+                f"{right}: both must have one row per example, so drop the .T (np.eye(k)[y] "
+                f"already has one row per label)")
+    longer, shorter = (left, right) if len(left) > len(right) else (right, left)
+    if len(longer) == len(shorter) + 1 and longer[:len(shorter)] == shorter:
+        return (f". Hint: the {shorter} operand is a sum or max over the last axis, which "
+                f"does not broadcast against the {longer} matrix; keep the reduced axis "
+                f"with keepdims=True, giving shape {shorter + (1,)}")
+    return ""
 
 
 def _first_bad_row(values):
@@ -209,7 +228,8 @@ def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
     if not core.close(got, want):
         _diagnose_softmax(softmax, _f64(got), o, want)
         core.assert_close(softmax, got, want, "softmax(O)", inputs=inputs)
-    core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits")
+    core.gradients(softmax, O, seed=seed)
+    core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits, differentiable")
 
 
 def _diagnose_softmax(softmax, got, O, want):
@@ -297,7 +317,9 @@ def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype
     ], want)
     core.assert_close(cross_entropy, got, want, what,
                       inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
-    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels")
+    core.gradients(cross_entropy, y_hat, y, seed=seed)
+    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels, "
+                               f"differentiable")
 
 
 # --------------------------------------------------------------------------- softmax_cross_entropy
@@ -326,7 +348,9 @@ def softmax_cross_entropy_matches(softmax_cross_entropy, n=6, num_classes=5, sca
     ], want)
     core.assert_close(function, got, want, what,
                       inputs=f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
-    core.passed(function, f"logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes")
+    core.gradients(function, O, y, seed=seed)
+    core.passed(function, f"logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes, "
+                          f"differentiable")
 
 
 def _large_logits_with_labels(num_classes, magnitude, seed):
@@ -528,7 +552,7 @@ def _explain_model_error(softmax_regression, failure, images, W, b, seed):
                                           f"not on X of shape {images.shape}: "
                                           f"{str(failure).split(': ', 1)[-1]}. Flatten each "
                                           f"example into a row first: X.reshape(-1, W.shape[0])")
-    if "reshape" in str(failure):
+    if "Cannot reshape" in str(failure):
         raise core.CheckFailure(
             f"{failure}. Hint: W has shape {(d, q)}, so each example has W.shape[0] = {d} "
             f"values: reshape with X.reshape(-1, W.shape[0]), not a fixed 784 (the check "
@@ -555,8 +579,15 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
     logits = x @ w + c
     want = _softmax(logits)
     what = f"softmax_regression(X, W, b) for X of shape {shape}"
-    if core.expect_array(softmax_regression, got, what).shape != want.shape:
-        core.fail(softmax_regression, f"{what} has shape {tuple(got.shape)}, expected "
+    got_shape = tuple(core.expect_array(softmax_regression, got, what).shape)
+    if got_shape == want.shape[::-1] != want.shape:
+        core.fail(softmax_regression, f"{what} has shape {got_shape}, expected "
+                                      f"{want.shape}: it is transposed, one column per "
+                                      f"example. Keep one row per example: compute "
+                                      f"X.reshape(-1, W.shape[0]) @ W + b and do not "
+                                      f"transpose it")
+    if got_shape != want.shape:
+        core.fail(softmax_regression, f"{what} has shape {got_shape}, expected "
                                       f"{want.shape}: one row of {num_outputs} class "
                                       f"probabilities per example; flatten X with "
                                       f"X.reshape(-1, W.shape[0])")
@@ -577,8 +608,9 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
     core.assert_close(softmax_regression, got, want, what, rtol=max(core.RTOL, tolerance),
                       hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) @ W + b), "
                            "one row per example")
+    core.gradients(softmax_regression, X, W, b, seed=seed)
     core.passed(softmax_regression, f"softmax(X W + b) for X of shape {shape}, "
-                                    f"W of shape {(d, num_outputs)}")
+                                    f"W of shape {(d, num_outputs)}, differentiable")
 
 
 # --------------------------------------------------------------------------- training

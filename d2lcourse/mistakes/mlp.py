@@ -40,6 +40,12 @@ def tanh(X):
     E = np.exp(-np.abs(X))
     return np.sign(X) * (1 - E) / (1 + E)
 ''', "computed tanh(x / 2)", also_fails=("tanh_grad",)),
+    Mistake("relu_through_classic_numpy", "relu", '''
+import numpy as onp
+
+def relu(X):
+    return np.array(onp.maximum(X.asnumpy(), 0))
+''', "the result cannot be differentiated", also_fails=("mlp",)),
     Mistake("tanh_np_tanh", "tanh", '''
 def tanh(X):
     return np.tanh(X)

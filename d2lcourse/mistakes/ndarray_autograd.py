@@ -84,7 +84,7 @@ def grad_relu(x):
     Mistake("relu_boolean_mask", "grad_relu", '''
 def grad_relu(x):
     return x > 0
-''', "is a bool array"),
+''', "(X > 0) * 0.5 gives int64 zeros"),
     Mistake("relu_integer_mask", "grad_relu", '''
 def grad_relu(x):
     return (x > 0) * 1.0

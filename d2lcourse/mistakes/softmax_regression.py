@@ -32,11 +32,20 @@ def softmax(O):
     O -= O.max(axis=1, keepdims=True)
     E = np.exp(O)
     return E / E.sum(axis=1, keepdims=True)
-''', "changed its argument O in place", also_fails=(GRAD,)),
+''', "changed its argument O in place", also_fails=(GRAD, MODEL)),
     Mistake("softmax_uses_npx_softmax", "softmax", '''
 def softmax(O):
     return npx.softmax(O)
 ''', "`npx.softmax`, which this exercise forbids", also_fails=(GRAD,)),
+    Mistake("softmax_through_classic_numpy", "softmax", '''
+import numpy as onp
+
+def softmax(O):
+    o = O.asnumpy()
+    E = onp.exp(o - o.max(axis=1, keepdims=True))
+    return np.array(E / E.sum(axis=1, keepdims=True), dtype=O.dtype)
+''', "the result cannot be differentiated (it went through .asnumpy() or classic NumPy)",
+            also_fails=(MODEL,)),
     # ---------------------------------------------------------------- cross_entropy
     Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -85,6 +94,10 @@ def softmax_cross_entropy_grad(O, y):
     G[:, y] -= 1
     return G
 ''', "G[:, y] picks whole columns"),
+    Mistake("grad_subtracts_transposed_one_hot", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O) - np.eye(O.shape[1])[y].T
+''', "one operand is the transpose of the other"),
     Mistake("grad_with_autograd", GRAD, '''
 def softmax_cross_entropy_grad(O, y):
     O = O.copy()
@@ -124,6 +137,15 @@ def softmax_regression(X, W, b):
 def softmax_regression(X, W, b):
     return X.reshape(-1, W.shape[0]) @ W + b
 ''', "apply softmax"),
+    Mistake("model_transposed_output", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, W.shape[0]) @ W + b).T
+''', "it is transposed, one column per example"),
+    Mistake("model_uses_a_helper_from_another_cell", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(flatten(X, W) @ W + b)
+''', "name 'flatten' is not defined: the grader runs only the setup cells and each "
+     "function's own cell, so define (or import) `flatten` in the cell of softmax_regression"),
     # ---------------------------------------------------------------- train_softmax_regression
     Mistake("train_without_shuffling", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):

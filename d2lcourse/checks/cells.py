@@ -1,0 +1,155 @@
+"""Which cell a graded function's names come from.
+
+The grader runs only the setup cells and the solution cells of a notebook, each graded
+function in its own cell. In Jupyter a function also sees every other cell the student
+ran, so a helper defined in a cell of its own works there and fails in the grader with a
+NameError. :func:`defined_elsewhere` finds those names in the kernel, before the call;
+:func:`name_error_advice` explains the NameError where the grader runs (and `d2lcourse
+check`, which runs cells the same way). Both end with the same :func:`advice`.
+"""
+import ast
+import builtins
+import dis
+import functools
+import linecache
+import re
+import types
+
+GRADER_CELL_PREFIXES = ("<cell ", "<setup cell ")   # file names of grading.exec_cell
+UNDEFINED_NAME = re.compile(r"name '(\w+)' is not defined")
+
+
+def advice(names, owner):
+    """The one sentence every message about a name from another cell ends with."""
+    listed = " and ".join(f"`{name}`" for name in names)
+    return (f"the grader runs only the setup cells and each function's own cell, so define "
+            f"(or import) {listed} in the cell of {owner}")
+
+
+def name_error_advice(message, filename):
+    """`message` of a NameError raised in the grader's cell `filename`, with the advice."""
+    name = UNDEFINED_NAME.search(message)
+    if name is None or not filename.startswith("<cell "):
+        return message
+    owner = filename[len("<cell "):].rstrip(">")
+    return f"{message}: {advice([name.group(1)], owner)}"
+
+
+def defined_elsewhere(function):
+    """The global names a notebook's `function` reads (itself or through helpers of its
+    own cell) that the grader would not define: neither builtins, nor its own cell, nor
+    the setup cells, nor another graded function's cell. Empty where that cannot be told
+    (no source)."""
+    code = getattr(function, "__code__", None)
+    if code is None or function.__module__ != "__main__" \
+            or code.co_filename.startswith(GRADER_CELL_PREFIXES):
+        return []   # not a notebook's (a module's, or the grader's, which has NameError)
+    namespace = function.__globals__
+    own = bound_in_file(code.co_filename)
+    if own is None or "*" in own:
+        return []
+    assignment = grading_assignment(function.__name__)
+    graded = assignment.functions if assignment else ()
+    available = set(dir(builtins)) | own | set(graded)
+    for name in graded:
+        other = getattr(namespace.get(name), "__code__", None)
+        if other is not None:
+            available |= bound_in_file(other.co_filename) or set()
+    setup = setup_names(function.__name__)
+    if setup is not None and "*" in setup:
+        return []
+    found = []
+    for name in sorted(reads_through_own_cell(code, namespace)):
+        if name in available or name not in namespace:
+            continue   # fine in the grader, or a NameError that speaks for itself
+        if setup is not None:
+            if name not in setup:
+                found.append(name)
+        elif defined_in_a_cell(namespace[name], function):
+            found.append(name)
+    return found
+
+
+def reads_through_own_cell(code, namespace):
+    """Global names read by `code`, and by the functions of the same file it reads."""
+    names, pending, seen = set(), [code], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name in global_reads(current):
+            names.add(name)
+            helper = getattr(namespace.get(name), "__code__", None)
+            if helper is not None and helper.co_filename == code.co_filename:
+                pending.append(helper)
+    return names
+
+
+def global_reads(code):
+    """Names that `code` and the code nested in it (lambdas, inner functions,
+    comprehensions) load as globals."""
+    names = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            names.add(instruction.argval)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= global_reads(constant)
+    return names
+
+
+def defined_in_a_cell(value, function):
+    """True unless `value` is a module or comes from one (then an import made it)."""
+    if isinstance(value, types.ModuleType):
+        return False
+    return getattr(value, "__module__", function.__module__) == function.__module__
+
+
+def bound_in_file(filename):
+    """Names bound at the top level of the cell (or file) `filename`, or None if unknown;
+    "*" stands for a star import."""
+    lines = linecache.getlines(filename)
+    return bound_names("".join(lines)) if lines else None
+
+
+@functools.lru_cache(maxsize=256)
+def bound_names(source):
+    """Names that running `source` binds at its top level ("*" for a star import)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    names = set()
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if not isinstance(node, ast.Lambda):
+            pending.extend(ast.iter_child_nodes(node))
+    return frozenset(names)
+
+
+def grading_assignment(name):
+    """The course assignment that grades a function called `name`, or None."""
+    from d2lcourse.course import ASSIGNMENTS
+    return next((a for a in ASSIGNMENTS.values() if name in a.functions), None)
+
+
+@functools.lru_cache(maxsize=None)
+def setup_names(name):
+    """Names bound by the setup cells of the assignment that grades `name`, or None when
+    its source notebook is not at hand."""
+    from d2lcourse.notebooks import is_setup_cell, read
+    assignment = grading_assignment(name)
+    if assignment is None or not assignment.source_path().exists():
+        return None
+    cells = read(assignment.source_path()).cells
+    return frozenset().union(*(bound_names(c.source) for c in cells if is_setup_cell(c)))
