@@ -107,17 +107,30 @@ class SandboxedExecute(NbGraderPreprocessor):
     def preprocess(self, notebook, resources):
         info = resources["nbgrader"]
         key = (info["student"], info["assignment"], info["notebook"])
+        order = [grade_id(cell) for cell in notebook.cells if grade_id(cell)]
+        setup, tests, functions = trusted_code(info["db_url"], info["assignment"],
+                                               info["notebook"], order)
         verdict = self.precomputed.get(key)
         if verdict is None:
-            order = [grade_id(cell) for cell in notebook.cells if grade_id(cell)]
-            setup, tests, functions = trusted_code(info["db_url"], info["assignment"],
-                                                   info["notebook"], order)
             assignment = assignment_for(info["assignment"], info["notebook"], functions)
             verdict = evaluate(assignment, setup, tests, student_solutions(notebook, functions),
                                Limits(seconds=self.timeout), not self.unsafe_no_sandbox,
                                self.data_dir or find_data_dir())
+        restore_deleted_tests(notebook, tests)
         write_verdict(notebook, verdict)
         return notebook, resources
+
+
+def restore_deleted_tests(notebook, tests):
+    """Append the test cells the submission lacks (from the gradebook): their points come
+    from the source, so deleting a test cell changes no grade."""
+    present = {grade_id(cell) for cell in notebook.cells}
+    for test in tests:
+        if test.grade_id not in present:
+            notebook.cells.append(nbformat.v4.new_code_cell(test.source, metadata={
+                "nbgrader": {"grade": True, "solution": False, "locked": True,
+                             "grade_id": test.grade_id, "points": test.points,
+                             "schema_version": 3}}))
 
 
 def find_data_dir():

@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder, grade
+from d2lcourse.autograder.grade import Recorder, grade, verdict_file_name
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
@@ -125,7 +125,7 @@ def test_mistake_loses_points_through_the_sandbox(course, assignment_id):
 
 
 def verdict_messages(root, assignment_id, student):
-    path = root / "reports" / assignment_id / "verdicts" / f"{student}.json"
+    path = root / "reports" / assignment_id / "verdicts" / verdict_file_name(student)
     results = json.loads(path.read_text())["verdict"]["results"]
     return "\n".join(f"{r['grade_id']}: {r['message']}" for r in results if r["message"])
 

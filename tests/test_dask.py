@@ -11,7 +11,7 @@ import pytest
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder
+from d2lcourse.autograder.grade import Recorder, verdict_file_name
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 
@@ -79,12 +79,12 @@ def test_grading_through_a_dask_cluster(cluster, tmp_path):
         rows = {row["student_id"]: row for row in csv.DictReader(stream)}
     assert set(rows) == set(students)
     verdicts = course / "reports" / ASSIGNMENT.id / "verdicts"
-    reference = json.loads((verdicts / "reference.json").read_text())["verdict"]
+    reference = json.loads((verdicts / verdict_file_name("reference")).read_text())["verdict"]
     assert float(rows["reference"]["total"]) == float(rows["reference"]["max_total"]) > 0, \
         [(r["grade_id"], r["message"], r["output"][-2000:]) for r in reference["results"]
          if r["message"]]
     assert float(rows["blank"]["total"]) == 0
-    graders = {json.loads((verdicts / f"{s}.json").read_text())["verdict"]["graded_by"]
+    graders = {json.loads((verdicts / verdict_file_name(s)).read_text())["verdict"]["graded_by"]
                for s in students}
     pids = {int(g.rsplit(":", 1)[1]) for g in graders}
     assert pids <= set(worker_pids), f"judged by {graders}, workers are {worker_pids}"
