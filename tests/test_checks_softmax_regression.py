@@ -316,3 +316,16 @@ def test_template_parameters_pass_a_lower_threshold():
     accuracy, loss, _ = check._evaluate(*class_templates())
     assert 0.5 < accuracy < 0.8 and math.isfinite(loss)
     check.train_reaches_test_accuracy(trainer, threshold=0.5, count=100, num_epochs=1)
+
+
+def test_a_name_error_on_a_line_about_dtypes_gets_no_dtype_hint():
+    def accuracy(y_hat, y):
+        return float((y_hat.argmax(axis=1).astype(y.dtype) == labels_of(y)).sum())  # noqa: F821
+    message = message_of(check.accuracy_counts, accuracy)
+    assert "name 'labels_of' is not defined" in message and "argmax returns int64" not in message
+
+
+def test_comparing_int64_predictions_with_int32_labels_gets_the_dtype_hint():
+    def accuracy(y_hat, y):
+        return float((y_hat.argmax(axis=1) == y).sum())
+    assert "argmax returns int64" in message_of(check.accuracy_counts, accuracy)

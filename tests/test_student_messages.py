@@ -91,6 +91,18 @@ def test_kernel_names_an_import_and_a_variable_of_another_cell(kernel):
     assert "uses `num_classes` and `onp`, which are defined in another cell" in str(error)
 
 
+def test_kernel_without_the_source_notebook_still_names_a_helper_function(kernel, monkeypatch):
+    monkeypatch.setattr(cells, "setup_names", lambda name: None)   # e.g. installed elsewhere
+    error = kernel(LOGSUMEXP_CELL, SOFTMAX_CELL, TEST_SOFTMAX)
+    assert str(error) == f"softmax: uses `logsumexp`, which is defined in another cell: {ADVICE}"
+    # An import cannot be told from the setup's then: the grader's NameError will say it.
+    assert kernel("import numpy as onp",
+                  "def softmax(O):\n"
+                  "    E = np.exp(O - O.max(axis=1, keepdims=True))\n"
+                  "    assert onp\n"
+                  "    return E / E.sum(axis=1, keepdims=True)\n", TEST_SOFTMAX) is None
+
+
 def student_notebook_with_helper_cell():
     """04's setup, softmax's cells and a cell of its own for softmax's helper (the rest
     of the notebook is left out: its tests take minutes)."""

@@ -15,7 +15,6 @@ import linecache
 import re
 import types
 
-GRADER_CELL_PREFIXES = ("<cell ", "<setup cell ")   # file names of grading.exec_cell
 UNDEFINED_NAME = re.compile(r"name '(\w+)' is not defined")
 
 
@@ -27,7 +26,8 @@ def advice(names, owner):
 
 
 def name_error_advice(message, filename):
-    """`message` of a NameError raised in the grader's cell `filename`, with the advice."""
+    """`message` of a NameError raised in the grader's cell `filename` (as named by
+    grading.exec_cell), with the advice."""
     name = UNDEFINED_NAME.search(message)
     if name is None or not filename.startswith("<cell "):
         return message
@@ -41,9 +41,8 @@ def defined_elsewhere(function):
     the setup cells, nor another graded function's cell. Empty where that cannot be told
     (no source)."""
     code = getattr(function, "__code__", None)
-    if code is None or function.__module__ != "__main__" \
-            or code.co_filename.startswith(GRADER_CELL_PREFIXES):
-        return []   # not a notebook's (a module's, or the grader's, which has NameError)
+    if code is None or function.__module__ != "__main__":
+        return []   # a module's, or the grader's (whose NameError says it: see above)
     namespace = function.__globals__
     own = bound_in_file(code.co_filename)
     if own is None or "*" in own:

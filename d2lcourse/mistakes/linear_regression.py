@@ -106,6 +106,11 @@ def linreg(X, w, b):
     return np.dot(X, w)
 ''', "linreg ignores b", also_fails=(TRAIN,)),
     # ---------------------------------------------------------------- squared_loss
+    Mistake("squared_loss_through_classic_numpy", "squared_loss", '''
+def squared_loss(y_hat, y):
+    difference = y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape)
+    return np.array(difference ** 2 / 2)
+''', "the result cannot be differentiated", also_fails=(TRAIN,)),
     Mistake("squared_loss_no_reshape", "squared_loss", '''
 def squared_loss(y_hat, y):
     return (y_hat - y) ** 2 / 2
