@@ -46,6 +46,15 @@ def softmax(O):
     return np.array(E / E.sum(axis=1, keepdims=True), dtype=O.dtype)
 ''', "the result cannot be differentiated (it went through .asnumpy() or classic NumPy)",
             also_fails=(MODEL,)),
+    Mistake("softmax_without_normalising", "softmax", '''
+def softmax(O):
+    return np.exp(O - O.max(axis=1, keepdims=True))
+''', "without normalising", also_fails=(GRAD, MODEL,)),
+    Mistake("softmax_divides_by_the_total", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum()
+''', "divides by the sum of ALL entries", also_fails=(GRAD, MODEL,)),
     # ---------------------------------------------------------------- cross_entropy
     Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -59,6 +68,14 @@ def cross_entropy(y_hat, y):
 def cross_entropy(y_hat, y):
     return -np.log(y_hat[np.arange(len(y)), y]).mean()
 ''', "returned the mean of the losses"),
+    Mistake("cross_entropy_log10", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log10(y_hat[np.arange(len(y)), y])
+''', "uses log10"),
+    Mistake("cross_entropy_returns_the_probability", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return y_hat[np.arange(len(y)), y]
+''', "returns the probability of the true class"),
     # ---------------------------------------------------------------- softmax_cross_entropy
     Mistake("softmax_cross_entropy_log_of_softmax", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
@@ -77,6 +94,17 @@ def softmax_cross_entropy(O, y):
 def softmax_cross_entropy(O, y):
     return -npx.log_softmax(O)[np.arange(O.shape[0]), y]
 ''', "`npx.log_softmax`, which this exercise forbids"),
+    Mistake("softmax_cross_entropy_wrong_sign", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1)
+    logsumexp = m + np.log(np.exp(O - m.reshape(-1, 1)).sum(axis=1))
+    return O[np.arange(O.shape[0]), y] - logsumexp
+''', "has the wrong sign"),
+    Mistake("softmax_cross_entropy_logsumexp_alone", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1)
+    return m + np.log(np.exp(O - m.reshape(-1, 1)).sum(axis=1))
+''', "returns logsumexp(o) alone"),
     # ---------------------------------------------------------------- softmax_cross_entropy_grad
     Mistake("grad_divided_by_batch_size", GRAD, '''
 def softmax_cross_entropy_grad(O, y):
@@ -107,6 +135,10 @@ def softmax_cross_entropy_grad(O, y):
     loss.backward()
     return O.grad
 ''', "which this exercise forbids"),
+    Mistake("grad_returns_softmax", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O)
+''', "returns softmax(O): subtract the one-hot labels"),
     # ---------------------------------------------------------------- accuracy
     Mistake("accuracy_returns_fraction", "accuracy", '''
 def accuracy(y_hat, y):
@@ -120,6 +152,10 @@ def accuracy(y_hat, y):
 def accuracy(y_hat, y):
     return float((y_hat.argmax(axis=1) == y).sum())
 ''', "astype(y.dtype)"),
+    Mistake("accuracy_counts_the_wrong_predictions", "accuracy", '''
+def accuracy(y_hat, y):
+    return float((y_hat.argmax(axis=1).astype(y.dtype) != y).sum())
+''', "the number of WRONG predictions"),
     # ---------------------------------------------------------------- softmax_regression
     Mistake("model_without_bias", MODEL, '''
 def softmax_regression(X, W, b):
@@ -146,6 +182,10 @@ def softmax_regression(X, W, b):
     return softmax(flatten(X, W) @ W + b)
 ''', "name 'flatten' is not defined: the grader runs only the setup cells and each "
      "function's own cell, so define (or import) `flatten` in the cell of softmax_regression"),
+    Mistake("model_subtracts_the_bias", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, W.shape[0]) @ W - b)
+''', "subtracts the bias"),
     # ---------------------------------------------------------------- train_softmax_regression
     Mistake("train_without_shuffling", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
