@@ -17,6 +17,7 @@ import nbformat
 import numpy as onp
 
 from d2lcourse._mxnet import np, npx
+from d2lcourse.checks import hand_derived
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
 from d2lcourse.grading import Missing, SubmissionFault, TestResult, run_test_cell
@@ -61,23 +62,34 @@ class TestCell:
 
 
 class RemoteFunction:
-    """Stands for a student's function in the grader: calls go to the sandbox."""
+    """Stands for a student's function in the grader: calls go to the sandbox.
 
-    def __init__(self, sandbox, name, source):
+    `source` is its whole solution cell; with the setup and the other solution cells
+    (`cells`, by function) it is what the static checks judge (`resolve_name`). Replies
+    arrive checked by wire.check_reply; what they report is data, never evidence.
+    """
+
+    def __init__(self, sandbox, name, source, setup=(), cells=None):
         self.__name__ = name
         self.source = source
         self._sandbox = sandbox
+        self._setup, self._cells, self._lookup = list(setup), dict(cells or {}), None
+
+    def resolve_name(self, name):
+        """What a name the cell does not bind stands for when the grader runs it."""
+        if self._lookup is None:
+            self._lookup = hand_derived.cells_lookup(self._setup, self._cells, self.__name__)
+        return self._lookup(name)
 
     def invoke(self, args, kwargs, seed=None, watch=()):
         reply, values = self._sandbox.request(
             {"op": "call", "function": self.__name__, "seed": seed, "watch": list(watch)},
             {"args": list(args), "kwargs": dict(kwargs)})
         copy_back(args, values["args"])
-        error = reply.get("error")
+        error = reply["error"]
         if error and error[0] == "MemoryError":
             raise SubmissionFault("memory", f"{self.__name__} ran out of memory")
-        return Outcome(values["value"], tuple(str(e)[:2000] for e in error) if error else None,
-                       [str(name) for name in reply.get("apis_used", [])])
+        return Outcome(values["value"], tuple(error) if error else None, reply["apis_used"])
 
     def __call__(self, *args, **kwargs):
         from d2lcourse.checks.core import call
@@ -85,12 +97,14 @@ class RemoteFunction:
 
 
 def copy_back(sent, returned):
-    """Mirror in-place updates the sandbox made to the arguments (e.g. `param[:] = ...`)."""
-    if isinstance(sent, np.ndarray) and isinstance(returned, np.ndarray):
-        if sent.shape == returned.shape:
-            sent[() if sent.ndim == 0 else slice(None)] = returned.astype(sent.dtype)
-    elif isinstance(sent, onp.ndarray) and isinstance(returned, onp.ndarray):
-        if sent.shape == returned.shape and sent.flags.writeable:
+    """Mirror in-place updates the sandbox made to the arguments (e.g. `param[:] = ...`):
+    only into an array of the same shape and dtype."""
+    if isinstance(sent, (np.ndarray, onp.ndarray)) and type(returned) is type(sent):
+        if sent.shape != returned.shape or sent.dtype != returned.dtype:
+            return
+        if isinstance(sent, np.ndarray):
+            sent[() if sent.ndim == 0 else slice(None)] = returned
+        elif sent.flags.writeable:
             sent[...] = returned
     elif isinstance(sent, (list, tuple)) and isinstance(returned, (list, tuple)):
         for a, b in zip(sent, returned):
@@ -157,12 +171,13 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
         sandbox = Sandbox(limits, sandboxed, allowed, data_dir, preload)
         reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
                                     "setup": list(setup), "solutions": solution_sources})
-        missing = reply.get("missing", {})
-        if any("MemoryError" in str(reason) for reason in missing.values()):
+        missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
+        if any("MemoryError" in reason for reason in missing.values()):
             raise SubmissionFault("memory", "a solution cell ran out of memory")
         functions = {
-            name: Missing(name, str(missing[name])[:2000], solution_sources.get(name, ""))
-            if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""))
+            name: Missing(name, missing[name], solution_sources.get(name, ""))
+            if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""),
+                                                   setup, solution_sources)
             for name in assignment.functions}
         for test in tests:
             if fault is None:

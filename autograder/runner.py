@@ -11,6 +11,10 @@ Protocol (d2lcourse.autograder.wire frames on stdin/stdout):
               ("seconds" in both replies: time spent running the student's code)
     grader -> {"op": "exit"}
 
+The grader believes none of it beyond what it can check: replies are parsed strictly and
+bounded (wire.py), "apis_used" and "seconds" are informative (a reported API use can only
+cost points; what a function may use is decided from its source in the grader).
+
 Started as `runner --zygote FD [module ...]` it is instead the zygote (zygote.py): it
 imports the runner's modules and the given ones, reads Fashion-MNIST, and forks a
 fresh runner for every submission.
@@ -52,7 +56,8 @@ def serve(incoming, outgoing):
     request, _ = wire.receive(read_exactly)
     started = time.perf_counter()
     functions = define_functions(request["functions"], request["setup"], request["solutions"])
-    missing = {name: f.reason for name, f in functions.items() if isinstance(f, Missing)}
+    missing = {name: wire.text(f.reason) for name, f in functions.items()
+               if isinstance(f, Missing)}
     wire.send(outgoing, {"op": "loaded", "missing": missing,
                          "seconds": time.perf_counter() - started})
     while True:
@@ -64,12 +69,13 @@ def serve(incoming, outgoing):
         started = time.perf_counter()
         outcome = local_invoker(function)(args, kwargs, seed=request.get("seed"),
                                           watch=request.get("watch", ()))
-        reply = {"op": "result", "error": outcome.error, "apis_used": outcome.apis_used,
+        error = None if outcome.error is None else [wire.text(str(e)) for e in outcome.error]
+        reply = {"op": "result", "error": error, "apis_used": outcome.apis_used,
                  "seconds": time.perf_counter() - started}
         try:
             wire.send(outgoing, reply, {"value": outcome.value, "args": args})
         except wire.WireError as error:
-            wire.send(outgoing, {**reply, "error": ["WireError", str(error), ""]},
+            wire.send(outgoing, {**reply, "error": ["WireError", wire.text(str(error)), ""]},
                       {"value": None, "args": args})
 
 

@@ -469,37 +469,60 @@ class Sandbox:
                 self.output += chunk[:room]
 
     def request(self, document, values=None):
-        """Send a message and return the reply's (document, values), or raise a fault."""
+        """Send a message and return the reply's (document, values), or raise a fault.
+
+        The reply is checked field by field (wire.check_reply); a reply that breaks the
+        format, or a runner that stops reading or answering, is the submission's fault.
+        """
+        message = wire.pack(document, values)
+        started = time.monotonic()
         try:
-            wire.send(self.process.stdin, document, values)
-            reply, values = wire.receive(self._read_exactly)
+            self._write_all(message)
+            reply, values = wire.check_reply(document["op"], *wire.receive(self._read_exactly))
         except (BrokenPipeError, EOFError, ConnectionResetError):
             raise self._fault() from None
         except wire.WireError as error:
             self.kill()
             raise SubmissionFault("invalid_reply", f"the submission's process sent an "
                                                    f"invalid reply ({error})") from None
-        seconds = reply.get("seconds")
-        if isinstance(seconds, (int, float)) and 0 <= seconds < 1e6:
-            self.student_seconds += seconds
+        # Informative only: never more than the time this process waited for the reply.
+        self.student_seconds += min(reply["seconds"], time.monotonic() - started)
         return reply, values
 
+    def _wait_for(self, fd, event):
+        """Wait until `fd` is ready for `event` (select.POLLIN or POLLOUT), within the
+        submission's deadline; past it, the submission has timed out."""
+        poller = select.poll()
+        poller.register(fd, event)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            self.kill()
+            raise SubmissionFault("timeout", f"the notebook did not finish within "
+                                             f"{self.limits.seconds:.0f} s: look for "
+                                             "an endless loop or a very slow cell")
+
+    def _write_all(self, data):
+        """Write to the runner without blocking: a runner that stops reading times out."""
+        stdin = self.process.stdin.fileno()
+        os.set_blocking(stdin, False)
+        view = memoryview(data)
+        while view:
+            self._wait_for(stdin, select.POLLOUT)
+            try:
+                view = view[os.write(stdin, view[:1 << 20]):]
+            except BlockingIOError:
+                pass
+
     def _read_exactly(self, size):
-        chunks = []
-        stdout = self.process.stdout.fileno()
-        while size:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0 or not select.select([stdout], [], [], remaining)[0]:
-                self.kill()
-                raise SubmissionFault("timeout", f"the notebook did not finish within "
-                                                 f"{self.limits.seconds:.0f} s: look for "
-                                                 "an endless loop or a very slow cell")
-            chunk = os.read(stdout, min(size, 1 << 20))
-            if not chunk:
+        data = bytearray(size)
+        view, stdout, done = memoryview(data), self.process.stdout.fileno(), 0
+        while done < size:
+            self._wait_for(stdout, select.POLLIN)
+            count = os.readv(stdout, [view[done:done + (1 << 20)]])
+            if not count:
                 raise EOFError
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+            done += count
+        return data
 
     def _fault(self):
         try:
@@ -540,7 +563,8 @@ class Sandbox:
     def close(self):
         if self.process.poll() is None:
             try:
-                wire.send(self.process.stdin, {"op": "exit"})
+                os.set_blocking(self.process.stdin.fileno(), False)  # never wait on it
+                os.write(self.process.stdin.fileno(), wire.pack({"op": "exit"}))
                 self.process.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
                 pass

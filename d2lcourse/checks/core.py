@@ -26,7 +26,7 @@ import traceback
 import numpy as onp
 
 from d2lcourse._mxnet import mx, np
-from d2lcourse.checks import cells
+from d2lcourse.checks import cells, hand_derived
 
 # Float32 has 24 significant bits: one unit in the last place is 2**-23 relative.
 FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
@@ -95,10 +95,13 @@ def call(function, *args, seed=None, forbidden=(), **kwargs):
     """Call a student's function and return its value, or raise a CheckFailure.
 
     `seed` seeds MXNet's and NumPy's generators just before the call. `forbidden` is a
-    dict like :data:`HAND_DERIVED`: using one of those APIs at run time fails the check.
-    A function with an ``invoke`` attribute (the autograder's sandbox proxy) is asked to
-    do the same remotely.
+    dict like :data:`HAND_DERIVED`: the function's cell must not reach those APIs, which
+    :func:`check_source` decides from its source. A function with an ``invoke`` attribute
+    (the autograder's sandbox proxy) is asked to make the call remotely; what it reports
+    about the APIs the call used can only fail the check, never pass it.
     """
+    if forbidden:
+        check_source(function, forbidden)
     invoke = getattr(function, "invoke", None) or local_invoker(function)
     outcome = invoke(args, kwargs, seed=seed, watch=sorted(forbidden))
     if outcome.error is not None:
@@ -331,14 +334,25 @@ def forbidden_message(names):
 # --------------------------------------------------------------------------- source
 
 def function_source(function):
-    """The source code of a student's function: from the proxy, or from inspect."""
+    """(source, whole cell?) of what the static checks judge: the proxy's solution cell,
+    the notebook cell a function was defined in, or else its own source in a file."""
     source = getattr(function, "source", None)
-    if source is None:
-        try:
-            source = inspect.getsource(function)
-        except (OSError, TypeError):
-            return None
-    return textwrap.dedent(source)
+    if source is not None:
+        return textwrap.dedent(source), True
+    if not inspect.isfunction(function):
+        return None, False
+    cell = hand_derived.cell_source(function)
+    return (cell, True) if cell is not None else (hand_derived.file_source(function), False)
+
+
+def names_lookup(function):
+    """How the names a function's cell does not bind resolve where it runs: the proxy's
+    `resolve_name` (setup and solution cells), or the function's globals."""
+    if hasattr(function, "resolve_name"):
+        return function.resolve_name
+    if inspect.isfunction(function):
+        return hand_derived.globals_lookup(function)
+    return lambda name: None
 
 
 def apis_in_source(source, names):
@@ -375,8 +389,9 @@ def attribute_chain(node):
 
 
 def check_source(function, forbidden):
-    """Fail if the function's source names a forbidden API (static half of the rule)."""
-    source = function_source(function)
+    """Fail if the function's source names a forbidden API; for a student's cell, also if
+    it reaches anything the allow-list of hand_derived.py does not let it reach."""
+    source, whole_cell = function_source(function)
     if source is None:
         return
     used = apis_in_source(source, list(forbidden) + list(ALWAYS_FORBIDDEN))
@@ -385,6 +400,46 @@ def check_source(function, forbidden):
                        "write the function yourself")
     if used:
         fail(function, forbidden_message(used))
+    if not whole_cell:
+        return  # library or test code, not a student's cell
+    key = tuple(sorted(forbidden))
+    problem = hand_derived.first_violation(source, forbidden_objects(key),
+                                           forbidden_attributes(key), names_lookup(function))
+    if problem:
+        fail(function, violation_message(problem))
+
+
+@functools.lru_cache(maxsize=8)
+def forbidden_objects(names):
+    """{id(object): name} of the APIs `names` (keys of WATCHABLE_APIS) as objects."""
+    found = {}
+    for name in names:
+        owner, attribute = resolve_target(*WATCHABLE_APIS[name])
+        if not attribute.startswith("_"):
+            found[id(getattr(owner, attribute))] = name
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def forbidden_attributes(names):
+    """{attribute name: API}: an attribute of that name, on anything, stands for the API
+    (x.attach_grad(), X.as_nd_ndarray().softmax(), ...)."""
+    found = {WATCHABLE_APIS[name][1].split(".")[-1]: name for name in names}
+    if any(name.startswith("npx.") for name in names):
+        found["as_nd_ndarray"] = "as_nd_ndarray"   # legacy NDArrays have them all as methods
+    return {attribute: name for attribute, name in found.items() if not attribute.startswith("_")}
+
+
+def violation_message(problem):
+    """The message for a problem found by hand_derived.first_violation."""
+    kind, *details = problem
+    if kind == "forbidden":
+        return forbidden_message(details)
+    if kind == "dynamic":
+        return (f"builds the name of a function at run time ({details[0]}): call "
+                "operators directly, e.g. np.exp")
+    name, owner, inner = details
+    return f"uses `{name}` (from the cell of {owner}), which {violation_message(inner)}"
 
 
 # --------------------------------------------------------------------------- values
