@@ -20,8 +20,9 @@ from d2lcourse._mxnet import np, npx
 from d2lcourse.checks import hand_derived
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
-from d2lcourse.grading import Missing, SubmissionFault, TestResult, run_test_cell
-from d2lcourse.autograder.sandbox import Limits, Sandbox, warm_sandbox
+from d2lcourse.grading import (
+    UNGRADED, InfrastructureFault, Missing, SubmissionFault, TestResult, run_test_cell)
+from d2lcourse.autograder.sandbox import Limits, Sandbox, SandboxDied, warm_sandbox
 
 REFERENCE_PACKAGE = "d2lcourse.solutions"
 
@@ -162,9 +163,58 @@ def warm_up(assignment, setup, data_dir=None):
 
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
              sandboxed=True, data_dir=None):
-    """Grade one submission; never raises for anything the submission does."""
+    """Grade one submission; never raises for anything the submission does.
+
+    A process that dies is graded again from the start on a fresh sandbox: a death of the
+    same kind twice decides. Twice killed from outside (its warm sandbox, the host's OOM
+    killer) leaves it UNGRADED; twice dying of itself is the student's (`crashed`).
+    """
     npx.set_np()  # MXNet's NumPy mode is per thread, and Dask runs tasks in its own threads
     started = time.monotonic()
+    fault, results, student_seconds, deaths = None, None, 0.0, []
+    while results is None:
+        try:
+            fault, results, student_seconds = judge_once(
+                assignment, setup, tests, solution_sources, limits, sandboxed, data_dir)
+        except SandboxDied as death:
+            deaths.append(death)
+            alike = [d for d in deaths if d.outside == death.outside]
+            if len(alike) == 2 and death.outside:
+                return ungraded(assignment, tests, death.fix, time.monotonic() - started)
+            if len(alike) == 2:
+                fault = SubmissionFault("crashed", f"the notebook's process {twice(alike)} "
+                                                   f"while it was being graded{death.hint}")
+                results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
+        except InfrastructureFault as error:
+            return ungraded(assignment, tests, str(error), time.monotonic() - started)
+    status, message = ("ok", "") if fault is None else (fault.status, str(fault))
+    return Verdict(status, message, results, time.monotonic() - started, graded_by(),
+                   student_seconds)
+
+
+def graded_by():
+    """host:pid of this process, for the verdict."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def ungraded(assignment, tests, cause, seconds=0.0):
+    """The verdict on a submission that the infrastructure failed: `cause` is one line
+    that names the problem and the fix; a rerun grades it."""
+    return Verdict(UNGRADED, cause, [unrun(t, assignment, f"not graded: {cause}")
+                                     for t in tests], seconds, graded_by())
+
+
+def twice(deaths):
+    """"was killed by SIGKILL twice", or both ways when the two deaths differ."""
+    first, second = deaths
+    if first.how == second.how:
+        return f"{first.how} twice, the second time in a fresh sandbox"
+    return f"{first.how}, then in a fresh sandbox {second.how}"
+
+
+def judge_once(assignment, setup, tests, solution_sources, limits, sandboxed, data_dir):
+    """(fault or None, results, student seconds) of one sandbox's run of the submission;
+    raises SandboxDied (try again) or InfrastructureFault."""
     allowed, preload = sandbox_view(assignment, setup)
     results, fault, sandbox = [], None, None
     try:
@@ -184,19 +234,22 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
                 try:
                     results.append(run_test_cell(assignment, test.as_cell(), functions))
                     continue
+                except SandboxDied:
+                    raise
                 except SubmissionFault as error:
                     fault = error
             results.append(unrun(test, assignment, f"not run: {fault}"))
+        if fault is None and sandbox.fault is not None:
+            raise sandbox.fault  # a check caught it, as it catches a student's error
+    except SandboxDied:
+        raise
     except SubmissionFault as error:
         fault = error
         results = [unrun(t, assignment, f"not run: {error}") for t in tests]
     finally:
         if sandbox is not None:
             sandbox.close()
-    status, message = ("ok", "") if fault is None else (fault.status, str(fault))
-    return Verdict(status, message, results, time.monotonic() - started,
-                   f"{socket.gethostname()}:{os.getpid()}",
-                   sandbox.student_seconds if sandbox else 0.0)
+    return fault, results, sandbox.student_seconds if sandbox else 0.0
 
 
 def unrun(test, assignment, message):

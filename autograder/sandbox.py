@@ -45,6 +45,22 @@ class Limits:
     output_bytes: int = 1 << 20       # stdout+stderr kept; the rest is discarded
 
 
+class SandboxDied(SubmissionFault):
+    """The submission's process died while it was being graded, and the cause may not be
+    its own code: a kill from outside (the host's OOM killer sends SIGKILL) or the death
+    of its warm sandbox look the same from here. `evaluate` grades it again from the start
+    on a fresh sandbox; a second death of the same kind decides.
+
+    `how` completes "the notebook's process ..."; `outside` is set when the evidence says
+    the cause was not the submission, `fix` then says what the instructor does.
+    """
+
+    def __init__(self, how, hint="", outside=False, fix=""):
+        super().__init__("crashed", f"the notebook's process {how} while it was being "
+                                    f"graded{hint}")
+        self.how, self.hint, self.outside, self.fix = how, hint, outside, fix
+
+
 class SandboxUnavailable(Exception):
     """bubblewrap cannot run here; the message says why and what to do."""
 
@@ -307,6 +323,8 @@ def warm_sandbox(allowed_references, data_dir, preload):
     with _zygotes_lock:
         found = _zygotes.get(key)
         if found is None or found.process.poll() is not None:
+            if found is not None:
+                found.close()  # it died: killed from outside
             found = _zygotes[key] = Zygote(allowed_references, data_dir, preload)
         return found
 
@@ -377,6 +395,13 @@ class ForkedRunner:
                 pass
 
 
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def wait_status_code(status):
     """A Popen-style return code (negative for a signal) from a raw wait status."""
     if os.WIFSIGNALED(status):
@@ -412,6 +437,8 @@ class Sandbox:
         self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
         self.student_seconds = 0.0  # as reported by the runner: informative only
         self.process = None
+        self.zygote = None          # the warm sandbox that forked it, if one did
+        self.fault = None           # why the process died, once it has
         if sandboxed:
             refuse_unreadable(bound_paths(allowed_references, data_dir))
         if sandboxed and warm and not cold_reason:
@@ -442,9 +469,11 @@ class Sandbox:
                 forget_zygote(forker)
                 if isinstance(error, zygote.IsolationUnavailable):
                     raise
-                if attempt == 2:
-                    raise SubmissionFault("crashed", f"the sandbox could not start a "
-                                                     f"process for it ({error})") from None
+                if attempt == 2:  # no student code ran yet: never the student's fault
+                    raise InfrastructureFault(
+                        f"the warm sandbox could not start a process twice ({error}): "
+                        "check the host's memory and processes (dmesg) and rerun") from None
+        self.zygote = forker
         if self.cgroup is not None:
             self.cgroup.add(process.pid)
         return process
@@ -525,29 +554,56 @@ class Sandbox:
         return data
 
     def _fault(self):
+        """Why the process ended while it was being graded (kept in `self.fault`)."""
         try:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
             code = self.process.wait()
         self._drainer.join(timeout=2)
-        text = self.output.decode(errors="replace")
-        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU) or "CPU time limit" in text:
+        self.fault = self._diagnose(code, self.output.decode(errors="replace"))
+        return self.fault
+
+    def _diagnose(self, code, text):
+        # A cold sandbox's bubblewrap exits 128 + N when its runner dies of signal N.
+        killed_by = -code if code < 0 else code - 128 if code > 128 and not self.zygote else 0
+        if killed_by == signal.SIGKILL and self._zygote_died():
+            return SandboxDied("was killed with its warm sandbox", outside=True,
+                               fix="the warm sandbox was killed from outside (SIGKILL) "
+                                   "twice: check the host's OOM killer (dmesg) and rerun")
+        if killed_by == signal.SIGXCPU or "CPU time limit" in text:
             return SubmissionFault("timeout", "the notebook used more than "
                                               f"{self.limits.cpu_seconds} s of CPU time")
         out_of_memory = self.cgroup is not None and self.cgroup.out_of_memory()
         if out_of_memory or "MemoryError" in text or "std::bad_alloc" in text:
             return SubmissionFault("memory", "the notebook ran out of memory (limit "
                                              f"{self.limits.memory_bytes >> 20} MB)")
-        if code in (-signal.SIGSEGV, 128 + signal.SIGSEGV, -signal.SIGABRT,
-                    128 + signal.SIGABRT, -signal.SIGBUS):
-            return SubmissionFault("crashed", f"the notebook's process crashed "
-                                              f"(signal {abs(code) % 128})")
+        if self.cgroup is not None and self.cgroup.killed_by_host_oom():
+            return SandboxDied("was killed by the host's OOM killer below its own memory "
+                               "limit", outside=True,
+                               fix="the host's OOM killer killed the sandbox twice (the "
+                                   "host ran out of memory): grade with fewer --workers "
+                                   "or free memory, and rerun")
+        if killed_by in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+            return SandboxDied(f"crashed (signal {killed_by})")
+        if killed_by:
+            return SandboxDied(f"was killed by {signal_name(killed_by)}",
+                               ", e.g. by os.kill of its own process: remove that call")
         last = text.strip().splitlines()[-1][-300:] if text.strip() else ""
-        return SubmissionFault("crashed", f"the notebook's process exited (status {code}) "
-                                          "while it was being graded, e.g. by calling "
-                                          "exit(): remove that call"
-                               + (f" (its last output: {last})" if last else ""))
+        return SandboxDied(f"exited (status {code})",
+                           ", e.g. by calling exit(): remove that call"
+                           + (f" (its last output: {last})" if last else ""))
+
+    def _zygote_died(self, seconds=1.0):
+        """Whether the warm sandbox that forked the process is gone: its end kills every
+        runner it forked, a moment before it is seen to exit itself."""
+        if self.zygote is None:
+            return False
+        try:
+            self.zygote.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def kill(self):
         """End the sandbox and everything in it (its pid namespace dies with it)."""
