@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from d2lcourse import mistakes as catalogue
-from d2lcourse.autograder import reports, samples
+from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell, Verdict
 from d2lcourse.autograder.grade import Recorder, grade
 from d2lcourse.autograder.pages import FEEDBACK_POLICY, MATHJAX, REPORT_POLICY
@@ -350,3 +350,27 @@ def test_histogram_counts_whole_students():
     ticks = [t for t in figure.axes[0].get_yticks() if 0 <= t <= 1]
     plt.close(figure)
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_cells_that_nbformat_would_reject_are_cleaned_too():
+    """Fields a hand-edited notebook may carry past nbgrader reach no page as markup."""
+    cell = nbformat.from_dict({
+        "cell_type": "code", "id": 'x" onclick="alert(1)', "execution_count": "<script>",
+        "source": "", "metadata": {"tags": ['a" onclick="b', "ok"], "jupyter": {"x": "<b>"}},
+        "outputs": [{"output_type": "display_data", "metadata": {
+            "image/png": {"width": "1 onload=alert(1)", "height": 30}, "filenames": {"x": "y"}},
+            "data": {"application/javascript": "alert(1)", "image/png": "\"><script>",
+                     "text/html": "<script>alert(1)</script><i>fine</i>"}},
+            {"output_type": "execute_result", "execution_count": "<b>", "data": {}},
+            {"output_type": "unknown", "data": {"text/html": "<script>"}}]})
+    pages.sanitize_cell(cell)
+    assert "id" not in cell and cell.execution_count is None
+    assert cell.metadata == {"tags": ["ok"]}
+    assert cell.outputs == [{"output_type": "display_data",
+                             "metadata": {"image/png": {"height": 30}},
+                             "data": {"text/html": "&lt;script&gt;alert(1)&lt;/script&gt;<i>fine</i>"}}]
+    markdown = nbformat.from_dict({"cell_type": "markdown", "metadata": {},
+                                   "source": "![x](attachment:missing.png)", "attachments": {}})
+    assert not pages.renders(markdown)  # it would stop generate_feedback for the whole class
+    pages.sanitize_cell(markdown)
+    assert markdown.source == "![x](missing-attachment:missing.png)" and pages.renders(markdown)
