@@ -285,3 +285,32 @@ def test_a_class_with_hostile_runners_is_graded_and_the_others_keep_their_grades
             [r.message for r in verdicts[hostile].results if r.message]
     grad_abs = [r for r in verdicts["hidden_autograd"].results if r.function == "grad_abs"]
     assert grad_abs and all("builds the name" in r.message for r in grad_abs)
+
+
+# --------------------------------------------------------------------------- the notebook path
+
+SOFTMAX_EVASIONS = {
+    "the issue's getattr": "def softmax(O):\n    return getattr(npx, 'soft' + 'max')(O)\n",
+    "an alias from an import": "from mxnet.numpy_extension import softmax as normalised\n"
+                               "def softmax(O):\n    return normalised(O)\n",
+    "a module bound to a name": "def softmax(O):\n    ops = npx\n"
+                                "    return getattr(ops, 'soft' 'max')(O)\n",
+    "globals()": "def softmax(O):\n    return globals()['n' + 'px'].softmax(O)\n",
+}
+
+
+@pytest.mark.parametrize("cell", SOFTMAX_EVASIONS.values(), ids=list(SOFTMAX_EVASIONS))
+def test_the_notebook_path_judges_the_whole_cell_too(cell):
+    """`d2lcourse check` and the notebook's own test cells (grading.define_functions puts
+    each cell in linecache, as Jupyter does) reach the same verdict as the grader."""
+    from d2lcourse import grading, notebooks
+    assignment = ASSIGNMENTS["04_softmax_regression"]
+    source = notebooks.read(assignment.source_path())
+    sources = {**grading.solution_sources(source), "softmax": cell}
+    functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
+                                         sources)
+    results = [grading.run_test_cell(assignment, c, functions) for c in source.cells
+               if notebooks.is_test_cell(c)
+               and assignment.owner_of(notebooks.grade_id(c)) == "softmax"]
+    assert results and all(r.points == 0 for r in results), [r.message for r in results]
+    assert all("builds the name" in r.message or "forbids" in r.message for r in results)
