@@ -82,12 +82,6 @@ def name(value, what="a name"):
     return value
 
 
-def small_int(value, what):
-    if type(value) is not int:
-        raise WireError(f"{what} is not an integer")
-    return value
-
-
 # --------------------------------------------------------------------------- encode
 
 def encode(value, arrays, depth=0):

@@ -267,7 +267,7 @@ def file_source(function):
         lambdas = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Lambda)]
     except SyntaxError:
         return source
-    return "\n".join(ast.unparse(node) for node in lambdas) or source
+    return "\n".join(ast.get_source_segment(source, node) for node in lambdas) or source
 
 
 def globals_lookup(function):
