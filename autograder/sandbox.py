@@ -103,16 +103,18 @@ def inside(path, folders):
 @functools.lru_cache(maxsize=None)
 def course_files(allowed_references=()):
     """The course's files that the sandbox sees: the modules that the runner, the zygote
-    and `from d2lcourse import ...` import, found by following their imports, and the
-    reference modules in `allowed_references`. Nothing else: not the checks of the
-    assignments (their oracles compute the expected values), not d2lcourse.mistakes
-    (whole correct cells for every graded function), no other reference solution."""
+    and `from d2lcourse import ...` import, found by following their imports, the
+    functions that checks hand to student code (`checks.problems`), and the reference
+    modules in `allowed_references`. Nothing else: not the checks of the assignments
+    (their oracles compute the expected values), not d2lcourse.mistakes (whole correct
+    cells for every graded function), no other reference solution."""
     import importlib.util
     import d2lcourse
     from d2lcourse.autograder.evaluate import imported_modules
     allowed = {f"d2lcourse.solutions.{module}" for module in allowed_references}
-    pending = ["d2lcourse.autograder.runner", "d2lcourse.solutions",
-               *sorted(set(d2lcourse._EXPORTS.values())), *sorted(allowed)]
+    pending = ["d2lcourse.autograder.runner", "d2lcourse.checks.problems",
+               "d2lcourse.solutions", *sorted(set(d2lcourse._EXPORTS.values())),
+               *sorted(allowed)]
     files = {}
     while pending:
         name = pending.pop()

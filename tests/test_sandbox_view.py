@@ -113,13 +113,13 @@ def test_nothing_the_sandbox_sees_of_the_course_is_writable():
 
 
 def course_notebook(assignment):
-    """(setup, tests, blank solution cells) of an assignment's source notebook."""
+    """(setup, tests, reference solution cells) of an assignment's source notebook."""
     path = REPOSITORY / "assignments" / "source" / assignment.id / assignment.notebook
     notebook = nbformat.read(str(path), as_version=4)
     tests = [TestCell(grade_id(c), c.source, float(c.metadata.nbgrader.points))
              for c in notebook.cells if is_test_cell(c)]
-    blank = {grade_id(c): "" for c in notebook.cells if is_solution_cell(c)}
-    return setup_sources(notebook), tests, blank
+    reference = {grade_id(c): c.source for c in notebook.cells if is_solution_cell(c)}
+    return setup_sources(notebook), tests, reference
 
 
 def total(verdict):
@@ -129,9 +129,11 @@ def total(verdict):
 def test_a_submission_that_runs_the_catalogue_or_the_references_scores_as_blank():
     """Each of its cells tries to define its function from every answer on this machine:
     the mistakes catalogue (imported, or read and run), the reference module, the
-    source notebook's solution cells. Outside the sandbox the same cell scores full marks."""
+    source notebook's solution cells. Outside the sandbox the same cells earn points. The
+    reference still earns full marks: what the checks hand to student code is visible."""
     assignment = ASSIGNMENTS["01_ndarray_autograd"]
-    setup, tests, blank = course_notebook(assignment)
+    setup, tests, reference = course_notebook(assignment)
+    blank = dict.fromkeys(reference, "")
     source = REPOSITORY / "assignments" / "source" / assignment.id / assignment.notebook
     steal = textwrap.dedent(f"""
         import importlib, json
@@ -161,6 +163,8 @@ def test_a_submission_that_runs_the_catalogue_or_the_references_scores_as_blank(
     verdict = evaluate(assignment, setup, tests, hostile, QUICK)
     assert verdict.status == "ok", verdict.message
     assert total(verdict) == total(evaluate(assignment, setup, tests, blank, QUICK))
+    full = evaluate(assignment, setup, tests, reference, QUICK)
+    assert total(full) == sum(t.points for t in tests), full.message
     unsandboxed = evaluate(assignment, setup, tests, hostile, QUICK, sandboxed=False)
     assert total(unsandboxed) > total(verdict), "the attack works where the answers are"
 

@@ -6,68 +6,21 @@ names the typical mistake it recognises (a missing x0, a step uphill, 1/c for 2/
 velocity rebound instead of updated in place, a forgotten 1/batch_size, ...).
 
 The gradients ``grad_*`` are the functions the checks hand to the student's ``gd`` and
-``gd_2d``. They are module-level so that the sandboxed autograder can import them by
-name, and they accept Python floats, classic NumPy and MXNet arrays alike: the student
-may iterate with any of these.
+``gd_2d``. They live in :mod:`checks.problems`, which the sandboxed autograder imports
+them from by name, and are named here for test cells.
 """
-import math
-
 import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core
+from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
+    NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
+    grad_quartic, grad_square)
 
 NOISE_STD = 0.01   # the label noise of the regression problems (as synthetic_data)
 
 
 # --------------------------------------------------------------------------- test functions
-
-def _library(x):
-    """mxnet.numpy for an MXNet array, classic NumPy for anything else."""
-    return np if isinstance(x, np.ndarray) else onp
-
-
-def _as_vector(x):
-    """`x` itself if it is an array; a classic NumPy array for a list or tuple."""
-    return x if hasattr(x, "shape") else onp.asarray(x, dtype=onp.float64)
-
-
-NONCONVEX_C = 0.15 * math.pi
-
-
-def grad_square(x):
-    """f(x) = x^2, so f'(x) = 2x."""
-    return 2 * x
-
-
-def grad_quartic(x):
-    """f(x) = x^4 / 4 - x, so f'(x) = x^3 - 1 (minimum at x = 1)."""
-    return x ** 3 - 1
-
-
-def grad_nonconvex(x):
-    """f(x) = x cos(cx) with c = 0.15 pi, so f'(x) = cos(cx) - c x sin(cx)."""
-    lib = _library(x)
-    return lib.cos(NONCONVEX_C * x) - NONCONVEX_C * x * lib.sin(NONCONVEX_C * x)
-
-
-def grad_ellipse(x):
-    """f(x) = x1^2 + 2 x2^2, so grad f(x) = (2 x1, 4 x2)."""
-    x = _as_vector(x)
-    return x * _library(x).array([2.0, 4.0], dtype=x.dtype)
-
-
-def grad_coupled(x):
-    """f(x) = x1^2 + x1 x2 + 2 x2^2, so grad f(x) = (2 x1 + x2, x1 + 4 x2)."""
-    x = _as_vector(x)
-    return _library(x).stack([2 * x[0] + x[1], x[0] + 4 * x[1]])
-
-
-def grad_ill_conditioned(x):
-    """f(x) = 0.1 x1^2 + 2 x2^2, so grad f(x) = (0.2 x1, 4 x2)."""
-    x = _as_vector(x)
-    return x * _library(x).array([0.2, 4.0], dtype=x.dtype)
-
 
 def formula(f_grad):
     """'f(x) = x^2' for grad_square: the first sentence of a test gradient's docstring."""

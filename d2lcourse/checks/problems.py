@@ -1,0 +1,115 @@
+"""The functions that checks hand to students' code, for the sandbox to see.
+
+A check passes some of its inputs as functions: `numerical_derivative(cube, x, h)`,
+`gd(grad_square, x0, eta, num_steps)`. The wire sends a function by its module and
+name, and the sandboxed runner imports it: these live here, apart from the check
+modules, whose oracles compute the expected values and must stay out of the sandbox.
+Test cells name them through their check module (`check.cube`, `check.grad_quartic`).
+"""
+import math
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+
+# --------------------------------------------------------------------------- 01_ndarray_autograd
+# Elementwise functions for numerical_derivative. They accept Python floats and mxnet
+# arrays alike (checks.ndarray_autograd.ELEMENTWISE has their values and derivatives).
+
+def cube(x):
+    """x^3."""
+    return x ** 3
+
+
+def softplus(x):
+    """log(1 + e^x)."""
+    return np.log(1 + np.exp(x))
+
+
+def wave(x):
+    """sin(3x) + x^2 / 2."""
+    return np.sin(3 * x) + x ** 2 / 2
+
+
+# Scalar-valued functions of an array, built from mxnet.np operations, for autograd_grad
+# (checks.ndarray_autograd.GRADIENTS has their gradients).
+
+def sum_of_cubes(x):
+    """sum_i x_i^3."""
+    return (x ** 3).sum()
+
+
+def x_sin_x(x):
+    """sum_i x_i sin(x_i): x is used twice, so both paths must be added."""
+    return (x * np.sin(x)).sum()
+
+
+def log_sum_exp(x):
+    """log sum_i exp(x_i)."""
+    return np.log(np.exp(x).sum())
+
+
+def mean_square(x):
+    """mean_i x_i^2."""
+    return (x ** 2).mean()
+
+
+def tanh_energy(X):
+    """sum_ij tanh(X_ij)^2, for a matrix X."""
+    return (np.tanh(X) ** 2).sum()
+
+
+def gram_sum(X):
+    """sum of all entries of X X^T, for a matrix X."""
+    return (X @ X.T).sum()
+
+
+# --------------------------------------------------------------------------- 03_optimization
+# Gradients for gd and gd_2d. They accept Python floats, classic NumPy and MXNet arrays
+# alike: the student may iterate with any of these.
+
+def _library(x):
+    """mxnet.numpy for an MXNet array, classic NumPy for anything else."""
+    return np if isinstance(x, np.ndarray) else onp
+
+
+def _as_vector(x):
+    """`x` itself if it is an array; a classic NumPy array for a list or tuple."""
+    return x if hasattr(x, "shape") else onp.asarray(x, dtype=onp.float64)
+
+
+NONCONVEX_C = 0.15 * math.pi
+
+
+def grad_square(x):
+    """f(x) = x^2, so f'(x) = 2x."""
+    return 2 * x
+
+
+def grad_quartic(x):
+    """f(x) = x^4 / 4 - x, so f'(x) = x^3 - 1 (minimum at x = 1)."""
+    return x ** 3 - 1
+
+
+def grad_nonconvex(x):
+    """f(x) = x cos(cx) with c = 0.15 pi, so f'(x) = cos(cx) - c x sin(cx)."""
+    lib = _library(x)
+    return lib.cos(NONCONVEX_C * x) - NONCONVEX_C * x * lib.sin(NONCONVEX_C * x)
+
+
+def grad_ellipse(x):
+    """f(x) = x1^2 + 2 x2^2, so grad f(x) = (2 x1, 4 x2)."""
+    x = _as_vector(x)
+    return x * _library(x).array([2.0, 4.0], dtype=x.dtype)
+
+
+def grad_coupled(x):
+    """f(x) = x1^2 + x1 x2 + 2 x2^2, so grad f(x) = (2 x1 + x2, x1 + 4 x2)."""
+    x = _as_vector(x)
+    return _library(x).stack([2 * x[0] + x[1], x[0] + 4 * x[1]])
+
+
+def grad_ill_conditioned(x):
+    """f(x) = 0.1 x1^2 + 2 x2^2, so grad f(x) = (0.2 x1, 4 x2)."""
+    x = _as_vector(x)
+    return x * _library(x).array([0.2, 4.0], dtype=x.dtype)
