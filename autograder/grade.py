@@ -9,19 +9,25 @@ The pipeline, top to bottom:
                          process pool (--workers) or a Dask cluster (--scheduler)
 4. `record`            - only this process writes: nbgrader autograde (gradebook) and a
                          verdict file per submission, so that a rerun after a crash
-                         regrades nothing that is already done
+                         regrades nothing that is already done; a fault that is not the
+                         student's (full disk, read-only gradebook, ...) leaves it
+                         UNGRADED and the run ends with GradingIncomplete
 5. `write_feedback`    - nbgrader generate_feedback for the recorded submissions whose
                          feedback is missing or stale, a batch at a time while the
                          workers judge, and once more at the end
 6. `reports.write`     - grades.csv, summary table, plots and an HTML page
 """
 import collections
+import contextlib
 import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
@@ -32,7 +38,7 @@ import nbformat
 
 from d2lcourse.course import Assignment, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
-from d2lcourse.grading import InfrastructureFault
+from d2lcourse.grading import UNGRADED, InfrastructureFault
 from d2lcourse.autograder.evaluate import Verdict, evaluate, ungraded, unrun, warm_up
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem, signal_name
 
@@ -46,6 +52,21 @@ class Submission:
     student: str
     path: Path
     digest: str
+    refused: str = ""  # why it is refused unread (a symbolic link), else empty
+
+
+class GradingIncomplete(Exception):
+    """The run ended, but some submissions could not be graded or something could not be
+    written, through no fault of the students': `causes` holds one line per cause, each
+    naming the fix. A plain rerun after the fix grades what is missing."""
+
+    def __init__(self, causes):
+        super().__init__("\n".join(causes))
+        self.causes = causes
+
+
+class RunInProgress(Exception):
+    """Another `d2lcourse grade` holds this course's assignment: nothing was done."""
 
 
 @dataclass
@@ -76,16 +97,56 @@ def run_job(job):
 # --------------------------------------------------------------------------- 1, 2
 
 def find_submissions(course_dir, assignment, students=None):
+    """DIR/submitted/<student>/<assignment>/, never following a symbolic link: a student
+    folder, assignment folder or file inside that is a link is refused, not read."""
     root = Path(course_dir) / "submitted"
     found = []
-    for folder in sorted(root.glob(f"*/{assignment.id}")):
-        student = folder.parent.name
+    entries = sorted(os.scandir(root), key=lambda e: e.name) if root.is_dir() else []
+    for entry in entries:
+        student, folder = entry.name, Path(entry.path) / assignment.id
         if students and student not in students:
             continue
         path = folder / assignment.notebook
-        digest = file_digest(path) if path.is_file() else "missing"
-        found.append(Submission(student, path, digest))
+        if entry.is_symlink():
+            found.append(Submission(student, path, "link:", symlink_refusal(student)))
+        elif entry.is_dir(follow_symlinks=False) and os.path.lexists(folder):
+            link = first_link(folder)
+            if link is not None:
+                found.append(Submission(student, path, f"link:{link}", symlink_refusal(
+                    os.path.join(assignment.id, link) if link else assignment.id)))
+            else:
+                digest = file_digest(path) if path.is_file() else "missing"
+                found.append(Submission(student, path, digest))
     return found
+
+
+def first_link(folder):
+    """The first symbolic link at or under `folder` ('' for the folder itself), or None."""
+    if folder.is_symlink():
+        return ""
+    for parent, folders, files in os.walk(folder):
+        for name in sorted(folders + files):
+            if os.path.islink(os.path.join(parent, name)):
+                return os.path.relpath(os.path.join(parent, name), folder)
+    return None
+
+
+def symlink_refusal(name):
+    return f"the submission contains a symbolic link ({printable(name)}): submit the file itself"
+
+
+def printable(name):
+    """A file name or student id as one readable line, whatever bytes it holds."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+def unstorable(student):
+    """Why nbgrader cannot take `student` as a student id, or ''."""
+    if printable(student) != student:
+        return (f"cannot grade submitted/{printable(student)}: nbgrader needs a student id "
+                "in UTF-8, without line breaks: rename the folder and rerun")
+    return ""
 
 
 def file_digest(path):
@@ -324,6 +385,9 @@ class Recorder:
         self.assignment = assignment
         self.verdicts = self.course_dir / "reports" / assignment.id / "verdicts"
         self.verdicts.mkdir(parents=True, exist_ok=True)
+        # nbgrader autogrades a copy of the notebook alone, made here: never a linked or
+        # oddly named file of the submission, and the release for a rejected notebook.
+        self.staging = self.verdicts.parent / "autograding"
         config = Config()
         if (self.course_dir / "nbgrader_config.py").is_file():
             config.merge(PyFileConfigLoader("nbgrader_config.py",
@@ -334,124 +398,283 @@ class Recorder:
             (self.course_dir / "exchange").mkdir(exist_ok=True)
         configure(config)  # it also puts this environment's `alembic` first on PATH
         config.NbGraderAPI.log_level = "ERROR"  # not its chatter per cell and notebook
+        # Nor its tracebacks on stderr: `nbgrader_cause` reads them from the API's result.
+        logging.getLogger("traitlets").propagate = False
+        config.CourseDirectory.submitted_directory = str(self.staging.relative_to(
+            self.course_dir))
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
         self.feedback_pending = 0
 
     def ensure_assignment(self):
-        """Add the assignment to the gradebook (nbgrader generate_assignment) if needed."""
+        """Add the assignment to the gradebook (nbgrader generate_assignment) if needed,
+        and its release, which stands in for a rejected notebook."""
         with self.api.gradebook as gradebook:
             known = [a.name for a in gradebook.assignments]
-        if self.assignment.id not in known:
+        if self.assignment.id not in known or not self.release.is_file():
             result = self.api.generate_assignment(self.assignment.id, force=True)
             if not result["success"]:
-                raise SystemExit(f"d2lcourse: nbgrader generate_assignment "
-                                 f"{self.assignment.id} failed:\n{result.get('error')}")
+                raise self.fault(nbgrader_cause(result),
+                                 f"nbgrader generate_assignment {self.assignment.id} failed")
+
+    @property
+    def release(self):
+        return self.course_dir / "release" / self.assignment.id / self.assignment.notebook
 
     def verdict_path(self, student):
-        return self.verdicts / f"{student}.json"
+        """verdicts/<hash of the id>.json (the id is inside): any id has a file name."""
+        return self.verdicts / verdict_file_name(student)
 
-    def done(self, submission):
-        """The stored verdict, if this exact submission was already graded and recorded."""
-        path = self.verdict_path(submission.student)
-        try:
-            stored = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        if stored.get("digest") != submission.digest or not stored.get("recorded"):
-            return None
-        return Verdict.from_json(stored["verdict"])
+    def stored(self):
+        """{student: (digest, recorded, Verdict)} of every verdict file."""
+        found = {}
+        for path in self.verdicts.glob("*.json"):
+            try:
+                data = json.loads(path.read_text())
+                found[data["student"]] = (data["digest"], data["recorded"],
+                                          Verdict.from_json(data["verdict"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a file from an older version, or damaged: graded again
+        return found
 
     def save(self, submission, verdict, recorded):
         path = self.verdict_path(submission.student)
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"digest": submission.digest, "recorded": recorded,
+        temporary.write_text(json.dumps({"student": submission.student,
+                                         "digest": submission.digest, "recorded": recorded,
                                          "verdict": verdict.to_json()}))
         os.replace(temporary, path)
 
-    def record(self, submission, verdict):
-        """Write the verdict into nbgrader (gradebook + feedback); returns the verdict."""
-        from d2lcourse.autograder.nbgrader_plugin import SandboxedExecute
+    def record(self, submission, verdict, rejected=False):
+        """Write the verdict into the gradebook (nbgrader autograde), then mark its file
+        recorded; returns the verdict as recorded. A rejected notebook, or one that
+        nbgrader rejects, is recorded on a copy of the release, with zero points and the
+        reason. Raises InfrastructureFault when it cannot be recorded."""
         self.save(submission, verdict, recorded=False)
-        if verdict.status == "invalid_notebook":
-            self.save(submission, verdict, recorded=True)
-            return verdict
-        key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
-        SandboxedExecute.precomputed[key] = verdict
         shutil.rmtree(self.course_dir / "feedback" / submission.student / self.assignment.id,
                       ignore_errors=True)  # stale now; write_feedback makes the new one
-        try:
-            result = self.api.autograde(self.assignment.id, submission.student, force=True)
-            if result["success"]:
-                self.feedback_pending += 1
-            else:
-                verdict = Verdict("invalid_notebook", "nbgrader could not autograde it: "
-                                  + last_error_line(result),
-                                  [replace(r, points=0.0,
-                                           message="not graded: the notebook is invalid")
-                                   for r in verdict.results], verdict.seconds)
-        finally:
-            SandboxedExecute.precomputed.pop(key, None)
+        if not rejected:
+            cause = self.autograde(submission, verdict, self.notebook_bytes(submission))
+            if cause is None:
+                return self.recorded(submission, verdict)
+            self.raise_if_infrastructure(cause)
+            reason = (f"nbgrader rejected the notebook ({cause}): start again from the "
+                      "released notebook and keep its cells' metadata")
+            verdict = Verdict("invalid_notebook", reason,
+                              [replace(r, points=0.0, message=f"not graded: {reason}")
+                               for r in verdict.results], verdict.seconds, verdict.graded_by)
+            self.save(submission, verdict, recorded=False)
+        cause = self.autograde(submission, verdict, self.release.read_bytes())
+        if cause is not None:
+            self.raise_if_infrastructure(cause)
+            raise InfrastructureFault(f"nbgrader cannot autograde even the released "
+                                      f"{self.assignment.notebook} ({cause}): check the "
+                                      f"course with `nbgrader autograde`, then rerun")
+        return self.recorded(submission, verdict)
+
+    def recorded(self, submission, verdict):
         self.save(submission, verdict, recorded=True)
+        self.feedback_pending += 1
         return verdict
 
-    def write_feedback(self, out, at_least=0):
+    def notebook_bytes(self, submission):
+        """The submitted notebook, as it was when it was judged."""
+        descriptor = os.open(submission.path, os.O_RDONLY | os.O_NOFOLLOW)
+        with open(descriptor, "rb") as stream:
+            data = stream.read()
+        if hashlib.sha256(data).hexdigest() != submission.digest:
+            raise InfrastructureFault(f"{printable(submission.student)}'s notebook changed "
+                                      "while it was being graded: rerun")
+        return data
+
+    def autograde(self, submission, verdict, notebook):
+        """nbgrader autograde of `notebook` (bytes) as the submission, with `verdict` as
+        its result; None when it succeeded, else the cause from nbgrader's log."""
+        from d2lcourse.autograder.nbgrader_plugin import SandboxedExecute
+        shutil.rmtree(self.staging, ignore_errors=True)
+        folder = self.staging / submission.student / self.assignment.id
+        folder.mkdir(parents=True)
+        (folder / self.assignment.notebook).write_bytes(notebook)
+        timestamp = submission.path.parent / "timestamp.txt"
+        if not submission.refused and timestamp.is_file() and not timestamp.is_symlink():
+            shutil.copyfile(timestamp, folder / "timestamp.txt")
+        key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
+        SandboxedExecute.precomputed[key] = verdict
+        try:
+            result = self.api.autograde(self.assignment.id, submission.student, force=True)
+        finally:
+            SandboxedExecute.precomputed.pop(key, None)
+            shutil.rmtree(self.staging, ignore_errors=True)
+        return None if result["success"] else nbgrader_cause(result)
+
+    def raise_if_infrastructure(self, cause):
+        fault = self.fault(cause)
+        if fault is not None:
+            raise fault
+
+    def fault(self, error, otherwise=None):
+        """`error` (an exception, or a cause from nbgrader's log) as an InfrastructureFault
+        whose message names the cause and the fix, if it shows a full disk, an unwritable
+        file or a failing gradebook; else one saying `otherwise (error)`, or None."""
+        text = error if isinstance(error, str) else one_line(error)
+        code = getattr(error, "errno", None)
+        if "database" in text:
+            place = self.api.coursedir.db_url.replace("sqlite:///", "")
+        else:
+            place = self.place(getattr(error, "filename", None) or quoted_path(text))
+        if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in DISK_FULL):
+            return InfrastructureFault(f"disk full writing {place}: free space and rerun")
+        if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in UNWRITABLE):
+            return InfrastructureFault(f"cannot write {place} (read-only or no permission): "
+                                       "make it writable and rerun")
+        if otherwise is None and "database" in text:  # e.g. locked: never the student's
+            otherwise = f"the gradebook {place} failed"
+        if otherwise is not None:
+            return InfrastructureFault(f"{otherwise} ({text}): fix that and rerun")
+        return None
+
+    def place(self, filename):
+        """The course folder that holds `filename` (DIR/feedback, ...), or the file."""
+        if not filename:
+            return str(self.course_dir)
+        try:
+            first = Path(filename).resolve().relative_to(self.course_dir).parts[:1]
+        except ValueError:
+            return str(filename)
+        return str(self.course_dir.joinpath(*first))
+
+    def write_feedback(self, at_least=0):
         """nbgrader generate_feedback for every autograded submission that lacks it, if
-        at least `at_least` were recorded since the last time."""
+        at least `at_least` were recorded since the last time; the cause if it failed."""
         if self.feedback_pending < at_least:
-            return
+            return None
         self.feedback_pending = 0
         result = self.api.generate_feedback(self.assignment.id, force=False)
-        if not result["success"]:
-            print(f"d2lcourse: nbgrader generate_feedback failed: {last_error_line(result)}",
-                  file=out)
+        if result["success"]:
+            return None
+        return str(self.fault(nbgrader_cause(result), "nbgrader generate_feedback failed"))
 
 
-def last_error_line(result):
-    """The last line of what an NbGraderAPI call that failed reported."""
-    lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-    return lines[-1] if lines else "unknown error"
+DISK_FULL = ("No space left on device", "database or disk is full", "Disk quota exceeded")
+UNWRITABLE = ("readonly database", "Read-only file system", "Permission denied")
+EXCEPTION_LINE = re.compile(r"^[ \t]*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def verdict_file_name(student):
+    return hashlib.sha256(os.fsencode(student)).hexdigest()[:32] + ".json"
+
+
+def nbgrader_cause(result):
+    """What made an NbGraderAPI call fail: the first exception in its log, not nbgrader's
+    "Please see the the above traceback"."""
+    text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
+    for match in EXCEPTION_LINE.finditer(text):
+        if "above traceback" not in match.group(2):
+            return f"{match.group(1)}: {match.group(2).strip()}"[:300]
+    lines = [line for line in text.strip().splitlines() if "above traceback" not in line]
+    return lines[-1].replace("[ERROR] ", "")[:300] if lines else "unknown error"
+
+
+def quoted_path(text):
+    """The first absolute path quoted in `text` (as OSError and nbgrader print them)."""
+    match = re.search(r"'(/[^']+)'", text)
+    return match.group(1) if match else None
 
 
 # --------------------------------------------------------------------------- the command
 
 def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
-          force=False, unsafe_no_sandbox=False, limits=Limits(), out=sys.stdout):
-    """Grade an assignment; returns {student: Verdict}. Never stops for one submission."""
-    from d2lcourse.autograder import reports
+          force=False, unsafe_no_sandbox=False, limits=Limits(), out=None):
+    """Grade an assignment; returns {student: Verdict} of every submission (`students`
+    grades only those; the others keep their stored verdicts in the report). Never stops
+    for one submission. Raises RunInProgress if another run holds the assignment, and
+    GradingIncomplete at the end if anything could not be graded or written."""
     course_dir = Path(course_dir or default_course_dir()).resolve()
+    out = out or sys.stdout
     if not unsafe_no_sandbox:
         problem = bubblewrap_problem()
         if problem:
             raise SystemExit(f"d2lcourse: refusing to grade without a sandbox: {problem}.\n"
                              "Pass --unsafe-no-sandbox to run student code unprotected "
                              "(the report will say so).")
-    recorder = Recorder(course_dir, assignment)
-    recorder.ensure_assignment()
-    setup, tests = trusted_parts(recorder, assignment)
+    try:
+        with one_run_at_a_time(course_dir, assignment):
+            recorder = Recorder(course_dir, assignment)
+            try:
+                recorder.ensure_assignment()
+                setup, tests = trusted_parts(recorder, assignment)
+            except InfrastructureFault:
+                raise
+            except Exception as error:  # the gradebook cannot be read or written
+                raise recorder.fault(error, "cannot read the gradebook") from None
+            return grade_with(recorder, setup, tests, students, workers, scheduler, force,
+                              unsafe_no_sandbox, limits, out)
+    except OSError as error:  # the course folder itself cannot be written
+        raise InfrastructureFault(f"cannot write {error.filename or course_dir} "
+                                  f"({error.strerror}): free space or make it writable, "
+                                  "and rerun") from None
+
+
+def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsafe, limits,
+               out):
+    """`grade` once the run holds the assignment and has its trusted parts."""
+    from d2lcourse.autograder import reports
     from d2lcourse.autograder.nbgrader_plugin import find_data_dir
+    course_dir, assignment = recorder.course_dir, recorder.assignment
     data_dir = find_data_dir()
     data_dir = None if data_dir is None else str(data_dir)
-    if workers <= 1 and not scheduler and not unsafe_no_sandbox:
+    if workers <= 1 and not scheduler and not unsafe:
         warm_up(assignment, setup, data_dir)  # it starts while the submissions are read
+    faults = collections.Counter()  # cause (one line with its fix) -> how many times
 
+    def note(cause):
+        if cause:
+            faults[cause] += 1
+
+    def record(submission, verdict, rejected=False):
+        """recorder.record, or the verdict UNGRADED with its cause noted."""
+        try:
+            if verdict.status == UNGRADED:
+                raise InfrastructureFault(verdict.message)
+            return recorder.record(submission, verdict, rejected)
+        except InfrastructureFault as fault:
+            cause = str(fault)
+        except Exception as error:  # nothing the student did: the submission stays ungraded
+            cause = str(recorder.fault(error, f"recording {printable(submission.student)} "
+                                              "failed"))
+        note(cause)
+        verdict = ungraded(assignment, tests, cause)
+        with contextlib.suppress(OSError):
+            recorder.save(submission, verdict, recorded=False)
+        return verdict
+
+    stored = recorder.stored()
     verdicts, jobs, by_student, skipped = {}, [], {}, 0
-    for submission in find_submissions(course_dir, assignment, students):
+    for submission in find_submissions(course_dir, assignment):
+        if unstorable(submission.student):
+            note(unstorable(submission.student))
+            continue
+        if students and submission.student not in students:
+            if submission.student in stored:  # a partial run keeps everyone else
+                verdicts[submission.student] = stored[submission.student][2]
+            continue
         by_student[submission.student] = submission
-        previous = None if force else recorder.done(submission)
-        if previous is not None:
+        digest, recorded, previous = stored.get(submission.student, (None, False, None))
+        if not force and recorded and digest == submission.digest:
             verdicts[submission.student] = previous
             skipped += 1
             continue
         try:
+            if submission.refused:
+                raise InvalidNotebook(submission.refused)
             solutions = read_submission(submission, assignment)
         except InvalidNotebook as error:
-            verdicts[submission.student] = recorder.record(submission, Verdict(
+            verdicts[submission.student] = record(submission, Verdict(
                 "invalid_notebook", str(error),
-                [unrun(t, assignment, f"not graded: {error}") for t in tests]))
+                [unrun(t, assignment, f"not graded: {error}") for t in tests]), rejected=True)
             continue
         jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,
-                        not unsafe_no_sandbox, data_dir))
+                        not unsafe, data_dir))
     if not by_student:
         print(f"d2lcourse: no submissions under {course_dir / 'submitted'}/*/{assignment.id}/",
               file=out)
@@ -459,10 +682,45 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
               file=out)
     with reports.progress(len(jobs), out) as bar:
-        for student, verdict in judge(jobs, workers, scheduler):
-            verdicts[student] = recorder.record(by_student[student], verdict)
-            bar.update(student, verdicts[student])
-            recorder.write_feedback(out, at_least=FEEDBACK_BATCH)  # while workers judge
-    recorder.write_feedback(out)
-    reports.write(course_dir, assignment, tests, verdicts, unsafe_no_sandbox, out)
+        try:
+            for student, verdict in judge(jobs, workers, scheduler):
+                verdicts[student] = record(by_student[student], verdict)
+                bar.update(student, verdicts[student])
+                note(recorder.write_feedback(at_least=FEEDBACK_BATCH))  # while workers judge
+        except InfrastructureFault as fault:  # the cluster is gone: nothing more is judged
+            for job in jobs:
+                if job.student not in verdicts:
+                    verdicts[job.student] = record(by_student[job.student],
+                                                   ungraded(assignment, tests, str(fault)))
+    note(recorder.write_feedback())
+    try:
+        reports.write(course_dir, assignment, tests, verdicts, unsafe, out)
+    except OSError as error:
+        note(str(recorder.fault(error, "writing the report failed")))
+    if faults:
+        raise GradingIncomplete([cause if count == 1 else f"{cause} ({count} times)"
+                                 for cause, count in faults.items()])
     return verdicts
+
+
+@contextlib.contextmanager
+def one_run_at_a_time(course_dir, assignment):
+    """Hold DIR/reports/<assignment>/grade.lock (with this pid in it) for the run; raise
+    RunInProgress if another run holds it. The lock goes when the process does."""
+    folder = course_dir / "reports" / assignment.id
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "grade.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise RunInProgress(f"another `d2lcourse grade {assignment.id}` (pid {holder}) "
+                                f"is grading {course_dir}: wait for it to end, or end it, "
+                                "then rerun") from None
+        with contextlib.suppress(OSError):  # a full disk: the lock holds without the pid
+            lock.seek(0)
+            lock.truncate()
+            lock.write(str(os.getpid()))
+            lock.flush()
+        yield

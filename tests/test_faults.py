@@ -336,6 +336,23 @@ def test_read_only_gradebook_leaves_the_class_ungraded_then_a_rerun_grades_it(
     assert gradebook_scores(course) == {s: total for s, (_, total) in expected.items()}
 
 
+def test_read_only_feedback_folder_keeps_the_true_grades_and_a_rerun_writes_it(
+        template, graded, tmp_path, capsys):
+    course = copy_of(template, tmp_path / "course", CLASS)
+    expected = {s: grades(graded)[s] for s in CLASS}
+    command = ["grade", ASSIGNMENT.id, "--course", str(course)]
+    (course / "feedback").mkdir()
+    with read_only(course / "feedback"):
+        assert cli.main(command) == 1
+    assert (f"d2lcourse grade: cannot write {course / 'feedback'} (read-only or no "
+            "permission): make it writable and rerun") in capsys.readouterr().err
+    assert grades(course) == expected
+    assert cli.main(command) == 0
+    assert "3 submission(s) already graded" in capsys.readouterr().out
+    for student in CLASS:
+        assert feedback_page(course, student)
+
+
 def test_full_disk_never_records_a_wrong_grade_and_a_rerun_completes(
         template, graded, tmp_path):
     expected = {s: grades(graded)[s] for s in CLASS}
