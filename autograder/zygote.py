@@ -12,7 +12,8 @@ isolates itself before any student code exists:
         └ init    pid 1 of the new pid namespace; waits for the runner and reports its
            │      exit status; when it ends, the kernel kills every process left in the
            │      namespace
-           └ runner   rlimits, no capabilities, no new privileges; then `runner.answer`
+           └ runner   rlimits, no capabilities, no new privileges; then `runner.answer`,
+                      which first denies it any namespace of its own (seccomp)
 
 The kernel refuses a new /proc inside bubblewrap's, so /proc still lists the zygote and
 the setup process. They are out of reach all the same: in another pid namespace (no
