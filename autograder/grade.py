@@ -651,12 +651,12 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     stored = recorder.stored()
     verdicts, jobs, by_student, skipped = {}, [], {}, 0
     for submission in find_submissions(course_dir, assignment):
-        if unstorable(submission.student):
-            note(unstorable(submission.student))
-            continue
         if students and submission.student not in students:
             if submission.student in stored:  # a partial run keeps everyone else
                 verdicts[submission.student] = stored[submission.student][2]
+            continue
+        if unstorable(submission.student):
+            note(unstorable(submission.student))
             continue
         by_student[submission.student] = submission
         digest, recorded, previous = stored.get(submission.student, (None, False, None))

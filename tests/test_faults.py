@@ -353,6 +353,17 @@ def test_read_only_feedback_folder_keeps_the_true_grades_and_a_rerun_writes_it(
         assert feedback_page(course, student)
 
 
+def test_read_only_reports_folder_stops_the_run_before_anything_is_graded(
+        template, tmp_path, capsys):
+    course = copy_of(template, tmp_path / "course", CLASS)
+    with read_only(course / "reports"):
+        assert cli.main(["grade", ASSIGNMENT.id, "--course", str(course)]) == 1
+    lock = course / "reports" / ASSIGNMENT.id / "grade.lock"
+    assert (f"d2lcourse grade: cannot write {lock} (Read-only file system): free space or "
+            "make it writable, and rerun") in capsys.readouterr().err
+    assert gradebook_scores(course) == {}
+
+
 def test_full_disk_never_records_a_wrong_grade_and_a_rerun_completes(
         template, graded, tmp_path):
     expected = {s: grades(graded)[s] for s in CLASS}
