@@ -71,10 +71,17 @@ KINDS = ["submission", "exception", "not implemented", "check"]
 class Cause:
     """One reason for lost points, and every student it cost."""
     kind: str            # "submission", "exception", "not implemented" or "check"
-    what: str            # the status, exception and function, or the test
-    message: str         # one example, first line
+    what: str            # the status, the exception and function, or the function
+    messages: list = field(default_factory=list)  # distinct first lines, first seen first
     students: set = field(default_factory=set)
     where: set = field(default_factory=set)  # functions or tests it appeared in
+
+    def add(self, student, message):
+        """Count `student`; keep every distinct message of a status, one example of others."""
+        self.students.add(student)
+        line = (message.splitlines() or [""])[0][:300]
+        if line not in self.messages and (self.kind == "submission" or not self.messages):
+            self.messages.append(line)
 
 
 def cause_of(verdict, result):
@@ -98,18 +105,15 @@ def common_failures(verdicts, limit=15):
     causes = {}
     for student, verdict in verdicts.items():
         if verdict.status != "ok":
-            message = (verdict.message.splitlines() or [""])[0][:300]
-            cause = causes.setdefault(("submission", verdict.status, message),
-                                      Cause("submission", verdict.status, message))
-            cause.students.add(student)
+            causes.setdefault(("submission", verdict.status), Cause(
+                "submission", verdict.status)).add(student, verdict.message)
         for result in verdict.results:
             found = cause_of(verdict, result)
             if found is None:
                 continue
             kind, what, key = found
-            cause = causes.setdefault((kind, key), Cause(
-                kind, what, result.message.splitlines()[0][:300]))
-            cause.students.add(student)
+            cause = causes.setdefault((kind, key), Cause(kind, what))
+            cause.add(student, result.message)
             cause.where.add(result.function if kind == "not implemented" else result.grade_id)
     ranked = sorted(causes.values(), key=lambda c: (-len(c.students), KINDS.index(c.kind),
                                                     c.what))
@@ -163,13 +167,19 @@ def students_list(students, shown=8):
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
+def messages_text(messages, shown=3):
+    text = "\n".join(html.escape(m) for m in messages[:shown])
+    more = len(messages) - shown
+    return text + (f"\n(and {more} other message{'s' * (more > 1)})" if more > 0 else "")
+
+
 def failure_rows(failures):
     return "".join(
         f"<tr><td class=num>{len(c.students)}</td><td>{html.escape(c.kind)}</td>"
         f"<td>{breakable(c.what)}"
         + (f"<br><small>in {', '.join(breakable(w) for w in sorted(c.where))}</small>"
            if c.where else "")
-        + f"</td><td class=msg>{html.escape(c.message)}</td>"
+        + f"</td><td class=msg>{messages_text(c.messages)}</td>"
         f"<td>{students_list(c.students)}</td></tr>" for c in failures)
 
 
@@ -232,7 +242,7 @@ td.part{{background:#fff4d6}} td.zero{{background:#fde7e6}} small{{color:#555}}<
 <h2>Most common failures</h2>
 <p>By cause; a student counts once per cause. Submission statuses (timeout, memory, crashed,
 invalid_notebook, ungraded) cost every test of that submission.</p>
-<table><tr><th class=num>students</th><th class=num>kind</th><th>cause</th><th>message (first)</th>
+<table><tr><th class=num>students</th><th class=num>kind</th><th>cause</th><th>message</th>
 <th>students affected</th></tr>
 {failure_rows(failures)}</table>
 <h2>Grades</h2>

@@ -295,6 +295,8 @@ def verdicts_of_every_kind(tests):
         "crash": Verdict("crashed", "the sandbox process died (signal 11)", unrun("crashed")),
         "broken": Verdict("invalid_notebook", "the notebook is not valid notebook JSON",
                           results(lambda t: "not graded: the notebook is not valid notebook JSON")),
+        "old_format": Verdict("invalid_notebook", "the notebook has nbformat 3; expected 4",
+                              results(lambda t: "not graded: the notebook has nbformat 3")),
         "later": Verdict("ungraded", "disk full writing feedback: free space and rerun",
                          unrun("ungraded")),
         HOSTILE_ID: Verdict("ok", "", results(
@@ -327,8 +329,11 @@ def test_report_groups_failures_by_cause(report):
     assert "name_error" in row("NameError", "relu")
     assert re.search(r"\b2\b", row("sigmoid: overflows"))
     for status, student in (("timeout", "slow"), ("memory", "hungry"), ("crashed", "crash"),
-                            ("invalid_notebook", "broken"), ("ungraded", "later")):
+                            ("ungraded", "later")):
         assert student in row(status)
+    invalid = row("invalid_notebook")  # one row per status, each student's reason in it
+    assert re.match(r"> 2 ", invalid) and "broken" in invalid and "old_format" in invalid
+    assert "not valid notebook JSON" in invalid and "nbformat 3" in invalid
     assert not [r for r in rows if "not run:" in r]
 
 
