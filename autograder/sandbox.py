@@ -158,7 +158,7 @@ def bound_paths(allowed_references=(), data_dir=None):
 
 def bubblewrap_command(argv, allowed_references=(), data_dir=None):
     """`argv` wrapped in bubblewrap: read-only system, private /tmp, no network; of the
-    course only `course_files`; nothing writable but /tmp (and bubblewrap's /dev)."""
+    course only `course_files`; nothing writable but /tmp, /var/tmp and /dev/shm."""
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(zygote.SANDBOX_ID),
                "--gid", str(zygote.SANDBOX_ID), "--die-with-parent", "--new-session",
                "--cap-drop", "ALL", "--hostname", "sandbox"]
@@ -170,7 +170,8 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
     # Fresh /tmp first: what is bound below may itself live under /tmp.
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
+                "--tmpfs", "/var/tmp"]
     repository, packages = course_directories()
     for folder in repository:  # before Python: a .venv may live in it
         command += ["--tmpfs", str(folder)]
@@ -181,9 +182,9 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
     for path in visible_files(allowed_references, data_dir):
         command += ["--ro-bind", str(path), str(path)]
     command += ["--dir", "/tmp/home"]
-    # bubblewrap's own root and the tmpfs above are the sandbox user's: a submission
-    # could leave modules there for the next one forked from the same zygote.
-    for folder in [*repository, *packages, "/"]:
+    # bubblewrap's own root, its /dev and the tmpfs above are the sandbox user's: a
+    # submission could leave modules there for the next one forked from the same zygote.
+    for folder in [*repository, *packages, "/dev", "/"]:
         command += ["--remount-ro", str(folder)]
     command += ["--chdir", "/tmp/home", "--clearenv",
                 "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",

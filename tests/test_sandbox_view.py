@@ -95,21 +95,25 @@ def test_answers_are_neither_readable_nor_importable(tmp_path):
                 or m in oracles], loaded
 
 
-def test_nothing_the_sandbox_sees_of_the_course_is_writable():
+@pytest.mark.parametrize("warm", [True, False])
+def test_nothing_the_sandbox_sees_of_the_course_is_writable(warm):
+    """A module or bytecode left there would run in the next submission."""
     seen = probe(textwrap.dedent(f"""
         def probe():
             seen = {{}}
             for path in ({str(COURSE / "planted.py")!r}, {str(COURSE / "__pycache__")!r},
-                         {str(REPOSITORY / "planted.py")!r}, "/planted.py",
-                         {str(COURSE / "checks" / "__pycache__" / "core.cpython-311.pyc")!r}):
+                         {str(REPOSITORY / "planted.py")!r}, "/planted.py", "/dev/planted",
+                         {str(COURSE / "checks" / "__pycache__" / "core.cpython-311.pyc")!r},
+                         "/tmp/own", "/var/tmp/own", "/dev/shm/own"):
                 try:
                     open(path, "w").write("x = 1")
                     seen[path] = "written"
                 except OSError as error:
                     seen[path] = type(error).__name__
             return seen
-        """))
-    assert "written" not in seen.values(), seen
+        """), warm=warm)
+    assert [path for path, outcome in seen.items() if outcome == "written"] \
+        == ["/tmp/own", "/var/tmp/own", "/dev/shm/own"], seen
 
 
 def course_notebook(assignment):
