@@ -274,7 +274,7 @@ def judge_in_pool(jobs, workers):
     try:
         while True:
             for worker in [w for w in pool if w.job is None]:
-                if waiting:
+                if waiting and worker.process.is_alive():
                     worker.give(waiting.popleft())
                 else:
                     pool.remove(worker)
