@@ -270,6 +270,9 @@ def judge_in_pool(jobs, workers):
     a job that two workers died on stays UNGRADED."""
     from multiprocessing.connection import wait
     context = multiprocessing.get_context("spawn")
+    main = sys.modules["__main__"]
+    if not hasattr(main, "__spec__"):  # IPython's __main__: grade() called in a notebook
+        main.__spec__ = None  # spawn reads it; None starts the workers without it
     waiting, deaths, pool = collections.deque(jobs), collections.Counter(), []
     try:
         while True:

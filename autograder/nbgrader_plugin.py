@@ -22,10 +22,11 @@ from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetG
 from traitlets import Bool, Float, List, Unicode
 
 from d2lcourse.course import ASSIGNMENTS, Assignment
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
+from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, nbgrader_metadata
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
-                                        configure_feedback, sanitized_outputs)
+                                        configure_feedback, safe_html, safe_markdown,
+                                        sanitized_outputs)
 from d2lcourse.autograder.sandbox import Limits
 
 
@@ -75,6 +76,9 @@ def write_verdict(notebook, verdict):
         if not is_test_cell(cell):
             if cell.get("cell_type") == "code":
                 cell.outputs = sanitized_outputs(cell.get("outputs", []))
+            elif not nbgrader_metadata(cell).get("locked"):  # formgrader renders it raw
+                clean = safe_markdown if cell.get("cell_type") == "markdown" else safe_html
+                cell.source = clean(cell.get("source", ""))
             continue
         result = results.get(grade_id(cell))
         cell.outputs = []

@@ -7,6 +7,7 @@ carries a Content-Security-Policy that forbids scripts from anywhere but MathJax
 The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter with the
 `d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
 """
+import html
 import re
 from pathlib import Path
 
@@ -70,6 +71,18 @@ def safe_html(text):
     """Student HTML with every script, event handler, frame and unsafe URL removed (a
     forbidden tag is shown as text, so the reader sees what was tried)."""
     return CLEANER.clean(str(text))
+
+
+def safe_markdown(source):
+    """A student's markdown as cleaned HTML, for viewers that render markdown raw
+    (formgrader shows the autograded notebook so): links and images cleaned as in
+    `safe_html`; attachments are not shown."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    text = str(source).replace("attachment:", "missing-attachment:")
+    try:
+        return safe_html(markdown2html_mistune(text))
+    except Exception:  # markdown that mistune cannot render: shown as text
+        return f"<pre>{html.escape(text)}</pre>"
 
 
 def sanitized_outputs(outputs):

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from d2lcourse.grading import UNGRADED
+
+
 class Progress:
     def __init__(self, total, out):
         from tqdm import tqdm
@@ -31,15 +34,26 @@ def progress(total, out):
 
 
 def rows(tests, verdicts):
-    """grades.csv rows: student_id, status, one column per test, total, max_total."""
+    """grades.csv rows: student_id, status, one column per test, total, max_total.
+
+    An ungraded submission has no points at all (empty cells), never a 0 that would
+    read as a grade."""
     max_total = sum(t.points for t in tests)
     for student in sorted(verdicts):
         verdict = verdicts[student]
-        points = {r.grade_id: r.points for r in verdict.results}
-        row = {"student_id": student, "status": verdict.status}
-        row.update({t.grade_id: points.get(t.grade_id, 0.0) for t in tests})
-        row.update(total=sum(points.get(t.grade_id, 0.0) for t in tests), max_total=max_total)
+        row = {"student_id": student, "status": verdict.status, "max_total": max_total}
+        if verdict.status == UNGRADED:
+            row.update({t.grade_id: "" for t in tests}, total="")
+        else:
+            points = {r.grade_id: r.points for r in verdict.results}
+            row.update({t.grade_id: points.get(t.grade_id, 0.0) for t in tests})
+            row["total"] = sum(row[t.grade_id] for t in tests)
         yield row
+
+
+def graded(table):
+    """The rows that carry points (not the ungraded ones)."""
+    return [row for row in table if row["status"] != UNGRADED]
 
 
 def write(course_dir, assignment, tests, verdicts, unsafe, out):
@@ -125,7 +139,7 @@ def score_histogram(table):
     from matplotlib import pyplot as plt
     from matplotlib.ticker import MaxNLocator
     figure, axes = plt.subplots(figsize=(6, 3.5))
-    axes.hist([row["total"] for row in table], bins=min(20, max(5, len(table))),
+    axes.hist([row["total"] for row in graded(table)], bins=min(20, max(5, len(table))),
               range=(0, table[0]["max_total"] or 1), color="#4c72b0")
     axes.set(xlabel="points", ylabel="students", title="Score distribution")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -138,6 +152,7 @@ def write_plots(folder, tests, table):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     paths = {}
+    table = graded(table)
     if not table:
         return paths
     figure = score_histogram(table)
@@ -198,8 +213,13 @@ def grade_rows(folder, assignment, tests, table):
             link = f"../../feedback/{quote(student)}/{quote(assignment.id)}/{quote(page)}"
             name = f'<a href="{html.escape(link)}">{name}</a>'
         cells = [f"<td class=id>{name}</td>",
-                 f"<td class=total>{row['total']:g}/{row['max_total']:g}</td>",
+                 f"<td class=total>{score_text(row)}</td>",
                  f"<td class=status>{html.escape(row['status'])}</td>"]
+        if row["status"] == UNGRADED:
+            cells.append(f'<td colspan={len(groups)}>not graded yet: see the cause above; '
+                         'a rerun grades it</td>')
+            lines.append("<tr>" + "".join(cells) + "</tr>")
+            continue
         for function, members in groups:
             earned = sum(row[t.grade_id] for t in members)
             most = sum(t.points for t in members)
@@ -254,15 +274,22 @@ links to their feedback page.</p>
     (folder / "report.html").write_text(page)
 
 
+def score_text(row):
+    """"12/17", or "-/17" for a submission that is not graded."""
+    total = "-" if row["total"] == "" else f"{row['total']:g}"
+    return f"{total}/{row['max_total']:g}"
+
+
 def print_summary(table, tests, unsafe, folder, out):
     width = max([len("student")] + [len(row["student_id"]) for row in table])
     print(f"\n{'student':<{width}}  {'status':<16} {'score':>11}", file=out)
     for row in table:
-        score = f"{row['total']:g}/{row['max_total']:g}"
-        print(f"{row['student_id']:<{width}}  {row['status']:<16} {score:>11}", file=out)
-    if table:
-        mean = sum(row["total"] for row in table) / len(table)
-        print(f"{len(table)} graded, mean {mean:.1f}/{table[0]['max_total']:g}", file=out)
+        print(f"{row['student_id']:<{width}}  {row['status']:<16} {score_text(row):>11}",
+              file=out)
+    scored = graded(table)
+    if scored:
+        mean = sum(row["total"] for row in scored) / len(scored)
+        print(f"{len(scored)} graded, mean {mean:.1f}/{scored[0]['max_total']:g}", file=out)
     if unsafe:
         print("WARNING: graded without the sandbox (--unsafe-no-sandbox)", file=out)
     print(f"reports: {folder / 'grades.csv'}, {folder / 'report.html'}", file=out)

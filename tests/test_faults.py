@@ -157,8 +157,9 @@ def graded(template, tmp_path_factory):
 
 
 def grades(course):
+    """{student: (status, total)}; an ungraded row has no total (None), never a 0."""
     with open(course / "reports" / ASSIGNMENT.id / "grades.csv", newline="") as stream:
-        return {row["student_id"]: (row["status"], float(row["total"]))
+        return {row["student_id"]: (row["status"], float(row["total"]) if row["total"] else None)
                 for row in csv.DictReader(stream)}
 
 
@@ -313,6 +314,7 @@ def assert_true_or_ungraded(course, expected):
     """Every row is either the undisturbed grade (recorded) or ungraded (not recorded)."""
     for student, (status, total) in grades(course).items():
         if status == UNGRADED:
+            assert total is None
             assert not stored(course, student)["recorded"]
         else:
             assert (status, total) == expected[student]

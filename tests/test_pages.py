@@ -254,6 +254,9 @@ def test_no_page_runs_a_script_from_the_student(course):
             for output in cell.outputs]  # what formgrader shows the instructor
     assert not [data for data in kept if "application/javascript" in data
                 or "<script" in data.get("text/html", "")]
+    for cell in autograded.cells:  # formgrader renders markdown and raw cells raw
+        if cell.cell_type != "code":
+            assert_nothing_executable(cell.source)
     assert_policy_first(text, FEEDBACK_POLICY)
     _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", FEEDBACK_POLICY)
     assert "PWNED" not in dom  # cleaning alone stops them; the page's policy is a second wall
@@ -350,7 +353,7 @@ def test_report_fits_1280_px_escapes_ids_and_counts_whole_students(report):
 
 def test_histogram_counts_whole_students():
     from matplotlib import pyplot as plt
-    table = [{"total": total, "max_total": 10.0} for total in (0, 4, 10)]
+    table = [{"status": "ok", "total": total, "max_total": 10.0} for total in (0, 4, 10)]
     figure = reports.score_histogram(table)
     ticks = [t for t in figure.axes[0].get_yticks() if 0 <= t <= 1]
     plt.close(figure)

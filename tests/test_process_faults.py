@@ -187,7 +187,12 @@ def submit(course, assignment, students):
         samples.write_submission(course, assignment, student, replacements)
 
 
-def test_the_local_pool_survives_a_killed_worker(sandbox_course, tmp_path):
+class NotebookMain:
+    """The `__main__` that IPython installs (no __spec__): grade() from a notebook."""
+
+
+def test_the_local_pool_survives_a_killed_worker(sandbox_course, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", NotebookMain())
     course = shutil.copytree(sandbox_course, tmp_path / "course")
     submit(course, ASSIGNMENT, {"good": {"double": GOOD},
                                 "sleepy": {"double": sleepy(GOOD, "4242.9", seconds=3)}})

@@ -34,7 +34,8 @@ LIST_EVERYTHING = textwrap.dedent(f"""
         found = []
         for folder, subfolders, files in os.walk("/"):
             subfolders[:] = [s for s in subfolders
-                             if os.path.join(folder, s) not in {NOT_SHOWN!r}]
+                             if os.path.join(folder, s) not in {NOT_SHOWN!r}
+                             or {str(REPOSITORY)!r}.startswith(os.path.join(folder, s) + "/")]
             found += [os.path.join(folder, name) for name in files]
         return sorted(found)
     """)
