@@ -24,6 +24,10 @@ from d2lcourse.notebooks import (
     without_hidden_tests)
 
 
+MAX_MESSAGE_CHARS = 4000     # of a test's failure message
+MAX_OUTPUT_CHARS = 20000     # of what a test cell printed
+
+
 @dataclass
 class TestResult:
     __test__ = False  # not a pytest class
@@ -142,7 +146,17 @@ def run_test_cell(assignment, cell, functions, hidden=True):
         message = f"{owner}: the test itself failed ({type(error).__name__}: {error})"
         output.write(traceback.format_exc())
     return TestResult(test_id, owner, 0.0 if message else max_points, max_points,
-                      message, output.getvalue())
+                      shortened(message, MAX_MESSAGE_CHARS),
+                      shortened(output.getvalue(), MAX_OUTPUT_CHARS))
+
+
+def shortened(text, limit):
+    """`text`, cut in the middle to at most about `limit` characters: a message may quote
+    a student's value, and it goes into the verdict, the notebook and the feedback."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
 def solution_sources(notebook):

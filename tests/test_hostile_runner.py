@@ -314,3 +314,21 @@ def test_the_notebook_path_judges_the_whole_cell_too(cell):
                and assignment.owner_of(notebooks.grade_id(c)) == "softmax"]
     assert results and all(r.points == 0 for r in results), [r.message for r in results]
     assert all("builds the name" in r.message or "forbids" in r.message for r in results)
+
+
+def test_a_message_quoting_a_huge_student_value_is_cut_before_it_is_stored():
+    """What a test reports may quote the student's value: its size is capped in the grader."""
+    from d2lcourse.grading import MAX_MESSAGE_CHARS, MAX_OUTPUT_CHARS, run_test_cell
+    quoting = TestCell("test_double", textwrap.dedent("""
+        from d2lcourse.checks import core
+        value = double(1)
+        print(value)
+        core.fail(double, f"returned {value!r}")
+        """), 2.0)
+    def double(x):
+        return "x" * 10**7
+    result = run_test_cell(ASSIGNMENT, quoting.as_cell(), {"double": double})
+    assert result.points == 0
+    assert result.message.startswith("double: returned 'xxx")
+    assert "characters cut" in result.message and len(result.message) < MAX_MESSAGE_CHARS + 100
+    assert len(result.output) < MAX_OUTPUT_CHARS + 100
