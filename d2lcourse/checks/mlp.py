@@ -76,6 +76,7 @@ def _first(mask):
 
 OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
             "inf - inf is NaN.")
+NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
 
 
 def _check_finite(function, got, x, expected, advice):
@@ -84,6 +85,9 @@ def _check_finite(function, got, x, expected, advice):
     if bad.any():
         index = _first(bad)
         kind = "NaN" if onp.isnan(got[index]) else "Inf"
+        if advice.startswith(OVERFLOW) and abs(x[index]) < NO_OVERFLOW_BELOW:
+            advice = ("Nothing overflows at so small an x: look for a division by zero, "
+                      "1 / 0 or 0 / 0")
         core.fail(function, f"returned {kind} for x = {x[index]:g} (index {index}), expected "
                             f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
                             f"not finite. {advice}")
@@ -151,9 +155,10 @@ def sigmoid_matches(sigmoid, shape=(4, 6), scale=3.0, seed=0):
     points = x.astype(onp.float64)
     expected = _sigmoid(points)
     with onp.errstate(all="ignore"):
+        mistakes = _sigmoid_mistakes(points)
+        core.diagnose(sigmoid, got, expected, mistakes)
         _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
-        _compare(sigmoid, got, x, expected, _sigmoid_mistakes(points),
-                 name="sigmoid(x)")
+        _compare(sigmoid, got, x, expected, mistakes, name="sigmoid(x)")
     core.gradients(sigmoid, np.array(x), seed=seed)
     core.passed(sigmoid, f"1 / (1 + exp(-x)) on {x.size} {_scale_text(scale)}, differentiable")
 
@@ -174,8 +179,10 @@ def sigmoid_stable(sigmoid, magnitude=1e4, shape=(3, 4), seed=0):
     points = x.astype(onp.float64)
     expected = _sigmoid(points)
     with onp.errstate(all="ignore"):
+        mistakes = _sigmoid_mistakes(points)
+        core.diagnose(sigmoid, got, expected, mistakes)
         _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
-        _compare(sigmoid, got, x, expected, _sigmoid_mistakes(points), name="sigmoid(x)")
+        _compare(sigmoid, got, x, expected, mistakes, name="sigmoid(x)")
     core.passed(sigmoid, f"finite and right for inputs up to |x| = {magnitude:g}")
 
 
@@ -411,8 +418,10 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
                                        f"shape)")
     W1, W2 = values[0], values[2]
     if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
-        core.fail(init_mlp_params, "W2 repeats the first entries of W1: draw each weight "
-                                   "matrix separately")
+        core.fail(init_mlp_params, "W2 repeats the first entries of W1: the generator was "
+                                   "reset between the draws; set no seed in "
+                                   "init_mlp_params, draw each matrix from the running "
+                                   "generator")
     core.passed(init_mlp_params, f"weights ~ N(0, {sigma:g}^2) by mean, spread and shape of "
                                  f"the distribution ({W1.size} and {W2.size} draws)")
 
@@ -463,6 +472,12 @@ def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False,
         if X.ndim == 2 or "not implemented yet" in str(error):
             raise
         _flat_probe(mlp, X, params, seed, error)
+    if tuple(getattr(got, "shape", ())) == (num_outputs, num_examples) != (num_examples,
+                                                                          num_outputs):
+        core.fail(mlp, f"the logits for {inputs} have shape {got.shape}, expected "
+                       f"{(num_examples, num_outputs)}: they are transposed, one column per "
+                       f"example. Keep one row per example, O = H @ W2 + b2, and do not "
+                       f"transpose it")
     _array_result(mlp, got, f"the logits for {inputs}", shape=(num_examples, num_outputs),
                   hint="one row of logits per example: flatten X to (n, 784) first, "
                        "X.reshape(-1, W1.shape[0])")

@@ -50,6 +50,33 @@ def relu(X):
 def tanh(X):
     return np.tanh(X)
 ''', "uses `np.tanh`"),
+    Mistake("relu_sign_by_division", "relu", '''
+def relu(X):
+    return X * (X / np.abs(X) + 1) / 2
+''', "needs no exp and no division"),
+    Mistake("relu_returns_mask", "relu", '''
+def relu(X):
+    return (X > 0).astype(X.dtype)
+''', "returned the mask x > 0", also_fails=('mlp',)),
+    Mistake("relu_comparison_not_assignment", "relu", '''
+def relu(X):
+    Y = X.copy()
+    Y[Y < 0] == 0
+    return Y
+''', "returned x unchanged", also_fails=('mlp',)),
+    Mistake("sigmoid_minus_in_denominator", "sigmoid", '''
+def sigmoid(X):
+    return 1 / (1 - np.exp(-X))
+''', "the denominator is 1 + exp(-x)", also_fails=('sigmoid_grad',)),
+    Mistake("tanh_sigmoid_of_2x", "tanh", '''
+def tanh(X):
+    return 1 / (1 + np.exp(-2 * X))
+''', "computed sigmoid(2x)", also_fails=('tanh_grad',)),
+    Mistake("tanh_sign_lost", "tanh", '''
+def tanh(X):
+    E = np.exp(-2 * np.abs(X))
+    return (1 - E) / (1 + E)
+''', "multiply by np.sign(X)"),
     # ---------------------------------------------------------------- derivatives
     Mistake("relu_grad_returns_relu", "relu_grad", '''
 def relu_grad(X):
@@ -84,6 +111,40 @@ def tanh_grad(X):
 def tanh_grad(X):
     return 1 - tanh(X)
 ''', "square it"),
+    Mistake("relu_grad_nan_at_kink", "relu_grad", '''
+def relu_grad(X):
+    return np.maximum(X, 0) / X
+''', "every value in [0, 1] is a subgradient"),
+    Mistake("relu_grad_flipped", "relu_grad", '''
+def relu_grad(X):
+    return np.where(X > 0, 0.0, 1.0)
+''', "the slope of max(x, 0) is 1 where x > 0"),
+    Mistake("relu_grad_sign", "relu_grad", '''
+def relu_grad(X):
+    return np.sign(X)
+''', "returned sign(x)"),
+    Mistake("sigmoid_grad_wrong_sign", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    s = sigmoid(X)
+    return s * (s - 1)
+''', "sigmoid is increasing, its slope is positive"),
+    Mistake("sigmoid_grad_one_minus_s", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    return 1 - sigmoid(X)
+''', "multiply by sigmoid(x)"),
+    Mistake("sigmoid_grad_plus", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    s = sigmoid(X)
+    return s * (1 + s)
+''', "computed s (1 + s)"),
+    Mistake("tanh_grad_plus", "tanh_grad", '''
+def tanh_grad(X):
+    return 1 + tanh(X) ** 2
+''', "the sign is minus"),
+    Mistake("tanh_grad_wrong_sign", "tanh_grad", '''
+def tanh_grad(X):
+    return tanh(X) ** 2 - 1
+''', "tanh is increasing"),
     # ---------------------------------------------------------------- init_mlp_params
     Mistake("init_random_biases", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
@@ -137,6 +198,73 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     b2 = np.zeros(num_outputs)
     return [W1, b1, W2, b2]
 ''', "has no gradient attached", also_fails=(TRAIN,)),
+    Mistake("init_bias_row", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros((1, num_hiddens))
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros((1, num_outputs))
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "a bias is a vector"),
+    Mistake("init_zero_weights", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.zeros((num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.zeros((num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "weights must be random"),
+    Mistake("init_returns_layer_pairs", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    for param in [W1, b1, W2, b2]:
+        param.attach_grad()
+    return [(W1, b1), (W2, b2)]
+''', "expected the list [W1, b1, W2, b2]"),
+    Mistake("init_standard_normal", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(size=(num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(size=(num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "it looks like 1"),
+    Mistake("init_uniform", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.uniform(-sigma, sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.uniform(-sigma, sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "that of a uniform draw"),
+    Mistake("init_reseeds", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    npx.random.seed(0)
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+    npx.random.seed(0)
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+    b1 = np.zeros(num_hiddens)
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "reset between the draws"),
     # ---------------------------------------------------------------- mlp
     Mistake("mlp_no_relu", "mlp", '''
 def mlp(X, params):
@@ -166,6 +294,46 @@ def mlp(X, params):
     E = np.exp(O - O.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 ''', "returned probabilities"),
+    Mistake("mlp_no_hidden_bias", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = relu(X @ W1)
+    return H @ W2 + b2
+''', "forgot the hidden bias b1"),
+    Mistake("mlp_no_output_bias", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    return relu(X @ W1 + b1) @ W2
+''', "forgot the output bias b2"),
+    Mistake("mlp_no_biases", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    return relu(X @ W1) @ W2
+''', "forgot both biases"),
+    Mistake("mlp_sigmoid_hidden", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = sigmoid(X @ W1 + b1)
+    return H @ W2 + b2
+''', "used sigmoid in the hidden layer"),
+    Mistake("mlp_tanh_hidden", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = tanh(X @ W1 + b1)
+    return H @ W2 + b2
+''', "used tanh in the hidden layer"),
+    Mistake("mlp_transposed_logits", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = relu(X @ W1 + b1)
+    return (H @ W2 + b2).T
+''', "they are transposed"),
     # ---------------------------------------------------------------- collapse_linear
     Mistake("collapse_forgot_b1_W2", "collapse_linear", '''
 def collapse_linear(W1, b1, W2, b2):
@@ -175,6 +343,18 @@ def collapse_linear(W1, b1, W2, b2):
 def collapse_linear(W1, b1, W2, b2):
     return W1 @ W2 + b2, b1 @ W2 + b2
 ''', "added b2 to W"),
+    Mistake("collapse_one_array", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2 + b1 @ W2 + b2
+''', "expected a pair (W, b)"),
+    Mistake("collapse_forgot_b2", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2, b1 @ W2
+''', "add the second layer's bias"),
+    Mistake("collapse_transposed_W", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W2.T @ W1.T, b1 @ W2 + b2
+''', "x W maps 5 inputs to 4 outputs"),
     # ---------------------------------------------------------------- train_mlp
     Mistake("train_lr_sign", TRAIN, '''
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
