@@ -40,6 +40,47 @@ def synthetic_data(w, b, num_examples):
     y += np.random.normal(0, 0.01, y.shape)
     return X, y.reshape((-1, 1))
 ''', "y misses the bias"),
+    Mistake("synthetic_data_transposed_X", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (len(w), num_examples))
+    y = np.dot(w, X) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "one row per example, one column per entry of w"),
+    Mistake("synthetic_data_uniform_X", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.uniform(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "looks uniform on [0, 1)"),
+    Mistake("synthetic_data_index_typo", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = X[:, 0] * w[0] + X[:, 1] * w[0] + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "y depends on X through the weights"),
+    Mistake("synthetic_data_bias_in_X", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X + b, w)
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "expected the bias b = 4.2"),
+    Mistake("synthetic_data_no_noise", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    return X, y.reshape((-1, 1))
+''', "y has no noise"),
+    Mistake("synthetic_data_sqrt_noise", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01 ** 0.5, y.shape)
+    return X, y.reshape((-1, 1))
+''', "0.01 is already the standard deviation"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter", '''
 def data_iter(batch_size, features, labels):
@@ -95,6 +136,67 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
         yield features[batch_indices], labels[i: min(i + batch_size, num_examples)]
 ''', "index features and labels with the same batch_indices"),
+    Mistake("data_iter_no_yield", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        features[batch_indices], labels[batch_indices]
+''', "returned None, expected a generator"),
+    Mistake("data_iter_one_example_at_a_time", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in indices:
+        yield features[i], labels[i]
+''', "expected (batch, 3): rows of features"),
+    Mistake("data_iter_empty_last_batch", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples + batch_size, batch_size):
+        batch_indices = np.array(indices[i: i + batch_size])
+        yield features[batch_indices], labels[batch_indices]
+''', "yield only batches that hold examples"),
+    Mistake("data_iter_column_labels", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices].reshape(-1, 1)
+''', "the labels of its 25 rows"),
+    Mistake("data_iter_with_replacement", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.random.randint(0, num_examples, min(batch_size, num_examples - i))
+        yield features[batch_indices], labels[batch_indices]
+''', "each example must come exactly once per call"),
+    Mistake("data_iter_slice_off_by_one", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: i + batch_size - 1])
+        yield features[batch_indices], labels[batch_indices]
+''', "examples never came"),
+    Mistake("data_iter_array_split", "data_iter", '''
+import numpy as onp
+
+def data_iter(batch_size, features, labels):
+    indices = list(range(len(features)))
+    random.shuffle(indices)
+    for batch_indices in onp.array_split(indices, batch_size):
+        batch_indices = np.array(batch_indices)
+        yield features[batch_indices], labels[batch_indices]
+''', "all batches hold batch_size examples, except a smaller last one"),
     # ---------------------------------------------------------------- linreg
     Mistake("linreg_classic_numpy", "linreg", '''
 def linreg(X, w, b):
@@ -105,6 +207,10 @@ def linreg(X, w, b):
 def linreg(X, w, b):
     return np.dot(X, w)
 ''', "linreg ignores b", also_fails=(TRAIN,)),
+    Mistake("linreg_elementwise_sum", "linreg", '''
+def linreg(X, w, b):
+    return (X * w.T).sum(axis=1) + b
+''', "return np.dot(X, w) + b"),
     # ---------------------------------------------------------------- squared_loss
     Mistake("squared_loss_through_classic_numpy", "squared_loss", '''
 def squared_loss(y_hat, y):
@@ -123,6 +229,14 @@ def squared_loss(y_hat, y):
 def squared_loss(y_hat, y):
     return (y_hat - y.reshape(y_hat.shape)) ** 2
 ''', "factor 1/2", also_fails=(TRAIN,)),
+    Mistake("squared_loss_reshapes_y_hat", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return (y_hat.reshape(y.shape) - y) ** 2 / 2
+''', "not y_hat to y's"),
+    Mistake("squared_loss_not_squared", "squared_loss", '''
+def squared_loss(y_hat, y):
+    return np.abs(y_hat - y.reshape(y_hat.shape)) / 2
+''', "the difference is not squared"),
     # ---------------------------------------------------------------- sgd
     Mistake("sgd_rebinds_param", "sgd", '''
 def sgd(params, lr, batch_size):
@@ -143,6 +257,28 @@ def sgd(params, lr, batch_size):
 def sgd(params, lr, batch_size):
     return [param - lr * param.grad / batch_size for param in params]
 ''', "must update the parameters in place", also_fails=(TRAIN,)),
+    Mistake("sgd_update_outside_loop", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        grad = param.grad
+    param[:] = param - lr * grad / batch_size
+''', "update every parameter in the list"),
+    Mistake("sgd_no_lr", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - param.grad / batch_size
+''', "multiply the gradient by the learning rate"),
+    Mistake("sgd_plain_gradient", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - param.grad
+''', "the step is param.grad"),
+    Mistake("sgd_returns_updated", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - lr * param.grad / batch_size
+    return params
+''', "returns None (leave out the return statement)"),
     # ---------------------------------------------------------------- closed_form
     Mistake("closed_form_no_bias_column", "closed_form", '''
 def closed_form(X, y):
@@ -161,6 +297,17 @@ def closed_form(X, y):
     theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
     return theta[:-1], theta[-1, 0]
 ''', "b has shape (), expected (1,)"),
+    Mistake("closed_form_returns_theta", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    return np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+''', "expected the pair (w, b)"),
+    Mistake("closed_form_flat_y", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y.reshape(-1)))
+    return theta[:-1], theta[-1:]
+''', "one weight per feature, as a column"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
@@ -258,6 +405,62 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "initialize it as a column"),
+    Mistake("train_fixed_epochs", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(3):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "runs 3 epochs (the default)"),
+    Mistake("train_fixed_batch", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(10, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, 10)
+    return w, b
+''', "uses batch_size=10 (the default)"),
+    Mistake("train_no_sgd", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            pass
+    return w, b
+''', "does not update w and b at all"),
+    Mistake("train_no_half_inline", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = (linreg(X, w, b) - y.reshape(-1, 1)) ** 2
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "is the factor 1/2 missing from the squared loss?"),
 ]
 
 ALTERNATIVES = [
