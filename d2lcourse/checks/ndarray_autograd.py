@@ -512,8 +512,9 @@ def autograd_grad_matches(autograd_grad, f=sum_of_cubes, shape=(5,), seed=0):
                                  "returns one per variable): return its first element, "
                                  "converted with .as_np_ndarray()")
     got = _array_result(autograd_grad, got, f"the gradient of {f.__name__}",
-                        hint="x.grad is None until x.attach_grad() is called, and it holds "
-                             "the gradient after y.backward()")
+                        hint="Or, if you return x.grad: it is None until "
+                             "x.attach_grad() is called, and holds the gradient after "
+                             "y.backward()")
     if tuple(got.shape) != tuple(shape):
         core.fail(autograd_grad, f"the gradient of {f.__name__} has shape {tuple(got.shape)}, "
                                  f"expected {tuple(shape)}, the shape of x: return x.grad")

@@ -19,6 +19,14 @@ def regions(X):
 def regions(X):
     return X[2, 1], X[:, 1], X[1, :], X[1:3, 1:], X[::3, ::2]
 ''', "you returned X[2, 1]"),
+    Mistake("regions_four_items", "regions", '''
+def regions(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:]
+''', "expected a tuple of 5 regions"),
+    Mistake("regions_chained_indexing", "regions", '''
+def regions(X):
+    return X[1][2], X[1], X[:, 1], X[1:3][1:], X[::3][::2]
+''', "you returned X[2:3, :]"),
     # ------------------------------------------------------------------ numerical_derivative
     Mistake("forward_difference", "numerical_derivative", '''
 def numerical_derivative(f, x, h=1e-4):
@@ -37,6 +45,10 @@ def numerical_derivative(f, x, h=1e-4):
     step = 1e-4
     return (f(x + step) - f(x - step)) / (2 * step)
 ''', "ignores the argument h"),
+    Mistake("backward_difference", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x) - f(x - h)) / h
+''', "this is the backward difference"),
     # ------------------------------------------------------------------ grad_f
     Mistake("grad_f_returns_f", "grad_f", '''
 def grad_f(x):
@@ -55,6 +67,22 @@ def grad_f(x):
     y.backward()
     return x.grad
 ''', "uses `autograd.record`"),
+    Mistake("grad_f_drops_constant", "grad_f", '''
+def grad_f(x):
+    return 6 * x
+''', "the derivative of -4x is -4, which is missing"),
+    Mistake("grad_f_wrong_sign", "grad_f", '''
+def grad_f(x):
+    return 6 * x + 4
+''', "wrong sign: the derivative of -4x is -4"),
+    Mistake("grad_f_power_rule", "grad_f", '''
+def grad_f(x):
+    return 3 * x - 4
+''', "the derivative of 3x^2 is 3 * 2x = 6x"),
+    Mistake("grad_f_power_kept", "grad_f", '''
+def grad_f(x):
+    return 6 * x ** 2 - 4
+''', "the derivative of x^2 is 2x"),
     # ------------------------------------------------------------------ grad_abs
     Mistake("abs_x_over_abs_x", "grad_abs", '''
 def grad_abs(x):
@@ -76,6 +104,10 @@ def grad_abs(x):
 def grad_abs(x):
     return x / (np.abs(x) + 1e-8)
 ''', "do not smooth with an epsilon"),
+    Mistake("abs_returned_itself", "grad_abs", '''
+def grad_abs(x):
+    return np.abs(x)
+''', "returned |x| itself"),
     # ------------------------------------------------------------------ grad_relu
     Mistake("relu_returned_itself", "grad_relu", '''
 def grad_relu(x):
@@ -93,6 +125,18 @@ def grad_relu(x):
 def grad_relu(x):
     return (npx.relu(x) > 0).astype(x.dtype)
 ''', "uses `npx.relu`"),
+    Mistake("relu_sign", "grad_relu", '''
+def grad_relu(x):
+    return np.sign(x)
+''', "that is the slope of |x|"),
+    Mistake("relu_max_over_x", "grad_relu", '''
+def grad_relu(x):
+    return np.maximum(x, 0) / x
+''', "divide 0 by 0"),
+    Mistake("relu_flipped", "grad_relu", '''
+def grad_relu(x):
+    return np.where(x > 0, 0.0, 1.0)
+''', "flipped: the slope of max(x, 0) is 1 for x > 0"),
     # ------------------------------------------------------------------ grad_norm_sq
     Mistake("norm_sq_missing_two", "grad_norm_sq", '''
 def grad_norm_sq(x):
@@ -106,6 +150,14 @@ def grad_norm_sq(x):
 def grad_norm_sq(x):
     return 2 * np.linalg.norm(x)
 ''', "returned a single number"),
+    Mistake("norm_sq_gradient_of_norm", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return x / np.sqrt((x ** 2).sum())
+''', "is the gradient of ||x||, not of ||x||^2"),
+    Mistake("norm_sq_not_differentiated", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return x ** 2
+''', "returned x_i^2: differentiate it"),
     # ------------------------------------------------------------------ grad_quadratic_form
     Mistake("quadratic_form_assumes_symmetric", "grad_quadratic_form", '''
 def grad_quadratic_form(A, x):
@@ -115,6 +167,14 @@ def grad_quadratic_form(A, x):
 def grad_quadratic_form(A, x):
     return A @ x
 ''', "only half of the product rule"),
+    Mistake("quadratic_form_two_A_transpose", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return 2 * np.dot(A.T, x)
+''', "returned 2 A^T x"),
+    Mistake("quadratic_form_without_x", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return A + A.T
+''', "the gradient with respect to x has the shape of x"),
     # ------------------------------------------------------------------ jacobian_linear
     Mistake("jacobian_transposed", "jacobian_linear", '''
 def jacobian_linear(A, x):
@@ -183,6 +243,29 @@ def autograd_grad(f, x):
         y = f(x)
     return x.grad
 ''', "returned all zeros"),
+    Mistake("autograd_no_return", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+''', "did you forget `return`"),
+    Mistake("autograd_returns_y", "autograd_grad", '''
+def autograd_grad(f, x):
+    x = x.copy()
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+    return y
+''', "expected (5,), the shape of x: return x.grad"),
+    Mistake("autograd_no_attach_no_backward", "autograd_grad", '''
+def autograd_grad(f, x):
+    with autograd.record():
+        y = f(x)
+    return x.grad
+''', "if you return x.grad: it is None until x.attach_grad()"),
 ]
 
 ALTERNATIVES = [
