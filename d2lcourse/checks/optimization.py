@@ -438,6 +438,9 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
         core.fail(train_minibatch, f"the steps are batch_size times too large ({inputs}): "
                                    "divide the gradient of the summed minibatch loss by "
                                    "batch_size, or take the mean loss")
+    if core.close(got, full_batch_losses(X, y, -lr, num_epochs), rtol=rtol):
+        core.fail(train_minibatch, f"the loss grows every epoch ({inputs}): the update goes "
+                                   "uphill; subtract the step, param - lr * param.grad")
     if core.close(got, full_batch_losses(X, y, lr / n, num_epochs), rtol=rtol):
         core.fail(train_minibatch, f"the steps are batch_size times too small ({inputs}): you "
                                    "divide by batch_size twice (a mean loss and then "
@@ -459,7 +462,8 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
     floor = noise_floor(X, y)
     reached = 2 * floor + 1e-5   # the best possible loss, plus what SGD's noise adds
     one_gd_epoch = full_batch_losses(X, y, lr, 1)[1]
-    if n // batch_size >= 4 and got[1] > 0.5 * one_gd_epoch:
+    # A loss that went up is judged below, by the sign of the update.
+    if n // batch_size >= 4 and 0.5 * one_gd_epoch < got[1] <= got[0]:
         core.fail(train_minibatch, f"after one epoch the loss is {got[1]:.4g}, about what one "
                                    f"step of full-batch gradient descent reaches "
                                    f"({one_gd_epoch:.4g}), for {inputs}: an epoch of "
@@ -474,6 +478,9 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
     if got[-1] > reached:
         core.fail(train_minibatch, f"the final loss is {got[-1]:.4g}, expected at most "
                                    f"{reached:.2g} (the noise floor is {floor:.2g}) for "
-                                   f"{inputs}: all losses {onp.array2string(got, precision=4)}")
+                                   f"{inputs}: all losses "
+                                   f"{onp.array2string(got, precision=4)}. It learns too "
+                                   "slowly: is the gradient divided by batch_size twice (a "
+                                   "mean loss and / batch_size in the update)?")
     core.passed(train_minibatch, f"exact start, decreasing to the noise floor "
                                  f"({got[-1]:.2g} <= {reached:.2g}) for {inputs}")

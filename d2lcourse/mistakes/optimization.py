@@ -47,6 +47,31 @@ def gd(f_grad, x0, eta, num_steps):
         xs.append(x)
     return np.stack(xs)
 ''', "stored the same array object"),
+    Mistake("gd_returns_final_x", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    x = x0
+    for t in range(num_steps):
+        x = x - eta * f_grad(x)
+    return np.array(x)
+''', "num_steps + 1 = 11 iterates"),
+    Mistake("gd_first_iterate_stepped", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = []
+    x = x0
+    for t in range(num_steps + 1):
+        x = x - eta * f_grad(x)
+        xs.append(x)
+    return np.array(xs)
+''', "start the list of iterates with x0 itself"),
+    Mistake("gd_no_eta", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = [x0]
+    x = x0
+    for t in range(num_steps):
+        x = x - f_grad(x)
+        xs.append(x)
+    return np.array(xs)
+''', "Each iterate is one step from the one before"),
     # ---------------------------------------------------------------- gd_2d
     Mistake("gd_2d_overwrites_x0", "gd_2d", '''
 def gd_2d(f_grad, x0, eta, num_steps):
@@ -87,6 +112,18 @@ def max_stable_lr(curvature):
 def max_stable_lr(curvature):
     return np.array(2 / curvature)
 ''', "expected a Python float"),
+    Mistake("max_stable_lr_half_c", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return curvature / 2
+''', "returned curvature / 2"),
+    Mistake("max_stable_lr_one_over_two_c", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return 1 / (2 * curvature)
+''', "still converges for larger steps"),
+    Mistake("max_stable_lr_floor_division", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return float(2 // curvature)
+''', "That is the floor division 2 // c"),
     # ---------------------------------------------------------------- init_momentum_states
     Mistake("init_momentum_states_classic_numpy", "init_momentum_states", '''
 import numpy
@@ -108,6 +145,22 @@ def init_momentum_states(params):
         p[:] = 0
     return params
 ''', "changed params[0]"),
+    Mistake("init_momentum_states_no_return", "init_momentum_states", '''
+def init_momentum_states(params):
+    states = [np.zeros_like(p) for p in params]
+''', "returned None: did you forget `return`?"),
+    Mistake("init_momentum_states_copies_params", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [p.copy() for p in params]
+''', "state 0 holds the values of params[0]"),
+    Mistake("init_momentum_states_ones", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [np.ones_like(p) for p in params]
+''', "the velocity starts at rest"),
+    Mistake("init_momentum_states_array", "init_momentum_states", '''
+def init_momentum_states(params):
+    return np.zeros(len(params))
+''', "expected a list with one state array per parameter"),
     # ---------------------------------------------------------------- sgd_momentum
     Mistake("sgd_momentum_old_velocity", "sgd_momentum", '''
 def sgd_momentum(params, states, lr, momentum, batch_size):
@@ -140,6 +193,30 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
         p[:] = p - lr * v
     return params, states
 ''', "returns None"),
+    Mistake("sgd_momentum_dampened", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + (1 - momentum) * p.grad / batch_size
+        p[:] = p - lr * v
+''', "the gradient is damped by (1 - momentum)"),
+    Mistake("sgd_momentum_no_momentum", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = p.grad / batch_size
+        p[:] = p - lr * v
+''', "ignores the momentum term"),
+    Mistake("sgd_momentum_rebinds_params", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + p.grad / batch_size
+        p = p - lr * v
+''', "the parameters did not change"),
+    Mistake("sgd_momentum_negative_velocity", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v - p.grad / batch_size
+        p[:] = p + lr * v
+''', "the states have the opposite sign"),
     # ---------------------------------------------------------------- train_minibatch
     Mistake("train_minibatch_no_initial_loss", "train_minibatch", '''
 def train_minibatch(features, labels, batch_size, lr, num_epochs):
@@ -242,6 +319,23 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "one per minibatch"),
+    Mistake("train_minibatch_uphill", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param + lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "the update goes uphill"),
 ]
 
 ALTERNATIVES = [
