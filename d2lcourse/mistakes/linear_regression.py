@@ -405,48 +405,6 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "initialize it as a column"),
-    Mistake("train_fixed_epochs", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(3):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "runs 3 epochs (the default)"),
-    Mistake("train_fixed_batch", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(10, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, 10)
-    return w, b
-''', "uses batch_size=10 (the default)"),
-    Mistake("train_no_sgd", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            pass
-    return w, b
-''', "does not update w and b at all"),
     Mistake("train_no_half_inline", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
     w = np.random.normal(0, 0.01, (features.shape[1], 1))
