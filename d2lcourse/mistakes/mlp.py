@@ -77,6 +77,22 @@ def tanh(X):
     E = np.exp(-2 * np.abs(X))
     return (1 - E) / (1 + E)
 ''', "multiply by np.sign(X)"),
+    Mistake("relu_absolute_value", "relu", '''
+def relu(X):
+    return np.abs(X)
+''', "returned |x|", also_fails=("mlp", TRAIN)),
+    Mistake("relu_identity", "relu", '''
+def relu(X):
+    return X + 0
+''', "returned x unchanged", also_fails=("mlp", TRAIN)),
+    Mistake("sigmoid_is_tanh", "sigmoid", '''
+def sigmoid(X):
+    return np.tanh(X)
+''', "computed tanh(x)", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_is_sigmoid", "tanh", '''
+def tanh(X):
+    return 1 / (1 + np.exp(-X))
+''', "computed sigmoid(x), not tanh(x)", also_fails=("tanh_grad",)),
     # ---------------------------------------------------------------- derivatives
     Mistake("relu_grad_returns_relu", "relu_grad", '''
 def relu_grad(X):
@@ -137,6 +153,10 @@ def sigmoid_grad(X):
     s = sigmoid(X)
     return s * (1 + s)
 ''', "computed s (1 + s)"),
+    Mistake("tanh_grad_returns_tanh", "tanh_grad", '''
+def tanh_grad(X):
+    return tanh(X)
+''', "returned tanh(x) itself"),
     Mistake("tanh_grad_plus", "tanh_grad", '''
 def tanh_grad(X):
     return 1 + tanh(X) ** 2
