@@ -272,6 +272,28 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 ''', "that of a uniform draw"),
+    Mistake("init_mean_sigma", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(sigma, sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.normal(sigma, sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "has mean"),
+    Mistake("init_uniform_same_variance", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "expected 68.3% for normally distributed weights"),
     Mistake("init_reseeds", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     npx.random.seed(0)
@@ -375,6 +397,10 @@ def collapse_linear(W1, b1, W2, b2):
 def collapse_linear(W1, b1, W2, b2):
     return W2.T @ W1.T, b1 @ W2 + b2
 ''', "x W maps 5 inputs to 4 outputs"),
+    Mistake("collapse_b_row", "collapse_linear", '''
+def collapse_linear(W1, b1, W2, b2):
+    return W1 @ W2, b1.reshape(1, -1) @ W2 + b2
+''', "one bias per output"),
     # ---------------------------------------------------------------- train_mlp
     Mistake("train_lr_sign", TRAIN, '''
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
