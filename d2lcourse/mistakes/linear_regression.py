@@ -81,6 +81,27 @@ def synthetic_data(w, b, num_examples):
     y += np.random.normal(0, 0.01 ** 0.5, y.shape)
     return X, y.reshape((-1, 1))
 ''', "0.01 is already the standard deviation"),
+    Mistake("synthetic_X_mean_one", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(1, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "of X has mean"),
+    Mistake("synthetic_X_std_two", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 2, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "of X has variance"),
+    Mistake("synthetic_X_one_column_repeated", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "of X are correlated"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter", '''
 def data_iter(batch_size, features, labels):
@@ -197,6 +218,25 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.array(batch_indices)
         yield features[batch_indices], labels[batch_indices]
 ''', "all batches hold batch_size examples, except a smaller last one"),
+    Mistake("data_iter_range_arguments_swapped", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(num_examples, 0, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+''', "yielded no batch at all"),
+    Mistake("data_iter_standardizes_batches", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        X = features[batch_indices]
+        yield (X - X.mean(axis=0)) / X.std(axis=0), labels[batch_indices]
+''', "is not a row of features"),
     # ---------------------------------------------------------------- linreg
     Mistake("linreg_classic_numpy", "linreg", '''
 def linreg(X, w, b):
