@@ -108,6 +108,14 @@ def grad_abs(x):
 def grad_abs(x):
     return np.abs(x)
 ''', "returned |x| itself"),
+    Mistake("abs_returned_x", "grad_abs", '''
+def grad_abs(x):
+    return x * 1.0
+''', "returned x: the slope of |x| does not grow with x"),
+    Mistake("abs_slope_one_everywhere", "grad_abs", '''
+def grad_abs(x):
+    return np.ones_like(x)
+''', "got +1"),
     # ------------------------------------------------------------------ grad_relu
     Mistake("relu_returned_itself", "grad_relu", '''
 def grad_relu(x):
@@ -137,6 +145,10 @@ def grad_relu(x):
 def grad_relu(x):
     return np.where(x > 0, 0.0, 1.0)
 ''', "flipped: the slope of max(x, 0) is 1 for x > 0"),
+    Mistake("relu_returned_x", "grad_relu", '''
+def grad_relu(x):
+    return x * 1.0
+''', "returned x: the slope of max(x, 0) is 0 or 1"),
     # ------------------------------------------------------------------ grad_norm_sq
     Mistake("norm_sq_missing_two", "grad_norm_sq", '''
 def grad_norm_sq(x):
@@ -158,6 +170,10 @@ def grad_norm_sq(x):
 def grad_norm_sq(x):
     return x ** 2
 ''', "returned x_i^2: differentiate it"),
+    Mistake("norm_sq_two_over_norm", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    return 2 * x / np.sqrt(np.sum(x ** 2))
+''', "mixes up ||x|| and ||x||^2"),
     # ------------------------------------------------------------------ grad_quadratic_form
     Mistake("quadratic_form_assumes_symmetric", "grad_quadratic_form", '''
 def grad_quadratic_form(A, x):
@@ -201,6 +217,14 @@ def grad_z_w(x, w, y):
 def grad_z_w(x, w, y):
     return 2 * (np.dot(x, w) - y)
 ''', "returned a single number"),
+    Mistake("z_w_wrong_sign_missing_two", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return (y - np.dot(x, w)) * x
+''', "wrong sign and missing factor 2"),
+    Mistake("z_w_no_inner_derivative", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    return 2 * (np.dot(x, w) - y) * np.ones_like(w)
+''', "missing the inner derivative"),
     # ------------------------------------------------------------------ autograd_grad
     Mistake("autograd_without_record", "autograd_grad", '''
 def autograd_grad(f, x):
