@@ -253,7 +253,8 @@ def write_html(folder, assignment, tests, table, failures, plots, unsafe):
 td,th{{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}}
 td.id,td.msg{{overflow-wrap:anywhere}}
 table{{border-collapse:collapse;margin:1em 0;width:100%}} th{{text-align:left}}
-img{{max-width:100%;vertical-align:top}} .warn{{color:#b00;font-weight:bold}} .num,.total{{white-space:nowrap}}
+img{{max-width:100%;vertical-align:top}} .warn{{color:#b00;font-weight:bold}}
+.num,.total{{white-space:nowrap}}
 .total{{font-weight:bold}} .msg{{white-space:pre-wrap}} td.full{{background:#e3f5e6}}
 td.part{{background:#fff4d6}} td.zero{{background:#fde7e6}} small{{color:#555}}</style>
 </head><body>
