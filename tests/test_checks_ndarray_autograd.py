@@ -63,6 +63,13 @@ def test_regions_accepts_a_python_float_for_the_element_and_a_list():
     check.regions_match(regions, shape=(7, 6), seed=3)
 
 
+def test_regions_says_when_a_region_is_none_of_the_usual_guesses():
+    def regions(X):
+        return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:].reshape(-1), X[::3, ::2]
+    message = failure(lambda: check.regions_match(regions))
+    assert "you returned an array of shape (8,) that is not that region" in message
+
+
 def test_regions_wants_five_items():
     message = failure(lambda: check.regions_match(lambda X: (X[1, 2], X[1])))
     assert "tuple of 5 regions" in message
@@ -106,6 +113,21 @@ def test_elementwise_failure_names_the_index():
         return result
     message = failure(lambda: check.numerical_derivative_elementwise(broken))
     assert "at index (2,)" in message and "1 of 6 entries" in message
+
+
+def test_scalar_check_accepts_a_python_float_and_a_0d_array_only():
+    check.numerical_derivative_central(lambda f, x, h: float(float32_central_difference(f, x, h)))
+    message = failure(lambda: check.numerical_derivative_central(
+        lambda f, x, h: float32_central_difference(f, x, h).reshape(1, 1)))
+    assert "has shape (1, 1), expected a single number" in message
+
+
+def test_grad_f_at_a_float_names_the_mistake():
+    def grad_f(x):  # right on arrays, a sign wrong on Python floats
+        return 6 * x - 4 if hasattr(x, "shape") else 6 * x + 4
+    check.grad_f_matches(grad_f)
+    message = failure(lambda: check.grad_f_at(grad_f, x=1.0))
+    assert "at x = 1.0: wrong sign: the derivative of -4x is -4" in message
 
 
 # --------------------------------------------------------------------------- subgradients
@@ -160,8 +182,15 @@ def test_quadratic_form_tolerance_accepts_float32_at_large_magnitude():
 def test_square_transposed_jacobian_is_named():
     def jacobian_linear(A, x):
         return A.T
-    assert "transposed" in failure(lambda: check.jacobian_linear_matches(jacobian_linear,
-                                                                          m=4, n=4))
+    message = failure(lambda: check.jacobian_linear_matches(jacobian_linear, m=4, n=4))
+    assert "the Jacobian is transposed" in message and "J = A, not A^T" in message
+
+
+def test_jacobian_as_a_vector_of_length_n_is_named():
+    def jacobian_linear(A, x):
+        return A.sum(axis=0)
+    message = failure(lambda: check.jacobian_linear_matches(jacobian_linear))
+    assert "returned a vector with shape (4,); the Jacobian of y = A x is the (3, 4)" in message
 
 
 def test_legacy_ndarray_from_the_sandbox_is_named():
@@ -200,7 +229,9 @@ def test_changing_x_names_the_index():
     assert "changed its argument x in place: x[3]" in message
 
 
-def test_gradients_accumulated_across_calls_are_caught():
+def test_gradients_kept_across_calls_are_caught_by_the_gradient_check():
+    """autograd_grad_leaves_x does not compare calls: autograd_grad_matches, whose calls
+    take other functions and shapes, catches a gradient kept from an earlier call."""
     state = {}
 
     def autograd_grad(f, x):
@@ -211,7 +242,10 @@ def test_gradients_accumulated_across_calls_are_caught():
             y = f(state["x"])
         y.backward()
         return state["x"].grad.copy()
-    assert "call 2 on the same x" in failure(lambda: check.autograd_grad_leaves_x(autograd_grad))
+    check.autograd_grad_matches(autograd_grad, f=check.sum_of_cubes, shape=(5,))
+    message = failure(lambda: check.autograd_grad_matches(autograd_grad, f=check.x_sin_x,
+                                                          shape=(4,), seed=1))
+    assert "has shape (5,), expected (4,)" in message
 
 
 def test_autograd_grad_accepts_float64_work():

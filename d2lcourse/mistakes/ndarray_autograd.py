@@ -27,6 +27,15 @@ def regions(X):
 def regions(X):
     return X[1][2], X[1], X[:, 1], X[1:3][1:], X[::3][::2]
 ''', "you returned X[2:3, :]"),
+    Mistake("regions_last_left_unfinished", "regions", '''
+def regions(X):
+    a = X[1, 2]
+    b = X[1, :]
+    c = X[:, 1]
+    d = X[1:3, 1:]
+    e = None  # TODO every third row and every second column
+    return a, b, c, d, e
+''', "of shape (2, 3); got None"),
     # ------------------------------------------------------------------ numerical_derivative
     Mistake("forward_difference", "numerical_derivative", '''
 def numerical_derivative(f, x, h=1e-4):
@@ -49,6 +58,22 @@ def numerical_derivative(f, x, h=1e-4):
 def numerical_derivative(f, x, h=1e-4):
     return (f(x) - f(x - h)) / h
 ''', "this is the backward difference"),
+    Mistake("central_difference_swapped", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x - h) - f(x + h)) / (2 * h)
+''', "expected (f(x + h) - f(x - h)) / (2h) = 6.76, got -6.76"),
+    Mistake("central_difference_without_parentheses", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return f(x + h) - f(x - h) / (2 * h)
+''', "which divides only f(x - h)"),
+    Mistake("central_difference_wrapped_in_array", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return np.array([(f(x + h) - f(x - h)) / (2 * h)])
+''', "at x = 1.5, h = 0.1 has shape (1,), expected a single number (shape ()"),
+    Mistake("central_difference_summed", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    return (f(x + h) - f(x - h)).sum() / (2 * h)
+''', "has shape (), expected (6,): the derivative of an elementwise f has the shape of x"),
     # ------------------------------------------------------------------ grad_f
     Mistake("grad_f_returns_f", "grad_f", '''
 def grad_f(x):
@@ -83,6 +108,10 @@ def grad_f(x):
 def grad_f(x):
     return 6 * x ** 2 - 4
 ''', "the derivative of x^2 is 2x"),
+    Mistake("grad_f_wrapped_in_array", "grad_f", '''
+def grad_f(x):
+    return np.array([6 * x - 4])
+''', "has shape (1, 6), expected (6,): f is applied elementwise"),
     # ------------------------------------------------------------------ grad_abs
     Mistake("abs_x_over_abs_x", "grad_abs", '''
 def grad_abs(x):
@@ -128,7 +157,9 @@ def grad_relu(x):
     Mistake("relu_integer_mask", "grad_relu", '''
 def grad_relu(x):
     return (x > 0) * 1.0
-''', "has dtype int64"),
+''', "has dtype int64, expected float32: MXNet keeps integer types in arithmetic (an "
+        "int64 g gives g * 0.5 == 0). A derivative is a real number: convert it with "
+        ".astype(x.dtype)"),
     Mistake("relu_with_npx_relu", "grad_relu", '''
 def grad_relu(x):
     return (npx.relu(x) > 0).astype(x.dtype)
@@ -191,6 +222,10 @@ def grad_quadratic_form(A, x):
 def grad_quadratic_form(A, x):
     return A + A.T
 ''', "the gradient with respect to x has the shape of x"),
+    Mistake("quadratic_form_x_transpose_A", "grad_quadratic_form", '''
+def grad_quadratic_form(A, x):
+    return np.dot(x, A)
+''', "returned A^T x, only half of the product rule"),
     # ------------------------------------------------------------------ jacobian_linear
     Mistake("jacobian_transposed", "jacobian_linear", '''
 def jacobian_linear(A, x):
@@ -200,6 +235,11 @@ def jacobian_linear(A, x):
 def jacobian_linear(A, x):
     return A @ x
 ''', "A x, the value of the function"),
+    Mistake("jacobian_columns_concatenated", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    # Column j of the Jacobian is how y = A x moves when x moves along e_j.
+    return np.concatenate([A @ e for e in np.eye(x.shape[0])])
+''', "has shape (12,), expected (3, 4): J[i, j] = dy_i/dx_j"),
     # ------------------------------------------------------------------ grad_z_w
     Mistake("z_w_missing_two", "grad_z_w", '''
 def grad_z_w(x, w, y):
@@ -225,6 +265,12 @@ def grad_z_w(x, w, y):
 def grad_z_w(x, w, y):
     return 2 * (np.dot(x, w) - y) * np.ones_like(w)
 ''', "missing the inner derivative"),
+    Mistake("z_w_column_vectors", "grad_z_w", '''
+def grad_z_w(x, w, y):
+    x = x.reshape(-1, 1)
+    w = w.reshape(-1, 1)
+    return 2 * (x.T @ w - y) * x
+''', "has shape (4, 1), expected (4,): the gradient with respect to w has the shape of w"),
     # ------------------------------------------------------------------ autograd_grad
     Mistake("autograd_without_record", "autograd_grad", '''
 def autograd_grad(f, x):
@@ -258,7 +304,8 @@ def autograd_grad(f, x):
     with autograd.record():
         y = f(x)
     return autograd.grad(y, [x])[0]
-''', ".as_np_ndarray()"),
+''', "convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
+        "DeepNumpy mode)"),
     Mistake("autograd_no_backward", "autograd_grad", '''
 def autograd_grad(f, x):
     x = x.copy()
