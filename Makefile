@@ -12,7 +12,7 @@ else
   EXTRAS := cpu,test
   OTHER_MXNET := mxnet-cu112
 endif
-DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap chromium
+DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap chromium libjs-mathjax
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 # Two processes (the machine has two cores); a test file stays on one process.

@@ -18,8 +18,10 @@ from nbconvert.preprocessors import Preprocessor
 from d2lcourse.notebooks import grade_id, is_test_cell
 
 TEMPLATES = Path(__file__).parent / "templates"
-# nbconvert loads MathJax 2.7.7's latest.js, which loads the latest 2.7.x from the same folder;
-# MathJax 2 evaluates its configuration block, hence 'unsafe-eval' (scripts only from MathJax).
+# nbconvert's page loads MathJax 2.7.7's latest.js, which (finding itself as the current
+# script) loads MathJax.js and the rest from that same folder; MathJax 2 runs the page's
+# configuration block through eval, hence 'unsafe-eval' (scripts only from MathJax). The
+# page tests typeset a feedback page under this policy with Debian's MathJax 2.
 MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
 FEEDBACK_POLICY = ("default-src 'none'; script-src " + MATHJAX + " 'unsafe-eval'; "
                    "style-src 'unsafe-inline' https:; font-src https: data:; img-src data:; "

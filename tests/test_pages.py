@@ -1,18 +1,25 @@
 """The pages d2lcourse writes, in a real browser (Debian's Chromium, headless).
 
 A small class of assignment 01 is graded through nbgrader and the sandbox: a student
-with a plot and a printed answer of their own, a NameError and a catalogued mistake, and
-a hostile student whose notebook tries to run script in every page that shows it. The
-grading report is also written for a synthetic class of the largest assignment with
-every submission status. Screenshots go to a temporary folder (their paths are printed);
-nothing here is committed.
+with a plot, a printed answer and a formula of their own, a NameError and a catalogued
+mistake, and a hostile student whose notebook tries to run script in every page that
+shows it. The grading report is also written for a synthetic class of the largest
+assignment with every submission status. Screenshots go to a temporary folder (their
+paths are printed); nothing here is committed. The feedback page's math is typeset by
+Debian's MathJax 2 (libjs-mathjax), served over HTTPS on 127.0.0.1 where Chromium is
+sent for MathJax's CDN, under the page's own script policy.
 """
 import base64
 import html.parser
+import http.server
 import io
 import json
 import re
+import ssl
 import subprocess
+import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -55,15 +62,19 @@ def png():
     return base64.b64encode(stream.getvalue()).decode()
 
 
+STUDENT_TEX = r"\frac{d}{dx} (3x^2 - 4x) = 6x - 4"
+
+
 def exercise_cells():
-    """A student's own exercise: a printed answer and a plot (not graded)."""
+    """A student's own exercises: a formula, a printed answer and a plot (not graded)."""
+    formula = nbformat.v4.new_markdown_cell(f"Exercise 1: ${STUDENT_TEX}$, so 2 at $x = 1$.")
     cell = nbformat.v4.new_code_cell("print('exercise 2: the answer is 42')\nplot_my_loss()",
                                      execution_count=7)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                            text="exercise 2: the answer is 42\n"),
                     nbformat.v4.new_output("display_data", data={"image/png": png(),
                                                                  "text/plain": "<Figure>"})]
-    return [cell]
+    return [formula, cell]
 
 
 SVG_ATTACK = (f'<svg xmlns="http://www.w3.org/2000/svg" onload="{attack("svg-onload")}">'
@@ -140,14 +151,15 @@ def feedback(root, student):
 
 def chromium(page, *arguments, profile):
     """Run Debian's Chromium, headless, on `page` in a window 1280 px wide (and tall
-    enough for a screenshot to show the summaries); returns what it printed."""
+    enough for a screenshot to show the summaries); returns the finished process (what it
+    printed: stdout, stderr)."""
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
                f"--window-size={WIDTH},2400", *arguments, Path(page).as_uri()]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    return result
 
 
 MEASURE = """<script>
@@ -173,7 +185,7 @@ def measure(page, folder, name, query, policy):
     copy_path.write_text(POLICY_META.sub("", text).replace("</body>", script + "</body>"))
     picture = folder / f"{name}.png"
     dom = chromium(copy_path, "--dump-dom", f"--screenshot={picture}",
-                   profile=folder / f"profile-{name}")
+                   profile=folder / f"profile-{name}").stdout
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {picture}")
     title = re.search(r"<title>MEASURED(.*?)</title>", dom, re.S)
@@ -260,6 +272,105 @@ def test_no_page_runs_a_script_from_the_student(course):
     assert_policy_first(text, FEEDBACK_POLICY)
     _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", FEEDBACK_POLICY)
     assert "PWNED" not in dom  # cleaning alone stops them; the page's policy is a second wall
+
+
+# --------------------------------------------------------------------------- MathJax
+
+MATHJAX_FILES = Path("/usr/share/javascript/mathjax")  # Debian's libjs-mathjax (MathJax 2)
+MATHJAX_2 = re.compile(re.escape(urllib.parse.urlsplit(MATHJAX).path) + r"2\.\d+\.\d+/(.*)")
+
+
+class MathJaxFiles(http.server.SimpleHTTPRequestHandler):
+    """The CDN's MathJax 2 folders (any 2.x.y), from Debian's files; Debian keeps
+    `latest.js` only under unpacked/. Records each path asked for."""
+
+    def __init__(self, *arguments, **options):
+        super().__init__(*arguments, directory=str(MATHJAX_FILES), **options)
+
+    def translate_path(self, path):
+        self.server.requested.append(path)
+        match = MATHJAX_2.match(path)
+        if match is None:
+            return str(MATHJAX_FILES / "not-on-the-cdn")
+        packed = super().translate_path("/" + match.group(1))
+        return packed if Path(packed).is_file() else \
+            super().translate_path("/unpacked/" + match.group(1))
+
+    def log_message(self, format, *arguments):
+        pass
+
+
+class HTTPSServer(http.server.ThreadingHTTPServer):
+    """Each connection's TLS handshake happens in its own thread."""
+
+    def finish_request(self, request, client_address):
+        super().finish_request(self.tls.wrap_socket(request, server_side=True), client_address)
+
+
+@pytest.fixture(scope="module")
+def mathjax_cdn(tmp_path_factory):
+    """Serve MathJax over HTTPS (a throwaway self-signed certificate) on 127.0.0.1; yields
+    Chromium's arguments that send it there for MathJax's CDN, and the paths asked for."""
+    folder = tmp_path_factory.mktemp("cdn")
+    key, certificate = folder / "key.pem", folder / "certificate.pem"
+    host = urllib.parse.urlsplit(MATHJAX).hostname
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", f"/CN={host}",
+                    "-keyout", key, "-out", certificate], check=True, capture_output=True)
+    server = HTTPSServer(("127.0.0.1", 0), MathJaxFiles)
+    server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.tls.load_cert_chain(certificate, key)
+    server.requested = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [f"--host-resolver-rules=MAP {host} 127.0.0.1:{server.server_address[1]}",
+           "--ignore-certificate-errors"], server.requested
+    server.shutdown()
+    server.server_close()
+
+
+def typeset_math(dom):
+    """Each TeX source MathJax found in a page's DOM, with whether it was typeset."""
+    found = re.findall(r'<script type="math/tex[^"]*" id="(MathJax-Element-\d+)">(.*?)</script>',
+                       dom, re.S)
+    return [(tex, f'id="{element}-Frame"' in dom) for element, tex in found]
+
+
+def test_feedback_math_is_typeset_under_the_pages_policy(course, mathjax_cdn):
+    """The page's own policy lets MathJax typeset the lecture's and the student's math; a
+    policy without MathJax's CDN or without 'unsafe-eval' does not (so the test can fail)."""
+    root, shots = course
+    cdn, requested = mathjax_cdn
+    page = feedback(root, "mixed")
+    text = page.read_text()
+    assert_policy_first(text, FEEDBACK_POLICY)
+    policies = {"page": FEEDBACK_POLICY,
+                "no-cdn": FEEDBACK_POLICY.replace(f"script-src {MATHJAX} ", "script-src "),
+                "no-eval": FEEDBACK_POLICY.replace(" 'unsafe-eval'", "")}
+    for name, policy in policies.items():
+        assert name == "page" or policy != FEEDBACK_POLICY
+        page.with_name(f"math-{name}.html").write_text(text.replace(FEEDBACK_POLICY, policy))
+
+    def run(name):  # the DOM once MathJax is done, and the console (CSP violations)
+        return chromium(page.with_name(f"math-{name}.html"), *cdn, "--dump-dom",
+                        "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0",
+                        profile=shots / f"profile-math-{name}")
+    with ThreadPoolExecutor(len(policies)) as pool:
+        runs = dict(zip(policies, pool.map(run, policies)))
+
+    math = typeset_math(runs["page"].stdout)
+    assert len(math) >= 20, math  # the lecture's formulas (dozens) and the student's
+    assert (STUDENT_TEX, True) in math and all(typeset for _, typeset in math), math
+    assert f"${STUDENT_TEX}$" not in runs["page"].stdout
+    assert not re.search(r'class="[^"]*merror', runs["page"].stdout)  # no TeX error
+    assert "Content Security Policy" not in runs["page"].stderr, runs["page"].stderr[-3000:]
+    assert any(MATHJAX_2.match(path) and "/MathJax.js?" in path for path in requested), \
+        requested  # the page's own URL, served here
+    for name, violation in (("no-cdn", "latest.js"), ("no-eval", "'unsafe-eval'")):
+        assert f"${STUDENT_TEX}$" in runs[name].stdout, name  # left as TeX
+        assert not any(typeset for _, typeset in typeset_math(runs[name].stdout)), name
+        console = [line for line in runs[name].stderr.splitlines()
+                   if "Content Security Policy" in line]
+        assert any(violation in line for line in console), (name, runs[name].stderr[-3000:])
 
 
 # --------------------------------------------------------------------------- report.html
