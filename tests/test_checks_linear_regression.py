@@ -272,51 +272,54 @@ def test_training_check_accepts_the_reference_for_other_seeds(seed):
         batch_size=100, seed=seed))
 
 
-def trainer(init_scale=0.01, epochs=None, batch=None, divide_by=None):
-    """A from-scratch trainer with one thing changed: a mistake to diagnose."""
+def trainer(calls, epochs=None):
+    """A from-scratch trainer that records the arguments of each call in `calls`."""
     def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-        w = np.random.normal(0, init_scale, (features.shape[1], 1))
+        calls.append((len(features), lr, num_epochs, batch_size))
+        w = np.random.normal(0, 0.01, (features.shape[1], 1))
         b = np.zeros(1)
         w.attach_grad()
         b.attach_grad()
-        size = batch or batch_size
         for epoch in range(epochs if epochs is not None else num_epochs):
-            for X, y in ref.data_iter(size, features, labels):
+            for X, y in ref.data_iter(batch_size, features, labels):
                 with autograd.record():
                     l = ref.squared_loss(ref.linreg(X, w, b), y)
                 l.backward()
-                ref.sgd([w, b], lr, divide_by or size)
+                ref.sgd([w, b], lr, batch_size)
         return w, b
     return train_linear_regression
 
 
-def test_training_with_the_default_batch_size_is_named():
-    message = failure(lambda: check.train_linear_regression_fits(
-        trainer(batch=10), num_examples=1000, lr=0.05, num_epochs=2, batch_size=100))
-    assert "uses batch_size=10 (the default), not batch_size=100" in message
+PROBE_CALL = tuple(check.PROBE[k] for k in ("num_examples", "lr", "num_epochs", "batch_size"))
 
 
-def test_training_with_the_default_number_of_epochs_is_named():
-    message = failure(lambda: check.train_linear_regression_fits(
-        trainer(epochs=3), num_examples=1000, lr=0.02, num_epochs=1, batch_size=25))
-    assert "runs 3 epochs (the default), not num_epochs=1" in message
+@pytest.mark.parametrize("w,b", [(check.TRUE_W, check.TRUE_B),
+                                 ((1.0, -2.0, 0.5, 3.0, -1.5), -2.5)])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_probe_accepts_a_correct_trainer_for_any_seed(w, b, seed):
+    calls = []
+    quietly(lambda: check._train_as_sgd(trainer(calls), w=w, b=b, seed=seed, runs=400,
+                                        **check.PROBE))
+    assert calls == [PROBE_CALL]
 
 
-def test_training_that_diverges_is_named():
-    message = failure(lambda: check.train_linear_regression_fits(
-        trainer(divide_by=1), num_examples=1000, lr=0.05, num_epochs=2, batch_size=100))
-    assert "training diverged" in message
+def test_a_mistake_fails_in_the_probe_before_the_long_run():
+    calls = []
+    message = failure(lambda: check.train_linear_regression_fits(trainer(calls, epochs=3)))
+    assert "runs 3 epochs (the default), not num_epochs=4" in message
+    assert calls == [PROBE_CALL]
 
 
-def test_initial_parameters_with_unit_scale_are_named():
-    message = failure(lambda: check.train_linear_regression_initial_parameters(
-        trainer(init_scale=1.0)))
-    assert "w has the default scale 1" in message
+def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
+    calls = []
+    quietly(lambda: check.train_linear_regression_fits(
+        trainer(calls), num_examples=1000, lr=0.05, num_epochs=2, batch_size=100))
+    assert calls == [PROBE_CALL, (1000, 0.05, 2, 100)]
 
 
 def test_initial_parameters_when_num_epochs_is_ignored_are_named():
     message = failure(lambda: check.train_linear_regression_initial_parameters(
-        trainer(epochs=3)))
+        trainer([], epochs=3)))
     assert "after 0 epochs, expected 0" in message
     assert "for epoch in range(num_epochs)" in message
 

@@ -102,6 +102,29 @@ def synthetic_data(w, b, num_examples):
     y += np.random.normal(0, 0.01, y.shape)
     return X, y.reshape((-1, 1))
 ''', "of X are correlated"),
+    Mistake("synthetic_data_no_return", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.normal(0, 0.01, y.shape)
+    y = y.reshape((-1, 1))
+''', "returned None, expected the pair (X, y)"),
+    Mistake("synthetic_data_noise_standardized_over_rows", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w).reshape((-1, 1)) + b
+    noise = np.random.normal(0, 1, y.shape)
+    # exactly mean 0 and standard deviation 0.01 (but axis=1 has length 1: 0 / 0)
+    noise = (noise - noise.mean(axis=1, keepdims=True)) / noise.std(axis=1, keepdims=True)
+    return X, y + 0.01 * noise
+''', "y contains NaN at index (0, 0): a 0/0"),
+    Mistake("synthetic_data_uniform_noise", "synthetic_data", '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
+    y = np.dot(X, w) + b
+    y += np.random.uniform(-0.01, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+''', "draw it with np.random.normal(0, 0.01, y.shape)"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter", '''
 def data_iter(batch_size, features, labels):
@@ -313,6 +336,12 @@ def sgd(params, lr, batch_size):
     for param in params:
         param[:] = param - param.grad
 ''', "the step is param.grad"),
+    Mistake("sgd_divides_twice", "sgd", '''
+def sgd(params, lr, batch_size):
+    lr = lr / batch_size  # the loss was summed over the minibatch
+    for param in params:
+        param[:] = param - lr * param.grad / batch_size
+''', "batch_size times too small", also_fails=(TRAIN,)),
     Mistake("sgd_returns_updated", "sgd", '''
 def sgd(params, lr, batch_size):
     for param in params:
@@ -348,6 +377,13 @@ def closed_form(X, y):
     theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y.reshape(-1)))
     return theta[:-1], theta[-1:]
 ''', "one weight per feature, as a column"),
+    Mistake("closed_form_ones_column_first", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+    b, w = theta[0], theta[1:]  # theta = (b, w)
+    return w, b
+''', "is not the least-squares fit"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
@@ -459,6 +495,131 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "is the factor 1/2 missing from the squared loss?"),
+    Mistake("train_forgets_sgd", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+    return w, b
+''', "does not update w and b at all"),
+    Mistake("train_three_epochs", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(3):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "runs 3 epochs (the default)"),
+    Mistake("train_batch_size_ten", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(10, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, 10)
+    return w, b
+''', "uses batch_size=10 (the default)"),
+    Mistake("train_sgd_batch_size_one", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, 1)
+    return w, b
+''', "training diverged"),
+    Mistake("train_b_column", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros((1, 1))
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
+    Mistake("train_extra_epoch", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs + 1):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "after 0 epochs, expected 0"),
+    Mistake("train_init_inside_epoch_loop", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    for epoch in range(num_epochs):
+        w = np.random.normal(0, 0.01, (features.shape[1], 1))
+        b = np.zeros(1)
+        w.attach_grad()
+        b.attach_grad()
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "that is not where minibatch SGD with these arguments gets"),
+    Mistake("train_init_scale_one", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(size=(features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "w has the default scale 1"),
+    Mistake("train_init_uniform", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.uniform(size=(features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            sgd([w, b], lr, batch_size)
+    return w, b
+''', "draw w from N(0, 0.01^2)"),
 ]
 
 ALTERNATIVES = [
