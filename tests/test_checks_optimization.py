@@ -175,7 +175,7 @@ def test_init_momentum_states_catches_nonzero_and_single_array():
         lambda: check.init_momentum_states_matches(ones))
     assert "expected a list" in failure(
         lambda: check.init_momentum_states_matches(lambda params: np.zeros(3)))
-    assert "returned 1 states for 2 parameters" in failure(
+    assert "returned 1 state for 2 parameters" in failure(
         lambda: check.init_momentum_states_matches(lambda params: [np.zeros((2, 1))]))
 
 
@@ -319,6 +319,27 @@ def test_converges_check_reports_a_loss_above_the_noise_floor():
     assert "the final loss is 0.001" in failure(
         lambda: check.train_minibatch_converges(stalls, n=100))
 
+
+
+def losses_after_first_epoch(gain):
+    """A fake trainer whose first epoch gains `gain` times what one full-batch step gains,
+    then stalls far above the noise floor with the small rises of SGD's noise."""
+    def train_minibatch(features, labels, batch_size, lr, num_epochs):
+        X, y = features.asnumpy(), labels.asnumpy()
+        start, one_step = check.full_batch_losses(X, y, lr, 1)
+        first = start - gain * (start - one_step)
+        return np.array([start, first, first * 1.01, first * 1.02])
+    return train_minibatch
+
+
+@pytest.mark.parametrize("gain,named", [
+    (1.0, "about what one step of full-batch gradient descent reaches"),
+    (8.0, "It learns too slowly"),    # e.g. steps batch_size = 10 times too small
+    (0.25, "It learns too slowly"),
+])
+def test_converges_check_tells_one_step_per_epoch_from_small_steps(gain, named):
+    message = failure(lambda: check.train_minibatch_converges(losses_after_first_epoch(gain)))
+    assert named in message and "went up" not in message
 
 # --------------------------------------------------------------------------- stubs
 

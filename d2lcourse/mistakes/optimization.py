@@ -138,7 +138,19 @@ def init_momentum_states(params):
     Mistake("init_momentum_states_one_shape", "init_momentum_states", '''
 def init_momentum_states(params):
     return [np.zeros(params[0].shape)] * len(params)
-''', "the state of params[1] has the parameter's shape"),
+''', "states 0 and 1 are the same array object"),
+    Mistake("init_momentum_states_vectors", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [np.zeros(len(p)) for p in params]
+''', "the state of params[0] has the parameter's shape"),
+    Mistake("init_momentum_states_append_after_loop", "init_momentum_states", '''
+def init_momentum_states(params):
+    states = []
+    for p in params:
+        v = np.zeros_like(p)
+    states.append(v)
+    return states
+''', "returned 1 state for 2 parameters"),
     Mistake("init_momentum_states_zeroes_params", "init_momentum_states", '''
 def init_momentum_states(params):
     for p in params:
@@ -211,6 +223,18 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
         v[:] = momentum * v + p.grad / batch_size
         p = p - lr * v
 ''', "the parameters did not change"),
+    Mistake("sgd_momentum_batch_division_in_update", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + p.grad
+        p[:] = p - lr * v / batch_size
+''', "Hint: v[:] = momentum * v + p.grad / batch_size"),
+    Mistake("sgd_momentum_step_without_velocity", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + p.grad / batch_size
+        p[:] = p - lr * p.grad / batch_size
+''', "Hint: after updating v: p[:] = p - lr * v"),
     Mistake("sgd_momentum_negative_velocity", "sgd_momentum", '''
 def sgd_momentum(params, states, lr, momentum, batch_size):
     for p, v in zip(params, states):
@@ -336,6 +360,176 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "the update goes uphill"),
+    Mistake("train_minibatch_loss_without_half", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [((linreg(features, w, b) - labels) ** 2).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(((linreg(features, w, b) - labels) ** 2).mean())
+    return np.stack(losses)
+''', "without the 1/2 of squared_loss"),
+    Mistake("train_minibatch_summed_losses", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).sum()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).sum())
+    return np.stack(losses)
+''', "that is the sum over the examples"),
+    Mistake("train_minibatch_mean_over_axis_0", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean(axis=0)]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean(axis=0))
+    return np.stack(losses)
+''', "a 1-D array (reshape(-1) it"),
+    Mistake("train_minibatch_per_example_losses", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels)]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels))
+    return np.stack(losses)
+''', "the mean of squared_loss over all the examples"),
+    Mistake("train_minibatch_summed_loss_undivided", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y).sum()
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "the steps are far too large"),
+    Mistake("train_minibatch_mean_loss_divided", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y).mean()
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "batch_size times too small"),
+    Mistake("train_minibatch_loss_divided_twice", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y).sum() / batch_size
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "It learns too slowly"),
+    Mistake("train_minibatch_divides_by_n", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / len(labels)
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "not n"),
+    Mistake("train_minibatch_updates_w_only", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w,):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "with one batch of all n examples"),
+    Mistake("train_minibatch_gradient_once_per_epoch", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
+    for epoch in range(num_epochs):
+        with autograd.record():
+            l = squared_loss(linreg(features, w, b), labels)
+        l.backward()
+        for X, y in data_iter(batch_size, features, labels):
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
+    return np.stack(losses)
+''', "the gradient of its own minibatch"),
 ]
 
 ALTERNATIVES = [
