@@ -620,6 +620,21 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "draw w from N(0, 0.01^2)"),
+    Mistake("train_inline_update_uphill", TRAIN, '''
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param + lr * param.grad / batch_size
+    return w, b
+''', "moves up the gradient: sgd must subtract the step"),
 ]
 
 ALTERNATIVES = [
