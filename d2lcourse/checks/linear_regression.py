@@ -10,7 +10,8 @@ the column of ones, a training loop that ignores its arguments or updates inside
 
 Random data are judged statistically: a check rejects only beyond ``Z`` standard errors,
 so a correct solution fails with probability below 1e-8 per statistic whatever its
-random numbers.
+random numbers. A training check first trains on a small :data:`PROBE`, where the
+typical trainer mistakes already fail, before the long run with the cell's arguments.
 """
 import math
 
