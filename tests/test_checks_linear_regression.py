@@ -317,13 +317,6 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
     assert calls == [PROBE_CALL, (1000, 0.05, 2, 100)]
 
 
-def test_initial_parameters_when_num_epochs_is_ignored_are_named():
-    message = failure(lambda: check.train_linear_regression_initial_parameters(
-        trainer([], epochs=3)))
-    assert "after 0 epochs, expected 0" in message
-    assert "for epoch in range(num_epochs)" in message
-
-
 def test_mxnet_messages_are_shortened_to_their_first_sentence():
     message = ("raised MXNetError at line 9: Traceback (most recent call last):\n"
                '  File "../src/imperative/imperative.cc", line 203\n'
