@@ -5,19 +5,25 @@
 3. each catalogued mistake loses points on its own function's tests, with a message
    that names it, and nowhere else,
 4. each alternative correct answer gets full marks,
-5. a correct answer that writes to stderr and raises warnings keeps full marks.
+5. a correct answer that writes to stderr and raises warnings keeps full marks,
+6. every failure a check module can raise is asserted by a catalogued mistake.
 
 These run the test cells in-process (d2lcourse.grading); tests/test_autograde.py runs
 the same notebooks through nbgrader and the sandbox.
 """
+import ast
+import contextlib
 import copy
 import functools
+import sys
+from pathlib import Path
 
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse import grading, notebooks
+from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS
 
 ASSIGNMENT_IDS = list(ASSIGNMENTS)
@@ -85,13 +91,48 @@ def test_catalogue_has_three_mistakes_per_assignment(assignment_id):
     assert len(found) >= 3
 
 
-@pytest.mark.parametrize("assignment_id,mistake", mistakes("mistakes"))
-def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
+@contextlib.contextmanager
+def recorded_failures():
+    """Record every CheckFailure made inside the block: its message, and the lines of
+    d2lcourse/checks/ on the stack where it was made."""
+    records = []
+    checks_dir = str(CHECKS_DIR)
+
+    def record(failure, *args):
+        AssertionError.__init__(failure, *args)
+        frame, lines = sys._getframe(1), []
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(checks_dir):
+                lines.append((frame.f_code.co_filename, frame.f_lineno))
+            frame = frame.f_back
+        records.append((str(failure), tuple(lines)))
+
+    core.CheckFailure.__init__ = record
+    try:
+        yield records
+    finally:
+        del core.CheckFailure.__init__
+
+
+CHECKS_DIR = Path(core.__file__).parent
+
+
+@functools.lru_cache(maxsize=None)
+def graded_mistake(assignment_id, mistake):
+    """(results, recorded failures) of the reference notebook with `mistake` in it.
+    Cached: the hint coverage test reuses the runs of the mistake tests."""
     assignment = ASSIGNMENTS[assignment_id]
     # Training tests are slow: run them only where the mistake is in, or reaches, them.
     only = [f for f in assignment.functions if not is_training(f)
             or f == mistake.function or f in mistake.also_fails]
-    results = grade(assignment_id, {mistake.function: mistake.source}, only)
+    with recorded_failures() as records:
+        results = grade(assignment_id, {mistake.function: mistake.source}, only)
+    return results, tuple(records)
+
+
+@pytest.mark.parametrize("assignment_id,mistake", mistakes("mistakes"))
+def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
+    results, _ = graded_mistake(assignment_id, mistake)
     failed = [r for r in results if not r.passed]
     own = [r for r in failed if r.function == mistake.function]
     assert own, f"{mistake.name} passes every test of {mistake.function}:\n{report(results)}"
@@ -125,3 +166,35 @@ def test_stderr_and_warnings_keep_full_marks(assignment_id):
     results = grade(assignment_id, noisy,
                     only=[f for f in ASSIGNMENTS[assignment_id].functions if not is_training(f)])
     assert results and all(r.passed for r in results), report(results)
+
+
+def failure_sites(path):
+    """(first line, last line, text) of every `core.fail(...)` and `core.CheckFailure(...)`
+    in a checks module: each is a message some mistake must produce."""
+    sites = []
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "core"
+                and node.func.attr in ("fail", "CheckFailure")):
+            sites.append((node.lineno, node.end_lineno, ast.unparse(node)))
+    return sorted(sites)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_every_hint_is_asserted_by_a_mistake(assignment_id):
+    """A failure site counts as tested when a catalogued mistake's asserted message was
+    raised there (or by a helper called from there)."""
+    assignment = ASSIGNMENTS[assignment_id]
+    path = str(CHECKS_DIR / f"{assignment.module}.py")
+    reached = set()
+    for mistake in catalogue.load(assignment)[0]:
+        _, records = graded_mistake(assignment_id, mistake)
+        for message, lines in records:
+            if mistake.message.lower() in message.lower():
+                reached.update(line for file, line in lines if file == path)
+    shown = Path(path).relative_to(CHECKS_DIR.parent.parent)
+    untested = [f"{shown}:{first}: {text[:160]}" for first, last, text in failure_sites(path)
+                if not any(first <= line <= last for line in reached)]
+    assert not untested, ("no catalogued mistake asserts these messages (add one to "
+                          f"d2lcourse/mistakes/{assignment.module}.py, or delete a message "
+                          "no input reaches):\n" + "\n".join(untested))
