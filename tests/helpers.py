@@ -6,6 +6,7 @@ import pytest
 
 from d2lcourse import data
 from d2lcourse.checks import core
+from d2lcourse.notebooks import is_test_cell, read
 
 
 def failure(run):
@@ -21,6 +22,12 @@ def quietly(run):
     with contextlib.redirect_stdout(io.StringIO()) as output:
         run()
     return output.getvalue()
+
+
+def max_points(assignment):
+    """The points of all the test cells of `assignment`'s source notebook."""
+    source = read(assignment.source_path())
+    return sum(float(c.metadata.nbgrader.points) for c in source.cells if is_test_cell(c))
 
 
 def has_fashion_mnist():

@@ -1,9 +1,10 @@
 """The real course through real nbgrader and the real sandbox: `d2lcourse grade`.
 
-One throw-away course holds all five assignments. Each gets a small class: the
-reference, the blank release, a catalogued mistake, and the nbgrader exploit (a blank
-notebook whose first cell installs an IPython input transformer). Assignment 01 also
-gets broken and tampered notebooks.
+One throw-away course holds the assignments but the demo's (test_demo grades the
+demo's larger class of that one). Each gets a small class: the reference, the blank
+release, a catalogued mistake, and the nbgrader exploit (a blank notebook whose first
+cell installs an IPython input transformer). Assignment 01 also gets broken and
+tampered notebooks.
 """
 import csv
 import json
@@ -22,13 +23,16 @@ from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import Recorder, grade, verdict_file_name
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
+from helpers import max_points
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
 BROKEN = "01_ndarray_autograd"
 D2LCOURSE = [sys.executable, "-m", "d2lcourse.cli"]
+GRADED = [a for a in ASSIGNMENTS if a != DEFAULT_DEMO_ASSIGNMENT]
 
 
 def make_class(course, assignment, broken=False):
@@ -71,11 +75,11 @@ def write_broken_notebooks(course, assignment):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """The course after `d2lcourse grade` of every assignment with two workers."""
+    """The course after `d2lcourse grade` of each assignment of GRADED with two workers."""
     root = tmp_path_factory.mktemp("course")
-    samples.copy_course(root, ASSIGNMENTS)
+    samples.copy_course(root, GRADED)
     outputs = {}
-    for assignment in ASSIGNMENTS.values():
+    for assignment in map(ASSIGNMENTS.get, GRADED):
         make_class(root, assignment, broken=assignment.id == BROKEN)
         result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(root),
                                              "--workers", "2"],
@@ -89,19 +93,14 @@ def grades(root, assignment_id):
         return {row["student_id"]: row for row in csv.DictReader(stream)}
 
 
-def max_points(assignment):
-    source = read(assignment.source_path())
-    return sum(float(c.metadata.nbgrader.points) for c in source.cells if is_test_cell(c))
-
-
-@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment_id", GRADED)
 def test_grade_exits_zero_and_prints_the_summary(course, assignment_id):
     result = course[1][assignment_id]
     assert result.returncode == 0, result.stderr[-3000:]
     assert "reference" in result.stdout and "grades.csv" in result.stdout
 
 
-@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment_id", GRADED)
 def test_reference_full_blank_and_exploit_zero_through_the_sandbox(course, assignment_id):
     root, _ = course
     assignment = ASSIGNMENTS[assignment_id]
@@ -114,7 +113,7 @@ def test_reference_full_blank_and_exploit_zero_through_the_sandbox(course, assig
     assert rows["reference"]["status"] == rows["blank"]["status"] == "ok"
 
 
-@pytest.mark.parametrize("assignment_id", list(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment_id", GRADED)
 def test_mistake_loses_points_through_the_sandbox(course, assignment_id):
     root, _ = course
     mistake = catalogue.load(ASSIGNMENTS[assignment_id])[0][0]
