@@ -462,10 +462,12 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
                               w=(2.0, -3.4), b=4.2, seed=0):
     """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD."""
     X, y = regression_problem(n, w, b, seed)
-    inputs = f"n={n} examples, batch_size={batch_size}, lr={lr}, num_epochs={num_epochs}"
-    value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
-                      seed=seed)
-    got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    # First the start alone: 0 epochs cost no training, and a wrong start fails there.
+    for epochs in (0, num_epochs):
+        inputs = f"n={n} examples, batch_size={batch_size}, lr={lr}, num_epochs={epochs}"
+        value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, epochs,
+                          seed=seed)
+        got = judge_losses(train_minibatch, value, X, y, epochs, inputs)
     floor = noise_floor(X, y)
     reached = 2 * floor + 1e-5   # the best possible loss, plus what SGD's noise adds
     one_gd_epoch = full_batch_losses(X, y, lr, 1)[1]
