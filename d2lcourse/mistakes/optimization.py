@@ -1,6 +1,34 @@
 """Typical mistakes and alternative correct answers for 03_optimization."""
 from d2lcourse.mistakes import Alternative, Mistake
 
+TRAIN_MINIBATCH = '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    losses = [{full_loss}]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            with autograd.record():
+                l = {loss}
+            l.backward()
+            for param in {params}:
+                param[:] = {update}
+        losses.append({full_loss})
+    return np.stack(losses)
+'''
+
+
+def train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels).mean()",
+                         loss="squared_loss(linreg(X, w, b), y)",
+                         update="param - lr * param.grad / batch_size", params="(w, b)"):
+    """A whole train_minibatch cell like the reference, with some of its parts written
+    otherwise: the full-data loss, the minibatch loss, the update, the updated params."""
+    return TRAIN_MINIBATCH.format(full_loss=full_loss, loss=loss, update=update,
+                                  params=params)
+
+
 MISTAKES = [
     # ---------------------------------------------------------------- gd
     Mistake("gd_missing_x0", "gd", '''
@@ -310,23 +338,9 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(float(squared_loss(linreg(features, w, b), labels).mean()))
     return losses
 ''', "returned a Python list for the losses"),
-    Mistake("train_minibatch_no_batch_division", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "batch_size times too large"),
+    Mistake("train_minibatch_no_batch_division", "train_minibatch",
+            train_minibatch_cell(update="param - lr * param.grad"),
+            "batch_size times too large"),
     Mistake("train_minibatch_ignores_batch_size", "train_minibatch", '''
 def train_minibatch(features, labels, batch_size, lr, num_epochs):
     w = np.zeros((features.shape[1], 1))
@@ -343,176 +357,38 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "one per minibatch"),
-    Mistake("train_minibatch_uphill", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param + lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "the update goes uphill"),
-    Mistake("train_minibatch_loss_without_half", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [((linreg(features, w, b) - labels) ** 2).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(((linreg(features, w, b) - labels) ** 2).mean())
-    return np.stack(losses)
-''', "without the 1/2 of squared_loss"),
-    Mistake("train_minibatch_summed_losses", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).sum()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).sum())
-    return np.stack(losses)
-''', "that is the sum over the examples"),
-    Mistake("train_minibatch_mean_over_axis_0", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean(axis=0)]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean(axis=0))
-    return np.stack(losses)
-''', "a 1-D array (reshape(-1) it"),
-    Mistake("train_minibatch_per_example_losses", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels)]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels))
-    return np.stack(losses)
-''', "the mean of squared_loss over all the examples"),
-    Mistake("train_minibatch_summed_loss_undivided", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y).sum()
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "the steps are far too large"),
-    Mistake("train_minibatch_mean_loss_divided", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y).mean()
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "batch_size times too small"),
-    Mistake("train_minibatch_loss_divided_twice", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y).sum() / batch_size
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "It learns too slowly"),
-    Mistake("train_minibatch_divides_by_n", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / len(labels)
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "not n"),
-    Mistake("train_minibatch_updates_w_only", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w,):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "with one batch of all n examples"),
+    Mistake("train_minibatch_uphill", "train_minibatch",
+            train_minibatch_cell(update="param + lr * param.grad / batch_size"),
+            "the update goes uphill"),
+    Mistake("train_minibatch_loss_without_half", "train_minibatch",
+            train_minibatch_cell(full_loss="((linreg(features, w, b) - labels) ** 2).mean()"),
+            "without the 1/2 of squared_loss"),
+    Mistake("train_minibatch_summed_losses", "train_minibatch",
+            train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels).sum()"),
+            "that is the sum over the examples"),
+    Mistake("train_minibatch_mean_over_axis_0", "train_minibatch",
+            train_minibatch_cell(
+                full_loss="squared_loss(linreg(features, w, b), labels).mean(axis=0)"),
+            "a 1-D array (reshape(-1) it"),
+    Mistake("train_minibatch_per_example_losses", "train_minibatch",
+            train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels)"),
+            "the mean of squared_loss over all the examples"),
+    Mistake("train_minibatch_summed_loss_undivided", "train_minibatch",
+            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).sum()",
+                                 update="param - lr * param.grad"),
+            "the steps are far too large"),
+    Mistake("train_minibatch_mean_loss_divided", "train_minibatch",
+            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).mean()"),
+            "batch_size times too small"),
+    Mistake("train_minibatch_loss_divided_twice", "train_minibatch",
+            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).sum() / batch_size"),
+            "It learns too slowly"),
+    Mistake("train_minibatch_divides_by_n", "train_minibatch",
+            train_minibatch_cell(update="param - lr * param.grad / len(labels)"),
+            "not n"),
+    Mistake("train_minibatch_updates_w_only", "train_minibatch",
+            train_minibatch_cell(params="(w,)"),
+            "with one batch of all n examples"),
     Mistake("train_minibatch_gradient_once_per_epoch", "train_minibatch", '''
 def train_minibatch(features, labels, batch_size, lr, num_epochs):
     w = np.zeros((features.shape[1], 1))
