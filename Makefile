@@ -15,8 +15,9 @@ endif
 DEBIAN_PACKAGES := dataset-fashion-mnist bubblewrap chromium libjs-mathjax
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
-# Two processes (the machine has two cores); a test file stays on one process.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# Two processes (the machine has two cores); a test file stays on one process. The
+# slowest files start first (tests/conftest.py), and the slowest tests are listed.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 .PHONY: install demo test benchmark notebooks debian-packages python-packages clean
 
@@ -43,7 +44,7 @@ debian-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	    echo "d2lcourse: please run:  sudo apt-get install$$missing"; \
-	    echo "  (Fashion-MNIST data, the bubblewrap sandbox, Chromium for the page tests; not root, so not installed here)"; \
+	    echo "  (Fashion-MNIST data, the bubblewrap sandbox, Chromium and MathJax for the page tests; not root, so not installed here)"; \
 	else \
 	    echo "d2lcourse: no apt-get here. Put the Fashion-MNIST IDX .gz files in a folder and set"; \
 	    echo "  D2LCOURSE_DATA to it (see README, Data); grading needs Linux with bubblewrap."; \
