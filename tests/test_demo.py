@@ -1,5 +1,10 @@
 """`make demo` (`d2lcourse demo --keep`), the contract's main job, end to end on its
-default assignment."""
+default assignment.
+
+Its class is also the suite's grading of that assignment through the sandbox
+(test_autograde grades the other four): the reference, the blank release, three
+catalogued mistakes and the hostile notebooks.
+"""
 import csv
 import subprocess
 from pathlib import Path
@@ -7,8 +12,12 @@ from pathlib import Path
 import pytest
 
 from d2lcourse import demo as demos
+from d2lcourse import mistakes as catalogue
+from d2lcourse.autograder import samples
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
+from d2lcourse.course import ASSIGNMENTS
+from helpers import max_points
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -40,10 +49,12 @@ def grades(course):
 def test_the_demo_grades_the_sample_class_as_each_deserves(demo):
     _, course = demo
     rows = grades(course)
-    assert {"reference", "blank"} <= set(rows) and any(s.startswith("mistake_") for s in rows)
+    assert {"reference", "blank", "hostile_input_transformer"} <= set(rows)
+    assert any(s.startswith("mistake_") for s in rows)
     assert all(row["status"] == "ok" for row in rows.values())
     full = float(rows["reference"]["max_total"])
-    assert full > 0 and float(rows["reference"]["total"]) == full
+    assert full == max_points(ASSIGNMENTS[DEFAULT_DEMO_ASSIGNMENT]) > 0
+    assert float(rows["reference"]["total"]) == full
     assert float(rows["blank"]["total"]) == 0
     for student, row in rows.items():
         if student.startswith("hostile_"):  # attacks on the grader earn nothing
@@ -52,12 +63,23 @@ def test_the_demo_grades_the_sample_class_as_each_deserves(demo):
             assert 0 < float(row["total"]) < full, student
 
 
+def test_each_mistake_loses_the_points_of_its_own_function(demo):
+    _, course = demo
+    rows = grades(course)
+    mistakes, _ = catalogue.load(ASSIGNMENTS[DEFAULT_DEMO_ASSIGNMENT])
+    for mistake in samples.varied(mistakes, 3):
+        row = rows[f"mistake_{mistake.name}"]
+        assert [k for k, v in row.items() if k.startswith(f"test_{mistake.function}")
+                and float(v) == 0], mistake.name
+
+
 def test_the_demo_prints_the_table_and_where_the_reports_are_and_nothing_else(demo):
     result, course = demo
     for student in grades(course):
         assert student in result.stdout
     report = course / "reports" / DEFAULT_DEMO_ASSIGNMENT / "report.html"
     assert report.is_file() and str(report) in result.stdout
+    assert str(report.with_name("grades.csv")) in result.stdout
     assert any((course / "feedback").rglob("*.html"))
     for noise in ("Traceback", "INFO:", "WARNING:", "Warning"):
         assert noise not in result.stdout + result.stderr, noise
