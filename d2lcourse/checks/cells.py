@@ -12,6 +12,7 @@ import builtins
 import dis
 import functools
 import linecache
+import os
 import re
 import types
 
@@ -108,8 +109,17 @@ def defined_in_a_cell(value, function):
 def bound_in_file(filename):
     """Names bound at the top level of the cell (or file) `filename`, or None if unknown;
     "*" stands for a star import."""
+    source = cached_source(filename)
+    return None if source is None else bound_names(source)
+
+
+def cached_source(filename, files=True):
+    """The source linecache holds for `filename`: a notebook cell (Jupyter's, or one the
+    grader ran, which no file holds) or, with `files`, a real file; None if it holds none."""
     lines = linecache.getlines(filename)
-    return bound_names("".join(lines)) if lines else None
+    if not lines or (not files and os.path.exists(filename)):
+        return None
+    return "".join(lines)
 
 
 @functools.lru_cache(maxsize=256)

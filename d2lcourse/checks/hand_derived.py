@@ -16,8 +16,6 @@ import ast
 import builtins
 import importlib
 import inspect
-import linecache
-import os
 import symtable
 import sys
 import textwrap
@@ -248,11 +246,8 @@ def chain(node):
 
 
 def cell_source(function):
-    """The whole notebook cell `function` was defined in (Jupyter, or the grader's own
-    cells: linecache holds them, no file does), or None for a function from a file."""
-    filename = function.__code__.co_filename
-    lines = linecache.getlines(filename)
-    return "".join(lines) if lines and not os.path.exists(filename) else None
+    """The whole notebook cell `function` was defined in, or None for a function from a file."""
+    return cells.cached_source(function.__code__.co_filename, files=False)
 
 
 def file_source(function):
