@@ -66,13 +66,15 @@ class RemoteFunction:
     """Stands for a student's function in the grader: calls go to the sandbox.
 
     `source` is its whole solution cell; with the setup and the other solution cells
-    (`cells`, by function) it is what the static checks judge (`resolve_name`). Replies
+    (`cells`, by function) it is what the static checks judge (`resolve_name`), once per
+    set of forbidden APIs (`source_problems`, kept by core.check_source). Replies
     arrive checked by wire.check_reply; what they report is data, never evidence.
     """
 
     def __init__(self, sandbox, name, source, setup=(), cells=None):
         self.__name__ = name
         self.source = source
+        self.source_problems = {}
         self._sandbox = sandbox
         self._setup, self._cells, self._lookup = list(setup), dict(cells or {}), None
 

@@ -390,23 +390,32 @@ def attribute_chain(node):
 
 def check_source(function, forbidden):
     """Fail if the function's source names a forbidden API; for a student's cell, also if
-    it reaches anything the allow-list of hand_derived.py does not let it reach."""
+    it reaches anything the allow-list of hand_derived.py does not let it reach. A proxy
+    whose cell cannot change keeps the answer per set of APIs (`source_problems`)."""
+    known, key = getattr(function, "source_problems", {}), tuple(forbidden)
+    if key not in known:
+        known[key] = source_problem(function, key)
+    if known[key]:
+        fail(function, known[key])
+
+
+def source_problem(function, forbidden):
+    """What `check_source` fails with (the message), or None; `forbidden`: API names."""
     source, whole_cell = function_source(function)
     if source is None:
-        return
+        return None
     used = apis_in_source(source, list(forbidden) + list(ALWAYS_FORBIDDEN))
     if "d2lcourse.solutions" in used:
-        fail(function, "imports the reference solutions (d2lcourse.solutions): "
-                       "write the function yourself")
+        return ("imports the reference solutions (d2lcourse.solutions): "
+                "write the function yourself")
     if used:
-        fail(function, forbidden_message(used))
+        return forbidden_message(used)
     if not whole_cell:
-        return  # library or test code, not a student's cell
+        return None  # library or test code, not a student's cell
     key = tuple(sorted(forbidden))
     problem = hand_derived.first_violation(source, forbidden_objects(key),
                                            forbidden_attributes(key), names_lookup(function))
-    if problem:
-        fail(function, violation_message(problem))
+    return violation_message(problem) if problem else None
 
 
 @functools.lru_cache(maxsize=8)
