@@ -6,7 +6,8 @@ typical mistake it recognises: a softmax that overflows (no shift by the row max
 normalises the wrong axis, ``y_hat[:, y]`` picking whole columns, ``-log(softmax)``
 underflowing where the log-sum-exp trick is needed, a gradient divided by the batch size
 or with the wrong sign, an accuracy returned as a fraction or an array, a model without
-its bias or without flattening its input, a trainer that never shuffles or goes uphill.
+its bias or without flattening its input, a trainer that never shuffles or goes uphill
+(a 2-step probe finds a wrong update before the long training).
 
 Tolerances. Float32 results are compared with ``core.RTOL``/``core.ATOL``. With logits of
 magnitude M, a float32 logit is only known to ``FLOAT32_EPS * M`` (about 1e-3 at
@@ -169,21 +170,26 @@ def _kind(value):
     return "NaN" if onp.isnan(value).any() else "Inf"
 
 
-def _expect_shape(function, got, shape, what, hint=None):
+def _expect_shape(function, got, shape, what, hint):
     core.expect_array(function, got, what)
     if tuple(got.shape) != tuple(shape):
-        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}"
-                  + (f": {hint}" if hint else ""))
+        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}: "
+                            f"{hint}")
 
 
-def _per_example_shape(function, got, want, y_hat, what, source_name):
+GRADIENT_SHAPE = "one partial derivative per logit, the shape of O"
+
+
+def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
     """Name the usual reasons for a per-example loss of the wrong shape."""
     n = want.shape[0]
     core.expect_array(function, got, what)
     shape = tuple(got.shape)
     if shape == (n,):
         return
-    if shape == (n, n) and n > 1:
+    per_entry = shape == tuple(y_hat.shape)
+    one_hot_product = per_entry and not onp.any(_f64(got) * (1 - _onehot(labels, shape[1])))
+    if shape == (n, n) and n > 1 and not one_hot_product:
         core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source_name}[:, y]` "
                             f"picks the whole column y[j] of every row, an (n, n) matrix. Pick "
                             f"one entry per row, the one of the true class: "
@@ -197,10 +203,11 @@ def _per_example_shape(function, got, want, y_hat, what, source_name):
                  "a single number")
         core.fail(function, f"returned {which} (shape {shape}), expected one loss per "
                             f"example, shape ({n},): leave the averaging to the training loop")
-    if shape == tuple(y_hat.shape):
+    if per_entry:
         core.fail(function, f"{what} has shape {shape}, one value per entry of "
                             f"{source_name}, expected ({n},): keep only the entry of the true "
-                            f"class of each row, {source_name}[np.arange(n), y]")
+                            f"class of each row, {source_name}[np.arange(n), y] (a product "
+                            f"with one-hot labels must then be summed over axis=1)")
     core.assert_close(function, got, want, what)  # reports the shape with its own hints
 
 
@@ -259,7 +266,9 @@ def _diagnose_softmax(softmax, got, O, want):
     if not onp.allclose(rows, 1, atol=1e-4):
         r = int(onp.argmax(onp.abs(rows - 1)))
         core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the probabilities "
-                           f"of each row must sum to 1: divide exp(o) by the sum of its own row")
+                           f"of each row must sum to 1: divide exp(o - m) by the sum of its own "
+                           f"row, or, in the log domain, subtract all of logsumexp(o) = m + "
+                           f"log(sum(exp(o - m))), m included")
 
 
 def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
@@ -270,7 +279,8 @@ def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
     got = _call_pure(softmax, [O], ["O"], seed, OPERATORS)
     o = values.astype(onp.float64)
     want = _softmax(o)
-    _expect_shape(softmax, got, want.shape, "softmax(O)")
+    _expect_shape(softmax, got, want.shape, "softmax(O)",
+                  "one probability per logit, the shape of O")
     g = _f64(got)
     r = _first_bad_row(g)
     if r is not None:
@@ -306,7 +316,7 @@ def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype
     p = probabilities.astype(onp.float64)
     want = -onp.log(_picked(p, labels))
     what = "cross_entropy(y_hat, y)"
-    _per_example_shape(cross_entropy, got, want, y_hat, what, "y_hat")
+    _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
     _diagnose(cross_entropy, got, [
         (-want, "has the wrong sign: the loss is MINUS the log-probability of the true "
                 "class, -log y_hat[i, y_i], which is >= 0"),
@@ -337,7 +347,7 @@ def softmax_cross_entropy_matches(softmax_cross_entropy, n=6, num_classes=5, sca
     o = values.astype(onp.float64)
     want = _logsumexp(o) - _picked(o, labels)
     what = "softmax_cross_entropy(O, y)"
-    _per_example_shape(function, got, want, O, what, "O")
+    _per_example_shape(function, got, want, O, labels, what, "O")
     _diagnose(function, got, [
         (-want, "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
                 "-log softmax(o)[y], which is >= 0"),
@@ -377,7 +387,7 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
     o = values.astype(onp.float64)
     want = _logsumexp(o) - _picked(o, labels)
     what = "softmax_cross_entropy(O, y)"
-    _per_example_shape(function, got, want, O, what, "O")
+    _per_example_shape(function, got, want, O, labels, what, "O")
     g = _f64(got)
     r = _first_bad_row(g)
     trick = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with "
@@ -390,8 +400,10 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
                                 f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: {trick}; "
                                 f"then every exp(o - m) is at most 1")
         if o[r].max() < -EXP_OVERFLOW:
-            core.fail(function, f"{where}: exp(o) underflows to 0 for every logit of that "
-                                f"row, so log(sum(exp(o))) = log(0): {trick}")
+            core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
+                                f"so the log of the sum is log(0). Each row needs its own "
+                                f"maximum, m = O.max(axis=1, keepdims=True), not O.max(): "
+                                f"{trick}")
         core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
                             f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "
                             f"inf. Never take the log of a softmax: {trick} — it is exact "
@@ -448,10 +460,7 @@ def softmax_cross_entropy_grad_matches(softmax_cross_entropy_grad, n=5, num_clas
     P, onehot = _softmax(o), _onehot(labels, num_classes)
     want = P - onehot
     what = "the gradient"
-    core.expect_array(function, got, what)
-    if tuple(got.shape) != want.shape:
-        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {want.shape}, the "
-                            f"shape of O: one partial derivative per logit")
+    _expect_shape(function, got, want.shape, what, GRADIENT_SHAPE)
     _diagnose(function, got, _grad_mistakes(P, onehot, labels, n), want)
     core.assert_close(function, got, want, what,
                       inputs=f"O of shape {want.shape}, labels {labels.tolist()}",
@@ -469,7 +478,7 @@ def softmax_cross_entropy_grad_stable(softmax_cross_entropy_grad, num_classes=5,
     got = _call_pure(function, [O, y], ["O", "y"], seed, core.HAND_DERIVED)
     o = values.astype(onp.float64)
     want = _softmax(o) - _onehot(labels, num_classes)
-    _expect_shape(function, got, want.shape, "the gradient")
+    _expect_shape(function, got, want.shape, "the gradient", GRADIENT_SHAPE)
     g = _f64(got)
     r = _first_bad_row(g)
     if r is not None:
@@ -523,11 +532,12 @@ def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", 
         core.fail(accuracy, f"returned {got:g}, the number of WRONG predictions; expected "
                             f"{want:g}, the rows whose argmax equals the label")
     if got != want:
-        wrong = int(onp.flatnonzero(predicted != labels)[0])
+        r = int(onp.flatnonzero(predicted == labels)[0])
         core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows "
-                            f"have their largest entry at the label (e.g. row {wrong}: argmax "
-                            f"{predicted[wrong]}, label {labels[wrong]}, not counted). Compare "
-                            f"y_hat.argmax(axis=1) with y, then count the matches with .sum()")
+                            f"have their largest entry at the label (e.g. row {r}: argmax "
+                            f"{predicted[r]} = label {labels[r]}). Compare the predicted "
+                            f"classes y_hat.argmax(axis=1) with y, then count the matches "
+                            f"with .sum()")
     core.passed(accuracy, f"counts {int(want)} correct rows of {n} ({label_dtype} labels)")
 
 
@@ -599,8 +609,9 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
         if not core.close(got, logits, rtol=1e-3, atol=1e-4):
             core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
                                           f"row holds the class probabilities of one example "
-                                          f"and must sum to 1: does your softmax normalise each "
-                                          f"row? (its own tests say more)")
+                                          f"and must sum to 1: softmax must be the last step, "
+                                          f"applied to the whole logits X W + b (if it is, "
+                                          f"your softmax's own tests say more)")
     _diagnose(softmax_regression, got, [
         (_softmax(x @ w), "forgot the bias: the logits are X W + b"),
         (logits, "returns the logits X W + b: apply softmax to turn them into probabilities"),
@@ -638,33 +649,48 @@ def _parameters(function, value):
     W, b = _f64(W), _f64(b).reshape(-1)
     for name, array in (("W", W), ("b", b)):
         if not onp.isfinite(array).all():
-            core.fail(function, f"the trained {name} contains {_kind(array)}: training "
-                                f"diverged. Compute the loss stably (softmax_cross_entropy on "
-                                f"the logits, not the log of a softmax), divide the summed "
-                                f"gradient by the batch size, and check the learning rate")
+            core.fail(function, f"the trained {name} contains {_kind(array)}: a NaN or Inf "
+                                f"entered the training. Usual causes: a division by zero (e.g. "
+                                f"standardising the pixels: the black border pixels have "
+                                f"standard deviation 0; use them as given, in [0, 1]), the log "
+                                f"of a softmax (use softmax_cross_entropy on the logits), or "
+                                f"steps that blow up (divide the summed gradient by the batch "
+                                f"size)")
     return W, b
 
 
-def _evaluate(W, b, split="test", count=None):
-    """(accuracy, mean cross-entropy loss, predictions) of softmax regression (W, b)."""
-    X, y = core.fashion_mnist_features(split)
-    if count is not None:
-        X, y = X[:count], y[:count]
-    logits = X @ W + b
-    predictions = logits.argmax(axis=1)
-    loss = float((_logsumexp(logits) - _picked(logits, y)).mean())
-    return float((predictions == y).mean()), loss, predictions
+def _evaluate(W, b):
+    """(accuracy, predictions) of softmax regression (W, b) on the test images."""
+    X, y = core.fashion_mnist_features("test")
+    predictions = (X @ W + b).argmax(axis=1)
+    return float((predictions == y).mean()), predictions
 
 
-def _probe_margin(function, seed):
-    """The trainer probe's margin (``checks.core``) of the returned b."""
-    return core.probe_margin(function, lambda W_b: W_b[1], seed)
+UPDATE = "W[:] = W - lr * W.grad / batch_size, and the same for b"
 
 
-def _probe_explanation(function, seed):
-    """What the trainer probe says about the update, as a sentence, or ''."""
-    return core.probe_explanation(_probe_margin(function, seed), "b",
-                                  "W[:] = W - lr * W.grad / batch_size")
+def _probe(function, seed):
+    """(what the trainer returned on the trainer probe of ``checks.core``, or None if it
+    raised; the probe's margin of the returned b)."""
+    returned = []
+
+    def output_bias(value):
+        returned.append(value)
+        return value[1]
+    margin = core.probe_margin(function, output_bias, seed)
+    return (returned[0] if returned else None), margin
+
+
+def _probe_first(function, seed, setting):
+    """Before the long training on `setting`: fail at once if the 2-step probe returns
+    something other than (W, b), or shows that the update is wrong."""
+    value, margin = _probe(function, seed)
+    if value is not None:
+        _parameters(function, value)
+    why = core.probe_explanation(margin, "b", UPDATE)
+    if why:
+        core.fail(function, f"the update is wrong, so the training on {setting} was "
+                            f"skipped.{why}")
 
 
 def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
@@ -677,42 +703,27 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
     0.826-0.836 after 10 epochs over 4 seeds, the reference 0.84; a trainer that divides
     by the batch size twice reaches 0.65, one that does not divide at all oscillates
     between 0.62 and 0.81, and one that goes uphill or never updates stays near 0.1.
-    When it fails, a 2-step probe tells which happened.
+    A 2-step probe runs first and fails those at once, in a fraction of a second.
     """
     function = train_softmax_regression
+    examples = f"the first {count}" if count else "all 60000"
+    setting = (f"{examples} training images with num_epochs={num_epochs}, lr={lr:g}, "
+               f"batch_size={batch_size}")
+    _probe_first(function, seed, setting)
     X, y = core.fashion_mnist("train", count)
     value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
                       seed=seed)
     W, b = _parameters(function, value)
-    accuracy, _, _ = _evaluate(W, b)
-    examples = f"the first {count}" if count else "all 60000"
-    setting = (f"{examples} training images with num_epochs={num_epochs}, lr={lr:g}, "
-               f"batch_size={batch_size}")
-    if accuracy >= threshold:
-        core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after "
-                              f"training on {setting}")
-        return
-    observed = (f"trained on {setting}, the model classifies {accuracy:.1%} of the test "
-                f"images correctly; a correct trainer reaches at least {threshold:.0%}")
-    if not onp.any(b) and W.std() < 0.02:
-        core.fail(function, f"{observed}. b is still all zeros and W looks like its "
-                            f"initialisation (standard deviation {W.std():.3g}): the "
-                            f"parameters were never updated. Call loss.backward() and update "
-                            f"them in place, W[:] = W - lr * W.grad / batch_size (rebinding "
-                            f"W = W - ... makes a new array without a gradient)")
-    if not onp.any(b):
-        core.fail(function, f"{observed}, and b is still all zeros: update b as well as W")
-    why = _probe_explanation(function, seed)
-    if why:
-        core.fail(function, f"{observed}.{why}")
-    train_loss = _evaluate(W, b, "train", count=10000)[1]
-    if train_loss > math.log(NUM_CLASSES) + 0.05:
-        core.fail(function, f"{observed}, and its training loss {train_loss:.3g} is higher "
-                            f"than the loss log(10) = 2.30 of W = 0: the updates go uphill. "
-                            f"Subtract the gradient: W[:] = W - lr * W.grad / batch_size")
-    core.fail(function, f"{observed}. Check the update (param - lr * param.grad / batch_size, "
-                        f"with the batch's own size), that every epoch visits every example "
-                        f"once, and that num_epochs, lr and batch_size are used")
+    accuracy, _ = _evaluate(W, b)
+    if accuracy < threshold:
+        core.fail(function, f"trained on {setting}, the model classifies {accuracy:.1%} of the "
+                            f"test images correctly; a correct trainer reaches at least "
+                            f"{threshold:.0%}. Check the update (param - lr * param.grad / "
+                            f"batch_size, with the batch's own size), that every epoch visits "
+                            f"every example once, that `return W, b` comes after both loops, "
+                            f"and that num_epochs, lr and batch_size are used")
+    core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after training on "
+                          f"{setting}")
 
 
 def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.60, seed=0,
@@ -723,14 +734,15 @@ def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.
     of every epoch and forgets the rest; a new random order every epoch fixes that.
     """
     function = train_softmax_regression
+    settings = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
+                f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
+    _probe_first(function, seed, settings)
     images, labels = sorted_subset(count)
     X, y = np.array(images), np.array(labels, dtype="int32")
     value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
                       seed=seed)
     W, b = _parameters(function, value)
-    accuracy, _, predictions = _evaluate(W, b)
-    settings = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
-                f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
+    accuracy, predictions = _evaluate(W, b)
     if accuracy < threshold:
         shares = onp.bincount(predictions, minlength=NUM_CLASSES) / len(predictions)
         last = int(labels[-1])
@@ -744,7 +756,8 @@ def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.
         core.fail(function, f"trained on {settings}, the model classifies {accuracy:.1%} of "
                             f"the test images correctly; expected at least {threshold:.0%}. "
                             f"Shuffle the examples every epoch, use every example once per "
-                            f"epoch (the last batch has {count % batch_size} examples), and "
-                            f"use num_epochs, lr and batch_size")
+                            f"epoch (the last batch has {count % batch_size} examples), make "
+                            f"sure `return W, b` comes after both loops, and use num_epochs, "
+                            f"lr and batch_size")
     core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after training on "
                           f"{settings}")

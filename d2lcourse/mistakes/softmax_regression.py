@@ -5,6 +5,37 @@ GRAD = "softmax_cross_entropy_grad"   # calls the student's softmax
 MODEL = "softmax_regression"          # calls the student's softmax
 TRAIN = "train_softmax_regression"    # calls the student's softmax_cross_entropy
 
+TRAIN_SHUFFLED = '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]{prepare}
+    W = np.random.normal(0, 0.01, {W_shape})
+    b = np.zeros({b_shape})
+    W.attach_grad()
+    b.attach_grad()
+    for epoch in range(num_epochs):
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for i in range(0, n, batch_size):
+            batch = order[i:i + batch_size]
+            with autograd.record():
+                loss = {loss}
+            loss.backward()
+            for p in (W, b):
+                {update}
+{end}
+'''
+
+
+def train_cell(prepare="", W_shape="(X.shape[1], 10)", b_shape="10",
+               loss="softmax_cross_entropy(X[batch] @ W + b, y_train[batch])",
+               update="p[:] = p - lr * p.grad / len(batch)", end="    return W, b"):
+    """A whole train_softmax_regression cell (minibatch SGD, shuffled every epoch) with
+    some of its parts written otherwise: lines after `n = ...`, the shapes of W and b,
+    the minibatch loss, the update of each parameter, the lines after the inner loop."""
+    return TRAIN_SHUFFLED.format(prepare=prepare, W_shape=W_shape, b_shape=b_shape, loss=loss,
+                                 update=update, end=end)
+
 MISTAKES = [
     # ---------------------------------------------------------------- softmax
     Mistake("softmax_naive_overflow", "softmax", '''
@@ -55,6 +86,12 @@ def softmax(O):
     E = np.exp(O - O.max(axis=1, keepdims=True))
     return E / E.sum()
 ''', "divides by the sum of ALL entries", also_fails=(GRAD, MODEL,)),
+    Mistake("softmax_log_domain_without_the_maximum", "softmax", '''
+def softmax(O):
+    m = O.max(axis=1, keepdims=True)
+    log_z = np.log(np.exp(O - m).sum(axis=1, keepdims=True))
+    return np.exp(O - log_z)
+''', "the probabilities of each row must sum to 1", also_fails=(GRAD, MODEL)),
     # ---------------------------------------------------------------- cross_entropy
     Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -76,6 +113,10 @@ def cross_entropy(y_hat, y):
 def cross_entropy(y_hat, y):
     return y_hat[np.arange(len(y)), y]
 ''', "returns the probability of the true class"),
+    Mistake("cross_entropy_one_hot_without_sum", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat) * np.eye(y_hat.shape[1])[y]
+''', "one value per entry of y_hat"),
     # ---------------------------------------------------------------- softmax_cross_entropy
     Mistake("softmax_cross_entropy_log_of_softmax", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
@@ -105,6 +146,11 @@ def softmax_cross_entropy(O, y):
     m = O.max(axis=1)
     return m + np.log(np.exp(O - m.reshape(-1, 1)).sum(axis=1))
 ''', "returns logsumexp(o) alone"),
+    Mistake("softmax_cross_entropy_global_maximum", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max()
+    return m + np.log(np.exp(O - m).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+''', "each row needs its own maximum"),
     # ---------------------------------------------------------------- softmax_cross_entropy_grad
     Mistake("grad_divided_by_batch_size", GRAD, '''
 def softmax_cross_entropy_grad(O, y):
@@ -139,6 +185,17 @@ def softmax_cross_entropy_grad(O, y):
 def softmax_cross_entropy_grad(O, y):
     return softmax(O)
 ''', "returns softmax(O): subtract the one-hot labels"),
+    Mistake("grad_of_the_true_class_only", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O)[np.arange(O.shape[0]), y] - 1
+''', "one partial derivative per logit"),
+    Mistake("grad_with_an_unshifted_softmax", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    E = np.exp(O)
+    G = E / E.sum(axis=1, keepdims=True)
+    G[np.arange(O.shape[0]), y] -= 1
+    return G
+''', "softmax(O) is not finite there"),
     # ---------------------------------------------------------------- accuracy
     Mistake("accuracy_returns_fraction", "accuracy", '''
 def accuracy(y_hat, y):
@@ -156,6 +213,10 @@ def accuracy(y_hat, y):
 def accuracy(y_hat, y):
     return float((y_hat.argmax(axis=1).astype(y.dtype) != y).sum())
 ''', "the number of WRONG predictions"),
+    Mistake("accuracy_compares_the_largest_probability", "accuracy", '''
+def accuracy(y_hat, y):
+    return float((y_hat.max(axis=1).astype(y.dtype) == y).sum())
+''', "have their largest entry at the label"),
     # ---------------------------------------------------------------- softmax_regression
     Mistake("model_without_bias", MODEL, '''
 def softmax_regression(X, W, b):
@@ -186,6 +247,14 @@ def softmax_regression(X, W, b):
 def softmax_regression(X, W, b):
     return softmax(X.reshape(-1, W.shape[0]) @ W - b)
 ''', "subtracts the bias"),
+    Mistake("model_keeps_the_channel_axis", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(X.shape[0], X.shape[1], -1) @ W + b)
+''', "class probabilities per example; flatten X"),
+    Mistake("model_adds_the_bias_after_softmax", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, W.shape[0]) @ W) + b
+''', "softmax must be the last step"),
     # ---------------------------------------------------------------- train_softmax_regression
     Mistake("train_without_shuffling", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
@@ -204,47 +273,31 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
                 p[:] = p - lr * p.grad / X_batch.shape[0]
     return W, b
 ''', "draw a new random order of the examples every epoch"),
-    Mistake("train_goes_uphill", TRAIN, '''
-def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
-    X = X_train.reshape(X_train.shape[0], -1)
-    n = X.shape[0]
-    W = np.random.normal(0, 0.01, (X.shape[1], 10))
-    b = np.zeros(10)
-    W.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        order = np.arange(n)
-        np.random.shuffle(order)
-        for i in range(0, n, batch_size):
-            batch = order[i:i + batch_size]
-            with autograd.record():
-                loss = softmax_cross_entropy(X[batch] @ W + b, y_train[batch])
-            loss.backward()
-            for p in (W, b):
-                p[:] = p + lr * p.grad / len(batch)
-    return W, b
-''', "the updates go uphill"),
-    Mistake("train_divides_mean_loss_by_batch_size", TRAIN, '''
-def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
-    X = X_train.reshape(X_train.shape[0], -1)
-    n = X.shape[0]
-    W = np.random.normal(0, 0.01, (X.shape[1], 10))
-    b = np.zeros(10)
-    W.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        order = np.arange(n)
-        np.random.shuffle(order)
-        for i in range(0, n, batch_size):
-            batch = order[i:i + batch_size]
-            with autograd.record():
-                loss = softmax_cross_entropy(np.take(X, batch, axis=0) @ W + b,
-                                             np.take(y_train, batch)).mean()
-            loss.backward()
-            for p in (W, b):
-                p[:] = p - lr * p.grad / len(batch)
-    return W, b
-''', "divide by the batch size twice"),
+    Mistake("train_goes_uphill", TRAIN, train_cell(update="p[:] = p + lr * p.grad / len(batch)"),
+            "the updates go uphill"),
+    Mistake("train_without_dividing_by_the_batch_size", TRAIN,
+            train_cell(update="p[:] = p - lr * p.grad"), "times too large"),
+    Mistake("train_divides_mean_loss_by_batch_size", TRAIN, train_cell(
+        loss="softmax_cross_entropy(X[batch] @ W + b, y_train[batch]).mean()"),
+            "divide by the batch size twice"),
+    Mistake("train_returns_the_losses_too", TRAIN, train_cell(
+        prepare="\n    losses = []",
+        end="        losses.append(float(loss.mean()))\n    return W, b, losses"),
+            "expected the pair (W, b)"),
+    Mistake("train_with_transposed_weights", TRAIN, train_cell(
+        W_shape="(10, X.shape[1])",
+        loss="softmax_cross_entropy(X[batch] @ W.T + b, y_train[batch])"),
+            "the model computes X @ W with one row of 784 pixels per example"),
+    Mistake("train_with_one_weight_column", TRAIN, train_cell(W_shape="(X.shape[1], 1)"),
+            "one column of weights per class"),
+    Mistake("train_with_a_single_bias", TRAIN, train_cell(b_shape="1"), "one bias per class"),
+    Mistake("train_standardises_the_pixels", TRAIN, train_cell(
+        prepare="\n    X = (X - X.mean(axis=0)) / X.std(axis=0)"), "standard deviation 0"),
+    Mistake("train_updates_the_loop_variable", TRAIN,
+            train_cell(update="p = p - lr * p.grad / len(batch)"),
+            "the parameters are not updated"),
+    Mistake("train_returns_inside_the_loop", TRAIN, train_cell(end="            return W, b"),
+            "`return W, b` comes after both loops"),
 ]
 
 ALTERNATIVES = [
@@ -300,27 +353,9 @@ def accuracy(y_hat, y):
 def softmax_regression(X, W, b):
     return softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)
 '''),
-    Alternative("train_with_gluon_loss", TRAIN, '''
-def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
-    X = X_train.reshape(X_train.shape[0], -1)
-    n = X.shape[0]
-    W = np.random.normal(0, 0.01, (X.shape[1], 10))
-    b = np.zeros(10)
-    W.attach_grad()
-    b.attach_grad()
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    for epoch in range(num_epochs):
-        order = np.arange(n)
-        np.random.shuffle(order)
-        for i in range(0, n, batch_size):
-            batch = order[i:i + batch_size]
-            with autograd.record():
-                loss = loss_fn(X[batch] @ W + b, y_train[batch])
-            loss.backward()
-            for p in (W, b):
-                p[:] = p - lr * p.grad / len(batch)
-    return W, b
-'''),
+    Alternative("train_with_gluon_loss", TRAIN, train_cell(
+        prepare="\n    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()",
+        loss="loss_fn(X[batch] @ W + b, y_train[batch])")),
     Alternative("train_plain_sgd_d2l_style", TRAIN, '''
 import random
 
