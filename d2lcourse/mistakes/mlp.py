@@ -165,6 +165,10 @@ def tanh_grad(X):
 def tanh_grad(X):
     return tanh(X) ** 2 - 1
 ''', "tanh is increasing"),
+    Mistake("tanh_grad_times_two", "tanh_grad", '''
+def tanh_grad(X):
+    return 1 - tanh(X) * 2
+''', "entries are wrong; worst at index"),
     # ---------------------------------------------------------------- init_mlp_params
     Mistake("init_random_biases", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
@@ -437,7 +441,7 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             for param in params:
                 param = param - lr * param.grad / batch_size
     return params
-''', "the parameters look untouched"),
+''', "b2 is still zero"),
     Mistake("train_ignores_num_hiddens", TRAIN, '''
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
     params = init_mlp_params(784, 256, 10)
@@ -450,6 +454,34 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
                 param[:] = param - lr * param.grad / batch_size
     return params
 ''', "W1 in the parameters returned by train_mlp"),
+    Mistake("train_returns_after_one_step", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, num_hiddens, 10)
+    states = init_momentum_states(params)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            sgd_momentum(params, states, lr, 0.9, batch_size)
+            return params
+''', "every minibatch gets its own backward()"),
+    Mistake("train_cosine_decay_below_zero", TRAIN, '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(X_train[0].size, num_hiddens, 10)
+    states = init_momentum_states(params)
+    batches = ArrayBatches(X_train, y_train, batch_size, shuffle=True)
+    num_steps, step = num_epochs * len(batches), 0
+    for epoch in range(num_epochs):
+        for X, y in batches:
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            rate = lr * math.cos(math.pi * step / num_steps)
+            sgd_momentum(params, states, rate, 0.9, X.shape[0])
+            step += 1
+    return params
+''', "with lr > 0 at every step"),
 ]
 
 ALTERNATIVES = [
