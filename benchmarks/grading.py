@@ -7,7 +7,10 @@ course: once with d2lcourse (sandbox and trusted verdicts on), once with stock n
 per-submission overhead of ours and, last, `ratio: X` (ours / stock). The overhead is
 our grading time per notebook (wall time x workers / submissions) minus the mean time
 the submissions spent in the student's own code (start-up, imports, tests, verdicts,
-nbgrader's gradebook and feedback all count as overhead).
+nbgrader's gradebook and feedback all count as overhead); `judging` is the part of it
+spent in the workers (sandbox, wire, checks), the rest is start-up, nbgrader's gradebook
+and feedback in the coordinator. The machine is shared: compare runs by their ratio, and
+read the load averages printed before and after each half.
 
     .venv/bin/python benchmarks/grading.py [--students 40] [--workers 2]
 """
@@ -45,11 +48,17 @@ def build_class(course, count):
         samples.write_submission(course, ASSIGNMENT, f"s{index:03d}_{kind}", kinds[kind])
 
 
+def load():
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
 def timed(command, cwd=None):
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    print(f"  before: {load()}")
     started = time.monotonic()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
+    print(f"  after:  {load()}")
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
     return seconds
@@ -82,9 +91,11 @@ def main():
                     (ours / "reports" / ASSIGNMENT.id / "verdicts").glob("*.json")]
         per_notebook = our_seconds * args.workers / len(verdicts)
         student = statistics.mean(v["student_seconds"] for v in verdicts)
+        judging = statistics.median(v["seconds"] - v["student_seconds"] for v in verdicts)
         print(f"per notebook: {per_notebook:.2f} worker-seconds, of which the student's "
               f"code {student:.2f} s (mean over the class)")
-        print(f"overhead_per_notebook: {per_notebook - student:.2f} s")
+        print(f"overhead_per_notebook: {per_notebook - student:.2f} s (judging: median "
+              f"{judging:.2f} s)")
         print(f"ratio: {our_seconds / stock_seconds:.2f}")
 
 
