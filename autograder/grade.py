@@ -6,7 +6,8 @@ The pipeline, top to bottom:
 2. `read_submission`   - parse safely (size, UTF-8, JSON, nbformat, duplicate cells);
                          a broken notebook becomes a Verdict with its status
 3. `judge`             - evaluate the rest in the sandbox: in this process, a local
-                         process pool (--workers) or a Dask cluster (--scheduler)
+                         process pool (--workers) or a Dask cluster (--scheduler);
+                         workers.py
 4. `record`            - only this process writes: nbgrader autograde (gradebook) and a
                          verdict file per submission, so that a rerun after a crash
                          regrades nothing that is already done; a fault that is not the
@@ -19,31 +20,28 @@ The pipeline, top to bottom:
 """
 import collections
 import contextlib
-import ctypes
 import errno
 import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import shutil
-import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
-from d2lcourse.course import Assignment, default_course_dir
+from d2lcourse.course import default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.grading import UNGRADED, InfrastructureFault
-from d2lcourse.autograder.evaluate import Verdict, evaluate, ungraded, unrun, warm_up
-from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem, signal_name
+from d2lcourse.autograder.evaluate import Verdict, ungraded, unrun, warm_up
+from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.autograder.workers import Job, judge, one_line
 
 MAX_NOTEBOOK_BYTES = 20 << 20
-PR_SET_PDEATHSIG = 1
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 
 
@@ -67,31 +65,6 @@ class GradingIncomplete(Exception):
 
 class RunInProgress(Exception):
     """Another `d2lcourse grade` holds this course's assignment: nothing was done."""
-
-
-@dataclass
-class Job:
-    """Everything a worker needs to judge one submission: plain data only."""
-    student: str
-    assignment: Assignment
-    setup: list
-    tests: list
-    solutions: dict
-    limits: Limits
-    sandboxed: bool
-    data_dir: str
-
-
-def run_job(job):
-    """Judge one submission (runs in a worker); returns (student, verdict as JSON). A
-    failure of the grader itself leaves the submission UNGRADED, with its cause."""
-    try:
-        verdict = evaluate(job.assignment, job.setup, job.tests, job.solutions, job.limits,
-                           job.sandboxed, job.data_dir)
-    except Exception as error:  # not anything the submission did: evaluate catches that
-        verdict = ungraded(job.assignment, job.tests, f"the grader failed judging it "
-                           f"({one_line(error)}): rerun, and report it if it repeats")
-    return job.student, verdict.to_json()
 
 
 # --------------------------------------------------------------------------- 1, 2
@@ -210,167 +183,6 @@ def trusted_parts(recorder, assignment):
     setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
                                    Path(assignment.notebook).stem, order)
     return setup, tests
-
-
-def warm_up_worker(job):
-    """Start the worker's zygote while the worker imports the rest."""
-    if job.sandboxed:
-        warm_up(job.assignment, job.setup, job.data_dir)
-
-
-def judge(jobs, workers=1, scheduler=None):
-    """Yield (student, Verdict) as each job finishes. A job that the infrastructure failed
-    (workers killed, the scheduler lost) comes back UNGRADED, with its cause."""
-    if scheduler:
-        yield from judge_on_dask(jobs, scheduler)
-    elif workers > 1 and jobs:
-        yield from judge_in_pool(jobs, workers)
-    else:
-        for job in jobs:
-            yield unpack(run_job(job))
-
-
-def judge_on_dask(jobs, scheduler):
-    """Judge on a Dask cluster; it gives the job of a worker that dies to another."""
-    from dask.distributed import Client, as_completed
-    from distributed.scheduler import KilledWorker
-    try:
-        client = Client(scheduler, timeout="30s")
-    except (OSError, TimeoutError) as error:
-        raise InfrastructureFault(f"cannot reach the Dask scheduler at {scheduler} "
-                                  f"({one_line(error)}): start it or fix --scheduler") from None
-    with client:
-        left = {client.submit(run_job, job, key=f"grade-{job.assignment.id}-{job.student}",
-                              pure=False): job for job in jobs}
-        for future in as_completed(list(left)):
-            job = left.pop(future)
-            try:
-                yield unpack(future.result())
-                continue
-            except KilledWorker:
-                cause = ("Dask workers died judging it again and again: read the workers' "
-                         "logs and the host's OOM killer (dmesg), and rerun")
-            except Exception as error:  # run_job itself never raises
-                if client.status != "running":  # every result still pending is lost
-                    left[future] = job
-                    break
-                cause = (f"the Dask cluster failed judging it ({one_line(error)}): read "
-                         "the scheduler's and workers' logs, and rerun")
-            yield job.student, ungraded(job.assignment, job.tests, cause)
-        if left:  # our line says it: not the client's tracebacks as it gives up
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        for job in left.values():
-            yield job.student, ungraded(job.assignment, job.tests, f"lost the Dask scheduler "
-                                        f"at {scheduler}: restart it and rerun")
-
-
-def judge_in_pool(jobs, workers):
-    """Judge on `workers` spawned processes. A worker that dies was killed from outside
-    (student code runs in a sandbox, not in the worker): a new worker takes its job, and
-    a job that two workers died on stays UNGRADED."""
-    from multiprocessing.connection import wait
-    context = multiprocessing.get_context("spawn")
-    main = sys.modules["__main__"]
-    if not hasattr(main, "__spec__"):  # IPython's __main__: grade() called in a notebook
-        main.__spec__ = None  # spawn reads it; None starts the workers without it
-    waiting, deaths, pool = collections.deque(jobs), collections.Counter(), []
-    try:
-        while True:
-            for worker in [w for w in pool if w.job is None]:
-                if waiting and worker.process.is_alive():
-                    worker.give(waiting.popleft())
-                else:
-                    pool.remove(worker)
-                    worker.stop()
-            while waiting and len(pool) < workers:
-                pool.append(PoolWorker(context, waiting[0]))
-                pool[-1].give(waiting.popleft())
-            if not pool:
-                return
-            ready = wait([w.connection for w in pool] + [w.process.sentinel for w in pool])
-            for worker in [w for w in pool if {w.connection, w.process.sentinel} & set(ready)]:
-                result = worker.result()
-                if result is not None:
-                    worker.job = None
-                    yield unpack(result)
-                    continue
-                pool.remove(worker)
-                job, how = worker.job, worker.stop()
-                if job is None:
-                    continue
-                deaths[job.student] += 1
-                if deaths[job.student] == 1:
-                    waiting.appendleft(job)
-                else:
-                    yield job.student, ungraded(
-                        job.assignment, job.tests, f"two pool workers died judging it (the "
-                        f"last {how}): check the host's OOM killer (dmesg) and rerun")
-    finally:
-        for worker in pool:
-            worker.stop()
-
-
-class PoolWorker:
-    """A spawned process that judges the jobs it is given, one at a time (`serve_jobs`)."""
-
-    def __init__(self, context, first_job):
-        self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=serve_jobs, daemon=True,
-                                       args=(theirs, first_job, os.getpid()))
-        self.process.start()
-        theirs.close()
-        self.job = None
-
-    def give(self, job):
-        self.job = job
-        try:
-            self.connection.send(job)
-        except OSError:
-            pass  # it died: `judge_in_pool` sees that next
-
-    def result(self):
-        """The result of its job, or None if it died."""
-        try:
-            return self.connection.recv()
-        except (EOFError, OSError):
-            return None
-
-    def stop(self):
-        """End it (it exits when its connection closes); how it ended."""
-        self.connection.close()
-        self.process.join(timeout=10)
-        if self.process.exitcode is None:
-            self.process.kill()
-            self.process.join()
-        code = self.process.exitcode
-        return f"killed by {signal_name(-code)}" if code < 0 else f"exited ({code})"
-
-
-def serve_jobs(connection, first_job, grader):
-    """A pool worker's life: judge each job that arrives until the connection closes. It
-    dies with the grader (pid `grader`), and its warm sandbox dies with it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != grader:  # the grader ended before the line above
-        os._exit(1)
-    warm_up_worker(first_job)
-    while True:
-        try:
-            job = connection.recv()
-        except EOFError:
-            return
-        connection.send(run_job(job))
-
-
-def unpack(result):
-    student, verdict = result
-    return student, Verdict.from_json(verdict)
-
-
-def one_line(error):
-    """An exception as a short line."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
 
 
 # --------------------------------------------------------------------------- 4

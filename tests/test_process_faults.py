@@ -22,7 +22,8 @@ import pytest
 
 from d2lcourse.autograder import cgroups, samples
 from d2lcourse.autograder import sandbox as sandboxes
-from d2lcourse.autograder.grade import Job, Recorder, grade as grade_course, judge
+from d2lcourse.autograder.grade import Recorder, grade as grade_course
+from d2lcourse.autograder.workers import Job, judge
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
 from d2lcourse.grading import UNGRADED
