@@ -3,6 +3,32 @@ from d2lcourse.mistakes import Alternative, Mistake
 
 TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
 
+TRAIN_LINEAR_REGRESSION = """
+def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    w = {w_init}
+    b = {b_init}
+    w.attach_grad()
+    b.attach_grad()
+    for epoch in {epochs}:
+        for X, y in data_iter({batches}, features, labels):
+            with autograd.record():
+                l = {loss}
+            l.backward()
+            {step}
+    return w, b
+"""
+
+
+def train_cell(w_init="np.random.normal(0, 0.01, (features.shape[1], 1))",
+               b_init="np.zeros(1)", epochs="range(num_epochs)", batches="batch_size",
+               loss="squared_loss(linreg(X, w, b), y)", step="sgd([w, b], lr, batch_size)"):
+    """A whole train_linear_regression cell like the reference, with some of its parts
+    written otherwise: the initial w and b, the epochs, the batch size given to data_iter,
+    the minibatch loss, the update step."""
+    return TRAIN_LINEAR_REGRESSION.format(w_init=w_init, b_init=b_init, epochs=epochs,
+                                          batches=batches, loss=loss, step=step)
+
+
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     Mistake("synthetic_data_noise_std_1", "synthetic_data", '''
@@ -411,90 +437,24 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "call w.attach_grad() and b.attach_grad()"),
-    Mistake("train_mean_and_division", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y).mean()
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "divides the gradient by batch_size twice"),
-    Mistake("train_hardcoded_lr", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], 0.03, batch_size)
-    return w, b
-''', "uses lr=0.03 (the default)"),
-    Mistake("train_b_not_updated", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w], lr, batch_size)
-    return w, b
-''', "never updates b"),
-    Mistake("train_zero_init", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "w is all zeros"),
-    Mistake("train_flat_w", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, features.shape[1])
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "initialize it as a column"),
-    Mistake("train_no_half_inline", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = (linreg(X, w, b) - y.reshape(-1, 1)) ** 2
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "is the factor 1/2 missing from the squared loss?"),
+    Mistake("train_mean_and_division", TRAIN,
+            train_cell(loss="squared_loss(linreg(X, w, b), y).mean()"),
+            "divides the gradient by batch_size twice"),
+    Mistake("train_hardcoded_lr", TRAIN,
+            train_cell(step="sgd([w, b], 0.03, batch_size)"),
+            "uses lr=0.03 (the default)"),
+    Mistake("train_b_not_updated", TRAIN,
+            train_cell(step="sgd([w], lr, batch_size)"),
+            "never updates b"),
+    Mistake("train_zero_init", TRAIN,
+            train_cell(w_init="np.zeros((features.shape[1], 1))"),
+            "w is all zeros"),
+    Mistake("train_flat_w", TRAIN,
+            train_cell(w_init="np.random.normal(0, 0.01, features.shape[1])"),
+            "initialize it as a column"),
+    Mistake("train_no_half_inline", TRAIN,
+            train_cell(loss="(linreg(X, w, b) - y.reshape(-1, 1)) ** 2"),
+            "is the factor 1/2 missing from the squared loss?"),
     Mistake("train_forgets_sgd", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
     w = np.random.normal(0, 0.01, (features.shape[1], 1))
@@ -508,76 +468,21 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             l.backward()
     return w, b
 ''', "does not update w and b at all"),
-    Mistake("train_three_epochs", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(3):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "runs 3 epochs (the default)"),
-    Mistake("train_batch_size_ten", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(10, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, 10)
-    return w, b
-''', "uses batch_size=10 (the default)"),
-    Mistake("train_sgd_batch_size_one", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, 1)
-    return w, b
-''', "training diverged"),
-    Mistake("train_b_column", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros((1, 1))
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
-    Mistake("train_extra_epoch", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs + 1):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "after 0 epochs, expected 0"),
+    Mistake("train_three_epochs", TRAIN,
+            train_cell(epochs="range(3)"),
+            "runs 3 epochs (the default)"),
+    Mistake("train_batch_size_ten", TRAIN,
+            train_cell(batches="10", step="sgd([w, b], lr, 10)"),
+            "uses batch_size=10 (the default)"),
+    Mistake("train_sgd_batch_size_one", TRAIN,
+            train_cell(step="sgd([w, b], lr, 1)"),
+            "training diverged"),
+    Mistake("train_b_column", TRAIN,
+            train_cell(b_init="np.zeros((1, 1))"),
+            "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
+    Mistake("train_extra_epoch", TRAIN,
+            train_cell(epochs="range(num_epochs + 1)"),
+            "after 0 epochs, expected 0"),
     Mistake("train_init_inside_epoch_loop", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
     for epoch in range(num_epochs):
@@ -592,34 +497,12 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
             sgd([w, b], lr, batch_size)
     return w, b
 ''', "that is not where minibatch SGD with these arguments gets"),
-    Mistake("train_init_scale_one", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(size=(features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "w has the default scale 1"),
-    Mistake("train_init_uniform", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.uniform(size=(features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "draw w from N(0, 0.01^2)"),
+    Mistake("train_init_scale_one", TRAIN,
+            train_cell(w_init="np.random.normal(size=(features.shape[1], 1))"),
+            "w has the default scale 1"),
+    Mistake("train_init_uniform", TRAIN,
+            train_cell(w_init="np.random.uniform(size=(features.shape[1], 1))"),
+            "draw w from N(0, 0.01^2)"),
     Mistake("train_inline_update_uphill", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
     w = np.random.normal(0, 0.01, (features.shape[1], 1))
