@@ -185,7 +185,9 @@ def gd_matches(gd, f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
     inputs = f"{formula(f_grad)}, x0={x0}, eta={eta}, num_steps={num_steps}"
     value = core.call(gd, f_grad, x0, eta, num_steps, seed=seed)
     judge_iterates(gd, value, f_grad, x0, eta, num_steps, inputs)
-    core.passed(gd, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}")
+    judge_stationary_start(gd, grad_square, 0.0, eta, seed)
+    core.passed(gd, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}, and all "
+                    f"{STATIONARY_STEPS + 1} from a stationary point")
 
 
 def gd_2d_matches(gd_2d, f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, seed=0):
@@ -201,15 +203,42 @@ def gd_2d_matches(gd_2d, f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_step
                          "x = x - eta * f_grad(x), or start from x0.copy()")
     judge_iterates(gd_2d, value, f_grad, onp.asarray(x0, dtype=onp.float32), eta, num_steps,
                    inputs)
+    judge_stationary_start(gd_2d, grad_ellipse, (0.0, 0.0), eta, seed)
     core.passed(gd_2d, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}, "
-                       "x0 untouched")
+                       f"x0 untouched, and all {STATIONARY_STEPS + 1} from a stationary point")
+
+
+STATIONARY_STEPS = 5   # steps asked for from a stationary point
+
+
+def judge_stationary_start(function, f_grad, x0, eta, seed):
+    """Started where f_grad(x0) = 0, gd (or gd_2d) still returns all num_steps + 1
+    iterates, each x0 again: the contract has no early stop."""
+    num_steps = STATIONARY_STEPS
+    start = onp.asarray(x0, dtype=onp.float32)
+    inputs = (f"{formula(f_grad)} started at its minimum x0={x0}, where the gradient is 0, "
+              f"eta={eta}, num_steps={num_steps}")
+    argument = x0 if start.ndim == 0 else np.array(start)
+    value = core.call(function, f_grad, argument, eta, num_steps, seed=seed)
+    shape = getattr(value, "shape", None)
+    if shape and len(shape) == start.ndim + 1 and shape[0] < num_steps + 1:
+        core.fail(function, f"returned {shape[0]} iterate(s) for {inputs}, expected all "
+                            f"num_steps + 1 = {num_steps + 1}: do not stop early when the "
+                            "gradient or the step becomes 0 or small. Always take num_steps "
+                            "steps; from a stationary point every iterate is x0 again")
+    judge_iterates(function, value, f_grad, start, eta, num_steps, inputs)
 
 
 # --------------------------------------------------------------------------- max_stable_lr
 
+# Curvatures tried after the cell's own: far flatter and far sharper valleys.
+EXTREME_CURVATURES = (1e8, 3e-9)
+
+
 def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
-    """max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0."""
-    for c in curvatures:
+    """max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0: the
+    cell's curvatures, then EXTREME_CURVATURES."""
+    for c in tuple(curvatures) + EXTREME_CURVATURES:
         value = core.call(max_stable_lr, c)
         got = core.expect_float(max_stable_lr, value, f"curvature {c}")
         want = 2.0 / c
@@ -238,13 +267,18 @@ def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-
             "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
                              "valley needs smaller steps.",
         }.get(name, "")
-        if got == 2 // c:
+        rounded = any(got == round(want, digits) for digits in range(1, 12))
+        if got == 2 // c and not rounded:
             advice += " That is the floor division 2 // c: use true division, 2 / c."
+        elif rounded:
+            advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below "
+                       "1e-6 for a sharp valley.")
         returned = f"returned {name} = {got:.6g}" if name else f"returned {got:.6g}"
         core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = "
                                  f"{want:.6g}: {verdict}.{advice} On f(x) = c/2 x^2 one step "
                                  "is x <- (1 - eta c) x; solve |1 - eta c| < 1 for eta")
-    core.passed(max_stable_lr, f"2 / c as a Python float for c in {tuple(curvatures)}")
+    core.passed(max_stable_lr, f"2 / c as a Python float for c in "
+                               f"{tuple(curvatures) + EXTREME_CURVATURES}")
 
 
 # --------------------------------------------------------------------------- momentum
@@ -341,25 +375,44 @@ def momentum_slips(p, v, g, lr, momentum, batch_size):
     ]
 
 
+# A last step with gradients of this scale (norms in the thousands) finds an update that
+# clips or normalises large gradients: the rule has no limit.
+LARGE_GRADIENT = 1e3
+
+
+def shrinks_large_gradients(got, want):
+    """True if every entry of the update `got` has the sign of `want` and at most its size,
+    and the whole is visibly smaller: what clipping or normalising a gradient does (asked
+    only of large gradients, once the same update was right for small ones)."""
+    same_side = (got * want >= 0) & (onp.abs(got) <= onp.abs(want) * (1 + core.RTOL))
+    return bool(same_side.all()) and onp.abs(got).sum() < 0.99 * onp.abs(want).sum()
+
+
 def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0.9,
                          batch_size=4, steps=2, seed=0):
-    """sgd_momentum updates params and states in place (v first, then p) and returns None."""
+    """sgd_momentum updates params and states in place (v first, then p) and returns None,
+    for `steps` steps with N(0, 1) gradients, then one with gradients LARGE_GRADIENT
+    times larger."""
     params = parameters(shapes, seed)
     states = [core.random_array(shape, seed + 200 + i, scale=0.5) for i, shape in enumerate(shapes)]
     inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
-    for step in range(1, steps + 1):
+    for step in range(1, steps + 2):
+        scale = 1.0 if step <= steps else LARGE_GRADIENT
         if step > 1:   # a fresh minibatch gradient for each step
             for i, p in enumerate(params):
-                p.grad[:] = core.random_array(p.shape, seed + 100 * step + i)
+                p.grad[:] = core.random_array(p.shape, seed + 100 * step + i, scale=scale)
         old = [(core.to_numpy(p), core.to_numpy(v), core.to_numpy(p.grad))
                for p, v in zip(params, states)]
+        norm = float(onp.sqrt(sum((g ** 2).sum() for _, _, g in old)))
         # params and states go positionally: the autograder copies them back after the call
         value = core.call(sgd_momentum, params, states, lr, momentum, batch_size, seed=seed)
         if value is not None:
             core.fail(sgd_momentum, f"returned {core.type_name(value)}: sgd_momentum updates "
                                     "params and states in place and returns None (drop the "
                                     "`return`)")
-        where = f" (step {step} of {steps}, {inputs})"
+        kind = (f"step {step} of {steps}" if step <= steps else
+                f"a last step with gradients of norm {norm:.3g}")
+        where = f" ({kind}, {inputs})"
         for i, ((p0, v0, g), p, v) in enumerate(zip(old, params, states)):
             want_v = momentum * v0 + g / batch_size
             want_p = p0 - lr * want_v
@@ -370,14 +423,22 @@ def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0
                                                                 batch_size):
                 if core.close(got_v, slip_v) and core.close(got_p, slip_p):
                     core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message}{where}")
+            clipped = shrinks_large_gradients(got_v - momentum * v0, g / batch_size)
+            if scale > 1 and clipped:
+                core.fail(sgd_momentum, f"states[{i}]: the velocity grew by less than "
+                                        f"p.grad / batch_size{where}: large gradients are "
+                                        "clipped or normalised. The rule has no limit: "
+                                        "v[:] = momentum * v + p.grad / batch_size for a "
+                                        "gradient of any size")
             if not core.close(got_v, want_v):
                 core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
-                                  inputs=inputs + f", step {step}",
+                                  inputs=inputs + f", {kind}",
                                   hint="v[:] = momentum * v + p.grad / batch_size")
             core.assert_close(sgd_momentum, got_p, want_p, what=f"params[{i}]",
-                              inputs=inputs + f", step {step}",
+                              inputs=inputs + f", {kind}",
                               hint="after updating v: p[:] = p - lr * v")
-    core.passed(sgd_momentum, f"{steps} in-place momentum step(s) with {inputs}")
+    core.passed(sgd_momentum, f"{steps} in-place momentum step(s) with {inputs}, and one "
+                              f"with gradients {LARGE_GRADIENT:g} times larger")
 
 
 # --------------------------------------------------------------------------- train_minibatch

@@ -100,6 +100,31 @@ def gd(f_grad, x0, eta, num_steps):
         xs.append(x)
     return np.array(xs)
 ''', "Each iterate is one step from the one before"),
+    Mistake("gd_stops_at_zero_gradient", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = [x0]
+    x = x0
+    for t in range(num_steps):
+        g = f_grad(x)
+        if g == 0:   # already at a minimum: nothing left to do
+            break
+        x = x - eta * g
+        xs.append(x)
+    return np.array(xs)
+''', "returned 1 iterate(s) for f(x) = x^2 started at its minimum x0=0.0, where the "
+        "gradient is 0, eta=0.2, num_steps=5, expected all num_steps + 1 = 6: do not stop "
+        "early"),
+    Mistake("gd_stops_when_converged", "gd", '''
+def gd(f_grad, x0, eta, num_steps):
+    xs = np.zeros(num_steps + 1)
+    xs[0] = x0
+    for t in range(num_steps):
+        step = eta * f_grad(xs[t])
+        if abs(step) < 1e-8:   # converged
+            return xs[:t + 1]
+        xs[t + 1] = xs[t] - step
+    return xs
+''', "do not stop early when the gradient or the step becomes 0 or small"),
     # ---------------------------------------------------------------- gd_2d
     Mistake("gd_2d_overwrites_x0", "gd_2d", '''
 def gd_2d(f_grad, x0, eta, num_steps):
@@ -127,6 +152,16 @@ def gd_2d(f_grad, x0, eta, num_steps):
         xs.append(xs[-1] - eta * f_grad(xs[-1]))
     return np.stack(xs, axis=1)
 ''', "you returned the transpose"),
+    Mistake("gd_2d_stops_at_minimum", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    xs = [x0.copy()]
+    for t in range(num_steps):
+        g = f_grad(xs[-1])
+        if np.linalg.norm(g) < 1e-6:   # at the minimum
+            break
+        xs.append(xs[-1] - eta * g)
+    return np.stack(xs)
+''', "started at its minimum x0=(0.0, 0.0), where the gradient is 0"),
     # ---------------------------------------------------------------- max_stable_lr
     Mistake("max_stable_lr_one_over_c", "max_stable_lr", '''
 def max_stable_lr(curvature):
@@ -152,6 +187,11 @@ def max_stable_lr(curvature):
 def max_stable_lr(curvature):
     return float(2 // curvature)
 ''', "That is the floor division 2 // c"),
+    Mistake("max_stable_lr_rounded", "max_stable_lr", '''
+def max_stable_lr(curvature):
+    return round(2 / curvature, 6)   # a tidy number
+''', "returned 0 for curvature c = 100000000.0, expected 2 / c = 2e-08: a learning rate "
+        "must be positive"),
     # ---------------------------------------------------------------- init_momentum_states
     Mistake("init_momentum_states_classic_numpy", "init_momentum_states", '''
 import numpy
@@ -257,6 +297,23 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
         v[:] = momentum * v + p.grad
         p[:] = p - lr * v / batch_size
 ''', "Hint: v[:] = momentum * v + p.grad / batch_size"),
+    Mistake("sgd_momentum_clips_gradient_norm", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        g = p.grad / batch_size
+        norm = float(np.sqrt((g ** 2).sum()))
+        if norm > 5:   # clip the gradient, for stability
+            g = g * 5 / norm
+        v[:] = momentum * v + g
+        p[:] = p - lr * v
+''', "states[0]: the velocity grew by less than p.grad / batch_size (a last step with "
+        "gradients of norm"),
+    Mistake("sgd_momentum_clips_gradient_values", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        v[:] = momentum * v + np.clip(p.grad, -10, 10) / batch_size
+        p[:] = p - lr * v
+''', "large gradients are clipped or normalised"),
     Mistake("sgd_momentum_step_without_velocity", "sgd_momentum", '''
 def sgd_momentum(params, states, lr, momentum, batch_size):
     for p, v in zip(params, states):
