@@ -20,13 +20,16 @@ The pipeline, top to bottom:
 """
 import collections
 import contextlib
+import datetime
 import errno
 import fcntl
 import hashlib
+import html
 import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import sys
 from dataclasses import dataclass, replace
@@ -42,6 +45,10 @@ from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.autograder.workers import Job, judge, one_line
 
 MAX_NOTEBOOK_BYTES = 20 << 20
+# What `nbgrader submit` writes beside the notebook and `nbgrader release_feedback` reads
+# beside the feedback page (generate_feedback copies them there from autograded/).
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+UNRENDERABLE = "unrenderable"  # graded, but nbgrader cannot render its feedback page
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 
 
@@ -119,7 +126,14 @@ def unstorable(student):
     if printable(student) != student:
         return (f"cannot grade submitted/{printable(student)}: nbgrader needs a student id "
                 "in UTF-8, without line breaks: rename the folder and rerun")
+    if set(student) & set(MARKUP_CHARACTERS):  # its formgrader puts ids in pages unescaped
+        return (f"cannot grade submitted/{student}: nbgrader's formgrader shows a student id "
+                f"as HTML, so it may not contain any of {MARKUP_CHARACTERS}: rename the "
+                "folder and rerun")
     return ""
+
+
+MARKUP_CHARACTERS = "<>\"'&`"
 
 
 def file_digest(path):
@@ -310,9 +324,11 @@ class Recorder:
         folder = self.staging / submission.student / self.assignment.id
         folder.mkdir(parents=True)
         (folder / self.assignment.notebook).write_bytes(notebook)
-        timestamp = submission.path.parent / "timestamp.txt"
-        if not submission.refused and timestamp.is_file() and not timestamp.is_symlink():
-            shutil.copyfile(timestamp, folder / "timestamp.txt")
+        if not submission.refused:  # as `nbgrader autograde` copies them into autograded/
+            for name in EXCHANGE_FILES:
+                found = submission.path.parent / name
+                if found.is_file() and not found.is_symlink():
+                    shutil.copyfile(found, folder / name)
         key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
         SandboxedExecute.precomputed[key] = verdict
         try:
@@ -358,16 +374,120 @@ class Recorder:
             return str(filename)
         return str(self.course_dir.joinpath(*first))
 
-    def write_feedback(self, at_least=0):
+    def write_feedback(self, verdicts, at_least=0):
         """nbgrader generate_feedback for every autograded submission that lacks it, if
-        at least `at_least` were recorded since the last time; the cause if it failed."""
+        at least `at_least` were recorded since the last time; the cause if something
+        that is not a student's fault failed. A notebook that nbgrader cannot render is
+        its student's problem: that student gets `fallback_feedback` and the status
+        UNRENDERABLE (in `verdicts` and the verdict file), and the others their pages."""
         if self.feedback_pending < at_least:
             return None
         self.feedback_pending = 0
         result = self.api.generate_feedback(self.assignment.id, force=False)
-        if result["success"]:
-            return None
-        return str(self.fault(nbgrader_cause(result), "nbgrader generate_feedback failed"))
+        causes = []
+        if not result["success"]:
+            failed = failed_students(result, self.course_dir / "autograded", self.assignment.id)
+            if not failed:  # not one student's notebook: the run's
+                return str(self.fault(nbgrader_cause(result), "nbgrader generate_feedback "
+                                                              "failed"))
+            for student, cause in failed.items():
+                fault = self.fault(cause)
+                if fault is not None:
+                    causes.append(str(fault))
+                elif student in verdicts:
+                    verdicts[student] = self.unrenderable(student, verdicts[student], cause)
+        for student in verdicts:
+            self.complete_for_release(student)
+        return "\n".join(causes) or None
+
+    def late_work(self):
+        """{student: reports.Late} of the late submissions, as the gradebook records them:
+        nbgrader's LateSubmissionPlugin set each penalty when it autograded."""
+        from d2lcourse.autograder.reports import Late
+        with self.api.gradebook as gradebook:
+            return {s.student_id: Late(s.late_submission_penalty, s.total_seconds_late)
+                    for s in gradebook.assignment_submissions(self.assignment.id)
+                    if s.total_seconds_late > 0}
+
+    def feedback_folder(self, student):
+        return self.course_dir / "feedback" / student / self.assignment.id
+
+    def unrenderable(self, student, verdict, cause):
+        """`student`'s verdict once nbgrader failed to render their notebook (`cause`):
+        status UNRENDERABLE (unless it has a worse one), a page of our own with the
+        grades, saved as recorded."""
+        reason = (f"nbgrader could not render this notebook as a feedback page ({cause}); "
+                  "the grades stand, and the feedback page lists them without the notebook")
+        if verdict.status == "ok":
+            verdict = replace(verdict, status=UNRENDERABLE, message=reason)
+        folder = self.feedback_folder(student)
+        folder.mkdir(parents=True, exist_ok=True)
+        page = folder / Path(self.assignment.notebook).with_suffix(".html").name
+        page.write_text(fallback_feedback(self.assignment, verdict, reason))
+        stored = self.stored().get(student)
+        if stored is not None:
+            self.save(Submission(student, None, stored[0]), verdict, recorded=True)
+        return verdict
+
+    def complete_for_release(self, student):
+        """Give `student`'s feedback folder what `nbgrader release_feedback` reads beside
+        the page, from the submission as nbgrader would. A hand-in that did not come
+        through `nbgrader submit` has neither: it gets the time of its notebook and a
+        fresh secret (as `nbgrader submit` makes one), so that releasing goes on for
+        everyone; its page is for you to hand out."""
+        folder = self.feedback_folder(student)
+        pages = list(folder.glob("*.html")) if folder.is_dir() else []
+        if not pages:
+            return
+        submitted = self.course_dir / "submitted" / student / self.assignment.id
+        for name in EXCHANGE_FILES:
+            if (folder / name).is_file():
+                continue
+            if (submitted / name).is_file() and not first_link(submitted):
+                shutil.copyfile(submitted / name, folder / name)
+                continue
+            if name == "timestamp.txt":
+                notebook = submitted / self.assignment.notebook
+                when = (notebook if notebook.is_file() else pages[0]).stat().st_mtime
+                text = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime(
+                    "%Y-%m-%d %H:%M:%S.%f %Z")
+            else:
+                text = secrets.token_hex(64)
+            (folder / name).write_text(text)
+
+
+def failed_students(result, autograded, assignment_id):
+    """{student: the first exception nbgrader logged for them} from a failed run of
+    generate_feedback (it goes on after a notebook it cannot render, and names each)."""
+    text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
+    failed = {}
+    parts = re.split(r"There was an error processing assignment: ", text)
+    for part in parts[1:]:
+        path, _, rest = part.partition("\n")
+        try:
+            student, assignment = Path(path.strip()).relative_to(autograded).parts[:2]
+        except ValueError:
+            continue
+        if assignment == assignment_id:
+            failed[student] = nbgrader_cause({"log": rest})
+    return failed
+
+
+def fallback_feedback(assignment, verdict, reason):
+    """The feedback page of a notebook that nbgrader cannot render: the reason and each
+    test's points and message, every student byte escaped, under a policy with no script."""
+    from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
+    escape = html.escape
+    rows = "".join(f"<tr><td>{escape(r.grade_id)}</td><td>{r.points:g}/{r.max_points:g}</td>"
+                   f"<td>{escape(r.message)}</td></tr>" for r in verdict.results)
+    earned = sum(r.points for r in verdict.results)
+    most = sum(r.max_points for r in verdict.results)
+    return (f'<!doctype html><html lang="en"><head>{content_policy(REPORT_POLICY)}'
+            f'<meta charset="utf-8"><title>{escape(assignment.id)}: feedback</title></head>'
+            f"<body><h1>{escape(assignment.id)}</h1><p>{escape(reason)}.</p>"
+            f"<p>Points: {earned:g}/{most:g} (status: {escape(verdict.status)}).</p>"
+            "<table><tr><th>test</th><th>points</th><th>message</th></tr>"
+            f"{rows}</table></body></html>\n")
 
 
 DISK_FULL = ("No space left on device", "database or disk is full", "Disk quota exceeded")
@@ -501,15 +621,20 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             for student, verdict in judge(jobs, workers, scheduler):
                 verdicts[student] = record(by_student[student], verdict)
                 bar.update(student, verdicts[student])
-                note(recorder.write_feedback(at_least=FEEDBACK_BATCH))  # while workers judge
+                note(recorder.write_feedback(verdicts, at_least=FEEDBACK_BATCH))  # while workers judge
         except InfrastructureFault as fault:  # the cluster is gone: nothing more is judged
             for job in jobs:
                 if job.student not in verdicts:
                     verdicts[job.student] = record(by_student[job.student],
                                                    ungraded(assignment, tests, str(fault)))
-    note(recorder.write_feedback())
+    note(recorder.write_feedback(verdicts))
     try:
-        reports.write(course_dir, assignment, tests, verdicts, unsafe, out)
+        late = recorder.late_work()
+    except Exception as error:  # the gradebook cannot be read
+        note(str(recorder.fault(error, "reading the late penalties from the gradebook failed")))
+        late = {}
+    try:
+        reports.write(course_dir, assignment, tests, verdicts, unsafe, out, late)
     except OSError as error:
         note(str(recorder.fault(error, "writing the report failed")))
     if faults:

@@ -33,21 +33,48 @@ def progress(total, out):
         bar.bar.close()
 
 
-def rows(tests, verdicts):
-    """grades.csv rows: student_id, status, one column per test, total, max_total.
+@dataclass(frozen=True)
+class Late:
+    """A late submission as nbgrader's gradebook records it (its LateSubmissionPlugin set
+    the penalty when it autograded, after any extension)."""
+    penalty: float
+    seconds: float
+
+    def text(self):
+        """"late by 2 d 3 h: penalty 21"."""
+        minutes = int(self.seconds // 60)
+        days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+        parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
+        when = " ".join(parts[:2]) or f"{max(minutes, 1)} min"
+        return f"late by {when}: penalty {self.penalty:g}"
+
+
+LATE_COLUMNS = ["late_penalty", "score"]
+TOTAL_MEANING = ("total is the points of the tests (nbgrader's raw_score); late_penalty is "
+                 "the penalty that nbgrader's gradebook records for a late submission "
+                 "(c.LateSubmissionPlugin.penalty_method, after extensions), and score = "
+                 "max(0, total - late_penalty), as `nbgrader export` computes it.")
+
+
+def rows(tests, verdicts, late=None):
+    """grades.csv rows: student_id, status, one column per test, total, max_total,
+    late_penalty and score (see TOTAL_MEANING); `late` is {student: Late}.
 
     An ungraded submission has no points at all (empty cells), never a 0 that would
     read as a grade."""
+    late = late or {}
     max_total = sum(t.points for t in tests)
     for student in sorted(verdicts):
         verdict = verdicts[student]
         row = {"student_id": student, "status": verdict.status, "max_total": max_total}
         if verdict.status == UNGRADED:
-            row.update({t.grade_id: "" for t in tests}, total="")
+            row.update({t.grade_id: "" for t in tests}, total="", late_penalty="", score="")
         else:
             points = {r.grade_id: r.points for r in verdict.results}
             row.update({t.grade_id: points.get(t.grade_id, 0.0) for t in tests})
             row["total"] = sum(row[t.grade_id] for t in tests)
+            row["late_penalty"] = late[student].penalty if student in late else 0.0
+            row["score"] = max(0.0, row["total"] - row["late_penalty"])
         yield row
 
 
@@ -56,22 +83,49 @@ def graded(table):
     return [row for row in table if row["status"] != UNGRADED]
 
 
-def write(course_dir, assignment, tests, verdicts, unsafe, out):
-    """Write grades.csv, plots and report.html; print the summary table."""
+def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None):
+    """Write grades.csv, plots and report.html; print the summary table. `late` is
+    {student: Late} from the gradebook."""
+    late = {student: late[student] for student in verdicts if student in (late or {})}
     folder = Path(course_dir) / "reports" / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
-    table = list(rows(tests, verdicts))
-    columns = ["student_id", "status"] + [t.grade_id for t in tests] + ["total", "max_total"]
-    temporary = folder / "grades.csv.tmp"
-    with open(temporary, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, columns)
-        writer.writeheader()
-        writer.writerows(table)
-    os.replace(temporary, folder / "grades.csv")
+    table = list(rows(tests, verdicts, late))
+    columns = (["student_id", "status"] + [t.grade_id for t in tests] + ["total", "max_total"]
+               + LATE_COLUMNS)
+    write_csv(folder / "grades.csv", columns, table)
     failures = common_failures(verdicts)
     plots = write_plots(folder, tests, table)
-    write_html(folder, assignment, tests, table, failures, plots, unsafe)
-    print_summary(table, tests, unsafe, folder, out)
+    write_html(folder, assignment, tests, table, failures, plots, unsafe, late)
+    print_summary(table, tests, unsafe, folder, out, late)
+
+
+# OWASP's CSV injection: a spreadsheet runs a cell that starts with one of these as a
+# formula (also after spaces); fullwidth and minus-sign lookalikes are treated alike.
+FORMULA_START = re.compile(r"\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20\u2212]")
+CSV_NOTE = ("In the CSV files, text that begins with = + - @ (or a tab or carriage return, "
+            "also after spaces) has a ' put before it so that no spreadsheet runs it as a "
+            "formula: drop that first ' to read the original student id.")
+
+
+def spreadsheet_cell(value):
+    """`value` for a CSV file that spreadsheets open: the numbers we computed stay numbers;
+    text a spreadsheet would run as a formula gets a leading ' (OWASP)."""
+    if isinstance(value, str) and FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+def write_csv(path, columns, rows):
+    """Write `rows` (dicts) under the header `columns` at `path`, atomically: every text
+    field quoted and neutralised by `spreadsheet_cell`, numbers unquoted. Every CSV file
+    d2lcourse writes goes through here."""
+    temporary = Path(path).with_name(Path(path).name + ".tmp")
+    with open(temporary, "w", newline="") as stream:
+        writer = csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC)
+        writer.writerow([spreadsheet_cell(column) for column in columns])
+        writer.writerows([spreadsheet_cell(row.get(column, "")) for column in columns]
+                         for row in rows)
+    os.replace(temporary, path)
 
 
 EXCEPTION = re.compile(r"(?P<function>\w+): (?:its cell )?raised (?P<type>[\w.]+)")
@@ -198,9 +252,10 @@ def failure_rows(failures):
         f"<td>{students_list(c.students)}</td></tr>" for c in failures)
 
 
-def grade_rows(folder, assignment, tests, table):
-    """One row per student: id (linked to the feedback page), total, status, and points
-    per graded function (each test's points in the cell's tooltip)."""
+def grade_rows(folder, assignment, tests, table, late):
+    """One row per student: id (linked to the feedback page), total (and the penalty of a
+    late submission), status, and points per graded function (each test's points in the
+    cell's tooltip)."""
     groups = tests_by_function(assignment, tests)
     course_dir = folder.parent.parent
     page = Path(assignment.notebook).with_suffix(".html").name
@@ -213,7 +268,7 @@ def grade_rows(folder, assignment, tests, table):
             link = f"../../feedback/{quote(student)}/{quote(assignment.id)}/{quote(page)}"
             name = f'<a href="{html.escape(link)}">{name}</a>'
         cells = [f"<td class=id>{name}</td>",
-                 f"<td class=total>{score_text(row)}</td>",
+                 f"<td class=total>{score_text(row)}{late_note(row, late)}</td>",
                  f"<td class=status>{html.escape(row['status'])}</td>"]
         if row["status"] == UNGRADED:
             cells.append(f'<td colspan={len(groups)}>not graded yet: see the cause above; '
@@ -241,7 +296,24 @@ def tests_by_function(assignment, tests):
     return list(groups.items())
 
 
-def write_html(folder, assignment, tests, table, failures, plots, unsafe):
+def late_note(row, late):
+    """The late penalty under a student's total, or ''."""
+    if row["student_id"] not in late:
+        return ""
+    return (f"<br><small class=late>{html.escape(late[row['student_id']].text())}, score "
+            f"{row['score']:g}</small>")
+
+
+def late_paragraph(late):
+    if not late:
+        return "<p>No late submissions.</p>"
+    return (f"<p class=late>Late ({len(late)}): " + "; ".join(
+        f"{html.escape(student)} {html.escape(late[student].text())}"
+        for student in sorted(late)) + ".</p>")
+
+
+def write_html(folder, assignment, tests, table, failures, plots, unsafe, late=None):
+    late = late or {}
     from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
     escape = html.escape
     warning = ("<p class=warn>Graded WITHOUT the sandbox (--unsafe-no-sandbox): student "
@@ -255,7 +327,7 @@ td.id,td.msg{{overflow-wrap:anywhere}}
 table{{border-collapse:collapse;margin:1em 0;width:100%}} th{{text-align:left}}
 img{{max-width:100%;vertical-align:top}} .warn{{color:#b00;font-weight:bold}}
 .num,.total{{white-space:nowrap}}
-.total{{font-weight:bold}} .msg{{white-space:pre-wrap}} td.full{{background:#e3f5e6}}
+.total{{font-weight:bold}} .late{{color:#b00}} .msg{{white-space:pre-wrap}} td.full{{background:#e3f5e6}}
 td.part{{background:#fff4d6}} td.zero{{background:#fde7e6}} small{{color:#555}}</style>
 </head><body>
 <h1>{escape(assignment.id)}</h1>{warning}
@@ -268,8 +340,10 @@ invalid_notebook, ungraded) cost every test of that submission.</p>
 {failure_rows(failures)}</table>
 <h2>Grades</h2>
 <p>Points per graded function; hover over a cell for each test's points. A student's id
-links to their feedback page.</p>
-<table>{grade_rows(folder, assignment, tests, table)}</table>
+links to their feedback page. In grades.csv, {escape(TOTAL_MEANING)}</p>
+{late_paragraph(late)}
+<p>{escape(CSV_NOTE)}</p>
+<table>{grade_rows(folder, assignment, tests, table, late)}</table>
 </body></html>
 """
     (folder / "report.html").write_text(page)
@@ -281,16 +355,22 @@ def score_text(row):
     return f"{total}/{row['max_total']:g}"
 
 
-def print_summary(table, tests, unsafe, folder, out):
+def print_summary(table, tests, unsafe, folder, out, late=None):
+    late = late or {}
     width = max([len("student")] + [len(row["student_id"]) for row in table])
-    print(f"\n{'student':<{width}}  {'status':<16} {'score':>11}", file=out)
+    print(f"\n{'student':<{width}}  {'status':<16} {'total':>11}", file=out)
     for row in table:
-        print(f"{row['student_id']:<{width}}  {row['status']:<16} {score_text(row):>11}",
+        note = (f"  {late[row['student_id']].text()}, score {row['score']:g}"
+                if row["student_id"] in late else "")
+        print(f"{row['student_id']:<{width}}  {row['status']:<16} {score_text(row):>11}{note}",
               file=out)
     scored = graded(table)
     if scored:
         mean = sum(row["total"] for row in scored) / len(scored)
         print(f"{len(scored)} graded, mean {mean:.1f}/{scored[0]['max_total']:g}", file=out)
+    if late:
+        print(f"{len(late)} late, with the gradebook's penalty: see late_penalty and score "
+              "in grades.csv", file=out)
     if unsafe:
         print("WARNING: graded without the sandbox (--unsafe-no-sandbox)", file=out)
     print(f"reports: {folder / 'grades.csv'}, {folder / 'report.html'}", file=out)
