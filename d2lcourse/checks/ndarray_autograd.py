@@ -10,6 +10,8 @@ The functions handed to the student's ``numerical_derivative`` and ``autograd_gr
 (``cube``, ``softplus``, ``sum_of_cubes``, ...) are defined in :mod:`checks.problems`,
 which the sandboxed autograder imports them from by name, and named here for test cells.
 """
+import math
+
 import numpy as onp
 
 from d2lcourse._mxnet import np
@@ -136,8 +138,22 @@ def _guess_region(X, got):
     return None
 
 
+# Shapes tried after the cell's own: the smallest X that has an element X[1, 2], and a
+# matrix much wider than tall (a row count used for the columns shows there).
+EXTRA_REGION_SHAPES = ((2, 3), (3, 8))
+
+
 def regions_match(regions, shape=(4, 5), seed=0):
-    """regions(X) returns the five regions of the spec, as mxnet arrays."""
+    """regions(X) returns the five regions of the spec, as mxnet arrays, for X of `shape`
+    and of each of EXTRA_REGION_SHAPES."""
+    shapes = (tuple(shape),) + EXTRA_REGION_SHAPES
+    for size in shapes:
+        _check_regions(regions, size, seed)
+    sizes = ", ".join(f"{rows}x{columns}" for rows, columns in shapes)
+    core.passed(regions, f"all five regions of matrices of shapes {sizes}")
+
+
+def _check_regions(regions, shape, seed):
     X = core.random_array(shape, seed)
     oracle = core.to_numpy(X)
     got = core.call(regions, X, seed=seed)
@@ -165,7 +181,6 @@ def regions_match(regions, shape=(4, 5), seed=0):
         core.fail(regions, f"for X of shape {shape}, {where}; {found}. Remember: an integer "
                            f"index drops its axis, a:b includes a and excludes b, and ::k "
                            f"takes every k-th entry")
-    core.passed(regions, f"all five regions of a {shape[0]}x{shape[1]} matrix")
 
 
 # --------------------------------------------------------------------------- numerical_derivative
@@ -234,8 +249,30 @@ def numerical_derivative_central(numerical_derivative, f=cube, x=1.5, hs=(0.1, 0
                              f"the derivative of {f.__name__} at x = {x}, h = {h:g}")
         _check_difference(numerical_derivative, onp.float64(got), f, onp.float64(x), h,
                           f"for f = {f.__name__} at x = {x} with h = {h:g}")
+    _check_step_is_used(numerical_derivative)
     core.passed(numerical_derivative, f"central differences of {f.__name__} at x = {x}, "
-                                      f"h = {', '.join(f'{h:g}' for h in hs)}")
+                                      f"h = {', '.join(f'{h:g}' for h in hs)}, and of cube "
+                                      f"at 0 for h = {', '.join(f'{h:g}' for h in TINY_STEPS)}")
+
+
+# At x = 0 the central difference of cube is exactly h^2 (f'(0) = 0, the third derivative
+# is 6), free of rounding: the step a function really used can be read off its result,
+# however small.
+TINY_STEPS = (1e-2, 1e-6)
+
+
+def _check_step_is_used(numerical_derivative):
+    """numerical_derivative(cube, 0.0, h) is h^2 for every h of TINY_STEPS."""
+    for h in TINY_STEPS:
+        got = _scalar_result(numerical_derivative, core.call(numerical_derivative, cube, 0.0, h),
+                             f"the derivative of cube at x = 0.0, h = {h:g}")
+        if abs(got - h * h) <= 1e-3 * h * h:
+            continue
+        used = (f", which is h^2 for h = {math.sqrt(got):.3g}: use the step h it is called "
+                f"with, however small" if got > 0 else "")
+        core.fail(numerical_derivative, f"for f = cube at x = 0.0 with h = {h:g}: the "
+                                        f"central difference (h^3 - (-h)^3) / (2h) is exactly "
+                                        f"h^2 = {h * h:.3g} there, got {got:.3g}{used}")
 
 
 def numerical_derivative_elementwise(numerical_derivative, f=softplus, shape=(6,), seed=0,
@@ -293,38 +330,61 @@ def grad_f_at(grad_f, x=1.0):
 
 # --------------------------------------------------------------------------- subgradients
 
-def _check_subgradient(function, got, points, slope, interval, name, mistakes):
-    """Slope `slope(x)` where x != 0, any value in `interval` where x == 0."""
+def _check_subgradient(function, got, points, slope, interval, name, mistakes, context=""):
+    """Slope `slope(x)` where x != 0, any value in `interval` where x == 0.
+
+    `context` (e.g. "for x = ...: ") starts every message."""
     values = core.to_numpy(got)
     zero = points == 0
     low, high = interval
     bad = zero & ~onp.isfinite(values)
     if bad.any():
         index = tuple(int(i) for i in onp.argwhere(bad)[0])
-        core.fail(function, f"returned {values[index]} at x = 0 (index {index}): x / |x| "
-                            f"and the like divide 0 by 0 there. At a kink any value in "
+        core.fail(function, f"{context}returned {values[index]} at x = 0 (index {index}): "
+                            f"x / |x| and the like divide 0 by 0 there. At a kink any value in "
                             f"[{low:g}, {high:g}] is a subgradient of {name}: pick one")
     expected = slope(points)
     nonzero = ~zero
     if not onp.allclose(values[nonzero], expected[nonzero], rtol=core.RTOL, atol=core.ATOL):
         for wrong, message in mistakes:
             if onp.allclose(values[nonzero], wrong[nonzero], rtol=core.RTOL, atol=core.ATOL):
-                core.fail(function, message)
+                core.fail(function, context + message)
         off = nonzero & ~onp.isclose(values, expected, rtol=core.RTOL, atol=core.ATOL)
         index = tuple(int(i) for i in onp.argwhere(off)[0])
         small = onp.abs(points[index]) < 1e-3 and onp.sign(values[index]) == onp.sign(
             expected[index]) and abs(values[index]) < abs(expected[index])
         hint = (" For small x != 0 the slope is still exactly that: do not smooth with an "
                 "epsilon such as x / (|x| + 1e-8)" if small else "")
-        core.fail(function, f"at index {index}, x = {points[index]:.6g}: the slope of {name} "
-                            f"is {expected[index]:g}, got {values[index]:.7g} "
+        if not onp.isfinite(values[index]) or abs(points[index]) > 1e19:
+            hint = (" Squares and sums leave float32's range at such x (x ** 2 is 0 for "
+                    "|x| < 1e-23 and inf for |x| > 1.8e19; 2 * 3e38 is inf): decide the "
+                    "slope by comparing x with 0, e.g. np.where(x > 0, 1.0, ...)")
+        core.fail(function, f"{context}at index {index}, x = {points[index]:.6g}: the slope "
+                            f"of {name} is {expected[index]:g}, got {values[index]:.7g} "
                             f"({onp.count_nonzero(off)} of {off.size} entries wrong).{hint}")
     outside = zero & ~((values >= low - core.ATOL) & (values <= high + core.ATOL))
     if outside.any():
         index = tuple(int(i) for i in onp.argwhere(outside)[0])
-        core.fail(function, f"returned {values[index]:.7g} at x = 0 (index {index}), which "
-                            f"is not a subgradient of {name}: at x = 0 any value in "
+        core.fail(function, f"{context}returned {values[index]:.7g} at x = 0 (index "
+                            f"{index}), which is not a subgradient of {name}: at x = 0 any "
+                            f"value in "
                             f"[{low:g}, {high:g}] is, e.g. 0")
+
+
+# Exact zeros of both signs, tiny and huge magnitudes across float32's range: where x ** 2
+# underflows to 0 or overflows to inf, and x + |x| or 2 x overflow. |x| and max(x, 0) are
+# finite at all of them, so their subgradients must be (COURSE_CONTRACT.md).
+EXTREMES = onp.array([0.0, -0.0, 1e-30, -1e-30, 1e-12, -1e-12, 1e30, -1e30, 3e38, -3e38],
+                     dtype=onp.float32)
+EXTREMES_TEXT = "x = 0, -0, +-1e-30, +-1e-12, +-1e30, +-3e38"
+
+
+def _check_extremes(function, slope, interval, name):
+    """The subgradient at EXTREMES: the exact slope away from 0, finite everywhere."""
+    got = _array_result(function, _hand_derived(function, np.array(EXTREMES)),
+                        shape=EXTREMES.shape)
+    _check_subgradient(function, got, EXTREMES.astype(onp.float64), slope, interval, name,
+                       [], context=f"for {EXTREMES_TEXT}: ")
 
 
 def grad_abs_matches(grad_abs, shape=(9,), seed=0, tiny=False):
@@ -341,8 +401,9 @@ def grad_abs_matches(grad_abs, shape=(9,), seed=0, tiny=False):
                                      "slope of max(x, 0)"),
         (onp.ones_like(points), "for x < 0 the slope of |x| is -1, got +1"),
     ])
+    _check_extremes(grad_abs, onp.sign, (-1.0, 1.0), "|x|")
     core.passed(grad_abs, f"subgradient of |x| on {x.size} values, {onp.sum(points == 0)} "
-                          f"of them 0")
+                          f"of them 0, and at {EXTREMES_TEXT}")
 
 
 def grad_relu_matches(grad_relu, shape=(9,), seed=0, tiny=False):
@@ -359,8 +420,9 @@ def grad_relu_matches(grad_relu, shape=(9,), seed=0, tiny=False):
                            "slope of |x|"),
         (points, "returned x: the slope of max(x, 0) is 0 or 1"),
     ])
+    _check_extremes(grad_relu, lambda p: (p > 0).astype(float), (0.0, 1.0), "max(x, 0)")
     core.passed(grad_relu, f"subgradient of max(x, 0) on {x.size} values, "
-                           f"{onp.sum(points == 0)} of them 0")
+                           f"{onp.sum(points == 0)} of them 0, and at {EXTREMES_TEXT}")
 
 
 # --------------------------------------------------------------------------- vector calculus
@@ -391,7 +453,23 @@ def grad_norm_sq_matches(grad_norm_sq, n=5, seed=0, scale=1.0):
         (points ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i"),
     ])
     core.assert_close(grad_norm_sq, got, 2 * points, inputs=_describe(x))
-    core.passed(grad_norm_sq, f"gradient of ||x||^2 for x of length {n}")
+    _check_norm_sq_where_norm_is_zero(grad_norm_sq, n, seed)
+    core.passed(grad_norm_sq, f"gradient of ||x||^2 for x of length {n}, also at x = 0 and "
+                              f"for x near 1e-25")
+
+
+def _check_norm_sq_where_norm_is_zero(grad_norm_sq, n, seed):
+    """2 x exactly where ||x|| is 0 in float32: at the minimum x = 0, and for x so small
+    that its squares underflow (|x_i| < 1e-23). A formula that divides by ||x|| fails."""
+    tiny = core.to_numpy(core.random_array((n,), seed + 1)) * 1e-25
+    for values, what in ((onp.zeros(n), "x = 0, the minimum of ||x||^2"),
+                         (tiny, "x with entries near 1e-25, whose squares are 0 in float32")):
+        x = np.array(values.astype(onp.float32))
+        got = _array_result(grad_norm_sq, _hand_derived(grad_norm_sq, x, seed=seed),
+                            shape=(n,))
+        core.assert_close(grad_norm_sq, got, 2 * core.to_numpy(x), atol=0.0, inputs=what,
+                          hint="||x|| is 0 there: a formula that divides by ||x|| (such as "
+                               "2 ||x|| * x / ||x||) gives NaN; 2 x needs no division")
 
 
 def grad_quadratic_form_matches(grad_quadratic_form, n=3, seed=0, symmetric=False, scale=1.0):

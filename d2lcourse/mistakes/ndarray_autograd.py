@@ -36,6 +36,16 @@ def regions(X):
     e = None  # TODO every third row and every second column
     return a, b, c, d, e
 ''', "of shape (2, 3); got None"),
+    Mistake("regions_stop_from_row_count", "regions", '''
+def regions(X):
+    rows = len(X)
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:rows + 1], X[::3, ::2]
+''', "for X of shape (3, 8), item 4 should be rows 1 and 2 and the columns from 1 to the "
+        "last"),
+    Mistake("regions_notebook_width_hardcoded", "regions", '''
+def regions(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:], X[::3, 0:5:2]
+''', "for X of shape (3, 8), item 5 should be every third row and every second column"),
     # ------------------------------------------------------------------ numerical_derivative
     Mistake("forward_difference", "numerical_derivative", '''
 def numerical_derivative(f, x, h=1e-4):
@@ -74,6 +84,18 @@ def numerical_derivative(f, x, h=1e-4):
 def numerical_derivative(f, x, h=1e-4):
     return (f(x + h) - f(x - h)).sum() / (2 * h)
 ''', "has shape (), expected (6,): the derivative of an elementwise f has the shape of x"),
+    Mistake("numerical_derivative_step_floor", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    h = max(h, 1e-4)   # smaller steps only add rounding error
+    return (f(x + h) - f(x - h)) / (2 * h)
+''', "for f = cube at x = 0.0 with h = 1e-06: the central difference (h^3 - (-h)^3) / (2h) "
+        "is exactly h^2 = 1e-12 there, got 1e-08, which is h^2 for h = 0.0001: use the step "
+        "h it is called with"),
+    Mistake("numerical_derivative_float32_step", "numerical_derivative", '''
+def numerical_derivative(f, x, h=1e-4):
+    h = max(h, 5e-3)   # about eps ** (1/3) in float32: the best step there
+    return (f(x + h) - f(x - h)) / (2 * h)
+''', "which is h^2 for h = 0.005"),
     # ------------------------------------------------------------------ grad_f
     Mistake("grad_f_returns_f", "grad_f", '''
 def grad_f(x):
@@ -145,6 +167,16 @@ def grad_abs(x):
 def grad_abs(x):
     return np.ones_like(x)
 ''', "got +1"),
+    Mistake("abs_over_root_of_square", "grad_abs", '''
+def grad_abs(x):
+    return np.where(x == 0, 0.0, x / np.sqrt(x ** 2))
+''', "for x = 0, -0, +-1e-30, +-1e-12, +-1e30, +-3e38: at index (2,), x = 1e-30: the slope "
+        "of |x| is 1, got inf"),
+    Mistake("abs_steep_tanh", "grad_abs", '''
+def grad_abs(x):
+    return np.tanh(1e8 * x)   # a smooth sign
+''', "+-3e38: at index (2,), x = 1e-30: the slope of |x| is 1, got 1e-22 (4 of 10 entries "
+        "wrong). For small x != 0 the slope is still exactly that"),
     # ------------------------------------------------------------------ grad_relu
     Mistake("relu_returned_itself", "grad_relu", '''
 def grad_relu(x):
@@ -180,6 +212,15 @@ def grad_relu(x):
 def grad_relu(x):
     return x * 1.0
 ''', "returned x: the slope of max(x, 0) is 0 or 1"),
+    Mistake("relu_half_sum_over_x", "grad_relu", '''
+def grad_relu(x):
+    return np.where(x == 0, 0.0, (x + np.abs(x)) / (2 * x))
+''', "x = 3e+38: the slope of max(x, 0) is 1, got nan (1 of 10 entries wrong). Squares and "
+        "sums leave float32's range"),
+    Mistake("relu_steep_sigmoid", "grad_relu", '''
+def grad_relu(x):
+    return 1 / (1 + np.exp(-1e8 * x))   # a smooth step
+''', "+-3e38: at index (2,), x = 1e-30: the slope of max(x, 0) is 1, got 0.5"),
     # ------------------------------------------------------------------ grad_norm_sq
     Mistake("norm_sq_missing_two", "grad_norm_sq", '''
 def grad_norm_sq(x):
@@ -205,6 +246,16 @@ def grad_norm_sq(x):
 def grad_norm_sq(x):
     return 2 * x / np.sqrt(np.sum(x ** 2))
 ''', "mixes up ||x|| and ||x||^2"),
+    Mistake("norm_sq_chain_rule_through_norm", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    norm = np.sqrt((x ** 2).sum())
+    return 2 * norm * (x / norm)   # d||x||^2 = 2 ||x|| d||x||, d||x|| = x / ||x||
+''', "contains NaN at index (0,) (for x = 0, the minimum of ||x||^2)"),
+    Mistake("norm_sq_rescaled_unit_vector", "grad_norm_sq", '''
+def grad_norm_sq(x):
+    unit = x / np.linalg.norm(x)
+    return 2 * np.linalg.norm(x) * unit
+''', "||x|| is 0 there: a formula that divides by ||x||"),
     # ------------------------------------------------------------------ grad_quadratic_form
     Mistake("quadratic_form_assumes_symmetric", "grad_quadratic_form", '''
 def grad_quadratic_form(A, x):
@@ -401,10 +452,6 @@ def jacobian_linear(A, x):
     n = x.shape[0]
     return np.stack([A @ e for e in np.eye(n)], axis=1)
 '''),
-    Alternative("jacobian_same_array", "jacobian_linear", '''
-def jacobian_linear(A, x):
-    return A
-'''),
     Alternative("z_w_matmul", "grad_z_w", '''
 def grad_z_w(x, w, y):
     return 2 * (x @ w - y) * x
@@ -416,14 +463,6 @@ def autograd_grad(f, x):
     with autograd.record():
         y = f(x)
     return autograd.grad(y, [x])[0].as_np_ndarray()
-'''),
-    Alternative("autograd_attach_to_callers_x", "autograd_grad", '''
-def autograd_grad(f, x):
-    x.attach_grad()
-    with autograd.record():
-        y = f(x)
-    y.backward()
-    return x.grad
 '''),
     Alternative("autograd_backward_inside_record", "autograd_grad", '''
 def autograd_grad(f, x):
