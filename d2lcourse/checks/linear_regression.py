@@ -186,8 +186,113 @@ def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4
         core.fail(synthetic_data, f"the noise y - (X w + b) has standard deviation "
                                   f"{std:.4g}, expected 0.01 (to within "
                                   f"{Z * std_error:.1e}, for {inputs}): {cause}")
+
+    # The shapes of the distributions, beyond their moments: the entries of X, and the
+    # noise y - (X w + b) with the true w and b (float32 rounding of y moves each value by
+    # at most `rounding`, which shifts the noise's distribution function by at most
+    # rounding * N(0, 0.01^2)'s largest density).
+    _judge_normal(synthetic_data, Xs, 1.0, f"the entries of X ({inputs})", 0.0,
+                  "Draw X with np.random.normal(0, 1, (num_examples, len(w)))")
+    exact = Xs @ true_w.astype(onp.float64) + b
+    rounding = 4 * (d + 2) * core.FLOAT32_EPS * float(
+        (onp.abs(Xs) @ onp.abs(true_w) + abs(b) + onp.abs(ys[:, 0])).max())
+    _judge_normal(synthetic_data, ys[:, 0] - exact, NOISE_STD,
+                  f"the noise values y - (X w + b) ({inputs})",
+                  rounding / (NOISE_STD * math.sqrt(2 * math.pi)),
+                  "Draw the noise with np.random.normal(0, 0.01, y.shape)")
+    _judge_fresh_draws(synthetic_data, true_w, b, seed)
     core.passed(synthetic_data, f"shapes ({n}, {d}) and ({n}, 1), X ~ N(0, 1), y = X w + b "
-                                f"+ noise with std {std:.4f} for {inputs}")
+                                f"+ noise with std {std:.4f} for {inputs}, both normal by "
+                                f"Kolmogorov-Smirnov, fresh at every call")
+
+
+# --------------------------------------------------------------------------- distributions
+
+FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
+
+
+def ks_distance(samples, cdf):
+    """The Kolmogorov-Smirnov distance sup_t |F_n(t) - F(t)| of `samples` from the
+    distribution function `cdf`."""
+    u = onp.sort(cdf(onp.ravel(samples)))
+    n = len(u)
+    above = onp.arange(1, n + 1) / n - u
+    below = u - onp.arange(n) / n
+    return float(max(above.max(), below.max()))
+
+
+def ks_threshold(n, alpha=FALSE_ALARM):
+    """The distance that n independent draws from the right distribution exceed with
+    probability at most `alpha`, for every n: the Dvoretzky-Kiefer-Wolfowitz inequality
+    with Massart's constant, P(sup |F_n - F| > t) <= 2 exp(-2 n t^2)."""
+    return math.sqrt(math.log(2 / alpha) / (2 * n))
+
+
+_erf = onp.vectorize(math.erf, otypes=[float])
+
+
+def normal_cdf(scale):
+    """The distribution function of N(0, scale^2)."""
+    return lambda x: 0.5 * (1 + _erf(onp.asarray(x) / (scale * math.sqrt(2))))
+
+
+def uniform_cdf(mean, std):
+    """The distribution function of the uniform distribution of that mean and std."""
+    half = math.sqrt(3) * std
+    return lambda x: onp.clip((onp.asarray(x) - mean + half) / (2 * half), 0.0, 1.0)
+
+
+def _judge_normal(function, samples, scale, what, slack, fix):
+    """Fail unless `samples` look drawn from N(0, scale^2), by the Kolmogorov-Smirnov
+    distance: a correct draw fails with probability at most FALSE_ALARM. `slack` widens
+    the limit by what rounding may shift the distribution function."""
+    n = samples.size
+    distance = ks_distance(samples, normal_cdf(scale))
+    limit = ks_threshold(n) + slack
+    if distance <= limit:
+        return
+    uniform = ks_distance(samples, uniform_cdf(samples.mean(), samples.std()))
+    looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution of "
+             f"their mean and variance): the right mean and variance are not enough."
+             if uniform <= ks_threshold(n) else "")
+    core.fail(function, f"{what} do not look drawn from N(0, {scale:g}^2): the "
+                        f"Kolmogorov-Smirnov distance of their {n} values from it is "
+                        f"{distance:.3f}, above {limit:.3f}, which a correct draw exceeds "
+                        f"with probability below {FALSE_ALARM:g}.{looks} {fix}")
+
+
+FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
+
+
+def _judge_fresh_draws(synthetic_data, w, b, seed):
+    """Two calls draw different X and noise; the grader's seed repeats a call: numbers
+    come from MXNet's global generator, never reseeded (COURSE_CONTRACT.md)."""
+    def draw(call_seed):
+        X, y = _pair(synthetic_data, core.call(synthetic_data, np.array(w), b, FRESH_EXAMPLES,
+                                               seed=call_seed), "(X, y)")
+        X, y = core.to_numpy(X), core.to_numpy(y)
+        return X, y.reshape(-1) - (X @ w.astype(onp.float64) + b)
+
+    (X, noise), (X_next, noise_next), (X_again, noise_again) = (
+        draw(seed), draw(None), draw(seed))
+    inputs = f"num_examples={FRESH_EXAMPLES}"
+    if onp.array_equal(X, X_next):
+        core.fail(synthetic_data, f"two calls in a row returned the same X ({inputs}): the "
+                                  "function seeds the generator itself. Draw fresh numbers at "
+                                  "every call from MXNet's global generator "
+                                  "(np.random.normal) and never call a seed function: the "
+                                  "caller decides the seed")
+    if onp.allclose(noise, noise_next, rtol=0.0, atol=1e-6):
+        core.fail(synthetic_data, f"two calls in a row added the same noise y - (X w + b) "
+                                  f"({inputs}): draw it fresh at every call, "
+                                  "np.random.normal(0, 0.01, y.shape), from MXNet's global "
+                                  "generator and without a seed of your own")
+    if not (onp.array_equal(X, X_again) and onp.allclose(noise, noise_again, rtol=0.0,
+                                                         atol=1e-6)):
+        core.fail(synthetic_data, f"the same seed of MXNet's generator gave different data "
+                                  f"({inputs}): draw from MXNet's global generator "
+                                  "(np.random.normal), which the caller seeds, not from a "
+                                  "generator of your own")
 
 
 # --------------------------------------------------------------------------- data_iter
@@ -715,4 +820,19 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
             hint = "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, (num_inputs, 1))"
         core.fail(train, f"after 0 epochs w has mean {mean:.4f} and standard deviation "
                          f"{std:.4f}, expected 0 and 0.01 ({inputs}): {hint}")
-    core.passed(train, f"initial w ~ N(0, 0.01^2) (std {std:.4f}) and b = 0 with {inputs}")
+    _expect_nothing_learnt_at_lr_zero(train, X, y, seed)
+    core.passed(train, f"initial w ~ N(0, 0.01^2) (std {std:.4f}) and b = 0 with {inputs}, "
+                       f"and b stays 0 with lr=0")
+
+
+def _expect_nothing_learnt_at_lr_zero(train, X, y, seed, num_epochs=2, batch_size=5):
+    """With lr=0 the trainer learns nothing: b stays exactly 0 (the labels are not
+    centred, so any step moves b)."""
+    value = _call_trainer(train, X, y, lr=0.0, num_epochs=num_epochs, batch_size=batch_size,
+                          seed=seed)
+    b = _trained_parameters(train, value, X.shape[1])[-1]
+    if not b == 0:
+        core.fail(train, f"ignores lr: trained with lr=0 (num_epochs={num_epochs}, "
+                         f"batch_size={batch_size}), b = {b:.4g}, where nothing may be "
+                         f"learnt and b stays 0. Use the lr the function is called with: "
+                         f"sgd([w, b], lr, batch_size)")
