@@ -22,11 +22,10 @@ from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetG
 from traitlets import Bool, Float, List, Unicode
 
 from d2lcourse.course import ASSIGNMENTS, Assignment
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell, nbgrader_metadata
+from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
-                                        configure_feedback, safe_html, safe_markdown,
-                                        sanitized_outputs)
+                                        configure_feedback, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
 
 
@@ -69,16 +68,13 @@ def assignment_for(assignment_id, notebook_id, functions):
 
 
 def write_verdict(notebook, verdict):
-    """Put each test's result in its cell's outputs, as nbgrader's grading expects; other
-    cells keep their submitted outputs, cleaned of anything that could run in a page."""
+    """Put each test's result in its cell's outputs, as nbgrader's grading expects; the
+    rest of the notebook is cleaned of anything that could run in a page first (formgrader
+    shows this notebook without cleaning it, see `pages.sanitize_notebook`)."""
+    sanitize_notebook(notebook)
     results = {r.grade_id: r for r in verdict.results}
     for cell in notebook.cells:
         if not is_test_cell(cell):
-            if cell.get("cell_type") == "code":
-                cell.outputs = sanitized_outputs(cell.get("outputs", []))
-            elif not nbgrader_metadata(cell).get("locked"):  # formgrader renders it raw
-                clean = safe_markdown if cell.get("cell_type") == "markdown" else safe_html
-                cell.source = clean(cell.get("source", ""))
             continue
         result = results.get(grade_id(cell))
         cell.outputs = []

@@ -7,6 +7,7 @@ carries a Content-Security-Policy that forbids scripts from anywhere but MathJax
 The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter with the
 `d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
 """
+import base64
 import html
 import re
 from pathlib import Path
@@ -40,29 +41,52 @@ TAGS = HEADINGS | {
     "details", "div", "dl", "dt", "em", "figcaption", "figure", "hr", "i", "img", "ins", "kbd",
     "li", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
     "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
-LINK = re.compile(r"(https?://|mailto:|#)|[^:]*\Z", re.I)  # web, mail, anchor or relative
-IMAGE_SOURCE = re.compile(r"(https?://|data:image/(png|jpeg|gif|svg\+xml);base64,)", re.I)
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif"}
-BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+LINK = re.compile(r"(https?://|mailto:|#)", re.I)  # a click away: web, mail or anchor
+IMAGE_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+               "image/gif": (b"GIF87a", b"GIF89a")}
+# Only inline images: an <img> never fetches anything from the network.
+IMAGE_SOURCE = re.compile(r"data:(image/(?:png|jpeg|gif));base64,(.*)\Z", re.I | re.S)
+CLASSES = {"dataframe"}  # pandas' tables; no class of ours, formgrader's or Bootstrap's
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_TEXT_CHARS = 20000        # of a stream or an error, as for the grader's own outputs
 MAX_OUTPUT_CHARS = 2 << 20    # of one output's data (a plot is ~50 kB)
-OUTPUT_TYPES = {"text/plain", "text/html", "text/markdown", "text/latex", "image/png",
-                "image/jpeg", "image/svg+xml"}  # an SVG is shown as an <img>: no script runs
+# MathJax typesets the text of a page (formgrader's too): these TeX commands set links,
+# styles, classes, ids or attributes, or load extensions, so student TeX loses them.
+TEX_COMMANDS = re.compile(r"\\(?=(?:href|url|style|class|cssId|require|unicode|html\w*|data|"
+                          r"bbox|enclose|mmlToken|mathtip|texttip|toggle|action|fragile)"
+                          r"(?![A-Za-z]))")
+TEX_BACKSLASH = "\u29f5"  # REVERSE SOLIDUS OPERATOR: looks like \, starts no command
+CHARACTER_REFERENCE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 def allowed_attribute(tag, name, value):
     """bleach's attribute filter; bleach itself then drops unsafe URL schemes."""
-    if name == "class":  # our own marks (d2l-...) cannot be imitated
-        return not any(word.startswith("d2l") for word in value.split())
-    if name == "title" or (name == "id" and tag in HEADINGS):
+    if name == "class":
+        return set(value.split()) <= CLASSES
+    if name == "title":
         return True
     if tag == "a":
-        return name == "href" and LINK.match(value) is not None
+        return name == "href" and LINK.match(value.strip()) is not None
     if tag == "img":
         return name in ("alt", "width", "height") or (
-            name == "src" and IMAGE_SOURCE.match(value.strip()) is not None)
+            name == "src" and is_image_url(value.strip()))
     return tag in ("td", "th") and name in ("colspan", "rowspan", "align")
+
+
+def is_image_url(url):
+    found = IMAGE_SOURCE.match(url)
+    return found is not None and is_image(found.group(1).lower(), found.group(2))
+
+
+def is_image(mime, data):
+    """Whether `data` is base64 of a PNG, JPEG or GIF image of type `mime`."""
+    if mime not in IMAGE_MAGIC or not isinstance(data, str):
+        return False
+    try:
+        image = base64.b64decode("".join(data.split()), validate=True)
+    except ValueError:
+        return False
+    return image.startswith(IMAGE_MAGIC[mime])
 
 
 CLEANER = bleach.Cleaner(tags=TAGS, attributes=allowed_attribute,
@@ -70,15 +94,26 @@ CLEANER = bleach.Cleaner(tags=TAGS, attributes=allowed_attribute,
 
 
 def safe_html(text):
-    """Student HTML with every script, event handler, frame and unsafe URL removed (a
-    forbidden tag is shown as text, so the reader sees what was tried)."""
-    return CLEANER.clean(str(text))
+    """Student HTML with every script, event handler, frame, style, class, remote image
+    and unsafe URL removed, and its TeX unable to set links or styles (a forbidden tag is
+    shown as text, so the reader sees what was tried)."""
+    return defuse_tex(CLEANER.clean(str(text)))
+
+
+def defuse_tex(text):
+    """`text` (cleaned HTML or TeX) with every TeX command in TEX_COMMANDS broken, also
+    when character references spell it: what MathJax reads is the decoded text."""
+    return TEX_COMMANDS.sub(TEX_BACKSLASH, CHARACTER_REFERENCE.sub(decoded_reference, text))
+
+
+def decoded_reference(match):
+    character = html.unescape(match.group(0))
+    return match.group(0) if character in "<>&\"'" or len(character) != 1 else character
 
 
 def safe_markdown(source):
-    """A student's markdown as cleaned HTML, for viewers that render markdown raw
-    (formgrader shows the autograded notebook so): links and images cleaned as in
-    `safe_html`; attachments are not shown."""
+    """A student's markdown as cleaned HTML (links and images cleaned as in `safe_html`;
+    attachments are not shown)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     text = str(source).replace("attachment:", "missing-attachment:")
     try:
@@ -87,9 +122,22 @@ def safe_markdown(source):
         return f"<pre>{html.escape(text)}</pre>"
 
 
+def verbatim_markdown(cleaned):
+    """Cleaned HTML as a markdown cell's source that every viewer (formgrader renders
+    markdown raw) shows as it is: one line of HTML, which markdown passes through."""
+    return "<div>" + cleaned.replace("\r", "&#13;").replace("\n", "&#10;") + "</div>"
+
+
+def not_shown(kinds):
+    """The note that stands where outputs of `kinds` were dropped."""
+    return nbformat.v4.new_output("display_data", data={"text/plain": (
+        f"(not shown: {', '.join(sorted(kinds))}; the grader shows only text, PNG, JPEG "
+        "and GIF images, and cleaned HTML, markdown and LaTeX)")})
+
+
 def sanitized_outputs(outputs):
-    """The outputs a page may show: known types, cleaned HTML, well-formed images."""
-    kept = []
+    """The outputs a page may show: text, cleaned HTML, real images; a note for the rest."""
+    kept, dropped = [], set()
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream" and output.get("name") in ("stdout", "stderr"):
@@ -101,35 +149,49 @@ def sanitized_outputs(outputs):
                          "traceback": [str(line)[:MAX_TEXT_CHARS]
                                        for line in output.get("traceback", [])[:100]]})
         elif kind in ("display_data", "execute_result"):
-            data = sanitized_data(output.get("data", {}))
+            data, refused = sanitized_data(dict(output.get("data") or {}))
+            dropped |= refused
             if data:
                 cleaned = {"output_type": kind, "data": data,
-                           "metadata": image_sizes(output.get("metadata", {}))}
+                           "metadata": image_sizes(output.get("metadata") or {})}
                 if kind == "execute_result":
                     cleaned["execution_count"] = execution_count(output)
                 kept.append(cleaned)
-    return [nbformat.from_dict(output) for output in kept]
+        else:
+            dropped.add(f"an output of type {str(kind)[:40]}")
+    outputs = [nbformat.from_dict(output) for output in kept]
+    return outputs + [not_shown(dropped)] if dropped else outputs
 
 
 def sanitized_data(data):
-    kept = {}
+    """(the MIME bundle's cleaned data, the MIME types dropped from it)."""
+    kept, dropped = {}, set()
     for mime, value in data.items():
         value = "".join(value) if isinstance(value, list) else value
-        if mime not in OUTPUT_TYPES or not isinstance(value, str):
-            continue
-        if len(value) > MAX_OUTPUT_CHARS:
-            kept["text/plain"] = f"(a {mime} output of {len(value) >> 20} MB is too large to show)"
-            break
-        if mime in ("image/png", "image/jpeg") and not BASE64.fullmatch(value):
-            continue
-        kept[mime] = safe_html(value) if mime == "text/html" else value
-    return kept
+        if not isinstance(value, str):
+            dropped.add(str(mime)[:60])
+        elif len(value) > MAX_OUTPUT_CHARS:
+            return {"text/plain": f"(a {mime} output of {len(value) >> 20} MB is too large "
+                                  "to show)"}, set()
+        elif mime == "text/plain":
+            kept[mime] = value
+        elif mime == "text/html":
+            kept[mime] = safe_html(value)
+        elif mime == "text/markdown":  # cleaned once, then shown as HTML by every viewer
+            kept.setdefault("text/html", safe_markdown(value))
+        elif mime == "text/latex":
+            kept[mime] = defuse_tex(value)
+        elif is_image(mime, value):
+            kept[mime] = value
+        else:
+            dropped.add(str(mime)[:60])
+    return kept, dropped
 
 
 def image_sizes(metadata):
     """Only integer width and height of images survive from an output's metadata."""
     kept = {}
-    for mime in ("image/png", "image/jpeg"):
+    for mime in IMAGE_MAGIC:
         sizes = {key: value for key, value in dict(metadata.get(mime) or {}).items()
                  if key in ("width", "height") and type(value) is int}
         if sizes:
@@ -142,27 +204,68 @@ def execution_count(item):
     return count if type(count) is int else None
 
 
+def is_instructors(cell):
+    """Whether nbgrader has put the instructor's source back in this cell: a locked cell
+    with a grade_id (nbgrader's OverwriteCells deletes every grade_id not in the gradebook
+    and restores the source of the locked ones)."""
+    info = cell.get("metadata", {}).get("nbgrader")
+    return isinstance(info, dict) and info.get("locked") is True and \
+        isinstance(info.get("grade_id"), str) and SAFE_NAME.fullmatch(info["grade_id"]) is not None
+
+
 def sanitize_cell(cell):
-    """Clean one cell in place for a page: metadata, id, execution count, attachments,
-    outputs (markdown and raw sources are cleaned by the template when rendered)."""
+    """Clean one cell in place for every page that shows it (ours, and formgrader's, which
+    renders the autograded notebook without cleaning): metadata (nbgrader's only with a
+    gradebook grade_id; tags), id, execution count, attachments (real images only),
+    outputs, and the markdown and raw sources that are not the instructor's."""
     metadata = cell.get("metadata", {})
     tags = [t for t in metadata.get("tags", []) if isinstance(t, str) and SAFE_NAME.fullmatch(t)]
+    info = metadata.get("nbgrader")
+    if not (isinstance(info, dict) and isinstance(info.get("grade_id"), str)
+            and SAFE_NAME.fullmatch(info["grade_id"])):
+        info = None
     cell["metadata"] = nbformat.from_dict({key: value for key, value in (
-        ("nbgrader", metadata.get("nbgrader")), ("tags", tags)) if value})
+        ("nbgrader", info), ("tags", tags)) if value})
     if "id" in cell and not (isinstance(cell["id"], str) and SAFE_NAME.fullmatch(cell["id"])):
         del cell["id"]
-    if cell.get("attachments"):
+    if "attachments" in cell:
         images = {name: {mime: data for mime, data in dict(bundle).items()
-                         if mime in IMAGE_TYPES and isinstance(data, str)
-                         and BASE64.fullmatch(data)}
-                  for name, bundle in dict(cell["attachments"]).items()
+                         if is_image(mime, data)}
+                  for name, bundle in dict(cell["attachments"] or {}).items()
                   if isinstance(bundle, dict) and SAFE_NAME.fullmatch(str(name).replace(".", "_"))}
         cell["attachments"] = {name: bundle for name, bundle in images.items() if bundle}
-    if cell.get("cell_type") == "code":
+    kind = cell.get("cell_type")
+    if kind == "code":
         cell["execution_count"] = execution_count(cell)
         cell["outputs"] = sanitized_outputs(cell.get("outputs", []))
-    elif cell.get("cell_type") == "markdown" and not renders(cell):
-        cell["source"] = str(cell.get("source", "")).replace("attachment:", "missing-attachment:")
+    elif is_instructors(cell):
+        if kind == "markdown" and not renders(cell):
+            cell["source"] = str(cell.get("source", "")).replace("attachment:",
+                                                                 "missing-attachment:")
+    elif kind in ("markdown", "raw"):
+        clean = safe_markdown if kind == "markdown" else safe_html
+        cell["source"] = verbatim_markdown(clean(cell.get("source", "")))
+        if kind == "raw":  # shown as the HTML it now is
+            cell["metadata"]["raw_mimetype"] = "text/html"
+
+
+def sanitize_notebook(notebook):
+    """Clean a notebook in place for every page: its cells, and its metadata down to the
+    kernel's names (no widget state, no title, nothing a template might show)."""
+    metadata = notebook.get("metadata", {})
+    kept = {}
+    kernel = metadata.get("kernelspec")
+    if isinstance(kernel, dict):
+        kept["kernelspec"] = {key: str(kernel[key])[:64] for key in
+                              ("name", "display_name", "language") if key in kernel}
+    language = (metadata.get("language_info") or {}).get("name")
+    if isinstance(language, str) and SAFE_NAME.fullmatch(language):
+        kept["language_info"] = {"name": language}
+    if "d2lcourse" in metadata:  # the grader's own verdict
+        kept["d2lcourse"] = metadata["d2lcourse"]
+    notebook["metadata"] = nbformat.from_dict(kept)
+    for cell in notebook.get("cells", []):
+        sanitize_cell(cell)
 
 
 def renders(cell):
@@ -185,10 +288,7 @@ class SanitizeStudentContent(Preprocessor):
     enabled = True
 
     def preprocess(self, nb, resources):
-        nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info",
-                                                         "d2lcourse") if key in nb.metadata}
-        for cell in nb.cells:
-            sanitize_cell(cell)
+        sanitize_notebook(nb)
         return nb, resources
 
 

@@ -150,13 +150,14 @@ def feedback(root, student):
 # --------------------------------------------------------------------------- the browser
 
 def chromium(page, *arguments, profile):
-    """Run Debian's Chromium, headless, on `page` in a window 1280 px wide (and tall
-    enough for a screenshot to show the summaries); returns the finished process (what it
-    printed: stdout, stderr)."""
+    """Run Debian's Chromium, headless, on `page` (a file, or a URL) in a window 1280 px
+    wide (and tall enough for a screenshot to show the summaries); returns the finished
+    process (what it printed: stdout, stderr)."""
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               f"--window-size={WIDTH},2400", *arguments, Path(page).as_uri()]
+               f"--window-size={WIDTH},2400", *arguments,
+               page if isinstance(page, str) else Path(page).as_uri()]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -485,11 +486,20 @@ def test_cells_that_nbformat_would_reject_are_cleaned_too():
     pages.sanitize_cell(cell)
     assert "id" not in cell and cell.execution_count is None
     assert cell.metadata == {"tags": ["ok"]}
-    assert cell.outputs == [{"output_type": "display_data",
-                             "metadata": {"image/png": {"height": 30}},
-                             "data": {"text/html": "&lt;script&gt;alert(1)&lt;/script&gt;<i>fine</i>"}}]
-    markdown = nbformat.from_dict({"cell_type": "markdown", "metadata": {},
-                                   "source": "![x](attachment:missing.png)", "attachments": {}})
-    assert not pages.renders(markdown)  # it would stop generate_feedback for the whole class
-    pages.sanitize_cell(markdown)
-    assert markdown.source == "![x](missing-attachment:missing.png)" and pages.renders(markdown)
+    assert cell.outputs[:1] == [{"output_type": "display_data",
+                                 "metadata": {"image/png": {"height": 30}},
+                                 "data": {"text/html": "&lt;script&gt;alert(1)&lt;/script&gt;<i>fine</i>"}}]
+    note = cell.outputs[1].data["text/plain"]  # what was dropped is said, never shown
+    assert len(cell.outputs) == 2 and note.startswith("(not shown: ")
+    for dropped in ("an output of type unknown", "application/javascript", "image/png"):
+        assert dropped in note
+    locked = {"nbgrader": {"grade_id": "intro", "locked": True, "grade": False,
+                           "solution": False, "schema_version": 3}}
+    for metadata in ({}, locked):  # the student's own cell, and the instructor's
+        markdown = nbformat.from_dict({"cell_type": "markdown", "metadata": metadata,
+                                       "source": "![x](attachment:missing.png)",
+                                       "attachments": {}})
+        assert not pages.renders(markdown)  # it would stop generate_feedback for the class
+        pages.sanitize_cell(markdown)
+        assert pages.renders(markdown) and "(attachment:" not in markdown.source
+    assert markdown.source == "![x](missing-attachment:missing.png)"

