@@ -126,6 +126,9 @@ def unstorable(student):
     if printable(student) != student:
         return (f"cannot grade submitted/{printable(student)}: nbgrader needs a student id "
                 "in UTF-8, without line breaks: rename the folder and rerun")
+    if student != student.strip():
+        return (f"cannot grade submitted/{student}: nbgrader strips the spaces around a "
+                "student id, so it would not find this one: rename the folder and rerun")
     if set(student) & set(MARKUP_CHARACTERS):  # its formgrader puts ids in pages unescaped
         return (f"cannot grade submitted/{student}: nbgrader's formgrader shows a student id "
                 f"as HTML, so it may not contain any of {MARKUP_CHARACTERS}: rename the "
