@@ -1,0 +1,95 @@
+"""Distribution checks: their false-alarm rates, computed and measured over many seeds.
+
+A check of random draws states the probability that it fails a correct solution (at most
+1e-6 per test cell, COURSE_CONTRACT.md). A rate that small cannot be observed in a run,
+so each part below measures two things over `--seeds` seeds of MXNet's generator:
+
+- calibration: each test's bound, computed for a loose false-alarm rate (10% and 1%),
+  where a few hundred seeds do see failures; the share of seeds that fail it must stay
+  at or below that rate. The same formula gives the check's own bound at its tiny rate.
+- the check as it is, run on the reference at every seed: its failures (expected 0) and
+  the worst margin per test (1 would fail).
+
+    .venv/bin/python benchmarks/distributions.py [--seeds 200]
+"""
+import argparse
+import contextlib
+import io
+
+import numpy as onp
+
+from d2lcourse._mxnet import mx
+
+LEVELS = (0.1, 0.01)
+
+
+def init_mlp_params_false_alarms(seeds):
+    """05's init_mlp_params_distribution on the reference, at the test cells' settings."""
+    from d2lcourse.checks import mlp as check
+    from d2lcourse.solutions.mlp import init_mlp_params
+    settings = [(400, 300, 40, 0.5), (784, 64, 200, 0.03), (200, 500, 30, 2.0)]
+    print(f"init_mlp_params: {len(settings)} settings x {seeds} seeds; each test fails a "
+          f"correct solution with probability <= {check.FALSE_ALARM:g}, "
+          f"{check.TESTS_PER_CALL} tests per call")
+    rejected = {}     # (test, level) -> number of draws rejected at that level
+    counted = {}      # test -> number of draws tested
+    worst = {}        # test -> largest margin at the check's own rate (> 1 fails)
+
+    def record(test, margin, rejects):
+        counted[test] = counted.get(test, 0) + 1
+        worst[test] = max(worst.get(test, -onp.inf), margin)
+        for level in LEVELS:
+            rejected[test, level] = rejected.get((test, level), 0) + bool(rejects(level))
+
+    failures = 0
+    for num_inputs, num_hiddens, num_outputs, sigma in settings:
+        for seed in range(seeds):
+            mx.random.seed(seed)
+            W1, _, W2, _ = (p.asnumpy().astype(onp.float64) for p in init_mlp_params(
+                num_inputs, num_hiddens, num_outputs, sigma))
+            for w in (W1.reshape(-1), W2.reshape(-1)):
+                n, std, mean = w.size, w.std(), w.mean()
+                gap = check.distribution_gap(w, sigma)[0]
+                low, high = check.spread_bounds(n, sigma)
+                record("spread", max((std - sigma) / (high - sigma), (sigma - std) / (sigma - low)),
+                       lambda level: not check.spread_bounds(n, sigma, level)[0] <= std
+                       <= check.spread_bounds(n, sigma, level)[1])
+                record("mean", abs(mean) / check.mean_limit(n, sigma),
+                       lambda level: abs(mean) > check.mean_limit(n, sigma, level))
+                record("distribution", gap / check.gap_limit(n),
+                       lambda level: gap > check.gap_limit(n, level))
+            pooled = onp.concatenate([W1.reshape(-1), W2.reshape(-1)])
+            tails = int(onp.count_nonzero(onp.abs(pooled) > check.TAIL * sigma))
+            fewest = check.fewest_in_tails(pooled.size)
+            record("tails", fewest / max(tails, 0.5),
+                   lambda level: tails < check.fewest_in_tails(pooled.size, level))
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    check.init_mlp_params_distribution(init_mlp_params, num_inputs, num_hiddens,
+                                                       num_outputs, sigma=sigma, seed=seed)
+            except check.core.CheckFailure as failure:
+                failures += 1
+                print(f"  FAILED {num_inputs}-{num_hiddens}-{num_outputs}, seed {seed}: {failure}")
+    for test in counted:
+        shares = ", ".join(f"{rejected[test, level] / counted[test]:.3f} at {level:g}"
+                           for level in LEVELS)
+        print(f"  {test:12s} {counted[test]} samples, share rejected: {shares}; worst margin at "
+              f"{check.FALSE_ALARM:g}: {worst[test]:.3f}")
+    calls = len(settings) * seeds
+    print(f"  the check failed the reference {failures} times in {calls} calls")
+    return failures
+
+
+PARTS = [init_mlp_params_false_alarms]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=200)
+    seeds = parser.parse_args().seeds
+    failures = sum(part(seeds) for part in PARTS)
+    print(f"failures of correct solutions: {failures}")
+
+
+if __name__ == "__main__":
+    main()
