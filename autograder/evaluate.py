@@ -22,7 +22,10 @@ from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
 from d2lcourse.grading import (
     UNGRADED, InfrastructureFault, Missing, SubmissionFault, TestResult, run_test_cell)
-from d2lcourse.autograder.sandbox import Limits, Sandbox, SandboxDied, warm_sandbox
+from d2lcourse.autograder import wire
+from d2lcourse.autograder.deadline import Deadline, OutOfTime
+from d2lcourse.autograder.sandbox import (
+    Limits, Sandbox, SandboxDied, timed_out, warm_sandbox)
 
 REFERENCE_PACKAGE = "d2lcourse.solutions"
 
@@ -164,20 +167,25 @@ def warm_up(assignment, setup, data_dir=None):
 
 
 def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
-             sandboxed=True, data_dir=None):
+             sandboxed=True, data_dir=None, spent=0.0, deadline=None):
     """Grade one submission; never raises for anything the submission does.
 
-    A process that dies is graded again from the start on a fresh sandbox: a death of the
-    same kind twice decides. Twice killed from outside (its warm sandbox, the host's OOM
-    killer) leaves it UNGRADED; twice dying of itself is the student's (`crashed`).
+    Everything it does for the submission spends one `deadline` (`Deadline`; by default
+    `limits.seconds` less the `spent` seconds the grader already took to read it), past
+    which it is `timeout`. A process that dies is graded again from the start on a fresh
+    sandbox, with what is left of that deadline: a death of the same kind twice decides.
+    Twice killed from outside (its warm sandbox, the host's OOM killer) leaves it
+    UNGRADED; twice dying of itself is the student's (`crashed`).
     """
     npx.set_np()  # MXNet's NumPy mode is per thread, and Dask runs tasks in its own threads
     started = time.monotonic()
+    deadline = deadline or Deadline(limits.seconds - spent)
     fault, results, student_seconds, deaths = None, None, 0.0, []
     while results is None:
         try:
             fault, results, student_seconds = judge_once(
-                assignment, setup, tests, solution_sources, limits, sandboxed, data_dir)
+                assignment, setup, tests, solution_sources, limits, sandboxed, data_dir,
+                deadline)
         except SandboxDied as death:
             deaths.append(death)
             alike = [d for d in deaths if d.outside == death.outside]
@@ -189,6 +197,14 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
                 results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
         except InfrastructureFault as error:
             return ungraded(assignment, tests, str(error), time.monotonic() - started)
+    if deaths and fault is not None and fault.status == "timeout":
+        if deaths[-1].outside:  # the time went to a death that was not the student's
+            return ungraded(assignment, tests, f"the notebook's process {deaths[-1].how}, "
+                            "with too little of its time left to grade it again: check the "
+                            "host's OOM killer (dmesg) and rerun", time.monotonic() - started)
+        fault = SubmissionFault("timeout", f"{fault} (its process {deaths[-1].how} first, "
+                                           "and was graded again in the time left)")
+        results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
     status, message = ("ok", "") if fault is None else (fault.status, str(fault))
     return Verdict(status, message, results, time.monotonic() - started, graded_by(),
                    student_seconds)
@@ -214,44 +230,58 @@ def twice(deaths):
     return f"{first.how}, then in a fresh sandbox {second.how}"
 
 
-def judge_once(assignment, setup, tests, solution_sources, limits, sandboxed, data_dir):
-    """(fault or None, results, student seconds) of one sandbox's run of the submission;
-    raises SandboxDied (try again) or InfrastructureFault."""
+def judge_once(assignment, setup, tests, solution_sources, limits, sandboxed, data_dir,
+               deadline):
+    """(fault or None, results, student seconds) of one sandbox's run of the submission
+    within `deadline`; raises SandboxDied (try again) or InfrastructureFault."""
     allowed, preload = sandbox_view(assignment, setup)
     results, fault, sandbox = [], None, None
     try:
-        sandbox = Sandbox(limits, sandboxed, allowed, data_dir, preload)
-        reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
-                                    "setup": list(setup), "solutions": solution_sources})
-        missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
-        if any("MemoryError" in reason for reason in missing.values()):
-            raise SubmissionFault("memory", "a solution cell ran out of memory")
-        functions = {
-            name: Missing(name, missing[name], solution_sources.get(name, ""))
-            if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""),
-                                                   setup, solution_sources)
-            for name in assignment.functions}
-        for test in tests:
-            if fault is None:
-                try:
-                    results.append(run_test_cell(assignment, test.as_cell(), functions))
-                    continue
-                except SandboxDied:
-                    raise
-                except SubmissionFault as error:
-                    fault = error
-            results.append(unrun(test, assignment, f"not run: {fault}"))
-        if fault is None and sandbox.fault is not None:
-            raise sandbox.fault  # a check caught it, as it catches a student's error
+        sandbox = Sandbox(limits, sandboxed, allowed, data_dir, preload, deadline=deadline)
+        fault = deadline.run(judge_in, sandbox, assignment, setup, tests, solution_sources,
+                             results)
     except SandboxDied:
         raise
+    except OutOfTime:  # the grader's own work for it reached the deadline
+        sandbox.kill()  # not a polite exit, which could take seconds more
+        fault = timed_out(limits)
     except SubmissionFault as error:
         fault = error
-        results = [unrun(t, assignment, f"not run: {error}") for t in tests]
     finally:
         if sandbox is not None:
             sandbox.close()
+    results += [unrun(t, assignment, f"not run: {fault}") for t in tests[len(results):]]
     return fault, results, sandbox.student_seconds if sandbox else 0.0
+
+
+def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
+    """Load the submission into `sandbox` and run the tests, appending to `results`, until
+    one meets a fault of the submission's own (returned; None if none did)."""
+    try:
+        reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
+                                    "setup": list(setup), "solutions": solution_sources})
+    except wire.WireError as error:  # our own request: the cells are larger than a message
+        raise SubmissionFault("invalid_notebook", f"its solution cells are too large to "
+                                                  f"grade ({error}): keep data out of them")
+    missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
+    if any("MemoryError" in reason for reason in missing.values()):
+        raise SubmissionFault("memory", "a solution cell ran out of memory")
+    functions = {
+        name: Missing(name, missing[name], solution_sources.get(name, ""))
+        if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""),
+                                               setup, solution_sources)
+        for name in assignment.functions}
+    for test in tests:
+        try:
+            results.append(run_test_cell(assignment, test.as_cell(), functions))
+        except SandboxDied:
+            raise
+        except SubmissionFault as error:
+            return error
+    if sandbox.fault is not None:  # a check caught it, as it catches a student's error
+        results.clear()
+        raise sandbox.fault
+    return None
 
 
 def unrun(test, assignment, message):

@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from d2lcourse.course import default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.grading import UNGRADED, InfrastructureFault
 from d2lcourse.autograder.evaluate import Verdict, ungraded, unrun, warm_up
-from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.autograder.workers import Job, judge, one_line
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -525,16 +526,17 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
           force=False, unsafe_no_sandbox=False, limits=Limits(), out=None):
     """Grade an assignment; returns {student: Verdict} of every submission (`students`
     grades only those; the others keep their stored verdicts in the report). Never stops
-    for one submission. Raises RunInProgress if another run holds the assignment, and
+    for one submission. Raises SandboxUnavailable (one line: why, and the fix) if the
+    sandbox cannot run as it must, RunInProgress if another run holds the assignment, and
     GradingIncomplete at the end if anything could not be graded or written."""
     course_dir = Path(course_dir or default_course_dir()).resolve()
     out = out or sys.stdout
     if not unsafe_no_sandbox:
         problem = bubblewrap_problem()
         if problem:
-            raise SystemExit(f"d2lcourse: refusing to grade without a sandbox: {problem}.\n"
-                             "Pass --unsafe-no-sandbox to run student code unprotected "
-                             "(the report will say so).")
+            raise SandboxUnavailable(f"refusing to grade without a sandbox: {problem} (or "
+                                     "pass --unsafe-no-sandbox to run student code "
+                                     "unprotected; the report will say so)")
     try:
         with one_run_at_a_time(course_dir, assignment):
             recorder = Recorder(course_dir, assignment)
@@ -602,6 +604,7 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             verdicts[submission.student] = previous
             skipped += 1
             continue
+        reading = time.monotonic()  # the submission's time starts here
         try:
             if submission.refused:
                 raise InvalidNotebook(submission.refused)
@@ -612,7 +615,7 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
                 [unrun(t, assignment, f"not graded: {error}") for t in tests]), rejected=True)
             continue
         jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,
-                        not unsafe, data_dir))
+                        not unsafe, data_dir, spent=time.monotonic() - reading))
     if not by_student:
         print(f"d2lcourse: no submissions under {course_dir / 'submitted'}/*/{assignment.id}/",
               file=out)

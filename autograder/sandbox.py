@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from d2lcourse.autograder import cgroups, wire, zygote
+from d2lcourse.autograder.deadline import Deadline
 from d2lcourse.grading import InfrastructureFault, SubmissionFault
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
@@ -43,6 +44,12 @@ class Limits:
     processes: int = 256              # simultaneous processes and threads
     file_bytes: int = 64 << 20        # largest file it may write
     output_bytes: int = 1 << 20       # stdout+stderr kept; the rest is discarded
+
+
+def timed_out(limits):
+    """The fault of a submission whose deadline passed."""
+    return SubmissionFault("timeout", f"the notebook did not finish within {limits.seconds:.0f} "
+                                      "s: look for an endless loop or a very slow cell")
 
 
 class SandboxDied(SubmissionFault):
@@ -67,17 +74,20 @@ class SandboxUnavailable(Exception):
 
 def bubblewrap_problem():
     """None if bubblewrap can create a sandbox here, as the sandbox's user, else the reason
-    and the fix."""
+    and the fix (one line)."""
     executable = shutil.which("bwrap")
     if executable is None:
         return "bubblewrap is not installed: sudo apt-get install bubblewrap"
+    problem = sandbox_user_problem()
+    if problem:
+        return problem
     try:
         probe = subprocess.run(
             [executable, "--unshare-all", "--unshare-user", "--die-with-parent",
              "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
             capture_output=True, text=True, timeout=20, preexec_fn=become_sandbox_user(()))
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"bubblewrap failed to start: {error}"
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"bubblewrap failed to start as uid {sandbox_host_user()[0]}: {error}"
     if probe.returncode != 0:
         uid, _ = sandbox_host_user()
         return (f"bubblewrap cannot create namespaces as uid {uid} here "
@@ -213,6 +223,44 @@ def sandbox_host_user():
     return nobody.pw_uid, nobody.pw_gid
 
 
+def sandbox_user_problem():
+    """Why the grader cannot become the sandbox's host user (`sandbox_host_user`), or None.
+
+    Root in a user namespace that maps no other id (a rootless container, `unshare
+    --map-root-user`) cannot: and the sandbox must not run as the grader's root, whose
+    files (mode 600 under /etc, say) it would read."""
+    uid, gid = sandbox_host_user()
+    if uid == os.geteuid():
+        return None
+    unmapped = [f"{kind} {number}" for kind, number in (("uid", uid), ("gid", gid))
+                if not id_mapped(number, f"/proc/self/{kind}_map")]
+    if not unmapped and can_set_groups():
+        return None
+    return (f"the grader is root in a user namespace (a rootless container) that "
+            f"{'maps no ' + ' and no '.join(unmapped) if unmapped else 'denies setgroups'}, "
+            "so the sandbox cannot run as an unprivileged user: run `d2lcourse grade` as an "
+            "ordinary user, or map a range of subordinate uids and gids into the container "
+            "(podman's default; newuidmap/newgidmap)")
+
+
+def id_mapped(number, map_path):
+    """Whether this user namespace maps `number` (a uid or gid) to the outside."""
+    try:
+        with open(map_path) as stream:
+            ranges = [tuple(map(int, line.split())) for line in stream if line.strip()]
+    except OSError:
+        return True  # no user namespaces here: every id is the host's
+    return any(inside <= number < inside + count for inside, _, count in ranges)
+
+
+def can_set_groups():
+    try:
+        with open("/proc/self/setgroups") as stream:
+            return stream.read().strip() != "deny"
+    except OSError:
+        return True
+
+
 def refuse_unreadable(paths):
     """InfrastructureFault unless the sandbox's host user, if not us, can read `paths`
     (a data folder of mode 700 would fail every student's data test)."""
@@ -280,7 +328,8 @@ class Zygote:
         theirs.close()
 
     def spawn(self, limits, deadline):
-        """A ForkedRunner, ready and with its pid, for a new submission; or ZygoteError."""
+        """A ForkedRunner, ready and with its pid, for a new submission; or ZygoteError,
+        or the submission's timeout once its `deadline` (a Deadline) has passed."""
         stdin, stdout, stderr = os.pipe(), os.pipe(), os.pipe()
         host_end, child_end = zygote.status_socket_pair()
         try:
@@ -295,10 +344,10 @@ class Zygote:
             while process.pid is None:
                 if self.process.poll() is not None:
                     raise zygote.ZygoteError(f"the zygote exited: {self.last_words()}")
-                if time.monotonic() > deadline:
-                    raise zygote.ZygoteError("the zygote did not fork in time")
-                process.wait_until_ready(timeout=1.0)
-        except zygote.ZygoteError:
+                if deadline.expired():
+                    raise timed_out(limits)
+                process.wait_until_ready(timeout=min(1.0, max(deadline.left(), 0.01)))
+        except BaseException:
             process.close()
             raise
         return process
@@ -429,13 +478,15 @@ class Sandbox:
     """A running runner process; `request` sends one message and waits for the reply.
 
     Sandboxed processes are forked by this process's zygote (`warm`), or where that
-    cannot isolate them, or with `warm=False`, started as a new bubblewrap sandbox.
+    cannot isolate them, or with `warm=False`, started as a new bubblewrap sandbox. It
+    waits on its process only until `deadline` (the submission's, shared by every
+    sandbox that grades it; by default `limits.seconds` from now).
     """
 
     def __init__(self, limits=Limits(), sandboxed=True, allowed_references=(), data_dir=None,
-                 preload=(), warm=True):
+                 preload=(), warm=True, deadline=None):
         self.limits = limits
-        self.deadline = time.monotonic() + limits.seconds
+        self.deadline = deadline or Deadline(limits.seconds)
         self.output = bytearray()
         self.cgroup = cgroups.create(limits.processes, limits.memory_bytes)
         self.student_seconds = 0.0  # as reported by the runner: informative only
@@ -449,6 +500,10 @@ class Sandbox:
                 self.process = self._fork(allowed_references, data_dir, preload)
             except zygote.IsolationUnavailable as error:
                 use_cold_sandboxes(str(error))
+            except BaseException:  # no process to grade: none of its resources stay
+                if self.cgroup is not None:
+                    self.cgroup.remove()
+                raise
         if self.process is None:
             argv = (bubblewrap_command(RUNNER, allowed_references, data_dir) if sandboxed
                     else RUNNER)
@@ -523,15 +578,17 @@ class Sandbox:
 
     def _wait_for(self, fd, event):
         """Wait until `fd` is ready for `event` (select.POLLIN or POLLOUT), within the
-        submission's deadline; past it, the submission has timed out."""
+        submission's deadline (looked at every second, as its clock may be a test's);
+        past it, the submission has timed out."""
         poller = select.poll()
         poller.register(fd, event)
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(remaining * 1000):
-            self.kill()
-            raise SubmissionFault("timeout", f"the notebook did not finish within "
-                                             f"{self.limits.seconds:.0f} s: look for "
-                                             "an endless loop or a very slow cell")
+        while True:
+            left = self.deadline.left()
+            if left <= 0:
+                self.kill()
+                raise timed_out(self.limits)
+            if poller.poll(min(left, 1.0) * 1000):
+                return
 
     def _write_all(self, data):
         """Write to the runner without blocking: a runner that stops reading times out."""
@@ -558,8 +615,8 @@ class Sandbox:
 
     def _fault(self):
         """Why the process ended while it was being graded (kept in `self.fault`)."""
-        try:
-            code = self.process.wait(timeout=5)
+        try:  # it ends at once, unless it closed its pipes to linger: not past the deadline
+            code = self.process.wait(timeout=min(5.0, max(self.deadline.left(), 0.5)))
         except subprocess.TimeoutExpired:
             self.kill()
             code = self.process.wait()

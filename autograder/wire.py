@@ -142,16 +142,21 @@ def add_array(arrays, array):
 # --------------------------------------------------------------------------- decode
 
 class Budget:
-    """How many more bytes of array data one message's values may decode to."""
+    """How many more bytes of array data, and how many more arrays, one message's values
+    may decode to: each reference to an array builds one (an mxnet array costs the
+    grader about 0.1 ms however small), and `encode` never makes more than MAX_ARRAYS."""
 
     def __init__(self):
-        self.left = MAX_DECODED_BYTES
+        self.left, self.arrays_left = MAX_DECODED_BYTES, MAX_ARRAYS
 
     def spend(self, array):
         self.left -= array.nbytes
+        self.arrays_left -= 1
         if self.left < 0:
             raise WireError(f"the values decode to more than {MAX_DECODED_BYTES >> 20} MB "
                             "of arrays")
+        if self.arrays_left < 0:
+            raise WireError(f"the values refer to arrays more than {MAX_ARRAYS} times")
         return array
 
 

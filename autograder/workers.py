@@ -33,6 +33,7 @@ class Job:
     limits: Limits
     sandboxed: bool
     data_dir: str
+    spent: float = 0.0   # seconds of its deadline the grader spent reading it
 
 
 def run_job(job):
@@ -40,7 +41,7 @@ def run_job(job):
     failure of the grader itself leaves the submission UNGRADED, with its cause."""
     try:
         verdict = evaluate(job.assignment, job.setup, job.tests, job.solutions, job.limits,
-                           job.sandboxed, job.data_dir)
+                           job.sandboxed, job.data_dir, job.spent)
     except Exception as error:  # not anything the submission did: evaluate catches that
         verdict = ungraded(job.assignment, job.tests, f"the grader failed judging it "
                            f"({one_line(error)}): rerun, and report it if it repeats")

@@ -202,13 +202,13 @@ def run_grade(args):
         reachable_scheduler(args.scheduler)
 
     from d2lcourse.autograder.grade import GradingIncomplete, RunInProgress, grade
-    from d2lcourse.autograder.sandbox import Limits
+    from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable
     from d2lcourse.grading import InfrastructureFault
     limits = Limits() if args.timeout is None else replace(Limits(), seconds=args.timeout)
     try:
         grade(assignment, folder, args.student, args.workers,
               args.scheduler, args.force, args.unsafe_no_sandbox, limits)
-    except RunInProgress as error:
+    except (RunInProgress, SandboxUnavailable) as error:
         raise UsageError(str(error)) from None
     except (GradingIncomplete, InfrastructureFault) as error:
         for cause in getattr(error, "causes", [str(error)]):

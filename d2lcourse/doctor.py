@@ -142,6 +142,9 @@ def sandbox_finding():
     if bwrap is None:
         return Finding(WARN, "sandbox", "bubblewrap not installed: sudo apt-get install bubblewrap "
                                         "(`d2lcourse grade` runs submissions in it)")
+    problem = sandbox_user_problem()
+    if problem:
+        return Finding(WARN, "sandbox", f"`d2lcourse grade` cannot run submissions: {problem}")
     command = f"{bwrap} {' '.join(BWRAP_PROBE)}"
     try:
         probe = subprocess.run([bwrap, *BWRAP_PROBE], capture_output=True, text=True,
@@ -160,6 +163,16 @@ def sandbox_finding():
                                         f"cannot run submissions: `{command}` said: {failure}"
                                         + "".join(f"\nfix: {hint}" for hint in hints))
     return Finding(OK, "sandbox", f"{version or 'bubblewrap'} works ({bwrap})")
+
+
+def sandbox_user_problem():
+    """Why the grader cannot become the sandbox's unprivileged user here, as `grade`
+    checks it (None if MXNet, which the grader's modules import, does not import)."""
+    try:
+        from d2lcourse.autograder.sandbox import sandbox_user_problem as problem
+    except Exception:  # MXNet's own finding says why
+        return None
+    return problem()
 
 
 def examine():

@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import Recorder, grade, verdict_file_name
-from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
@@ -253,5 +253,5 @@ def test_plain_nbgrader_autograde_uses_the_sandbox(course, tmp_path):
 
 def test_refuses_without_a_sandbox_unless_told(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
-    with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
+    with pytest.raises(SandboxUnavailable, match="--unsafe-no-sandbox"):
         grade(ASSIGNMENTS[BROKEN], tmp_path, limits=Limits(seconds=10))

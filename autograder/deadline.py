@@ -1,0 +1,88 @@
+"""One submission's time limit, which everything the grader does for it spends.
+
+A `Deadline` is made once per submission (`evaluate`), with `--timeout` seconds. The
+sandbox waits on its runner only until then; a death graded again gets only what is
+left; and the grader's own work for the submission (the static analysis, decoding
+replies, every check's comparisons and oracles) runs through `Deadline.run`: at the
+deadline a watchdog raises `OutOfTime` in the judging thread, wherever its Python
+code is.
+
+What a watchdog cannot interrupt is one call into C (NumPy, MXNet). Those the grader
+makes on a submission's data are linear in the data, and the wire caps the data of one
+reply (wire.py), so the overrun is bounded by a constant: benchmarks/worst_case.py
+measures it.
+"""
+import ctypes
+import sys
+import threading
+import time
+
+WATCH_INTERVAL = 0.1   # seconds between the watchdog's looks at the clock
+
+
+class OutOfTime(BaseException):
+    """Raised in the judging thread at the deadline. A BaseException, so that no
+    `except Exception` on the way (a check's, a library's) can swallow it."""
+
+
+class Deadline:
+    """`seconds` from now, on `clock` (monotonic; a test may pass its own)."""
+
+    def __init__(self, seconds, clock=time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.ends = clock() + seconds
+
+    def left(self):
+        return self.ends - self.clock()
+
+    def expired(self):
+        return self.left() <= 0
+
+    def run(self, work, *args):
+        """work(*args), under a watchdog that raises OutOfTime in this thread once the
+        deadline has passed (again every WATCH_INTERVAL, should something swallow it),
+        and never once `run` has returned."""
+        watchdog = Watchdog(self, threading.get_ident(), sys._getframe())
+        watchdog.start()
+        try:
+            return work(*args)
+        finally:
+            watchdog.stop()
+
+
+class Watchdog(threading.Thread):
+    """Raises OutOfTime in thread `target` while the deadline is past and `frame` (that
+    of Deadline.run) is on the thread's stack, until stopped."""
+
+    def __init__(self, deadline, target, frame):
+        super().__init__(daemon=True, name="deadline watchdog")
+        self.deadline, self.target, self.frame = deadline, target, frame
+        self.stopped, self.lock = threading.Event(), threading.Lock()
+
+    def run(self):
+        while not self.stopped.wait(min(max(self.deadline.left(), 0.0), WATCH_INTERVAL)):
+            with self.lock:
+                if not self.stopped.is_set() and self.deadline.expired():
+                    if not self.still_running():
+                        return
+                    raise_in(self.target, OutOfTime)
+
+    def still_running(self):
+        """Whether the target thread is still inside Deadline.run (even should an
+        exception have skipped `stop`)."""
+        frame = sys._current_frames().get(self.target)
+        while frame is not None and frame is not self.frame:
+            frame = frame.f_back
+        return frame is not None
+
+    def stop(self):
+        with self.lock:
+            self.stopped.set()
+            raise_in(self.target, None)  # cancel one not yet delivered
+        self.frame = None
+
+
+def raise_in(thread_id, exception):
+    """Raise `exception` (a class; None cancels) in a thread at its next bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), None if exception is None else ctypes.py_object(exception))
