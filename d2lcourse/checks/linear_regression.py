@@ -358,9 +358,27 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
     return batches
 
 
+# (batch_size, num_examples) tried after the cell's own: batches of one example, and a
+# last batch of one example.
+EXTRA_BATCHINGS = ((1, 4), (3, 7))
+
+
 def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_labels=False):
     """One call yields every example exactly once, in batches of batch_size (the last
-    may be smaller), each pairing rows of features with their own labels."""
+    may be smaller), each pairing rows of features with their own labels: with the
+    cell's sizes, then with each of EXTRA_BATCHINGS."""
+    sizes = _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels)
+    for size, count in EXTRA_BATCHINGS:
+        _judge_batches(data_iter, count, size, seed, flat_labels)
+    extra = ", ".join(f"batch_size={size} with {count}" for size, count in EXTRA_BATCHINGS)
+    core.passed(data_iter, f"every example exactly once with its own label, in "
+                           f"{_count(len(sizes), 'batch')} (batch_size={batch_size}, "
+                           f"{num_examples} examples), and for {extra} examples")
+
+
+def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
+    """One pass of data_iter: every example once, in batches of the right sizes; returns
+    the sizes."""
     batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     sizes = [len(ids) for ids in batches]
@@ -392,8 +410,7 @@ def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_l
                              f"of sizes {_sizes(expected)} "
                              f"({inputs}); batch {k} differs: all batches hold batch_size "
                              "examples, except a smaller last one")
-    core.passed(data_iter, f"every example exactly once with its own label, in "
-                           f"{_count(len(sizes), 'batch')} ({inputs})")
+    return sizes
 
 
 def _sizes(sizes):
@@ -492,15 +509,41 @@ def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0)
 
 # --------------------------------------------------------------------------- sgd
 
+# A second update with gradients of this scale (norms in the thousands) finds an update
+# that clips or normalises large gradients: the rules of sgd and sgd_momentum have no limit.
+LARGE_GRADIENT = 1e3
+
+
+def shrinks_large_gradients(got, want):
+    """True if every entry of the update `got` has the sign of `want` and at most its size,
+    and the whole is visibly smaller: what clipping or normalising a gradient does (asked
+    only of large gradients, once the same update was right for small ones)."""
+    same_side = (got * want >= 0) & (onp.abs(got) <= onp.abs(want) * (1 + core.RTOL))
+    return bool(same_side.all()) and onp.abs(got).sum() < 0.99 * onp.abs(want).sum()
+
+
 def sgd_updates_in_place(sgd, shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
-    """Each param becomes param - lr * param.grad / batch_size, in place; returns None."""
+    """Each param becomes param - lr * param.grad / batch_size, in place; returns None:
+    with N(0, 1) gradients, then with gradients LARGE_GRADIENT times larger."""
+    for scale in (1.0, LARGE_GRADIENT):
+        _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale)
+    core.passed(sgd, f"in-place update param - lr * grad / batch_size for params of shapes "
+                     f"{', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
+                     f"batch_size={batch_size}, also for gradients {LARGE_GRADIENT:g} times "
+                     f"larger")
+
+
+def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
+    """One call of sgd on random parameters whose gradients are N(0, scale^2)."""
     params = [core.with_grad(core.random_array(shape, seed + 2 * k),
-                             core.random_array(shape, seed + 2 * k + 1))
+                             core.random_array(shape, seed + 2 * k + 1, scale=scale))
               for k, shape in enumerate(shapes)]
     before = [core.to_numpy(p) for p in params]
     grads = [core.to_numpy(p.grad) for p in params]
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
     inputs = (f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
-              f"batch_size={batch_size}")
+              f"batch_size={batch_size}" + (f", gradients of norm {norm:.3g}" if scale > 1
+                                            else ""))
     value = core.call(sgd, params, lr, batch_size, seed=seed)
     after = [core.to_numpy(p) for p in params]
     steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
@@ -540,13 +583,17 @@ def sgd_updates_in_place(sgd, shapes=((3, 1), (1,)), lr=0.03, batch_size=10, see
         for factor, message in diagnoses:
             if abs(factor - 1) > 1e-6 and abs(ratio - factor) <= 1e-3 * abs(factor):
                 core.fail(sgd, f"{message} ({inputs})")
+    if scale > 1 and shrinks_large_gradients(step, want):
+        core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): "
+                       "large gradients are clipped or normalised. The rule has no limit: "
+                       "param[:] = param - lr * param.grad / batch_size for a gradient of "
+                       "any size")
     for k, (p, b, g) in enumerate(zip(params, before, grads)):
         core.assert_close(sgd, p, b - lr * g / batch_size, f"params[{k}] after the update",
                           inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
     if value is not None:
         core.fail(sgd, f"returned {core.type_name(value)}: sgd updates the parameters in "
                        "place and returns None (leave out the return statement)")
-    core.passed(sgd, f"in-place update param - lr * grad / batch_size for {inputs}")
 
 
 # --------------------------------------------------------------------------- closed_form
@@ -563,13 +610,26 @@ def closed_form_matches(closed_form, num_examples=100, num_inputs=3, bias=4.2, x
     rng = onp.random.default_rng(seed)
     true_w = rng.normal(0, 2, num_inputs)
     X, y = regression_data(num_examples, true_w, bias, seed, x_mean=x_mean, noise=0.1)
-    inputs = (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
-              f"mean {x_mean}, bias {bias}")
+    data = (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
+            f"mean {x_mean}, bias {bias}")
+    for labels in (y, y.reshape(-1)):   # the contract allows y of shape (n, 1) and (n,)
+        _judge_closed_form(closed_form, X, labels, f"{data}, y of shape {tuple(labels.shape)}",
+                           seed)
+    core.passed(closed_form, f"least-squares (w, b) with w ({num_inputs}, 1) and b (1,) for "
+                             f"{data}, y of shape ({num_examples}, 1) and ({num_examples},)")
+
+
+def _judge_closed_form(closed_form, X, y, inputs, seed):
+    """closed_form(X, y) is the least-squares (w, b) on [X, 1], of shapes (d, 1) and (1,)."""
     value = core.call(closed_form, X, y, seed=seed)
     w, b = _pair(closed_form, value, "(w, b)")
-    d = num_inputs
+    d = X.shape[1]
     core.expect_array(closed_form, w, "w")
     core.expect_array(closed_form, b, "b")
+    if y.ndim == 1 and tuple(w.shape) == (d,):
+        core.fail(closed_form, f"w has shape ({d},), expected ({d}, 1), for {inputs}: y may "
+                               "come as (n,) or (n, 1); make it a column first, "
+                               "y.reshape(-1, 1), and w comes out as a column too")
     if tuple(w.shape) in ((d + 1, 1), (d + 1,)):
         core.fail(closed_form, f"w has shape {tuple(w.shape)}, expected ({d}, 1): the "
                                "solution theta of the normal equations holds w and b; split "
@@ -588,7 +648,7 @@ def closed_form_matches(closed_form, num_examples=100, num_inputs=3, bias=4.2, x
     tolerance = (4 * (d + 1) * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
                  * onp.abs(theta).max())
     if not (onp.abs(got - theta) <= tolerance).all():
-        no_bias = onp.linalg.lstsq(Xs, ys[:, 0], rcond=None)[0]
+        no_bias = onp.linalg.lstsq(Xs, ys.reshape(-1), rcond=None)[0]
         if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
                 or abs(got[-1]) <= tolerance:
             core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
@@ -602,7 +662,6 @@ def closed_form_matches(closed_form, num_examples=100, num_inputs=3, bias=4.2, x
                                f"{tolerance:.1e}). Solve (A^T A) theta = A^T y with "
                                "A = [X, 1] (e.g. np.linalg.solve) and split theta in the order "
                                "of A's columns, w = theta[:-1], b = theta[-1]")
-    core.passed(closed_form, f"least-squares (w, b) with w ({d}, 1) and b (1,) for {inputs}")
 
 
 # --------------------------------------------------------------------------- training

@@ -13,6 +13,7 @@ import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core
+from d2lcourse.checks.linear_regression import LARGE_GRADIENT, shrinks_large_gradients
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -373,19 +374,6 @@ def momentum_slips(p, v, g, lr, momentum, batch_size):
          "the parameters did not change: `p = p - lr * v` binds a new array to the name p; "
          "update in place with p[:] = p - lr * v"),
     ]
-
-
-# A last step with gradients of this scale (norms in the thousands) finds an update that
-# clips or normalises large gradients: the rule has no limit.
-LARGE_GRADIENT = 1e3
-
-
-def shrinks_large_gradients(got, want):
-    """True if every entry of the update `got` has the sign of `want` and at most its size,
-    and the whole is visibly smaller: what clipping or normalising a gradient does (asked
-    only of large gradients, once the same update was right for small ones)."""
-    same_side = (got * want >= 0) & (onp.abs(got) <= onp.abs(want) * (1 + core.RTOL))
-    return bool(same_side.all()) and onp.abs(got).sum() < 0.99 * onp.abs(want).sum()
 
 
 def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0.9,

@@ -331,6 +331,24 @@ def data_iter(batch_size, features, labels):
         X = features[batch_indices]
         yield (X - X.mean(axis=0)) / X.std(axis=0), labels[batch_indices]
 ''', "is not a row of features"),
+    Mistake("data_iter_range_stops_early", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples - 1, batch_size):   # the last index is num_examples - 1
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+''', "1 of 4 examples never came (e.g. example"),
+    Mistake("data_iter_squeezed_indices", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: i + batch_size]).squeeze()
+        yield np.take(features, batch_indices, axis=0), np.take(labels, batch_indices, axis=0)
+''', "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
     # ---------------------------------------------------------------- linreg
     Mistake("linreg_classic_numpy", "linreg", '''
 def linreg(X, w, b):
@@ -419,6 +437,21 @@ def sgd(params, lr, batch_size):
         param[:] = param - lr * param.grad / batch_size
     return params
 ''', "returns None (leave out the return statement)"),
+    Mistake("sgd_clips_gradient_norm", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        grad = param.grad
+        norm = float(np.sqrt((grad ** 2).sum()))
+        if norm > 5:   # clip the gradient, for stability
+            grad = grad * 5 / norm
+        param[:] = param - lr * grad / batch_size
+''', "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
+        "lr=0.03, batch_size=10, gradients of norm"),
+    Mistake("sgd_clips_gradient_values", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param[:] = param - lr * np.clip(param.grad, -5, 5) / batch_size
+''', "large gradients are clipped or normalised"),
     # ---------------------------------------------------------------- closed_form
     Mistake("closed_form_no_bias_column", "closed_form", '''
 def closed_form(X, y):
@@ -455,6 +488,13 @@ def closed_form(X, y):
     b, w = theta[0], theta[1:]  # theta = (b, w)
     return w, b
 ''', "is not the least-squares fit"),
+    Mistake("closed_form_y_as_given", "closed_form", '''
+def closed_form(X, y):
+    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+    return theta[:-1], theta[-1]
+''', "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, bias "
+        "4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN, '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
@@ -608,13 +648,13 @@ def sgd(params, lr, batch_size):
     Alternative("closed_form_inverse", "closed_form", '''
 def closed_form(X, y):
     A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.inv(A.T @ A) @ A.T @ y
+    theta = np.linalg.inv(A.T @ A) @ A.T @ y.reshape(-1, 1)
     return theta[:-1], theta[-1]
 '''),
     Alternative("closed_form_lstsq", "closed_form", '''
 def closed_form(X, y):
     A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    theta = np.linalg.lstsq(A, y.reshape(-1, 1), rcond=None)[0]
     return theta[:-1], theta[-1]
 '''),
     Alternative("closed_form_float64_centered", "closed_form", '''
