@@ -68,24 +68,18 @@ class TestCell:
 class RemoteFunction:
     """Stands for a student's function in the grader: calls go to the sandbox.
 
-    `source` is its whole solution cell; with the setup and the other solution cells
-    (`cells`, by function) it is what the static checks judge (`resolve_name`), once per
-    set of forbidden APIs (`source_problems`, kept by core.check_source). Replies
-    arrive checked by wire.check_reply; what they report is data, never evidence.
+    `source` is its whole solution cell; `analysis` (hand_derived.analyse_submission, one
+    per submission) is what the static checks judge it from, once per set of forbidden
+    APIs (`source_problems`, kept by core.check_source). Replies arrive checked by
+    wire.check_reply; what they report is data, never evidence.
     """
 
-    def __init__(self, sandbox, name, source, setup=(), cells=None):
+    def __init__(self, sandbox, name, source, analysis=None):
         self.__name__ = name
         self.source = source
         self.source_problems = {}
+        self.analysis = analysis
         self._sandbox = sandbox
-        self._setup, self._cells, self._lookup = list(setup), dict(cells or {}), None
-
-    def resolve_name(self, name):
-        """What a name the cell does not bind stands for when the grader runs it."""
-        if self._lookup is None:
-            self._lookup = hand_derived.cells_lookup(self._setup, self._cells, self.__name__)
-        return self._lookup(name)
 
     def invoke(self, args, kwargs, seed=None, watch=()):
         reply, values = self._sandbox.request(
@@ -266,10 +260,11 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
     missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
     if any("MemoryError" in reason for reason in missing.values()):
         raise SubmissionFault("memory", "a solution cell ran out of memory")
+    analysis = hand_derived.analyse_submission(setup, solution_sources)
     functions = {
         name: Missing(name, missing[name], solution_sources.get(name, ""))
         if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""),
-                                               setup, solution_sources)
+                                               analysis)
         for name in assignment.functions}
     for test in tests:
         try:

@@ -33,27 +33,43 @@ FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
 RTOL = 1e-4
 ATOL = 1e-5
 
-# What "hand-derived" forbids (COURSE_CONTRACT.md, rules for every graded function).
-# Each entry names the API as the student writes it; the value says where to intercept it
-# at run time.
-AUTOGRAD_APIS = {
+# The contract's list of forbidden APIs (COURSE_CONTRACT.md, "Conventions"): the one table
+# that the checks, the static analysis (hand_derived), the run-time watch and the wire read.
+# Each entry names the API as the student writes it: (module, attribute) is the object it
+# is, a module when the whole module is forbidden. Everything else is allowed.
+FORBIDDEN_APIS = {
     "autograd.record": ("mxnet.autograd", "record"),
     "autograd.grad": ("mxnet.autograd", "grad"),
     "autograd.backward": ("mxnet.autograd", "backward"),
     "attach_grad": ("mxnet.numpy.ndarray", "attach_grad"),
     "backward": ("mxnet.numpy.ndarray", "backward"),
-}
-OPERATOR_APIS = {
+    "autograd": ("mxnet", "autograd"),
     "npx.softmax": ("mxnet.numpy_extension", "softmax"),
     "npx.log_softmax": ("mxnet.numpy_extension", "log_softmax"),
+    "npx.masked_softmax": ("mxnet.numpy_extension", "masked_softmax"),
     "npx.relu": ("mxnet.numpy_extension", "relu"),
     "npx.sigmoid": ("mxnet.numpy_extension", "sigmoid"),
     "npx.activation": ("mxnet.numpy_extension", "activation"),
-    "gluon": ("mxnet.gluon.block", "Block.__init__"),
+    "npx.leaky_relu": ("mxnet.numpy_extension", "leaky_relu"),
+    "npx.fully_connected": ("mxnet.numpy_extension", "fully_connected"),
+    "gluon": ("mxnet", "gluon"),     # losses, layers, Trainer: the whole module
+    "np.tanh": ("mxnet.numpy", "tanh"),
 }
-HAND_DERIVED = {**AUTOGRAD_APIS, **OPERATOR_APIS}
-# Everything a check may watch: HAND_DERIVED plus APIs forbidden by a single exercise.
-WATCHABLE_APIS = {**HAND_DERIVED, "np.tanh": ("mxnet.numpy", "tanh")}
+# Where the sandbox watches an API that is a module: a function every use of it calls.
+RUN_TIME_WATCH = {"gluon": ("mxnet.gluon.block", "Block.__init__")}
+# Forbidden in one exercise only (tanh written by hand).
+SINGLE_EXERCISE_APIS = ("np.tanh",)
+AUTOGRAD_APIS = ("autograd.record", "autograd.grad", "autograd.backward", "attach_grad",
+                 "backward", "autograd")
+# Hand-derived functions: autograd and the operators that do the exercise.
+HAND_DERIVED = {name: where for name, where in FORBIDDEN_APIS.items()
+                if name not in SINGLE_EXERCISE_APIS}
+# Functions the notebook's own training differentiates (softmax, cross_entropy, ...).
+OPERATOR_APIS = {name: where for name, where in HAND_DERIVED.items()
+                 if name not in AUTOGRAD_APIS}
+HAND_WRITTEN_TANH = FORBIDDEN_APIS
+# The names a run may report as used (the wire accepts no others).
+WATCHABLE_APIS = FORBIDDEN_APIS
 # Never allowed anywhere: the reference solutions themselves.
 ALWAYS_FORBIDDEN = {"d2lcourse.solutions": None}
 
@@ -293,11 +309,11 @@ def recording(names):
     used = []
     patches = []
     for name in names:
-        target = WATCHABLE_APIS.get(name)
-        if target is None:
-            continue
+        target = RUN_TIME_WATCH.get(name) or FORBIDDEN_APIS.get(name)
+        original = api_object(*target) if target else None
+        if not callable(original) or isinstance(original, type):
+            continue   # a module (watched through its functions), or not in this MXNet
         owner, attribute = resolve_target(*target)
-        original = getattr(owner, attribute)
 
         def spy(*args, __original=original, __name=name, **kwargs):
             if __name not in used:
@@ -325,6 +341,15 @@ def resolve_target(module_path, attribute_path):
     return owner, attribute
 
 
+def api_object(module_path, attribute_path):
+    """The object an API of FORBIDDEN_APIS is, or None where this MXNet lacks it."""
+    try:
+        owner, attribute = resolve_target(module_path, attribute_path)
+        return getattr(owner, attribute)
+    except (ImportError, AttributeError):
+        return None
+
+
 def forbidden_message(names):
     listed = ", ".join(f"`{n}`" for n in names)
     return (f"uses {listed}, which this exercise forbids: derive it by hand with "
@@ -345,21 +370,14 @@ def function_source(function):
     return (cell, True) if cell is not None else (hand_derived.file_source(function), False)
 
 
-def names_lookup(function):
-    """How the names a function's cell does not bind resolve where it runs: the proxy's
-    `resolve_name` (setup and solution cells), or the function's globals."""
-    if hasattr(function, "resolve_name"):
-        return function.resolve_name
-    if inspect.isfunction(function):
-        return hand_derived.globals_lookup(function)
-    return lambda name: None
 
 
 def apis_in_source(source, names):
-    """The names from `names` (as in HAND_DERIVED) that the source code mentions."""
+    """The names from `names` (as in HAND_DERIVED) that the source code mentions (none
+    where it cannot be parsed: hand_derived reports a source too deep to analyse)."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     dotted = set()
     for node in ast.walk(tree):
@@ -390,8 +408,9 @@ def attribute_chain(node):
 
 def check_source(function, forbidden):
     """Fail if the function's source names a forbidden API; for a student's cell, also if
-    it reaches anything the allow-list of hand_derived.py does not let it reach. A proxy
-    whose cell cannot change keeps the answer per set of APIs (`source_problems`)."""
+    it reaches anything that hand_derived.py cannot resolve to an allowed operator (deny
+    by default). A proxy whose cell cannot change keeps the answer per set of APIs
+    (`source_problems`)."""
     known, key = getattr(function, "source_problems", {}), tuple(forbidden)
     if key not in known:
         known[key] = source_problem(function, key)
@@ -413,42 +432,100 @@ def source_problem(function, forbidden):
     if not whole_cell:
         return None  # library or test code, not a student's cell
     key = tuple(sorted(forbidden))
-    problem = hand_derived.first_violation(source, forbidden_objects(key),
-                                           forbidden_attributes(key), names_lookup(function))
+    problem = hand_derived.violation(function, source, forbidden_objects(key),
+                                     forbidden_attributes(key))
     return violation_message(problem) if problem else None
 
 
 @functools.lru_cache(maxsize=8)
 def forbidden_objects(names):
-    """{id(object): name} of the APIs `names` (keys of WATCHABLE_APIS) as objects."""
-    found = {}
-    for name in names:
-        owner, attribute = resolve_target(*WATCHABLE_APIS[name])
-        if not attribute.startswith("_"):
-            found[id(getattr(owner, attribute))] = name
-    return found
+    """{id(object): name} of the APIs `names` (keys of FORBIDDEN_APIS) as objects."""
+    objects = {name: api_object(*FORBIDDEN_APIS[name]) for name in names}
+    return {id(value): name for name, value in objects.items() if value is not None}
 
 
 @functools.lru_cache(maxsize=8)
 def forbidden_attributes(names):
     """{attribute name: API}: an attribute of that name, on anything, stands for the API
     (x.attach_grad(), X.as_nd_ndarray().softmax(), ...)."""
-    found = {WATCHABLE_APIS[name][1].split(".")[-1]: name for name in names}
+    found = {FORBIDDEN_APIS[name][1].split(".")[-1]: name for name in names}
     if any(name.startswith("npx.") for name in names):
         found["as_nd_ndarray"] = "as_nd_ndarray"   # legacy NDArrays have them all as methods
     return {attribute: name for attribute, name in found.items() if not attribute.startswith("_")}
 
 
+HAND_DERIVED_ALLOWS = "mxnet.numpy (np), npx's helpers (npx.pick, npx.one_hot, ...), classic NumPy or math"
+IMPORT_BY_NAME = ("import modules by name (import numpy as onp) so the grader can tell what "
+                  "your code uses")
+
+
 def violation_message(problem):
-    """The message for a problem found by hand_derived.first_violation."""
+    """The message for a problem found by hand_derived.violation: (kind, *details)."""
     kind, *details = problem
     if kind == "forbidden":
         return forbidden_message(details)
-    if kind == "dynamic":
-        return (f"builds the name of a function at run time ({details[0]}): call "
-                "operators directly, e.g. np.exp")
-    name, owner, inner = details
-    return f"uses `{name}` (from the cell of {owner}), which {violation_message(inner)}"
+    if kind == "through":
+        name, owner, inner = details
+        return f"uses `{name}` (from the cell of {owner}), which {violation_message(inner)}"
+    if kind == "namespace":
+        owner, inner = details
+        return (f"cannot be checked: the cell of {owner} changes what names mean at run "
+                f"time, as it {violation_message(inner)}")
+    return VIOLATIONS[kind](*details)
+
+
+# How each kind of problem of hand_derived reads (after "<function>: ").
+VIOLATIONS = {
+    "dynamic": lambda what: (
+        f"builds the name of a function at run time ({what}): the grader cannot tell what "
+        "that reaches; call operators by name, e.g. np.exp(x)"),
+    "by_string": lambda what: (
+        f"reads attributes named by a string ({what}), so it builds the name of a function "
+        "at run time: write the attribute out, e.g. x.shape"),
+    "dunder": lambda written: (
+        f"reaches `{written}`, a dunder attribute, through which code builds the name of a "
+        "function at run time: the grader cannot follow it; use operators by name"),
+    "private": lambda written: (
+        f"reaches `{written}`, a private attribute: use public operators of "
+        f"{HAND_DERIVED_ALLOWS}"),
+    "reflective": lambda written: (
+        f"reaches `{written}`, which inspects the running program (classes, frames, "
+        "functions' attributes): the grader cannot follow it; use operators by name"),
+    "module_value": lambda written: (
+        f"uses the module `{written}` as a value (bound to a name, passed or stored): "
+        f"{IMPORT_BY_NAME}"),
+    "module_alias": lambda name, binding, written: (
+        f"reaches `{written}` through `{name}`, a module bound by assignment (`{binding}`); "
+        f"{IMPORT_BY_NAME}"),
+    "module_not_allowed": lambda written, module: (
+        f"reaches the module `{module}` (`{written}`), which hand-derived functions may not "
+        f"use: use {HAND_DERIVED_ALLOWS}"),
+    "not_allowed": lambda written: (
+        f"uses `{written}`, which hand-derived functions may not use: use "
+        f"{HAND_DERIVED_ALLOWS}"),
+    "dynamic_module": lambda written, module: (
+        f"uses `{written}`" + ("" if written == module else f" of `{module}`")
+        + ", which can read or rebind names at run time: the grader cannot tell what your "
+          "names mean; call operators by name"),
+    "unresolved": lambda name, owner: (
+        f"uses `{name}`, which no cell the grader runs defines: {cells.advice([name], owner)}"),
+    "global_value": lambda name, owner, how: (
+        f"reads the global `{name}`, bound by `{how}`" + (f" in the cell of {owner}" if owner
+                                                         else "")
+        + ": the grader follows only functions, imports and constants from outside a "
+          "function; pass it as an argument or build it inside the function"),
+    "attribute_write": lambda written: (
+        f"sets an attribute (`{written} = ...`), which can change a module or a class"),
+    "namespace_write": lambda name: (
+        f"writes into `{name}`, an imported module's object, which can change what a name "
+        "means"),
+    "too_large": lambda limit: (
+        f"cannot be checked: the solution cells hold more than the {limit:,} characters the "
+        "grader analyses; keep data out of the code"),
+    "too_deep": lambda: (
+        "cannot be checked: a cell is nested too deeply for the grader to analyse; split "
+        "long expressions into statements"),
+}
 
 
 # --------------------------------------------------------------------------- values

@@ -324,6 +324,18 @@ def cross_entropy(y_hat, y):
 def cross_entropy(y_hat, y):
     return -np.log(y_hat[range(len(y_hat)), y])
 '''),
+    # npx's helpers that index are allowed (the contract forbids only the operators that
+    # do the exercise): picking with npx.pick is a correct answer.
+    Alternative("cross_entropy_npx_pick", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(npx.pick(y_hat, y, axis=1))
+'''),
+    Alternative("softmax_cross_entropy_logsumexp_npx_pick", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1, keepdims=True)
+    logsumexp = (m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))).reshape(-1)
+    return logsumexp - npx.pick(O, y, axis=1)
+'''),
     Alternative("softmax_cross_entropy_log_after_sum", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
     m = O.max(axis=1, keepdims=True)
