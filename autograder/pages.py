@@ -1,8 +1,12 @@
 """The HTML pages d2lcourse writes, safe to open: student content never runs as script.
 
 Everything a student controls (markdown and raw cells, outputs, attachments, metadata,
-execution counts, messages, ids) is cleaned before it reaches a page, and each page also
-carries a Content-Security-Policy that forbids scripts from anywhere but MathJax's CDN.
+execution counts, messages, ids) is cleaned before it reaches a page, by deny by default:
+what is not known to be safe once cleaned is dropped, with a note. That includes the
+autograded notebook, which nbgrader's formgrader shows the instructor as it is, with no
+cleaning and no script policy (`sanitize_notebook`, from `SandboxedExecute`). Our own
+pages also carry a Content-Security-Policy that forbids scripts from anywhere but
+MathJax's CDN.
 
 The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter with the
 `d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
@@ -128,11 +132,13 @@ def verbatim_markdown(cleaned):
     return "<div>" + cleaned.replace("\r", "&#13;").replace("\n", "&#10;") + "</div>"
 
 
-def not_shown(kinds):
+def not_shown(kinds, named=8):
     """The note that stands where outputs of `kinds` were dropped."""
+    names = sorted(kinds)
+    more = f" and {len(names) - named} more" if len(names) > named else ""
     return nbformat.v4.new_output("display_data", data={"text/plain": (
-        f"(not shown: {', '.join(sorted(kinds))}; the grader shows only text, PNG, JPEG "
-        "and GIF images, and cleaned HTML, markdown and LaTeX)")})
+        f"(not shown: {', '.join(names[:named])}{more}; the grader shows only text, PNG, "
+        "JPEG and GIF images, and cleaned HTML, markdown and LaTeX)")})
 
 
 def sanitized_outputs(outputs):

@@ -1,7 +1,7 @@
 """Every byte a student controls, on every page and in every file that shows it (issue 15).
 
-A tiny class (test_faults' one-function assignment) is graded by `d2lcourse grade`: a
-hostile student whose notebook carries attacks of every kind in every field (cells,
+A small class of assignment 01 (blank notebooks, which grade fast) is graded by
+`d2lcourse grade`: a hostile student whose notebook carries attacks of every kind in every field (cells,
 outputs of each MIME type, attachments, metadata), and students whose ids are
 spreadsheet formulas. Formgrader's own view of the autograded notebook is rendered as
 formgrader renders it (its `formgrade` template and HTMLExporter, under the course's
@@ -12,29 +12,35 @@ submitted notebook, uncleaned, show that they would run.
 import csv
 import html
 import http.server
+import inspect
 import io
 import json
 import re
 import threading
 import urllib.parse
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from d2lcourse import cli
-from d2lcourse.autograder import reports
+import d2lcourse
+from d2lcourse import autograder, cli
+from d2lcourse.autograder import reports, samples
 from d2lcourse.autograder.evaluate import TestCell, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
 from d2lcourse.autograder.pages import safe_html, sanitize_cell
 from d2lcourse.autograder.sandbox import bubblewrap_problem
+from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.grading import TestResult
-from test_faults import ASSIGNMENT, known_assignment, submit, write_source  # noqa: F401
-from test_pages import (CHROMIUM, MARK, STUDENT_TEX, assert_nothing_executable, chromium,
+from d2lcourse.notebooks import grade_id, is_test_cell, read
+from test_pages import (MARK, POLICY_META, STUDENT_TEX, assert_nothing_executable, chromium,
                         mathjax_cdn, png, typeset_math)  # noqa: F401
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
 
+ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
+NOTEBOOK = Path(ASSIGNMENT.notebook).stem
 EVIL = "evil.example"  # every host name but MathJax's CDN leads to the local server
 CHROMIUMS_OWN = "EXCLUDE *.google.com, EXCLUDE *.googleapis.com"  # its clock and updates
 # Student ids that a spreadsheet would run as formulas (nbgrader takes each as an id).
@@ -90,10 +96,7 @@ def hostile_notebook(release):
         attachments={"page.html": {"text/html": f"<script>{beacon('attachment-html')}</script>"},
                      "evil.svg": {"image/svg+xml": f"<svg onload=\"{beacon('attachment-svg')}\"/>"}})
     markdown.metadata = {"tags": [f"x\"><img src=x onerror=\"{beacon('tag')}\">"],
-                         "nbgrader": {"solution": True, "grade": False, "locked": True,
-                                      "grade_id": "not_in_the_gradebook",
-                                      "schema_version": 3},  # 'locked', but not the instructor's
-                         "jupyter": {"source_hidden": False}}
+                         "jupyter": {"source_hidden": False}, "title": f"<b>{MARK}</b>"}
     outputs = nbformat.v4.new_code_cell("show()", execution_count=2)
     markup = attack_markup()
     widget = {"model_id": "1", "version_major": 2, "version_minor": 0}
@@ -131,15 +134,14 @@ def hostile_notebook(release):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, known_assignment):  # noqa: F811
+def course(tmp_path_factory):
     """The class graded by `d2lcourse grade`; returns the course folder."""
-    course = tmp_path_factory.mktemp("bytes") / "course"
-    write_source(course)
+    course = samples.copy_course(tmp_path_factory.mktemp("bytes") / "course", [ASSIGNMENT.id])
     Recorder(course, ASSIGNMENT).ensure_assignment()
-    for student in ("good",) + FORMULA_IDS:
-        submit(course, student)
-    release = course / "release" / ASSIGNMENT.id / ASSIGNMENT.notebook
-    submit(course, "hostile", nbformat.writes(hostile_notebook(release)).encode())
+    for student in ("plain", "hostile") + FORMULA_IDS:
+        samples.write_submission(course, ASSIGNMENT, student, {})
+    hostile = course / "submitted" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
+    nbformat.write(hostile_notebook(samples.release_path(course, ASSIGNMENT)), str(hostile))
     assert cli.main(["grade", ASSIGNMENT.id, "--course", str(course)]) == 0
     return course
 
@@ -204,10 +206,10 @@ def formgrader_page(course, notebook_path, student):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": ASSIGNMENT.id, "notebook_id": "faults",
+    resources = {"assignment_id": ASSIGNMENT.id, "notebook_id": NOTEBOOK,
                  "submission_id": "0123456789abcdef", "index": 0, "total": 1, "base_url": "",
                  "student": student, "last_name": None, "first_name": None,
-                 "notebook_path": f"course/autograded/{student}/{ASSIGNMENT.id}/faults.ipynb"}
+                 "notebook_path": f"course/autograded/{student}/{ASSIGNMENT.id}/{NOTEBOOK}.ipynb"}
     page, _ = HTMLExporter(config=config).from_filename(str(notebook_path), resources=resources)
     return page
 
@@ -236,28 +238,40 @@ def test_formgraders_view_of_the_autograded_notebook_runs_and_loads_nothing(
     autograded = course / "autograded" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
     assert autograded.is_file()
 
-    stock_dom, stock_leaks = open_in_chromium(
+    _, stock_leaks = open_in_chromium(
         witness, "stock", formgrader_page(course, submitted, "hostile"), cdn, tmp_path)
-    names = {leak.rsplit("/", 1)[1] for leak in stock_leaks}
+    names = {leak.rsplit("/leak/", 1)[1] for leak in stock_leaks if "/leak/" in leak}
     # The attacks work: uncleaned, formgrader runs the student's scripts and TeX.
     assert {"script", "img-onerror", "js", "remote-image", "filenames"} <= names, stock_leaks
-    assert MARK.replace("' + '", "") in stock_dom
 
     page = formgrader_page(course, autograded, "hostile")
     assert_nothing_executable(student_part(page))
     dom, leaks = open_in_chromium(witness, "autograded", page, cdn, tmp_path)
     assert leaks == []
     assert MARK.replace("' + '", "") not in dom
-    assert "<title>faults</title>" in dom
+    assert f"<title>{NOTEBOOK}</title>" in dom
     assert not [path for path in requested if "leak" in path]
     assert (STUDENT_TEX, True) in typeset_math(dom)  # MathJax ran over the student's math
     assert "&lt;script&gt;" in dom  # the attempt is shown as text
     assert "(not shown: " in dom and "application/javascript" in dom
 
 
+def test_our_feedback_page_runs_and_loads_nothing_even_without_its_policy(
+        course, witness, mathjax_cdn, tmp_path):
+    cdn, _ = mathjax_cdn
+    page = (course / "feedback" / "hostile" / ASSIGNMENT.id / f"{NOTEBOOK}.html").read_text()
+    assert POLICY_META.search(page)
+    dom, leaks = open_in_chromium(witness, "feedback", POLICY_META.sub("", page), cdn, tmp_path)
+    assert leaks == []
+    assert MARK.replace("' + '", "") not in dom
+    assert (STUDENT_TEX, True) in typeset_math(dom)
+
+
 def test_the_autograded_notebook_keeps_nothing_a_viewer_could_run(course):
     autograded = nbformat.read(str(course / "autograded" / "hostile" / ASSIGNMENT.id /
                                    ASSIGNMENT.notebook), 4)
+    assert autograded.metadata.d2lcourse.status == "ok"  # graded, not rejected
+    assert [cell for cell in autograded.cells if "My formula" in cell.source]
     assert set(autograded.metadata) <= {"kernelspec", "language_info", "d2lcourse"}
     mimes = {mime for cell in autograded.cells if cell.cell_type == "code"
              for output in cell.outputs for mime in output.get("data", {})}
@@ -299,6 +313,26 @@ def test_markdown_outputs_and_cells_of_any_kind_become_cleaned_html():
     assert raw.metadata == {"raw_mimetype": "text/html"}
 
 
+def test_only_a_locked_cell_with_a_gradebook_id_is_left_as_the_instructors():
+    """nbgrader puts the instructor's source back in those; any other cell is the
+    student's, whatever its metadata claims."""
+    script = "<script>x</script>"
+    claims = ({"locked": True, "solution": False, "grade": False},  # no grade_id
+              {"locked": True, "grade_id": 'a"><b', "solution": False, "grade": False},
+              {"locked": False, "grade_id": "answer", "solution": True, "grade": False})
+    for nbgrader in claims:
+        cell = nbformat.from_dict({"cell_type": "markdown", "source": script,
+                                   "metadata": {"nbgrader": nbgrader}})
+        sanitize_cell(cell)
+        assert cell.source.startswith("<div>&lt;script&gt;x&lt;/script&gt;"), nbgrader
+        kept = nbgrader.get("grade_id") == "answer"  # formgrader grades that cell by it
+        assert cell.metadata.get("nbgrader") == (nbgrader if kept else None)
+    instructors = nbformat.from_dict({"cell_type": "markdown", "source": "# $x$", "metadata": {
+        "nbgrader": {"locked": True, "grade_id": "intro", "solution": False, "grade": False}}})
+    sanitize_cell(instructors)
+    assert instructors.source == "# $x$"
+
+
 def test_an_image_must_be_the_image_it_claims_to_be():
     real = png()
     cell = nbformat.from_dict({"cell_type": "code", "source": "", "metadata": {},
@@ -333,17 +367,19 @@ def test_formula_ids_are_text_in_grades_csv_and_points_stay_numbers(course):
     path = course / "reports" / ASSIGNMENT.id / "grades.csv"
     with open(path, newline="") as stream:
         header, *rows = list(csv.reader(stream, quoting=csv.QUOTE_NONNUMERIC))
-    assert header == ["student_id", "status", "test_double", "test_double_int", "total",
-                      "max_total", *reports.LATE_COLUMNS]
+    tests = [grade_id(c) for c in read(ASSIGNMENT.source_path(course)).cells if is_test_cell(c)]
+    assert header == ["student_id", "status", *tests, "total", "max_total",
+                      *reports.LATE_COLUMNS]
     by_id = {original(row[0]): row for row in rows}
-    assert set(by_id) == {"good", "hostile", *FORMULA_IDS}
-    for student in FORMULA_IDS:
-        assert by_id[student][0] == "'" + student
-        assert by_id[student][1:] == ["ok", 2.0, 1.0, 3.0, 3.0, 0.0, 3.0]  # unquoted numbers
-    assert by_id["good"][0] == "good"
-    text = path.read_text()
+    assert set(by_id) == {"plain", "hostile", *FORMULA_IDS}
+    plain = by_id["plain"]
+    assert plain[0] == "plain" and plain[1] == "ok"
+    assert all(type(value) is float for value in plain[2:])  # unquoted: numbers
+    lines = path.read_text().splitlines()
+    rest = next(line for line in lines if line.startswith('"plain",'))[len('"plain"'):]
     for student in FORMULA_IDS:  # quoted, so a separator in an id stays in its field
-        assert f'"\'{student}","ok",2.0,1.0,3.0,3.0,0.0,3.0' in text.splitlines()
+        assert by_id[student] == ["'" + student] + plain[1:]
+        assert f'"\'{student}"{rest}' in lines
     report = (course / "reports" / ASSIGNMENT.id / "report.html").read_text()
     assert html.escape(reports.CSV_NOTE) in report
 
@@ -363,3 +399,14 @@ def test_every_formula_start_is_neutralised_in_every_text_field(tmp_path):
     assert all(type(value) is float for row in rows for value in row[2:])
     assert reports.spreadsheet_cell(-2.5) == -2.5 and reports.spreadsheet_cell(3) == 3
     assert json.dumps(reports.spreadsheet_cell("ok")) == '"ok"'
+
+
+def test_every_csv_file_is_written_by_the_one_neutralising_writer():
+    """No csv writer in the package but `reports.write_csv`."""
+    writer = inspect.getsource(reports.write_csv)
+    for package in (d2lcourse, autograder):
+        for path in Path(package.__file__).parent.rglob("*.py"):
+            text = path.read_text()
+            if path.resolve() == Path(reports.__file__).resolve():
+                text = text.replace(writer, "")
+            assert not re.search(r"csv\.(writer|DictWriter)\b|\.writerows?\(", text), path
