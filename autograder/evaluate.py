@@ -17,7 +17,7 @@ import nbformat
 import numpy as onp
 
 from d2lcourse._mxnet import np, npx
-from d2lcourse.checks import hand_derived
+from d2lcourse.checks import hand_derived, properties
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
 from d2lcourse.grading import (
@@ -85,11 +85,21 @@ class RemoteFunction:
         reply, values = self._sandbox.request(
             {"op": "call", "function": self.__name__, "seed": seed, "watch": list(watch)},
             {"args": list(args), "kwargs": dict(kwargs)})
+        violation = self.changed_input(args, kwargs, values)
         copy_back(args, values["args"])
-        error = reply["error"]
+        error = reply["error"] or violation
         if error and error[0] == "MemoryError":
             raise SubmissionFault("memory", f"{self.__name__} ran out of memory")
         return Outcome(values["value"], tuple(error) if error else None, reply["apis_used"])
+
+    def changed_input(self, args, kwargs, values):
+        """The error for an argument the sandbox sent back changed against the contract
+        (checks.properties: the runner reports it too, unless a submission broke it)."""
+        names = properties.source_parameters(self.source, self.__name__)
+        violation = properties.changed_input(
+            self.__name__, properties.snapshot(args, kwargs, names),
+            properties.snapshot(values["args"], kwargs, names))
+        return [properties.VIOLATION, violation, ""] if violation else None
 
     def __call__(self, *args, **kwargs):
         from d2lcourse.checks.core import call

@@ -7,7 +7,8 @@ Protocol (d2lcourse.autograder.wire frames on stdin/stdout):
     runner -> {"op": "loaded", "missing": {name: reason}}
     grader -> {"op": "call", "function": name, "seed": s, "watch": [...]} + args, kwargs
     runner -> {"op": "result", "error": null | [type, message, where], "apis_used": [...]}
-              + value and the arguments as they are after the call (in-place updates)
+              + value and the arguments as they are after the call (in-place updates);
+              a broken rule for every graded function (checks.properties) is an error
               ("seconds" in both replies: time spent running the student's code)
     grader -> {"op": "exit"}
 
@@ -67,8 +68,8 @@ def serve(incoming, outgoing):
         function = functions[request["function"]]
         args, kwargs = values["args"], values["kwargs"]
         started = time.perf_counter()
-        outcome = local_invoker(function)(args, kwargs, seed=request.get("seed"),
-                                          watch=request.get("watch", ()))
+        outcome = local_invoker(function, request["function"])(
+            args, kwargs, seed=request.get("seed"), watch=request.get("watch", ()))
         error = None if outcome.error is None else [wire.text(str(e)) for e in outcome.error]
         reply = {"op": "result", "error": error, "apis_used": outcome.apis_used,
                  "seconds": time.perf_counter() - started}

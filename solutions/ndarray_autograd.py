@@ -48,8 +48,9 @@ def grad_quadratic_form(A, x):
 
 def jacobian_linear(A, x):
     """Jacobian of y = A x with respect to x, shape (m, n) for A of shape (m, n). Hand-derived."""
-    # J_ij = d/dx_j sum_k A_ik x_k = A_ij, whatever x is.
-    return A
+    # J_ij = d/dx_j sum_k A_ik x_k = A_ij, whatever x is. A new array: the caller's A may
+    # change later, and its Jacobian must not change with it.
+    return A.copy()
 
 
 def grad_z_w(x, w, y):

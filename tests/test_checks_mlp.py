@@ -90,7 +90,7 @@ def test_in_place_tanh_is_caught():
         E = np.exp(-2 * np.abs(X))
         X[:] = np.sign(X) * (1 - E) / (1 + E)
         return X
-    assert "changed its input X in place" in failure(lambda: check.tanh_matches(tanh))
+    assert "changed its argument X in place" in failure(lambda: check.tanh_matches(tanh))
 
 
 # --------------------------------------------------------------------------- derivatives

@@ -180,7 +180,7 @@ def test_init_momentum_states_catches_nonzero_and_single_array():
 
 
 def test_init_momentum_states_catches_the_params_returned_as_states():
-    assert "state 0 holds the values of params[0]" in failure(
+    assert "returned its argument params[0] itself" in failure(
         lambda: check.init_momentum_states_matches(lambda params: params))
     assert "state 1 holds the values of params[1]" in failure(
         lambda: check.init_momentum_states_matches(

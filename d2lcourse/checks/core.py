@@ -26,7 +26,7 @@ import traceback
 import numpy as onp
 
 from d2lcourse._mxnet import mx, np
-from d2lcourse.checks import cells, hand_derived
+from d2lcourse.checks import cells, hand_derived, properties
 
 # Float32 has 24 significant bits: one unit in the last place is 2**-23 relative.
 FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
@@ -128,9 +128,17 @@ def call(function, *args, seed=None, forbidden=(), **kwargs):
     return outcome.value
 
 
-def local_invoker(function):
-    """Call `function` here. With :data:`GRADIENT` among the watched names, the call is
-    recorded and differentiated instead: see :func:`gradients`."""
+def local_invoker(function, name=None):
+    """Call `function` (graded function `name`, by default its own name) here, and judge
+    the call by the rules for every graded function (:mod:`checks.properties`). With
+    :data:`GRADIENT` among the watched names, the call is recorded and differentiated
+    instead: see :func:`gradients`."""
+    name = name or properties.graded_name(function)
+
+    def run(args, kwargs):
+        value = function(*args, **kwargs)
+        return GeneratorResult(list(value)) if inspect.isgenerator(value) else value
+
     def invoke(args, kwargs, seed=None, watch=()):
         elsewhere = cells.defined_elsewhere(function)
         if elsewhere:
@@ -138,16 +146,25 @@ def local_invoker(function):
         args = [resolve(a) for a in args]
         kwargs = {k: resolve(v) for k, v in kwargs.items()}
         with seeded(seed), recording(watch) as used:
+        if GRADIENT not in watch:
+            names = properties.parameter_names(function)
+            before = properties.snapshot(args, kwargs, names)
             try:
                 if GRADIENT in watch:
                     value = differentiate(function, args, kwargs)
                 else:
-                    value = function(*args, **kwargs)
-                if inspect.isgenerator(value):
-                    value = GeneratorResult(list(value))
+                    value = run(args, kwargs)
             except Exception as error:  # the student's error, reported by raise_for_error
                 return Outcome(error=describe_error(error), apis_used=used)
         return Outcome(value=value, apis_used=used)
+        if GRADIENT not in watch:
+            def call_again():
+                with seeded(seed):  # the generators end as one call leaves them
+                    return run(args, kwargs)
+            violation = properties.judge(name, function, args, kwargs, value, before,
+                                         call_again)
+            if violation:
+                return Outcome(error=(properties.VIOLATION, violation, ""), apis_used=used)
     return invoke
 
 
@@ -285,7 +302,7 @@ def describe_error(error):
 
 
 def raise_for_error(function, type_name, message, where):
-    if type_name == "Missing":
+    if type_name in ("Missing", properties.VIOLATION):
         fail(function, message)
     if type_name == "NotImplementedError":
         fail(function, "not implemented yet: replace `raise NotImplementedError()` with "
@@ -544,8 +561,14 @@ def type_name(value):
     return kind.__name__ if module == "builtins" else f"{module}.{kind.__name__}"
 
 
-def expect_array(function, value, what="the result", shape=None, hint=None):
-    """Fail unless `value` is an mxnet.numpy.ndarray (of `shape`, if given); return it."""
+FLOAT_FIX = "Convert it with .astype(X.dtype), or build it from floats"
+
+
+def expect_array(function, value, what="the result", shape=None, hint=None,
+                 float_fix=FLOAT_FIX):
+    """Fail unless `value` is an mxnet.numpy.ndarray (of `shape`, if given) of the
+    contracted dtype (floating point, unless the function's contract keeps its inputs'
+    dtype: see :func:`expect_floating`); return it."""
     if value is None:
         fail(function, f"returned None for {what}: did you forget `return`?"
              + (f" {hint}" if hint else ""))
@@ -567,6 +590,8 @@ def expect_array(function, value, what="the result", shape=None, hint=None):
 def expect_float_array(function, value, what="the result", shape=None, hint=None,
                        legacy_fix="convert it with .as_np_ndarray()",
                        float_fix="Convert it with .astype(X.dtype), or build it from floats"):
+    if not properties.contract(properties.graded_name(function)).keeps_dtype:
+        expect_floating(function, value, what, float_fix)
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it.
 
     ``legacy_fix`` and ``float_fix`` say how to mend a legacy NDArray or a bool or
@@ -575,13 +600,22 @@ def expect_float_array(function, value, what="the result", shape=None, hint=None
     if "ndarray.ndarray.NDArray" in type_name(value):
         fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
                        f"mxnet.numpy.ndarray: {legacy_fix}")
-    expect_array(function, value, what, shape, hint)
+    expect_array(function, value, what, shape, hint, float_fix)
+    return expect_floating(function, value, what, float_fix)
+
+
+def expect_floating(function, value, what, float_fix=FLOAT_FIX):
+    """Fail unless the array `value` is float32 or float64 (COURSE_CONTRACT.md: never
+    float16, an integer or bool); return it."""
     dtype = onp.dtype(value.dtype)
     if dtype == onp.bool_:
         fail(function, f"{what} is a bool array (from a comparison such as X > 0), expected "
                        f"float32. Arithmetic does not fix it: MXNet turns a bool array times "
                        f"a Python float into int64, so (X > 0) * 0.5 gives int64 zeros. "
                        f"{float_fix}")
+    if dtype == onp.float16:
+        fail(function, f"{what} has dtype float16, expected float32: float16 keeps about 3 "
+                       f"significant digits and overflows above 65504. {float_fix}")
     if not onp.issubdtype(dtype, onp.floating):
         fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps integer "
                        f"types in arithmetic (an int64 g gives g * 0.5 == 0). {float_fix}")

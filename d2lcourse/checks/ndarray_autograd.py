@@ -597,14 +597,14 @@ def autograd_grad_matches(autograd_grad, f=sum_of_cubes, shape=(5,), seed=0):
 
 
 def autograd_grad_leaves_x(autograd_grad, f=x_sin_x, shape=(5,), seed=0, calls=2):
-    """autograd_grad(f, x) leaves x's values unchanged, over `calls` calls on the same x.
+    """autograd_grad(f, x) leaves x's values unchanged, over `calls` calls on the same x
+    (core.call fails on a change, or on a result that is x.grad itself).
 
     Whether a later call returns the same gradient is not checked: MXNet overwrites x.grad
     (grad_req="write"), so gradients accumulate only through state a student keeps on
     purpose, and autograd_grad_matches, calling with other f and x, catches that.
     """
     x = core.random_array(shape, seed)
-    before = core.to_numpy(x).copy()
     for _ in range(calls):
         got = _autograd_call(autograd_grad, f, x, seed)
         after = core.to_numpy(x)

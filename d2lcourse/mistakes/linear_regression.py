@@ -606,6 +606,36 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
                 param[:] = param + lr * param.grad / batch_size
     return w, b
 ''', "moves up the gradient: sgd must subtract the step"),
+    # ---------------------------------------------------------------- rules for every
+    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    Mistake("data_iter_shuffles_callers_arrays", "data_iter", '''
+import random
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    order = np.array(indices)
+    features[:] = features[order]
+    labels[:] = labels[order]
+    for i in range(0, num_examples, batch_size):
+        yield features[i: i + batch_size], labels[i: i + batch_size]
+''', "changed its argument features in place", also_fails=(TRAIN,)),
+    Mistake("squared_loss_subtracts_in_place", "squared_loss", '''
+def squared_loss(y_hat, y):
+    y_hat -= y.reshape(y_hat.shape)
+    return y_hat ** 2 / 2
+''', "changed its argument y_hat in place", also_fails=(TRAIN,)),
+    Mistake("linreg_float16", "linreg", '''
+def linreg(X, w, b):
+    return (np.dot(X, w) + b).astype("float16")
+''', "has dtype float16", also_fails=(TRAIN,)),
+    Mistake("sgd_divides_the_gradient_in_place", "sgd", '''
+def sgd(params, lr, batch_size):
+    for param in params:
+        param.grad[:] = param.grad / batch_size
+        param[:] = param - lr * param.grad
+''', "changed params[0].grad", also_fails=(TRAIN,)),
 ]
 
 ALTERNATIVES = [

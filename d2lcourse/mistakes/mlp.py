@@ -13,7 +13,7 @@ def relu(X):
 def relu(X):
     X[X < 0] = 0
     return X
-''', "changed its input X in place", also_fails=("mlp", TRAIN)),
+''', "changed its argument X in place", also_fails=("mlp", TRAIN)),
     Mistake("relu_minimum", "relu", '''
 def relu(X):
     return np.minimum(X, 0)
@@ -482,6 +482,40 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             step += 1
     return params
 ''', "with lr > 0 at every step"),
+    # ---------------------------------------------------------------- rules for every
+    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    Mistake("sigmoid_float16", "sigmoid", '''
+def sigmoid(X):
+    return (1 / (1 + np.exp(-X))).astype("float16")
+''', "has dtype float16", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_grad_overwrites_X", "tanh_grad", '''
+def tanh_grad(X):
+    X[:] = tanh(X)
+    return 1 - X ** 2
+''', "changed its argument X in place"),
+    Mistake("mlp_reuses_its_output", "mlp", '''
+_outputs = {}
+
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = relu(X @ W1 + b1)
+    shape = (X.shape[0], W2.shape[1])
+    O = _outputs.setdefault(shape, np.zeros(shape))
+    O[:] = H @ W2 + b2
+    return O
+''', "returned an array that its next call overwrites", also_fails=(TRAIN,)),
+    Mistake("init_mlp_params_float16", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens)).astype("float16")
+    b1 = np.zeros(num_hiddens, dtype="float16")
+    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs)).astype("float16")
+    b2 = np.zeros(num_outputs, dtype="float16")
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+''', "has dtype float16", also_fails=(TRAIN,)),
 ]
 
 ALTERNATIVES = [

@@ -222,10 +222,10 @@ def grad_relu(x):
     return 1 / (1 + np.exp(-1e8 * x))   # a smooth step
 ''', "+-3e38: at index (2,), x = 1e-30: the slope of max(x, 0) is 1, got 0.5"),
     # ------------------------------------------------------------------ grad_norm_sq
-    Mistake("norm_sq_missing_two", "grad_norm_sq", '''
+    Mistake("norm_sq_returns_x_itself", "grad_norm_sq", '''
 def grad_norm_sq(x):
     return x
-''', "missing the factor 2"),
+''', "returned its argument x itself"),
     Mistake("norm_sq_classic_numpy", "grad_norm_sq", '''
 def grad_norm_sq(x):
     return 2 * x.asnumpy()
@@ -388,6 +388,44 @@ def autograd_grad(f, x):
         y = f(x)
     return x.grad
 ''', "if you return x.grad: it is None until x.attach_grad()"),
+    # ---------------------------------------------------------------- rules for every
+    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    Mistake("jacobian_returns_A_itself", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    return A
+''', "returned its argument A itself"),
+    Mistake("jacobian_view_of_A", "jacobian_linear", '''
+def jacobian_linear(A, x):
+    return A[:A.shape[0]]  # the rows of A: J_ij = A_ij
+''', "returned a view of its argument A"),
+    Mistake("autograd_returns_callers_grad", "autograd_grad", '''
+def autograd_grad(f, x):
+    x.attach_grad()
+    with autograd.record():
+        y = f(x)
+    y.backward()
+    return x.grad
+''', "returned x.grad itself"),
+    Mistake("grad_relu_mask_into_x", "grad_relu", '''
+def grad_relu(x):
+    x[:] = (x > 0).astype(x.dtype)
+    return x
+''', "changed its argument x in place: x[1] was"),
+    Mistake("numerical_derivative_reused_buffer", "numerical_derivative", '''
+_buffers = {}
+
+def numerical_derivative(f, x, h=1e-4):
+    difference = (f(x + h) - f(x - h)) / (2 * h)
+    if not hasattr(x, "shape"):
+        return difference
+    out = _buffers.setdefault(x.shape, np.zeros(x.shape))
+    out[:] = difference
+    return out
+''', "returned an array that its next call overwrites"),
+    Mistake("grad_f_float16", "grad_f", '''
+def grad_f(x):
+    return (6 * x - 4).astype("float16")
+''', "has dtype float16, expected float32"),
 ]
 
 ALTERNATIVES = [

@@ -224,7 +224,7 @@ def init_momentum_states(params):
     for p in params:
         p[:] = 0
     return params
-''', "changed params[0]"),
+''', "changed its argument params[0] in place"),
     Mistake("init_momentum_states_no_return", "init_momentum_states", '''
 def init_momentum_states(params):
     states = [np.zeros_like(p) for p in params]
@@ -463,6 +463,38 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "the gradient of its own minibatch"),
+    # ---------------------------------------------------------------- rules for every
+    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    Mistake("init_momentum_states_int_zeros", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [np.zeros(p.shape, dtype="int32") for p in params]
+''', "state 0 has dtype int32"),
+    Mistake("init_momentum_states_gradients", "init_momentum_states", '''
+def init_momentum_states(params):
+    return [p.grad for p in params]  # same shape as p, and zero before backward()
+''', "returned params[0].grad itself"),
+    Mistake("init_momentum_states_cached_zeros", "init_momentum_states", '''
+_zeros = {}
+
+def init_momentum_states(params):
+    return [_zeros.setdefault(p.shape, np.zeros(p.shape)) for p in params]
+''', "returned an array that its next call overwrites"),
+    Mistake("sgd_momentum_divides_the_gradient_in_place", "sgd_momentum", '''
+def sgd_momentum(params, states, lr, momentum, batch_size):
+    for p, v in zip(params, states):
+        p.grad[:] = p.grad / batch_size
+        v[:] = momentum * v + p.grad
+        p[:] = p - lr * v
+''', "changed params[0].grad"),
+    Mistake("gd_2d_float16", "gd_2d", '''
+def gd_2d(f_grad, x0, eta, num_steps):
+    x = x0
+    xs = [x]
+    for t in range(num_steps):
+        x = x - eta * f_grad(x)
+        xs.append(x)
+    return np.stack(xs).astype("float16")
+''', "has dtype float16"),
 ]
 
 ALTERNATIVES = [

@@ -298,6 +298,25 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
             "the parameters are not updated"),
     Mistake("train_returns_inside_the_loop", TRAIN, train_cell(end="            return W, b"),
             "`return W, b` comes after both loops"),
+    # ---------------------------------------------------------------- rules for every
+    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    Mistake("softmax_float16", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return (E / E.sum(axis=1, keepdims=True)).astype("float16")
+''', "has dtype float16", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_cross_entropy_grad_shifts_O_in_place", "softmax_cross_entropy_grad", '''
+def softmax_cross_entropy_grad(O, y):
+    O -= O.max(axis=1, keepdims=True)
+    G = np.exp(O)
+    G = G / G.sum(axis=1, keepdims=True)
+    G[np.arange(O.shape[0]), y] -= 1
+    return G
+''', "changed its argument O in place"),
+    Mistake("cross_entropy_float16", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[np.arange(y_hat.shape[0]), y]).astype("float16")
+''', "has dtype float16"),
 ]
 
 ALTERNATIVES = [

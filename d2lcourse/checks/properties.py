@@ -1,0 +1,300 @@
+"""The properties every graded function has, checked once, by one engine, for all of them.
+
+COURSE_CONTRACT.md, "Rules for every graded function": a graded function leaves its
+inputs as they were, unless its entry says it updates them in place (then their values
+change, never their gradients); its results are new arrays, neither views of its inputs
+nor buffers that a later call reuses. :data:`CONTRACTS` says, per function, where the
+contract says otherwise; a new graded function gets the rules without a line of its own.
+
+:func:`judge` runs where the function runs, right after the call: in the notebook's
+process, or in the sandbox's runner, where the results are still the function's own
+arrays. It returns the first rule the call broke as a message for the student, which
+reaches the check as an error of type :data:`VIOLATION`. The grader compares the
+arguments the sandbox sends back with the ones it sent (:func:`changed_input`) too, so a
+submission cannot hide a change by breaking the runner's copy of this module.
+"""
+import ast
+import inspect
+import sys
+import zlib
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as onp
+
+from d2lcourse._mxnet import np
+from d2lcourse.course import ASSIGNMENTS
+
+VIOLATION = "PropertyViolation"   # the type name of an error that carries a broken rule
+COPY_BYTES = 4 << 20              # larger arrays are compared by a CRC-32 of their bytes
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Where a function's contract departs from the rules for every graded function."""
+    updates: tuple = ()        # positions of the arguments whose values it updates in place
+    views: bool = False        # its results are regions of its input, by definition
+    keeps_dtype: bool = False  # its arrays have its inputs' dtype (others: floating point)
+    trainer: bool = False      # long-running: compared by digest, never called twice
+
+
+CONTRACTS = {
+    "regions": Contract(views=True, keeps_dtype=True),
+    "data_iter": Contract(keeps_dtype=True),
+    "sgd": Contract(updates=(0,)),
+    "sgd_momentum": Contract(updates=(0, 1)),
+}
+
+
+GRADED = frozenset(f for assignment in ASSIGNMENTS.values() for f in assignment.functions)
+
+
+def graded_name(function):
+    """The graded function that `function` stands for: its own name or, for a stand-in
+    named otherwise (a test's lambda), the name of the check's parameter that holds it
+    (every check takes the graded function as its first argument, named after it)."""
+    name = function if isinstance(function, str) else getattr(function, "__name__", "")
+    frame = sys._getframe(1)
+    while name not in GRADED and frame is not None:
+        code = frame.f_code
+        first = code.co_varnames[0] if code.co_argcount else None
+        if first in GRADED and frame.f_locals.get(first) is function:
+            return first
+        frame = frame.f_back
+    return name
+
+
+def contract(name):
+    """The Contract of graded function `name`: every `train_*` function is a trainer."""
+    return CONTRACTS.get(name, Contract(trainer=name.startswith("train_")))
+
+
+# --------------------------------------------------------------------------- states
+
+@dataclass(frozen=True)
+class State:
+    """An array's contents at one moment: a copy when small, else a digest."""
+    shape: tuple
+    dtype: str
+    values: Optional[onp.ndarray]
+    digest: Optional[int]
+    grad: Optional["State"]
+
+    def same(self, other):
+        return (self.shape, self.dtype, self.digest) == (other.shape, other.dtype,
+                                                         other.digest) \
+            and (self.values is None or self.values.tobytes() == other.values.tobytes())
+
+
+def contents(array):
+    """A classic NumPy copy of an array's values (mxnet), or the array itself (NumPy)."""
+    return array.asnumpy() if isinstance(array, np.ndarray) else onp.asarray(array)
+
+
+def state(array):
+    values = contents(array)
+    grad = getattr(array, "grad", None) if isinstance(array, np.ndarray) else None
+    small = values.nbytes <= COPY_BYTES
+    return State(tuple(values.shape), str(values.dtype),
+                 onp.array(values, copy=True) if small else None,
+                 None if small else zlib.crc32(onp.ascontiguousarray(values).data),
+                 None if grad is None else state(grad))
+
+
+def arrays_in(value, path, position=None):
+    """[(path, position of the argument, array)] of the arrays in `value`, in order."""
+    if isinstance(value, (np.ndarray, onp.ndarray)):
+        return [(path, position, value)]
+    if isinstance(value, (list, tuple)):
+        return [found for i, item in enumerate(value)
+                for found in arrays_in(item, f"{path}[{i}]", position)]
+    if isinstance(value, dict):
+        return [found for key, item in value.items()
+                for found in arrays_in(item, f"{path}[{key!r}]", position)]
+    return []
+
+
+def parameter_names(function):
+    """The names of a function's positional parameters, as far as they can be known."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def source_parameters(source, name):
+    """The positional parameter names of `def name(...)` in a cell's source."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return [a.arg for a in node.args.posonlyargs + node.args.args]
+    return []
+
+
+def argument_arrays(args, kwargs, names):
+    """The arrays in a call's arguments, each with its path (named as the function names
+    its parameters) and the position of its argument."""
+    label = (lambda i: names[i] if i < len(names) else f"argument {i + 1}")
+    found = [a for i, arg in enumerate(args) for a in arrays_in(arg, label(i), i)]
+    for key, arg in kwargs.items():
+        found += arrays_in(arg, key, names.index(key) if key in names else key)
+    return found
+
+
+def snapshot(args, kwargs, names):
+    """[(path, position, State)] of a call's arguments."""
+    return [(path, position, state(array))
+            for path, position, array in argument_arrays(args, kwargs, names)]
+
+
+# --------------------------------------------------------------------------- inputs
+
+def changed_input(name, before, after):
+    """The message for the first argument that `before` and `after` (snapshots) show
+    changed against `name`'s contract, or None."""
+    updates = contract(name).updates
+    if [path for path, _, _ in before] != [path for path, _, _ in after]:
+        changed = sorted({p for p, _, _ in before} ^ {p for p, _, _ in after})[0]
+        return (f"changed the items of its argument {changed.split('[')[0]} (adding, "
+                f"removing or replacing {changed}): build a new list instead of changing "
+                f"the caller's")
+    for (path, position, old), (_, _, new) in zip(before, after):
+        if position not in updates and not old.same(new):
+            return (f"changed its argument {path} in place{difference(path, old, new)}. "
+                    f"The caller still needs it: compute a new array instead of writing "
+                    f"into {path} ({path}[...] = ..., {path} += ..., np.random.shuffle"
+                    f"({path}) write into the caller's array)")
+        if position in updates and old.grad is not None and (
+                new.grad is None or not old.grad.same(new.grad)):
+            grad = f"{path}.grad"
+            return (f"changed {grad}{difference(grad, old.grad, new.grad)}. "
+                    f"{name} updates only the values of its parameters in place, never "
+                    f"their gradients. Compute with the gradient (p.grad / batch_size) "
+                    f"instead of writing into it (p.grad /= batch_size)")
+    return None
+
+
+def difference(path, old, new):
+    """': x[0] was -1.5, is 0 after the call', or what can be said without the values."""
+    if new is None:
+        return ": it is gone after the call"
+    if (old.shape, old.dtype) != (new.shape, new.dtype):
+        return (f": it was {old.dtype} of shape {old.shape}, is {new.dtype} of shape "
+                f"{new.shape} after the call")
+    if old.values is None:
+        return ": its values differ after the call"
+    before, after = old.values, new.values
+    if before.ndim == 0:
+        return f": it was {number(before[()])}, is {number(after[()])} after the call"
+    index = first_difference(before, after)
+    return (f": {path}{list(index)} was {number(before[index])}, is "
+            f"{number(after[index])} after the call")
+
+
+def first_difference(before, after):
+    """The index of the first entry whose bytes differ."""
+    width = before.dtype.itemsize
+    differs = (before.reshape(-1).view(onp.uint8).reshape(-1, width)
+               != after.reshape(-1).view(onp.uint8).reshape(-1, width)).any(axis=1)
+    return tuple(int(i) for i in onp.unravel_index(int(onp.argmax(differs)), before.shape))
+
+
+def number(value):
+    return f"{value:.7g}" if isinstance(value, (float, onp.floating)) else str(value)
+
+
+# --------------------------------------------------------------------------- results
+
+def judge(name, function, args, kwargs, value, before, call_again):
+    """The first rule that the call `function(*args, **kwargs)` -> `value` broke, as a
+    message, or None. `before` is the arguments' snapshot from before the call;
+    `call_again()` calls the function once more on the same arguments."""
+    names = parameter_names(function)
+    problem = changed_input(name, before, snapshot(args, kwargs, names))
+    terms = contract(name)
+    if problem or terms.trainer or terms.views or terms.updates:
+        return problem  # an update in place returns None: its check says so
+    results = [(path, array, contents(array).copy())
+               for path, _, array in arrays_in(value, "the result")
+               if isinstance(array, np.ndarray)]
+    if not results:
+        return None
+    inputs = [(path, array) for path, _, array in argument_arrays(args, kwargs, names)
+              if isinstance(array, np.ndarray)]
+    return aliased_input(results, inputs) or reused_buffer(results, inputs, call_again)
+
+
+def aliased_input(results, inputs):
+    """The message if a result is an input, its gradient, or a view of either."""
+    for path, array in inputs:
+        for result_path, result, _ in results:
+            if result is array:
+                return (f"returned its argument {path} itself as {result_path}: results are "
+                        f"new arrays, which the caller can change without changing {path}. "
+                        f"Return {path}.copy(), or compute a new array")
+        for buffer, label in ((array, path), (array.grad, f"{path}.grad")):
+            if buffer is not None and altered(results, buffer):
+                if label.endswith(".grad"):
+                    return (f"returned {label} itself (writing into {label} after the call "
+                            f"changed the result): the next backward pass or call "
+                            f"overwrites it. Return {label}.copy()")
+                return (f"returned a view of its argument {label} (writing into {label} "
+                        f"after the call changed the result): X[i], X[:] and X[a:b] share "
+                        f"the caller's memory. Return a new array, e.g. {label}.copy()")
+    return None
+
+
+def reused_buffer(results, inputs, call_again):
+    """The message if calling again (on changed inputs) changes the earlier results."""
+    saved = [(array, array.asnumpy().copy(), None if array.grad is None
+              else array.grad.asnumpy().copy()) for _, array in inputs]
+    try:
+        for array, _, _ in saved:
+            overwrite(array, perturbed(array))
+        try:
+            again = call_again()
+        except Exception:  # the student's error shows in the check's own calls
+            return None
+        if changed(results) or any(altered(results, a) for _, _, a in
+                                   arrays_in(again, "") if isinstance(a, np.ndarray)):
+            return ("returned an array that its next call overwrites (a later call "
+                    "changed this call's result): create the result inside the function, "
+                    "e.g. with np.zeros(...), instead of reusing a global or default-"
+                    "argument array")
+        return None
+    finally:
+        for array, values, grad in saved:
+            overwrite(array, values)
+            if grad is not None:
+                overwrite(array.grad, grad)
+
+
+def perturbed(array):
+    """Values that differ from `array`'s everywhere it is finite (floats; others kept)."""
+    if not onp.issubdtype(onp.dtype(array.dtype), onp.floating):
+        return array.copy()
+    return array + 1 + np.abs(array)
+
+
+def overwrite(array, values):
+    """Write `values` into the mxnet array `array` (a 0-d one too)."""
+    array[() if array.ndim == 0 else slice(None)] = np.array(values, dtype=array.dtype)
+
+
+def altered(results, buffer):
+    """Whether writing other values into `buffer` changes one of `results`."""
+    original = buffer.copy()
+    try:
+        overwrite(buffer, perturbed(buffer))
+        return changed(results)
+    finally:
+        overwrite(buffer, original)
+
+
+def changed(results):
+    return any(array.asnumpy().tobytes() != values.tobytes() for _, array, values in results)
