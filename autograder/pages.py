@@ -141,25 +141,42 @@ def not_shown(kinds, named=8):
         "JPEG and GIF images, and cleaned HTML, markdown and LaTeX)")})
 
 
+def mapping(value):
+    """`value` if it is a dict, else an empty one: a hand-edited notebook may hold any
+    JSON where nbformat expects an object."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value):
+    return value if isinstance(value, list) else []
+
+
+def text(value):
+    """A string, or a list of strings joined (nbformat's multiline text); else None."""
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return "".join(value)
+    return value if isinstance(value, str) else None
+
+
 def sanitized_outputs(outputs):
     """The outputs a page may show: text, cleaned HTML, real images; a note for the rest."""
     kept, dropped = [], set()
-    for output in outputs:
+    for output in map(mapping, sequence(outputs)):
         kind = output.get("output_type")
         if kind == "stream" and output.get("name") in ("stdout", "stderr"):
             kept.append({"output_type": kind, "name": output["name"],
-                         "text": str(output.get("text", ""))[-MAX_TEXT_CHARS:]})
+                         "text": str(text(output.get("text")) or "")[-MAX_TEXT_CHARS:]})
         elif kind == "error":
             kept.append({"output_type": kind, "ename": str(output.get("ename", ""))[:200],
                          "evalue": str(output.get("evalue", ""))[:MAX_TEXT_CHARS],
                          "traceback": [str(line)[:MAX_TEXT_CHARS]
-                                       for line in output.get("traceback", [])[:100]]})
+                                       for line in sequence(output.get("traceback"))[:100]]})
         elif kind in ("display_data", "execute_result"):
-            data, refused = sanitized_data(dict(output.get("data") or {}))
+            data, refused = sanitized_data(mapping(output.get("data")))
             dropped |= refused
             if data:
                 cleaned = {"output_type": kind, "data": data,
-                           "metadata": image_sizes(output.get("metadata") or {})}
+                           "metadata": image_sizes(mapping(output.get("metadata")))}
                 if kind == "execute_result":
                     cleaned["execution_count"] = execution_count(output)
                 kept.append(cleaned)
@@ -173,8 +190,8 @@ def sanitized_data(data):
     """(the MIME bundle's cleaned data, the MIME types dropped from it)."""
     kept, dropped = {}, set()
     for mime, value in data.items():
-        value = "".join(value) if isinstance(value, list) else value
-        if not isinstance(value, str):
+        value = text(value)
+        if value is None:
             dropped.add(str(mime)[:60])
         elif len(value) > MAX_OUTPUT_CHARS:
             return {"text/plain": f"(a {mime} output of {len(value) >> 20} MB is too large "
@@ -198,7 +215,7 @@ def image_sizes(metadata):
     """Only integer width and height of images survive from an output's metadata."""
     kept = {}
     for mime in IMAGE_MAGIC:
-        sizes = {key: value for key, value in dict(metadata.get(mime) or {}).items()
+        sizes = {key: value for key, value in mapping(metadata.get(mime)).items()
                  if key in ("width", "height") and type(value) is int}
         if sizes:
             kept[mime] = sizes
@@ -214,7 +231,7 @@ def is_instructors(cell):
     """Whether nbgrader has put the instructor's source back in this cell: a locked cell
     with a grade_id (nbgrader's OverwriteCells deletes every grade_id not in the gradebook
     and restores the source of the locked ones)."""
-    info = cell.get("metadata", {}).get("nbgrader")
+    info = mapping(cell.get("metadata")).get("nbgrader")
     return isinstance(info, dict) and info.get("locked") is True and \
         isinstance(info.get("grade_id"), str) and SAFE_NAME.fullmatch(info["grade_id"]) is not None
 
@@ -224,8 +241,9 @@ def sanitize_cell(cell):
     renders the autograded notebook without cleaning): metadata (nbgrader's only with a
     gradebook grade_id; tags), id, execution count, attachments (real images only),
     outputs, and the markdown and raw sources that are not the instructor's."""
-    metadata = cell.get("metadata", {})
-    tags = [t for t in metadata.get("tags", []) if isinstance(t, str) and SAFE_NAME.fullmatch(t)]
+    metadata = mapping(cell.get("metadata"))
+    tags = [t for t in sequence(metadata.get("tags"))
+            if isinstance(t, str) and SAFE_NAME.fullmatch(t)]
     info = metadata.get("nbgrader")
     if not (isinstance(info, dict) and isinstance(info.get("grade_id"), str)
             and SAFE_NAME.fullmatch(info["grade_id"])):
@@ -235,9 +253,8 @@ def sanitize_cell(cell):
     if "id" in cell and not (isinstance(cell["id"], str) and SAFE_NAME.fullmatch(cell["id"])):
         del cell["id"]
     if "attachments" in cell:
-        images = {name: {mime: data for mime, data in dict(bundle).items()
-                         if is_image(mime, data)}
-                  for name, bundle in dict(cell["attachments"] or {}).items()
+        images = {name: {mime: data for mime, data in bundle.items() if is_image(mime, data)}
+                  for name, bundle in mapping(cell["attachments"]).items()
                   if isinstance(bundle, dict) and SAFE_NAME.fullmatch(str(name).replace(".", "_"))}
         cell["attachments"] = {name: bundle for name, bundle in images.items() if bundle}
     kind = cell.get("cell_type")
@@ -250,7 +267,7 @@ def sanitize_cell(cell):
                                                                  "missing-attachment:")
     elif kind in ("markdown", "raw"):
         clean = safe_markdown if kind == "markdown" else safe_html
-        cell["source"] = verbatim_markdown(clean(cell.get("source", "")))
+        cell["source"] = verbatim_markdown(clean(text(cell.get("source")) or ""))
         if kind == "raw":  # shown as the HTML it now is
             cell["metadata"]["raw_mimetype"] = "text/html"
 
@@ -258,19 +275,19 @@ def sanitize_cell(cell):
 def sanitize_notebook(notebook):
     """Clean a notebook in place for every page: its cells, and its metadata down to the
     kernel's names (no widget state, no title, nothing a template might show)."""
-    metadata = notebook.get("metadata", {})
+    metadata = mapping(notebook.get("metadata"))
     kept = {}
     kernel = metadata.get("kernelspec")
     if isinstance(kernel, dict):
         kept["kernelspec"] = {key: str(kernel[key])[:64] for key in
                               ("name", "display_name", "language") if key in kernel}
-    language = (metadata.get("language_info") or {}).get("name")
+    language = mapping(metadata.get("language_info")).get("name")
     if isinstance(language, str) and SAFE_NAME.fullmatch(language):
         kept["language_info"] = {"name": language}
     if "d2lcourse" in metadata:  # the grader's own verdict
         kept["d2lcourse"] = metadata["d2lcourse"]
     notebook["metadata"] = nbformat.from_dict(kept)
-    for cell in notebook.get("cells", []):
+    for cell in sequence(notebook.get("cells")):
         sanitize_cell(cell)
 
 

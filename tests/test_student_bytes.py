@@ -28,7 +28,7 @@ from d2lcourse import autograder, cli
 from d2lcourse.autograder import reports, samples
 from d2lcourse.autograder.evaluate import TestCell, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
-from d2lcourse.autograder.pages import safe_html, sanitize_cell
+from d2lcourse.autograder.pages import safe_html, sanitize_cell, sanitize_notebook
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.grading import TestResult
@@ -331,6 +331,34 @@ def test_only_a_locked_cell_with_a_gradebook_id_is_left_as_the_instructors():
         "nbgrader": {"locked": True, "grade_id": "intro", "solution": False, "grade": False}}})
     sanitize_cell(instructors)
     assert instructors.source == "# $x$"
+
+
+def test_fields_of_the_wrong_json_type_are_dropped_never_an_error():
+    notebook = nbformat.from_dict({"metadata": {"kernelspec": "python", "language_info": 3,
+                                                "widgets": [1]}, "cells": [
+        {"cell_type": "markdown", "metadata": ["x"], "source": ["a ", "*b*"],
+         "attachments": ["plot.png"]},
+        {"cell_type": "markdown", "metadata": {"tags": "one", "nbgrader": 7}, "source": "c"},
+        {"cell_type": "code", "metadata": {}, "source": "", "execution_count": "three",
+         "outputs": {"output_type": "stream"}},
+        {"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1, "outputs": [
+            5, {"output_type": "stream", "name": "stdout", "text": ["a", 5]},
+            {"output_type": "error", "ename": 1, "evalue": None, "traceback": "line"},
+            {"output_type": "display_data", "data": ["text/plain"], "metadata": 3},
+            {"output_type": "execute_result", "execution_count": 2, "metadata": {
+                "image/png": "wide"}, "data": {"text/plain": ["a", 5], "text/html": ["<b>", "x"]}}]}]})
+    sanitize_notebook(notebook)
+    assert notebook.metadata == {}
+    first, second, empty, outputs = notebook.cells
+    assert first.source == "<div><p>a <em>b</em></p>&#10;</div>" and first.metadata == {}
+    assert first.attachments == {} and second.metadata == {}
+    assert empty.execution_count is None and empty.outputs == []
+    assert [output.output_type for output in outputs.outputs] == [
+        "stream", "error", "execute_result", "display_data"]
+    assert outputs.outputs[0].text == "" and outputs.outputs[1].traceback == []
+    assert outputs.outputs[2].data == {"text/html": "<b>x</b>"}
+    assert outputs.outputs[2].metadata == {}
+    assert "text/plain" in outputs.outputs[3].data["text/plain"]  # the note
 
 
 def test_an_image_must_be_the_image_it_claims_to_be():
