@@ -80,7 +80,76 @@ def init_mlp_params_false_alarms(seeds):
     return failures
 
 
-PARTS = [init_mlp_params_false_alarms]
+def synthetic_data_false_alarms(seeds):
+    """02's synthetic_data_statistics: its two Kolmogorov-Smirnov tests calibrated on the
+    reference's draws, the check run on the reference, and its power against the usual
+    wrong distributions (the share of seeds at which the check fails them)."""
+    from d2lcourse import np, npx
+    from d2lcourse.checks import linear_regression as check
+    from d2lcourse.solutions.linear_regression import synthetic_data
+
+    def wrong(draw_X, noise_std=check.NOISE_STD, draw_noise=None, reseed=False):
+        def synthetic(w, b, num_examples):
+            if reseed:
+                npx.random.seed(42)
+            X = draw_X((num_examples, len(w)))
+            y = np.dot(X, w) + b
+            y += (draw_noise or (lambda shape: np.random.normal(0, noise_std, shape)))(y.shape)
+            return X, y.reshape((-1, 1))
+        return synthetic
+
+    half = 3 ** 0.5
+    normal = lambda shape: np.random.normal(0, 1, shape)  # noqa: E731
+    wrongs = {
+        "X uniform of variance 1": wrong(lambda shape: np.random.uniform(-half, half, shape)),
+        "noise std 0.02 (2x)": wrong(normal, noise_std=2 * check.NOISE_STD),
+        "noise uniform of std 0.01": wrong(normal, draw_noise=lambda shape: np.random.uniform(
+            -half * check.NOISE_STD, half * check.NOISE_STD, shape)),
+        "a fixed seed inside": wrong(normal, reseed=True),
+    }
+    settings = [((2.0, -3.4), 4.2, 4000), ((1.5, -0.5, 0.0, 2.0, 3.3), -1.0, 3001)]
+    print(f"synthetic_data: {len(settings)} settings x {seeds} seeds; each Kolmogorov-Smirnov "
+          f"test fails a correct solution with probability <= {check.FALSE_ALARM:g} (DKW)")
+    rejected, counted, worst = {}, {}, {}
+    failures, caught = 0, dict.fromkeys(wrongs, 0)
+    for w, b, n in settings:
+        true_w = onp.asarray(w, dtype=onp.float32)
+        for seed in range(seeds):
+            mx.random.seed(seed)
+            X, y = (a.asnumpy().astype(onp.float64) for a in synthetic_data(
+                np.array(true_w), b, n))
+            noise = y[:, 0] - (X @ true_w.astype(onp.float64) + b)
+            for test, values, scale in (("X", X, 1.0), ("noise", noise, check.NOISE_STD)):
+                distance = check.ks_distance(values, check.normal_cdf(scale))
+                counted[test] = counted.get(test, 0) + 1
+                worst[test] = max(worst.get(test, 0.0), distance / check.ks_threshold(values.size))
+                for level in LEVELS:
+                    rejected[test, level] = rejected.get((test, level), 0) + (
+                        distance > check.ks_threshold(values.size, level))
+            for name, function in [("reference", synthetic_data)] + list(wrongs.items()):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        check.synthetic_data_statistics(function, w=w, b=b, num_examples=n,
+                                                        seed=seed)
+                except check.core.CheckFailure as failure:
+                    if name == "reference":
+                        failures += 1
+                        print(f"  FAILED n={n}, seed {seed}: {failure}")
+                    else:
+                        caught[name] += 1
+    for test in counted:
+        shares = ", ".join(f"{rejected[test, level] / counted[test]:.3f} at {level:g}"
+                           for level in LEVELS)
+        print(f"  KS of {test:6s} {counted[test]} samples, share rejected: {shares}; worst "
+              f"distance / limit at {check.FALSE_ALARM:g}: {worst[test]:.3f}")
+    calls = len(settings) * seeds
+    print(f"  the check failed the reference {failures} times in {calls} calls")
+    for name, count in caught.items():
+        print(f"  power against {name}: failed {count} of {calls} calls")
+    return failures
+
+
+PARTS = [init_mlp_params_false_alarms, synthetic_data_false_alarms]
 
 
 def main():

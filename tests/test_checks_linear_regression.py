@@ -6,10 +6,12 @@ data whatever the seed, that the SGD oracle is right, that tolerances accept eve
 correct float32 computation, and that the rarer diagnoses point at the right cause.
 """
 
+import random
+
 import numpy as onp
 import pytest
 
-from d2lcourse import autograd, np
+from d2lcourse import autograd, np, npx
 from d2lcourse import data
 from d2lcourse.checks import core
 from d2lcourse.checks import linear_regression as check
@@ -206,13 +208,13 @@ def test_sgd_that_updates_in_place_but_returns_the_params_is_told_to_return_none
 
 def closed_form_lstsq(X, y):
     A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    theta = np.linalg.lstsq(A, y.reshape(-1, 1), rcond=None)[0]
     return theta[:-1], theta[-1]
 
 
 def closed_form_inv(X, y):
     A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.inv(A.T @ A) @ A.T @ y
+    theta = np.linalg.inv(A.T @ A) @ A.T @ y.reshape(-1, 1)
     return theta[:-1], theta[-1]
 
 
@@ -325,3 +327,88 @@ def test_mxnet_messages_are_shortened_to_their_first_sentence():
                "Please call backward first.")
     assert check._first_line(message) == ("Assigning to NDArrays that are already in a "
                                           "computational graph will cause undefined behavior.")
+
+
+# --------------------------------------------------------------------------- distributions
+
+def test_ks_distance_agrees_with_scipy():
+    from scipy import stats
+    x = onp.random.default_rng(0).normal(0.1, 1.2, 500)
+    assert check.ks_distance(x, check.normal_cdf(1.0)) == pytest.approx(
+        stats.kstest(x, "norm").statistic, rel=1e-9)
+
+
+def test_ks_threshold_keeps_its_false_alarm_rate():
+    """At a loose rate (10%), where failures can be seen, the share of correct samples
+    beyond the threshold stays below it."""
+    rng = onp.random.default_rng(1)
+    n, runs = 1000, 400
+    beyond = sum(check.ks_distance(rng.normal(0, 0.01, n), check.normal_cdf(0.01))
+                 > check.ks_threshold(n, 0.1) for _ in range(runs))
+    assert beyond / runs <= 0.1 + 3 * (0.1 * 0.9 / runs) ** 0.5
+
+
+def test_synthetic_data_with_uniform_features_of_unit_variance_fails():
+    def uniform(w, b, num_examples):
+        X = np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))
+        y = np.dot(X, w) + b + np.random.normal(0, 0.01, (num_examples,))
+        return X, y.reshape((-1, 1))
+    message = failure(lambda: check.synthetic_data_statistics(uniform, seed=3))
+    assert "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn" in message
+    assert "They look uniform" in message and "below 1e-06" in message
+
+
+@pytest.mark.parametrize("how,expected", [
+    ("reseeds", "two calls in a row returned the same X"),
+    ("own generator", "the same seed of MXNet's generator gave different data"),
+])
+def test_synthetic_data_draws_fresh_numbers_from_the_seeded_generator(how, expected):
+    def synthetic(w, b, num_examples):
+        if how == "reseeds":
+            npx.random.seed(1)
+            X = np.random.normal(0, 1, (num_examples, len(w)))
+            noise = np.random.normal(0, 0.01, (num_examples,))
+        else:
+            rng = onp.random.default_rng()
+            X = np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")
+            noise = np.array(rng.normal(0, 0.01, num_examples), dtype="float32")
+        return X, (np.dot(X, w) + b + noise).reshape((-1, 1))
+    assert expected in failure(lambda: check.synthetic_data_statistics(synthetic))
+
+
+# --------------------------------------------------------------------------- inputs chosen to break wrong solutions
+
+def test_data_iter_tries_batches_of_one_example():
+    def stops_early(batch_size, features, labels):
+        indices = list(range(len(features)))
+        random.shuffle(indices)
+        for i in range(0, len(features) - 1, batch_size):
+            batch = np.array(indices[i: i + batch_size])
+            yield features[batch], labels[batch]
+    check._judge_batches(stops_early, 103, 10, seed=0, flat_labels=False)   # right there
+    message = failure(lambda: check.data_iter_batches(stops_early))
+    assert "1 of 4 examples never came" in message and "(batch_size=1, 4 examples)" in message
+
+
+@pytest.mark.parametrize("clip", [
+    lambda g: g * min(1.0, 5 / float(np.sqrt((g ** 2).sum()))),
+    lambda g: np.clip(g, -5, 5),
+], ids=["norm", "value"])
+def test_sgd_names_clipped_gradients(clip):
+    def sgd(params, lr, batch_size):
+        for param in params:
+            param[:] = param - lr * clip(param.grad) / batch_size
+    message = failure(lambda: check.sgd_updates_in_place(sgd))
+    assert "the step is smaller than lr * param.grad / batch_size" in message
+    assert "gradients of norm" in message
+
+
+def test_closed_form_takes_y_of_either_shape():
+    def column_only(X, y):
+        A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+        theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
+        return theta[:-1], theta[-1]
+    message = failure(lambda: check.closed_form_matches(column_only))
+    assert "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, " \
+           "bias 4.2, y of shape (100,)" in message
+    quietly(lambda: check.closed_form_matches(ref.closed_form))

@@ -12,7 +12,7 @@ from d2lcourse.autograder.wire import Unsupported
 from d2lcourse.checks import core
 from d2lcourse.checks import ndarray_autograd as check
 
-from helpers import failure
+from helpers import failure, quietly
 
 SCALAR_FUNCTIONS = [check.sum_of_cubes, check.x_sin_x, check.log_sum_exp, check.mean_square,
                     check.tanh_energy, check.gram_sum]
@@ -259,3 +259,73 @@ def test_autograd_grad_accepts_float64_work():
     for f in SCALAR_FUNCTIONS:
         shape = (3, 2) if f in (check.tanh_energy, check.gram_sum) else (5,)
         check.autograd_grad_matches(autograd_grad, f=f, shape=shape, seed=11)
+
+
+# --------------------------------------------------------------------------- inputs chosen to break wrong solutions
+
+def test_regions_tries_a_matrix_wider_than_tall():
+    def regions(X):   # "to the last column" taken from the number of rows
+        return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:len(X) + 1], X[::3, ::2]
+    quietly(lambda: check._check_regions(regions, (7, 6), seed=1))   # right where rows >= columns
+    message = failure(lambda: check.regions_match(regions))
+    assert "for X of shape (3, 8), item 4 should be rows 1 and 2" in message
+
+
+def test_numerical_derivative_must_use_the_step_it_is_given():
+    def raised_step(f, x, h=1e-4):
+        h = max(h, 1e-4)
+        return (f(x + h) - f(x - h)) / (2 * h)
+    message = failure(lambda: check.numerical_derivative_central(raised_step))
+    assert "with h = 1e-06" in message and "which is h^2 for h = 0.0001" in message
+
+
+def test_numerical_derivative_tiny_steps_accept_float32_arrays():
+    def in_float32(f, x, h=1e-4):
+        x = np.array(x, dtype="float32")
+        return (f(x + h) - f(x - h)) / (2 * h)
+    quietly(lambda: check.numerical_derivative_central(in_float32))
+
+
+@pytest.mark.parametrize("grad_abs", [
+    lambda x: np.sign(x),
+    lambda x: np.where(x > 0, 1.0, -1.0),          # -1 at 0: a subgradient too
+    lambda x: np.where(x == 0, 0.0, x / np.abs(x)),
+], ids=["sign", "minus_one_at_zero", "guarded_division"])
+def test_grad_abs_extremes_accept_every_correct_answer(grad_abs):
+    quietly(lambda: check.grad_abs_matches(grad_abs))
+
+
+def test_grad_abs_extremes_find_an_underflowing_square():
+    message = failure(lambda: check.grad_abs_matches(
+        lambda x: np.where(x == 0, 0.0, x / np.sqrt(x ** 2))))
+    assert message.startswith("<lambda>: for x = 0, -0, +-1e-30")
+    assert "x = 1e-30: the slope of |x| is 1, got inf" in message
+    assert "x ** 2 is 0 for |x| < 1e-23" in message
+
+
+@pytest.mark.parametrize("grad_relu", [
+    lambda x: (x > 0).astype(x.dtype),
+    lambda x: (np.sign(x) + 1) / 2,                 # 1/2 at 0
+    lambda x: np.where(x >= 0, 1.0, 0.0),           # 1 at 0
+], ids=["mask", "half_at_zero", "one_at_zero"])
+def test_grad_relu_extremes_accept_every_correct_answer(grad_relu):
+    quietly(lambda: check.grad_relu_matches(grad_relu))
+
+
+def test_grad_relu_extremes_find_an_overflowing_sum():
+    message = failure(lambda: check.grad_relu_matches(
+        lambda x: np.where(x == 0, 0.0, (x + np.abs(x)) / (2 * x))))
+    assert "x = 3e+38: the slope of max(x, 0) is 1, got nan" in message
+
+
+def test_grad_norm_sq_where_the_norm_is_zero():
+    def through_norm(x):
+        norm = np.sqrt((x ** 2).sum())
+        return 2 * norm * (x / norm)
+    x = core.random_array((4,), 3)
+    onp.testing.assert_allclose(through_norm(x).asnumpy(), 2 * x.asnumpy(), rtol=1e-5)
+    message = failure(lambda: check._check_norm_sq_where_norm_is_zero(through_norm, 4, 0))
+    assert "x = 0, the minimum of ||x||^2" in message and "NaN" in message
+    tiny_only = failure(lambda: check._check_norm_sq_where_norm_is_zero(
+        lambda x: np.where(np.abs(x).sum() == 0, 0.0, through_norm(x)), 4, 0))
+    assert "whose squares are 0 in float32" in tiny_only

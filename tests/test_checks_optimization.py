@@ -359,3 +359,54 @@ def test_every_check_fails_a_stub(run, name):
         raise NotImplementedError()
     stub.__name__ = name
     assert "not implemented yet" in failure(lambda: run(stub))
+
+
+# --------------------------------------------------------------------------- inputs chosen to break wrong solutions
+
+def test_gd_from_a_stationary_point_returns_every_iterate():
+    def early_stop(f_grad, x0, eta, num_steps):
+        xs = [x0]
+        for _ in range(num_steps):
+            step = eta * f_grad(xs[-1])
+            if abs(step) < 1e-8:
+                break
+            xs.append(xs[-1] - step)
+        return np.array(xs)
+    message = failure(lambda: check.gd_matches(early_stop))
+    assert "returned 1 iterate(s) for f(x) = x^2 started at its minimum x0=0.0" in message
+    assert "expected all num_steps + 1 = 6" in message
+
+
+def test_gd_2d_from_a_stationary_point_returns_every_iterate():
+    def early_stop(f_grad, x0, eta, num_steps):
+        xs = [x0.copy()]
+        for _ in range(num_steps):
+            g = f_grad(xs[-1])
+            if float(np.abs(g).max()) == 0:
+                break
+            xs.append(xs[-1] - eta * g)
+        return np.stack(xs)
+    message = failure(lambda: check.gd_2d_matches(early_stop))
+    assert "started at its minimum x0=(0.0, 0.0)" in message
+
+
+def test_max_stable_lr_names_a_rounded_answer():
+    message = failure(lambda: check.max_stable_lr_matches(lambda c: round(2 / c, 6)))
+    assert "for curvature c = 100000000.0" in message and "2 / c rounded" in message
+
+
+@pytest.mark.parametrize("limit", ["norm", "value"])
+def test_sgd_momentum_names_clipped_gradients(limit):
+    def clipped(params, states, lr, momentum, batch_size):
+        for p, v in zip(params, states):
+            g = p.grad
+            if limit == "norm":
+                norm = float(np.sqrt((g ** 2).sum()))
+                g = g * min(1.0, 5 / norm)
+            else:
+                g = np.clip(g, -5, 5)
+            v[:] = momentum * v + g / batch_size
+            p[:] = p - lr * v
+    message = failure(lambda: check.sgd_momentum_matches(clipped))
+    assert "the velocity grew by less than p.grad / batch_size (a last step with gradients " \
+           "of norm" in message
