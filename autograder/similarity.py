@@ -1,21 +1,24 @@
 """`d2lcourse similarity`: graded solution cells that look copied, pair by pair.
 
 MOSS's method (winnowing: Schleimer, Wilkerson and Aiken, SIGMOD 2003), on code
-normalised with Python's own `tokenize`, compared function by function (`grade_id`):
+normalised with Python's own `ast` and `tokenize`, compared function by function
+(`grade_id`):
 
-1. `fingerprints` - each solution cell becomes tokens in which every name a student
-   chooses is `V`, strings are `S` and comments, docstrings, blank lines and layout are
-   gone; attribute names, keyword arguments, builtins and numbers stay. Hashes of
+1. `fingerprints` - each statement of a solution cell is rewritten by `ast.unparse`
+   (layout, parentheses, quotes, comments and docstrings gone) and becomes tokens in
+   which every name a student chooses is `V` and strings are `S`; attribute names,
+   keyword arguments, builtins and numbers stay. Hashes of
    K-token windows are taken inside each statement (so reordered statements keep their
    fingerprints) and winnowed (the smallest of each WINDOW consecutive hashes).
 2. `weights` - a fingerprint that the released stub has counts for nothing; one that
    many submissions share is an idiom and counts little: weight log(N/df)/log(N) for a
-   fingerprint in df of N submissions, 0 once more than IDIOM_SHARE of them have it.
+   fingerprint in df of N students.
 3. `compare` - for each function, one sparse product of the document x fingerprint
-   index gives the weighted fingerprints every pair shares (pairs that share none are
-   never visited). A function matches when the shared weight covers MATCH_SHARE of the
-   smaller side; a pair is flagged when its matching functions share at least
-   MIN_EVIDENCE weighted fingerprints. A one-line function can never reach that alone.
+   index gives the weight every pair shares (pairs that share none are never visited).
+   A function matches when both share MATCH_SHARE of the smaller side; its evidence is
+   -log10 of the share of the class that matches either side as closely (code that half
+   the class writes, or a one-line function, carries little). A pair is flagged when its
+   evidence beats what chance gives the closest of the class's pairs by MARGIN.
 
 Known sources (the reference solutions, the catalogue's alternatives, d2l's own
 functions of the same name) are compared like students, under their own names.
@@ -23,6 +26,7 @@ Similarity is evidence for a person to look at, never proof.
 """
 import ast
 import builtins
+import copy
 import hashlib
 import importlib.util
 import html
@@ -43,9 +47,8 @@ from d2lcourse.autograder import reports
 
 K = 5                 # tokens per fingerprint
 WINDOW = 4            # winnowing window: a match of K + WINDOW - 1 tokens is always seen
-IDIOM_SHARE = 0.5     # a fingerprint in more than this share of submissions is an idiom
-MATCH_SHARE = 0.8     # a function matches when its closeness (shared / both sides) reaches this
-MIN_EVIDENCE = 8.0    # a pair is listed when independent students match so only 1 in 10**8 times
+MATCH_SHARE = 0.8     # a function matches when both share this much of the smaller side
+MARGIN = 1.0          # evidence beyond chance's best pair, in powers of ten
 KEPT_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self"}
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER, tokenize.TYPE_COMMENT}
@@ -56,32 +59,84 @@ SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
 @dataclass
 class Document:
     """One author's cell for one function: {fingerprint: first line it stands for}."""
-    owner: str
-    function: str
+    owner: tuple          # ("student", id) or ("known", source name)
     source: str
     prints: dict = field(default_factory=dict)
 
 
 def statements(source):
-    """[(line, [normalised token, ...]), ...]: one entry per logical line of `source`."""
-    found, current, line, depth = [], [], 1, 0
-    tokens = list(_tokens(source))
-    for index, (kind, text, row) in enumerate(tokens):
+    """[(line, [normalised token, ...]), ...]: one entry per statement of `source`, each
+    rewritten by `ast.unparse` first (layout, parentheses, quotes and comments gone); a
+    compound statement stands for its header line. A cell that does not parse is read
+    token by token instead."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return logical_lines(source)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or is_docstring(node):
+            continue
+        try:
+            text = header(node)
+        except (RecursionError, ValueError):
+            continue
+        signature = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        tokens = [_normalised(kind, text_, previous, following, depth and not signature)
+                  for kind, text_, previous, following, depth in _with_context(text)]
+        if tokens:
+            found.append((node.lineno, node.col_offset, tokens))
+    return [(line, tokens) for line, _, tokens in sorted(found, key=lambda f: f[:2])]
+
+
+def is_docstring(node):
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+def header(node):
+    """A simple statement as `ast.unparse` writes it; a compound one's first line only."""
+    if not hasattr(node, "body"):
+        return ast.unparse(node)
+    bare = copy.copy(node)
+    for part in ("body", "orelse", "handlers", "finalbody", "cases"):
+        if hasattr(bare, part):
+            setattr(bare, part, [ast.Pass()] if part == "body" else [])
+    if hasattr(bare, "decorator_list"):
+        bare.decorator_list = []
+    return ast.unparse(bare).splitlines()[0]
+
+
+def logical_lines(source):
+    """statements() for a cell that does not parse: its logical lines, token by token."""
+    found, current, line = [], [], 1
+    for kind, text, previous, following, depth, row in _with_context(source, rows=True):
         if kind == tokenize.NEWLINE:
-            if current and not (len(current) == 1 and current[0] == "S"):  # docstrings
+            if current:
                 found.append((line, current))
             current = []
             continue
         if not current:
             line = row
-        depth += text in "([{" and kind == tokenize.OP
-        depth -= text in ")]}" and kind == tokenize.OP
-        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
-        current.append(_normalised(kind, text, tokens[index - 1][1] if index else "",
-                                   following, depth))
+        current.append(_normalised(kind, text, previous, following, depth))
     if current:
         found.append((line, current))
     return found
+
+
+def _with_context(source, rows=False):
+    """(kind, text, previous text, following text, bracket depth[, row]) for each token."""
+    tokens = list(_tokens(source))
+    depth = 0
+    for index, (kind, text, row) in enumerate(tokens):
+        if kind == tokenize.OP and text in ("(", "[", "{"):
+            depth += 1
+        elif kind == tokenize.OP and text in (")", "]", "}"):
+            depth -= 1
+        previous = tokens[index - 1][1] if index else ""
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
+        yield (kind, text, previous, following, depth, row) if rows else \
+            (kind, text, previous, following, depth)
 
 
 def _tokens(source):
@@ -127,36 +182,55 @@ def fingerprints(source):
 # --------------------------------------------------------------------------- 2, 3
 
 @dataclass
+class Cohort:
+    """What is compared: {student: {grade_id: source}}, the same for known sources (the
+    reference, alternatives, d2l), and the released stubs {grade_id: source}."""
+    students: dict
+    known: dict = field(default_factory=dict)
+    stubs: dict = field(default_factory=dict)
+
+    def cell(self, owner, function):
+        kind, name = owner
+        return (self.students if kind == "student" else self.known).get(name, {}).get(
+            function, "")
+
+    @property
+    def pairs_of_students(self):
+        return len(self.students) * (len(self.students) - 1) // 2
+
+
+@dataclass
 class Pair:
-    first: str
-    second: str
+    first: str                   # a student
+    second: str                  # a student, or a known source's name
+    known: bool                  # whether `second` is a known source
     similarity: float            # shared / smaller side, over the functions both wrote
-    evidence: float              # weighted fingerprints shared by the matching functions
+    evidence: float              # -log10 of the chance of so close a match, summed
     functions: tuple             # grade_ids that match
     lines: dict = field(default_factory=dict)   # grade_id -> (lines of first, of second)
 
+    def owners(self):
+        return ("student", self.first), ("known" if self.known else "student", self.second)
+
 
 def weights(documents, stub_prints, students):
-    """{fingerprint: weight} for one function's documents (df counted over students)."""
+    """{fingerprint: weight}: 0 in the stub, else log(N/df)/log(N), df counted over the
+    N students (a fingerprint that every student has weighs 0, one of a kind 1)."""
     counts = defaultdict(int)
     for document in documents:
-        if document.owner in students:
+        if document.owner[0] == "student":
             for value in document.prints:
                 counts[value] += 1
-    total = max(len(students), 2)
-    weight = {}
-    for document in documents:
-        for value in document.prints:
-            share = counts.get(value, 0)
-            if value in stub_prints or share > IDIOM_SHARE * total:
-                weight[value] = 0.0
-            else:
-                weight[value] = math.log(total / max(share, 1)) / math.log(total)
-    return weight
+    total = max(students, 2)
+    return {value: 0.0 if value in stub_prints else
+            max(0.0, math.log(total / max(counts.get(value, 0), 1)) / math.log(total))
+            for document in documents for value in document.prints}
 
 
-def shared_weights(documents, weight):
-    """(shared, sizes): shared[i, j] = weight both documents i and j hold; sizes[i]."""
+def closeness(documents, weight):
+    """[(i, j, shared weight, closeness)] for every pair of documents that shares a weighted
+    fingerprint: one sparse product of the document x fingerprint index. Closeness is the
+    share of the smaller side's weight that both hold (added dead code does not lower it)."""
     columns = {value: index for index, value in enumerate(weight)}
     rows, cols, data = [], [], []
     for row, document in enumerate(documents):
@@ -169,66 +243,65 @@ def shared_weights(documents, weight):
                                shape=(len(documents), len(columns)))
     shared = (matrix @ matrix.T).tocoo()
     sizes = onp.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
-    return shared, sizes
+    return [(i, j, value, value / min(sizes[i], sizes[j]))
+            for i, j, value in zip(shared.row, shared.col, shared.data) if i < j]
 
 
-def compare(cells, stubs, known=None):
+def chance(documents, close):
+    """as_close(i, value): how many students match document i at least that closely. A
+    pair that only matches each other is rare; one whose code half the class matches is not."""
+    seen = defaultdict(list)
+    for i, j, _, value in close:
+        if documents[j].owner[0] == "student":
+            seen[i].append(value)
+        if documents[i].owner[0] == "student":
+            seen[j].append(value)
+    ranked = {i: onp.sort(values) for i, values in seen.items()}
+
+    def as_close(i, value):
+        values = ranked.get(i, onp.empty(0))
+        return len(values) - onp.searchsorted(values, value - 1e-9)
+    return as_close
+
+
+def compare(cohort):
     """Flagged pairs, most similar first.
 
-    `cells` is {student: {grade_id: source}}; `stubs` {grade_id: released source};
-    `known` {source name: {grade_id: source}} for the reference, alternatives, d2l.
+    Evidence of a function that matches: -log10 of the share of the class that matches
+    either side as closely. A pair is flagged when its evidence exceeds what chance gives
+    the most similar of the pairs compared, by MARGIN: log10 of N(N-1)/2 for pairs of the
+    N students, of N times the number of known sources for those.
     """
-    known = known or {}
-    students = set(cells)
-    everyone = max(len(students) * (len(students) - 1) // 2, 1)
+    count = max(len(cohort.students), 2)
+    needed = {False: math.log10(count * (count - 1) / 2) + MARGIN,      # student pairs
+              True: math.log10(count * max(len(cohort.known), 1)) + MARGIN}
     per_function = defaultdict(list)
-    for owner, sources in [*cells.items(), *known.items()]:
-        for function, source in sources.items():
-            per_function[function].append(Document(owner, function, source,
-                                                   fingerprints(source)))
-    totals = defaultdict(lambda: [0.0, 0.0, 0.0, []])  # shared, smaller, evidence, matches
-    documents_of = {}
+    for kind, group in (("student", cohort.students), ("known", cohort.known)):
+        for name, sources in group.items():
+            for function, source in sources.items():
+                per_function[function].append(Document((kind, name), source,
+                                                       fingerprints(source)))
+    totals = defaultdict(lambda: [0.0, 0.0, 0.0, {}])  # shared, smaller, evidence, lines
     for function, documents in sorted(per_function.items()):
-        stub_prints = set(fingerprints(stubs.get(function, "")))
-        weight = weights(documents, stub_prints, students)
-        shared, sizes = shared_weights(documents, weight)
-        found = []
-        for i, j, value in zip(shared.row, shared.col, shared.data):
-            first, second = documents[i], documents[j]
-            if i >= j or (first.owner not in students and second.owner not in students):
-                continue
-            if first.owner not in students:
-                first, second, i, j = second, first, j, i
-            smaller = min(sizes[i], sizes[j])
-            if smaller > 0:
-                found.append(((first.owner, second.owner), value, (sizes[i], sizes[j])))
-        between_students = onp.sort([closeness(v, s) for (a, b), v, s in found
-                                     if a in students and b in students])
-        for key, value, sides in found:
-            smaller = min(sides)
-            as_often = len(between_students) - onp.searchsorted(
-                between_students, closeness(value, sides) - 1e-9)
-            surprise = -math.log10(max(as_often, 1) / everyone)
-            entry = totals[key]
-            entry[0] += value
-            entry[1] += smaller
-            if closeness(value, sides) >= MATCH_SHARE:
-                entry[2] += surprise
-                entry[3].append(function)
-        documents_of[function] = ({d.owner: d for d in documents}, weight)
-    pairs = []
-    for (a, b), (value, smaller, evidence, functions) in totals.items():
-        if evidence >= MIN_EVIDENCE and functions:
-            lines = {f: matching_lines(documents_of[f][0][a], documents_of[f][0][b],
-                                       documents_of[f][1]) for f in functions}
-            pairs.append(Pair(a, b, min(1.0, value / smaller), evidence, tuple(functions),
-                              lines))
+        weight = weights(documents, set(fingerprints(cohort.stubs.get(function, ""))), count)
+        close = closeness(documents, weight)
+        as_close = chance(documents, close)
+        for i, j, shared, value in close:
+            if documents[i].owner[0] != "student":
+                i, j = j, i
+            if documents[i].owner[0] != "student":
+                continue   # two known sources
+            entry = totals[(documents[i].owner, documents[j].owner)]
+            entry[0] += shared
+            entry[1] += shared / value
+            if value >= MATCH_SHARE:
+                entry[2] -= math.log10(max(as_close(i, value), as_close(j, value), 1) / count)
+                entry[3][function] = matching_lines(documents[i], documents[j], weight)
+    pairs = [Pair(a[1], b[1], b[0] == "known", min(1.0, shared / smaller), evidence,
+                  tuple(lines), lines)
+             for (a, b), (shared, smaller, evidence, lines) in totals.items()
+             if evidence >= needed[b[0] == "known"]]
     return sorted(pairs, key=lambda p: (-p.similarity, -p.evidence, p.first, p.second))
-
-
-def closeness(shared, sides):
-    """Shared weight over the geometric mean of both sides' (1 for the same code)."""
-    return shared / math.sqrt(sides[0] * sides[1])
 
 
 def matching_lines(first, second, weight):
@@ -237,7 +310,7 @@ def matching_lines(first, second, weight):
     return (sorted({first.prints[v] for v in common}), sorted({second.prints[v] for v in common}))
 
 
-def clusters(pairs, students):
+def clusters(pairs):
     """Groups of three or more students joined by flagged pairs (known sources left out)."""
     parent = {}
 
@@ -248,7 +321,7 @@ def clusters(pairs, students):
         return name
 
     for pair in pairs:
-        if pair.first in students and pair.second in students:
+        if not pair.known:
             parent[root(pair.first)] = root(pair.second)
     groups = defaultdict(list)
     for name in parent:
@@ -265,7 +338,7 @@ def known_sources(assignment):
                  for name in assignment.functions}
     found = {"reference": reference}
     for alternative in mistakes.load(assignment)[1]:
-        found[f"alternative:{alternative.name}"] = {alternative.function: alternative.source}
+        found[f"alternative {alternative.name}"] = {alternative.function: alternative.source}
     d2l = d2l_functions(assignment.functions)
     if d2l:
         found["d2l"] = d2l
@@ -282,9 +355,9 @@ def d2l_functions(names):
     spec = importlib.util.find_spec("d2l")
     if spec is None or not spec.submodule_search_locations:
         return {}
-    path = f"{list(spec.submodule_search_locations)[0]}/mxnet.py"
+    path = Path(list(spec.submodule_search_locations)[0]) / "mxnet.py"
     try:
-        text = open(path, encoding="utf-8").read()
+        text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)
     except (OSError, SyntaxError):
         return {}
@@ -301,55 +374,58 @@ def csv_rows(pairs, groups):
     """similarity.csv's rows: one per flagged pair, most similar first."""
     member = {name: index + 1 for index, group in enumerate(groups) for name in group}
     for pair in pairs:
-        same = member.get(pair.first) is not None and member.get(pair.first) == member.get(
-            pair.second)
+        cluster = member.get(pair.first)
         yield {"student_a": pair.first, "student_b": pair.second,
                "similarity": round(pair.similarity, 3), "evidence": round(pair.evidence, 1),
                "grade_ids": " ".join(pair.functions),
-               "cluster": member[pair.first] if same else ""}
+               "cluster": cluster if cluster and not pair.known
+               and cluster == member.get(pair.second) else ""}
 
 
-def html_section(pairs, groups, cells, shown=40):
+def html_section(pairs, groups, cohort, shown=40):
     """The report's section: the table, clusters, and each pair's matching code side by side."""
     escape = html.escape
+    title = "<h2 id=similarity>Similar submissions</h2>"
     if not pairs:
-        return ("<h2 id=similarity>Similar submissions</h2><p>No pair of submissions shares "
-                "enough distinctive code to show (the released stub and code most of the "
-                "class writes never count).</p>")
+        return (f"{title}<p>No pair of submissions shares enough distinctive code to show "
+                "(the released stub never counts, and code most of the class writes counts "
+                "little).</p>")
     rows = "".join(
         f"<tr><td class=id><a href='#pair{n}'>{escape(p.first)}</a></td>"
-        f"<td class=id>{escape(p.second)}</td><td class=num>{p.similarity:.2f}</td>"
-        f"<td class=num>{p.evidence:.0f}</td><td>{escape(', '.join(p.functions))}</td></tr>"
-        for n, p in enumerate(pairs))
+        f"<td class=id>{escape(p.second)}{' <small>(known source)</small>' if p.known else ''}"
+        f"</td><td class=num>{p.similarity:.2f}</td><td class=num>{p.evidence:.1f}</td>"
+        f"<td>{escape(', '.join(p.functions))}</td></tr>" for n, p in enumerate(pairs))
     listed = "".join(f"<li>{escape(', '.join(g))}</li>" for g in groups)
     clustered = f"<p>Groups of three or more:</p><ul>{listed}</ul>" if groups else ""
-    views = "".join(side_by_side(n, pair, cells) for n, pair in enumerate(pairs[:shown]))
+    views = "".join(side_by_side(n, pair, cohort) for n, pair in enumerate(pairs[:shown]))
     more = (f"<p>The first {shown} of {len(pairs)} pairs are shown side by side; "
             "similarity.csv lists them all.</p>") if len(pairs) > shown else ""
-    return f"""<h2 id=similarity>Similar submissions</h2>
-<p>Pairs whose graded functions share distinctive code after names, layout, comments and
-docstrings are set aside. This is similarity, not proof: look at the code and ask. The
-released stub never counts, code that most of the class writes counts little, and a short
-function (a one-line <code>relu</code>) carries little evidence, so a pair is listed only
-when its matching functions share at least {MIN_EVIDENCE:g} weighted fingerprints
-(<em>evidence</em>). <em>similarity</em> is the share of the smaller side's distinctive code
-that both have, over the functions both wrote.</p>
+    return f"""{title}
+<p>Pairs whose graded functions share distinctive code once names, layout, comments and
+docstrings are set aside, compared with each other and with the reference solutions, the
+catalogue's alternatives and d2l's code. This is similarity, not proof: read the code side
+by side and ask the students. The released stub never counts, code that much of the class
+writes counts little, and a short function (a one-line <code>relu</code>) carries little
+evidence. A matching function's <em>evidence</em> is -log10 of the share of the class whose
+code matches either side as closely; a pair is listed when the sum is 10<sup>{MARGIN:g}</sup>
+times beyond what chance gives the closest of the class's {cohort.pairs_of_students:,}
+pairs. <em>similarity</em> is the share of the smaller side's distinctive code that both
+have, over the functions both wrote.</p>
 <table><tr><th>student</th><th>similar to</th><th class=num>similarity</th>
 <th class=num>evidence</th><th>matching functions</th></tr>{rows}</table>{clustered}{more}
 {views}"""
 
 
-def side_by_side(number, pair, cells):
+def side_by_side(number, pair, cohort):
     """Both sides' cells for each matching function, the lines that match marked."""
     escape = html.escape
     blocks = []
     for function in pair.functions:
-        first_lines, second_lines = pair.lines.get(function, ((), ()))
         columns = []
-        for owner, marked in ((pair.first, first_lines), (pair.second, second_lines)):
-            source = cells.get(owner, {}).get(function, "")
+        for owner, marked in zip(pair.owners(), pair.lines.get(function, ((), ()))):
             lines = [f"<mark>{escape(text)}</mark>" if index in marked else escape(text)
-                     for index, text in enumerate(source.splitlines(), start=1)]
+                     for index, text in enumerate(
+                         cohort.cell(owner, function).splitlines(), start=1)]
             columns.append(f"<td><pre>{chr(10).join(lines)}</pre></td>")
         blocks.append(f"<tr><th colspan=2>{escape(function)}</th></tr><tr>{''.join(columns)}</tr>")
     return (f"<h3 id='pair{number}'>{escape(pair.first)} and {escape(pair.second)}: "
@@ -359,39 +435,33 @@ def side_by_side(number, pair, cells):
 
 # --------------------------------------------------------------------------- a course
 
-def class_cells(course_dir, assignment):
-    """{student: {grade_id: source}} of the readable submissions; {grade_id: stub}."""
+def cohort_of(course_dir, assignment):
+    """The readable submissions' graded cells, the known sources and the released stubs."""
     # grade.py imports the sandbox and MXNet: only when a course is read
     from d2lcourse.autograder.grade import InvalidNotebook, find_submissions, read_submission
-    cells = {}
+    students = {}
     for submission in find_submissions(course_dir, assignment):
         if submission.refused:
             continue
         try:
-            cells[submission.student] = read_submission(submission, assignment)
+            students[submission.student] = read_submission(submission, assignment)
         except InvalidNotebook:
             continue
     release = Path(course_dir) / "release" / assignment.id / assignment.notebook
     stubs = ({name: cell.source for name, cell in notebooks.cells_by_id(
         notebooks.read(release), notebooks.is_solution_cell).items()} if release.is_file() else {})
-    return cells, stubs
-
-
-def analyse(course_dir, assignment):
-    """(pairs, clusters, cells including the known sources) for one assignment."""
-    cells, stubs = class_cells(course_dir, assignment)
-    known = known_sources(assignment)
-    pairs = compare(cells, stubs, known)
-    return pairs, clusters(pairs, set(cells)), {**known, **cells}
+    return Cohort(students, known_sources(assignment), stubs)
 
 
 def write(course_dir, assignment):
     """Write reports/ASSIGNMENT/similarity.csv; return (pairs, clusters, report section)."""
-    pairs, groups, cells = analyse(course_dir, assignment)
+    cohort = cohort_of(course_dir, assignment)
+    pairs = compare(cohort)
+    groups = clusters(pairs)
     folder = Path(course_dir) / "reports" / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
     reports.write_csv(folder / "similarity.csv", CSV_COLUMNS, csv_rows(pairs, groups))
-    return pairs, groups, html_section(pairs, groups, cells)
+    return pairs, groups, html_section(pairs, groups, cohort)
 
 
 def main(course_dir, assignment, out=sys.stdout):
@@ -400,8 +470,8 @@ def main(course_dir, assignment, out=sys.stdout):
     folder = Path(course_dir) / "reports" / assignment.id
     (folder / "similarity.html").write_text(reports.page(
         f"{assignment.id}: similar submissions", section))
-    print(f"{len(pairs)} pairs share distinctive code ({len(groups)} groups of three or "
-          f"more); similarity is not proof: look at the code side by side.", file=out)
+    print(f"{len(pairs)} pair(s) share distinctive code, {len(groups)} group(s) of three or "
+          "more; similarity is not proof: read the code side by side.", file=out)
     for pair in pairs[:10]:
         print(f"  {pair.first}  {pair.second}  {pair.similarity:.2f}  "
               f"{', '.join(pair.functions)}", file=out)

@@ -55,13 +55,14 @@ def synthetic_class():
         students[f"x{len(students):02d}"] = {f: synthetic.styled(rng.choice(v), rng)
                                             for f, v in synthetic.variants().items()}
     students.update({name: {} for name in list(blanks)[:3]})
-    pairs = similarity.compare(students, {}, similarity.known_sources(synthetic.ASSIGNMENT))
+    pairs = similarity.compare(similarity.Cohort(
+        students, similarity.known_sources(synthetic.ASSIGNMENT)))
     return students, planted[:2], blanks, pairs
 
 
 def test_planted_copies_are_found_and_independent_students_are_not(synthetic_class):
     students, planted, blanks, pairs = synthetic_class
-    flagged = {frozenset((p.first, p.second)) for p in pairs if p.second in students}
+    flagged = {frozenset((p.first, p.second)) for p in pairs if not p.known}
     assert {frozenset(p[:2]) for p in planted} <= flagged
     assert flagged == {frozenset(p[:2]) for p in planted}
     assert not [p for p in pairs if p.first in blanks or p.second in blanks]
@@ -72,20 +73,21 @@ def test_a_class_that_is_all_stub_or_one_line_functions_is_never_flagged():
     cells = {f"s{i}": dict(stubs) for i in range(5)}
     cells.update({f"r{i}": {"relu": "def relu(X):\n    return np.maximum(X, 0)\n"}
                   for i in range(5)})
-    assert similarity.compare(cells, stubs) == []
+    assert similarity.compare(similarity.Cohort(cells, stubs=stubs)) == []
 
 
 def test_the_csv_and_the_section_show_each_pair_and_escape_what_students_wrote(tmp_path):
-    pair = similarity.Pair("=cmd|'/c calc'!A1", "<b>bob</b>", 0.93, 11.0, ("softmax",),
+    pair = similarity.Pair("=cmd|'/c calc'!A1", "<b>bob</b>", False, 0.93, 11.0, ("softmax",),
                            {"softmax": ([3], [4])})
-    cells = {pair.first: {"softmax": SOFTMAX}, pair.second: {"softmax": HIDDEN + "<script>"}}
+    cohort = similarity.Cohort({pair.first: {"softmax": SOFTMAX},
+                                pair.second: {"softmax": HIDDEN + "<script>"}})
     reports.write_csv(tmp_path / "similarity.csv", similarity.CSV_COLUMNS,
                       similarity.csv_rows([pair], []))
     with open(tmp_path / "similarity.csv", newline="") as stream:
         (row,) = list(csv.DictReader(stream))
     assert row["student_a"] == "'=cmd|'/c calc'!A1" and row["grade_ids"] == "softmax"
     assert float(row["similarity"]) == 0.93
-    section = similarity.html_section([pair], [], cells)
+    section = similarity.html_section([pair], [], cohort)
     assert "<script>" not in section and "&lt;b&gt;bob&lt;/b&gt;" in section
     assert "<mark>" in section and "not proof" in section
 
@@ -94,4 +96,4 @@ def test_known_sources_are_the_reference_the_alternatives_and_d2l():
     known = similarity.known_sources(ASSIGNMENTS["02_linear_regression"])
     assert set(known["reference"]) == set(ASSIGNMENTS["02_linear_regression"].functions)
     assert {"synthetic_data", "linreg", "squared_loss", "sgd"} <= set(known["d2l"])
-    assert any(name.startswith("alternative:") for name in known)
+    assert any(name.startswith("alternative ") for name in known)
