@@ -121,10 +121,33 @@ def test_integer_relu_grad_is_named():
     assert "dtype int64" in failure(lambda: check.relu_grad_matches(relu_grad))
 
 
-def test_sigmoid_grad_via_the_unstable_quotient_passes_at_moderate_inputs():
+def test_sigmoid_grad_via_the_unstable_quotient_fails_across_the_contracted_range():
     def sigmoid_grad(X):
         return np.exp(-X) / (1 + np.exp(-X)) ** 2
-    quietly(lambda: check.sigmoid_grad_matches(sigmoid_grad, shape=(30,), scale=8.0, seed=1))
+    message = failure(lambda: check.sigmoid_grad_matches(sigmoid_grad, shape=(30,), scale=8.0,
+                                                         seed=1))
+    assert "returned NaN for x = -10000" in message and "overflows to inf" in message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reference_derivatives_pass_across_the_range_for_any_seed(seed):
+    for check_grad, grad in ((check.relu_grad_matches, ref.relu_grad),
+                             (check.sigmoid_grad_matches, ref.sigmoid_grad),
+                             (check.tanh_grad_matches, ref.tanh_grad)):
+        assert "[-10000, 10000]" in quietly(lambda: check_grad(grad, seed=seed))
+
+
+def test_large_inputs_reach_the_overflow_of_exp():
+    x = check._large_inputs((3, 4), 0, check.ACTIVATION_RANGE)
+    assert x.min() == -1e4 and x.max() == 1e4 and (onp.abs(x) > 88.8).sum() >= 4
+
+
+def test_tanh_grad_through_a_naive_tanh_is_named_at_large_inputs():
+    def tanh_grad(X):
+        T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
+        return 1 - T ** 2
+    message = failure(lambda: check.tanh_grad_matches(tanh_grad))
+    assert "returned NaN for x = 10000" in message and "your stable tanh" in message
 
 
 def test_wrong_grad_reports_the_input_of_the_worst_entry():
@@ -165,7 +188,50 @@ def test_uniform_weights_with_the_right_spread_fail_the_shape_test():
     a = math.sqrt(3)
     init = init_with(lambda sigma, shape: np.random.uniform(-a * sigma, a * sigma, shape))
     message = failure(lambda: check.init_mlp_params_distribution(init))
-    assert "within one sigma" in message and "68.3%" in message
+    assert "the entries of W1 are not distributed as N(0, sigma^2)" in message
+    assert "% of them lie below" in message and "probability below 1e-08" in message
+
+
+def test_weights_clipped_at_three_sigma_fail_the_tail_count():
+    init = init_with(lambda sigma, shape: np.clip(np.random.normal(0, sigma, shape),
+                                                  -3 * sigma, 3 * sigma))
+    message = failure(lambda: check.init_mlp_params_distribution(init))
+    assert "only 0 of the 132000 entries of W1 and W2 lie more than 3.5 sigma" in message
+    assert "the tails of the distribution are cut" in message
+
+
+def test_a_generator_seeded_in_the_function_is_named():
+    def draw(sigma, shape):
+        npx.random.seed(7)
+        return np.random.normal(0, sigma, shape)
+    message = failure(lambda: check.init_mlp_params_distribution(init_with(draw)))
+    # (W2 repeats W1 is named first: seed once per call to reach the fresh-draw test.)
+    assert "reset between the draws" in message
+    state = {}
+
+    def draw_once(sigma, shape):
+        if not state.get("seeded"):
+            npx.random.seed(7)
+        state["seeded"] = not state.get("seeded")
+        return np.random.normal(0, sigma, shape)
+    message = failure(lambda: check.init_mlp_params_distribution(init_with(draw_once)))
+    assert "returned the same W1 from two calls init_mlp_params(5, 3, 2)" in message
+
+
+def test_false_alarm_rates_are_within_the_contract():
+    # Three calls per test cell, each at most TESTS_PER_CALL tests of FALSE_ALARM each.
+    assert 3 * check.TESTS_PER_CALL * check.FALSE_ALARM <= 1e-6
+    from scipy import stats
+    for n in (12000, 62976, 132000):   # the fewest weights of a test, and pooled ones
+        fewest = check.fewest_in_tails(n)
+        assert stats.binom.cdf(fewest - 1, n, check.TAIL_PROBABILITY) <= check.FALSE_ALARM
+        low, high = check.spread_bounds(n, 1.0)
+        chi2 = stats.chi2(n - 1)
+        assert chi2.cdf(n * low ** 2) + chi2.sf(n * high ** 2) <= 1.0001 * check.FALSE_ALARM
+        assert 2 * stats.norm.sf(check.mean_limit(n, 1.0) * math.sqrt(n)) <= 1.0001 * check.FALSE_ALARM
+        assert 2 * math.exp(-2 * n * check.gap_limit(n) ** 2) <= 1.0001 * check.FALSE_ALARM
+    assert check.fewest_in_tails(62976) > 0    # clipped weights (no tails) fail every test cell
+    assert abs(check.TAIL_PROBABILITY - 2 * stats.norm.sf(3.5)) < 1e-12
 
 
 def test_unit_normal_weights_are_named():
@@ -234,6 +300,21 @@ def test_mlp_error_unrelated_to_flattening_is_reported_as_is():
         return undefined_name(X)  # noqa: F821
     message = failure(lambda: check.mlp_matches(mlp))
     assert "NameError" in message and "Flatten" not in message
+
+
+def test_mlp_with_a_fixed_784_is_named_for_other_widths():
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        return ref.relu(X.reshape(-1, 784) @ W1 + b1) @ W2 + b2
+    message = failure(lambda: check.mlp_matches(mlp, flat=True))
+    assert "works for 784 inputs but not for X of shape (2, 3, 4), 12 -> 7 -> 3" in message
+
+
+def test_mlp_flattening_by_the_batch_size_is_accepted():
+    def mlp(X, params):
+        W1, b1, W2, b2 = params
+        return ref.relu(X.reshape(X.shape[0], -1) @ W1 + b1) @ W2 + b2
+    quietly(lambda: check.mlp_matches(mlp, num_examples=1))
 
 
 def test_mlp_stub_says_not_implemented():

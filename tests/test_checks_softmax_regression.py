@@ -112,6 +112,22 @@ def test_naive_softmax_passes_small_logits_and_fails_large_ones_by_name():
     assert "NaN in row 0" in message and "subtract the row maximum" in message.lower()
 
 
+def softmax_shifting_only_large_logits(O):
+    if O.max() > 80:
+        O = O - O.max(axis=1, keepdims=True)
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def test_a_shift_made_only_for_large_logits_fails_on_a_negative_row_alone():
+    # The matrix of large-logit rows holds a large logit, so the shift happens there.
+    _, O = check._large_logits(5, 1e4, seed=0)
+    assert O.max() > 80 and O[1].max() < -80
+    message = message_of(check.softmax_stable, softmax_shifting_only_large_logits)
+    assert "NaN in row 0, a batch of that row alone (all logits near -10000" in message
+    assert "O holds no large logit here" in message
+
+
 def test_changing_the_argument_in_place_is_named():
     message = message_of(check.softmax_matches, softmax_shifting_in_place)
     assert "changed its argument O in place" in message
@@ -137,19 +153,76 @@ def test_stable_loss_inputs_include_a_confidently_wrong_row():
     assert loss.max() > 1e4 and loss.min() >= 0
 
 
+def test_a_loss_shifted_only_for_large_logits_fails_on_a_negative_row_alone():
+    def loss(O, y):
+        if O.max() > 80:
+            O = O - O.max(axis=1, keepdims=True)
+        return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+    check.softmax_cross_entropy_matches(loss)
+    message = message_of(check.softmax_cross_entropy_stable, loss)
+    assert "in row 0, a batch of that row alone" in message
+    assert "O holds no large logit here" in message and "log-sum-exp" in message
+
+
+def test_a_loss_squeezed_to_shape_0_for_one_example_is_named():
+    def loss(y_hat, y):
+        return cross_entropy(y_hat, y).reshape(-1, 1).squeeze()
+    check.cross_entropy_matches(loss)
+    message = message_of(check.cross_entropy_matches, loss, n=1, num_classes=3, seed=2)
+    assert "has shape (), expected (1,) for a batch of one example" in message
+
+
 def test_log_of_softmax_is_recognised():
     check.softmax_cross_entropy_matches(log_of_softmax_loss)   # fine for small logits
     message = message_of(check.softmax_cross_entropy_stable, log_of_softmax_loss)
     assert "underflows to 0" in message and "log-sum-exp" in message
 
 
-def test_cross_entropy_with_a_zero_label_probability_is_not_required():
-    # Inputs are proper softmax outputs: every probability is positive.
-    rng = onp.random.default_rng(0)
-    assert (check._softmax(rng.normal(0, 1, (6, 4))) > 0).all()
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[np.arange(y_hat.shape[0]), y])
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 10])
+def test_edge_probabilities_hold_the_contract_cases(num_classes):
+    _, y_hat, labels = check._edge_probabilities(num_classes)
+    true = y_hat[onp.arange(len(labels)), labels]
+    assert true.dtype == onp.float32 and (y_hat >= 0).all()
+    assert onp.allclose(y_hat.sum(axis=1), 1)
+    assert set(true.tolist()) >= {onp.float32(1e-30), onp.float32(1e-8), 0.0, 1.0}
+    others_zero = [(onp.delete(row, label) == 0).all() for row, label in zip(y_hat, labels)]
+    assert any(others_zero[r] and 0 < true[r] for r in range(len(labels)))
+
+
+@pytest.mark.parametrize("label_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_exact_cross_entropy_passes_the_edges(label_dtype, num_classes):
+    check.cross_entropy_matches(cross_entropy, n=3, num_classes=num_classes, seed=1,
+                                label_dtype=label_dtype)
+
+
+@pytest.mark.parametrize("loss,named", [
+    (lambda y_hat, y: cross_entropy(np.maximum(y_hat, 1e-6), y),
+     "the loss is 13.8155 for row 0 of y_hat (true-class probability 1e-30"),
+    (lambda y_hat, y: cross_entropy(y_hat + 1e-37, y), "expected +inf = -log(0)"),
+    (lambda y_hat, y: -(np.eye(y_hat.shape[1])[y] * np.log(y_hat)).sum(axis=1),
+     "the loss is NaN for row 3 of y_hat (true-class probability 0"),
+])
+def test_cross_entropy_that_avoids_log_0_is_named(loss, named):
+    assert named in message_of(check.cross_entropy_matches, loss)
 
 
 # --------------------------------------------------------------------------- gradient
+
+def test_one_hot_labels_as_wide_as_the_largest_label_are_named():
+    def grad(O, y):
+        return softmax(O) - np.eye(int(y.max()) + 1)[y]
+    # With 3 classes and 8 labels the largest label is 2: only the example of 2 classes
+    # labelled 0 shows the mistake, where the one-column one-hot broadcasts.
+    message = message_of(check.softmax_cross_entropy_grad_matches, grad, n=8, num_classes=3)
+    assert "for one example of 2 classes" in message and "a single column" in message
+    shorter = message_of(check.softmax_cross_entropy_grad_matches, grad)  # labels up to 1 of 4
+    assert "have 4 and 2 columns" in shorter and "np.eye(O.shape[1])[y]" in shorter
+
 
 def test_gradient_of_one_example_is_not_mistaken_for_a_division_by_n():
     def grad(O, y):
@@ -177,6 +250,36 @@ def test_accuracy_accepts_an_int_count():
 
 def test_accuracy_of_one_row_accepts_the_count():
     check.accuracy_counts(accuracy_as_int, n=1, num_classes=10, seed=2)
+
+
+def tie_counts(scores, labels):
+    """The counts of the first-index rule and of three wrong rules for ties."""
+    label_scores = scores[onp.arange(len(labels)), labels][:, None]
+    last = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)
+    return ((scores.argmax(axis=1) == labels).sum(), (label_scores == scores.max(axis=1)[:, None]).sum(),
+            ((scores >= label_scores).sum(axis=1) == 1).sum(), (last == labels).sum())
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 10])
+def test_tied_rows_tell_the_first_index_from_other_rules(num_classes):
+    _, scores, labels, correct = check._tied_rows(num_classes)
+    counts = tie_counts(scores, labels)
+    assert counts[0] == correct.sum() and len(set(counts)) == 4
+
+
+@pytest.mark.parametrize("label_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_argmax_accuracy_passes_the_ties(label_dtype, num_classes):
+    check.accuracy_counts(accuracy_as_int, n=4, num_classes=num_classes, label_dtype=label_dtype)
+
+
+def test_a_tie_counted_for_the_label_is_named():
+    def accuracy(y_hat, y):
+        return float((y_hat[np.arange(y_hat.shape[0]), y] == y_hat.max(axis=1)).sum())
+    message = message_of(check.accuracy_counts, accuracy)
+    assert "returned 5 for 5 rows whose largest scores are tied" in message
+    assert "equal scores [0.25, 0.25, 0.25, 0.25] with label 3" in message
+    assert "counts every tie with the label as correct" in message
 
 
 # --------------------------------------------------------------------------- error messages

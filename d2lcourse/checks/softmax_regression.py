@@ -139,6 +139,10 @@ def _broadcast_hint(left, right):
                 f"{right}: both must have one row per example, so drop the .T (np.eye(k)[y] "
                 f"already has one row per label)")
     longer, shorter = (left, right) if len(left) > len(right) else (right, left)
+    if len(left) == len(right) == 2 and left[0] == right[0] and left[1] != right[1]:
+        return (f". Hint: the operands have {left[1]} and {right[1]} columns: one-hot labels "
+                f"need one column per class of O, np.eye(O.shape[1])[y], whatever the largest "
+                f"label in y")
     if len(longer) == len(shorter) + 1 and longer[:len(shorter)] == shorter:
         return (f". Hint: the {shorter} operand is a sum or max over the last axis, which "
                 f"does not broadcast against the {longer} matrix; keep the reduced axis "
@@ -184,6 +188,11 @@ def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
                             f"`{source_name}[np.arange({source_name}.shape[0]), y]` (row i, "
                             f"column y[i])")
     if shape in ((), (1,)):
+    if shape == () and n == 1:
+        core.fail(function, f"{what} has shape (), expected (1,) for a batch of one example: "
+                            f".squeeze() (or a sum over the last axis of an (n, 1) array) drops "
+                            f"the batch axis when n = 1. Keep one loss per example, e.g. "
+                            f".reshape(-1) instead of .squeeze()")
         mean, total = want.mean(), want.sum()
         value = float(_f64(got).reshape(-1)[0])
         which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
@@ -260,10 +269,24 @@ def _diagnose_softmax(softmax, got, O, want):
 
 
 def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
-    """softmax(O) is finite and exact for logits up to `magnitude` (rows that break exp)."""
+    """softmax(O) is finite and exact for logits up to `magnitude` (rows that break exp),
+    also for a batch of one row whose logits are all far below 0 (no large logit anywhere
+    in O: a shift made only when some logit is large does not happen)."""
     core.check_source(softmax, OPERATORS)
     descriptions, values = _large_logits(num_classes, magnitude, seed)
     O = np.array(values)
+    _softmax_stable_rows(softmax, descriptions, values, magnitude, seed)
+    _softmax_stable_rows(softmax, descriptions[1:2], values[1:2], magnitude, seed, alone=True)
+    core.passed(softmax, f"finite and exact for logits of magnitude up to {magnitude:g}, "
+                         f"also for one row of negative logits alone")
+
+
+SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some logit is "
+                    "large does not happen: shift by the row maximum every time")
+
+
+def _softmax_stable_rows(softmax, descriptions, values, magnitude, seed, alone=False):
+    """Fail unless softmax(values) is finite and exact; `alone`: O is a single row."""
     got = _call_pure(softmax, [O], seed, OPERATORS)
     o = values.astype(onp.float64)
     want = _softmax(o)
@@ -277,18 +300,21 @@ def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
             why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
                    f"inf/inf = NaN")
         else:
+        elif alone:
+            why = f"exp underflows to 0 for every logit and 0/0 = NaN. {SHIFT_EVERY_TIME}"
             why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
                    "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
-        core.fail(softmax, f"softmax(O) contains {kind} in row {r} ({descriptions[r]}: "
+        batch = ", a batch of that row alone" if alone else ""
+        core.fail(softmax, f"softmax(O) contains {kind} in row {r}{batch} ({descriptions[r]}: "
                            f"{_row(o[r])}): {why}. Subtract the row maximum before exp: "
                            f"softmax(o) = softmax(o - max(o)), and then every exp(o - max(o)) "
                            f"is at most 1")
     core.assert_close(softmax, got, want, "softmax(O)", rtol=core.ulp_tolerance(magnitude),
-                      atol=core.ATOL, inputs=f"logits of magnitude up to {magnitude:g}",
+                      atol=core.ATOL, inputs=f"logits of magnitude up to {magnitude:g}"
+                      + (", one row alone" if alone else ""),
                       hint="in float32, exp(x) underflows (loses precision, then becomes 0) "
                            "below about -87 and overflows above 88.7: subtract the row "
                            "maximum so that the largest exponent is exactly 0")
-    core.passed(softmax, f"finite and exact for logits of magnitude up to {magnitude:g}")
 
 
 # --------------------------------------------------------------------------- cross_entropy
@@ -317,7 +343,65 @@ def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype
                       inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
     core.gradients(cross_entropy, y_hat, y, seed=seed)
     core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels, "
-                               f"differentiable")
+    _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype)
+                               f"differentiable; exact for true-class probabilities down to "
+                               f"1e-30, +inf at 0, finite where other classes are 0")
+
+
+def _edge_probabilities(num_classes):
+    """(descriptions, y_hat, labels): rows at the edges of cross_entropy's contract. The
+    true class has probability 1e-30, 1e-8, 0.01 (exact losses 69.1, 18.4, 4.6) or exactly
+    0 (the loss is +inf, never clipped); in the last two rows every other class has
+    probability exactly 0, as a stable softmax produces (the loss is finite: 0 and log 2)."""
+    k = num_classes
+    rows = []
+    for label, p in ((0, 1e-30), (k - 1, 1e-8), (1, 0.01), (0, 0.0)):
+        row = onp.full(k, (1 - p) / (k - 1))
+        row[label] = p
+        rows.append((f"true-class probability {p:g}", row, label))
+    certain = onp.zeros(k)
+    certain[k - 1] = 1.0
+    rows.append(("true-class probability 1, every other class exactly 0", certain, k - 1))
+    even = onp.zeros(k)
+    even[:2] = 0.5
+    rows.append(("true-class probability 0.5, the other 0.5 in one class, the rest exactly 0"
+                 if k > 2 else "two classes of probability 0.5", even, 1))
+    descriptions = [d for d, _, _ in rows]
+    y_hat = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
+    return descriptions, y_hat, onp.array([label for _, _, label in rows])
+
+
+def _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype):
+    """Exact losses for tiny true-class probabilities, +inf at 0, finite next to zeros."""
+    descriptions, probabilities, labels = _edge_probabilities(num_classes)
+    y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
+    got = _call_pure(cross_entropy, [y_hat, y], seed, OPERATORS)
+    with onp.errstate(divide="ignore"):
+        want = -onp.log(_picked(probabilities.astype(onp.float64), labels))
+    what = "cross_entropy(y_hat, y)"
+    _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
+    for r, (value, exact) in enumerate(zip(_f64(got), want)):
+        tried = (f"row {r} of y_hat ({descriptions[r]}: {_row(probabilities[r])}, label "
+                 f"{labels[r]})")
+        if onp.isnan(value):
+            core.fail(cross_entropy, f"the loss is NaN for {tried}, expected {exact:.6g}: a "
+                                     f"log of 0 went into a product or a sum (0 * log(0) = "
+                                     f"0 * (-inf) = NaN, and MXNet sums -inf to NaN), as "
+                                     f"with one-hot labels times np.log(y_hat). Take the log "
+                                     f"of the true class's probability alone, "
+                                     f"-np.log(y_hat[np.arange(n), y])")
+        if onp.isinf(exact) and value != exact:
+            core.fail(cross_entropy, f"the loss is {value:.6g} for {tried}, expected +inf = "
+                                     f"-log(0): the probability is clipped, or an eps added, "
+                                     f"or inf replaced. The loss is -log(y_hat[i, y_i]) of the "
+                                     f"probability as it is: never clip it")
+        if onp.isfinite(exact) and abs(value - exact) > core.ATOL + core.RTOL * exact:
+            core.fail(cross_entropy, f"the loss is {value:.6g} for {tried}, expected "
+                                     f"-log({probabilities[r, labels[r]]:g}) = {exact:.6g}: a "
+                                     f"probability clipped to a minimum (np.maximum, np.clip) "
+                                     f"or an eps added (log(p + eps)) changes the loss of a "
+                                     f"small probability. Take -np.log of the probability as "
+                                     f"it is: it is exact for every probability above 0")
 
 
 # --------------------------------------------------------------------------- softmax_cross_entropy
@@ -366,11 +450,22 @@ def _large_logits_with_labels(num_classes, magnitude, seed):
 
 
 def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude=1e4, seed=0):
-    """Finite and exact losses for logits up to `magnitude`: the log-sum-exp trick."""
+    """Finite and exact losses for logits up to `magnitude`: the log-sum-exp trick; also
+    for a batch of one row whose logits are all far below 0 (as in softmax_stable)."""
     function = softmax_cross_entropy
     core.check_source(function, OPERATORS)
     descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
     O, y = np.array(values), np.array(labels, dtype="int32")
+    _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed)
+    _softmax_cross_entropy_rows(function, descriptions[1:2], values[1:2], labels[1:2], magnitude,
+                                seed, alone=True)
+    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g} "
+                          "(log-sum-exp), also for one row of negative logits alone")
+
+
+def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed,
+                                alone=False):
+    """Fail unless the losses of `values` are finite and exact; `alone`: O is one row."""
     got = _call_pure(function, [O, y], seed, OPERATORS)
     o = values.astype(onp.float64)
     want = _logsumexp(o) - _picked(o, labels)
@@ -381,17 +476,18 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
     trick = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with "
              "logsumexp(o) = m + log(sum(exp(o - m))), m = max(o)")
     if r is not None:
-        where = (f"the loss is {_kind(g[r])} in row {r} ({descriptions[r]}: {_row(o[r])}, "
-                 f"label {labels[r]}, exact loss {want[r]:.6g})")
+        batch = ", a batch of that row alone" if alone else ""
+        where = (f"the loss is {_kind(g[r])} in row {r}{batch} ({descriptions[r]}: "
+                 f"{_row(o[r])}, label {labels[r]}, exact loss {want[r]:.6g})")
         if o[r].max() > EXP_OVERFLOW and want[r] < 100:
             core.fail(function, f"{where}: exp(o) overflows float32 above "
                                 f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: {trick}; "
                                 f"then every exp(o - m) is at most 1")
         if o[r].max() < -EXP_OVERFLOW:
             core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
-                                f"so the log of the sum is log(0). Each row needs its own "
-                                f"maximum, m = O.max(axis=1, keepdims=True), not O.max(): "
-                                f"{trick}")
+            fix = SHIFT_EVERY_TIME if alone else ("Each row needs its own maximum, "
+                                                  "m = O.max(axis=1, keepdims=True), not O.max()")
+                                f"so the log of the sum is log(0). {fix}: {trick}")
         core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
                             f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "
                             f"inf. Never take the log of a softmax: {trick} — it is exact "
@@ -409,8 +505,6 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
     core.assert_close(function, got, want, what, rtol=core.RTOL, atol=atol,
                       inputs=f"logits of magnitude up to {magnitude:g}, labels "
                              f"{labels.tolist()}", hint=trick)
-    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g} "
-                          "(log-sum-exp)")
 
 
 # --------------------------------------------------------------------------- gradient
@@ -453,7 +547,29 @@ def softmax_cross_entropy_grad_matches(softmax_cross_entropy_grad, n=5, num_clas
     core.assert_close(function, got, want, what,
                       inputs=f"O of shape {want.shape}, labels {labels.tolist()}",
                       hint="each row of softmax(O) - onehot(y) sums to 0")
-    core.passed(function, f"softmax(O) - onehot(y) for {n} examples, {num_classes} classes")
+    _grad_of_one_example(function, seed)
+    core.passed(function, f"softmax(O) - onehot(y) for {n} examples, {num_classes} classes, "
+                          f"and for one example of 2 classes")
+
+
+def _grad_of_one_example(function, seed):
+    """The gradient for a batch of one example of 2 classes, labelled 0: the smallest
+    batch, the fewest classes, and labels whose largest value is not the last class."""
+    values = onp.random.default_rng(seed).normal(0, 1, (1, 2)).astype(onp.float32)
+    labels = onp.zeros(1, dtype=onp.int32)
+    O, y = np.array(values), np.array(labels)
+    got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
+    P, onehot = _softmax(values.astype(onp.float64)), _onehot(labels, 2)
+    want = P - onehot
+    tried = f"one example of 2 classes, O = {_row(values)}, y = [0]"
+    _expect_shape(function, got, want.shape, f"the gradient for {tried}", GRADIENT_SHAPE)
+    _diagnose(function, got, _grad_mistakes(P, onehot, labels, 1) + [
+        (P - 1, f"for {tried}, it subtracts 1 from every entry: the one-hot labels have a "
+                f"single column, one more than the largest label, and broadcast. Build them "
+                f"with one column per class of O: np.eye(O.shape[1])[y]"),
+    ], want)
+    core.assert_close(function, got, want, "the gradient", inputs=tried,
+                      hint="each row of softmax(O) - onehot(y) sums to 0")
 
 
 def softmax_cross_entropy_grad_stable(softmax_cross_entropy_grad, num_classes=5,
@@ -495,22 +611,7 @@ def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", 
     labels[right] = predicted[right]
     labels = labels.astype(label_dtype)
     want = float(len(right))
-    y_hat, y = np.array(scores), np.array(labels, dtype=label_dtype)
-    try:
-        value = _call_pure(accuracy, [y_hat, y], seed)
-    except core.CheckFailure as failure:
-        mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
-        if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
-            raise core.CheckFailure(
-                f"{failure}. Hint: argmax returns int64 indices but the labels are "
-                f"{label_dtype}; MXNet compares only equal types: "
-                f"y_hat.argmax(axis=1).astype(y.dtype) == y") from None
-        raise
-    if isinstance(value, np.ndarray) and value.size == 1:
-        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
-                            f"a Python float: call .item() on the 0-d array or wrap it in "
-                            f"float(...)")
-    got = core.expect_float(accuracy, value, "the number of correct predictions")
+    got = _count_correct(accuracy, scores, labels, label_dtype, seed)
     if n > 1 and abs(got - want / n) < 1e-6:
         core.fail(accuracy, f"returned {got:g}, the fraction of correct predictions "
                             f"({int(want)}/{n}); expected the NUMBER of correct predictions, "
@@ -526,7 +627,67 @@ def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", 
                             f"{predicted[r]} = label {labels[r]}). Compare the predicted "
                             f"classes y_hat.argmax(axis=1) with y, then count the matches "
                             f"with .sum()")
-    core.passed(accuracy, f"counts {int(want)} correct rows of {n} ({label_dtype} labels)")
+    _count_ties(accuracy, num_classes, seed, label_dtype)
+    core.passed(accuracy, f"counts {int(want)} correct rows of {n} ({label_dtype} labels), "
+                          f"a tie for its first index")
+
+
+def _count_correct(accuracy, scores, labels, label_dtype, seed):
+    """accuracy(scores, labels) as a float, or fail naming why it is not one."""
+    y_hat, y = np.array(scores), np.array(labels, dtype=label_dtype)
+    try:
+        value = _call_pure(accuracy, [y_hat, y], seed)
+    except core.CheckFailure as failure:
+        mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
+        if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
+            raise core.CheckFailure(
+                f"{failure}. Hint: argmax returns int64 indices but the labels are "
+                f"{label_dtype}; MXNet compares only equal types: "
+                f"y_hat.argmax(axis=1).astype(y.dtype) == y") from None
+        raise
+    if isinstance(value, np.ndarray) and value.size == 1:
+        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
+                            f"a Python float: call .item() on the 0-d array or wrap it in "
+                            f"float(...)")
+    return core.expect_float(accuracy, value, "the number of correct predictions")
+
+
+def _tied_rows(num_classes):
+    """(descriptions, scores, labels, correct) of rows whose largest entry is tied: the
+    argmax of a tie is its first index (NumPy's rule), so a row of equal scores is correct
+    only for label 0. The counts of a tie taken as right (5), as wrong (0) and of a tie
+    broken at its last index (2) all differ from the right one (3, or 2 for 2 classes)."""
+    k = num_classes
+    uniform = onp.full(k, 1 / k)
+    rows = [("equal scores", uniform, 0), ("equal scores", uniform, 0),
+            ("equal scores", uniform, k - 1)]
+    if k > 2:
+        pair = onp.full(k, 0.2 / (k - 2))
+        pair[1:3] = 0.4
+        rows += [("a tie of columns 1 and 2", pair, 2), ("a tie of columns 1 and 2", pair, 1)]
+    scores = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
+    labels = onp.array([label for _, _, label in rows])
+    return [d for d, _, _ in rows], scores, labels, scores.argmax(axis=1) == labels
+
+
+def _count_ties(accuracy, num_classes, seed, label_dtype):
+    """accuracy counts a tied row as correct only for the tie's first index."""
+    descriptions, scores, labels, correct = _tied_rows(num_classes)
+    got = _count_correct(accuracy, scores, labels, label_dtype, seed)
+    want = float(correct.sum())
+    if got == want:
+        return
+    tried = "; ".join(dict.fromkeys(f"{d} {_row(s, limit=4)} with label {label}"
+                                    for d, s, label in zip(descriptions, scores, labels)))
+    counted = {float(len(labels)): "counts every tie with the label as correct",
+               0.0: "counts every tie as wrong"}.get(got, "does not break ties at the first "
+                                                         "index")
+    core.fail(accuracy, f"returned {got:g} for {len(labels)} rows whose largest scores are "
+                        f"tied ({tried}), expected {want:g}: it {counted}. The predicted class "
+                        f"of a tie is its first index, as y_hat.argmax(axis=1) gives, so a "
+                        f"row of equal scores counts only for label 0: compare "
+                        f"y_hat.argmax(axis=1) with y, not the label's score with the row's "
+                        f"maximum")
 
 
 # --------------------------------------------------------------------------- softmax_regression

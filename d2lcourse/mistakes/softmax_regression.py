@@ -100,6 +100,13 @@ def cross_entropy(y_hat, y):
     Mistake("cross_entropy_missing_minus", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     return np.log(y_hat[np.arange(len(y)), y])
+    Mistake("softmax_shifts_only_large_logits", "softmax", '''
+def softmax(O):
+    if O.max() > 80:    # exp overflows above 88.7
+        O = O - O.max(axis=1, keepdims=True)
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+''', "O holds no large logit here"),
 ''', "wrong sign"),
     Mistake("cross_entropy_returns_mean", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -125,6 +132,28 @@ def softmax_cross_entropy(O, y):
     Mistake("softmax_cross_entropy_unshifted_logsumexp", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
     return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+    Mistake("cross_entropy_clips_at_1e_6", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(np.maximum(y_hat[np.arange(len(y)), y], 1e-6))
+''', "true-class probability 1e-30"),
+    Mistake("cross_entropy_adds_eps", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[np.arange(len(y)), y] + 1e-9)
+''', "changes the loss of a small probability"),
+    Mistake("cross_entropy_smallest_float_for_log_0", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return -np.log(y_hat[np.arange(len(y)), y] + 1e-37)    # avoids log(0)
+''', "expected +inf = -log(0)"),
+    Mistake("cross_entropy_one_hot_times_log", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    one_hot = np.eye(y_hat.shape[1])[y]
+    return -(one_hot * np.log(y_hat)).sum(axis=1)
+''', "0 * log(0) = 0 * (-inf) = NaN"),
+    Mistake("cross_entropy_squeezes_the_batch_axis", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    one_hot = np.eye(y_hat.shape[1])[y]
+    return -np.log((one_hot * y_hat).sum(axis=1, keepdims=True)).squeeze()
+''', "expected (1,) for a batch of one example"),
 ''', "log-sum-exp"),
     Mistake("softmax_cross_entropy_clipped_probability", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
@@ -159,6 +188,18 @@ def softmax_cross_entropy_grad(O, y):
     return G / O.shape[0]
 ''', "the gradient of the SUM"),
     Mistake("grad_wrong_sign", GRAD, '''
+    Mistake("softmax_cross_entropy_shifts_only_large_logits", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    if O.max() > 80:    # exp overflows above 88.7
+        O = O - O.max(axis=1, keepdims=True)
+    return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
+''', "O holds no large logit here"),
+    Mistake("softmax_cross_entropy_squeezes_the_batch_axis", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    m = O.max(axis=1, keepdims=True)
+    logsumexp = m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))
+    return (logsumexp - O[np.arange(O.shape[0]), y].reshape(-1, 1)).squeeze()
+''', "drops the batch axis when n = 1"),
 def softmax_cross_entropy_grad(O, y):
     return np.eye(O.shape[1])[y] - softmax(O)
 ''', "wrong sign"),
@@ -204,6 +245,10 @@ def accuracy(y_hat, y):
     Mistake("accuracy_returns_array", "accuracy", '''
 def accuracy(y_hat, y):
     return (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
+    Mistake("grad_one_hot_as_wide_as_the_labels", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O) - np.eye(int(y.max()) + 1)[y]
+''', "one column per class of O, np.eye(O.shape[1])[y], whatever the largest label"),
 ''', "expected a Python float"),
     Mistake("accuracy_compares_int64_with_labels", "accuracy", '''
 def accuracy(y_hat, y):
@@ -225,6 +270,21 @@ def softmax_regression(X, W, b):
     Mistake("model_without_flattening", MODEL, '''
 def softmax_regression(X, W, b):
     return softmax(X @ W + b)
+    Mistake("accuracy_counts_ties_as_right", "accuracy", '''
+def accuracy(y_hat, y):
+    label_scores = y_hat[np.arange(y_hat.shape[0]), y]
+    return float((label_scores == y_hat.max(axis=1)).sum())
+''', "counts every tie with the label as correct"),
+    Mistake("accuracy_counts_ties_as_wrong", "accuracy", '''
+def accuracy(y_hat, y):
+    label_scores = y_hat[np.arange(y_hat.shape[0]), y].reshape(-1, 1)
+    return float(((y_hat >= label_scores).sum(axis=1) == 1).sum())
+''', "counts every tie as wrong"),
+    Mistake("accuracy_last_of_the_sorted_classes", "accuracy", '''
+def accuracy(y_hat, y):
+    predictions = np.argsort(y_hat, axis=1)[:, -1]     # the class sorted last
+    return float((predictions.astype(y.dtype) == y).sum())
+''', "does not break ties at the first index"),
 ''', "flatten each example into a row"),
     Mistake("model_flattens_to_784", MODEL, '''
 def softmax_regression(X, W, b):
@@ -334,10 +394,10 @@ def softmax(O):
     E = np.exp((O - row_max(O)).astype("float64"))
     return E / np.sum(E, axis=1, keepdims=True)
 '''),
-    Alternative("cross_entropy_one_hot", "cross_entropy", '''
+    Alternative("cross_entropy_one_hot_sum_first", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     one_hot = np.eye(y_hat.shape[1])[y]
-    return -(one_hot * np.log(y_hat)).sum(axis=1)
+    return -np.log((one_hot * y_hat).sum(axis=1))
 '''),
     Alternative("cross_entropy_range_index", "cross_entropy", '''
 def cross_entropy(y_hat, y):
