@@ -14,9 +14,11 @@ formgrader, `generate_feedback` and `export` keep working.
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import ExportPlugin
 from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetGrades,
                                     NbGraderPreprocessor, OverwriteCells)
 from traitlets import Bool, Float, List, Unicode
@@ -24,6 +26,7 @@ from traitlets import Bool, Float, List, Unicode
 from d2lcourse.course import ASSIGNMENTS, Assignment
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
@@ -181,6 +184,47 @@ class ClearHiddenTestsInFeedback(ClearHiddenTests):
     display_data_priority = List(GetGrades.display_data_priority.default_value).tag(config=True)
 
 
+class NeutralisedCsvExport(ExportPlugin):
+    """`nbgrader export` for this course: the columns of nbgrader's CSV exporter, written
+    by `reports.write_csv` (every text quoted, spreadsheet formulas neutralised: student
+    ids come from folder names the students choose)."""
+
+    COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+               "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+
+    def export(self, gradebook):
+        write_csv(Path(self.to or "grades.csv"), self.COLUMNS, self.rows(gradebook))
+
+    def rows(self, gradebook):
+        """One row per assignment and student, as nbgrader's exporter (no submission:
+        zero points), for the assignments and students asked for (default: all)."""
+        for assignment in gradebook.assignments:
+            if self.assignment and assignment.name not in self.assignment:
+                continue
+            for student in gradebook.students:
+                if self.student and student.id not in self.student:
+                    continue
+                row = {"assignment": assignment.name, "duedate": text_of(assignment.duedate),
+                       "student_id": student.id, "last_name": text_of(student.last_name),
+                       "first_name": text_of(student.first_name),
+                       "email": text_of(student.email), "max_score": float(assignment.max_score),
+                       "timestamp": "", "raw_score": 0.0, "late_submission_penalty": 0.0,
+                       "score": 0.0}
+                try:
+                    submission = gradebook.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    yield row
+                    continue
+                penalty = float(submission.late_submission_penalty or 0.0)
+                yield {**row, "timestamp": text_of(submission.timestamp),
+                       "raw_score": float(submission.score), "late_submission_penalty": penalty,
+                       "score": max(0.0, float(submission.score) - penalty)}
+
+
+def text_of(value):
+    return "" if value is None else str(value)
+
+
 def put_environment_first_on_path():
     """nbgrader's gradebook runs `alembic` from PATH: make it this environment's, even
     when the venv is not activated (`../.venv/bin/nbgrader ...`)."""
@@ -193,8 +237,9 @@ def put_environment_first_on_path():
 def configure(c):
     """Make an nbgrader config grade through the sandbox, hide hidden tests in feedback,
     restore them without false warnings, silence nbgrader's SQLAlchemy warnings, find
-    this environment's `alembic`, and write feedback pages that run no student script
-    (`pages.py`), with the outputs of non-test cells as submitted."""
+    this environment's `alembic`, write feedback pages that run no student script
+    (`pages.py`), with the outputs of non-test cells as submitted, and make `nbgrader
+    export` write a CSV that no spreadsheet runs as formulas."""
     from nbgrader.converters import Autograde, GenerateFeedback
     put_environment_first_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
@@ -208,3 +253,4 @@ def configure(c):
                                         + GenerateFeedback.preprocessors.default()
                                         + [FeedbackSummary])
     configure_feedback(c.GenerateFeedback.HTMLExporter)
+    c.ExportApp.plugin_class = NeutralisedCsvExport

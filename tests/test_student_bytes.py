@@ -16,6 +16,8 @@ import inspect
 import io
 import json
 import re
+import subprocess
+import sys
 import threading
 import urllib.parse
 from pathlib import Path
@@ -28,6 +30,7 @@ from d2lcourse import autograder, cli
 from d2lcourse.autograder import reports, samples
 from d2lcourse.autograder.evaluate import TestCell, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
+from d2lcourse.autograder.nbgrader_plugin import NeutralisedCsvExport
 from d2lcourse.autograder.pages import safe_html, sanitize_cell, sanitize_notebook
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
@@ -410,6 +413,20 @@ def test_formula_ids_are_text_in_grades_csv_and_points_stay_numbers(course):
         assert f'"\'{student}"{rest}' in lines
     report = (course / "reports" / ASSIGNMENT.id / "report.html").read_text()
     assert html.escape(reports.CSV_NOTE) in report
+
+
+def test_nbgrader_export_of_the_course_neutralises_formulas_too(course, tmp_path):
+    path = tmp_path / "export.csv"
+    subprocess.run([str(Path(sys.executable).with_name("nbgrader")), "export", "--to",
+                    str(path)], cwd=course, check=True, capture_output=True, timeout=300)
+    with open(path, newline="") as stream:
+        header, *rows = list(csv.reader(stream, quoting=csv.QUOTE_NONNUMERIC))
+    assert header == NeutralisedCsvExport.COLUMNS
+    ids = [row[header.index("student_id")] for row in rows]
+    assert sorted(map(original, ids)) == sorted(["plain", "hostile", *FORMULA_IDS])
+    assert {"'" + student for student in FORMULA_IDS} <= set(ids)
+    for name in ("raw_score", "late_submission_penalty", "score", "max_score"):
+        assert all(type(row[header.index(name)]) is float for row in rows)
 
 
 def test_every_formula_start_is_neutralised_in_every_text_field(tmp_path):
