@@ -11,8 +11,8 @@ Fashion-MNIST test set itself.
 import math
 
 import numpy as onp
-
 from scipy import special, stats
+
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core
 
@@ -22,10 +22,10 @@ HAND_WRITTEN = core.HAND_DERIVED
 HAND_WRITTEN_TANH = core.HAND_WRITTEN_TANH
 NUM_CLASSES = 10
 NUM_PIXELS = 28 * 28
-
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
 # (COURSE_CONTRACT.md): each *_grad check also tries inputs across that range.
 ACTIVATION_RANGE = 1e4
+
 
 # --------------------------------------------------------------------------- oracles
 # float64 classic NumPy, independent of the student's code and of d2lcourse.solutions.
@@ -254,11 +254,11 @@ def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
     for value, _ in mistakes:
         value[zero] = got[zero]
     _compare(relu_grad, got, x, expected, mistakes, name="relu'(x)")
-    core.passed(relu_grad, f"the slope of max(x, 0) on {x.size} {_scale_text(scale)}, "
     _grad_in_range(relu_grad, seed, lambda x, got: onp.where(x == 0, onp.clip(got, 0, 1),
                                                              x > 0),
                    "max(x, 0) has slope 0 or 1: (X > 0).astype(X.dtype) needs no arithmetic",
                    "relu'(x)")
+    core.passed(relu_grad, f"the slope of max(x, 0) on {x.size} {_scale_text(scale)}, "
                            f"0 and +-1e-6 included, {RANGE_TEXT}")
 
 
@@ -394,7 +394,6 @@ def init_mlp_params_shapes(init_mlp_params, num_inputs=784, num_hiddens=256, num
                                  f"zero biases, random weights, gradients attached")
 
 
-def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
 # Each statistical test of init_mlp_params_distribution fails correct weights (independent
 # N(0, sigma^2) draws) with probability at most FALSE_ALARM, computed from the exact
 # distribution of its statistic (normal, chi-square, binomial) or bounded by the
@@ -408,6 +407,7 @@ TAIL = 3.5                                        # in units of sigma
 TAIL_PROBABILITY = 2 * float(special.ndtr(-TAIL))   # 4.65e-4 of N(0, sigma^2) draws
 
 
+def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
                                  num_outputs=40, sigma=0.5, seed=0):
     """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
     their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond 3.5
@@ -425,9 +425,9 @@ TAIL_PROBABILITY = 2 * float(special.ndtr(-TAIL))   # 4.65e-4 of N(0, sigma^2) d
             continue
         _check_normal(init_mlp_params, name, value.reshape(-1), sigma, what)
     W1, W2 = values[0], values[2]
-    if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
     _check_tails(init_mlp_params, onp.concatenate([W1.reshape(-1), W2.reshape(-1)]), sigma,
                  what)
+    if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
         core.fail(init_mlp_params, "W2 repeats the first entries of W1: the generator was "
                                    "reset between the draws; set no seed in "
                                    "init_mlp_params, draw each matrix from the running "

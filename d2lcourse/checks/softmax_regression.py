@@ -138,11 +138,11 @@ def _broadcast_hint(left, right):
         return (f". Hint: one operand is the transpose of the other, {left} against "
                 f"{right}: both must have one row per example, so drop the .T (np.eye(k)[y] "
                 f"already has one row per label)")
-    longer, shorter = (left, right) if len(left) > len(right) else (right, left)
     if len(left) == len(right) == 2 and left[0] == right[0] and left[1] != right[1]:
         return (f". Hint: the operands have {left[1]} and {right[1]} columns: one-hot labels "
                 f"need one column per class of O, np.eye(O.shape[1])[y], whatever the largest "
                 f"label in y")
+    longer, shorter = (left, right) if len(left) > len(right) else (right, left)
     if len(longer) == len(shorter) + 1 and longer[:len(shorter)] == shorter:
         return (f". Hint: the {shorter} operand is a sum or max over the last axis, which "
                 f"does not broadcast against the {longer} matrix; keep the reduced axis "
@@ -187,12 +187,12 @@ def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
                             f"one entry per row, the one of the true class: "
                             f"`{source_name}[np.arange({source_name}.shape[0]), y]` (row i, "
                             f"column y[i])")
-    if shape in ((), (1,)):
     if shape == () and n == 1:
         core.fail(function, f"{what} has shape (), expected (1,) for a batch of one example: "
                             f".squeeze() (or a sum over the last axis of an (n, 1) array) drops "
                             f"the batch axis when n = 1. Keep one loss per example, e.g. "
                             f".reshape(-1) instead of .squeeze()")
+    if shape in ((), (1,)):
         mean, total = want.mean(), want.sum()
         value = float(_f64(got).reshape(-1)[0])
         which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
@@ -274,7 +274,6 @@ def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
     in O: a shift made only when some logit is large does not happen)."""
     core.check_source(softmax, OPERATORS)
     descriptions, values = _large_logits(num_classes, magnitude, seed)
-    O = np.array(values)
     _softmax_stable_rows(softmax, descriptions, values, magnitude, seed)
     _softmax_stable_rows(softmax, descriptions[1:2], values[1:2], magnitude, seed, alone=True)
     core.passed(softmax, f"finite and exact for logits of magnitude up to {magnitude:g}, "
@@ -287,6 +286,7 @@ SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some
 
 def _softmax_stable_rows(softmax, descriptions, values, magnitude, seed, alone=False):
     """Fail unless softmax(values) is finite and exact; `alone`: O is a single row."""
+    O = np.array(values)
     got = _call_pure(softmax, [O], seed, OPERATORS)
     o = values.astype(onp.float64)
     want = _softmax(o)
@@ -299,9 +299,9 @@ def _softmax_stable_rows(softmax, descriptions, values, magnitude, seed, alone=F
         if o[r].max() > EXP_OVERFLOW:
             why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
                    f"inf/inf = NaN")
-        else:
         elif alone:
             why = f"exp underflows to 0 for every logit and 0/0 = NaN. {SHIFT_EVERY_TIME}"
+        else:
             why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
                    "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
         batch = ", a batch of that row alone" if alone else ""
@@ -342,8 +342,8 @@ def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype
     core.assert_close(cross_entropy, got, want, what,
                       inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
     core.gradients(cross_entropy, y_hat, y, seed=seed)
-    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels, "
     _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype)
+    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels, "
                                f"differentiable; exact for true-class probabilities down to "
                                f"1e-30, +inf at 0, finite where other classes are 0")
 
@@ -455,7 +455,6 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
     function = softmax_cross_entropy
     core.check_source(function, OPERATORS)
     descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
-    O, y = np.array(values), np.array(labels, dtype="int32")
     _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed)
     _softmax_cross_entropy_rows(function, descriptions[1:2], values[1:2], labels[1:2], magnitude,
                                 seed, alone=True)
@@ -466,6 +465,7 @@ def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude
 def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed,
                                 alone=False):
     """Fail unless the losses of `values` are finite and exact; `alone`: O is one row."""
+    O, y = np.array(values), np.array(labels, dtype="int32")
     got = _call_pure(function, [O, y], seed, OPERATORS)
     o = values.astype(onp.float64)
     want = _logsumexp(o) - _picked(o, labels)
@@ -484,9 +484,9 @@ def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitud
                                 f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: {trick}; "
                                 f"then every exp(o - m) is at most 1")
         if o[r].max() < -EXP_OVERFLOW:
-            core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
             fix = SHIFT_EVERY_TIME if alone else ("Each row needs its own maximum, "
                                                   "m = O.max(axis=1, keepdims=True), not O.max()")
+            core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
                                 f"so the log of the sum is log(0). {fix}: {trick}")
         core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
                             f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "

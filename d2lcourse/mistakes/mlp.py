@@ -21,7 +21,7 @@ def relu(X):
     Mistake("sigmoid_overflow_exp_x", "sigmoid", '''
 def sigmoid(X):
     return np.exp(X) / (1 + np.exp(X))
-''', "overflows to inf", also_fails=("tanh_grad",)),
+''', "overflows to inf", also_fails=("sigmoid_grad",)),
     Mistake("sigmoid_sign", "sigmoid", '''
 def sigmoid(X):
     return 1 / (1 + np.exp(X))
@@ -34,7 +34,7 @@ def tanh(X):
 def tanh(X):
     E = np.exp(-2 * X)
     return (1 - E) / (1 + E)
-''', "overflows to inf", also_fails=("sigmoid_grad",)),
+''', "overflows to inf", also_fails=("tanh_grad",)),
     Mistake("tanh_half_exponent", "tanh", '''
 def tanh(X):
     E = np.exp(-np.abs(X))
@@ -169,6 +169,22 @@ def tanh_grad(X):
 def tanh_grad(X):
     return 1 - tanh(X) * 2
 ''', "entries are wrong; worst at index"),
+    Mistake("sigmoid_grad_unstable_quotient", "sigmoid_grad", '''
+def sigmoid_grad(X):
+    E = np.exp(-X)
+    return E / (1 + E) ** 2
+''', "returned NaN for x = -100"),
+    Mistake("tanh_grad_naive_tanh", "tanh_grad", '''
+def tanh_grad(X):
+    T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
+    return 1 - T ** 2
+''', "exp(x) overflows to inf for x > 88.7"),
+    Mistake("tanh_grad_quotient_rule", "tanh_grad", '''
+def tanh_grad(X):
+    # d/dx (e^x - e^-x) / (e^x + e^-x), by the quotient rule
+    P, M = np.exp(X) + np.exp(-X), np.exp(X) - np.exp(-X)
+    return (P * P - M * M) / (P * P)
+''', "entries are not finite"),
     # ---------------------------------------------------------------- init_mlp_params
     Mistake("init_random_biases", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
@@ -189,22 +205,6 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     b2 = np.zeros(num_outputs)
     params = [W1, b1, W2, b2]
     for param in params:
-    Mistake("sigmoid_grad_unstable_quotient", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    E = np.exp(-X)
-    return E / (1 + E) ** 2
-''', "returned NaN for x = -100"),
-    Mistake("tanh_grad_naive_tanh", "tanh_grad", '''
-def tanh_grad(X):
-    T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
-    return 1 - T ** 2
-''', "exp(x) overflows to inf for x > 88.7"),
-    Mistake("tanh_grad_quotient_rule", "tanh_grad", '''
-def tanh_grad(X):
-    # d/dx (e^x - e^-x) / (e^x + e^-x), by the quotient rule
-    P, M = np.exp(X) + np.exp(-X), np.exp(X) - np.exp(-X)
-    return (P * P - M * M) / (P * P)
-''', "entries are not finite"),
         param.attach_grad()
     return params
 ''', "it looks like the default 0.01"),
@@ -327,26 +327,6 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 ''', "reset between the draws"),
-    # ---------------------------------------------------------------- mlp
-    Mistake("mlp_no_relu", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = X @ W1 + b1
-    return H @ W2 + b2
-''', "no nonlinearity"),
-    Mistake("mlp_no_flatten", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    H = relu(X @ W1 + b1)
-    return H @ W2 + b2
-''', "Flatten X first", also_fails=(TRAIN,)),
-    Mistake("mlp_relu_on_output", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = relu(X @ W1 + b1)
-    return relu(H @ W2 + b2)
     Mistake("init_clipped_at_three_sigma", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     W1 = np.clip(np.random.normal(0, sigma, (num_inputs, num_hiddens)), -3 * sigma, 3 * sigma)
@@ -396,6 +376,26 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 ''', "are not distributed as N(0, sigma^2)"),
+    # ---------------------------------------------------------------- mlp
+    Mistake("mlp_no_relu", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = X @ W1 + b1
+    return H @ W2 + b2
+''', "no nonlinearity"),
+    Mistake("mlp_no_flatten", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    H = relu(X @ W1 + b1)
+    return H @ W2 + b2
+''', "Flatten X first", also_fails=(TRAIN,)),
+    Mistake("mlp_relu_on_output", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, W1.shape[0])
+    H = relu(X @ W1 + b1)
+    return relu(H @ W2 + b2)
 ''', "applied relu to the output too", also_fails=(TRAIN,)),
     Mistake("mlp_softmax_output", "mlp", '''
 def mlp(X, params):
@@ -445,6 +445,21 @@ def mlp(X, params):
     H = relu(X @ W1 + b1)
     return (H @ W2 + b2).T
 ''', "they are transposed"),
+    Mistake("mlp_flattens_to_784", "mlp", '''
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(-1, 784)
+    H = relu(X @ W1 + b1)
+    return H @ W2 + b2
+''', "works for 784 inputs but not for X of shape (2, 3, 4)"),
+    Mistake("mlp_sizes_of_fashion_mnist", "mlp", '''
+num_inputs, num_hiddens, num_outputs = 784, 256, 10
+
+def mlp(X, params):
+    W1, b1, W2, b2 = params
+    H = relu(X.reshape((-1, num_inputs)) @ W1 + b1)
+    return H @ W2 + b2
+''', "never a fixed 784"),
     # ---------------------------------------------------------------- collapse_linear
     Mistake("collapse_forgot_b1_W2", "collapse_linear", '''
 def collapse_linear(W1, b1, W2, b2):
@@ -465,21 +480,6 @@ def collapse_linear(W1, b1, W2, b2):
     Mistake("collapse_transposed_W", "collapse_linear", '''
 def collapse_linear(W1, b1, W2, b2):
     return W2.T @ W1.T, b1 @ W2 + b2
-    Mistake("mlp_flattens_to_784", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, 784)
-    H = relu(X @ W1 + b1)
-    return H @ W2 + b2
-''', "works for 784 inputs but not for X of shape (2, 3, 4)"),
-    Mistake("mlp_sizes_of_fashion_mnist", "mlp", '''
-num_inputs, num_hiddens, num_outputs = 784, 256, 10
-
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    H = relu(X.reshape((-1, num_inputs)) @ W1 + b1)
-    return H @ W2 + b2
-''', "never a fixed 784"),
 ''', "x W maps 5 inputs to 4 outputs"),
     Mistake("collapse_b_row", "collapse_linear", '''
 def collapse_linear(W1, b1, W2, b2):
@@ -643,11 +643,23 @@ def tanh_grad(X):
     S = 1 / (1 + np.exp(-2 * X))     # tanh(x) = 2 sigmoid(2x) - 1
     return 4 * S * (1 - S)
 '''),
+    Alternative("tanh_grad_cosh", "tanh_grad", '''
+def tanh_grad(X):
+    return 4 / (np.exp(X) + np.exp(-X)) ** 2     # 1 / cosh(x)^2; 4 / inf = 0 for large |x|
+'''),
     Alternative("init_comprehension", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
     W1, W2 = [np.random.normal(0, sigma, shape) for shape in shapes]
     params = [W1, np.zeros(num_hiddens), W2, np.zeros(num_outputs)]
+    for param in params:
+        param.attach_grad()
+    return params
+'''),
+    Alternative("init_scaled_standard_normal", "init_mlp_params", '''
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+    params = [sigma * np.random.randn(num_inputs, num_hiddens), np.zeros(num_hiddens),
+              sigma * np.random.randn(num_hiddens, num_outputs), np.zeros(num_outputs)]
     for param in params:
         param.attach_grad()
     return params
@@ -678,10 +690,6 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
     return params
 '''),
     Alternative("train_index_slicing_mean_loss", TRAIN, '''
-'''),
-    Alternative("tanh_grad_cosh", "tanh_grad", '''
-def tanh_grad(X):
-    return 4 / (np.exp(X) + np.exp(-X)) ** 2     # 1 / cosh(x)^2; 4 / inf = 0 for large |x|
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
     n = X_train.shape[0]
     params = init_mlp_params(784, num_hiddens, 10)
@@ -691,14 +699,6 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
             X, y = X_train[batch], y_train[batch]
-'''),
-    Alternative("init_scaled_standard_normal", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    params = [sigma * np.random.randn(num_inputs, num_hiddens), np.zeros(num_hiddens),
-              sigma * np.random.randn(num_hiddens, num_outputs), np.zeros(num_outputs)]
-    for param in params:
-        param.attach_grad()
-    return params
             with autograd.record():
                 loss = softmax_cross_entropy(mlp(X, params), y).mean()
             loss.backward()

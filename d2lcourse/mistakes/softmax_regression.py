@@ -92,6 +92,13 @@ def softmax(O):
     log_z = np.log(np.exp(O - m).sum(axis=1, keepdims=True))
     return np.exp(O - log_z)
 ''', "the probabilities of each row must sum to 1", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_shifts_only_large_logits", "softmax", '''
+def softmax(O):
+    if O.max() > 80:    # exp overflows above 88.7
+        O = O - O.max(axis=1, keepdims=True)
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+''', "O holds no large logit here"),
     # ---------------------------------------------------------------- cross_entropy
     Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -100,13 +107,6 @@ def cross_entropy(y_hat, y):
     Mistake("cross_entropy_missing_minus", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     return np.log(y_hat[np.arange(len(y)), y])
-    Mistake("softmax_shifts_only_large_logits", "softmax", '''
-def softmax(O):
-    if O.max() > 80:    # exp overflows above 88.7
-        O = O - O.max(axis=1, keepdims=True)
-    E = np.exp(O)
-    return E / E.sum(axis=1, keepdims=True)
-''', "O holds no large logit here"),
 ''', "wrong sign"),
     Mistake("cross_entropy_returns_mean", "cross_entropy", '''
 def cross_entropy(y_hat, y):
@@ -124,14 +124,6 @@ def cross_entropy(y_hat, y):
 def cross_entropy(y_hat, y):
     return -np.log(y_hat) * np.eye(y_hat.shape[1])[y]
 ''', "one value per entry of y_hat"),
-    # ---------------------------------------------------------------- softmax_cross_entropy
-    Mistake("softmax_cross_entropy_log_of_softmax", "softmax_cross_entropy", '''
-def softmax_cross_entropy(O, y):
-    return cross_entropy(softmax(O), y)
-''', "log-sum-exp"),
-    Mistake("softmax_cross_entropy_unshifted_logsumexp", "softmax_cross_entropy", '''
-def softmax_cross_entropy(O, y):
-    return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
     Mistake("cross_entropy_clips_at_1e_6", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     return -np.log(np.maximum(y_hat[np.arange(len(y)), y], 1e-6))
@@ -154,6 +146,14 @@ def cross_entropy(y_hat, y):
     one_hot = np.eye(y_hat.shape[1])[y]
     return -np.log((one_hot * y_hat).sum(axis=1, keepdims=True)).squeeze()
 ''', "expected (1,) for a batch of one example"),
+    # ---------------------------------------------------------------- softmax_cross_entropy
+    Mistake("softmax_cross_entropy_log_of_softmax", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    return cross_entropy(softmax(O), y)
+''', "log-sum-exp"),
+    Mistake("softmax_cross_entropy_unshifted_logsumexp", "softmax_cross_entropy", '''
+def softmax_cross_entropy(O, y):
+    return np.log(np.exp(O).sum(axis=1)) - O[np.arange(O.shape[0]), y]
 ''', "log-sum-exp"),
     Mistake("softmax_cross_entropy_clipped_probability", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
@@ -180,14 +180,6 @@ def softmax_cross_entropy(O, y):
     m = O.max()
     return m + np.log(np.exp(O - m).sum(axis=1)) - O[np.arange(O.shape[0]), y]
 ''', "each row needs its own maximum"),
-    # ---------------------------------------------------------------- softmax_cross_entropy_grad
-    Mistake("grad_divided_by_batch_size", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    G = softmax(O)
-    G[np.arange(O.shape[0]), y] -= 1
-    return G / O.shape[0]
-''', "the gradient of the SUM"),
-    Mistake("grad_wrong_sign", GRAD, '''
     Mistake("softmax_cross_entropy_shifts_only_large_logits", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
     if O.max() > 80:    # exp overflows above 88.7
@@ -200,6 +192,14 @@ def softmax_cross_entropy(O, y):
     logsumexp = m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))
     return (logsumexp - O[np.arange(O.shape[0]), y].reshape(-1, 1)).squeeze()
 ''', "drops the batch axis when n = 1"),
+    # ---------------------------------------------------------------- softmax_cross_entropy_grad
+    Mistake("grad_divided_by_batch_size", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    G = softmax(O)
+    G[np.arange(O.shape[0]), y] -= 1
+    return G / O.shape[0]
+''', "the gradient of the SUM"),
+    Mistake("grad_wrong_sign", GRAD, '''
 def softmax_cross_entropy_grad(O, y):
     return np.eye(O.shape[1])[y] - softmax(O)
 ''', "wrong sign"),
@@ -237,6 +237,10 @@ def softmax_cross_entropy_grad(O, y):
     G[np.arange(O.shape[0]), y] -= 1
     return G
 ''', "softmax(O) is not finite there"),
+    Mistake("grad_one_hot_as_wide_as_the_labels", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    return softmax(O) - np.eye(int(y.max()) + 1)[y]
+''', "one column per class of O, np.eye(O.shape[1])[y], whatever the largest label"),
     # ---------------------------------------------------------------- accuracy
     Mistake("accuracy_returns_fraction", "accuracy", '''
 def accuracy(y_hat, y):
@@ -245,10 +249,6 @@ def accuracy(y_hat, y):
     Mistake("accuracy_returns_array", "accuracy", '''
 def accuracy(y_hat, y):
     return (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
-    Mistake("grad_one_hot_as_wide_as_the_labels", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O) - np.eye(int(y.max()) + 1)[y]
-''', "one column per class of O, np.eye(O.shape[1])[y], whatever the largest label"),
 ''', "expected a Python float"),
     Mistake("accuracy_compares_int64_with_labels", "accuracy", '''
 def accuracy(y_hat, y):
@@ -262,14 +262,6 @@ def accuracy(y_hat, y):
 def accuracy(y_hat, y):
     return float((y_hat.max(axis=1).astype(y.dtype) == y).sum())
 ''', "have their largest entry at the label"),
-    # ---------------------------------------------------------------- softmax_regression
-    Mistake("model_without_bias", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, W.shape[0]) @ W)
-''', "forgot the bias"),
-    Mistake("model_without_flattening", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X @ W + b)
     Mistake("accuracy_counts_ties_as_right", "accuracy", '''
 def accuracy(y_hat, y):
     label_scores = y_hat[np.arange(y_hat.shape[0]), y]
@@ -285,6 +277,14 @@ def accuracy(y_hat, y):
     predictions = np.argsort(y_hat, axis=1)[:, -1]     # the class sorted last
     return float((predictions.astype(y.dtype) == y).sum())
 ''', "does not break ties at the first index"),
+    # ---------------------------------------------------------------- softmax_regression
+    Mistake("model_without_bias", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X.reshape(-1, W.shape[0]) @ W)
+''', "forgot the bias"),
+    Mistake("model_without_flattening", MODEL, '''
+def softmax_regression(X, W, b):
+    return softmax(X @ W + b)
 ''', "flatten each example into a row"),
     Mistake("model_flattens_to_784", MODEL, '''
 def softmax_regression(X, W, b):
