@@ -8,7 +8,8 @@ so each part below measures two things over `--seeds` seeds of MXNet's generator
   where a few hundred seeds do see failures; the share of seeds that fail it must stay
   at or below that rate. The same formula gives the check's own bound at its tiny rate.
 - the check as it is, run on the reference at every seed: its failures (expected 0) and
-  the worst margin per test (1 would fail).
+  the worst margin per test (1 would fail); and its power, the share of calls in which
+  it fails the usual wrong distributions.
 
     .venv/bin/python benchmarks/distributions.py [--seeds 200]
 """
@@ -24,9 +25,33 @@ LEVELS = (0.1, 0.01)
 
 
 def init_mlp_params_false_alarms(seeds):
-    """05's init_mlp_params_distribution on the reference, at the test cells' settings."""
+    """05's init_mlp_params_distribution on the reference, at the test cells' settings, and
+    its power against the usual wrong distributions (the share of calls it fails)."""
+    from d2lcourse import np, npx
     from d2lcourse.checks import mlp as check
     from d2lcourse.solutions.mlp import init_mlp_params
+
+    def wrong(draw, reseed=False):
+        def init(num_inputs, num_hiddens, num_outputs, sigma=0.01):
+            if reseed:
+                npx.random.seed(42)
+            params = [draw(sigma, (num_inputs, num_hiddens)), np.zeros(num_hiddens),
+                      draw(sigma, (num_hiddens, num_outputs)), np.zeros(num_outputs)]
+            for param in params:
+                param.attach_grad()
+            return params
+        return init
+
+    half = 3 ** 0.5
+    normal = lambda sigma, shape: np.random.normal(0, sigma, shape)  # noqa: E731
+    wrongs = {
+        "clipped at 3 sigma": wrong(lambda sigma, shape: np.clip(normal(sigma, shape),
+                                                                 -3 * sigma, 3 * sigma)),
+        "uniform of variance sigma^2": wrong(lambda sigma, shape: np.random.uniform(
+            -half * sigma, half * sigma, shape)),
+        "sigma ignored (0.01)": wrong(lambda sigma, shape: normal(0.01, shape)),
+        "a fixed seed inside": wrong(normal, reseed=True),
+    }
     settings = [(400, 300, 40, 0.5), (784, 64, 200, 0.03), (200, 500, 30, 2.0)]
     print(f"init_mlp_params: {len(settings)} settings x {seeds} seeds; each test fails a "
           f"correct solution with probability <= {check.FALSE_ALARM:g}, "
@@ -41,7 +66,7 @@ def init_mlp_params_false_alarms(seeds):
         for level in LEVELS:
             rejected[test, level] = rejected.get((test, level), 0) + bool(rejects(level))
 
-    failures = 0
+    failures, caught = 0, dict.fromkeys(wrongs, 0)
     for num_inputs, num_hiddens, num_outputs, sigma in settings:
         for seed in range(seeds):
             mx.random.seed(seed)
@@ -63,13 +88,18 @@ def init_mlp_params_false_alarms(seeds):
             fewest = check.fewest_in_tails(pooled.size)
             record("tails", fewest / max(tails, 0.5),
                    lambda level: tails < check.fewest_in_tails(pooled.size, level))
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    check.init_mlp_params_distribution(init_mlp_params, num_inputs, num_hiddens,
-                                                       num_outputs, sigma=sigma, seed=seed)
-            except check.core.CheckFailure as failure:
-                failures += 1
-                print(f"  FAILED {num_inputs}-{num_hiddens}-{num_outputs}, seed {seed}: {failure}")
+            for name, function in [("reference", init_mlp_params)] + list(wrongs.items()):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        check.init_mlp_params_distribution(function, num_inputs, num_hiddens,
+                                                           num_outputs, sigma=sigma, seed=seed)
+                except check.core.CheckFailure as failure:
+                    if name != "reference":
+                        caught[name] += 1
+                        continue
+                    failures += 1
+                    print(f"  FAILED {num_inputs}-{num_hiddens}-{num_outputs}, seed {seed}: "
+                          f"{failure}")
     for test in counted:
         shares = ", ".join(f"{rejected[test, level] / counted[test]:.3f} at {level:g}"
                            for level in LEVELS)
@@ -77,6 +107,8 @@ def init_mlp_params_false_alarms(seeds):
               f"{check.FALSE_ALARM:g}: {worst[test]:.3f}")
     calls = len(settings) * seeds
     print(f"  the check failed the reference {failures} times in {calls} calls")
+    for name, count in caught.items():
+        print(f"  power against {name}: failed {count} of {calls} calls")
     return failures
 
 

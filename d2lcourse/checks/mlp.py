@@ -454,17 +454,15 @@ def mean_limit(n, sigma, false_alarm=FALSE_ALARM):
 
 def distribution_gap(w, sigma):
     """Kolmogorov-Smirnov: (the largest gap between the empirical distribution function of
-    `w` and N(0, sigma^2)'s, the sorted draws, the index of the gap, the share of draws up
-    to and including that index if the empirical function is above, else below it, and
-    N(0, sigma^2)'s distribution function there)."""
+    the draws `w` and N(0, sigma^2)'s, where it is, the share of draws up to there, and
+    N(0, sigma^2)'s distribution function there). One sort of the draws."""
     x = onp.sort(w)
-    n = x.size
     normal = special.ndtr(x / sigma)
-    above = onp.arange(1, n + 1) / n - normal
-    below = normal - onp.arange(n) / n
-    i = int(onp.argmax(onp.maximum(above, below)))
-    share = (i + 1) / n if above[i] >= below[i] else i / n
-    return float(max(above[i], below[i])), x, i, share, float(normal[i])
+    ranks = onp.arange(x.size + 1) / x.size            # the empirical function's steps
+    gaps = onp.maximum(ranks[1:] - normal, normal - ranks[:-1])
+    i = int(onp.argmax(gaps))
+    share = ranks[i + 1] if ranks[i + 1] - normal[i] >= normal[i] - ranks[i] else ranks[i]
+    return float(gaps[i]), float(x[i]), float(share), float(normal[i])
 
 
 def gap_limit(n, false_alarm=FALSE_ALARM):
@@ -507,12 +505,12 @@ def _check_normal(init_mlp_params, name, w, sigma, what):
         core.fail(init_mlp_params, f"{name} has mean {mean:.4g} for {what}, expected "
                                    f"about 0 (within {limit:.2g}, except with probability "
                                    f"{FALSE_ALARM:g}): weights are drawn from N(0, sigma^2)")
-    gap, x, i, share, normal = distribution_gap(w, sigma)
+    gap, x, share, normal = distribution_gap(w, sigma)
     epsilon = gap_limit(n)
     if gap > epsilon:
         core.fail(init_mlp_params, f"the entries of {name} are not distributed as "
                                    f"N(0, sigma^2) for {what}: {share:.1%} of them lie below "
-                                   f"{x[i] / sigma:+.2f} sigma, where N(0, sigma^2) puts "
+                                   f"{x / sigma:+.2f} sigma, where N(0, sigma^2) puts "
                                    f"{normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
                                    f"make a gap above {epsilon:.3g} with probability below "
                                    f"{FALSE_ALARM:g}). Draw the weights from the normal "
