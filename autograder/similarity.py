@@ -287,8 +287,9 @@ def compare(cohort):
         close = closeness(documents, weight)
         as_close = chance(documents, close)
         for i, j, shared, value in close:
-            if documents[i].owner[0] != "student":
-                i, j = j, i
+            if documents[i].owner[0] != "student" or (
+                    documents[j].owner[0] == "student" and documents[j].owner < documents[i].owner):
+                i, j = j, i   # a student first; two students in the order of their names
             if documents[i].owner[0] != "student":
                 continue   # two known sources
             entry = totals[(documents[i].owner, documents[j].owner)]

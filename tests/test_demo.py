@@ -80,6 +80,8 @@ def test_the_demo_prints_the_table_and_where_the_reports_are_and_nothing_else(de
     report = course / "reports" / DEFAULT_DEMO_ASSIGNMENT / "report.html"
     assert report.is_file() and str(report) in result.stdout
     assert str(report.with_name("grades.csv")) in result.stdout
+    assert "<h2 id=similarity>" in report.read_text()   # its class shares the reference:
+    assert report.with_name("similarity.csv").is_file()  # no pair stands out
     assert any((course / "feedback").rglob("*.html"))
     for noise in ("Traceback", "INFO:", "WARNING:", "Warning"):
         assert noise not in result.stdout + result.stderr, noise
