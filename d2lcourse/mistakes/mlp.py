@@ -3,6 +3,28 @@ from d2lcourse.mistakes import Alternative, Mistake
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
 
+INIT_MLP_PARAMS = """
+def draw(sigma, shape):
+    {draw}
+
+def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):{first}
+    W1 = draw(sigma, (num_inputs, num_hiddens))
+    b1 = np.zeros(num_hiddens)
+    W2 = draw(sigma, (num_hiddens, num_outputs))
+    b2 = np.zeros(num_outputs)
+    params = [W1, b1, W2, b2]
+    for param in params:
+        param.attach_grad()
+    return params
+"""
+
+
+def init_cell(draw, first=""):
+    """A whole init_mlp_params cell whose weights come from `draw(sigma, shape)` (the body
+    of that function), with `first` lines before the draws."""
+    return INIT_MLP_PARAMS.format(draw=draw, first=first)
+
+
 MISTAKES = [
     # ---------------------------------------------------------------- activations
     Mistake("relu_npx_relu", "relu", '''
@@ -327,55 +349,21 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 ''', "reset between the draws"),
-    Mistake("init_clipped_at_three_sigma", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.clip(np.random.normal(0, sigma, (num_inputs, num_hiddens)), -3 * sigma, 3 * sigma)
-    b1 = np.zeros(num_hiddens)
-    W2 = np.clip(np.random.normal(0, sigma, (num_hiddens, num_outputs)), -3 * sigma, 3 * sigma)
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "the tails of the distribution are cut"),
-    Mistake("init_redraws_large_weights", "init_mlp_params", '''
-def truncated_normal(sigma, shape):
-    W = np.random.normal(0, sigma, shape)
-    return np.where(np.abs(W) > 2.5 * sigma, np.random.normal(0, sigma, shape), W)
-
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = truncated_normal(sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = truncated_normal(sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "W1 has standard deviation"),
-    Mistake("init_seeds_once", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    npx.random.seed(42)
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "returned the same W1 from two calls"),
-    Mistake("init_laplace_same_variance", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
-    # Laplace draws of variance sigma^2: the difference of two exponentials of mean sigma / sqrt(2)
-    W1, W2 = [(np.random.exponential(sigma / 2 ** 0.5, shape)
-               - np.random.exponential(sigma / 2 ** 0.5, shape)) for shape in shapes]
-    params = [W1, np.zeros(num_hiddens), W2, np.zeros(num_outputs)]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "are not distributed as N(0, sigma^2)"),
+    Mistake("init_clipped_at_three_sigma", "init_mlp_params", init_cell(
+        "return np.clip(np.random.normal(0, sigma, shape), -3 * sigma, 3 * sigma)"),
+            "the tails of the distribution are cut"),
+    Mistake("init_redraws_large_weights", "init_mlp_params", init_cell(
+        "W = np.random.normal(0, sigma, shape)\n"
+        "    return np.where(np.abs(W) > 2.5 * sigma, np.random.normal(0, sigma, shape), W)"),
+            "W1 has standard deviation"),
+    Mistake("init_seeds_once", "init_mlp_params", init_cell(
+        "return np.random.normal(0, sigma, shape)", first="\n    npx.random.seed(42)"),
+            "returned the same W1 from two calls"),
+    Mistake("init_laplace_same_variance", "init_mlp_params", init_cell(
+        "# Laplace draws of variance sigma^2: two exponentials of mean sigma / sqrt(2)\n"
+        "    return (np.random.exponential(sigma / 2 ** 0.5, shape)\n"
+        "            - np.random.exponential(sigma / 2 ** 0.5, shape))"),
+            "are not distributed as N(0, sigma^2)"),
     # ---------------------------------------------------------------- mlp
     Mistake("mlp_no_relu", "mlp", '''
 def mlp(X, params):
@@ -656,14 +644,8 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 '''),
-    Alternative("init_scaled_standard_normal", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    params = [sigma * np.random.randn(num_inputs, num_hiddens), np.zeros(num_hiddens),
-              sigma * np.random.randn(num_hiddens, num_outputs), np.zeros(num_outputs)]
-    for param in params:
-        param.attach_grad()
-    return params
-'''),
+    Alternative("init_scaled_standard_normal", "init_mlp_params",
+                init_cell("return sigma * np.random.randn(*shape)")),
     Alternative("mlp_inline", "mlp", '''
 def mlp(X, params):
     W1, b1, W2, b2 = params
