@@ -17,8 +17,8 @@ bounded (wire.py), "apis_used" and "seconds" are informative (a reported API use
 cost points; what a function may use is decided from its source in the grader).
 
 Started as `runner --zygote FD [module ...]` it is instead the zygote (zygote.py): it
-imports the runner's modules and the given ones, reads Fashion-MNIST, and forks a
-fresh runner for every submission.
+imports the runner's modules and the given ones, reads Fashion-MNIST's training
+split, and forks a fresh runner for every submission.
 """
 import os
 import sys
@@ -91,8 +91,8 @@ def preload(modules):
         except Exception:  # the submission's own setup will report it
             pass
     if os.environ.get("D2LCOURSE_DATA"):
-        from d2lcourse.data import DataError, fashion_mnist_arrays
-        for split in ("train", "test"):
+        from d2lcourse.data import DataError, available_splits, fashion_mnist_arrays
+        for split in available_splits():  # the training split: the sandbox has no other
             try:
                 fashion_mnist_arrays(split)
             except DataError:

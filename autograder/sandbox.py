@@ -4,9 +4,10 @@ over pipes.
 The sandbox sees a read-only system and Python; of the course only what the runner and
 `from d2lcourse import ...` import (`course_files`), and of the reference solutions only
 the modules of earlier assignments that the notebook's setup cells import; its own empty
-/tmp and home; the Fashion-MNIST files read-only. It has no network, its own user and pid
-namespaces, runs as `nobody` when the grader is root, and dies with the grader. Each submission's
-process is forked from a zygote (zygote.py) that has already imported MXNet, and
+/tmp and home; the Fashion-MNIST training files read-only (never the test split, on
+which the grader evaluates trained parameters). It has no network, its own user and pid
+namespaces, runs as `nobody` when the grader is root, and dies with the grader. Each
+submission's process is forked from a zygote (zygote.py) that has already imported MXNet, and
 isolates itself from the zygote and from every other submission before it runs any
 student code. Every fault (timeout, memory, crash, exit) becomes a `SubmissionFault`
 with a status for grades.csv.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from d2lcourse.autograder import cgroups, wire, zygote
 from d2lcourse.autograder.deadline import Deadline
+from d2lcourse.data import SPLITS_VARIABLE, fashion_mnist_places, split_files
 from d2lcourse.grading import InfrastructureFault, SubmissionFault
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
@@ -189,12 +191,17 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
         command += ["--ro-bind", str(path), str(path)]
     for folder in packages:
         command += ["--tmpfs", str(folder)]
-    for path in visible_files(allowed_references, data_dir):
+    for path in course_files(tuple(allowed_references)):
         command += ["--ro-bind", str(path), str(path)]
+    places = data_places(data_dir)
+    for place in places:
+        command += ["--tmpfs", str(place)]
+        for entry in training_entries(place):
+            command += ["--ro-bind", str(entry), str(entry)]
     command += ["--dir", "/tmp/home"]
     # bubblewrap's own root, its /dev and the tmpfs above are the sandbox user's: a
     # submission could leave modules there for the next one forked from the same zygote.
-    for folder in [*repository, *packages, "/dev", "/"]:
+    for folder in [*repository, *packages, *places, "/dev", "/"]:
         command += ["--remount-ro", str(folder)]
     command += ["--chdir", "/tmp/home", "--clearenv",
                 "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",
@@ -207,7 +214,27 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
             command += ["--setenv", name, os.environ[name]]
     if data_dir is not None:
         command += ["--setenv", "D2LCOURSE_DATA", str(data_dir)]
+    command += ["--setenv", SPLITS_VARIABLE, "train"]
     return command + ["--"] + argv
+
+
+def data_places(data_dir):
+    """The folders where the sandbox could find Fashion-MNIST: the data folder, and every
+    other place that d2lcourse.data searches and the sandbox binds (the Debian package's,
+    under /usr). `bubblewrap_command` shows each without the test split."""
+    seen = [Path("/usr"), Path("/etc"), *python_homes()]
+    places = [Path(data_dir).absolute()] if data_dir is not None else []
+    for _, folder in fashion_mnist_places():
+        if folder and os.path.isdir(folder) and inside(Path(folder).absolute(), seen):
+            places.append(Path(folder).absolute())
+    return list(dict.fromkeys(places))
+
+
+def training_entries(place):
+    """What the sandbox sees of a data folder: all of it but the Fashion-MNIST test split,
+    on which the grader evaluates what the trainers return."""
+    hidden = set(split_files(("test",)))
+    return [place / name for name in sorted(os.listdir(place)) if name not in hidden]
 
 
 def sandbox_host_user():
@@ -310,6 +337,7 @@ def unsandboxed_environment(data_dir=None):
                MXNET_ENGINE_TYPE="NaiveEngine")
     if data_dir is not None:
         env["D2LCOURSE_DATA"] = str(data_dir)
+    env[SPLITS_VARIABLE] = "train"
     return env
 
 

@@ -22,6 +22,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Optional
 import traceback
+import weakref
 
 import numpy as onp
 
@@ -145,10 +146,10 @@ def local_invoker(function, name=None):
             return Outcome(error=("Missing", elsewhere_message(elsewhere, function), ""))
         args = [resolve(a) for a in args]
         kwargs = {k: resolve(v) for k, v in kwargs.items()}
-        with seeded(seed), recording(watch) as used:
         if GRADIENT not in watch:
             names = properties.parameter_names(function)
             before = properties.snapshot(args, kwargs, names)
+        with seeded(seed), recording(watch) as used:
             try:
                 if GRADIENT in watch:
                     value = differentiate(function, args, kwargs)
@@ -156,7 +157,6 @@ def local_invoker(function, name=None):
                     value = run(args, kwargs)
             except Exception as error:  # the student's error, reported by raise_for_error
                 return Outcome(error=describe_error(error), apis_used=used)
-        return Outcome(value=value, apis_used=used)
         if GRADIENT not in watch:
             def call_again():
                 with seeded(seed):  # the generators end as one call leaves them
@@ -165,6 +165,7 @@ def local_invoker(function, name=None):
                                          call_again)
             if violation:
                 return Outcome(error=(properties.VIOLATION, violation, ""), apis_used=used)
+        return Outcome(value=value, apis_used=used)
     return invoke
 
 
@@ -387,8 +388,6 @@ def function_source(function):
     return (cell, True) if cell is not None else (hand_derived.file_source(function), False)
 
 
-
-
 def apis_in_source(source, names):
     """The names from `names` (as in HAND_DERIVED) that the source code mentions (none
     where it cannot be parsed: hand_derived reports a source too deep to analyse)."""
@@ -408,9 +407,11 @@ def apis_in_source(source, names):
             for alias in node.names:
                 dotted.add(f"{module}.{alias.name}".strip("."))
                 dotted.add(alias.name)
-    return [name for name in names
-            if any(d == name or d.endswith("." + name) or d.startswith(name + ".")
-                   for d in dotted)]
+    found = [name for name in names
+             if any(d == name or d.endswith("." + name) or d.startswith(name + ".")
+                    for d in dotted)]
+    # `autograd.record` names the use better than `autograd` alone
+    return [name for name in found if not any(f.startswith(name + ".") for f in found)]
 
 
 def attribute_chain(node):
@@ -486,8 +487,7 @@ def violation_message(problem):
         return f"uses `{name}` (from the cell of {owner}), which {violation_message(inner)}"
     if kind == "namespace":
         owner, inner = details
-        return (f"cannot be checked: the cell of {owner} changes what names mean at run "
-                f"time, as it {violation_message(inner)}")
+        return f"cannot be checked, because the cell of {owner} {violation_message(inner)}"
     return VIOLATIONS[kind](*details)
 
 
@@ -522,8 +522,12 @@ VIOLATIONS = {
         f"{HAND_DERIVED_ALLOWS}"),
     "dynamic_module": lambda written, module: (
         f"uses `{written}`" + ("" if written == module else f" of `{module}`")
-        + ", which can read or rebind names at run time: the grader cannot tell what your "
-          "names mean; call operators by name"),
+        + ", with which code builds the name of a function at run time or rebinds names: "
+          "the grader cannot tell what your names mean; call operators by name"),
+    "unknown_module": lambda written, module: (
+        f"uses `{written}`" + ("" if written == module else f" of `{module}`")
+        + ", a module the grader cannot tell leaves names alone (it knows NumPy, MXNet, "
+          "d2lcourse, math, random, time, collections, itertools, ...)"),
     "unresolved": lambda name, owner: (
         f"uses `{name}`, which no cell the grader runs defines: {cells.advice([name], owner)}"),
     "global_value": lambda name, owner, how: (
@@ -584,14 +588,13 @@ def expect_array(function, value, what="the result", shape=None, hint=None,
     if shape is not None and tuple(value.shape) != tuple(shape):
         fail(function, f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
              + (f": {hint}" if hint else ""))
+    if not properties.contract(properties.graded_name(function)).keeps_dtype:
+        expect_floating(function, value, what, float_fix)
     return value
 
 
 def expect_float_array(function, value, what="the result", shape=None, hint=None,
-                       legacy_fix="convert it with .as_np_ndarray()",
-                       float_fix="Convert it with .astype(X.dtype), or build it from floats"):
-    if not properties.contract(properties.graded_name(function)).keeps_dtype:
-        expect_floating(function, value, what, float_fix)
+                       legacy_fix="convert it with .as_np_ndarray()", float_fix=FLOAT_FIX):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it.
 
     ``legacy_fix`` and ``float_fix`` say how to mend a legacy NDArray or a bool or
@@ -608,14 +611,14 @@ def expect_floating(function, value, what, float_fix=FLOAT_FIX):
     """Fail unless the array `value` is float32 or float64 (COURSE_CONTRACT.md: never
     float16, an integer or bool); return it."""
     dtype = onp.dtype(value.dtype)
+    if dtype == onp.float16:
+        fail(function, f"{what} has dtype float16, expected float32: float16 keeps about 3 "
+                       f"significant digits and overflows above 65504. {float_fix}")
     if dtype == onp.bool_:
         fail(function, f"{what} is a bool array (from a comparison such as X > 0), expected "
                        f"float32. Arithmetic does not fix it: MXNet turns a bool array times "
                        f"a Python float into int64, so (X > 0) * 0.5 gives int64 zeros. "
                        f"{float_fix}")
-    if dtype == onp.float16:
-        fail(function, f"{what} has dtype float16, expected float32: float16 keeps about 3 "
-                       f"significant digits and overflows above 65504. {float_fix}")
     if not onp.issubdtype(dtype, onp.floating):
         fail(function, f"{what} has dtype {dtype}, expected float32: MXNet keeps integer "
                        f"types in arithmetic (an int64 g gives g * 0.5 == 0). {float_fix}")
@@ -757,7 +760,8 @@ PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
 PROBE_MARGIN = 2 * PROBE_LR
 
 
-def probe_margin(trainer, output_bias, seed, **kwargs):
+def probe_margin(trainer, output_bias, seed, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
+                 **kwargs):
     """b[3] - mean(b[others]) after ``trainer`` ran on the probe data, or None if unusable.
 
     ``output_bias(returned)`` picks the output bias from what the trainer returned;
@@ -766,7 +770,7 @@ def probe_margin(trainer, output_bias, seed, **kwargs):
     X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
     y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
     try:
-        returned = call(trainer, X, y, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
+        returned = call(trainer, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
                         seed=seed, **kwargs)
         b = to_numpy(output_bias(returned)).reshape(-1)
     except Exception:  # the probe only explains a failure already found
@@ -830,3 +834,183 @@ def probe_explanation(margin, bias, update):
                     f"move it by about {PROBE_MARGIN:g}: the steps are much too small. "
                     f"Did you divide by the batch size twice (a mean loss and "
                     f"/ batch_size)?")
+
+
+# --------------------------------------------------------------------------- trainer gates
+
+# The probe's black images also show whether a Fashion-MNIST trainer uses its
+# hyperparameters, exactly (no statistics: every example is the same, so the margin does
+# not depend on the random draws). With lr=0 or num_epochs=0 nothing is learnt and the
+# margin stays 0 to the last bit (lr * anything = 0; the biases start at zero). At lr 0.01,
+# where the margin is still nearly linear in the steps, a correct trainer moves the margin
+# further with more steps: 8 steps (batch_size 16 on the 128 examples) at least 4 times as
+# far as 1 step (batch_size 128), 2 epochs of 1 step at least 1.5 times as far as 1 epoch
+# (the slowest correct schedule, a cosine decay of the rate without momentum, gives 4.5
+# and 1.5; plain SGD 8 and 2; momentum more). A trainer that ignores batch_size or
+# num_epochs, or starts again from scratch every epoch, moves it as far in both runs
+# (ratio 1). The gates reject below ratios of 2 and 1.25.
+STILL = 1e-6
+STEPS_LR = 0.01
+MANY_STEPS_BATCH = PROBE_EXAMPLES // 8
+STEP_RATIOS = {"batch_size": 2.0, "num_epochs": 1.25}
+
+
+def _probe_text(bias):
+    return (f"on {PROBE_EXAMPLES} black images all labelled {PROBE_CLASS}, where only {bias} "
+            f"can learn")
+
+
+def probe_zero_settings(trainer, output_bias, bias, seed, **kwargs):
+    """Fail, naming it, if the trainer learns on the probe data with lr=0 or num_epochs=0.
+    ``bias`` names the output bias."""
+    for name in ("lr", "num_epochs"):
+        moved = probe_margin(trainer, output_bias, seed, **{**kwargs, name: 0})
+        if moved is not None and not abs(moved) <= STILL:
+            fail(trainer, f"ignores {name}: trained with {name}=0 {_probe_text(bias)}, the "
+                          f"bias of class {PROBE_CLASS} ended {moved:.3g} above the others, "
+                          f"where nothing may be learnt ({bias} starts at zero). Use the "
+                          f"{name} the function is called with, not a number of your own or "
+                          f"the default")
+
+
+def probe_steps(trainer, output_bias, bias, seed, **kwargs):
+    """Fail, naming it, if more steps (a smaller batch_size, more epochs) do not move the
+    probe's margin further: the trainer ignores batch_size or num_epochs, starts from
+    scratch in every epoch, or returns after its first step."""
+    def margin(**setting):
+        return probe_margin(trainer, output_bias, seed, **{**kwargs, "lr": STEPS_LR, **setting})
+
+    one = margin(batch_size=PROBE_EXAMPLES)
+    if one is None or not math.isfinite(one) or one <= STILL:
+        return  # the update itself is wrong: the probe's verdict says how
+    runs = {"batch_size": (dict(batch_size=MANY_STEPS_BATCH),
+                           f"batch_size={MANY_STEPS_BATCH} (8 steps)"),
+            "num_epochs": (dict(batch_size=PROBE_EXAMPLES, num_epochs=2),
+                           "num_epochs=2 (2 steps)")}
+    stuck, back = {}, []
+    for name, (setting, described) in runs.items():
+        further = margin(**setting)
+        if further is not None and further < STEP_RATIOS[name] * one:
+            stuck[name] = f"{further:.3g} with {described}"
+            back += [further] if not further > 0 else []
+    if not stuck:
+        return
+    found = (f"trained {_probe_text(bias)} at lr={STEPS_LR:g}, the bias of class {PROBE_CLASS} "
+             f"rose {one:.3g} above the others with one epoch of batch_size={PROBE_EXAMPLES} "
+             f"(1 step), and {' and '.join(stuck.values())}, where more steps move it further "
+             f"(at least {min(STEP_RATIOS[name] for name in stuck):g} times)")
+    if back:
+        fail(trainer, f"goes uphill in later steps: {found}. Subtract the gradient at every "
+                      f"step, with lr > 0 at every step: a schedule of the learning rate must "
+                      f"not make it negative")
+    if len(stuck) == len(runs):
+        fail(trainer, f"learns from its first step only: {found}. Check that the return comes "
+                      f"after both loops and that the parameters are created once, before "
+                      f"the loops")
+    if "batch_size" in stuck:
+        fail(trainer, f"ignores batch_size: {found}. Use the batch_size the function is "
+                      f"called with, in the minibatches and in the update")
+    fail(trainer, f"ignores num_epochs: {found}. Loop `for epoch in range(num_epochs)`, and "
+                  f"create the parameters once, before that loop: each epoch continues from "
+                  f"where the last one ended")
+
+
+# A trainer learns from the data it is given: trained on the images of three classes that
+# one epoch tells apart (trouser, sneaker, bag) with their labels permuted, the returned
+# model must predict the permuted labels for the held-out (test) images of those classes,
+# and no other class for the other test images. A trainer that reads the training set from
+# disk, or ignores the labels, predicts the original classes; one that adds data of its own
+# predicts other classes too. Thresholds and their margins: see RELABELLED_MIN_ACCURACY.
+RELABELLED_CLASSES = (1, 7, 8)
+RELABELLED_POOL = 4000          # of the first training images, those of these classes
+RELABELLED_RUN = dict(num_epochs=2, lr=0.05, batch_size=32)
+RELABELLED_MIN_ACCURACY = 0.70
+RELABELLED_MAX_OUTSIDE = 0.10
+
+
+def relabelled_data(seed):
+    """(images, labels, permutation): the training images of RELABELLED_CLASSES among the
+    first RELABELLED_POOL, and their labels mapped by a permutation of the 10 classes that
+    moves every class."""
+    from d2lcourse.data import fashion_mnist_arrays
+    rng = onp.random.default_rng(seed)
+    permutation = onp.arange(10)
+    while (permutation == onp.arange(10)).any():
+        permutation = rng.permutation(10)
+    images, labels = fashion_mnist_arrays("train")
+    keep = onp.isin(labels[:RELABELLED_POOL], RELABELLED_CLASSES)
+    return images[:RELABELLED_POOL][keep], permutation[labels[:RELABELLED_POOL][keep]], permutation
+
+
+def relabelled_outcome(trainer, predict, seed, **kwargs):
+    """(share of the held-out images of RELABELLED_CLASSES predicted as relabelled, share
+    predicted as originally labelled, share of all held-out images predicted as a class
+    the trainer never saw, the run in words) after training on :func:`relabelled_data`."""
+    images, labels, permutation = relabelled_data(seed)
+    arguments = ", ".join(f"{k}={v}" for k, v in {**RELABELLED_RUN, **kwargs}.items())
+    returned = call(trainer, np.array(images), np.array(labels, dtype="int32"), seed=seed,
+                    **RELABELLED_RUN, **kwargs)
+    X, y = fashion_mnist_features("test")
+    predicted = onp.asarray(predict(returned, X))
+    ours = onp.isin(y, RELABELLED_CLASSES)
+    given = float((predicted[ours] == permutation[y[ours]]).mean())
+    original = float((predicted[ours] == y[ours]).mean())
+    outside = float((~onp.isin(predicted, permutation[list(RELABELLED_CLASSES)])).mean())
+    mapping = ", ".join(f"{c} -> {permutation[c]}" for c in RELABELLED_CLASSES)
+    trained = (f"trained ({arguments}) on {len(labels)} images of the classes "
+               f"{RELABELLED_CLASSES} relabelled {mapping}")
+    return given, original, outside, trained
+
+
+def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
+    """Train on relabelled images of three classes; fail, naming the property, unless the
+    returned model predicts the given labels on the held-out images.
+
+    ``predict(returned, X)`` checks what the trainer returned and gives its predicted
+    classes for the float64 (n, 784) images X; ``explain()`` may fail with a more precise
+    message before a model that learnt too little fails; ``kwargs`` are extra trainer
+    arguments.
+    """
+    given, original, outside, trained = relabelled_outcome(trainer, predict, seed, **kwargs)
+    if original > given:
+        fail(trainer, f"ignores the labels it is given: {trained}, it still predicts the "
+                      f"original classes for {original:.0%} of the held-out images of those "
+                      f"classes, the given labels for {given:.0%}. Train on the X_train and "
+                      f"y_train passed to the function, not on data read from disk or "
+                      f"notebook variables")
+    if outside > RELABELLED_MAX_OUTSIDE:
+        fail(trainer, f"learns from data it was not given: {trained}, it predicts one of the "
+                      f"other 7 classes for {outside:.0%} of the held-out images, where a "
+                      f"model of these data predicts only the 3 labels it saw. Train on the "
+                      f"X_train and y_train passed to the function, and nothing else")
+    if given < RELABELLED_MIN_ACCURACY:
+        explain()
+        fail(trainer, f"{trained}, the model predicts the given labels for {given:.0%} of the "
+                      f"held-out images of those classes; a correct trainer reaches at least "
+                      f"{RELABELLED_MIN_ACCURACY:.0%}. Check that every minibatch gets its own "
+                      f"update, with lr > 0 at every step, that every epoch visits every "
+                      f"example once, that the return comes after both loops, and that the "
+                      f"trainer uses the X_train, y_train, lr, num_epochs and batch_size it is "
+                      f"called with")
+
+
+_verdicts = weakref.WeakKeyDictionary()   # trainer -> {seed: None, or a failure's message}
+
+
+def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
+    """:func:`probe_zero_settings`, :func:`probe_relabelled`, :func:`probe_steps`: once per
+    trainer and seed, since every training test of a notebook runs them (a later test
+    repeats the verdict of the first)."""
+    verdicts = _verdicts.setdefault(trainer, {})
+    if seed not in verdicts:
+        try:
+            probe_zero_settings(trainer, output_bias, bias, seed, **kwargs)
+            steps = functools.partial(probe_steps, trainer, output_bias, bias, seed, **kwargs)
+            probe_relabelled(trainer, predict, seed, explain=steps, **kwargs)
+            steps()
+            verdicts[seed] = None
+        except CheckFailure as failure:
+            verdicts[seed] = str(failure)
+    if verdicts[seed] is not None:
+        raise CheckFailure(verdicts[seed])
+

@@ -8,6 +8,7 @@ typical mistake (an overflowing tanh, sigmoid(x) where its derivative was asked 
 ``train_mlp_accuracy`` evaluates the parameters a student's trainer returns on the
 Fashion-MNIST test set itself.
 """
+import functools
 import math
 
 import numpy as onp
@@ -772,6 +773,19 @@ def _check_quick_run(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
     if core.probe_verdict(margin) in core.SURE_VERDICTS:
         core.fail(train_mlp, f"after {setting}, the parameters are trained, but not the "
                              f"right way.{why}")
+    core.trainer_gates(train_mlp, lambda params: params[3], "b2", functools.partial(
+        _gate_predictions, train_mlp), seed, num_hiddens=PROBE_HIDDENS)
+
+
+PROBE_HIDDENS = 8   # hidden units of the trainer probe and gates of checks.core
+
+
+def _gate_predictions(train_mlp, params, X):
+    """The classes that the params returned by a gate's run of train_mlp predict for X."""
+    shapes = _param_shapes(NUM_PIXELS, PROBE_HIDDENS, NUM_CLASSES)
+    W1, b1, W2, b2 = _params_result(train_mlp, params, shapes, f"the parameters returned "
+                                    f"for num_hiddens={PROBE_HIDDENS}")
+    return (_relu(X @ W1 + b1) @ W2 + b2).argmax(axis=1)
 
 
 def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
@@ -784,7 +798,8 @@ def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_e
 
 def _probe_margin(train_mlp, seed):
     """The trainer probe's margin (``checks.core``) of b2, or None."""
-    return core.probe_margin(train_mlp, lambda params: params[3], seed, num_hiddens=8)
+    return core.probe_margin(train_mlp, lambda params: params[3], seed,
+                             num_hiddens=PROBE_HIDDENS)
 
 
 def _probe_explanation(margin):

@@ -463,9 +463,77 @@ def judge_losses(function, value, X, y, num_epochs, inputs):
     return got
 
 
+# With lr=0 nothing is learnt, so every loss is the start's, the mean of y^2 / 2 over all
+# the examples. The labels are +-1 and +-3 (a start loss of 0.5 or 4.5 per example), and
+# n = 21 examples in minibatches of 10 leave a last minibatch of one: a mean of the 3
+# minibatch means misses the full-data mean by 0.3 |l_last - L0| >= 0.57 (L0 = 2.595),
+# whichever example comes last, while float32 rounding is below 1e-6. The first feature
+# follows the labels, so a trainer that ignores lr = 0 and learns lowers the loss at once.
+LR_ZERO_RUN = dict(n=21, batch_size=10, num_epochs=2)
+LR_ZERO_SMALL = 10   # examples with label +-1; the others have +-3
+
+
+def lr_zero_problem(seed):
+    """(X, y) of the lr=0 run, float32: y of +-1 and +-3, X[:, 0] = y + N(0, 0.1^2)."""
+    rng = onp.random.default_rng(seed)
+    n = LR_ZERO_RUN["n"]
+    magnitudes = rng.permutation(onp.where(onp.arange(n) < LR_ZERO_SMALL, 1.0, 3.0))
+    y = magnitudes * rng.choice([-1.0, 1.0], n)
+    X = onp.stack([y + rng.normal(0, 0.1, n), rng.normal(0, 1, n)], axis=1)
+    return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
+
+
+def judge_lr_zero(train_minibatch, seed):
+    """With lr=0 every loss is the one at w = 0, b = 0, measured on all the examples at once
+    (batch_size does not divide n): fail naming the slip otherwise."""
+    n, batch_size, num_epochs = (LR_ZERO_RUN[k] for k in ("n", "batch_size", "num_epochs"))
+    X, y = lr_zero_problem(seed)
+    inputs = f"n={n} examples, batch_size={batch_size}, lr=0, num_epochs={num_epochs}"
+    value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, 0.0, num_epochs,
+                      seed=seed)
+    got = core.to_numpy(value) if isinstance(value, np.ndarray) else None
+    start = mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                              onp.zeros(X.shape[1]), 0.0)
+    if got is None or got.shape != (num_epochs + 1,) or core.close(got, onp.full_like(got, start)):
+        judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+        return
+    full_batches, last = divmod(n, batch_size)
+    means_of_means = [start + (loss - start) * (1 - last / batch_size) / (full_batches + 1)
+                      for loss in (0.5, 4.5)]
+    if any(core.close(loss, one) for loss in got[1:] for one in (0.5, 4.5)):
+        core.fail(train_minibatch, f"the losses are {onp.array2string(got, precision=4)}, "
+                                   f"expected {start:.6g} each ({inputs}: nothing is learnt): "
+                                   f"after the first, each is the loss of the epoch's last "
+                                   f"minibatch (here of a single example). It looks like you "
+                                   f"recorded the minibatch loss computed in the training "
+                                   f"loop. After each epoch, evaluate squared_loss on all the "
+                                   f"data with the updated w and b")
+    for epoch, loss in enumerate(got):
+        if any(core.close(loss, mean) for mean in means_of_means):
+            core.fail(train_minibatch, f"loss {epoch} is {loss:.6g}, the mean of the "
+                                       f"minibatches' mean losses; expected {start:.6g}, the "
+                                       f"mean over all {n} examples ({inputs}: nothing is "
+                                       f"learnt, so every loss is the one at w = 0, b = 0). "
+                                       f"The last minibatch has {last} example(s) and weighs as "
+                                       f"much as a full one in a mean of means: evaluate "
+                                       f"squared_loss(linreg(features, w, b), labels).mean() on "
+                                       f"all the data at once")
+    judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    if got[-1] < start * (1 - 1e-3):
+        core.fail(train_minibatch, f"ignores lr: with lr=0 nothing may be learnt, yet the loss "
+                                   f"went from {start:.6g} to {got[-1]:.6g} ({inputs}). Use "
+                                   f"the lr the function is called with in the update, "
+                                   f"param - lr * param.grad / batch_size")
+    core.assert_close(train_minibatch, got, onp.full_like(got, start), what="the losses",
+                      inputs=inputs, hint="with lr=0 nothing is learnt: every loss is the "
+                                          "mean squared loss at w = 0, b = 0 on all the data")
+
+
 def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.2, lr=0.1,
                                      num_epochs=5, seed=0):
-    """With batch_size = n every epoch is one exact gradient step: the curve is deterministic."""
+    """With batch_size = n every epoch is one exact gradient step: the curve is deterministic.
+    The lr=0 run of :func:`judge_lr_zero` comes first."""
+    judge_lr_zero(train_minibatch, seed)
     X, y = regression_problem(n, w, b, seed)
     inputs = f"n={n} examples, batch_size={n} (the full batch), lr={lr}, num_epochs={num_epochs}"
     value = core.call(train_minibatch, np.array(X), np.array(y), n, lr, num_epochs, seed=seed)
@@ -499,7 +567,9 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
 
 def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, num_epochs=3,
                               w=(2.0, -3.4), b=4.2, seed=0):
-    """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD."""
+    """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD.
+    The lr=0 run of :func:`judge_lr_zero` comes first."""
+    judge_lr_zero(train_minibatch, seed)
     X, y = regression_problem(n, w, b, seed)
     # First the start alone: 0 epochs cost no training, and a wrong start fails there.
     for epochs in (0, num_epochs):

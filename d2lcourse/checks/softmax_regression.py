@@ -16,6 +16,7 @@ a probability, so probabilities are compared with ``rtol = core.ulp_tolerance(M)
 losses (which are differences of logits) with ``atol = core.ulp_tolerance(2 M)``: an
 exact algorithm such as exp(o - logsumexp(o)) passes, an overflowing one does not.
 """
+import functools
 import math
 import re
 
@@ -832,7 +833,9 @@ def _probe(function, seed):
 
 def _probe_first(function, seed, setting):
     """Before the long training on `setting`: fail at once if the 2-step probe returns
-    something other than (W, b), or shows that the update is wrong."""
+    something other than (W, b), or shows that the update is wrong; then the trainer gates
+    of ``checks.core``: lr, num_epochs and batch_size are used, and relabelled data are
+    learnt as relabelled (judged on test images, which the sandbox cannot read)."""
     value, margin = _probe(function, seed)
     if value is not None:
         _parameters(function, value)
@@ -840,6 +843,14 @@ def _probe_first(function, seed, setting):
     if why:
         core.fail(function, f"the update is wrong, so the training on {setting} was "
                             f"skipped.{why}")
+    core.trainer_gates(function, lambda value: value[1], "b", functools.partial(
+        _predictions, function), seed)
+
+
+def _predictions(function, value, X):
+    """The classes that the (W, b) returned by `function` predicts for the images X."""
+    W, b = _parameters(function, value)
+    return (X @ W + b).argmax(axis=1)
 
 
 def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,

@@ -26,6 +26,18 @@ class Alternative:
     source: str
 
 
+def ignored_hyperparameters(function, cell, update_with_fixed_lr):
+    """The mistakes of trainer `function` that ignore lr, num_epochs or batch_size (a rate
+    of its own, the notebook's values pasted in): `cell(prepare=..., update=...)` builds a
+    whole cell of it with lines added at its start or another update."""
+    return [Mistake("train_fixed_learning_rate", function, cell(update=update_with_fixed_lr),
+                    "ignores lr"),
+            Mistake("train_notebook_epochs", function, cell(prepare="\n    num_epochs = 10"),
+                    "ignores num_epochs"),
+            Mistake("train_batch_size_256", function, cell(prepare="\n    batch_size = 256"),
+                    "ignores batch_size")]
+
+
 def load(assignment):
     """(MISTAKES, ALTERNATIVES) for an Assignment."""
     module = importlib.import_module(f"d2lcourse.mistakes.{assignment.module}")

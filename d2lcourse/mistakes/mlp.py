@@ -1,7 +1,27 @@
 """Typical mistakes and alternative correct answers for 05_mlp."""
-from d2lcourse.mistakes import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake, ignored_hyperparameters
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
+
+TRAIN_MLP = """
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):{prepare}
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):{each_epoch}
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param[:] = {update}
+    return params
+"""
+
+
+def train_mlp_cell(prepare="", each_epoch="", update="param - lr * param.grad / batch_size"):
+    """A whole plain-SGD train_mlp cell with some of its parts written otherwise: lines
+    before the parameters are made, lines at the start of each epoch, the update."""
+    return TRAIN_MLP.format(prepare=prepare, each_epoch=each_epoch, update=update)
+
 
 INIT_MLP_PARAMS = """
 def draw(sigma, shape):
@@ -533,7 +553,7 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             loss.backward()
             sgd_momentum(params, states, lr, 0.9, batch_size)
             return params
-''', "every minibatch gets its own backward()"),
+''', "the return comes after both loops"),
     Mistake("train_cosine_decay_below_zero", TRAIN, '''
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
     params = init_mlp_params(X_train[0].size, num_hiddens, 10)
@@ -550,6 +570,17 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             step += 1
     return params
 ''', "with lr > 0 at every step"),
+    *ignored_hyperparameters(TRAIN, train_mlp_cell, "param - 0.1 * param.grad / batch_size"),
+    Mistake("train_reads_the_training_set", TRAIN,
+            "from d2lcourse.data import read_fashion_mnist\n" + train_mlp_cell(
+                prepare='\n    X_train, y_train = read_fashion_mnist("train")'),
+            "ignores the labels it is given"),
+    Mistake("train_on_the_first_examples", TRAIN, train_mlp_cell(
+        prepare="\n    X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
+            "every epoch visits all the training examples"),
+    Mistake("train_initialises_every_epoch", TRAIN, train_mlp_cell(
+        each_epoch="\n        params = init_mlp_params(784, num_hiddens, 10)"),
+            "create the parameters once"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     Mistake("sigmoid_float16", "sigmoid", '''

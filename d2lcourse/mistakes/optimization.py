@@ -414,6 +414,14 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "one per minibatch"),
+    Mistake("train_minibatch_fixed_learning_rate", "train_minibatch",
+            train_minibatch_cell(update="param - 0.03 * param.grad / batch_size"),
+            "ignores lr"),
+    Mistake("train_minibatch_mean_of_batch_means", "train_minibatch", train_minibatch_cell(
+        full_loss="np.stack([squared_loss(linreg(X, w, b), y).mean()\n"
+                  "                       for X, y in data_iter(batch_size, features, "
+                  "labels)]).mean()"),
+            "the mean of the minibatches' mean losses"),
     Mistake("train_minibatch_uphill", "train_minibatch",
             train_minibatch_cell(update="param + lr * param.grad / batch_size"),
             "the update goes uphill"),

@@ -1,5 +1,5 @@
 """Typical mistakes and alternative correct answers for 04_softmax_regression."""
-from d2lcourse.mistakes import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake, ignored_hyperparameters
 
 GRAD = "softmax_cross_entropy_grad"   # calls the student's softmax
 MODEL = "softmax_regression"          # calls the student's softmax
@@ -35,6 +35,14 @@ def train_cell(prepare="", W_shape="(X.shape[1], 10)", b_shape="10",
     the minibatch loss, the update of each parameter, the lines after the inner loop."""
     return TRAIN_SHUFFLED.format(prepare=prepare, W_shape=W_shape, b_shape=b_shape, loss=loss,
                                  update=update, end=end)
+
+# A trainer that reads the training set from disk instead of using its arguments.
+READS_FASHION_MNIST = "from d2lcourse.data import read_fashion_mnist\n"
+REPLACES_ARGUMENTS = '''
+    X_train, y_train = read_fashion_mnist("train")
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]'''
+
 
 MISTAKES = [
     # ---------------------------------------------------------------- softmax
@@ -357,7 +365,33 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
             train_cell(update="p = p - lr * p.grad / len(batch)"),
             "the parameters are not updated"),
     Mistake("train_returns_inside_the_loop", TRAIN, train_cell(end="            return W, b"),
-            "`return W, b` comes after both loops"),
+            "the return comes after both loops"),
+    *ignored_hyperparameters(TRAIN, train_cell, "p[:] = p - 0.1 * p.grad / len(batch)"),
+    Mistake("train_reads_the_training_set", TRAIN, READS_FASHION_MNIST + train_cell(
+        prepare=REPLACES_ARGUMENTS), "ignores the labels it is given"),
+    Mistake("train_on_the_first_examples", TRAIN, train_cell(
+        prepare="\n    X, y_train, n = X[:500], y_train[:500], 500  # faster while testing"),
+            "every example once"),
+    Mistake("train_initialises_every_epoch", TRAIN, '''
+def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
+    X = X_train.reshape(X_train.shape[0], -1)
+    n = X.shape[0]
+    for epoch in range(num_epochs):
+        W = np.random.normal(0, 0.01, (X.shape[1], 10))
+        b = np.zeros(10)
+        W.attach_grad()
+        b.attach_grad()
+        order = np.arange(n)
+        np.random.shuffle(order)
+        for i in range(0, n, batch_size):
+            batch = order[i:i + batch_size]
+            with autograd.record():
+                loss = softmax_cross_entropy(X[batch] @ W + b, y_train[batch])
+            loss.backward()
+            for p in (W, b):
+                p[:] = p - lr * p.grad / len(batch)
+    return W, b
+''', "create the parameters once"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     Mistake("softmax_float16", "softmax", '''
