@@ -60,8 +60,8 @@ EVASIONS = {
     "globals().update in another cell": (
         "def double(x):\n    return 2 * (positive(x) - positive(-x))\n",
         "globals().update({'positive': npx.relu})\n" + OTHER,
-        "the cell of triple changes what names mean at run time, as it builds the name of "
-        "a function at run time (globals)"),
+        "because the cell of triple builds the name of a function at run "
+        "time (globals)"),
     "a with target": (
         "def double(x):\n    with npx as ops:\n        return 2 * (ops.relu(x) - ops.relu(-x))\n",
         OTHER,
@@ -107,23 +107,23 @@ EVASIONS = {
     "operator.attrgetter": (
         "import operator\ndef double(x):\n    r = operator.attrgetter('re' + 'lu')(npx)\n"
         "    return 2 * (r(x) - r(-x))\n", OTHER,
-        "uses `operator`, which can read or rebind names at run time"),
+        "uses `operator`, with which code builds the name of a function at run time"),
     "vars() of a module": (
         "def double(x):\n    r = vars(npx)['re' + 'lu']\n    return 2 * (r(x) - r(-x))\n",
         OTHER, "builds the name of a function at run time (vars)"),
     "sys.modules": (
         "import sys\ndef double(x):\n    ops = sys.modules['mxnet.numpy_extension']\n"
         "    return 2 * x\n", OTHER,
-        "uses `sys.modules` of `sys`, which can read or rebind names at run time"),
+        "uses `sys.modules` of `sys`, with which code builds the name"),
     "builtins written by another cell": (
         "def double(x):\n    return 2 * (positive(x) - positive(-x))\n",
         "import builtins\nbuiltins.positive = npx.relu\n" + OTHER,
-        "the cell of triple changes what names mean at run time"),
+        "because the cell of triple uses `builtins`, with which code builds the name"),
     "setattr on a module in another cell": (
         "def double(x):\n    return 2 * np.maximum(x, 0) - 2 * np.maximum(-x, 0)\n",
         "setattr(np, 'maximum', np.maximum)\n" + OTHER,
-        "the cell of triple changes what names mean at run time, as it builds the name of "
-        "a function at run time (setattr)"),
+        "because the cell of triple builds the name of a function at run "
+        "time (setattr)"),
     "an operator replaced in another cell": (
         "def double(x):\n    return 2 * x\n",
         "np.exp = np.exp\n" + OTHER,
@@ -152,6 +152,16 @@ EVASIONS = {
     "a local import": (
         "def double(x):\n    import mxnet.ndarray as legacy\n    return 2 * legacy.abs(x)\n",
         OTHER, "reaches the module `mxnet.ndarray`"),
+    "a local import used by a nested function": (
+        "def double(x):\n    import mxnet.ndarray as legacy\n    def inner(y):\n"
+        "        return legacy.abs(y)\n    return 2 * x\n", OTHER,
+        "reaches the module `mxnet.ndarray`"),
+    "a legacy method through the class": (
+        "def double(x):\n    return 2 * (np.ndarray.relu(x) - np.ndarray.relu(-x))\n", OTHER,
+        "`npx.relu`, which this exercise forbids"),
+    "a class pattern that reads attributes": (
+        "def double(x):\n    match x:\n        case object(__class__=kind):\n"
+        "            return 2 * x\n", OTHER, "a dunder attribute"),
     "the legacy operators of mxnet": (
         "import mxnet as mx\ndef double(x):\n    return 2 * mx.nd.abs(x.as_nd_ndarray())\n",
         OTHER, "reaches the module `mxnet.ndarray` (`mx.nd`)"),
@@ -429,3 +439,14 @@ def test_in_the_sandbox_the_evasion_loses_only_the_hand_derived_points(evasion):
     points = {r.grade_id: r.points for r in verdict.results}
     assert points == {"test_double": 2.0, "test_double_by_hand": 0.0}, verdict.results
     assert words in verdict.results[1].message
+
+
+def test_a_module_the_grader_does_not_know_is_denied_in_any_cell():
+    """Importing runs a module, which may rebind names; an unknown one is denied anywhere."""
+    message = grader_message("def double(x):\n    return 2 * x\n",
+                             "import antigravity_of_the_student\n" + OTHER)
+    assert message.startswith("cannot be checked, because the cell of triple uses "
+                              "`antigravity_of_the_student`, a module the grader cannot tell "
+                              "leaves names alone"), message
+    assert grader_message("def double(x):\n    return 2 * x\n",
+                          "import matplotlib.pyplot as plt\nimport collections\n" + OTHER) is None

@@ -68,8 +68,16 @@ DYNAMIC_ATTRIBUTES = {("numpy", "load")}
 # string.Formatter, functools.update_wrapper, ctypes, ...).
 NAMESPACE_MODULES = ("math", "cmath", "random", "numpy", "mxnet", "d2lcourse", "d2l",
                      "time", "itertools", "collections", "warnings", "sys", "typing",
-                     "dataclasses", "statistics", "os", "tqdm", "matplotlib")
-DYNAMIC_MODULES = ("numpy.ctypeslib", "numpy.testing", "mxnet.base", "mxnet.library",
+                     "dataclasses", "statistics", "os", "tqdm", "matplotlib", "contextlib",
+                     "abc", "enum", "numbers", "re", "json", "csv", "heapq", "bisect",
+                     "copy", "io", "gzip", "struct", "pathlib", "datetime", "fractions",
+                     "decimal", "textwrap", "pprint")
+# Modules (with their submodules) that read or write names by string, or call C by name;
+# of sys, only the attributes ALLOWED lists.
+DYNAMIC_MODULES = ("importlib", "builtins", "operator", "string", "types", "inspect",
+                   "ctypes", "gc", "runpy", "code", "codeop", "pickle", "marshal", "imp",
+                   "pkgutil", "copyreg", "unittest", "ast", "dis", "weakref", "functools",
+                   "numpy.ctypeslib", "numpy.testing", "mxnet.base", "mxnet.library",
                    "mxnet.operator", "mxnet.rtc", "mxnet.libinfo")
 # Builtins that build names at run time; getattr with a constant name is an attribute.
 DYNAMIC_NAMES = frozenset({"eval", "exec", "compile", "__import__", "globals", "locals",
@@ -239,6 +247,8 @@ class Collector:
         for name in (getattr(node, "name", None), getattr(node, "rest", None)):
             if isinstance(node, NAMED_PATTERNS) and name:
                 self.store(name, node, scope)   # except E as name, case [*name], case {**rest}
+        for attribute in getattr(node, "kwd_attrs", ()):   # case C(attribute=pattern)
+            self.events.append(("chain", ("expr", node), (attribute,), False))
         if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
             root = node.value
             while isinstance(root, (ast.Attribute, ast.Subscript)):
@@ -282,6 +292,10 @@ class Collector:
         return self.chain_from(node, steps, scope, not isinstance(outermost.ctx, ast.Load))
 
     def chain_from(self, root, steps, scope, store):
+        if any(step in FORMAT_METHODS for step in steps) and not (
+                steps[0] in FORMAT_METHODS and safe_format(root)):
+            self.problem(REACHED, "by_string", "str.format with a format string that reads "
+                                               "attributes, or one not written out")
         pending = []
         if isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load):
             origin = self.origin(root.id, scope)
@@ -292,14 +306,14 @@ class Collector:
         return pending
 
     def origin(self, name, scope):
-        """Where a name read in `scope` is looked up: ("global", name) or ("local", scope, name)."""
-        return ("global", name) if scope.is_global(name) else ("local", id(scope), name)
+        """Where a name read in `scope` is looked up: ("global", name) or ("local", name)."""
+        return ("global", name) if scope.is_global(name) else ("local", name)
 
     def name(self, node, scope):
         if not isinstance(node.ctx, ast.Load):
             self.store(node.id, node, scope)
         elif not scope.is_global(node.id):
-            self.events.append(("local", id(scope), node.id))
+            self.events.append(("local", node.id))
         elif node.id in DYNAMIC_NAMES:
             self.problem(EVERY_CELL, "dynamic", node.id)
         elif node.id.startswith("__") and node.id not in HARMLESS_DUNDERS:
@@ -335,11 +349,6 @@ class Collector:
                     + pending[2:]
             self.problem(EVERY_CELL, "by_string", "getattr with a computed name")
             return pending
-        if isinstance(func, ast.Attribute) and func.attr in FORMAT_METHODS:
-            fields = format_fields(func.value)
-            if fields is None or any("." in f or "[" in f for f in fields):
-                self.problem(REACHED, "by_string", f"str.{func.attr} with a format "
-                                                        "string that reads attributes")
         return [(func, scope)] + pending
 
     def imports(self, node, scope):
@@ -356,11 +365,13 @@ class Collector:
             bound = [(alias.asname or alias.name.split(".")[0],
                       (alias.name if alias.asname else alias.name.split(".")[0], None))
                      for alias in node.names]
+        self.events.append(("import", node.module if isinstance(node, ast.ImportFrom)
+                            else None, [alias.name for alias in node.names]))
         for name, target in bound:
             if scope.is_global(name):
                 self.cell.bind(name, Binding("import", self.index, node, target))
-            else:
-                self.cell.local_imports.setdefault((id(scope), name), []).append(target)
+            else:   # any local of that name, in any function of the cell, may be it
+                self.cell.local_imports.setdefault(name, []).append(target)
 
 
 def value_kind(value):
@@ -394,14 +405,15 @@ def constant_string(node):
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
-def format_fields(node):
-    """The field names of a constant format string, or None if it is not one."""
+def safe_format(node):
+    """True for a format string written out whose fields read no attribute or item."""
     if not constant_string(node):
-        return None
+        return False
     try:
-        return [field for _, field, _, _ in string.Formatter().parse(node.value) if field]
+        fields = [field for _, field, _, _ in string.Formatter().parse(node.value) if field]
     except ValueError:
-        return []   # it raises when it runs
+        return True   # it raises when it runs
+    return not any("." in field or "[" in field for field in fields)
 
 
 # --------------------------------------------------------------------------- namespaces
@@ -457,10 +469,13 @@ class Values:
     def __init__(self, namespace, source, owner):
         self.namespace = namespace
         self.own = cached_cell(owner, source)
-        self.ran = [self.own] + [cell for cell in (
-            self.cell_of(value) for value in list(namespace.values())
-            if isinstance(value, types.FunctionType)
-            and value.__code__.co_filename.startswith("<cell ")) if cell]
+        ran = {id(self.own): self.own}
+        for value in list(namespace.values()):
+            if isinstance(value, types.FunctionType) \
+                    and value.__code__.co_filename.startswith("<cell "):
+                cell = self.cell_of(value)
+                ran.setdefault(id(cell), cell)
+        self.ran = [cell for cell in ran.values() if cell]
         self.index = index_bindings(self.ran)
         self.rewritten = False
 
@@ -584,9 +599,11 @@ class Judge:
                 return ("module_value", event[1])
             return None
         if kind == "local":
-            if (event[1], event[2]) in cell.local_imports:
-                return ("module_value", event[2])
-            return None
+            return ("module_value", event[1]) if event[1] in cell.local_imports else None
+        if kind == "import":   # importing runs a module: only one that leaves names alone
+            modules = [event[1]] if event[1] else event[2]
+            return next((self.module(sys.modules.get(m, m), m) for m in modules
+                         if not namespace_safe(m)), None)
         if kind == "subscript_store":
             _, values = self.global_name(cell, event[1])
             if any(isinstance(v, types.ModuleType) or module_of(v) for v in values):
@@ -673,10 +690,11 @@ class Judge:
         if id(value) in self.forbidden:
             return ("forbidden", self.forbidden[id(value)])
         name = value if isinstance(value, str) else value.__name__
-        if not namespace_safe(name):
-            return ("dynamic_module", written, name)
-        if self.rules == REACHED and name not in ALLOWED:
+        if self.rules == REACHED and name not in ALLOWED and namespace_safe(name):
             return ("module_not_allowed", written, name)
+        if not namespace_safe(name):
+            return ("dynamic_module" if within(name, DYNAMIC_MODULES) else "unknown_module",
+                    written, name)
         return None
 
     def step(self, owner, attribute, written):
@@ -701,7 +719,7 @@ class Judge:
         return None, value
 
     def chain(self, cell, origin, steps, store):
-        written = chain_text(origin, steps)
+        written = chain_text(cell, origin, steps)
         for count, attribute in enumerate(steps, 1):
             if attribute.startswith("__") and attribute not in HARMLESS_DUNDERS:
                 return ("dunder", written(count))
@@ -714,8 +732,7 @@ class Judge:
         if origin[0] == "expr":
             return self.by_name(steps)
         if origin[0] == "local":
-            imported = [self.imported(*target)
-                        for target in cell.local_imports.get((origin[1], origin[2]), ())]
+            imported = [self.imported(*target) for target in cell.local_imports.get(origin[1], ())]
             problem = next((p for p, _ in imported if p), None)
             values = [v for _, v in imported if v is not None]
         else:
@@ -732,8 +749,11 @@ class Judge:
                     dotted = f"{value}.{attribute}"
                     problem = self.module(sys.modules.get(dotted, dotted), written(count))
                     value = dotted
-                else:
-                    problem, value = self.step(value, attribute, written(count))
+                else:   # of a class or object, its name may stand for an API too
+                    problem = None if isinstance(value, types.ModuleType) \
+                        else self.by_name([attribute])
+                    problem, value = problem and (problem, None) or self.step(
+                        value, attribute, written(count))
                 if problem:
                     return problem
                 if value is None:               # from here on, what it is is not known
@@ -755,12 +775,12 @@ class Judge:
         return None
 
 
-def chain_text(origin, steps):
+def chain_text(cell, origin, steps):
     """written(n): the chain up to its n-th attribute, as written (a long expression cut)."""
     def written(count):
         root = origin[-1]
         if origin[0] == "expr":
-            root = ast.unparse(root)
+            root = " ".join((ast.get_source_segment(cell.source, root) or "...").split())
             root = root if len(root) <= 40 else root[:37] + "..."
             root = f"({root})" if isinstance(origin[1], OPERATIONS) else root
         return ".".join([root, *steps[:count]])
@@ -776,12 +796,15 @@ def segment(cell, node):
 
 def namespace_safe(module, attribute=None):
     """True if any cell may use `module` (and its `attribute`) as far as the namespace goes."""
-    dotted = f"{module}.{attribute}" if attribute else module
-    if any(dotted == d or dotted.startswith(d + ".") for d in DYNAMIC_MODULES):
-        return False
     if module == "sys":
         return attribute is None or attribute in ALLOWED["sys"]
-    return any(module == m or module.startswith(m + ".") for m in NAMESPACE_MODULES)
+    dotted = f"{module}.{attribute}" if attribute else module
+    return within(module, NAMESPACE_MODULES) and not within(dotted, DYNAMIC_MODULES)
+
+
+def within(dotted, modules):
+    """True if the module `dotted` is one of `modules` or in one of them."""
+    return any(dotted == m or dotted.startswith(m + ".") for m in modules)
 
 
 def module_of(value):
