@@ -20,10 +20,10 @@ Every name and attribute a hand-derived function reaches must resolve to somethi
 - a module is never a value (`m = np`, `f(np)`, `[np]`): modules are imported by name.
 
 And every cell, reached or not, must leave the namespace to its ordinary bindings (the
-EVERY_CELL rules): no exec, eval, globals(), vars(), setattr, no dunder attribute, no
-attribute assignment, no star import, no module bound by assignment, no module outside
-NAMESPACE_MODULES (importlib, builtins, sys.modules, ...). A cell too large or too deep
-to analyse is a violation too: the analysis fails closed.
+EVERY_CELL rules): no exec, eval, globals(), vars(), setattr, no dunder or reflective
+attribute, no attribute assignment, no star import, no import or use of a module outside
+NAMESPACE_MODULES or inside DYNAMIC_MODULES (importlib, builtins, sys.modules, ...). A
+cell too large or too deep to analyse is a violation too: the analysis fails closed.
 
 Problems are tuples, (kind, *details), for core.violation_message to word.
 """
@@ -595,11 +595,13 @@ class Judge:
             problem, values = self.global_name(cell, event[1])
             if problem:
                 return problem
-            if any(isinstance(v, (types.ModuleType, str)) for v in values):
+            if self.rules == REACHED and any(isinstance(v, (types.ModuleType, str))
+                                             for v in values):
                 return ("module_value", event[1])
             return None
         if kind == "local":
-            return ("module_value", event[1]) if event[1] in cell.local_imports else None
+            return ("module_value", event[1]) \
+                if self.rules == REACHED and event[1] in cell.local_imports else None
         if kind == "import":   # importing runs a module: only one that leaves names alone
             modules = [event[1]] if event[1] else event[2]
             return next((self.module(sys.modules.get(m, m), m) for m in modules
@@ -761,7 +763,7 @@ class Judge:
                     break
             if problem:
                 return problem
-            if steps and isinstance(value, (types.ModuleType, str)):
+            if self.rules == REACHED and steps and isinstance(value, (types.ModuleType, str)):
                 return ("module_value", written(len(steps)))
         return None
 

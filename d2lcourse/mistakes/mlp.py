@@ -140,6 +140,13 @@ def tanh(X):
 def relu_grad(X):
     return np.maximum(X, 0)
 ''', "returned relu(x) = max(x, 0) itself"),
+    # Deny by default: a global array, which any cell could change, read by the function.
+    Mistake("relu_grad_global_slopes", "relu_grad", '''
+SLOPES = np.array([0.0, 1.0])
+
+def relu_grad(X):
+    return SLOPES[(X > 0).astype("int32")].astype(X.dtype)
+''', "reads the global `SLOPES`, bound by `SLOPES = np.array([0.0, 1.0])`"),
     Mistake("relu_grad_bool", "relu_grad", '''
 def relu_grad(X):
     return X > 0

@@ -196,6 +196,13 @@ def grad_relu(x):
 def grad_relu(x):
     return (npx.relu(x) > 0).astype(x.dtype)
 ''', "uses `npx.relu`"),
+    # Deny by default: a module bound to a name, which the grader cannot follow.
+    Mistake("relu_module_bound_to_a_name", "grad_relu", '''
+xp = np
+
+def grad_relu(x):
+    return xp.where(x > 0, 1.0, 0.0).astype(x.dtype)
+''', "uses the module `np` as a value"),
     Mistake("relu_sign", "grad_relu", '''
 def grad_relu(x):
     return np.sign(x)
