@@ -13,10 +13,11 @@ from d2lcourse.autograder.nbgrader_plugin import configure
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
 c.CourseDirectory.course_id = "d2lcourse"
-# nbgrader's exchange (release_assignment, fetch, submit, collect) lives in this folder.
-# On a JupyterHub, point it at the folder shared with the students instead, e.g.
-# c.Exchange.root = "/srv/nbgrader/exchange" (nbgrader's default).
-c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+# nbgrader's exchange (release_assignment, fetch, submit, collect, release_feedback) is
+# this folder's exchange/, or $D2LCOURSE_EXCHANGE: on a JupyterHub, the folder shared with
+# the students (docs/jupyterhub.md), the same as in student_nbgrader_config.py.
+c.Exchange.root = os.environ.get(
+    "D2LCOURSE_EXCHANGE", os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange"))
 if not os.path.isdir(c.Exchange.root):
     os.makedirs(c.Exchange.root)
     os.chmod(c.Exchange.root, 0o777)  # what nbgrader requires of an exchange (it warns otherwise)
