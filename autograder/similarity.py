@@ -334,11 +334,16 @@ def clusters(pairs):
 
 def known_sources(assignment):
     """{name: {grade_id: source}}: the reference, each catalogued alternative, d2l."""
-    module = notebooks.reference_module(assignment)
-    reference = {name: _without_markers(notebooks.solution_cell_source(module, name))
-                 for name in assignment.functions}
-    found = {"reference": reference}
-    for alternative in mistakes.load(assignment)[1]:
+    found = {}
+    try:   # a course of one's own may have no reference module or catalogue
+        module = notebooks.reference_module(assignment)
+        found["reference"] = {
+            name: _without_markers(notebooks.solution_cell_source(module, name))
+            for name in assignment.functions if hasattr(module, name)}
+        alternatives = mistakes.load(assignment)[1]
+    except ModuleNotFoundError:
+        alternatives = []
+    for alternative in alternatives:
         found[f"alternative {alternative.name}"] = {alternative.function: alternative.source}
     d2l = d2l_functions(assignment.functions)
     if d2l:
