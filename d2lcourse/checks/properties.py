@@ -3,7 +3,8 @@
 COURSE_CONTRACT.md, "Rules for every graded function": a graded function leaves its
 inputs as they were, unless its entry says it updates them in place (then their values
 change, never their gradients); its results are new arrays, neither views of its inputs
-nor buffers that a later call reuses. :data:`CONTRACTS` says, per function, where the
+nor buffers that a later call reuses (but the regions of `regions` and the batches of
+`data_iter` are pieces of their inputs). :data:`CONTRACTS` says, per function, where the
 contract says otherwise; a new graded function gets the rules without a line of its own.
 
 :func:`judge` runs where the function runs, right after the call: in the notebook's
@@ -33,14 +34,14 @@ COPY_BYTES = 4 << 20              # larger arrays are compared by a CRC-32 of th
 class Contract:
     """Where a function's contract departs from the rules for every graded function."""
     updates: tuple = ()        # positions of the arguments whose values it updates in place
-    views: bool = False        # its results are regions of its input, by definition
+    views: bool = False        # its results are pieces of its inputs, which may be views
     keeps_dtype: bool = False  # its arrays have its inputs' dtype (others: floating point)
     trainer: bool = False      # long-running: compared by digest, never called twice
 
 
 CONTRACTS = {
     "regions": Contract(views=True, keeps_dtype=True),
-    "data_iter": Contract(keeps_dtype=True),
+    "data_iter": Contract(views=True, keeps_dtype=True),
     "sgd": Contract(updates=(0,)),
     "sgd_momentum": Contract(updates=(0, 1)),
 }
