@@ -151,7 +151,8 @@ def synthetic_data_false_alarms(seeds):
             X, y = (a.asnumpy().astype(onp.float64) for a in synthetic_data(
                 np.array(true_w), b, n))
             noise = y[:, 0] - (X @ true_w.astype(onp.float64) + b)
-            for test, values, scale in (("X", X, 1.0), ("noise", noise, check.NOISE_STD)):
+            for test, values, scale in (("KS of X", X, 1.0),
+                                        ("KS of noise", noise, check.NOISE_STD)):
                 distance = check.ks_distance(values, check.normal_cdf(scale))
                 counted[test] = counted.get(test, 0) + 1
                 worst[test] = max(worst.get(test, 0.0), distance / check.ks_threshold(values.size))
@@ -169,16 +170,23 @@ def synthetic_data_false_alarms(seeds):
                         print(f"  FAILED n={n}, seed {seed}: {failure}")
                     else:
                         caught[name] += 1
+    print_summary(counted, rejected, worst, check.FALSE_ALARM, failures,
+                  len(settings) * seeds, caught)
+    return failures
+
+
+def print_summary(counted, rejected, worst, false_alarm, failures, calls, caught):
+    """Per test: the share of samples rejected at each of LEVELS and the worst margin at
+    `false_alarm`; then the failures of the reference and the power against each wrong
+    distribution, out of `calls` calls of the check."""
     for test in counted:
         shares = ", ".join(f"{rejected[test, level] / counted[test]:.3f} at {level:g}"
                            for level in LEVELS)
-        print(f"  KS of {test:6s} {counted[test]} samples, share rejected: {shares}; worst "
-              f"distance / limit at {check.FALSE_ALARM:g}: {worst[test]:.3f}")
-    calls = len(settings) * seeds
+        print(f"  {test:12s} {counted[test]} samples, share rejected: {shares}; worst margin "
+              f"at {false_alarm:g}: {worst[test]:.3f}")
     print(f"  the check failed the reference {failures} times in {calls} calls")
     for name, count in caught.items():
         print(f"  power against {name}: failed {count} of {calls} calls")
-    return failures
 
 
 PARTS = [init_mlp_params_false_alarms, synthetic_data_false_alarms]

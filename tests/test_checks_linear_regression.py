@@ -15,6 +15,7 @@ from d2lcourse import autograd, np, npx
 from d2lcourse import data
 from d2lcourse.checks import core
 from d2lcourse.checks import linear_regression as check
+from d2lcourse.mistakes.linear_regression import synthetic_cell
 from d2lcourse.solutions import linear_regression as ref
 
 from helpers import failure, quietly
@@ -412,3 +413,9 @@ def test_closed_form_takes_y_of_either_shape():
     assert "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, " \
            "bias 4.2, y of shape (100,)" in message
     quietly(lambda: check.closed_form_matches(ref.closed_form))
+
+
+def test_the_synthetic_data_template_of_the_mistakes_is_right_as_it_stands():
+    namespace = {"np": np, "npx": npx}
+    exec(synthetic_cell(), namespace)
+    quietly(lambda: check.synthetic_data_statistics(namespace["synthetic_data"]))

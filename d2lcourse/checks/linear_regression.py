@@ -209,6 +209,11 @@ def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4
 # --------------------------------------------------------------------------- distributions
 
 FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
+# Power: uniform features of variance 1 lie 0.057 from N(0, 1), so with the notebook's 8000
+# entries of X (limit 0.030) DKW bounds the chance of missing them by
+# 2 exp(-2 * 8000 * 0.027^2) < 2e-5. Measured (benchmarks/distributions.py, 400 calls each):
+# uniform X, noise of std 0.02, uniform noise of std 0.01 and a fixed seed all fail every
+# time; the reference never (largest distance 0.71 of the limit).
 
 
 def ks_distance(samples, cdf):

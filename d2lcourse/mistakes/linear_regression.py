@@ -29,6 +29,23 @@ def train_cell(w_init="np.random.normal(0, 0.01, (features.shape[1], 1))",
                                           batches=batches, loss=loss, step=step)
 
 
+SYNTHETIC_DATA = """
+def synthetic_data(w, b, num_examples):{prepare}
+    X = {X}
+    y = np.dot(X, w) + b
+    y += {noise}
+    return X, y.reshape((-1, 1))
+"""
+
+
+def synthetic_cell(X="np.random.normal(0, 1, (num_examples, len(w)))",
+                   noise="np.random.normal(0, 0.01, y.shape)", prepare=""):
+    """A whole synthetic_data cell like the reference, with some of its parts written
+    otherwise: how X and the noise are drawn, and lines run first."""
+    first = f"\n    {prepare}" if prepare else ""
+    return SYNTHETIC_DATA.format(X=X, noise=noise, prepare=first)
+
+
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     Mistake("synthetic_data_noise_std_1", "synthetic_data", '''
@@ -151,51 +168,26 @@ def synthetic_data(w, b, num_examples):
     y += np.random.uniform(-0.01, 0.01, y.shape)
     return X, y.reshape((-1, 1))
 ''', "draw it with np.random.normal(0, 0.01, y.shape)"),
-    Mistake("synthetic_data_uniform_unit_variance", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    # uniform on [-sqrt(3), sqrt(3)]: mean 0 and variance 1, like N(0, 1)
-    X = np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn from "
+    Mistake("synthetic_data_uniform_unit_variance", "synthetic_data", synthetic_cell(
+        X="np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))  # variance 1"),
+        "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn from "
         "N(0, 1^2): the Kolmogorov-Smirnov distance of their 8000 values"),
-    Mistake("synthetic_data_uniform_noise_unit_variance", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)   # std 0.01
-    return X, y.reshape((-1, 1))
-''', "They look uniform"),
-    Mistake("synthetic_data_seeded", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    npx.random.seed(42)   # the same data every time
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "two calls in a row returned the same X (num_examples=20): the function seeds the "
+    Mistake("synthetic_data_uniform_noise_unit_variance", "synthetic_data", synthetic_cell(
+        noise="np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)  # std 0.01"),
+        "They look uniform"),
+    Mistake("synthetic_data_seeded", "synthetic_data", synthetic_cell(
+        prepare="npx.random.seed(42)  # the same data every time"),
+        "two calls in a row returned the same X (num_examples=20): the function seeds the "
         "generator itself"),
-    Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data", '''
-import numpy
-
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    noise = numpy.random.RandomState(0).normal(0, 0.01, y.shape)   # reproducible noise
-    y += np.array(noise, dtype=y.dtype)
-    return X, y.reshape((-1, 1))
-''', "two calls in a row added the same noise"),
-    Mistake("synthetic_data_own_generator", "synthetic_data", '''
-import numpy
-
-def synthetic_data(w, b, num_examples):
-    rng = numpy.random.default_rng()
-    X = np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")
-    y = np.dot(X, w) + b
-    y += np.array(rng.normal(0, 0.01, y.shape), dtype="float32")
-    return X, y.reshape((-1, 1))
-''', "the same seed of MXNet's generator gave different data"),
+    Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data", synthetic_cell(
+        prepare="import numpy",
+        noise="np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), dtype=y.dtype)"),
+        "two calls in a row added the same noise"),
+    Mistake("synthetic_data_own_generator", "synthetic_data", synthetic_cell(
+        prepare="import numpy\n    rng = numpy.random.default_rng()",
+        X='np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")',
+        noise='np.array(rng.normal(0, 0.01, y.shape), dtype="float32")'),
+        "the same seed of MXNet's generator gave different data"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter", '''
 def data_iter(batch_size, features, labels):
