@@ -158,11 +158,8 @@ def local_invoker(function, name=None):
             except Exception as error:  # the student's error, reported by raise_for_error
                 return Outcome(error=describe_error(error), apis_used=used)
         if GRADIENT not in watch:
-            def call_again():
-                with seeded(seed):  # the generators end as one call leaves them
-                    return run(args, kwargs)
-            violation = properties.judge(name, function, args, kwargs, value, before,
-                                         call_again)
+            violation = properties.judge(name, names, args, kwargs, value, before,
+                                         lambda: run(args, kwargs))
             if violation:
                 return Outcome(error=(properties.VIOLATION, violation, ""), apis_used=used)
         return Outcome(value=value, apis_used=used)
@@ -998,10 +995,12 @@ _verdicts = weakref.WeakKeyDictionary()   # trainer -> {seed: None, or a failure
 
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
-    """:func:`probe_zero_settings`, :func:`probe_relabelled`, :func:`probe_steps`: once per
-    trainer and seed, since every training test of a notebook runs them (a later test
-    repeats the verdict of the first)."""
-    verdicts = _verdicts.setdefault(trainer, {})
+    """:func:`probe_zero_settings`, :func:`probe_relabelled`, :func:`probe_steps`. Every
+    training test of a notebook runs them: for a submission in the sandbox, whose code
+    cannot change between its tests, once per seed (a later test repeats the verdict of
+    the first); in a notebook, where the student may fix a helper and run a test again,
+    every time."""
+    verdicts = _verdicts.setdefault(trainer, {}) if hasattr(trainer, "invoke") else {}
     if seed not in verdicts:
         try:
             probe_zero_settings(trainer, output_bias, bias, seed, **kwargs)

@@ -7,7 +7,9 @@ normalises the wrong axis, ``y_hat[:, y]`` picking whole columns, ``-log(softmax
 underflowing where the log-sum-exp trick is needed, a gradient divided by the batch size
 or with the wrong sign, an accuracy returned as a fraction or an array, a model without
 its bias or without flattening its input, a trainer that never shuffles or goes uphill
-(a 2-step probe finds a wrong update before the long training).
+(a 2-step probe finds a wrong update before the long training), that ignores lr,
+num_epochs, batch_size or the data it is given (the trainer gates of ``checks.core``).
+Trained parameters are evaluated here, on the test images, which the sandbox cannot read.
 
 Tolerances. Float32 results are compared with ``core.RTOL``/``core.ATOL``. With logits of
 magnitude M, a float32 logit is only known to ``FLOAT32_EPS * M`` (about 1e-3 at
