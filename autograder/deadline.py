@@ -18,6 +18,7 @@ import threading
 import time
 
 WATCH_INTERVAL = 0.1   # seconds between the watchdog's looks at the clock
+REFIRE_INTERVAL = 1.0  # seconds before it raises again, should something swallow it
 
 
 class OutOfTime(BaseException):
@@ -40,14 +41,18 @@ class Deadline:
 
     def run(self, work, *args):
         """work(*args), under a watchdog that raises OutOfTime in this thread once the
-        deadline has passed (again every WATCH_INTERVAL, should something swallow it),
+        deadline has passed (again every REFIRE_INTERVAL, should something swallow it),
         and never once `run` has returned."""
         watchdog = Watchdog(self, threading.get_ident(), sys._getframe())
         watchdog.start()
         try:
             return work(*args)
         finally:
-            watchdog.stop()
+            while watchdog.is_alive():
+                try:
+                    watchdog.stop()
+                except OutOfTime:  # raised again on the way here: the first one goes on
+                    pass
 
 
 class Watchdog(threading.Thread):
@@ -60,12 +65,15 @@ class Watchdog(threading.Thread):
         self.stopped, self.lock = threading.Event(), threading.Lock()
 
     def run(self):
-        while not self.stopped.wait(min(max(self.deadline.left(), 0.0), WATCH_INTERVAL)):
+        pause = 0.0  # REFIRE_INTERVAL once it has fired
+        while not self.stopped.wait(max(min(self.deadline.left(), WATCH_INTERVAL), pause)):
             with self.lock:
-                if not self.stopped.is_set() and self.deadline.expired():
-                    if not self.still_running():
-                        return
-                    raise_in(self.target, OutOfTime)
+                if self.stopped.is_set() or not self.deadline.expired():
+                    continue
+                if not self.still_running():
+                    return
+                raise_in(self.target, OutOfTime)
+                pause = REFIRE_INTERVAL
 
     def still_running(self):
         """Whether the target thread is still inside Deadline.run (even should an
@@ -79,7 +87,7 @@ class Watchdog(threading.Thread):
         with self.lock:
             self.stopped.set()
             raise_in(self.target, None)  # cancel one not yet delivered
-        self.frame = None
+        self.join()
 
 
 def raise_in(thread_id, exception):

@@ -201,6 +201,9 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
                 results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
         except InfrastructureFault as error:
             return ungraded(assignment, tests, str(error), time.monotonic() - started)
+        except OutOfTime:  # delivered as its sandbox closed: the deadline had passed
+            fault = timed_out(limits)
+            results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
     if deaths and fault is not None and fault.status == "timeout":
         if deaths[-1].outside:  # the time went to a death that was not the student's
             return ungraded(assignment, tests, f"the notebook's process {deaths[-1].how}, "
@@ -261,12 +264,15 @@ def judge_once(assignment, setup, tests, solution_sources, limits, sandboxed, da
 def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
     """Load the submission into `sandbox` and run the tests, appending to `results`, until
     one meets a fault of the submission's own (returned; None if none did)."""
+    code = sum(len(source) for source in solution_sources.values())
+    if code > hand_derived.MAX_ANALYSED_CHARS:  # each parse of it is one long call into C
+        raise too_large(f"{code >> 10} KB of code; the limit is "
+                        f"{hand_derived.MAX_ANALYSED_CHARS >> 10} KB")
     try:
         reply, _ = sandbox.request({"op": "load", "functions": list(assignment.functions),
                                     "setup": list(setup), "solutions": solution_sources})
     except wire.WireError as error:  # our own request: the cells are larger than a message
-        raise SubmissionFault("invalid_notebook", f"its solution cells are too large to "
-                                                  f"grade ({error}): keep data out of them")
+        raise too_large(str(error)) from None
     missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
     if any("MemoryError" in reason for reason in missing.values()):
         raise SubmissionFault("memory", "a solution cell ran out of memory")
@@ -287,6 +293,11 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
         results.clear()
         raise sandbox.fault
     return None
+
+
+def too_large(detail):
+    return SubmissionFault("invalid_notebook", f"its solution cells are too large to grade "
+                                               f"({detail}): keep data out of them")
 
 
 def unrun(test, assignment, message):

@@ -46,6 +46,7 @@ from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_
 from d2lcourse.autograder.workers import Job, judge, one_line
 
 MAX_NOTEBOOK_BYTES = 20 << 20
+MAX_NOTEBOOK_VALUES = 200_000  # JSON values: the course's notebooks hold a few thousand
 # What `nbgrader submit` writes beside the notebook and `nbgrader release_feedback` reads
 # beside the feedback page (generate_feedback copies them there from autograded/).
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -170,13 +171,7 @@ def read_submission(submission, assignment):
     except UnicodeDecodeError as error:
         raise InvalidNotebook(f"the notebook is not UTF-8 text ({error.reason} at byte "
                               f"{error.start})") from None
-    try:
-        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-    except Exception as error:  # nbformat raises several kinds for broken JSON
-        raise InvalidNotebook(f"the notebook is not valid notebook JSON ({error})"[:500]) from None
-    if notebook.get("nbformat") != 4:
-        raise InvalidNotebook(f"the notebook has nbformat {notebook.get('nbformat')}; "
-                              "expected 4: resubmit the released notebook")
+    notebook = parsed_notebook(text)
     sources, seen = {}, set()
     for cell in notebook.get("cells", []):
         name = grade_id(cell)
@@ -188,6 +183,46 @@ def read_submission(submission, assignment):
         if is_solution_cell(cell) and name in assignment.functions:
             sources[name] = str(cell.get("source", ""))
     return sources
+
+
+def parsed_notebook(text):
+    """The notebook in `text`, read in time linear in its size: JSON parsed in C, then at
+    most MAX_NOTEBOOK_VALUES values walked (nbformat's schema validation, about 30 us a
+    value, would take a minute on 20 MB of tiny cells; nbformat.reads only logs what it
+    finds anyway), then nbformat's own conversion; or InvalidNotebook."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InvalidNotebook(f"the notebook is not valid notebook JSON ({error})"[:500]) from None
+    if not isinstance(document, dict):
+        raise InvalidNotebook("the notebook is not valid notebook JSON (not an object): "
+                              "resubmit the released notebook")
+    version = document.get("nbformat")
+    if version != 4:
+        raise InvalidNotebook(f"the notebook has nbformat {str(version)[:20]}; expected 4: "
+                              "resubmit the released notebook")
+    if json_values(document) > MAX_NOTEBOOK_VALUES:
+        raise InvalidNotebook(f"the notebook holds more than {MAX_NOTEBOOK_VALUES} JSON values "
+                              "(cells, lines of output, ...): clear its outputs (Kernel > "
+                              "Restart & Clear Output) and resubmit")
+    try:
+        return nbformat.v4.to_notebook_json(document)
+    except Exception as error:  # nbformat raises several kinds for a broken notebook
+        raise InvalidNotebook(f"the notebook is not valid notebook JSON ({error})"[:500]) from None
+
+
+def json_values(document, limit=MAX_NOTEBOOK_VALUES):
+    """How many values (objects, lists, strings, numbers...) `document` holds, counted up
+    to just past `limit`."""
+    count, pending = 0, [document]
+    while pending and count <= limit:
+        value = pending.pop()
+        count += 1
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return count
 
 
 # --------------------------------------------------------------------------- 3
