@@ -38,12 +38,12 @@ from pathlib import Path
 
 import nbformat
 
-from d2lcourse.course import default_course_dir
+from d2lcourse.course import ASSIGNMENTS, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.grading import UNGRADED, InfrastructureFault
 from d2lcourse.autograder.evaluate import Verdict, ungraded, unrun, warm_up
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
-from d2lcourse.autograder.workers import Job, judge, one_line
+from d2lcourse.autograder.workers import Job, judge, one_line, sigint_ignored
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_NOTEBOOK_VALUES = 200_000  # JSON values: the course's notebooks hold a few thousand
@@ -70,6 +70,10 @@ class GradingIncomplete(Exception):
     def __init__(self, causes):
         super().__init__("\n".join(causes))
         self.causes = causes
+
+
+class GradingInterrupted(Exception):
+    """Ctrl-C (SIGINT) ended the run; the message says what is graded and recorded."""
 
 
 class RunInProgress(Exception):
@@ -173,7 +177,12 @@ def read_submission(submission, assignment):
                               f"{error.start})") from None
     notebook = parsed_notebook(text)
     sources, seen = {}, set()
-    for cell in notebook.get("cells", []):
+    cells = notebook.get("cells", [])
+    for number, cell in enumerate(cells if isinstance(cells, list) else [None], 1):
+        problem = malformed(cell)
+        if problem:
+            raise InvalidNotebook(f"cell {number} of the notebook {problem}: start again from "
+                                  "the released notebook and keep its cells' metadata")
         name = grade_id(cell)
         if name is None:
             continue
@@ -182,6 +191,12 @@ def read_submission(submission, assignment):
         seen.add(name)
         if is_solution_cell(cell) and name in assignment.functions:
             sources[name] = str(cell.get("source", ""))
+    other = assignment_of(seen)
+    if named(other, seen) > named(assignment, seen):
+        raise InvalidNotebook(
+            f"this is the notebook of {other.id} ({other.notebook}), handed in as "
+            f"{assignment.id}: hand in {assignment.notebook} here (`nbgrader fetch_assignment "
+            f"{assignment.id}` gives it) and {other.notebook} under {other.id}")
     return sources
 
 
@@ -223,6 +238,28 @@ def json_values(document, limit=MAX_NOTEBOOK_VALUES):
         elif isinstance(value, list):
             pending.extend(value)
     return count
+
+
+def malformed(cell):
+    """What makes `cell` unreadable as an nbgrader cell, or ''."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
+        return "is not a cell with metadata"
+    info = cell.get("metadata", {}).get("nbgrader", {})
+    if not isinstance(info, dict):
+        return f"has nbgrader metadata of type {type(info).__name__}, not a mapping"
+    if not isinstance(info.get("grade_id", ""), str):
+        return f"has a grade_id of type {type(info['grade_id']).__name__}, not text"
+    return ""
+
+
+def named(assignment, grade_ids):
+    """How many of `assignment`'s graded functions these nbgrader cell ids name."""
+    return len(set(assignment.functions) & set(grade_ids))
+
+
+def assignment_of(grade_ids):
+    """The course's assignment whose graded functions these nbgrader cell ids name most."""
+    return max(ASSIGNMENTS.values(), key=lambda a: named(a, grade_ids))
 
 
 # --------------------------------------------------------------------------- 3
@@ -280,7 +317,7 @@ class Recorder:
         with self.api.gradebook as gradebook:
             known = [a.name for a in gradebook.assignments]
         if self.assignment.id not in known or not self.release.is_file():
-            result = self.api.generate_assignment(self.assignment.id, force=True)
+            result = interruptible(self.api.generate_assignment(self.assignment.id, force=True))
             if not result["success"]:
                 raise self.fault(nbgrader_cause(result),
                                  f"nbgrader generate_assignment {self.assignment.id} failed")
@@ -294,16 +331,7 @@ class Recorder:
         return self.verdicts / verdict_file_name(student)
 
     def stored(self):
-        """{student: (digest, recorded, Verdict)} of every verdict file."""
-        found = {}
-        for path in self.verdicts.glob("*.json"):
-            try:
-                data = json.loads(path.read_text())
-                found[data["student"]] = (data["digest"], data["recorded"],
-                                          Verdict.from_json(data["verdict"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a file from an older version, or damaged: graded again
-        return found
+        return stored_verdicts(self.verdicts)
 
     def save(self, submission, verdict, recorded):
         path = self.verdict_path(submission.student)
@@ -371,7 +399,8 @@ class Recorder:
         key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
         SandboxedExecute.precomputed[key] = verdict
         try:
-            result = self.api.autograde(self.assignment.id, submission.student, force=True)
+            result = interruptible(self.api.autograde(self.assignment.id, submission.student,
+                                                      force=True))
         finally:
             SandboxedExecute.precomputed.pop(key, None)
             shutil.rmtree(self.staging, ignore_errors=True)
@@ -422,7 +451,7 @@ class Recorder:
         if self.feedback_pending < at_least:
             return None
         self.feedback_pending = 0
-        result = self.api.generate_feedback(self.assignment.id, force=False)
+        result = interruptible(self.api.generate_feedback(self.assignment.id, force=False))
         causes = []
         if not result["success"]:
             failed = failed_students(result, self.course_dir / "autograded", self.assignment.id)
@@ -534,8 +563,41 @@ UNWRITABLE = ("readonly database", "Read-only file system", "Permission denied")
 EXCEPTION_LINE = re.compile(r"^[ \t]*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
 
 
+def stored_verdicts(folder):
+    """{student: (digest, recorded, Verdict)} of every verdict file in `folder`."""
+    found = {}
+    for path in Path(folder).glob("*.json"):
+        try:
+            data = json.loads(path.read_text())
+            found[data["student"]] = (data["digest"], data["recorded"],
+                                      Verdict.from_json(data["verdict"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a file from an older version, or damaged: graded again
+    return found
+
+
+def interruption(course_dir, assignment, students):
+    """The line that says how much of the class a run stopped by Ctrl-C had graded."""
+    stored = stored_verdicts(course_dir / "reports" / assignment.id / "verdicts")
+    submissions = [s for s in find_submissions(course_dir, assignment, students)
+                   if not unstorable(s.student)]
+    done = sum(1 for s in submissions if stored.get(s.student, (None, False))[:2]
+               == (s.digest, True))
+    return (f"interrupted: {done} of {len(submissions)} submissions are graded and recorded; "
+            f"run the same command again to grade the other {len(submissions) - done}")
+
+
 def verdict_file_name(student):
     return hashlib.sha256(os.fsencode(student)).hexdigest()[:32] + ".json"
+
+
+def interruptible(result):
+    """The result of an NbGraderAPI call, unless Ctrl-C interrupted it: nbgrader catches
+    every exception, KeyboardInterrupt too, as a failure (which would record a grade)."""
+    if not result["success"] and (result.get("error") or "").rstrip().endswith(
+            "KeyboardInterrupt"):
+        raise KeyboardInterrupt
+    return result
 
 
 def nbgrader_cause(result):
@@ -573,7 +635,8 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
                                      "pass --unsafe-no-sandbox to run student code "
                                      "unprotected; the report will say so)")
     try:
-        with one_run_at_a_time(course_dir, assignment):
+        with one_run_at_a_time(course_dir, assignment), interrupted_says(
+                course_dir, assignment, students):
             recorder = Recorder(course_dir, assignment)
             try:
                 recorder.ensure_assignment()
@@ -593,7 +656,7 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
 def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsafe, limits,
                out):
     """`grade` once the run holds the assignment and has its trusted parts."""
-    from d2lcourse.autograder import reports
+    from d2lcourse.autograder import reports, similarity
     from d2lcourse.autograder.nbgrader_plugin import find_data_dir
     course_dir, assignment = recorder.course_dir, recorder.assignment
     data_dir = find_data_dir()
@@ -657,9 +720,10 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     if skipped:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
               file=out)
-    with reports.progress(len(jobs), out) as bar:
+    with reports.progress(len(jobs), out) as bar, \
+            contextlib.closing(judge(jobs, workers, scheduler)) as results:  # Ctrl-C ends it
         try:
-            for student, verdict in judge(jobs, workers, scheduler):
+            for student, verdict in results:
                 verdicts[student] = record(by_student[student], verdict)
                 bar.update(student, verdicts[student])
                 note(recorder.write_feedback(verdicts, at_least=FEEDBACK_BATCH))  # while workers judge
@@ -675,13 +739,30 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
         note(str(recorder.fault(error, "reading the late penalties from the gradebook failed")))
         late = {}
     try:
-        reports.write(course_dir, assignment, tests, verdicts, unsafe, out, late)
+        similar = similarity.write(course_dir, assignment)[2]
+    except OSError as error:
+        note(str(recorder.fault(error, "writing similarity.csv failed")))
+        similar = ""
+    try:
+        reports.write(course_dir, assignment, tests, verdicts, unsafe, out, late, similar)
     except OSError as error:
         note(str(recorder.fault(error, "writing the report failed")))
     if faults:
         raise GradingIncomplete([cause if count == 1 else f"{cause} ({count} times)"
                                  for cause, count in faults.items()])
     return verdicts
+
+
+@contextlib.contextmanager
+def interrupted_says(course_dir, assignment, students):
+    """Turn Ctrl-C into GradingInterrupted, whose message says what is graded (the lock
+    is still held while it counts)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        with sigint_ignored():  # nothing interrupts the count
+            line = interruption(course_dir, assignment, students)
+        raise GradingInterrupted(line) from None
 
 
 @contextlib.contextmanager

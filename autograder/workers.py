@@ -6,12 +6,14 @@ comes. A job that the infrastructure failed (a worker killed, the scheduler lost
 back UNGRADED with its cause, never as a grade.
 """
 import collections
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 
 from d2lcourse.course import Assignment
@@ -141,6 +143,10 @@ def judge_in_pool(jobs, workers):
                     yield job.student, ungraded(
                         job.assignment, job.tests, f"two pool workers died judging it (the "
                         f"last {how}): check the host's OOM killer (dmesg) and rerun")
+    except BaseException:  # Ctrl-C, or the grader stopped listening: end them now
+        for worker in pool:
+            worker.process.kill()
+        raise
     finally:
         for worker in pool:
             worker.stop()
@@ -153,7 +159,10 @@ class PoolWorker:
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=serve_jobs, daemon=True,
                                        args=(theirs, first_job, os.getpid()))
-        self.process.start()
+        # Started with SIGINT ignored (Python then keeps it so): Ctrl-C in a terminal
+        # signals the whole process group, and only the grader must answer it.
+        with sigint_ignored():
+            self.process.start()
         theirs.close()
         self.job = None
 
@@ -180,6 +189,19 @@ class PoolWorker:
             self.process.join()
         code = self.process.exitcode
         return f"killed by {signal_name(-code)}" if code < 0 else f"exited ({code})"
+
+
+@contextlib.contextmanager
+def sigint_ignored():
+    """SIGINT ignored in this block (in the main thread; elsewhere Python delivers none)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def serve_jobs(connection, first_job, grader):

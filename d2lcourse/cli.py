@@ -1,21 +1,29 @@
-"""The `d2lcourse` command line: demo, grade, check, doctor (COURSE_CONTRACT.md).
+"""The `d2lcourse` command line: demo, grade, similarity, check, doctor (COURSE_CONTRACT.md).
 
 Exit status: 0 done; 1 done, but something failed (a check, a submission that could
 not be graded, an internal error); 2 wrong input, named on one line with the fix, and
-nothing created or changed. No traceback reaches the user without `--debug`.
+nothing created or changed; 130 interrupted (Ctrl-C). No traceback reaches the user
+without `--debug`.
 """
 import argparse
+import gc
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DEMO_ASSIGNMENT = "04_softmax_regression"
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
+INTERRUPTED = 130                # 128 + SIGINT, as shells report a command ended by Ctrl-C
 SCHEDULER_PORT = 8786            # Dask's default
 SCHEDULER_CHECK_SECONDS = 3
+COURSE_HELP = ("nbgrader course root (default: this folder if it is one, else the "
+               "repository's assignments/)")
 
 
 class UsageError(Exception):
@@ -61,8 +69,7 @@ def build_parser():
 
     grade = command("grade", "grade every submission of an assignment")
     grade.add_argument("assignment")
-    grade.add_argument("--course", metavar="DIR", help="nbgrader course root "
-                                                       "(default: the repository's assignments/)")
+    grade.add_argument("--course", metavar="DIR", help=COURSE_HELP)
     grade.add_argument("--student", action="append", metavar="ID",
                        help="grade only this student (repeatable)")
     grade.add_argument("--workers", type=int, default=1, metavar="N",
@@ -77,6 +84,10 @@ def build_parser():
                        help="run student code without bubblewrap (only where it cannot run; "
                             "the report says so)")
 
+    similarity = command("similarity", "list submissions whose graded functions look copied")
+    similarity.add_argument("assignment")
+    similarity.add_argument("--course", metavar="DIR", help=COURSE_HELP)
+
     check = command("check", "check your notebook against its public tests")
     check.add_argument("notebook")
 
@@ -84,10 +95,59 @@ def build_parser():
     return parser
 
 
+class NeverLostInterrupt:
+    """A SIGINT handler whose KeyboardInterrupt always arrives. Python drops one raised
+    inside a weakref callback or `__del__` (nbgrader's gradebook, through SQLAlchemy, runs
+    many, and says "Exception ignored" for each): until `main` has caught one, SIGINT is
+    sent again every RESEND_SECONDS, and those dropped ones are not printed."""
+
+    RESEND_SECONDS = 0.5
+
+    def __init__(self):
+        self.pending = False
+        self.lock = threading.Lock()
+        self.previous = signal.signal(signal.SIGINT, self)
+        self.unraisable = sys.unraisablehook
+        sys.unraisablehook = self.drop_lost_interrupts
+
+    def __call__(self, signum, frame):
+        with self.lock:
+            if not self.pending:
+                self.pending = True
+                threading.Thread(target=self.resend, daemon=True).start()
+        raise KeyboardInterrupt
+
+    def drop_lost_interrupts(self, unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.unraisable(unraisable)
+
+    def resend(self):
+        while True:
+            time.sleep(self.RESEND_SECONDS)
+            with self.lock:
+                if not self.pending:
+                    return
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def restore(self):
+        """Stop resending, and put back the handlers found."""
+        with self.lock:
+            self.pending = False
+        signal.signal(signal.SIGINT, self.previous)
+        sys.unraisablehook = self.unraisable
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    interrupt = (NeverLostInterrupt() if threading.current_thread() is threading.main_thread()
+                 else None)
     try:
         return run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"d2lcourse {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except UsageError as error:
         print(f"d2lcourse {args.command}: {error}", file=sys.stderr)
         return USAGE_ERROR
@@ -101,6 +161,9 @@ def main(argv=None):
         print(f"d2lcourse: internal error: {type(error).__name__}: {first_line} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return INTERNAL_ERROR
+    finally:
+        if interrupt is not None:
+            interrupt.restore()
 
 
 def run(args):
@@ -114,6 +177,8 @@ def run(args):
         return selfcheck.main(args.notebook)
     if args.command == "grade":
         return run_grade(args)
+    if args.command == "similarity":
+        return run_similarity(args)
     return run_demo(args)
 
 
@@ -133,7 +198,9 @@ def at_least_one_worker(workers):
 def course_folder(course, assignment):
     """The course root, after checking that it is an nbgrader course with `assignment`."""
     from d2lcourse.course import default_course_dir
-    folder = Path(course or default_course_dir())
+    here = Path.cwd()
+    folder = Path(course or (here if (here / "nbgrader_config.py").is_file()
+                             and (here / "source").is_dir() else default_course_dir()))
     if not folder.is_dir():
         raise UsageError(f"the course folder {folder} does not exist: pass --course with your "
                          "nbgrader course root (the folder holding source/)")
@@ -189,6 +256,14 @@ def run_demo(args):
     return demo.main(assignment.id, workers=args.workers, keep=args.keep)
 
 
+def run_similarity(args):
+    from d2lcourse.autograder import similarity
+    assignment = known_assignment(args.assignment)
+    folder = course_folder(args.course, assignment)
+    submissions_to_grade(folder, assignment, None)
+    return similarity.main(folder, assignment)
+
+
 def run_grade(args):
     from dataclasses import replace
 
@@ -201,7 +276,8 @@ def run_grade(args):
     if args.scheduler:
         reachable_scheduler(args.scheduler)
 
-    from d2lcourse.autograder.grade import GradingIncomplete, RunInProgress, grade
+    from d2lcourse.autograder.grade import (GradingIncomplete, GradingInterrupted,
+                                            RunInProgress, grade)
     from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable
     from d2lcourse.grading import InfrastructureFault
     limits = Limits() if args.timeout is None else replace(Limits(), seconds=args.timeout)
@@ -214,6 +290,12 @@ def run_grade(args):
         for cause in getattr(error, "causes", [str(error)]):
             print(f"d2lcourse grade: {cause}", file=sys.stderr)
         return 1
+    except GradingInterrupted as error:
+        if args.debug:
+            raise
+        print(f"d2lcourse grade: {error}", file=sys.stderr)
+        gc.freeze()  # exit now: not seconds of collecting the grader's objects at exit
+        return INTERRUPTED
     return 0
 
 

@@ -11,8 +11,11 @@ fetch_feedback by each student, and export.
 import csv
 import datetime
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -175,3 +178,33 @@ def test_gradebook_export_and_grades_csv_agree(semester):
     assert float(ours["alice"]["score"]) == 0 < float(ours["alice"]["total"])
     assert float(ours["bob"]["score"]) == float(ours["bob"]["total"]) < float(
         ours["alice"]["total"])
+
+
+def test_ctrl_c_stops_grading_with_one_line_and_a_rerun_grades_the_rest(tmp_path):
+    """SIGINT to the whole process group (a terminal's Ctrl-C) once a verdict is saved."""
+    course = samples.copy_course(tmp_path / "course", [ASSIGNMENT.id])
+    reference = samples.solution_sources(ASSIGNMENT.source_path(course))
+    succeeded(run([NBGRADER, "generate_assignment", ASSIGNMENT.id], course))
+    students = [f"s{number}" for number in range(3)]
+    for student in students:
+        samples.write_submission(course, ASSIGNMENT, student, reference)
+    command = D2LCOURSE + ["grade", ASSIGNMENT.id, "--course", str(course), "--workers", "2"]
+    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    verdicts = course / "reports" / ASSIGNMENT.id / "verdicts"
+    while grading.poll() is None and not list(verdicts.glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(grading.pid, signal.SIGINT)
+    _, stderr = grading.communicate(timeout=120)
+    assert grading.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r"d2lcourse grade: interrupted: [0-2] of 3 submissions are graded and recorded; run "
+        r"the same command again to grade the other [1-3]", lines[0]), stderr
+    left = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(grading.pid)],
+                          capture_output=True, text=True).stdout.splitlines()
+    assert [line for line in left if not line.lstrip().startswith("Z")] == []  # all ended
+    rerun = succeeded(run(command, course))
+    rows = csv_rows(course / "reports" / ASSIGNMENT.id / "grades.csv")
+    assert sorted(rows) == students and {row["status"] for row in rows.values()} == {"ok"}
+    assert len({row["total"] for row in rows.values()}) == 1, rerun.stdout
