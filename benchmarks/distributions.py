@@ -76,7 +76,8 @@ def init_mlp_params_false_alarms(seeds):
                 n, std, mean = w.size, w.std(), w.mean()
                 gap = check.distribution_gap(w, sigma)[0]
                 low, high = check.spread_bounds(n, sigma)
-                record("spread", max((std - sigma) / (high - sigma), (sigma - std) / (sigma - low)),
+                record("spread", max((std - sigma) / (high - sigma),
+                                     (sigma - std) / (sigma - low)),
                        lambda level: not check.spread_bounds(n, sigma, level)[0] <= std
                        <= check.spread_bounds(n, sigma, level)[1])
                 record("mean", abs(mean) / check.mean_limit(n, sigma),

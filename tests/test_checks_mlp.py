@@ -134,12 +134,7 @@ def test_reference_derivatives_pass_across_the_range_for_any_seed(seed):
     for check_grad, grad in ((check.relu_grad_matches, ref.relu_grad),
                              (check.sigmoid_grad_matches, ref.sigmoid_grad),
                              (check.tanh_grad_matches, ref.tanh_grad)):
-        assert "[-10000, 10000]" in quietly(lambda: check_grad(grad, seed=seed))
-
-
-def test_large_inputs_reach_the_overflow_of_exp():
-    x = check._large_inputs((3, 4), 0, check.ACTIVATION_RANGE)
-    assert x.min() == -1e4 and x.max() == 1e4 and (onp.abs(x) > 88.8).sum() >= 4
+        assert "+-10000 included" in quietly(lambda: check_grad(grad, seed=seed, scale=0.01))
 
 
 def test_tanh_grad_through_a_naive_tanh_is_named_at_large_inputs():
@@ -215,7 +210,8 @@ def test_a_generator_seeded_in_the_function_is_named():
         state["seeded"] = not state.get("seeded")
         return np.random.normal(0, sigma, shape)
     message = failure(lambda: check.init_mlp_params_distribution(init_with(draw_once)))
-    assert "returned the same W1 from two calls init_mlp_params(5, 3, 2)" in message
+    assert "returned the same first entries of W1 from init_mlp_params(400, 300, 40" in message
+    assert "and from init_mlp_params(5, 3, 2) after mx.random.seed(1)" in message
 
 
 def test_false_alarm_rates_are_within_the_contract():
@@ -228,7 +224,8 @@ def test_false_alarm_rates_are_within_the_contract():
         low, high = check.spread_bounds(n, 1.0)
         chi2 = stats.chi2(n - 1)
         assert chi2.cdf(n * low ** 2) + chi2.sf(n * high ** 2) <= 1.0001 * check.FALSE_ALARM
-        assert 2 * stats.norm.sf(check.mean_limit(n, 1.0) * math.sqrt(n)) <= 1.0001 * check.FALSE_ALARM
+        mean_alarm = 2 * stats.norm.sf(check.mean_limit(n, 1.0) * math.sqrt(n))
+        assert mean_alarm <= 1.0001 * check.FALSE_ALARM
         assert 2 * math.exp(-2 * n * check.gap_limit(n) ** 2) <= 1.0001 * check.FALSE_ALARM
     assert check.fewest_in_tails(62976) > 0    # clipped weights (no tails) fail every test cell
     assert abs(check.TAIL_PROBABILITY - 2 * stats.norm.sf(3.5)) < 1e-12

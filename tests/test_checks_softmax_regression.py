@@ -256,8 +256,10 @@ def tie_counts(scores, labels):
     """The counts of the first-index rule and of three wrong rules for ties."""
     label_scores = scores[onp.arange(len(labels)), labels][:, None]
     last = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)
-    return ((scores.argmax(axis=1) == labels).sum(), (label_scores == scores.max(axis=1)[:, None]).sum(),
-            ((scores >= label_scores).sum(axis=1) == 1).sum(), (last == labels).sum())
+    first = (scores.argmax(axis=1) == labels).sum()
+    tie_right = (label_scores == scores.max(axis=1)[:, None]).sum()
+    tie_wrong = ((scores >= label_scores).sum(axis=1) == 1).sum()
+    return first, tie_right, tie_wrong, (last == labels).sum()
 
 
 @pytest.mark.parametrize("num_classes", [2, 3, 10])

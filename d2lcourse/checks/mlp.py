@@ -24,8 +24,10 @@ HAND_WRITTEN_TANH = core.HAND_WRITTEN_TANH
 NUM_CLASSES = 10
 NUM_PIXELS = 28 * 28
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
-# (COURSE_CONTRACT.md): each *_grad check also tries inputs across that range.
+# (COURSE_CONTRACT.md): each *_grad check also tries these inputs, where exp overflows.
 ACTIVATION_RANGE = 1e4
+RANGE_EDGES = (ACTIVATION_RANGE, -ACTIVATION_RANGE, 100.0, -100.0)
+RANGE_TEXT = f"+-100 and +-{ACTIVATION_RANGE:g} included"
 
 
 # --------------------------------------------------------------------------- oracles
@@ -232,7 +234,7 @@ def tanh_stable(tanh, magnitude=1e4, shape=(3, 4), seed=0):
 
 def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
     """relu_grad(X): 1 for x > 0, 0 for x < 0, any value in [0, 1] at x = 0."""
-    x = _inputs(shape, seed, scale, edges=(0.0, 0.0, -1e-6, 1e-6, -scale, scale))
+    x = _inputs(shape, seed, scale, edges=(0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(relu_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
     expected = (points > 0).astype(onp.float64)
@@ -255,33 +257,13 @@ def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
     for value, _ in mistakes:
         value[zero] = got[zero]
     _compare(relu_grad, got, x, expected, mistakes, name="relu'(x)")
-    _grad_in_range(relu_grad, seed, lambda x, got: onp.where(x == 0, onp.clip(got, 0, 1),
-                                                             x > 0),
-                   "max(x, 0) has slope 0 or 1: (X > 0).astype(X.dtype) needs no arithmetic",
-                   "relu'(x)")
     core.passed(relu_grad, f"the slope of max(x, 0) on {x.size} {_scale_text(scale)}, "
-                           f"0 and +-1e-6 included, {RANGE_TEXT}")
-
-
-RANGE_TEXT = f"finite and right on [-{ACTIVATION_RANGE:g}, {ACTIVATION_RANGE:g}]"
-
-
-def _grad_in_range(function, seed, derivative, advice, name, mistakes=()):
-    """The derivative is finite and right for inputs across [-ACTIVATION_RANGE,
-    ACTIVATION_RANGE], where the activations are (`derivative(x, got)` is the expected
-    value; `got` lets a subgradient be any value of its set)."""
-    x = _large_inputs((3, 4), seed, ACTIVATION_RANGE)
-    got = _call_elementwise(function, x, seed, core.HAND_DERIVED)
-    points = x.astype(onp.float64)
-    with onp.errstate(all="ignore"):
-        expected = derivative(points, got).astype(onp.float64)
-        _check_finite(function, got, x, expected, advice)
-        _compare(function, got, x, expected, mistakes, name=name)
+                           f"0, +-1e-6, {RANGE_TEXT}")
 
 
 def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
     """sigmoid_grad(X) = sigmoid(X) (1 - sigmoid(X)), hand-derived."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(sigmoid_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
     s = _sigmoid(points)
@@ -299,8 +281,6 @@ def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
                     "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
             (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)"),
         ])
-    _grad_in_range(sigmoid_grad, seed, lambda x, got: _sigmoid(x) * _sigmoid(-x),
-                   SIGMOID_GRAD_FIX, "sigmoid'(x)")
     core.passed(sigmoid_grad, f"sigmoid(x) (1 - sigmoid(x)) on {x.size} {_scale_text(scale)}, "
                               f"{RANGE_TEXT}")
 
@@ -310,7 +290,7 @@ SIGMOID_GRAD_FIX = f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)"
 
 def tanh_grad_matches(tanh_grad, shape=(4, 6), scale=3.0, seed=0):
     """tanh_grad(X) = 1 - tanh(X)^2, hand-derived."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
+    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(tanh_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
     t = onp.tanh(points)
@@ -325,8 +305,6 @@ def tanh_grad_matches(tanh_grad, shape=(4, 6), scale=3.0, seed=0):
             (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
             (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
         ])
-    _grad_in_range(tanh_grad, seed, lambda x, got: 1 - onp.tanh(x) ** 2, TANH_GRAD_FIX,
-                   "tanh'(x)")
     core.passed(tanh_grad, f"1 - tanh(x)^2 on {x.size} {_scale_text(scale)}, {RANGE_TEXT}")
 
 
@@ -412,7 +390,7 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
                                  num_outputs=40, sigma=0.5, seed=0):
     """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
     their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond 3.5
-    sigma; and two calls after different seeds of MXNet's generator differ."""
+    sigma; and a call after another seed of MXNet's generator draws other weights."""
     shapes = _param_shapes(num_inputs, num_hiddens, num_outputs)
     params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma,
                        seed=seed)
@@ -433,7 +411,7 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
                                    "reset between the draws; set no seed in "
                                    "init_mlp_params, draw each matrix from the running "
                                    "generator")
-    _check_fresh_draws(init_mlp_params, sigma, seed)
+    _check_fresh_draws(init_mlp_params, W1, sigma, seed, what)
     core.passed(init_mlp_params, f"weights ~ N(0, {sigma:g}^2) by mean, spread, distribution "
                                  f"and tails ({W1.size} and {W2.size} draws), fresh at every "
                                  f"call; a correct solution fails this check with probability "
@@ -533,22 +511,23 @@ def _check_tails(init_mlp_params, w, sigma, what):
                                    f"every draw of np.random.normal(0, sigma, shape) as it is")
 
 
-def _check_fresh_draws(init_mlp_params, sigma, seed):
-    """Two calls after different seeds of MXNet's global generator return different W1."""
+def _check_fresh_draws(init_mlp_params, W1, sigma, seed, what):
+    """A call after another seed of MXNet's global generator does not repeat the first
+    draws of W1, the W1 that `what` returned after mx.random.seed(seed). (MXNet's
+    generator draws the same first numbers for any shape: a seed set inside repeats them.)"""
     args = (5, 3, 2)
-    first, second = (core.to_numpy(_params_result(
-        init_mlp_params, core.call(init_mlp_params, *args, sigma=sigma, seed=s),
-        _param_shapes(*args), f"init_mlp_params{args}")[0]) for s in (seed + 1, seed + 2))
-    if onp.array_equal(first, second):
-        core.fail(init_mlp_params, f"returned the same W1 from two calls "
-                                   f"init_mlp_params{args} made after "
-                                   f"different seeds of MXNet's generator "
-                                   f"(mx.random.seed({seed + 1}), then {seed + 2}): it sets a "
-                                   f"seed of its own (np.random.seed, npx.random.seed, "
-                                   f"mx.random.seed) or draws from a generator of its own. "
-                                   f"Draw from MXNet's global generator without seeding it: "
-                                   f"every call then gets fresh weights, and the caller's seed "
-                                   f"makes them repeatable")
+    params = core.call(init_mlp_params, *args, sigma=sigma, seed=seed + 1)
+    small = _params_result(init_mlp_params, params, _param_shapes(*args),
+                           f"init_mlp_params{args}")[0].reshape(-1)
+    if onp.array_equal(small, W1.reshape(-1)[:small.size]):
+        core.fail(init_mlp_params, f"returned the same first entries of W1 from {what} after "
+                                   f"mx.random.seed({seed}) and from init_mlp_params{args} "
+                                   f"after mx.random.seed({seed + 1}): it sets a seed of its "
+                                   f"own (np.random.seed, npx.random.seed, mx.random.seed) or "
+                                   f"draws from a generator of its own. Draw from MXNet's "
+                                   f"global generator without seeding it: every call then gets "
+                                   f"fresh weights, and the caller's seed makes them "
+                                   f"repeatable")
 
 
 # --------------------------------------------------------------------------- mlp

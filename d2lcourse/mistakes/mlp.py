@@ -385,7 +385,7 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
             "W1 has standard deviation"),
     Mistake("init_seeds_once", "init_mlp_params", init_cell(
         "return np.random.normal(0, sigma, shape)", first="\n    npx.random.seed(42)"),
-            "returned the same W1 from two calls"),
+            "returned the same first entries of W1"),
     Mistake("init_laplace_same_variance", "init_mlp_params", init_cell(
         "# Laplace draws of variance sigma^2: two exponentials of mean sigma / sqrt(2)\n"
         "    return (np.random.exponential(sigma / 2 ** 0.5, shape)\n"
