@@ -463,10 +463,16 @@ class Recorder:
                 if fault is not None:
                     causes.append(str(fault))
                 elif student in verdicts:
-                    verdicts[student] = self.unrenderable(student, verdicts[student], cause)
+                    try:
+                        verdicts[student] = self.unrenderable(student, verdicts[student], cause)
+                    except OSError as error:
+                        causes.append(str(self.fault(error, "writing feedback failed")))
         for student in verdicts:
-            self.complete_for_release(student)
-        return "\n".join(causes) or None
+            try:
+                self.complete_for_release(student)
+            except OSError as error:
+                causes.append(str(self.fault(error, "writing feedback failed")))
+        return "; ".join(dict.fromkeys(causes)) or None  # usually one cause for all
 
     def late_work(self):
         """{student: reports.Late} of the late submissions, as the gradebook records them:
