@@ -29,29 +29,20 @@ def init_mlp_params_false_alarms(seeds):
     its power against the usual wrong distributions (the share of calls it fails)."""
     from d2lcourse import np, npx
     from d2lcourse.checks import mlp as check
+    from d2lcourse.mistakes import mlp as catalogue
     from d2lcourse.solutions.mlp import init_mlp_params
 
-    def wrong(draw, reseed=False):
-        def init(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-            if reseed:
-                npx.random.seed(42)
-            params = [draw(sigma, (num_inputs, num_hiddens)), np.zeros(num_hiddens),
-                      draw(sigma, (num_hiddens, num_outputs)), np.zeros(num_outputs)]
-            for param in params:
-                param.attach_grad()
-            return params
-        return init
+    def defined(name):
+        """The init_mlp_params of the catalogued mistake `name`."""
+        source = next(m.source for m in catalogue.MISTAKES if m.name == name)
+        namespace = {"np": np, "npx": npx}
+        exec(source, namespace)
+        return namespace["init_mlp_params"]
 
-    half = 3 ** 0.5
-    normal = lambda sigma, shape: np.random.normal(0, sigma, shape)  # noqa: E731
-    wrongs = {
-        "clipped at 3 sigma": wrong(lambda sigma, shape: np.clip(normal(sigma, shape),
-                                                                 -3 * sigma, 3 * sigma)),
-        "uniform of variance sigma^2": wrong(lambda sigma, shape: np.random.uniform(
-            -half * sigma, half * sigma, shape)),
-        "sigma ignored (0.01)": wrong(lambda sigma, shape: normal(0.01, shape)),
-        "a fixed seed inside": wrong(normal, reseed=True),
-    }
+    wrongs = {"clipped at 3 sigma": defined("init_clipped_at_three_sigma"),
+              "uniform of variance sigma^2": defined("init_uniform_same_variance"),
+              "sigma ignored (0.01)": defined("init_sigma_ignored"),
+              "a fixed seed inside": defined("init_seeds_once")}
     settings = [(400, 300, 40, 0.5), (784, 64, 200, 0.03), (200, 500, 30, 2.0)]
     print(f"init_mlp_params: {len(settings)} settings x {seeds} seeds; each test fails a "
           f"correct solution with probability <= {check.FALSE_ALARM:g}, "
