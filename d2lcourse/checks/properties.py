@@ -211,91 +211,91 @@ def number(value):
 
 # --------------------------------------------------------------------------- results
 
-def judge(name, function, args, kwargs, value, before, call_again):
-    """The first rule that the call `function(*args, **kwargs)` -> `value` broke, as a
-    message, or None. `before` is the arguments' snapshot from before the call;
-    `call_again()` calls the function once more on the same arguments."""
-    names = parameter_names(function)
+def judge(name, names, args, kwargs, value, before, call_again):
+    """The first rule that the call of graded function `name` (whose positional parameters
+    are `names`) on `args` and `kwargs`, which returned `value`, broke, as a message, or
+    None. `before` is the arguments' snapshot from before the call; `call_again()` calls
+    the function once more on the same arguments."""
     problem = changed_input(name, before, snapshot(args, kwargs, names))
     terms = contract(name)
     if problem or terms.trainer or terms.views or terms.updates:
         return problem  # an update in place returns None: its check says so
-    results = [(path, array, contents(array).copy())
-               for path, _, array in arrays_in(value, "the result")
+    results = [(array, contents(array).copy()) for _, _, array in arrays_in(value, "")
                if isinstance(array, np.ndarray)]
     if not results:
         return None
-    inputs = [(path, array) for path, _, array in argument_arrays(args, kwargs, names)
-              if isinstance(array, np.ndarray)]
-    return aliased_input(results, inputs) or reused_buffer(results, inputs, call_again)
+    inputs = [(label, buffer) for path, _, array in argument_arrays(args, kwargs, names)
+              if isinstance(array, np.ndarray)
+              and onp.issubdtype(onp.dtype(array.dtype), onp.floating)
+              for label, buffer in ((path, array), (f"{path}.grad", array.grad))
+              if buffer is not None]
+    for label, buffer in inputs:
+        if any(result is buffer for result, _ in results):
+            return (f"returned its argument {label} itself: results are new arrays, which "
+                    f"the caller can change without changing {label}. Return "
+                    f"{label}.copy(), or compute a new array")
+    saved = [(buffer, buffer.copy()) for _, buffer in inputs]
+    try:
+        return aliased_input(results, inputs, saved) or reused_buffer(results, call_again)
+    finally:
+        for buffer, original in saved:
+            write(buffer, original)
 
 
-def aliased_input(results, inputs):
-    """The message if a result is an input, its gradient, or a view of either."""
-    for path, array in inputs:
-        for result_path, result, _ in results:
-            if result is array:
-                return (f"returned its argument {path} itself as {result_path}: results are "
-                        f"new arrays, which the caller can change without changing {path}. "
-                        f"Return {path}.copy(), or compute a new array")
-        for buffer, label in ((array, path), (array.grad, f"{path}.grad")):
-            if buffer is not None and altered(results, buffer):
-                if label.endswith(".grad"):
-                    return (f"returned {label} itself (writing into {label} after the call "
-                            f"changed the result): the next backward pass or call "
-                            f"overwrites it. Return {label}.copy()")
-                return (f"returned a view of its argument {label} (writing into {label} "
-                        f"after the call changed the result): X[i], X[:] and X[a:b] share "
-                        f"the caller's memory. Return a new array, e.g. {label}.copy()")
+def aliased_input(results, inputs, saved):
+    """The message if a result is a view of an input or of its gradient. Leaves every
+    input changed (see `perturb`) when it finds none."""
+    for _, buffer in inputs:
+        perturb(buffer)
+    if not changed(results):
+        return None
+    for buffer, original in saved:
+        write(buffer, original)
+    for (label, buffer), (_, original) in zip(inputs, saved):
+        perturb(buffer)
+        shared = changed(results)
+        write(buffer, original)
+        if shared and label.endswith(".grad"):
+            return (f"returned {label} itself (writing into {label} after the call changed "
+                    f"the result): the next backward pass or call overwrites it. Return "
+                    f"{label}.copy()")
+        if shared:
+            return (f"returned a view of its argument {label} (writing into {label} after "
+                    f"the call changed the result): X[i], X[:] and X[a:b] share the "
+                    f"caller's memory. Return a new array, e.g. {label}.copy()")
     return None
 
 
-def reused_buffer(results, inputs, call_again):
-    """The message if calling again (on changed inputs) changes the earlier results."""
-    saved = [(array, array.asnumpy().copy(), None if array.grad is None
-              else array.grad.asnumpy().copy()) for _, array in inputs]
+def reused_buffer(results, call_again):
+    """The message if calling again (on the changed inputs) changes the earlier results,
+    or writing into the new results does."""
     try:
-        for array, _, _ in saved:
-            overwrite(array, perturbed(array))
-        try:
-            again = call_again()
-        except Exception:  # the student's error shows in the check's own calls
-            return None
-        if changed(results) or any(altered(results, a) for _, _, a in
-                                   arrays_in(again, "") if isinstance(a, np.ndarray)):
-            return ("returned an array that its next call overwrites (a later call "
-                    "changed this call's result): create the result inside the function, "
-                    "e.g. with np.zeros(...), instead of reusing a global or default-"
-                    "argument array")
+        again = call_again()
+    except Exception:  # the student's error shows in the check's own calls
         return None
-    finally:
-        for array, values, grad in saved:
-            overwrite(array, values)
-            if grad is not None:
-                overwrite(array.grad, grad)
+    if not changed(results):
+        for _, _, array in arrays_in(again, ""):
+            if isinstance(array, np.ndarray):
+                perturb(array)
+        if not changed(results):
+            return None
+    return ("returned an array that its next call overwrites (a later call changed this "
+            "call's result): create the result inside the function, e.g. with "
+            "np.zeros(...), instead of reusing a global or default-argument array")
 
 
-def perturbed(array):
-    """Values that differ from `array`'s everywhere it is finite (floats; others kept)."""
-    if not onp.issubdtype(onp.dtype(array.dtype), onp.floating):
-        return array.copy()
-    return array + 1 + np.abs(array)
+def write(array, values):
+    """Write the mxnet array `values` into the mxnet array `array` (a 0-d one too)."""
+    array[() if array.ndim == 0 else slice(None)] = values
 
 
-def overwrite(array, values):
-    """Write `values` into the mxnet array `array` (a 0-d one too)."""
-    array[() if array.ndim == 0 else slice(None)] = np.array(values, dtype=array.dtype)
-
-
-def altered(results, buffer):
-    """Whether writing other values into `buffer` changes one of `results`."""
-    original = buffer.copy()
-    try:
-        overwrite(buffer, perturbed(buffer))
-        return changed(results)
-    finally:
-        overwrite(buffer, original)
+def perturb(array):
+    """Write values into a float mxnet array that differ from its own wherever they are
+    finite (others are left as they are)."""
+    if onp.issubdtype(onp.dtype(array.dtype), onp.floating):
+        write(array, array + 1 + np.abs(array))
 
 
 def changed(results):
-    return any(array.asnumpy().tobytes() != values.tobytes() for _, array, values in results)
+    """Whether an array of `results` [(array, its values then)] holds other values now."""
+    return any(array.asnumpy().tobytes() != values.tobytes() for array, values in results)
