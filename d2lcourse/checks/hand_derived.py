@@ -41,9 +41,10 @@ import types
 
 from d2lcourse.checks import cells
 
-# The most characters of student code one analysis parses (a parsed character costs the
-# grader about 160 bytes): a submission's solution cells beyond it are not analysed.
-MAX_ANALYSED_CHARS = 1 << 20
+# The most characters of solution cells one analysis takes (a parsed character costs the
+# grader about 160 bytes and 10 us): a submission beyond it is not analysed, its
+# hand-derived functions lose their points. Real solution cells hold a few thousand.
+MAX_ANALYSED_CHARS = 256 << 10
 # The analysis' work ("parses", "nodes", "statements" judged), for tests of its cost.
 WORK = collections.Counter()
 
@@ -97,6 +98,8 @@ BUILTIN_NAMES = frozenset(dir(builtins))
 EVERY_CELL, REACHED = "every cell", "reached"
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp,
           ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# Load, Store, Del: nothing to judge.
+CONTEXTS = (ast.expr_context,)
 # Expressions that need parentheses before `.attribute` in a message.
 OPERATIONS = (ast.BinOp, ast.BoolOp, ast.Compare, ast.UnaryOp, ast.Lambda, ast.IfExp,
               ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
@@ -183,10 +186,12 @@ class Scope:
         self.module = any(t.get_type() == "module" for t in tables)
         self.globals, self.known = set(), set()
         for table in tables:
-            for symbol in table.get_symbols():
-                self.known.add(symbol.get_name())
-                if symbol.is_global():
-                    self.globals.add(symbol.get_name())
+            # The raw {name: flags}: SymbolTable.get_symbols() looks each name up among all
+            # the children, quadratic in a cell of many functions.
+            for name, flags in table._table.symbols.items():
+                self.known.add(name)
+                if symtable.Symbol(name, flags).is_global():
+                    self.globals.add(name)
         self.children = None
 
     def is_global(self, name):
@@ -255,7 +260,8 @@ class Collector:
                 root = root.value
             if isinstance(root, ast.Name) and scope.is_global(root.id):
                 self.events.append(("subscript_store", root.id))
-        return [(child, scope) for child in ast.iter_child_nodes(node)]
+        return [(child, scope) for child in ast.iter_child_nodes(node)
+                if not isinstance(child, CONTEXTS)]
 
     def scope(self, node, scope):
         inner = scope.child(node)
