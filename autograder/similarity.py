@@ -48,7 +48,7 @@ from d2lcourse.autograder import reports
 K = 5                 # tokens per fingerprint
 WINDOW = 4            # winnowing window: a match of K + WINDOW - 1 tokens is always seen
 MATCH_SHARE = 0.8     # a function matches when both share this much of the smaller side
-MARGIN = 1.0          # evidence beyond chance's best pair, in powers of ten
+MARGIN = 2.0          # evidence beyond chance's best pair, in powers of ten
 KEPT_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self"}
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER, tokenize.TYPE_COMMENT}

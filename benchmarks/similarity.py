@@ -246,7 +246,8 @@ def build(count, rng):
         functions = (rng.sample(ASSIGNMENT.functions, 3) if i % 5 == 4
                      else ASSIGNMENT.functions)
         source = add(student())
-        planted.append((source, add(copy_of(cells[source], level, functions)), level, "pair"))
+        kind = "pair" if len(functions) == len(ASSIGNMENT.functions) else "3 of 7"
+        planted.append((source, add(copy_of(cells[source], level, functions)), level, kind))
     for i in range(5):
         source = add(student())
         for j in range(2 + i % 2):
@@ -289,7 +290,7 @@ def main(argv=None):
     for level in LEVELS:
         found = [frozenset((a, b)) in flagged for a, b, lv, _ in planted if lv == level]
         print(f"recall {level:>9}: {sum(found)}/{len(found)} = {sum(found) / len(found):.2f}")
-    for kind in ("pair", "cluster", "reference"):
+    for kind in ("pair", "3 of 7", "cluster", "reference"):
         found = [frozenset((a, b)) in flagged for a, b, _, k in planted if k == kind]
         print(f"recall {kind:>9}: {sum(found)}/{len(found)}")
     students = [p for p in pairs if not p.known]

@@ -45,14 +45,14 @@ def test_other_code_has_other_fingerprints():
 
 @pytest.fixture(scope="module")
 def synthetic_class():
-    """60 independent students of 04 (catalogue mixes in styles of their own), one
+    """120 independent students of 04 (catalogue mixes in styles of their own), one
     renamed-and-commented copy, one reordered copy of 3 functions, blanks."""
     rng = random.Random(3)
     cells, planted, blanks = synthetic.build(0, rng)  # planted copies only
     keep = {name for pair in planted[:2] for name in pair[:2]}
     students = {name: cells[name] for name in keep}
-    while len(students) < 60:
-        students[f"x{len(students):02d}"] = {f: synthetic.styled(rng.choice(v), rng)
+    while len(students) < 120:
+        students[f"x{len(students):03d}"] = {f: synthetic.styled(rng.choice(v), rng)
                                             for f, v in synthetic.variants().items()}
     students.update({name: {} for name in list(blanks)[:3]})
     pairs = similarity.compare(similarity.Cohort(
