@@ -5,6 +5,7 @@ and the student's solution-cell sources), so it runs the same in this process, i
 worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
 """
 import ast
+import functools
 import importlib
 import os
 import socket
@@ -92,10 +93,14 @@ class RemoteFunction:
             raise SubmissionFault("memory", f"{self.__name__} ran out of memory")
         return Outcome(values["value"], tuple(error) if error else None, reply["apis_used"])
 
+    @functools.cached_property
+    def parameter_names(self):
+        return properties.source_parameters(self.source, self.__name__)
+
     def changed_input(self, args, kwargs, values):
         """The error for an argument the sandbox sent back changed against the contract
         (checks.properties: the runner reports it too, unless a submission broke it)."""
-        names = properties.source_parameters(self.source, self.__name__)
+        returned = values["args"] if isinstance(values["args"], (list, tuple)) else []
         violation = properties.changed_input(
             self.__name__, properties.snapshot(args, kwargs, names),
             properties.snapshot(values["args"], kwargs, names))
