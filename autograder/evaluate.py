@@ -102,8 +102,8 @@ class RemoteFunction:
         (checks.properties: the runner reports it too, unless a submission broke it)."""
         returned = values["args"] if isinstance(values["args"], (list, tuple)) else []
         violation = properties.changed_input(
-            self.__name__, properties.snapshot(args, kwargs, names),
-            properties.snapshot(values["args"], kwargs, names))
+            self.__name__, properties.snapshot(args, kwargs, self.parameter_names),
+            properties.snapshot(returned, kwargs, self.parameter_names))
         return [properties.VIOLATION, violation, ""] if violation else None
 
     def __call__(self, *args, **kwargs):
