@@ -7,10 +7,11 @@ replies, every check's comparisons and oracles) runs through `Deadline.run`: at 
 deadline a watchdog raises `OutOfTime` in the judging thread, wherever its Python
 code is.
 
-What a watchdog cannot interrupt is one call into C (NumPy, MXNet). Those the grader
-makes on a submission's data are linear in the data, and the wire caps the data of one
-reply (wire.py), so the overrun is bounded by a constant: benchmarks/worst_case.py
-measures it.
+What a watchdog cannot interrupt is one call into C (NumPy, MXNet, `ast.parse`). Those
+the grader makes on a submission's data are linear in the data, which is capped: a
+reply's by the wire (wire.py), the solution cells' by evaluate (the size the static
+analysis takes), the notebook's by grade.read_submission. So the overrun is bounded by
+a constant, which benchmarks/worst_case.py measures.
 """
 import ctypes
 import sys
@@ -30,7 +31,7 @@ class Deadline:
     """`seconds` from now, on `clock` (monotonic; a test may pass its own)."""
 
     def __init__(self, seconds, clock=time.monotonic):
-        self.seconds, self.clock = seconds, clock
+        self.clock = clock
         self.ends = clock() + seconds
 
     def left(self):
