@@ -414,6 +414,25 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
         losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 ''', "one per minibatch"),
+    Mistake("train_minibatch_loss_before_the_update", "train_minibatch", '''
+def train_minibatch(features, labels, batch_size, lr, num_epochs):
+    w = np.zeros((features.shape[1], 1))
+    b = np.zeros(1)
+    w.attach_grad()
+    b.attach_grad()
+    full_loss = squared_loss(linreg(features, w, b), labels).mean()
+    losses = [full_loss]
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
+            full_loss = squared_loss(linreg(features, w, b), labels).mean()
+            with autograd.record():
+                l = squared_loss(linreg(X, w, b), y)
+            l.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(full_loss)
+    return np.stack(losses)
+''', "from before the epoch's last update"),
     Mistake("train_minibatch_fixed_learning_rate", "train_minibatch",
             train_minibatch_cell(update="param - 0.03 * param.grad / batch_size"),
             "ignores lr"),
