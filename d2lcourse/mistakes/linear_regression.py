@@ -46,6 +46,25 @@ def synthetic_cell(X="np.random.normal(0, 1, (num_examples, len(w)))",
     return SYNTHETIC_DATA.format(X=X, noise=noise, prepare=first)
 
 
+DATA_ITER = """
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in {starts}:
+        batch_indices = {batch}
+        yield {taken}
+"""
+
+
+def data_iter_cell(starts="range(0, num_examples, batch_size)",
+                   batch="np.array(indices[i: min(i + batch_size, num_examples)])",
+                   taken="features[batch_indices], labels[batch_indices]"):
+    """A whole data_iter cell like the reference, with some of its parts written otherwise:
+    where the batches start, the indices of a batch, what is yielded."""
+    return DATA_ITER.format(starts=starts, batch=batch, taken=taken)
+
+
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     Mistake("synthetic_data_noise_std_1", "synthetic_data", '''
@@ -323,24 +342,13 @@ def data_iter(batch_size, features, labels):
         X = features[batch_indices]
         yield (X - X.mean(axis=0)) / X.std(axis=0), labels[batch_indices]
 ''', "is not a row of features"),
-    Mistake("data_iter_range_stops_early", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples - 1, batch_size):   # the last index is num_examples - 1
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices]
-''', "1 of 4 examples never came (e.g. example"),
-    Mistake("data_iter_squeezed_indices", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: i + batch_size]).squeeze()
-        yield np.take(features, batch_indices, axis=0), np.take(labels, batch_indices, axis=0)
-''', "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
+    Mistake("data_iter_range_stops_early", "data_iter", data_iter_cell(
+        starts="range(0, num_examples - 1, batch_size)"),  # the last index is num_examples - 1
+        "1 of 4 examples never came (e.g. example"),
+    Mistake("data_iter_squeezed_indices", "data_iter", data_iter_cell(
+        batch="np.array(indices[i: i + batch_size]).squeeze()",
+        taken="np.take(features, batch_indices, axis=0), np.take(labels, batch_indices, axis=0)"),
+        "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
     # ---------------------------------------------------------------- linreg
     Mistake("linreg_classic_numpy", "linreg", '''
 def linreg(X, w, b):
