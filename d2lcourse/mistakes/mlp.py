@@ -582,6 +582,9 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             "from d2lcourse.data import read_fashion_mnist\n" + train_mlp_cell(
                 prepare='\n    X_train, y_train = read_fashion_mnist("train")'),
             "ignores the labels it is given"),
+    Mistake("train_standardises_the_pixels", TRAIN, train_mlp_cell(
+        prepare="\n    X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
+            "training diverged"),
     Mistake("train_on_the_first_examples", TRAIN, train_mlp_cell(
         prepare="\n    X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
             "every epoch visits all the training examples"),

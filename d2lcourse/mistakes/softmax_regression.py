@@ -370,7 +370,8 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
     Mistake("train_reads_the_training_set", TRAIN, READS_FASHION_MNIST + train_cell(
         prepare=REPLACES_ARGUMENTS), "ignores the labels it is given"),
     Mistake("train_on_the_first_examples", TRAIN, train_cell(
-        prepare="\n    X, y_train, n = X[:500], y_train[:500], 500  # faster while testing"),
+        prepare="\n    X, y_train = X[:500], y_train[:500]  # faster while testing"
+                "\n    n = X.shape[0]"),
             "every example once"),
     Mistake("train_initialises_every_epoch", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
