@@ -12,6 +12,8 @@ The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter wi
 `d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
 """
 import base64
+import contextlib
+import contextvars
 import html
 import re
 from pathlib import Path
@@ -100,8 +102,57 @@ CLEANER = bleach.Cleaner(tags=TAGS, attributes=allowed_attribute,
 def safe_html(text):
     """Student HTML with every script, event handler, frame, style, class, remote image
     and unsafe URL removed, and its TeX unable to set links or styles (a forbidden tag is
-    shown as text, so the reader sees what was tried)."""
-    return defuse_tex(CLEANER.clean(str(text)))
+    shown as text, so the reader sees what was tried). HTML nested deeper than MAX_NESTING
+    is shown as text: the HTML parser's time grows faster than its depth."""
+    text = str(text)
+    reason = too_costly(text)
+    if reason:
+        return f"<p>(shown as text: {reason})</p><pre>{html.escape(text)}</pre>"
+    return defuse_tex(CLEANER.clean(text))
+
+
+def too_costly(text):
+    """Why cleaning `text` as HTML would cost the grader too much, or ''. The HTML parser
+    takes about 10 s a megabyte, and longer the deeper tags nest: a notebook gets
+    CLEANING_BUDGET characters of it (`cleaning_budget`), one text at most MAX_CLEANED."""
+    if nesting(text) > MAX_NESTING:
+        return f"HTML nested more than {MAX_NESTING} deep"
+    budget = BUDGET.get()
+    if len(text) > (MAX_CLEANED if budget is None else min(MAX_CLEANED, budget[0])):
+        return "more HTML than a page of feedback shows"
+    if budget is not None:
+        budget[0] -= len(text)
+    return ""
+
+
+@contextlib.contextmanager
+def cleaning_budget(characters=None):
+    """Within it, at most `characters` (CLEANING_BUDGET) of student HTML are cleaned."""
+    token = BUDGET.set([CLEANING_BUDGET if characters is None else characters])
+    try:
+        yield
+    finally:
+        BUDGET.reset(token)
+
+
+MAX_CLEANED = 200_000          # characters of one text cleaned as HTML
+CLEANING_BUDGET = 1_000_000    # characters cleaned as HTML per notebook
+BUDGET = contextvars.ContextVar("cleaning_budget", default=None)   # [characters left]
+MAX_NESTING = 200   # honest HTML (a pandas table, a lecture's lists) nests under 20
+TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "source", "track", "wbr", "p", "li"}
+
+
+def nesting(text):
+    """How deep the tags of `text` open (closing tags counted back), in one linear pass."""
+    depth = deepest = 0
+    for closing, name in TAG.findall(text):
+        if name.lower() in VOID_TAGS:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def defuse_tex(text):
@@ -120,6 +171,9 @@ def safe_markdown(source):
     attachments are not shown)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     text = str(source).replace("attachment:", "missing-attachment:")
+    reason = too_costly(text)
+    if reason:
+        return f"<p>(shown as text: {reason})</p><pre>{html.escape(text)}</pre>"
     try:
         return safe_html(markdown2html_mistune(text))
     except Exception:  # markdown that mistune cannot render: shown as text
@@ -287,8 +341,9 @@ def sanitize_notebook(notebook):
     if "d2lcourse" in metadata:  # the grader's own verdict
         kept["d2lcourse"] = metadata["d2lcourse"]
     notebook["metadata"] = nbformat.from_dict(kept)
-    for cell in sequence(notebook.get("cells")):
-        sanitize_cell(cell)
+    with cleaning_budget():
+        for cell in sequence(notebook.get("cells")):
+            sanitize_cell(cell)
 
 
 def renders(cell):

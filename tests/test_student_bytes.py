@@ -27,7 +27,7 @@ import pytest
 
 import d2lcourse
 from d2lcourse import autograder, cli
-from d2lcourse.autograder import reports, samples
+from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
 from d2lcourse.autograder.nbgrader_plugin import NeutralisedCsvExport
@@ -455,3 +455,20 @@ def test_every_csv_file_is_written_by_the_one_neutralising_writer():
             if path.resolve() == Path(reports.__file__).resolve():
                 text = text.replace(writer, "")
             assert not re.search(r"csv\.(writer|DictWriter)\b|\.writerows?\(", text), path
+
+
+def test_html_too_deep_or_too_large_to_clean_cheaply_is_shown_as_text():
+    """The HTML parser's time grows with depth and size: such HTML is escaped instead (a
+    linear pass), so no notebook costs the grader minutes of cleaning."""
+    deep = "<div>" * 20000 + "<script>alert(1)</script>"
+    assert pages.nesting(deep) == 20001
+    shown = pages.safe_html(deep)
+    assert shown.startswith("<p>(shown as text: HTML nested more than")
+    assert "<script>" not in shown and "<div>" not in shown
+    table = "<table><tr><td>x</td></tr></table>"
+    assert pages.safe_html(table * 100).count("<table>") == 100
+    with pages.cleaning_budget(len(table) * 150):
+        kept = [pages.safe_html(table * 100), pages.safe_html(table * 100)]
+    assert kept[0].count("<table>") == 100 and "shown as text" in kept[1]
+    assert pages.safe_html(table * 100).count("<table>") == 100   # outside, no budget
+    assert "shown as text" in pages.safe_markdown("- " * 1000 + "a list in a list ...")
