@@ -285,7 +285,8 @@ def test_a_class_with_hostile_runners_is_graded_and_the_others_keep_their_grades
         assert float(rows[hostile]["total"]) == float(rows["blank"]["total"]), \
             [r.message for r in verdicts[hostile].results if r.message]
     grad_abs = [r for r in verdicts["hidden_autograd"].results if r.function == "grad_abs"]
-    assert grad_abs and all("builds the name" in r.message for r in grad_abs)
+    assert grad_abs and all("builds the name" in r.message or "uses `autograd`" in r.message
+                            for r in grad_abs)
 
 
 # --------------------------------------------------------------------------- the notebook path
