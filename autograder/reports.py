@@ -83,9 +83,9 @@ def graded(table):
     return [row for row in table if row["status"] != UNGRADED]
 
 
-def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None):
+def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None, similar=""):
     """Write grades.csv, plots and report.html; print the summary table. `late` is
-    {student: Late} from the gradebook."""
+    {student: Late} from the gradebook; `similar` the similarity section (HTML)."""
     late = {student: late[student] for student in verdicts if student in (late or {})}
     folder = Path(course_dir) / "reports" / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None):
     write_csv(folder / "grades.csv", columns, table)
     failures = common_failures(verdicts)
     plots = write_plots(folder, tests, table)
-    write_html(folder, assignment, tests, table, failures, plots, unsafe, late)
+    write_html(folder, assignment, tests, table, failures, plots, unsafe, late, similar)
     print_summary(table, tests, unsafe, folder, out, late)
 
 
@@ -312,25 +312,14 @@ def late_paragraph(late):
         for student in sorted(late)) + ".</p>")
 
 
-def write_html(folder, assignment, tests, table, failures, plots, unsafe, late=None):
+def write_html(folder, assignment, tests, table, failures, plots, unsafe, late=None,
+               similar=""):
     late = late or {}
-    from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
     escape = html.escape
     warning = ("<p class=warn>Graded WITHOUT the sandbox (--unsafe-no-sandbox): student "
                "code ran with the grader's rights.</p>") if unsafe else ""
     images = "".join(f'<img src="{escape(p)}" alt="{escape(k)}">' for k, p in plots.items())
-    page = f"""<!doctype html><html lang="en"><head>{content_policy(REPORT_POLICY)}
-<meta charset="utf-8"><title>{escape(assignment.id)}: grading report</title>
-<style>body{{font-family:sans-serif;margin:1em 2em;max-width:1200px}}
-td,th{{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}}
-td.id,td.msg{{overflow-wrap:anywhere}}
-table{{border-collapse:collapse;margin:1em 0;width:100%}} th{{text-align:left}}
-img{{max-width:100%;vertical-align:top}} .warn{{color:#b00;font-weight:bold}}
-.num,.total{{white-space:nowrap}}
-.total{{font-weight:bold}} .late{{color:#b00}} .msg{{white-space:pre-wrap}} td.full{{background:#e3f5e6}}
-td.part{{background:#fff4d6}} td.zero{{background:#fde7e6}} small{{color:#555}}</style>
-</head><body>
-<h1>{escape(assignment.id)}</h1>{warning}
+    body = f"""<h1>{escape(assignment.id)}</h1>{warning}
 <p>{len(table)} submissions, generated {time.strftime('%Y-%m-%d %H:%M')}.</p>{images}
 <h2>Most common failures</h2>
 <p>By cause; a student counts once per cause. Submission statuses (timeout, memory, crashed,
@@ -344,9 +333,27 @@ links to their feedback page. In grades.csv, {escape(TOTAL_MEANING)}</p>
 {late_paragraph(late)}
 <p>{escape(CSV_NOTE)}</p>
 <table>{grade_rows(folder, assignment, tests, table, late)}</table>
-</body></html>
-"""
-    (folder / "report.html").write_text(page)
+{similar}"""
+    (folder / "report.html").write_text(page(f"{assignment.id}: grading report", body))
+
+
+STYLE = """body{font-family:sans-serif;margin:1em 2em;max-width:1200px}
+td,th{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}
+td.id,td.msg{overflow-wrap:anywhere}
+table{border-collapse:collapse;margin:1em 0;width:100%} th{text-align:left}
+img{max-width:100%;vertical-align:top} .warn{color:#b00;font-weight:bold}
+.num,.total{white-space:nowrap}
+.total{font-weight:bold} .late{color:#b00} .msg{white-space:pre-wrap} td.full{background:#e3f5e6}
+td.part{background:#fff4d6} td.zero{background:#fde7e6} small{color:#555}
+table.pair td{width:50%} table.pair pre{margin:0;white-space:pre-wrap} mark{background:#ffe27a}"""
+
+
+def page(title, body):
+    """A whole page of ours: the report's policy (no script), style and `body` (HTML)."""
+    from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
+    return (f'<!doctype html><html lang="en"><head>{content_policy(REPORT_POLICY)}\n'
+            f'<meta charset="utf-8"><title>{html.escape(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head><body>\n{body}\n</body></html>\n")
 
 
 def score_text(row):

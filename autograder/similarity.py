@@ -416,7 +416,7 @@ evidence. A matching function's <em>evidence</em> is -log10 of the share of the 
 code matches either side as closely; a pair is listed when the sum is 10<sup>{MARGIN:g}</sup>
 times beyond what chance gives the closest of the class's {cohort.pairs_of_students:,}
 pairs. <em>similarity</em> is the share of the smaller side's distinctive code that both
-have, over the functions both wrote.</p>
+have, over the functions both wrote. {escape(reports.CSV_NOTE)}</p>
 <table><tr><th>student</th><th>similar to</th><th class=num>similarity</th>
 <th class=num>evidence</th><th>matching functions</th></tr>{rows}</table>{clustered}{more}
 {views}"""
