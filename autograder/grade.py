@@ -50,6 +50,7 @@ MAX_NOTEBOOK_VALUES = 200_000  # JSON values: the course's notebooks hold a few 
 # What `nbgrader submit` writes beside the notebook and `nbgrader release_feedback` reads
 # beside the feedback page (generate_feedback copies them there from autograded/).
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+RECORDING_BUDGET = 2 << 20    # bytes of ungraded cells and outputs nbgrader records
 UNRENDERABLE = "unrenderable"  # graded, but nbgrader cannot render its feedback page
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 
@@ -350,7 +351,8 @@ class Recorder:
         shutil.rmtree(self.course_dir / "feedback" / submission.student / self.assignment.id,
                       ignore_errors=True)  # stale now; write_feedback makes the new one
         if not rejected:
-            cause = self.autograde(submission, verdict, self.notebook_bytes(submission))
+            cause = self.autograde(submission, verdict,
+                                   within_recording_budget(self.notebook_bytes(submission)))
             if cause is None:
                 return self.recorded(submission, verdict)
             self.raise_if_infrastructure(cause)
@@ -591,6 +593,46 @@ def interruption(course_dir, assignment, students):
                == (s.digest, True))
     return (f"interrupted: {done} of {len(submissions)} submissions are graded and recorded; "
             f"run the same command again to grade the other {len(submissions) - done}")
+
+
+def within_recording_budget(data):
+    """The notebook (bytes) that nbgrader records and renders as feedback: every cell that
+    carries nbgrader metadata, and of the student's other cells and of all outputs only the
+    first RECORDING_BUDGET bytes, the rest replaced by a note. nbgrader's recording and
+    feedback take minutes for a 20 MB notebook of small cells, outside any deadline."""
+    try:
+        notebook = json.loads(data)
+    except ValueError:
+        return data   # nbgrader will reject it, with its reason
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        return data
+    budget, kept, left_out = RECORDING_BUDGET, [], 0
+    for cell in cells:
+        graded = isinstance(cell.get("metadata"), dict) and "nbgrader" in cell["metadata"]
+        outputs = cell.get("outputs")
+        if outputs:
+            size = len(json.dumps(outputs))
+            if size > budget:
+                cell["outputs"], left_out = [], left_out + 1
+            else:
+                budget -= size
+        if not graded:
+            size = len(json.dumps(cell))
+            if size > budget:
+                left_out += 1
+                continue
+            budget -= size
+        kept.append(cell)
+    if not left_out:
+        return data
+    kept.append({"cell_type": "markdown", "metadata": {}, "source": (
+        f"({left_out} cells or outputs of the submission are not shown here: the notebook "
+        f"holds more than {RECORDING_BUDGET >> 20} MB besides its graded cells)")})
+    if notebook.get("nbformat_minor", 0) >= 5:   # cell ids since nbformat 4.5
+        kept[-1]["id"] = "d2lcourse-trimmed"
+    notebook["cells"] = kept
+    return json.dumps(notebook).encode()
 
 
 def verdict_file_name(student):

@@ -24,7 +24,8 @@ from d2lcourse.autograder.deadline import Deadline, OutOfTime
 from d2lcourse.autograder.evaluate import TestCell, evaluate, warm_up
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.autograder.grade import (
-    MAX_NOTEBOOK_VALUES, InvalidNotebook, Submission, read_submission)
+    MAX_NOTEBOOK_VALUES, RECORDING_BUDGET, InvalidNotebook, Submission, read_submission,
+    within_recording_budget)
 from d2lcourse.checks.hand_derived import MAX_ANALYSED_CHARS
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
 from test_process_faults import Killer, runner_of, sleepy
@@ -192,3 +193,25 @@ def test_in_a_rootless_container_grade_names_the_fix_on_one_line_and_exits_2(
     problem = result.stderr.split("without a sandbox: ", 1)[1].split(" (or pass")[0]
     doctor = in_rootless_container("doctor")
     assert problem in doctor.stdout
+
+
+def test_what_nbgrader_records_is_bounded_whatever_the_notebook_holds():
+    """nbgrader's recording and feedback run after the deadline: they get every graded cell
+    and at most RECORDING_BUDGET bytes of the rest, whatever the student added."""
+    release = json.loads(ASSIGNMENTS["01_ndarray_autograd"].source_path().read_text())
+    graded = [c for c in release["cells"] if "nbgrader" in c.get("metadata", {})]
+    noise = [{"cell_type": "markdown", "metadata": {}, "source": f"note {i} " + "x" * 200}
+             for i in range(40_000)]
+    printing = {**graded[0], "outputs": [{"output_type": "stream", "name": "stdout",
+                                          "text": "y" * (3 << 20)}]}
+    submitted = {**release, "cells": noise[:20_000] + [printing] + graded[1:] + noise[20_000:]}
+    data = json.dumps(submitted).encode()
+    recorded = json.loads(within_recording_budget(data))
+    kept = [c for c in recorded["cells"] if "nbgrader" in c.get("metadata", {})]
+    assert [c["metadata"]["nbgrader"] for c in kept] == [c["metadata"]["nbgrader"] for c in graded]
+    assert kept[0]["outputs"] == []                       # 3 MB of print: left out
+    others = [c for c in recorded["cells"] if "nbgrader" not in c.get("metadata", {})]
+    assert sum(len(json.dumps(c)) for c in others) <= RECORDING_BUDGET + 1000
+    assert "not shown here" in recorded["cells"][-1]["source"]
+    small = json.dumps(release).encode()
+    assert within_recording_budget(small) == small        # an ordinary notebook as it is
