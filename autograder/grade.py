@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from d2lcourse.course import ASSIGNMENTS, default_course_dir
+from d2lcourse.course import assignment_of, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.grading import UNGRADED, InfrastructureFault
 from d2lcourse.autograder.evaluate import Verdict, ungraded, unrun, warm_up
@@ -193,7 +193,7 @@ def read_submission(submission, assignment):
         if is_solution_cell(cell) and name in assignment.functions:
             sources[name] = str(cell.get("source", ""))
     other = assignment_of(seen)
-    if named(other, seen) > named(assignment, seen):
+    if other.named(seen) > assignment.named(seen):
         raise InvalidNotebook(
             f"this is the notebook of {other.id} ({other.notebook}), handed in as "
             f"{assignment.id}: hand in {assignment.notebook} here (`nbgrader fetch_assignment "
@@ -251,16 +251,6 @@ def malformed(cell):
     if not isinstance(info.get("grade_id", ""), str):
         return f"has a grade_id of type {type(info['grade_id']).__name__}, not text"
     return ""
-
-
-def named(assignment, grade_ids):
-    """How many of `assignment`'s graded functions these nbgrader cell ids name."""
-    return len(set(assignment.functions) & set(grade_ids))
-
-
-def assignment_of(grade_ids):
-    """The course's assignment whose graded functions these nbgrader cell ids name most."""
-    return max(ASSIGNMENTS.values(), key=lambda a: named(a, grade_ids))
 
 
 # --------------------------------------------------------------------------- 3

@@ -20,6 +20,10 @@ class Assignment:
     def source_path(self, course_dir=None):
         return Path(course_dir or default_course_dir()) / "source" / self.id / self.notebook
 
+    def named(self, grade_ids):
+        """How many of this assignment's graded functions the cell ids `grade_ids` name."""
+        return len(set(self.functions) & set(grade_ids))
+
     def owner_of(self, test_id):
         """The graded function a test cell's grade_id belongs to (longest prefix wins)."""
         owners = [f for f in self.functions
@@ -45,6 +49,11 @@ ASSIGNMENTS = {a.id: a for a in (
         "relu", "sigmoid", "tanh", "relu_grad", "sigmoid_grad", "tanh_grad",
         "init_mlp_params", "mlp", "collapse_linear", "train_mlp")),
 )}
+
+
+def assignment_of(grade_ids):
+    """The course's assignment whose graded functions the cell ids `grade_ids` name most."""
+    return max(ASSIGNMENTS.values(), key=lambda a: a.named(grade_ids))
 
 
 def default_course_dir():

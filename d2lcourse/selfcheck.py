@@ -2,23 +2,29 @@
 
 Runs the notebook's setup and solution cells in this process (it is the student's own
 code on the student's own machine), then each visible test cell, and prints one line
-per graded function: `ok`, or what is wrong and what to try. Exit status 1 if any fails,
-2 if the notebook has no graded test cells (not a course notebook).
+per graded function: `ok`, or what is wrong and what to try. The assignment is the one
+whose graded functions the notebook's cells name, whatever the file is called. Exit
+status 1 if any fails, 2 if the file is not a notebook or has no graded test cells.
 """
 import sys
 from pathlib import Path
 
-from d2lcourse.course import ASSIGNMENTS, Assignment
+from d2lcourse.course import ASSIGNMENTS, Assignment, assignment_of
 from d2lcourse.notebooks import cells_by_id, grade_id, is_solution_cell, is_test_cell, read
 
 
-def assignment_of(path, notebook):
-    """The course assignment a notebook file belongs to (by file name), or an ad-hoc one."""
-    for assignment in ASSIGNMENTS.values():
-        if assignment.notebook == path.name:
-            return assignment
-    functions = tuple(cells_by_id(notebook, is_solution_cell))
-    return Assignment(path.parent.name, path.name, functions)
+def assignment_for(path, notebook):
+    """(assignment, note): the course assignment whose graded functions the notebook's
+    cells name (whatever the file is called, with a note when its name says otherwise),
+    else an ad-hoc one of its solution cells."""
+    ids = [grade_id(cell) for cell in notebook.cells if grade_id(cell)]
+    found = assignment_of(ids)
+    if found.named(ids):
+        note = "" if path.name == found.notebook else (
+            f"note: {path.name} is the notebook of {found.id} ({found.notebook}): "
+            f"checked as {found.id}")
+        return found, note
+    return Assignment(path.parent.name, path.name, tuple(cells_by_id(notebook, is_solution_cell))), ""
 
 
 def not_a_course_notebook(path):
@@ -56,10 +62,14 @@ def main(path):
     path = Path(path)
     try:
         notebook = read(path)
-    except Exception as error:  # a student's file: say what is wrong with it
-        print(f"d2lcourse check: cannot read {path}: {error}", file=sys.stderr)
-        return 1
-    assignment = assignment_of(path, notebook)
+    except Exception as error:  # a student's file: say what is wrong with it (wrong input)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        print(f"d2lcourse check: cannot read {path} as a notebook ({first}): check the "
+              "notebook you saved from the released one", file=sys.stderr)
+        return 2
+    assignment, note = assignment_for(path, notebook)
+    if note:
+        print(note)
     functions = grading.define_functions(assignment.functions, grading.setup_sources(notebook),
                                          grading.solution_sources(notebook))
     results = [grading.run_test_cell(assignment, cell, functions, hidden=False)

@@ -58,11 +58,26 @@ def test_check_says_what_is_wrong_one_line_per_function(tmp_path):
                if line.startswith("FAIL") and "grad_quadratic_form" not in line)
 
 
-def test_check_names_an_unreadable_notebook(tmp_path):
+@pytest.mark.parametrize("content", ["{not json", "", '{"cells": 7}'])
+def test_check_names_an_unreadable_notebook_as_wrong_input(tmp_path, content):
     path = tmp_path / "broken.ipynb"
-    path.write_text("{not json")
+    path.write_text(content)
     result = run("check", str(path))
-    assert result.returncode == 1 and "cannot read" in result.stderr
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"d2lcourse check: cannot read {path} as a notebook")
+
+
+def test_check_judges_a_notebook_by_its_cells_not_its_file_name(tmp_path):
+    """01's released notebook saved under 05's name is checked as 01, and says so."""
+    path = released_copy(tmp_path).rename(tmp_path / ASSIGNMENTS["05_mlp"].notebook)
+    result = run("check", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == (f"note: mlp.ipynb is the notebook of {CALCULUS.id} "
+                        f"({CALCULUS.notebook}): checked as {CALCULUS.id}")
+    assert [line.split()[1].rstrip(":") for line in lines[1:-1]] == list(CALCULUS.functions)
+    assert lines[-1].startswith("0/")
 
 
 def test_doctor_reports_and_exits_zero_here():
