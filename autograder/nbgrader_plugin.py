@@ -187,13 +187,33 @@ class ClearHiddenTestsInFeedback(ClearHiddenTests):
 class NeutralisedCsvExport(ExportPlugin):
     """`nbgrader export` for this course: the columns of nbgrader's CSV exporter, written
     by `reports.write_csv` (every text quoted, spreadsheet formulas neutralised: student
-    ids come from folder names the students choose)."""
+    ids come from folder names the students choose), and `status`: the grader's status
+    of the submission (`ok`, `invalid_notebook`, `timeout`, ...; `no submission`), so
+    that a 0 for a rejected notebook does not read as an earned 0."""
 
     COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-               "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+               "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
+    course_dir = Unicode("", help="the course root (default: nbgrader's, or this folder)"
+                         ).tag(config=True)
 
     def export(self, gradebook):
-        write_csv(Path(self.to or "grades.csv"), self.COLUMNS, self.rows(gradebook))
+        write_csv(Path(self.to or "grades.csv"), self.COLUMNS, self.with_status(
+            self.rows(gradebook)))
+
+    def with_status(self, rows):
+        """The rows with the status `d2lcourse grade` recorded for each submission."""
+        # grade.py imports this module: its verdict reader only when exporting
+        from d2lcourse.autograder.grade import stored_verdicts
+        coursedir = getattr(self.parent, "coursedir", None)
+        root = Path(self.course_dir or getattr(coursedir, "root", "") or ".")
+        verdicts = {}
+        for row in rows:
+            if row["assignment"] not in verdicts:
+                verdicts[row["assignment"]] = stored_verdicts(
+                    root / "reports" / row["assignment"] / "verdicts")
+            found = verdicts[row["assignment"]].get(row["student_id"])
+            status = found[2].status if found else ("" if row["timestamp"] else "no submission")
+            yield {**row, "status": status}
 
     def rows(self, gradebook):
         """One row per assignment and student, as nbgrader's exporter (no submission:

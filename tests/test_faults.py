@@ -199,6 +199,19 @@ def test_undisturbed_run_grades_the_class(graded):
     assert rows["deleted_test"] == ("ok", 3.0)  # points come from the source's test cells
 
 
+def test_the_course_export_says_why_a_submission_has_no_points(graded, tmp_path):
+    """`nbgrader export` under this course's config has the grader's status per row."""
+    from d2lcourse.autograder.nbgrader_plugin import NeutralisedCsvExport
+    path = tmp_path / "course-export.csv"
+    with Gradebook(f"sqlite:///{graded / 'gradebook.db'}") as gradebook:
+        NeutralisedCsvExport(to=str(path), course_dir=str(graded)).export(gradebook)
+    with open(path, newline="") as stream:
+        exported = {row["student_id"]: row["status"] for row in csv.DictReader(stream)}
+    statuses = {student: status for student, (status, _) in grades(graded).items()}
+    assert exported == statuses
+    assert "invalid_notebook" in statuses.values() and "ok" in statuses.values()
+
+
 def test_gradebook_csv_export_and_feedback_agree_for_every_student(graded, tmp_path):
     rows = grades(graded)
     submitted = {os.fsdecode(p.name) for p in (graded / "submitted").iterdir()}
