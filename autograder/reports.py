@@ -145,16 +145,33 @@ class Cause:
     where: set = field(default_factory=set)  # functions or tests it appeared in
 
     def add(self, student, message):
-        """Count `student`; keep every distinct message of a status, one example of others."""
+        """Count `student`; keep every distinct message of a status, and up to
+        EXAMPLES distinct messages of any other cause."""
         self.students.add(student)
-        line = (message.splitlines() or [""])[0][:300]
-        if line not in self.messages and (self.kind == "submission" or not self.messages):
+        line = shortened((message.splitlines() or [""])[0])
+        if line not in self.messages and (self.kind == "submission"
+                                          or len(self.messages) < EXAMPLES):
             self.messages.append(line)
 
 
+EXAMPLES = 3
+MESSAGE_CHARACTERS = 300
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|nan|inf", re.IGNORECASE)
+
+
+def shortened(line, limit=MESSAGE_CHARACTERS):
+    """`line` cut at a word boundary before `limit` characters, with an ellipsis."""
+    if len(line) <= limit:
+        return line
+    cut = line[:limit - 1]
+    return (cut[:cut.rfind(" ")] if " " in cut[limit // 2:] else cut).rstrip(" ,;:") + "…"
+
+
 def cause_of(verdict, result):
-    """(kind, what, key) of a failed test; None when the submission's status says it all."""
-    line = result.message.splitlines()[0][:300] if result.message.strip() else ""
+    """(kind, what, key) of a failed test; None when the submission's status says it all.
+    Check failures whose messages (which start with the function's name) differ only in
+    their numbers, the values of one mistake seen by two tests, are one cause."""
+    line = result.message.splitlines()[0] if result.message.strip() else ""
     if not line or (verdict.status != "ok" and line.startswith(("not run:", "not graded:"))):
         return None
     exception = EXCEPTION.match(line)
@@ -163,7 +180,7 @@ def cause_of(verdict, result):
         return "exception", what, what
     if NOT_IMPLEMENTED.match(line):
         return "not implemented", "functions left as released", "not implemented"
-    return "check", result.function, line
+    return "check", result.function, NUMBER.sub("#", line)
 
 
 def common_failures(verdicts, limit=15):
@@ -322,8 +339,10 @@ def write_html(folder, assignment, tests, table, failures, plots, unsafe, late=N
     body = f"""<h1>{escape(assignment.id)}</h1>{warning}
 <p>{len(table)} submissions, generated {time.strftime('%Y-%m-%d %H:%M')}.</p>{images}
 <h2>Most common failures</h2>
-<p>By cause; a student counts once per cause. Submission statuses (timeout, memory, crashed,
-invalid_notebook, ungraded) cost every test of that submission.</p>
+<p>By cause; a student counts once per cause, and messages that differ only in their
+numbers are one cause. A rejected notebook (invalid_notebook) earns nothing and an ungraded
+one has no points yet; after a timeout, memory or crashed, the tests that finished before
+keep their points.</p>
 <table><tr><th class=num>students</th><th class=num>kind</th><th>cause</th><th>message</th>
 <th>students affected</th></tr>
 {failure_rows(failures)}</table>

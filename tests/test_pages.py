@@ -503,3 +503,27 @@ def test_cells_that_nbformat_would_reject_are_cleaned_too():
         pages.sanitize_cell(markdown)
         assert pages.renders(markdown) and "(attachment:" not in markdown.source
     assert markdown.source == "![x](missing-attachment:missing.png)"
+
+
+def test_report_causes_keep_apart_what_differs_and_together_what_does_not():
+    """One mistake seen by two tests (other numbers) is one cause; two messages of one
+    exception type both show; a long message is cut at a word, with an ellipsis."""
+    def failing(grade_id, function, message):
+        return TestResult(grade_id, function, 0.0, 1.0, message)
+    long_tail = "word " * 100
+    verdicts = {
+        "ann": Verdict("ok", "", [
+            failing("test_sgd", "sgd", "sgd: changed params[0].grad in place: 0.5 is 0.25"),
+            failing("test_sgd_hidden", "sgd", "sgd: changed params[0].grad in place: 3 is 1.5")]),
+        "ben": Verdict("ok", "", [failing("test_relu", "relu", "relu: raised TypeError: bad x")]),
+        "cy": Verdict("ok", "", [failing("test_relu", "relu", "relu: raised TypeError: bad y")]),
+        "dee": Verdict("ok", "", [failing("test_tanh", "tanh", f"tanh: {long_tail}")]),
+    }
+    causes = {(c.kind, c.what): c for c in reports.common_failures(verdicts)}
+    in_place = causes[("check", "sgd")]
+    assert in_place.students == {"ann"} and in_place.where == {"test_sgd", "test_sgd_hidden"}
+    assert len([c for c in causes.values() if c.what == "sgd"]) == 1
+    assert causes[("exception", "TypeError in relu")].messages == [
+        "relu: raised TypeError: bad x", "relu: raised TypeError: bad y"]
+    (cut,) = causes[("check", "tanh")].messages
+    assert cut.endswith("word…") and len(cut) <= reports.MESSAGE_CHARACTERS
