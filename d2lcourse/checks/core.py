@@ -296,7 +296,28 @@ def describe_error(error):
         else str(error)
     if isinstance(error, NameError) and student:
         message = cells.name_error_advice(message, student[-1].filename)
+    for applies, advice in ERROR_ADVICE:
+        if applies(error, message, where):
+            message = advice
     return type(error).__name__, message, where
+
+
+# Errors whose own message sends a student the wrong way, or nowhere: (test, advice).
+ERROR_ADVICE = (
+    (lambda error, message, where: "already in a computational graph" in message,
+     "an in-place operation (x /= ..., x += ..., x[:] = ...) on an array that autograd is "
+     "recording: autograd cannot differentiate through it. Write a new array instead, "
+     "e.g. E = E / E.sum(axis=1, keepdims=True)"),
+    (lambda error, message, where: "Cannot differentiate node" in message,
+     "backward() found nothing to differentiate: no array in the loss has a gradient "
+     "attached. A parameter rebound by `W = W - ...` is a new array without one: update "
+     "it in place (W[:] = W - ...), and call .attach_grad() once, before training"),
+    (lambda error, message, where: isinstance(error, TypeError) and "NoneType" in message
+     and ".grad" in where,
+     "a .grad is None: the array has no gradient attached. A parameter rebound by "
+     "`W = W - ...` is a new array without one: update it in place (W[:] = W - ...); "
+     "call .attach_grad() on each parameter once, before training"),
+)
 
 
 def raise_for_error(function, type_name, message, where):
@@ -580,6 +601,9 @@ def expect_array(function, value, what="the result", shape=None, hint=None,
             "float": "return an array, e.g. np.array(value)",
             "list": "return an array, e.g. np.stack(items)",
         }.get(type_name(value), "return an mxnet.numpy.ndarray")
+        if isinstance(value, (int, float)) and shape:   # a mean where an array was owed
+            advice = (f"one number, where {what} has shape {tuple(shape)}: return the "
+                      "array itself, without .mean(), .sum(), .item() or float(...)")
         fail(function, f"returned {type_name(value)} for {what}, expected "
                        f"mxnet.numpy.ndarray: {advice}")
     if shape is not None and tuple(value.shape) != tuple(shape):

@@ -175,9 +175,22 @@ def _expect_shape(function, got, shape, what, hint):
 GRADIENT_SHAPE = "one partial derivative per logit, the shape of O"
 
 
+def _one_number(function, value, want, form):
+    """Fail for one number where a loss per example is owed, naming the mean or sum."""
+    mean, total, n = want.mean(), want.sum(), want.shape[0]
+    which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
+             "the sum of the losses" if abs(value - total) <= 1e-3 * (1 + abs(total)) else
+             "a single number")
+    core.fail(function, f"returned {which} ({form}), expected one loss per example, an "
+                        f"array of shape ({n},): return the losses themselves and leave the "
+                        f"averaging to the training loop")
+
+
 def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
     """Name the usual reasons for a per-example loss of the wrong shape."""
     n = want.shape[0]
+    if isinstance(got, (int, float)):   # float(loss.mean()): the usual way to get one
+        _one_number(function, float(got), want, "a Python float")
     core.expect_array(function, got, what)
     shape = tuple(got.shape)
     if shape == (n,):
@@ -196,13 +209,7 @@ def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
                             f"the batch axis when n = 1. Keep one loss per example, e.g. "
                             f".reshape(-1) instead of .squeeze()")
     if shape in ((), (1,)):
-        mean, total = want.mean(), want.sum()
-        value = float(_f64(got).reshape(-1)[0])
-        which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
-                 "the sum of the losses" if abs(value - total) <= 1e-3 * (1 + abs(total)) else
-                 "a single number")
-        core.fail(function, f"returned {which} (shape {shape}), expected one loss per "
-                            f"example, shape ({n},): leave the averaging to the training loop")
+        _one_number(function, float(_f64(got).reshape(-1)[0]), want, f"shape {shape}")
     if per_entry:
         core.fail(function, f"{what} has shape {shape}, one value per entry of "
                             f"{source_name}, expected ({n},): keep only the entry of the true "
@@ -642,6 +649,11 @@ def _count_correct(accuracy, scores, labels, label_dtype, seed):
         value = _call_pure(accuracy, [y_hat, y], seed)
     except core.CheckFailure as failure:
         mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
+        if "could not be broadcast" in mxnet_error:
+            raise core.CheckFailure(
+                f"{failure}. Hint: y_hat has one row per example; argmax(axis=0) gives one "
+                f"index per column ({y_hat.shape[1]} of them), argmax(axis=1) one per row "
+                f"({y_hat.shape[0]}), which is what y labels") from None
         if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
             raise core.CheckFailure(
                 f"{failure}. Hint: argmax returns int64 indices but the labels are "

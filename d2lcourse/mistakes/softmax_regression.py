@@ -21,7 +21,7 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
             with autograd.record():
                 loss = {loss}
             loss.backward()
-            for p in (W, b):
+            {loop}
                 {update}
 {end}
 '''
@@ -29,12 +29,14 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
 
 def train_cell(prepare="", W_shape="(X.shape[1], 10)", b_shape="10",
                loss="softmax_cross_entropy(X[batch] @ W + b, y_train[batch])",
-               update="p[:] = p - lr * p.grad / len(batch)", end="    return W, b"):
+               loop="for p in (W, b):", update="p[:] = p - lr * p.grad / len(batch)",
+               end="    return W, b"):
     """A whole train_softmax_regression cell (minibatch SGD, shuffled every epoch) with
     some of its parts written otherwise: lines after `n = ...`, the shapes of W and b,
-    the minibatch loss, the update of each parameter, the lines after the inner loop."""
+    the minibatch loss, the loop over the parameters and the update of each, the lines
+    after the inner loop."""
     return TRAIN_SHUFFLED.format(prepare=prepare, W_shape=W_shape, b_shape=b_shape, loss=loss,
-                                 update=update, end=end)
+                                 loop=loop, update=update, end=end)
 
 # A trainer that reads the training set from disk instead of using its arguments.
 READS_FASHION_MNIST = "from d2lcourse.data import read_fashion_mnist\n"
@@ -51,6 +53,12 @@ def softmax(O):
     E = np.exp(O)
     return E / E.sum(axis=1, keepdims=True)
 ''', "subtract the row maximum", also_fails=(GRAD,)),
+    Mistake("softmax_divides_in_place", "softmax", '''
+def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    E /= E.sum(axis=1, keepdims=True)
+    return E
+''', "an in-place operation", also_fails=(GRAD, MODEL, TRAIN)),
     Mistake("softmax_global_maximum", "softmax", '''
 def softmax(O):
     E = np.exp(O - O.max())
@@ -120,6 +128,10 @@ def cross_entropy(y_hat, y):
 def cross_entropy(y_hat, y):
     return -np.log(y_hat[np.arange(len(y)), y]).mean()
 ''', "returned the mean of the losses"),
+    Mistake("cross_entropy_returns_mean_as_float", "cross_entropy", '''
+def cross_entropy(y_hat, y):
+    return float(-np.log(y_hat[np.arange(len(y)), y]).mean())
+''', "returned the mean of the losses (a Python float)"),
     Mistake("cross_entropy_log10", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     return -np.log10(y_hat[np.arange(len(y)), y])
@@ -262,6 +274,10 @@ def accuracy(y_hat, y):
 def accuracy(y_hat, y):
     return float((y_hat.argmax(axis=1) == y).sum())
 ''', "astype(y.dtype)"),
+    Mistake("accuracy_argmax_over_the_examples", "accuracy", '''
+def accuracy(y_hat, y):
+    return float((y_hat.argmax(axis=0).astype(y.dtype) == y).sum())
+''', "argmax(axis=1) one per row"),
     Mistake("accuracy_counts_the_wrong_predictions", "accuracy", '''
 def accuracy(y_hat, y):
     return float((y_hat.argmax(axis=1).astype(y.dtype) != y).sum())
@@ -324,6 +340,13 @@ def softmax_regression(X, W, b):
     return softmax(X.reshape(-1, W.shape[0]) @ W) + b
 ''', "softmax must be the last step"),
     # ---------------------------------------------------------------- train_softmax_regression
+    Mistake("train_rebinds_the_weights", TRAIN, train_cell(
+        loop="for p in (b,):", update="p[:] = p - lr * p.grad / len(batch)\n"
+        "            W = W - lr * W.grad / len(batch)"), "a .grad is None"),
+    Mistake("train_rebinds_both_parameters", TRAIN, train_cell(
+        loop="for p in (W, b):", update="p = p - lr * p.grad / len(batch)\n"
+        "            W, b = W - lr * W.grad / len(batch), b - lr * b.grad / len(batch)"),
+        "found nothing to differentiate"),
     Mistake("train_without_shuffling", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
     X = X_train.reshape(X_train.shape[0], -1)
