@@ -86,7 +86,7 @@ def test_kernel_names_an_import_and_a_variable_of_another_cell(kernel):
     error = kernel("import numpy as onp\nnum_classes = 10",
                    "def softmax(O):\n"
                    "    E = np.exp(O - O.max(axis=1, keepdims=True))\n"
-                   "    assert num_classes and onp\n"
+                   "    assert num_classes and onp.pi > 3\n"
                    "    return E / E.sum(axis=1, keepdims=True)\n", TEST_SOFTMAX)
     assert "uses `num_classes` and `onp`, which are defined in another cell" in str(error)
 
@@ -99,7 +99,7 @@ def test_kernel_without_the_source_notebook_still_names_a_helper_function(kernel
     assert kernel("import numpy as onp",
                   "def softmax(O):\n"
                   "    E = np.exp(O - O.max(axis=1, keepdims=True))\n"
-                  "    assert onp\n"
+                  "    assert onp.pi > 3\n"
                   "    return E / E.sum(axis=1, keepdims=True)\n", TEST_SOFTMAX) is None
 
 
@@ -121,7 +121,8 @@ def test_check_and_grader_give_the_same_advice(tmp_path):
     notebook = student_notebook_with_helper_cell()
     results = grading.grade(SOFTMAX, notebook, notebook)
     messages = [r.message for r in results if r.function == "softmax"]
-    assert messages and all(m.endswith(f"name 'logsumexp' is not defined: {ADVICE}")
+    # The grader's static analysis finds the unbound name before the call.
+    assert messages and all("`logsumexp`" in m and m.endswith(ADVICE)
                             for m in messages), messages
 
     path = tmp_path / SOFTMAX.notebook
