@@ -298,7 +298,8 @@ def describe_error(error):
         message = cells.name_error_advice(message, student[-1].filename)
     for applies, advice in ERROR_ADVICE:
         if applies(error, message, where):
-            message = advice
+            said = message if len(message) <= 200 else message[:199].rsplit(" ", 1)[0] + "…"
+            message = f"{advice} (the error: {said})"
     return type(error).__name__, message, where
 
 
