@@ -607,8 +607,8 @@ def within_recording_budget(data):
                 cell["outputs"], left_out = [], left_out + 1
             else:
                 budget -= size
-        if not graded:
-            size = len(json.dumps(cell))
+        if not graded:   # the rest of the cell (its outputs are counted above)
+            size = len(json.dumps({k: v for k, v in cell.items() if k != "outputs"}))
             if size > budget:
                 left_out += 1
                 continue

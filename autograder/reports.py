@@ -156,7 +156,7 @@ class Cause:
 
 EXAMPLES = 3
 MESSAGE_CHARACTERS = 300
-NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|nan|inf", re.IGNORECASE)
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|\b(?:nan|inf)\b", re.IGNORECASE)
 
 
 def shortened(line, limit=MESSAGE_CHARACTERS):

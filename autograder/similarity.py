@@ -338,7 +338,7 @@ def known_sources(assignment):
     try:   # a course of one's own may have no reference module or catalogue
         module = notebooks.reference_module(assignment)
         found["reference"] = {
-            name: _without_markers(notebooks.solution_cell_source(module, name))
+            name: without_markers(notebooks.solution_cell_source(module, name))
             for name in assignment.functions if hasattr(module, name)}
         alternatives = mistakes.load(assignment)[1]
     except ModuleNotFoundError:
@@ -351,9 +351,10 @@ def known_sources(assignment):
     return found
 
 
-def _without_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
+def without_markers(source):
+    """A generated solution cell as a student's would read: without nbgrader's markers."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION))
 
 
 def d2l_functions(names):

@@ -211,7 +211,7 @@ def split_helper(tree, function, rng):
 def variants():
     """{function: [source, ...]}: the reference first, then alternatives and mistakes."""
     module = notebooks.reference_module(ASSIGNMENT)
-    found = {f: [similarity._without_markers(notebooks.solution_cell_source(module, f))]
+    found = {f: [similarity.without_markers(notebooks.solution_cell_source(module, f))]
              for f in ASSIGNMENT.functions}
     catalogued, alternatives = mistakes.load(ASSIGNMENT)
     for item in [*alternatives, *catalogued]:

@@ -22,7 +22,6 @@ from d2lcourse.autograder.evaluate import RemoteFunction, TestCell, evaluate
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.checks import core, hand_derived
 from d2lcourse.course import Assignment
-from helpers import failure
 
 SETUP = ["import math\n\nfrom d2lcourse import np, npx, autograd, gluon"]
 OTHER = "def triple(x):\n    return 3 * x\n"

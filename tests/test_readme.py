@@ -67,8 +67,8 @@ def shell_environment(home, clone, student=False):
 
 def run_block(block, clone, cwd=None, student=None):
     home = clone / "students" / student if student else clone / "home"
-    result = subprocess.run(["bash", "-e", "-c", block], cwd=cwd or home if student else
-                            cwd or clone, env=shell_environment(home, clone, bool(student)),
+    result = subprocess.run(["bash", "-e", "-c", block], cwd=cwd or (home if student else clone),
+                            env=shell_environment(home, clone, bool(student)),
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{block}\n{result.stdout}\n{result.stderr}"
     return result

@@ -87,7 +87,7 @@ def attack_markup():
         f"$\\bbox[background-image: url({leak('tex-bbox')})]{{y}}$",
         f"$\\href{{javascript:{beacon('tex-href')}}}{{z}}$",
         f"$\\h&#114;ef{{{leak('tex-entity')}}}{{w}}$ and $\\require{{{leak('tex-require')}}}$",
-        f"$\\class{{x}}{{\\cssId{{notebook}}{{v}}}}$ $\\unicode{{x1F600}}$",
+        "$\\class{x}{\\cssId{notebook}{v}}$ $\\unicode{x1F600}$",
     ])
 
 
