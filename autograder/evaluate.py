@@ -4,15 +4,11 @@
 and the student's solution-cell sources), so it runs the same in this process, in a
 worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
 """
-import ast
 import functools
-import importlib
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import List
+from dataclasses import dataclass
 
 import nbformat
 import numpy as onp
@@ -21,34 +17,14 @@ from d2lcourse._mxnet import np, npx
 from d2lcourse.checks import hand_derived, properties
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
-from d2lcourse.grading import (
-    UNGRADED, InfrastructureFault, Missing, SubmissionFault, TestResult, run_test_cell)
+from d2lcourse.grading import Missing, run_test_cell
 from d2lcourse.autograder import wire
 from d2lcourse.autograder.deadline import Deadline, OutOfTime
+from d2lcourse.autograder.model import (
+    InfrastructureFault, Status, SubmissionFault, TestResult, Verdict)
+from d2lcourse.autograder.module_view import sandbox_view
 from d2lcourse.autograder.sandbox import (
     Limits, Sandbox, SandboxDied, timed_out, warm_sandbox)
-
-REFERENCE_PACKAGE = "d2lcourse.solutions"
-
-
-@dataclass
-class Verdict:
-    """Everything the grader concluded about one submission."""
-    status: str                                  # "ok" or why it could not be graded fully
-    message: str = ""
-    results: List[TestResult] = field(default_factory=list)
-    seconds: float = 0.0
-    graded_by: str = ""                          # host:pid of the process that judged it
-    student_seconds: float = 0.0                 # of `seconds`, running the student's code
-
-    def to_json(self):
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data):
-        return cls(data["status"], data["message"],
-                   [TestResult(**r) for r in data["results"]], data["seconds"],
-                   data.get("graded_by", ""), data.get("student_seconds", 0.0))
 
 
 @dataclass(frozen=True)
@@ -90,7 +66,7 @@ class RemoteFunction:
         copy_back(args, values["args"])
         error = reply["error"] or violation
         if error and error[0] == "MemoryError":
-            raise SubmissionFault("memory", f"{self.__name__} ran out of memory")
+            raise SubmissionFault(Status.MEMORY, f"{self.__name__} ran out of memory")
         return Outcome(values["value"], tuple(error) if error else None, reply["apis_used"])
 
     @functools.cached_property
@@ -129,46 +105,6 @@ def copy_back(sent, returned):
             copy_back(sent[key], returned[key])
 
 
-def referenced_modules(setup):
-    """Reference modules the (trusted) setup code imports, and the ones they import:
-    the sandbox may see these."""
-    pending, seen = list(imported_references(setup)), set()
-    while pending:
-        module = pending.pop()
-        if module not in seen:
-            seen.add(module)
-            path = importlib.import_module(f"{REFERENCE_PACKAGE}.{module}").__file__
-            pending += imported_references([Path(path).read_text()])
-    return sorted(seen)
-
-
-def imported_modules(sources):
-    """Names of the modules that these sources import (sorted; `from a import b` gives
-    both `a` and `a.b`, which may be a module)."""
-    modules = set()
-    for source in sources:
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules.add(node.module)
-                modules.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
-            elif isinstance(node, ast.Import):
-                modules.update(a.name for a in node.names)
-    return sorted(modules)
-
-
-def imported_references(sources):
-    """Names of the reference modules that these sources import directly."""
-    prefix = REFERENCE_PACKAGE + "."
-    return {name[len(prefix):].split(".")[0] for name in imported_modules(sources)
-            if name.startswith(prefix)}
-
-
-def sandbox_view(assignment, setup):
-    """(reference modules the sandbox may see, modules its zygote imports in advance)."""
-    allowed = [m for m in referenced_modules(setup) if m != assignment.module]
-    return allowed, imported_modules(setup)
-
-
 def warm_up(assignment, setup, data_dir=None):
     """Start this process's zygote for `assignment` now, so that it is ready sooner."""
     allowed, preload = sandbox_view(assignment, setup)
@@ -201,23 +137,23 @@ def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limi
             if len(alike) == 2 and death.outside:
                 return ungraded(assignment, tests, death.fix, time.monotonic() - started)
             if len(alike) == 2:
-                fault = SubmissionFault("crashed", f"the notebook's process {twice(alike)} "
-                                                   f"while it was being graded{death.hint}")
+                fault = SubmissionFault(Status.CRASHED, f"the notebook's process {twice(alike)} "
+                                                         f"while it was being graded{death.hint}")
                 results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
         except InfrastructureFault as error:
             return ungraded(assignment, tests, str(error), time.monotonic() - started)
         except OutOfTime:  # delivered as its sandbox closed: the deadline had passed
             fault = timed_out(limits)
             results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
-    if deaths and fault is not None and fault.status == "timeout":
+    if deaths and fault is not None and fault.status == Status.TIMEOUT:
         if deaths[-1].outside:  # the time went to a death that was not the student's
             return ungraded(assignment, tests, f"the notebook's process {deaths[-1].how}, "
                             "with too little of its time left to grade it again: check the "
                             "host's OOM killer (dmesg) and rerun", time.monotonic() - started)
-        fault = SubmissionFault("timeout", f"{fault} (its process {deaths[-1].how} first, "
-                                           "and was graded again in the time left)")
+        fault = SubmissionFault(Status.TIMEOUT, f"{fault} (its process {deaths[-1].how} "
+                                                 "first, and was graded again in the time left)")
         results = [unrun(t, assignment, f"not run: {fault}") for t in tests]
-    status, message = ("ok", "") if fault is None else (fault.status, str(fault))
+    status, message = (Status.OK, "") if fault is None else (fault.status, str(fault))
     return Verdict(status, message, results, time.monotonic() - started, graded_by(),
                    student_seconds)
 
@@ -230,7 +166,7 @@ def graded_by():
 def ungraded(assignment, tests, cause, seconds=0.0):
     """The verdict on a submission that the infrastructure failed: `cause` is one line
     that names the problem and the fix; a rerun grades it."""
-    return Verdict(UNGRADED, cause, [unrun(t, assignment, f"not graded: {cause}")
+    return Verdict(Status.UNGRADED, cause, [unrun(t, assignment, f"not graded: {cause}")
                                      for t in tests], seconds, graded_by())
 
 
@@ -280,7 +216,7 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
         raise too_large(str(error)) from None
     missing = reply["missing"]  # checked by wire.check_reply: texts, cut to size
     if any("MemoryError" in reason for reason in missing.values()):
-        raise SubmissionFault("memory", "a solution cell ran out of memory")
+        raise SubmissionFault(Status.MEMORY, "a solution cell ran out of memory")
     analysis = hand_derived.analyse_submission(setup, solution_sources)
     functions = {
         name: Missing(name, missing[name], solution_sources.get(name, ""))
@@ -301,8 +237,8 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
 
 
 def too_large(detail):
-    return SubmissionFault("invalid_notebook", f"its solution cells are too large to grade "
-                                               f"({detail}): keep data out of them")
+    return SubmissionFault(Status.INVALID_NOTEBOOK, f"its solution cells are too large to "
+                                                     f"grade ({detail}): keep data out of them")
 
 
 def unrun(test, assignment, message):

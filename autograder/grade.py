@@ -40,8 +40,8 @@ import nbformat
 
 from d2lcourse.course import assignment_of, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
-from d2lcourse.grading import UNGRADED, InfrastructureFault
-from d2lcourse.autograder.evaluate import Verdict, ungraded, unrun, warm_up
+from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
+from d2lcourse.autograder.model import InfrastructureFault, Status, Verdict
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.autograder.workers import Job, judge, one_line, sigint_ignored
 
@@ -51,7 +51,6 @@ MAX_NOTEBOOK_VALUES = 200_000  # JSON values: the course's notebooks hold a few 
 # beside the feedback page (generate_feedback copies them there from autograded/).
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 RECORDING_BUDGET = 2 << 20    # bytes of ungraded cells and outputs nbgrader records
-UNRENDERABLE = "unrenderable"  # graded, but nbgrader cannot render its feedback page
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 
 
@@ -348,7 +347,7 @@ class Recorder:
             self.raise_if_infrastructure(cause)
             reason = (f"nbgrader rejected the notebook ({cause}): start again from the "
                       "released notebook and keep its cells' metadata")
-            verdict = Verdict("invalid_notebook", reason,
+            verdict = Verdict(Status.INVALID_NOTEBOOK, reason,
                               [replace(r, points=0.0, message=f"not graded: {reason}")
                                for r in verdict.results], verdict.seconds, verdict.graded_by)
             self.save(submission, verdict, recorded=False)
@@ -484,8 +483,8 @@ class Recorder:
         grades, saved as recorded."""
         reason = (f"nbgrader could not render this notebook as a feedback page ({cause}); "
                   "the grades stand, and the feedback page lists them without the notebook")
-        if verdict.status == "ok":
-            verdict = replace(verdict, status=UNRENDERABLE, message=reason)
+        if verdict.status == Status.OK:
+            verdict = replace(verdict, status=Status.UNRENDERABLE, message=reason)
         folder = self.feedback_folder(student)
         folder.mkdir(parents=True, exist_ok=True)
         page = folder / Path(self.assignment.notebook).with_suffix(".html").name
@@ -710,7 +709,7 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     def record(submission, verdict, rejected=False):
         """recorder.record, or the verdict UNGRADED with its cause noted."""
         try:
-            if verdict.status == UNGRADED:
+            if verdict.status == Status.UNGRADED:
                 raise InfrastructureFault(verdict.message)
             return recorder.record(submission, verdict, rejected)
         except InfrastructureFault as fault:
@@ -747,7 +746,7 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             solutions = read_submission(submission, assignment)
         except InvalidNotebook as error:
             verdicts[submission.student] = record(submission, Verdict(
-                "invalid_notebook", str(error),
+                Status.INVALID_NOTEBOOK, str(error),
                 [unrun(t, assignment, f"not graded: {error}") for t in tests]), rejected=True)
             continue
         jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,

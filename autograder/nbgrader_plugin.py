@@ -26,6 +26,7 @@ from traitlets import Bool, Float, List, Unicode
 from d2lcourse.course import ASSIGNMENTS, Assignment
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse.autograder.model import Status
 from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, sanitize_notebook)
@@ -212,7 +213,8 @@ class NeutralisedCsvExport(ExportPlugin):
                 verdicts[row["assignment"]] = stored_verdicts(
                     root / "reports" / row["assignment"] / "verdicts")
             found = verdicts[row["assignment"]].get(row["student_id"])
-            status = found[2].status if found else ("" if row["timestamp"] else "no submission")
+            status = found[2].status if found else (
+                "" if row["timestamp"] else Status.NO_SUBMISSION)
             yield {**row, "status": status}
 
     def rows(self, gradebook):

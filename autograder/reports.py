@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from d2lcourse.grading import UNGRADED
+from d2lcourse.autograder.model import Status
 
 
 class Progress:
@@ -67,7 +67,7 @@ def rows(tests, verdicts, late=None):
     for student in sorted(verdicts):
         verdict = verdicts[student]
         row = {"student_id": student, "status": verdict.status, "max_total": max_total}
-        if verdict.status == UNGRADED:
+        if verdict.status == Status.UNGRADED:
             row.update({t.grade_id: "" for t in tests}, total="", late_penalty="", score="")
         else:
             points = {r.grade_id: r.points for r in verdict.results}
@@ -80,7 +80,7 @@ def rows(tests, verdicts, late=None):
 
 def graded(table):
     """The rows that carry points (not the ungraded ones)."""
-    return [row for row in table if row["status"] != UNGRADED]
+    return [row for row in table if row["status"] != Status.UNGRADED]
 
 
 def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None, similar=""):
@@ -172,7 +172,7 @@ def cause_of(verdict, result):
     Check failures whose messages (which start with the function's name) differ only in
     their numbers, the values of one mistake seen by two tests, are one cause."""
     line = result.message.splitlines()[0] if result.message.strip() else ""
-    if not line or (verdict.status != "ok" and line.startswith(("not run:", "not graded:"))):
+    if not line or (verdict.status != Status.OK and line.startswith(("not run:", "not graded:"))):
         return None
     exception = EXCEPTION.match(line)
     if exception:
@@ -189,7 +189,7 @@ def common_failures(verdicts, limit=15):
     not implemented, and check failures by message. A student counts once per cause."""
     causes = {}
     for student, verdict in verdicts.items():
-        if verdict.status != "ok":
+        if verdict.status != Status.OK:
             causes.setdefault(("submission", verdict.status), Cause(
                 "submission", verdict.status)).add(student, verdict.message)
         for result in verdict.results:
@@ -287,7 +287,7 @@ def grade_rows(folder, assignment, tests, table, late):
         cells = [f"<td class=id>{name}</td>",
                  f"<td class=total>{score_text(row)}{late_note(row, late)}</td>",
                  f"<td class=status>{html.escape(row['status'])}</td>"]
-        if row["status"] == UNGRADED:
+        if row["status"] == Status.UNGRADED:
             cells.append(f'<td colspan={len(groups)}>not graded yet: see the cause above; '
                          'a rerun grades it</td>')
             lines.append("<tr>" + "".join(cells) + "</tr>")

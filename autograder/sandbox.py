@@ -31,7 +31,8 @@ from pathlib import Path
 from d2lcourse.autograder import cgroups, wire, zygote
 from d2lcourse.autograder.deadline import Deadline
 from d2lcourse.data import SPLITS_VARIABLE, fashion_mnist_places, split_files
-from d2lcourse.grading import InfrastructureFault, SubmissionFault
+from d2lcourse.autograder.model import InfrastructureFault, Status, SubmissionFault
+from d2lcourse.autograder.module_view import imported_modules
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]
 NOBODY = 65534  # the host uid and gid of the sandbox under root, where there is no `nobody`
@@ -50,8 +51,9 @@ class Limits:
 
 def timed_out(limits):
     """The fault of a submission whose deadline passed."""
-    return SubmissionFault("timeout", f"the notebook did not finish within {limits.seconds:.0f} "
-                                      "s: look for an endless loop or a very slow cell")
+    return SubmissionFault(Status.TIMEOUT, "the notebook did not finish within "
+                                           f"{limits.seconds:.0f} s: look for an endless "
+                                           "loop or a very slow cell")
 
 
 class SandboxDied(SubmissionFault):
@@ -65,8 +67,8 @@ class SandboxDied(SubmissionFault):
     """
 
     def __init__(self, how, hint="", outside=False, fix=""):
-        super().__init__("crashed", f"the notebook's process {how} while it was being "
-                                    f"graded{hint}")
+        super().__init__(Status.CRASHED, f"the notebook's process {how} while it was "
+                                         f"being graded{hint}")
         self.how, self.hint, self.outside, self.fix = how, hint, outside, fix
 
 
@@ -122,7 +124,6 @@ def course_files(allowed_references=()):
     cells for every graded function), no other reference solution."""
     import importlib.util
     import d2lcourse
-    from d2lcourse.autograder.evaluate import imported_modules
     allowed = {f"d2lcourse.solutions.{module}" for module in allowed_references}
     pending = ["d2lcourse.autograder.runner", "d2lcourse.checks.problems",
                "d2lcourse.solutions", *sorted(set(d2lcourse._EXPORTS.values())),
@@ -198,13 +199,13 @@ def bubblewrap_command(argv, allowed_references=(), data_dir=None):
         command += ["--tmpfs", str(place)]
         for entry in training_entries(place):
             command += ["--ro-bind", str(entry), str(entry)]
-    command += ["--dir", "/tmp/home"]
+    command += ["--dir", zygote.HOME]
     # bubblewrap's own root, its /dev and the tmpfs above are the sandbox user's: a
     # submission could leave modules there for the next one forked from the same zygote.
     for folder in [*repository, *packages, *places, "/dev", "/"]:
         command += ["--remount-ro", str(folder)]
-    command += ["--chdir", "/tmp/home", "--clearenv",
-                "--setenv", "HOME", "/tmp/home", "--setenv", "PATH", "/usr/bin:/bin",
+    command += ["--chdir", zygote.HOME, "--clearenv",
+                "--setenv", "HOME", zygote.HOME, "--setenv", "PATH", "/usr/bin:/bin",
                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MXNET_CPU_WORKER_NTHREADS", "1",
                 "--setenv", "OPENBLAS_NUM_THREADS", "1",
@@ -598,8 +599,8 @@ class Sandbox:
             raise self._fault() from None
         except wire.WireError as error:
             self.kill()
-            raise SubmissionFault("invalid_reply", f"the submission's process sent an "
-                                                   f"invalid reply ({error})") from None
+            raise SubmissionFault(Status.INVALID_REPLY, f"the submission's process sent "
+                                                        f"an invalid reply ({error})") from None
         # Informative only: never more than the time this process waited for the reply.
         self.student_seconds += min(reply["seconds"], time.monotonic() - started)
         return reply, values
@@ -660,12 +661,12 @@ class Sandbox:
                                fix="the warm sandbox was killed from outside (SIGKILL) "
                                    "twice: check the host's OOM killer (dmesg) and rerun")
         if killed_by == signal.SIGXCPU or "CPU time limit" in text:
-            return SubmissionFault("timeout", "the notebook used more than "
-                                              f"{self.limits.cpu_seconds} s of CPU time")
+            return SubmissionFault(Status.TIMEOUT, "the notebook used more than "
+                                                   f"{self.limits.cpu_seconds} s of CPU time")
         out_of_memory = self.cgroup is not None and self.cgroup.out_of_memory()
         if out_of_memory or "MemoryError" in text or "std::bad_alloc" in text:
-            return SubmissionFault("memory", "the notebook ran out of memory (limit "
-                                             f"{self.limits.memory_bytes >> 20} MB)")
+            return SubmissionFault(Status.MEMORY, "the notebook ran out of memory (limit "
+                                                  f"{self.limits.memory_bytes >> 20} MB)")
         if self.cgroup is not None and self.cgroup.killed_by_host_oom():
             return SandboxDied("was killed by the host's OOM killer below its own memory "
                                "limit", outside=True,

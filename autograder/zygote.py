@@ -61,6 +61,7 @@ SYSCALLS = {  # machine: (audit arch, clone, clone3, unshare)
 }
 
 SANDBOX_ID = 1000     # the submission's uid and gid inside its user namespace (not root)
+HOME = "/tmp/home"    # the submission's home and working folder, on its own /tmp
 MAX_MESSAGE = 4096
 PROTOCOL_FDS = 3      # the runner's stdin, stdout and stderr, in that order
 STATUS_FD = 3         # where the new process finds its status socket
@@ -182,8 +183,8 @@ def setup(fds, limits):
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(folder):
             fresh_tmpfs(folder, limits["memory_bytes"])
-    os.mkdir("/tmp/home")
-    os.chdir("/tmp/home")
+    os.mkdir(HOME)
+    os.chdir(HOME)
     if os.fork() == 0:
         init(limits)
     os._exit(0)

@@ -16,8 +16,8 @@ import contextlib
 import io
 import linecache
 import traceback
-from dataclasses import dataclass
 
+from d2lcourse.autograder.model import SubmissionFault, TestResult
 from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
 from d2lcourse.notebooks import (
     cells_by_id, grade_id, is_setup_cell, is_solution_cell, is_test_cell, nbgrader_metadata,
@@ -26,47 +26,6 @@ from d2lcourse.notebooks import (
 
 MAX_MESSAGE_CHARS = 4000     # of a test's failure message
 MAX_OUTPUT_CHARS = 20000     # of what a test cell printed
-
-
-@dataclass
-class TestResult:
-    __test__ = False  # not a pytest class
-    grade_id: str
-    function: str
-    points: float
-    max_points: float
-    message: str = ""      # why it failed; empty when it passed
-    output: str = ""       # what the checks printed
-
-    @property
-    def passed(self):
-        return self.points == self.max_points
-
-
-class SubmissionFault(Exception):
-    """The submission's process failed as a whole (timeout, memory, crash, ...).
-
-    `status` goes into grades.csv; the message is for the student and the instructor.
-    """
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
-class InfrastructureFault(Exception):
-    """Grading failed for a reason that is not the student's (full disk, unwritable
-    gradebook, a sandbox or worker killed from outside, a lost scheduler, an internal
-    error). The submission stays *ungraded* (status UNGRADED, never a final 0), the run
-    exits non-zero, and the next run grades it again without --force.
-
-    The message is one line that names the cause and the fix, e.g.
-    "disk full writing DIR/feedback: free space and rerun".
-    """
-
-
-# The status of a submission that could not be graded for an InfrastructureFault.
-UNGRADED = "ungraded"
 
 
 class Missing:

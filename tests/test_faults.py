@@ -28,7 +28,7 @@ from d2lcourse.autograder.grade import (
     GradingIncomplete, Recorder, RunInProgress, grade, verdict_file_name)
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, Assignment
-from d2lcourse.grading import UNGRADED
+from d2lcourse.autograder.model import Status
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -326,7 +326,7 @@ def small_disk(path, size):
 def assert_true_or_ungraded(course, expected):
     """Every row is either the undisturbed grade (recorded) or ungraded (not recorded)."""
     for student, (status, total) in grades(course).items():
-        if status == UNGRADED:
+        if status == Status.UNGRADED:
             assert total is None
             assert not stored(course, student)["recorded"]
         else:
@@ -343,7 +343,7 @@ def test_read_only_gradebook_leaves_the_class_ungraded_then_a_rerun_grades_it(
     error = capsys.readouterr().err
     assert (f"d2lcourse grade: cannot write {course / 'gradebook.db'} (read-only or no "
             "permission): make it writable and rerun (3 times)") in error
-    assert {s: row[0] for s, row in grades(course).items()} == dict.fromkeys(CLASS, UNGRADED)
+    assert {s: row[0] for s, row in grades(course).items()} == dict.fromkeys(CLASS, Status.UNGRADED)
     assert_true_or_ungraded(course, expected)
     assert cli.main(command) == 0
     assert "already graded" not in capsys.readouterr().out

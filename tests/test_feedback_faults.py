@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder, UNRENDERABLE
+from d2lcourse.autograder.grade import Recorder
+from d2lcourse.autograder.model import Status
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 
@@ -108,8 +109,8 @@ def test_every_student_gets_a_feedback_page_with_their_grades(graded):
             assert "NotebookValidationError" in text
             continue
         assert rows[student]["total"] == rows["reference"]["total"], student
-        assert rows[student]["status"] in ("ok", UNRENDERABLE), rows[student]
-        if rows[student]["status"] == UNRENDERABLE:
+        assert rows[student]["status"] in ("ok", Status.UNRENDERABLE), rows[student]
+        if rows[student]["status"] == Status.UNRENDERABLE:
             assert "nbgrader could not render this notebook" in text
     assert rows["reference"]["status"] == "ok"
 

@@ -27,12 +27,12 @@ import pytest
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import pages, reports, samples
-from d2lcourse.autograder.evaluate import TestCell, Verdict
+from d2lcourse.autograder.evaluate import TestCell
+from d2lcourse.autograder.model import TestResult, Verdict
 from d2lcourse.autograder.grade import Recorder, grade
 from d2lcourse.autograder.pages import FEEDBACK_POLICY, MATHJAX, REPORT_POLICY
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.grading import TestResult
 from d2lcourse.notebooks import grade_id, is_test_cell, read
 
 CHROMIUM = "/usr/bin/chromium"

@@ -26,7 +26,7 @@ from d2lcourse.autograder.grade import Recorder, grade as grade_course
 from d2lcourse.autograder.workers import Job, judge
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
-from d2lcourse.grading import UNGRADED
+from d2lcourse.autograder.model import Status
 from test_dask import BIN, free_port, wait_for_port
 from test_sandbox import ASSIGNMENT, GOOD, QUICK, SETUP, TEST_DOUBLE, grade, points
 
@@ -126,7 +126,7 @@ def test_a_sandbox_killed_from_outside_is_graded_again_from_the_start(victim, un
 
 def test_a_warm_sandbox_killed_twice_leaves_the_submission_ungraded():
     verdict = killed_while_graded(GOOD, warm_sandbox_of, times=2)
-    assert verdict.status == UNGRADED
+    assert verdict.status == Status.UNGRADED
     assert verdict.message == ("the warm sandbox was killed from outside (SIGKILL) twice: "
                                "check the host's OOM killer (dmesg) and rerun")
     assert [r.message for r in verdict.results] == [f"not graded: {verdict.message}"]
@@ -292,6 +292,6 @@ def test_a_lost_dask_scheduler_leaves_the_rest_ungraded_with_one_line(tmp_path):
             process.kill()
             process.wait()
         log.close()
-    assert verdicts["first"].status == UNGRADED
-    assert verdicts["second"].status in ("ok", UNGRADED)  # judged before the loss, or not
+    assert verdicts["first"].status == Status.UNGRADED
+    assert verdicts["second"].status in ("ok", Status.UNGRADED)  # judged before the loss, or not
     assert verdicts["first"].message == f"lost the Dask scheduler at {address}: restart it and rerun"

@@ -15,7 +15,8 @@ from d2lcourse.autograder import sandbox as sandboxes
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.sandbox import Sandbox, bubblewrap_problem, sandbox_host_user
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.grading import UNGRADED, InfrastructureFault, setup_sources
+from d2lcourse.autograder.model import InfrastructureFault, Status
+from d2lcourse.grading import setup_sources
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from test_sandbox import ASSIGNMENT, GOOD, QUICK, SETUP, TEST_DOUBLE, grade, points, probe
 
@@ -283,7 +284,7 @@ def test_data_the_sandbox_user_cannot_read_leaves_the_submission_ungraded(tmp_pa
     with pytest.raises(InfrastructureFault, match=f"cannot read {data} .*chmod o\\+rX"):
         Sandbox(QUICK, data_dir=data)
     verdict = evaluate(ASSIGNMENT, SETUP, [TEST_DOUBLE], {"double": GOOD}, QUICK, data_dir=data)
-    assert verdict.status == UNGRADED and "chmod" in verdict.message
+    assert verdict.status == Status.UNGRADED and "chmod" in verdict.message
 
 
 def ask(sandbox, cell):

@@ -28,13 +28,13 @@ import pytest
 import d2lcourse
 from d2lcourse import autograder, cli
 from d2lcourse.autograder import pages, reports, samples
-from d2lcourse.autograder.evaluate import TestCell, Verdict
+from d2lcourse.autograder.evaluate import TestCell
+from d2lcourse.autograder.model import TestResult, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
 from d2lcourse.autograder.nbgrader_plugin import NeutralisedCsvExport
 from d2lcourse.autograder.pages import safe_html, sanitize_cell, sanitize_notebook
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.grading import TestResult
 from d2lcourse.notebooks import grade_id, is_test_cell, read
 from test_pages import (MARK, POLICY_META, STUDENT_TEX, assert_nothing_executable, chromium,
                         mathjax_cdn, png, typeset_math)  # noqa: F401

@@ -1,0 +1,50 @@
+"""Which modules a submission's sandbox may see and preload, found by following imports.
+
+Used on the host by both sides: the sandbox (`sandbox.course_files`) and the grader
+(`evaluate`), so that neither imports the other for it.
+"""
+import ast
+import importlib
+from pathlib import Path
+
+REFERENCE_PACKAGE = "d2lcourse.solutions"
+
+
+def referenced_modules(setup):
+    """Reference modules the (trusted) setup code imports, and the ones they import:
+    the sandbox may see these."""
+    pending, seen = list(imported_references(setup)), set()
+    while pending:
+        module = pending.pop()
+        if module not in seen:
+            seen.add(module)
+            path = importlib.import_module(f"{REFERENCE_PACKAGE}.{module}").__file__
+            pending += imported_references([Path(path).read_text()])
+    return sorted(seen)
+
+
+def imported_modules(sources):
+    """Names of the modules that these sources import (sorted; `from a import b` gives
+    both `a` and `a.b`, which may be a module)."""
+    modules = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+                modules.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+            elif isinstance(node, ast.Import):
+                modules.update(a.name for a in node.names)
+    return sorted(modules)
+
+
+def imported_references(sources):
+    """Names of the reference modules that these sources import directly."""
+    prefix = REFERENCE_PACKAGE + "."
+    return {name[len(prefix):].split(".")[0] for name in imported_modules(sources)
+            if name.startswith(prefix)}
+
+
+def sandbox_view(assignment, setup):
+    """(reference modules the sandbox may see, modules its zygote imports in advance)."""
+    allowed = [m for m in referenced_modules(setup) if m != assignment.module]
+    return allowed, imported_modules(setup)
