@@ -15,6 +15,8 @@ import ast
 import contextlib
 import copy
 import functools
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,6 +60,26 @@ def report(results):
     return "\n".join(f"{r.grade_id}: {r.points}/{r.max_points} {r.message}" for r in results)
 
 
+# Every message of every catalogued case, as the checks wrote it: a refactoring of the
+# checks leaves this file byte-identical. A change of behaviour rewrites it on purpose
+# (D2LCOURSE_UPDATE_GOLDEN=1 pytest tests/test_course.py), in a commit of its own that
+# says which messages changed and why.
+GOLDEN = Path(__file__).with_name("golden_messages.json")
+UPDATE_GOLDEN = os.environ.get("D2LCOURSE_UPDATE_GOLDEN") == "1"
+
+
+def assert_golden(assignment_id, case, results):
+    key = f"{assignment_id}/{case}"
+    got = [f"{r.grade_id}: {r.points:g}/{r.max_points:g} {r.message}" for r in results]
+    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    if UPDATE_GOLDEN:
+        golden[key] = got
+        GOLDEN.write_text(json.dumps(dict(sorted(golden.items())), indent=1,
+                                     ensure_ascii=False) + "\n")
+    assert key in golden, f"{key} is not in {GOLDEN.name}: run with D2LCOURSE_UPDATE_GOLDEN=1"
+    assert got == golden[key], f"the messages of {key} changed"
+
+
 def mistakes(kind):
     cases = []
     for assignment_id in ASSIGNMENT_IDS:
@@ -70,6 +92,7 @@ def mistakes(kind):
 def test_reference_gets_full_marks(assignment_id):
     results = grade(assignment_id)
     assert results, "no test cells found"
+    assert_golden(assignment_id, "reference", results)
     assert all(r.passed for r in results), report(results)
     owners = {r.function for r in results}
     assert owners == set(ASSIGNMENTS[assignment_id].functions), "every function is tested"
@@ -83,6 +106,7 @@ def test_released_stub_gets_zero_everywhere(assignment_id):
     passing = [r for r in results if r.points > 0]
     assert not passing, "a stub passes these tests:\n" + report(passing)
     assert all("not implemented yet" in r.message for r in results), report(results)
+    assert_golden(assignment_id, "released_stub", results)
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
@@ -133,6 +157,7 @@ def graded_mistake(assignment_id, mistake):
 @pytest.mark.parametrize("assignment_id,mistake", mistakes("mistakes"))
 def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
     results, _ = graded_mistake(assignment_id, mistake)
+    assert_golden(assignment_id, f"mistake/{mistake.function}/{mistake.name}", results)
     failed = [r for r in results if not r.passed]
     own = [r for r in failed if r.function == mistake.function]
     assert own, f"{mistake.name} passes every test of {mistake.function}:\n{report(results)}"
@@ -145,6 +170,8 @@ def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
 def test_alternative_gets_full_marks(assignment_id, alternative):
     results = grade(assignment_id, {alternative.function: alternative.source},
                     only=[alternative.function])
+    assert_golden(assignment_id, f"alternative/{alternative.function}/{alternative.name}",
+                  results)
     assert results and all(r.passed for r in results), report(results)
 
 
