@@ -14,7 +14,7 @@ from d2lcourse._mxnet import np
 
 # --------------------------------------------------------------------------- 01_ndarray_autograd
 # Elementwise functions for numerical_derivative. They accept Python floats and mxnet
-# arrays alike (checks.ndarray_autograd.ELEMENTWISE has their values and derivatives).
+# arrays alike (their values and derivatives are oracles of checks.ndarray_autograd).
 
 def cube(x):
     """x^3."""
@@ -32,7 +32,7 @@ def wave(x):
 
 
 # Scalar-valued functions of an array, built from mxnet.np operations, for autograd_grad
-# (checks.ndarray_autograd.GRADIENTS has their gradients).
+# (their gradients are an oracle of checks.ndarray_autograd).
 
 def sum_of_cubes(x):
     """sum_i x_i^3."""
