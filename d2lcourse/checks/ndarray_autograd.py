@@ -4,7 +4,9 @@ Test cells call them as ``check.<name>(<graded function>, **params)``. Each chec
 the student's function through :func:`core.call`, computes what it should have returned
 with float64 classic NumPy, and, when the result is wrong, looks for the signature of a
 typical mistake (forward difference, ``2 A x`` for a non-symmetric ``A``, a transposed
-Jacobian, ...) to name it.
+Jacobian, ...) to name it. What a graded function should return, and what its typical
+mistakes return, are computed by oracles (:func:`core.oracle`), whose code the student
+package leaves out.
 
 The functions handed to the student's ``numerical_derivative`` and ``autograd_grad``
 (``cube``, ``softplus``, ``sum_of_cubes``, ...) are defined in :mod:`checks.problems`,
@@ -25,31 +27,40 @@ EPS32 = core.FLOAT32_EPS
 
 # --------------------------------------------------------------------------- test functions
 # The functions handed to the student's code live in checks.problems, which the sandbox
-# sees. ELEMENTWISE maps each elementwise one to (f, f') in float64 classic NumPy.
+# sees; their values and derivatives in float64 classic NumPy are oracles.
 
-ELEMENTWISE = {
-    "cube": (lambda x: x ** 3, lambda x: 3 * x ** 2),
-    "softplus": (lambda x: onp.logaddexp(0.0, x), lambda x: 1 / (1 + onp.exp(-x))),
-    "wave": (lambda x: onp.sin(3 * x) + x ** 2 / 2, lambda x: 3 * onp.cos(3 * x) + x),
-}
+@core.oracle
+def _value(f, x):
+    """f(x) for an elementwise function f of checks.problems."""
+    return {"cube": lambda v: v ** 3,
+            "softplus": lambda v: onp.logaddexp(0.0, v),
+            "wave": lambda v: onp.sin(3 * v) + v ** 2 / 2}[f.__name__](x)
 
 
-# GRADIENTS maps each scalar-valued function for autograd_grad to its gradient in float64
-# classic NumPy.
+@core.oracle
+def _derivative(f, x):
+    """f'(x) for an elementwise function f of checks.problems."""
+    return {"cube": lambda v: 3 * v ** 2,
+            "softplus": lambda v: 1 / (1 + onp.exp(-v)),
+            "wave": lambda v: 3 * onp.cos(3 * v) + v}[f.__name__](x)
 
+
+@core.oracle
 def _softmax(x):
     e = onp.exp(x - x.max())
     return e / e.sum()
 
 
-GRADIENTS = {
-    "sum_of_cubes": lambda x: 3 * x ** 2,
-    "x_sin_x": lambda x: onp.sin(x) + x * onp.cos(x),
-    "log_sum_exp": _softmax,
-    "mean_square": lambda x: 2 * x / x.size,
-    "tanh_energy": lambda X: 2 * onp.tanh(X) * (1 - onp.tanh(X) ** 2),
-    "gram_sum": lambda X: 2 * onp.ones((X.shape[0], X.shape[0])) @ X,
-}
+@core.oracle
+def _gradient(f, x):
+    """The gradient at x of a scalar-valued function f of checks.problems."""
+    return {"sum_of_cubes": lambda v: 3 * v ** 2,
+            "x_sin_x": lambda v: onp.sin(v) + v * onp.cos(v),
+            "log_sum_exp": _softmax,
+            "mean_square": lambda v: 2 * v / v.size,
+            "tanh_energy": lambda V: 2 * onp.tanh(V) * (1 - onp.tanh(V) ** 2),
+            "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V,
+            }[f.__name__](x)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -97,12 +108,12 @@ def _describe(x):
 
 # --------------------------------------------------------------------------- regions
 
-REGIONS = (  # (the spec's expression, what it means: the message says only the meaning)
-    ("X[1, 2]", "the element in row 1, column 2 (indices start at 0 and go [row, column])"),
-    ("X[1, :]", "all of row 1"),
-    ("X[:, 1]", "all of column 1"),
-    ("X[1:3, 1:]", "rows 1 and 2 and the columns from 1 to the last"),
-    ("X[::3, ::2]", "every third row and every second column, starting at row and column 0"),
+REGIONS = (  # what each region is, in the order of the spec
+    "the element in row 1, column 2 (indices start at 0 and go [row, column])",
+    "all of row 1",
+    "all of column 1",
+    "rows 1 and 2 and the columns from 1 to the last",
+    "every third row and every second column, starting at row and column 0",
 )
 # Index expressions a student may write instead: used to name what came back.
 INDEX_GUESSES = (":", "0", "1", "2", "3", "1:", "2:", "1:3", "1:2", "1:4", "2:3", "2:4",
@@ -116,9 +127,10 @@ def _index(text):
     return slice(*(int(part) if part else None for part in text.split(":")))
 
 
-def _indices(expression):
-    """'X[1:3, 1:]' -> (slice(1, 3), slice(1, None))."""
-    return tuple(_index(part.strip()) for part in expression[2:-1].split(","))
+@core.oracle
+def _regions(X):
+    """The five regions of REGIONS of the matrix X."""
+    return [X[1, 2], X[1, :], X[:, 1], X[1:3, 1:], X[::3, ::2]]
 
 
 def _guess_region(X, got):
@@ -155,14 +167,13 @@ def regions_match(regions, shape=(4, 5), seed=0):
 
 def _check_regions(regions, shape, seed):
     X = core.random_array(shape, seed)
-    oracle = core.to_numpy(X)
+    values = core.to_numpy(X)
     got = core.call(regions, X, seed=seed)
     if not isinstance(got, (tuple, list)) or len(got) != len(REGIONS):
         length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
         core.fail(regions, f"returned {core.type_name(got)}{length}, expected a tuple of "
                            f"{len(REGIONS)} regions: return a, b, c, d, e")
-    for position, ((expression, meaning), value) in enumerate(zip(REGIONS, got), 1):
-        want = oracle[_indices(expression)]
+    for position, (meaning, want, value) in enumerate(zip(REGIONS, _regions(values), got), 1):
         where = f"item {position} should be {meaning}, of shape {want.shape}"
         if position == 1 and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = onp.float64(value)
@@ -174,7 +185,7 @@ def _check_regions(regions, shape, seed):
         if core.to_numpy(value).shape == want.shape and onp.array_equal(
                 core.to_numpy(value), want):
             continue
-        guess = _guess_region(oracle, value)
+        guess = _guess_region(values, value)
         found = (f"you returned {guess} (shape {core.to_numpy(value).shape})" if guess else
                  f"you returned an array of shape {core.to_numpy(value).shape} that is not "
                  f"that region")
@@ -185,36 +196,43 @@ def _check_regions(regions, shape, seed):
 
 # --------------------------------------------------------------------------- numerical_derivative
 
-def _difference_tolerance(value, derivative, x, h, expected):
+def _difference_tolerance(f, x, h, expected):
     """How far a float32 central difference may be from the exact one, elementwise.
 
     In float32, f(x +- h) carry rounding errors of a few units in the last place, and
     so does x + h itself: both are divided by 2h.
     """
-    f_plus, f_minus = value(x + h), value(x - h)
+    f_plus, f_minus = _value(f, x + h), _value(f, x - h)
     magnitude = onp.maximum(abs(f_plus), 1) + onp.maximum(abs(f_minus), 1)
-    rounding = 4 * EPS32 * (magnitude + abs(derivative(x)) * (abs(x) + h))
+    rounding = 4 * EPS32 * (magnitude + abs(_derivative(f, x)) * (abs(x) + h))
     return rounding / (2 * h) + core.RTOL * abs(expected) + core.ATOL
 
 
-def _difference_mistakes(value, x, h):
-    """(value, message) of the usual wrong difference quotients at x with step h."""
+@core.oracle
+def _central_difference(f, x, h):
+    """(f(x + h) - f(x - h)) / (2h) for an elementwise function f of checks.problems."""
+    return (_value(f, x + h) - _value(f, x - h)) / (2 * h)
+
+
+@core.oracle
+def _difference_mistakes(f, x, h):
+    """(value, message) of the usual wrong difference quotients of f at x with step h."""
     return [
-        ((value(x + h) - value(x)) / h,
+        ((_value(f, x + h) - _value(f, x)) / h,
          "this is the forward difference (f(x + h) - f(x)) / h, whose error shrinks "
          "only like h: use the central difference (f(x + h) - f(x - h)) / (2h), whose "
          "error shrinks like h^2"),
-        ((value(x) - value(x - h)) / h,
+        ((_value(f, x) - _value(f, x - h)) / h,
          "this is the backward difference (f(x) - f(x - h)) / h, whose error shrinks "
          "only like h: use the central difference (f(x + h) - f(x - h)) / (2h)"),
-        ((value(x + h) - value(x - h)) / h,
+        ((_value(f, x + h) - _value(f, x - h)) / h,
          "divides by h instead of 2h: the two points x - h and x + h are 2h apart"),
-        ((value(x + h) - value(x - h)) / 2 * h,
+        ((_value(f, x + h) - _value(f, x - h)) / 2 * h,
          "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies by h: write / (2 * h)"),
-        (value(x + h) - value(x - h) / (2 * h),
+        (_value(f, x + h) - _value(f, x - h) / (2 * h),
          "computes f(x + h) - f(x - h) / (2 * h), which divides only f(x - h): put the "
          "difference in parentheses"),
-        ((value(x + 1e-4) - value(x - 1e-4)) / 2e-4,
+        ((_value(f, x + 1e-4) - _value(f, x - 1e-4)) / 2e-4,
          f"ignores the argument h={h:g} and always uses 1e-4: use the h it is called with"),
     ]
 
@@ -224,13 +242,13 @@ def _check_difference(numerical_derivative, got, f, x, h, setting):
 
     `setting` describes the call, e.g. "for f = cube at x = 1.5 with h = 0.1".
     """
-    value, derivative = ELEMENTWISE[f.__name__]
-    expected = (value(x + h) - value(x - h)) / (2 * h)
-    tolerance = _difference_tolerance(value, derivative, x, h, expected)
+    expected = _central_difference(f, x, h)
+    tolerance = _difference_tolerance(f, x, h, expected)
+    mistakes = _difference_mistakes(f, x, h)  # on every run: a replay then knows them all
     wrong = ~(onp.abs(got - expected) <= tolerance)
     if not wrong.any():
         return
-    for wrong_values, message in _difference_mistakes(value, x, h):
+    for wrong_values, message in mistakes:
         if onp.all(onp.abs(got - wrong_values) <= tolerance):
             core.fail(numerical_derivative, f"{setting}: {message}")
     index = tuple(int(i) for i in onp.argwhere(wrong)[0])
@@ -239,7 +257,7 @@ def _check_difference(numerical_derivative, got, f, x, h, setting):
     core.fail(numerical_derivative,
               f"{setting}{where}: expected (f(x + h) - f(x - h)) / (2h) = "
               f"{expected[index]:.7g}, got {got[index]:.7g} (the exact derivative is "
-              f"{derivative(x[index]):.7g}){count}")
+              f"{_derivative(f, x)[index]:.7g}){count}")
 
 
 def numerical_derivative_central(numerical_derivative, f=cube, x=1.5, hs=(0.1, 0.01, 0.001)):
@@ -266,7 +284,7 @@ def _check_step_is_used(numerical_derivative):
     for h in TINY_STEPS:
         got = _scalar_result(numerical_derivative, core.call(numerical_derivative, cube, 0.0, h),
                              f"the derivative of cube at x = 0.0, h = {h:g}")
-        if abs(got - h * h) <= 1e-3 * h * h:
+        if abs(got - _central_difference(cube, 0.0, h)) <= 1e-3 * h * h:
             continue
         used = (f", which is h^2 for h = {math.sqrt(got):.3g}: use the step h it is called "
                 f"with, however small" if got > 0 else "")
@@ -296,7 +314,15 @@ def numerical_derivative_elementwise(numerical_derivative, f=softplus, shape=(6,
 
 # --------------------------------------------------------------------------- grad_f
 
-def _grad_f_mistakes(x):
+@core.oracle
+def _f_prime(x):
+    """f'(x) for f(x) = 3x^2 - 4x."""
+    return 6 * x - 4
+
+
+@core.oracle
+def _f_prime_mistakes(x):
+    """(value, message) of the usual wrong derivatives of f(x) = 3x^2 - 4x."""
     return [
         (3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
         (6 * x, "the derivative of -4x is -4, which is missing"),
@@ -313,17 +339,17 @@ def grad_f_matches(grad_f, shape=(6,), seed=0, scale=2.0):
     got = _array_result(grad_f, _hand_derived(grad_f, x, seed=seed), shape=shape,
                         hint="f is applied elementwise, so f'(x) has the shape of x")
     points = core.to_numpy(x)
-    expected = 6 * points - 4
-    core.diagnose(grad_f, got, expected, _grad_f_mistakes(points))
+    expected = _f_prime(points)
+    core.diagnose(grad_f, got, expected, _f_prime_mistakes(points))
     core.assert_close(grad_f, got, expected, inputs=_describe(x))
     core.passed(grad_f, f"f'(x) on {x.size} values")
 
 
 def grad_f_at(grad_f, x=1.0):
-    """grad_f at a Python float: the slope of the tangent line (2 at x = 1)."""
+    """grad_f at a Python float: the slope of the tangent line at x."""
     got = _scalar_result(grad_f, _hand_derived(grad_f, x), f"f'({x})")
-    expected = 6 * x - 4
-    core.diagnose(grad_f, got, expected, _grad_f_mistakes(x), context=f"at x = {x}: ")
+    expected = _f_prime(x)
+    core.diagnose(grad_f, got, expected, _f_prime_mistakes(x), context=f"at x = {x}: ")
     core.assert_close(grad_f, got, expected, what=f"f'({x})")
     core.passed(grad_f, f"f'({x}) = {expected:g}, the slope of the tangent at x = {x}")
 
@@ -387,40 +413,65 @@ def _check_extremes(function, slope, interval, name):
                        [], context=f"for {EXTREMES_TEXT}: ")
 
 
+@core.oracle
+def _abs_slope(x):
+    """The derivative of |x| where x != 0."""
+    return onp.sign(x)
+
+
+@core.oracle
+def _abs_slope_mistakes(x):
+    """(value, message) of the usual wrong slopes of |x|."""
+    return [
+        (-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 for "
+                       "x < 0"),
+        (onp.abs(x), "returned |x| itself, not its slope"),
+        (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
+        ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the slope "
+                                "of max(x, 0)"),
+        (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1"),
+    ]
+
+
 def grad_abs_matches(grad_abs, shape=(9,), seed=0, tiny=False):
-    """grad_abs(x) is sign(x) where x != 0 and in [-1, 1] where x == 0."""
+    """grad_abs(x) is a subgradient of |x| at every entry of x."""
     x = np.array(_kinked_inputs(shape, seed, tiny))
     got = _array_result(grad_abs, _hand_derived(grad_abs, x, seed=seed), shape=shape)
     points = core.to_numpy(x)
-    _check_subgradient(grad_abs, got, points, onp.sign, (-1.0, 1.0), "|x|", [
-        (-onp.sign(points), "the signs are flipped: the slope of |x| is +1 for x > 0 and "
-                            "-1 for x < 0"),
-        (onp.abs(points), "returned |x| itself, not its slope"),
-        (points, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
-        ((points > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the "
-                                     "slope of max(x, 0)"),
-        (onp.ones_like(points), "for x < 0 the slope of |x| is -1, got +1"),
-    ])
-    _check_extremes(grad_abs, onp.sign, (-1.0, 1.0), "|x|")
+    _check_subgradient(grad_abs, got, points, _abs_slope, (-1.0, 1.0), "|x|",
+                       _abs_slope_mistakes(points))
+    _check_extremes(grad_abs, _abs_slope, (-1.0, 1.0), "|x|")
     core.passed(grad_abs, f"subgradient of |x| on {x.size} values, {onp.sum(points == 0)} "
                           f"of them 0, and at {EXTREMES_TEXT}")
 
 
+@core.oracle
+def _relu_slope(x):
+    """The derivative of max(x, 0) where x != 0."""
+    return (x > 0).astype(float)
+
+
+@core.oracle
+def _relu_slope_mistakes(x):
+    """(value, message) of the usual wrong slopes of max(x, 0)."""
+    return [
+        (onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
+        ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 for "
+                                "x < 0"),
+        (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope of "
+                      "|x|"),
+        (x, "returned x: the slope of max(x, 0) is 0 or 1"),
+    ]
+
+
 def grad_relu_matches(grad_relu, shape=(9,), seed=0, tiny=False):
-    """grad_relu(x) is 1 where x > 0, 0 where x < 0 and in [0, 1] where x == 0."""
+    """grad_relu(x) is a subgradient of max(x, 0) at every entry of x."""
     x = np.array(_kinked_inputs(shape, seed, tiny))
     got = _array_result(grad_relu, _hand_derived(grad_relu, x, seed=seed), shape=shape)
     points = core.to_numpy(x)
-    _check_subgradient(grad_relu, got, points, lambda p: (p > 0).astype(float), (0.0, 1.0),
-                       "max(x, 0)", [
-        (onp.maximum(points, 0), "returned max(x, 0) itself, not its slope"),
-        ((points < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 "
-                                     "for x < 0"),
-        (onp.sign(points), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the "
-                           "slope of |x|"),
-        (points, "returned x: the slope of max(x, 0) is 0 or 1"),
-    ])
-    _check_extremes(grad_relu, lambda p: (p > 0).astype(float), (0.0, 1.0), "max(x, 0)")
+    _check_subgradient(grad_relu, got, points, _relu_slope, (0.0, 1.0), "max(x, 0)",
+                       _relu_slope_mistakes(points))
+    _check_extremes(grad_relu, _relu_slope, (0.0, 1.0), "max(x, 0)")
     core.passed(grad_relu, f"subgradient of max(x, 0) on {x.size} values, "
                            f"{onp.sum(points == 0)} of them 0, and at {EXTREMES_TEXT}")
 
@@ -437,43 +488,80 @@ def _scalar_instead(function, got, shape, what):
                             f"entry of {what}")
 
 
+@core.oracle
+def _norm_sq_gradient(x):
+    """The gradient of ||x||^2."""
+    return 2 * x
+
+
+@core.oracle
+def _norm_sq_gradient_mistakes(x):
+    """(value, message) of the usual wrong gradients of ||x||^2."""
+    norm = onp.linalg.norm(x)
+    return [
+        (x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
+        (x / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
+        (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = 2 x_i"),
+        (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i"),
+    ]
+
+
 def grad_norm_sq_matches(grad_norm_sq, n=5, seed=0, scale=1.0):
-    """grad_norm_sq(x) = 2 x."""
+    """grad_norm_sq(x) is the gradient of ||x||^2."""
     x = core.random_array((n,), seed, scale=scale)
     got = _hand_derived(grad_norm_sq, x, seed=seed)
     _scalar_instead(grad_norm_sq, got, (n,), "x")
     got = _array_result(grad_norm_sq, got, shape=(n,))
     points = core.to_numpy(x)
-    norm = onp.linalg.norm(points)
-    core.diagnose(grad_norm_sq, got, 2 * points, [
-        (points, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
-        (points / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
-        (2 * points / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 "
-                            "= 2 x_i"),
-        (points ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i"),
-    ])
-    core.assert_close(grad_norm_sq, got, 2 * points, inputs=_describe(x))
+    expected = _norm_sq_gradient(points)
+    core.diagnose(grad_norm_sq, got, expected, _norm_sq_gradient_mistakes(points))
+    core.assert_close(grad_norm_sq, got, expected, inputs=_describe(x))
     _check_norm_sq_where_norm_is_zero(grad_norm_sq, n, seed)
     core.passed(grad_norm_sq, f"gradient of ||x||^2 for x of length {n}, also at x = 0 and "
                               f"for x near 1e-25")
 
 
 def _check_norm_sq_where_norm_is_zero(grad_norm_sq, n, seed):
-    """2 x exactly where ||x|| is 0 in float32: at the minimum x = 0, and for x so small
-    that its squares underflow (|x_i| < 1e-23). A formula that divides by ||x|| fails."""
+    """The exact gradient where ||x|| is 0 in float32: at the minimum x = 0, and for x so
+    small that its squares underflow (|x_i| < 1e-23). A formula that divides by ||x||
+    fails."""
     tiny = core.to_numpy(core.random_array((n,), seed + 1)) * 1e-25
     for values, what in ((onp.zeros(n), "x = 0, the minimum of ||x||^2"),
                          (tiny, "x with entries near 1e-25, whose squares are 0 in float32")):
         x = np.array(values.astype(onp.float32))
         got = _array_result(grad_norm_sq, _hand_derived(grad_norm_sq, x, seed=seed),
                             shape=(n,))
-        core.assert_close(grad_norm_sq, got, 2 * core.to_numpy(x), atol=0.0, inputs=what,
+        core.assert_close(grad_norm_sq, got, _norm_sq_gradient(core.to_numpy(x)), atol=0.0,
+                          inputs=what,
                           hint="||x|| is 0 there: a formula that divides by ||x|| (such as "
                                "2 ||x|| * x / ||x||) gives NaN; 2 x needs no division")
 
 
+@core.oracle
+def _quadratic_form_gradient(A, x):
+    """The gradient of x^T A x with respect to x."""
+    return (A + A.T) @ x
+
+
+@core.oracle
+def _quadratic_form_gradient_mistakes(A, x):
+    """(value, message) of the usual wrong gradients of x^T A x."""
+    return [
+        (2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
+                    "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
+                    "sum_ij x_i A_ij x_j and differentiate by x_k)"),
+        (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
+                      "x^T A x is (A + A^T) x"),
+        (A @ x, "returned A x, only half of the product rule: x appears twice in x^T A x, "
+                "and the two terms give A x + A^T x"),
+        (A.T @ x, "returned A^T x, only half of the product rule: x appears twice in "
+                  "x^T A x, and the two terms give A x + A^T x"),
+    ]
+
+
 def grad_quadratic_form_matches(grad_quadratic_form, n=3, seed=0, symmetric=False, scale=1.0):
-    """grad_quadratic_form(A, x) = (A + A^T) x, for a non-symmetric (or symmetric) A."""
+    """grad_quadratic_form(A, x) is the gradient of x^T A x with respect to x, for a
+    non-symmetric (or symmetric) A."""
     A = core.random_array((n, n), seed)
     if symmetric:
         A = (A + A.T) / 2
@@ -483,53 +571,90 @@ def grad_quadratic_form_matches(grad_quadratic_form, n=3, seed=0, symmetric=Fals
     got = _array_result(grad_quadratic_form, got, shape=(n,),
                         hint="the gradient with respect to x has the shape of x")
     a, v = core.to_numpy(A), core.to_numpy(x)
-    expected = (a + a.T) @ v
+    expected = _quadratic_form_gradient(a, v)
     # Sums of 2n float32 products: allow the rounding of each term.
     atol = core.ATOL + 2 * n * EPS32 * float(onp.abs(a).max() * onp.abs(v).max())
     kind = "symmetric" if symmetric else "non-symmetric"
-    core.diagnose(grad_quadratic_form, got, expected, [
-        (2 * a @ v, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
-                    "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
-                    "sum_ij x_i A_ij x_j and differentiate by x_k)"),
-        (2 * a.T @ v, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
-                      "x^T A x is (A + A^T) x"),
-        (a @ v, "returned A x, only half of the product rule: x appears twice in x^T A x, "
-                "and the two terms give A x + A^T x"),
-        (a.T @ v, "returned A^T x, only half of the product rule: x appears twice in "
-                  "x^T A x, and the two terms give A x + A^T x"),
-    ], atol=atol)
+    core.diagnose(grad_quadratic_form, got, expected,
+                  _quadratic_form_gradient_mistakes(a, v), atol=atol)
     core.assert_close(grad_quadratic_form, got, expected, atol=atol,
                       inputs=f"a {kind} A of shape {(n, n)}")
     core.passed(grad_quadratic_form, f"gradient of x^T A x for a {kind} {n}x{n} A")
 
 
+@core.oracle
+def _linear_jacobian(A, x):
+    """The Jacobian of y = A x with respect to x."""
+    return A
+
+
+@core.oracle
+def _linear_map(A, x):
+    """y = A x, the value of the function."""
+    return A @ x
+
+
+@core.oracle
+def _linear_jacobian_mistakes(A, x):
+    """(value, message) of the usual wrong Jacobians of y = A x: the first is the transposed
+    one."""
+    m, n = A.shape
+    return [
+        (A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
+              f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T"),
+    ]
+
+
 def jacobian_linear_matches(jacobian_linear, m=3, n=4, seed=0):
-    """jacobian_linear(A, x) = A, of shape (m, n)."""
+    """jacobian_linear(A, x) is the Jacobian of y = A x, of shape (m, n)."""
     A = core.random_array((m, n), seed)
     x = core.random_array((n,), seed + 1)
     got = _hand_derived(jacobian_linear, A, x, seed=seed)
     a, v = core.to_numpy(A), core.to_numpy(x)
     got_shape = tuple(getattr(got, "shape", ()))
-    transposed = (f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
-                  f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T")
+    mistakes = _linear_jacobian_mistakes(a, v)
     if m != n and got_shape == (n, m):
+        _, transposed = mistakes[0]
         core.fail(jacobian_linear, f"returned shape {(n, m)} for A of shape {(m, n)}: "
                                    f"{transposed}")
     if got_shape in ((m,), (n,)):
-        value = got_shape == (m,) and core.close(got, a @ v, core.RTOL, 1e-4)
+        value = got_shape == (m,) and core.close(got, _linear_map(a, v), core.RTOL, 1e-4)
         guess = "A x, the value of the function," if value else "a vector"
         core.fail(jacobian_linear, f"returned {guess} with shape {got_shape}; the Jacobian "
                                    f"of y = A x is the ({m}, {n}) matrix of all partial "
                                    f"derivatives J[i, j] = dy_i/dx_j")
     got = _array_result(jacobian_linear, got, shape=(m, n),
                         hint="J[i, j] = dy_i/dx_j: one row per output, one column per input")
-    core.diagnose(jacobian_linear, got, a, [(a.T, transposed)])
-    core.assert_close(jacobian_linear, got, a, inputs=f"A of shape {(m, n)}")
+    expected = _linear_jacobian(a, v)
+    core.diagnose(jacobian_linear, got, expected, mistakes)
+    core.assert_close(jacobian_linear, got, expected, inputs=f"A of shape {(m, n)}")
     core.passed(jacobian_linear, f"Jacobian of A x for A of shape {(m, n)}")
 
 
+@core.oracle
+def _z_w_gradient(x, w, y):
+    """The gradient of z = (<x, w> - y)^2 with respect to w."""
+    return 2 * (x @ w - y) * x
+
+
+@core.oracle
+def _z_w_gradient_mistakes(x, w, y):
+    """(value, message) of the usual wrong gradients of z = (<x, w> - y)^2."""
+    residual = x @ w - y
+    return [
+        (residual * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
+                       "* d<x, w>/dw"),
+        (-_z_w_gradient(x, w, y), "wrong sign: the residual is <x, w> - y, so dz/dw = "
+                                  "2 (<x, w> - y) x"),
+        (-residual * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
+        (2 * residual * w, "multiplied by w instead of x: d<x, w>/dw = x"),
+        (2 * residual * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x"),
+    ]
+
+
 def grad_z_w_matches(grad_z_w, n=4, seed=0, y=0.5, y_array=False):
-    """grad_z_w(x, w, y) = 2 (<x, w> - y) x, y a Python float or a 0-d array."""
+    """grad_z_w(x, w, y) is the gradient of z = (<x, w> - y)^2 with respect to w, y a Python
+    float or a 0-d array."""
     x = core.random_array((n,), seed)
     w = core.random_array((n,), seed + 1)
     target = np.array(y) if y_array else float(y)
@@ -538,17 +663,9 @@ def grad_z_w_matches(grad_z_w, n=4, seed=0, y=0.5, y_array=False):
     got = _array_result(grad_z_w, got, shape=(n,),
                         hint="the gradient with respect to w has the shape of w")
     u, v = core.to_numpy(x), core.to_numpy(w)
-    residual = u @ v - y
-    expected = 2 * residual * u
+    expected = _z_w_gradient(u, v, y)
     atol = core.ATOL + 4 * n * EPS32 * float(onp.abs(u).max() ** 2 * onp.abs(v).max())
-    core.diagnose(grad_z_w, got, expected, [
-        (residual * u, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
-                       "* d<x, w>/dw"),
-        (-expected, "wrong sign: the residual is <x, w> - y, so dz/dw = 2 (<x, w> - y) x"),
-        (-residual * u, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
-        (2 * residual * v, "multiplied by w instead of x: d<x, w>/dw = x"),
-        (2 * residual * onp.ones_like(u), "missing the inner derivative d<x, w>/dw = x"),
-    ], atol=atol)
+    core.diagnose(grad_z_w, got, expected, _z_w_gradient_mistakes(u, v, y), atol=atol)
     core.assert_close(grad_z_w, got, expected, atol=atol,
                       inputs=f"x, w of length {n}, y = {y}")
     core.passed(grad_z_w, f"chain rule for x, w of length {n}, y = {y}"
@@ -572,7 +689,7 @@ def autograd_grad_matches(autograd_grad, f=sum_of_cubes, shape=(5,), seed=0):
     """autograd_grad(f, x) is the gradient of f at x (module-level f, seeded x)."""
     x = core.random_array(shape, seed)
     points = core.to_numpy(x)
-    expected = GRADIENTS[f.__name__](points)
+    expected = _gradient(f, points)
     got = _autograd_call(autograd_grad, f, x, seed)
     if isinstance(got, (list, tuple)) and len(got) == 1:
         core.fail(autograd_grad, "returned a list with one gradient in it (autograd.grad "
