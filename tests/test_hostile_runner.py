@@ -14,12 +14,14 @@ import threading
 import time
 import tracemalloc
 
+import psutil
 import pytest
 
 from d2lcourse.autograder import samples, wire
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, Assignment
+from test_process_faults import markers, sleepy
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -127,26 +129,32 @@ def test_a_reply_written_while_the_cell_loads_is_invalid_too():
 
 def test_a_runner_that_stops_reading_times_out_instead_of_hanging_the_grader():
     """The runner answers "loaded" and never reads again; the grader's next request is
-    larger than a pipe holds, so only a deadline on writes ends it."""
-    stalls = textwrap.dedent("""
-        import time
+    larger than a pipe holds, so only a deadline on writes ends it, and the sandbox with
+    it (a `sleep <marker>` started by the cell stands for what the submission runs)."""
+    marker = f"4888.{time.monotonic_ns() % 100000}"
+    stalls = sleepy(textwrap.dedent("""
         import d2lcourse.autograder.wire as wire
         wire.receive = lambda read_exactly: time.sleep(600)
-        """) + GOOD
+        """) + GOOD, marker, seconds=0)
     big = TestCell("test_big", "from d2lcourse.checks import core\nfrom d2lcourse import np\n"
                                "core.call(double, np.zeros((4 << 20,)))\n", 1.0)
     found = {}
+    assert grade(GOOD).status == "ok"  # the warm sandbox is ready: the 6 s go to the stall
 
     def run():
         found["verdict"] = evaluate(ASSIGNMENT, SETUP, [big], {"double": stalls},
                                     Limits(seconds=6))
-    started = time.monotonic()
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
+    started = []
+    while worker.is_alive() and not started:
+        worker.join(timeout=0.05)
+        started = markers(marker)
     worker.join(timeout=60)
     assert not worker.is_alive(), "a runner that stopped reading hung the grader"
-    assert found["verdict"].status == "timeout"
-    assert time.monotonic() - started < 30
+    verdict = found["verdict"]
+    assert verdict.status == "timeout" and "did not finish within 6 s" in verdict.message
+    assert started and not psutil.wait_procs(started, timeout=10)[1], "the sandbox outlived it"
 
 
 def test_the_graders_memory_stays_bounded_however_a_reply_refers_to_its_arrays():

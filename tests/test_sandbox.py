@@ -191,10 +191,9 @@ def test_fork_bombs_and_daemons_are_ended_with_the_submission():
                         pass
             return 2 * x
         """)
-    started = time.monotonic()
     verdict = grade(bomb, limits=Limits(seconds=20))
-    assert time.monotonic() - started < 60
-    assert verdict.status in ("ok", "timeout")
+    assert (verdict.status, points(verdict)) == ("ok", {"test_double": 2.0}) or (
+        verdict.status == "timeout" and "did not finish within 20 s" in verdict.message)
     time.sleep(0.5)
     assert sandboxed_processes() == [], "a process outlived its sandbox"
 
