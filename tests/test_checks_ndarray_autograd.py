@@ -44,6 +44,39 @@ def test_elementwise_functions_take_python_floats(f):
     assert float(f(0.7)) == pytest.approx(check._value(f, 0.7), rel=1e-12)
 
 
+def central_difference(f, x, h=1e-4):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def forward_below_005(f, x, h=1e-4):
+    """Central at the first step of the visible test, forward at the smaller ones."""
+    return central_difference(f, x, h) if h > 0.05 else (f(x + h) - f(x)) / h
+
+
+def regions_transposed_block(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:].T, X[::3, ::2]
+
+
+def regions_reference(X):
+    return X[1, 2], X[1, :], X[:, 1], X[1:3, 1:], X[::3, ::2]
+
+
+@pytest.mark.parametrize("run, reference, wrong", [
+    (check.numerical_derivative_central, central_difference, forward_below_005),
+    (check.regions_match, regions_reference, regions_transposed_block),
+], ids=["numerical_derivative", "regions"])
+def test_a_replay_names_a_mistake_first_seen_by_a_student(run, reference, wrong):
+    """The student package knows only the oracles' answers recorded on the visible tests:
+    a mistake no recorded run made is still named, as every oracle a check needs is
+    called, with the check's inputs, on every run."""
+    answers = {}
+    with core.oracle_answers("record", answers):
+        quietly(lambda: run(reference))
+    expected = failure(lambda: run(wrong))
+    with core.oracle_answers("replay", answers):
+        assert failure(lambda: run(wrong)) == expected
+
+
 # --------------------------------------------------------------------------- regions
 
 def test_regions_message_names_the_item_and_what_came_back():

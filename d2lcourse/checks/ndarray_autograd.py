@@ -47,6 +47,7 @@ def _derivative(f, x):
 
 @core.oracle
 def _softmax(x):
+    """The softmax of x, the gradient of log_sum_exp."""
     e = onp.exp(x - x.max())
     return e / e.sum()
 
