@@ -19,7 +19,7 @@ comma := ,
 # slowest files start first (tests/conftest.py), and the slowest tests are listed.
 PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
-.PHONY: install demo test benchmark notebooks debian-packages python-packages clean
+.PHONY: install demo test benchmark notebooks student-wheel debian-packages python-packages clean
 
 install: debian-packages python-packages
 
@@ -63,7 +63,15 @@ benchmark: install
 
 # Regenerate the solution regions of assignments/source from solutions/.
 notebooks: install
-	$(BIN)/python -m d2lcourse.notebooks --write
+	$(BIN)/python -m d2lcourse.authoring --write
+
+# The students' package: the library and the visible tests, with the reference solutions
+# of the PUBLISHED assignments only (none by default), e.g.
+#   make student-wheel PUBLISHED="01_ndarray_autograd 02_linear_regression"
+PUBLISHED ?=
+STUDENT_DIST ?= dist/student
+student-wheel: install
+	$(BIN)/python -m d2lcourse.student_package --published "$(PUBLISHED)" --out $(STUDENT_DIST)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

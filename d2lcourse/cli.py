@@ -7,6 +7,7 @@ without `--debug`.
 """
 import argparse
 import gc
+import importlib.util
 import os
 import signal
 import socket
@@ -58,35 +59,37 @@ def build_parser():
         return commands.add_parser(name, help=help, description=help, parents=[common],
                                    formatter_class=DefaultsShown)
 
-    demo = command("demo", "grade a sample class on a throw-away copy of the course")
-    demo.add_argument("assignment", nargs="?", default=DEFAULT_DEMO_ASSIGNMENT,
-                      help=f"assignment to demonstrate (default: {DEFAULT_DEMO_ASSIGNMENT})")
-    demo.add_argument("--workers", type=int, default=2, metavar="N",
-                      help="submissions graded at once")
-    demo.add_argument("--keep", metavar="DIR",
-                      help="build the course copy in DIR and keep it (a DIR from an earlier "
-                           "demo is replaced)")
+    # The student package has no autograder: its command line is check and doctor.
+    if importlib.util.find_spec("d2lcourse.autograder") is not None:
+        demo = command("demo", "grade a sample class on a throw-away copy of the course")
+        demo.add_argument("assignment", nargs="?", default=DEFAULT_DEMO_ASSIGNMENT,
+                          help=f"assignment to demonstrate (default: {DEFAULT_DEMO_ASSIGNMENT})")
+        demo.add_argument("--workers", type=int, default=2, metavar="N",
+                          help="submissions graded at once")
+        demo.add_argument("--keep", metavar="DIR",
+                          help="build the course copy in DIR and keep it (a DIR from an earlier "
+                               "demo is replaced)")
 
-    grade = command("grade", "grade every submission of an assignment")
-    grade.add_argument("assignment")
-    grade.add_argument("--course", metavar="DIR", help=COURSE_HELP)
-    grade.add_argument("--student", action="append", metavar="ID",
-                       help="grade only this student (repeatable)")
-    grade.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="submissions graded at once on this machine")
-    grade.add_argument("--scheduler", metavar="ADDRESS",
-                       help="Dask scheduler, e.g. tcp://127.0.0.1:8786")
-    grade.add_argument("--force", action="store_true",
-                       help="regrade submissions that are already graded and unchanged")
-    grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                       help="wall-clock limit per submission")
-    grade.add_argument("--unsafe-no-sandbox", action="store_true",
-                       help="run student code without bubblewrap (only where it cannot run; "
-                            "the report says so)")
+        grade = command("grade", "grade every submission of an assignment")
+        grade.add_argument("assignment")
+        grade.add_argument("--course", metavar="DIR", help=COURSE_HELP)
+        grade.add_argument("--student", action="append", metavar="ID",
+                           help="grade only this student (repeatable)")
+        grade.add_argument("--workers", type=int, default=1, metavar="N",
+                           help="submissions graded at once on this machine")
+        grade.add_argument("--scheduler", metavar="ADDRESS",
+                           help="Dask scheduler, e.g. tcp://127.0.0.1:8786")
+        grade.add_argument("--force", action="store_true",
+                           help="regrade submissions that are already graded and unchanged")
+        grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                           help="wall-clock limit per submission")
+        grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                           help="run student code without bubblewrap (only where it cannot run; "
+                                "the report says so)")
 
-    similarity = command("similarity", "list submissions whose graded functions look copied")
-    similarity.add_argument("assignment")
-    similarity.add_argument("--course", metavar="DIR", help=COURSE_HELP)
+        similarity = command("similarity", "list submissions whose graded functions look copied")
+        similarity.add_argument("assignment")
+        similarity.add_argument("--course", metavar="DIR", help=COURSE_HELP)
 
     check = command("check", "check your notebook against its public tests")
     check.add_argument("notebook")

@@ -16,14 +16,34 @@ same as in the instructor's install). ``--verify`` replays those runs from the r
 answers alone and lists every message that differs.
 """
 import argparse
+import ast
+import configparser
 import copy
+import hashlib
+import importlib
+import pickle
+import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from nbgrader.preprocessors import ClearSolutions
 
+import d2lcourse
 from d2lcourse import grading, mistakes, notebooks
 from d2lcourse.checks import core
-from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.course import ASSIGNMENTS, REPOSITORY
+
+PACKAGE = Path(d2lcourse.__file__).parent
+# What only instructors install: paths inside the d2lcourse package (the reference
+# solutions and the autograder live elsewhere in the repository, see setup.cfg).
+INSTRUCTOR_ONLY = ("demo.py", "authoring.py", "student_package.py", "mistakes", "__pycache__")
+STUDENT_SUBPACKAGES = ("d2lcourse", "d2lcourse.checks", "d2lcourse.solutions")
+# The students' requirements: the instructor's, less what only grading uses, with MXNet's
+# CPU build (a wheel cannot ask for an extra by itself).
+GRADING_ONLY_REQUIREMENTS = ("dask", "bleach")
+CACHE = REPOSITORY / "build" / "student"
 
 
 def visible_cases(assignment, training=True):
@@ -91,6 +111,105 @@ def verify(assignment_id, training=True):
     return 1 if differences else 0
 
 
+# --------------------------------------------------------------------------- the package
+
+def recordings():
+    """{assignment id: (answers, results)} of `record` for every assignment; cached in
+    build/student/ by a digest of the files they depend on."""
+    sources = sorted([*(PACKAGE / "checks").glob("*.py"), *(PACKAGE / "mistakes").glob("*.py"),
+                      *Path(importlib.import_module("d2lcourse.solutions").__path__[0]).glob("*.py"),
+                      *(a.source_path() for a in ASSIGNMENTS.values())])
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+    cached = CACHE / f"recordings-{digest}.pickle"
+    if cached.exists():
+        return pickle.loads(cached.read_bytes())
+    found = {assignment.id: record(assignment) for assignment in ASSIGNMENTS.values()}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(pickle.dumps(found, protocol=4))
+    return found
+
+
+def recorded_answers():
+    """{case key: answer} of every oracle on every assignment's visible-test runs."""
+    return {key: answer for answers, _ in recordings().values() for key, answer in answers.items()}
+
+
+def recorded_results(assignment):
+    """{case name: results} of the assignment's visible tests in the instructor's install."""
+    return recordings()[assignment.id][1]
+
+
+def is_oracle(function):
+    return any(ast.unparse(decorator) in ("core.oracle", "oracle")
+               for decorator in function.decorator_list)
+
+
+def without_oracles(source, module):
+    """A checks module's source whose oracles keep their signature and look their answers up.
+    Comments go too (the module is written back from its syntax tree)."""
+    tree = ast.parse(source)
+    lookup_of = "return core.recorded({name!r}, dict(locals()))"
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and is_oracle(node):
+            node.decorator_list = []
+            node.body = ast.parse(lookup_of.format(name=f"{module}.{node.name}")).body
+    return ast.unparse(tree) + "\n"
+
+
+def requirements():
+    config = configparser.ConfigParser()
+    config.read(REPOSITORY / "setup.cfg")
+    lines = [line.strip() for line in (config["options"]["install_requires"]
+                                       + config["options.extras_require"]["cpu"]).splitlines()]
+    return [line for line in lines if line and not line.startswith("#")
+            and not line.startswith(GRADING_ONLY_REQUIREMENTS)]
+
+
+def stage(published, folder):
+    """Write the student package's source tree into `folder`."""
+    shutil.copytree(PACKAGE, folder / "d2lcourse",
+                    ignore=shutil.ignore_patterns(*INSTRUCTOR_ONLY, "*.pyc"))
+    checks = folder / "d2lcourse" / "checks"
+    for assignment in ASSIGNMENTS.values():
+        path = checks / f"{assignment.module}.py"
+        path.write_text(without_oracles(path.read_text(), f"d2lcourse.checks.{assignment.module}"))
+    (checks / core.RECORDED_ANSWERS).write_bytes(pickle.dumps(recorded_answers(), protocol=4))
+    solutions = Path(importlib.import_module("d2lcourse.solutions").__path__[0])
+    (folder / "d2lcourse" / "solutions").mkdir()
+    shutil.copy(solutions / "__init__.py", folder / "d2lcourse" / "solutions")
+    for assignment_id in published:
+        shutil.copy(solutions / f"{ASSIGNMENTS[assignment_id].module}.py",
+                    folder / "d2lcourse" / "solutions")
+    requires = "".join(f"\n    {line}" for line in requirements())
+    (folder / "setup.cfg").write_text(
+        f"[metadata]\nname = d2lcourse\nversion = {d2lcourse.__version__}+student\n"
+        "description = d2lcourse for students: the library and the visible tests\n\n"
+        "[options]\npython_requires = >=3.8, <3.12\n"
+        f"packages =\n    " + "\n    ".join(STUDENT_SUBPACKAGES) + "\n"
+        f"install_requires ={requires}\n\n"
+        f"[options.package_data]\nd2lcourse.checks = {core.RECORDED_ANSWERS}\n\n"
+        "[options.entry_points]\nconsole_scripts =\n    d2lcourse = d2lcourse.cli:main\n")
+    shutil.copy(REPOSITORY / "pyproject.toml", folder)
+
+
+def build(published, out):
+    """Build the student wheel with these published assignments' solutions into `out`."""
+    unknown = [a for a in published if a not in ASSIGNMENTS]
+    if unknown:
+        raise SystemExit(f"student_package: unknown assignment(s) {', '.join(unknown)}: "
+                         f"PUBLISHED takes ids of {', '.join(ASSIGNMENTS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("d2lcourse-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        stage(published, Path(folder))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out.resolve()), folder], check=True)
+    wheels = list(out.glob("d2lcourse-*.whl"))
+    print(f"student wheel: {wheels[0]} (published: {', '.join(published) or 'none'})")
+    return wheels[0]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m d2lcourse.student_package",
                                      description=__doc__.split("\n\n")[0])
@@ -98,7 +217,13 @@ def main(argv=None):
                         help="replay these assignments' visible tests from recorded answers")
     parser.add_argument("--no-training", action="store_true",
                         help="with --verify: leave out the trainers' cases (minutes each)")
+    parser.add_argument("--published", default="",
+                        help="assignment ids whose reference solutions the package carries")
+    parser.add_argument("--out", help="build the student wheel into this folder")
     args = parser.parse_args(argv)
+    if args.out:
+        build(args.published.split(), args.out)
+        return 0
     if args.verify:
         return max(verify(a, training=not args.no_training) for a in args.verify)
     parser.error("nothing to do")

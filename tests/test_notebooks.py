@@ -5,7 +5,7 @@ import builtins
 import nbformat
 import pytest
 
-from d2lcourse import notebooks
+from d2lcourse import authoring, notebooks
 from d2lcourse.course import ASSIGNMENTS
 
 IDS = list(ASSIGNMENTS)
@@ -17,7 +17,7 @@ def source(assignment_id):
 
 @pytest.mark.parametrize("assignment_id", IDS)
 def test_solution_cells_agree_with_the_reference_library(assignment_id):
-    assert notebooks.disagreements(ASSIGNMENTS[assignment_id]) == []
+    assert authoring.disagreements(ASSIGNMENTS[assignment_id]) == []
 
 
 def test_a_changed_reference_is_detected(tmp_path, monkeypatch):
@@ -29,10 +29,10 @@ def test_a_changed_reference_is_detected(tmp_path, monkeypatch):
     cell = next(c for c in notebook.cells if notebooks.grade_id(c) == "linreg")
     cell.source = cell.source.replace("### END SOLUTION", "    # edited by hand\n### END SOLUTION")
     nbformat.write(notebook, str(path))
-    assert notebooks.disagreements(assignment, course_dir=course) == [
+    assert authoring.disagreements(assignment, course_dir=course) == [
         f"{path}: solution cell 'linreg' differs from d2lcourse.solutions.linear_regression.linreg"]
-    notebooks.disagreements(assignment, write=True, course_dir=course)
-    assert notebooks.disagreements(assignment, course_dir=course) == []
+    authoring.disagreements(assignment, write=True, course_dir=course)
+    assert authoring.disagreements(assignment, course_dir=course) == []
 
 
 @pytest.mark.parametrize("assignment_id", IDS)

@@ -1,0 +1,90 @@
+"""Course authoring: the source notebooks' solution regions equal `solutions/`.
+
+`solutions/<module>.py` is the one source of truth for reference code. Each graded
+function `f` appears in the source notebook as the solution cell with `grade_id` `f`:
+its signature and docstring, then its body inside ``### BEGIN SOLUTION`` /
+``### END SOLUTION`` (which `nbgrader generate_assignment` turns into a stub).
+
+    python -m d2lcourse.authoring            # report notebooks that disagree (exit 1)
+    python -m d2lcourse.authoring --write    # rewrite their solution cells
+
+Instructors' install only (the student package has no reference solution to sync).
+"""
+import argparse
+import ast
+import importlib
+import inspect
+import re
+import sys
+
+from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.notebooks import BEGIN_SOLUTION, END_SOLUTION, cells_by_id, is_solution_cell, read
+
+
+def reference_module(assignment):
+    return importlib.import_module(f"d2lcourse.solutions.{assignment.module}")
+
+
+def solution_cell_source(module, function_name):
+    """The solution cell for `function_name`, generated from the reference module."""
+    lines = inspect.getsource(module).splitlines()
+    tree = ast.parse("\n".join(lines))
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                 and n.name == function_name), None)
+    if node is None:
+        raise LookupError(f"{module.__name__} has no function {function_name!r}")
+    first_body = node.body[0]
+    has_docstring = (isinstance(first_body, ast.Expr)
+                     and isinstance(getattr(first_body, "value", None), ast.Constant)
+                     and isinstance(first_body.value.value, str))
+    start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+    header_end = first_body.end_lineno if has_docstring else first_body.lineno - 1
+    body = lines[header_end:node.end_lineno]
+    while body and not body[0].strip():
+        body.pop(0)
+    indent = re.match(r"\s*", body[0]).group(0) if body else "    "
+    return "\n".join(lines[start:header_end] + [indent + BEGIN_SOLUTION] + body
+                     + [indent + END_SOLUTION])
+
+
+def disagreements(assignment, write=False, course_dir=None):
+    """Solution cells of the assignment's source notebook that differ from solutions/.
+
+    Returns human-readable lines; with `write`, also rewrites the notebook to agree.
+    """
+    path = assignment.source_path(course_dir)
+    notebook = read(path)
+    module = reference_module(assignment)
+    solutions = cells_by_id(notebook, is_solution_cell)
+    problems = []
+    for name in assignment.functions:
+        if name not in solutions:
+            problems.append(f"{path}: no solution cell with grade_id {name!r}")
+            continue
+        expected = solution_cell_source(module, name)
+        if solutions[name].source != expected:
+            problems.append(f"{path}: solution cell {name!r} differs from "
+                            f"{module.__name__}.{name}")
+            solutions[name].source = expected
+    if write and problems:
+        import nbformat
+        nbformat.write(notebook, str(path))
+    return problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite notebook solution cells from solutions/")
+    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
+    args = parser.parse_args(argv)
+    problems = []
+    for assignment_id in args.assignments:
+        problems += disagreements(ASSIGNMENTS[assignment_id], write=args.write)
+    for line in problems:
+        print(("fixed: " if args.write else "") + line)
+    return 0 if args.write or not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
