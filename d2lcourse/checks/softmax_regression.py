@@ -38,27 +38,117 @@ EPS32 = core.FLOAT32_EPS
 
 
 # --------------------------------------------------------------------------- oracles
+# Every expected value, and every value a catalogued mistake returns, comes from one of
+# these, computed from the check's own inputs: the student package ships their answers on
+# the visible tests, not their code (core.oracle).
 
-def _f64(array):
-    return core.to_numpy(array)
-
-
+@core.oracle
 def _softmax(O):
+    """The softmax of each row of the logits O."""
     E = onp.exp(O - O.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 
+@core.oracle
+def _softmax_mistakes(O):
+    """What the catalogued softmax mistakes return, in the order they are tried: for
+    exp(O), then exp(O - row maximum), entry (i, j) divided by the sum of row j (None
+    unless O is square), then the exponentials unnormalised."""
+    square = O.shape[0] == O.shape[1]
+    candidates = []
+    with onp.errstate(all="ignore"):
+        for E in (onp.exp(O), onp.exp(O - O.max(axis=1, keepdims=True))):
+            candidates += [E / E.sum(axis=1)[None, :] if square else None, E]
+    return candidates
+
+
+@core.oracle
 def _logsumexp(O):
+    """log(sum(exp(o))) of each row o of O."""
     m = O.max(axis=1)
     return m + onp.log(onp.exp(O - m[:, None]).sum(axis=1))
 
 
+@core.oracle
 def _onehot(y, num_classes):
+    """The labels y as one-hot rows of `num_classes` columns."""
     return onp.eye(num_classes)[onp.asarray(y, dtype=onp.int64)]
 
 
+@core.oracle
 def _picked(A, y):
+    """A[i, y_i] for every row i."""
     return A[onp.arange(A.shape[0]), onp.asarray(y, dtype=onp.int64)]
+
+
+@core.oracle
+def _cross_entropy(y_hat, y):
+    """-log y_hat[i, y_i] per example (+inf where that probability is 0)."""
+    with onp.errstate(divide="ignore"):
+        return -onp.log(_picked(y_hat, y))
+
+
+@core.oracle
+def _cross_entropy_mistakes(y_hat, y):
+    """What the catalogued cross_entropy mistakes return: the loss with the wrong sign, in
+    log10, in log2, and the true class's probability itself."""
+    loss = _cross_entropy(y_hat, y)
+    return -loss, loss / math.log(10), loss / math.log(2), _picked(y_hat, y)
+
+
+@core.oracle
+def _softmax_cross_entropy(O, y):
+    """logsumexp(o_i) - o_i[y_i] per example."""
+    return _logsumexp(O) - _picked(O, y)
+
+
+@core.oracle
+def _softmax_cross_entropy_mistakes(O, y):
+    """What the catalogued softmax_cross_entropy mistakes return: the loss with the wrong
+    sign, logsumexp(o) alone, -o[y] alone."""
+    return -_softmax_cross_entropy(O, y), _logsumexp(O), -_picked(O, y)
+
+
+@core.oracle
+def _softmax_cross_entropy_grad(O, y):
+    """softmax(O) - onehot(y): the gradient of the summed losses with respect to O."""
+    return _softmax(O) - _onehot(y, O.shape[1])
+
+
+@core.oracle
+def _grad_mistake_values(O, y):
+    """What the catalogued gradient mistakes return: the gradient divided by n, with the
+    wrong sign, softmax(O) alone, with 1 subtracted in column y_j of every row, and
+    -onehot(y) alone."""
+    P, onehot = _softmax(O), _onehot(y, O.shape[1])
+    columns = onp.zeros_like(onehot)
+    columns[:, onp.unique(y)] = 1
+    return (P - onehot) / O.shape[0], onehot - P, P, P - columns, -onehot
+
+
+@core.oracle
+def _grad_minus_one_everywhere(O):
+    """softmax(O) - 1: the gradient with one-hot labels of a single column, broadcast."""
+    return _softmax(O) - 1
+
+
+@core.oracle
+def _softmax_regression(X, W, b):
+    """The class probabilities softmax(X W + b) of the flattened examples X."""
+    return _softmax(X @ W + b)
+
+
+@core.oracle
+def _softmax_regression_mistakes(X, W, b):
+    """What the catalogued model mistakes return: softmax(X W) without the bias, the logits
+    X W + b themselves, softmax(X W - b)."""
+    return _softmax(X @ W), X @ W + b, _softmax(X @ W - b)
+
+
+@core.oracle
+def _predicted_classes(scores):
+    """The class of each row's largest score (the first one of a tie)."""
+    return scores.argmax(axis=1)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -104,6 +194,10 @@ def sorted_subset(count, flat=True):
 
 
 # --------------------------------------------------------------------------- helpers
+
+def _f64(array):
+    return core.to_numpy(array)
+
 
 def _row(values, limit=6):
     values = onp.ravel(values)
@@ -249,7 +343,7 @@ def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
 def _diagnose_softmax(softmax, got, O, want):
     if got.shape != want.shape or not onp.isfinite(got).all():
         return
-    n, k = want.shape
+    n = want.shape[0]
     rows, columns = got.sum(axis=1), got.sum(axis=0)
     if n > 1 and onp.allclose(columns, 1, atol=1e-4) and not onp.allclose(rows, 1, atol=1e-4):
         core.fail(softmax, "normalises each column (axis=0): every column of your result sums "
@@ -258,18 +352,12 @@ def _diagnose_softmax(softmax, got, O, want):
     if n > 1 and abs(got.sum() - 1) < 1e-4:
         core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix sums "
                            "to 1, but each row must. Sum each row: .sum(axis=1, keepdims=True)")
-    with onp.errstate(all="ignore"):
-        shifted = onp.exp(O - O.max(axis=1, keepdims=True))
-        mistakes = []
-        for E in (onp.exp(O), shifted):
-            if n == k:
-                mistakes.append((E / E.sum(axis=1)[None, :],
-                                 "divides entry (i, j) by the sum of row j: E.sum(axis=1) has "
-                                 "shape (n,), which broadcasts along the rows of the (n, n) "
-                                 "matrix. Keep the summed axis: E.sum(axis=1, keepdims=True)"))
-            mistakes.append((E, "returns exp(...) without normalising: divide each row by "
-                                "its sum so that the probabilities sum to 1"))
-    _diagnose(softmax, got, mistakes)
+    row_j = ("divides entry (i, j) by the sum of row j: E.sum(axis=1) has shape (n,), which "
+             "broadcasts along the rows of the (n, n) matrix. Keep the summed axis: "
+             "E.sum(axis=1, keepdims=True)")
+    unnormalised = ("returns exp(...) without normalising: divide each row by its sum so "
+                    "that the probabilities sum to 1")
+    _diagnose(softmax, got, list(zip(_softmax_mistakes(O), [row_j, unnormalised] * 2)))
     if not onp.allclose(rows, 1, atol=1e-4):
         r = int(onp.argmax(onp.abs(rows - 1)))
         core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the probabilities "
@@ -338,16 +426,16 @@ def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype
     y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
     got = _call_pure(cross_entropy, [y_hat, y], seed, OPERATORS)
     p = probabilities.astype(onp.float64)
-    want = -onp.log(_picked(p, labels))
+    want = _cross_entropy(p, labels)
     what = "cross_entropy(y_hat, y)"
     _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
+    wrong_sign, log10, log2, probability = _cross_entropy_mistakes(p, labels)
     _diagnose(cross_entropy, got, [
-        (-want, "has the wrong sign: the loss is MINUS the log-probability of the true "
-                "class, -log y_hat[i, y_i], which is >= 0"),
-        (want / math.log(10), "uses log10: cross-entropy uses the natural logarithm, np.log"),
-        (want / math.log(2), "uses log2: cross-entropy uses the natural logarithm, np.log"),
-        (_picked(p, labels), "returns the probability of the true class: take "
-                             "-np.log of it"),
+        (wrong_sign, "has the wrong sign: the loss is MINUS the log-probability of the true "
+                     "class, -log y_hat[i, y_i], which is >= 0"),
+        (log10, "uses log10: cross-entropy uses the natural logarithm, np.log"),
+        (log2, "uses log2: cross-entropy uses the natural logarithm, np.log"),
+        (probability, "returns the probability of the true class: take -np.log of it"),
     ], want)
     core.assert_close(cross_entropy, got, want, what,
                       inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
@@ -386,8 +474,7 @@ def _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype):
     descriptions, probabilities, labels = _edge_probabilities(num_classes)
     y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
     got = _call_pure(cross_entropy, [y_hat, y], seed, OPERATORS)
-    with onp.errstate(divide="ignore"):
-        want = -onp.log(_picked(probabilities.astype(onp.float64), labels))
+    want = _cross_entropy(probabilities.astype(onp.float64), labels)
     what = "cross_entropy(y_hat, y)"
     _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
     for r, (value, exact) in enumerate(zip(_f64(got), want)):
@@ -427,16 +514,17 @@ def softmax_cross_entropy_matches(softmax_cross_entropy, n=6, num_classes=5, sca
     O, y = np.array(values), np.array(labels, dtype=label_dtype)
     got = _call_pure(function, [O, y], seed, OPERATORS)
     o = values.astype(onp.float64)
-    want = _logsumexp(o) - _picked(o, labels)
+    want = _softmax_cross_entropy(o, labels)
     what = "softmax_cross_entropy(O, y)"
     _per_example_shape(function, got, want, O, labels, what, "O")
+    wrong_sign, logsumexp_alone, minus_logit = _softmax_cross_entropy_mistakes(o, labels)
     _diagnose(function, got, [
-        (-want, "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
-                "-log softmax(o)[y], which is >= 0"),
-        (_logsumexp(o), "returns logsumexp(o) alone: subtract the logit of the true class, "
-                        "o[y]"),
-        (-_picked(o, labels), "returns -o[y] alone: add logsumexp(o), the log of the "
-                              "softmax's denominator"),
+        (wrong_sign, "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
+                     "-log softmax(o)[y], which is >= 0"),
+        (logsumexp_alone, "returns logsumexp(o) alone: subtract the logit of the true "
+                          "class, o[y]"),
+        (minus_logit, "returns -o[y] alone: add logsumexp(o), the log of the softmax's "
+                      "denominator"),
     ], want)
     core.assert_close(function, got, want, what,
                       inputs=f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
@@ -478,7 +566,7 @@ def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitud
     O, y = np.array(values), np.array(labels, dtype="int32")
     got = _call_pure(function, [O, y], seed, OPERATORS)
     o = values.astype(onp.float64)
-    want = _logsumexp(o) - _picked(o, labels)
+    want = _softmax_cross_entropy(o, labels)
     what = "softmax_cross_entropy(O, y)"
     _per_example_shape(function, got, want, O, labels, what, "O")
     g = _f64(got)
@@ -519,21 +607,23 @@ def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitud
 
 # --------------------------------------------------------------------------- gradient
 
-def _grad_mistakes(P, onehot, labels, n):
-    columns = onp.zeros_like(onehot)
-    columns[:, onp.unique(labels)] = 1
+def _grad_mistakes(O, y):
+    """(value, message) of each catalogued mistake of the gradient for logits O, labels y."""
+    by_n, wrong_sign, softmax_alone, whole_columns, onehot_alone = _grad_mistake_values(O, y)
+    n = O.shape[0]
     return [
-        ((P - onehot) / n, f"divides by n = {n}: the contract asks for the gradient of the SUM "
-                           f"of the losses, softmax(O) - onehot(y), without 1/n (the "
-                           f"training loop divides by the batch size)"),
-        (onehot - P, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j "
+        (by_n, f"divides by n = {n}: the contract asks for the gradient of the SUM of the "
+               f"losses, softmax(O) - onehot(y), without 1/n (the training loop divides by "
+               f"the batch size)"),
+        (wrong_sign, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j "
                      "minus 1 at j = y, so the gradient is softmax(O) - onehot(y)"),
-        (P, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of row i "
-            "(the derivative of -o[y])"),
-        (P - columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole columns. "
-                      "Subtract 1 once per row, at the true class: "
-                      "G[np.arange(n), y] -= 1 (row i, column y[i])"),
-        (-onehot, "returns -onehot(y) alone: add softmax(O), the derivative of logsumexp"),
+        (softmax_alone, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of "
+                        "row i (the derivative of -o[y])"),
+        (whole_columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole "
+                        "columns. Subtract 1 once per row, at the true class: "
+                        "G[np.arange(n), y] -= 1 (row i, column y[i])"),
+        (onehot_alone, "returns -onehot(y) alone: add softmax(O), the derivative of "
+                       "logsumexp"),
     ]
 
 
@@ -549,11 +639,10 @@ def softmax_cross_entropy_grad_matches(softmax_cross_entropy_grad, n=5, num_clas
     O, y = np.array(values), np.array(labels, dtype="int32")
     got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
     o = values.astype(onp.float64)
-    P, onehot = _softmax(o), _onehot(labels, num_classes)
-    want = P - onehot
+    want = _softmax_cross_entropy_grad(o, labels)
     what = "the gradient"
     _expect_shape(function, got, want.shape, what, GRADIENT_SHAPE)
-    _diagnose(function, got, _grad_mistakes(P, onehot, labels, n), want)
+    _diagnose(function, got, _grad_mistakes(o, labels), want)
     core.assert_close(function, got, want, what,
                       inputs=f"O of shape {want.shape}, labels {labels.tolist()}",
                       hint="each row of softmax(O) - onehot(y) sums to 0")
@@ -569,14 +658,15 @@ def _grad_of_one_example(function, seed):
     labels = onp.zeros(1, dtype=onp.int32)
     O, y = np.array(values), np.array(labels)
     got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
-    P, onehot = _softmax(values.astype(onp.float64)), _onehot(labels, 2)
-    want = P - onehot
+    o = values.astype(onp.float64)
+    want = _softmax_cross_entropy_grad(o, labels)
     tried = f"one example of 2 classes, O = {_row(values)}, y = [0]"
     _expect_shape(function, got, want.shape, f"the gradient for {tried}", GRADIENT_SHAPE)
-    _diagnose(function, got, _grad_mistakes(P, onehot, labels, 1) + [
-        (P - 1, f"for {tried}, it subtracts 1 from every entry: the one-hot labels have a "
-                f"single column, one more than the largest label, and broadcast. Build them "
-                f"with one column per class of O: np.eye(O.shape[1])[y]"),
+    _diagnose(function, got, _grad_mistakes(o, labels) + [
+        (_grad_minus_one_everywhere(o), f"for {tried}, it subtracts 1 from every entry: the "
+                                        f"one-hot labels have a single column, one more than "
+                                        f"the largest label, and broadcast. Build them with "
+                                        f"one column per class of O: np.eye(O.shape[1])[y]"),
     ], want)
     core.assert_close(function, got, want, "the gradient", inputs=tried,
                       hint="each row of softmax(O) - onehot(y) sums to 0")
@@ -591,7 +681,7 @@ def softmax_cross_entropy_grad_stable(softmax_cross_entropy_grad, num_classes=5,
     O, y = np.array(values), np.array(labels, dtype="int32")
     got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
     o = values.astype(onp.float64)
-    want = _softmax(o) - _onehot(labels, num_classes)
+    want = _softmax_cross_entropy_grad(o, labels)
     _expect_shape(function, got, want.shape, "the gradient", GRADIENT_SHAPE)
     g = _f64(got)
     r = _first_bad_row(g)
@@ -615,7 +705,7 @@ def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", 
     if not logits:
         scores = _softmax(scores)
     scores = scores.astype(onp.float32)
-    predicted = scores.argmax(axis=1)
+    predicted = _predicted_classes(scores)
     right = rng.permutation(n)[:max(1, (2 * n) // 3)] if n > 1 else onp.array([0])
     labels = (predicted + rng.integers(1, num_classes, n)) % num_classes
     labels[right] = predicted[right]
@@ -682,7 +772,7 @@ def _tied_rows(num_classes):
         rows += [("a tie of columns 1 and 2", pair, 2), ("a tie of columns 1 and 2", pair, 1)]
     scores = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
     labels = onp.array([label for _, _, label in rows])
-    return [d for d, _, _ in rows], scores, labels, scores.argmax(axis=1) == labels
+    return [d for d, _, _ in rows], scores, labels, _predicted_classes(scores) == labels
 
 
 def _count_ties(accuracy, num_classes, seed, label_dtype):
@@ -751,8 +841,7 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
             raise
         _explain_model_error(softmax_regression, failure, images, W, b, seed)
     x, w, c = images.reshape(n, d).astype(onp.float64), weights.astype(onp.float64), bias
-    logits = x @ w + c
-    want = _softmax(logits)
+    want = _softmax_regression(x, w, c)
     what = f"softmax_regression(X, W, b) for X of shape {shape}"
     got_shape = tuple(core.expect_array(softmax_regression, got, what).shape)
     if got_shape == want.shape[::-1] != want.shape:
@@ -767,6 +856,7 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
                                       f"probabilities per example; flatten X with "
                                       f"X.reshape(-1, W.shape[0])")
     tolerance = _matmul_tolerance(x, w, c)
+    no_bias, logits, minus_bias = _softmax_regression_mistakes(x, w, c)
     rows = _f64(got).sum(axis=1)
     if onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4):
         r = int(onp.argmax(onp.abs(rows - 1)))
@@ -777,9 +867,9 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
                                           f"applied to the whole logits X W + b (if it is, "
                                           f"your softmax's own tests say more)")
     _diagnose(softmax_regression, got, [
-        (_softmax(x @ w), "forgot the bias: the logits are X W + b"),
+        (no_bias, "forgot the bias: the logits are X W + b"),
         (logits, "returns the logits X W + b: apply softmax to turn them into probabilities"),
-        (_softmax(x @ w - c), "subtracts the bias: the logits are X W + b"),
+        (minus_bias, "subtracts the bias: the logits are X W + b"),
     ], want, rtol=max(core.RTOL, tolerance))
     core.assert_close(softmax_regression, got, want, what, rtol=max(core.RTOL, tolerance),
                       hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) @ W + b), "
