@@ -13,6 +13,7 @@ import numpy as onp
 import pytest
 
 from d2lcourse import np, npx
+from d2lcourse.checks import core
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
@@ -34,16 +35,19 @@ def test_reference_activations_pass_for_any_seed(seed):
     quietly(lambda: check.tanh_grad_matches(ref.tanh_grad, shape=(60,), scale=10.0, seed=seed))
 
 
-def test_float64_results_are_accepted():
-    def sigmoid(X):
-        X = X.astype("float64")
-        return 1 / (1 + np.exp(-X))
+def sigmoid_in_float64(X):
+    X = X.astype("float64")
+    return 1 / (1 + np.exp(-X))
 
-    def tanh(X):
-        E = np.exp(-2 * np.abs(X.astype("float64")))
-        return np.sign(X) * (1 - E) / (1 + E)
-    quietly(lambda: check.sigmoid_stable(sigmoid))
-    quietly(lambda: check.tanh_stable(tanh))
+
+def tanh_in_float64(X):
+    E = np.exp(-2 * np.abs(X.astype("float64")))
+    return np.sign(X) * (1 - E) / (1 + E)
+
+
+def test_float64_results_are_accepted():
+    quietly(lambda: check.sigmoid_stable(sigmoid_in_float64))
+    quietly(lambda: check.tanh_stable(tanh_in_float64))
 
 
 def test_naive_tanh_is_named_with_the_input_and_index_that_overflow():
@@ -273,14 +277,17 @@ def test_reference_mlp_passes_for_any_seed(seed):
     quietly(lambda: check.mlp_matches(ref.mlp, num_examples=9, num_hiddens=256, seed=seed))
 
 
+def mlp_summed_otherwise(X, params):
+    """The MLP with other float32 rounding: transposed products, bias added last."""
+    W1, b1, W2, b2 = params
+    X = X.reshape(X.shape[0], -1)
+    H = np.maximum((W1.T @ X.T).T + b1, 0)
+    return (W2.T @ H.T).T + b2
+
+
 def test_mlp_with_another_summation_order_is_accepted():
-    # Same function, other float32 rounding: transposed products, bias added last.
-    def mlp(X, params):
-        W1, b1, W2, b2 = params
-        X = X.reshape(X.shape[0], -1)
-        H = np.maximum((W1.T @ X.T).T + b1, 0)
-        return (W2.T @ H.T).T + b2
-    quietly(lambda: check.mlp_matches(mlp, num_examples=5, num_hiddens=300, seed=3))
+    quietly(lambda: check.mlp_matches(mlp_summed_otherwise, num_examples=5, num_hiddens=300,
+                                      seed=3))
 
 
 def test_mlp_in_float64_is_accepted():
@@ -455,3 +462,39 @@ def test_the_quick_run_names_ignored_sizes():
 def test_the_quick_run_passes_the_reference():
     output = quietly(lambda: check.train_mlp_uses_arguments(ref.train_mlp))
     assert "ok  train_mlp: returns trained parameters" in output
+
+
+# --------------------------------------------------------------------------- oracles
+
+def relu_grad_one_at_zero(X):
+    return np.where(X >= 0, 1.0, 0.0)
+
+
+def tanh_grad_in_float64(X):
+    return 1 - tanh_in_float64(X) ** 2
+
+
+def collapse_linear_in_float64(W1, b1, W2, b2):
+    W1, b1, W2, b2 = (p.astype("float64") for p in (W1, b1, W2, b2))
+    return W1 @ W2, b1 @ W2 + b2
+
+
+@pytest.mark.parametrize("check_function, reference, other", [
+    (check.relu_grad_matches, ref.relu_grad, relu_grad_one_at_zero),
+    (check.sigmoid_matches, ref.sigmoid, sigmoid_in_float64),
+    (check.tanh_stable, ref.tanh, tanh_in_float64),
+    (check.tanh_grad_matches, ref.tanh_grad, tanh_grad_in_float64),
+    (check.mlp_matches, ref.mlp, mlp_summed_otherwise),
+    (check.collapse_linear_matches, ref.collapse_linear, collapse_linear_in_float64),
+], ids=lambda value: getattr(value, "__name__", ""))
+def test_another_correct_answer_passes_on_the_answers_recorded_for_the_reference(
+        check_function, reference, other):
+    """The student package answers every oracle from the answers recorded with the
+    reference: on a passing path a check asks them about its own inputs only, never about
+    the student's result, which differs from the reference's in the last bits."""
+    answers = {}
+    with core.oracle_answers("record", answers):
+        quietly(lambda: check_function(reference))
+    assert answers, "the check computes its answers with oracles"
+    with core.oracle_answers("replay", answers):
+        quietly(lambda: check_function(other))

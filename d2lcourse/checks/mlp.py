@@ -32,14 +32,23 @@ RANGE_TEXT = f"+-100 and +-{ACTIVATION_RANGE:g} included"
 
 # --------------------------------------------------------------------------- oracles
 # float64 classic NumPy, independent of the student's code and of d2lcourse.solutions.
+# Every function that computes an answer is a `core.oracle`: the student package ships
+# none of their bodies. The mistakes' oracles return (value, message) pairs.
 
+@core.oracle
 def _sigmoid(x):
     e = onp.exp(-onp.abs(x))                      # <= 1: cannot overflow
     return onp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+@core.oracle
 def _relu(x):
     return onp.maximum(x, 0.0)
+
+
+@core.oracle
+def _tanh(x):
+    return onp.tanh(x)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -120,29 +129,38 @@ def relu_matches(relu, shape=(4, 6), scale=3.0, seed=0):
     """relu(X) = max(X, 0) elementwise, hand-written, including at 0 and at +-1e-6."""
     x = _inputs(shape, seed, scale, edges=(0.0, -1e-6, 1e-6, -scale, scale))
     got = _call_elementwise(relu, x, seed, HAND_WRITTEN)
-    expected = _relu(x.astype(onp.float64))
+    points = x.astype(onp.float64)
+    expected = _relu(points)
     _check_finite(relu, got, x, expected, "max(x, 0) needs no exp and no division: "
                                           "np.maximum(X, 0)")
-    _compare(relu, got, x, expected, name="max(x, 0)", mistakes=[
-        (onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
-        ((x > 0).astype(onp.float64),
-         "returned the mask x > 0, which is ReLU's derivative, not max(x, 0) itself: "
-         "X * (X > 0) or np.maximum(X, 0)"),
-        (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
-        (x.astype(onp.float64), "returned x unchanged: for x < 0, max(x, 0) is 0"),
-    ])
+    _compare(relu, got, x, expected, _relu_mistakes(points), name="max(x, 0)")
     core.gradients(relu, np.array(x), seed=seed)
     core.passed(relu, f"max(x, 0) on {x.size} {_scale_text(scale)}, 0 and +-1e-6 included, "
                       f"differentiable")
 
 
-def _sigmoid_mistakes(x):
+@core.oracle
+def _relu_mistakes(x):
     return [
-        (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
-                       "sigmoid(x) = 1 / (1 + exp(-x))"),
-        (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is 1 + exp(-x)"),
-        (onp.tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
+        (onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
+        ((x > 0).astype(onp.float64),
+         "returned the mask x > 0, which is ReLU's derivative, not max(x, 0) itself: "
+         "X * (X > 0) or np.maximum(X, 0)"),
+        (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
+        (x, "returned x unchanged: for x < 0, max(x, 0) is 0"),
     ]
+
+
+@core.oracle
+def _sigmoid_mistakes(x):
+    with onp.errstate(all="ignore"):
+        return [
+            (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
+                           "sigmoid(x) = 1 / (1 + exp(-x))"),
+            (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is "
+                                    "1 + exp(-x)"),
+            (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
+        ]
 
 
 SIGMOID_FIX = (f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives "
@@ -188,14 +206,15 @@ def sigmoid_stable(sigmoid, magnitude=1e4, shape=(3, 4), seed=0):
     core.passed(sigmoid, f"finite and right for inputs up to |x| = {magnitude:g}")
 
 
+@core.oracle
 def _tanh_mistakes(x):
     with onp.errstate(all="ignore"):
         return [
-            (onp.tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
+            (_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
                               "2 sigmoid(x) - 1: the exponent is 2x, "
                               "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
             (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
-            (onp.abs(onp.tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
+            (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
                                    "multiply by np.sign(X)"),
             (_sigmoid(x), "computed sigmoid(x), not tanh(x)"),
         ]
@@ -210,7 +229,7 @@ def tanh_matches(tanh, shape=(4, 6), scale=3.0, seed=0):
     x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale, 1e-3, -1e-3))
     got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
     points = x.astype(onp.float64)
-    expected = onp.tanh(points)
+    expected = _tanh(points)
     with onp.errstate(all="ignore"):
         _check_finite(tanh, got, x, expected, TANH_FIX)
         _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
@@ -223,7 +242,7 @@ def tanh_stable(tanh, magnitude=1e4, shape=(3, 4), seed=0):
     x = _large_inputs(shape, seed, magnitude)
     got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
     points = x.astype(onp.float64)
-    expected = onp.tanh(points)
+    expected = _tanh(points)
     with onp.errstate(all="ignore"):
         _check_finite(tanh, got, x, expected, TANH_FIX)
         _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
@@ -237,7 +256,7 @@ def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
     x = _inputs(shape, seed, scale, edges=(0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(relu_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
-    expected = (points > 0).astype(onp.float64)
+    expected = _relu_grad(points)
     zero = points == 0
     at_zero = got[zero]
     if not onp.all((at_zero >= 0) & (at_zero <= 1)):
@@ -246,14 +265,7 @@ def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
                              f"has a kink there, and every value in [0, 1] is a subgradient: "
                              f"pick one (X > 0 gives 0, X >= 0 gives 1)")
     expected[zero] = got[zero]   # any value in [0, 1] is right at the kink
-    mistakes = [
-        (_relu(points), "returned relu(x) = max(x, 0) itself, not its derivative: the "
-                        "slope is 1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
-        ((points < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
-                                           "slope of max(x, 0) is 1 where x > 0"),
-        (onp.sign(points), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
-                           "slope is 0, not -1"),
-    ]
+    mistakes = _relu_grad_mistakes(points)
     for value, _ in mistakes:
         value[zero] = got[zero]
     _compare(relu_grad, got, x, expected, mistakes, name="relu'(x)")
@@ -261,26 +273,35 @@ def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
                            f"0, +-1e-6, {RANGE_TEXT}")
 
 
+@core.oracle
+def _relu_grad(x):
+    """The slope of max(x, 0): 1 for x > 0, else 0 (at x = 0 the check takes any value in
+    [0, 1])."""
+    return (x > 0).astype(onp.float64)
+
+
+@core.oracle
+def _relu_grad_mistakes(x):
+    return [
+        (_relu(x), "returned relu(x) = max(x, 0) itself, not its derivative: the "
+                   "slope is 1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
+        ((x < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
+                                      "slope of max(x, 0) is 1 where x > 0"),
+        (onp.sign(x), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
+                      "slope is 0, not -1"),
+    ]
+
+
 def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
     """sigmoid_grad(X) = sigmoid(X) (1 - sigmoid(X)), hand-derived."""
     x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(sigmoid_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
-    s = _sigmoid(points)
-    expected = s * (1 - s)
+    expected = _sigmoid_grad(points)
     with onp.errstate(all="ignore"):
         _check_finite(sigmoid_grad, got, x, expected, SIGMOID_GRAD_FIX)
-        _compare(sigmoid_grad, got, x, expected, name="sigmoid'(x)", mistakes=[
-            (s, "returned sigmoid(x) itself, not its derivative: "
-                "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-            (points * (1 - points), "computed x (1 - x): the formula s (1 - s) is about "
-                                    "s = sigmoid(x), not x"),
-            (-expected, "has the wrong sign: sigmoid is increasing, its slope is positive, "
-                        "sigmoid(x) (1 - sigmoid(x))"),
-            (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
-                    "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-            (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)"),
-        ])
+        _compare(sigmoid_grad, got, x, expected, _sigmoid_grad_mistakes(points),
+                 name="sigmoid'(x)")
     core.passed(sigmoid_grad, f"sigmoid(x) (1 - sigmoid(x)) on {x.size} {_scale_text(scale)}, "
                               f"{RANGE_TEXT}")
 
@@ -288,27 +309,59 @@ def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
 SIGMOID_GRAD_FIX = f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)"
 
 
+@core.oracle
+def _sigmoid_grad(x):
+    s = _sigmoid(x)
+    return s * (1 - s)
+
+
+@core.oracle
+def _sigmoid_grad_mistakes(x):
+    s = _sigmoid(x)
+    return [
+        (s, "returned sigmoid(x) itself, not its derivative: "
+            "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+        (x * (1 - x), "computed x (1 - x): the formula s (1 - s) is about "
+                      "s = sigmoid(x), not x"),
+        (-_sigmoid_grad(x), "has the wrong sign: sigmoid is increasing, its slope is "
+                            "positive, sigmoid(x) (1 - sigmoid(x))"),
+        (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
+                "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+        (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)"),
+    ]
+
+
 def tanh_grad_matches(tanh_grad, shape=(4, 6), scale=3.0, seed=0):
     """tanh_grad(X) = 1 - tanh(X)^2, hand-derived."""
     x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
     got = _call_elementwise(tanh_grad, x, seed, core.HAND_DERIVED)
     points = x.astype(onp.float64)
-    t = onp.tanh(points)
-    expected = 1 - t ** 2
+    expected = _tanh_grad(points)
     with onp.errstate(all="ignore"):
         _check_finite(tanh_grad, got, x, expected, TANH_GRAD_FIX)
-        _compare(tanh_grad, got, x, expected, name="tanh'(x)", mistakes=[
-            (1 - points ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
-                              "tanh(x), not x"),
-            (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
-            (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
-            (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
-            (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
-        ])
+        _compare(tanh_grad, got, x, expected, _tanh_grad_mistakes(points), name="tanh'(x)")
     core.passed(tanh_grad, f"1 - tanh(x)^2 on {x.size} {_scale_text(scale)}, {RANGE_TEXT}")
 
 
 TANH_GRAD_FIX = f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then 1 - t ** 2"
+
+
+@core.oracle
+def _tanh_grad(x):
+    return 1 - _tanh(x) ** 2
+
+
+@core.oracle
+def _tanh_grad_mistakes(x):
+    t = _tanh(x)
+    return [
+        (1 - x ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
+                     "tanh(x), not x"),
+        (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
+        (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
+        (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
+        (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
+    ]
 
 
 # --------------------------------------------------------------------------- init_mlp_params
@@ -322,6 +375,7 @@ PARAM_ROLES = {
 }
 
 
+@core.oracle
 def _param_shapes(num_inputs, num_hiddens, num_outputs):
     return {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
             "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
@@ -614,38 +668,53 @@ def _mlp_case(mlp, X, weights, seed, other_width=False):
     _array_result(mlp, got, f"the logits for {inputs}", shape=(num_examples, num_outputs),
                   hint="one row of logits per example: flatten X to (n, W1.shape[0]) first, "
                        "X.reshape(-1, W1.shape[0])")
-    x, w1, c1, w2, c2 = (a.astype(onp.float64) for a in (X.reshape(num_examples, -1),
-                                                          W1, b1, W2, b2))
-    hidden = x @ w1 + c1
-    expected = _relu(hidden) @ w2 + c2
-    atol = _mlp_tolerance(x, w1, c1, w2, c2)
-    with onp.errstate(all="ignore"):
-        logits = _relu(hidden) @ w2 + c2
-        probabilities = onp.exp(logits - logits.max(1, keepdims=True))
-        probabilities /= probabilities.sum(1, keepdims=True)
-        mistakes = [
-            (hidden @ w2 + c2, "the hidden layer has no nonlinearity: without relu the two "
-                               "layers collapse into one affine map (see collapse_linear). "
-                               "Use H = relu(X @ W1 + b1)"),
-            (_relu(expected), "applied relu to the output too: the logits O = H @ W2 + b2 "
-                              "must be free to be negative; only the hidden layer has relu"),
-            (_relu(x @ w1) @ w2 + c2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
-            (_relu(hidden) @ w2, "forgot the output bias b2: O = H @ W2 + b2"),
-            (_relu(x @ w1) @ w2, "forgot both biases: H = relu(X @ W1 + b1), "
-                                 "O = H @ W2 + b2"),
-            (_sigmoid(hidden) @ w2 + c2, "used sigmoid in the hidden layer: this MLP uses "
-                                         "relu, H = relu(X @ W1 + b1)"),
-            (onp.tanh(hidden) @ w2 + c2, "used tanh in the hidden layer: this MLP uses "
-                                         "relu, H = relu(X @ W1 + b1)"),
-            (probabilities, "returned probabilities (a softmax of the logits): return the "
-                            "logits O = H @ W2 + b2; the loss applies the softmax"),
-        ]
+    weights64 = [a.astype(onp.float64) for a in (W1, b1, W2, b2)]
+    x = X.reshape(num_examples, -1).astype(onp.float64)
+    expected = _mlp_logits(x, *weights64)
+    atol = _mlp_tolerance(x, *weights64)
     got_values = core.to_numpy(got)
-    core.diagnose(mlp, got_values, expected, mistakes, rtol=core.RTOL, atol=atol,
-                  context=f"for {inputs}: ")
+    core.diagnose(mlp, got_values, expected, _mlp_mistakes(x, *weights64), rtol=core.RTOL,
+                  atol=atol, context=f"for {inputs}: ")
     core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
                       inputs=inputs)
     return params, inputs
+
+
+@core.oracle
+def _mlp_logits(X, W1, b1, W2, b2):
+    return _relu(X @ W1 + b1) @ W2 + b2
+
+
+@core.oracle
+def _affine_stack(X, W1, b1, W2, b2):
+    """Two affine layers with nothing between them."""
+    return (X @ W1 + b1) @ W2 + b2
+
+
+@core.oracle
+def _mlp_mistakes(X, W1, b1, W2, b2):
+    hidden = X @ W1 + b1
+    with onp.errstate(all="ignore"):
+        logits = _mlp_logits(X, W1, b1, W2, b2)
+        probabilities = onp.exp(logits - logits.max(1, keepdims=True))
+        probabilities /= probabilities.sum(1, keepdims=True)
+        return [
+            (_affine_stack(X, W1, b1, W2, b2),
+             "the hidden layer has no nonlinearity: without relu the two layers collapse "
+             "into one affine map (see collapse_linear). Use H = relu(X @ W1 + b1)"),
+            (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 "
+                            "must be free to be negative; only the hidden layer has relu"),
+            (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
+            (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
+            (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), "
+                                 "O = H @ W2 + b2"),
+            (_sigmoid(hidden) @ W2 + b2, "used sigmoid in the hidden layer: this MLP uses "
+                                         "relu, H = relu(X @ W1 + b1)"),
+            (_tanh(hidden) @ W2 + b2, "used tanh in the hidden layer: this MLP uses "
+                                      "relu, H = relu(X @ W1 + b1)"),
+            (probabilities, "returned probabilities (a softmax of the logits): return the "
+                            "logits O = H @ W2 + b2; the loss applies the softmax"),
+        ]
 
 
 # --------------------------------------------------------------------------- collapse_linear
@@ -671,34 +740,52 @@ def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_ou
     # Float32 products of `num_hiddens` terms: a few units in the last place of the terms.
     atol = core.ATOL + 8 * num_hiddens * EPS32 * float(
         (onp.abs(W1) @ onp.abs(W2)).max() + (onp.abs(b1) @ onp.abs(W2) + onp.abs(b2)).max())
-    expected_W, expected_b = W1 @ W2, b1 @ W2 + b2
-    core.diagnose(collapse_linear, core.to_numpy(W), expected_W, [
-        (W1 @ W2 + b2, "added b2 to W: W = W1 @ W2 holds only the weights"),
-    ], atol=atol, context=f"for {inputs}: ")
+    expected_W, expected_b = _collapsed(W1, b1, W2, b2)
+    mistakes_W, mistakes_b = _collapse_mistakes(W1, b1, W2, b2)
+    core.diagnose(collapse_linear, core.to_numpy(W), expected_W, mistakes_W, atol=atol,
+                  context=f"for {inputs}: ")
     core.assert_close(collapse_linear, W, expected_W, what="W", atol=atol, inputs=inputs,
                       hint="W = W1 @ W2, since (x W1) W2 = x (W1 W2)")
-    core.diagnose(collapse_linear, core.to_numpy(b), expected_b, [
-        (b2, "b is just b2, which forgot b1 @ W2: the first layer's bias goes through W2 "
-             "as well, b = b1 @ W2 + b2"),
-        (b1 @ W2, "b is just b1 @ W2: add the second layer's bias, b = b1 @ W2 + b2"),
-    ], atol=atol, context=f"for {inputs}: ")
+    core.diagnose(collapse_linear, core.to_numpy(b), expected_b, mistakes_b, atol=atol,
+                  context=f"for {inputs}: ")
     core.assert_close(collapse_linear, b, expected_b, what="b", atol=atol, inputs=inputs,
                       hint="expand (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)")
     x = rng.normal(0, 1, (3, num_inputs))
-    two_layers = (x @ W1 + b1) @ W2 + b2
+    two_layers = _affine_stack(x, W1, b1, W2, b2)
     one_layer = x @ core.to_numpy(W) + core.to_numpy(b)
     core.assert_close(collapse_linear, one_layer, two_layers, what="x W + b",
                       atol=atol * 10, inputs="3 random x")
     core.passed(collapse_linear, f"x W + b = (x W1 + b1) W2 + b2 for {inputs}")
 
 
+@core.oracle
+def _collapsed(W1, b1, W2, b2):
+    """(W, b) of the one affine map x W + b equal to (x W1 + b1) W2 + b2."""
+    return W1 @ W2, b1 @ W2 + b2
+
+
+@core.oracle
+def _collapse_mistakes(W1, b1, W2, b2):
+    """(mistakes of W, mistakes of b), each a list of (value, message)."""
+    return ([(W1 @ W2 + b2, "added b2 to W: W = W1 @ W2 holds only the weights")],
+            [(b2, "b is just b2, which forgot b1 @ W2: the first layer's bias goes through "
+                  "W2 as well, b = b1 @ W2 + b2"),
+             (b1 @ W2, "b is just b1 @ W2: add the second layer's bias, b = b1 @ W2 + b2")])
+
+
 # --------------------------------------------------------------------------- train_mlp
+
+def _trained_logits(X, params):
+    """The logits of the MLP of trained float64 `params` [W1, b1, W2, b2] for the rows of
+    X. Evaluating what a trainer returned is no oracle: it ships as code."""
+    W1, b1, W2, b2 = params
+    return onp.maximum(X @ W1 + b1, 0.0) @ W2 + b2
+
 
 def _evaluate(values):
     """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
     X, y = core.fashion_mnist_features("test")
-    W1, b1, W2, b2 = values
-    logits = _relu(X @ W1 + b1) @ W2 + b2
+    logits = _trained_logits(X, values)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
     loss = float(-log_probabilities[onp.arange(len(y)), y].mean())
@@ -762,9 +849,9 @@ PROBE_HIDDENS = 8   # hidden units of the trainer probe and gates of checks.core
 def _gate_predictions(train_mlp, params, X):
     """The classes that the params returned by a gate's run of train_mlp predict for X."""
     shapes = _param_shapes(NUM_PIXELS, PROBE_HIDDENS, NUM_CLASSES)
-    W1, b1, W2, b2 = _params_result(train_mlp, params, shapes, f"the parameters returned "
-                                    f"for num_hiddens={PROBE_HIDDENS}")
-    return (_relu(X @ W1 + b1) @ W2 + b2).argmax(axis=1)
+    values = _params_result(train_mlp, params, shapes, f"the parameters returned for "
+                                                       f"num_hiddens={PROBE_HIDDENS}")
+    return _trained_logits(X, values).argmax(axis=1)
 
 
 def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
