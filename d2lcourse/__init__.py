@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     **dict.fromkeys(["mx", "np", "npx", "autograd", "gluon", "init"], "d2lcourse._mxnet"),
     **dict.fromkeys(["try_gpu", "try_all_gpus"], "d2lcourse.devices"),
-    **dict.fromkeys(["synthetic_data", "read_fashion_mnist", "load_data_fashion_mnist",
+    **dict.fromkeys(["read_fashion_mnist", "load_data_fashion_mnist",
                      "ArrayBatches", "FASHION_MNIST_LABELS", "get_fashion_mnist_labels",
                      "find_fashion_mnist", "DataError"], "d2lcourse.data"),
     **dict.fromkeys(["Timer", "Accumulator", "History", "accuracy", "evaluate_accuracy",

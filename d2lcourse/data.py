@@ -60,16 +60,6 @@ class DataError(Exception):
     """A dataset is missing, incomplete or corrupt; the message says how to fix it."""
 
 
-def synthetic_data(w, b, num_examples):
-    """Return ``(X, y)`` with ``X ~ N(0, 1)`` of shape ``(n, len(w))`` and
-    ``y = X w + b + N(0, 0.01^2)`` of shape ``(n, 1)``, float32 ``mxnet.np`` arrays."""
-    w = np.array(w, dtype="float32").reshape(-1)
-    X = np.random.normal(0, 1, (num_examples, w.shape[0])).astype("float32")
-    y = np.dot(X, w) + b
-    y = y + np.random.normal(0, 0.01, y.shape).astype("float32")
-    return X, y.reshape((-1, 1))
-
-
 # ---------------------------------------------------------------- Fashion-MNIST files
 
 def mxnet_cache_dir():

@@ -9,25 +9,11 @@ import threading
 import numpy as onp
 import pytest
 
-from d2lcourse import data, mx, np
+from d2lcourse import data, np
 
 REAL_DIR = "/usr/share/datasets/fashion-mnist"
 needs_real_data = pytest.mark.skipif(
     not os.path.isdir(REAL_DIR), reason=f"needs Debian package dataset-fashion-mnist ({REAL_DIR})")
-
-
-def test_synthetic_data_shapes_and_noise():
-    mx.random.seed(1)
-    w, b, n = np.array([2.0, -3.4]), 4.2, 20000
-    X, y = data.synthetic_data(w, b, n)
-    assert isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
-    assert X.shape == (n, 2) and y.shape == (n, 1)
-    assert X.dtype == onp.float32 and y.dtype == onp.float32
-    X, y = X.asnumpy(), y.asnumpy()
-    assert abs(X.mean()) < 0.03 and abs(X.std() - 1) < 0.03
-    noise = y[:, 0] - (X @ onp.array([2.0, -3.4]) + b)
-    assert abs(noise.mean()) < 5e-4
-    assert 0.009 < noise.std() < 0.011
 
 
 # ---------------------------------------------------------------- lookup order
