@@ -1,9 +1,10 @@
 """Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum.
 
 Test cells call them as ``check.gd_matches(gd, f_grad=check.grad_nonconvex, ...)``. Every
-expected value comes from the float64 classic-NumPy oracles below, and every failure
-names the typical mistake it recognises (a missing x0, a step uphill, 1/c for 2/c, a
-velocity rebound instead of updated in place, a forgotten 1/batch_size, ...).
+expected value, and what each catalogued mistake returns, comes from the classic-NumPy
+oracles below (``@core.oracle``: the student package ships them without their code), and
+every failure names the typical mistake it recognises (a missing x0, a step uphill, 1/c
+for 2/c, a velocity rebound instead of updated in place, a forgotten 1/batch_size, ...).
 
 The gradients ``grad_*`` are the functions the checks hand to the student's ``gd`` and
 ``gd_2d``. They live in :mod:`checks.problems`, which the sandboxed autograder imports
@@ -31,6 +32,7 @@ def formula(f_grad):
 
 # --------------------------------------------------------------------------- oracles
 
+@core.oracle
 def gd_oracle(f_grad, x0, eta, num_steps):
     """The float64 iterates of x <- x - eta f_grad(x): shape (num_steps + 1,) + x0.shape."""
     xs = [onp.asarray(x0, dtype=onp.float64)]
@@ -39,6 +41,13 @@ def gd_oracle(f_grad, x0, eta, num_steps):
     return onp.stack(xs)
 
 
+@core.oracle
+def uphill_step(f_grad, x, eta):
+    """A classic slip: one step x + eta f_grad(x), with the gradient, in float64."""
+    return x + eta * onp.asarray(f_grad(x), dtype=onp.float64)
+
+
+@core.oracle
 def coordinatewise_oracle(f_grad, x0, eta, num_steps):
     """A classic slip in 2-D: update x1, then x2 with a gradient taken at the new x1."""
     xs = [onp.asarray(x0, dtype=onp.float64)]
@@ -50,21 +59,21 @@ def coordinatewise_oracle(f_grad, x0, eta, num_steps):
     return onp.stack(xs)
 
 
-def regression_problem(n, w, b, seed):
-    """Float32 classic-NumPy X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of (n, 1)."""
-    rng = onp.random.default_rng(seed)
-    w = onp.asarray(w, dtype=onp.float64)
-    X = rng.normal(0.0, 1.0, size=(n, len(w)))
-    y = X @ w + b + rng.normal(0.0, NOISE_STD, size=n)
-    return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
-
-
+@core.oracle
 def mean_squared_loss(X, y, w, b):
     """The full-data mean of squared_loss, (y_hat - y)^2 / 2, in float64."""
     residual = X @ w + b - y.reshape(-1)
     return 0.5 * float(onp.mean(residual ** 2))
 
 
+@core.oracle
+def initial_loss(X, y):
+    """The mean squared loss at w = 0, b = 0, where training starts, in float64."""
+    return mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                             onp.zeros(X.shape[1]), 0.0)
+
+
+@core.oracle
 def full_batch_losses(X, y, lr, num_epochs):
     """Losses before and after each step of gradient descent on the mean loss from 0."""
     X = X.astype(onp.float64)
@@ -79,6 +88,7 @@ def full_batch_losses(X, y, lr, num_epochs):
     return onp.array(losses)
 
 
+@core.oracle
 def noise_floor(X, y):
     """The smallest mean squared loss any (w, b) reaches: least squares on [X, 1]."""
     X = X.astype(onp.float64)
@@ -165,7 +175,7 @@ def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
             continue
         at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
               f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
-        if onp.allclose(got[t], previous + step, rtol=core.RTOL, atol=atol):
+        if onp.allclose(got[t], uphill_step(f_grad, previous, eta), rtol=core.RTOL, atol=atol):
             core.fail(function, f"moves uphill {at}. The update is x - eta * f_grad(x), "
                                 "against the gradient; you added the step")
         if expected.ndim == 2 and onp.allclose(
@@ -231,18 +241,42 @@ def judge_stationary_start(function, f_grad, x0, eta, seed):
 EXTREME_CURVATURES = (1e8, 3e-9)
 
 
+@core.oracle
+def stable_lr_oracle(curvature):
+    """The largest learning rate with which gradient descent converges on c/2 x^2."""
+    return 2.0 / curvature
+
+
+@core.oracle
+def stable_lr_slips(curvature):
+    """{value: name} of the usual wrong bounds for `curvature` (the last name of a value)."""
+    c = curvature
+    return {1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature",
+            c / 2.0: "curvature / 2", 0.5 / c: "1 / (2 * curvature)"}
+
+
+@core.oracle
+def floor_divided_lr(curvature):
+    """The bound computed with floor division, 2 // c."""
+    return 2 // curvature
+
+
+@core.oracle
+def rounded_stable_lrs(curvature):
+    """The bound rounded to 1, 2, ..., 11 decimals."""
+    return [round(stable_lr_oracle(curvature), digits) for digits in range(1, 12)]
+
+
 def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
     """max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0: the
     cell's curvatures, then EXTREME_CURVATURES."""
     for c in tuple(curvatures) + EXTREME_CURVATURES:
         value = core.call(max_stable_lr, c)
         got = core.expect_float(max_stable_lr, value, f"curvature {c}")
-        want = 2.0 / c
+        want = stable_lr_oracle(c)
         if abs(got - want) <= core.RTOL * want:
             continue
-        named = {1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature",
-                 c / 2.0: "curvature / 2", 0.5 / c: "1 / (2 * curvature)"}
-        name = next((n for v, n in named.items()
+        name = next((n for v, n in stable_lr_slips(c).items()
                      if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
         factor = abs(1 - got * c)
         if got <= 0:
@@ -263,8 +297,8 @@ def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-
             "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
                              "valley needs smaller steps.",
         }.get(name, "")
-        rounded = any(got == round(want, digits) for digits in range(1, 12))
-        if got == 2 // c and not rounded:
+        rounded = got in rounded_stable_lrs(c)
+        if got == floor_divided_lr(c) and not rounded:
             advice += " That is the floor division 2 // c: use true division, 2 / c."
         elif rounded:
             advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below "
@@ -331,39 +365,54 @@ def init_momentum_states_matches(init_momentum_states, shapes=((2, 1), (1,)), se
     core.passed(init_momentum_states, f"one zero state per parameter for shapes {tuple(shapes)}")
 
 
-def momentum_slips(p, v, g, lr, momentum, batch_size):
-    """(name, new p, new v, message) for the usual mistakes in one momentum step."""
+@core.oracle
+def momentum_step(p, v, g, lr, momentum, batch_size):
+    """(new p, new v) after one momentum step with the summed minibatch gradient g."""
     new_v = momentum * v + g / batch_size
-    return [
-        ("rebound", p - lr * new_v, v,
-         "the states did not change: `v = momentum * v + ...` binds the name v to a new "
-         "array, and the caller's state is lost. Update it in place: "
-         "v[:] = momentum * v + p.grad / batch_size"),
-        ("old velocity", p - lr * v, new_v,
-         "moved the parameters with the old velocity: first update v, then p with the new v "
-         "(p[:] = p - lr * v after v[:] = ...)"),
-        ("no batch division", p - lr * (momentum * v + g), momentum * v + g,
-         "missing the division by batch_size: p.grad is the gradient of the summed minibatch "
-         "loss, so v[:] = momentum * v + p.grad / batch_size"),
-        ("lr in velocity", p - (momentum * v + lr * g / batch_size),
-         momentum * v + lr * g / batch_size,
-         "the states hold the step (lr inside the velocity): in this course v = momentum * v "
-         "+ p.grad / batch_size, and lr multiplies v only in the update p[:] = p - lr * v"),
-        ("negative velocity", p + lr * (momentum * v - g / batch_size),
-         momentum * v - g / batch_size,
-         "the states have the opposite sign: v accumulates +p.grad / batch_size and the update "
-         "subtracts it, p[:] = p - lr * v"),
-        ("dampened", p - lr * (momentum * v + (1 - momentum) * g / batch_size),
-         momentum * v + (1 - momentum) * g / batch_size,
-         "the gradient is damped by (1 - momentum): the rule here is v = momentum * v + "
-         "p.grad / batch_size, undamped"),
-        ("no momentum", p - lr * g / batch_size, g / batch_size,
-         "ignores the momentum term: the velocity is v = momentum * v + p.grad / batch_size, "
-         "a leaky sum of the past gradients, not just the current one"),
-        ("params rebound", p, new_v,
-         "the parameters did not change: `p = p - lr * v` binds a new array to the name p; "
-         "update in place with p[:] = p - lr * v"),
-    ]
+    return p - lr * new_v, new_v
+
+
+@core.oracle
+def momentum_slips(p, v, g, lr, momentum, batch_size):
+    """{name: (new p, new v)} of the usual mistakes in one momentum step (names as in
+    MOMENTUM_SLIPS)."""
+    new_p, new_v = momentum_step(p, v, g, lr, momentum, batch_size)
+    return {
+        "rebound": (new_p, v),
+        "old velocity": (p - lr * v, new_v),
+        "no batch division": (p - lr * (momentum * v + g), momentum * v + g),
+        "lr in velocity": (p - (momentum * v + lr * g / batch_size),
+                           momentum * v + lr * g / batch_size),
+        "negative velocity": (p + lr * (momentum * v - g / batch_size),
+                              momentum * v - g / batch_size),
+        "dampened": (p - lr * (momentum * v + (1 - momentum) * g / batch_size),
+                     momentum * v + (1 - momentum) * g / batch_size),
+        "no momentum": (p - lr * g / batch_size, g / batch_size),
+        "params rebound": (p, new_v),
+    }
+
+
+# What each slip of momentum_slips is told, in the order they are tried.
+MOMENTUM_SLIPS = {
+    "rebound": "the states did not change: `v = momentum * v + ...` binds the name v to a new "
+               "array, and the caller's state is lost. Update it in place: "
+               "v[:] = momentum * v + p.grad / batch_size",
+    "old velocity": "moved the parameters with the old velocity: first update v, then p with "
+                    "the new v (p[:] = p - lr * v after v[:] = ...)",
+    "no batch division": "missing the division by batch_size: p.grad is the gradient of the "
+                         "summed minibatch loss, so v[:] = momentum * v + p.grad / batch_size",
+    "lr in velocity": "the states hold the step (lr inside the velocity): in this course v = "
+                      "momentum * v + p.grad / batch_size, and lr multiplies v only in the "
+                      "update p[:] = p - lr * v",
+    "negative velocity": "the states have the opposite sign: v accumulates +p.grad / "
+                         "batch_size and the update subtracts it, p[:] = p - lr * v",
+    "dampened": "the gradient is damped by (1 - momentum): the rule here is v = momentum * v "
+                "+ p.grad / batch_size, undamped",
+    "no momentum": "ignores the momentum term: the velocity is v = momentum * v + p.grad / "
+                   "batch_size, a leaky sum of the past gradients, not just the current one",
+    "params rebound": "the parameters did not change: `p = p - lr * v` binds a new array to "
+                      "the name p; update in place with p[:] = p - lr * v",
+}
 
 
 def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0.9,
@@ -392,16 +441,20 @@ def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0
                 f"a last step with gradients of norm {norm:.3g}")
         where = f" ({kind}, {inputs})"
         for i, ((p0, v0, g), p, v) in enumerate(zip(old, params, states)):
-            want_v = momentum * v0 + g / batch_size
-            want_p = p0 - lr * want_v
+            want_p, want_v = momentum_step(p0, v0, g, lr, momentum, batch_size)
             got_p, got_v = core.to_numpy(p), core.to_numpy(v)
             if core.close(got_v, want_v) and core.close(got_p, want_p):
+                # The next step starts from the rule's state, which the check built (an
+                # oracle answers for those inputs), not from the student's last bits.
+                p[:], v[:] = np.array(want_p), np.array(want_v)
                 continue
-            for name, slip_p, slip_v, message in momentum_slips(p0, v0, g, lr, momentum,
-                                                                batch_size):
+            slips = momentum_slips(p0, v0, g, lr, momentum, batch_size)
+            for name, message in MOMENTUM_SLIPS.items():
+                slip_p, slip_v = slips[name]
                 if core.close(got_v, slip_v) and core.close(got_p, slip_p):
                     core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message}{where}")
-            clipped = shrinks_large_gradients(got_v - momentum * v0, g / batch_size)
+            coasting = momentum * v0   # the velocity without this step's gradient
+            clipped = shrinks_large_gradients(got_v - coasting, want_v - coasting)
             if scale > 1 and clipped:
                 core.fail(sgd_momentum, f"states[{i}]: the velocity grew by less than "
                                         f"p.grad / batch_size{where}: large gradients are "
@@ -427,8 +480,7 @@ def judge_losses(function, value, X, y, num_epochs, inputs):
         function, value, "the losses",
         "collect the losses in a list and return np.stack(losses) (0-d arrays) or "
         "np.array(losses) (floats)"))
-    start = mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
-                              onp.zeros(X.shape[1]), 0.0)
+    start = initial_loss(X, y)
     if got.ndim >= 2 and got.size == num_epochs + 1:
         core.fail(function, f"returned shape {got.shape}, expected ({num_epochs + 1},): one "
                             "number per measurement, a 1-D array (reshape(-1) it, or take "
@@ -471,6 +523,25 @@ def judge_losses(function, value, X, y, num_epochs, inputs):
 # follows the labels, so a trainer that ignores lr = 0 and learns lowers the loss at once.
 LR_ZERO_RUN = dict(n=21, batch_size=10, num_epochs=2)
 LR_ZERO_SMALL = 10   # examples with label +-1; the others have +-3
+EXAMPLE_LOSSES = (0.5, 4.5)   # the start loss of one example with label +-1, +-3
+
+
+@core.oracle
+def means_of_minibatch_means(start, n, batch_size):
+    """The mean of the minibatches' mean losses at w = 0, b = 0 (full-data mean `start`),
+    for each loss the last minibatch, of one example, can have."""
+    full_batches, last = divmod(n, batch_size)
+    return [start + (loss - start) * (1 - last / batch_size) / (full_batches + 1)
+            for loss in EXAMPLE_LOSSES]
+
+
+def regression_problem(n, w, b, seed):
+    """Float32 classic-NumPy X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of (n, 1)."""
+    rng = onp.random.default_rng(seed)
+    w = onp.asarray(w, dtype=onp.float64)
+    X = rng.normal(0.0, 1.0, size=(n, len(w)))
+    y = X @ w + b + rng.normal(0.0, NOISE_STD, size=n)
+    return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
 
 
 def lr_zero_problem(seed):
@@ -492,15 +563,13 @@ def judge_lr_zero(train_minibatch, seed):
     value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, 0.0, num_epochs,
                       seed=seed)
     got = core.to_numpy(value) if isinstance(value, np.ndarray) else None
-    start = mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
-                              onp.zeros(X.shape[1]), 0.0)
+    start = initial_loss(X, y)
     if got is None or got.shape != (num_epochs + 1,) or core.close(got, onp.full_like(got, start)):
         judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
         return
-    full_batches, last = divmod(n, batch_size)
-    means_of_means = [start + (loss - start) * (1 - last / batch_size) / (full_batches + 1)
-                      for loss in (0.5, 4.5)]
-    if any(core.close(loss, one) for loss in got[1:] for one in (0.5, 4.5)):
+    last = n % batch_size
+    means_of_means = means_of_minibatch_means(start, n, batch_size)
+    if any(core.close(loss, one) for loss in got[1:] for one in EXAMPLE_LOSSES):
         core.fail(train_minibatch, f"the losses are {onp.array2string(got, precision=4)}, "
                                    f"expected {start:.6g} each ({inputs}: nothing is learnt): "
                                    f"after the first, each is the loss of the epoch's last "
