@@ -2,24 +2,30 @@
 
 Importing this module selects matplotlib's Agg backend when there is neither a
 display nor a Jupyter kernel (and $MPLBACKEND names no backend), so scripts and
-the CLI never fail for want of a screen. d2l's own ``plot``, ``set_figsize`` and
-``Animator`` are available here too (``from d2lcourse.plots import plot``); d2l is
-imported on first use.
+the CLI never fail for want of a screen. ``plot``, ``set_figsize``, ``set_axes``,
+``use_svg_display`` and ``Animator`` take the arguments of d2l's functions of the
+same names, so the book's code runs unchanged.
 """
+import itertools
 import os
 import sys
 
 import matplotlib
 from matplotlib.figure import Figure
 
-D2L_NAMES = ("plot", "set_figsize", "set_axes", "use_svg_display", "Animator")
+DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
+DEFAULT_FIGSIZE = (3.5, 2.5)
+
+
+def _ipython_shell():
+    """The running IPython shell, or None."""
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
 
 
 def in_jupyter():
     """True inside a Jupyter kernel (notebook, lab), False in terminals and scripts."""
-    if "IPython" not in sys.modules:
-        return False
-    shell = sys.modules["IPython"].get_ipython()
+    shell = _ipython_shell()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
@@ -39,15 +45,127 @@ def use_headless_backend_if_needed():
 use_headless_backend_if_needed()
 
 
-def __getattr__(name):
-    if name in D2L_NAMES:
-        from d2l import mxnet as d2l
-        return getattr(d2l, name)
-    raise AttributeError(f"module 'd2lcourse.plots' has no attribute {name!r}")
-
-
 def _to_numpy(array):
     return array.asnumpy() if hasattr(array, "asnumpy") else array
+
+
+# ---------------------------------------------------------------- d2l's line plots
+
+def use_svg_display():
+    """Show figures as SVG (sharp at any zoom) in IPython and Jupyter; elsewhere do nothing."""
+    if _ipython_shell() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("svg")
+
+
+def set_figsize(figsize=DEFAULT_FIGSIZE):
+    """Make ``figsize`` (inches) the size of new figures, shown as SVG in a notebook."""
+    use_svg_display()
+    matplotlib.rcParams["figure.figsize"] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+    """Label, scale and bound ``axes``, add a grid, and a legend if ``legend`` names curves."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale)
+    axes.set_yscale(yscale)
+    axes.set_xlim(xlim)
+    axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid()
+
+
+def _has_one_axis(data):
+    """True for one curve's values: a 1-d array or a flat list, not a list of curves."""
+    if hasattr(data, "ndim"):
+        return data.ndim == 1
+    return len(data) > 0 and not hasattr(data[0], "__len__")
+
+
+def _curves(X, Y):
+    """[(x or None, y)] for each curve of ``plot(X, Y)``: X alone is the y values."""
+    if _has_one_axis(X):
+        X = [X]
+    if Y is None:
+        X, Y = [None] * len(X), X
+    elif _has_one_axis(Y):
+        Y = [Y]
+    if len(X) == 1:
+        X = list(X) * len(Y)
+    if len(X) != len(Y):
+        raise ValueError(f"plot: {len(X)} lists of x values for {len(Y)} curves: give one "
+                         f"list of x values for all curves, or one per curve")
+    return [(None if x is None else _to_numpy(x), _to_numpy(y)) for x, y in zip(X, Y)]
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+         xscale="linear", yscale="linear", fmts=DEFAULT_FMTS, figsize=DEFAULT_FIGSIZE,
+         axes=None):
+    """Plot one curve or several, as d2l's ``plot``, on ``axes`` (default: the current ones).
+
+    ``X`` and ``Y`` are lists or arrays (MXNet's too): ``plot(y)``, ``plot(x, y)``,
+    ``plot(x, [y1, y2])`` or ``plot([x1, x2], [y1, y2])``. Curve i is drawn with the
+    format ``fmts[i]`` (cycling) and named ``legend[i]``.
+    """
+    curves = _curves(X, Y)
+    set_figsize(figsize)
+    if axes is None:
+        import matplotlib.pyplot as plt
+        axes = plt.gca()
+    axes.cla()
+    for (x, y), fmt in zip(curves, itertools.cycle(fmts)):
+        if x is None:
+            axes.plot(y, fmt)
+        else:
+            axes.plot(x, y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+
+
+class Animator:
+    """A plot that grows point by point, as d2l's ``Animator``: ``add(x, y)`` appends a
+    point to each curve and redraws; in Jupyter the figure below the cell is updated
+    in place (it stays after the cell's other output), elsewhere nothing is shown and
+    ``fig`` can be saved."""
+
+    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+                 xscale="linear", yscale="linear", fmts=DEFAULT_FMTS, nrows=1, ncols=1,
+                 figsize=DEFAULT_FIGSIZE):
+        use_svg_display()
+        # Not a pyplot figure: the notebook shows it through our display only, never twice.
+        self.fig = Figure(figsize=figsize)
+        self.axes = list(self.fig.subplots(nrows, ncols, squeeze=False).flat)
+        self.axes_settings = (xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+        self.fmts = fmts
+        self.X, self.Y = [], []
+        self._display = None
+
+    def add(self, x, y):
+        """Append (x, y[i]) to curve i; ``x`` may be one value for all; None skips a point."""
+        ys = list(y) if hasattr(y, "__len__") else [y]
+        xs = list(x) if hasattr(x, "__len__") else [x] * len(ys)
+        if not self.X:
+            self.X, self.Y = [[] for _ in ys], [[] for _ in ys]
+        for curve_x, curve_y, a, b in zip(self.X, self.Y, xs, ys):
+            if a is not None and b is not None:
+                curve_x.append(float(a))
+                curve_y.append(float(b))
+        self.draw()
+
+    def draw(self):
+        """Redraw the curves on the first axes and, in Jupyter, update the figure shown."""
+        axes = self.axes[0]
+        axes.cla()
+        for curve_x, curve_y, fmt in zip(self.X, self.Y, itertools.cycle(self.fmts)):
+            axes.plot(curve_x, curve_y, fmt)
+        set_axes(axes, *self.axes_settings)
+        if in_jupyter():
+            from IPython import display
+            if self._display is None:
+                self._display = display.display(self.fig, display_id=True)
+            else:
+                self._display.update(self.fig)
 
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
@@ -68,9 +186,8 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
 
 
 def training_animator(num_epochs, legend=("train loss", "train acc", "test acc")):
-    """A d2l Animator for per-epoch training curves, shown live in a notebook."""
-    from d2l import mxnet as d2l
-    return d2l.Animator(xlabel="epoch", xlim=[1, max(num_epochs, 2)], legend=list(legend))
+    """An Animator for per-epoch training curves, shown live in a notebook."""
+    return Animator(xlabel="epoch", xlim=[1, max(num_epochs, 2)], legend=list(legend))
 
 
 def save_history_plot(history, path, title=None):

@@ -7,24 +7,66 @@ lr / batch size, so that SGD is one in-place subtraction per parameter; loss and
 accuracy summed on the device and read once per epoch.
 
 Both show a progress bar in a terminal and a live plot in a notebook, and return
-a :class:`History`. ``Timer`` and ``Accumulator`` are d2l's, imported on first use.
+a :class:`History`. ``Timer`` and ``Accumulator`` work as d2l's of the same names.
 """
 import collections
 import dataclasses
+import itertools
 import sys
 import time
 
 from d2lcourse._mxnet import autograd, gluon, init, mx
 
-D2L_NAMES = ("Timer", "Accumulator")
 MAX_BATCHES_IN_FLIGHT = 8  # how far Python may run ahead of the device (bounds memory)
 
 
-def __getattr__(name):
-    if name in D2L_NAMES:
-        from d2l import mxnet as d2l
-        return getattr(d2l, name)
-    raise AttributeError(f"module 'd2lcourse.training' has no attribute {name!r}")
+class Timer:
+    """Records running times in seconds: ``stop()`` records the time since ``start()``
+    (or creation) and returns it."""
+
+    def __init__(self):
+        self.times = []
+        self.start()
+
+    def start(self):
+        self.started = time.perf_counter()
+
+    def stop(self):
+        self.times.append(time.perf_counter() - self.started)
+        return self.times[-1]
+
+    def avg(self):
+        """Mean of the recorded times."""
+        if not self.times:
+            raise ValueError("Timer.avg: no time recorded yet: call stop() first")
+        return sum(self.times) / len(self.times)
+
+    def sum(self):
+        return sum(self.times)
+
+    def cumsum(self):
+        """Running totals of the recorded times, as a list."""
+        return list(itertools.accumulate(self.times))
+
+
+class Accumulator:
+    """Running sums of ``n`` quantities (e.g. loss, correct predictions, examples)."""
+
+    def __init__(self, n):
+        self.data = [0.0] * n
+
+    def add(self, *values):
+        """Add one value (a number or a 0-d array) to each of the n sums."""
+        if len(values) != len(self.data):
+            raise ValueError(f"Accumulator.add: {len(values)} values for {len(self.data)} "
+                             f"sums: give one value per sum")
+        self.data = [total + float(value) for total, value in zip(self.data, values)]
+
+    def reset(self):
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, index):
+        return self.data[index]
 
 
 @dataclasses.dataclass
@@ -83,7 +125,7 @@ def evaluate_accuracy(net, data_iter, device=None):
 # ---------------------------------------------------------------- progress display
 
 class _Progress:
-    """A tqdm bar in a terminal and/or a live d2l Animator plot in a notebook."""
+    """A tqdm bar in a terminal and/or a live Animator plot in a notebook."""
 
     def __init__(self, num_epochs, batches_per_epoch, progress, plot):
         from d2lcourse.plots import in_jupyter
