@@ -16,9 +16,23 @@ normalised with Python's own `ast` and `tokenize`, compared function by function
 3. `compare` - for each function, one sparse product of the document x fingerprint
    index gives the weight every pair shares (pairs that share none are never visited).
    A function matches when both share MATCH_SHARE of the smaller side; its evidence is
-   -log10 of the share of the class that matches either side as closely (code that half
-   the class writes, or a one-line function, carries little). A pair is flagged when its
-   evidence beats what chance gives the closest of the class's pairs by MARGIN.
+   -log10 of the share of the class that shares as much weight with either side (code
+   that many write, or a part of it such as a one-line function, carries little; a
+   function only the pair shares carries log10 N).
+4. `needed_evidence` - the false-alarm rate: a pair is flagged when its summed evidence
+   is one that a pair of students who worked independently reaches with chance
+   FALSE_ALARM (1 in 50,000) at most: about 2.5 such pairs expected among the 124,750 of a
+   class of 500, 0.1 among the 4,950 of a class of 100. Independent pairs are modelled by
+   the class itself: each function matches as often and as closely as in the class's
+   pairs, functions independently of each other (the convolution of the functions'
+   distributions of evidence; the few copies in them only make it stricter). So three
+   functions copied from code that only the pair wrote are found in a large class, while
+   three copied from code that a tenth of the class writes look like chance, as they are.
+
+Before fingerprints are taken, a helper of one `return` defined in the cell is inlined
+where it is called, so that a function split into helpers reads as the one it was; dead
+code needs nothing: the smaller side decides whether a function matches, and statements
+only one student wrote add to no one's evidence.
 
 Known sources (the reference solutions, the catalogue's alternatives, d2l's own
 functions of the same name) are compared like students, under their own names.
@@ -42,13 +56,14 @@ from pathlib import Path
 import numpy as onp
 from scipy import sparse
 
-from d2lcourse import mistakes, notebooks
+from d2lcourse import authoring, mistakes, notebooks
 from d2lcourse.autograder import reports
 
 K = 5                 # tokens per fingerprint
 WINDOW = 4            # winnowing window: a match of K + WINDOW - 1 tokens is always seen
 MATCH_SHARE = 0.8     # a function matches when both share this much of the smaller side
-MARGIN = 2.0          # evidence beyond chance's best pair, in powers of ten
+FALSE_ALARM = 2e-5    # chance that a pair of independent students is flagged: 1 in 50,000
+STEP = 0.01           # resolution of evidence (powers of ten) in needed_evidence
 KEPT_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self"}
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER, tokenize.TYPE_COMMENT}
@@ -73,6 +88,10 @@ def statements(source):
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return logical_lines(source)
+    try:
+        tree = inlined(tree)
+    except RecursionError:
+        pass   # a helper too deeply nested to inline is compared as written
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.stmt) or is_docstring(node):
@@ -87,6 +106,69 @@ def statements(source):
         if tokens:
             found.append((node.lineno, node.col_offset, tokens))
     return [(line, tokens) for line, _, tokens in sorted(found, key=lambda f: f[:2])]
+
+
+def inlined(tree):
+    """`tree` with every call of a one-expression helper of the cell (a function whose body,
+    after its docstring, is one `return`) replaced by that expression, the helper's
+    parameters bound to the call's arguments, and the helpers so used left out: a function
+    split into helpers reads as the one it was."""
+    helpers = {node.name: node for node in tree.body if _returned(node) is not None}
+    used = set()
+
+    class Inline(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            helper = helpers.get(getattr(node.func, "id", None))
+            bound = _bound(helper, node) if helper else None
+            if bound is None:
+                return node
+            used.add(helper.name)
+            return _Substitute(bound).visit(copy.deepcopy(_returned(helper)))
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            Inline().visit(node)
+    tree.body = [node for node in tree.body if getattr(node, "name", None) not in used]
+    return tree
+
+
+def _returned(node):
+    """The expression a one-`return` function returns, else None."""
+    if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+        return None
+    body = [s for s in node.body if not is_docstring(s)]
+    if len(body) == 1 and isinstance(body[0], ast.Return):
+        return body[0].value
+    return None
+
+
+def _bound(helper, call):
+    """{parameter: argument expression} of `call`, or None when the call is not plain."""
+    arguments = helper.args
+    names = [a.arg for a in [*arguments.posonlyargs, *arguments.args]]
+    if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or len(call.args) > len(
+            names) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    bound = dict(zip(names, call.args))
+    for word in call.keywords:
+        if word.arg not in names or word.arg in bound:
+            return None
+        bound[word.arg] = word.value
+    defaults = dict(zip(names[len(names) - len(arguments.defaults):], arguments.defaults))
+    for name in names:
+        bound.setdefault(name, defaults.get(name))
+    return None if None in bound.values() else bound
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, bound):
+        self.bound = bound
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.bound:
+            return copy.deepcopy(self.bound[node.id])
+        return node
 
 
 def is_docstring(node):
@@ -248,33 +330,58 @@ def closeness(documents, weight):
 
 
 def chance(documents, close):
-    """as_close(i, value): how many students match document i at least that closely. A
-    pair that only matches each other is rare; one whose code half the class matches is not."""
+    """as_close(i, shared): how many students share at least that much weight with document
+    i. A pair that only matches each other is rare; one whose code half the class matches is
+    not, nor is one whose code is a part of many students' code."""
     seen = defaultdict(list)
-    for i, j, _, value in close:
+    for i, j, shared, _ in close:
         if documents[j].owner[0] == "student":
-            seen[i].append(value)
+            seen[i].append(shared)
         if documents[i].owner[0] == "student":
-            seen[j].append(value)
+            seen[j].append(shared)
     ranked = {i: onp.sort(values) for i, values in seen.items()}
 
-    def as_close(i, value):
+    def as_close(i, shared):
         values = ranked.get(i, onp.empty(0))
-        return len(values) - onp.searchsorted(values, value - 1e-9)
+        return len(values) - onp.searchsorted(values, shared * (1 - 1e-9))
     return as_close
+
+
+def needed_evidence(evidence, pairs):
+    """The least summed evidence that a pair of independent authors reaches with chance
+    FALSE_ALARM at most. `evidence` is {grade_id: [evidence of each pair that matches]}
+    over `pairs` pairs; independent authors are modelled as pairs that match in each
+    function as often and as closely as the class's pairs do, function by function
+    independently (the convolution of the functions' distributions)."""
+    if not pairs:
+        return math.inf
+    total = onp.ones(1)
+    for values in evidence.values():
+        steps = onp.ceil(onp.asarray(values) / STEP - 1e-9).astype(int)  # rounded up
+        histogram = onp.bincount(steps, minlength=1).astype(float)
+        histogram[0] += pairs - len(values)
+        total = onp.convolve(total, histogram / pairs)
+    tail = onp.cumsum(total[::-1])[::-1]         # tail[k]: chance of k * STEP or more
+    beyond = onp.flatnonzero(tail <= FALSE_ALARM)
+    return beyond[0] * STEP if len(beyond) else math.inf
+
+
+def compared_among(owner):
+    """Whose pairs `owner` is compared among: "student" pairs, or a known source's own."""
+    return owner[1] if owner[0] == "known" else "student"
 
 
 def compare(cohort):
     """Flagged pairs, most similar first.
 
-    Evidence of a function that matches: -log10 of the share of the class that matches
-    either side as closely. A pair is flagged when its evidence exceeds what chance gives
-    the most similar of the pairs compared, by MARGIN: log10 of N(N-1)/2 for pairs of the
-    N students, of N times the number of known sources for those.
+    Evidence of a function that matches: -log10 of the share of the class that shares as
+    much distinctive code with either side. A pair is flagged when its summed evidence is
+    one that a pair of independent students reaches with chance FALSE_ALARM at most
+    (`needed_evidence`), modelled on the pairs of students, and on each known source's
+    own pairs for that source (the reference matches more students than an alternative).
     """
     count = max(len(cohort.students), 2)
-    needed = {False: math.log10(count * (count - 1) / 2) + MARGIN,      # student pairs
-              True: math.log10(count * max(len(cohort.known), 1)) + MARGIN}
+    compared = {"student": count * (count - 1) // 2, **{name: count for name in cohort.known}}
     per_function = defaultdict(list)
     for kind, group in (("student", cohort.students), ("known", cohort.known)):
         for name, sources in group.items():
@@ -282,6 +389,7 @@ def compare(cohort):
                 per_function[function].append(Document((kind, name), source,
                                                        fingerprints(source)))
     totals = defaultdict(lambda: [0.0, 0.0, 0.0, {}])  # shared, smaller, evidence, lines
+    observed = {group: defaultdict(list) for group in compared}   # student pairs, each source
     for function, documents in sorted(per_function.items()):
         weight = weights(documents, set(fingerprints(cohort.stubs.get(function, ""))), count)
         close = closeness(documents, weight)
@@ -296,12 +404,15 @@ def compare(cohort):
             entry[0] += shared
             entry[1] += shared / value
             if value >= MATCH_SHARE:
-                entry[2] -= math.log10(max(as_close(i, value), as_close(j, value), 1) / count)
+                evidence = -math.log10(max(as_close(i, shared), as_close(j, shared), 1) / count)
+                observed[compared_among(documents[j].owner)][function].append(evidence)
+                entry[2] += evidence
                 entry[3][function] = matching_lines(documents[i], documents[j], weight)
+    needed = {name: needed_evidence(observed[name], pairs) for name, pairs in compared.items()}
     pairs = [Pair(a[1], b[1], b[0] == "known", min(1.0, shared / smaller), evidence,
                   tuple(lines), lines)
              for (a, b), (shared, smaller, evidence, lines) in totals.items()
-             if evidence >= needed[b[0] == "known"]]
+             if evidence >= needed[compared_among(b)]]
     return sorted(pairs, key=lambda p: (-p.similarity, -p.evidence, p.first, p.second))
 
 
@@ -336,9 +447,9 @@ def known_sources(assignment):
     """{name: {grade_id: source}}: the reference, each catalogued alternative, d2l."""
     found = {}
     try:   # a course of one's own may have no reference module or catalogue
-        module = notebooks.reference_module(assignment)
+        module = authoring.reference_module(assignment)
         found["reference"] = {
-            name: without_markers(notebooks.solution_cell_source(module, name))
+            name: without_markers(authoring.solution_cell_source(module, name))
             for name in assignment.functions if hasattr(module, name)}
         alternatives = mistakes.load(assignment)[1]
     except ModuleNotFoundError:
@@ -413,10 +524,12 @@ docstrings are set aside, compared with each other and with the reference soluti
 catalogue's alternatives and d2l's code. This is similarity, not proof: read the code side
 by side and ask the students. The released stub never counts, code that much of the class
 writes counts little, and a short function (a one-line <code>relu</code>) carries little
-evidence. A matching function's <em>evidence</em> is -log10 of the share of the class whose
-code matches either side as closely; a pair is listed when the sum is 10<sup>{MARGIN:g}</sup>
-times beyond what chance gives the closest of the class's {cohort.pairs_of_students:,}
-pairs. <em>similarity</em> is the share of the smaller side's distinctive code that both
+evidence. A matching function's <em>evidence</em> is -log10 of the share of the class that
+shares as much of either side's distinctive code; a pair is listed when the sum is one that a
+pair of students who worked independently reaches with chance 1 in {1 / FALSE_ALARM:,.0f} at
+most (about {FALSE_ALARM * cohort.pairs_of_students:.2g} such pairs expected among this class's
+{cohort.pairs_of_students:,}
+pairs). <em>similarity</em> is the share of the smaller side's distinctive code that both
 have, over the functions both wrote. {escape(reports.CSV_NOTE)}</p>
 <table><tr><th>student</th><th>similar to</th><th class=num>similarity</th>
 <th class=num>evidence</th><th>matching functions</th></tr>{rows}</table>{clustered}{more}
