@@ -44,6 +44,20 @@ def imported_references(sources):
             if name.startswith(prefix)}
 
 
+def unpublished_references(setup, published):
+    """The assignments whose reference modules the setup code needs and that are not
+    published (`published`: assignment ids): the grader must not show them."""
+    from d2lcourse.course import ASSIGNMENTS
+    needed = set(referenced_modules(setup))
+    return [a.id for a in ASSIGNMENTS.values() if a.module in needed and a.id not in published]
+
+
+def unpublished_message(assignment, missing):
+    return (f"{assignment.id}'s setup cells import the reference solutions of "
+            f"{', '.join(missing)}, which are not published: add them to the course's "
+            f"published.txt once their deadline has passed, then grade again")
+
+
 def sandbox_view(assignment, setup):
     """(reference modules the sandbox may see, modules its zygote imports in advance)."""
     allowed = [m for m in referenced_modules(setup) if m != assignment.module]

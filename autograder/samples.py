@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from d2lcourse.course import default_course_dir
+from d2lcourse.course import PUBLISHED, default_course_dir
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 
 HOSTILE_CELLS = {
@@ -23,11 +23,14 @@ HOSTILE_CELLS = {
 
 
 def copy_course(destination, assignment_ids, source_course=None):
-    """A fresh nbgrader course at `destination` with the given assignments' sources."""
+    """A fresh nbgrader course at `destination` with the given assignments' sources (and
+    the course's published solutions)."""
     source_course = Path(source_course or default_course_dir())
     destination = Path(destination)
     (destination / "source").mkdir(parents=True, exist_ok=True)
     shutil.copy(source_course / "nbgrader_config.py", destination / "nbgrader_config.py")
+    if (source_course / PUBLISHED).exists():
+        shutil.copy(source_course / PUBLISHED, destination / PUBLISHED)
     for assignment_id in assignment_ids:
         shutil.copytree(source_course / "source" / assignment_id,
                         destination / "source" / assignment_id, dirs_exist_ok=True)

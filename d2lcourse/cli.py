@@ -267,6 +267,14 @@ def run_similarity(args):
     return similarity.main(folder, assignment)
 
 
+def published_solutions(folder):
+    from d2lcourse.course import published
+    try:
+        return published(folder)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def run_grade(args):
     from dataclasses import replace
 
@@ -276,6 +284,7 @@ def run_grade(args):
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     folder = course_folder(args.course, assignment)
     submissions_to_grade(folder, assignment, args.student)
+    published_solutions(folder)
     if args.scheduler:
         reachable_scheduler(args.scheduler)
 

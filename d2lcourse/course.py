@@ -56,6 +56,24 @@ def assignment_of(grade_ids):
     return max(ASSIGNMENTS.values(), key=lambda a: a.named(grade_ids))
 
 
+PUBLISHED = "published.txt"   # in the course root: one assignment id per line
+
+
+def published(course_dir=None):
+    """Ids of the assignments whose reference solutions are published (the course root's
+    published.txt; `#` starts a comment; no file: none). Only these reach students
+    (`make student-wheel`) and the grading sandbox (later assignments' setup cells)."""
+    path = Path(course_dir or default_course_dir()) / PUBLISHED
+    if not path.exists():
+        return ()
+    ids = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    unknown = [i for i in ids if i and i not in ASSIGNMENTS]
+    if unknown:
+        raise ValueError(f"{path} names {', '.join(unknown)}, not an assignment of the course "
+                         f"({', '.join(ASSIGNMENTS)}): fix the line")
+    return tuple(i for i in ids if i)
+
+
 def default_course_dir():
     """The nbgrader course root: $D2LCOURSE_COURSE or the repository's assignments/."""
     return Path(os.environ.get("D2LCOURSE_COURSE", REPOSITORY / "assignments"))

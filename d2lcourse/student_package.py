@@ -40,48 +40,58 @@ PACKAGE = Path(d2lcourse.__file__).parent
 # solutions and the autograder live elsewhere in the repository, see setup.cfg).
 INSTRUCTOR_ONLY = ("demo.py", "authoring.py", "student_package.py", "mistakes", "__pycache__")
 STUDENT_SUBPACKAGES = ("d2lcourse", "d2lcourse.checks", "d2lcourse.solutions")
-# The students' requirements: the instructor's, less what only grading uses, with MXNet's
-# CPU build (a wheel cannot ask for an extra by itself).
-GRADING_ONLY_REQUIREMENTS = ("dask", "bleach")
+# The students' requirements: the instructor's, less what only grading uses (d2l is the
+# textbook's code, answers included: the similarity report's known source), with MXNet's
+# CPU build (a wheel cannot ask for an extra by itself) and a Jupyter kernel.
+GRADING_ONLY_REQUIREMENTS = ("dask", "bleach", "d2l")
+STUDENT_REQUIREMENTS = ("ipykernel",)
 CACHE = REPOSITORY / "build" / "student"
 
 
+def is_trainer(function):
+    return function.startswith("train_")
+
+
 def visible_cases(assignment, training=True):
-    """{case name: solution sources} of the runs the visible tests are recorded on.
-    `training=False` leaves out the cases of trainers (their tests train for minutes)."""
+    """{case name: (solution sources, graded functions whose visible tests run)}: the
+    reference and the released stub on every test; each catalogued mistake and alternative
+    on its own function's and the quick ones (as tests/test_course.py grades them: a
+    trainer's tests train for minutes). `training=False` leaves trainers out altogether."""
     source = notebooks.read(assignment.source_path())
     reference = grading.solution_sources(source)
     released, _ = ClearSolutions().preprocess(copy.deepcopy(source), {})
-    cases = {"reference": reference, "released_stub": grading.solution_sources(released)}
+    everything = tuple(f for f in assignment.functions if training or not is_trainer(f))
+    quick = tuple(f for f in assignment.functions if not is_trainer(f))
+    cases = {"reference": (reference, everything),
+             "released_stub": (grading.solution_sources(released), everything)}
     found, alternatives = mistakes.load(assignment)
     for kind, catalogue in (("mistake", found), ("alternative", alternatives)):
         for case in catalogue:
-            if training or not case.function.startswith("train_"):
-                cases[f"{kind}/{case.function}/{case.name}"] = {**reference,
-                                                                case.function: case.source}
+            if training or not is_trainer(case.function):
+                tested = quick + ((case.function,) if is_trainer(case.function) else ())
+                cases[f"{kind}/{case.function}/{case.name}"] = (
+                    {**reference, case.function: case.source}, tested)
     return cases
 
 
-def run_visible_tests(assignment, sources, training=True):
-    """[(grade_id, points, message)] of the visible tests with these solution cells."""
+def run_visible_tests(assignment, sources, tested):
+    """[(grade_id, points, message)] of the visible tests of the graded functions `tested`
+    with these solution cells."""
     source = notebooks.read(assignment.source_path())
     functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
                                          sources)
-    results = []
-    for cell in source.cells:
-        if notebooks.is_test_cell(cell) and (
-                training or not assignment.owner_of(notebooks.grade_id(cell)).startswith("train_")):
-            result = grading.run_test_cell(assignment, cell, functions, hidden=False)
-            results.append((result.grade_id, result.points, result.message))
-    return results
+    return [(result.grade_id, result.points, result.message) for result in (
+        grading.run_test_cell(assignment, cell, functions, hidden=False)
+        for cell in source.cells if notebooks.is_test_cell(cell)
+        and assignment.owner_of(notebooks.grade_id(cell)) in tested)]
 
 
 def record(assignment, training=True):
     """(answers, results): the oracles' answers on every visible-test run, and its results."""
     answers, results = {}, {}
     with core.oracle_answers("record", answers):
-        for name, sources in visible_cases(assignment, training).items():
-            results[name] = run_visible_tests(assignment, sources, training)
+        for name, (sources, tested) in visible_cases(assignment, training).items():
+            results[name] = run_visible_tests(assignment, sources, tested)
     return answers, results
 
 
@@ -89,8 +99,8 @@ def replay_differences(assignment, answers, results, training=True):
     """The runs whose results differ when every oracle answers from `answers` alone."""
     differences = []
     with core.oracle_answers("replay", answers):
-        for name, sources in visible_cases(assignment, training).items():
-            replayed = run_visible_tests(assignment, sources, training)
+        for name, (sources, tested) in visible_cases(assignment, training).items():
+            replayed = run_visible_tests(assignment, sources, tested)
             if replayed != results[name]:
                 differences.append((name, results[name], replayed))
     return differences
@@ -162,7 +172,7 @@ def requirements():
     lines = [line.strip() for line in (config["options"]["install_requires"]
                                        + config["options.extras_require"]["cpu"]).splitlines()]
     return [line for line in lines if line and not line.startswith("#")
-            and not line.startswith(GRADING_ONLY_REQUIREMENTS)]
+            and not line.startswith(GRADING_ONLY_REQUIREMENTS)] + list(STUDENT_REQUIREMENTS)
 
 
 def stage(published, folder):
