@@ -1,12 +1,13 @@
 """Checks of assignment 02: linear regression from scratch.
 
 Test cells call them as ``check.sgd_updates_in_place(sgd, lr=0.03, batch_size=10)``.
-Expected values come from the float64 classic-NumPy oracles in this module, and each
-failure names the typical mistake it recognises: noise with the wrong scale, a flat
-``y``, an unshuffled or truncated ``data_iter``, a loss broadcast to ``(n, n)``, an
-``sgd`` that rebinds ``param`` or forgets ``1 / batch_size``, a normal equation without
-the column of ones, a training loop that ignores its arguments or updates inside
-``autograd.record()``.
+Expected values, and what the typical mistakes return, come from the float64
+classic-NumPy oracles of this module (``@core.oracle``: the student package keeps their
+answers on the visible tests, not their code). Each failure names the typical mistake
+it recognises: noise with the wrong scale, a flat ``y``, an unshuffled or truncated
+``data_iter``, a loss broadcast to ``(n, n)``, an ``sgd`` that rebinds ``param`` or
+forgets ``1 / batch_size``, a normal equation without the column of ones, a training
+loop that ignores its arguments or updates inside ``autograd.record()``.
 
 Random data are judged statistically: a check rejects only beyond ``Z`` standard errors,
 so a correct solution fails with probability below 1e-8 per statistic whatever its
@@ -82,13 +83,26 @@ def regression_data(num_examples, w, b, seed, x_mean=0.0, noise=NOISE_STD):
     rng = onp.random.default_rng(seed)
     w = onp.asarray(w, dtype=onp.float64).reshape(-1, 1)
     X = rng.normal(x_mean, 1.0, (num_examples, len(w)))
-    y = X @ w + b + rng.normal(0.0, noise, (num_examples, 1))
+    y = _linear(X, w, b) + rng.normal(0.0, noise, (num_examples, 1))
     return np.array(X.astype(onp.float32)), np.array(y.astype(onp.float32))
 
 
+@core.oracle
+def _linear(X, w, b):
+    """The predictions X w + b of linreg."""
+    return X @ w + b
+
+
+@core.oracle
 def _least_squares(X, y):
-    """theta = (w; b) minimising ||[X, 1] theta - y||^2 (float64)."""
+    """theta = (w; b) minimising ||[X, 1] theta - y||^2 (float64): closed_form's answer."""
     return onp.linalg.lstsq(_design(X), y.reshape(-1), rcond=None)[0]
+
+
+@core.oracle
+def _least_squares_without_bias(X, y):
+    """w minimising ||X w - y||^2: closed_form without the column of ones."""
+    return onp.linalg.lstsq(X, y.reshape(-1), rcond=None)[0]
 
 
 # --------------------------------------------------------------------------- synthetic_data
@@ -387,6 +401,9 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
     batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     sizes = [len(ids) for ids in batches]
+    # both asked on every path: the student package then knows them for any wrong batches
+    expected = _batch_sizes(num_examples, batch_size)
+    truncated = _full_batch_sizes(num_examples, batch_size)
     seen = onp.bincount(onp.concatenate(batches), minlength=num_examples)
     if (seen > 1).any():
         i = int(onp.argmax(seen > 1))
@@ -395,18 +412,14 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
                              "one permutation with range(0, num_examples, batch_size)")
     missing = int(onp.count_nonzero(seen == 0))
     if missing:
-        remainder = num_examples % batch_size
-        if missing == remainder and all(s == batch_size for s in sizes):
+        if sizes == truncated:
             core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the "
-                                 f"{remainder} examples left over after the full batches "
+                                 f"{missing} examples left over after the full batches "
                                  f"never came. Loop over range(0, num_examples, batch_size) "
                                  "and slice up to min(i + batch_size, num_examples)")
         core.fail(data_iter, f"{missing} of {num_examples} examples never came (e.g. example "
                              f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must "
                              "come exactly once per call")
-    expected = [batch_size] * (num_examples // batch_size)
-    if num_examples % batch_size:
-        expected.append(num_examples % batch_size)
     if sizes != expected:
         k = next(k for k, (s, e) in enumerate(zip(sizes + [0] * len(expected),
                                                   expected + [0] * len(sizes))) if s != e)
@@ -416,6 +429,19 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
                              f"({inputs}); batch {k} differs: all batches hold batch_size "
                              "examples, except a smaller last one")
     return sizes
+
+
+@core.oracle
+def _batch_sizes(num_examples, batch_size):
+    """The sizes of data_iter's batches, in order."""
+    sizes = _full_batch_sizes(num_examples, batch_size)
+    return sizes + [num_examples % batch_size] if num_examples % batch_size else sizes
+
+
+@core.oracle
+def _full_batch_sizes(num_examples, batch_size):
+    """The sizes of the batches of a data_iter that leaves out the last, incomplete one."""
+    return [batch_size] * (num_examples // batch_size)
 
 
 def _sizes(sizes):
@@ -460,9 +486,10 @@ def linreg_matches(linreg, num_examples=6, num_inputs=3, seed=0):
     value = core.call(linreg, X, w, b, seed=seed)
     core.expect_array(linreg, value, "the prediction")
     Xs, ws, bs = core.to_numpy(X), core.to_numpy(w), core.to_numpy(b)
-    expected = Xs @ ws + bs
+    expected = _linear(Xs, ws, bs)
     got = core.to_numpy(value)
-    if got.shape == expected.shape and onp.allclose(got, Xs @ ws, rtol=core.RTOL,
+    without_bias = _linear(Xs, ws, 0.0)
+    if got.shape == expected.shape and onp.allclose(got, without_bias, rtol=core.RTOL,
                                                     atol=core.ATOL):
         core.fail(linreg, f"linreg ignores b: it returned X w for {inputs}; return "
                           "np.dot(X, w) + b")
@@ -482,8 +509,9 @@ def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0)
     inputs = f"y_hat of shape {tuple(y_hat_shape)}, y of shape {tuple(y_shape)}"
     value = core.call(squared_loss, y_hat, y, seed=seed)
     core.expect_array(squared_loss, value, "the loss")
-    difference = core.to_numpy(y_hat) - core.to_numpy(y).reshape(y_hat_shape)
-    expected = difference ** 2 / 2
+    y_hat_values, y_values = core.to_numpy(y_hat), core.to_numpy(y)
+    expected = _squared_loss(y_hat_values, y_values)
+    mistaken = _squared_loss_mistakes(y_hat_values, y_values)
     got = core.to_numpy(value)
     if got.shape != expected.shape:
         if got.ndim == 2 and got.shape[0] == got.shape[1] == y_hat.shape[0] > 1:
@@ -499,10 +527,10 @@ def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0)
             core.fail(squared_loss, f"the loss has y's shape {got.shape}, expected y_hat's "
                                     f"{tuple(y_hat_shape)} ({inputs}): reshape y to "
                                     "y_hat's shape, not y_hat to y's")
-    elif onp.allclose(got, 2 * expected, rtol=core.RTOL, atol=core.ATOL):
+    elif onp.allclose(got, mistaken["no half"], rtol=core.RTOL, atol=core.ATOL):
         core.fail(squared_loss, f"the loss is twice the expected value ({inputs}): the "
                                 "squared loss has a factor 1/2, (y_hat - y)**2 / 2")
-    elif onp.allclose(got, onp.abs(difference) / 2, rtol=core.RTOL, atol=core.ATOL):
+    elif onp.allclose(got, mistaken["not squared"], rtol=core.RTOL, atol=core.ATOL):
         core.fail(squared_loss, f"the difference is not squared ({inputs}): "
                                 "(y_hat - y)**2 / 2")
     core.assert_close(squared_loss, value, expected, "the loss", inputs=inputs,
@@ -510,6 +538,19 @@ def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0)
     core.gradients(squared_loss, y_hat, y, seed=seed)
     core.passed(squared_loss, f"(y_hat - y)^2 / 2 in y_hat's shape for {inputs}, "
                               f"differentiable")
+
+
+@core.oracle
+def _squared_loss(y_hat, y):
+    """squared_loss's answer: (y_hat - y)^2 / 2 in y_hat's shape."""
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+
+@core.oracle
+def _squared_loss_mistakes(y_hat, y):
+    """What the catalogued mistakes of squared_loss return: "no half", "not squared"."""
+    difference = y_hat - y.reshape(y_hat.shape)
+    return {"no half": 2 * _squared_loss(y_hat, y), "not squared": onp.abs(difference) / 2}
 
 
 # --------------------------------------------------------------------------- sgd
@@ -552,7 +593,7 @@ def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
     value = core.call(sgd, params, lr, batch_size, seed=seed)
     after = [core.to_numpy(p) for p in params]
     steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
-    wanted = [lr * g / batch_size for g in grads]          # what sgd should subtract
+    wanted = [_sgd_step(g, lr, batch_size) for g in grads]  # what sgd should subtract
     if all(not s.any() for s in steps):
         if value is not None:
             core.fail(sgd, f"the parameters did not change, and sgd returned "
@@ -572,33 +613,46 @@ def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
     want = onp.concatenate([w.ravel() for w in wanted])
     ratio = float(step @ want / (want @ want))
     if onp.allclose(step, ratio * want, rtol=1e-3, atol=core.ATOL):
-        diagnoses = [
-            (batch_size, f"the steps are batch_size = {batch_size} times too large: divide "
-                         "the gradient by batch_size, param.grad / batch_size (backward() "
-                         "sums the loss over the minibatch)"),
-            (1 / batch_size, "the steps are batch_size times too small: divide the gradient "
-                             "by batch_size once, not twice"),
-            (-1.0, "the parameters moved up the gradient: subtract the step, "
-                   "param - lr * param.grad / batch_size"),
-            (1 / lr, f"the steps are 1/lr times too large: multiply the gradient by the "
-                     f"learning rate lr = {lr}"),
-            (batch_size / lr, "the step is param.grad: multiply by lr and divide by "
-                              "batch_size"),
-        ]
-        for factor, message in diagnoses:
+        diagnoses = {
+            "not divided": f"the steps are batch_size = {batch_size} times too large: "
+                           "divide the gradient by batch_size, param.grad / batch_size "
+                           "(backward() sums the loss over the minibatch)",
+            "divided twice": "the steps are batch_size times too small: divide the gradient "
+                             "by batch_size once, not twice",
+            "uphill": "the parameters moved up the gradient: subtract the step, "
+                      "param - lr * param.grad / batch_size",
+            "no lr": f"the steps are 1/lr times too large: multiply the gradient by the "
+                     f"learning rate lr = {lr}",
+            "bare gradient": "the step is param.grad: multiply by lr and divide by "
+                             "batch_size",
+        }
+        for mistake, factor in _sgd_mistake_ratios(lr, batch_size).items():
             if abs(factor - 1) > 1e-6 and abs(ratio - factor) <= 1e-3 * abs(factor):
-                core.fail(sgd, f"{message} ({inputs})")
+                core.fail(sgd, f"{diagnoses[mistake]} ({inputs})")
     if scale > 1 and shrinks_large_gradients(step, want):
         core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): "
                        "large gradients are clipped or normalised. The rule has no limit: "
                        "param[:] = param - lr * param.grad / batch_size for a gradient of "
                        "any size")
-    for k, (p, b, g) in enumerate(zip(params, before, grads)):
-        core.assert_close(sgd, p, b - lr * g / batch_size, f"params[{k}] after the update",
+    for k, (p, b, want) in enumerate(zip(params, before, wanted)):
+        core.assert_close(sgd, p, b - want, f"params[{k}] after the update",
                           inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
     if value is not None:
         core.fail(sgd, f"returned {core.type_name(value)}: sgd updates the parameters in "
                        "place and returns None (leave out the return statement)")
+
+
+@core.oracle
+def _sgd_step(grad, lr, batch_size):
+    """What sgd subtracts from a parameter with gradient `grad`."""
+    return lr * grad / batch_size
+
+
+@core.oracle
+def _sgd_mistake_ratios(lr, batch_size):
+    """{catalogued mistake of sgd: its step / the right step}."""
+    return {"not divided": batch_size, "divided twice": 1 / batch_size, "uphill": -1.0,
+            "no lr": 1 / lr, "bare gradient": batch_size / lr}
 
 
 # --------------------------------------------------------------------------- closed_form
@@ -646,6 +700,7 @@ def _judge_closed_form(closed_form, X, y, inputs, seed):
                            "or reshape it with b.reshape(1)")
     Xs, ys = core.to_numpy(X), core.to_numpy(y)
     theta = _least_squares(Xs, ys)
+    no_bias = _least_squares_without_bias(Xs, ys)   # asked on every path, as theta
     got = onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
     A = _design(Xs)
     # Forward error bound of the normal equations in float32: solving with A^T A, whose
@@ -653,7 +708,6 @@ def _judge_closed_form(closed_form, X, y, inputs, seed):
     tolerance = (4 * (d + 1) * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
                  * onp.abs(theta).max())
     if not (onp.abs(got - theta) <= tolerance).all():
-        no_bias = onp.linalg.lstsq(Xs, ys.reshape(-1), rcond=None)[0]
         if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
                 or abs(got[-1]) <= tolerance:
             core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
@@ -675,20 +729,31 @@ def sgd_oracle(X, y, lr, num_epochs, batch_size, runs, rng, train_b=True):
     """Parameters (w; b) after minibatch SGD on the squared loss, for `runs` independent
     runs from w ~ N(0, 0.01^2), b = 0: array (runs, d + 1), float64.
 
+    `rng` draws each run's initial w and its order of the examples in every epoch;
     `train_b=False` models a trainer that leaves b out of the update.
     """
     n, d = X.shape
+    initial = rng.normal(0, INIT_STD, (runs, d))
+    orders = onp.array([[rng.permutation(n) for _ in range(num_epochs)] for _ in range(runs)],
+                       dtype=onp.int64).reshape(runs, num_epochs, n)
+    return _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b)
+
+
+@core.oracle
+def _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b):
+    """(w; b) of each run after minibatch SGD from w = initial[run], b = 0, visiting the
+    examples in the order orders[run, epoch] in each epoch."""
+    runs, d = initial.shape
     A = _design(X)
     y = y.reshape(-1)
     thetas = onp.zeros((runs, d + 1))
-    thetas[:, :d] = rng.normal(0, INIT_STD, (runs, d))
+    thetas[:, :d] = initial
     mask = onp.ones(d + 1)
     mask[-1] = 1.0 if train_b else 0.0
     with onp.errstate(over="ignore", invalid="ignore"):
-        for theta in thetas:
-            for _ in range(num_epochs):
-                order = rng.permutation(n)
-                for start in range(0, n, batch_size):
+        for theta, epochs in zip(thetas, orders):
+            for order in epochs:
+                for start in range(0, len(order), batch_size):
                     batch = order[start:start + batch_size]
                     gradient = A[batch].T @ (A[batch] @ theta - y[batch])
                     theta -= lr / batch_size * gradient * mask
