@@ -40,7 +40,8 @@ EPS32 = core.FLOAT32_EPS
 # --------------------------------------------------------------------------- oracles
 # Every expected value, and every value a catalogued mistake returns, comes from one of
 # these, computed from the check's own inputs: the student package ships their answers on
-# the visible tests, not their code (core.oracle).
+# the visible tests, not their code (core.oracle). A check calls them on every run, passing
+# or not, so that the reference solution's run records every answer a wrong one may need.
 
 @core.oracle
 def _softmax(O):
@@ -282,7 +283,7 @@ def _one_number(function, value, want, form):
 
 def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
     """Name the usual reasons for a per-example loss of the wrong shape."""
-    n = want.shape[0]
+    n, onehot = want.shape[0], _onehot(labels, y_hat.shape[1])
     if isinstance(got, (int, float)):   # float(loss.mean()): the usual way to get one
         _one_number(function, float(got), want, "a Python float")
     core.expect_array(function, got, what)
@@ -290,7 +291,7 @@ def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
     if shape == (n,):
         return
     per_entry = shape == tuple(y_hat.shape)
-    one_hot_product = per_entry and not onp.any(_f64(got) * (1 - _onehot(labels, shape[1])))
+    one_hot_product = per_entry and not onp.any(_f64(got) * (1 - onehot))
     if shape == (n, n) and n > 1 and not one_hot_product:
         core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source_name}[:, y]` "
                             f"picks the whole column y[j] of every row, an (n, n) matrix. Pick "
@@ -330,17 +331,18 @@ def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
     O = core.random_array(shape, seed, scale)
     got = _call_pure(softmax, [O], seed, OPERATORS)
     o = _f64(O)
-    want = _softmax(o)
+    want, mistakes = _softmax(o), _softmax_mistakes(o)
     inputs = f"O of shape {shape} with entries ~ N(0, {scale:g}^2)"
     core.expect_array(softmax, got, "softmax(O)")
     if not core.close(got, want):
-        _diagnose_softmax(softmax, _f64(got), o, want)
+        _diagnose_softmax(softmax, _f64(got), want, mistakes)
         core.assert_close(softmax, got, want, "softmax(O)", inputs=inputs)
     core.gradients(softmax, O, seed=seed)
     core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits, differentiable")
 
 
-def _diagnose_softmax(softmax, got, O, want):
+def _diagnose_softmax(softmax, got, want, mistakes):
+    """Fail naming the mistake that gives `got`; `mistakes`: _softmax_mistakes(O)."""
     if got.shape != want.shape or not onp.isfinite(got).all():
         return
     n = want.shape[0]
@@ -357,7 +359,7 @@ def _diagnose_softmax(softmax, got, O, want):
              "E.sum(axis=1, keepdims=True)")
     unnormalised = ("returns exp(...) without normalising: divide each row by its sum so "
                     "that the probabilities sum to 1")
-    _diagnose(softmax, got, list(zip(_softmax_mistakes(O), [row_j, unnormalised] * 2)))
+    _diagnose(softmax, got, list(zip(mistakes, [row_j, unnormalised] * 2)))
     if not onp.allclose(rows, 1, atol=1e-4):
         r = int(onp.argmax(onp.abs(rows - 1)))
         core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the probabilities "
