@@ -9,7 +9,7 @@ import threading
 import numpy as onp
 import pytest
 
-from d2lcourse import data, np
+from d2lcourse import data, mx, np
 
 REAL_DIR = "/usr/share/datasets/fashion-mnist"
 needs_real_data = pytest.mark.skipif(
