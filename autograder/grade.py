@@ -446,6 +446,11 @@ class Recorder:
         if self.feedback_pending < at_least:
             return None
         self.feedback_pending = 0
+        from d2lcourse.autograder.pages import mathjax_script
+        try:
+            mathjax_script()  # every page carries it: without it, no page renders
+        except (OSError, ValueError) as error:
+            return str(self.fault(error, "no feedback page was written"))
         result = interruptible(self.api.generate_feedback(self.assignment.id, force=False))
         causes = []
         if not result["success"]:

@@ -35,7 +35,7 @@ REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' f
 # firewalled JupyterHub), and formgrader may run where no CDN is reachable. The page holds
 # MathJax.js and every file it may ask for to typeset TeX as SVG (no web fonts to fetch),
 # and runs each file from the page when MathJax asks for it (MATHJAX_LOADER).
-MATHJAX_ROOT = Path(os.environ.get("D2LCOURSE_MATHJAX", "/usr/share/javascript/mathjax"))
+DEBIANS_MATHJAX = "/usr/share/javascript/mathjax"
 MATHJAX_FILES = ("jax/input/TeX/*.js", "jax/element/mml/**/*.js", "jax/output/SVG/*.js",
                  "jax/output/SVG/autoload/*.js", "jax/output/SVG/fonts/TeX/**/*.js",
                  "extensions/*.js", "extensions/TeX/*.js")
@@ -63,22 +63,26 @@ window.MathJax = CONFIG;
 """
 
 
-@functools.lru_cache(maxsize=None)
 def mathjax_script():
     """The <script> element that holds MathJax (about 1.7 MB): it typesets the page's
-    TeX with no network."""
-    if not (MATHJAX_ROOT / "MathJax.js").is_file():
+    TeX with no network. MathJax 2.7 is Debian's, or that of $D2LCOURSE_MATHJAX."""
+    return inlined_mathjax(Path(os.environ.get("D2LCOURSE_MATHJAX", DEBIANS_MATHJAX)))
+
+
+@functools.lru_cache(maxsize=None)
+def inlined_mathjax(root):
+    if not (root / "MathJax.js").is_file():
         raise FileNotFoundError(
-            f"MathJax 2 is not in {MATHJAX_ROOT}: install Debian's libjs-mathjax (make install "
-            "does), or set D2LCOURSE_MATHJAX to the folder of a MathJax 2.7 release")
+            f"MathJax 2 is not in {root}: install Debian's libjs-mathjax (make install does), "
+            "or set D2LCOURSE_MATHJAX to the folder of a MathJax 2.7 release")
     files = ",\n".join(
-        f"{json.dumps(path.relative_to(MATHJAX_ROOT).as_posix())}:function(){{"
+        f"{json.dumps(path.relative_to(root).as_posix())}:function(){{"
         f"{path.read_text(encoding='utf-8')}\n}}"
-        for pattern in MATHJAX_FILES for path in sorted(MATHJAX_ROOT.glob(pattern)))
+        for pattern in MATHJAX_FILES for path in sorted(root.glob(pattern)))
     code = (MATHJAX_LOADER % (files, json.dumps(MATHJAX_CONFIG))
-            + (MATHJAX_ROOT / "MathJax.js").read_text(encoding="utf-8"))
+            + (root / "MathJax.js").read_text(encoding="utf-8"))
     if "<script" in code.lower() or "</script" in code.lower():  # would end the element
-        raise ValueError(f"MathJax in {MATHJAX_ROOT} cannot be inlined: it contains <script")
+        raise ValueError(f"MathJax in {root} cannot be inlined: it contains <script")
     return f"<script>{code}</script>"
 
 
@@ -88,7 +92,6 @@ def inline_mathjax(url=None):
     return mathjax_script()
 
 
-@functools.lru_cache(maxsize=None)
 def feedback_policy():
     """The feedback page's Content-Security-Policy: its one script is the inlined MathJax
     (allowed by its hash); no fetch, frame, form or base URL."""

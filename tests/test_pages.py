@@ -25,7 +25,7 @@ from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell
 from d2lcourse.autograder.model import TestResult, Verdict
-from d2lcourse.autograder.grade import Recorder, grade
+from d2lcourse.autograder.grade import GradingIncomplete, Recorder, grade
 from d2lcourse.autograder.pages import REPORT_POLICY, feedback_policy, mathjax_script
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
@@ -322,6 +322,29 @@ def test_feedback_math_is_typeset_offline_under_the_pages_policy(course):
                    if "Content Security Policy" in line]
         assert any("inline script" in line and "violates" in line for line in console), \
             (name, runs[name].stderr[-3000:])
+
+
+def test_without_mathjax_grade_says_so_and_a_rerun_writes_feedback(tmp_path, monkeypatch):
+    """No feedback page can be written without the MathJax it carries: `grade` records
+    the grades and ends with that cause and its fix (no student's notebook is blamed);
+    once MathJax is there, a plain rerun writes the pages."""
+    root = samples.copy_course(tmp_path / "course", [ASSIGNMENT.id])
+    Recorder(root, ASSIGNMENT).ensure_assignment()
+    samples.write_submission(root, ASSIGNMENT, "blank", {})
+    monkeypatch.setenv("D2LCOURSE_MATHJAX", str(tmp_path / "no-mathjax"))
+    with pytest.raises(GradingIncomplete) as raised:
+        grade(ASSIGNMENT, root, limits=Limits(seconds=120), out=io.StringIO())
+    assert raised.value.causes == [
+        f"no feedback page was written (FileNotFoundError: MathJax 2 is not in {tmp_path}/"
+        "no-mathjax: install Debian's libjs-mathjax (make install does), or set "
+        "D2LCOURSE_MATHJAX to the folder of a MathJax 2.7 release): fix that and rerun"]
+    assert not feedback(root, "blank").exists()
+    grades = (root / "reports" / ASSIGNMENT.id / "grades.csv").read_text()
+    assert '\n"blank","ok",' in grades  # graded, not blamed
+
+    monkeypatch.delenv("D2LCOURSE_MATHJAX")
+    grade(ASSIGNMENT, root, limits=Limits(seconds=120), out=io.StringIO())
+    assert feedback(root, "blank").read_text().count(mathjax_script()) == 1
 
 
 # --------------------------------------------------------------------------- report.html
