@@ -44,7 +44,7 @@ debian-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	    echo "d2lcourse: please run:  sudo apt-get install$$missing"; \
-	    echo "  (Fashion-MNIST data, the bubblewrap sandbox, Chromium and MathJax for the page tests; not root, so not installed here)"; \
+	    echo "  (Fashion-MNIST data, the bubblewrap sandbox, MathJax for the feedback pages, Chromium for the page tests; not root, so not installed here)"; \
 	else \
 	    echo "d2lcourse: no apt-get here. Put the Fashion-MNIST IDX .gz files in a folder and set"; \
 	    echo "  D2LCOURSE_DATA to it (see README, Data); grading needs Linux with bubblewrap."; \

@@ -9,7 +9,6 @@ activated venv. See README.md, "For instructors", and COURSE_CONTRACT.md.
 import os
 
 from d2lcourse.autograder.nbgrader_plugin import configure
-from d2lcourse.autograder.pages import configure_formgrader
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
@@ -26,6 +25,3 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # `nbgrader validate` runs the training tests too: give them time on a busy machine.
 c.Execute.timeout = 300
 configure(c)
-# Formgrader's view of a submission carries MathJax itself, as the feedback pages do, so
-# that it typesets math with no network (an exam room, a firewalled JupyterHub).
-configure_formgrader(c.HTMLExporter)

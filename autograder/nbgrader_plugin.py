@@ -31,7 +31,7 @@ from d2lcourse.autograder.module_view import unpublished_message, unpublished_re
 from d2lcourse.autograder.model import Status
 from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
-                                        configure_feedback, sanitize_notebook)
+                                        configure_feedback, configure_formgrader, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
 
 
@@ -266,8 +266,9 @@ def configure(c):
     """Make an nbgrader config grade through the sandbox, hide hidden tests in feedback,
     restore them without false warnings, silence nbgrader's SQLAlchemy warnings, find
     this environment's `alembic`, write feedback pages that run no student script
-    (`pages.py`), with the outputs of non-test cells as submitted, and make `nbgrader
-    export` write a CSV that no spreadsheet runs as formulas."""
+    (`pages.py`), with the outputs of non-test cells as submitted, typeset math offline
+    in feedback and formgrader, and make `nbgrader export` write a CSV that no
+    spreadsheet runs as formulas."""
     from nbgrader.converters import Autograde, GenerateFeedback
     put_environment_first_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
@@ -281,4 +282,7 @@ def configure(c):
                                         + GenerateFeedback.preprocessors.default()
                                         + [FeedbackSummary])
     configure_feedback(c.GenerateFeedback.HTMLExporter)
+    # Formgrader's view carries MathJax itself, as the feedback pages do: math is typeset
+    # with no network (an exam room, a firewalled JupyterHub).
+    configure_formgrader(c.HTMLExporter)
     c.ExportApp.plugin_class = NeutralisedCsvExport
