@@ -61,7 +61,7 @@ from d2lcourse.autograder import reports
 
 K = 5                 # tokens per fingerprint
 WINDOW = 4            # winnowing window: a match of K + WINDOW - 1 tokens is always seen
-MATCH_SHARE = 0.8     # a function matches when both share this much of the smaller side
+MATCH_SHARE = 0.9     # a function matches when both share this much of the smaller side
 FALSE_ALARM = 2e-5    # chance that a pair of independent students is flagged: 1 in 50,000
 STEP = 0.01           # resolution of evidence (powers of ten) in needed_evidence
 KEPT_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self"}

@@ -1,6 +1,7 @@
 """The similarity report's engine (autograder/similarity.py): what it sees through, what
 never counts, and what it writes. The synthetic class comes from benchmarks/similarity.py."""
 import csv
+import math
 import random
 import sys
 from pathlib import Path
@@ -43,29 +44,76 @@ def test_other_code_has_other_fingerprints():
     assert similarity.fingerprints(SOFTMAX).keys() != similarity.fingerprints(other).keys()
 
 
+SPLIT = '''def shifted(logits, axis=1):
+    return logits - logits.max(axis=axis, keepdims=True)
+
+
+def softmax(O):
+    E = np.exp(shifted(O))
+    return E / E.sum(axis=1, keepdims=True)
+'''
+
+
+def test_a_function_split_into_a_helper_of_its_cell_reads_as_the_one_it_was():
+    assert similarity.fingerprints(SPLIT).keys() == similarity.fingerprints(SOFTMAX).keys()
+    kept = SPLIT.replace("E = np.exp(shifted(O))", "E = np.exp(shifted(O, 0))")
+    assert similarity.fingerprints(kept).keys() != similarity.fingerprints(SOFTMAX).keys()
+
+
+def test_the_evidence_needed_is_what_independent_pairs_reach_with_chance_false_alarm():
+    # three functions, in each 1 pair of 100 matches with evidence 2: a sum of 4 comes with
+    # chance 3e-4, above FALSE_ALARM (2e-5); more than 4 only with all three, chance 1e-6
+    assert 4 < similarity.needed_evidence({f: [2.0] * 100 for f in "abc"}, 10_000) <= 6
+    # one such function: no sum is rare enough, nothing is flagged
+    assert similarity.needed_evidence({"a": [2.0] * 100}, 10_000) == math.inf
+
+
+COPIED = ("softmax_cross_entropy", "accuracy", "train_softmax_regression")
+
+
 @pytest.fixture(scope="module")
 def synthetic_class():
-    """120 independent students of 04 (catalogue mixes in styles of their own), one
-    renamed-and-commented copy, one reordered copy of 3 functions, blanks."""
-    rng = random.Random(3)
-    cells, planted, blanks = synthetic.build(0, rng)  # planted copies only
-    keep = {name for pair in planted[:2] for name in pair[:2]}
-    students = {name: cells[name] for name in keep}
-    while len(students) < 120:
-        students[f"x{len(students):03d}"] = {f: synthetic.styled(rng.choice(v), rng)
-                                            for f, v in synthetic.variants().items()}
-    students.update({name: {} for name in list(blanks)[:3]})
+    """120 students of 04 who mix the catalogue in styles of their own (benchmarks/
+    similarity.py), among them: a renamed copy of x000, a copy of x001 split into helpers,
+    a reordered copy of only 3 of x002's 7 functions, and 3 blank submissions."""
+    rng = random.Random(5)
+    variants = synthetic.variants()
+
+    def student():
+        return {f: synthetic.styled(rng.choice(v), rng) for f, v in variants.items()}
+
+    students = {f"x{n:03d}": student() for n in range(114)}
+    planted = {"renamed": ("x000", "rename", synthetic.ASSIGNMENT.functions),
+               "split": ("x001", "helpers", synthetic.ASSIGNMENT.functions),
+               "partial": ("x002", "reorder", COPIED)}
+    for name, (source, level, functions) in planted.items():
+        own = student()
+        students[name] = {f: synthetic.obfuscate(students[source][f], f, level, rng)
+                          if f in functions else own[f] for f in own}
+    blanks = {f"blank{n}" for n in range(3)}
+    students.update({name: {} for name in blanks})
     pairs = similarity.compare(similarity.Cohort(
         students, similarity.known_sources(synthetic.ASSIGNMENT)))
-    return students, planted[:2], blanks, pairs
+    return students, {frozenset((copy, source)) for copy, (source, _, _) in planted.items()}, \
+        blanks, pairs
 
 
 def test_planted_copies_are_found_and_independent_students_are_not(synthetic_class):
     students, planted, blanks, pairs = synthetic_class
     flagged = {frozenset((p.first, p.second)) for p in pairs if not p.known}
-    assert {frozenset(p[:2]) for p in planted} <= flagged
-    assert flagged == {frozenset(p[:2]) for p in planted}
+    assert flagged == planted
     assert not [p for p in pairs if p.first in blanks or p.second in blanks]
+
+
+def test_a_copy_of_3_of_7_functions_is_found_by_their_evidence_added(synthetic_class):
+    students, _, _, pairs = synthetic_class
+    (partial,) = [p for p in pairs if {p.first, p.second} == {"partial", "x002"}]
+    assert set(partial.functions) == set(COPIED)
+    # what makes it stand out: two of the three functions nobody else in the class wrote
+    for function in ("softmax_cross_entropy", "train_softmax_regression"):
+        copied = similarity.fingerprints(students["x002"][function]).keys()
+        assert not [n for n, cells in students.items() if n not in ("x002", "partial")
+                    and similarity.fingerprints(cells.get(function, "")).keys() >= copied]
 
 
 def test_a_class_that_is_all_stub_or_one_line_functions_is_never_flagged():
