@@ -20,7 +20,7 @@ from d2lcourse.course import Assignment
 from d2lcourse.grading import Missing, run_test_cell
 from d2lcourse.autograder import wire
 from d2lcourse.autograder.deadline import Deadline, OutOfTime
-from d2lcourse.autograder.model import (
+from d2lcourse.model import (
     InfrastructureFault, Status, SubmissionFault, TestResult, Verdict)
 from d2lcourse.autograder.module_view import sandbox_view
 from d2lcourse.autograder.sandbox import (

@@ -42,7 +42,7 @@ from d2lcourse.course import assignment_of, default_course_dir, published
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
 from d2lcourse.autograder.module_view import unpublished_message, unpublished_references
-from d2lcourse.autograder.model import InfrastructureFault, Status, Verdict
+from d2lcourse.model import InfrastructureFault, Status, Verdict
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.autograder.workers import Job, judge, one_line, sigint_ignored
 

@@ -28,7 +28,7 @@ from d2lcourse.course import ASSIGNMENTS, Assignment, published
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.module_view import unpublished_message, unpublished_references
-from d2lcourse.autograder.model import Status
+from d2lcourse.model import Status
 from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, configure_formgrader, sanitize_notebook)

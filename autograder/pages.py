@@ -26,6 +26,7 @@ import bleach
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 
+from d2lcourse.model import Status
 from d2lcourse.notebooks import grade_id, is_test_cell
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -466,7 +467,7 @@ class FeedbackSummary(Preprocessor):
             summary["passed"] = summary["score"] >= summary["points"]
         resources["d2lcourse"] = {
             "functions": list(functions.values()), "tests": tests,
-            "status": str(verdict.get("status", "ok")), "message": str(verdict.get("message", "")),
+            "status": str(verdict.get("status", Status.OK)), "message": str(verdict.get("message", "")),
             "policy": content_policy(feedback_policy())}
         return nb, resources
 

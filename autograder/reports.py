@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from d2lcourse.autograder.model import Status
+from d2lcourse.model import Status
 
 
 class Progress:

@@ -31,7 +31,7 @@ from pathlib import Path
 from d2lcourse.autograder import cgroups, wire, zygote
 from d2lcourse.autograder.deadline import Deadline
 from d2lcourse.data import SPLITS_VARIABLE, fashion_mnist_places, split_files
-from d2lcourse.autograder.model import InfrastructureFault, Status, SubmissionFault
+from d2lcourse.model import InfrastructureFault, Status, SubmissionFault
 from d2lcourse.autograder.module_view import imported_modules
 
 RUNNER = [sys.executable, "-m", "d2lcourse.autograder.runner"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from d2lcourse.course import Assignment
 from d2lcourse.autograder.evaluate import evaluate, ungraded, warm_up
-from d2lcourse.autograder.model import InfrastructureFault, Verdict
+from d2lcourse.model import InfrastructureFault, Verdict
 from d2lcourse.autograder.sandbox import Limits, signal_name
 
 PR_SET_PDEATHSIG = 1

@@ -291,7 +291,7 @@ def run_grade(args):
     from d2lcourse.autograder.grade import (GradingIncomplete, GradingInterrupted,
                                             RunInProgress, grade)
     from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable
-    from d2lcourse.autograder.model import InfrastructureFault
+    from d2lcourse.model import InfrastructureFault
     limits = Limits() if args.timeout is None else replace(Limits(), seconds=args.timeout)
     try:
         grade(assignment, folder, args.student, args.workers,

@@ -17,7 +17,7 @@ import io
 import linecache
 import traceback
 
-from d2lcourse.autograder.model import SubmissionFault, TestResult
+from d2lcourse.model import SubmissionFault, TestResult
 from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
 from d2lcourse.notebooks import (
     cells_by_id, grade_id, is_setup_cell, is_solution_cell, is_test_cell, nbgrader_metadata,

@@ -28,7 +28,7 @@ from d2lcourse.autograder.grade import (
     GradingIncomplete, Recorder, RunInProgress, grade, verdict_file_name)
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, Assignment
-from d2lcourse.autograder.model import Status
+from d2lcourse.model import Status
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")

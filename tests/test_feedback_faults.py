@@ -17,7 +17,7 @@ import pytest
 
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import Recorder
-from d2lcourse.autograder.model import Status
+from d2lcourse.model import Status
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 

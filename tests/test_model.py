@@ -1,4 +1,4 @@
-"""The grading model (autograder/model.py): one vocabulary of statuses, written as the same
+"""The grading model (d2lcourse/model.py): one vocabulary of statuses, written as the same
 texts as ever, and the sandbox's side of the autograder apart from the grader's."""
 import ast
 import csv
@@ -9,20 +9,18 @@ from pathlib import Path
 import pytest
 
 from d2lcourse.autograder import reports
-from d2lcourse.autograder.model import Status, SubmissionFault, TestResult, Verdict
+from d2lcourse.model import Status, SubmissionFault, TestResult, Verdict
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGES = {"d2lcourse": REPOSITORY / "d2lcourse",
             "d2lcourse.autograder": REPOSITORY / "autograder",
             "d2lcourse.solutions": REPOSITORY / "solutions"}
-MODEL = REPOSITORY / "autograder" / "model.py"
+MODEL = REPOSITORY / "d2lcourse" / "model.py"
 # The same words meaning something else: (file, text) -> what it means there.
 OTHER_MEANINGS = {
     ("autograder/cgroups.py", "memory"): "the cgroup v1 memory controller",
     ("d2lcourse/cli.py", "timeout"): "the --timeout option",
     ("d2lcourse/doctor.py", "ok"): "a finding of `d2lcourse doctor`",
-    # Not this slice's file: the feedback page's default status, to become Status.OK.
-    ("autograder/pages.py", "ok"): "pages' default status (its owner makes it Status.OK)",
 }
 SANDBOX_SIDE = ["d2lcourse.autograder.sandbox", "d2lcourse.autograder.zygote",
                 "d2lcourse.autograder.runner", "d2lcourse.autograder.wire",
@@ -86,7 +84,7 @@ def test_no_status_is_spelled_outside_the_model():
                     for node in ast.walk(ast.parse(path.read_text()))
                     if isinstance(node, ast.Constant) and node.value in statuses
                     and (where, node.value) not in OTHER_MEANINGS]
-    assert spelled == [], "use autograder.model.Status"
+    assert spelled == [], "use d2lcourse.model.Status"
 
 
 @pytest.mark.parametrize("module", SANDBOX_SIDE)

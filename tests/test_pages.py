@@ -24,7 +24,7 @@ import pytest
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell
-from d2lcourse.autograder.model import TestResult, Verdict
+from d2lcourse.model import TestResult, Verdict
 from d2lcourse.autograder.grade import GradingIncomplete, Recorder, grade
 from d2lcourse.autograder.pages import REPORT_POLICY, feedback_policy, mathjax_script
 from d2lcourse.autograder.sandbox import Limits

@@ -26,7 +26,7 @@ from d2lcourse.autograder.grade import Recorder, grade as grade_course
 from d2lcourse.autograder.workers import Job, judge
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
-from d2lcourse.autograder.model import Status
+from d2lcourse.model import Status
 from test_dask import BIN, free_port, wait_for_port
 from test_sandbox import ASSIGNMENT, GOOD, QUICK, SETUP, TEST_DOUBLE, grade, points
 

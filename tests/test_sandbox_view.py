@@ -15,7 +15,7 @@ from d2lcourse.autograder import sandbox as sandboxes
 from d2lcourse.autograder.evaluate import TestCell, evaluate
 from d2lcourse.autograder.sandbox import Sandbox, bubblewrap_problem, sandbox_host_user
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.autograder.model import InfrastructureFault, Status
+from d2lcourse.model import InfrastructureFault, Status
 from d2lcourse.grading import setup_sources
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from test_sandbox import ASSIGNMENT, GOOD, QUICK, SETUP, TEST_DOUBLE, grade, points, probe

@@ -29,7 +29,7 @@ import d2lcourse
 from d2lcourse import autograder, cli
 from d2lcourse.autograder import pages, reports, samples
 from d2lcourse.autograder.evaluate import TestCell
-from d2lcourse.autograder.model import TestResult, Verdict
+from d2lcourse.model import TestResult, Verdict
 from d2lcourse.autograder.grade import Recorder, unstorable
 from d2lcourse.autograder.nbgrader_plugin import NeutralisedCsvExport
 from d2lcourse.autograder.pages import safe_html, sanitize_cell, sanitize_notebook

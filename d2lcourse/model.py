@@ -1,5 +1,8 @@
 """The grading model: what the grader concludes about a submission, as plain data.
 
+Here, not in the autograder, because `d2lcourse check` (grading.py) speaks it too, in
+the student package, which has no autograder.
+
 A submission's `Verdict` has one `Status` (grades.csv's status column) and a `TestResult`
 per test cell. A `SubmissionFault` ends the grading of a submission with a status of its
 own (the student's: timeout, memory, ...); an `InfrastructureFault` leaves it UNGRADED.
