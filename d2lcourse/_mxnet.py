@@ -12,4 +12,6 @@ except ImportError as error:  # pragma: no cover - depends on the install
 
 from mxnet import autograd, gluon, init, np, npx
 
+__all__ = ["mx", "autograd", "gluon", "init", "np", "npx"]
+
 npx.set_np()

@@ -24,8 +24,8 @@ LIBRARY_PATTERNS = (
     "nccl/lib/libnccl.so.2*",
 )
 
-loaded = []
-failures = []
+loaded: list = []
+failures: list = []
 
 
 def nvidia_root():

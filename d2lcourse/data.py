@@ -53,7 +53,7 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 # it returns on the test split, which the sandbox cannot read.
 SPLITS_VARIABLE = "D2LCOURSE_SPLITS"
 
-_cache = {}  # (directory, split) -> (X, y): read-only NumPy arrays, parsed once
+_cache: dict = {}  # (directory, split) -> (X, y): read-only NumPy arrays, parsed once
 
 
 class DataError(Exception):

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -24,7 +23,7 @@ from d2lcourse.autograder import cgroups, samples
 from d2lcourse.autograder import sandbox as sandboxes
 from d2lcourse.autograder.grade import Recorder, grade as grade_course
 from d2lcourse.autograder.workers import Job, judge
-from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
 from d2lcourse.model import Status
 from test_dask import BIN, free_port, wait_for_port

@@ -1,6 +1,5 @@
 """What the sandbox sees, the host uid it runs as, and the namespaces it may not create:
 hostile submissions against the real bubblewrap sandbox (see tests/test_sandbox.py)."""
-import json
 import os
 import platform
 import sys

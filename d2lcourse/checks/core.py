@@ -1110,7 +1110,7 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
                       f"called with")
 
 
-_verdicts = weakref.WeakKeyDictionary()   # trainer -> {seed: None, or a failure's message}
+_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # trainer -> {seed: None, or a failure's message}
 
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):

@@ -46,7 +46,7 @@ from d2lcourse.checks import cells
 # hand-derived functions lose their points. Real solution cells hold a few thousand.
 MAX_ANALYSED_CHARS = 256 << 10
 # The analysis' work ("parses", "nodes", "statements" judged), for tests of its cost.
-WORK = collections.Counter()
+WORK: collections.Counter = collections.Counter()
 
 # The operator families a hand-derived function may use: None for every public attribute
 # (modules among them only if listed here themselves), else the set of attributes.
