@@ -464,6 +464,22 @@ def test_another_correct_answer_passes_on_the_answers_the_reference_recorded(che
         quietly(lambda: check_function(other))
 
 
+def train_in_batches_of_at_most_80(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+    return ref.train_linear_regression(features, labels, lr, num_epochs, min(batch_size, 80))
+
+
+def test_a_trainer_wrong_where_no_catalogued_mistake_was_gets_the_same_message_in_a_replay():
+    """The student package knows no diagnosis for a run no catalogued mistake failed: it
+    says, as the instructor's install does, where minibatch SGD gets."""
+    def run(trainer):
+        check.train_linear_regression_fits(trainer, num_examples=1000, lr=0.05, num_epochs=2,
+                                           batch_size=100)
+    expected = failure(lambda: run(train_in_batches_of_at_most_80))
+    assert "that is not where minibatch SGD with these arguments gets" in expected
+    with replaying(lambda: run(ref.train_linear_regression)):
+        assert failure(lambda: run(train_in_batches_of_at_most_80)) == expected
+
+
 def test_synthetic_data_is_judged_by_statistics_of_its_own_draws_without_oracles():
     with core.oracle_answers("replay", {}):
         quietly(lambda: check.synthetic_data_statistics(ref.synthetic_data))

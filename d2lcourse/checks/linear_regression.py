@@ -864,8 +864,11 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     found = (f"after training {name} = {got[k]:.4f}, expected {mean[k]:.4f} +- "
              f"{tolerance[k]:.1g} ({inputs}; the least-squares fit is "
              f"{_fmt(_least_squares(Xs, ys))})")
-    explanation = _diagnose_training(got, mean, tolerance, Xs, ys, lr, num_epochs,
-                                     batch_size, seed)
+    try:
+        explanation = _diagnose_training(got, mean, tolerance, Xs, ys, lr, num_epochs,
+                                         batch_size, seed)
+    except core.CheckFailure:   # the student package knows the hypotheses' runs only
+        explanation = None      # where a catalogued mistake made them
     if explanation:
         core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
                          f"{explanation}")
