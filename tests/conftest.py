@@ -11,8 +11,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # --no-loadscope-reorder) starts them first, so the short files fill in at the end and
 # both workers finish together (xdist's default order puts files with few tests last,
 # and those are the slow ones). From the durations `make test` lists at its end.
-SLOWEST_FIRST = ("test_course.py", "test_autograde.py", "test_demo.py", "test_readme.py",
-                 "test_semester.py", "test_dask.py", "test_process_faults.py", "test_faults.py",
+SLOWEST_FIRST = ("test_student_package.py", "test_course.py", "test_autograde.py",
+                 "test_demo.py", "test_readme.py", "test_semester.py", "test_dask.py",
+                 "test_process_faults.py", "test_faults.py",
                  "test_feedback_faults.py", "test_similarity_report.py", "test_pages.py",
                  "test_student_bytes.py", "test_trainers.py", "test_grader_time.py",
                  "test_training.py", "test_solutions_mlp.py",

@@ -179,13 +179,17 @@ def _recorded_answers():
         return pickle.load(file)  # our own package's data, written by the package build
 
 
+class UnknownAnswer(CheckFailure):
+    """The student package has no recorded answer for these inputs of an oracle."""
+
+
 def recorded(name, arguments, table=None):
     """The answer oracle `name` gave for `arguments` on a visible test (student package)."""
     try:
         return copy.deepcopy((_recorded_answers() if table is None else table)
                              [case_key(name, arguments)])
     except (KeyError, FileNotFoundError):
-        raise CheckFailure(
+        raise UnknownAnswer(
             "this copy of d2lcourse checks the released notebook's visible tests only, and "
             "these inputs are not one of them: run the notebook's own test cells (the grader "
             "names what is wrong in its feedback)") from None
