@@ -162,6 +162,8 @@ def _bound(helper, call):
 
 
 class _Substitute(ast.NodeTransformer):
+    """Each parameter read in a helper's expression becomes the argument bound to it."""
+
     def __init__(self, bound):
         self.bound = bound
 

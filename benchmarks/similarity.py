@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from d2lcourse import authoring, mistakes, notebooks  # noqa: E402
+from d2lcourse import authoring, mistakes  # noqa: E402
 from d2lcourse.autograder import similarity  # noqa: E402
 from d2lcourse.course import ASSIGNMENTS  # noqa: E402
 
@@ -296,7 +296,8 @@ def main(argv=None):
     students = [p for p in pairs if not p.known]
     false = [p for p in students if frozenset((p.first, p.second)) not in expected]
     total_pairs = len(cells) * (len(cells) - 1) // 2
-    print(f"false pairs: {len(false)} of {total_pairs}")
+    print(f"false pairs: {len(false)} of {total_pairs} (expected at the stated rate, 1 in "
+          f"{1 / similarity.FALSE_ALARM:,.0f}: {similarity.FALSE_ALARM * total_pairs:.1f})")
     for pair in false[:5]:
         print(f"  {pair.first} {pair.second} {pair.similarity:.2f} {pair.evidence:.1f} "
               f"{pair.functions}")
