@@ -111,8 +111,9 @@ def statements(source):
 def inlined(tree):
     """`tree` with every call of a one-expression helper of the cell (a function whose body,
     after its docstring, is one `return`) replaced by that expression, the helper's
-    parameters bound to the call's arguments, and the helpers so used left out: a function
-    split into helpers reads as the one it was."""
+    parameters bound to the call's arguments, and the helpers so used left out (unless
+    still called, as a recursive one is): a function split into helpers reads as the one
+    it was."""
     helpers = {node.name: node for node in tree.body if _returned(node) is not None}
     used = set()
 
@@ -129,7 +130,10 @@ def inlined(tree):
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             Inline().visit(node)
-    tree.body = [node for node in tree.body if getattr(node, "name", None) not in used]
+    still_called = {node.func.id for node in ast.walk(tree)
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    tree.body = [node for node in tree.body
+                 if getattr(node, "name", None) not in used - still_called]
     return tree
 
 

@@ -58,6 +58,8 @@ def test_a_function_split_into_a_helper_of_its_cell_reads_as_the_one_it_was():
     assert similarity.fingerprints(SPLIT).keys() == similarity.fingerprints(SOFTMAX).keys()
     kept = SPLIT.replace("E = np.exp(shifted(O))", "E = np.exp(shifted(O, 0))")
     assert similarity.fingerprints(kept).keys() != similarity.fingerprints(SOFTMAX).keys()
+    recursive = "def f(n):\n    return 1 if n == 0 else n * f(n - 1)\n"
+    assert len(similarity.statements(recursive)) == 2    # still there, header and return
 
 
 def test_the_evidence_needed_is_what_independent_pairs_reach_with_chance_false_alarm():
