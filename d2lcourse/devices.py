@@ -1,11 +1,11 @@
 """Where to compute: a GPU the installed MXNet can really use, else the CPU.
 
 `try_gpu` and `try_all_gpus` work as in d2l.ai, but hand out `mx.gpu(i)` only when the
-installed MXNet build has kernels for that device. mxnet-cu112 1.9.1 carries machine
-code (SASS) for compute capabilities 5.0, 6.0, 7.0, 8.0 and 8.6 and no PTX, so it runs
-on T4, V100, A100, A10G and RTX 30/40 cards but not on K80, H100 or anything newer.
-There, and when the GPU build lacks its driver or CUDA libraries, the course computes on
-the CPU and prints one line (once per process) saying why.
+installed MXNet build has kernels for that device. Every CUDA build of MXNet 1.9.1
+(cu110 to cu117) carries machine code (SASS) for compute capabilities 5.0 to 8.6 and no
+PTX, so it runs on T4, V100, A100, A10G, L4 and RTX 30/40 cards but on no K80, H100, H200
+or anything newer. There, and when the GPU build lacks its driver or CUDA libraries, the
+course computes on the CPU and prints one line (once per process) saying why.
 
 The decision (`gpu_usable`, `no_gpu_reason`) is a pure function of `Facts`;
 `gather_facts` is the only part that looks at the machine.
@@ -22,11 +22,25 @@ import sys
 from d2lcourse import cuda_libraries
 from d2lcourse._mxnet import mx
 
-# Kernels compiled into the CUDA wheels of MXNet we know: (SASS targets, PTX targets).
+# Kernels compiled into the CUDA wheels of MXNet: (SASS targets, PTX targets), read from
+# the wheels on 2026-12-06 by `python tools/cuda_builds.py` (which prints these entries).
+SASS_5_TO_86 = frozenset({(5, 0), (6, 0), (7, 0), (8, 0), (8, 6)})
 KNOWN_CUDA_BUILDS = {
-    ("mxnet-cu112", "1.9.1"): (frozenset({(5, 0), (6, 0), (7, 0), (8, 0), (8, 6)}), frozenset()),
+    ("mxnet-cu110", "1.9.1"): (frozenset({(5, 0), (6, 0), (7, 0), (8, 0)}), frozenset()),
+    ("mxnet-cu111", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu112", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu113", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu114", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu115", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu116", "1.9.1"): (SASS_5_TO_86, frozenset()),
+    ("mxnet-cu117", "1.9.1"): (SASS_5_TO_86, frozenset()),
 }
-GPU_EXTRA_BUILD = ("mxnet-cu112", "1.9.1")  # what `make install GPU=1` installs
+# What `make install GPU=1` installs: no build runs on more cards (none has PTX), and
+# cu112's runtime wheels are the ones `cuda_libraries` preloads.
+GPU_EXTRA_BUILD = ("mxnet-cu112", "1.9.1")
+# What a course can do on a card no build has kernels for.
+NO_BUILD_ADVICE = ("compute on the CPU, or on a card of compute capability 5.0 to 8.9, "
+                   "e.g. a T4, V100, A100, A10G or L4")
 
 # The NVIDIA driver's CUDA library: present exactly when a driver is installed. Unlike
 # NVML it numbers devices as MXNet does (CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER).
@@ -107,12 +121,8 @@ def kernels_text(build):
 def gpu_usable(gpu, build, driver_problem=None, library_problem=None):
     """Whether `build` can compute on `gpu`: (usable, one line saying why)."""
     if not build.cuda:
-        if matching_kernel(gpu.capability, *KNOWN_CUDA_BUILDS[GPU_EXTRA_BUILD]):
-            advice = "install the GPU build with `make install GPU=1`"
-        else:
-            advice = f"an MXNet build other than {' '.join(GPU_EXTRA_BUILD)} is needed"
         return False, (f"{gpu} found, but {build} is the CPU build of MXNet: using the CPU. "
-                       f"For the GPU, {advice}.")
+                       f"{advice(gpu.capability)}")
     if library_problem:
         return False, (f"{build} cannot load its CUDA libraries ({library_problem}): "
                        "using the CPU. Reinstall them with `make install GPU=1`.")
@@ -128,12 +138,18 @@ def gpu_usable(gpu, build, driver_problem=None, library_problem=None):
     if kernel:
         return True, f"{gpu}: usable, {build} has kernels for {dotted(kernel[1])}."
     targets = build.sass | build.ptx
-    if targets and tuple(gpu.capability) < min(targets):
-        return False, (f"{gpu} is too old for {build}, which has {kernels_text(build)}: "
-                       "using the CPU.")
-    return False, (f"{gpu} is not supported by {build}, which has {kernels_text(build)}: "
-                   "using the CPU. This GPU needs an MXNet build with kernels for "
-                   f"{dotted(gpu.capability)}.")
+    verdict = "is too old for" if targets and tuple(gpu.capability) < min(targets) else (
+        "is not supported by")
+    return False, (f"{gpu} {verdict} {build}, which has {kernels_text(build)}: "
+                   f"using the CPU. {advice(gpu.capability)}")
+
+
+def advice(capability):
+    """What to do for a GPU of `capability` that the installed MXNet cannot use."""
+    if matching_kernel(capability, *KNOWN_CUDA_BUILDS[GPU_EXTRA_BUILD]):
+        return "For this GPU, install the GPU build with `make install GPU=1`."
+    return (f"No MXNet build has kernels for compute capability {dotted(capability)} "
+            f"(none has PTX, see docs/install.md): {NO_BUILD_ADVICE}.")
 
 
 def no_gpu_reason(facts):

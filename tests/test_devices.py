@@ -64,12 +64,44 @@ def test_fake_gpu_h100_falls_back_to_cpu():
         "GPU 0 (NVIDIA H100 80GB HBM3, compute capability 9.0) is not supported by "
         "mxnet-cu112 1.9.1, which has kernels for 5.0, 6.0, 7.0, 8.0, 8.6 and no PTX: "
         "using the CPU. "
-        "This GPU needs an MXNet build with kernels for 9.0.")
+        "No MXNet build has kernels for compute capability 9.0 (none has PTX, see "
+        "docs/install.md): compute on the CPU, or on a card of compute capability 5.0 to 8.9, "
+        "e.g. a T4, V100, A100, A10G or L4.")
+
+
+def test_the_gpu_extra_installs_a_build_that_runs_on_the_most_cards():
+    def cards(kernels):
+        return {(major, minor) for major in range(3, 11) for minor in range(10)
+                if devices.matching_kernel((major, minor), *kernels)}
+
+    widest = cards(devices.KNOWN_CUDA_BUILDS[devices.GPU_EXTRA_BUILD])
+    assert all(cards(kernels) <= widest for kernels in devices.KNOWN_CUDA_BUILDS.values())
+
+
+@pytest.mark.parametrize("capability", [(5, 0), (6, 1), (7, 5), (8, 0), (8, 6), (8, 9)])
+def test_the_advised_cards_run_the_gpu_build(capability):
+    assert "5.0 to 8.9" in devices.NO_BUILD_ADVICE
+    assert devices.gpu_usable(Gpu(0, "card", capability), CU112)[0]
+
+
+@pytest.mark.parametrize("capability", [(3, 7), (9, 0), (10, 0), (12, 0)])
+def test_no_known_build_runs_where_the_advice_says_none_does(capability):
+    assert not any(devices.matching_kernel(capability, *kernels)
+                   for kernels in devices.KNOWN_CUDA_BUILDS.values())
+    assert "No MXNet build has kernels" in devices.advice(capability)
 
 
 def test_fake_gpu_k80_is_too_old():
     usable, reason = devices.gpu_usable(FAKE_UNUSABLE_GPUS["K80"], CU112)
     assert not usable and "too old" in reason
+    assert "No MXNet build has kernels for compute capability 3.7" in reason
+
+
+def test_fake_gpu_t4_on_a_build_without_its_kernels_suggests_the_gpu_build():
+    ampere_only = Build("mxnet-cu112", "1.9.1", True, frozenset({(8, 0)}))
+    usable, reason = devices.gpu_usable(FAKE_T4, ampere_only)
+    assert not usable and reason.endswith(
+        "For this GPU, install the GPU build with `make install GPU=1`.")
 
 
 def test_sass_runs_only_on_same_major_with_higher_or_equal_minor():
@@ -118,7 +150,8 @@ def test_fake_gpu_t4_on_cpu_build_suggests_the_gpu_build():
 
 def test_fake_gpu_h100_on_cpu_build_does_not_suggest_the_gpu_build():
     usable, reason = devices.gpu_usable(FAKE_H100, CPU_BUILD)
-    assert not usable and "an MXNet build other than mxnet-cu112 1.9.1 is needed" in reason
+    assert not usable and "make install GPU=1" not in reason
+    assert "No MXNet build has kernels for compute capability 9.0" in reason
 
 
 def test_fake_gpu_on_unknown_cuda_build_is_trusted():
