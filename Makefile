@@ -17,9 +17,10 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 # Two processes (the machine has two cores); a test file stays on one process. The
 # slowest files start first (tests/conftest.py), and the slowest tests are listed.
-PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+# Tests marked gpu need an NVIDIA GPU: `make gpu-check` runs them.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=25 -m "not gpu"
 
-.PHONY: install demo test lint benchmark notebooks student-wheel debian-packages python-packages clean
+.PHONY: gpu-check install demo test lint benchmark notebooks student-wheel debian-packages python-packages clean
 
 install: debian-packages python-packages
 
@@ -57,6 +58,14 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# With an NVIDIA GPU: the GPU build (installed if needed), doctor, the MLPs on GPU and CPU
+# side by side and the tests marked gpu (tools/gpu_check.py). Without one: one line, exit 0.
+NVIDIA_SMI ?= nvidia-smi
+gpu-check:
+	@if ! $(NVIDIA_SMI) -L 2>/dev/null | grep -q '^GPU '; then \
+	    echo "no NVIDIA GPU here: nothing to check"; exit 0; fi; \
+	$(MAKE) --no-print-directory install GPU=1 && $(BIN)/python tools/gpu_check.py
 
 # pyflakes' errors everywhere; types where they are declared: the grading model, the wire
 # and the check engine (pyproject.toml configures both).
