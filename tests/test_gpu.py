@@ -4,10 +4,14 @@
 Tests marked gpu fail, never skip, where the device decision is wrong: on a card it calls
 usable they compute there, on a card it refuses a real computation must fail.
 """
+import importlib.util
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import numpy as onp
@@ -168,3 +172,50 @@ def test_grading_is_cpu_only_the_sandbox_hides_this_hosts_gpus():
     host = {name for name in os.listdir("/dev") if name.startswith("nvidia")}
     assert host, "an NVIDIA GPU is found but /dev has no nvidia* node"
     assert sandbox_devices() == SANDBOX_DEVICES
+
+
+# ------------------------------------------------------- tools/cuda_builds.py's fatbin reader
+
+def cuda_builds_tool():
+    spec = importlib.util.spec_from_file_location(
+        "cuda_builds", REPOSITORY / "tools" / "cuda_builds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fat_binary(tool, entries):
+    """A fat binary of (kind, arch) entries, each with a 64-byte header and 16 bytes of code."""
+    body = b""
+    for kind, arch in entries:
+        header = bytearray(64)
+        tool.ENTRY_HEADER.pack_into(header, 0, kind, 0x0101, 64, 16)
+        struct.pack_into("<I", header, tool.ENTRY_ARCH_OFFSET, arch)
+        body += bytes(header) + bytes(range(16))
+    return tool.FATBIN_HEADER.pack(tool.FATBIN_MAGIC, 1, 16, len(body)) + body
+
+
+def test_cuda_builds_reads_the_targets_of_a_shared_library_in_a_wheel(tmp_path):
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "a C compiler is needed to build a shared library with a .nv_fatbin section"
+    tool = cuda_builds_tool()
+    section = (fat_binary(tool, [(2, 80), (1, 86)]) + bytes(tool.PADDING)
+               + fat_binary(tool, [(2, 50)]))
+    source = tmp_path / "fatbin.c"
+    source.write_text(
+        '__attribute__((section(".nv_fatbin"), aligned(8), used))\n'
+        f"static const unsigned char fatbin[{len(section)}] = {{{', '.join(map(str, section))}}};\n"
+        "int answer(void) { return 42; }\n")
+    library = tmp_path / "libmxnet.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    wheel = tmp_path / "mxnet_cu000-1.9.1-py3-none-manylinux2014_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(library, tool.LIBRARY)
+    assert tool.library_targets(wheel) == {"sass": {(8, 0), (5, 0)}, "ptx": {(8, 6)}}
+
+
+def test_cuda_builds_says_which_cards_a_build_runs_on():
+    tool = cuda_builds_tool()
+    assert tool.runs_on({(8, 6)}, set()) == "A10G, RTX 30, L4, L40S, RTX 40"
+    assert tool.runs_on(set(), {(8, 6)}) == "A10G, RTX 30, L4, L40S, RTX 40, H100, H200, B200"
+    assert tool.runs_on({(5, 0)}, set()) == "M60"
