@@ -1,13 +1,15 @@
 """Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``).
 
-Test cells call them as ``check.<name>(<graded function>, **params)``. Each check calls
-the student's function through :func:`core.call`, computes what it should have returned
-with float64 classic NumPy, and, when the result is wrong, looks for the signature of a
+Test cells call them as ``check.<name>(<graded function>, **params)``. The checks of the
+activations and their derivatives are specs (:mod:`checks.spec`). Each check calls the
+student's function through :func:`core.call`, computes what it should have returned with
+float64 classic NumPy, and, when the result is wrong, looks for the signature of a
 typical mistake (an overflowing tanh, sigmoid(x) where its derivative was asked for,
 1 - x^2 instead of 1 - tanh(x)^2, a missing ReLU, a forgotten b1 W2, ...) to name it.
 ``train_mlp_accuracy`` evaluates the parameters a student's trainer returns on the
 Fashion-MNIST test set itself.
 """
+import dataclasses
 import functools
 import math
 
@@ -15,11 +17,10 @@ import numpy as onp
 from scipy import special, stats
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 
 EPS32 = core.FLOAT32_EPS
 # The activations are written by hand: no ready-made operator, and tanh without np.tanh.
-HAND_WRITTEN = core.HAND_DERIVED
 HAND_WRITTEN_TANH = core.HAND_WRITTEN_TANH
 NUM_CLASSES = 10
 NUM_PIXELS = 28 * 28
@@ -53,36 +54,34 @@ def _tanh(x):
 
 # --------------------------------------------------------------------------- helpers
 
+MXNET_FIX = "build it with mxnet.np operations, or convert it with .as_np_ndarray()"
+
+
 def _array_result(function, value, what="the result", shape=None, hint=None):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
-    return core.expect_float_array(
-        function, value, what, shape, hint,
-        legacy_fix="build it with mxnet.np operations, or convert it with .as_np_ndarray()")
+    return core.expect_float_array(function, value, what, shape, hint, legacy_fix=MXNET_FIX)
 
 
-def _inputs(shape, seed, scale, edges=()):
-    """Float32 N(0, scale^2) values of `shape` whose first entries are replaced by `edges`."""
-    x = onp.random.default_rng(seed).normal(0.0, scale, size=shape).reshape(-1)
-    edges = list(edges)[:x.size]
-    x[:len(edges)] = edges
-    return x.reshape(shape).astype(onp.float32)
+def _with_edges(values, edges):
+    """`values` in float32, their first entries replaced by `edges`."""
+    flat = values.reshape(-1)
+    edges = list(edges)[:flat.size]
+    flat[:len(edges)] = edges
+    return flat.reshape(values.shape).astype(onp.float32)
 
 
-def _call_elementwise(function, x, seed, forbidden):
-    """Call an elementwise function on x (float32 NumPy) as an mxnet array; check its output.
-
-    Fails when the function returns something that is not a float array of x's shape (and,
-    in core.call, when it changes X in place); returns the result as float64 NumPy.
-    """
-    core.check_source(function, forbidden)
-    got = core.call(function, np.array(x), seed=seed, forbidden=forbidden)
-    _array_result(function, got, shape=x.shape,
-                  hint="an elementwise function returns an array of its input's shape")
-    return core.to_numpy(got)
+def normal_inputs(edges):
+    """An input builder (checks.spec): N(0, scale^2) values, the first ones edges(scale)."""
+    def inputs(shape=(4, 6), scale=3.0, seed=0):
+        return _with_edges(onp.random.default_rng(seed).normal(0.0, scale, shape), edges(scale))
+    return inputs
 
 
-def _first(mask):
-    return tuple(int(i) for i in onp.argwhere(mask)[0])
+def large_inputs(magnitude=1e4, shape=(3, 4), seed=0):
+    """Uniform values in [-magnitude, magnitude] with the extremes and the overflow edge."""
+    edges = (magnitude, -magnitude, 0.0, 100.0, -100.0, 88.8, -88.8, 30.0, -30.0)
+    return _with_edges(onp.random.default_rng(seed).uniform(-magnitude, magnitude, shape),
+                       [e for e in edges if abs(e) <= magnitude])
 
 
 OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
@@ -90,54 +89,15 @@ OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / in
 NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
 
 
-def _check_finite(function, got, x, expected, advice):
-    """Name the input when the result is NaN or Inf where the true value is finite."""
-    bad = ~onp.isfinite(got) & onp.isfinite(expected)
-    if bad.any():
-        index = _first(bad)
-        kind = "NaN" if onp.isnan(got[index]) else "Inf"
-        if advice.startswith(OVERFLOW) and abs(x[index]) < NO_OVERFLOW_BELOW:
-            advice = ("Nothing overflows at so small an x: look for a division by zero, "
-                      "1 / 0 or 0 / 0")
-        core.fail(function, f"returned {kind} for x = {x[index]:g} (index {index}), expected "
-                            f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
-                            f"not finite. {advice}")
-
-
-def _compare(function, got, x, expected, mistakes, rtol=core.RTOL, atol=core.ATOL, name="f"):
-    """Name a known mistake, else report the worst entry with its x."""
-    core.diagnose(function, got, expected, mistakes, rtol, atol)
-    with onp.errstate(invalid="ignore"):
-        wrong = ~(onp.abs(got - expected) <= atol + rtol * onp.abs(expected))
-    if wrong.any():
-        error = onp.where(wrong, onp.abs(got - expected), -onp.inf)
-        index = onp.unravel_index(int(onp.nanargmax(error)), got.shape)
-        index = tuple(int(i) for i in index)
-        core.fail(function, f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
-                            f"index {index}: for x = {x[index]:.6g} expected "
-                            f"{name} = {expected[index]:.7g}, got {got[index]:.7g} (tolerance "
-                            f"rtol={rtol:g}, atol={atol:g})")
-
-
-def _scale_text(scale):
-    return f"N(0, {scale:g}^2) inputs"
+# The checks of the elementwise functions are specs (checks.spec); each *_stable check
+# is its *_matches check on inputs anywhere in [-magnitude, magnitude].
+Elementwise = functools.partial(spec.Spec, legacy_fix=MXNET_FIX, forbidden=core.HAND_DERIVED)
+Stable = functools.partial(dataclasses.replace, inputs=large_inputs, differentiable=False,
+                           passed="finite and right for inputs up to |x| = {magnitude:g}")
+ON_NORMAL_INPUTS = "on {size} N(0, {scale:g}^2) inputs"
 
 
 # --------------------------------------------------------------------------- activations
-
-def relu_matches(relu, shape=(4, 6), scale=3.0, seed=0):
-    """relu(X) = max(X, 0) elementwise, hand-written, including at 0 and at +-1e-6."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -1e-6, 1e-6, -scale, scale))
-    got = _call_elementwise(relu, x, seed, HAND_WRITTEN)
-    points = x.astype(onp.float64)
-    expected = _relu(points)
-    _check_finite(relu, got, x, expected, "max(x, 0) needs no exp and no division: "
-                                          "np.maximum(X, 0)")
-    _compare(relu, got, x, expected, _relu_mistakes(points), name="max(x, 0)")
-    core.gradients(relu, np.array(x), seed=seed)
-    core.passed(relu, f"max(x, 0) on {x.size} {_scale_text(scale)}, 0 and +-1e-6 included, "
-                      f"differentiable")
-
 
 @core.oracle
 def _relu_mistakes(x):
@@ -151,132 +111,66 @@ def _relu_mistakes(x):
     ]
 
 
+RELU = Elementwise(
+    name="relu", inputs=normal_inputs(lambda scale: (0.0, -1e-6, 1e-6, -scale, scale)),
+    oracle=_relu, mistakes=_relu_mistakes, shown_as="max(x, 0)",
+    finite="max(x, 0) needs no exp and no division: np.maximum(X, 0)",
+    passed=f"max(x, 0) {ON_NORMAL_INPUTS}, 0 and +-1e-6 included", differentiable=True)
+relu_matches = spec.check(RELU)
+
+
 @core.oracle
 def _sigmoid_mistakes(x):
-    with onp.errstate(all="ignore"):
-        return [
-            (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
-                           "sigmoid(x) = 1 / (1 + exp(-x))"),
-            (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is "
-                                    "1 + exp(-x)"),
-            (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
-        ]
+    return [
+        (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
+                       "sigmoid(x) = 1 / (1 + exp(-x))"),
+        (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is "
+                                "1 + exp(-x)"),
+        (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
+    ]
 
 
-SIGMOID_FIX = (f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives "
-               f"1 / inf = 0, which is right; exp(x) / (1 + exp(x)) turns into inf / inf "
-               f"for large x")
-
-
-def sigmoid_matches(sigmoid, shape=(4, 6), scale=3.0, seed=0):
-    """sigmoid(X) = 1 / (1 + exp(-X)) elementwise, hand-written."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale))
-    got = _call_elementwise(sigmoid, x, seed, HAND_WRITTEN)
-    points = x.astype(onp.float64)
-    expected = _sigmoid(points)
-    with onp.errstate(all="ignore"):
-        mistakes = _sigmoid_mistakes(points)
-        core.diagnose(sigmoid, got, expected, mistakes)
-        _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
-        _compare(sigmoid, got, x, expected, mistakes, name="sigmoid(x)")
-    core.gradients(sigmoid, np.array(x), seed=seed)
-    core.passed(sigmoid, f"1 / (1 + exp(-x)) on {x.size} {_scale_text(scale)}, differentiable")
-
-
-def _large_inputs(shape, seed, magnitude):
-    """Uniform values in [-magnitude, magnitude] with the extremes and the overflow edge."""
-    x = onp.random.default_rng(seed).uniform(-magnitude, magnitude, size=shape).reshape(-1)
-    edges = [magnitude, -magnitude, 0.0, 100.0, -100.0, 88.8, -88.8, 30.0, -30.0]
-    edges = [e for e in edges if abs(e) <= magnitude][:x.size]
-    x[:len(edges)] = edges
-    return x.reshape(shape).astype(onp.float32)
-
-
-def sigmoid_stable(sigmoid, magnitude=1e4, shape=(3, 4), seed=0):
-    """sigmoid(X) is finite and right for inputs anywhere in [-magnitude, magnitude]."""
-    x = _large_inputs(shape, seed, magnitude)
-    got = _call_elementwise(sigmoid, x, seed, HAND_WRITTEN)
-    points = x.astype(onp.float64)
-    expected = _sigmoid(points)
-    with onp.errstate(all="ignore"):
-        mistakes = _sigmoid_mistakes(points)
-        core.diagnose(sigmoid, got, expected, mistakes)
-        _check_finite(sigmoid, got, x, expected, SIGMOID_FIX)
-        _compare(sigmoid, got, x, expected, mistakes, name="sigmoid(x)")
-    core.passed(sigmoid, f"finite and right for inputs up to |x| = {magnitude:g}")
+SIGMOID = Elementwise(
+    name="sigmoid", inputs=normal_inputs(lambda scale: (0.0, -scale, scale)),
+    oracle=_sigmoid, mistakes=_sigmoid_mistakes, shown_as="sigmoid(x)",
+    finite=f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives 1 / inf "
+           f"= 0, which is right; exp(x) / (1 + exp(x)) turns into inf / inf for large x",
+    overflow_from=NO_OVERFLOW_BELOW,
+    passed=f"1 / (1 + exp(-x)) {ON_NORMAL_INPUTS}", differentiable=True)
+sigmoid_matches = spec.check(SIGMOID)
+sigmoid_stable = spec.check(Stable(SIGMOID))
 
 
 @core.oracle
 def _tanh_mistakes(x):
-    with onp.errstate(all="ignore"):
-        return [
-            (_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
-                              "2 sigmoid(x) - 1: the exponent is 2x, "
-                              "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
-            (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
-            (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
-                                   "multiply by np.sign(X)"),
-            (_sigmoid(x), "computed sigmoid(x), not tanh(x)"),
-        ]
+    return [
+        (_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
+                       "2 sigmoid(x) - 1: the exponent is 2x, "
+                       "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
+        (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
+        (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
+                            "multiply by np.sign(X)"),
+        (_sigmoid(x), "computed sigmoid(x), not tanh(x)"),
+    ]
 
 
-TANH_FIX = (f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 "
-            f"and so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)")
-
-
-def tanh_matches(tanh, shape=(4, 6), scale=3.0, seed=0):
-    """tanh(X) elementwise, hand-written without np.tanh."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale, 1e-3, -1e-3))
-    got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
-    points = x.astype(onp.float64)
-    expected = _tanh(points)
-    with onp.errstate(all="ignore"):
-        _check_finite(tanh, got, x, expected, TANH_FIX)
-        _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
-    core.gradients(tanh, np.array(x), seed=seed)
-    core.passed(tanh, f"tanh(x) on {x.size} {_scale_text(scale)}, differentiable")
-
-
-def tanh_stable(tanh, magnitude=1e4, shape=(3, 4), seed=0):
-    """tanh(X) is finite and right for inputs anywhere in [-magnitude, magnitude]."""
-    x = _large_inputs(shape, seed, magnitude)
-    got = _call_elementwise(tanh, x, seed, HAND_WRITTEN_TANH)
-    points = x.astype(onp.float64)
-    expected = _tanh(points)
-    with onp.errstate(all="ignore"):
-        _check_finite(tanh, got, x, expected, TANH_FIX)
-        _compare(tanh, got, x, expected, _tanh_mistakes(points), name="tanh(x)")
-    core.passed(tanh, f"finite and right for inputs up to |x| = {magnitude:g}")
+TANH = Elementwise(
+    name="tanh", inputs=normal_inputs(lambda scale: (0.0, -scale, scale, 1e-3, -1e-3)),
+    oracle=_tanh, mistakes=_tanh_mistakes, shown_as="tanh(x)", forbidden=HAND_WRITTEN_TANH,
+    finite=f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 and "
+           f"so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)",
+    overflow_from=NO_OVERFLOW_BELOW,
+    passed=f"tanh(x) {ON_NORMAL_INPUTS}", differentiable=True)
+tanh_matches = spec.check(TANH)
+tanh_stable = spec.check(Stable(TANH))
 
 
 # --------------------------------------------------------------------------- derivatives
-
-def relu_grad_matches(relu_grad, shape=(4, 6), scale=3.0, seed=0):
-    """relu_grad(X): 1 for x > 0, 0 for x < 0, any value in [0, 1] at x = 0."""
-    x = _inputs(shape, seed, scale, edges=(0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES)
-    got = _call_elementwise(relu_grad, x, seed, core.HAND_DERIVED)
-    points = x.astype(onp.float64)
-    expected = _relu_grad(points)
-    zero = points == 0
-    at_zero = got[zero]
-    if not onp.all((at_zero >= 0) & (at_zero <= 1)):
-        index = _first(zero & ~((got >= 0) & (got <= 1)))
-        core.fail(relu_grad, f"returned {got[index]:g} at x = 0 (index {index}): max(x, 0) "
-                             f"has a kink there, and every value in [0, 1] is a subgradient: "
-                             f"pick one (X > 0 gives 0, X >= 0 gives 1)")
-    expected[zero] = got[zero]   # any value in [0, 1] is right at the kink
-    mistakes = _relu_grad_mistakes(points)
-    for value, _ in mistakes:
-        value[zero] = got[zero]
-    _compare(relu_grad, got, x, expected, mistakes, name="relu'(x)")
-    core.passed(relu_grad, f"the slope of max(x, 0) on {x.size} {_scale_text(scale)}, "
-                           f"0, +-1e-6, {RANGE_TEXT}")
-
+# Each derivative is checked across the contracted range too.
 
 @core.oracle
 def _relu_grad(x):
-    """The slope of max(x, 0): 1 for x > 0, else 0 (at x = 0 the check takes any value in
-    [0, 1])."""
+    """The slope of max(x, 0): 1 for x > 0, else 0 (see RELU_GRAD's kink at x = 0)."""
     return (x > 0).astype(onp.float64)
 
 
@@ -292,21 +186,15 @@ def _relu_grad_mistakes(x):
     ]
 
 
-def sigmoid_grad_matches(sigmoid_grad, shape=(4, 6), scale=3.0, seed=0):
-    """sigmoid_grad(X) = sigmoid(X) (1 - sigmoid(X)), hand-derived."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
-    got = _call_elementwise(sigmoid_grad, x, seed, core.HAND_DERIVED)
-    points = x.astype(onp.float64)
-    expected = _sigmoid_grad(points)
-    with onp.errstate(all="ignore"):
-        _check_finite(sigmoid_grad, got, x, expected, SIGMOID_GRAD_FIX)
-        _compare(sigmoid_grad, got, x, expected, _sigmoid_grad_mistakes(points),
-                 name="sigmoid'(x)")
-    core.passed(sigmoid_grad, f"sigmoid(x) (1 - sigmoid(x)) on {x.size} {_scale_text(scale)}, "
-                              f"{RANGE_TEXT}")
-
-
-SIGMOID_GRAD_FIX = f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)"
+RELU_GRAD = Elementwise(
+    name="relu_grad",
+    inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
+    oracle=_relu_grad, mistakes=_relu_grad_mistakes, shown_as="relu'(x)",
+    kink=spec.Kink(0.0, 0.0, 1.0, "max(x, 0) has a kink there, and every value in [0, 1] is "
+                                  "a subgradient: pick one (X > 0 gives 0, X >= 0 gives 1)"),
+    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}")
+relu_grad_matches = spec.check(RELU_GRAD)
+DERIVATIVE_INPUTS = normal_inputs(lambda scale: (0.0, -scale, scale) + RANGE_EDGES)
 
 
 @core.oracle
@@ -331,19 +219,12 @@ def _sigmoid_grad_mistakes(x):
     ]
 
 
-def tanh_grad_matches(tanh_grad, shape=(4, 6), scale=3.0, seed=0):
-    """tanh_grad(X) = 1 - tanh(X)^2, hand-derived."""
-    x = _inputs(shape, seed, scale, edges=(0.0, -scale, scale) + RANGE_EDGES)
-    got = _call_elementwise(tanh_grad, x, seed, core.HAND_DERIVED)
-    points = x.astype(onp.float64)
-    expected = _tanh_grad(points)
-    with onp.errstate(all="ignore"):
-        _check_finite(tanh_grad, got, x, expected, TANH_GRAD_FIX)
-        _compare(tanh_grad, got, x, expected, _tanh_grad_mistakes(points), name="tanh'(x)")
-    core.passed(tanh_grad, f"1 - tanh(x)^2 on {x.size} {_scale_text(scale)}, {RANGE_TEXT}")
-
-
-TANH_GRAD_FIX = f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then 1 - t ** 2"
+sigmoid_grad_matches = spec.check(Elementwise(
+    name="sigmoid_grad", inputs=DERIVATIVE_INPUTS, oracle=_sigmoid_grad,
+    mistakes=_sigmoid_grad_mistakes, shown_as="sigmoid'(x)",
+    finite=f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)",
+    overflow_from=NO_OVERFLOW_BELOW,
+    passed=f"sigmoid(x) (1 - sigmoid(x)) {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
 
 
 @core.oracle
@@ -362,6 +243,14 @@ def _tanh_grad_mistakes(x):
         (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
         (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
     ]
+
+
+tanh_grad_matches = spec.check(Elementwise(
+    name="tanh_grad", inputs=DERIVATIVE_INPUTS, oracle=_tanh_grad,
+    mistakes=_tanh_grad_mistakes, shown_as="tanh'(x)",
+    finite=f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then 1 - t ** 2",
+    overflow_from=NO_OVERFLOW_BELOW,
+    passed=f"1 - tanh(x)^2 {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
 
 
 # --------------------------------------------------------------------------- init_mlp_params
