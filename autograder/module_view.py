@@ -7,6 +7,8 @@ import ast
 import importlib
 from pathlib import Path
 
+from d2lcourse.course import ASSIGNMENTS
+
 REFERENCE_PACKAGE = "d2lcourse.solutions"
 
 
@@ -47,7 +49,6 @@ def imported_references(sources):
 def unpublished_references(setup, published):
     """The assignments whose reference modules the setup code needs and that are not
     published (`published`: assignment ids): the grader must not show them."""
-    from d2lcourse.course import ASSIGNMENTS
     needed = set(referenced_modules(setup))
     return [a.id for a in ASSIGNMENTS.values() if a.module in needed and a.id not in published]
 

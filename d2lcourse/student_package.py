@@ -34,6 +34,7 @@ import d2lcourse
 from d2lcourse import grading, mistakes, notebooks
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
+from d2lcourse.autograder.module_view import unpublished_references
 
 PACKAGE = Path(d2lcourse.__file__).parent
 # What only instructors install: paths inside the d2lcourse package (the reference
@@ -175,6 +176,11 @@ def requirements():
             and not line.startswith(GRADING_ONLY_REQUIREMENTS)] + list(STUDENT_REQUIREMENTS)
 
 
+def reference_source(assignment_id):
+    module = importlib.import_module(f"d2lcourse.solutions.{ASSIGNMENTS[assignment_id].module}")
+    return Path(module.__file__).read_text()
+
+
 def stage(published, folder):
     """Write the student package's source tree into `folder`."""
     shutil.copytree(PACKAGE, folder / "d2lcourse",
@@ -208,13 +214,19 @@ def build(published, out):
     if unknown:
         raise SystemExit(f"student_package: unknown assignment(s) {', '.join(unknown)}: "
                          f"PUBLISHED takes ids of {', '.join(ASSIGNMENTS)}")
+    for assignment_id in published:
+        missing = unpublished_references([reference_source(assignment_id)], published)
+        if missing:
+            raise SystemExit(f"student_package: {assignment_id}'s reference solutions import "
+                             f"those of {', '.join(missing)}: publish them too")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("d2lcourse-*.whl"):
         old.unlink()
     with tempfile.TemporaryDirectory() as folder:
         stage(published, Path(folder))
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out.resolve()), folder], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                        "-w", str(out.resolve()), folder], check=True)
     wheels = list(out.glob("d2lcourse-*.whl"))
     print(f"student wheel: {wheels[0]} (published: {', '.join(published) or 'none'})")
     return wheels[0]

@@ -173,7 +173,7 @@ def test_no_file_holds_an_answer(student_venv):
     assert not shipped, shipped
 
 
-def test_answers_cannot_be_imported(student_venv):
+def test_answers_cannot_be_imported_and_the_tools_work(student_venv):
     published, venv = student_venv
     for module in ("d2lcourse.mistakes", "d2lcourse.autograder", "d2lcourse.demo",
                    *(f"d2lcourse.solutions.{a.module}" for a in ASSIGNMENTS.values()
@@ -188,6 +188,12 @@ def test_answers_cannot_be_imported(student_venv):
                               capture_output=True, text=True, check=True).stdout
     assert "check" in commands and "doctor" in commands
     assert not {"demo", "grade", "similarity"} & set(commands.split()), commands
+    doctor = subprocess.run([str(venv / "bin" / "d2lcourse"), "doctor"], cwd=venv,
+                            capture_output=True, text=True)
+    assert doctor.returncode == 0 and "The course can run here." in doctor.stdout, doctor.stdout
+    kernels = subprocess.run([str(venv / "bin" / "jupyter"), "kernelspec", "list"], cwd=venv,
+                             capture_output=True, text=True, check=True).stdout
+    assert "python3" in kernels, kernels
 
 
 # Runs in the student's venv: each case's visible tests, as `d2lcourse check` runs them.
