@@ -19,7 +19,8 @@ defaults; one is ``seed``). :func:`run` fails at the first of these steps that f
 6. a wrong result equal to a mistake's value fails with its message (:func:`core.diagnose`);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
    DIVISION for |x| < ``overflow_from``, where nothing overflows);
-8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x;
+8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x
+   (with ``describe``, :func:`core.assert_close` says it, the inputs in its words);
 9. ``differentiable``: autograd differentiates the result (:func:`core.gradients`);
 10. ``passed.format(size=x.size, **params)``, with ", differentiable" after step 9.
 Every message of a spec comes from a catalogued mistake (tests/test_spec.py). Checks of
@@ -54,11 +55,13 @@ class Spec:
     passed: str
     forbidden: dict
     legacy_fix: str
+    float_fix: str = core.FLOAT_FIX
     shape: Callable = onp.shape
     shape_hint: str = "an elementwise function returns an array of its input's shape"
     finite: Optional[str] = None
     overflow_from: float = 0.0
     kink: Optional[Kink] = None
+    describe: Optional[Callable] = None
     differentiable: bool = False
     rtol: float = core.RTOL
     atol: float = core.ATOL
@@ -90,7 +93,7 @@ def run(spec, function, *args, **kwargs):
     params, x, expected, mistakes = case(spec, *args, **kwargs)
     got = core.call(function, np.array(x), seed=params["seed"], forbidden=spec.forbidden)
     core.expect_float_array(function, got, shape=spec.shape(x), hint=spec.shape_hint,
-                            legacy_fix=spec.legacy_fix)
+                            legacy_fix=spec.legacy_fix, float_fix=spec.float_fix)
     got = core.to_numpy(got)
     with onp.errstate(all="ignore"):
         if spec.kink:
@@ -105,7 +108,11 @@ def run(spec, function, *args, **kwargs):
         core.diagnose(function, got, expected, mistakes, spec.rtol, spec.atol)
         if spec.finite:
             require_finite(spec, function, got, x, expected)
-        require_close(spec, function, got, x, expected)
+        if spec.describe:
+            core.assert_close(function, got, expected, rtol=spec.rtol, atol=spec.atol,
+                              inputs=spec.describe(x))
+        else:
+            require_close(spec, function, got, x, expected)
     if spec.differentiable:
         core.gradients(function, np.array(x), seed=params["seed"])
     core.passed(function, spec.passed.format(size=x.size, **params)
