@@ -161,6 +161,15 @@ def test_grad_f_at_a_float_names_the_mistake():
     assert "at x = 1.0: wrong sign: the derivative of -4x is -4" in message
 
 
+def test_grad_f_matches_speaks_of_derivatives_and_of_the_inputs_shape():
+    """grad_f_matches is a spec (checks.spec): its float_fix and describe are 01's words."""
+    message = failure(lambda: check.grad_f_matches(lambda x: (6 * x - 4).astype("int32")))
+    assert message.endswith(check.FLOAT_FIX)
+    message = failure(lambda: check.grad_f_matches(lambda x: 6 * x - 4 + 0.01 * x * x,
+                                                   shape=(2, 3)))
+    assert "the result is wrong (for x of shape (2, 3)): 6 of 6 entries differ" in message
+
+
 # --------------------------------------------------------------------------- subgradients
 
 @pytest.mark.parametrize("at_zero", [-1.0, -0.25, 0.0, 1.0])

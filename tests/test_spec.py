@@ -1,9 +1,9 @@
 """The check engine (d2lcourse/checks/spec.py): checks that are data.
 
-tests/test_checks_mlp.py tests what the converted checks decide; these test that they
-are specs, that their entry points take what test cells pass, that every message a spec
-can give is produced by a catalogued case, and that a case materialises as data, also
-from the student package's recorded answers alone.
+tests/test_checks_mlp.py and tests/test_checks_ndarray_autograd.py test what the converted
+checks decide; these test that they are specs, that their entry points take what test cells
+pass, that every message a spec can give is produced by a catalogued case, and that a case
+materialises as data, also from the student package's recorded answers alone.
 """
 import ast
 import inspect
@@ -13,14 +13,18 @@ from pathlib import Path
 import numpy as onp
 import pytest
 
-from d2lcourse.checks import core, mlp, spec
+from d2lcourse.checks import core, mlp, ndarray_autograd, spec
 from d2lcourse.solutions import mlp as ref
+from d2lcourse.solutions import ndarray_autograd as ref_ndarray_autograd
 
 from helpers import quietly, replaying
 
-SPEC_ENTRY_POINTS = {"05_mlp": (mlp, [
-    "relu_matches", "sigmoid_matches", "sigmoid_stable", "tanh_matches", "tanh_stable",
-    "relu_grad_matches", "sigmoid_grad_matches", "tanh_grad_matches"])}
+SPEC_ENTRY_POINTS = {
+    "01_ndarray_autograd": (ndarray_autograd, ["grad_f_matches"]),
+    "05_mlp": (mlp, [
+        "relu_matches", "sigmoid_matches", "sigmoid_stable", "tanh_matches", "tanh_stable",
+        "relu_grad_matches", "sigmoid_grad_matches", "tanh_grad_matches"])}
+REFERENCES = {ndarray_autograd: ref_ndarray_autograd, mlp: ref}
 CASES = [pytest.param(module, name, id=name)
          for module, names in SPEC_ENTRY_POINTS.values() for name in names]
 
@@ -83,7 +87,7 @@ def test_a_public_case_materialises_from_the_recorded_answers_alone(module, name
     one_spec = entry.args[0]
     params, x, expected, mistakes = spec.case(one_spec, seed=3)
     assert x.dtype == onp.float32 and params["seed"] == 3
-    with replaying(lambda: entry(getattr(ref, one_spec.name), seed=3)):
+    with replaying(lambda: entry(getattr(REFERENCES[module], one_spec.name), seed=3)):
         _, replayed_x, replayed, replayed_mistakes = spec.case(one_spec, seed=3)
         with pytest.raises(core.UnknownAnswer):
             spec.case(one_spec, seed=4)

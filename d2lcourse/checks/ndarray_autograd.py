@@ -17,7 +17,7 @@ import math
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     cube, gram_sum, log_sum_exp, mean_square, softplus, sum_of_cubes, tanh_energy, wave,
     x_sin_x)
@@ -72,14 +72,16 @@ def _hand_derived(function, *args, seed=0):
     return core.call(function, *args, seed=seed, forbidden=core.HAND_DERIVED)
 
 
+LEGACY_FIX = ("convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
+              "DeepNumpy mode)")
+FLOAT_FIX = ("A derivative is a real number: convert it with .astype(x.dtype), or build it "
+             "from floats, e.g. np.where(condition, 1.0, 0.0)")
+
+
 def _array_result(function, value, what="the result", shape=None, hint=None):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
-    return core.expect_float_array(
-        function, value, what, shape, hint,
-        legacy_fix="convert it with .as_np_ndarray() (autograd.grad returns legacy arrays "
-                   "even in DeepNumpy mode)",
-        float_fix="A derivative is a real number: convert it with .astype(x.dtype), or "
-                  "build it from floats, e.g. np.where(condition, 1.0, 0.0)")
+    return core.expect_float_array(function, value, what, shape, hint,
+                                   legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
 
 
 def _scalar_result(function, value, what="the result"):
@@ -334,16 +336,17 @@ def _f_prime_mistakes(x):
     ]
 
 
-def grad_f_matches(grad_f, shape=(6,), seed=0, scale=2.0):
-    """grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array."""
-    x = core.random_array(shape, seed, scale=scale)
-    got = _array_result(grad_f, _hand_derived(grad_f, x, seed=seed), shape=shape,
-                        hint="f is applied elementwise, so f'(x) has the shape of x")
-    points = core.to_numpy(x)
-    expected = _f_prime(points)
-    core.diagnose(grad_f, got, expected, _f_prime_mistakes(points))
-    core.assert_close(grad_f, got, expected, inputs=_describe(x))
-    core.passed(grad_f, f"f'(x) on {x.size} values")
+def _normal_inputs(shape=(6,), seed=0, scale=2.0):
+    """N(0, scale^2) float32 values, those of core.random_array."""
+    return core.random_array(shape, seed, scale=scale).asnumpy()
+
+
+# grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array (checks.spec).
+grad_f_matches = spec.check(spec.Spec(
+    name="grad_f", inputs=_normal_inputs, oracle=_f_prime, mistakes=_f_prime_mistakes,
+    shown_as="f'(x)", passed="f'(x) on {size} values", forbidden=core.HAND_DERIVED,
+    legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX, describe=_describe,
+    shape_hint="f is applied elementwise, so f'(x) has the shape of x"))
 
 
 def grad_f_at(grad_f, x=1.0):
