@@ -41,7 +41,7 @@ import nbformat
 from d2lcourse.course import assignment_of, default_course_dir, published
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
-from d2lcourse.autograder.module_view import unpublished_message, unpublished_references
+from d2lcourse.autograder.module_view import unpublished_problem
 from d2lcourse.model import InfrastructureFault, Status, Verdict
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.autograder.workers import Job, judge, one_line, sigint_ignored
@@ -263,9 +263,9 @@ def trusted_parts(recorder, assignment):
     order = [grade_id(cell) for cell in source.cells if grade_id(cell)]
     setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
                                    Path(assignment.notebook).stem, order)
-    missing = unpublished_references(setup, published(recorder.course_dir))
-    if missing:
-        raise InfrastructureFault(unpublished_message(assignment, missing))
+    problem = unpublished_problem(assignment, setup, published(recorder.course_dir))
+    if problem:
+        raise InfrastructureFault(problem)
     return setup, tests
 
 

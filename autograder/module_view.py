@@ -53,7 +53,12 @@ def unpublished_references(setup, published):
     return [a.id for a in ASSIGNMENTS.values() if a.module in needed and a.id not in published]
 
 
-def unpublished_message(assignment, missing):
+def unpublished_problem(assignment, setup, published):
+    """Why `assignment` cannot be graded with only `published` shown to its setup code,
+    or "" when it can."""
+    missing = unpublished_references(setup, published)
+    if not missing:
+        return ""
     return (f"{assignment.id}'s setup cells import the reference solutions of "
             f"{', '.join(missing)}, which are not published: add them to the course's "
             f"published.txt once their deadline has passed, then grade again")

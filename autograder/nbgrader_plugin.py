@@ -27,7 +27,7 @@ from traitlets import Bool, Float, List, Unicode
 from d2lcourse.course import ASSIGNMENTS, Assignment, published
 from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from d2lcourse.autograder.evaluate import TestCell, evaluate
-from d2lcourse.autograder.module_view import unpublished_message, unpublished_references
+from d2lcourse.autograder.module_view import unpublished_problem
 from d2lcourse.model import Status
 from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
@@ -120,9 +120,9 @@ class SandboxedExecute(NbGraderPreprocessor):
         if verdict is None:
             assignment = assignment_for(info["assignment"], info["notebook"], functions)
             course_root = CourseDirectory(config=self.config).root
-            missing = unpublished_references(setup, published(course_root))
-            if missing:
-                raise RuntimeError(unpublished_message(assignment, missing))
+            problem = unpublished_problem(assignment, setup, published(course_root))
+            if problem:
+                raise RuntimeError(problem)
             verdict = evaluate(assignment, setup, tests, student_solutions(notebook, functions),
                                Limits(seconds=self.timeout), not self.unsafe_no_sandbox,
                                self.data_dir or find_data_dir())

@@ -24,7 +24,7 @@ import numpy as onp
 from d2lcourse import grading, notebooks
 from d2lcourse import mistakes as catalogue
 from d2lcourse.checks import core
-from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 SHIFT = 7919  # a prime: shifted seeds never meet the unshifted ones of another check
 
@@ -85,7 +85,7 @@ def cases(assignment):
     function, each alternative of a quick function on its own."""
     source = notebooks.read(assignment.source_path())
     reference = grading.solution_sources(source)
-    quick = [f for f in assignment.functions if not f.startswith("train_")]
+    quick = [f for f in assignment.functions if not is_trainer(f)]
     found = [("reference", reference, quick)]
     for alternative in catalogue.load(assignment)[1]:
         if alternative.function in quick:

@@ -51,6 +51,11 @@ ASSIGNMENTS = {a.id: a for a in (
 )}
 
 
+def is_trainer(function):
+    """Whether graded function `function` is a trainer (`train_*`): its tests train."""
+    return function.startswith("train_")
+
+
 def assignment_of(grade_ids):
     """The course's assignment whose graded functions the cell ids `grade_ids` name most."""
     return max(ASSIGNMENTS.values(), key=lambda a: a.named(grade_ids))

@@ -33,7 +33,7 @@ from nbgrader.preprocessors import ClearSolutions
 import d2lcourse
 from d2lcourse import grading, mistakes, notebooks
 from d2lcourse.checks import core
-from d2lcourse.course import ASSIGNMENTS, REPOSITORY
+from d2lcourse.course import ASSIGNMENTS, REPOSITORY, is_trainer
 from d2lcourse.autograder.module_view import unpublished_references
 
 PACKAGE = Path(d2lcourse.__file__).parent
@@ -49,16 +49,12 @@ STUDENT_REQUIREMENTS = ("ipykernel",)
 CACHE = REPOSITORY / "build" / "student"
 
 
-def is_trainer(function):
-    return function.startswith("train_")
-
-
-def visible_cases(assignment, training=True):
-    """{case name: (solution sources, graded functions whose visible tests run)}: the
-    reference and the released stub on every test; each catalogued mistake and alternative
-    on its own function's and the quick ones (as tests/test_course.py grades them: a
-    trainer's tests train for minutes). `training=False` leaves trainers out altogether."""
-    source = notebooks.read(assignment.source_path())
+def visible_cases(assignment, source, training=True):
+    """{case name: (solution sources, graded functions whose visible tests run)} of the
+    assignment's `source` notebook: the reference and the released stub on every test;
+    each catalogued mistake and alternative on its own function's and the quick ones (as
+    tests/test_course.py grades them: a trainer's tests train for minutes).
+    `training=False` leaves trainers out altogether."""
     reference = grading.solution_sources(source)
     released, _ = ClearSolutions().preprocess(copy.deepcopy(source), {})
     everything = tuple(f for f in assignment.functions if training or not is_trainer(f))
@@ -75,10 +71,9 @@ def visible_cases(assignment, training=True):
     return cases
 
 
-def run_visible_tests(assignment, sources, tested):
-    """[(grade_id, points, message)] of the visible tests of the graded functions `tested`
-    with these solution cells."""
-    source = notebooks.read(assignment.source_path())
+def run_visible_tests(assignment, source, sources, tested):
+    """[(grade_id, points, message)] of the `source` notebook's visible tests of the graded
+    functions `tested`, with these solution cells."""
     functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
                                          sources)
     return [(result.grade_id, result.points, result.message) for result in (
@@ -90,18 +85,20 @@ def run_visible_tests(assignment, sources, tested):
 def record(assignment, training=True):
     """(answers, results): the oracles' answers on every visible-test run, and its results."""
     answers, results = {}, {}
+    source = notebooks.read(assignment.source_path())
     with core.oracle_answers("record", answers):
-        for name, (sources, tested) in visible_cases(assignment, training).items():
-            results[name] = run_visible_tests(assignment, sources, tested)
+        for name, (sources, tested) in visible_cases(assignment, source, training).items():
+            results[name] = run_visible_tests(assignment, source, sources, tested)
     return answers, results
 
 
 def replay_differences(assignment, answers, results, training=True):
     """The runs whose results differ when every oracle answers from `answers` alone."""
     differences = []
+    source = notebooks.read(assignment.source_path())
     with core.oracle_answers("replay", answers):
-        for name, (sources, tested) in visible_cases(assignment, training).items():
-            replayed = run_visible_tests(assignment, sources, tested)
+        for name, (sources, tested) in visible_cases(assignment, source, training).items():
+            replayed = run_visible_tests(assignment, source, sources, tested)
             if replayed != results[name]:
                 differences.append((name, results[name], replayed))
     return differences

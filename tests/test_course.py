@@ -26,13 +26,9 @@ from nbgrader.preprocessors import ClearSolutions
 from d2lcourse import mistakes as catalogue
 from d2lcourse import grading, notebooks
 from d2lcourse.checks import core
-from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 ASSIGNMENT_IDS = list(ASSIGNMENTS)
-
-
-def is_training(function):
-    return function.startswith("train_")
 
 
 @functools.lru_cache(maxsize=None)
@@ -148,7 +144,7 @@ def graded_mistake(assignment_id, mistake):
     assignment = ASSIGNMENTS[assignment_id]
     # Training tests are slow: run them only where the mistake is. (Tests of also_fails
     # may fail or pass: nothing is asserted of them, so they are not run.)
-    only = [f for f in assignment.functions if not is_training(f) or f == mistake.function]
+    only = [f for f in assignment.functions if not is_trainer(f) or f == mistake.function]
     with recorded_failures() as records:
         results = grade(assignment_id, {mistake.function: mistake.source}, only)
     return results, tuple(records)
@@ -191,7 +187,7 @@ def test_stderr_and_warnings_keep_full_marks(assignment_id):
     noisy = {name: source + NOISY_WRAPPER.format(name=name) for name, source in sources.items()}
     # Every function is noisy; the slow training tests are left out (same mechanism).
     results = grade(assignment_id, noisy,
-                    only=[f for f in ASSIGNMENTS[assignment_id].functions if not is_training(f)])
+                    only=[f for f in ASSIGNMENTS[assignment_id].functions if not is_trainer(f)])
     assert results and all(r.passed for r in results), report(results)
 
 

@@ -29,6 +29,7 @@ import nbformat
 import pytest
 
 from d2lcourse import mistakes, notebooks, student_package
+from d2lcourse.autograder.module_view import unpublished_references
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
 from d2lcourse.notebooks import HIDDEN_TESTS
 
@@ -75,25 +76,24 @@ def answers(published):
     found, public = {}, set()
     for assignment in ASSIGNMENTS.values():
         notebook = notebooks.read(assignment.source_path())
-        stubs = "\n".join(student_package.visible_cases(assignment, training=False)
-                          ["released_stub"][0].values())
+        for cell in notebook.cells:
+            if notebooks.is_test_cell(cell):
+                for hidden in HIDDEN_TESTS.findall(cell.source):
+                    for line in significant(hidden.replace("### BEGIN HIDDEN TESTS", "")
+                                            .replace("### END HIDDEN TESTS", "")):
+                        found[line] = f"a hidden test of {notebooks.grade_id(cell)}"
         solutions = notebooks.cells_by_id(notebook, notebooks.is_solution_cell)
         if assignment.id in published:
             public.update(*(significant(cell.source) for cell in solutions.values()))
             continue
+        stubs = "\n".join(student_package.visible_cases(assignment, notebook, training=False)
+                          ["released_stub"][0].values())
         for name, cell in solutions.items():
             for line in significant(cell.source, stubs):
                 found[line] = f"the reference solution of {name}"
         for alternative in mistakes.load(assignment)[1]:
             for line in significant(alternative.source, stubs):
                 found[line] = f"the alternative {alternative.name}"
-    for assignment in ASSIGNMENTS.values():
-        for cell in notebooks.read(assignment.source_path()).cells:
-            if notebooks.is_test_cell(cell):
-                for hidden in HIDDEN_TESTS.findall(cell.source):
-                    for line in significant(hidden.replace("### BEGIN HIDDEN TESTS", "")
-                                            .replace("### END HIDDEN TESTS", "")):
-                        found[line] = f"a hidden test of {notebooks.grade_id(cell)}"
     return {line: where for line, where in found.items() if line not in public}
 
 
@@ -218,13 +218,6 @@ json.dump(results, open(sys.argv[3], "w"))
 """
 
 
-def satisfied(assignment, published):
-    """Whether the assignment's setup imports only published reference modules."""
-    setup = "\n".join(grading_setup(assignment))
-    return all(f"d2lcourse.solutions.{ASSIGNMENTS[a].module}" not in setup
-               for a in ASSIGNMENTS if a not in published)
-
-
 def grading_setup(assignment):
     from d2lcourse import grading
     return grading.setup_sources(notebooks.read(assignment.source_path()))
@@ -232,7 +225,8 @@ def grading_setup(assignment):
 
 def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
     published, venv = student_venv
-    ready = [a for a in ASSIGNMENTS.values() if satisfied(a, published)]
+    ready = [a for a in ASSIGNMENTS.values()
+             if not unpublished_references(grading_setup(a), published)]
     expected_ready = {"01_ndarray_autograd", "02_linear_regression", "04_softmax_regression"}
     assert {a.id for a in ready} == (set(ASSIGNMENTS) if published else expected_ready)
     released = tmp_path / "released"
@@ -244,7 +238,7 @@ def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
             if notebooks.is_test_cell(cell):
                 cell.source = notebooks.without_hidden_tests(cell.source)
         nbformat.write(notebook, str(released / assignment.notebook))
-        runs = student_package.visible_cases(assignment)
+        runs = student_package.visible_cases(assignment, notebook)
         cases[assignment.id] = runs
         recorded = student_package.recorded_results(assignment)
         expected.update({f"{assignment.id}/{name}": [list(r) for r in recorded[name]]
@@ -270,7 +264,7 @@ def test_the_grader_shows_published_solutions_only(tmp_path, capsys):
     submission runs, naming the fix; published, the sandbox may show exactly those."""
     from d2lcourse import cli
     from d2lcourse.autograder import samples
-    from d2lcourse.autograder.module_view import sandbox_view, unpublished_references
+    from d2lcourse.autograder.module_view import sandbox_view
     optimization, mlp = ASSIGNMENTS["03_optimization"], ASSIGNMENTS["05_mlp"]
     setup = grading_setup(mlp)
     assert unpublished_references(setup, ()) == [

@@ -24,7 +24,7 @@ from typing import Optional
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 VIOLATION = "PropertyViolation"   # the type name of an error that carries a broken rule
 COPY_BYTES = 4 << 20              # larger arrays are compared by a CRC-32 of their bytes
@@ -67,7 +67,7 @@ def graded_name(function):
 
 def contract(name):
     """The Contract of graded function `name`: every `train_*` function is a trainer."""
-    return CONTRACTS.get(name, Contract(trainer=name.startswith("train_")))
+    return CONTRACTS.get(name, Contract(trainer=is_trainer(name)))
 
 
 # --------------------------------------------------------------------------- states
