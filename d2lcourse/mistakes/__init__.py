@@ -1,29 +1,89 @@
 """Typical student mistakes and alternative correct answers, per assignment.
 
-`d2lcourse/mistakes/<notebook stem>.py` defines ``MISTAKES`` and ``ALTERNATIVES``:
-whole solution cells that replace the reference cell of one graded function. The
-course's tests assert that each mistake loses points on its own function's tests, with
-a message naming it, and that each alternative keeps full marks; `d2lcourse demo` and
-the grading benchmark build sample classes from them.
+`d2lcourse/mistakes/<notebook stem>.py` defines ``MISTAKES`` and ``ALTERNATIVES``. Each
+replaces the reference solution cell of one graded function: where the mistake is a
+small change to the reference, by an :class:`Edit` of that cell (``edit((old, new))``,
+read from the assignment's source notebook); where it is a different program, by a whole
+cell. The course's tests assert that each mistake loses points on its own function's
+tests, with a message naming it, and that each alternative keeps full marks;
+`d2lcourse demo` and the grading benchmark build sample classes from them.
 """
+import functools
 import importlib
 from dataclasses import dataclass
 
+from d2lcourse import notebooks
+from d2lcourse.course import ASSIGNMENTS
+
+
+class EditError(ValueError):
+    """An edit of a reference cell that no longer applies: the solution changed."""
+
+
+@functools.cache
+def reference_cells(module):
+    """{function: its reference solution cell as a student would hand it in (without
+    nbgrader's markers)} of the assignment whose notebook stem is `module`."""
+    assignment = next(a for a in ASSIGNMENTS.values() if a.module == module)
+    cells = notebooks.cells_by_id(notebooks.read(assignment.source_path()),
+                                  notebooks.is_solution_cell)
+    markers = (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION)
+    return {name: "\n".join(line for line in cell.source.splitlines()
+                            if line.strip() not in markers) + "\n"
+            for name, cell in cells.items()}
+
 
 @dataclass(frozen=True)
-class Mistake:
+class Edit:
+    """The reference cell of a function with each `old` text replaced by its `new` one,
+    in order; each `old` must occur exactly once in the text it replaces."""
+    module: str      # the assignment's notebook stem
+    replace: tuple   # ((old, new), ...)
+
+    def applied(self, case):
+        source = reference_cells(self.module)[case.function]
+        for old, new in self.replace:
+            count = source.count(old)
+            if count != 1:
+                raise EditError(
+                    f"{type(case).__name__} {case.name!r} of {case.function} ({self.module}): "
+                    f"{old!r} occurs {count} times in the reference cell, expected once: "
+                    f"write the edit against the reference solution as it is now:\n{source}")
+            source = source.replace(old, new)
+        return source
+
+
+def editor(module_name):
+    """`edit((old, new), ...)`: an Edit of the reference cells of the catalogue module
+    `module_name` (its `__name__`, whose last part is the notebook stem)."""
+    module = module_name.rpartition(".")[2]
+
+    def edit(*replace):
+        return Edit(module, tuple(replace))
+    return edit
+
+
+class Case:
+    @functools.cached_property
+    def source(self):
+        """The whole solution cell: `cell` itself, or the Edit of the reference applied."""
+        return self.cell.applied(self) if isinstance(self.cell, Edit) else self.cell
+
+
+@dataclass(frozen=True)
+class Mistake(Case):
     name: str            # short id, e.g. "naive_softmax_overflow"
     function: str        # grade_id of the solution cell it replaces
-    source: str          # the whole (mistaken) solution cell
+    cell: object         # the whole (mistaken) solution cell, or an Edit of the reference
     message: str         # text the failing test's message must contain (case-insensitive)
     also_fails: tuple = ()  # other graded functions whose tests may fail: they call this one
 
 
 @dataclass(frozen=True)
-class Alternative:
+class Alternative(Case):
     name: str
     function: str
-    source: str
+    cell: object
 
 
 def ignored_hyperparameters(function, cell, update_with_fixed_lr):
