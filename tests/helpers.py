@@ -1,11 +1,14 @@
 """Helpers shared by the test modules (importable as `helpers`: pytest puts tests/ on the path)."""
 import contextlib
+import functools
 import io
 
 import pytest
 
-from d2lcourse import data
+from d2lcourse import data, grading
+from d2lcourse import mistakes as catalogue
 from d2lcourse.checks import core
+from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
 
 
@@ -34,6 +37,49 @@ def replaying(record):
     assert answers, "the check computes its answers with oracles"
     with core.oracle_answers("replay", answers):
         yield
+
+
+@functools.lru_cache(maxsize=None)
+def reference_cells(assignment_id):
+    """(setup cells, {graded function: reference solution cell}) of a source notebook."""
+    source = read(ASSIGNMENTS[assignment_id].source_path())
+    return tuple(grading.setup_sources(source)), grading.solution_sources(source)
+
+
+def catalogued(assignment_id, name):
+    """The function of the catalogued mistake or alternative `name` (d2lcourse/mistakes/),
+    defined as the grader defines it: after the setup cells, beside the reference cells of
+    the other graded functions, which it may call. A fresh definition per call."""
+    assignment = ASSIGNMENTS[assignment_id]
+    cases = [case for kind in catalogue.load(assignment) for case in kind if case.name == name]
+    assert len(cases) == 1, f"{assignment_id} catalogues {len(cases)} cases named {name!r}"
+    setup, sources = reference_cells(assignment_id)
+    functions = grading.define_functions(assignment.functions, setup,
+                                         {**sources, cases[0].function: cases[0].source})
+    return functions[cases[0].function]
+
+
+def recording_sizes(function, sizes):
+    """`function`, appending the length of its first argument to `sizes` at every call."""
+    @functools.wraps(function)
+    def recorded(*args, **kwargs):
+        sizes.append(len(args[0]))
+        return function(*args, **kwargs)
+    return recorded
+
+
+def in_float64(function):
+    """`function` computing in float64: its array arguments, also inside lists, cast first.
+    A correct answer whose results differ from the float32 reference's in the last bits."""
+    def cast(value):
+        if isinstance(value, (list, tuple)):
+            return type(value)(cast(item) for item in value)
+        return value.astype("float64") if hasattr(value, "astype") else value
+
+    @functools.wraps(function)
+    def computed_in_float64(*args, **kwargs):
+        return function(*map(cast, args), **kwargs)
+    return computed_in_float64
 
 
 def max_points(assignment):
