@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from d2lcourse import data, grading
+from d2lcourse import data, grading, np
 from d2lcourse import mistakes as catalogue
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS
@@ -68,18 +68,22 @@ def recording_sizes(function, sizes):
     return recorded
 
 
-def in_float64(function):
-    """`function` computing in float64: its array arguments, also inside lists, cast first.
-    A correct answer whose results differ from the float32 reference's in the last bits."""
+def computed_in(dtype, function):
+    """`function` computing in `dtype`: its array and float arguments, also inside lists,
+    cast first. A correct answer whose results differ from the reference's in the last bits
+    (float64), or that keeps only float32's digits where the reference computes with
+    Python floats."""
     def cast(value):
         if isinstance(value, (list, tuple)):
             return type(value)(cast(item) for item in value)
-        return value.astype("float64") if hasattr(value, "astype") else value
+        if isinstance(value, float):
+            return np.array(value, dtype=dtype)
+        return value.astype(dtype) if hasattr(value, "astype") else value
 
     @functools.wraps(function)
-    def computed_in_float64(*args, **kwargs):
+    def computed(*args, **kwargs):
         return function(*map(cast, args), **kwargs)
-    return computed_in_float64
+    return computed
 
 
 def max_points(assignment):

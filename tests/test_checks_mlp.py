@@ -16,7 +16,7 @@ from d2lcourse import np, npx
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
-from helpers import catalogued, failure, in_float64, quietly, recording_sizes, replaying
+from helpers import catalogued, computed_in, failure, quietly, recording_sizes, replaying
 
 
 # --------------------------------------------------------------------------- activations
@@ -35,9 +35,9 @@ def test_reference_activations_pass_for_any_seed(seed):
 
 
 def test_float64_results_are_accepted():
-    quietly(lambda: check.sigmoid_stable(in_float64(ref.sigmoid)))
-    quietly(lambda: check.tanh_stable(in_float64(ref.tanh)))
-    quietly(lambda: check.mlp_matches(in_float64(ref.mlp)))
+    quietly(lambda: check.sigmoid_stable(computed_in("float64", ref.sigmoid)))
+    quietly(lambda: check.tanh_stable(computed_in("float64", ref.tanh)))
+    quietly(lambda: check.mlp_matches(computed_in("float64", ref.mlp)))
 
 
 def test_tanh_through_npx_activation_is_forbidden_at_run_time():
@@ -170,12 +170,12 @@ def test_the_quick_run_passes_the_reference():
 @pytest.mark.parametrize("check_function, reference, other", [
     (check.relu_grad_matches, ref.relu_grad, lambda: catalogued("05_mlp",
                                                                 "relu_grad_at_zero_one")),
-    (check.sigmoid_matches, ref.sigmoid, lambda: in_float64(ref.sigmoid)),
-    (check.tanh_stable, ref.tanh, lambda: in_float64(ref.tanh)),
-    (check.tanh_grad_matches, ref.tanh_grad, lambda: in_float64(ref.tanh_grad)),
+    (check.sigmoid_matches, ref.sigmoid, lambda: computed_in("float64", ref.sigmoid)),
+    (check.tanh_stable, ref.tanh, lambda: computed_in("float64", ref.tanh)),
+    (check.tanh_grad_matches, ref.tanh_grad, lambda: computed_in("float64", ref.tanh_grad)),
     (check.mlp_matches, ref.mlp, lambda: mlp_summed_otherwise),
     (check.collapse_linear_matches, ref.collapse_linear,
-     lambda: in_float64(ref.collapse_linear)),
+     lambda: computed_in("float64", ref.collapse_linear)),
 ], ids=["relu_grad", "sigmoid", "tanh", "tanh_grad", "mlp", "collapse_linear"])
 def test_another_correct_answer_passes_on_the_answers_recorded_for_the_reference(
         check_function, reference, other):

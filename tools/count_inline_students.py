@@ -121,7 +121,7 @@ class Counter:
 
     def is_check(self, node):
         return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-            and node.value.id in self.modules and node.attr[:1].islower()
+            and node.value.id in self.modules and not node.attr.isupper()
 
     def student_argument(self, call, parameters):
         if not call.args:
