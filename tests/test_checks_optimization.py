@@ -1,9 +1,10 @@
 """Focused tests of the checks of 03_optimization: oracles, tolerances, diagnoses.
 
-tests/test_course.py runs the notebook's test cells against the catalogued mistakes;
-these tests reach what it does not: that the test gradients and oracles are right, that
-the checks accept every correct float32 computation (also a chaotic trajectory that
-drifts from the float64 one), and that the rarer slips are named and located.
+tests/test_course.py runs the notebook's test cells against the catalogued mistakes and
+compares every message with tests/golden_messages.json; these tests reach what it does
+not: that the test gradients and oracles are right, that the checks accept every correct
+float32 computation (also a chaotic trajectory that drifts from the float64 one), and
+what they say of slips the catalogue does not hold.
 """
 import numpy as onp
 import pytest
@@ -14,7 +15,7 @@ from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
 from d2lcourse.solutions.optimization import gd
 
-from helpers import failure
+from helpers import catalogued, failure
 
 GRADIENTS_1D = {  # gradient -> the function it differentiates (classic NumPy)
     check.grad_square: lambda x: x ** 2,
@@ -111,17 +112,8 @@ def test_gd_reports_a_column_instead_of_a_vector():
 
 
 def test_gd_2d_detects_the_coordinatewise_slip_only_when_coordinates_couple():
-    def gd_2d_sequential(f_grad, x0, eta, num_steps):
-        x = x0.copy()
-        xs = [x.copy()]
-        for _ in range(num_steps):
-            x[0] = x[0] - eta * f_grad(x)[0]
-            x[1] = x[1] - eta * f_grad(x)[1]
-            xs.append(x.copy())
-        return np.stack(xs)
-    check.gd_2d_matches(gd_2d_sequential)   # diagonal Hessian: the slip changes nothing
-    message = failure(lambda: check.gd_2d_matches(gd_2d_sequential, f_grad=check.grad_coupled))
-    assert "one after the other at step 1" in message
+    # (where they couple, golden_messages.json holds what gd_2d_coordinatewise is told)
+    check.gd_2d_matches(catalogued("03_optimization", "gd_2d_coordinatewise"))
 
 
 def test_gd_2d_accepts_python_lists_of_rows():
@@ -144,40 +136,14 @@ def test_max_stable_lr_accepts_float32_rounding_and_numpy_floats():
 
 
 @pytest.mark.parametrize("wrong,named", [
-    (lambda c: 0.5 / c, "1 / (2 * curvature)"),
-    (lambda c: c / 2, "curvature / 2"),
     (lambda c: 1.9 / c, "still converges"),
     (lambda c: 2.1 / c, "diverges"),
-])
-def test_max_stable_lr_explains_the_wrong_bound(wrong, named):
+], ids=["below", "above"])
+def test_max_stable_lr_explains_a_near_miss(wrong, named):
     assert named in failure(lambda: check.max_stable_lr_matches(wrong))
 
 
-def test_max_stable_lr_rejects_integer_division():
-    message = failure(lambda: check.max_stable_lr_matches(lambda c: 2 // c))
-    assert "curvature c = 4.0, expected 2 / c = 0.5" in message
-    assert "a learning rate must be positive" in message and "floor division 2 // c" in message
-
-
 # --------------------------------------------------------------------------- momentum
-
-def test_init_momentum_states_catches_one_shared_array_for_equal_shapes():
-    def shared(params):
-        return [np.zeros(params[0].shape)] * len(params)
-    message = failure(lambda: check.init_momentum_states_matches(shared, shapes=((3,), (3,))))
-    assert "states 0 and 1 are the same array object" in message
-
-
-def test_init_momentum_states_catches_nonzero_and_single_array():
-    def ones(params):
-        return [np.ones_like(p) for p in params]
-    assert "state 0 is not zero (at index (0, 0)" in failure(
-        lambda: check.init_momentum_states_matches(ones))
-    assert "expected a list" in failure(
-        lambda: check.init_momentum_states_matches(lambda params: np.zeros(3)))
-    assert "returned 1 state for 2 parameters" in failure(
-        lambda: check.init_momentum_states_matches(lambda params: [np.zeros((2, 1))]))
-
 
 def test_init_momentum_states_catches_the_params_returned_as_states():
     assert "returned its argument params[0] itself" in failure(
@@ -195,36 +161,6 @@ def test_train_minibatch_reports_a_wrong_number_of_losses():
 
 def test_init_momentum_states_accepts_a_tuple():
     check.init_momentum_states_matches(lambda params: tuple(np.zeros_like(p) for p in params))
-
-
-def momentum_variant(update_v, update_p):
-    def sgd_momentum(params, states, lr, momentum, batch_size):
-        for p, v in zip(params, states):
-            update_v(p, v, lr, momentum, batch_size)
-            update_p(p, v, lr, momentum, batch_size)
-    return sgd_momentum
-
-
-def right_v(p, v, lr, m, batch_size):
-    v[:] = m * v + p.grad / batch_size
-
-
-def right_p(p, v, lr, m, batch_size):
-    p[:] = p - lr * v
-
-
-@pytest.mark.parametrize("update_v,update_p,named", [
-    (lambda p, v, lr, m, B: v.__setitem__(slice(None), m * v - p.grad / B),
-     lambda p, v, lr, m, B: p.__setitem__(slice(None), p + lr * v), "opposite sign"),
-    (lambda p, v, lr, m, B: v.__setitem__(slice(None), m * v + (1 - m) * p.grad / B),
-     right_p, "damped by (1 - momentum)"),
-    (lambda p, v, lr, m, B: v.__setitem__(slice(None), p.grad / B), right_p,
-     "ignores the momentum term"),
-    (right_v, lambda p, v, lr, m, B: None, "the parameters did not change"),
-])
-def test_sgd_momentum_names_the_rarer_slips(update_v, update_p, named):
-    message = failure(lambda: check.sgd_momentum_matches(momentum_variant(update_v, update_p)))
-    assert named in message and "step 1 of 2" in message
 
 
 def test_sgd_momentum_catches_a_stale_state_in_the_second_step():
@@ -296,19 +232,10 @@ def test_full_batch_check_accepts_float64_losses():
         fake_trainer(lambda losses, X, y, lr: np.array(losses, dtype="float64")))
 
 
-@pytest.mark.parametrize("transform,named", [
-    (lambda losses, X, y, lr: np.array(2 * losses), "without the 1/2 of squared_loss"),
-    (lambda losses, X, y, lr: np.array(len(X) * losses), "sum over the examples"),
-    (lambda losses, X, y, lr: np.array(check.full_batch_losses(X, y, lr / len(X), 5)),
-     "batch_size times too small"),
-    (lambda losses, X, y, lr: np.array(losses).reshape(-1, 1), "a 1-D array"),
-    (lambda losses, X, y, lr: np.array(onp.append(losses[:3], [onp.inf] * 3)),
-     "the loss is inf after epoch 3"),
-    (lambda losses, X, y, lr: np.array(losses[:1] + 0 * losses), "is wrong"),
-])
-def test_full_batch_check_names_the_slip(transform, named):
-    message = failure(lambda: check.train_minibatch_full_batch_is_gd(fake_trainer(transform)))
-    assert named in message
+def test_full_batch_check_names_a_loss_that_became_inf():
+    message = failure(lambda: check.train_minibatch_full_batch_is_gd(fake_trainer(
+        lambda losses, X, y, lr: np.array(onp.append(losses[:3], [onp.inf] * 3)))))
+    assert "the loss is inf after epoch 3" in message
 
 
 def test_converges_check_reports_a_rising_loss():
@@ -319,100 +246,3 @@ def test_converges_check_reports_a_rising_loss():
         return np.array([start, 0.01, 0.5, 1e-5][:num_epochs + 1])
     assert "went up from 0.01 to 0.5 in epoch 2" in failure(
         lambda: check.train_minibatch_converges(right_at_lr_zero(rising), n=100))
-
-
-def test_converges_check_reports_a_loss_above_the_noise_floor():
-    def stalls(features, labels, batch_size, lr, num_epochs):
-        X, y = features.asnumpy(), labels.asnumpy()
-        start = check.mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
-                                        onp.zeros(X.shape[1]), 0.0)
-        return np.array([start, 0.1, 0.01, 0.001][:num_epochs + 1])
-    assert "the final loss is 0.001" in failure(
-        lambda: check.train_minibatch_converges(right_at_lr_zero(stalls), n=100))
-
-
-
-def losses_after_first_epoch(gain):
-    """A fake trainer whose first epoch gains `gain` times what one full-batch step gains,
-    then stalls far above the noise floor with the small rises of SGD's noise."""
-    def train_minibatch(features, labels, batch_size, lr, num_epochs):
-        X, y = features.asnumpy(), labels.asnumpy()
-        start, one_step = check.full_batch_losses(X, y, lr, 1)
-        first = start - gain * (start - one_step)
-        return np.array([start, first, first * 1.01, first * 1.02][:num_epochs + 1])
-    return right_at_lr_zero(train_minibatch)
-
-
-@pytest.mark.parametrize("gain,named", [
-    (1.0, "about what one step of full-batch gradient descent reaches"),
-    (8.0, "It learns too slowly"),    # e.g. steps batch_size = 10 times too small
-    (0.25, "It learns too slowly"),
-])
-def test_converges_check_tells_one_step_per_epoch_from_small_steps(gain, named):
-    message = failure(lambda: check.train_minibatch_converges(losses_after_first_epoch(gain)))
-    assert named in message and "went up" not in message
-
-# --------------------------------------------------------------------------- stubs
-
-STUB_CHECKS = [
-    (check.gd_matches, "gd"), (check.gd_2d_matches, "gd_2d"),
-    (check.max_stable_lr_matches, "max_stable_lr"),
-    (check.init_momentum_states_matches, "init_momentum_states"),
-    (check.sgd_momentum_matches, "sgd_momentum"),
-    (check.train_minibatch_full_batch_is_gd, "train_minibatch"),
-    (check.train_minibatch_converges, "train_minibatch"),
-]
-
-
-@pytest.mark.parametrize("run,name", STUB_CHECKS, ids=[c.__name__ for c, _ in STUB_CHECKS])
-def test_every_check_fails_a_stub(run, name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-    stub.__name__ = name
-    assert "not implemented yet" in failure(lambda: run(stub))
-
-
-# --------------------------------------------------------------------------- inputs chosen to break wrong solutions
-
-def test_gd_from_a_stationary_point_returns_every_iterate():
-    def early_stop(f_grad, x0, eta, num_steps):   # stops at once at a minimum
-        xs = gd(f_grad, x0, eta, num_steps)
-        return xs[:1] if f_grad(x0) == 0 else xs
-    message = failure(lambda: check.gd_matches(early_stop))
-    assert "returned 1 iterate(s) for f(x) = x^2 started at its minimum x0=0.0" in message
-    assert "expected all num_steps + 1 = 6" in message
-
-
-def test_gd_2d_from_a_stationary_point_returns_every_iterate():
-    def early_stop(f_grad, x0, eta, num_steps):
-        xs = [x0.copy()]
-        for _ in range(num_steps):
-            g = f_grad(xs[-1])
-            if float(np.abs(g).max()) == 0:
-                break
-            xs.append(xs[-1] - eta * g)
-        return np.stack(xs)
-    message = failure(lambda: check.gd_2d_matches(early_stop))
-    assert "started at its minimum x0=(0.0, 0.0)" in message
-
-
-def test_max_stable_lr_names_a_rounded_answer():
-    message = failure(lambda: check.max_stable_lr_matches(lambda c: round(2 / c, 6)))
-    assert "for curvature c = 100000000.0" in message and "2 / c rounded" in message
-
-
-@pytest.mark.parametrize("limit", ["norm", "value"])
-def test_sgd_momentum_names_clipped_gradients(limit):
-    def clipped(params, states, lr, momentum, batch_size):
-        for p, v in zip(params, states):
-            g = p.grad
-            if limit == "norm":
-                norm = float(np.sqrt((g ** 2).sum()))
-                g = g * min(1.0, 5 / norm)
-            else:
-                g = np.clip(g, -5, 5)
-            v[:] = momentum * v + g / batch_size
-            p[:] = p - lr * v
-    message = failure(lambda: check.sgd_momentum_matches(clipped))
-    assert "the velocity grew by less than p.grad / batch_size (a last step with gradients " \
-           "of norm" in message
