@@ -59,11 +59,11 @@ def catalogued(assignment_id, name):
     return functions[cases[0].function]
 
 
-def recording_sizes(function, sizes):
-    """`function`, appending the length of its first argument to `sizes` at every call."""
+def recording(function, calls):
+    """`function`, appending the positional arguments of every call to `calls`."""
     @functools.wraps(function)
     def recorded(*args, **kwargs):
-        sizes.append(len(args[0]))
+        calls.append(args)
         return function(*args, **kwargs)
     return recorded
 
