@@ -9,10 +9,9 @@ long run, and what the checks say of answers the catalogue does not hold.
 """
 import math
 
-import numpy as onp
 import pytest
 
-from d2lcourse import np, npx
+from d2lcourse import np
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
@@ -40,24 +39,6 @@ def test_float64_results_are_accepted():
     quietly(lambda: check.mlp_matches(computed_in("float64", ref.mlp)))
 
 
-def test_tanh_through_npx_activation_is_forbidden_at_run_time():
-    def tanh(X):
-        return npx.activation(X, act_type="tanh")
-    assert "`npx.activation`" in failure(lambda: check.tanh_matches(tanh))
-
-
-def test_sigmoid_through_npx_sigmoid_is_forbidden():
-    def sigmoid(X):
-        return npx.sigmoid(X)
-    assert "`npx.sigmoid`" in failure(lambda: check.sigmoid_matches(sigmoid))
-
-
-def test_relu_returning_classic_numpy_is_named():
-    def relu(X):
-        return onp.maximum(X.asnumpy(), 0)
-    assert "numpy.ndarray" in failure(lambda: check.relu_matches(relu))
-
-
 # --------------------------------------------------------------------------- derivatives
 
 def test_relu_grad_accepts_any_subgradient_at_zero():
@@ -65,13 +46,6 @@ def test_relu_grad_accepts_any_subgradient_at_zero():
     def relu_grad(X):
         return np.where(X > 0, 1.0, np.where(X == 0, 0.5, 0.0))
     quietly(lambda: check.relu_grad_matches(relu_grad))
-
-
-def test_relu_grad_outside_the_subdifferential_at_zero_is_reported_there():
-    def relu_grad(X):
-        return np.where(X > 0, 1.0, np.where(X == 0, 2.0, 0.0))
-    message = failure(lambda: check.relu_grad_matches(relu_grad))
-    assert "returned 2 at x = 0 (index (0, 0))" in message and "[0, 1]" in message
 
 
 @pytest.mark.parametrize("seed", range(5))
