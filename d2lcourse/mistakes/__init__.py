@@ -35,31 +35,51 @@ def reference_cells(module):
 
 @dataclass(frozen=True)
 class Edit:
-    """The reference cell of a function with each `old` text replaced by its `new` one,
-    in order; each `old` must occur exactly once in the text it replaces."""
+    """The reference cell of a function, or another cell (`base`: a trainer most of
+    whose mistakes share another program; `like`: the name of another catalogued case of
+    the function, written as a different program), with each `old` text replaced by its
+    `new` one, in order; each `old` must occur exactly once in the text it replaces."""
     module: str      # the assignment's notebook stem
     replace: tuple   # ((old, new), ...)
+    base: str = ""   # the cell edited, when not the reference
+    like: str = ""   # the catalogued case whose cell is edited, when not the reference
+
+    def edited(self, case):
+        """(the cell this edit starts from, what to call it in a message)."""
+        if self.base:
+            return self.base, "its base cell"
+        if self.like:
+            module = importlib.import_module(f"d2lcourse.mistakes.{self.module}")
+            found = [c for c in (*module.MISTAKES, *module.ALTERNATIVES)
+                     if c.name == self.like and c.function == case.function]
+            if len(found) != 1:
+                raise EditError(f"{type(case).__name__} {case.name!r} of {case.function} "
+                                f"({self.module}) edits {self.like!r}, which names "
+                                f"{len(found)} catalogued cases of {case.function}, not one")
+            return found[0].source, f"the cell of {self.like}"
+        return reference_cells(self.module)[case.function], "the reference cell"
 
     def applied(self, case):
-        source = reference_cells(self.module)[case.function]
+        source, edited = self.edited(case)
         for old, new in self.replace:
             count = source.count(old)
             if count != 1:
                 raise EditError(
                     f"{type(case).__name__} {case.name!r} of {case.function} ({self.module}): "
-                    f"{old!r} occurs {count} times in the reference cell, expected once: "
-                    f"write the edit against the reference solution as it is now:\n{source}")
+                    f"{old!r} occurs {count} times in {edited}, expected once: write the "
+                    f"edit against that cell as it is now:\n{source}")
             source = source.replace(old, new)
         return source
 
 
 def editor(module_name):
-    """`edit((old, new), ...)`: an Edit of the reference cells of the catalogue module
-    `module_name` (its `__name__`, whose last part is the notebook stem)."""
+    """`edit((old, new), ..., base="", like="")`: an Edit of the reference cells (or of
+    `base`, or of the case named `like`) of the catalogue module `module_name` (its
+    `__name__`, whose last part is the notebook stem)."""
     module = module_name.rpartition(".")[2]
 
-    def edit(*replace):
-        return Edit(module, tuple(replace))
+    def edit(*replace, base="", like=""):
+        return Edit(module, tuple(replace), base, like)
     return edit
 
 

@@ -1,5 +1,7 @@
 """Typical mistakes and alternative correct answers for 02_linear_regression."""
-from d2lcourse.mistakes import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake, editor
+
+edit = editor(__name__)
 
 TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
 
@@ -65,29 +67,20 @@ def data_iter_cell(starts="range(0, num_examples, batch_size)",
     return DATA_ITER.format(starts=starts, batch=batch, taken=taken)
 
 
+# The whole cells most mistakes of these functions change.
+TRAINER = train_cell()
+SYNTHETIC = synthetic_cell()
+ITERATOR = data_iter_cell()
+
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
-    Mistake("synthetic_data_noise_std_1", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(size=y.shape)
-    return X, y.reshape((-1, 1))
-''', "that is the default scale 1"),
-    Mistake("synthetic_data_variance_as_scale", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01 ** 2, y.shape)
-    return X, y.reshape((-1, 1))
-''', "is the variance"),
-    Mistake("synthetic_data_flat_y", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y
-''', "return y.reshape((-1, 1))"),
+    Mistake("synthetic_data_noise_std_1", "synthetic_data",
+            edit(("np.random.normal(0, 0.01, y.shape)", "np.random.normal(size=y.shape)")),
+            "that is the default scale 1"),
+    Mistake("synthetic_data_variance_as_scale", "synthetic_data", edit(("0.01,", "0.01 ** 2,")),
+            "is the variance"),
+    Mistake("synthetic_data_flat_y", "synthetic_data", edit(("y.reshape((-1, 1))", "y")),
+            "return y.reshape((-1, 1))"),
     Mistake("synthetic_data_noise_broadcast", "synthetic_data", '''
 def synthetic_data(w, b, num_examples):
     X = np.random.normal(0, 1, (num_examples, len(w)))
@@ -95,82 +88,41 @@ def synthetic_data(w, b, num_examples):
     y = np.dot(X, w) + b + noise
     return X, y
 ''', "broadcasts to (n, n)"),
-    Mistake("synthetic_data_no_bias", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w)
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "y misses the bias"),
-    Mistake("synthetic_data_transposed_X", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (len(w), num_examples))
-    y = np.dot(w, X) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "one row per example, one column per entry of w"),
-    Mistake("synthetic_data_uniform_X", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.uniform(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "looks uniform on [0, 1)"),
-    Mistake("synthetic_data_index_typo", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = X[:, 0] * w[0] + X[:, 1] * w[0] + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "y depends on X through the weights"),
-    Mistake("synthetic_data_bias_in_X", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X + b, w)
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "expected the bias b = 4.2"),
-    Mistake("synthetic_data_no_noise", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    return X, y.reshape((-1, 1))
-''', "y has no noise"),
-    Mistake("synthetic_data_sqrt_noise", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01 ** 0.5, y.shape)
-    return X, y.reshape((-1, 1))
-''', "0.01 is already the standard deviation"),
-    Mistake("synthetic_X_mean_one", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(1, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "of X has mean"),
-    Mistake("synthetic_X_std_two", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 2, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "of X has variance"),
-    Mistake("synthetic_X_one_column_repeated", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "of X are correlated"),
-    Mistake("synthetic_data_no_return", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.normal(0, 0.01, y.shape)
-    y = y.reshape((-1, 1))
-''', "returned None, expected the pair (X, y)"),
+    Mistake("synthetic_data_no_bias", "synthetic_data", edit(("np.dot(X, w) + b", "np.dot(X, w)")),
+            "y misses the bias"),
+    Mistake("synthetic_data_transposed_X", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))\n    y = np.dot(X, w)",
+                  "np.random.normal(0, 1, (len(w), num_examples))\n    y = np.dot(w, X)")),
+            "one row per example, one column per entry of w"),
+    Mistake("synthetic_data_uniform_X", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
+                  "np.random.uniform(0, 1, (num_examples, len(w)))")),
+            "looks uniform on [0, 1)"),
+    Mistake("synthetic_data_index_typo", "synthetic_data",
+            edit(("np.dot(X, w)", "X[:, 0] * w[0] + X[:, 1] * w[0]")),
+            "y depends on X through the weights"),
+    Mistake("synthetic_data_bias_in_X", "synthetic_data",
+            edit(("np.dot(X, w) + b", "np.dot(X + b, w)")),
+            "expected the bias b = 4.2"),
+    Mistake("synthetic_data_no_noise", "synthetic_data",
+            edit(("    y += np.random.normal(0, 0.01, y.shape)\n", "")),
+            "y has no noise"),
+    Mistake("synthetic_data_sqrt_noise", "synthetic_data", edit(("0.01,", "0.01 ** 0.5,")),
+            "0.01 is already the standard deviation"),
+    Mistake("synthetic_X_mean_one", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
+                  "np.random.normal(1, 1, (num_examples, len(w)))")),
+            "of X has mean"),
+    Mistake("synthetic_X_std_two", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
+                  "np.random.normal(0, 2, (num_examples, len(w)))")),
+            "of X has variance"),
+    Mistake("synthetic_X_one_column_repeated", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
+                  "np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))")),
+            "of X are correlated"),
+    Mistake("synthetic_data_no_return", "synthetic_data", edit(("return X,", "y =")),
+            "returned None, expected the pair (X, y)"),
     Mistake("synthetic_data_noise_standardized_over_rows", "synthetic_data", '''
 def synthetic_data(w, b, num_examples):
     X = np.random.normal(0, 1, (num_examples, len(w)))
@@ -180,24 +132,22 @@ def synthetic_data(w, b, num_examples):
     noise = (noise - noise.mean(axis=1, keepdims=True)) / noise.std(axis=1, keepdims=True)
     return X, y + 0.01 * noise
 ''', "y contains NaN at index (0, 0): a 0/0"),
-    Mistake("synthetic_data_uniform_noise", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w) + b
-    y += np.random.uniform(-0.01, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
-''', "draw it with np.random.normal(0, 0.01, y.shape)"),
-    Mistake("synthetic_data_uniform_unit_variance", "synthetic_data", synthetic_cell(
-        X="np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))  # variance 1"),
-        "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn from "
-        "N(0, 1^2): the Kolmogorov-Smirnov distance of their 8000 values"),
-    Mistake("synthetic_data_uniform_noise_unit_variance", "synthetic_data", synthetic_cell(
-        noise="np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)  # std 0.01"),
-        "They look uniform"),
-    Mistake("synthetic_data_seeded", "synthetic_data", synthetic_cell(
-        prepare="npx.random.seed(42)  # the same data every time"),
-        "two calls in a row returned the same X (num_examples=20): the function seeds the "
-        "generator itself"),
+    Mistake("synthetic_data_uniform_noise", "synthetic_data",
+            edit(("np.random.normal(0, 0.01, y.shape)", "np.random.uniform(-0.01, 0.01, y.shape)")),
+            "draw it with np.random.normal(0, 0.01, y.shape)"),
+    Mistake("synthetic_data_uniform_unit_variance", "synthetic_data",
+            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
+                  "np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))  # variance 1")),
+            "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn from "
+            "N(0, 1^2): the Kolmogorov-Smirnov distance of their 8000 values"),
+    Mistake("synthetic_data_uniform_noise_unit_variance", "synthetic_data",
+            edit(("np.random.normal(0, 0.01, y.shape)",
+                  "np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)  # std 0.01")),
+            "They look uniform"),
+    Mistake("synthetic_data_seeded", "synthetic_data",
+            edit(("\n    X", "\n    npx.random.seed(42)  # the same data every time\n    X")),
+            "two calls in a row returned the same X (num_examples=20): the function seeds the "
+            "generator itself"),
     Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data", synthetic_cell(
         prepare="import numpy",
         noise="np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), dtype=y.dtype)"),
@@ -224,15 +174,9 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.array(indices[k * batch_size: (k + 1) * batch_size])
         yield features[batch_indices], labels[batch_indices]
 ''', "the last, incomplete batch is missing"),
-    Mistake("data_iter_fixed_seed", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.Random(42).shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices]
-''', "two calls gave the same order"),
+    Mistake("data_iter_fixed_seed", "data_iter",
+            edit(("random.shuffle(indices)", "random.Random(42).shuffle(indices)"), base=ITERATOR),
+            "two calls gave the same order"),
     Mistake("data_iter_shuffles_batches_only", "data_iter", '''
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
@@ -242,35 +186,20 @@ def data_iter(batch_size, features, labels):
         j = min(i + batch_size, num_examples)
         yield features[i:j], labels[i:j]
 ''', "not the order of the batches"),
-    Mistake("data_iter_returns_list", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    batches = []
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        batches.append((features[batch_indices], labels[batch_indices]))
-    return batches
-''', "expected a generator"),
-    Mistake("data_iter_unpaired_labels", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[i: min(i + batch_size, num_examples)]
-''', "index features and labels with the same batch_indices"),
-    Mistake("data_iter_no_yield", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        features[batch_indices], labels[batch_indices]
-''', "returned None, expected a generator"),
+    Mistake("data_iter_returns_list", "data_iter",
+            edit(("random.shuffle(indices)",
+                  "random.shuffle(indices)\n"
+                  "    batches = []"),
+                 ("yield features[batch_indices], labels[batch_indices]",
+                  "batches.append((features[batch_indices], labels[batch_indices]))\n"
+                  "    return batches"), base=ITERATOR),
+            "expected a generator"),
+    Mistake("data_iter_unpaired_labels", "data_iter",
+            edit(("labels[batch_indices]", "labels[i: min(i + batch_size, num_examples)]")),
+            "index features and labels with the same batch_indices"),
+    Mistake("data_iter_no_yield", "data_iter",
+            edit(("yield features[batch_indices]", "features[batch_indices]")),
+            "returned None, expected a generator"),
     Mistake("data_iter_one_example_at_a_time", "data_iter", '''
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
@@ -279,24 +208,15 @@ def data_iter(batch_size, features, labels):
     for i in indices:
         yield features[i], labels[i]
 ''', "expected (batch, 3): rows of features"),
-    Mistake("data_iter_empty_last_batch", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples + batch_size, batch_size):
-        batch_indices = np.array(indices[i: i + batch_size])
-        yield features[batch_indices], labels[batch_indices]
-''', "yield only batches that hold examples"),
-    Mistake("data_iter_column_labels", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices].reshape(-1, 1)
-''', "the labels of its 25 rows"),
+    Mistake("data_iter_empty_last_batch", "data_iter",
+            edit(("range(0, num_examples, batch_size):\n"
+                  "        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])",
+                  "range(0, num_examples + batch_size, batch_size):\n"
+                  "        batch_indices = np.array(indices[i: i + batch_size])"), base=ITERATOR),
+            "yield only batches that hold examples"),
+    Mistake("data_iter_column_labels", "data_iter",
+            edit(("labels[batch_indices]", "labels[batch_indices].reshape(-1, 1)")),
+            "the labels of its 25 rows"),
     Mistake("data_iter_with_replacement", "data_iter", '''
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
@@ -304,15 +224,10 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.random.randint(0, num_examples, min(batch_size, num_examples - i))
         yield features[batch_indices], labels[batch_indices]
 ''', "each example must come exactly once per call"),
-    Mistake("data_iter_slice_off_by_one", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: i + batch_size - 1])
-        yield features[batch_indices], labels[batch_indices]
-''', "examples never came"),
+    Mistake("data_iter_slice_off_by_one", "data_iter",
+            edit(("np.array(indices[i: min(i + batch_size, num_examples)])",
+                  "np.array(indices[i: i + batch_size - 1])")),
+            "examples never came"),
     Mistake("data_iter_array_split", "data_iter", '''
 import numpy as onp
 
@@ -323,25 +238,15 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.array(batch_indices)
         yield features[batch_indices], labels[batch_indices]
 ''', "all batches hold batch_size examples, except a smaller last one"),
-    Mistake("data_iter_range_arguments_swapped", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(num_examples, 0, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices]
-''', "yielded no batch at all"),
-    Mistake("data_iter_standardizes_batches", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
-        X = features[batch_indices]
-        yield (X - X.mean(axis=0)) / X.std(axis=0), labels[batch_indices]
-''', "is not a row of features"),
+    Mistake("data_iter_range_arguments_swapped", "data_iter",
+            edit(("range(0, num_examples, batch_size):",
+                  "range(num_examples, 0, batch_size):"), base=ITERATOR),
+            "yielded no batch at all"),
+    Mistake("data_iter_standardizes_batches", "data_iter",
+            edit(("yield features[batch_indices]",
+                  "X = features[batch_indices]\n"
+                  "        yield (X - X.mean(axis=0)) / X.std(axis=0)")),
+            "is not a row of features"),
     Mistake("data_iter_range_stops_early", "data_iter", data_iter_cell(
         starts="range(0, num_examples - 1, batch_size)"),  # the last index is num_examples - 1
         "1 of 4 examples never came (e.g. example"),
@@ -350,108 +255,72 @@ def data_iter(batch_size, features, labels):
         taken="np.take(features, batch_indices, axis=0), np.take(labels, batch_indices, axis=0)"),
         "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
     # ---------------------------------------------------------------- linreg
-    Mistake("linreg_classic_numpy", "linreg", '''
-def linreg(X, w, b):
-    import numpy
-    return numpy.dot(X.asnumpy(), w.asnumpy()) + b.asnumpy()
-''', "returned numpy.ndarray", also_fails=(TRAIN,)),
-    Mistake("linreg_no_bias", "linreg", '''
-def linreg(X, w, b):
-    return np.dot(X, w)
-''', "linreg ignores b", also_fails=(TRAIN,)),
-    Mistake("linreg_elementwise_sum", "linreg", '''
-def linreg(X, w, b):
-    return (X * w.T).sum(axis=1) + b
-''', "return np.dot(X, w) + b"),
+    Mistake("linreg_classic_numpy", "linreg",
+            edit(("return np.dot(X, w) + b",
+                  "import numpy\n    return numpy.dot(X.asnumpy(), w.asnumpy()) + b.asnumpy()")),
+            "returned numpy.ndarray", also_fails=(TRAIN,)),
+    Mistake("linreg_no_bias", "linreg", edit(("np.dot(X, w) + b", "np.dot(X, w)")),
+            "linreg ignores b", also_fails=(TRAIN,)),
+    Mistake("linreg_elementwise_sum", "linreg", edit(("np.dot(X, w)", "(X * w.T).sum(axis=1)")),
+            "return np.dot(X, w) + b"),
     # ---------------------------------------------------------------- squared_loss
     Mistake("squared_loss_through_classic_numpy", "squared_loss", '''
 def squared_loss(y_hat, y):
     difference = y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape)
     return np.array(difference ** 2 / 2)
 ''', "the result cannot be differentiated", also_fails=(TRAIN,)),
-    Mistake("squared_loss_no_reshape", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return (y_hat - y) ** 2 / 2
-''', "reshape y to y_hat's shape"),
-    Mistake("squared_loss_mean", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()
-''', "returned a single number", also_fails=(TRAIN,)),
-    Mistake("squared_loss_no_half", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return (y_hat - y.reshape(y_hat.shape)) ** 2
-''', "factor 1/2", also_fails=(TRAIN,)),
-    Mistake("squared_loss_reshapes_y_hat", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return (y_hat.reshape(y.shape) - y) ** 2 / 2
-''', "not y_hat to y's"),
-    Mistake("squared_loss_not_squared", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return np.abs(y_hat - y.reshape(y_hat.shape)) / 2
-''', "the difference is not squared"),
+    Mistake("squared_loss_no_reshape", "squared_loss",
+            edit(("(y_hat - y.reshape(y_hat.shape))", "(y_hat - y)")),
+            "reshape y to y_hat's shape"),
+    Mistake("squared_loss_mean", "squared_loss",
+            edit(("(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
+                  "((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()")),
+            "returned a single number", also_fails=(TRAIN,)),
+    Mistake("squared_loss_no_half", "squared_loss", edit(("** 2 / 2", "** 2")),
+            "factor 1/2", also_fails=(TRAIN,)),
+    Mistake("squared_loss_reshapes_y_hat", "squared_loss",
+            edit(("(y_hat - y.reshape(y_hat.shape))", "(y_hat.reshape(y.shape) - y)")),
+            "not y_hat to y's"),
+    Mistake("squared_loss_not_squared", "squared_loss",
+            edit(("(y_hat - y.reshape(y_hat.shape)) ** 2",
+                  "np.abs(y_hat - y.reshape(y_hat.shape))")),
+            "the difference is not squared"),
     # ---------------------------------------------------------------- sgd
-    Mistake("sgd_rebinds_param", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param = param - lr * param.grad / batch_size
-''', "rebound `param` instead of writing `param[:]`", also_fails=(TRAIN,)),
-    Mistake("sgd_no_batch_division", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param - lr * param.grad
-''', "times too large: divide the gradient by batch_size", also_fails=(TRAIN,)),
-    Mistake("sgd_gradient_ascent", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param + lr * param.grad / batch_size
-''', "moved up the gradient", also_fails=(TRAIN,)),
-    Mistake("sgd_returns_params", "sgd", '''
-def sgd(params, lr, batch_size):
-    return [param - lr * param.grad / batch_size for param in params]
-''', "must update the parameters in place", also_fails=(TRAIN,)),
-    Mistake("sgd_update_outside_loop", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        grad = param.grad
-    param[:] = param - lr * grad / batch_size
-''', "update every parameter in the list"),
-    Mistake("sgd_no_lr", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param - param.grad / batch_size
-''', "multiply the gradient by the learning rate"),
-    Mistake("sgd_plain_gradient", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param - param.grad
-''', "the step is param.grad"),
-    Mistake("sgd_divides_twice", "sgd", '''
-def sgd(params, lr, batch_size):
-    lr = lr / batch_size  # the loss was summed over the minibatch
-    for param in params:
-        param[:] = param - lr * param.grad / batch_size
-''', "batch_size times too small", also_fails=(TRAIN,)),
-    Mistake("sgd_returns_updated", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param - lr * param.grad / batch_size
-    return params
-''', "returns None (leave out the return statement)"),
-    Mistake("sgd_clips_gradient_norm", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        grad = param.grad
-        norm = float(np.sqrt((grad ** 2).sum()))
-        if norm > 5:   # clip the gradient, for stability
-            grad = grad * 5 / norm
-        param[:] = param - lr * grad / batch_size
-''', "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
-        "lr=0.03, batch_size=10, gradients of norm"),
-    Mistake("sgd_clips_gradient_values", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param[:] = param - lr * np.clip(param.grad, -5, 5) / batch_size
-''', "large gradients are clipped or normalised"),
+    Mistake("sgd_rebinds_param", "sgd", edit(("param[:]", "param")),
+            "rebound `param` instead of writing `param[:]`", also_fails=(TRAIN,)),
+    Mistake("sgd_no_batch_division", "sgd", edit(("param.grad / batch_size", "param.grad")),
+            "times too large: divide the gradient by batch_size", also_fails=(TRAIN,)),
+    Mistake("sgd_gradient_ascent", "sgd", edit(("= param - lr *", "= param + lr *")),
+            "moved up the gradient", also_fails=(TRAIN,)),
+    Mistake("sgd_returns_params", "sgd",
+            edit(("for param in params:\n        param[:] = param - lr * param.grad / batch_size",
+                  "return [param - lr * param.grad / batch_size for param in params]")),
+            "must update the parameters in place", also_fails=(TRAIN,)),
+    Mistake("sgd_update_outside_loop", "sgd",
+            edit(("param[:] = param - lr * param.grad",
+                  "grad = param.grad\n    param[:] = param - lr * grad")),
+            "update every parameter in the list"),
+    Mistake("sgd_no_lr", "sgd", edit(("lr * param.grad", "param.grad")),
+            "multiply the gradient by the learning rate"),
+    Mistake("sgd_plain_gradient", "sgd", edit(("lr * param.grad / batch_size", "param.grad")),
+            "the step is param.grad"),
+    Mistake("sgd_divides_twice", "sgd",
+            edit(("\n    for",
+                  "\n    lr = lr / batch_size  # the loss was summed over the minibatch\n    for")),
+            "batch_size times too small", also_fails=(TRAIN,)),
+    Mistake("sgd_returns_updated", "sgd", edit(("batch_size\n", "batch_size\n    return params\n")),
+            "returns None (leave out the return statement)"),
+    Mistake("sgd_clips_gradient_norm", "sgd",
+            edit(("param[:] = param - lr * param.grad",
+                  "grad = param.grad\n"
+                  "        norm = float(np.sqrt((grad ** 2).sum()))\n"
+                  "        if norm > 5:   # clip the gradient, for stability\n"
+                  "            grad = grad * 5 / norm\n"
+                  "        param[:] = param - lr * grad")),
+            "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
+            "lr=0.03, batch_size=10, gradients of norm"),
+    Mistake("sgd_clips_gradient_values", "sgd", edit(("param.grad", "np.clip(param.grad, -5, 5)")),
+            "large gradients are clipped or normalised"),
     # ---------------------------------------------------------------- closed_form
     Mistake("closed_form_no_bias_column", "closed_form", '''
 def closed_form(X, y):
@@ -496,32 +365,12 @@ def closed_form(X, y):
 ''', "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, bias "
         "4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
     # ---------------------------------------------------------------- train_linear_regression
-    Mistake("train_update_inside_record", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-                l.backward()
-                sgd([w, b], lr, batch_size)
-    return w, b
-''', "inside `with autograd.record():`"),
-    Mistake("train_no_attach_grad", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "call w.attach_grad() and b.attach_grad()"),
+    Mistake("train_update_inside_record", TRAIN,
+            edit(("l.backward()\n", "    l.backward()\n    "), base=TRAINER),
+            "inside `with autograd.record():`"),
+    Mistake("train_no_attach_grad", TRAIN,
+            edit(("    w.attach_grad()\n    b.attach_grad()\n", ""), base=TRAINER),
+            "call w.attach_grad() and b.attach_grad()"),
     Mistake("train_mean_and_division", TRAIN,
             train_cell(loss="squared_loss(linreg(X, w, b), y).mean()"),
             "divides the gradient by batch_size twice"),
@@ -543,19 +392,9 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
     Mistake("train_no_half_inline", TRAIN,
             train_cell(loss="(linreg(X, w, b) - y.reshape(-1, 1)) ** 2"),
             "is the factor 1/2 missing from the squared loss?"),
-    Mistake("train_forgets_sgd", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-    return w, b
-''', "does not update w and b at all"),
+    Mistake("train_forgets_sgd", TRAIN,
+            edit(("            sgd([w, b], lr, batch_size)\n", ""), base=TRAINER),
+            "does not update w and b at all"),
     Mistake("train_three_epochs", TRAIN,
             train_cell(epochs="range(3)"),
             "runs 3 epochs (the default)"),
@@ -571,41 +410,30 @@ def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=
     Mistake("train_extra_epoch", TRAIN,
             train_cell(epochs="range(num_epochs + 1)"),
             "after 0 epochs, expected 0"),
-    Mistake("train_init_inside_epoch_loop", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    for epoch in range(num_epochs):
-        w = np.random.normal(0, 0.01, (features.shape[1], 1))
-        b = np.zeros(1)
-        w.attach_grad()
-        b.attach_grad()
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-''', "that is not where minibatch SGD with these arguments gets"),
+    Mistake("train_init_inside_epoch_loop", TRAIN,
+            edit(("    w = np.random.normal(0, 0.01, (features.shape[1], 1))\n"
+                  "    b = np.zeros(1)\n"
+                  "    w.attach_grad()\n"
+                  "    b.attach_grad()\n",
+                  ""),
+                 ("range(num_epochs):",
+                  "range(num_epochs):\n"
+                  "        w = np.random.normal(0, 0.01, (features.shape[1], 1))\n"
+                  "        b = np.zeros(1)\n"
+                  "        w.attach_grad()\n"
+                  "        b.attach_grad()"), base=TRAINER),
+            "that is not where minibatch SGD with these arguments gets"),
     Mistake("train_init_scale_one", TRAIN,
             train_cell(w_init="np.random.normal(size=(features.shape[1], 1))"),
             "w has the default scale 1"),
     Mistake("train_init_uniform", TRAIN,
             train_cell(w_init="np.random.uniform(size=(features.shape[1], 1))"),
             "draw w from N(0, 0.01^2)"),
-    Mistake("train_inline_update_uphill", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param + lr * param.grad / batch_size
-    return w, b
-''', "moves up the gradient: sgd must subtract the step"),
+    Mistake("train_inline_update_uphill", TRAIN,
+            edit(("sgd([w, b], lr, batch_size)",
+                  "for param in (w, b):\n"
+                  "                param[:] = param + lr * param.grad / batch_size"), base=TRAINER),
+            "moves up the gradient: sgd must subtract the step"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     Mistake("data_iter_shuffles_callers_arrays", "data_iter", '''
@@ -621,21 +449,18 @@ def data_iter(batch_size, features, labels):
     for i in range(0, num_examples, batch_size):
         yield features[i: i + batch_size], labels[i: i + batch_size]
 ''', "changed its argument features in place", also_fails=(TRAIN,)),
-    Mistake("squared_loss_subtracts_in_place", "squared_loss", '''
-def squared_loss(y_hat, y):
-    y_hat -= y.reshape(y_hat.shape)
-    return y_hat ** 2 / 2
-''', "changed its argument y_hat in place", also_fails=(TRAIN,)),
-    Mistake("linreg_float16", "linreg", '''
-def linreg(X, w, b):
-    return (np.dot(X, w) + b).astype("float16")
-''', "has dtype float16", also_fails=(TRAIN,)),
-    Mistake("sgd_divides_the_gradient_in_place", "sgd", '''
-def sgd(params, lr, batch_size):
-    for param in params:
-        param.grad[:] = param.grad / batch_size
-        param[:] = param - lr * param.grad
-''', "changed params[0].grad", also_fails=(TRAIN,)),
+    Mistake("squared_loss_subtracts_in_place", "squared_loss",
+            edit(("return (y_hat - y.reshape(y_hat.shape))",
+                  "y_hat -= y.reshape(y_hat.shape)\n    return y_hat")),
+            "changed its argument y_hat in place", also_fails=(TRAIN,)),
+    Mistake("linreg_float16", "linreg",
+            edit(("np.dot(X, w) + b", "(np.dot(X, w) + b).astype(\"float16\")")),
+            "has dtype float16", also_fails=(TRAIN,)),
+    Mistake("sgd_divides_the_gradient_in_place", "sgd",
+            edit(("param[:] = param - lr * param.grad / batch_size",
+                  "param.grad[:] = param.grad / batch_size\n"
+                  "        param[:] = param - lr * param.grad")),
+            "changed params[0].grad", also_fails=(TRAIN,)),
 ]
 
 ALTERNATIVES = [
@@ -662,19 +487,13 @@ def data_iter(batch_size, features, labels):
         batch = np.array(order[start:start + batch_size], dtype="int64")
         yield features[batch], labels[batch]
 '''),
-    Alternative("linreg_matmul", "linreg", '''
-def linreg(X, w, b):
-    return X @ w + b
-'''),
-    Alternative("squared_loss_square", "squared_loss", '''
-def squared_loss(y_hat, y):
-    return 0.5 * np.square(y_hat - y.reshape(y_hat.shape))
-'''),
-    Alternative("sgd_subtract_in_place", "sgd", '''
-def sgd(params, lr, batch_size):
-    for p in params:
-        p -= lr * p.grad / batch_size
-'''),
+    Alternative("linreg_matmul", "linreg", edit(("np.dot(X, w)", "X @ w"))),
+    Alternative("squared_loss_square", "squared_loss",
+                edit(("(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
+                      "0.5 * np.square(y_hat - y.reshape(y_hat.shape))"))),
+    Alternative("sgd_subtract_in_place", "sgd",
+                edit(("param in params:\n        param[:] = param - lr * param.grad",
+                      "p in params:\n        p -= lr * p.grad"))),
     Alternative("closed_form_inverse", "closed_form", '''
 def closed_form(X, y):
     A = np.concatenate([X, np.ones((len(X), 1))], axis=1)

@@ -1,5 +1,7 @@
 """Typical mistakes and alternative correct answers for 05_mlp."""
-from d2lcourse.mistakes import Alternative, Mistake, ignored_hyperparameters
+from d2lcourse.mistakes import Alternative, Mistake, editor, ignored_hyperparameters
+
+edit = editor(__name__)
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
 
@@ -45,101 +47,72 @@ def init_cell(draw, first=""):
     return INIT_MLP_PARAMS.format(draw=draw, first=first)
 
 
+# The whole cells most mistakes of these functions change.
+TRAINER = train_mlp_cell()
+
 MISTAKES = [
     # ---------------------------------------------------------------- activations
-    Mistake("relu_npx_relu", "relu", '''
-def relu(X):
-    return npx.relu(X)
-''', "uses `npx.relu`"),
-    Mistake("relu_in_place", "relu", '''
-def relu(X):
-    X[X < 0] = 0
-    return X
-''', "changed its argument X in place", also_fails=("mlp", TRAIN)),
-    Mistake("relu_minimum", "relu", '''
-def relu(X):
-    return np.minimum(X, 0)
-''', "computed min(x, 0)", also_fails=("mlp",)),
-    Mistake("sigmoid_overflow_exp_x", "sigmoid", '''
-def sigmoid(X):
-    return np.exp(X) / (1 + np.exp(X))
-''', "overflows to inf", also_fails=("sigmoid_grad",)),
-    Mistake("sigmoid_sign", "sigmoid", '''
-def sigmoid(X):
-    return 1 / (1 + np.exp(X))
-''', "computed sigmoid(-x)", also_fails=("sigmoid_grad",)),
-    Mistake("tanh_naive_overflow", "tanh", '''
-def tanh(X):
-    return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
-''', "overflows to inf", also_fails=("tanh_grad",)),
-    Mistake("tanh_one_sided", "tanh", '''
-def tanh(X):
-    E = np.exp(-2 * X)
-    return (1 - E) / (1 + E)
-''', "overflows to inf", also_fails=("tanh_grad",)),
-    Mistake("tanh_half_exponent", "tanh", '''
-def tanh(X):
-    E = np.exp(-np.abs(X))
-    return np.sign(X) * (1 - E) / (1 + E)
-''', "computed tanh(x / 2)", also_fails=("tanh_grad",)),
+    Mistake("relu_npx_relu", "relu", edit(("np.maximum(X, 0)", "npx.relu(X)")), "uses `npx.relu`"),
+    Mistake("relu_in_place", "relu",
+            edit(("return np.maximum(X, 0)", "X[X < 0] = 0\n    return X")),
+            "changed its argument X in place", also_fails=("mlp", TRAIN)),
+    Mistake("relu_minimum", "relu", edit(("np.maximum(X, 0)", "np.minimum(X, 0)")),
+            "computed min(x, 0)", also_fails=("mlp",)),
+    Mistake("sigmoid_overflow_exp_x", "sigmoid",
+            edit(("1 / (1 + np.exp(-X))", "np.exp(X) / (1 + np.exp(X))")),
+            "overflows to inf", also_fails=("sigmoid_grad",)),
+    Mistake("sigmoid_sign", "sigmoid", edit(("(1 + np.exp(-X))", "(1 + np.exp(X))")),
+            "computed sigmoid(-x)", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_naive_overflow", "tanh",
+            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
+                  "return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))")),
+            "overflows to inf", also_fails=("tanh_grad",)),
+    Mistake("tanh_one_sided", "tanh",
+            edit(("np.exp(-2 * np.abs(X))\n    return np.sign(X) *", "np.exp(-2 * X)\n    return")),
+            "overflows to inf", also_fails=("tanh_grad",)),
+    Mistake("tanh_half_exponent", "tanh", edit(("np.exp(-2 * np.abs(X))", "np.exp(-np.abs(X))")),
+            "computed tanh(x / 2)", also_fails=("tanh_grad",)),
     Mistake("relu_through_classic_numpy", "relu", '''
 import numpy as onp
 
 def relu(X):
     return np.array(onp.maximum(X.asnumpy(), 0))
 ''', "the result cannot be differentiated", also_fails=("mlp",)),
-    Mistake("tanh_np_tanh", "tanh", '''
-def tanh(X):
-    return np.tanh(X)
-''', "uses `np.tanh`"),
-    Mistake("relu_sign_by_division", "relu", '''
-def relu(X):
-    return X * (X / np.abs(X) + 1) / 2
-''', "needs no exp and no division"),
-    Mistake("relu_returns_mask", "relu", '''
-def relu(X):
-    return (X > 0).astype(X.dtype)
-''', "returned the mask x > 0", also_fails=('mlp',)),
-    Mistake("relu_comparison_not_assignment", "relu", '''
-def relu(X):
-    Y = X.copy()
-    Y[Y < 0] == 0
-    return Y
-''', "returned x unchanged", also_fails=('mlp',)),
-    Mistake("sigmoid_minus_in_denominator", "sigmoid", '''
-def sigmoid(X):
-    return 1 / (1 - np.exp(-X))
-''', "the denominator is 1 + exp(-x)", also_fails=('sigmoid_grad',)),
-    Mistake("tanh_sigmoid_of_2x", "tanh", '''
-def tanh(X):
-    return 1 / (1 + np.exp(-2 * X))
-''', "computed sigmoid(2x)", also_fails=('tanh_grad',)),
-    Mistake("tanh_sign_lost", "tanh", '''
-def tanh(X):
-    E = np.exp(-2 * np.abs(X))
-    return (1 - E) / (1 + E)
-''', "multiply by np.sign(X)"),
-    Mistake("relu_absolute_value", "relu", '''
-def relu(X):
-    return np.abs(X)
-''', "returned |x|", also_fails=("mlp", TRAIN)),
-    Mistake("relu_identity", "relu", '''
-def relu(X):
-    return X + 0
-''', "returned x unchanged", also_fails=("mlp", TRAIN)),
-    Mistake("sigmoid_is_tanh", "sigmoid", '''
-def sigmoid(X):
-    return np.tanh(X)
-''', "computed tanh(x)", also_fails=("sigmoid_grad",)),
-    Mistake("tanh_is_sigmoid", "tanh", '''
-def tanh(X):
-    return 1 / (1 + np.exp(-X))
-''', "computed sigmoid(x), not tanh(x)", also_fails=("tanh_grad",)),
+    Mistake("tanh_np_tanh", "tanh",
+            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
+                  "return np.tanh(X)")),
+            "uses `np.tanh`"),
+    Mistake("relu_sign_by_division", "relu",
+            edit(("np.maximum(X, 0)", "X * (X / np.abs(X) + 1) / 2")),
+            "needs no exp and no division"),
+    Mistake("relu_returns_mask", "relu", edit(("np.maximum(X, 0)", "(X > 0).astype(X.dtype)")),
+            "returned the mask x > 0", also_fails=('mlp',)),
+    Mistake("relu_comparison_not_assignment", "relu",
+            edit(("return np.maximum(X, 0)", "Y = X.copy()\n    Y[Y < 0] == 0\n    return Y")),
+            "returned x unchanged", also_fails=('mlp',)),
+    Mistake("sigmoid_minus_in_denominator", "sigmoid",
+            edit(("(1 + np.exp(-X))", "(1 - np.exp(-X))")),
+            "the denominator is 1 + exp(-x)", also_fails=('sigmoid_grad',)),
+    Mistake("tanh_sigmoid_of_2x", "tanh",
+            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
+                  "return 1 / (1 + np.exp(-2 * X))")),
+            "computed sigmoid(2x)", also_fails=('tanh_grad',)),
+    Mistake("tanh_sign_lost", "tanh", edit(("np.sign(X) * (1 - E)", "(1 - E)")),
+            "multiply by np.sign(X)"),
+    Mistake("relu_absolute_value", "relu", edit(("np.maximum(X, 0)", "np.abs(X)")),
+            "returned |x|", also_fails=("mlp", TRAIN)),
+    Mistake("relu_identity", "relu", edit(("np.maximum(X, 0)", "X + 0")),
+            "returned x unchanged", also_fails=("mlp", TRAIN)),
+    Mistake("sigmoid_is_tanh", "sigmoid", edit(("1 / (1 + np.exp(-X))", "np.tanh(X)")),
+            "computed tanh(x)", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_is_sigmoid", "tanh",
+            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
+                  "return 1 / (1 + np.exp(-X))")),
+            "computed sigmoid(x), not tanh(x)", also_fails=("tanh_grad",)),
     # ---------------------------------------------------------------- derivatives
-    Mistake("relu_grad_returns_relu", "relu_grad", '''
-def relu_grad(X):
-    return np.maximum(X, 0)
-''', "returned relu(x) = max(x, 0) itself"),
+    Mistake("relu_grad_returns_relu", "relu_grad",
+            edit(("(X > 0).astype(X.dtype)", "np.maximum(X, 0)")),
+            "returned relu(x) = max(x, 0) itself"),
     # Deny by default: a global array, which any cell could change, read by the function.
     Mistake("relu_grad_global_slopes", "relu_grad", '''
 SLOPES = np.array([0.0, 1.0])
@@ -147,10 +120,7 @@ SLOPES = np.array([0.0, 1.0])
 def relu_grad(X):
     return SLOPES[(X > 0).astype("int32")].astype(X.dtype)
 ''', "reads the global `SLOPES`, bound by `SLOPES = np.array([0.0, 1.0])`"),
-    Mistake("relu_grad_bool", "relu_grad", '''
-def relu_grad(X):
-    return X > 0
-''', "bool array"),
+    Mistake("relu_grad_bool", "relu_grad", edit(("(X > 0).astype(X.dtype)", "X > 0")), "bool array"),
     Mistake("relu_grad_autograd", "relu_grad", '''
 def relu_grad(X):
     X = X.copy()
@@ -160,74 +130,50 @@ def relu_grad(X):
     y.backward()
     return X.grad
 ''', "which this exercise forbids"),
-    Mistake("sigmoid_grad_returns_sigmoid", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    return sigmoid(X)
-''', "returned sigmoid(x) itself"),
-    Mistake("sigmoid_grad_of_x", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    return X * (1 - X)
-''', "computed x (1 - x)"),
-    Mistake("tanh_grad_one_minus_x_squared", "tanh_grad", '''
-def tanh_grad(X):
-    return 1 - X ** 2
-''', "computed 1 - x^2"),
-    Mistake("tanh_grad_no_square", "tanh_grad", '''
-def tanh_grad(X):
-    return 1 - tanh(X)
-''', "square it"),
-    Mistake("relu_grad_nan_at_kink", "relu_grad", '''
-def relu_grad(X):
-    return np.maximum(X, 0) / X
-''', "every value in [0, 1] is a subgradient"),
-    Mistake("relu_grad_flipped", "relu_grad", '''
-def relu_grad(X):
-    return np.where(X > 0, 0.0, 1.0)
-''', "the slope of max(x, 0) is 1 where x > 0"),
-    Mistake("relu_grad_sign", "relu_grad", '''
-def relu_grad(X):
-    return np.sign(X)
-''', "returned sign(x)"),
-    Mistake("sigmoid_grad_wrong_sign", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    s = sigmoid(X)
-    return s * (s - 1)
-''', "sigmoid is increasing, its slope is positive"),
-    Mistake("sigmoid_grad_one_minus_s", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    return 1 - sigmoid(X)
-''', "multiply by sigmoid(x)"),
-    Mistake("sigmoid_grad_plus", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    s = sigmoid(X)
-    return s * (1 + s)
-''', "computed s (1 + s)"),
-    Mistake("tanh_grad_returns_tanh", "tanh_grad", '''
-def tanh_grad(X):
-    return tanh(X)
-''', "returned tanh(x) itself"),
-    Mistake("tanh_grad_plus", "tanh_grad", '''
-def tanh_grad(X):
-    return 1 + tanh(X) ** 2
-''', "the sign is minus"),
-    Mistake("tanh_grad_wrong_sign", "tanh_grad", '''
-def tanh_grad(X):
-    return tanh(X) ** 2 - 1
-''', "tanh is increasing"),
-    Mistake("tanh_grad_times_two", "tanh_grad", '''
-def tanh_grad(X):
-    return 1 - tanh(X) * 2
-''', "entries are wrong; worst at index"),
-    Mistake("sigmoid_grad_unstable_quotient", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    E = np.exp(-X)
-    return E / (1 + E) ** 2
-''', "returned NaN for x = -100"),
-    Mistake("tanh_grad_naive_tanh", "tanh_grad", '''
-def tanh_grad(X):
-    T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))
-    return 1 - T ** 2
-''', "exp(x) overflows to inf for x > 88.7"),
+    Mistake("sigmoid_grad_returns_sigmoid", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return sigmoid(X)")),
+            "returned sigmoid(x) itself"),
+    Mistake("sigmoid_grad_of_x", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return X * (1 - X)")),
+            "computed x (1 - x)"),
+    Mistake("tanh_grad_one_minus_x_squared", "tanh_grad", edit(("tanh(X)", "X")),
+            "computed 1 - x^2"),
+    Mistake("tanh_grad_no_square", "tanh_grad", edit(("tanh(X) ** 2", "tanh(X)")), "square it"),
+    Mistake("relu_grad_nan_at_kink", "relu_grad",
+            edit(("(X > 0).astype(X.dtype)", "np.maximum(X, 0) / X")),
+            "every value in [0, 1] is a subgradient"),
+    Mistake("relu_grad_flipped", "relu_grad",
+            edit(("(X > 0).astype(X.dtype)", "np.where(X > 0, 0.0, 1.0)")),
+            "the slope of max(x, 0) is 1 where x > 0"),
+    Mistake("relu_grad_sign", "relu_grad", edit(("(X > 0).astype(X.dtype)", "np.sign(X)")),
+            "returned sign(x)"),
+    Mistake("sigmoid_grad_wrong_sign", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)",
+                  "s = sigmoid(X)\n    return s * (s - 1)")),
+            "sigmoid is increasing, its slope is positive"),
+    Mistake("sigmoid_grad_one_minus_s", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return 1 - sigmoid(X)")),
+            "multiply by sigmoid(x)"),
+    Mistake("sigmoid_grad_plus", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)",
+                  "s = sigmoid(X)\n    return s * (1 + s)")),
+            "computed s (1 + s)"),
+    Mistake("tanh_grad_returns_tanh", "tanh_grad", edit(("1 - tanh(X) ** 2", "tanh(X)")),
+            "returned tanh(x) itself"),
+    Mistake("tanh_grad_plus", "tanh_grad", edit(("1 - tanh(X)", "1 + tanh(X)")),
+            "the sign is minus"),
+    Mistake("tanh_grad_wrong_sign", "tanh_grad", edit(("1 - tanh(X) ** 2", "tanh(X) ** 2 - 1")),
+            "tanh is increasing"),
+    Mistake("tanh_grad_times_two", "tanh_grad", edit(("**", "*")),
+            "entries are wrong; worst at index"),
+    Mistake("sigmoid_grad_unstable_quotient", "sigmoid_grad",
+            edit(("S = sigmoid(X)\n    return S * (1 - S)",
+                  "E = np.exp(-X)\n    return E / (1 + E) ** 2")),
+            "returned NaN for x = -100"),
+    Mistake("tanh_grad_naive_tanh", "tanh_grad",
+            edit(("return 1 - tanh(X)",
+                  "T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))\n    return 1 - T")),
+            "exp(x) overflows to inf for x > 88.7"),
     Mistake("tanh_grad_quotient_rule", "tanh_grad", '''
 def tanh_grad(X):
     # d/dx (e^x - e^-x) / (e^x + e^-x), by the quotient rule
@@ -235,123 +181,70 @@ def tanh_grad(X):
     return (P * P - M * M) / (P * P)
 ''', "entries are not finite"),
     # ---------------------------------------------------------------- init_mlp_params
-    Mistake("init_random_biases", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    b1 = np.random.normal(0, sigma, num_hiddens)
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b2 = np.random.normal(0, sigma, num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "biases start at zero"),
-    Mistake("init_sigma_ignored", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, 0.01, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, 0.01, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "it looks like the default 0.01"),
-    Mistake("init_variance_as_scale", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma ** 2, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, sigma ** 2, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "not the variance"),
-    Mistake("init_transposed_weights", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_hiddens, num_inputs))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, sigma, (num_outputs, num_hiddens))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "it is transposed", also_fails=(TRAIN,)),
-    Mistake("init_no_attach_grad", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    return [W1, b1, W2, b2]
-''', "has no gradient attached", also_fails=(TRAIN,)),
-    Mistake("init_bias_row", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros((1, num_hiddens))
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros((1, num_outputs))
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "a bias is a vector"),
-    Mistake("init_zero_weights", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.zeros((num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.zeros((num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "weights must be random"),
-    Mistake("init_returns_layer_pairs", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    for param in [W1, b1, W2, b2]:
-        param.attach_grad()
-    return [(W1, b1), (W2, b2)]
-''', "expected the list [W1, b1, W2, b2]"),
-    Mistake("init_standard_normal", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(size=(num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(size=(num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "it looks like 1"),
-    Mistake("init_uniform", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.uniform(-sigma, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.uniform(-sigma, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "that of a uniform draw"),
-    Mistake("init_mean_sigma", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(sigma, sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.normal(sigma, sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "has mean"),
+    Mistake("init_random_biases", "init_mlp_params",
+            edit(("np.zeros(num_hiddens)", "np.random.normal(0, sigma, num_hiddens)"),
+                 ("np.zeros(num_outputs)", "np.random.normal(0, sigma, num_outputs)")),
+            "biases start at zero"),
+    Mistake("init_sigma_ignored", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.normal(0, 0.01, (num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.normal(0, 0.01, (num_hiddens, num_outputs))")),
+            "it looks like the default 0.01"),
+    Mistake("init_variance_as_scale", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.normal(0, sigma ** 2, (num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.normal(0, sigma ** 2, (num_hiddens, num_outputs))")),
+            "not the variance"),
+    Mistake("init_transposed_weights", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.normal(0, sigma, (num_hiddens, num_inputs))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.normal(0, sigma, (num_outputs, num_hiddens))")),
+            "it is transposed", also_fails=(TRAIN,)),
+    Mistake("init_no_attach_grad", "init_mlp_params",
+            edit(("params = [W1, b1, W2, b2]\n"
+                  "    for param in params:\n"
+                  "        param.attach_grad()\n"
+                  "    return params",
+                  "return [W1, b1, W2, b2]")),
+            "has no gradient attached", also_fails=(TRAIN,)),
+    Mistake("init_bias_row", "init_mlp_params",
+            edit(("np.zeros(num_hiddens)", "np.zeros((1, num_hiddens))"),
+                 ("np.zeros(num_outputs)", "np.zeros((1, num_outputs))")),
+            "a bias is a vector"),
+    Mistake("init_zero_weights", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.zeros((num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.zeros((num_hiddens, num_outputs))")),
+            "weights must be random"),
+    Mistake("init_returns_layer_pairs", "init_mlp_params",
+            edit(("params = [W1, b1, W2, b2]\n"
+                  "    for param in params:",
+                  "for param in [W1, b1, W2, b2]:"),
+                 ("return params",
+                  "return [(W1, b1), (W2, b2)]")),
+            "expected the list [W1, b1, W2, b2]"),
+    Mistake("init_standard_normal", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.normal(size=(num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.normal(size=(num_hiddens, num_outputs))")),
+            "it looks like 1"),
+    Mistake("init_uniform", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.uniform(-sigma, sigma, (num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.uniform(-sigma, sigma, (num_hiddens, num_outputs))")),
+            "that of a uniform draw"),
+    Mistake("init_mean_sigma", "init_mlp_params",
+            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
+                  "np.random.normal(sigma, sigma, (num_inputs, num_hiddens))"),
+                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
+                  "np.random.normal(sigma, sigma, (num_hiddens, num_outputs))")),
+            "has mean"),
     Mistake("init_uniform_same_variance", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     W1 = np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, (num_inputs, num_hiddens))
@@ -392,26 +285,17 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         "            - np.random.exponential(sigma / 2 ** 0.5, shape))"),
             "are not distributed as N(0, sigma^2)"),
     # ---------------------------------------------------------------- mlp
-    Mistake("mlp_no_relu", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = X @ W1 + b1
-    return H @ W2 + b2
-''', "no nonlinearity"),
-    Mistake("mlp_no_flatten", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    H = relu(X @ W1 + b1)
-    return H @ W2 + b2
-''', "Flatten X first", also_fails=(TRAIN,)),
-    Mistake("mlp_relu_on_output", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = relu(X @ W1 + b1)
-    return relu(H @ W2 + b2)
-''', "applied relu to the output too", also_fails=(TRAIN,)),
+    Mistake("mlp_no_relu", "mlp",
+            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
+                  "    H = relu(X @ W1 + b1)",
+                  "X.reshape(-1, W1.shape[0])\n"
+                  "    H = X @ W1 + b1")),
+            "no nonlinearity"),
+    Mistake("mlp_no_flatten", "mlp",
+            edit(("    X = X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n", "")),
+            "Flatten X first", also_fails=(TRAIN,)),
+    Mistake("mlp_relu_on_output", "mlp", edit(("H @ W2 + b2", "relu(H @ W2 + b2)")),
+            "applied relu to the output too", also_fails=(TRAIN,)),
     Mistake("mlp_softmax_output", "mlp", '''
 def mlp(X, params):
     W1, b1, W2, b2 = params
@@ -420,13 +304,12 @@ def mlp(X, params):
     E = np.exp(O - O.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 ''', "returned probabilities"),
-    Mistake("mlp_no_hidden_bias", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = relu(X @ W1)
-    return H @ W2 + b2
-''', "forgot the hidden bias b1"),
+    Mistake("mlp_no_hidden_bias", "mlp",
+            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
+                  "    H = relu(X @ W1 + b1)",
+                  "X.reshape(-1, W1.shape[0])\n"
+                  "    H = relu(X @ W1)")),
+            "forgot the hidden bias b1"),
     Mistake("mlp_no_output_bias", "mlp", '''
 def mlp(X, params):
     W1, b1, W2, b2 = params
@@ -439,34 +322,24 @@ def mlp(X, params):
     X = X.reshape(-1, W1.shape[0])
     return relu(X @ W1) @ W2
 ''', "forgot both biases"),
-    Mistake("mlp_sigmoid_hidden", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = sigmoid(X @ W1 + b1)
-    return H @ W2 + b2
-''', "used sigmoid in the hidden layer"),
-    Mistake("mlp_tanh_hidden", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = tanh(X @ W1 + b1)
-    return H @ W2 + b2
-''', "used tanh in the hidden layer"),
-    Mistake("mlp_transposed_logits", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = relu(X @ W1 + b1)
-    return (H @ W2 + b2).T
-''', "they are transposed"),
-    Mistake("mlp_flattens_to_784", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, 784)
-    H = relu(X @ W1 + b1)
-    return H @ W2 + b2
-''', "works for 784 inputs but not for X of shape (2, 3, 4)"),
+    Mistake("mlp_sigmoid_hidden", "mlp",
+            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
+                  "    H = relu(X @ W1 + b1)",
+                  "X.reshape(-1, W1.shape[0])\n"
+                  "    H = sigmoid(X @ W1 + b1)")),
+            "used sigmoid in the hidden layer"),
+    Mistake("mlp_tanh_hidden", "mlp",
+            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
+                  "    H = relu(X @ W1 + b1)",
+                  "X.reshape(-1, W1.shape[0])\n"
+                  "    H = tanh(X @ W1 + b1)")),
+            "used tanh in the hidden layer"),
+    Mistake("mlp_transposed_logits", "mlp", edit(("H @ W2 + b2", "(H @ W2 + b2).T")),
+            "they are transposed"),
+    Mistake("mlp_flattens_to_784", "mlp",
+            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)",
+                  "X.reshape(-1, 784)")),
+            "works for 784 inputs but not for X of shape (2, 3, 4)"),
     Mistake("mlp_sizes_of_fashion_mnist", "mlp", '''
 num_inputs, num_hiddens, num_outputs = 784, 256, 10
 
@@ -476,107 +349,40 @@ def mlp(X, params):
     return H @ W2 + b2
 ''', "never a fixed 784"),
     # ---------------------------------------------------------------- collapse_linear
-    Mistake("collapse_forgot_b1_W2", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W1 @ W2, b2.copy()
-''', "forgot b1 @ W2"),
-    Mistake("collapse_bias_in_W", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W1 @ W2 + b2, b1 @ W2 + b2
-''', "added b2 to W"),
-    Mistake("collapse_one_array", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W1 @ W2 + b1 @ W2 + b2
-''', "expected a pair (W, b)"),
-    Mistake("collapse_forgot_b2", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W1 @ W2, b1 @ W2
-''', "add the second layer's bias"),
-    Mistake("collapse_transposed_W", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W2.T @ W1.T, b1 @ W2 + b2
-''', "x W maps 5 inputs to 4 outputs"),
-    Mistake("collapse_b_row", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    return W1 @ W2, b1.reshape(1, -1) @ W2 + b2
-''', "one bias per output"),
+    Mistake("collapse_forgot_b1_W2", "collapse_linear", edit(("b1 @ W2 + b2", "b2.copy()")),
+            "forgot b1 @ W2"),
+    Mistake("collapse_bias_in_W", "collapse_linear", edit(("@ W2, b1", "@ W2 + b2, b1")),
+            "added b2 to W"),
+    Mistake("collapse_one_array", "collapse_linear", edit(("@ W2, b1", "@ W2 + b1")),
+            "expected a pair (W, b)"),
+    Mistake("collapse_forgot_b2", "collapse_linear", edit(("@ W2 + b2", "@ W2")),
+            "add the second layer's bias"),
+    Mistake("collapse_transposed_W", "collapse_linear", edit(("W1 @ W2", "W2.T @ W1.T")),
+            "x W maps 5 inputs to 4 outputs"),
+    Mistake("collapse_b_row", "collapse_linear", edit(("W2, b1 @", "W2, b1.reshape(1, -1) @")),
+            "one bias per output"),
     # ---------------------------------------------------------------- train_mlp
-    Mistake("train_lr_sign", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(784, num_hiddens, 10)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            for param in params:
-                param[:] = param + lr * param.grad / batch_size
-    return params
-''', "the updates go uphill"),
-    Mistake("train_no_batch_division", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(784, num_hiddens, 10)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            for param in params:
-                param[:] = param - lr * param.grad
-    return params
-''', "not divided by the batch size"),
-    Mistake("train_rebinds_params", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(784, num_hiddens, 10)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            for param in params:
-                param = param - lr * param.grad / batch_size
-    return params
-''', "b2 is still zero"),
-    Mistake("train_ignores_num_hiddens", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(784, 256, 10)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            for param in params:
-                param[:] = param - lr * param.grad / batch_size
-    return params
-''', "W1 in the parameters returned by train_mlp"),
-    Mistake("train_returns_after_one_step", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(784, num_hiddens, 10)
-    states = init_momentum_states(params)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            sgd_momentum(params, states, lr, 0.9, batch_size)
-            return params
-''', "the return comes after both loops"),
-    Mistake("train_cosine_decay_below_zero", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    params = init_mlp_params(X_train[0].size, num_hiddens, 10)
-    states = init_momentum_states(params)
-    batches = ArrayBatches(X_train, y_train, batch_size, shuffle=True)
-    num_steps, step = num_epochs * len(batches), 0
-    for epoch in range(num_epochs):
-        for X, y in batches:
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            rate = lr * math.cos(math.pi * step / num_steps)
-            sgd_momentum(params, states, rate, 0.9, X.shape[0])
-            step += 1
-    return params
-''', "with lr > 0 at every step"),
+    Mistake("train_lr_sign", TRAIN, edit(("-", "+"), base=TRAINER), "the updates go uphill"),
+    Mistake("train_no_batch_division", TRAIN,
+            edit(("param.grad / batch_size", "param.grad"), base=TRAINER),
+            "not divided by the batch size"),
+    Mistake("train_rebinds_params", TRAIN, edit(("param[:]", "param"), base=TRAINER),
+            "b2 is still zero"),
+    Mistake("train_ignores_num_hiddens", TRAIN, edit(("num_hiddens,", "256,"), base=TRAINER),
+            "W1 in the parameters returned by train_mlp"),
+    Mistake("train_returns_after_one_step", TRAIN,
+            edit(("init_mlp_params(784, num_hiddens, 10)",
+                  "init_mlp_params(784, num_hiddens, 10)\n"
+                  "    states = init_momentum_states(params)"),
+                 ("for param in params:\n"
+                  "                param[:] = param - lr * param.grad / batch_size\n",
+                  "sgd_momentum(params, states, lr, 0.9, batch_size)\n"
+                  "        "), base=TRAINER),
+            "the return comes after both loops"),
+    Mistake("train_cosine_decay_below_zero", TRAIN,
+            edit(("(1 + math.cos(math.pi * step / num_steps)) / 2",
+                  "math.cos(math.pi * step / num_steps)")),
+            "with lr > 0 at every step"),
     *ignored_hyperparameters(TRAIN, train_mlp_cell, "param - 0.1 * param.grad / batch_size"),
     Mistake("train_reads_the_training_set", TRAIN,
             "from d2lcourse.data import read_fashion_mnist\n" + train_mlp_cell(
@@ -593,15 +399,12 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
             "create the parameters once"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
-    Mistake("sigmoid_float16", "sigmoid", '''
-def sigmoid(X):
-    return (1 / (1 + np.exp(-X))).astype("float16")
-''', "has dtype float16", also_fails=("sigmoid_grad",)),
-    Mistake("tanh_grad_overwrites_X", "tanh_grad", '''
-def tanh_grad(X):
-    X[:] = tanh(X)
-    return 1 - X ** 2
-''', "changed its argument X in place"),
+    Mistake("sigmoid_float16", "sigmoid",
+            edit(("1 / (1 + np.exp(-X))", "(1 / (1 + np.exp(-X))).astype(\"float16\")")),
+            "has dtype float16", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_grad_overwrites_X", "tanh_grad",
+            edit(("return 1 - tanh(X)", "X[:] = tanh(X)\n    return 1 - X")),
+            "changed its argument X in place"),
     Mistake("mlp_reuses_its_output", "mlp", '''
 _outputs = {}
 
@@ -628,19 +431,12 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
 ]
 
 ALTERNATIVES = [
-    Alternative("relu_mask", "relu", '''
-def relu(X):
-    return X * (X > 0)
-'''),
-    Alternative("relu_where", "relu", '''
-def relu(X):
-    return np.where(X > 0, X, 0)
-'''),
-    Alternative("sigmoid_symmetric", "sigmoid", '''
-def sigmoid(X):
-    E = np.exp(-np.abs(X))          # <= 1, never overflows
-    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
-'''),
+    Alternative("relu_mask", "relu", edit(("np.maximum(X, 0)", "X * (X > 0)"))),
+    Alternative("relu_where", "relu", edit(("np.maximum(X, 0)", "np.where(X > 0, X, 0)"))),
+    Alternative("sigmoid_symmetric", "sigmoid",
+                edit(("return 1 / (1 + np.exp(-X))",
+                      "E = np.exp(-np.abs(X))          # <= 1, never overflows\n"
+                      "    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))"))),
     Alternative("tanh_via_stable_sigmoid", "tanh", '''
 def stable_sigmoid(X):
     E = np.exp(-np.abs(X))
@@ -654,24 +450,19 @@ def tanh(X):
     M = np.expm1(-2 * np.abs(X))    # exp(-2|x|) - 1, exact near 0
     return -np.sign(X) * M / (2 + M)
 '''),
-    Alternative("relu_grad_at_zero_one", "relu_grad", '''
-def relu_grad(X):
-    return (X >= 0).astype(X.dtype)
-'''),
-    Alternative("relu_grad_where", "relu_grad", '''
-def relu_grad(X):
-    return np.where(X > 0, 1.0, 0.0)
-'''),
+    Alternative("relu_grad_at_zero_one", "relu_grad",
+                edit(("(X > 0).astype(X.dtype)", "(X >= 0).astype(X.dtype)"))),
+    Alternative("relu_grad_where", "relu_grad",
+                edit(("(X > 0).astype(X.dtype)", "np.where(X > 0, 1.0, 0.0)"))),
     Alternative("sigmoid_grad_exp", "sigmoid_grad", '''
 def sigmoid_grad(X):
     E = np.exp(-np.abs(X))           # sigmoid'(x) = e^-|x| / (1 + e^-|x|)^2, even in x
     return E / (1 + E) ** 2
 '''),
-    Alternative("tanh_grad_via_sigmoid_grad", "tanh_grad", '''
-def tanh_grad(X):
-    S = 1 / (1 + np.exp(-2 * X))     # tanh(x) = 2 sigmoid(2x) - 1
-    return 4 * S * (1 - S)
-'''),
+    Alternative("tanh_grad_via_sigmoid_grad", "tanh_grad",
+                edit(("return 1 - tanh(X) ** 2",
+                      "S = 1 / (1 + np.exp(-2 * X))     # tanh(x) = 2 sigmoid(2x) - 1\n"
+                      "    return 4 * S * (1 - S)"))),
     Alternative("tanh_grad_cosh", "tanh_grad", '''
 def tanh_grad(X):
     return 4 / (np.exp(X) + np.exp(-X)) ** 2     # 1 / cosh(x)^2; 4 / inf = 0 for large |x|
@@ -693,25 +484,19 @@ def mlp(X, params):
     H = np.maximum(np.dot(X.reshape(X.shape[0], -1), W1) + b1, 0)
     return np.dot(H, W2) + b2
 '''),
-    Alternative("collapse_np_dot", "collapse_linear", '''
-def collapse_linear(W1, b1, W2, b2):
-    W = np.dot(W1, W2)
-    b = np.dot(b1, W2) + b2
-    return (W, b)
-'''),
-    Alternative("train_gluon_loss_plain_sgd", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    params = init_mlp_params(X_train[0].size, num_hiddens, 10)
-    for epoch in range(num_epochs):
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                l = loss_fn(mlp(X, params), y)
-            l.backward()
-            for param in params:
-                param[:] = param - lr * param.grad / X.shape[0]
-    return params
-'''),
+    Alternative("collapse_np_dot", "collapse_linear",
+                edit(("return W1 @ W2, b1 @ W2 + b2",
+                      "W = np.dot(W1, W2)\n    b = np.dot(b1, W2) + b2\n    return (W, b)"))),
+    Alternative("train_gluon_loss_plain_sgd", TRAIN,
+                edit(("params = init_mlp_params(784, num_hiddens, 10)",
+                      "loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()\n"
+                      "    params = init_mlp_params(X_train[0].size, num_hiddens, 10)"),
+                     ("loss = softmax_cross_entropy(mlp(X, params), y).sum()\n"
+                      "            loss.backward()",
+                      "l = loss_fn(mlp(X, params), y)\n"
+                      "            l.backward()"),
+                     ("/ batch_size",
+                      "/ X.shape[0]"), base=TRAINER)),
     Alternative("train_index_slicing_mean_loss", TRAIN, '''
 def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
     n = X_train.shape[0]

@@ -308,12 +308,11 @@ def regions(X):
     grid = X[0::3, 0::2]
     return (element, row, column, block, grid)
 '''),
-    Alternative("central_difference_in_steps", "numerical_derivative", '''
-def numerical_derivative(f, x, h=1e-4):
-    upper = f(x + h)
-    lower = f(x - h)
-    return (upper - lower) / (h + h)
-'''),
+    Alternative("central_difference_in_steps", "numerical_derivative",
+                edit(("return (f(x + h) - f(x - h)) / (2 * h)",
+                      "upper = f(x + h)\n"
+                      "    lower = f(x - h)\n"
+                      "    return (upper - lower) / (h + h)"))),
     Alternative("grad_f_float_literals", "grad_f", edit(("6 * x - 4", "6.0 * x - 4.0"))),
     Alternative("abs_where_minus_one_at_zero", "grad_abs",
                 edit(("np.sign(x)", "np.where(x >= 0, 1., -1.)"))),
@@ -331,12 +330,11 @@ def numerical_derivative(f, x, h=1e-4):
                 edit(("(A + A.T)", "A @ x + A.T"))),
     Alternative("quadratic_form_dot", "grad_quadratic_form",
                 edit(("(A + A.T) @ x", "np.dot(x, A) + np.dot(A, x)"))),
-    Alternative("jacobian_by_columns", "jacobian_linear", '''
-def jacobian_linear(A, x):
-    # Column j of the Jacobian is how y = A x moves when x moves along e_j.
-    n = x.shape[0]
-    return np.stack([A @ e for e in np.eye(n)], axis=1)
-'''),
+    Alternative("jacobian_by_columns", "jacobian_linear",
+                edit(("return A.copy()",
+                      "# Column j of the Jacobian is how y = A x moves when x moves along e_j.\n"
+                      "    n = x.shape[0]\n"
+                      "    return np.stack([A @ e for e in np.eye(n)], axis=1)"))),
     Alternative("z_w_matmul", "grad_z_w",
                 edit(("u = np.dot(x, w) - y\n    return 2 * u", "return 2 * (x @ w - y)"))),
     Alternative("autograd_with_grad_function", "autograd_grad",

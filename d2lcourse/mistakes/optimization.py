@@ -1,5 +1,7 @@
 """Typical mistakes and alternative correct answers for 03_optimization."""
-from d2lcourse.mistakes import Alternative, Mistake
+from d2lcourse.mistakes import Alternative, Mistake, editor
+
+edit = editor(__name__)
 
 TRAIN_MINIBATCH = '''
 def train_minibatch(features, labels, batch_size, lr, num_epochs):
@@ -29,6 +31,9 @@ def train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels)
                                   params=params)
 
 
+# The whole cell most train_minibatch mistakes change: a summed minibatch loss, / batch_size.
+TRAINER = train_minibatch_cell()
+
 MISTAKES = [
     # ---------------------------------------------------------------- gd
     Mistake("gd_missing_x0", "gd", '''
@@ -49,14 +54,7 @@ def gd(f_grad, x0, eta, num_steps):
         x = x - eta * f_grad(x)
     return xs
 ''', "the last iterate x_T is missing"),
-    Mistake("gd_uphill", "gd", '''
-def gd(f_grad, x0, eta, num_steps):
-    xs = np.zeros(num_steps + 1)
-    xs[0] = x0
-    for t in range(num_steps):
-        xs[t + 1] = xs[t] + eta * f_grad(xs[t])
-    return xs
-''', "moves uphill"),
+    Mistake("gd_uphill", "gd", edit(("xs[t] - eta", "xs[t] + eta")), "moves uphill"),
     Mistake("gd_returns_list", "gd", '''
 def gd(f_grad, x0, eta, num_steps):
     x = x0
@@ -114,17 +112,13 @@ def gd(f_grad, x0, eta, num_steps):
 ''', "returned 1 iterate(s) for f(x) = x^2 started at its minimum x0=0.0, where the "
         "gradient is 0, eta=0.2, num_steps=5, expected all num_steps + 1 = 6: do not stop "
         "early"),
-    Mistake("gd_stops_when_converged", "gd", '''
-def gd(f_grad, x0, eta, num_steps):
-    xs = np.zeros(num_steps + 1)
-    xs[0] = x0
-    for t in range(num_steps):
-        step = eta * f_grad(xs[t])
-        if abs(step) < 1e-8:   # converged
-            return xs[:t + 1]
-        xs[t + 1] = xs[t] - step
-    return xs
-''', "do not stop early when the gradient or the step becomes 0 or small"),
+    Mistake("gd_stops_when_converged", "gd",
+            edit(("xs[t + 1] = xs[t] - eta * f_grad(xs[t])",
+                  "step = eta * f_grad(xs[t])\n"
+                  "        if abs(step) < 1e-8:   # converged\n"
+                  "            return xs[:t + 1]\n"
+                  "        xs[t + 1] = xs[t] - step")),
+            "do not stop early when the gradient or the step becomes 0 or small"),
     # ---------------------------------------------------------------- gd_2d
     Mistake("gd_2d_overwrites_x0", "gd_2d", '''
 def gd_2d(f_grad, x0, eta, num_steps):
@@ -163,35 +157,25 @@ def gd_2d(f_grad, x0, eta, num_steps):
     return np.stack(xs)
 ''', "started at its minimum x0=(0.0, 0.0), where the gradient is 0"),
     # ---------------------------------------------------------------- max_stable_lr
-    Mistake("max_stable_lr_one_over_c", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return 1 / curvature
-''', "returned 1 / curvature"),
-    Mistake("max_stable_lr_two_c", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return 2 * curvature
-''', "returned 2 * curvature"),
-    Mistake("max_stable_lr_array", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return np.array(2 / curvature)
-''', "expected a Python float"),
-    Mistake("max_stable_lr_half_c", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return curvature / 2
-''', "returned curvature / 2"),
-    Mistake("max_stable_lr_one_over_two_c", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return 1 / (2 * curvature)
-''', "still converges for larger steps"),
-    Mistake("max_stable_lr_floor_division", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return float(2 // curvature)
-''', "That is the floor division 2 // c"),
-    Mistake("max_stable_lr_rounded", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return round(2 / curvature, 6)   # a tidy number
-''', "returned 0 for curvature c = 100000000.0, expected 2 / c = 2e-08: a learning rate "
-        "must be positive"),
+    Mistake("max_stable_lr_one_over_c", "max_stable_lr", edit(("return 2 /", "return 1 /")),
+            "returned 1 / curvature"),
+    Mistake("max_stable_lr_two_c", "max_stable_lr", edit(("2 / curvature", "2 * curvature")),
+            "returned 2 * curvature"),
+    Mistake("max_stable_lr_array", "max_stable_lr",
+            edit(("2 / curvature", "np.array(2 / curvature)")),
+            "expected a Python float"),
+    Mistake("max_stable_lr_half_c", "max_stable_lr", edit(("2 / curvature", "curvature / 2")),
+            "returned curvature / 2"),
+    Mistake("max_stable_lr_one_over_two_c", "max_stable_lr",
+            edit(("2 / curvature", "1 / (2 * curvature)")),
+            "still converges for larger steps"),
+    Mistake("max_stable_lr_floor_division", "max_stable_lr",
+            edit(("2 / curvature", "float(2 // curvature)")),
+            "That is the floor division 2 // c"),
+    Mistake("max_stable_lr_rounded", "max_stable_lr",
+            edit(("2 / curvature", "round(2 / curvature, 6)   # a tidy number")),
+            "returned 0 for curvature c = 100000000.0, expected 2 / c = 2e-08: a learning rate "
+            "must be positive"),
     # ---------------------------------------------------------------- init_momentum_states
     Mistake("init_momentum_states_classic_numpy", "init_momentum_states", '''
 import numpy
@@ -199,18 +183,16 @@ import numpy
 def init_momentum_states(params):
     return [numpy.zeros(p.shape) for p in params]
 ''', "returned numpy.ndarray for state 0"),
-    Mistake("init_momentum_states_generator", "init_momentum_states", '''
-def init_momentum_states(params):
-    return (np.zeros_like(p) for p in params)
-''', "returned a generator"),
-    Mistake("init_momentum_states_one_shape", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [np.zeros(params[0].shape)] * len(params)
-''', "states 0 and 1 are the same array object"),
-    Mistake("init_momentum_states_vectors", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [np.zeros(len(p)) for p in params]
-''', "the state of params[0] has the parameter's shape"),
+    Mistake("init_momentum_states_generator", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]", "(np.zeros_like(p) for p in params)")),
+            "returned a generator"),
+    Mistake("init_momentum_states_one_shape", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]",
+                  "[np.zeros(params[0].shape)] * len(params)")),
+            "states 0 and 1 are the same array object"),
+    Mistake("init_momentum_states_vectors", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]", "[np.zeros(len(p)) for p in params]")),
+            "the state of params[0] has the parameter's shape"),
     Mistake("init_momentum_states_append_after_loop", "init_momentum_states", '''
 def init_momentum_states(params):
     states = []
@@ -219,28 +201,21 @@ def init_momentum_states(params):
     states.append(v)
     return states
 ''', "returned 1 state for 2 parameters"),
-    Mistake("init_momentum_states_zeroes_params", "init_momentum_states", '''
-def init_momentum_states(params):
-    for p in params:
-        p[:] = 0
-    return params
-''', "changed its argument params[0] in place"),
-    Mistake("init_momentum_states_no_return", "init_momentum_states", '''
-def init_momentum_states(params):
-    states = [np.zeros_like(p) for p in params]
-''', "returned None: did you forget `return`?"),
-    Mistake("init_momentum_states_copies_params", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [p.copy() for p in params]
-''', "state 0 holds the values of params[0]"),
-    Mistake("init_momentum_states_ones", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [np.ones_like(p) for p in params]
-''', "the velocity starts at rest"),
-    Mistake("init_momentum_states_array", "init_momentum_states", '''
-def init_momentum_states(params):
-    return np.zeros(len(params))
-''', "expected a list with one state array per parameter"),
+    Mistake("init_momentum_states_zeroes_params", "init_momentum_states",
+            edit(("return [np.zeros_like(p) for p in params]",
+                  "for p in params:\n        p[:] = 0\n    return params")),
+            "changed its argument params[0] in place"),
+    Mistake("init_momentum_states_no_return", "init_momentum_states", edit(("return", "states =")),
+            "returned None: did you forget `return`?"),
+    Mistake("init_momentum_states_copies_params", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]", "[p.copy() for p in params]")),
+            "state 0 holds the values of params[0]"),
+    Mistake("init_momentum_states_ones", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]", "[np.ones_like(p) for p in params]")),
+            "the velocity starts at rest"),
+    Mistake("init_momentum_states_array", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]", "np.zeros(len(params))")),
+            "expected a list with one state array per parameter"),
     # ---------------------------------------------------------------- sgd_momentum
     Mistake("sgd_momentum_old_velocity", "sgd_momentum", '''
 def sgd_momentum(params, states, lr, momentum, batch_size):
@@ -248,191 +223,94 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
         p[:] = p - lr * v
         v[:] = momentum * v + p.grad / batch_size
 ''', "with the old velocity"),
-    Mistake("sgd_momentum_no_batch_division", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + p.grad
-        p[:] = p - lr * v
-''', "missing the division by batch_size"),
-    Mistake("sgd_momentum_rebinds_states", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v = momentum * v + p.grad / batch_size
-        p[:] = p - lr * v
-''', "the states did not change"),
-    Mistake("sgd_momentum_lr_in_velocity", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + lr * p.grad / batch_size
-        p[:] = p - v
-''', "lr inside the velocity"),
-    Mistake("sgd_momentum_returns_params", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + p.grad / batch_size
-        p[:] = p - lr * v
-    return params, states
-''', "returns None"),
-    Mistake("sgd_momentum_dampened", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + (1 - momentum) * p.grad / batch_size
-        p[:] = p - lr * v
-''', "the gradient is damped by (1 - momentum)"),
-    Mistake("sgd_momentum_no_momentum", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = p.grad / batch_size
-        p[:] = p - lr * v
-''', "ignores the momentum term"),
-    Mistake("sgd_momentum_rebinds_params", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + p.grad / batch_size
-        p = p - lr * v
-''', "the parameters did not change"),
-    Mistake("sgd_momentum_batch_division_in_update", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + p.grad
-        p[:] = p - lr * v / batch_size
-''', "Hint: v[:] = momentum * v + p.grad / batch_size"),
-    Mistake("sgd_momentum_clips_gradient_norm", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        g = p.grad / batch_size
-        norm = float(np.sqrt((g ** 2).sum()))
-        if norm > 5:   # clip the gradient, for stability
-            g = g * 5 / norm
-        v[:] = momentum * v + g
-        p[:] = p - lr * v
-''', "states[0]: the velocity grew by less than p.grad / batch_size (a last step with "
-        "gradients of norm"),
-    Mistake("sgd_momentum_clips_gradient_values", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + np.clip(p.grad, -10, 10) / batch_size
-        p[:] = p - lr * v
-''', "large gradients are clipped or normalised"),
-    Mistake("sgd_momentum_step_without_velocity", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v + p.grad / batch_size
-        p[:] = p - lr * p.grad / batch_size
-''', "Hint: after updating v: p[:] = p - lr * v"),
-    Mistake("sgd_momentum_negative_velocity", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v[:] = momentum * v - p.grad / batch_size
-        p[:] = p + lr * v
-''', "the states have the opposite sign"),
+    Mistake("sgd_momentum_no_batch_division", "sgd_momentum",
+            edit(("p.grad / batch_size", "p.grad")),
+            "missing the division by batch_size"),
+    Mistake("sgd_momentum_rebinds_states", "sgd_momentum", edit(("v[:]", "v")),
+            "the states did not change"),
+    Mistake("sgd_momentum_lr_in_velocity", "sgd_momentum",
+            edit(("p.grad / batch_size\n        p[:] = p - lr *",
+                  "lr * p.grad / batch_size\n        p[:] = p -")),
+            "lr inside the velocity"),
+    Mistake("sgd_momentum_returns_params", "sgd_momentum",
+            edit(("v\n", "v\n    return params, states\n")),
+            "returns None"),
+    Mistake("sgd_momentum_dampened", "sgd_momentum", edit(("p.grad", "(1 - momentum) * p.grad")),
+            "the gradient is damped by (1 - momentum)"),
+    Mistake("sgd_momentum_no_momentum", "sgd_momentum", edit(("momentum * v + p.grad", "p.grad")),
+            "ignores the momentum term"),
+    Mistake("sgd_momentum_rebinds_params", "sgd_momentum", edit(("p[:]", "p")),
+            "the parameters did not change"),
+    Mistake("sgd_momentum_batch_division_in_update", "sgd_momentum",
+            edit(("p.grad / batch_size\n        p[:] = p - lr * v",
+                  "p.grad\n        p[:] = p - lr * v / batch_size")),
+            "Hint: v[:] = momentum * v + p.grad / batch_size"),
+    Mistake("sgd_momentum_clips_gradient_norm", "sgd_momentum",
+            edit(("v[:] = momentum * v + p.grad / batch_size",
+                  "g = p.grad / batch_size\n"
+                  "        norm = float(np.sqrt((g ** 2).sum()))\n"
+                  "        if norm > 5:   # clip the gradient, for stability\n"
+                  "            g = g * 5 / norm\n"
+                  "        v[:] = momentum * v + g")),
+            "states[0]: the velocity grew by less than p.grad / batch_size (a last step with "
+            "gradients of norm"),
+    Mistake("sgd_momentum_clips_gradient_values", "sgd_momentum",
+            edit(("p.grad", "np.clip(p.grad, -10, 10)")),
+            "large gradients are clipped or normalised"),
+    Mistake("sgd_momentum_step_without_velocity", "sgd_momentum",
+            edit(("* v\n", "* p.grad / batch_size\n")),
+            "Hint: after updating v: p[:] = p - lr * v"),
+    Mistake("sgd_momentum_negative_velocity", "sgd_momentum",
+            edit(("+ p.grad / batch_size\n        p[:] = p -",
+                  "- p.grad / batch_size\n        p[:] = p +")),
+            "the states have the opposite sign"),
     # ---------------------------------------------------------------- train_minibatch
-    Mistake("train_minibatch_no_initial_loss", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = []
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "the loss before training (at w = 0, b = 0) comes first"),
-    Mistake("train_minibatch_minibatch_loss", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(l.mean())
-    return np.stack(losses)
-''', "recorded the minibatch loss"),
-    Mistake("train_minibatch_random_init", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "not random weights"),
-    Mistake("train_minibatch_returns_list", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [float(squared_loss(linreg(features, w, b), labels).mean())]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(float(squared_loss(linreg(features, w, b), labels).mean()))
-    return losses
-''', "returned a Python list for the losses"),
+    Mistake("train_minibatch_no_initial_loss", "train_minibatch",
+            edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
+                  "[]"), base=train_minibatch_cell()),
+            "the loss before training (at w = 0, b = 0) comes first"),
+    Mistake("train_minibatch_minibatch_loss", "train_minibatch",
+            edit(("losses.append(squared_loss(linreg(features, w, b), labels).mean())",
+                  "losses.append(l.mean())"), base=train_minibatch_cell()),
+            "recorded the minibatch loss"),
+    Mistake("train_minibatch_random_init", "train_minibatch",
+            edit(("np.zeros((features.shape[1], 1))",
+                  "np.random.normal(0, 0.01, (features.shape[1], 1))"), base=TRAINER),
+            "not random weights"),
+    Mistake("train_minibatch_returns_list", "train_minibatch",
+            edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
+                  "[float(squared_loss(linreg(features, w, b), labels).mean())]"),
+                 ("losses.append(squared_loss(linreg(features, w, b), labels).mean())\n"
+                  "    return np.stack(losses)",
+                  "losses.append(float(squared_loss(linreg(features, w, b), labels).mean()))\n"
+                  "    return losses"), base=TRAINER),
+            "returned a Python list for the losses"),
     Mistake("train_minibatch_no_batch_division", "train_minibatch",
             train_minibatch_cell(update="param - lr * param.grad"),
             "batch_size times too large"),
-    Mistake("train_minibatch_ignores_batch_size", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        with autograd.record():
-            l = squared_loss(linreg(features, w, b), labels).mean()
-        l.backward()
-        for param in (w, b):
-            param[:] = param - lr * param.grad
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "one per minibatch"),
-    Mistake("train_minibatch_loss_before_the_update", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    full_loss = squared_loss(linreg(features, w, b), labels).mean()
-    losses = [full_loss]
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            full_loss = squared_loss(linreg(features, w, b), labels).mean()
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y)
-            l.backward()
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(full_loss)
-    return np.stack(losses)
-''', "from before the epoch's last update"),
+    Mistake("train_minibatch_ignores_batch_size", "train_minibatch",
+            edit(("for X, y in data_iter(batch_size, features, labels):\n"
+                  "            with autograd.record():\n"
+                  "                l = squared_loss(linreg(X, w, b), y)\n"
+                  "            l.backward()\n"
+                  "            for param in (w, b):\n"
+                  "                param[:] = param - lr * param.grad / batch_size",
+                  "with autograd.record():\n"
+                  "            l = squared_loss(linreg(features, w, b), labels).mean()\n"
+                  "        l.backward()\n"
+                  "        for param in (w, b):\n"
+                  "            param[:] = param - lr * param.grad"), base=TRAINER),
+            "one per minibatch"),
+    Mistake("train_minibatch_loss_before_the_update", "train_minibatch",
+            edit(("losses = [squared_loss(linreg(features, w, b), labels).mean()]",
+                  "full_loss = squared_loss(linreg(features, w, b), labels).mean()\n"
+                  "    losses = [full_loss]"),
+                 ("data_iter(batch_size, features, labels):",
+                  "data_iter(batch_size, features, labels):\n"
+                  "            full_loss = squared_loss(linreg(features, w, b), labels).mean()"),
+                 ("losses.append(squared_loss(linreg(features, w, b), labels).mean())",
+                  "losses.append(full_loss)"), base=TRAINER),
+            "from before the epoch's last update"),
     Mistake("train_minibatch_fixed_learning_rate", "train_minibatch",
             train_minibatch_cell(update="param - 0.03 * param.grad / batch_size"),
             "ignores lr"),
@@ -473,46 +351,37 @@ def train_minibatch(features, labels, batch_size, lr, num_epochs):
     Mistake("train_minibatch_updates_w_only", "train_minibatch",
             train_minibatch_cell(params="(w,)"),
             "with one batch of all n examples"),
-    Mistake("train_minibatch_gradient_once_per_epoch", "train_minibatch", '''
-def train_minibatch(features, labels, batch_size, lr, num_epochs):
-    w = np.zeros((features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    losses = [squared_loss(linreg(features, w, b), labels).mean()]
-    for epoch in range(num_epochs):
-        with autograd.record():
-            l = squared_loss(linreg(features, w, b), labels)
-        l.backward()
-        for X, y in data_iter(batch_size, features, labels):
-            for param in (w, b):
-                param[:] = param - lr * param.grad / batch_size
-        losses.append(squared_loss(linreg(features, w, b), labels).mean())
-    return np.stack(losses)
-''', "the gradient of its own minibatch"),
+    Mistake("train_minibatch_gradient_once_per_epoch", "train_minibatch",
+            edit(("range(num_epochs):",
+                  "range(num_epochs):\n"
+                  "        with autograd.record():\n"
+                  "            l = squared_loss(linreg(features, w, b), labels)\n"
+                  "        l.backward()"),
+                 ("            with autograd.record():\n"
+                  "                l = squared_loss(linreg(X, w, b), y)\n"
+                  "            l.backward()\n",
+                  ""), base=TRAINER),
+            "the gradient of its own minibatch"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
-    Mistake("init_momentum_states_int_zeros", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [np.zeros(p.shape, dtype="int32") for p in params]
-''', "state 0 has dtype int32"),
-    Mistake("init_momentum_states_gradients", "init_momentum_states", '''
-def init_momentum_states(params):
-    return [p.grad for p in params]  # same shape as p, and zero before backward()
-''', "returned params[0].grad itself"),
+    Mistake("init_momentum_states_int_zeros", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]",
+                  "[np.zeros(p.shape, dtype=\"int32\") for p in params]")),
+            "state 0 has dtype int32"),
+    Mistake("init_momentum_states_gradients", "init_momentum_states",
+            edit(("[np.zeros_like(p) for p in params]",
+                  "[p.grad for p in params]  # same shape as p, and zero before backward()")),
+            "returned params[0].grad itself"),
     Mistake("init_momentum_states_cached_zeros", "init_momentum_states", '''
 _zeros = {}
 
 def init_momentum_states(params):
     return [_zeros.setdefault(p.shape, np.zeros(p.shape)) for p in params]
 ''', "returned an array that its next call overwrites"),
-    Mistake("sgd_momentum_divides_the_gradient_in_place", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        p.grad[:] = p.grad / batch_size
-        v[:] = momentum * v + p.grad
-        p[:] = p - lr * v
-''', "changed params[0].grad"),
+    Mistake("sgd_momentum_divides_the_gradient_in_place", "sgd_momentum",
+            edit(("v[:] = momentum * v + p.grad / batch_size",
+                  "p.grad[:] = p.grad / batch_size\n        v[:] = momentum * v + p.grad")),
+            "changed params[0].grad"),
     Mistake("gd_2d_float16", "gd_2d", '''
 def gd_2d(f_grad, x0, eta, num_steps):
     x = x0
@@ -554,29 +423,21 @@ def gd_2d(f_grad, x0, eta, num_steps):
         xs.append(step(xs[-1]))
     return np.stack(xs)
 '''),
-    Alternative("max_stable_lr_float", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    return float(2 / curvature)
-'''),
-    Alternative("max_stable_lr_twice_newton_step", "max_stable_lr", '''
-def max_stable_lr(curvature):
-    newton_step = 1.0 / curvature   # lands on the minimum in one step
-    return 2.0 * newton_step
-'''),
-    Alternative("init_momentum_states_zeros_shape", "init_momentum_states", '''
-def init_momentum_states(params):
-    states = []
-    for p in params:
-        states.append(np.zeros(p.shape))
-    return states
-'''),
-    Alternative("sgd_momentum_augmented_assignment", "sgd_momentum", '''
-def sgd_momentum(params, states, lr, momentum, batch_size):
-    for p, v in zip(params, states):
-        v *= momentum
-        v += p.grad / batch_size
-        p -= lr * v
-'''),
+    Alternative("max_stable_lr_float", "max_stable_lr",
+                edit(("2 / curvature", "float(2 / curvature)"))),
+    Alternative("max_stable_lr_twice_newton_step", "max_stable_lr",
+                edit(("return 2 / curvature",
+                      "newton_step = 1.0 / curvature   # lands on the minimum in one step\n"
+                      "    return 2.0 * newton_step"))),
+    Alternative("init_momentum_states_zeros_shape", "init_momentum_states",
+                edit(("return [np.zeros_like(p) for p in params]",
+                      "states = []\n"
+                      "    for p in params:\n"
+                      "        states.append(np.zeros(p.shape))\n"
+                      "    return states"))),
+    Alternative("sgd_momentum_augmented_assignment", "sgd_momentum",
+                edit(("v[:] = momentum * v + p.grad / batch_size\n        p[:] = p -",
+                      "v *= momentum\n        v += p.grad / batch_size\n        p -="))),
     Alternative("train_minibatch_gluon_l2loss", "train_minibatch", '''
 from mxnet import gluon
 

@@ -1,5 +1,7 @@
 """Typical mistakes and alternative correct answers for 04_softmax_regression."""
-from d2lcourse.mistakes import Alternative, Mistake, ignored_hyperparameters
+from d2lcourse.mistakes import Alternative, Mistake, editor, ignored_hyperparameters
+
+edit = editor(__name__)
 
 GRAD = "softmax_cross_entropy_grad"   # calls the student's softmax
 MODEL = "softmax_regression"          # calls the student's softmax
@@ -48,38 +50,28 @@ REPLACES_ARGUMENTS = '''
 
 MISTAKES = [
     # ---------------------------------------------------------------- softmax
-    Mistake("softmax_naive_overflow", "softmax", '''
-def softmax(O):
-    E = np.exp(O)
-    return E / E.sum(axis=1, keepdims=True)
-''', "subtract the row maximum", also_fails=(GRAD,)),
-    Mistake("softmax_divides_in_place", "softmax", '''
-def softmax(O):
-    E = np.exp(O - O.max(axis=1, keepdims=True))
-    E /= E.sum(axis=1, keepdims=True)
-    return E
-''', "an in-place operation", also_fails=(GRAD, MODEL, TRAIN)),
-    Mistake("softmax_global_maximum", "softmax", '''
-def softmax(O):
-    E = np.exp(O - O.max())
-    return E / E.sum(axis=1, keepdims=True)
-''', "needs its OWN maximum", also_fails=(GRAD,)),
+    Mistake("softmax_naive_overflow", "softmax",
+            edit(("np.exp(O - O.max(axis=1, keepdims=True))", "np.exp(O)")),
+            "subtract the row maximum", also_fails=(GRAD,)),
+    Mistake("softmax_divides_in_place", "softmax",
+            edit(("return E / E.sum(axis=1, keepdims=True)",
+                  "E /= E.sum(axis=1, keepdims=True)\n    return E")),
+            "an in-place operation", also_fails=(GRAD, MODEL, TRAIN)),
+    Mistake("softmax_global_maximum", "softmax",
+            edit(("np.exp(O - O.max(axis=1, keepdims=True))", "np.exp(O - O.max())")),
+            "needs its OWN maximum", also_fails=(GRAD,)),
     Mistake("softmax_wrong_axis", "softmax", '''
 def softmax(O):
     E = np.exp(O - O.max(axis=0, keepdims=True))
     return E / E.sum(axis=0, keepdims=True)
 ''', "normalises each column (axis=0)", also_fails=(GRAD, MODEL)),
-    Mistake("softmax_sum_without_keepdims", "softmax", '''
-def softmax(O):
-    E = np.exp(O - O.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1)
-''', "keepdims=True", also_fails=(GRAD, MODEL)),
-    Mistake("softmax_shifts_argument_in_place", "softmax", '''
-def softmax(O):
-    O -= O.max(axis=1, keepdims=True)
-    E = np.exp(O)
-    return E / E.sum(axis=1, keepdims=True)
-''', "changed its argument O in place", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_sum_without_keepdims", "softmax",
+            edit(("E.sum(axis=1, keepdims=True)", "E.sum(axis=1)")),
+            "keepdims=True", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_shifts_argument_in_place", "softmax",
+            edit(("E = np.exp(O - O.max(axis=1, keepdims=True))",
+                  "O -= O.max(axis=1, keepdims=True)\n    E = np.exp(O)")),
+            "changed its argument O in place", also_fails=(GRAD, MODEL)),
     Mistake("softmax_uses_npx_softmax", "softmax", '''
 def softmax(O):
     return npx.softmax(O)
@@ -97,65 +89,60 @@ def softmax(O):
 def softmax(O):
     return np.exp(O - O.max(axis=1, keepdims=True))
 ''', "without normalising", also_fails=(GRAD, MODEL,)),
-    Mistake("softmax_divides_by_the_total", "softmax", '''
-def softmax(O):
-    E = np.exp(O - O.max(axis=1, keepdims=True))
-    return E / E.sum()
-''', "divides by the sum of ALL entries", also_fails=(GRAD, MODEL,)),
+    Mistake("softmax_divides_by_the_total", "softmax",
+            edit(("E.sum(axis=1, keepdims=True)", "E.sum()")),
+            "divides by the sum of ALL entries", also_fails=(GRAD, MODEL,)),
     Mistake("softmax_log_domain_without_the_maximum", "softmax", '''
 def softmax(O):
     m = O.max(axis=1, keepdims=True)
     log_z = np.log(np.exp(O - m).sum(axis=1, keepdims=True))
     return np.exp(O - log_z)
 ''', "the probabilities of each row must sum to 1", also_fails=(GRAD, MODEL)),
-    Mistake("softmax_shifts_only_large_logits", "softmax", '''
-def softmax(O):
-    if O.max() > 80:    # exp overflows above 88.7
-        O = O - O.max(axis=1, keepdims=True)
-    E = np.exp(O)
-    return E / E.sum(axis=1, keepdims=True)
-''', "O holds no large logit here"),
+    Mistake("softmax_shifts_only_large_logits", "softmax",
+            edit(("E = np.exp(O - O.max(axis=1, keepdims=True))",
+                  "if O.max() > 80:    # exp overflows above 88.7\n"
+                  "        O = O - O.max(axis=1, keepdims=True)\n"
+                  "    E = np.exp(O)")),
+            "O holds no large logit here"),
     # ---------------------------------------------------------------- cross_entropy
-    Mistake("cross_entropy_picks_whole_columns", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[:, y])
-''', "picks the whole column"),
-    Mistake("cross_entropy_missing_minus", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return np.log(y_hat[np.arange(len(y)), y])
-''', "wrong sign"),
-    Mistake("cross_entropy_returns_mean", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[np.arange(len(y)), y]).mean()
-''', "returned the mean of the losses"),
-    Mistake("cross_entropy_returns_mean_as_float", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return float(-np.log(y_hat[np.arange(len(y)), y]).mean())
-''', "returned the mean of the losses (a Python float)"),
-    Mistake("cross_entropy_log10", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log10(y_hat[np.arange(len(y)), y])
-''', "uses log10"),
-    Mistake("cross_entropy_returns_the_probability", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return y_hat[np.arange(len(y)), y]
-''', "returns the probability of the true class"),
-    Mistake("cross_entropy_one_hot_without_sum", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat) * np.eye(y_hat.shape[1])[y]
-''', "one value per entry of y_hat"),
-    Mistake("cross_entropy_clips_at_1e_6", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(np.maximum(y_hat[np.arange(len(y)), y], 1e-6))
-''', "true-class probability 1e-30"),
-    Mistake("cross_entropy_adds_eps", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[np.arange(len(y)), y] + 1e-9)
-''', "changes the loss of a small probability"),
-    Mistake("cross_entropy_smallest_float_for_log_0", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[np.arange(len(y)), y] + 1e-37)    # avoids log(0)
-''', "expected +inf = -log(0)"),
+    Mistake("cross_entropy_picks_whole_columns", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])", "-np.log(y_hat[:, y])")),
+            "picks the whole column"),
+    Mistake("cross_entropy_missing_minus", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "np.log(y_hat[np.arange(len(y)), y])")),
+            "wrong sign"),
+    Mistake("cross_entropy_returns_mean", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(y_hat[np.arange(len(y)), y]).mean()")),
+            "returned the mean of the losses"),
+    Mistake("cross_entropy_returns_mean_as_float", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "float(-np.log(y_hat[np.arange(len(y)), y]).mean())")),
+            "returned the mean of the losses (a Python float)"),
+    Mistake("cross_entropy_log10", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log10(y_hat[np.arange(len(y)), y])")),
+            "uses log10"),
+    Mistake("cross_entropy_returns_the_probability", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])", "y_hat[np.arange(len(y)), y]")),
+            "returns the probability of the true class"),
+    Mistake("cross_entropy_one_hot_without_sum", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(y_hat) * np.eye(y_hat.shape[1])[y]")),
+            "one value per entry of y_hat"),
+    Mistake("cross_entropy_clips_at_1e_6", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(np.maximum(y_hat[np.arange(len(y)), y], 1e-6))")),
+            "true-class probability 1e-30"),
+    Mistake("cross_entropy_adds_eps", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(y_hat[np.arange(len(y)), y] + 1e-9)")),
+            "changes the loss of a small probability"),
+    Mistake("cross_entropy_smallest_float_for_log_0", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(y_hat[np.arange(len(y)), y] + 1e-37)    # avoids log(0)")),
+            "expected +inf = -log(0)"),
     Mistake("cross_entropy_one_hot_times_log", "cross_entropy", '''
 def cross_entropy(y_hat, y):
     one_hot = np.eye(y_hat.shape[1])[y]
@@ -184,12 +171,10 @@ def softmax_cross_entropy(O, y):
 def softmax_cross_entropy(O, y):
     return -npx.log_softmax(O)[np.arange(O.shape[0]), y]
 ''', "`npx.log_softmax`, which this exercise forbids"),
-    Mistake("softmax_cross_entropy_wrong_sign", "softmax_cross_entropy", '''
-def softmax_cross_entropy(O, y):
-    m = O.max(axis=1)
-    logsumexp = m + np.log(np.exp(O - m.reshape(-1, 1)).sum(axis=1))
-    return O[np.arange(O.shape[0]), y] - logsumexp
-''', "has the wrong sign"),
+    Mistake("softmax_cross_entropy_wrong_sign", "softmax_cross_entropy",
+            edit(("logsumexp - O[np.arange(O.shape[0]), y]",
+                  "O[np.arange(O.shape[0]), y] - logsumexp")),
+            "has the wrong sign"),
     Mistake("softmax_cross_entropy_logsumexp_alone", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
     m = O.max(axis=1)
@@ -213,26 +198,18 @@ def softmax_cross_entropy(O, y):
     return (logsumexp - O[np.arange(O.shape[0]), y].reshape(-1, 1)).squeeze()
 ''', "drops the batch axis when n = 1"),
     # ---------------------------------------------------------------- softmax_cross_entropy_grad
-    Mistake("grad_divided_by_batch_size", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    G = softmax(O)
-    G[np.arange(O.shape[0]), y] -= 1
-    return G / O.shape[0]
-''', "the gradient of the SUM"),
-    Mistake("grad_wrong_sign", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return np.eye(O.shape[1])[y] - softmax(O)
-''', "wrong sign"),
-    Mistake("grad_subtracts_whole_columns", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    G = softmax(O)
-    G[:, y] -= 1
-    return G
-''', "G[:, y] picks whole columns"),
-    Mistake("grad_subtracts_transposed_one_hot", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O) - np.eye(O.shape[1])[y].T
-''', "one operand is the transpose of the other"),
+    Mistake("grad_divided_by_batch_size", GRAD, edit(("return G", "return G / O.shape[0]")),
+            "the gradient of the SUM"),
+    Mistake("grad_wrong_sign", GRAD,
+            edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                  "return np.eye(O.shape[1])[y] - softmax(O)")),
+            "wrong sign"),
+    Mistake("grad_subtracts_whole_columns", GRAD, edit(("G[np.arange(O.shape[0]), y]", "G[:, y]")),
+            "G[:, y] picks whole columns"),
+    Mistake("grad_subtracts_transposed_one_hot", GRAD,
+            edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                  "return softmax(O) - np.eye(O.shape[1])[y].T")),
+            "one operand is the transpose of the other"),
     Mistake("grad_with_autograd", GRAD, '''
 def softmax_cross_entropy_grad(O, y):
     O = O.copy()
@@ -242,25 +219,21 @@ def softmax_cross_entropy_grad(O, y):
     loss.backward()
     return O.grad
 ''', "which this exercise forbids"),
-    Mistake("grad_returns_softmax", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O)
-''', "returns softmax(O): subtract the one-hot labels"),
-    Mistake("grad_of_the_true_class_only", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O)[np.arange(O.shape[0]), y] - 1
-''', "one partial derivative per logit"),
-    Mistake("grad_with_an_unshifted_softmax", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    E = np.exp(O)
-    G = E / E.sum(axis=1, keepdims=True)
-    G[np.arange(O.shape[0]), y] -= 1
-    return G
-''', "softmax(O) is not finite there"),
-    Mistake("grad_one_hot_as_wide_as_the_labels", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O) - np.eye(int(y.max()) + 1)[y]
-''', "one column per class of O, np.eye(O.shape[1])[y], whatever the largest label"),
+    Mistake("grad_returns_softmax", GRAD,
+            edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                  "return softmax(O)")),
+            "returns softmax(O): subtract the one-hot labels"),
+    Mistake("grad_of_the_true_class_only", GRAD,
+            edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                  "return softmax(O)[np.arange(O.shape[0]), y] - 1")),
+            "one partial derivative per logit"),
+    Mistake("grad_with_an_unshifted_softmax", GRAD,
+            edit(("G = softmax(O)", "E = np.exp(O)\n    G = E / E.sum(axis=1, keepdims=True)")),
+            "softmax(O) is not finite there"),
+    Mistake("grad_one_hot_as_wide_as_the_labels", GRAD,
+            edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                  "return softmax(O) - np.eye(int(y.max()) + 1)[y]")),
+            "one column per class of O, np.eye(O.shape[1])[y], whatever the largest label"),
     # ---------------------------------------------------------------- accuracy
     Mistake("accuracy_returns_fraction", "accuracy", '''
 def accuracy(y_hat, y):
@@ -302,43 +275,42 @@ def accuracy(y_hat, y):
     return float((predictions.astype(y.dtype) == y).sum())
 ''', "does not break ties at the first index"),
     # ---------------------------------------------------------------- softmax_regression
-    Mistake("model_without_bias", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, W.shape[0]) @ W)
-''', "forgot the bias"),
-    Mistake("model_without_flattening", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X @ W + b)
-''', "flatten each example into a row"),
-    Mistake("model_flattens_to_784", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, 784) @ W + b)
-''', "not a fixed 784"),
-    Mistake("model_returns_logits", MODEL, '''
-def softmax_regression(X, W, b):
-    return X.reshape(-1, W.shape[0]) @ W + b
-''', "apply softmax"),
-    Mistake("model_transposed_output", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, W.shape[0]) @ W + b).T
-''', "it is transposed, one column per example"),
+    Mistake("model_without_bias", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(-1, W.shape[0]) @ W)")),
+            "forgot the bias"),
+    Mistake("model_without_flattening", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)", "softmax(X @ W + b)")),
+            "flatten each example into a row"),
+    Mistake("model_flattens_to_784", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(-1, 784) @ W + b)")),
+            "not a fixed 784"),
+    Mistake("model_returns_logits", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "X.reshape(-1, W.shape[0]) @ W + b")),
+            "apply softmax"),
+    Mistake("model_transposed_output", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(-1, W.shape[0]) @ W + b).T")),
+            "it is transposed, one column per example"),
     Mistake("model_uses_a_helper_from_another_cell", MODEL, '''
 def softmax_regression(X, W, b):
     return softmax(flatten(X, W) @ W + b)
 ''', "name 'flatten' is not defined: the grader runs only the setup cells and each "
      "function's own cell, so define (or import) `flatten` in the cell of softmax_regression"),
-    Mistake("model_subtracts_the_bias", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, W.shape[0]) @ W - b)
-''', "subtracts the bias"),
-    Mistake("model_keeps_the_channel_axis", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(X.shape[0], X.shape[1], -1) @ W + b)
-''', "class probabilities per example; flatten X"),
-    Mistake("model_adds_the_bias_after_softmax", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(X.reshape(-1, W.shape[0]) @ W) + b
-''', "softmax must be the last step"),
+    Mistake("model_subtracts_the_bias", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(-1, W.shape[0]) @ W - b)")),
+            "subtracts the bias"),
+    Mistake("model_keeps_the_channel_axis", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(X.shape[0], X.shape[1], -1) @ W + b)")),
+            "class probabilities per example; flatten X"),
+    Mistake("model_adds_the_bias_after_softmax", MODEL,
+            edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                  "softmax(X.reshape(-1, W.shape[0]) @ W) + b")),
+            "softmax must be the last step"),
     # ---------------------------------------------------------------- train_softmax_regression
     Mistake("train_rebinds_the_weights", TRAIN, train_cell(
         loop="for p in (b,):", update="p[:] = p - lr * p.grad / len(batch)\n"
@@ -418,23 +390,20 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
 ''', "create the parameters once"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
-    Mistake("softmax_float16", "softmax", '''
-def softmax(O):
-    E = np.exp(O - O.max(axis=1, keepdims=True))
-    return (E / E.sum(axis=1, keepdims=True)).astype("float16")
-''', "has dtype float16", also_fails=(GRAD, MODEL)),
-    Mistake("softmax_cross_entropy_grad_shifts_O_in_place", "softmax_cross_entropy_grad", '''
-def softmax_cross_entropy_grad(O, y):
-    O -= O.max(axis=1, keepdims=True)
-    G = np.exp(O)
-    G = G / G.sum(axis=1, keepdims=True)
-    G[np.arange(O.shape[0]), y] -= 1
-    return G
-''', "changed its argument O in place"),
-    Mistake("cross_entropy_float16", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[np.arange(y_hat.shape[0]), y]).astype("float16")
-''', "has dtype float16"),
+    Mistake("softmax_float16", "softmax",
+            edit(("E / E.sum(axis=1, keepdims=True)",
+                  "(E / E.sum(axis=1, keepdims=True)).astype(\"float16\")")),
+            "has dtype float16", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_cross_entropy_grad_shifts_O_in_place", "softmax_cross_entropy_grad",
+            edit(("G = softmax(O)",
+                  "O -= O.max(axis=1, keepdims=True)\n"
+                  "    G = np.exp(O)\n"
+                  "    G = G / G.sum(axis=1, keepdims=True)")),
+            "changed its argument O in place"),
+    Mistake("cross_entropy_float16", "cross_entropy",
+            edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                  "-np.log(y_hat[np.arange(y_hat.shape[0]), y]).astype(\"float16\")")),
+            "has dtype float16"),
 ]
 
 ALTERNATIVES = [
@@ -452,21 +421,18 @@ def softmax(O):
     E = np.exp((O - row_max(O)).astype("float64"))
     return E / np.sum(E, axis=1, keepdims=True)
 '''),
-    Alternative("cross_entropy_one_hot_sum_first", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    one_hot = np.eye(y_hat.shape[1])[y]
-    return -np.log((one_hot * y_hat).sum(axis=1))
-'''),
-    Alternative("cross_entropy_range_index", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(y_hat[range(len(y_hat)), y])
-'''),
+    Alternative("cross_entropy_one_hot_sum_first", "cross_entropy",
+                edit(("return -np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                      "one_hot = np.eye(y_hat.shape[1])[y]\n"
+                      "    return -np.log((one_hot * y_hat).sum(axis=1))"))),
+    Alternative("cross_entropy_range_index", "cross_entropy",
+                edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                      "-np.log(y_hat[range(len(y_hat)), y])"))),
     # npx's helpers that index are allowed (the contract forbids only the operators that
     # do the exercise): picking with npx.pick is a correct answer.
-    Alternative("cross_entropy_npx_pick", "cross_entropy", '''
-def cross_entropy(y_hat, y):
-    return -np.log(npx.pick(y_hat, y, axis=1))
-'''),
+    Alternative("cross_entropy_npx_pick", "cross_entropy",
+                edit(("-np.log(y_hat[np.arange(y_hat.shape[0]), y])",
+                      "-np.log(npx.pick(y_hat, y, axis=1))"))),
     Alternative("softmax_cross_entropy_logsumexp_npx_pick", "softmax_cross_entropy", '''
 def softmax_cross_entropy(O, y):
     m = O.max(axis=1, keepdims=True)
@@ -485,10 +451,9 @@ def softmax_cross_entropy(O, y):
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return -(np.eye(O.shape[1])[y] * log_probabilities).sum(axis=1)
 '''),
-    Alternative("grad_with_one_hot", GRAD, '''
-def softmax_cross_entropy_grad(O, y):
-    return softmax(O) - np.eye(O.shape[1])[y]
-'''),
+    Alternative("grad_with_one_hot", GRAD,
+                edit(("G = softmax(O)\n    G[np.arange(O.shape[0]), y] -= 1\n    return G",
+                      "return softmax(O) - np.eye(O.shape[1])[y]"))),
     # The setup cell imports ArrayBatches, as the notebook's own examples use it: a
     # trainer that iterates with it grades as it runs in Jupyter.
     Alternative("train_with_array_batches", "train_softmax_regression", '''
@@ -516,10 +481,9 @@ def accuracy(y_hat, y):
     correct = y_hat.argmax(axis=1).astype(y.dtype) == y
     return float(correct.astype("float32").sum())
 '''),
-    Alternative("model_with_dot", MODEL, '''
-def softmax_regression(X, W, b):
-    return softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)
-'''),
+    Alternative("model_with_dot", MODEL,
+                edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
+                      "softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)"))),
     Alternative("train_with_gluon_loss", TRAIN, train_cell(
         prepare="\n    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()",
         loss="loss_fn(X[batch] @ W + b, y_train[batch])")),
