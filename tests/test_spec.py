@@ -1,32 +1,44 @@
 """The check engine (d2lcourse/checks/spec.py): checks that are data.
 
-tests/test_checks_mlp.py and tests/test_checks_ndarray_autograd.py test what the converted
-checks decide; these test that they are specs, that their entry points take what test cells
-pass, that every message a spec can give is produced by a catalogued case, and that a case
-materialises as data, also from the student package's recorded answers alone.
+tests/test_checks_* test what the converted checks decide; these test that they are specs
+(and how many of the course's entry points are), that their entry points take what test
+cells pass, that every message a spec can give is produced by a catalogued case, and that
+a case materialises as data, also from the student package's recorded answers alone.
 """
 import ast
+import importlib
 import inspect
 import json
+import re
 from pathlib import Path
 
 import numpy as onp
 import pytest
 
-from d2lcourse.checks import core, mlp, ndarray_autograd, spec
+from d2lcourse.checks import core, linear_regression, mlp, ndarray_autograd, optimization, spec
+from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.notebooks import is_test_cell, read
+from d2lcourse.solutions import linear_regression as ref_linear_regression
 from d2lcourse.solutions import mlp as ref
 from d2lcourse.solutions import ndarray_autograd as ref_ndarray_autograd
+from d2lcourse.solutions import optimization as ref_optimization
 
 from helpers import quietly, replaying
 
 SPEC_ENTRY_POINTS = {
     "01_ndarray_autograd": (ndarray_autograd, ["grad_f_matches"]),
+    "02_linear_regression": (linear_regression, [
+        "linreg_matches", "squared_loss_matches", "closed_form_matches"]),
+    "03_optimization": (optimization, ["max_stable_lr_matches"]),
     "05_mlp": (mlp, [
         "relu_matches", "sigmoid_matches", "sigmoid_stable", "tanh_matches", "tanh_stable",
         "relu_grad_matches", "sigmoid_grad_matches", "tanh_grad_matches"])}
-REFERENCES = {ndarray_autograd: ref_ndarray_autograd, mlp: ref}
+REFERENCES = {ndarray_autograd: ref_ndarray_autograd, linear_regression: ref_linear_regression,
+              optimization: ref_optimization, mlp: ref}
 CASES = [pytest.param(module, name, id=name)
          for module, names in SPEC_ENTRY_POINTS.values() for name in names]
+# The number of the course's entry points that are specs: it may grow, never shrink.
+SPECS_AT_LEAST = 13
 
 
 def spec_entry_points(module):
@@ -35,6 +47,12 @@ def spec_entry_points(module):
     return {node.targets[0].id: node.value for node in tree.body
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
             and ast.unparse(node.value.func) == "spec.check"}
+
+
+def called_by_test_cells(assignment):
+    """The names `check.<name>(...)` that the source notebook's test cells call."""
+    cells = [cell.source for cell in read(assignment.source_path()).cells if is_test_cell(cell)]
+    return set(re.findall(r"\bcheck\.(\w+)\(", "\n".join(cells)))
 
 
 def defined_functions(module):
@@ -52,10 +70,27 @@ def test_converted_entry_points_are_specs_without_a_def_of_their_own(module, nam
         assert entry.func is spec.run and isinstance(entry.args[0], spec.Spec), name
 
 
+def test_the_entry_points_that_are_specs_are_counted_and_do_not_regress():
+    """Entry points are what test cells call; a spec is a `name = spec.check(...)` with no
+    def of that name in its checks module."""
+    entry_points, specs = set(), set()
+    for assignment in ASSIGNMENTS.values():
+        module = importlib.import_module(f"d2lcourse.checks.{assignment.module}")
+        called = called_by_test_cells(assignment)
+        entry_points |= {(assignment.id, name) for name in called}
+        specs |= {(assignment.id, name) for name in
+                  (set(spec_entry_points(module)) - defined_functions(module)) & called}
+    print(f"{len(specs)} of the {len(entry_points)} entry points are specs")
+    assert len(specs) >= SPECS_AT_LEAST
+    listed = {(key, name) for key, (_, names) in SPEC_ENTRY_POINTS.items() for name in names}
+    assert specs == listed
+
+
 def messages_of(one_spec):
-    """Every message the spec can fail with but the engine's own reports."""
-    _, _, _, mistakes = spec.case(one_spec)
-    texts = [text for _, text in mistakes]
+    """Every message the spec can fail with from its data: its mistakes' and its advice
+    (a spec whose own `wrong` writes the message has none)."""
+    _, cases = spec.case(one_spec)
+    texts = [] if one_spec.wrong else [text for one in cases for _, text in one.mistakes]
     texts += [one_spec.finite] if one_spec.finite else []
     texts += [spec.DIVISION] if one_spec.overflow_from else []
     return texts + ([one_spec.kink.advice] if one_spec.kink else [])
@@ -81,15 +116,20 @@ def test_an_entry_point_takes_the_parameters_of_its_input_builder():
         mlp.relu_matches(ref.relu, size=(3, 2))
 
 
+# The parameters of a public case and of another one, where the default's differ.
+OTHER_CASES = {"max_stable_lr_matches": (dict(curvatures=(5.0,)), dict(curvatures=(6.0,)))}
+
+
 @pytest.mark.parametrize("module,name", CASES)
 def test_a_public_case_materialises_from_the_recorded_answers_alone(module, name):
     entry = getattr(module, name)
     one_spec = entry.args[0]
-    params, x, expected, mistakes = spec.case(one_spec, seed=3)
-    assert x.dtype == onp.float32 and params["seed"] == 3
-    with replaying(lambda: entry(getattr(REFERENCES[module], one_spec.name), seed=3)):
-        _, replayed_x, replayed, replayed_mistakes = spec.case(one_spec, seed=3)
+    public, other = OTHER_CASES.get(name, (dict(seed=3), dict(seed=4)))
+    params, cases = spec.case(one_spec, **public)
+    assert public.items() <= params.items() and cases
+    with replaying(lambda: entry(getattr(REFERENCES[module], one_spec.name), **public)):
+        _, replayed = spec.case(one_spec, **public)
         with pytest.raises(core.UnknownAnswer):
-            spec.case(one_spec, seed=4)
-    assert onp.array_equal(replayed_x, x) and onp.array_equal(replayed, expected)
-    assert [text for _, text in replayed_mistakes] == [text for _, text in mistakes]
+            spec.case(one_spec, **other)
+    assert ([core.case_key("case", one._asdict()) for one in cases]
+            == [core.case_key("case", one._asdict()) for one in replayed])

@@ -19,7 +19,7 @@ import math
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 
 Z = 6.0             # standard errors a statistic may be off before a check rejects it
 NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_CONTRACT.md)
@@ -29,19 +29,6 @@ TRUE_B = 4.2
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _pair(function, value, names):
-    """Unpack a returned 2-tuple (or 2-list), or fail saying what came instead."""
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return value
-    if value is None:
-        got = "None"
-    elif isinstance(value, (tuple, list)):
-        got = f"a {type(value).__name__} of length {len(value)}"
-    else:
-        got = core.type_name(value)
-    core.fail(function, f"returned {got}, expected the pair {names}: `return {names[1:-1]}`")
-
 
 def _expect_float_array(function, value, what, shape, hint=None):
     """An mxnet array of `shape` with a floating-point dtype; float64 is accepted."""
@@ -117,7 +104,7 @@ def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4
     true_w = onp.asarray(w, dtype=onp.float32)
     n, d = num_examples, len(true_w)
     value = core.call(synthetic_data, np.array(true_w), b, n, seed=seed)
-    X, y = _pair(synthetic_data, value, "(X, y)")
+    X, y = spec.pair(synthetic_data, value, "(X, y)")
     inputs = f"w={_fmt(true_w)}, b={b}, num_examples={n}"
     _expect_float_array(synthetic_data, X, "X", (n, d),
                         hint="one row per example, one column per entry of w")
@@ -287,7 +274,7 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
     """Two calls draw different X and noise; the grader's seed repeats a call: numbers
     come from MXNet's global generator, never reseeded (COURSE_CONTRACT.md)."""
     def draw(call_seed):
-        X, y = _pair(synthetic_data, core.call(synthetic_data, np.array(w), b, FRESH_EXAMPLES,
+        X, y = spec.pair(synthetic_data, core.call(synthetic_data, np.array(w), b, FRESH_EXAMPLES,
                                                seed=call_seed), "(X, y)")
         X, y = core.to_numpy(X), core.to_numpy(y)
         return X, y.reshape(-1) - (X @ w.astype(onp.float64) + b)
@@ -345,7 +332,7 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
     label_tail = labels.shape[1:]
     batches = []
     for k, item in enumerate(value):
-        X, y = _pair(data_iter, item, "(X_batch, y_batch)")
+        X, y = spec.pair(data_iter, item, "(X_batch, y_batch)")
         core.expect_array(data_iter, X, f"X_batch of batch {k}")
         core.expect_array(data_iter, y, f"y_batch of batch {k}")
         if X.ndim != 2 or X.shape[1] != features.shape[1]:
@@ -477,67 +464,63 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
 
 # --------------------------------------------------------------------------- linreg
 
-def linreg_matches(linreg, num_examples=6, num_inputs=3, seed=0):
-    """linreg(X, w, b) = X w + b for X (n, d), w (d, 1), b (1,)."""
-    X = core.random_array((num_examples, num_inputs), seed)
-    w = core.random_array((num_inputs, 1), seed + 1)
-    b = core.random_array((1,), seed + 2, low=1.0, high=3.0)
-    inputs = f"X {tuple(X.shape)}, w {tuple(w.shape)}, b {tuple(b.shape)}"
-    value = core.call(linreg, X, w, b, seed=seed)
-    core.expect_array(linreg, value, "the prediction")
-    Xs, ws, bs = core.to_numpy(X), core.to_numpy(w), core.to_numpy(b)
-    expected = _linear(Xs, ws, bs)
-    got = core.to_numpy(value)
-    without_bias = _linear(Xs, ws, 0.0)
-    if got.shape == expected.shape and onp.allclose(got, without_bias, rtol=core.RTOL,
-                                                    atol=core.ATOL):
-        core.fail(linreg, f"linreg ignores b: it returned X w for {inputs}; return "
-                          "np.dot(X, w) + b")
-    core.assert_close(linreg, value, expected, "the prediction X w + b", inputs=inputs,
-                      hint="return np.dot(X, w) + b")
-    core.gradients(linreg, X, w, b, seed=seed)
-    core.passed(linreg, f"X w + b for {inputs}, differentiable")
+def _values(shape, seed, **kwargs):
+    """core.random_array's float32 values as classic NumPy: data of an input builder."""
+    return core.random_array(shape, seed, **kwargs).asnumpy()
+
+
+def _linreg_inputs(num_examples=6, num_inputs=3, seed=0):
+    """X (n, d), w (d, 1) and b (1,) drawn from [1, 3), a bias too large to hide."""
+    return (_values((num_examples, num_inputs), seed), _values((num_inputs, 1), seed + 1),
+            _values((1,), seed + 2, low=1.0, high=3.0))
+
+
+def _linreg_words(X, w, b):
+    return f"X {X.shape}, w {w.shape}, b {b.shape}"
+
+
+@core.oracle
+def _linreg_mistakes(X, w, b):
+    return [(_linear(X, w, 0.0), f"linreg ignores b: it returned X w for "
+                                 f"{_linreg_words(X, w, b)}; return np.dot(X, w) + b")]
+
+
+# linreg(X, w, b) = X w + b for X (n, d), w (d, 1), b (1,) (checks.spec).
+linreg_matches = spec.check(spec.Spec(
+    name="linreg", inputs=_linreg_inputs, oracle=_linear, mistakes=_linreg_mistakes,
+    what="the prediction", shape=None, describe=_linreg_words,
+    compared="the prediction X w + b", hint="return np.dot(X, w) + b",
+    passed="X w + b for {inputs}", differentiable=True))
 
 
 # --------------------------------------------------------------------------- squared_loss
 
-def squared_loss_matches(squared_loss, y_hat_shape=(6, 1), y_shape=(6,), seed=0):
-    """(y_hat - y.reshape(y_hat.shape))^2 / 2, in the shape of y_hat, for y given as
-    (n,) or (n, 1)."""
-    y_hat = core.random_array(y_hat_shape, seed, scale=2.0)
-    y = core.random_array(y_shape, seed + 1, scale=2.0)
-    inputs = f"y_hat of shape {tuple(y_hat_shape)}, y of shape {tuple(y_shape)}"
-    value = core.call(squared_loss, y_hat, y, seed=seed)
-    core.expect_array(squared_loss, value, "the loss")
-    y_hat_values, y_values = core.to_numpy(y_hat), core.to_numpy(y)
-    expected = _squared_loss(y_hat_values, y_values)
-    mistaken = _squared_loss_mistakes(y_hat_values, y_values)
-    got = core.to_numpy(value)
-    if got.shape != expected.shape:
-        if got.ndim == 2 and got.shape[0] == got.shape[1] == y_hat.shape[0] > 1:
-            core.fail(squared_loss, f"got shape {got.shape} from {tuple(y_hat_shape)} - "
-                                    f"{tuple(y_shape)}: reshape y to y_hat's shape, "
-                                    "y.reshape(y_hat.shape), before subtracting (an (n, 1) "
-                                    "array minus an (n,) array broadcasts to (n, n))")
-        if got.shape == () or got.size == 1:
-            core.fail(squared_loss, f"returned a single number for {inputs}: return the "
-                                    f"loss of every example, shape {tuple(y_hat_shape)}; "
-                                    "the training loop sums or averages it")
-        if got.shape == tuple(y_shape):
-            core.fail(squared_loss, f"the loss has y's shape {got.shape}, expected y_hat's "
-                                    f"{tuple(y_hat_shape)} ({inputs}): reshape y to "
-                                    "y_hat's shape, not y_hat to y's")
-    elif onp.allclose(got, mistaken["no half"], rtol=core.RTOL, atol=core.ATOL):
-        core.fail(squared_loss, f"the loss is twice the expected value ({inputs}): the "
-                                "squared loss has a factor 1/2, (y_hat - y)**2 / 2")
-    elif onp.allclose(got, mistaken["not squared"], rtol=core.RTOL, atol=core.ATOL):
-        core.fail(squared_loss, f"the difference is not squared ({inputs}): "
-                                "(y_hat - y)**2 / 2")
-    core.assert_close(squared_loss, value, expected, "the loss", inputs=inputs,
-                      hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2")
-    core.gradients(squared_loss, y_hat, y, seed=seed)
-    core.passed(squared_loss, f"(y_hat - y)^2 / 2 in y_hat's shape for {inputs}, "
-                              f"differentiable")
+def _squared_loss_inputs(y_hat_shape=(6, 1), y_shape=(6,), seed=0):
+    """y_hat and y, N(0, 2^2), of shapes (n, 1) and (n,) or any other two of n entries."""
+    return _values(y_hat_shape, seed, scale=2.0), _values(y_shape, seed + 1, scale=2.0)
+
+
+def _squared_loss_words(y_hat, y):
+    return f"y_hat of shape {y_hat.shape}, y of shape {y.shape}"
+
+
+def _squared_loss_shape(shape, case):
+    """What a loss of a wrong `shape` did, or None."""
+    y_hat, y = case.args
+    inputs = case.inputs
+    if shape == y_hat.shape:
+        return None
+    if len(shape) == 2 and shape[0] == shape[1] == y_hat.shape[0] > 1:
+        return (f"got shape {shape} from {y_hat.shape} - {y.shape}: reshape y to y_hat's "
+                "shape, y.reshape(y_hat.shape), before subtracting (an (n, 1) array minus "
+                "an (n,) array broadcasts to (n, n))")
+    if math.prod(shape) == 1:
+        return (f"returned a single number for {inputs}: return the loss of every example, "
+                f"shape {y_hat.shape}; the training loop sums or averages it")
+    if shape == y.shape:
+        return (f"the loss has y's shape {shape}, expected y_hat's {y_hat.shape} ({inputs}): "
+                "reshape y to y_hat's shape, not y_hat to y's")
+    return None
 
 
 @core.oracle
@@ -548,9 +531,23 @@ def _squared_loss(y_hat, y):
 
 @core.oracle
 def _squared_loss_mistakes(y_hat, y):
-    """What the catalogued mistakes of squared_loss return: "no half", "not squared"."""
-    difference = y_hat - y.reshape(y_hat.shape)
-    return {"no half": 2 * _squared_loss(y_hat, y), "not squared": onp.abs(difference) / 2}
+    """What the catalogued mistakes of squared_loss return: no 1/2, no square."""
+    inputs = _squared_loss_words(y_hat, y)
+    return [(2 * _squared_loss(y_hat, y), f"the loss is twice the expected value ({inputs}): "
+                                          "the squared loss has a factor 1/2, "
+                                          "(y_hat - y)**2 / 2"),
+            (onp.abs(y_hat - y.reshape(y_hat.shape)) / 2,
+             f"the difference is not squared ({inputs}): (y_hat - y)**2 / 2")]
+
+
+# (y_hat - y.reshape(y_hat.shape))^2 / 2, in the shape of y_hat, for y given as (n,) or
+# (n, 1) (checks.spec).
+squared_loss_matches = spec.check(spec.Spec(
+    name="squared_loss", inputs=_squared_loss_inputs, oracle=_squared_loss,
+    mistakes=_squared_loss_mistakes, what="the loss", shape=None,
+    shape_mistakes=_squared_loss_shape, describe=_squared_loss_words,
+    hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
+    passed="(y_hat - y)^2 / 2 in y_hat's shape for {inputs}", differentiable=True))
 
 
 # --------------------------------------------------------------------------- sgd
@@ -657,70 +654,78 @@ def _sgd_mistake_ratios(lr, batch_size):
 
 # --------------------------------------------------------------------------- closed_form
 
-def closed_form_matches(closed_form, num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0,
-                        seed=0):
-    """(w, b) of the least-squares fit on [X, 1]: w (d, 1), b (1,).
-
-    The data have a bias and features with nonzero mean, so a fit without the column of
-    ones is visibly wrong. The tolerance follows the normal equations' error in float32,
-    4 (d + 1) eps cond(A)^2 relative to the solution (measured errors of np.linalg.solve,
-    inv and lstsq stay below a tenth of it).
-    """
-    rng = onp.random.default_rng(seed)
-    true_w = rng.normal(0, 2, num_inputs)
-    X, y = regression_data(num_examples, true_w, bias, seed, x_mean=x_mean, noise=0.1)
-    data = (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
+def _closed_form_data(num_examples, num_inputs, bias, x_mean):
+    return (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
             f"mean {x_mean}, bias {bias}")
-    for labels in (y, y.reshape(-1)):   # the contract allows y of shape (n, 1) and (n,)
-        _judge_closed_form(closed_form, X, labels, f"{data}, y of shape {tuple(labels.shape)}",
-                           seed)
-    core.passed(closed_form, f"least-squares (w, b) with w ({num_inputs}, 1) and b (1,) for "
-                             f"{data}, y of shape ({num_examples}, 1) and ({num_examples},)")
 
 
-def _judge_closed_form(closed_form, X, y, inputs, seed):
-    """closed_form(X, y) is the least-squares (w, b) on [X, 1], of shapes (d, 1) and (1,)."""
-    value = core.call(closed_form, X, y, seed=seed)
-    w, b = _pair(closed_form, value, "(w, b)")
+def _closed_form_inputs(num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0, seed=0):
+    """Data with a bias and features of nonzero mean, so that a fit without the column of
+    ones is visibly wrong; y as (n, 1), then as (n,) (the contract allows both)."""
+    true_w = onp.random.default_rng(seed).normal(0, 2, num_inputs)
+    X, y = (core.to_numpy(a).astype(onp.float32) for a in regression_data(
+        num_examples, true_w, bias, seed, x_mean=x_mean, noise=0.1))
+    data = _closed_form_data(num_examples, num_inputs, bias, x_mean)
+    return [spec.Call((X, labels), f"{data}, y of shape {labels.shape}")
+            for labels in (y, y.reshape(-1))]
+
+
+def _closed_form_tolerance(X, y):
+    """The normal equations' forward error in float32: solving with A^T A, whose condition
+    number is cond(A)^2, loses that factor of accuracy in d + 1 unknowns (measured errors
+    of np.linalg.solve, inv and lstsq stay below a tenth of it)."""
+    A = _design(X)
+    return (4 * A.shape[1] * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
+            * onp.abs(_least_squares(X, y)).max())
+
+
+def _closed_form_shape(w_shape, b_shape, case):
+    """What a (w, b) of wrong shapes did, or None."""
+    X, y = case.args
     d = X.shape[1]
-    core.expect_array(closed_form, w, "w")
-    core.expect_array(closed_form, b, "b")
-    if y.ndim == 1 and tuple(w.shape) == (d,):
-        core.fail(closed_form, f"w has shape ({d},), expected ({d}, 1), for {inputs}: y may "
-                               "come as (n,) or (n, 1); make it a column first, "
-                               "y.reshape(-1, 1), and w comes out as a column too")
-    if tuple(w.shape) in ((d + 1, 1), (d + 1,)):
-        core.fail(closed_form, f"w has shape {tuple(w.shape)}, expected ({d}, 1): the "
-                               "solution theta of the normal equations holds w and b; split "
-                               "it, w = theta[:-1], b = theta[-1]")
-    core.expect_array(closed_form, w, "w", shape=(d, 1),
-                      hint="one weight per feature, as a column")
-    core.expect_array(closed_form, b, "b", shape=(1,),
-                      hint="b = theta[-1] of the (d + 1, 1) solution theta has shape (1,); "
-                           "or reshape it with b.reshape(1)")
-    Xs, ys = core.to_numpy(X), core.to_numpy(y)
-    theta = _least_squares(Xs, ys)
-    no_bias = _least_squares_without_bias(Xs, ys)   # asked on every path, as theta
-    got = onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
-    A = _design(Xs)
-    # Forward error bound of the normal equations in float32: solving with A^T A, whose
-    # condition number is cond(A)^2, loses that factor of accuracy in d + 1 unknowns.
-    tolerance = (4 * (d + 1) * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
-                 * onp.abs(theta).max())
-    if not (onp.abs(got - theta) <= tolerance).all():
-        if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
-                or abs(got[-1]) <= tolerance:
-            core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
-                                   f"{got[-1]:.4g}, expected {theta[-1]:.4g}. Solve the "
-                                   "normal equations on A = [X, 1], X with a column of ones "
-                                   "appended, so that b is fitted together with w")
-        k = int(onp.argmax(onp.abs(got - theta)))
-        name = f"w[{k}]" if k < d else "b"
-        core.fail(closed_form, f"(w, b) is not the least-squares fit ({inputs}): {name} = "
-                               f"{got[k]:.6g}, expected {theta[k]:.6g} (tolerance "
-                               f"{tolerance:.1e}). Solve (A^T A) theta = A^T y with "
-                               "A = [X, 1] (e.g. np.linalg.solve) and split theta in the order "
-                               "of A's columns, w = theta[:-1], b = theta[-1]")
+    if y.ndim == 1 and w_shape == (d,):
+        return (f"w has shape ({d},), expected ({d}, 1), for {case.inputs}: y may come as "
+                "(n,) or (n, 1); make it a column first, y.reshape(-1, 1), and w comes out "
+                "as a column too")
+    if w_shape in ((d + 1, 1), (d + 1,)):
+        return (f"w has shape {w_shape}, expected ({d}, 1): the solution theta of the normal "
+                "equations holds w and b; split it, w = theta[:-1], b = theta[-1]")
+    return None
+
+
+def _explain_wrong_fit(closed_form, got, case):
+    """Fail naming the bias that is not fitted, or the worst entry of (w; b)."""
+    theta, no_bias, tolerance, inputs = case.expected, case.mistakes, case.atol, case.inputs
+    if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
+            or abs(got[-1]) <= tolerance:
+        core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
+                               f"{got[-1]:.4g}, expected {theta[-1]:.4g}. Solve the "
+                               "normal equations on A = [X, 1], X with a column of ones "
+                               "appended, so that b is fitted together with w")
+    k = int(onp.argmax(onp.abs(got - theta)))
+    name = f"w[{k}]" if k < len(theta) - 1 else "b"
+    core.fail(closed_form, f"(w, b) is not the least-squares fit ({inputs}): {name} = "
+                           f"{got[k]:.6g}, expected {theta[k]:.6g} (tolerance "
+                           f"{tolerance:.1e}). Solve (A^T A) theta = A^T y with "
+                           "A = [X, 1] (e.g. np.linalg.solve) and split theta in the order "
+                           "of A's columns, w = theta[:-1], b = theta[-1]")
+
+
+# closed_form(X, y) is the least-squares (w, b) on [X, 1], of shapes (d, 1) and (1,)
+# (checks.spec).
+closed_form_matches = spec.check(spec.Spec(
+    name="closed_form", inputs=_closed_form_inputs, oracle=_least_squares,
+    mistakes=_least_squares_without_bias, result=("w", "b"),
+    shape=lambda X, y: ((X.shape[1], 1), (1,)),
+    shape_hint=("one weight per feature, as a column",
+                "b = theta[-1] of the (d + 1, 1) solution theta has shape (1,); or reshape "
+                "it with b.reshape(1)"),
+    shape_mistakes=_closed_form_shape, wrong=_explain_wrong_fit,
+    rtol=0.0, atol=_closed_form_tolerance,
+    passed=lambda num_examples, num_inputs, bias, x_mean, seed: (
+        f"least-squares (w, b) with w ({num_inputs}, 1) and b (1,) for "
+        f"{_closed_form_data(num_examples, num_inputs, bias, x_mean)}, y of shape "
+        f"({num_examples}, 1) and ({num_examples},)")))
 
 
 # --------------------------------------------------------------------------- training
@@ -801,7 +806,7 @@ def _first_line(message):
 
 def _trained_parameters(train, value, d):
     """(w, b) as one float64 vector (w; b), after checking their types and shapes."""
-    w, b = _pair(train, value, "(w, b)")
+    w, b = spec.pair(train, value, "(w, b)")
     core.expect_array(train, w, "w")
     if tuple(w.shape) == (d,):
         core.fail(train, f"w has shape ({d},), expected ({d}, 1): initialize it as a column, "

@@ -13,7 +13,7 @@ them from by name, and are named here for test cells.
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 from d2lcourse.checks.linear_regression import LARGE_GRADIENT, shrinks_large_gradients
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
@@ -267,48 +267,60 @@ def rounded_stable_lrs(curvature):
     return [round(stable_lr_oracle(curvature), digits) for digits in range(1, 12)]
 
 
-def max_stable_lr_matches(max_stable_lr, curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
-    """max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0: the
-    cell's curvatures, then EXTREME_CURVATURES."""
-    for c in tuple(curvatures) + EXTREME_CURVATURES:
-        value = core.call(max_stable_lr, c)
-        got = core.expect_float(max_stable_lr, value, f"curvature {c}")
-        want = stable_lr_oracle(c)
-        if abs(got - want) <= core.RTOL * want:
-            continue
-        name = next((n for v, n in stable_lr_slips(c).items()
-                     if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
-        factor = abs(1 - got * c)
-        if got <= 0:
-            verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient "
-                       "descent stands still (eta = 0) or walks uphill (eta < 0)")
-        elif got > want:
-            verdict = (f"with eta = {got:.6g} gradient descent diverges: "
-                       f"|1 - eta c| = {factor:.4g} > 1, so |x_t| grows without bound")
-        else:
-            verdict = (f"gradient descent still converges for larger steps: at eta = "
-                       f"{got:.6g}, |1 - eta c| = {factor:.4g} < 1, and it stays below 1 "
-                       f"up to eta = {want:.6g}")
-        advice = {
-            "1 / curvature": " 1/c is the step that lands on the minimum in one step "
-                             "(1 - eta c = 0), not the largest stable one.",
-            "2 * curvature": " The bound must shrink as the curvature grows: a sharper "
-                             "valley needs smaller steps.",
-            "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
-                             "valley needs smaller steps.",
-        }.get(name, "")
-        rounded = got in rounded_stable_lrs(c)
-        if got == floor_divided_lr(c) and not rounded:
-            advice += " That is the floor division 2 // c: use true division, 2 / c."
-        elif rounded:
-            advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below "
-                       "1e-6 for a sharp valley.")
-        returned = f"returned {name} = {got:.6g}" if name else f"returned {got:.6g}"
-        core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = "
-                                 f"{want:.6g}: {verdict}.{advice} On f(x) = c/2 x^2 one step "
-                                 "is x <- (1 - eta c) x; solve |1 - eta c| < 1 for eta")
-    core.passed(max_stable_lr, f"2 / c as a Python float for c in "
-                               f"{tuple(curvatures) + EXTREME_CURVATURES}")
+def _curvatures(curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
+    """The calls: the cell's curvatures, then EXTREME_CURVATURES."""
+    return [(c,) for c in tuple(curvatures) + EXTREME_CURVATURES]
+
+
+def _stable_lr_mistakes(curvature):
+    """(the usual wrong bounds {value: name}, 2 // c, 2 / c rounded) for `curvature`."""
+    return (stable_lr_slips(curvature), floor_divided_lr(curvature),
+            rounded_stable_lrs(curvature))
+
+
+def _explain_wrong_lr(max_stable_lr, got, case):
+    """Fail saying what gradient descent does with the wrong bound `got`, and its slip."""
+    (c,), want, (slips, floor_divided, rounded_values) = case.args, case.expected, case.mistakes
+    name = next((n for v, n in slips.items()
+                 if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
+    factor = abs(1 - got * c)
+    if got <= 0:
+        verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient "
+                   "descent stands still (eta = 0) or walks uphill (eta < 0)")
+    elif got > want:
+        verdict = (f"with eta = {got:.6g} gradient descent diverges: "
+                   f"|1 - eta c| = {factor:.4g} > 1, so |x_t| grows without bound")
+    else:
+        verdict = (f"gradient descent still converges for larger steps: at eta = "
+                   f"{got:.6g}, |1 - eta c| = {factor:.4g} < 1, and it stays below 1 "
+                   f"up to eta = {want:.6g}")
+    advice = {
+        "1 / curvature": " 1/c is the step that lands on the minimum in one step "
+                         "(1 - eta c = 0), not the largest stable one.",
+        "2 * curvature": " The bound must shrink as the curvature grows: a sharper "
+                         "valley needs smaller steps.",
+        "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
+                         "valley needs smaller steps.",
+    }.get(name, "")
+    rounded = got in rounded_values
+    if got == floor_divided and not rounded:
+        advice += " That is the floor division 2 // c: use true division, 2 / c."
+    elif rounded:
+        advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below "
+                   "1e-6 for a sharp valley.")
+    returned = f"returned {name} = {got:.6g}" if name else f"returned {got:.6g}"
+    core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = "
+                             f"{want:.6g}: {verdict}.{advice} On f(x) = c/2 x^2 one step "
+                             "is x <- (1 - eta c) x; solve |1 - eta c| < 1 for eta")
+
+
+# max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0 (checks.spec).
+max_stable_lr_matches = spec.check(spec.Spec(
+    name="max_stable_lr", inputs=_curvatures, oracle=stable_lr_oracle,
+    mistakes=_stable_lr_mistakes, wrong=_explain_wrong_lr, result="float",
+    what="curvature {0}", atol=0.0,
+    passed=lambda curvatures: f"2 / c as a Python float for c in "
+                              f"{tuple(curvatures) + EXTREME_CURVATURES}"))
 
 
 # --------------------------------------------------------------------------- momentum

@@ -1,36 +1,48 @@
 """The check engine: a check is data, a :class:`Spec`, run by one script, :func:`run`.
 
-Authoring (d2lcourse/checks/mlp.py's activations are the examples): write the oracles
-(``@core.oracle``, float64 classic NumPy in and out) and an input builder, then::
+Authoring (d2lcourse/checks/mlp.py's activations and linear_regression.py's linreg are
+the examples): write the oracles (``@core.oracle``, float64 classic NumPy in and out) and
+an input builder, then::
 
     RELU = spec.Spec(name="relu", inputs=normal_inputs, oracle=_relu, mistakes=_relu_mistakes,
                      shown_as="max(x, 0)", passed="max(x, 0) on {size} inputs", ...)
     relu_matches = spec.check(RELU)      # a test cell: check.relu_matches(relu, seed=1)
 
 The entry point takes the graded function, then the parameters of ``inputs`` (with their
-defaults; one is ``seed``). :func:`run` fails at the first of these steps that fails:
-1. ``x = inputs(**params)``, float32 classic NumPy (code: no oracle builds inputs);
-2. ``function(np.array(x))`` through :func:`core.call`, seeded, ``forbidden`` APIs refused;
-3. the result is a float32 or float64 mxnet.numpy array of shape ``shape(x)`` (else
-   ``shape_hint``; ``legacy_fix`` mends a legacy NDArray);
-4. ``oracle(x)`` and ``mistakes(x)`` ([(value, message)]) of the float64 inputs only, which
-   the student package replays (:func:`case` gives a case as data);
+defaults; most have a ``seed``). ``inputs(**params)`` builds the calls as data (code: no
+oracle builds inputs): one float32 classic array x (the argument of an elementwise
+function), a tuple (the arguments of one call: classic arrays and Python values), or a
+list of tuples (several calls, judged in turn). For each call :func:`run` fails at the
+first of these steps that fails:
+
+1. ``function(*args)`` through :func:`core.call`, arrays as mxnet arrays, seeded,
+   ``forbidden`` APIs refused (core.call judges the properties of every graded function);
+2. the result's type: an mxnet.numpy array (``what``; of ``shape(*args)`` unless None,
+   else ``shape_hint``; float32 or float64; ``legacy_fix`` mends a legacy NDArray), or,
+   with ``result="float"``, a Python float;
+3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs
+   only, which the student package replays (:func:`case` gives the calls as data);
+4. ``shape_mistakes(shape, *args)``: a message for a result of a wrong shape, or None;
 5. ``kink``: at x == kink.at, any value in [low, high] is right (a subgradient);
-6. a wrong result equal to a mistake's value fails with its message (:func:`core.diagnose`);
+6. ``wrong(function, got, expected, mistakes, *args)``, for a result out of tolerance,
+   fails with its own words; else a wrong result equal to a mistake's value fails with its
+   message (:func:`core.diagnose`);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
    DIVISION for |x| < ``overflow_from``, where nothing overflows);
-8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x
-   (with ``describe``, :func:`core.assert_close` says it, the inputs in its words);
-9. ``differentiable``: autograd differentiates the result (:func:`core.gradients`);
-10. ``passed.format(size=x.size, **params)``, with ", differentiable" after step 9.
-Every message of a spec comes from a catalogued mistake (tests/test_spec.py). Checks of
-another kind (statistics of draws, trajectories, training) stay hand-written.
+8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x,
+   or, with ``describe(*args)`` (the inputs in words), :func:`core.assert_close` says it
+   (``compared``, ``hint``);
+9. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
+Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``),
+with ", differentiable" after step 9. Every message of a spec comes from a catalogued
+mistake (tests/test_spec.py). Checks of another kind (statistics of draws, trajectories,
+in-place updates, training) stay hand-written: AUTHORING.md names them.
 """
 import functools
 import inspect
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Callable, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
 
 import numpy as onp
 
@@ -43,80 +55,179 @@ DIVISION = "Nothing overflows at so small an x: look for a division by zero, 1 /
 # At x == at, any value in [low, high] is right; another fails with `advice`.
 Kink = namedtuple("Kink", "at low high advice")
 
+# The arguments of one call (classic NumPy arrays and Python values) with the inputs in
+# words, for an input builder whose calls differ in what `describe` cannot see.
+Call = namedtuple("Call", "args inputs")
+# One call of a case as data: its arguments, the inputs in words (or None), the expected
+# result, the mistakes' [(value, message)] and the absolute tolerance.
+Case = namedtuple("Case", "args inputs expected mistakes atol")
+
 
 @dataclass(frozen=True)
 class Spec:
-    """The check of one elementwise graded function (see the module's docstring)."""
+    """The check of one graded function (see the module's docstring)."""
     name: str
     inputs: Callable
     oracle: Callable
     mistakes: Callable
-    shown_as: str
-    passed: str
-    forbidden: dict
-    legacy_fix: str
+    passed: Union[str, Callable]
+    forbidden: dict = field(default_factory=dict)
+    legacy_fix: Optional[str] = None
     float_fix: str = core.FLOAT_FIX
-    shape: Callable = onp.shape
-    shape_hint: str = "an elementwise function returns an array of its input's shape"
+    result: Union[str, tuple] = "array"
+    what: str = "the result"
+    shape: Optional[Callable] = onp.shape
+    shape_hint: Union[None, str, tuple] = ("an elementwise function returns an array of its "
+                                           "input's shape")
+    shape_mistakes: Optional[Callable] = None
+    wrong: Optional[Callable] = None
+    shown_as: str = "the result"
     finite: Optional[str] = None
     overflow_from: float = 0.0
     kink: Optional[Kink] = None
     describe: Optional[Callable] = None
+    compared: Optional[str] = None
+    hint: Optional[str] = None
     differentiable: bool = False
     rtol: float = core.RTOL
-    atol: float = core.ATOL
+    atol: Union[float, Callable] = core.ATOL
 
 
 def check(spec):
     """The entry point of `spec`: ``entry(function, **params)``, params as `spec.inputs`'s."""
     entry = functools.partial(run, spec)
-    entry.__signature__ = inspect.Signature([inspect.Parameter(
+    entry.__signature__ = inspect.Signature([inspect.Parameter(  # type: ignore[attr-defined]
         "function", inspect.Parameter.POSITIONAL_ONLY),
         *inspect.signature(spec.inputs).parameters.values()])
-    entry.__doc__ = f"Check {spec.name}: {spec.passed}"
+    entry.__name__ = f"{spec.name} check"  # type: ignore[attr-defined]
+    entry.__doc__ = f"Check {spec.name}" + (f": {spec.passed}" if isinstance(spec.passed, str)
+                                            else "")
     return entry
 
 
 def case(spec, *args, **kwargs):
-    """A case as data: (its parameters, defaults included; x; the expected result; the
-    mistakes' [(value, message)])."""
+    """A case as data: (its parameters, defaults included; its calls, a list of Case)."""
     bound = inspect.signature(spec.inputs).bind(*args, **kwargs)
     bound.apply_defaults()
-    x = spec.inputs(**bound.arguments)
-    points = x.astype(onp.float64)
-    with onp.errstate(all="ignore"):
-        return bound.arguments, x, spec.oracle(points), spec.mistakes(points)
+    built = spec.inputs(**bound.arguments)
+    calls = [(built,)] if isinstance(built, onp.ndarray) else \
+        [built] if isinstance(built, tuple) and not isinstance(built, Call) else list(built)
+    cases = []
+    for arguments in calls:
+        arguments, inputs = arguments if isinstance(arguments, Call) else (
+            arguments, spec.describe(*arguments) if spec.describe else None)
+        points = [a.astype(onp.float64) if isinstance(a, onp.ndarray) else a
+                  for a in arguments]
+        with onp.errstate(all="ignore"):
+            cases.append(Case(arguments, inputs, spec.oracle(*points), spec.mistakes(*points),
+                              spec.atol(*points) if callable(spec.atol) else spec.atol))
+    return bound.arguments, cases
 
 
 def run(spec, function, *args, **kwargs):
-    """Check `function` as `spec` says, on the inputs its parameters build."""
-    params, x, expected, mistakes = case(spec, *args, **kwargs)
-    got = core.call(function, np.array(x), seed=params["seed"], forbidden=spec.forbidden)
-    core.expect_float_array(function, got, shape=spec.shape(x), hint=spec.shape_hint,
-                            legacy_fix=spec.legacy_fix, float_fix=spec.float_fix)
-    got = core.to_numpy(got)
+    """Check `function` as `spec` says, on the calls its parameters build."""
+    params, cases = case(spec, *args, **kwargs)
+    for one in cases:
+        judge(spec, function, params.get("seed"), one)
+    first = cases[0]
+    size = first.args[0].size if isinstance(first.args[0], onp.ndarray) else 1
+    text = spec.passed(**params) if callable(spec.passed) else \
+        spec.passed.format(size=size, inputs=first.inputs, **params)
+    core.passed(function, text + (", differentiable" if spec.differentiable else ""))
+
+
+def mxnet_arguments(arguments):
+    """The arguments of a call: classic arrays become mxnet arrays (of their dtype)."""
+    return [np.array(a) if isinstance(a, onp.ndarray) else a for a in arguments]
+
+
+def judge(spec, function, seed, one):
+    """Steps 1-9 of the module's docstring for one call."""
+    value = core.call(function, *mxnet_arguments(one.args), seed=seed,
+                      forbidden=spec.forbidden)
+    what = spec.what.format(*one.args)
+    got = core.expect_float(function, value, what) if spec.result == "float" else \
+        expect_arrays(spec, function, value, what, one)
+    expected, mistakes, atol = one.expected, one.mistakes, one.atol
     with onp.errstate(all="ignore"):
         if spec.kink:
-            at = x == spec.kink.at
-            outside = at & ~((got >= spec.kink.low) & (got <= spec.kink.high))
-            if outside.any():
-                index = first(outside)
-                core.fail(function, f"returned {got[index]:g} at x = {spec.kink.at:g} "
-                                    f"(index {index}): {spec.kink.advice}")
-            expected = onp.where(at, got, expected)      # the result is right at the kink
-            mistakes = [(onp.where(at, got, value), text) for value, text in mistakes]
-        core.diagnose(function, got, expected, mistakes, spec.rtol, spec.atol)
-        if spec.finite:
-            require_finite(spec, function, got, x, expected)
-        if spec.describe:
-            core.assert_close(function, got, expected, rtol=spec.rtol, atol=spec.atol,
-                              inputs=spec.describe(x))
+            expected, mistakes = mend_kink(spec.kink, function, got, one.args[0], expected,
+                                           mistakes)
+        if spec.wrong:
+            if not onp.all(abs(got - expected) <= atol + spec.rtol * abs(expected)):
+                spec.wrong(function, got, one)
         else:
-            require_close(spec, function, got, x, expected)
+            core.diagnose(function, got, expected, mistakes, spec.rtol, atol)
+            if spec.finite:
+                require_finite(spec, function, got, one.args[0], expected)
+            if one.inputs is not None:
+                core.assert_close(function, got, expected, what=spec.compared or what,
+                                  rtol=spec.rtol, atol=atol, inputs=one.inputs,
+                                  hint=spec.hint)
+            else:
+                require_close(spec, function, got, one.args[0], expected)
     if spec.differentiable:
-        core.gradients(function, np.array(x), seed=params["seed"])
-    core.passed(function, spec.passed.format(size=x.size, **params)
-                + (", differentiable" if spec.differentiable else ""))
+        core.gradients(function, *mxnet_arguments(one.args), seed=seed)
+
+
+def expect_arrays(spec, function, value, what, one):
+    """Steps 2 and 4 for an array result, or a pair of arrays (``result=("w", "b")``,
+    compared as one vector of their entries): float64 classic NumPy."""
+    pairs = isinstance(spec.result, tuple)
+    parts = pair(function, value, f"({', '.join(spec.result)})") if pairs else [value]
+    names = spec.result if pairs else [what]
+    shapes = spec.shape(*one.args) if spec.shape else None
+    hints = spec.shape_hint if pairs else [spec.shape_hint]
+    if spec.shape_mistakes:    # the type first, then what a wrong shape says, then the shape
+        for part, name in zip(parts, names):
+            expect_array(spec, function, part, name)
+        message = spec.shape_mistakes(*[onp.shape(part) for part in parts], one)
+        if message:
+            core.fail(function, message)
+    if shapes is not None:
+        for part, name, shape, hint in zip(parts, names, shapes if pairs else [shapes], hints):
+            expect_array(spec, function, part, name, shape, hint)
+    elif not spec.shape_mistakes:
+        expect_array(spec, function, value, what)
+    if not pairs:
+        return core.to_numpy(value)
+    return onp.concatenate([core.to_numpy(part).ravel() for part in parts])
+
+
+def expect_array(spec, function, value, what, shape=None, hint=None):
+    """The type, dtype and `shape` of an array of the result (``legacy_fix``: see Spec)."""
+    if spec.legacy_fix is None:
+        core.expect_array(function, value, what, shape=shape, hint=hint,
+                          float_fix=spec.float_fix)
+    else:
+        core.expect_float_array(function, value, what, shape=shape, hint=hint,
+                                legacy_fix=spec.legacy_fix, float_fix=spec.float_fix)
+
+
+def pair(function, value, names):
+    """Unpack a returned 2-tuple (or 2-list), or fail saying what came instead; `names` is
+    how the contract writes it, e.g. "(w, b)"."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return value
+    if value is None:
+        got = "None"
+    elif isinstance(value, (tuple, list)):
+        got = f"a {type(value).__name__} of length {len(value)}"
+    else:
+        got = core.type_name(value)
+    core.fail(function, f"returned {got}, expected the pair {names}: `return {names[1:-1]}`")
+
+
+def mend_kink(kink, function, got, x, expected, mistakes):
+    """Fail for a value outside [low, high] at the kink; else the result is right there."""
+    at = x == kink.at
+    outside = at & ~((got >= kink.low) & (got <= kink.high))
+    if outside.any():
+        index = first(outside)
+        core.fail(function, f"returned {got[index]:g} at x = {kink.at:g} "
+                            f"(index {index}): {kink.advice}")
+    return (onp.where(at, got, expected),
+            [(onp.where(at, got, value), text) for value, text in mistakes])
 
 
 def first(mask):
