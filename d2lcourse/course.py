@@ -1,16 +1,30 @@
-"""The course's assignments and their graded functions (COURSE_CONTRACT.md)."""
+"""The course's assignments and their graded functions (COURSE_CONTRACT.md).
+
+An assignment is registered by its files alone: the folder `source/<id>/` of the course
+root holds its one notebook, `<stem>.ipynb`, whose solution cells name its graded
+functions (their grade_ids, in notebook order); its reference solutions, checks and
+mistakes are `solutions/<stem>.py`, `d2lcourse/checks/<stem>.py` and
+`d2lcourse/mistakes/<stem>.py`. `python -m d2lcourse.scaffold` writes the four
+(AUTHORING.md). The table is read on first use, not at import. A student's install has
+no source notebooks: the student package writes the table (`TABLE`) beside this module.
+"""
+import json
 import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from d2lcourse import notebooks
+
 REPOSITORY = Path(__file__).resolve().parent.parent
+TABLE = "assignments.json"   # the table of a student's install (written by student_package)
 
 
 @dataclass(frozen=True)
 class Assignment:
     id: str           # nbgrader assignment id, e.g. "04_softmax_regression"
     notebook: str     # notebook file name inside the assignment folder
-    functions: tuple  # graded functions, in the contract's order
+    functions: tuple  # graded functions: the notebook's solution cells, in order
 
     @property
     def module(self):
@@ -31,24 +45,78 @@ class Assignment:
         return max(owners, key=len) if owners else None
 
 
-ASSIGNMENTS = {a.id: a for a in (
-    Assignment("01_ndarray_autograd", "ndarray_autograd.ipynb", (
-        "regions", "numerical_derivative", "grad_f", "grad_abs", "grad_relu",
-        "grad_norm_sq", "grad_quadratic_form", "jacobian_linear", "grad_z_w",
-        "autograd_grad")),
-    Assignment("02_linear_regression", "linear_regression.ipynb", (
-        "synthetic_data", "data_iter", "linreg", "squared_loss", "sgd", "closed_form",
-        "train_linear_regression")),
-    Assignment("03_optimization", "optimization.ipynb", (
-        "gd", "gd_2d", "max_stable_lr", "init_momentum_states", "sgd_momentum",
-        "train_minibatch")),
-    Assignment("04_softmax_regression", "softmax_regression.ipynb", (
-        "softmax", "cross_entropy", "softmax_cross_entropy", "softmax_cross_entropy_grad",
-        "accuracy", "softmax_regression", "train_softmax_regression")),
-    Assignment("05_mlp", "mlp.ipynb", (
-        "relu", "sigmoid", "tanh", "relu_grad", "sigmoid_grad", "tanh_grad",
-        "init_mlp_params", "mlp", "collapse_linear", "train_mlp")),
-)}
+def assignments_in(source):
+    """{id: Assignment} of the course whose source folder is `source`, in id order: one per
+    folder that holds a notebook (none if `source` does not exist)."""
+    source = Path(source)
+    found = {}
+    for folder in sorted(source.iterdir()) if source.is_dir() else ():
+        held = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+        if folder.name.startswith(".") or not held:
+            continue
+        if len(held) > 1:
+            raise ValueError(f"{folder} holds {len(held)} notebooks "
+                             f"({', '.join(p.name for p in held)}): an assignment is one "
+                             f"notebook; move the others out")
+        cells = notebooks.read(held[0]).cells
+        found[folder.name] = Assignment(folder.name, held[0].name, tuple(
+            notebooks.grade_id(cell) for cell in cells if notebooks.is_solution_cell(cell)))
+    return found
+
+
+def write_table(folder, assignments):
+    """Write `assignments` ({id: Assignment}) as the table of the package at `folder`."""
+    rows = [[a.id, a.notebook, list(a.functions)] for a in assignments.values()]
+    (Path(folder) / TABLE).write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def read_table(path):
+    rows = json.loads(Path(path).read_text())
+    return {row[0]: Assignment(row[0], row[1], tuple(row[2])) for row in rows}
+
+
+def discovered():
+    """The course's assignments: the table of a student's install, else those of the
+    course root's source folder."""
+    packaged = Path(__file__).with_name(TABLE)
+    if packaged.exists():
+        return read_table(packaged)
+    return assignments_in(default_course_dir() / "source")
+
+
+class Registry(MutableMapping):
+    """{id: Assignment}, found by `discovered` when first asked: importing this module
+    reads no notebook (and the sandbox, which sees none, finds an empty table)."""
+
+    def __init__(self, find):
+        self.find = find
+        self.found = None
+
+    def table(self):
+        if self.found is None:
+            self.found = self.find()
+        return self.found
+
+    def __getitem__(self, assignment_id):
+        return self.table()[assignment_id]
+
+    def __setitem__(self, assignment_id, assignment):
+        self.table()[assignment_id] = assignment
+
+    def __delitem__(self, assignment_id):
+        del self.table()[assignment_id]
+
+    def __iter__(self):
+        return iter(self.table())
+
+    def __len__(self):
+        return len(self.table())
+
+    def __repr__(self):
+        return f"Registry({self.table()!r})"
+
+
+ASSIGNMENTS = Registry(discovered)
 
 
 def is_trainer(function):

@@ -33,13 +33,14 @@ from nbgrader.preprocessors import ClearSolutions
 import d2lcourse
 from d2lcourse import grading, mistakes, notebooks
 from d2lcourse.checks import core
-from d2lcourse.course import ASSIGNMENTS, REPOSITORY, is_trainer
+from d2lcourse.course import ASSIGNMENTS, REPOSITORY, TABLE, is_trainer, write_table
 from d2lcourse.autograder.module_view import unpublished_references
 
 PACKAGE = Path(d2lcourse.__file__).parent
 # What only instructors install: paths inside the d2lcourse package (the reference
 # solutions and the autograder live elsewhere in the repository, see setup.cfg).
-INSTRUCTOR_ONLY = ("demo.py", "authoring.py", "student_package.py", "mistakes", "__pycache__")
+INSTRUCTOR_ONLY = ("demo.py", "authoring.py", "scaffold.py", "student_package.py", "mistakes",
+                   "__pycache__")
 STUDENT_SUBPACKAGES = ("d2lcourse", "d2lcourse.checks", "d2lcourse.solutions")
 # The students' requirements: the instructor's, less what only grading uses (d2l is the
 # textbook's code, answers included: the similarity report's known source), with MXNet's
@@ -187,6 +188,7 @@ def stage(published, folder):
         path = checks / f"{assignment.module}.py"
         path.write_text(without_oracles(path.read_text(), f"d2lcourse.checks.{assignment.module}"))
     (checks / core.RECORDED_ANSWERS).write_bytes(pickle.dumps(recorded_answers(), protocol=4))
+    write_table(folder / "d2lcourse", ASSIGNMENTS)   # students have no source notebooks
     solutions = Path(importlib.import_module("d2lcourse.solutions").__path__[0])
     (folder / "d2lcourse" / "solutions").mkdir()
     shutil.copy(solutions / "__init__.py", folder / "d2lcourse" / "solutions")
@@ -200,7 +202,8 @@ def stage(published, folder):
         "[options]\npython_requires = >=3.8, <3.12\n"
         f"packages =\n    " + "\n    ".join(STUDENT_SUBPACKAGES) + "\n"
         f"install_requires ={requires}\n\n"
-        f"[options.package_data]\nd2lcourse.checks = {core.RECORDED_ANSWERS}\n\n"
+        f"[options.package_data]\nd2lcourse = {TABLE}\n"
+        f"d2lcourse.checks = {core.RECORDED_ANSWERS}\n\n"
         "[options.entry_points]\nconsole_scripts =\n    d2lcourse = d2lcourse.cli:main\n")
     shutil.copy(REPOSITORY / "pyproject.toml", folder)
 
