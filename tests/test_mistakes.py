@@ -49,3 +49,11 @@ def test_edits_are_applied_in_order():
     case = mistakes.Mistake("two_steps", "grad_f", edit(("6 * x", "y"), ("y - 4", "6 * x + 4")),
                             "wrong sign")
     assert "return 6 * x + 4" in case.source
+
+
+def test_an_edit_of_a_case_that_is_not_catalogued_says_so():
+    edit = mistakes.editor("d2lcourse.mistakes.optimization")
+    orphan = mistakes.Mistake("orphan", "gd", edit(("x", "y"), like="gd_renamed_away"), "x")
+    with pytest.raises(mistakes.EditError, match="'orphan' of gd .* edits 'gd_renamed_away', "
+                                                 "which names 0 catalogued cases of gd"):
+        orphan.source

@@ -81,13 +81,10 @@ MISTAKES = [
             "is the variance"),
     Mistake("synthetic_data_flat_y", "synthetic_data", edit(("y.reshape((-1, 1))", "y")),
             "return y.reshape((-1, 1))"),
-    Mistake("synthetic_data_noise_broadcast", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    noise = np.random.normal(0, 0.01, (num_examples, 1))
-    y = np.dot(X, w) + b + noise
-    return X, y
-''', "broadcasts to (n, n)"),
+    Mistake("synthetic_data_noise_broadcast", "synthetic_data",
+            edit(("return X, np.dot(X, w.reshape(-1, 1)) + b + noise",
+                  "y = np.dot(X, w) + b + noise\n    return X, y"), like="synthetic_data_column_w"),
+            "broadcasts to (n, n)"),
     Mistake("synthetic_data_no_bias", "synthetic_data", edit(("np.dot(X, w) + b", "np.dot(X, w)")),
             "y misses the bias"),
     Mistake("synthetic_data_transposed_X", "synthetic_data",

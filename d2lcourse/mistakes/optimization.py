@@ -64,15 +64,10 @@ def gd(f_grad, x0, eta, num_steps):
         results.append(float(x))
     return results
 ''', "returned a Python list for the iterates"),
-    Mistake("gd_stores_one_array", "gd", '''
-def gd(f_grad, x0, eta, num_steps):
-    x = np.array(x0)
-    xs = [x]
-    for t in range(num_steps):
-        x -= eta * f_grad(x)
-        xs.append(x)
-    return np.stack(xs)
-''', "stored the same array object"),
+    Mistake("gd_stores_one_array", "gd",
+            edit(("_ in range(num_steps):\n        x = x -",
+                  "t in range(num_steps):\n        x -="), like="gd_stacked_arrays"),
+            "stored the same array object"),
     Mistake("gd_returns_final_x", "gd", '''
 def gd(f_grad, x0, eta, num_steps):
     x = x0

@@ -92,12 +92,10 @@ def softmax(O):
     Mistake("softmax_divides_by_the_total", "softmax",
             edit(("E.sum(axis=1, keepdims=True)", "E.sum()")),
             "divides by the sum of ALL entries", also_fails=(GRAD, MODEL,)),
-    Mistake("softmax_log_domain_without_the_maximum", "softmax", '''
-def softmax(O):
-    m = O.max(axis=1, keepdims=True)
-    log_z = np.log(np.exp(O - m).sum(axis=1, keepdims=True))
-    return np.exp(O - log_z)
-''', "the probabilities of each row must sum to 1", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_log_domain_without_the_maximum", "softmax",
+            edit(("m + np.log(np.exp(O - m).sum(axis=1, keepdims=True))",
+                  "np.log(np.exp(O - m).sum(axis=1, keepdims=True))"), like="softmax_log_domain"),
+            "the probabilities of each row must sum to 1", also_fails=(GRAD, MODEL)),
     Mistake("softmax_shifts_only_large_logits", "softmax",
             edit(("E = np.exp(O - O.max(axis=1, keepdims=True))",
                   "if O.max() > 80:    # exp overflows above 88.7\n"
@@ -319,23 +317,12 @@ def softmax_regression(X, W, b):
         loop="for p in (W, b):", update="p = p - lr * p.grad / len(batch)\n"
         "            W, b = W - lr * W.grad / len(batch), b - lr * b.grad / len(batch)"),
         "found nothing to differentiate"),
-    Mistake("train_without_shuffling", TRAIN, '''
-def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
-    X = X_train.reshape(X_train.shape[0], -1)
-    W = np.random.normal(0, 0.01, (X.shape[1], 10))
-    b = np.zeros(10)
-    W.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for i in range(0, X.shape[0], batch_size):
-            X_batch, y_batch = X[i:i + batch_size], y_train[i:i + batch_size]
-            with autograd.record():
-                loss = softmax_cross_entropy(X_batch @ W + b, y_batch)
-            loss.backward()
-            for p in (W, b):
-                p[:] = p - lr * p.grad / X_batch.shape[0]
-    return W, b
-''', "draw a new random order of the examples every epoch"),
+    Mistake("train_without_shuffling", TRAIN,
+            edit(("for X_batch, y_batch in ArrayBatches(X, y_train, batch_size, shuffle=True):",
+                  "for i in range(0, X.shape[0], batch_size):\n"
+                  "            X_batch, y_batch = X[i:i + batch_size], y_train[i:i + batch_size]"),
+                 like="train_with_array_batches"),
+            "draw a new random order of the examples every epoch"),
     Mistake("train_goes_uphill", TRAIN, train_cell(update="p[:] = p + lr * p.grad / len(batch)"),
             "the updates go uphill"),
     Mistake("train_without_dividing_by_the_batch_size", TRAIN,
