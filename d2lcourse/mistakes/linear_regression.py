@@ -67,9 +67,9 @@ def data_iter_cell(starts="range(0, num_examples, batch_size)",
     return DATA_ITER.format(starts=starts, batch=batch, taken=taken)
 
 
-# The whole cells most mistakes of these functions change.
+# The whole cells the mistakes written as `edit(..., base=...)` change: the trainer and
+# data_iter of the reference without their docstrings, comments and printing.
 TRAINER = train_cell()
-SYNTHETIC = synthetic_cell()
 ITERATOR = data_iter_cell()
 
 MISTAKES = [

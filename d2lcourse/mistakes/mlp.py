@@ -47,7 +47,7 @@ def init_cell(draw, first=""):
     return INIT_MLP_PARAMS.format(draw=draw, first=first)
 
 
-# The whole cells most mistakes of these functions change.
+# The plain-SGD trainer the mistakes written as `edit(..., base=TRAINER)` change.
 TRAINER = train_mlp_cell()
 
 MISTAKES = [
