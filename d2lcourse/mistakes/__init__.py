@@ -3,8 +3,8 @@
 `d2lcourse/mistakes/<notebook stem>.py` defines ``MISTAKES`` and ``ALTERNATIVES``. Each
 replaces the reference solution cell of one graded function: where the mistake is a
 small change to the reference, by an :class:`Edit` of that cell (``edit((old, new))``,
-read from the assignment's source notebook); where it is a different program, by a whole
-cell. The course's tests assert that each mistake loses points on its own function's
+read from the assignment's source notebook; ``base=`` or ``like=`` edit another cell);
+where it is a different program, by a whole cell. The course's tests assert that each mistake loses points on its own function's
 tests, with a message naming it, and that each alternative keeps full marks;
 `d2lcourse demo` and the grading benchmark build sample classes from them.
 """
@@ -17,14 +17,16 @@ from d2lcourse.course import ASSIGNMENTS
 
 
 class EditError(ValueError):
-    """An edit of a reference cell that no longer applies: the solution changed."""
+    """An edit that no longer applies to the cell it edits: that cell changed."""
 
 
 @functools.cache
 def reference_cells(module):
     """{function: its reference solution cell as a student would hand it in (without
     nbgrader's markers)} of the assignment whose notebook stem is `module`."""
-    assignment = next(a for a in ASSIGNMENTS.values() if a.module == module)
+    assignment = next((a for a in ASSIGNMENTS.values() if a.module == module), None)
+    if assignment is None:
+        raise EditError(f"no assignment of the course has the notebook stem {module!r}")
     cells = notebooks.cells_by_id(notebooks.read(assignment.source_path()),
                                   notebooks.is_solution_cell)
     markers = (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION)
@@ -84,6 +86,8 @@ def editor(module_name):
 
 
 class Case:
+    """What a Mistake and an Alternative share: the solution cell they stand for."""
+
     @functools.cached_property
     def source(self):
         """The whole solution cell: `cell` itself, or the Edit of the reference applied."""
