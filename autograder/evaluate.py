@@ -8,38 +8,22 @@ import functools
 import os
 import socket
 import time
-from dataclasses import dataclass
+from typing import Sequence
 
-import nbformat
 import numpy as onp
 
 from d2lcourse._mxnet import np, npx
 from d2lcourse.checks import hand_derived, properties
 from d2lcourse.checks.core import Outcome
 from d2lcourse.course import Assignment
-from d2lcourse.grading import Missing, run_test_cell
+from d2lcourse.grading import Missing, run_tests
 from d2lcourse.autograder import wire
 from d2lcourse.autograder.deadline import Deadline, OutOfTime
 from d2lcourse.model import (
-    InfrastructureFault, Status, SubmissionFault, TestResult, Verdict)
+    InfrastructureFault, Status, SubmissionFault, TestCell, TestResult, Verdict)
 from d2lcourse.autograder.module_view import sandbox_view
 from d2lcourse.autograder.sandbox import (
     Limits, Sandbox, SandboxDied, timed_out, warm_sandbox)
-
-
-@dataclass(frozen=True)
-class TestCell:
-    __test__ = False  # not a pytest class
-    grade_id: str
-    source: str
-    points: float
-
-    def as_cell(self):
-        """The shape `run_test_cell` reads (an nbformat-like cell)."""
-        return nbformat.from_dict({
-            "cell_type": "code", "source": self.source,
-            "metadata": {"nbgrader": {"grade": True, "solution": False,
-                                      "grade_id": self.grade_id, "points": self.points}}})
 
 
 class RemoteFunction:
@@ -111,8 +95,8 @@ def warm_up(assignment, setup, data_dir=None):
     warm_sandbox(allowed, data_dir, preload)
 
 
-def evaluate(assignment: Assignment, setup, tests, solution_sources, limits=Limits(),
-             sandboxed=True, data_dir=None, spent=0.0, deadline=None):
+def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_sources,
+             limits=Limits(), sandboxed=True, data_dir=None, spent=0.0, deadline=None):
     """Grade one submission; never raises for anything the submission does.
 
     Everything it does for the submission spends one `deadline` (`Deadline`; by default
@@ -223,13 +207,12 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
         if name in missing else RemoteFunction(sandbox, name, solution_sources.get(name, ""),
                                                analysis)
         for name in assignment.functions}
-    for test in tests:
-        try:
-            results.append(run_test_cell(assignment, test.as_cell(), functions))
-        except SandboxDied:
-            raise
-        except SubmissionFault as error:
-            return error
+    try:
+        run_tests(assignment, tests, functions, results=results)
+    except SandboxDied:
+        raise
+    except SubmissionFault as error:
+        return error
     if sandbox.fault is not None:  # a check caught it, as it catches a student's error
         results.clear()
         raise sandbox.fault

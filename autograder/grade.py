@@ -3,7 +3,8 @@
 The pipeline, top to bottom:
 
 1. `find_submissions`  - DIR/submitted/<student>/<assignment>/<notebook>.ipynb
-2. `read_submission`   - parse safely (size, UTF-8, JSON, nbformat, duplicate cells);
+2. `read_submission`   - parse safely (size, UTF-8, JSON, nbformat; the cells by
+                         `notebooks`' rules, a duplicated cell refused);
                          a broken notebook becomes a Verdict with its status
 3. `judge`             - evaluate the rest in the sandbox: in this process, a local
                          process pool (--workers) or a Dask cluster (--scheduler);
@@ -36,10 +37,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import nbformat
-
+from d2lcourse import notebooks
 from d2lcourse.course import assignment_of, default_course_dir, published
-from d2lcourse.notebooks import grade_id, is_solution_cell, read
 from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
 from d2lcourse.autograder.module_view import unpublished_problem
 from d2lcourse.model import InfrastructureFault, Status, Verdict
@@ -177,35 +176,21 @@ def read_submission(submission, assignment):
         raise InvalidNotebook(f"the notebook is not UTF-8 text ({error.reason} at byte "
                               f"{error.start})") from None
     notebook = parsed_notebook(text)
-    sources, seen = {}, set()
-    cells = notebook.get("cells", [])
-    for number, cell in enumerate(cells if isinstance(cells, list) else [None], 1):
-        problem = malformed(cell)
-        if problem:
-            raise InvalidNotebook(f"cell {number} of the notebook {problem}: start again from "
-                                  "the released notebook and keep its cells' metadata")
-        name = grade_id(cell)
-        if name is None:
-            continue
-        if name in seen:
-            raise InvalidNotebook(f"the cell {name!r} appears twice: delete the copy")
-        seen.add(name)
-        if is_solution_cell(cell) and name in assignment.functions:
-            sources[name] = str(cell.get("source", ""))
+    seen = set(notebooks.graded_cells(notebook))
     other = assignment_of(seen)
     if other.named(seen) > assignment.named(seen):
         raise InvalidNotebook(
             f"this is the notebook of {other.id} ({other.notebook}), handed in as "
             f"{assignment.id}: hand in {assignment.notebook} here (`nbgrader fetch_assignment "
             f"{assignment.id}` gives it) and {other.notebook} under {other.id}")
-    return sources
+    return notebooks.solution_sources(notebook, assignment.functions)
 
 
 def parsed_notebook(text):
     """The notebook in `text`, read in time linear in its size: JSON parsed in C, then at
     most MAX_NOTEBOOK_VALUES values walked (nbformat's schema validation, about 30 us a
-    value, would take a minute on 20 MB of tiny cells; nbformat.reads only logs what it
-    finds anyway), then nbformat's own conversion; or InvalidNotebook."""
+    value, would take a minute on 20 MB of tiny cells; nbformat's reads only logs what it
+    finds anyway), then `notebooks.from_json`; or InvalidNotebook."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -222,7 +207,9 @@ def parsed_notebook(text):
                               "(cells, lines of output, ...): clear its outputs (Kernel > "
                               "Restart & Clear Output) and resubmit")
     try:
-        return nbformat.v4.to_notebook_json(document)
+        return notebooks.from_json(document)
+    except notebooks.NotebookProblem as problem:
+        raise InvalidNotebook(str(problem)) from None
     except Exception as error:  # nbformat raises several kinds for a broken notebook
         raise InvalidNotebook(f"the notebook is not valid notebook JSON ({error})"[:500]) from None
 
@@ -241,26 +228,14 @@ def json_values(document, limit=MAX_NOTEBOOK_VALUES):
     return count
 
 
-def malformed(cell):
-    """What makes `cell` unreadable as an nbgrader cell, or ''."""
-    if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
-        return "is not a cell with metadata"
-    info = cell.get("metadata", {}).get("nbgrader", {})
-    if not isinstance(info, dict):
-        return f"has nbgrader metadata of type {type(info).__name__}, not a mapping"
-    if not isinstance(info.get("grade_id", ""), str):
-        return f"has a grade_id of type {type(info['grade_id']).__name__}, not text"
-    return ""
-
-
 # --------------------------------------------------------------------------- 3
 
 def trusted_parts(recorder, assignment):
     """Setup code and test cells from nbgrader's gradebook, the system of record (plain
     `nbgrader autograde` reads them the same way), in the source notebook's order."""
     from d2lcourse.autograder.nbgrader_plugin import trusted_code
-    source = read(assignment.source_path(recorder.course_dir))
-    order = [grade_id(cell) for cell in source.cells if grade_id(cell)]
+    order = list(notebooks.graded_cells(notebooks.read(assignment.source_path(
+        recorder.course_dir))))
     setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
                                    Path(assignment.notebook).stem, order)
     problem = unpublished_problem(assignment, setup, published(recorder.course_dir))
@@ -381,7 +356,6 @@ class Recorder:
     def autograde(self, submission, verdict, notebook):
         """nbgrader autograde of `notebook` (bytes) as the submission, with `verdict` as
         its result; None when it succeeded, else the cause from nbgrader's log."""
-        from d2lcourse.autograder.nbgrader_plugin import SandboxedExecute
         shutil.rmtree(self.staging, ignore_errors=True)
         folder = self.staging / submission.student / self.assignment.id
         folder.mkdir(parents=True)
@@ -391,15 +365,25 @@ class Recorder:
                 found = submission.path.parent / name
                 if found.is_file() and not found.is_symlink():
                     shutil.copyfile(found, folder / name)
-        key = (submission.student, self.assignment.id, Path(self.assignment.notebook).stem)
-        SandboxedExecute.precomputed[key] = verdict
         try:
-            result = interruptible(self.api.autograde(self.assignment.id, submission.student,
-                                                      force=True))
+            result = interruptible(self.autograde_recording(submission.student, verdict))
         finally:
-            SandboxedExecute.precomputed.pop(key, None)
             shutil.rmtree(self.staging, ignore_errors=True)
         return None if result["success"] else nbgrader_cause(result)
+
+    def autograde_recording(self, student, verdict):
+        """`NbGraderAPI.autograde(assignment, student, force=True)`, as nbgrader's API runs
+        it, with this run's SandboxedExecute configured to record `verdict`."""
+        from nbgrader.converters import Autograde
+        from nbgrader.utils import capture_log, temp_attrs
+        from traitlets.config.loader import Config
+        with temp_attrs(self.api.coursedir, assignment_id=self.assignment.id,
+                        student_id=student):
+            run = Autograde(coursedir=self.api.coursedir, parent=self.api)
+            run.update_config(Config({"SandboxedExecute": {"verdict": verdict.to_json()}}))
+            run.force = True
+            run.create_student = True
+            return capture_log(run)
 
     def raise_if_infrastructure(self, cause):
         fault = self.fault(cause)

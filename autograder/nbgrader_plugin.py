@@ -7,28 +7,28 @@ In `nbgrader_config.py`::
 
 (`d2lcourse.autograder.nbgrader_plugin.configure(c)` does exactly that.) Plain
 `nbgrader autograde` then grades safely, one submission at a time. `d2lcourse grade`
-computes verdicts in parallel first and hands them to the same preprocessor through
-`SandboxedExecute.precomputed`, so nbgrader still writes the gradebook, and
-formgrader, `generate_feedback` and `export` keep working.
+computes verdicts in parallel first and hands each to the same preprocessor in the
+configuration of the nbgrader run that records it (`SandboxedExecute.verdict`), so
+nbgrader still writes the gradebook, and formgrader, `generate_feedback` and `export`
+keep working.
 """
 import os
 import sys
 import warnings
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetGrades,
                                     NbGraderPreprocessor, OverwriteCells)
-from traitlets import Bool, Float, List, Unicode
+from traitlets import Bool, Dict, Float, List, Unicode
 
+from d2lcourse import notebooks
 from d2lcourse.course import ASSIGNMENTS, Assignment, published
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
-from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse.autograder.evaluate import evaluate
 from d2lcourse.autograder.module_view import unpublished_problem
-from d2lcourse.model import Status
+from d2lcourse.model import Status, TestCell, Verdict
 from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, configure_formgrader, sanitize_notebook)
@@ -46,24 +46,16 @@ def trusted_code(db_url, assignment_id, notebook_id, order):
 
     with Gradebook(db_url) as gradebook:
         notebook = gradebook.find_notebook(notebook_id, assignment_id)
-        cells = {c.name: c for c in notebook.source_cells}
-        tests = [TestCell(c.name, cells[c.name].source, float(c.max_score))
-                 for c in sorted(notebook.grade_cells, key=position)
-                 if c.cell_type == "code" and c.name in cells]
-        functions = tuple(c.name for c in sorted(notebook.solution_cells, key=position))
-        setup = [c.source for c in sorted(cells.values(), key=position)
-                 if c.name.startswith("setup") and c.locked and c.cell_type == "code"]
+        points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+        solutions = {c.name for c in notebook.solution_cells}
+        cells = [(c, notebooks.cell_kind(c.cell_type, c.name, c.locked, c.name in points,
+                                         c.name in solutions))
+                 for c in sorted(notebook.source_cells, key=position)]
+        setup = [c.source for c, kind in cells if kind == notebooks.SETUP]
+        tests = [TestCell(c.name, c.source, points[c.name])
+                 for c, kind in cells if kind == notebooks.TEST]
+        functions = tuple(c.name for c, kind in cells if kind == notebooks.SOLUTION)
     return setup, tests, functions
-
-
-def student_solutions(notebook, functions):
-    """{grade_id: source} of the submission's code solution cells for graded functions."""
-    sources = {}
-    for cell in notebook.cells:
-        name = grade_id(cell)
-        if is_solution_cell(cell) and name in functions and name not in sources:
-            sources[name] = cell.source
-    return sources
 
 
 def assignment_for(assignment_id, notebook_id, functions):
@@ -79,20 +71,15 @@ def write_verdict(notebook, verdict):
     shows this notebook without cleaning it, see `pages.sanitize_notebook`)."""
     sanitize_notebook(notebook)
     results = {r.grade_id: r for r in verdict.results}
-    for cell in notebook.cells:
-        if not is_test_cell(cell):
-            continue
-        result = results.get(grade_id(cell))
+    for name, cell in notebooks.cells_by_id(notebook, notebooks.is_test_cell).items():
+        result = results.get(name)
         cell.outputs = []
         if result is None:
             continue
         if result.output:
-            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
-                                                       text=result.output[-20000:]))
+            cell.outputs.append(notebooks.stream_output(result.output[-20000:]))
         if result.message:
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="CheckFailure", evalue=result.message,
-                traceback=[result.message]))
+            cell.outputs.append(notebooks.error_output("CheckFailure", result.message))
     notebook.metadata["d2lcourse"] = {"status": verdict.status, "message": verdict.message,
                                       "functions": {r.grade_id: r.function
                                                     for r in verdict.results}}
@@ -107,23 +94,25 @@ class SandboxedExecute(NbGraderPreprocessor):
     data_dir = Unicode("", help="Fashion-MNIST folder for the sandbox "
                                 "(default: the one d2lcourse finds)").tag(config=True)
 
-    # (student, assignment, notebook) -> Verdict, filled by `d2lcourse grade`.
-    precomputed = {}
+    verdict = Dict(None, allow_none=True, help="The verdict (Verdict.to_json()) to record "
+                   "instead of judging: `d2lcourse grade` sets it for each run of nbgrader "
+                   "autograde, which records one submission").tag(config=True)
 
     def preprocess(self, notebook, resources):
         info = resources["nbgrader"]
-        key = (info["student"], info["assignment"], info["notebook"])
-        order = [grade_id(cell) for cell in notebook.cells if grade_id(cell)]
+        order = list(notebooks.graded_cells(notebook))
         setup, tests, functions = trusted_code(info["db_url"], info["assignment"],
                                                info["notebook"], order)
-        verdict = self.precomputed.get(key)
-        if verdict is None:
+        if self.verdict is not None:
+            verdict = Verdict.from_json(self.verdict)
+        else:
             assignment = assignment_for(info["assignment"], info["notebook"], functions)
             course_root = CourseDirectory(config=self.config).root
             problem = unpublished_problem(assignment, setup, published(course_root))
             if problem:
                 raise RuntimeError(problem)
-            verdict = evaluate(assignment, setup, tests, student_solutions(notebook, functions),
+            verdict = evaluate(assignment, setup, tests,
+                               notebooks.solution_sources(notebook, functions),
                                Limits(seconds=self.timeout), not self.unsafe_no_sandbox,
                                self.data_dir or find_data_dir())
         restore_deleted_tests(notebook, tests)
@@ -134,13 +123,9 @@ class SandboxedExecute(NbGraderPreprocessor):
 def restore_deleted_tests(notebook, tests):
     """Append the test cells the submission lacks (from the gradebook): their points come
     from the source, so deleting a test cell changes no grade."""
-    present = {grade_id(cell) for cell in notebook.cells}
-    for test in tests:
-        if test.grade_id not in present:
-            notebook.cells.append(nbformat.v4.new_code_cell(test.source, metadata={
-                "nbgrader": {"grade": True, "solution": False, "locked": True,
-                             "grade_id": test.grade_id, "points": test.points,
-                             "schema_version": 3}}))
+    present = notebooks.graded_cells(notebook)
+    notebook.cells += [notebooks.new_test_cell(test) for test in tests
+                       if test.grade_id not in present]
 
 
 def find_data_dir():
@@ -161,7 +146,7 @@ class RestoreHiddenTests(OverwriteCells):
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
-        name = grade_id(cell)
+        name = notebooks.grade_id(cell)
         if name is not None:
             try:
                 source = self.gradebook.find_source_cell(name, self.notebook_id,
@@ -174,7 +159,7 @@ class RestoreHiddenTests(OverwriteCells):
 
     def released(self, source_cell):
         """The source cell's text as `nbgrader generate_assignment` released it."""
-        cell = nbformat.v4.new_code_cell(source_cell.source)
+        cell = notebooks.code_cell(source_cell.source)
         ClearHiddenTests(config=self.config)._remove_hidden_test_region(cell)
         return cell.source
 

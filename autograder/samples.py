@@ -7,10 +7,8 @@ cells are then filled from the reference, a catalogued mistake, or left blank.
 import shutil
 from pathlib import Path
 
-import nbformat
-
+from d2lcourse import notebooks
 from d2lcourse.course import PUBLISHED, default_course_dir
-from d2lcourse.notebooks import grade_id, is_solution_cell, read
 
 HOSTILE_CELLS = {
     # The nbgrader exploit: blank every later cell, tests included.
@@ -38,7 +36,8 @@ def copy_course(destination, assignment_ids, source_course=None):
 
 
 def solution_sources(path):
-    return {grade_id(c): c.source for c in read(path).cells if is_solution_cell(c)}
+    """{grade_id: source} of the solution cells of the notebook at `path`."""
+    return notebooks.solution_sources(notebooks.read(path))
 
 
 def release_path(course_dir, assignment):
@@ -47,13 +46,12 @@ def release_path(course_dir, assignment):
 
 def write_submission(course_dir, assignment, student, replacements):
     """Submit the released notebook with `replacements` {grade_id: source} filled in."""
-    notebook = read(release_path(course_dir, assignment))
-    for cell in notebook.cells:
-        if is_solution_cell(cell) and grade_id(cell) in replacements:
-            cell.source = replacements[grade_id(cell)]
+    notebook = notebooks.read(release_path(course_dir, assignment))
+    for name, cell in notebooks.cells_by_id(notebook, notebooks.is_solution_cell).items():
+        cell.source = replacements.get(name, cell.source)
     folder = Path(course_dir) / "submitted" / student / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, str(folder / assignment.notebook))
+    notebooks.write(notebook, folder / assignment.notebook)
     (folder / "timestamp.txt").write_text("2026-11-27 12:00:00.000000 UTC\n")
     return folder / assignment.notebook
 

@@ -130,11 +130,11 @@ def main():
             with grader_seeds(run):
                 for name, sources, tested in found:
                     functions = grading.define_functions(assignment.functions, setup, sources)
-                    for cell in source.cells:
-                        test_id = notebooks.grade_id(cell)
-                        if notebooks.is_test_cell(cell) and assignment.owner_of(test_id) in tested:
+                    for test in notebooks.test_cells(source):
+                        test_id = test.grade_id
+                        if assignment.owner_of(test_id) in tested:
                             with closeness_seen(worst, test_id):
-                                result = grading.run_test_cell(assignment, cell, functions)
+                                result = grading.run_test_cell(assignment, test, functions)
                             runs[test_id] += 1
                             over, under = threshold_margins(result.output)
                             if result.passed and over is not None:

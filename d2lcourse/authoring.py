@@ -18,6 +18,7 @@ import re
 import sys
 
 from d2lcourse.course import ASSIGNMENTS
+from d2lcourse import notebooks
 from d2lcourse.notebooks import BEGIN_SOLUTION, END_SOLUTION, cells_by_id, is_solution_cell, read
 
 
@@ -67,8 +68,7 @@ def disagreements(assignment, write=False, course_dir=None):
                             f"{module.__name__}.{name}")
             solutions[name].source = expected
     if write and problems:
-        import nbformat
-        nbformat.write(notebook, str(path))
+        notebooks.write(notebook, path)
     return problems
 
 

@@ -4,13 +4,14 @@ The pipeline, top to bottom:
 
 1. `define_functions` runs the source notebook's setup cells and the student's solution
    cells, and returns the graded functions they define (or a `Missing` in their place);
-2. `run_test_cell` runs one test cell (trusted code from the *source* notebook) in a
-   namespace where only the graded functions are bound, and returns a `TestResult`;
-3. `grade` does both for a whole notebook.
+2. `run_test_cell` runs one test cell (a `TestCell`: trusted code from the *source*
+   notebook) in a namespace where only the graded functions are bound, and returns a
+   `TestResult`; `run_tests` is the one loop over test cells;
+3. `grade_sources` does both for solution cells, `grade` for a whole notebook.
 
-`d2lcourse check` and the course's tests use this directly. The autograder binds sandbox
-proxies instead of the functions themselves, so the verdict never runs where student
-code runs.
+`d2lcourse check`, the student package and the course's tests use this directly. The
+autograder calls `run_tests` with sandbox proxies bound instead of the functions
+themselves, so the verdict never runs where student code runs.
 """
 import contextlib
 import io
@@ -19,9 +20,7 @@ import traceback
 
 from d2lcourse.model import SubmissionFault, TestResult
 from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
-from d2lcourse.notebooks import (
-    cells_by_id, grade_id, is_setup_cell, is_solution_cell, is_test_cell, nbgrader_metadata,
-    without_hidden_tests)
+from d2lcourse.notebooks import setup_sources, solution_sources, test_cells, without_hidden_tests
 
 
 MAX_MESSAGE_CHARS = 4000     # of a test's failure message
@@ -45,11 +44,6 @@ def exec_cell(source, namespace, label):
     filename = f"<{label}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-
-
-def setup_sources(source_notebook):
-    """The code of the source notebook's setup cells, in order."""
-    return [cell.source for cell in source_notebook.cells if is_setup_cell(cell)]
 
 
 def define_functions(function_names, setup, solution_sources):
@@ -85,12 +79,13 @@ def define_functions(function_names, setup, solution_sources):
     return functions
 
 
-def run_test_cell(assignment, cell, functions, hidden=True):
-    """Run one test cell against `functions` and score it."""
-    test_id = grade_id(cell)
+def run_test_cell(assignment, test, functions, hidden=True):
+    """Run one test cell (a `TestCell`) against `functions` and score it; `hidden=False`
+    leaves its hidden tests out, as the student sees it."""
+    test_id = test.grade_id
     owner = assignment.owner_of(test_id) or "?"
-    max_points = float(nbgrader_metadata(cell).get("points", 0))
-    source = cell.source if hidden else without_hidden_tests(cell.source)
+    max_points = test.points
+    source = test.source if hidden else without_hidden_tests(test.source)
     namespace = {"__name__": "__test__", **functions}
     output = io.StringIO()
     message = ""
@@ -118,13 +113,25 @@ def shortened(text, limit):
     return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
-def solution_sources(notebook):
-    return {name: cell.source for name, cell in cells_by_id(notebook, is_solution_cell).items()}
+def run_tests(assignment, tests, functions, hidden=True, only=None, results=None):
+    """Run `tests` (TestCells) in order against `functions`, those of the graded functions
+    `only` (default: all), appending each TestResult to `results`, which it returns. A
+    SubmissionFault ends the loop; `results` then holds the tests run before it."""
+    results = [] if results is None else results
+    for test in tests:
+        if only is None or assignment.owner_of(test.grade_id) in only:
+            results.append(run_test_cell(assignment, test, functions, hidden))
+    return results
+
+
+def grade_sources(assignment, source_notebook, sources, hidden=True, only=None):
+    """The TestResults of the source notebook's tests (of the functions `only`, default
+    all) on the solution cells `sources` ({grade_id: source}), in this process."""
+    functions = define_functions(assignment.functions, setup_sources(source_notebook), sources)
+    return run_tests(assignment, test_cells(source_notebook), functions, hidden, only)
 
 
 def grade(assignment, source_notebook, student_notebook, hidden=True):
     """Grade a student's notebook in this process (no sandbox): a list of TestResults."""
-    functions = define_functions(assignment.functions, setup_sources(source_notebook),
-                                 solution_sources(student_notebook))
-    return [run_test_cell(assignment, cell, functions, hidden)
-            for cell in source_notebook.cells if is_test_cell(cell)]
+    return grade_sources(assignment, source_notebook, solution_sources(student_notebook),
+                         hidden)

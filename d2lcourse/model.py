@@ -4,7 +4,7 @@ Here, not in the autograder, because `d2lcourse check` (grading.py) speaks it to
 the student package, which has no autograder.
 
 A submission's `Verdict` has one `Status` (grades.csv's status column) and a `TestResult`
-per test cell. A `SubmissionFault` ends the grading of a submission with a status of its
+per `TestCell`. A `SubmissionFault` ends the grading of a submission with a status of its
 own (the student's: timeout, memory, ...); an `InfrastructureFault` leaves it UNGRADED.
 """
 import enum
@@ -27,6 +27,16 @@ class Status(str, enum.Enum):
 
     def __str__(self):
         return self.value
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """A test cell as data: trusted code from the source notebook (`notebooks.test_cells`)
+    or from nbgrader's gradebook (`nbgrader_plugin.trusted_code`)."""
+    __test__ = False  # not a pytest class
+    grade_id: str
+    source: str
+    points: float
 
 
 @dataclass

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from d2lcourse.course import ASSIGNMENTS, Assignment, assignment_of
-from d2lcourse.notebooks import cells_by_id, grade_id, is_solution_cell, is_test_cell, read
+from d2lcourse.notebooks import cells_by_id, grade_id, is_solution_cell, read
 
 
 def assignment_for(path, notebook):
@@ -70,10 +70,7 @@ def main(path):
     assignment, note = assignment_for(path, notebook)
     if note:
         print(note)
-    functions = grading.define_functions(assignment.functions, grading.setup_sources(notebook),
-                                         grading.solution_sources(notebook))
-    results = [grading.run_test_cell(assignment, cell, functions, hidden=False)
-               for cell in notebook.cells if is_test_cell(cell) and grade_id(cell)]
+    results = grading.grade(assignment, notebook, notebook, hidden=False)
     if not results:
         print(not_a_course_notebook(path), file=sys.stderr)
         return 2

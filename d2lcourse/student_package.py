@@ -75,12 +75,8 @@ def visible_cases(assignment, source, training=True):
 def run_visible_tests(assignment, source, sources, tested):
     """[(grade_id, points, message)] of the `source` notebook's visible tests of the graded
     functions `tested`, with these solution cells."""
-    functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
-                                         sources)
-    return [(result.grade_id, result.points, result.message) for result in (
-        grading.run_test_cell(assignment, cell, functions, hidden=False)
-        for cell in source.cells if notebooks.is_test_cell(cell)
-        and assignment.owner_of(notebooks.grade_id(cell)) in tested)]
+    return [(result.grade_id, result.points, result.message) for result in
+            grading.grade_sources(assignment, source, sources, hidden=False, only=tested)]
 
 
 def record(assignment, training=True):

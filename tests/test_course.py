@@ -41,15 +41,9 @@ def grade(assignment_id, replacements=None, only=None):
 
     `only`: the graded functions whose tests run (default: all).
     """
-    assignment = ASSIGNMENTS[assignment_id]
     source = source_notebook(assignment_id)
-    sources = grading.solution_sources(source)
-    sources.update(replacements or {})
-    functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
-                                         sources)
-    return [grading.run_test_cell(assignment, cell, functions)
-            for cell in source.cells if notebooks.is_test_cell(cell)
-            and (only is None or assignment.owner_of(notebooks.grade_id(cell)) in only)]
+    sources = {**grading.solution_sources(source), **(replacements or {})}
+    return grading.grade_sources(ASSIGNMENTS[assignment_id], source, sources, only=only)
 
 
 def report(results):

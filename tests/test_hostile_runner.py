@@ -317,11 +317,7 @@ def test_the_notebook_path_judges_the_whole_cell_too(cell):
     assignment = ASSIGNMENTS["04_softmax_regression"]
     source = notebooks.read(assignment.source_path())
     sources = {**grading.solution_sources(source), "softmax": cell}
-    functions = grading.define_functions(assignment.functions, grading.setup_sources(source),
-                                         sources)
-    results = [grading.run_test_cell(assignment, c, functions) for c in source.cells
-               if notebooks.is_test_cell(c)
-               and assignment.owner_of(notebooks.grade_id(c)) == "softmax"]
+    results = grading.grade_sources(assignment, source, sources, only=("softmax",))
     assert results and all(r.points == 0 for r in results), [r.message for r in results]
     assert all("builds the name" in r.message or "forbids" in r.message
                or "as a value" in r.message for r in results)
@@ -338,7 +334,7 @@ def test_a_message_quoting_a_huge_student_value_is_cut_before_it_is_stored():
         """), 2.0)
     def double(x):
         return "x" * 10**7
-    result = run_test_cell(ASSIGNMENT, quoting.as_cell(), {"double": double})
+    result = run_test_cell(ASSIGNMENT, quoting, {"double": double})
     assert result.points == 0
     assert result.message.startswith("double: returned 'xxx")
     assert "characters cut" in result.message and len(result.message) < MAX_MESSAGE_CHARS + 100

@@ -1,12 +1,16 @@
-"""The source notebooks keep the rules of assignments/AUTHORING.md and the contract."""
+"""The source notebooks keep the rules of assignments/AUTHORING.md and the contract, and
+`notebooks` is the one reader of every notebook, with one rule for each kind of cell."""
 import ast
 import builtins
+import copy
 
 import nbformat
 import pytest
 
-from d2lcourse import authoring, notebooks
+from d2lcourse import authoring, grading, notebooks, selfcheck
+from d2lcourse.autograder.grade import InvalidNotebook, Submission, read_submission
 from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.model import TestCell
 
 IDS = list(ASSIGNMENTS)
 
@@ -109,3 +113,67 @@ def test_every_introduction_explains_the_notebook_once_and_the_same_way():
         assert promise in first
     assert all(notebooks.grade_id(source(i).cells[0]) is None for i in IDS)
     assert all(first in source(i).cells[0].source for i in IDS), "it is in the introduction"
+
+
+def with_copied_cell(assignment_id, name):
+    """The source notebook with a second copy of cell `name` right after it."""
+    notebook = source(assignment_id)
+    index = next(i for i, c in enumerate(notebook.cells) if notebooks.grade_id(c) == name)
+    twin = copy.deepcopy(notebook.cells[index])
+    twin["id"] = "a-copy"
+    notebook.cells.insert(index + 1, twin)
+    return notebook
+
+
+@pytest.mark.parametrize("kind", ["solution", "test"])
+def test_a_grade_id_on_two_cells_is_refused_alike_by_check_and_the_grader(tmp_path, capsys,
+                                                                          kind):
+    """One rule for a duplicated cell: `d2lcourse check` and the grader both refuse the
+    notebook and tell the student to delete the copy (no reader keeps one of the two)."""
+    assignment = ASSIGNMENTS["01_ndarray_autograd"]
+    name = assignment.functions[0] if kind == "solution" else f"test_{assignment.functions[0]}"
+    path = tmp_path / assignment.notebook
+    notebooks.write(with_copied_cell(assignment.id, name), path)
+    told = f"the cell {name!r} appears twice: delete the copy"
+    with pytest.raises(notebooks.NotebookProblem, match=told):
+        notebooks.read(path)
+    assert selfcheck.main(path) == 2
+    assert told in capsys.readouterr().err
+    with pytest.raises(InvalidNotebook, match=told):
+        read_submission(Submission("student", path, ""), assignment)
+
+
+def test_a_setup_cell_is_locked():
+    """The contract's setup cell is a *locked* cell named setup...: an unlocked one is the
+    student's own code, and neither `check` nor the grader runs it as setup."""
+    notebook = source("02_linear_regression")
+    setup = next(c for c in notebook.cells if notebooks.is_setup_cell(c))
+    assert setup.source in notebooks.setup_sources(notebook)
+    setup.metadata.nbgrader.locked = False
+    assert not notebooks.is_setup_cell(setup)
+    assert setup.source not in notebooks.setup_sources(notebook)
+
+
+@pytest.mark.parametrize("assignment_id", IDS)
+def test_test_cells_are_read_as_data_with_their_points(assignment_id):
+    notebook = source(assignment_id)
+    tests = notebooks.test_cells(notebook)
+    cells = [c for c in notebook.cells if notebooks.is_test_cell(c)]
+    assert [(t.grade_id, t.source, t.points) for t in tests] == [
+        (notebooks.grade_id(c), c.source, float(c.metadata.nbgrader.points)) for c in cells]
+
+
+def test_check_leaves_out_the_hidden_tests_the_grader_runs():
+    """The one loop runs a test cell with its hidden tests for the grader, without them
+    for `d2lcourse check` (here: a hidden test that always fails)."""
+    assignment = ASSIGNMENTS["01_ndarray_autograd"]
+    notebook = source(assignment.id)
+    test = notebooks.test_cells(notebook)[0]
+    hidden = TestCell(test.grade_id, test.source + "\n### BEGIN HIDDEN TESTS\n"
+                      "raise AssertionError('hidden')\n### END HIDDEN TESTS\n", test.points)
+    functions = grading.define_functions(assignment.functions, notebooks.setup_sources(notebook),
+                                         notebooks.solution_sources(notebook))
+    seen, graded = (grading.run_tests(assignment, [hidden], functions, hidden=shown)[0]
+                    for shown in (False, True))
+    assert seen.passed and seen.points == test.points
+    assert graded.points == 0 and "AssertionError: hidden" in graded.message

@@ -210,10 +210,9 @@ for assignment_id, runs in cases.items():
     for name, (sources, tested) in runs.items():
         functions = grading.define_functions(assignment.functions, setup, sources)
         results[assignment_id + "/" + name] = [
-            (r.grade_id, r.points, r.message) for r in
-            (grading.run_test_cell(assignment, cell, functions, hidden=False)
-             for cell in notebook.cells if notebooks.is_test_cell(cell)
-             and assignment.owner_of(notebooks.grade_id(cell)) in tested)]
+            (r.grade_id, r.points, r.message) for r in grading.run_tests(
+                assignment, notebooks.test_cells(notebook), functions, hidden=False,
+                only=tested)]
 json.dump(results, open(sys.argv[3], "w"))
 """
 
