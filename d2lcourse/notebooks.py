@@ -161,6 +161,14 @@ def code_cell(source, nbgrader=None):
     return nbformat().v4.new_code_cell(source, metadata={"nbgrader": nbgrader} if nbgrader else {})
 
 
+def markdown_cell(source):
+    return nbformat().v4.new_markdown_cell(source)
+
+
+def new_notebook(cells, metadata):
+    return nbformat().v4.new_notebook(cells=cells, metadata=metadata)
+
+
 def new_test_cell(test):
     """A locked test cell holding `test` (a TestCell)."""
     return code_cell(test.source, {"grade": True, "solution": False, "locked": True,

@@ -23,9 +23,7 @@ import sys
 import types
 from pathlib import Path
 
-import nbformat
-
-from d2lcourse import authoring
+from d2lcourse import authoring, notebooks
 from d2lcourse.course import REPOSITORY, assignments_in, is_trainer
 
 ID = re.compile(r"(\d+)_([a-z][a-z0-9_]*)")
@@ -177,7 +175,7 @@ def cell(source, **nbgrader):
     """A code cell with nbgrader metadata (locked unless a solution cell)."""
     metadata = {"grade": False, "solution": False, "locked": True, "schema_version": 3,
                 **nbgrader}
-    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": metadata})
+    return notebooks.code_cell(source, metadata)
 
 
 def notebook(assignment_id, title, stem, functions, reference_path):
@@ -186,15 +184,15 @@ def notebook(assignment_id, title, stem, functions, reference_path):
     reference = types.ModuleType(f"d2lcourse.solutions.{stem}")
     reference.__file__ = str(reference_path)
     number = int(ID.fullmatch(assignment_id).group(1))
-    cells = [nbformat.v4.new_markdown_cell(
+    cells = [notebooks.markdown_cell(
                  f"# Assignment {number}: {title}\n\n"
                  "What this assignment teaches, in a few lines, with the math in LaTeX."),
              cell(SETUP, grade_id="setup"),
-             nbformat.v4.new_markdown_cell(
+             notebooks.markdown_cell(
                  "The cell above is the setup cell: besides each other and what their own "
                  "cells define, it is all the graded functions may use.")]
     for section, name in enumerate(functions, 1):
-        cells += [nbformat.v4.new_markdown_cell(
+        cells += [notebooks.markdown_cell(
                       f"## {section}. `{name}`\n\nWrite `{name}(x)`: twice `x`, elementwise, "
                       "$2x$."),
                   cell(authoring.solution_cell_source(reference, name), grade_id=name,
@@ -205,7 +203,7 @@ def notebook(assignment_id, title, stem, functions, reference_path):
                        f"check.{name}_matches({name}, shape=(7, 3), scale=100.0, seed=1)\n"
                        "### END HIDDEN TESTS",
                        grade_id=f"test_{name}", grade=True, points=POINTS)]
-    return nbformat.v4.new_notebook(cells=cells, metadata=NOTEBOOK_METADATA)
+    return notebooks.new_notebook(cells, NOTEBOOK_METADATA)
 
 
 def scaffold(root, assignment_id, title, functions):
@@ -219,8 +217,8 @@ def scaffold(root, assignment_id, title, functions):
     paths["checks"].write_text(checks_module(assignment_id, title, stem, functions))
     paths["mistakes"].write_text(mistakes_module(assignment_id, functions))
     paths["notebook"].parent.mkdir(parents=True)
-    nbformat.write(notebook(assignment_id, title, stem, functions, paths["reference"]),
-                   str(paths["notebook"]))
+    notebooks.write(notebook(assignment_id, title, stem, functions, paths["reference"]),
+                    paths["notebook"])
     return paths
 
 
