@@ -399,6 +399,18 @@ def test_sgd_names_clipped_gradients(clip):
     assert "gradients of norm" in message
 
 
+def test_sgd_names_a_wrong_step_that_stays_within_the_tolerance_of_the_parameters():
+    """With lr / batch_size = 4e-5 an uphill step moves a parameter by less than its
+    tolerance: the step itself is judged, on the first call already."""
+    def sgd(params, lr, batch_size):
+        for param in params:
+            param[:] = param + lr * param.grad / batch_size
+    message = failure(lambda: check.sgd_updates_in_place(sgd, shapes=((1,),), lr=0.01,
+                                                         batch_size=256, seed=1))
+    assert "the parameters moved up the gradient" in message
+    assert "gradients of norm" not in message
+
+
 def test_closed_form_takes_y_of_either_shape():
     def column_only(X, y):
         A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
@@ -443,6 +455,9 @@ def sgd_rate_first(params, lr, batch_size):
     for param in params:
         param[:] = param - (lr / batch_size) * param.grad
 
+
+# A spec's check knows a stand-in for sgd (whose contract updates params) by its name.
+sgd_rate_first.__name__ = "sgd"
 
 CORRECT_ANSWERS = {  # check: (the reference, another correct answer with other rounding)
     check.data_iter_batches: (ref.data_iter, data_iter_sampled),

@@ -565,32 +565,49 @@ def shrinks_large_gradients(got, want):
     return bool(same_side.all()) and onp.abs(got).sum() < 0.99 * onp.abs(want).sum()
 
 
-def sgd_updates_in_place(sgd, shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
-    """Each param becomes param - lr * param.grad / batch_size, in place; returns None:
-    with N(0, 1) gradients, then with gradients LARGE_GRADIENT times larger."""
+def _sgd_inputs(shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
+    """Random parameters with N(0, 1) gradients, then with gradients LARGE_GRADIENT times
+    larger: a clipped or normalised gradient is found by the second call."""
+    calls = []
     for scale in (1.0, LARGE_GRADIENT):
-        _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale)
-    core.passed(sgd, f"in-place update param - lr * grad / batch_size for params of shapes "
-                     f"{', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
-                     f"batch_size={batch_size}, also for gradients {LARGE_GRADIENT:g} times "
-                     f"larger")
+        params = [spec.Param(_values(shape, seed + 2 * k),
+                             _values(shape, seed + 2 * k + 1, scale=scale))
+                  for k, shape in enumerate(shapes)]
+        norm = math.sqrt(sum(float((p.grad.astype(onp.float64) ** 2).sum()) for p in params))
+        calls.append(spec.Call((params, lr, batch_size), (
+            f"{_sgd_words(shapes, lr, batch_size)}"
+            + (f", gradients of norm {norm:.3g}" if scale > 1 else "")), scale))
+    return calls
 
 
-def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
-    """One call of sgd on random parameters whose gradients are N(0, scale^2)."""
-    params = [core.with_grad(core.random_array(shape, seed + 2 * k),
-                             core.random_array(shape, seed + 2 * k + 1, scale=scale))
-              for k, shape in enumerate(shapes)]
-    before = [core.to_numpy(p) for p in params]
-    grads = [core.to_numpy(p.grad) for p in params]
-    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
-    inputs = (f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
-              f"batch_size={batch_size}" + (f", gradients of norm {norm:.3g}" if scale > 1
-                                            else ""))
-    value = core.call(sgd, params, lr, batch_size, seed=seed)
-    after = [core.to_numpy(p) for p in params]
+def _sgd_words(shapes, lr, batch_size):
+    return (f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
+            f"batch_size={batch_size}")
+
+
+@core.oracle
+def _sgd_update(params, lr, batch_size):
+    """The entries of the parameters after sgd, one vector."""
+    return onp.concatenate([(p.value - _sgd_step(p.grad, lr, batch_size)).ravel()
+                            for p in params])
+
+
+def _sgd_mistakes(params, lr, batch_size):
+    return _sgd_mistake_ratios(lr, batch_size)
+
+
+def _explain_sgd(sgd, got, case, value):
+    """Fail naming the parameters that did not change, or the step's wrong factor, or
+    large gradients clipped (the call's tag is the gradients' scale), or the worst entry;
+    `value` is what sgd returned."""
+    params, lr, batch_size = case.args
+    inputs = case.inputs
+    before = [p.value.astype(onp.float64) for p in params]
+    ends = onp.cumsum([b.size for b in before])[:-1]
+    after = [a.reshape(b.shape) for a, b in zip(onp.split(got, ends), before)]
     steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
-    wanted = [_sgd_step(g, lr, batch_size) for g in grads]  # what sgd should subtract
+    wanted = [_sgd_step(p.grad.astype(onp.float64), lr, batch_size)
+              for p in params]                             # what sgd should subtract
     if all(not s.any() for s in steps):
         if value is not None:
             core.fail(sgd, f"the parameters did not change, and sgd returned "
@@ -602,7 +619,7 @@ def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
                        "but your function rebound `param` instead of writing `param[:]`. "
                        "`param = param - ...` makes a new array that the caller never sees; "
                        "write `param[:] = param - lr * param.grad / batch_size`")
-    for k, (step, want) in enumerate(zip(steps, wanted)):
+    for k, step in enumerate(steps):
         if not step.any():
             core.fail(sgd, f"params[{k}] did not change ({inputs}): update every parameter "
                            "in the list, in place")
@@ -623,20 +640,30 @@ def _judge_sgd_step(sgd, shapes, lr, batch_size, seed, scale):
             "bare gradient": "the step is param.grad: multiply by lr and divide by "
                              "batch_size",
         }
-        for mistake, factor in _sgd_mistake_ratios(lr, batch_size).items():
+        for mistake, factor in case.mistakes.items():
             if abs(factor - 1) > 1e-6 and abs(ratio - factor) <= 1e-3 * abs(factor):
                 core.fail(sgd, f"{diagnoses[mistake]} ({inputs})")
-    if scale > 1 and shrinks_large_gradients(step, want):
+    if case.tag > 1 and shrinks_large_gradients(step, want):
         core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): "
                        "large gradients are clipped or normalised. The rule has no limit: "
                        "param[:] = param - lr * param.grad / batch_size for a gradient of "
                        "any size")
-    for k, (p, b, want) in enumerate(zip(params, before, wanted)):
-        core.assert_close(sgd, p, b - want, f"params[{k}] after the update",
+    for k, (a, b, w) in enumerate(zip(after, before, wanted)):
+        core.assert_close(sgd, a, b - w, f"params[{k}] after the update",
                           inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
-    if value is not None:
-        core.fail(sgd, f"returned {core.type_name(value)}: sgd updates the parameters in "
-                       "place and returns None (leave out the return statement)")
+
+
+# Each param becomes param - lr * param.grad / batch_size, in place; sgd returns None
+# (checks.spec).
+sgd_updates_in_place = spec.check(spec.Spec(
+    name="sgd", inputs=_sgd_inputs, oracle=_sgd_update, mistakes=_sgd_mistakes,
+    updates=0, wrong=_explain_sgd,
+    returns_none="sgd updates the parameters in place and returns None (leave out the "
+                 "return statement)",
+    passed=lambda shapes, lr, batch_size, seed: (
+        f"in-place update param - lr * grad / batch_size for "
+        f"{_sgd_words(shapes, lr, batch_size)}, also for gradients {LARGE_GRADIENT:g} times "
+        f"larger")))
 
 
 @core.oracle
@@ -693,7 +720,7 @@ def _closed_form_shape(w_shape, b_shape, case):
     return None
 
 
-def _explain_wrong_fit(closed_form, got, case):
+def _explain_wrong_fit(closed_form, got, case, returned):
     """Fail naming the bias that is not fitted, or the worst entry of (w; b)."""
     theta, no_bias, tolerance, inputs = case.expected, case.mistakes, case.atol, case.inputs
     if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \

@@ -278,7 +278,7 @@ def _stable_lr_mistakes(curvature):
             rounded_stable_lrs(curvature))
 
 
-def _explain_wrong_lr(max_stable_lr, got, case):
+def _explain_wrong_lr(max_stable_lr, got, case, returned):
     """Fail saying what gradient descent does with the wrong bound `got`, and its slip."""
     (c,), want, (slips, floor_divided, rounded_values) = case.args, case.expected, case.mistakes
     name = next((n for v, n in slips.items()

@@ -11,32 +11,39 @@ an input builder, then::
 The entry point takes the graded function, then the parameters of ``inputs`` (with their
 defaults; most have a ``seed``). ``inputs(**params)`` builds the calls as data (code: no
 oracle builds inputs): one float32 classic array x (the argument of an elementwise
-function), a tuple (the arguments of one call: classic arrays and Python values), or a
-list of tuples (several calls, judged in turn). For each call :func:`run` fails at the
-first of these steps that fails:
+function), a tuple (the arguments of one call: classic arrays, :class:`Param` (an array
+with its gradient), lists of those, Python values), or a list of tuples or :class:`Call`
+(several calls, judged in turn; a Call brings the inputs in words and a tag). For each
+call :func:`run` fails at the first of these steps that fails:
 
 1. ``function(*args)`` through :func:`core.call`, arrays as mxnet arrays, seeded,
    ``forbidden`` APIs refused (core.call judges the properties of every graded function);
-2. the result's type: an mxnet.numpy array (``what``; of ``shape(*args)`` unless None,
-   else ``shape_hint``; float32 or float64; ``legacy_fix`` mends a legacy NDArray), or,
-   with ``result="float"``, a Python float;
+2. the result: an mxnet.numpy array (``what``, formatted with the arguments; of
+   ``shape(*args)`` unless None, else ``shape_hint``; float32 or float64; ``legacy_fix``
+   mends a legacy NDArray), a pair of them (``result=("w", "b")``: shapes and hints in
+   pairs; compared as one vector of their entries), a Python float (``result="float"``),
+   or, with ``updates=k``, argument k's arrays after the call, updated in place;
 3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs
-   only, which the student package replays (:func:`case` gives the calls as data);
-4. ``shape_mistakes(shape, *args)``: a message for a result of a wrong shape, or None;
+   only, which the student package replays (:func:`case` gives the calls as data, with
+   the tolerance ``atol``, a number or computed from the inputs);
+4. ``shape_mistakes(*shapes, case)``: a message for a result of a wrong shape, or None;
 5. ``kink``: at x == kink.at, any value in [low, high] is right (a subgradient);
-6. ``wrong(function, got, expected, mistakes, *args)``, for a result out of tolerance,
-   fails with its own words; else a wrong result equal to a mistake's value fails with its
-   message (:func:`core.diagnose`);
+6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a
+   result out of tolerance (for an update always: its step may be below the tolerance);
+   without it a wrong result equal to a mistake's value fails with its message
+   (:func:`core.diagnose`);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
    DIVISION for |x| < ``overflow_from``, where nothing overflows);
 8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x,
-   or, with ``describe(*args)`` (the inputs in words), :func:`core.assert_close` says it
-   (``compared``, ``hint``);
-9. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
+   or, with the inputs in words (``describe(*args)`` or the Call's), :func:`core.assert_close`
+   says it (``compared``, ``hint``);
+9. with ``updates``, a returned value other than None fails (``returns_none``);
+10. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
 Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``),
-with ", differentiable" after step 9. Every message of a spec comes from a catalogued
-mistake (tests/test_spec.py). Checks of another kind (statistics of draws, trajectories,
-in-place updates, training) stay hand-written: AUTHORING.md names them.
+with ", differentiable" after step 10. Every message of a spec's data comes from a
+catalogued mistake (tests/test_spec.py). Checks of another kind (statistics of draws,
+trajectories, several steps of a rule, training) stay hand-written: AUTHORING.md names
+them.
 """
 import functools
 import inspect
@@ -56,11 +63,14 @@ DIVISION = "Nothing overflows at so small an x: look for a division by zero, 1 /
 Kink = namedtuple("Kink", "at low high advice")
 
 # The arguments of one call (classic NumPy arrays and Python values) with the inputs in
-# words, for an input builder whose calls differ in what `describe` cannot see.
-Call = namedtuple("Call", "args inputs")
+# words, for an input builder whose calls differ in what `describe` cannot see, and a tag
+# that the spec's `wrong` may read (which of the calls this is).
+Call = namedtuple("Call", "args inputs tag", defaults=(None,))
+# An argument that is a parameter: its values, with this gradient attached (sgd's params).
+Param = namedtuple("Param", "value grad")
 # One call of a case as data: its arguments, the inputs in words (or None), the expected
-# result, the mistakes' [(value, message)] and the absolute tolerance.
-Case = namedtuple("Case", "args inputs expected mistakes atol")
+# result, the mistakes' [(value, message)], the absolute tolerance and the call's tag.
+Case = namedtuple("Case", "args inputs expected mistakes atol tag")
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class Spec:
                                            "input's shape")
     shape_mistakes: Optional[Callable] = None
     wrong: Optional[Callable] = None
+    updates: Optional[int] = None
+    returns_none: str = ""
     shown_as: str = "the result"
     finite: Optional[str] = None
     overflow_from: float = 0.0
@@ -114,13 +126,12 @@ def case(spec, *args, **kwargs):
         [built] if isinstance(built, tuple) and not isinstance(built, Call) else list(built)
     cases = []
     for arguments in calls:
-        arguments, inputs = arguments if isinstance(arguments, Call) else (
-            arguments, spec.describe(*arguments) if spec.describe else None)
-        points = [a.astype(onp.float64) if isinstance(a, onp.ndarray) else a
-                  for a in arguments]
+        arguments, inputs, tag = arguments if isinstance(arguments, Call) else (
+            arguments, spec.describe(*arguments) if spec.describe else None, None)
+        points = [float64(a) for a in arguments]
         with onp.errstate(all="ignore"):
             cases.append(Case(arguments, inputs, spec.oracle(*points), spec.mistakes(*points),
-                              spec.atol(*points) if callable(spec.atol) else spec.atol))
+                              spec.atol(*points) if callable(spec.atol) else spec.atol, tag))
     return bound.arguments, cases
 
 
@@ -136,26 +147,47 @@ def run(spec, function, *args, **kwargs):
     core.passed(function, text + (", differentiable" if spec.differentiable else ""))
 
 
+def float64(argument):
+    """An argument as the oracles see it: its arrays in float64."""
+    if isinstance(argument, Param):
+        return Param(*map(float64, argument))
+    if isinstance(argument, list):
+        return [float64(a) for a in argument]
+    return argument.astype(onp.float64) if isinstance(argument, onp.ndarray) else argument
+
+
 def mxnet_arguments(arguments):
-    """The arguments of a call: classic arrays become mxnet arrays (of their dtype)."""
-    return [np.array(a) if isinstance(a, onp.ndarray) else a for a in arguments]
+    """The arguments of a call: classic arrays become mxnet arrays (of their dtype), a
+    Param one with its gradient attached."""
+    def convert(argument):
+        if isinstance(argument, Param):
+            return core.with_grad(np.array(argument.value), np.array(argument.grad))
+        if isinstance(argument, list):
+            return [convert(a) for a in argument]
+        return np.array(argument) if isinstance(argument, onp.ndarray) else argument
+    return [convert(a) for a in arguments]
 
 
 def judge(spec, function, seed, one):
     """Steps 1-9 of the module's docstring for one call."""
-    value = core.call(function, *mxnet_arguments(one.args), seed=seed,
-                      forbidden=spec.forbidden)
+    arguments = mxnet_arguments(one.args)
+    value = core.call(function, *arguments, seed=seed, forbidden=spec.forbidden)
     what = spec.what.format(*one.args)
-    got = core.expect_float(function, value, what) if spec.result == "float" else \
-        expect_arrays(spec, function, value, what, one)
+    if spec.updates is not None:    # the result is the argument updated in place
+        got = onp.concatenate([core.to_numpy(a).ravel() for a in arguments[spec.updates]])
+    elif spec.result == "float":
+        got = core.expect_float(function, value, what)
+    else:
+        got = expect_arrays(spec, function, value, what, one)
     expected, mistakes, atol = one.expected, one.mistakes, one.atol
     with onp.errstate(all="ignore"):
         if spec.kink:
             expected, mistakes = mend_kink(spec.kink, function, got, one.args[0], expected,
                                            mistakes)
-        if spec.wrong:
-            if not onp.all(abs(got - expected) <= atol + spec.rtol * abs(expected)):
-                spec.wrong(function, got, one)
+        if spec.wrong:    # an update is judged by its step, which may be below tolerance
+            if spec.updates is not None or not onp.all(
+                    abs(got - expected) <= atol + spec.rtol * abs(expected)):
+                spec.wrong(function, got, one, value)
         else:
             core.diagnose(function, got, expected, mistakes, spec.rtol, atol)
             if spec.finite:
@@ -166,6 +198,8 @@ def judge(spec, function, seed, one):
                                   hint=spec.hint)
             else:
                 require_close(spec, function, got, one.args[0], expected)
+    if spec.updates is not None and value is not None:
+        core.fail(function, f"returned {core.type_name(value)}: {spec.returns_none}")
     if spec.differentiable:
         core.gradients(function, *mxnet_arguments(one.args), seed=seed)
 
