@@ -19,17 +19,14 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
-
-from d2lcourse.autograder.evaluate import TestCell, evaluate, warm_up
+from d2lcourse import notebooks
+from d2lcourse.autograder.evaluate import evaluate, warm_up
 from d2lcourse.autograder.grade import (
     MAX_NOTEBOOK_BYTES, MAX_NOTEBOOK_VALUES, InvalidNotebook, Submission, read_submission)
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.autograder.wire import MAX_ARRAYS, MAX_JSON_BYTES, MAX_MESSAGE_BYTES
 from d2lcourse.checks.hand_derived import MAX_ANALYSED_CHARS
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
-from d2lcourse.grading import setup_sources
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 
 ASSIGNMENT = ASSIGNMENTS["04_softmax_regression"]
 SOURCE = REPOSITORY / "assignments" / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook
@@ -168,12 +165,11 @@ PADDING = {"huge_notebook": (1, None), "many_values": (None, 1),
 def write_notebook(folder, name, replacements):
     """The source notebook with `replacements` in its solution cells, filled up to the
     size cap as PADDING says."""
-    notebook = nbformat.read(str(SOURCE), as_version=4)
-    for cell in notebook.cells:
-        if is_solution_cell(cell) and grade_id(cell) in replacements:
-            cell.source = replacements[grade_id(cell)]
+    notebook = notebooks.read(SOURCE)
+    for function, cell in notebooks.cells_by_id(notebook, notebooks.is_solution_cell).items():
+        cell.source = replacements.get(function, cell.source)
     path = Path(folder) / ASSIGNMENT.notebook
-    nbformat.write(notebook, str(path))
+    notebooks.write(notebook, path)
     if name in PADDING:
         count, size = PADDING[name]
         room = MAX_NOTEBOOK_BYTES - path.stat().st_size - (64 << 10)
@@ -203,10 +199,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--only", nargs="*", choices=list(ATTACKS), default=list(ATTACKS))
     args = parser.parse_args()
-    source = nbformat.read(str(SOURCE), as_version=4)
-    setup = setup_sources(source)
-    tests = [TestCell(grade_id(c), c.source, float(c.metadata.nbgrader.points))
-             for c in source.cells if is_test_cell(c)]
+    source = notebooks.read(SOURCE)
+    setup = notebooks.setup_sources(source)
+    tests = notebooks.test_cells(source)
     limits = Limits(seconds=args.timeout)
     warm_up(ASSIGNMENT, setup)
     print(f"load {os.getloadavg()[0]:.1f}; --timeout {args.timeout:g} s; "

@@ -29,7 +29,7 @@ from d2lcourse.autograder.grade import GradingIncomplete, Recorder, grade
 from d2lcourse.autograder.pages import REPORT_POLICY, feedback_policy, mathjax_script
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.notebooks import grade_id, is_test_cell, read
+from d2lcourse.notebooks import read, test_cells
 
 CHROMIUM = "/usr/bin/chromium"
 ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
@@ -354,8 +354,7 @@ HOSTILE_ID = f"<script>{attack('id')}</script>"
 
 def widest_tests():
     source = read(WIDEST.source_path())
-    return [TestCell(grade_id(c), "", float(c.metadata.nbgrader.points))
-            for c in source.cells if is_test_cell(c)]
+    return [TestCell(t.grade_id, "", t.points) for t in test_cells(source)]
 
 
 def verdicts_of_every_kind(tests):

@@ -7,16 +7,14 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from d2lcourse.autograder import sandbox as sandboxes
-from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse import notebooks
+from d2lcourse.autograder.evaluate import evaluate
 from d2lcourse.autograder.sandbox import Sandbox, bubblewrap_problem, sandbox_host_user
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.model import InfrastructureFault, Status
-from d2lcourse.grading import setup_sources
-from d2lcourse.notebooks import grade_id, is_solution_cell, is_test_cell
 from test_sandbox import ASSIGNMENT, GOOD, QUICK, SETUP, TEST_DOUBLE, grade, points, probe
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
@@ -120,11 +118,9 @@ def test_nothing_the_sandbox_sees_of_the_course_is_writable(warm):
 def course_notebook(assignment):
     """(setup, tests, reference solution cells) of an assignment's source notebook."""
     path = REPOSITORY / "assignments" / "source" / assignment.id / assignment.notebook
-    notebook = nbformat.read(str(path), as_version=4)
-    tests = [TestCell(grade_id(c), c.source, float(c.metadata.nbgrader.points))
-             for c in notebook.cells if is_test_cell(c)]
-    reference = {grade_id(c): c.source for c in notebook.cells if is_solution_cell(c)}
-    return setup_sources(notebook), tests, reference
+    notebook = notebooks.read(path)
+    return (notebooks.setup_sources(notebook), notebooks.test_cells(notebook),
+            notebooks.solution_sources(notebook))
 
 
 def total(verdict):

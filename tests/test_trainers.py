@@ -13,7 +13,7 @@ import numpy as onp
 import pytest
 
 from d2lcourse import data, grading, notebooks
-from d2lcourse.autograder.evaluate import RemoteFunction, TestCell, evaluate
+from d2lcourse.autograder.evaluate import RemoteFunction, evaluate
 from d2lcourse.autograder.sandbox import Limits, Sandbox, bubblewrap_problem
 from d2lcourse.checks import core, optimization
 from d2lcourse.course import ASSIGNMENTS
@@ -161,9 +161,8 @@ def trainer_verdict(trainer_cell):
     """The sandboxed verdict on the trainer's test cells, the other cells the reference's."""
     source = notebooks.read(SOFTMAX.source_path())
     sources = {**grading.solution_sources(source), TRAINER: trainer_cell}
-    tests = [TestCell(notebooks.grade_id(cell), cell.source, float(cell.metadata.nbgrader.points))
-             for cell in source.cells if notebooks.is_test_cell(cell)
-             and SOFTMAX.owner_of(notebooks.grade_id(cell)) == TRAINER]
+    tests = [test for test in notebooks.test_cells(source)
+             if SOFTMAX.owner_of(test.grade_id) == TRAINER]
     return evaluate(SOFTMAX, grading.setup_sources(source), tests, sources, Limits(seconds=200),
                     data_dir=data_dir())
 
