@@ -574,8 +574,7 @@ def cohort_of(course_dir, assignment):
         except InvalidNotebook:
             continue
     release = Path(course_dir) / "release" / assignment.id / assignment.notebook
-    stubs = ({name: cell.source for name, cell in notebooks.cells_by_id(
-        notebooks.read(release), notebooks.is_solution_cell).items()} if release.is_file() else {})
+    stubs = notebooks.solution_sources(notebooks.read(release)) if release.is_file() else {}
     return Cohort(students, known_sources(assignment), stubs)
 
 
