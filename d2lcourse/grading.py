@@ -82,9 +82,8 @@ def define_functions(function_names, setup, solution_sources):
 def run_test_cell(assignment, test, functions, hidden=True):
     """Run one test cell (a `TestCell`) against `functions` and score it; `hidden=False`
     leaves its hidden tests out, as the student sees it."""
-    test_id = test.grade_id
+    test_id, max_points = test.grade_id, test.points
     owner = assignment.owner_of(test_id) or "?"
-    max_points = test.points
     source = test.source if hidden else without_hidden_tests(test.source)
     namespace = {"__name__": "__test__", **functions}
     output = io.StringIO()

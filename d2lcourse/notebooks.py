@@ -38,8 +38,8 @@ def grade_id(cell):
 
 def cell_kind(cell_type, name, locked, graded, solution):
     """SOLUTION, TEST, SETUP or None, from a cell's nbgrader metadata (or its gradebook
-    entry). Setup cells are locked code cells whose grade_id starts with `setup`, with
-    no solution and no test: the imports every grader needs (the contract's words)."""
+    entry). A setup cell (COURSE_CONTRACT.md) is a locked code cell, neither solution
+    nor test, whose grade_id starts with `setup`: the imports every grader runs."""
     if cell_type != "code":
         return None
     if solution:
