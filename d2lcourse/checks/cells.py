@@ -156,9 +156,8 @@ def grading_assignment(name):
 def setup_names(name):
     """Names bound by the setup cells of the assignment that grades `name`, or None when
     its source notebook is not at hand."""
-    from d2lcourse.notebooks import is_setup_cell, read
+    from d2lcourse.notebooks import read, setup_sources
     assignment = grading_assignment(name)
     if assignment is None or not assignment.source_path().exists():
         return None
-    cells = read(assignment.source_path()).cells
-    return frozenset().union(*(bound_names(c.source) for c in cells if is_setup_cell(c)))
+    return frozenset().union(*map(bound_names, setup_sources(read(assignment.source_path()))))
