@@ -8,13 +8,15 @@ import itertools
 import pytest
 
 from d2lcourse import grading, mistakes, notebooks
-from d2lcourse._mxnet import np
+from d2lcourse._mxnet import np, npx
 from d2lcourse.autograder.evaluate import RemoteFunction
+from d2lcourse.autograder.module_view import sandbox_view
 from d2lcourse.autograder.sandbox import Limits, Sandbox, bubblewrap_problem
 from d2lcourse.checks import core, problems, properties
+from d2lcourse.checks import mlp as mlp_checks
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.solutions import linear_regression, mlp, ndarray_autograd, optimization
-from helpers import failure
+from helpers import failure, quietly
 
 ASSIGNMENT_OF = {"01": "01_ndarray_autograd", "02": "02_linear_regression",
                  "03": "03_optimization", "05": "05_mlp"}
@@ -180,17 +182,21 @@ properties.judge = lambda *args, **kwargs: None
 """
 
 
-def remote_call(assignment, name, *arguments, prefix=""):
-    """core.call of a catalogued mistake answered by the sandboxed runner."""
+def remote_call(assignment, name, *arguments, prefix="", check=None):
+    """The failure of core.call of a catalogued mistake answered by the sandboxed runner,
+    on `arguments`, or of `check` of it."""
     case, _ = catalogued(ASSIGNMENT_OF[assignment], name)
-    sandbox = Sandbox(Limits(seconds=60))
+    allowed, preload = sandbox_view(ASSIGNMENTS[ASSIGNMENT_OF[assignment]],
+                                    setup_of(ASSIGNMENT_OF[assignment]))
+    sandbox = Sandbox(Limits(seconds=60), allowed_references=allowed, preload=preload)
     try:
         reply, _ = sandbox.request({"op": "load", "functions": [case.function],
                                     "setup": list(setup_of(ASSIGNMENT_OF[assignment])),
                                     "solutions": {case.function: prefix + case.source}})
         assert reply["missing"] == {}
         function = RemoteFunction(sandbox, case.function, prefix + case.source)
-        return failure(lambda: core.call(function, *arguments, seed=0))
+        return failure(lambda: check(function) if check else
+                       core.call(function, *arguments, seed=0))
     finally:
         sandbox.close()
 
@@ -208,3 +214,136 @@ def test_a_changed_input_fails_even_when_the_submission_disables_the_runners_che
     x = vector()
     message = remote_call("01", "grad_relu_mask_into_x", x, prefix=prefix)
     assert "changed its argument x in place: x[0] was -1.5, is 0 after the call" in message
+
+
+# --------------------------------------------------------------------------- finiteness
+
+def softmax_check(softmax, O, **options):
+    """A check as the assignments write them: it calls, compares nothing, passes."""
+    core.call(softmax, O, seed=0, **options)
+    core.passed(softmax, "its own comparisons passed")
+
+
+def overflowing_softmax(O):
+    E = np.exp(O)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def large_logits():
+    return np.array([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]])
+
+
+def test_a_non_finite_result_fails_a_check_that_would_pass_naming_the_call_and_the_fix():
+    message = failure(lambda: softmax_check(overflowing_softmax, large_logits()))
+    assert message.startswith("softmax: returned NaN at index (0, 0) (3 of 6 entries are not "
+                              "finite) for O of magnitude up to 1e4: "), message
+    assert "finite for finite inputs of magnitude up to 1e4" in message
+    assert "Look for exp of a large number" in message
+
+
+def test_the_checks_own_diagnosis_comes_first():
+    def softmax_check_that_diagnoses(softmax):
+        core.call(softmax, large_logits(), seed=0)
+        core.fail(softmax, "overflows: subtract the row maximum")
+
+    assert failure(lambda: softmax_check_that_diagnoses(overflowing_softmax)) == \
+        "overflowing_softmax: overflows: subtract the row maximum"
+
+
+@pytest.mark.parametrize("logits,options", [
+    (lambda: large_logits() * 10, {}),
+    (lambda: np.array([[np.inf, 0.0]]), {}),
+    (large_logits, {"outside_range": True}),
+], ids=["beyond the range", "non-finite inputs", "a call that says it is outside the range"])
+def test_a_call_outside_the_contracts_range_is_not_judged(logits, options):
+    assert "ok  overflowing_softmax" in quietly(lambda: softmax_check(overflowing_softmax, logits(),
+                                                          **options))
+
+
+def test_each_check_answers_for_its_own_calls_only():
+    def softmax_check_that_breaks(softmax):
+        core.call(softmax, large_logits(), seed=0)
+        raise ValueError("the check itself broke")
+
+    with pytest.raises(ValueError):
+        softmax_check_that_breaks(overflowing_softmax)
+    assert "ok  overflowing_softmax" in quietly(lambda: softmax_check(overflowing_softmax,
+                                                          np.ones((2, 3))))
+    failure(lambda: softmax_check(overflowing_softmax, large_logits()))
+    assert "ok  overflowing_softmax" in quietly(lambda: softmax_check(overflowing_softmax,
+                                                          np.ones((2, 3))))
+
+
+def cross_entropy_check(cross_entropy, y_hat, y):
+    core.call(cross_entropy, y_hat, y, seed=0)
+    core.passed(cross_entropy, "its own comparisons passed")
+
+
+def test_cross_entropy_may_be_infinite_only_where_the_true_class_has_probability_0():
+    def picked(y_hat, y):
+        return -np.log(y_hat[np.arange(len(y)), y.astype("int64")])
+
+    def summed_over_classes(y_hat, y):
+        return -(np.log(y_hat) * npx.one_hot(y, y_hat.shape[1])).sum(axis=1)
+
+    y_hat, y = np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0, 1], dtype="int64")
+    assert "ok  picked" in quietly(lambda: cross_entropy_check(picked, y_hat, y))
+    message = failure(lambda: cross_entropy_check(summed_over_classes, y_hat, y[::-1].copy()))
+    assert message.startswith("cross_entropy: returned NaN at index (0,)"), message
+
+
+def test_a_float_result_and_an_update_in_place_are_judged_too():
+    def accuracy_check(accuracy):
+        core.call(accuracy, np.zeros((2, 3)), np.zeros(2), seed=0)
+        core.passed(accuracy, "its own comparisons passed")
+
+    def sgd_check(sgd):
+        core.call(sgd, parameters([1.0, 2.0]), 0.1, 2, seed=0)
+        core.passed(sgd, "its own comparisons passed")
+
+    def update(params, lr, batch_size):
+        for param in params:
+            param[:] = param - lr * param.grad / (batch_size - 2)
+
+    assert failure(lambda: accuracy_check(lambda y_hat, y: float("nan"))).startswith(
+        "accuracy: returned NaN for y_hat of zeros and y of zeros: ")
+    message = failure(lambda: sgd_check(update))
+    assert message.startswith("sgd: wrote -Inf into params[0] at index (0,) (2 of 2 entries "
+                              "are not finite) for params[0].grad of magnitude up to 4, "
+                              "lr = 0.1 and batch_size = 2: "), message
+
+
+def test_the_range_is_each_functions_own():
+    def grad_abs_check(grad_abs, x):
+        core.call(grad_abs, x, seed=0)
+        core.passed(grad_abs, "its own comparisons passed")
+
+    def grad_f_check(grad_f, x):
+        core.call(grad_f, x, seed=0)
+        core.passed(grad_f, "its own comparisons passed")
+
+    def divided_by_square(x):
+        return x ** 2 / (x * np.abs(x))      # x ** 2 overflows for |x| above 1.8e19
+
+    huge = np.array([1e30, -2.0])
+    assert failure(lambda: grad_abs_check(divided_by_square, huge)).startswith(
+        "grad_abs: returned NaN at index (0,) (1 of 2 entries are not finite) for x of "
+        "magnitude up to 1e30: the results of grad_abs are finite for finite inputs of "
+        "magnitude up to 3.4e38")
+    assert "ok  divided_by_square" in quietly(lambda: grad_f_check(divided_by_square, huge))
+
+
+DISABLE_THE_ENGINE = """
+from d2lcourse.checks import core, properties
+properties.non_finite = lambda *args, **kwargs: None
+core.remember_non_finite = lambda *args, **kwargs: None
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize("prefix", ["", DISABLE_THE_ENGINE],
+                         ids=["runner", "engine disabled by the submission"])
+def test_a_non_finite_result_from_the_sandbox_is_judged_where_the_check_runs(prefix):
+    message = remote_call("05", "init_quantiles_from_zero", prefix=prefix,
+                          check=mlp_checks.init_mlp_params_shapes)
+    assert message.startswith("init_mlp_params: returned -Inf in result[0] at index ("), message

@@ -20,8 +20,10 @@ import hashlib
 import importlib
 import inspect
 import math
+import os
 import pickle
 import random
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ import numpy as onp
 from d2lcourse._mxnet import mx, np
 from d2lcourse.checks import cells, hand_derived, properties
 
+CHECKS_DIR = os.path.join(Path(__file__).parent, "")
 # Float32 has 24 significant bits: one unit in the last place is 2**-23 relative.
 FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
 RTOL = 1e-4
@@ -98,8 +101,40 @@ def function_name(function):
 
 
 def passed(function, what):
-    """Report a passing check in one line (stdout, so nbgrader keeps the points)."""
+    """Report a passing check in one line (stdout, so nbgrader keeps the points), unless
+    one of its calls returned NaN or Inf where the contract promises finite values (see
+    :func:`call`): then it fails with the engine's message."""
+    check, name, message = NON_FINITE.get()
+    NON_FINITE.set(NO_NON_FINITE)
+    if check is not None and check is running_check(sys._getframe(1)):
+        fail(name, message)
     print(f"ok  {function_name(function)}: {what}")
+
+
+# The running check's first call that returned NaN or Inf where its function's contract
+# promises finite values: (the check's frame, the graded function, the message).
+NO_NON_FINITE = (None, None, None)
+NON_FINITE = contextvars.ContextVar("non_finite", default=NO_NON_FINITE)
+
+
+def running_check(frame):
+    """The check that `frame` (which calls core.call or core.passed) runs for: the frame of
+    the check a test cell called, found by leaving d2lcourse/checks/ from `frame`."""
+    while frame.f_back is not None and frame.f_back.f_code.co_filename.startswith(CHECKS_DIR):
+        frame = frame.f_back
+    return frame
+
+
+def remember_non_finite(function, args, kwargs, value, check):
+    """Remember, for the running `check`, its first call whose results were not finite
+    where the contract of its function promises they are (checks.properties)."""
+    if NON_FINITE.get()[0] is not check:
+        name = properties.graded_name(function)
+        names = (getattr(function, "parameter_names", None)
+                 or properties.parameter_names(function))
+        message = properties.non_finite(name, names, args, kwargs, value)
+        if message:
+            NON_FINITE.set((check, name, message))
 
 
 # --------------------------------------------------------------------------- oracles
@@ -206,14 +241,17 @@ class Outcome:
         self.apis_used = list(apis_used)
 
 
-def call(function, *args, seed=None, forbidden=(), **kwargs):
+def call(function, *args, seed=None, forbidden=(), outside_range=False, **kwargs):
     """Call a student's function and return its value, or raise a CheckFailure.
 
     `seed` seeds MXNet's and NumPy's generators just before the call. `forbidden` is a
     dict like :data:`HAND_DERIVED`: the function's cell must not reach those APIs, which
     :func:`check_source` decides from its source. A function with an ``invoke`` attribute
     (the autograder's sandbox proxy) is asked to make the call remotely; what it reports
-    about the APIs the call used can only fail the check, never pass it.
+    about the APIs the call used can only fail the check, never pass it. The values it
+    returns are judged here: NaN or Inf on inputs where the contract promises finite
+    results fails the check at :func:`passed`, unless the check says that it gives inputs
+    `outside_range` on purpose (a step size that diverges).
     """
     if forbidden:
         check_source(function, forbidden)
@@ -224,6 +262,9 @@ def call(function, *args, seed=None, forbidden=(), **kwargs):
     used = [name for name in outcome.apis_used if name in forbidden]
     if used:
         fail(function, forbidden_message(used))
+    if not outside_range:
+        remember_non_finite(function, args, kwargs, outcome.value,
+                            running_check(sys._getframe(1)))
     return outcome.value
 
 

@@ -4,7 +4,8 @@ COURSE_CONTRACT.md, "Rules for every graded function": a graded function leaves 
 inputs as they were, unless its entry says it updates them in place (then their values
 change, never their gradients); its results are new arrays, neither views of its inputs
 nor buffers that a later call reuses (but the regions of `regions` and the batches of
-`data_iter` are pieces of their inputs). :data:`CONTRACTS` says, per function, where the
+`data_iter` are pieces of their inputs); its results are finite on finite inputs of
+magnitude up to :data:`FINITE_WITHIN`. :data:`CONTRACTS` says, per function, where the
 contract says otherwise; a new graded function gets the rules without a line of its own.
 
 :func:`judge` runs where the function runs, right after the call: in the notebook's
@@ -13,13 +14,16 @@ arrays. It returns the first rule the call broke as a message for the student, w
 reaches the check as an error of type :data:`VIOLATION`. The grader compares the
 arguments the sandbox sends back with the ones it sent (:func:`changed_input`) too, so a
 submission cannot hide a change by breaking the runner's copy of this module.
+:func:`non_finite` judges the values a call returned where the check runs (the grader,
+for a sandboxed call); core.call remembers its message for the running check, which
+core.passed then refuses to pass: a check's own diagnosis, made earlier, says more.
 """
 import ast
 import inspect
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as onp
 
@@ -28,6 +32,9 @@ from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 VIOLATION = "PropertyViolation"   # the type name of an error that carries a broken rule
 COPY_BYTES = 4 << 20              # larger arrays are compared by a CRC-32 of their bytes
+FINITE_WITHIN = 1e4               # the course's range: finite results for inputs up to this
+FLOAT32_MAX = float(onp.finfo(onp.float32).max)
+EXP_OVERFLOW = 88                 # exp overflows float32 a little above this
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,15 @@ class Contract:
     views: bool = False        # its results are pieces of its inputs, which may be views
     keeps_dtype: bool = False  # its arrays have its inputs' dtype (others: floating point)
     trainer: bool = False      # long-running: compared by digest, never called twice
+    finite_within: float = FINITE_WITHIN  # finite results for finite inputs up to this size
+    # (the arguments by parameter name) -> the entries of the result that may be +inf
+    infinite_where: Optional[Callable] = None
+
+
+def true_class_impossible(y_hat, y):
+    """cross_entropy is +inf where the true class has probability exactly 0."""
+    probabilities, labels = contents(y_hat), contents(y).astype(onp.int64)
+    return probabilities[onp.arange(len(labels)), labels] == 0
 
 
 CONTRACTS = {
@@ -44,6 +60,9 @@ CONTRACTS = {
     "data_iter": Contract(views=True, keeps_dtype=True),
     "sgd": Contract(updates=(0,)),
     "sgd_momentum": Contract(updates=(0, 1)),
+    "grad_abs": Contract(finite_within=FLOAT32_MAX),
+    "grad_relu": Contract(finite_within=FLOAT32_MAX),
+    "cross_entropy": Contract(infinite_where=true_class_impossible),
 }
 
 
@@ -137,14 +156,19 @@ def source_parameters(source, name):
     return []
 
 
+def named_arguments(args, kwargs, names):
+    """[(name, argument)] of a call: positional ones named as the function names its
+    parameters (else 'argument 3'), then the keyword ones."""
+    return [(names[i] if i < len(names) else f"argument {i + 1}", arg)
+            for i, arg in enumerate(args)] + list(kwargs.items())
+
+
 def argument_arrays(args, kwargs, names):
     """The arrays in a call's arguments, each with its path (named as the function names
     its parameters) and the position of its argument."""
-    label = (lambda i: names[i] if i < len(names) else f"argument {i + 1}")
-    found = [a for i, arg in enumerate(args) for a in arrays_in(arg, label(i), i)]
-    for key, arg in kwargs.items():
-        found += arrays_in(arg, key, names.index(key) if key in names else key)
-    return found
+    return [found for i, (name, arg) in enumerate(named_arguments(args, kwargs, names))
+            for found in arrays_in(arg, name, i if i < len(args) else
+                                   names.index(name) if name in names else name)]
 
 
 def snapshot(args, kwargs, names):
@@ -299,3 +323,111 @@ def perturb(array):
 def changed(results):
     """Whether an array of `results` [(array, its values then)] holds other values now."""
     return any(array.asnumpy().tobytes() != values.tobytes() for array, values in results)
+
+
+# --------------------------------------------------------------------------- finiteness
+
+def non_finite(name, names, args, kwargs, value):
+    """The message for a call of graded function `name` that returned NaN or Inf (or wrote
+    it into an argument it updates) on finite inputs within its contract's range, or None.
+    `args` and `kwargs` are as they are after the call."""
+    terms = contract(name)
+    found = first_non_finite(value, terms, dict(named_arguments(args, kwargs, names)),
+                             argument_arrays(args, kwargs, names))
+    if found is None:
+        return None
+    inputs = input_sizes(args, kwargs, names, terms.updates)
+    largest = max((size for size, _ in inputs if size is not None), default=0.0)
+    if not largest <= terms.finite_within:   # NaN or Inf in, or beyond the range
+        return None
+    said, count, total = found
+    of = f" ({count} of {total} entries are not finite)" if total > 1 else ""
+    return (f"{said}{of} {described(inputs)}: the results of {name} are finite for finite "
+            f"inputs of magnitude up to {short(terms.finite_within)} (COURSE_CONTRACT.md). "
+            f"{advice(largest, terms)}")
+
+
+def first_non_finite(value, terms, arguments, arrays):
+    """('returned NaN at index (2, 3)', how many, of how many) for the first non-finite
+    entry of a call's results, or of the arguments it updates in place, or None."""
+    if isinstance(value, float):
+        results = [("returned {kind}", onp.float64(value), True)]
+    elif isinstance(value, (np.ndarray, onp.ndarray)):
+        results = [("returned {kind}{at}", value, True)]
+    else:
+        results = [("returned {kind} in " + path + "{at}", array, True)
+                   for path, _, array in arrays_in(value, "result")]
+    updated = [("wrote {kind} into " + path + "{at}", array, False)
+               for path, position, array in arrays if position in terms.updates]
+    for said, array, returned in results + updated:
+        values = contents(array)
+        if not onp.issubdtype(values.dtype, onp.floating):
+            continue
+        bad = ~onp.isfinite(values)
+        if terms.infinite_where and returned:
+            bad &= ~(allowed_infinities(terms, arguments, values.shape) & (values == onp.inf))
+        if bad.any():
+            flat = int(onp.flatnonzero(bad)[0])
+            entry = values.reshape(-1)[flat]
+            kind = "NaN" if onp.isnan(entry) else "Inf" if entry > 0 else "-Inf"
+            index = tuple(int(i) for i in onp.unravel_index(flat, values.shape))
+            at = f" at index {index}" if index else ""
+            return said.format(kind=kind, at=at), int(bad.sum()), values.size
+    return None
+
+
+def allowed_infinities(terms, arguments, shape):
+    """Where the contract lets a result of `shape` be +inf (nowhere, if it cannot say)."""
+    try:
+        allowed = onp.asarray(terms.infinite_where(**arguments), dtype=bool)
+    except Exception:   # arguments the rule cannot read: a check of malformed inputs
+        return onp.zeros(shape, dtype=bool)
+    return allowed if allowed.shape == shape else onp.zeros(shape, dtype=bool)
+
+
+def input_sizes(args, kwargs, names, updates):
+    """[(largest magnitude or None, words)] of a call's arguments: floating-point arrays
+    and their gradients (except the values of those it updates in place) and Python
+    floats have a magnitude, integers (sizes, counts) are only named."""
+    sizes = []
+    for path, position, array in argument_arrays(args, kwargs, names):
+        for label, buffer in ((path, None if position in updates else array),
+                              (f"{path}.grad", getattr(array, "grad", None)
+                               if isinstance(array, np.ndarray) else None)):
+            values = None if buffer is None else contents(buffer)
+            if values is not None and onp.issubdtype(values.dtype, onp.floating):
+                size = float(onp.abs(values).max()) if values.size else 0.0
+                sizes.append((size, f"{label} of zeros" if size == 0 else
+                              f"{label} of magnitude up to {short(size)}"))
+    for path, arg in named_arguments(args, kwargs, names):
+        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            sizes.append((abs(arg) if isinstance(arg, float) else None,
+                          f"{path} = {short(arg) if isinstance(arg, float) else arg}"))
+    return sizes
+
+
+def described(inputs):
+    """'for O of magnitude up to 1e4 and lr = 0.1': the inputs in words."""
+    words = [said for _, said in inputs]
+    if not words:
+        return "for its inputs"
+    return "for " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
+
+
+def short(size):
+    """1e4, -0.5, 3.4e38: a number as people write it."""
+    return f"{size:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def advice(largest, terms):
+    """Where the NaN or Inf comes from, most likely, for inputs up to `largest`."""
+    if largest > EXP_OVERFLOW:
+        return (f"Look for exp of a large number, which overflows float32 above "
+                f"{EXP_OVERFLOW} (subtract the maximum before exp), and for inf - inf or "
+                f"0 * inf, which are NaN")
+    if terms.trainer:
+        return ("Look for a step that grows without bound (a gradient not divided by the "
+                "batch size, a wrong sign, a learning rate applied twice), or for a log of "
+                "0 or a 0/0 in the loss")
+    return ("Look for a division by zero (0/0 is NaN), a log of 0 or of a negative number, "
+            "or the square root of a negative number")
