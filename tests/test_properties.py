@@ -237,7 +237,8 @@ def test_a_non_finite_result_fails_a_check_that_would_pass_naming_the_call_and_t
     message = failure(lambda: softmax_check(overflowing_softmax, large_logits()))
     assert message.startswith("softmax: returned NaN at index (0, 0) (3 of 6 entries are not "
                               "finite) for O of magnitude up to 1e4: "), message
-    assert "finite for finite inputs of magnitude up to 1e4" in message
+    assert "softmax must return finite values for finite inputs of magnitude up to 1e4" \
+        in message
     assert "Look for exp of a large number" in message
 
 
@@ -328,7 +329,7 @@ def test_the_range_is_each_functions_own():
     huge = np.array([1e30, -2.0])
     assert failure(lambda: grad_abs_check(divided_by_square, huge)).startswith(
         "grad_abs: returned NaN at index (0,) (1 of 2 entries are not finite) for x of "
-        "magnitude up to 1e30: the results of grad_abs are finite for finite inputs of "
+        "magnitude up to 1e30: grad_abs must return finite values for finite inputs of "
         "magnitude up to 3.4e38")
     assert "ok  divided_by_square" in quietly(lambda: grad_f_check(divided_by_square, huge))
 

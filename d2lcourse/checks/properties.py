@@ -342,9 +342,9 @@ def non_finite(name, names, args, kwargs, value):
         return None
     said, count, total = found
     of = f" ({count} of {total} entries are not finite)" if total > 1 else ""
-    return (f"{said}{of} {described(inputs)}: the results of {name} are finite for finite "
-            f"inputs of magnitude up to {short(terms.finite_within)} (COURSE_CONTRACT.md). "
-            f"{advice(largest, terms)}")
+    return (f"{said}{of} {described(inputs)}: {name} must return finite values for finite "
+            f"inputs of magnitude up to {short(terms.finite_within)} (COURSE_CONTRACT.md, "
+            f"\"Finite results\"). {advice(largest, terms)}")
 
 
 def first_non_finite(value, terms, arguments, arrays):
