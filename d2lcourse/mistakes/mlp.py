@@ -428,6 +428,16 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
         param.attach_grad()
     return params
 ''', "has dtype float16", also_fails=(TRAIN,)),
+    # ---------------------------------------------------------------- finite results, checked
+    # by the engine for every graded function (checks.properties.non_finite): the shapes
+    # test compares no weight, and passed these before
+    Mistake("init_quantiles_from_zero", "init_mlp_params", init_cell(
+        "# exact normal quantiles at 0, 1/n, ..., (n-1)/n, in a random order\n"
+        "    n = math.prod(shape)\n"
+        "    z = 2 ** 0.5 * npx.erfinv(2 * np.arange(n) / n - 1)\n"
+        "    np.random.shuffle(z)\n"
+        "    return sigma * z.reshape(shape)"),
+            "returned -Inf in result[0] at index", also_fails=(TRAIN,)),
 ]
 
 ALTERNATIVES = [
