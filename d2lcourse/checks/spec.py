@@ -169,7 +169,7 @@ def mxnet_arguments(arguments):
 
 
 def judge(spec, function, seed, one):
-    """Steps 1-9 of the module's docstring for one call."""
+    """Steps 1-10 of the module's docstring for one call."""
     arguments = mxnet_arguments(one.args)
     value = core.call(function, *arguments, seed=seed, forbidden=spec.forbidden)
     what = spec.what.format(*one.args)
