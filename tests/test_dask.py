@@ -51,9 +51,8 @@ def cluster(tmp_path):
             [f"{BIN}/dask", "worker", address, "--nthreads", "1", "--no-nanny",
              "--no-dashboard", "--host", "127.0.0.1"], stdout=log, stderr=log))
     yield address, [p.pid for p in processes[1:]]
-    for process in processes:
+    for process in reversed(processes):  # the workers first: they close with the scheduler
         process.terminate()
-    for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
