@@ -68,13 +68,21 @@ def test_the_course_registers_the_contracts_assignments_from_their_notebooks():
         assert list(dict.fromkeys(tests)) == list(assignment.functions), assignment_id
 
 
-def test_importing_the_course_reads_no_notebook_and_discovery_imports_no_mxnet():
-    probe = ("import sys; from d2lcourse import course; read = 'nbformat' in sys.modules; "
-             "found = len(course.ASSIGNMENTS); print(read, found, 'mxnet' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "D2LCOURSE_COURSE": str(
+def probe(code):
+    """What `code` prints in a fresh process, as words."""
+    result = subprocess.run([sys.executable, "-c", f"import sys\n{code}"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "D2LCOURSE_COURSE": str(
                                 REPOSITORY / "assignments")})
-    assert result.stdout.split() == ["False", str(len(ASSIGNMENTS)), "False"], result.stderr
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_importing_the_course_or_the_checks_reads_no_notebook_and_discovery_no_mxnet():
+    assert probe("from d2lcourse import course; read = 'nbformat' in sys.modules\n"
+                 "print(read, len(course.ASSIGNMENTS), 'mxnet' in sys.modules)") == [
+        "False", str(len(ASSIGNMENTS)), "False"]
+    assert probe("from d2lcourse.checks import core, spec\nprint('nbformat' in sys.modules)"
+                 ) == ["False"]
 
 
 def test_a_students_install_reads_the_table_the_student_package_writes(tmp_path):

@@ -66,19 +66,18 @@ CONTRACTS = {
 }
 
 
-GRADED = frozenset(f for assignment in ASSIGNMENTS.values() for f in assignment.functions)
-
-
 def graded_name(function):
     """The graded function that `function` stands for: its own name or, for a stand-in
     named otherwise (a test's lambda), the name of the check's parameter that holds it
-    (every check takes the graded function as its first argument, named after it)."""
+    (every check takes the graded function as its first argument, named after it). The
+    course's table is read here, not when this module is imported."""
     name = function if isinstance(function, str) else getattr(function, "__name__", "")
+    graded = {f for assignment in ASSIGNMENTS.values() for f in assignment.functions}
     frame = sys._getframe(1)
-    while name not in GRADED and frame is not None:
+    while name not in graded and frame is not None:
         code = frame.f_code
         first = code.co_varnames[0] if code.co_argcount else None
-        if first in GRADED and frame.f_locals.get(first) is function:
+        if first in graded and frame.f_locals.get(first) is function:
             return first
         frame = frame.f_back
     return name
