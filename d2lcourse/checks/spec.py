@@ -123,7 +123,7 @@ def case(spec, *args, **kwargs):
     bound.apply_defaults()
     built = spec.inputs(**bound.arguments)
     calls = [(built,)] if isinstance(built, onp.ndarray) else \
-        [built] if isinstance(built, tuple) and not isinstance(built, Call) else list(built)
+        [built] if isinstance(built, tuple) else list(built)   # a tuple: one call, or a Call
     cases = []
     for arguments in calls:
         arguments, inputs, tag = arguments if isinstance(arguments, Call) else (
