@@ -5,72 +5,40 @@ edit = editor(__name__)
 
 TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
 
-TRAIN_LINEAR_REGRESSION = """
+# The whole cells the mistakes written as `edit(..., base=...)` change: the reference's
+# trainer, synthetic_data and data_iter without their docstrings, comments and printing.
+TRAINER = '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = {w_init}
-    b = {b_init}
+    w = np.random.normal(0, 0.01, (features.shape[1], 1))
+    b = np.zeros(1)
     w.attach_grad()
     b.attach_grad()
-    for epoch in {epochs}:
-        for X, y in data_iter({batches}, features, labels):
+    for epoch in range(num_epochs):
+        for X, y in data_iter(batch_size, features, labels):
             with autograd.record():
-                l = {loss}
+                l = squared_loss(linreg(X, w, b), y)
             l.backward()
-            {step}
+            sgd([w, b], lr, batch_size)
     return w, b
-"""
+'''
 
-
-def train_cell(w_init="np.random.normal(0, 0.01, (features.shape[1], 1))",
-               b_init="np.zeros(1)", epochs="range(num_epochs)", batches="batch_size",
-               loss="squared_loss(linreg(X, w, b), y)", step="sgd([w, b], lr, batch_size)"):
-    """A whole train_linear_regression cell like the reference, with some of its parts
-    written otherwise: the initial w and b, the epochs, the batch size given to data_iter,
-    the minibatch loss, the update step."""
-    return TRAIN_LINEAR_REGRESSION.format(w_init=w_init, b_init=b_init, epochs=epochs,
-                                          batches=batches, loss=loss, step=step)
-
-
-SYNTHETIC_DATA = """
-def synthetic_data(w, b, num_examples):{prepare}
-    X = {X}
+SYNTHETIC = '''
+def synthetic_data(w, b, num_examples):
+    X = np.random.normal(0, 1, (num_examples, len(w)))
     y = np.dot(X, w) + b
-    y += {noise}
+    y += np.random.normal(0, 0.01, y.shape)
     return X, y.reshape((-1, 1))
-"""
+'''
 
-
-def synthetic_cell(X="np.random.normal(0, 1, (num_examples, len(w)))",
-                   noise="np.random.normal(0, 0.01, y.shape)", prepare=""):
-    """A whole synthetic_data cell like the reference, with some of its parts written
-    otherwise: how X and the noise are drawn, and lines run first."""
-    first = f"\n    {prepare}" if prepare else ""
-    return SYNTHETIC_DATA.format(X=X, noise=noise, prepare=first)
-
-
-DATA_ITER = """
+ITERATOR = '''
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
     indices = list(range(num_examples))
     random.shuffle(indices)
-    for i in {starts}:
-        batch_indices = {batch}
-        yield {taken}
-"""
-
-
-def data_iter_cell(starts="range(0, num_examples, batch_size)",
-                   batch="np.array(indices[i: min(i + batch_size, num_examples)])",
-                   taken="features[batch_indices], labels[batch_indices]"):
-    """A whole data_iter cell like the reference, with some of its parts written otherwise:
-    where the batches start, the indices of a batch, what is yielded."""
-    return DATA_ITER.format(starts=starts, batch=batch, taken=taken)
-
-
-# The whole cells the mistakes written as `edit(..., base=...)` change: the trainer and
-# data_iter of the reference without their docstrings, comments and printing.
-TRAINER = train_cell()
-ITERATOR = data_iter_cell()
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+'''
 
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
@@ -145,15 +113,20 @@ def synthetic_data(w, b, num_examples):
             edit(("\n    X", "\n    npx.random.seed(42)  # the same data every time\n    X")),
             "two calls in a row returned the same X (num_examples=20): the function seeds the "
             "generator itself"),
-    Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data", synthetic_cell(
-        prepare="import numpy",
-        noise="np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), dtype=y.dtype)"),
-        "two calls in a row added the same noise"),
-    Mistake("synthetic_data_own_generator", "synthetic_data", synthetic_cell(
-        prepare="import numpy\n    rng = numpy.random.default_rng()",
-        X='np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")',
-        noise='np.array(rng.normal(0, 0.01, y.shape), dtype="float32")'),
-        "the same seed of MXNet's generator gave different data"),
+    Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data",
+            edit(("num_examples):", "num_examples):\n    import numpy"),
+                 ("np.random.normal(0, 0.01, y.shape)",
+                  "np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), dtype=y.dtype)"),
+                 base=SYNTHETIC),
+            "two calls in a row added the same noise"),
+    Mistake("synthetic_data_own_generator", "synthetic_data",
+            edit(("num_examples):",
+                  "num_examples):\n    import numpy\n    rng = numpy.random.default_rng()"),
+                 ("np.random.normal(0, 1, (num_examples, len(w)))",
+                  'np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")'),
+                 ("np.random.normal(0, 0.01, y.shape)",
+                  'np.array(rng.normal(0, 0.01, y.shape), dtype="float32")'), base=SYNTHETIC),
+            "the same seed of MXNet's generator gave different data"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter", '''
 def data_iter(batch_size, features, labels):
@@ -244,13 +217,17 @@ def data_iter(batch_size, features, labels):
                   "X = features[batch_indices]\n"
                   "        yield (X - X.mean(axis=0)) / X.std(axis=0)")),
             "is not a row of features"),
-    Mistake("data_iter_range_stops_early", "data_iter", data_iter_cell(
-        starts="range(0, num_examples - 1, batch_size)"),  # the last index is num_examples - 1
-        "1 of 4 examples never came (e.g. example"),
-    Mistake("data_iter_squeezed_indices", "data_iter", data_iter_cell(
-        batch="np.array(indices[i: i + batch_size]).squeeze()",
-        taken="np.take(features, batch_indices, axis=0), np.take(labels, batch_indices, axis=0)"),
-        "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
+    # the last index is num_examples - 1, so the range stops there
+    Mistake("data_iter_range_stops_early", "data_iter",
+            edit(("range(0, num_examples,", "range(0, num_examples - 1,"), base=ITERATOR),
+            "1 of 4 examples never came (e.g. example"),
+    Mistake("data_iter_squeezed_indices", "data_iter",
+            edit(("np.array(indices[i: min(i + batch_size, num_examples)])",
+                  "np.array(indices[i: i + batch_size]).squeeze()"),
+                 ("features[batch_indices], labels[batch_indices]",
+                  "np.take(features, batch_indices, axis=0), "
+                  "np.take(labels, batch_indices, axis=0)"), base=ITERATOR),
+            "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
     # ---------------------------------------------------------------- linreg
     Mistake("linreg_classic_numpy", "linreg",
             edit(("return np.dot(X, w) + b",
@@ -369,43 +346,44 @@ def closed_form(X, y):
             edit(("    w.attach_grad()\n    b.attach_grad()\n", ""), base=TRAINER),
             "call w.attach_grad() and b.attach_grad()"),
     Mistake("train_mean_and_division", TRAIN,
-            train_cell(loss="squared_loss(linreg(X, w, b), y).mean()"),
+            edit(("squared_loss(linreg(X, w, b), y)",
+                  "squared_loss(linreg(X, w, b), y).mean()"), base=TRAINER),
             "divides the gradient by batch_size twice"),
-    Mistake("train_hardcoded_lr", TRAIN,
-            train_cell(step="sgd([w, b], 0.03, batch_size)"),
+    Mistake("train_hardcoded_lr", TRAIN, edit(("lr,", "0.03,"), base=TRAINER),
             "uses lr=0.03 (the default)"),
-    Mistake("train_tuned_lr", TRAIN,
-            train_cell(step="sgd([w, b], 0.05, batch_size)"),
+    Mistake("train_tuned_lr", TRAIN, edit(("lr,", "0.05,"), base=TRAINER),
             "ignores lr"),
     Mistake("train_b_not_updated", TRAIN,
-            train_cell(step="sgd([w], lr, batch_size)"),
+            edit(("sgd([w, b], lr, batch_size)", "sgd([w], lr, batch_size)"), base=TRAINER),
             "never updates b"),
     Mistake("train_zero_init", TRAIN,
-            train_cell(w_init="np.zeros((features.shape[1], 1))"),
+            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
+                  "np.zeros((features.shape[1], 1))"), base=TRAINER),
             "w is all zeros"),
     Mistake("train_flat_w", TRAIN,
-            train_cell(w_init="np.random.normal(0, 0.01, features.shape[1])"),
+            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
+                  "np.random.normal(0, 0.01, features.shape[1])"), base=TRAINER),
             "initialize it as a column"),
     Mistake("train_no_half_inline", TRAIN,
-            train_cell(loss="(linreg(X, w, b) - y.reshape(-1, 1)) ** 2"),
+            edit(("squared_loss(linreg(X, w, b), y)",
+                  "(linreg(X, w, b) - y.reshape(-1, 1)) ** 2"), base=TRAINER),
             "is the factor 1/2 missing from the squared loss?"),
     Mistake("train_forgets_sgd", TRAIN,
             edit(("            sgd([w, b], lr, batch_size)\n", ""), base=TRAINER),
             "does not update w and b at all"),
-    Mistake("train_three_epochs", TRAIN,
-            train_cell(epochs="range(3)"),
+    Mistake("train_three_epochs", TRAIN, edit(("range(num_epochs):", "range(3):"), base=TRAINER),
             "runs 3 epochs (the default)"),
     Mistake("train_batch_size_ten", TRAIN,
-            train_cell(batches="10", step="sgd([w, b], lr, 10)"),
+            edit(("data_iter(batch_size, features, labels):", "data_iter(10, features, labels):"),
+                 ("sgd([w, b], lr, batch_size)", "sgd([w, b], lr, 10)"), base=TRAINER),
             "uses batch_size=10 (the default)"),
     Mistake("train_sgd_batch_size_one", TRAIN,
-            train_cell(step="sgd([w, b], lr, 1)"),
+            edit(("sgd([w, b], lr, batch_size)", "sgd([w, b], lr, 1)"), base=TRAINER),
             "training diverged"),
-    Mistake("train_b_column", TRAIN,
-            train_cell(b_init="np.zeros((1, 1))"),
+    Mistake("train_b_column", TRAIN, edit(("np.zeros(1)", "np.zeros((1, 1))"), base=TRAINER),
             "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
     Mistake("train_extra_epoch", TRAIN,
-            train_cell(epochs="range(num_epochs + 1)"),
+            edit(("range(num_epochs):", "range(num_epochs + 1):"), base=TRAINER),
             "after 0 epochs, expected 0"),
     Mistake("train_init_inside_epoch_loop", TRAIN,
             edit(("    w = np.random.normal(0, 0.01, (features.shape[1], 1))\n"
@@ -421,10 +399,12 @@ def closed_form(X, y):
                   "        b.attach_grad()"), base=TRAINER),
             "that is not where minibatch SGD with these arguments gets"),
     Mistake("train_init_scale_one", TRAIN,
-            train_cell(w_init="np.random.normal(size=(features.shape[1], 1))"),
+            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
+                  "np.random.normal(size=(features.shape[1], 1))"), base=TRAINER),
             "w has the default scale 1"),
     Mistake("train_init_uniform", TRAIN,
-            train_cell(w_init="np.random.uniform(size=(features.shape[1], 1))"),
+            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
+                  "np.random.uniform(size=(features.shape[1], 1))"), base=TRAINER),
             "draw w from N(0, 0.01^2)"),
     Mistake("train_inline_update_uphill", TRAIN,
             edit(("sgd([w, b], lr, batch_size)",

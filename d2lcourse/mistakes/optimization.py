@@ -3,36 +3,25 @@ from d2lcourse.mistakes import Alternative, Mistake, editor
 
 edit = editor(__name__)
 
-TRAIN_MINIBATCH = '''
+# The whole cell most train_minibatch mistakes change: the summed minibatch loss divided by
+# batch_size, the full-data loss written out twice (the reference takes means).
+TRAINER = '''
 def train_minibatch(features, labels, batch_size, lr, num_epochs):
     w = np.zeros((features.shape[1], 1))
     b = np.zeros(1)
     w.attach_grad()
     b.attach_grad()
-    losses = [{full_loss}]
+    losses = [squared_loss(linreg(features, w, b), labels).mean()]
     for epoch in range(num_epochs):
         for X, y in data_iter(batch_size, features, labels):
             with autograd.record():
-                l = {loss}
+                l = squared_loss(linreg(X, w, b), y)
             l.backward()
-            for param in {params}:
-                param[:] = {update}
-        losses.append({full_loss})
+            for param in (w, b):
+                param[:] = param - lr * param.grad / batch_size
+        losses.append(squared_loss(linreg(features, w, b), labels).mean())
     return np.stack(losses)
 '''
-
-
-def train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels).mean()",
-                         loss="squared_loss(linreg(X, w, b), y)",
-                         update="param - lr * param.grad / batch_size", params="(w, b)"):
-    """A whole train_minibatch cell like the reference, with some of its parts written
-    otherwise: the full-data loss, the minibatch loss, the update, the updated params."""
-    return TRAIN_MINIBATCH.format(full_loss=full_loss, loss=loss, update=update,
-                                  params=params)
-
-
-# The whole cell most train_minibatch mistakes change: a summed minibatch loss, / batch_size.
-TRAINER = train_minibatch_cell()
 
 MISTAKES = [
     # ---------------------------------------------------------------- gd
@@ -262,11 +251,11 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
     # ---------------------------------------------------------------- train_minibatch
     Mistake("train_minibatch_no_initial_loss", "train_minibatch",
             edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
-                  "[]"), base=train_minibatch_cell()),
+                  "[]"), base=TRAINER),
             "the loss before training (at w = 0, b = 0) comes first"),
     Mistake("train_minibatch_minibatch_loss", "train_minibatch",
             edit(("losses.append(squared_loss(linreg(features, w, b), labels).mean())",
-                  "losses.append(l.mean())"), base=train_minibatch_cell()),
+                  "losses.append(l.mean())"), base=TRAINER),
             "recorded the minibatch loss"),
     Mistake("train_minibatch_random_init", "train_minibatch",
             edit(("np.zeros((features.shape[1], 1))",
@@ -281,7 +270,7 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
                   "    return losses"), base=TRAINER),
             "returned a Python list for the losses"),
     Mistake("train_minibatch_no_batch_division", "train_minibatch",
-            train_minibatch_cell(update="param - lr * param.grad"),
+            edit(("param.grad / batch_size", "param.grad"), base=TRAINER),
             "batch_size times too large"),
     Mistake("train_minibatch_ignores_batch_size", "train_minibatch",
             edit(("for X, y in data_iter(batch_size, features, labels):\n"
@@ -307,44 +296,58 @@ def sgd_momentum(params, states, lr, momentum, batch_size):
                   "losses.append(full_loss)"), base=TRAINER),
             "from before the epoch's last update"),
     Mistake("train_minibatch_fixed_learning_rate", "train_minibatch",
-            train_minibatch_cell(update="param - 0.03 * param.grad / batch_size"),
+            edit(("- lr *", "- 0.03 *"), base=TRAINER),
             "ignores lr"),
-    Mistake("train_minibatch_mean_of_batch_means", "train_minibatch", train_minibatch_cell(
-        full_loss="np.stack([squared_loss(linreg(X, w, b), y).mean()\n"
+    Mistake("train_minibatch_mean_of_batch_means", "train_minibatch",
+            edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
+                  "[np.stack([squared_loss(linreg(X, w, b), y).mean()\n"
                   "                       for X, y in data_iter(batch_size, features, "
-                  "labels)]).mean()"),
+                  "labels)]).mean()]"),
+                 ("append(squared_loss(linreg(features, w, b), labels).mean())",
+                  "append(np.stack([squared_loss(linreg(X, w, b), y).mean()\n"
+                  "                       for X, y in data_iter(batch_size, features, "
+                  "labels)]).mean())"), base=TRAINER),
             "the mean of the minibatches' mean losses"),
     Mistake("train_minibatch_uphill", "train_minibatch",
-            train_minibatch_cell(update="param + lr * param.grad / batch_size"),
+            edit(("param - lr", "param + lr"), base=TRAINER),
             "the update goes uphill"),
     Mistake("train_minibatch_loss_without_half", "train_minibatch",
-            train_minibatch_cell(full_loss="((linreg(features, w, b) - labels) ** 2).mean()"),
+            edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
+                  "[((linreg(features, w, b) - labels) ** 2).mean()]"),
+                 ("losses.append(squared_loss(linreg(features, w, b), labels).mean())",
+                  "losses.append(((linreg(features, w, b) - labels) ** 2).mean())"), base=TRAINER),
             "without the 1/2 of squared_loss"),
     Mistake("train_minibatch_summed_losses", "train_minibatch",
-            train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels).sum()"),
+            edit(("labels).mean()]", "labels).sum()]"), ("labels).mean())", "labels).sum())"),
+                 base=TRAINER),
             "that is the sum over the examples"),
     Mistake("train_minibatch_mean_over_axis_0", "train_minibatch",
-            train_minibatch_cell(
-                full_loss="squared_loss(linreg(features, w, b), labels).mean(axis=0)"),
+            edit(("labels).mean()]", "labels).mean(axis=0)]"),
+                 ("labels).mean())", "labels).mean(axis=0))"), base=TRAINER),
             "a 1-D array (reshape(-1) it"),
     Mistake("train_minibatch_per_example_losses", "train_minibatch",
-            train_minibatch_cell(full_loss="squared_loss(linreg(features, w, b), labels)"),
+            edit(("[squared_loss(linreg(features, w, b), labels).mean()]",
+                  "[squared_loss(linreg(features, w, b), labels)]"),
+                 ("losses.append(squared_loss(linreg(features, w, b), labels).mean())",
+                  "losses.append(squared_loss(linreg(features, w, b), labels))"), base=TRAINER),
             "the mean of squared_loss over all the examples"),
     Mistake("train_minibatch_summed_loss_undivided", "train_minibatch",
-            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).sum()",
-                                 update="param - lr * param.grad"),
+            edit(("squared_loss(linreg(X, w, b), y)", "squared_loss(linreg(X, w, b), y).sum()"),
+                 ("param.grad / batch_size", "param.grad"), base=TRAINER),
             "the steps are far too large"),
     Mistake("train_minibatch_mean_loss_divided", "train_minibatch",
-            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).mean()"),
+            edit(("squared_loss(linreg(X, w, b), y)",
+                  "squared_loss(linreg(X, w, b), y).mean()"), base=TRAINER),
             "batch_size times too small"),
     Mistake("train_minibatch_loss_divided_twice", "train_minibatch",
-            train_minibatch_cell(loss="squared_loss(linreg(X, w, b), y).sum() / batch_size"),
+            edit(("squared_loss(linreg(X, w, b), y)",
+                  "squared_loss(linreg(X, w, b), y).sum() / batch_size"), base=TRAINER),
             "It learns too slowly"),
     Mistake("train_minibatch_divides_by_n", "train_minibatch",
-            train_minibatch_cell(update="param - lr * param.grad / len(labels)"),
+            edit(("/ batch_size", "/ len(labels)"), base=TRAINER),
             "not n"),
     Mistake("train_minibatch_updates_w_only", "train_minibatch",
-            train_minibatch_cell(params="(w,)"),
+            edit(("(w, b):", "(w,):"), base=TRAINER),
             "with one batch of all n examples"),
     Mistake("train_minibatch_gradient_once_per_epoch", "train_minibatch",
             edit(("range(num_epochs):",
