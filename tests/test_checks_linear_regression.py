@@ -14,7 +14,7 @@ import pytest
 from d2lcourse import autograd, np, npx
 from d2lcourse.checks import core
 from d2lcourse.checks import linear_regression as check
-from d2lcourse.mistakes.linear_regression import data_iter_cell, synthetic_cell
+from d2lcourse.mistakes.linear_regression import ITERATOR, SYNTHETIC
 from d2lcourse.solutions import linear_regression as ref
 
 from helpers import failure, quietly, replaying
@@ -424,13 +424,13 @@ def test_closed_form_takes_y_of_either_shape():
 
 def test_the_synthetic_data_template_of_the_mistakes_is_right_as_it_stands():
     namespace = {"np": np, "npx": npx}
-    exec(synthetic_cell(), namespace)
+    exec(SYNTHETIC, namespace)
     quietly(lambda: check.synthetic_data_statistics(namespace["synthetic_data"]))
 
 
 def test_the_data_iter_template_of_the_mistakes_is_right_as_it_stands():
     namespace = {"np": np, "random": random}
-    exec(data_iter_cell(), namespace)
+    exec(ITERATOR, namespace)
     quietly(lambda: check.data_iter_batches(namespace["data_iter"]))
 
 
