@@ -4,9 +4,10 @@
 replaces the reference solution cell of one graded function: where the mistake is a
 small change to the reference, by an :class:`Edit` of that cell (``edit((old, new))``,
 read from the assignment's source notebook; ``base=`` or ``like=`` edit another cell);
-where it is a different program, by a whole cell. The course's tests assert that each mistake loses points on its own function's
-tests, with a message naming it, and that each alternative keeps full marks;
-`d2lcourse demo` and the grading benchmark build sample classes from them.
+where it is a different program, by a whole cell. The course's tests assert that each
+mistake loses points on its own function's tests, with a message naming it, and that each
+alternative keeps full marks; `d2lcourse demo` and the grading benchmark build sample
+classes from them.
 """
 import functools
 import importlib
@@ -110,15 +111,14 @@ class Alternative(Case):
     cell: object
 
 
-def ignored_hyperparameters(function, cell, update_with_fixed_lr):
-    """The mistakes of trainer `function` that ignore lr, num_epochs or batch_size (a rate
-    of its own, the notebook's values pasted in): `cell(prepare=..., update=...)` builds a
-    whole cell of it with lines added at its start or another update."""
-    return [Mistake("train_fixed_learning_rate", function, cell(update=update_with_fixed_lr),
-                    "ignores lr"),
-            Mistake("train_notebook_epochs", function, cell(prepare="\n    num_epochs = 10"),
+def ignored_hyperparameters(function, fixed_lr, pasted):
+    """The mistakes of trainer `function` that ignore lr, num_epochs or batch_size: the
+    cell `fixed_lr` updates with a rate of its own; `pasted(line)` is the cell with `line`
+    (the notebook's value of num_epochs or batch_size) before training."""
+    return [Mistake("train_fixed_learning_rate", function, fixed_lr, "ignores lr"),
+            Mistake("train_notebook_epochs", function, pasted("num_epochs = 10"),
                     "ignores num_epochs"),
-            Mistake("train_batch_size_256", function, cell(prepare="\n    batch_size = 256"),
+            Mistake("train_batch_size_256", function, pasted("batch_size = 256"),
                     "ignores batch_size")]
 
 

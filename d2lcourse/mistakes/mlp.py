@@ -5,26 +5,6 @@ edit = editor(__name__)
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
 
-TRAIN_MLP = """
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):{prepare}
-    params = init_mlp_params(784, num_hiddens, 10)
-    for epoch in range(num_epochs):{each_epoch}
-        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).sum()
-            loss.backward()
-            for param in params:
-                param[:] = {update}
-    return params
-"""
-
-
-def train_mlp_cell(prepare="", each_epoch="", update="param - lr * param.grad / batch_size"):
-    """A whole plain-SGD train_mlp cell with some of its parts written otherwise: lines
-    before the parameters are made, lines at the start of each epoch, the update."""
-    return TRAIN_MLP.format(prepare=prepare, each_epoch=each_epoch, update=update)
-
-
 INIT_MLP_PARAMS = """
 def draw(sigma, shape):
     {draw}
@@ -47,8 +27,20 @@ def init_cell(draw, first=""):
     return INIT_MLP_PARAMS.format(draw=draw, first=first)
 
 
-# The plain-SGD trainer the mistakes written as `edit(..., base=TRAINER)` change.
-TRAINER = train_mlp_cell()
+# The plain-SGD trainer (the reference adds momentum and a cosine decay) that the trainer
+# mistakes written as `edit(..., base=TRAINER)` change.
+TRAINER = '''
+def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
+    params = init_mlp_params(784, num_hiddens, 10)
+    for epoch in range(num_epochs):
+        for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):
+            with autograd.record():
+                loss = softmax_cross_entropy(mlp(X, params), y).sum()
+            loss.backward()
+            for param in params:
+                param[:] = param - lr * param.grad / batch_size
+    return params
+'''
 
 MISTAKES = [
     # ---------------------------------------------------------------- activations
@@ -120,7 +112,8 @@ SLOPES = np.array([0.0, 1.0])
 def relu_grad(X):
     return SLOPES[(X > 0).astype("int32")].astype(X.dtype)
 ''', "reads the global `SLOPES`, bound by `SLOPES = np.array([0.0, 1.0])`"),
-    Mistake("relu_grad_bool", "relu_grad", edit(("(X > 0).astype(X.dtype)", "X > 0")), "bool array"),
+    Mistake("relu_grad_bool", "relu_grad", edit(("(X > 0).astype(X.dtype)", "X > 0")),
+            "bool array"),
     Mistake("relu_grad_autograd", "relu_grad", '''
 def relu_grad(X):
     X = X.copy()
@@ -383,19 +376,31 @@ def mlp(X, params):
             edit(("(1 + math.cos(math.pi * step / num_steps)) / 2",
                   "math.cos(math.pi * step / num_steps)")),
             "with lr > 0 at every step"),
-    *ignored_hyperparameters(TRAIN, train_mlp_cell, "param - 0.1 * param.grad / batch_size"),
+    *ignored_hyperparameters(
+        TRAIN, edit(("param - lr", "param - 0.1"), base=TRAINER),
+        lambda line: edit(("batch_size=256):", f"batch_size=256):\n    {line}"), base=TRAINER)),
     Mistake("train_reads_the_training_set", TRAIN,
-            "from d2lcourse.data import read_fashion_mnist\n" + train_mlp_cell(
-                prepare='\n    X_train, y_train = read_fashion_mnist("train")'),
+            edit(("\ndef", "from d2lcourse.data import read_fashion_mnist\n\ndef"),
+                 ("batch_size=256):",
+                  'batch_size=256):\n    X_train, y_train = read_fashion_mnist("train")'),
+                 base=TRAINER),
             "ignores the labels it is given"),
-    Mistake("train_standardises_the_pixels", TRAIN, train_mlp_cell(
-        prepare="\n    X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
+    Mistake("train_standardises_the_pixels", TRAIN,
+            edit(("batch_size=256):",
+                  "batch_size=256):\n"
+                  "    X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
+                 base=TRAINER),
             "training diverged"),
-    Mistake("train_on_the_first_examples", TRAIN, train_mlp_cell(
-        prepare="\n    X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
+    Mistake("train_on_the_first_examples", TRAIN,
+            edit(("batch_size=256):",
+                  "batch_size=256):\n"
+                  "    X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
+                 base=TRAINER),
             "every epoch visits all the training examples"),
-    Mistake("train_initialises_every_epoch", TRAIN, train_mlp_cell(
-        each_epoch="\n        params = init_mlp_params(784, num_hiddens, 10)"),
+    Mistake("train_initialises_every_epoch", TRAIN,
+            edit(("range(num_epochs):",
+                  "range(num_epochs):\n"
+                  "        params = init_mlp_params(784, num_hiddens, 10)"), base=TRAINER),
             "create the parameters once"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes

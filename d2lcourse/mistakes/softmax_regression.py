@@ -7,12 +7,14 @@ GRAD = "softmax_cross_entropy_grad"   # calls the student's softmax
 MODEL = "softmax_regression"          # calls the student's softmax
 TRAIN = "train_softmax_regression"    # calls the student's softmax_cross_entropy
 
-TRAIN_SHUFFLED = '''
+# The plain minibatch-SGD trainer, shuffled every epoch (the reference adds momentum and a
+# cosine decay), that the trainer mistakes written as `edit(..., base=TRAINER)` change.
+TRAINER = '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
     X = X_train.reshape(X_train.shape[0], -1)
-    n = X.shape[0]{prepare}
-    W = np.random.normal(0, 0.01, {W_shape})
-    b = np.zeros({b_shape})
+    n = X.shape[0]
+    W = np.random.normal(0, 0.01, (X.shape[1], 10))
+    b = np.zeros(10)
     W.attach_grad()
     b.attach_grad()
     for epoch in range(num_epochs):
@@ -21,32 +23,12 @@ def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size
         for i in range(0, n, batch_size):
             batch = order[i:i + batch_size]
             with autograd.record():
-                loss = {loss}
+                loss = softmax_cross_entropy(X[batch] @ W + b, y_train[batch])
             loss.backward()
-            {loop}
-                {update}
-{end}
+            for p in (W, b):
+                p[:] = p - lr * p.grad / len(batch)
+    return W, b
 '''
-
-
-def train_cell(prepare="", W_shape="(X.shape[1], 10)", b_shape="10",
-               loss="softmax_cross_entropy(X[batch] @ W + b, y_train[batch])",
-               loop="for p in (W, b):", update="p[:] = p - lr * p.grad / len(batch)",
-               end="    return W, b"):
-    """A whole train_softmax_regression cell (minibatch SGD, shuffled every epoch) with
-    some of its parts written otherwise: lines after `n = ...`, the shapes of W and b,
-    the minibatch loss, the loop over the parameters and the update of each, the lines
-    after the inner loop."""
-    return TRAIN_SHUFFLED.format(prepare=prepare, W_shape=W_shape, b_shape=b_shape, loss=loss,
-                                 loop=loop, update=update, end=end)
-
-# A trainer that reads the training set from disk instead of using its arguments.
-READS_FASHION_MNIST = "from d2lcourse.data import read_fashion_mnist\n"
-REPLACES_ARGUMENTS = '''
-    X_train, y_train = read_fashion_mnist("train")
-    X = X_train.reshape(X_train.shape[0], -1)
-    n = X.shape[0]'''
-
 
 MISTAKES = [
     # ---------------------------------------------------------------- softmax
@@ -310,50 +292,75 @@ def softmax_regression(X, W, b):
                   "softmax(X.reshape(-1, W.shape[0]) @ W) + b")),
             "softmax must be the last step"),
     # ---------------------------------------------------------------- train_softmax_regression
-    Mistake("train_rebinds_the_weights", TRAIN, train_cell(
-        loop="for p in (b,):", update="p[:] = p - lr * p.grad / len(batch)\n"
-        "            W = W - lr * W.grad / len(batch)"), "a .grad is None"),
-    Mistake("train_rebinds_both_parameters", TRAIN, train_cell(
-        loop="for p in (W, b):", update="p = p - lr * p.grad / len(batch)\n"
-        "            W, b = W - lr * W.grad / len(batch), b - lr * b.grad / len(batch)"),
-        "found nothing to differentiate"),
+    Mistake("train_rebinds_the_weights", TRAIN,
+            edit(("for p in (W, b):", "for p in (b,):"),
+                 ("len(batch)\n", "len(batch)\n            W = W - lr * W.grad / len(batch)\n"),
+                 base=TRAINER),
+            "a .grad is None"),
+    Mistake("train_rebinds_both_parameters", TRAIN,
+            edit(("p[:] = p - lr * p.grad / len(batch)",
+                  "p = p - lr * p.grad / len(batch)\n"
+                  "            W, b = W - lr * W.grad / len(batch), b - lr * b.grad / len(batch)"),
+                 base=TRAINER),
+            "found nothing to differentiate"),
     Mistake("train_without_shuffling", TRAIN,
             edit(("for X_batch, y_batch in ArrayBatches(X, y_train, batch_size, shuffle=True):",
                   "for i in range(0, X.shape[0], batch_size):\n"
                   "            X_batch, y_batch = X[i:i + batch_size], y_train[i:i + batch_size]"),
                  like="train_with_array_batches"),
             "draw a new random order of the examples every epoch"),
-    Mistake("train_goes_uphill", TRAIN, train_cell(update="p[:] = p + lr * p.grad / len(batch)"),
+    Mistake("train_goes_uphill", TRAIN, edit(("p - lr", "p + lr"), base=TRAINER),
             "the updates go uphill"),
     Mistake("train_without_dividing_by_the_batch_size", TRAIN,
-            train_cell(update="p[:] = p - lr * p.grad"), "times too large"),
-    Mistake("train_divides_mean_loss_by_batch_size", TRAIN, train_cell(
-        loss="softmax_cross_entropy(X[batch] @ W + b, y_train[batch]).mean()"),
+            edit(("p.grad / len(batch)", "p.grad"), base=TRAINER),
+            "times too large"),
+    Mistake("train_divides_mean_loss_by_batch_size", TRAIN,
+            edit(("softmax_cross_entropy(X[batch] @ W + b, y_train[batch])",
+                  "softmax_cross_entropy(X[batch] @ W + b, y_train[batch]).mean()"), base=TRAINER),
             "divide by the batch size twice"),
-    Mistake("train_returns_the_losses_too", TRAIN, train_cell(
-        prepare="\n    losses = []",
-        end="        losses.append(float(loss.mean()))\n    return W, b, losses"),
+    Mistake("train_returns_the_losses_too", TRAIN,
+            edit(("n = X.shape[0]", "n = X.shape[0]\n    losses = []"),
+                 ("    return W, b",
+                  "        losses.append(float(loss.mean()))\n    return W, b, losses"),
+                 base=TRAINER),
             "expected the pair (W, b)"),
-    Mistake("train_with_transposed_weights", TRAIN, train_cell(
-        W_shape="(10, X.shape[1])",
-        loss="softmax_cross_entropy(X[batch] @ W.T + b, y_train[batch])"),
+    Mistake("train_with_transposed_weights", TRAIN,
+            edit(("np.random.normal(0, 0.01, (X.shape[1], 10))",
+                  "np.random.normal(0, 0.01, (10, X.shape[1]))"),
+                 ("@ W +",
+                  "@ W.T +"), base=TRAINER),
             "the model computes X @ W with one row of 784 pixels per example"),
-    Mistake("train_with_one_weight_column", TRAIN, train_cell(W_shape="(X.shape[1], 1)"),
+    Mistake("train_with_one_weight_column", TRAIN,
+            edit(("np.random.normal(0, 0.01, (X.shape[1], 10))",
+                  "np.random.normal(0, 0.01, (X.shape[1], 1))"), base=TRAINER),
             "one column of weights per class"),
-    Mistake("train_with_a_single_bias", TRAIN, train_cell(b_shape="1"), "one bias per class"),
-    Mistake("train_standardises_the_pixels", TRAIN, train_cell(
-        prepare="\n    X = (X - X.mean(axis=0)) / X.std(axis=0)"), "standard deviation 0"),
-    Mistake("train_updates_the_loop_variable", TRAIN,
-            train_cell(update="p = p - lr * p.grad / len(batch)"),
+    Mistake("train_with_a_single_bias", TRAIN, edit(("np.zeros(10)", "np.zeros(1)"), base=TRAINER),
+            "one bias per class"),
+    Mistake("train_standardises_the_pixels", TRAIN,
+            edit(("X.shape[0]",
+                  "X.shape[0]\n    X = (X - X.mean(axis=0)) / X.std(axis=0)"), base=TRAINER),
+            "standard deviation 0"),
+    Mistake("train_updates_the_loop_variable", TRAIN, edit(("p[:]", "p"), base=TRAINER),
             "the parameters are not updated"),
-    Mistake("train_returns_inside_the_loop", TRAIN, train_cell(end="            return W, b"),
+    Mistake("train_returns_inside_the_loop", TRAIN,
+            edit(("    return W, b", "            return W, b"), base=TRAINER),
             "the return comes after both loops"),
-    *ignored_hyperparameters(TRAIN, train_cell, "p[:] = p - 0.1 * p.grad / len(batch)"),
-    Mistake("train_reads_the_training_set", TRAIN, READS_FASHION_MNIST + train_cell(
-        prepare=REPLACES_ARGUMENTS), "ignores the labels it is given"),
-    Mistake("train_on_the_first_examples", TRAIN, train_cell(
-        prepare="\n    X, y_train = X[:500], y_train[:500]  # faster while testing"
-                "\n    n = X.shape[0]"),
+    *ignored_hyperparameters(
+        TRAIN, edit(("p - lr", "p - 0.1"), base=TRAINER),
+        lambda line: edit(("n = X.shape[0]", f"n = X.shape[0]\n    {line}"), base=TRAINER)),
+    Mistake("train_reads_the_training_set", TRAIN,
+            edit(("\ndef", "from d2lcourse.data import read_fashion_mnist\n\ndef"),
+                 ("n = X.shape[0]",
+                  "n = X.shape[0]\n"
+                  '    X_train, y_train = read_fashion_mnist("train")\n'
+                  "    X = X_train.reshape(X_train.shape[0], -1)\n"
+                  "    n = X.shape[0]"), base=TRAINER),
+            "ignores the labels it is given"),
+    Mistake("train_on_the_first_examples", TRAIN,
+            edit(("n = X.shape[0]",
+                  "n = X.shape[0]\n"
+                  "    X, y_train = X[:500], y_train[:500]  # faster while testing\n"
+                  "    n = X.shape[0]"), base=TRAINER),
             "every example once"),
     Mistake("train_initialises_every_epoch", TRAIN, '''
 def train_softmax_regression(X_train, y_train, num_epochs=10, lr=0.1, batch_size=256):
@@ -471,9 +478,10 @@ def accuracy(y_hat, y):
     Alternative("model_with_dot", MODEL,
                 edit(("softmax(X.reshape(-1, W.shape[0]) @ W + b)",
                       "softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)"))),
-    Alternative("train_with_gluon_loss", TRAIN, train_cell(
-        prepare="\n    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()",
-        loss="loss_fn(X[batch] @ W + b, y_train[batch])")),
+    Alternative("train_with_gluon_loss", TRAIN,
+                edit(("n = X.shape[0]",
+                      "n = X.shape[0]\n    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()"),
+                     ("softmax_cross_entropy(X[batch]", "loss_fn(X[batch]"), base=TRAINER)),
     Alternative("train_plain_sgd_d2l_style", TRAIN, '''
 import random
 
