@@ -94,7 +94,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     data_dir = Unicode("", help="Fashion-MNIST folder for the sandbox "
                                 "(default: the one d2lcourse finds)").tag(config=True)
 
-    verdict = Dict(None, allow_none=True, help="The verdict (Verdict.to_json()) to record "
+    verdict = Dict(default_value=None, allow_none=True, help="The verdict (Verdict.to_json()) to record "
                    "instead of judging: `d2lcourse grade` sets it for each run of nbgrader "
                    "autograde, which records one submission").tag(config=True)
 
