@@ -9,7 +9,10 @@ normalised with Python's own `ast` and `tokenize`, compared function by function
    which every name a student chooses is `V` and strings are `S`; attribute names,
    keyword arguments, builtins and numbers stay. Hashes of
    K-token windows are taken inside each statement (so reordered statements keep their
-   fingerprints) and winnowed (the smallest of each WINDOW consecutive hashes).
+   fingerprints) and winnowed (the smallest of each WINDOW consecutive hashes), and one
+   hash of each whole statement: two statements that differ in a token differ in a
+   fingerprint, so a student's own way of writing a line (`out = ...; return out`, an
+   operand commuted) is not read as a part of someone else's code.
 2. `weights` - a fingerprint that the released stub has counts for nothing; one that
    many submissions share is an idiom and counts little: weight log(N/df)/log(N) for a
    fingerprint in df of N students.
@@ -255,14 +258,15 @@ def _hash(tokens):
 
 
 def fingerprints(source):
-    """{fingerprint: line} of a cell: winnowed K-token hashes inside each statement."""
+    """{fingerprint: line} of a cell: winnowed K-token hashes inside each statement, and a
+    hash of each whole statement."""
     prints = {}
     for line, tokens in statements(source):
         hashes = ([_hash(tokens[i:i + K]) for i in range(len(tokens) - K + 1)]
                   if len(tokens) >= K else [_hash(tokens)])
         chosen = hashes if len(hashes) <= WINDOW else {
             min(hashes[i:i + WINDOW]) for i in range(len(hashes) - WINDOW + 1)}
-        for value in chosen:
+        for value in [*chosen, _hash(tokens)]:     # and the whole statement
             prints.setdefault(value, line)
     return prints
 

@@ -44,6 +44,15 @@ def test_other_code_has_other_fingerprints():
     assert similarity.fingerprints(SOFTMAX).keys() != similarity.fingerprints(other).keys()
 
 
+def test_a_line_written_another_way_is_not_read_as_part_of_someone_elses_code():
+    # a student of the synthetic class who shifts O in place; another who also names the
+    # result: every K-token window of the first is in the second, the whole lines are not
+    own = ("def softmax(O):\n    O -= np.max(O, axis=-1, keepdims=True)\n    E = np.exp(O)\n"
+           "    return E / np.sum(E, keepdims=True, axis=1)\n")
+    other = own.replace("    return E /", "    out = E /") + "    return out\n"
+    assert not similarity.fingerprints(own).keys() <= similarity.fingerprints(other).keys()
+
+
 SPLIT = '''def shifted(logits, axis=1):
     return logits - logits.max(axis=axis, keepdims=True)
 
@@ -147,3 +156,43 @@ def test_known_sources_are_the_reference_the_alternatives_and_d2l():
     assert set(known["reference"]) == set(ASSIGNMENTS["02_linear_regression"].functions)
     assert {"synthetic_data", "linreg", "squared_loss", "sgd"} <= set(known["d2l"])
     assert any(name.startswith("alternative ") for name in known)
+
+
+HABITUAL = """def f(x, y):
+    x -= x.max(axis=1, keepdims=True)
+    n = x.shape[0]
+    return -np.log(x.sum(axis=1) ** 2 + 1) / n + (y == 1)
+"""
+
+
+def test_a_students_habits_change_the_code_but_not_what_it_computes():
+    import numpy
+    rng = numpy.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3)), numpy.array([1, 0, 1, 2])
+
+    def run(source):
+        namespace = {"np": numpy}
+        exec(source, namespace)
+        return namespace["f"](x.copy(), y)
+
+    never = dict.fromkeys(synthetic.HABITS, 0.0)
+    assert similarity.fingerprints(synthetic.styled(HABITUAL, random.Random(0), never)).keys() \
+        == similarity.fingerprints(HABITUAL).keys()
+    for seed in range(5):
+        always = synthetic.styled(HABITUAL, random.Random(seed),
+                                  dict.fromkeys(synthetic.HABITS, 1.0))
+        assert numpy.allclose(run(always), run(HABITUAL))
+        assert similarity.fingerprints(always).keys() != similarity.fingerprints(HABITUAL).keys()
+
+
+def test_a_copy_is_findable_only_when_its_functions_are_not_what_many_others_wrote():
+    reference = {f: versions[0] for f, versions in synthetic.variants().items()}
+    cells = {f"x{n:02d}": dict(reference) for n in range(20)}
+    unusual = {f: source.rstrip() + f"\n    unusual = {n}.5\n"   # numbers stay in fingerprints
+               for n, (f, source) in enumerate(reference.items())}
+    cells.update({"common": dict(reference), "copies common": dict(reference),
+                  "unusual": unusual, "copies unusual": dict(unusual)})
+    planted = [synthetic.Planted("common", "copies common", "rename", "3 of 7", COPIED),
+               synthetic.Planted("unusual", "copies unusual", "rename", "3 of 7", COPIED)]
+    assert synthetic.findable(cells, planted, set()) == {"copies common": False,
+                                                         "copies unusual": True}
