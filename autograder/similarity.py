@@ -18,7 +18,10 @@ normalised with Python's own `ast` and `tokenize`, compared function by function
    fingerprint in df of N students.
 3. `compare` - for each function, one sparse product of the document x fingerprint
    index gives the weight every pair shares (pairs that share none are never visited).
-   A function matches when both share MATCH_SHARE of the smaller side; its evidence is
+   A function matches when both share MATCH_SHARE (0.95) of the smaller side's weight:
+   what a copy hides behind is seen through, so its smaller side is shared whole, while a
+   line that an independent student wrote their own way usually costs more than that (at
+   0.9 such near forms matched, and raised the evidence needed). Its evidence is
    -log10 of the share of the class that shares as much weight with either side (code
    that many write, or a part of it such as a one-line function, carries little; a
    function only the pair shares carries log10 N).
@@ -64,7 +67,7 @@ from d2lcourse.autograder import reports
 
 K = 5                 # tokens per fingerprint
 WINDOW = 4            # winnowing window: a match of K + WINDOW - 1 tokens is always seen
-MATCH_SHARE = 0.9     # a function matches when both share this much of the smaller side
+MATCH_SHARE = 0.95    # a function matches when both share this much of the smaller side
 FALSE_ALARM = 2e-5    # chance that a pair of independent students is flagged: 1 in 50,000
 STEP = 0.01           # resolution of evidence (powers of ten) in needed_evidence
 KEPT_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self"}
