@@ -20,8 +20,9 @@ normalised with Python's own `ast` and `tokenize`, compared function by function
    index gives the weight every pair shares (pairs that share none are never visited).
    A function matches when both share MATCH_SHARE (0.95) of the smaller side's weight:
    what a copy hides behind is seen through, so its smaller side is shared whole, while a
-   line that an independent student wrote their own way usually costs more than that (at
-   0.9 such near forms matched, and raised the evidence needed). Its evidence is
+   line of a short function that an independent student wrote their own way costs more
+   than that (at 0.9 such near forms matched, and raised the evidence needed). Its
+   evidence is
    -log10 of the share of the class that shares as much weight with either side (code
    that many write, or a part of it such as a one-line function, carries little; a
    function only the pair shares carries log10 N).

@@ -53,6 +53,17 @@ def test_a_line_written_another_way_is_not_read_as_part_of_someone_elses_code():
     assert not similarity.fingerprints(own).keys() <= similarity.fingerprints(other).keys()
 
 
+def test_a_copy_shares_all_of_a_function_and_a_line_written_another_way_does_not_match():
+    copied = synthetic.obfuscate(SOFTMAX, "softmax", "helpers", random.Random(0))
+    near = SOFTMAX.replace("return E / E.sum(", "return E / np.sum(E, ")
+    documents = [similarity.Document(("student", name), source, similarity.fingerprints(source))
+                 for name, source in (("own", SOFTMAX), ("copy", copied), ("near", near))]
+    uniform = dict.fromkeys((v for d in documents for v in d.prints), 1.0)
+    shares = {(i, j): share for i, j, _, share in similarity.closeness(documents, uniform)}
+    assert shares[0, 1] == pytest.approx(1.0)             # renamed, split, dead code, comments
+    assert shares[0, 2] < similarity.MATCH_SHARE
+
+
 SPLIT = '''def shifted(logits, axis=1):
     return logits - logits.max(axis=axis, keepdims=True)
 
