@@ -71,7 +71,8 @@ gpu-check:
 # and the check engine (pyproject.toml configures both).
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy d2lcourse/model.py autograder/wire.py d2lcourse/checks/core.py
+	$(BIN)/mypy d2lcourse/model.py autograder/wire.py d2lcourse/checks/core.py d2lcourse/checks/spec.py \
+		d2lcourse/checks/properties.py d2lcourse/notebooks.py d2lcourse/grading.py d2lcourse/course.py
 
 benchmark: install
 	$(BIN)/python benchmarks/training.py
