@@ -1,8 +1,9 @@
 """The student package holds no answer, and its visible tests say what the instructor's say.
 
 For two schedules (nothing published; 01-04 published), `make student-wheel` builds the
-wheel, which is installed into a fresh virtual environment with its pinned dependencies
-(downloaded from the package index once, into build/student/). There:
+wheel. The first is installed into a fresh virtual environment with its pinned
+dependencies (downloaded from the package index once, into build/student/), the second
+over it, as a student upgrades. There:
 
 - no file has a significant line (whitespace, comments and docstrings dropped; a line
   that computes something, of 14 characters or more, not in the released stub and not an
@@ -12,7 +13,9 @@ wheel, which is installed into a fresh virtual environment with its pinned depen
   imported, and the command line has only `check` and `doctor`;
 - every released notebook whose setup is satisfied self-checks with the same results as
   in the instructor's install, for the reference, the released stub, every catalogued
-  mistake and every alternative;
+  mistake and every alternative (with 01-04 published, only the notebooks whose setup
+  imports a published solution replay them all: the two wheels differ in those solutions
+  alone);
 - the grader shows later setup cells the published solutions only.
 """
 import ast
@@ -24,6 +27,7 @@ import re
 import subprocess
 import sys
 import tokenize
+import zipfile
 
 import nbformat
 import pytest
@@ -117,20 +121,59 @@ def wheelhouse():
     return folder
 
 
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    """{schedule: the student wheel `make student-wheel` builds for it}."""
+    built = {}
+    for schedule, published in SCHEDULES.items():
+        dist = tmp_path_factory.mktemp(f"student-{schedule}") / "dist"
+        subprocess.run(["make", "-s", "student-wheel", f"PUBLISHED={' '.join(published)}",
+                        f"STUDENT_DIST={dist}"], cwd=REPOSITORY, check=True)
+        found = list(dist.glob("*.whl"))
+        assert len(found) == 1, f"expected one wheel in {dist}: {found}"
+        built[schedule] = found[0]
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """A fresh virtual environment, which the schedules' wheels are installed into in turn."""
+    folder = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    return folder
+
+
 @pytest.fixture(scope="module", params=list(SCHEDULES))
-def student_venv(request, wheelhouse, tmp_path_factory):
-    """(published ids, the venv) with the student wheel of that schedule installed."""
-    published = SCHEDULES[request.param]
-    root = tmp_path_factory.mktemp(f"student-{request.param}")
-    subprocess.run(["make", "-s", "student-wheel", f"PUBLISHED={' '.join(published)}",
-                    f"STUDENT_DIST={root / 'dist'}"], cwd=REPOSITORY, check=True)
-    wheels = list((root / "dist").glob("*.whl"))
-    assert len(wheels) == 1, f"expected one wheel in {root / 'dist'}: {wheels}"
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+def student_venv(request, wheelhouse, wheels, venv):
+    """(published ids, the venv) with the student wheel of that schedule installed: the
+    first one into the fresh venv with its pinned dependencies, the next one over it, as a
+    student upgrades when solutions are published (the wheels differ in those alone)."""
+    installed = list(venv.glob("lib/python*/site-packages/d2lcourse-*.dist-info"))
+    upgrade = ["--force-reinstall", "--no-deps"] if installed else []
     subprocess.run([venv_python(venv), "-m", "pip", "install", "-q", "--no-compile",
-                    "--no-index", "--find-links", str(wheelhouse), str(wheels[0])], check=True)
-    return published, venv
+                    "--no-index", "--find-links", str(wheelhouse), *upgrade,
+                    str(wheels[request.param])], check=True)
+    return SCHEDULES[request.param], venv
+
+
+def wheel_files(wheel):
+    """{path: bytes} of the wheel's files but its RECORD (a list of the others)."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name) for name in archive.namelist()
+                if not name.endswith(".dist-info/RECORD")}
+
+
+def test_the_schedules_differ_only_in_the_published_solutions(wheels):
+    """Publishing adds the published reference solutions and changes nothing else (the
+    recorded answers neither: the first build may record them, the second reads them from
+    build/student/), so an assignment whose setup cells import no reference solution
+    self-checks the same in every schedule (test_visible_tests_say_what_the_instructors_say
+    relies on it)."""
+    nothing, published = (wheel_files(wheels[schedule]) for schedule in SCHEDULES)
+    added = {f"d2lcourse/solutions/{ASSIGNMENTS[a].module}.py" for a in SCHEDULES["01-04"]}
+    assert set(published) - set(nothing) == added
+    assert set(nothing) <= set(published)
+    assert [name for name in nothing if nothing[name] != published[name]] == []
 
 
 TEXT = {".py", ".pyi", ".pyx", ".txt", ".md", ".rst", ".json", ".ipynb", ".cfg", ".toml",
@@ -181,9 +224,9 @@ def test_answers_cannot_be_imported_and_the_tools_work(student_venv):
         found = subprocess.run([venv_python(venv), "-c", f"import {module}"],
                                capture_output=True, text=True, cwd=venv)
         assert found.returncode != 0 and "ModuleNotFoundError" in found.stderr, module
-    for assignment_id in published:
-        module = f"d2lcourse.solutions.{ASSIGNMENTS[assignment_id].module}"
-        subprocess.run([venv_python(venv), "-c", f"import {module}"], check=True, cwd=venv)
+    if published:  # in one process: each loads MXNet
+        modules = ", ".join(f"d2lcourse.solutions.{ASSIGNMENTS[a].module}" for a in published)
+        subprocess.run([venv_python(venv), "-c", f"import {modules}"], check=True, cwd=venv)
     commands = subprocess.run([str(venv / "bin" / "d2lcourse"), "--help"], cwd=venv,
                               capture_output=True, text=True, check=True).stdout
     assert "check" in commands and "doctor" in commands
@@ -222,6 +265,16 @@ def grading_setup(assignment):
     return grading.setup_sources(notebooks.read(assignment.source_path()))
 
 
+def replayed(assignment, published, runs):
+    """The runs a schedule replays: all of them with nothing published, or where the setup
+    cells import a reference solution; else the reference and the released stub (the
+    package runs them as with nothing published: see
+    test_the_schedules_differ_only_in_the_published_solutions)."""
+    if not published or unpublished_references(grading_setup(assignment), ()):
+        return runs
+    return {name: runs[name] for name in ("reference", "released_stub")}
+
+
 def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
     published, venv = student_venv
     ready = [a for a in ASSIGNMENTS.values()
@@ -237,7 +290,8 @@ def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
             if notebooks.is_test_cell(cell):
                 cell.source = notebooks.without_hidden_tests(cell.source)
         nbformat.write(notebook, str(released / assignment.notebook))
-        runs = student_package.visible_cases(assignment, notebook)
+        runs = replayed(assignment, published,
+                        student_package.visible_cases(assignment, notebook))
         cases[assignment.id] = runs
         recorded = student_package.recorded_results(assignment)
         expected.update({f"{assignment.id}/{name}": [list(r) for r in recorded[name]]
