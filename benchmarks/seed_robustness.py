@@ -130,7 +130,7 @@ def main():
             with grader_seeds(run):
                 for name, sources, tested in found:
                     functions = grading.define_functions(assignment.functions, setup, sources)
-                    for test in notebooks.test_cells(source):
+                    for test in notebooks.graded_tests(source):
                         test_id = test.grade_id
                         if assignment.owner_of(test_id) in tested:
                             with closeness_seen(worst, test_id):

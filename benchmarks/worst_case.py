@@ -201,7 +201,7 @@ def main():
     args = parser.parse_args()
     source = notebooks.read(SOURCE)
     setup = notebooks.setup_sources(source)
-    tests = notebooks.test_cells(source)
+    tests = notebooks.graded_tests(source)
     limits = Limits(seconds=args.timeout)
     warm_up(ASSIGNMENT, setup)
     print(f"load {os.getloadavg()[0]:.1f}; --timeout {args.timeout:g} s; "

@@ -20,7 +20,7 @@ import traceback
 
 from d2lcourse.model import SubmissionFault, TestResult
 from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
-from d2lcourse.notebooks import setup_sources, solution_sources, test_cells, without_hidden_tests
+from d2lcourse.notebooks import setup_sources, solution_sources, graded_tests, without_hidden_tests
 
 
 MAX_MESSAGE_CHARS = 4000     # of a test's failure message
@@ -127,7 +127,7 @@ def grade_sources(assignment, source_notebook, sources, hidden=True, only=None):
     """The TestResults of the source notebook's tests (of the functions `only`, default
     all) on the solution cells `sources` ({grade_id: source}), in this process."""
     functions = define_functions(assignment.functions, setup_sources(source_notebook), sources)
-    return run_tests(assignment, test_cells(source_notebook), functions, hidden, only)
+    return run_tests(assignment, graded_tests(source_notebook), functions, hidden, only)
 
 
 def grade(assignment, source_notebook, student_notebook, hidden=True):

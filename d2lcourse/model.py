@@ -31,7 +31,7 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TestCell:
-    """A test cell as data: trusted code from the source notebook (`notebooks.test_cells`)
+    """A test cell as data: trusted code from the source notebook (`notebooks.graded_tests`)
     or from nbgrader's gradebook (`nbgrader_plugin.trusted_code`)."""
     __test__ = False  # not a pytest class
     grade_id: str

@@ -115,10 +115,11 @@ def setup_sources(notebook):
     return [cell.source for cell in graded_cells(notebook).values() if is_setup_cell(cell)]
 
 
-def test_cells(notebook):
+def graded_tests(notebook):
     """The test cells, in order, as `TestCell`s."""
     return [TestCell(name, cell.source, float(nbgrader_metadata(cell).get("points", 0)))
             for name, cell in graded_cells(notebook).items() if is_test_cell(cell)]
+
 
 
 def without_hidden_tests(source):

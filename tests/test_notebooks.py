@@ -157,7 +157,7 @@ def test_a_setup_cell_is_locked():
 @pytest.mark.parametrize("assignment_id", IDS)
 def test_test_cells_are_read_as_data_with_their_points(assignment_id):
     notebook = source(assignment_id)
-    tests = notebooks.test_cells(notebook)
+    tests = notebooks.graded_tests(notebook)
     cells = [c for c in notebook.cells if notebooks.is_test_cell(c)]
     assert [(t.grade_id, t.source, t.points) for t in tests] == [
         (notebooks.grade_id(c), c.source, float(c.metadata.nbgrader.points)) for c in cells]
@@ -168,7 +168,7 @@ def test_check_leaves_out_the_hidden_tests_the_grader_runs():
     for `d2lcourse check` (here: a hidden test that always fails)."""
     assignment = ASSIGNMENTS["01_ndarray_autograd"]
     notebook = source(assignment.id)
-    test = notebooks.test_cells(notebook)[0]
+    test = notebooks.graded_tests(notebook)[0]
     hidden = TestCell(test.grade_id, test.source + "\n### BEGIN HIDDEN TESTS\n"
                       "raise AssertionError('hidden')\n### END HIDDEN TESTS\n", test.points)
     functions = grading.define_functions(assignment.functions, notebooks.setup_sources(notebook),

@@ -29,7 +29,7 @@ from d2lcourse.autograder.grade import GradingIncomplete, Recorder, grade
 from d2lcourse.autograder.pages import REPORT_POLICY, feedback_policy, mathjax_script
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.course import ASSIGNMENTS
-from d2lcourse.notebooks import read, test_cells
+from d2lcourse.notebooks import read, graded_tests
 
 CHROMIUM = "/usr/bin/chromium"
 ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
@@ -354,7 +354,7 @@ HOSTILE_ID = f"<script>{attack('id')}</script>"
 
 def widest_tests():
     source = read(WIDEST.source_path())
-    return [TestCell(t.grade_id, "", t.points) for t in test_cells(source)]
+    return [TestCell(t.grade_id, "", t.points) for t in graded_tests(source)]
 
 
 def verdicts_of_every_kind(tests):

@@ -119,7 +119,7 @@ def course_notebook(assignment):
     """(setup, tests, reference solution cells) of an assignment's source notebook."""
     path = REPOSITORY / "assignments" / "source" / assignment.id / assignment.notebook
     notebook = notebooks.read(path)
-    return (notebooks.setup_sources(notebook), notebooks.test_cells(notebook),
+    return (notebooks.setup_sources(notebook), notebooks.graded_tests(notebook),
             notebooks.solution_sources(notebook))
 
 

@@ -254,7 +254,7 @@ for assignment_id, runs in cases.items():
         functions = grading.define_functions(assignment.functions, setup, sources)
         results[assignment_id + "/" + name] = [
             (r.grade_id, r.points, r.message) for r in grading.run_tests(
-                assignment, notebooks.test_cells(notebook), functions, hidden=False,
+                assignment, notebooks.graded_tests(notebook), functions, hidden=False,
                 only=tested)]
 json.dump(results, open(sys.argv[3], "w"))
 """

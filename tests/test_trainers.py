@@ -161,7 +161,7 @@ def trainer_verdict(trainer_cell):
     """The sandboxed verdict on the trainer's test cells, the other cells the reference's."""
     source = notebooks.read(SOFTMAX.source_path())
     sources = {**grading.solution_sources(source), TRAINER: trainer_cell}
-    tests = [test for test in notebooks.test_cells(source)
+    tests = [test for test in notebooks.graded_tests(source)
              if SOFTMAX.owner_of(test.grade_id) == TRAINER]
     return evaluate(SOFTMAX, grading.setup_sources(source), tests, sources, Limits(seconds=200),
                     data_dir=data_dir())

@@ -30,7 +30,7 @@ def verdict_on_every_test(passed):
     return Verdict(Status.OK, "", [
         TestResult(t.grade_id, ASSIGNMENT.owner_of(t.grade_id), t.points if passed else 0.0,
                    t.points, "" if passed else f"{t.grade_id}: said by the grader")
-        for t in notebooks.test_cells(source())])
+        for t in notebooks.graded_tests(source())])
 
 
 def recorded_score(recorder, student, replacements, verdict):
@@ -43,7 +43,7 @@ def recorded_score(recorder, student, replacements, verdict):
 def test_the_gradebook_records_the_verdict_it_is_handed_not_a_judgement_of_its_own(recorder):
     """A blank notebook with a passing verdict gets every point, the reference with a
     failing one none: nbgrader records what the grader concluded, and judges nothing."""
-    most = sum(t.points for t in notebooks.test_cells(source()))
+    most = sum(t.points for t in notebooks.graded_tests(source()))
     assert recorded_score(recorder, "blank", {}, verdict_on_every_test(True)) == most
     reference = notebooks.solution_sources(source())
     assert recorded_score(recorder, "reference", reference, verdict_on_every_test(False)) == 0
@@ -51,7 +51,7 @@ def test_the_gradebook_records_the_verdict_it_is_handed_not_a_judgement_of_its_o
                                 / ASSIGNMENT.id / ASSIGNMENT.notebook)
     cells = notebooks.cells_by_id(autograded, notebooks.is_test_cell)
     assert [output.evalue for cell in cells.values() for output in cell.outputs] == [
-        f"{t.grade_id}: said by the grader" for t in notebooks.test_cells(source())]
+        f"{t.grade_id}: said by the grader" for t in notebooks.graded_tests(source())]
 
 
 def test_the_gradebook_and_the_source_notebook_are_read_by_one_rule(recorder):
@@ -60,5 +60,5 @@ def test_the_gradebook_and_the_source_notebook_are_read_by_one_rule(recorder):
     setup, tests, functions = trusted_code(recorder.api.coursedir.db_url, ASSIGNMENT.id,
                                            ASSIGNMENT.notebook.removesuffix(".ipynb"), order)
     assert setup == notebooks.setup_sources(notebook)
-    assert tests == notebooks.test_cells(notebook)
+    assert tests == notebooks.graded_tests(notebook)
     assert functions == tuple(notebooks.solution_sources(notebook)) == ASSIGNMENT.functions

@@ -45,7 +45,7 @@ class Contract:
     keeps_dtype: bool = False  # its arrays have its inputs' dtype (others: floating point)
     trainer: bool = False      # long-running: compared by digest, never called twice
     finite_within: float = FINITE_WITHIN  # finite results for finite inputs up to this size
-    # (the arguments by parameter name) -> the entries of the result that may be +inf
+    # (the call's arguments, as it was called) -> the entries of the result that may be +inf
     infinite_where: Optional[Callable] = None
 
 
@@ -335,8 +335,7 @@ def non_finite(name, names, args, kwargs, value):
     it into an argument it updates) on finite inputs within its contract's range, or None.
     `args` and `kwargs` are as they are after the call."""
     terms = contract(name)
-    found = first_non_finite(value, terms, dict(named_arguments(args, kwargs, names)),
-                             argument_arrays(args, kwargs, names))
+    found = first_non_finite(value, terms, (args, kwargs), argument_arrays(args, kwargs, names))
     if found is None:
         return None
     inputs = input_sizes(args, kwargs, names, terms.updates)
@@ -350,9 +349,10 @@ def non_finite(name, names, args, kwargs, value):
             f"\"Finite results\"). {advice(largest, terms)}")
 
 
-def first_non_finite(value, terms, arguments, arrays):
+def first_non_finite(value, terms, call, arrays):
     """('returned NaN at index (2, 3)', how many, of how many) for the first non-finite
-    entry of a call's results, or of the arguments it updates in place, or None."""
+    entry of a call's results, or of the arguments it updates in place, or None. `call`:
+    the call's (args, kwargs)."""
     if isinstance(value, float):
         results = [("returned {kind}", onp.float64(value), True)]
     elif isinstance(value, (np.ndarray, onp.ndarray)):
@@ -368,7 +368,7 @@ def first_non_finite(value, terms, arguments, arrays):
             continue
         bad = ~onp.isfinite(values)
         if terms.infinite_where and returned:
-            bad &= ~(allowed_infinities(terms, arguments, values.shape) & (values == onp.inf))
+            bad &= ~(allowed_infinities(terms, call, values.shape) & (values == onp.inf))
         if bad.any():
             flat = int(onp.flatnonzero(bad)[0])
             entry = values.reshape(-1)[flat]
@@ -379,10 +379,13 @@ def first_non_finite(value, terms, arguments, arrays):
     return None
 
 
-def allowed_infinities(terms, arguments, shape):
-    """Where the contract lets a result of `shape` be +inf (nowhere, if it cannot say)."""
+def allowed_infinities(terms, call, shape):
+    """Where the contract lets a result of `shape` be +inf (nowhere, if it cannot say).
+    The rule reads the arguments as the check passed them, whatever the student's function
+    calls its parameters (a wrapper's *args included)."""
+    args, kwargs = call
     try:
-        allowed = onp.asarray(terms.infinite_where(**arguments), dtype=bool)
+        allowed = onp.asarray(terms.infinite_where(*args, **kwargs), dtype=bool)
     except Exception:   # arguments the rule cannot read: a check of malformed inputs
         return onp.zeros(shape, dtype=bool)
     return allowed if allowed.shape == shape else onp.zeros(shape, dtype=bool)
