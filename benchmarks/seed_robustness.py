@@ -17,6 +17,7 @@ gates' own margins are printed by benchmarks/repeatability.py. Slow (about half 
 for 20 seeds; `--only quick` leaves the trainers out).
 
     .venv/bin/python benchmarks/seed_robustness.py [--seeds 20] [--only quick|trainers]
+        [--assignment ID ...]
 """
 import argparse
 import collections
@@ -120,10 +121,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--only", choices=["all", "quick", "trainers"], default="all")
+    parser.add_argument("--assignment", action="append", help="this one only (repeatable)")
     args = parser.parse_args()
     runs, failures = collections.Counter(), collections.defaultdict(list)
     worst, above, below = collections.defaultdict(float), {}, {}
     for assignment in ASSIGNMENTS.values():
+        if args.assignment and assignment.id not in args.assignment:
+            continue
         source, found = cases(assignment, args.only)
         setup = grading.setup_sources(source)
         for run in range(args.seeds):

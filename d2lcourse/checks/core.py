@@ -1085,8 +1085,11 @@ def probe_steps(trainer, output_bias, bias, seed, **kwargs):
 RELABELLED_CLASSES = (1, 7, 8)
 RELABELLED_POOL = 4000          # of the first training images, those of these classes
 RELABELLED_RUN = dict(num_epochs=2, lr=0.05, batch_size=32)
-RELABELLED_MIN_ACCURACY = 0.70
+RELABELLED_MIN_ACCURACY = 0.70  # the slowest correct trainer (plain SGD, 05's 8 hidden
+# units) averages 0.96, 0.80 at worst in 200 draws, and once in about 400 below 0.70:
+# then a second, independent draw decides (RETRY_SEED)
 RELABELLED_MAX_OUTSIDE = 0.10
+RETRY_SEED = 104729          # a prime: the second draw's seed is seed + RETRY_SEED
 
 
 def relabelled_data(seed):
@@ -1133,6 +1136,11 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
     arguments.
     """
     given, original, outside, trained = relabelled_outcome(trainer, predict, seed, **kwargs)
+    if original <= given and outside <= RELABELLED_MAX_OUTSIDE and given < RELABELLED_MIN_ACCURACY:
+        # A correct trainer on an unlucky draw (plain SGD, 8 hidden units: 1 run in a few
+        # hundred falls below the bar; benchmarks/seed_robustness.py) gets a second one.
+        given, original, outside, trained = relabelled_outcome(trainer, predict,
+                                                               seed + RETRY_SEED, **kwargs)
     if original > given:
         fail(trainer, f"ignores the labels it is given: {trained}, it still predicts the "
                       f"original classes for {original:.0%} of the held-out images of those "
