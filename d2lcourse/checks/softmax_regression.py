@@ -959,6 +959,13 @@ def _predictions(function, value, X):
     return (X @ W + b).argmax(axis=1)
 
 
+# Plain SGD ends where its last noisy steps leave it: over 20 grader seeds the plain-SGD
+# alternatives reached 82.7-83.6 %, and 80.4 % on one (benchmarks/seed_robustness.py). A
+# run that misses the bar by at most NEAR_MISS gets a second, independent one; the better
+# counts (the catalogue's wrong trainers that get this far miss it by 12 points).
+NEAR_MISS = 0.05
+
+
 def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
                                 batch_size=256, threshold=0.80, count=None, seed=0):
     """Train on Fashion-MNIST (the first `count` examples, or all 60,000); the returned
@@ -977,10 +984,15 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
                f"batch_size={batch_size}")
     _probe_first(function, seed, setting)
     X, y = core.fashion_mnist("train", count)
-    value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
-                      seed=seed)
-    W, b = _parameters(function, value)
-    accuracy, _ = _evaluate(W, b)
+
+    def trained_accuracy(seed):
+        value = core.call(function, X, y, num_epochs=num_epochs, lr=lr,
+                          batch_size=batch_size, seed=seed)
+        return _evaluate(*_parameters(function, value))[0]
+
+    accuracy = trained_accuracy(seed)
+    if threshold - NEAR_MISS <= accuracy < threshold:
+        accuracy = max(accuracy, trained_accuracy(seed + core.RETRY_SEED))
     if accuracy < threshold:
         core.fail(function, f"trained on {setting}, the model classifies {accuracy:.1%} of the "
                             f"test images correctly; a correct trainer reaches at least "
