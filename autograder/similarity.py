@@ -463,7 +463,7 @@ def known_sources(assignment):
     try:   # a course of one's own may have no reference module or catalogue
         module = authoring.reference_module(assignment)
         found["reference"] = {
-            name: without_markers(authoring.solution_cell_source(module, name))
+            name: notebooks.without_solution_markers(authoring.solution_cell_source(module, name))
             for name in assignment.functions if hasattr(module, name)}
         alternatives = mistakes.load(assignment)[1]
     except ModuleNotFoundError:
@@ -474,12 +474,6 @@ def known_sources(assignment):
     if d2l:
         found["d2l"] = d2l
     return found
-
-
-def without_markers(source):
-    """A generated solution cell as a student's would read: without nbgrader's markers."""
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION))
 
 
 def d2l_functions(names):

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from d2lcourse import authoring, mistakes  # noqa: E402
+from d2lcourse import authoring, mistakes, notebooks  # noqa: E402
 from d2lcourse.autograder import similarity  # noqa: E402
 from d2lcourse.course import ASSIGNMENTS  # noqa: E402
 
@@ -290,7 +290,7 @@ def split_helper(tree, function, rng):
 def variants():
     """{function: [source, ...]}: the reference first, then alternatives and mistakes."""
     module = authoring.reference_module(ASSIGNMENT)
-    found = {f: [similarity.without_markers(authoring.solution_cell_source(module, f))]
+    found = {f: [notebooks.without_solution_markers(authoring.solution_cell_source(module, f))]
              for f in ASSIGNMENT.functions}
     catalogued, alternatives = mistakes.load(ASSIGNMENT)
     for item in [*alternatives, *catalogued]:

@@ -127,6 +127,12 @@ def without_hidden_tests(source):
     return HIDDEN_TESTS.sub("", source)
 
 
+def without_solution_markers(source):
+    """A generated solution cell as a student's would read: without nbgrader's markers."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
+
+
 # --------------------------------------------------------------------------- files
 
 def nbformat():

@@ -30,9 +30,7 @@ def reference_cells(module):
         raise EditError(f"no assignment of the course has the notebook stem {module!r}")
     cells = notebooks.cells_by_id(notebooks.read(assignment.source_path()),
                                   notebooks.is_solution_cell)
-    markers = (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION)
-    return {name: "\n".join(line for line in cell.source.splitlines()
-                            if line.strip() not in markers) + "\n"
+    return {name: notebooks.without_solution_markers(cell.source) + "\n"
             for name, cell in cells.items()}
 
 
