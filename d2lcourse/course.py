@@ -58,10 +58,15 @@ def assignments_in(source):
             raise ValueError(f"{folder} holds {len(held)} notebooks "
                              f"({', '.join(p.name for p in held)}): an assignment is one "
                              f"notebook; move the others out")
-        cells = notebooks.read(held[0]).cells
-        found[folder.name] = Assignment(folder.name, held[0].name, tuple(
-            notebooks.grade_id(cell) for cell in cells if notebooks.is_solution_cell(cell)))
+        found[folder.name] = of_notebook(folder.name, held[0], notebooks.read(held[0]))
     return found
+
+
+def of_notebook(assignment_id, path, notebook):
+    """The Assignment `assignment_id` whose notebook, at `path`, is `notebook`: its graded
+    functions are the notebook's solution cells, in notebook order."""
+    return Assignment(assignment_id, Path(path).name,
+                      tuple(notebooks.solution_sources(notebook)))
 
 
 def write_table(folder, assignments):

@@ -9,8 +9,8 @@ status 1 if any fails, 2 if the file is not a notebook or has no graded test cel
 import sys
 from pathlib import Path
 
-from d2lcourse.course import ASSIGNMENTS, Assignment, assignment_of
-from d2lcourse.notebooks import cells_by_id, grade_id, is_solution_cell, read
+from d2lcourse.course import ASSIGNMENTS, assignment_of, of_notebook
+from d2lcourse.notebooks import grade_id, read, solution_sources
 
 
 def assignment_for(path, notebook):
@@ -24,7 +24,7 @@ def assignment_for(path, notebook):
             f"note: {path.name} is the notebook of {found.id} ({found.notebook}): "
             f"checked as {found.id}")
         return found, note
-    return Assignment(path.parent.name, path.name, tuple(cells_by_id(notebook, is_solution_cell))), ""
+    return of_notebook(path.parent.name, path, notebook), ""
 
 
 def not_a_course_notebook(path):
@@ -74,7 +74,7 @@ def main(path):
     if not results:
         print(not_a_course_notebook(path), file=sys.stderr)
         return 2
-    in_notebook = [grade_id(c) for c in notebook.cells if is_solution_cell(c)]
+    in_notebook = list(solution_sources(notebook))
     order = [f for f in in_notebook if f in assignment.functions]
     lines, all_passed = summarize(order + [f for f in assignment.functions if f not in order],
                                   results)

@@ -25,7 +25,7 @@ import re
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 
 # softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators
 # that compute them for the student are forbidden (COURSE_CONTRACT.md, rules for every
@@ -885,11 +885,7 @@ def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_out
 
 def _parameters(function, value):
     """(W, b) as float64 arrays of shapes (784, 10) and (10,), or fail saying why not."""
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        got = (f"a {type(value).__name__} of length {len(value)}"
-               if isinstance(value, (tuple, list)) else core.type_name(value))
-        core.fail(function, f"returned {got}, expected the pair (W, b): `return W, b`")
-    W, b = value
+    W, b = spec.pair(function, value, "(W, b)")
     core.expect_array(function, W, "W")
     core.expect_array(function, b, "b")
     if tuple(W.shape) == (NUM_CLASSES, NUM_PIXELS):

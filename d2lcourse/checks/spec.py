@@ -197,7 +197,7 @@ def judge(spec, function, seed, one):
                                   rtol=spec.rtol, atol=atol, inputs=one.inputs,
                                   hint=spec.hint)
             else:
-                require_close(spec, function, got, one.args[0], expected)
+                require_close(spec, function, got, one.args[0], expected, atol)
     if spec.updates is not None and value is not None:
         core.fail(function, f"returned {core.type_name(value)}: {spec.returns_none}")
     if spec.differentiable:
@@ -280,10 +280,11 @@ def require_finite(spec, function, got, x, expected):
                             f"not finite. {advice}")
 
 
-def require_close(spec, function, got, x, expected):
-    """Fail naming the worst entry out of tolerance, with its input."""
+def require_close(spec, function, got, x, expected, atol):
+    """Fail naming the worst entry out of tolerance, with its input (`atol`: the case's,
+    which a spec may compute from the inputs)."""
     error = onp.abs(got - expected)
-    wrong = ~(error <= spec.atol + spec.rtol * onp.abs(expected))
+    wrong = ~(error <= atol + spec.rtol * onp.abs(expected))
     if wrong.any():
         index = onp.unravel_index(int(onp.nanargmax(onp.where(wrong, error, -onp.inf))),
                                   got.shape)
@@ -291,4 +292,4 @@ def require_close(spec, function, got, x, expected):
         core.fail(function, f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
                             f"index {index}: for x = {x[index]:.6g} expected "
                             f"{spec.shown_as} = {expected[index]:.7g}, got {got[index]:.7g} "
-                            f"(tolerance rtol={spec.rtol:g}, atol={spec.atol:g})")
+                            f"(tolerance rtol={spec.rtol:g}, atol={atol:g})")

@@ -28,10 +28,9 @@ def reference_cells(module):
     assignment = next((a for a in ASSIGNMENTS.values() if a.module == module), None)
     if assignment is None:
         raise EditError(f"no assignment of the course has the notebook stem {module!r}")
-    cells = notebooks.cells_by_id(notebooks.read(assignment.source_path()),
-                                  notebooks.is_solution_cell)
-    return {name: notebooks.without_solution_markers(cell.source) + "\n"
-            for name, cell in cells.items()}
+    sources = notebooks.solution_sources(notebooks.read(assignment.source_path()))
+    return {name: notebooks.without_solution_markers(source) + "\n"
+            for name, source in sources.items()}
 
 
 @dataclass(frozen=True)
