@@ -25,6 +25,7 @@ from pathlib import Path
 
 from d2lcourse import authoring, notebooks
 from d2lcourse.course import REPOSITORY, assignments_in, is_trainer
+from d2lcourse.model import TestCell
 
 ID = re.compile(r"(\d+)_([a-z][a-z0-9_]*)")
 FUNCTION = re.compile(r"[a-z][a-z0-9_]*")
@@ -172,7 +173,8 @@ def {name}(x):
 
 
 def cell(source, **nbgrader):
-    """A code cell with nbgrader metadata (locked unless a solution cell)."""
+    """A setup or solution cell with nbgrader metadata (locked unless a solution cell);
+    test cells are `notebooks.new_test_cell`'s."""
     metadata = {"grade": False, "solution": False, "locked": True, "schema_version": 3,
                 **nbgrader}
     return notebooks.code_cell(source, metadata)
@@ -197,12 +199,13 @@ def notebook(assignment_id, title, stem, functions, reference_path):
                       "$2x$."),
                   cell(authoring.solution_cell_source(reference, name), grade_id=name,
                        solution=True, locked=False),
-                  cell(f"from d2lcourse.checks import {stem} as check\n\n"
-                       f"check.{name}_matches({name})\n"
-                       "### BEGIN HIDDEN TESTS\n"
-                       f"check.{name}_matches({name}, shape=(7, 3), scale=100.0, seed=1)\n"
-                       "### END HIDDEN TESTS",
-                       grade_id=f"test_{name}", grade=True, points=POINTS)]
+                  notebooks.new_test_cell(TestCell(
+                      f"test_{name}",
+                      f"from d2lcourse.checks import {stem} as check\n\n"
+                      f"check.{name}_matches({name})\n"
+                      "### BEGIN HIDDEN TESTS\n"
+                      f"check.{name}_matches({name}, shape=(7, 3), scale=100.0, seed=1)\n"
+                      "### END HIDDEN TESTS", POINTS))]
     return notebooks.new_notebook(cells, NOTEBOOK_METADATA)
 
 
