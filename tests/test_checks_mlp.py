@@ -1,7 +1,7 @@
 """Focused tests of the checks of 05_mlp: oracles, tolerances, diagnoses.
 
 tests/test_course.py runs the notebook's test cells against the catalogued mistakes and
-compares every message with tests/golden_messages.json; these tests reach what it does
+compares every message with tests/golden/; these tests reach what it does
 not: that the checks accept every correct answer whatever the seed (float64 results, any
 subgradient of ReLU at 0, other summation orders, one example), that the statistical
 test's false-alarm rate is within the contract, that a training mistake fails before the

@@ -1,7 +1,7 @@
 """Focused tests of the checks of 01_ndarray_autograd: oracles, tolerances, diagnoses.
 
 tests/test_course.py runs the notebook's test cells against the catalogued mistakes and
-compares every message with tests/golden_messages.json; these tests reach what it does
+compares every message with tests/golden/; these tests reach what it does
 not: that the oracles are right, that tolerances accept every correct float32
 computation and every subgradient, that the checks' other inputs (shapes, steps, dtypes)
 name the catalogued mistakes, and what they say of answers the catalogue does not hold.
@@ -271,7 +271,7 @@ def test_autograd_grad_accepts_float64_work():
 
 def test_regions_tries_a_matrix_wider_than_tall():
     # "to the last column" taken from the number of rows: right where rows >= columns, and
-    # named by the visible test (golden_messages.json)
+    # named by the visible test (tests/golden/)
     regions = catalogued("01_ndarray_autograd", "regions_stop_from_row_count")
     quietly(lambda: check._check_regions(regions, (7, 6), seed=1))
 

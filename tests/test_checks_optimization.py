@@ -1,7 +1,7 @@
 """Focused tests of the checks of 03_optimization: oracles, tolerances, diagnoses.
 
 tests/test_course.py runs the notebook's test cells against the catalogued mistakes and
-compares every message with tests/golden_messages.json; these tests reach what it does
+compares every message with tests/golden/; these tests reach what it does
 not: that the test gradients and oracles are right, that the checks accept every correct
 float32 computation (also a chaotic trajectory that drifts from the float64 one), and
 what they say of slips the catalogue does not hold.
@@ -112,7 +112,7 @@ def test_gd_reports_a_column_instead_of_a_vector():
 
 
 def test_gd_2d_detects_the_coordinatewise_slip_only_when_coordinates_couple():
-    # (where they couple, golden_messages.json holds what gd_2d_coordinatewise is told)
+    # (where they couple, tests/golden/ holds what gd_2d_coordinatewise is told)
     check.gd_2d_matches(catalogued("03_optimization", "gd_2d_coordinatewise"))
 
 

@@ -1,6 +1,6 @@
 """Focused tests of d2lcourse.checks.softmax_regression: tolerances and diagnoses that the
 course-wide harness (tests/test_course.py, which compares every catalogued mistake's
-messages with tests/golden_messages.json) does not reach: other inputs, correct answers at
+messages with tests/golden/) does not reach: other inputs, correct answers at
 every magnitude, and what the checks say of answers the catalogue does not hold."""
 import re
 

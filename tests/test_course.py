@@ -14,6 +14,7 @@ the same notebooks through nbgrader and the sandbox.
 import ast
 import contextlib
 import copy
+import fcntl
 import functools
 import json
 import os
@@ -50,23 +51,33 @@ def report(results):
     return "\n".join(f"{r.grade_id}: {r.points}/{r.max_points} {r.message}" for r in results)
 
 
-# Every message of every catalogued case, as the checks wrote it: a refactoring of the
-# checks leaves this file byte-identical. A change of behaviour rewrites it on purpose
-# (D2LCOURSE_UPDATE_GOLDEN=1 pytest tests/test_course.py), in a commit of its own that
-# says which messages changed and why.
-GOLDEN = Path(__file__).with_name("golden_messages.json")
+# Every message of every catalogued case, as the checks wrote it, one file per assignment
+# (tests/golden/<id>.json): a refactoring of the checks leaves these files byte-identical.
+# A change of behaviour rewrites its assignment's file on purpose
+# (D2LCOURSE_UPDATE_GOLDEN=1 pytest tests/test_course.py -k <id>), in a commit of its own
+# that says which messages changed and why.
+GOLDEN = Path(__file__).with_name("golden")
 UPDATE_GOLDEN = os.environ.get("D2LCOURSE_UPDATE_GOLDEN") == "1"
+
+
+def golden_messages(assignment_id):
+    """{case key: its messages} recorded for the assignment ({} before the first record)."""
+    path = GOLDEN / f"{assignment_id}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def assert_golden(assignment_id, case, results):
     key = f"{assignment_id}/{case}"
     got = [f"{r.grade_id}: {r.points:g}/{r.max_points:g} {r.message}" for r in results]
-    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    path = GOLDEN / f"{assignment_id}.json"
     if UPDATE_GOLDEN:
-        golden[key] = got
-        GOLDEN.write_text(json.dumps(dict(sorted(golden.items())), indent=1,
-                                     ensure_ascii=False) + "\n")
-    assert key in golden, f"{key} is not in {GOLDEN.name}: run with D2LCOURSE_UPDATE_GOLDEN=1"
+        with open(path, "a+") as file:     # pytest-xdist's workers take turns
+            fcntl.flock(file, fcntl.LOCK_EX)
+            golden = {**golden_messages(assignment_id), key: got}
+            path.write_text(json.dumps(dict(sorted(golden.items())), indent=1,
+                                       ensure_ascii=False) + "\n")
+    golden = golden_messages(assignment_id)
+    assert key in golden, f"{key} is not in {path}: run with D2LCOURSE_UPDATE_GOLDEN=1"
     assert got == golden[key], f"the messages of {key} changed"
 
 
