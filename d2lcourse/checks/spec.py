@@ -18,11 +18,14 @@ call :func:`run` fails at the first of these steps that fails:
 
 1. ``function(*args)`` through :func:`core.call`, arrays as mxnet arrays, seeded,
    ``forbidden`` APIs refused (core.call judges the properties of every graded function);
-2. the result: an mxnet.numpy array (``what``, formatted with the arguments; of
-   ``shape(*args)`` unless None, else ``shape_hint``; float32 or float64; ``legacy_fix``
-   mends a legacy NDArray), a pair of them (``result=("w", "b")``: shapes and hints in
-   pairs; compared as one vector of their entries), a Python float (``result="float"``),
-   or, with ``updates=k``, argument k's arrays after the call, updated in place;
+   ``raised(function, failure, case)`` may say in the assignment's words why it raised;
+2. the result: an mxnet.numpy array (``what``, formatted with the arguments and
+   ``inputs=`` the inputs in words; of ``shape(*args)`` unless None, else ``shape_hint``,
+   formatted with the arguments; float32 or float64; ``legacy_fix`` mends a legacy
+   NDArray), a pair of them (``result=("w", "b")``: shapes and hints in pairs; compared
+   as one vector of their entries) or a list (``result=["W1", "b1", ...]``), a Python
+   float (``result="float"``), or, with ``updates=k``, argument k's arrays after the call,
+   updated in place;
 3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs
    only, which the student package replays (:func:`case` gives the calls as data, with
    the tolerance ``atol``, a number or computed from the inputs);
@@ -31,7 +34,7 @@ call :func:`run` fails at the first of these steps that fails:
 6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a
    result out of tolerance (for an update always: its step may be below the tolerance);
    without it a wrong result equal to a mistake's value fails with its message
-   (:func:`core.diagnose`);
+   (:func:`core.diagnose`; ``context``: "for <the inputs in words>: " before it);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
    DIVISION for |x| < ``overflow_from``, where nothing overflows);
 8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x,
@@ -84,13 +87,15 @@ class Spec:
     forbidden: dict = field(default_factory=dict)
     legacy_fix: Optional[str] = None
     float_fix: str = core.FLOAT_FIX
-    result: Union[str, tuple] = "array"
+    result: Union[str, tuple, list] = "array"
     what: str = "the result"
     shape: Optional[Callable] = onp.shape
     shape_hint: Union[None, str, tuple] = ("an elementwise function returns an array of its "
                                            "input's shape")
     shape_mistakes: Optional[Callable] = None
     wrong: Optional[Callable] = None
+    raised: Optional[Callable] = None
+    context: bool = False
     updates: Optional[int] = None
     returns_none: str = ""
     shown_as: str = "the result"
@@ -171,8 +176,13 @@ def mxnet_arguments(arguments):
 def judge(spec, function, seed, one):
     """Steps 1-10 of the module's docstring for one call."""
     arguments = mxnet_arguments(one.args)
-    value = core.call(function, *arguments, seed=seed, forbidden=spec.forbidden)
-    what = spec.what.format(*one.args)
+    try:
+        value = core.call(function, *arguments, seed=seed, forbidden=spec.forbidden)
+    except core.CheckFailure as failure:
+        if spec.raised:
+            spec.raised(function, failure, one)
+        raise
+    what = spec.what.format(*one.args, inputs=one.inputs)
     if spec.updates is not None:    # the result is the argument updated in place
         got = onp.concatenate([core.to_numpy(a).ravel() for a in arguments[spec.updates]])
     elif spec.result == "float":
@@ -189,7 +199,8 @@ def judge(spec, function, seed, one):
                     abs(got - expected) <= atol + spec.rtol * abs(expected)):
                 spec.wrong(function, got, one, value)
         else:
-            core.diagnose(function, got, expected, mistakes, spec.rtol, atol)
+            core.diagnose(function, got, expected, mistakes, spec.rtol, atol,
+                          context=f"for {one.inputs}: " if spec.context else "")
             if spec.finite:
                 require_finite(spec, function, got, one.args[0], expected)
             if one.inputs is not None:
@@ -205,13 +216,16 @@ def judge(spec, function, seed, one):
 
 
 def expect_arrays(spec, function, value, what, one):
-    """Steps 2 and 4 for an array result, or a pair of arrays (``result=("w", "b")``,
+    """Steps 2 and 4 for an array result, or a pair or list of arrays (``result=("w", "b")``,
     compared as one vector of their entries): float64 classic NumPy."""
-    pairs = isinstance(spec.result, tuple)
-    parts = pair(function, value, f"({', '.join(spec.result)})") if pairs else [value]
+    pairs = isinstance(spec.result, (tuple, list))
+    listed = ", ".join(spec.result) if pairs else ""
+    parts = pair(function, value, f"[{listed}]" if isinstance(spec.result, list) else
+                 f"({listed})") if pairs else [value]
     names = spec.result if pairs else [what]
     shapes = spec.shape(*one.args) if spec.shape else None
-    hints = spec.shape_hint if pairs else [spec.shape_hint]
+    hints = [hint and hint.format(*one.args)
+             for hint in (spec.shape_hint if pairs else [spec.shape_hint])]
     if spec.shape_mistakes:    # the type first, then what a wrong shape says, then the shape
         for part, name in zip(parts, names):
             expect_array(spec, function, part, name)
@@ -239,9 +253,10 @@ def expect_array(spec, function, value, what, shape=None, hint=None):
 
 
 def pair(function, value, names):
-    """Unpack a returned 2-tuple (or 2-list), or fail saying what came instead; `names` is
-    how the contract writes it, e.g. "(w, b)"."""
-    if isinstance(value, (tuple, list)) and len(value) == 2:
+    """Unpack a returned 2-tuple (or 2-list), or a list of arrays, or fail saying what came
+    instead; `names` is how the contract writes it, e.g. "(w, b)" or "[W1, b1, W2, b2]"."""
+    size = names.count(",") + 1
+    if isinstance(value, (tuple, list)) and len(value) == size:
         return value
     if value is None:
         got = "None"
@@ -249,7 +264,8 @@ def pair(function, value, names):
         got = f"a {type(value).__name__} of length {len(value)}"
     else:
         got = core.type_name(value)
-    core.fail(function, f"returned {got}, expected the pair {names}: `return {names[1:-1]}`")
+    kind, returned = ("pair", names[1:-1]) if size == 2 else ("list", names)
+    core.fail(function, f"returned {got}, expected the {kind} {names}: `return {returned}`")
 
 
 def mend_kink(kink, function, got, x, expected, mistakes):
