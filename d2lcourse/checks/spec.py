@@ -24,15 +24,18 @@ call :func:`run` fails at the first of these steps that fails:
    formatted with the arguments; float32 or float64; ``legacy_fix`` mends a legacy
    NDArray), a pair of them (``result=("w", "b")``: shapes and hints in pairs; compared
    as one vector of their entries) or a list (``result=["W1", "b1", ...]``), a Python
-   float (``result="float"``), or, with ``updates=k``, argument k's arrays after the call,
-   updated in place;
+   float (``result="float"``), or, with ``updates=k`` (or a tuple of such k), argument
+   k's arrays after the call, updated in place, or what ``result(function, value, case)``
+   makes of it (a callable: the assignment's own unpacking, in its own words, of a result
+   the engine does not know, into one float64 vector);
 3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs
    only, which the student package replays (:func:`case` gives the calls as data, with
    the tolerance ``atol``, a number or computed from the inputs);
 4. ``shape_mistakes(*shapes, case)``: a message for a result of a wrong shape, or None;
 5. ``kink``: at x == kink.at, any value in [low, high] is right (a subgradient);
 6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a
-   result out of tolerance (for an update always: its step may be below the tolerance);
+   result out of tolerance or of another shape (for an update always: its step may be
+   below the tolerance); returning accepts it (a trajectory judged step by step);
    without it a wrong result equal to a mistake's value fails with its message
    (:func:`core.diagnose`; ``context``: "for <the inputs in words>: " before it);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
@@ -87,7 +90,7 @@ class Spec:
     forbidden: dict = field(default_factory=dict)
     legacy_fix: Optional[str] = None
     float_fix: str = core.FLOAT_FIX
-    result: Union[str, tuple, list] = "array"
+    result: Union[str, tuple, list, Callable] = "array"
     what: str = "the result"
     shape: Optional[Callable] = onp.shape
     shape_hint: Union[None, str, tuple] = ("an elementwise function returns an array of its "
@@ -96,7 +99,7 @@ class Spec:
     wrong: Optional[Callable] = None
     raised: Optional[Callable] = None
     context: bool = False
-    updates: Optional[int] = None
+    updates: Union[None, int, tuple] = None
     returns_none: str = ""
     shown_as: str = "the result"
     finite: Optional[str] = None
@@ -183,10 +186,14 @@ def judge(spec, function, seed, one):
             spec.raised(function, failure, one)
         raise
     what = spec.what.format(*one.args, inputs=one.inputs)
-    if spec.updates is not None:    # the result is the argument updated in place
-        got = onp.concatenate([core.to_numpy(a).ravel() for a in arguments[spec.updates]])
+    if spec.updates is not None:    # the result is the arguments updated in place
+        updated = (spec.updates,) if isinstance(spec.updates, int) else spec.updates
+        got = onp.concatenate([core.to_numpy(a).ravel() for k in updated
+                               for a in arguments[k]])
     elif spec.result == "float":
         got = core.expect_float(function, value, what)
+    elif callable(spec.result):
+        got = spec.result(function, value, one)
     else:
         got = expect_arrays(spec, function, value, what, one)
     expected, mistakes, atol = one.expected, one.mistakes, one.atol
@@ -195,8 +202,8 @@ def judge(spec, function, seed, one):
             expected, mistakes = mend_kink(spec.kink, function, got, one.args[0], expected,
                                            mistakes)
         if spec.wrong:    # an update is judged by its step, which may be below tolerance
-            if spec.updates is not None or not onp.all(
-                    abs(got - expected) <= atol + spec.rtol * abs(expected)):
+            if spec.updates is not None or onp.shape(got) != onp.shape(expected) or not \
+                    onp.all(abs(got - expected) <= atol + spec.rtol * abs(expected)):
                 spec.wrong(function, got, one, value)
         else:
             core.diagnose(function, got, expected, mistakes, spec.rtol, atol,
