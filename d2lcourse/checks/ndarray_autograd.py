@@ -90,8 +90,8 @@ def _scalar_result(function, value, what="the result"):
         return float(value)
     _array_result(function, value, what)
     if value.shape != ():
-        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected a single "
-                            f"number (shape (), like x itself) for a Python float x")
+        core.fail(function, f"{what} has shape {tuple(value.shape)}, expected (): a "
+                            f"derivative at a Python float x is a single number, like x itself")
     return float(value.item())
 
 
@@ -370,9 +370,8 @@ def _check_subgradient(function, got, points, slope, interval, name, mistakes, c
     bad = zero & ~onp.isfinite(values)
     if bad.any():
         index = tuple(int(i) for i in onp.argwhere(bad)[0])
-        core.fail(function, f"{context}returned {values[index]} at x = 0 (index {index}): "
-                            f"x / |x| and the like divide 0 by 0 there. At a kink any value in "
-                            f"[{low:g}, {high:g}] is a subgradient of {name}: pick one")
+        core.fail(function, f"{context}returned {values[index]:g} at x = 0 (index {index}): "
+                            f"{kink_advice(name, low, high)}")
     expected = slope(points)
     nonzero = ~zero
     if not onp.allclose(values[nonzero], expected[nonzero], rtol=core.RTOL, atol=core.ATOL):
@@ -395,10 +394,13 @@ def _check_subgradient(function, got, points, slope, interval, name, mistakes, c
     outside = zero & ~((values >= low - core.ATOL) & (values <= high + core.ATOL))
     if outside.any():
         index = tuple(int(i) for i in onp.argwhere(outside)[0])
-        core.fail(function, f"{context}returned {values[index]:.7g} at x = 0 (index "
-                            f"{index}), which is not a subgradient of {name}: at x = 0 any "
-                            f"value in "
-                            f"[{low:g}, {high:g}] is, e.g. 0")
+        core.fail(function, f"{context}returned {values[index]:g} at x = 0 (index {index}): "
+                            f"{kink_advice(name, low, high)}")
+
+
+def kink_advice(name, low, high):
+    return (f"{name} has a kink there, and a subgradient is any value in [{low:g}, {high:g}]: "
+            f"pick one, e.g. 0 (x / |x| and the like divide 0 by 0 there)")
 
 
 # Exact zeros of both signs, tiny and huge magnitudes across float32's range: where x ** 2
@@ -622,11 +624,10 @@ def jacobian_linear_matches(jacobian_linear, m=3, n=4, seed=0):
         core.fail(jacobian_linear, f"returned shape {(n, m)} for A of shape {(m, n)}: "
                                    f"{transposed}")
     if got_shape in ((m,), (n,)):
-        value = got_shape == (m,) and core.close(got, _linear_map(a, v), core.RTOL, 1e-4)
-        guess = "A x, the value of the function," if value else "a vector"
-        core.fail(jacobian_linear, f"returned {guess} with shape {got_shape}; the Jacobian "
-                                   f"of y = A x is the ({m}, {n}) matrix of all partial "
-                                   f"derivatives J[i, j] = dy_i/dx_j")
+        like = ", the shape of the value y = A x" if got_shape == (m,) else ""
+        core.fail(jacobian_linear, f"returned a vector of shape {got_shape}{like}; the "
+                                   f"Jacobian of y = A x is the ({m}, {n}) matrix of all "
+                                   f"partial derivatives J[i, j] = dy_i/dx_j")
     got = _array_result(jacobian_linear, got, shape=(m, n),
                         hint="J[i, j] = dy_i/dx_j: one row per output, one column per input")
     expected = _linear_jacobian(a, v)

@@ -60,7 +60,7 @@ def regions(X):
     Mistake("central_difference_wrapped_in_array", "numerical_derivative",
             edit(("(f(x + h) - f(x - h)) / (2 * h)",
                   "np.array([(f(x + h) - f(x - h)) / (2 * h)])")),
-            "at x = 1.5, h = 0.1 has shape (1,), expected a single number (shape ()"),
+            "at x = 1.5, h = 0.1 has shape (1,), expected (): a derivative at a Python float x"),
     Mistake("central_difference_summed", "numerical_derivative",
             edit(("(f(x + h) - f(x - h))", "(f(x + h) - f(x - h)).sum()")),
             "has shape (), expected (6,): the derivative of an elementwise f has the shape of x"),
@@ -107,7 +107,7 @@ def grad_f(x):
             "that is the slope of max(x, 0)"),
     Mistake("abs_outside_subdifferential", "grad_abs",
             edit(("np.sign(x)", "np.where(x > 0, 1.0, np.where(x < 0, -1.0, 2.0))")),
-            "is not a subgradient of |x|"),
+            "a subgradient is any value in [-1, 1]"),
     Mistake("abs_smoothed_with_epsilon", "grad_abs", edit(("np.sign(x)", "x / (np.abs(x) + 1e-8)")),
             "do not smooth with an epsilon"),
     Mistake("abs_returned_itself", "grad_abs", edit(("np.sign(x)", "np.abs(x)")),
@@ -201,7 +201,7 @@ def grad_norm_sq(x):
     Mistake("jacobian_transposed", "jacobian_linear", edit(("A.copy()", "A.T")),
             "the Jacobian is transposed"),
     Mistake("jacobian_is_value", "jacobian_linear", edit(("A.copy()", "A @ x")),
-            "A x, the value of the function"),
+            "the shape of the value y = A x"),
     Mistake("jacobian_columns_concatenated", "jacobian_linear", '''
 def jacobian_linear(A, x):
     # Column j of the Jacobian is how y = A x moves when x moves along e_j.
