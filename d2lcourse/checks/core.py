@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 import traceback
-import weakref
 
 import numpy as onp
 
@@ -1163,16 +1162,14 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
                       f"called with")
 
 
-_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # trainer -> {seed: None, or a failure's message}
-
-
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
     """:func:`probe_zero_settings`, :func:`probe_relabelled`, :func:`probe_steps`. Every
     training test of a notebook runs them: for a submission in the sandbox, whose code
-    cannot change between its tests, once per seed (a later test repeats the verdict of
-    the first); in a notebook, where the student may fix a helper and run a test again,
-    every time."""
-    verdicts = _verdicts.setdefault(trainer, {}) if hasattr(trainer, "invoke") else {}
+    cannot change between its tests, once per seed (the proxy keeps {seed: None, or the
+    failure's message}, and a later test repeats the verdict of the first); in a notebook,
+    where the student may fix a helper and run a test again, every time."""
+    verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") \
+        else {}
     if seed not in verdicts:
         try:
             probe_zero_settings(trainer, output_bias, bias, seed, **kwargs)

@@ -45,8 +45,6 @@ from d2lcourse.checks import cells
 # grader about 160 bytes and 10 us): a submission beyond it is not analysed, its
 # hand-derived functions lose their points. Real solution cells hold a few thousand.
 MAX_ANALYSED_CHARS = 256 << 10
-# The analysis' work ("parses", "nodes", "statements" judged), for tests of its cost.
-WORK: collections.Counter = collections.Counter()
 
 # The operator families a hand-derived function may use: None for every public attribute
 # (modules among them only if listed here themselves), else the set of attributes.
@@ -154,13 +152,14 @@ class Binding:
 class Cell:
     """One cell's source, parsed once: `bindings` {name: [Binding]} and, per top-level
     statement, the events a verdict judges. `problem` is set when it could not be
-    analysed (too deep), None when it does not parse (it will not run either)."""
+    analysed (too deep), None when it does not parse (it will not run either). `work`
+    counts the analysis' "parses" and "nodes" (its namespace's, for tests of its cost)."""
 
-    def __init__(self, owner, source):
-        self.owner, self.source = owner, source
+    def __init__(self, owner, source, work):
+        self.owner, self.source, self.work = owner, source, work
         self.statements, self.bindings, self.local_imports = [], {}, {}
         self.problem = None
-        WORK["parses"] += 1
+        work["parses"] += 1
         try:
             tree = ast.parse(source)
             table = symtable.symtable(source, "<cell>", "exec")
@@ -227,7 +226,7 @@ class Collector:
         stack = [(self.statement, top)]
         while stack:
             node, scope = stack.pop()
-            WORK["nodes"] += 1
+            self.cell.work["nodes"] += 1
             pending = self.visit(node, scope)
             stack.extend(reversed(pending))
         return self.events
@@ -433,13 +432,13 @@ class Notebook:
         for source in setup:
             self.setup.update(trusted_imports(source))
         self.cells, self.index, self.problem = [], {}, None
-        self.verdicts = {}
+        self.verdicts, self.work = {}, collections.Counter()   # the analysis' work: see Cell
         self.rewritten = False   # (cell, problem) of the first cell that breaks EVERY_CELL
         if sum(len(source) for source in solution_sources.values()) > MAX_ANALYSED_CHARS:
             self.problem = ("too_large", MAX_ANALYSED_CHARS)
             return
         try:
-            self.cells = [Cell(owner, source) for owner, source in solution_sources.items()]
+            self.cells = [Cell(owner, source, self.work) for owner, source in solution_sources.items()]
         except MemoryError:
             self.problem = ("too_large", MAX_ANALYSED_CHARS)
         self.problem = self.problem or next((c.problem for c in self.cells if c.problem), None)
@@ -483,7 +482,7 @@ class Values:
                 ran.setdefault(id(cell), cell)
         self.ran = [cell for cell in ran.values() if cell]
         self.index = index_bindings(self.ran)
-        self.rewritten = False
+        self.rewritten, self.work = False, collections.Counter()
 
     def bindings(self, name):
         """The bindings of `name` in the cells that ran, and its value now."""
@@ -531,7 +530,7 @@ def index_bindings(cells_that_ran):
 
 @functools.lru_cache(maxsize=64)
 def cached_cell(owner, source):
-    return Cell(owner, source)
+    return Cell(owner, source, collections.Counter())
 
 
 def label(filename):
@@ -584,7 +583,7 @@ class Judge:
         key = (id(cell), index)
         if key not in self.done:
             self.done[key] = None   # a statement reached again while judged: judged already
-            WORK["statements"] += 1
+            self.notebook.work["statements"] += 1
             for event in cell.statements[index]:
                 problem = self.event(cell, event)
                 if problem:
@@ -641,7 +640,7 @@ class Judge:
             return None, ("unresolved", name), []
         values = []
         for owner, binding in found:
-            WORK["bindings"] += 1
+            self.notebook.work["bindings"] += 1
             problem, source = None, None
             if binding.kind == "import":
                 problem, value = self.imported(*binding.detail)
