@@ -1,18 +1,10 @@
-"""Checks of assignment 02: linear regression from scratch.
+"""Checks of assignment 02, linear regression from scratch (``linear_regression.ipynb``).
 
-Test cells call them as ``check.sgd_updates_in_place(sgd, lr=0.03, batch_size=10)``.
-Expected values, and what the typical mistakes return, come from the float64
-classic-NumPy oracles of this module (``@core.oracle``: the student package keeps their
-answers on the visible tests, not their code). Each failure names the typical mistake
-it recognises: noise with the wrong scale, a flat ``y``, an unshuffled or truncated
-``data_iter``, a loss broadcast to ``(n, n)``, an ``sgd`` that rebinds ``param`` or
-forgets ``1 / batch_size``, a normal equation without the column of ones, a training
-loop that ignores its arguments or updates inside ``autograd.record()``.
-
+linreg, squared_loss, sgd and closed_form are specs (:mod:`checks.spec`). The others stay
+code: statistics of synthetic_data's draws, data_iter's batches and order, and training.
 Random data are judged statistically: a check rejects only beyond ``Z`` standard errors,
-so a correct solution fails with probability below 1e-8 per statistic whatever its
-random numbers. A training check first trains on a small :data:`PROBE`, where the
-typical trainer mistakes already fail, before the long run with the cell's arguments.
+so a correct solution fails with probability below 1e-8 per statistic. A training check
+first trains on a small :data:`PROBE`, where the typical trainer mistakes already fail.
 """
 import math
 
@@ -28,34 +20,13 @@ TRUE_W = (2.0, -3.4)
 TRUE_B = 4.2
 
 
-# --------------------------------------------------------------------------- helpers
-
-def _expect_float_array(function, value, what, shape, hint=None):
-    """An mxnet array of `shape` with a floating-point dtype; float64 is accepted."""
-    return core.expect_float_array(
-        function, value, what, shape, hint,
-        float_fix="Create it with floating-point values (e.g. np.zeros, np.random.normal), "
-                  "not integers")
-
-
-def _expect_finite(function, array, what, hint):
-    values = core.to_numpy(array)
-    bad = ~onp.isfinite(values)
-    if bad.any():
-        index = tuple(int(i) for i in onp.argwhere(bad)[0])
-        core.fail(function, f"{what} contains {'NaN' if onp.isnan(values[index]) else 'Inf'} "
-                            f"at index {index}: {hint}")
-    return values
-
-
 def _count(n, noun):
     """'1 batch', '3 batches': a count with its noun."""
-    plural = noun + ("es" if noun.endswith(("s", "ch")) else "s")
-    return f"{n} {noun if n == 1 else plural}"
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
 
 
 def _fmt(values):
-    """A short readable rendering of a float64 vector."""
+    """A float64 vector in short: [2, -3.4]."""
     return "[" + ", ".join(f"{v:.4g}" for v in onp.ravel(values)) + "]"
 
 
@@ -65,8 +36,8 @@ def _design(X):
 
 
 def regression_data(num_examples, w, b, seed, x_mean=0.0, noise=NOISE_STD):
-    """(X, y) as float32 mxnet arrays, y = X w + b + noise of shape (n, 1): the oracle's
-    own synthetic data, independent of the student's synthetic_data."""
+    """(X, y) as float32 mxnet arrays, y = X w + b + noise of shape (n, 1): the check's
+    own data, independent of the student's synthetic_data."""
     rng = onp.random.default_rng(seed)
     w = onp.asarray(w, dtype=onp.float64).reshape(-1, 1)
     X = rng.normal(x_mean, 1.0, (num_examples, len(w)))
@@ -82,7 +53,7 @@ def _linear(X, w, b):
 
 @core.oracle
 def _least_squares(X, y):
-    """theta = (w; b) minimising ||[X, 1] theta - y||^2 (float64): closed_form's answer."""
+    """theta = (w; b) minimising ||[X, 1] theta - y||^2: closed_form's answer."""
     return onp.linalg.lstsq(_design(X), y.reshape(-1), rcond=None)[0]
 
 
@@ -94,45 +65,66 @@ def _least_squares_without_bias(X, y):
 
 # --------------------------------------------------------------------------- synthetic_data
 
-def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4000, seed=0):
-    """Shapes, X ~ N(0, 1) and y = X w + b + N(0, 0.01^2), judged from the sample.
+# Noise of the wrong standard deviation, as students draw it: [(its std, the advice)].
+NOISE_MISTAKES = [
+    (0.0, "y has no noise: add np.random.normal(0, 0.01, y.shape)"),
+    (NOISE_STD ** 2, "0.0001 = 0.01**2 is the variance: np.random.normal takes the standard "
+                     "deviation, np.random.normal(0, 0.01, y.shape)"),
+    (math.sqrt(NOISE_STD), "0.1 = sqrt(0.01): 0.01 is already the standard deviation, "
+                           "np.random.normal(0, 0.01, y.shape)"),
+    (1.0, "that is the default scale 1: pass the standard deviation, "
+          "np.random.normal(0, 0.01, y.shape)"),
+]
 
-    With n examples a column mean of X has standard error 1/sqrt(n), a column variance
-    sqrt(2/n); the least-squares fit of y on [X, 1] recovers w and b to within
-    0.01 sqrt(diag((A^T A)^-1)) and the noise standard deviation to within 0.01/sqrt(2n).
-    """
+
+def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4000, seed=0):
+    """Shapes, X ~ N(0, 1) and y = X w + b + N(0, 0.01^2), judged from the sample, and
+    fresh draws at every call."""
     true_w = onp.asarray(w, dtype=onp.float32)
     n, d = num_examples, len(true_w)
     value = core.call(synthetic_data, np.array(true_w), b, n, seed=seed)
     X, y = spec.pair(synthetic_data, value, "(X, y)")
     inputs = f"w={_fmt(true_w)}, b={b}, num_examples={n}"
-    _expect_float_array(synthetic_data, X, "X", (n, d),
-                        hint="one row per example, one column per entry of w")
+    core.expect_float_array(synthetic_data, X, "X", (n, d),
+                            hint="one row per example, one column per entry of w")
     core.expect_array(synthetic_data, y, "y")
-    y_shape = tuple(y.shape)
-    if y_shape == (n,):
-        core.fail(synthetic_data, f"y has shape {y_shape}, expected ({n}, 1): return "
+    if tuple(y.shape) == (n,):
+        core.fail(synthetic_data, f"y has shape {(n,)}, expected ({n}, 1): return "
                                   "y.reshape((-1, 1)), a column of labels like the "
                                   "predictions X w of shape (n, 1)")
-    if y_shape == (n, n):
-        core.fail(synthetic_data, f"y has shape {y_shape}, expected ({n}, 1): an (n,) "
-                                  "array plus an (n, 1) array broadcasts to (n, n). Draw "
-                                  "the noise in the shape of X w (np.random.normal(0, 0.01, "
-                                  "y.shape)), then reshape y to (-1, 1)")
-    _expect_float_array(synthetic_data, y, "y", (n, 1))
-    not_finite = ("a 0/0 or the logarithm of 0 gives NaN or Inf; X = np.random.normal(0, 1, "
-                  "(num_examples, len(w))), y = X w + b + np.random.normal(0, 0.01, y.shape)")
-    Xs = _expect_finite(synthetic_data, X, "X", not_finite)
-    ys = _expect_finite(synthetic_data, y, "y", not_finite)
+    if tuple(y.shape) == (n, n):
+        core.fail(synthetic_data, f"y has shape {(n, n)}, expected ({n}, 1): an (n,) array "
+                                  "plus an (n, 1) array broadcasts to (n, n). Draw the noise "
+                                  "in the shape of X w (np.random.normal(0, 0.01, y.shape)), "
+                                  "then reshape y to (-1, 1)")
+    core.expect_float_array(synthetic_data, y, "y", (n, 1))
+    Xs, ys = core.to_numpy(X), core.to_numpy(y)[:, 0]
+    for values, name in ((Xs, "X"), (ys[:, None], "y")):
+        if not onp.isfinite(values).all():
+            index = tuple(int(i) for i in onp.argwhere(~onp.isfinite(values))[0])
+            core.fail(synthetic_data, f"{name} contains {'NaN' if onp.isnan(values[index]) else 'Inf'} at index {index}: a 0/0 or the logarithm of 0 gives NaN or Inf; X = np.random.normal(0, 1, (num_examples, len(w))), y = X w + b + np.random.normal(0, 0.01, y.shape)")
+    std = onp.nan   # NaN or Inf: core.passed fails with core.call's message
+    if onp.isfinite(Xs).all() and onp.isfinite(ys).all():
+        std = _judge_sample(synthetic_data, Xs, ys, true_w.astype(onp.float64), b, inputs)
+        _judge_fresh_draws(synthetic_data, true_w, b, seed)
+    core.passed(synthetic_data, f"shapes ({n}, {d}) and ({n}, 1), X ~ N(0, 1), y = X w + b "
+                                f"+ noise with std {std:.4f} for {inputs}, both normal by "
+                                f"Kolmogorov-Smirnov, fresh at every call")
 
-    # X ~ N(0, 1), entries independent
-    means, variances = Xs.mean(axis=0), Xs.var(axis=0)
+
+def _judge_sample(synthetic_data, X, y, w, b, inputs):
+    """X ~ N(0, 1) with independent entries, and y - (X w + b) ~ N(0, 0.01^2); returns the
+    noise's standard deviation. A column mean has standard error 1/sqrt(n), a variance
+    sqrt(2/n); the fit of y on [X, 1] recovers (w, b) to within 0.01 sqrt(diag((A^T A)^-1))
+    and the noise's standard deviation to within 0.01/sqrt(2n)."""
+    n, d = X.shape
+    means, variances = X.mean(axis=0), X.var(axis=0)
     for j in range(d):
         if abs(means[j] - 0.5) < 0.05 and abs(variances[j] - 1 / 12) < 0.02:
             core.fail(synthetic_data, f"column {j} of X looks uniform on [0, 1) (mean "
-                                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw "
-                                      "X from the normal distribution, np.random.normal(0, "
-                                      "1, (num_examples, len(w)))")
+                                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw X "
+                                      "from the normal distribution, np.random.normal(0, 1, "
+                                      "(num_examples, len(w)))")
         if abs(means[j]) > Z / math.sqrt(n):
             core.fail(synthetic_data, f"column {j} of X has mean {means[j]:.4f}, expected 0 "
                                       f"(to within {Z / math.sqrt(n):.3f} for {n} examples): "
@@ -143,94 +135,66 @@ def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4
                                       "X ~ N(0, 1), np.random.normal(0, 1, (num_examples, "
                                       "len(w)))")
     if d > 1:
-        correlation = onp.corrcoef(Xs, rowvar=False)
+        correlation = onp.corrcoef(X, rowvar=False)
         off = onp.abs(correlation - onp.eye(d))
         j, k = onp.unravel_index(int(onp.argmax(off)), off.shape)
         if off[j, k] > Z / math.sqrt(n):
             core.fail(synthetic_data, f"columns {j} and {k} of X are correlated (r = "
                                       f"{correlation[j, k]:.3f}): draw every entry of X "
                                       "independently")
-
-    # y - (X w + b) is N(0, 0.01^2) noise: fit y on [X, 1] and look at what is left. The
-    # fitted (w, b) are judged first, with standard errors from the noise actually found,
-    # so that a wrong w is not reported as wrong noise (or the other way round).
-    A = _design(Xs)
-    theta = onp.linalg.lstsq(A, ys[:, 0], rcond=None)[0]
-    noise = ys[:, 0] - A @ theta
+    # The fitted (w, b) are judged first, with standard errors from the noise found, so
+    # that a wrong w is not reported as wrong noise (or the other way round).
+    A = _design(X)
+    theta = onp.linalg.lstsq(A, y, rcond=None)[0]
+    noise = y - A @ theta
     std = math.sqrt(noise @ noise / (n - d - 1))
-    spread = onp.sqrt(onp.diag(onp.linalg.inv(A.T @ A)))
-    limits = Z * max(std, NOISE_STD) * spread + core.ATOL
-    if (onp.abs(theta[:-1] - true_w) > limits[:-1]).any():
+    limits = Z * max(std, NOISE_STD) * onp.sqrt(onp.diag(onp.linalg.inv(A.T @ A))) + core.ATOL
+    if (onp.abs(theta[:-1] - w) > limits[:-1]).any():
         core.fail(synthetic_data, f"y depends on X through the weights {_fmt(theta[:-1])}, "
-                                  f"expected w = {_fmt(true_w)} ({inputs}): compute "
+                                  f"expected w = {_fmt(w)} ({inputs}): compute "
                                   "y = np.dot(X, w) + b + noise from the X you return")
     if abs(theta[-1] - b) > limits[-1]:
         hint = ("y misses the bias: y = X w + b + noise" if abs(theta[-1]) < limits[-1]
                 else "y = X w + b + noise")
         core.fail(synthetic_data, f"y = X w + c + noise with c = {theta[-1]:.4f}, expected "
                                   f"the bias b = {b} ({inputs}): {hint}")
-    std_error = NOISE_STD / math.sqrt(2 * (n - d - 1))
-    if abs(std - NOISE_STD) > Z * std_error:
-        if std < 1e-6:
-            cause = "y has no noise: add np.random.normal(0, 0.01, y.shape)"
-        elif abs(std - NOISE_STD ** 2) < 0.2 * NOISE_STD ** 2:
-            cause = ("0.0001 = 0.01**2 is the variance: np.random.normal takes the "
-                     "standard deviation, np.random.normal(0, 0.01, y.shape)")
-        elif abs(std - math.sqrt(NOISE_STD)) < 0.02:
-            cause = ("0.1 = sqrt(0.01): 0.01 is already the standard deviation, "
-                     "np.random.normal(0, 0.01, y.shape)")
-        elif abs(std - 1) < 0.1:
-            cause = ("that is the default scale 1: pass the standard deviation, "
-                     "np.random.normal(0, 0.01, y.shape)")
-        else:
-            cause = "draw it with np.random.normal(0, 0.01, y.shape)"
-        core.fail(synthetic_data, f"the noise y - (X w + b) has standard deviation "
-                                  f"{std:.4g}, expected 0.01 (to within "
-                                  f"{Z * std_error:.1e}, for {inputs}): {cause}")
-
-    # The shapes of the distributions, beyond their moments: the entries of X, and the
-    # noise y - (X w + b) with the true w and b (float32 rounding of y moves each value by
-    # at most `rounding`, which shifts the noise's distribution function by at most
-    # rounding * N(0, 0.01^2)'s largest density).
-    _judge_normal(synthetic_data, Xs, 1.0, f"the entries of X ({inputs})", 0.0,
+    within = Z * NOISE_STD / math.sqrt(2 * (n - d - 1))
+    if abs(std - NOISE_STD) > within:
+        said = (f"the noise y - (X w + b) has standard deviation {std:.4g}, expected 0.01 "
+                f"(to within {within:.1e}, for {inputs}): ")
+        core.diagnose(synthetic_data, std, NOISE_STD, NOISE_MISTAKES, rtol=0.2, atol=1e-6,
+                      context=said)
+        core.fail(synthetic_data, said + "draw it with np.random.normal(0, 0.01, y.shape)")
+    # Beyond the moments, the distributions: float32 rounding of y moves each value by at
+    # most `rounding`, which shifts the noise's distribution function by at most rounding
+    # times N(0, 0.01^2)'s largest density.
+    _judge_normal(synthetic_data, X, 1.0, f"the entries of X ({inputs})", 0.0,
                   "Draw X with np.random.normal(0, 1, (num_examples, len(w)))")
-    exact = Xs @ true_w.astype(onp.float64) + b
     rounding = 4 * (d + 2) * core.FLOAT32_EPS * float(
-        (onp.abs(Xs) @ onp.abs(true_w) + abs(b) + onp.abs(ys[:, 0])).max())
-    _judge_normal(synthetic_data, ys[:, 0] - exact, NOISE_STD,
+        (onp.abs(X) @ onp.abs(w) + abs(b) + onp.abs(y)).max())
+    _judge_normal(synthetic_data, y - (X @ w + b), NOISE_STD,
                   f"the noise values y - (X w + b) ({inputs})",
                   rounding / (NOISE_STD * math.sqrt(2 * math.pi)),
                   "Draw the noise with np.random.normal(0, 0.01, y.shape)")
-    _judge_fresh_draws(synthetic_data, true_w, b, seed)
-    core.passed(synthetic_data, f"shapes ({n}, {d}) and ({n}, 1), X ~ N(0, 1), y = X w + b "
-                                f"+ noise with std {std:.4f} for {inputs}, both normal by "
-                                f"Kolmogorov-Smirnov, fresh at every call")
+    return std
 
 
-# --------------------------------------------------------------------------- distributions
-
-FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
 # Power: uniform features of variance 1 lie 0.057 from N(0, 1), so with the notebook's 8000
 # entries of X (limit 0.030) DKW bounds the chance of missing them by
-# 2 exp(-2 * 8000 * 0.027^2) < 2e-5. Measured (benchmarks/distributions.py, 400 calls each):
-# uniform X, noise of std 0.02, uniform noise of std 0.01 and a fixed seed all fail every
-# time; the reference never (largest distance 0.71 of the limit).
+# 2 exp(-2 * 8000 * 0.027^2) < 2e-5 (benchmarks/distributions.py measures it).
+FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
 
 
 def ks_distance(samples, cdf):
-    """The Kolmogorov-Smirnov distance sup_t |F_n(t) - F(t)| of `samples` from the
-    distribution function `cdf`."""
+    """The Kolmogorov-Smirnov distance sup_t |F_n(t) - F(t)| of `samples` from `cdf`."""
     u = onp.sort(cdf(onp.ravel(samples)))
     n = len(u)
-    above = onp.arange(1, n + 1) / n - u
-    below = u - onp.arange(n) / n
-    return float(max(above.max(), below.max()))
+    return float(max((onp.arange(1, n + 1) / n - u).max(), (u - onp.arange(n) / n).max()))
 
 
 def ks_threshold(n, alpha=FALSE_ALARM):
-    """The distance that n independent draws from the right distribution exceed with
-    probability at most `alpha`, for every n: the Dvoretzky-Kiefer-Wolfowitz inequality
-    with Massart's constant, P(sup |F_n - F| > t) <= 2 exp(-2 n t^2)."""
+    """The distance n right draws exceed with probability at most `alpha`: the
+    Dvoretzky-Kiefer-Wolfowitz inequality, P(sup |F_n - F| > t) <= 2 exp(-2 n t^2)."""
     return math.sqrt(math.log(2 / alpha) / (2 * n))
 
 
@@ -249,9 +213,8 @@ def uniform_cdf(mean, std):
 
 
 def _judge_normal(function, samples, scale, what, slack, fix):
-    """Fail unless `samples` look drawn from N(0, scale^2), by the Kolmogorov-Smirnov
-    distance: a correct draw fails with probability at most FALSE_ALARM. `slack` widens
-    the limit by what rounding may shift the distribution function."""
+    """Fail unless `samples` look drawn from N(0, scale^2) by their Kolmogorov-Smirnov
+    distance (`slack` widens the limit by what rounding may shift)."""
     n = samples.size
     distance = ks_distance(samples, normal_cdf(scale))
     limit = ks_threshold(n) + slack
@@ -271,11 +234,11 @@ FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
 
 
 def _judge_fresh_draws(synthetic_data, w, b, seed):
-    """Two calls draw different X and noise; the grader's seed repeats a call: numbers
-    come from MXNet's global generator, never reseeded (COURSE_CONTRACT.md)."""
+    """Two calls draw different X and noise, the grader's seed repeats a call: numbers come
+    from MXNet's global generator, never reseeded (COURSE_CONTRACT.md)."""
     def draw(call_seed):
-        X, y = spec.pair(synthetic_data, core.call(synthetic_data, np.array(w), b, FRESH_EXAMPLES,
-                                               seed=call_seed), "(X, y)")
+        X, y = spec.pair(synthetic_data, core.call(synthetic_data, np.array(w), b,
+                                                   FRESH_EXAMPLES, seed=call_seed), "(X, y)")
         X, y = core.to_numpy(X), core.to_numpy(y)
         return X, y.reshape(-1) - (X @ w.astype(onp.float64) + b)
 
@@ -293,8 +256,8 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
                                   f"({inputs}): draw it fresh at every call, "
                                   "np.random.normal(0, 0.01, y.shape), from MXNet's global "
                                   "generator and without a seed of your own")
-    if not (onp.array_equal(X, X_again) and onp.allclose(noise, noise_again, rtol=0.0,
-                                                         atol=1e-6)):
+    if not (onp.array_equal(X, X_again)
+            and onp.allclose(noise, noise_again, rtol=0.0, atol=1e-6)):
         core.fail(synthetic_data, f"the same seed of MXNet's generator gave different data "
                                   f"({inputs}): draw from MXNet's global generator "
                                   "(np.random.normal), which the caller seeds, not from a "
@@ -303,21 +266,14 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
 
 # --------------------------------------------------------------------------- data_iter
 
-def _indexed_data(num_examples, seed, flat_labels=False):
-    """Features whose column 0 is the example's index, and random labels."""
+def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
+    """Call data_iter once on features whose column 0 is the example's index; check that
+    every batch pairs rows of features with their labels. Returns each batch's indices."""
     rng = onp.random.default_rng(seed)
     features = onp.hstack([onp.arange(num_examples, dtype=onp.float64)[:, None],
                            rng.normal(0, 1, (num_examples, 2))]).astype(onp.float32)
-    labels = rng.normal(0, 1, (num_examples,) if flat_labels else (num_examples, 1))
-    return features, labels.astype(onp.float32)
-
-
-def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
-    """Call data_iter once; check every batch pairs rows of features with their labels.
-
-    Returns the example indices of each batch, in the order they came.
-    """
-    features, labels = _indexed_data(num_examples, seed, flat_labels)
+    labels = rng.normal(0, 1, (num_examples,) if flat_labels else (num_examples, 1)
+                        ).astype(onp.float32)
     value = core.call(data_iter, batch_size, np.array(features), np.array(labels), seed=seed)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     if not isinstance(value, core.GeneratorResult):
@@ -329,7 +285,6 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
                              "inside the loop, so that each minibatch is made when needed")
     if not value:
         core.fail(data_iter, f"yielded no batch at all ({inputs})")
-    label_tail = labels.shape[1:]
     batches = []
     for k, item in enumerate(value):
         X, y = spec.pair(data_iter, item, "(X_batch, y_batch)")
@@ -342,18 +297,18 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
         if m == 0:
             core.fail(data_iter, f"batch {k} is empty ({inputs}): yield only batches that "
                                  "hold examples")
-        if tuple(y.shape) != (m,) + label_tail:
+        if tuple(y.shape) != (m,) + labels.shape[1:]:
             core.fail(data_iter, f"y_batch of batch {k} has shape {tuple(y.shape)}, expected "
-                                 f"{(m,) + label_tail} (the labels of its {m} rows, indexed "
-                                 "like the features)")
+                                 f"{(m,) + labels.shape[1:]} (the labels of its {m} rows, "
+                                 "indexed like the features)")
         Xb, yb = core.to_numpy(X), core.to_numpy(y)
         ids = onp.rint(Xb[:, 0]).astype(int)
         valid = (ids >= 0) & (ids < num_examples) & (onp.abs(Xb[:, 0] - ids) == 0)
         valid[valid] &= (Xb[valid] == features[ids[valid]]).all(axis=1)
         if not valid.all():
-            r = int(onp.argmin(valid))
-            core.fail(data_iter, f"row {r} of X_batch of batch {k} is not a row of features "
-                                 f"({inputs}): index the features, `features[batch_indices]`")
+            core.fail(data_iter, f"row {int(onp.argmin(valid))} of X_batch of batch {k} is "
+                                 f"not a row of features ({inputs}): index the features, "
+                                 "`features[batch_indices]`")
         paired = (yb == labels[ids]).reshape(m, -1).all(axis=1)
         if not paired.all():
             r = int(onp.argmin(paired))
@@ -370,9 +325,8 @@ EXTRA_BATCHINGS = ((1, 4), (3, 7))
 
 
 def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_labels=False):
-    """One call yields every example exactly once, in batches of batch_size (the last
-    may be smaller), each pairing rows of features with their own labels: with the
-    cell's sizes, then with each of EXTRA_BATCHINGS."""
+    """One call yields every example once, in batches of batch_size (the last may be
+    smaller) that pair rows with their labels: the cell's sizes, then EXTRA_BATCHINGS."""
     sizes = _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels)
     for size, count in EXTRA_BATCHINGS:
         _judge_batches(data_iter, count, size, seed, flat_labels)
@@ -383,11 +337,10 @@ def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_l
 
 
 def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
-    """One pass of data_iter: every example once, in batches of the right sizes; returns
-    the sizes."""
+    """One pass: every example once, in batches of the right sizes; returns the sizes."""
     batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
-    inputs = f"batch_size={batch_size}, {num_examples} examples"
     sizes = [len(ids) for ids in batches]
+    inputs = f"batch_size={batch_size}, {num_examples} examples"
     # both asked on every path: the student package then knows them for any wrong batches
     expected = _batch_sizes(num_examples, batch_size)
     truncated = _full_batch_sizes(num_examples, batch_size)
@@ -398,12 +351,12 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
                              "each example must come exactly once per call; step through "
                              "one permutation with range(0, num_examples, batch_size)")
     missing = int(onp.count_nonzero(seen == 0))
+    if missing and sizes == truncated:
+        core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the "
+                             f"{missing} examples left over after the full batches never "
+                             f"came. Loop over range(0, num_examples, batch_size) and slice "
+                             "up to min(i + batch_size, num_examples)")
     if missing:
-        if sizes == truncated:
-            core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the "
-                                 f"{missing} examples left over after the full batches "
-                                 f"never came. Loop over range(0, num_examples, batch_size) "
-                                 "and slice up to min(i + batch_size, num_examples)")
         core.fail(data_iter, f"{missing} of {num_examples} examples never came (e.g. example "
                              f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must "
                              "come exactly once per call")
@@ -412,9 +365,8 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
                                                   expected + [0] * len(sizes))) if s != e)
         core.fail(data_iter, f"yielded {_count(len(sizes), 'batch')} of sizes "
                              f"{_sizes(sizes)}, expected {_count(len(expected), 'batch')} "
-                             f"of sizes {_sizes(expected)} "
-                             f"({inputs}); batch {k} differs: all batches hold batch_size "
-                             "examples, except a smaller last one")
+                             f"of sizes {_sizes(expected)} ({inputs}); batch {k} differs: "
+                             "all batches hold batch_size examples, except a smaller last one")
     return sizes
 
 
@@ -432,12 +384,9 @@ def _full_batch_sizes(num_examples, batch_size):
 
 
 def _sizes(sizes):
-    text = ", ".join(str(s) for s in sizes[:4])
-    if len(sizes) > 6:
-        text += f", ... , {sizes[-2]}, {sizes[-1]}"
-    elif len(sizes) > 4:
-        text += ", " + ", ".join(str(s) for s in sizes[4:])
-    return f"[{text}]"
+    """[10, 10, 10, 10, ... , 10, 3]: batch sizes in short."""
+    shown = sizes if len(sizes) <= 6 else [*sizes[:4], "...", *sizes[-2:]]
+    return "[" + ", ".join(map(str, shown)).replace("..., ", "... , ") + "]"
 
 
 def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
@@ -485,7 +434,6 @@ def _linreg_mistakes(X, w, b):
                                  f"{_linreg_words(X, w, b)}; return np.dot(X, w) + b")]
 
 
-# linreg(X, w, b) = X w + b for X (n, d), w (d, 1), b (1,) (checks.spec).
 linreg_matches = spec.check(spec.Spec(
     name="linreg", inputs=_linreg_inputs, oracle=_linear, mistakes=_linreg_mistakes,
     what="the prediction", shape=None, describe=_linreg_words,
@@ -507,7 +455,6 @@ def _squared_loss_words(y_hat, y):
 def _squared_loss_shape(shape, case):
     """What a loss of a wrong `shape` did, or None."""
     y_hat, y = case.args
-    inputs = case.inputs
     if shape == y_hat.shape:
         return None
     if len(shape) == 2 and shape[0] == shape[1] == y_hat.shape[0] > 1:
@@ -515,11 +462,11 @@ def _squared_loss_shape(shape, case):
                 "shape, y.reshape(y_hat.shape), before subtracting (an (n, 1) array minus "
                 "an (n,) array broadcasts to (n, n))")
     if math.prod(shape) == 1:
-        return (f"returned a single number for {inputs}: return the loss of every example, "
-                f"shape {y_hat.shape}; the training loop sums or averages it")
+        return (f"returned a single number for {case.inputs}: return the loss of every "
+                f"example, shape {y_hat.shape}; the training loop sums or averages it")
     if shape == y.shape:
-        return (f"the loss has y's shape {shape}, expected y_hat's {y_hat.shape} ({inputs}): "
-                "reshape y to y_hat's shape, not y_hat to y's")
+        return (f"the loss has y's shape {shape}, expected y_hat's {y_hat.shape} "
+                f"({case.inputs}): reshape y to y_hat's shape, not y_hat to y's")
     return None
 
 
@@ -531,7 +478,6 @@ def _squared_loss(y_hat, y):
 
 @core.oracle
 def _squared_loss_mistakes(y_hat, y):
-    """What the catalogued mistakes of squared_loss return: no 1/2, no square."""
     inputs = _squared_loss_words(y_hat, y)
     return [(2 * _squared_loss(y_hat, y), f"the loss is twice the expected value ({inputs}): "
                                           "the squared loss has a factor 1/2, "
@@ -540,8 +486,6 @@ def _squared_loss_mistakes(y_hat, y):
              f"the difference is not squared ({inputs}): (y_hat - y)**2 / 2")]
 
 
-# (y_hat - y.reshape(y_hat.shape))^2 / 2, in the shape of y_hat, for y given as (n,) or
-# (n, 1) (checks.spec).
 squared_loss_matches = spec.check(spec.Spec(
     name="squared_loss", inputs=_squared_loss_inputs, oracle=_squared_loss,
     mistakes=_squared_loss_mistakes, what="the loss", shape=None,
@@ -559,15 +503,14 @@ LARGE_GRADIENT = 1e3
 
 def shrinks_large_gradients(got, want):
     """True if every entry of the update `got` has the sign of `want` and at most its size,
-    and the whole is visibly smaller: what clipping or normalising a gradient does (asked
-    only of large gradients, once the same update was right for small ones)."""
+    and the whole is visibly smaller: what clipping or normalising a gradient does."""
     same_side = (got * want >= 0) & (onp.abs(got) <= onp.abs(want) * (1 + core.RTOL))
     return bool(same_side.all()) and onp.abs(got).sum() < 0.99 * onp.abs(want).sum()
 
 
 def _sgd_inputs(shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
     """Random parameters with N(0, 1) gradients, then with gradients LARGE_GRADIENT times
-    larger: a clipped or normalised gradient is found by the second call."""
+    larger (the call's tag: their scale)."""
     calls = []
     for scale in (1.0, LARGE_GRADIENT):
         params = [spec.Param(_values(shape, seed + 2 * k),
@@ -592,22 +535,38 @@ def _sgd_update(params, lr, batch_size):
                             for p in params])
 
 
-def _sgd_mistakes(params, lr, batch_size):
-    return _sgd_mistake_ratios(lr, batch_size)
+@core.oracle
+def _sgd_step(grad, lr, batch_size):
+    """What sgd subtracts from a parameter with gradient `grad`."""
+    return lr * grad / batch_size
+
+
+@core.oracle
+def _sgd_mistakes(lr, batch_size):
+    """[(a catalogued mistake's step / the right step, what it did)]."""
+    return [(batch_size, f"the steps are batch_size = {batch_size} times too large: divide "
+                         "the gradient by batch_size, param.grad / batch_size (backward() "
+                         "sums the loss over the minibatch)"),
+            (1 / batch_size, "the steps are batch_size times too small: divide the gradient "
+                             "by batch_size once, not twice"),
+            (-1.0, "the parameters moved up the gradient: subtract the step, "
+                   "param - lr * param.grad / batch_size"),
+            (1 / lr, f"the steps are 1/lr times too large: multiply the gradient by the "
+                     f"learning rate lr = {lr}"),
+            (batch_size / lr, "the step is param.grad: multiply by lr and divide by "
+                              "batch_size")]
 
 
 def _explain_sgd(sgd, got, case, value):
-    """Fail naming the parameters that did not change, or the step's wrong factor, or
-    large gradients clipped (the call's tag is the gradients' scale), or the worst entry;
-    `value` is what sgd returned."""
+    """Fail naming the parameters that did not change, the step's wrong factor, large
+    gradients clipped, or the worst entry; `value` is what sgd returned."""
     params, lr, batch_size = case.args
     inputs = case.inputs
     before = [p.value.astype(onp.float64) for p in params]
-    ends = onp.cumsum([b.size for b in before])[:-1]
-    after = [a.reshape(b.shape) for a, b in zip(onp.split(got, ends), before)]
+    after = [a.reshape(b.shape) for a, b in
+             zip(onp.split(got, onp.cumsum([b.size for b in before])[:-1]), before)]
     steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
-    wanted = [_sgd_step(p.grad.astype(onp.float64), lr, batch_size)
-              for p in params]                             # what sgd should subtract
+    wanted = [_sgd_step(p.grad.astype(onp.float64), lr, batch_size) for p in params]
     if all(not s.any() for s in steps):
         if value is not None:
             core.fail(sgd, f"the parameters did not change, and sgd returned "
@@ -627,22 +586,8 @@ def _explain_sgd(sgd, got, case, value):
     want = onp.concatenate([w.ravel() for w in wanted])
     ratio = float(step @ want / (want @ want))
     if onp.allclose(step, ratio * want, rtol=1e-3, atol=core.ATOL):
-        diagnoses = {
-            "not divided": f"the steps are batch_size = {batch_size} times too large: "
-                           "divide the gradient by batch_size, param.grad / batch_size "
-                           "(backward() sums the loss over the minibatch)",
-            "divided twice": "the steps are batch_size times too small: divide the gradient "
-                             "by batch_size once, not twice",
-            "uphill": "the parameters moved up the gradient: subtract the step, "
-                      "param - lr * param.grad / batch_size",
-            "no lr": f"the steps are 1/lr times too large: multiply the gradient by the "
-                     f"learning rate lr = {lr}",
-            "bare gradient": "the step is param.grad: multiply by lr and divide by "
-                             "batch_size",
-        }
-        for mistake, factor in case.mistakes.items():
-            if abs(factor - 1) > 1e-6 and abs(ratio - factor) <= 1e-3 * abs(factor):
-                core.fail(sgd, f"{diagnoses[mistake]} ({inputs})")
+        core.diagnose(sgd, ratio, 1.0, [(factor, f"{text} ({inputs})")
+                                        for factor, text in case.mistakes], rtol=1e-3, atol=0.0)
     if case.tag > 1 and shrinks_large_gradients(step, want):
         core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): "
                        "large gradients are clipped or normalised. The rule has no limit: "
@@ -653,10 +598,9 @@ def _explain_sgd(sgd, got, case, value):
                           inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
 
 
-# Each param becomes param - lr * param.grad / batch_size, in place; sgd returns None
-# (checks.spec).
 sgd_updates_in_place = spec.check(spec.Spec(
-    name="sgd", inputs=_sgd_inputs, oracle=_sgd_update, mistakes=_sgd_mistakes,
+    name="sgd", inputs=_sgd_inputs, oracle=_sgd_update,
+    mistakes=lambda params, lr, batch_size: _sgd_mistakes(lr, batch_size),
     updates=0, wrong=_explain_sgd,
     returns_none="sgd updates the parameters in place and returns None (leave out the "
                  "return statement)",
@@ -664,19 +608,6 @@ sgd_updates_in_place = spec.check(spec.Spec(
         f"in-place update param - lr * grad / batch_size for "
         f"{_sgd_words(shapes, lr, batch_size)}, also for gradients {LARGE_GRADIENT:g} times "
         f"larger")))
-
-
-@core.oracle
-def _sgd_step(grad, lr, batch_size):
-    """What sgd subtracts from a parameter with gradient `grad`."""
-    return lr * grad / batch_size
-
-
-@core.oracle
-def _sgd_mistake_ratios(lr, batch_size):
-    """{catalogued mistake of sgd: its step / the right step}."""
-    return {"not divided": batch_size, "divided twice": 1 / batch_size, "uphill": -1.0,
-            "no lr": 1 / lr, "bare gradient": batch_size / lr}
 
 
 # --------------------------------------------------------------------------- closed_form
@@ -698,9 +629,8 @@ def _closed_form_inputs(num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0, se
 
 
 def _closed_form_tolerance(X, y):
-    """The normal equations' forward error in float32: solving with A^T A, whose condition
-    number is cond(A)^2, loses that factor of accuracy in d + 1 unknowns (measured errors
-    of np.linalg.solve, inv and lstsq stay below a tenth of it)."""
+    """The normal equations' forward error in float32: A^T A has condition number
+    cond(A)^2, lost in d + 1 unknowns (np.linalg.solve, inv and lstsq stay below a tenth)."""
     A = _design(X)
     return (4 * A.shape[1] * core.FLOAT32_EPS * onp.linalg.cond(A) ** 2
             * onp.abs(_least_squares(X, y)).max())
@@ -738,8 +668,6 @@ def _explain_wrong_fit(closed_form, got, case, returned):
                            "of A's columns, w = theta[:-1], b = theta[-1]")
 
 
-# closed_form(X, y) is the least-squares (w, b) on [X, 1], of shapes (d, 1) and (1,)
-# (checks.spec).
 closed_form_matches = spec.check(spec.Spec(
     name="closed_form", inputs=_closed_form_inputs, oracle=_least_squares,
     mistakes=_least_squares_without_bias, result=("w", "b"),
@@ -758,12 +686,9 @@ closed_form_matches = spec.check(spec.Spec(
 # --------------------------------------------------------------------------- training
 
 def sgd_oracle(X, y, lr, num_epochs, batch_size, runs, rng, train_b=True):
-    """Parameters (w; b) after minibatch SGD on the squared loss, for `runs` independent
-    runs from w ~ N(0, 0.01^2), b = 0: array (runs, d + 1), float64.
-
-    `rng` draws each run's initial w and its order of the examples in every epoch;
-    `train_b=False` models a trainer that leaves b out of the update.
-    """
+    """(w; b) after minibatch SGD on the squared loss from w ~ N(0, 0.01^2), b = 0, for
+    `runs` runs, (runs, d + 1) float64; `rng` draws each run's initial w and orders of the
+    examples; `train_b=False`: a trainer that leaves b out of the update."""
     n, d = X.shape
     initial = rng.normal(0, INIT_STD, (runs, d))
     orders = onp.array([[rng.permutation(n) for _ in range(num_epochs)] for _ in range(runs)],
@@ -787,8 +712,7 @@ def _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b):
             for order in epochs:
                 for start in range(0, len(order), batch_size):
                     batch = order[start:start + batch_size]
-                    gradient = A[batch].T @ (A[batch] @ theta - y[batch])
-                    theta -= lr / batch_size * gradient * mask
+                    theta -= lr / batch_size * (A[batch].T @ (A[batch] @ theta - y[batch])) * mask
     return thetas
 
 
@@ -827,18 +751,14 @@ def _first_line(message):
     found = [line.strip() for line in message.splitlines() if "Check failed" in line]
     if not found:
         return message.splitlines()[-1].strip()
-    said = found[0].split("): ", 1)[-1]
-    return said.split(". ")[0].rstrip(".") + "."
+    return found[0].split("): ", 1)[-1].split(". ")[0].rstrip(".") + "."
 
 
 def _trained_parameters(train, value, d):
     """(w, b) as one float64 vector (w; b), after checking their types and shapes."""
     w, b = spec.pair(train, value, "(w, b)")
-    core.expect_array(train, w, "w")
-    if tuple(w.shape) == (d,):
-        core.fail(train, f"w has shape ({d},), expected ({d}, 1): initialize it as a column, "
-                         f"np.random.normal(0, 0.01, (num_inputs, 1))")
-    core.expect_array(train, w, "w", shape=(d, 1), hint="one weight per feature, as a column")
+    core.expect_array(train, w, "w", shape=(d, 1), hint="initialize it as a column, "
+                      "np.random.normal(0, 0.01, (num_inputs, 1))")
     core.expect_array(train, b, "b", shape=(1,), hint="initialize b = np.zeros(1)")
     return onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
 
@@ -852,15 +772,9 @@ PROBE = dict(num_examples=20, lr=0.3, num_epochs=4, batch_size=20)
 
 def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,
                                  b=TRUE_B, lr=0.05, num_epochs=3, batch_size=7, seed=0):
-    """Calls the trainer with these (non-default) arguments on the check's own data and
-    compares the returned (w, b) with what minibatch SGD with the same hyperparameters
-    reaches (float64 oracle, from w ~ N(0, 0.01^2), b = 0).
-
-    With enough steps that is the least-squares fit; with few, it is a point on the way
-    that depends on lr, num_epochs and batch_size, so a trainer that ignores one of them,
-    or scales its steps wrongly, lands elsewhere (and the message says where). The
-    :data:`PROBE` run comes first, with the same w and b.
-    """
+    """The (w, b) the trainer returns with these arguments on the check's data is where
+    minibatch SGD with them gets (a point on the way that depends on lr, num_epochs and
+    batch_size), after the :data:`PROBE` run with the same w and b."""
     _train_as_sgd(train_linear_regression, w=w, b=b, seed=seed, runs=400, **PROBE)
     got, arguments, mean = _train_as_sgd(train_linear_regression, num_examples, w, b, lr,
                                          num_epochs, batch_size, seed)
@@ -869,20 +783,18 @@ def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TR
 
 
 def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, runs=48):
-    """Train on regression data; fail unless (w, b) is where minibatch SGD gets.
-
-    Returns the parameters, the arguments in words and the oracle's mean."""
+    """Train on regression data; fail unless (w, b) is where minibatch SGD gets, naming
+    the closest typical mistake. Returns (w; b), the arguments in words and the oracle's mean."""
     X, y = regression_data(num_examples, w, b, seed)
     Xs, ys = core.to_numpy(X), core.to_numpy(y)
-    d = Xs.shape[1]
     arguments = f"lr={lr}, num_epochs={num_epochs}, batch_size={batch_size}"
     inputs = f"{arguments}, on {num_examples} examples with w={_fmt(w)}, b={b}"
     value = _call_trainer(train, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
                           seed=seed)
-    got = _trained_parameters(train, value, d)
+    got = _trained_parameters(train, value, Xs.shape[1])
     mean, tolerance = _expected_parameters(Xs, ys, lr, num_epochs, batch_size, seed, runs)
-    scale = onp.abs(_least_squares(Xs, ys)).max() + 1
-    if not (onp.abs(got) <= 10 * scale).all():
+    fit = _least_squares(Xs, ys)
+    if not (onp.abs(got) <= 10 * (onp.abs(fit).max() + 1)).all():
         core.fail(train, f"training diverged: the parameters grew to {_fmt(got)} ({inputs}), "
                          "while minibatch SGD with these arguments converges. The steps are "
                          "much too large: backward() sums the loss over the minibatch, so "
@@ -892,16 +804,18 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     if (off <= 0).all():
         return got, arguments, mean
     k = int(onp.argmax(off))
-    name = f"w[{k}]" if k < d else "b"
-    found = (f"after training {name} = {got[k]:.4f}, expected {mean[k]:.4f} +- "
-             f"{tolerance[k]:.1g} ({inputs}; the least-squares fit is "
-             f"{_fmt(_least_squares(Xs, ys))})")
+    found = (f"after training {f'w[{k}]' if k < len(got) - 1 else 'b'} = {got[k]:.4f}, "
+             f"expected {mean[k]:.4f} +- {tolerance[k]:.1g} ({inputs}; the least-squares fit "
+             f"is {_fmt(fit)})")
     try:
-        explanation = _diagnose_training(got, mean, tolerance, Xs, ys, lr, num_epochs,
-                                         batch_size, seed)
-    except core.UnknownAnswer:  # the student package knows the hypotheses' runs only
-        explanation = None      # where a catalogued mistake made them
-    if explanation:
+        mistakes = _training_mistakes(Xs, ys, mean, tolerance, seed, lr=lr,
+                                      num_epochs=num_epochs, batch_size=batch_size)
+    except core.UnknownAnswer:  # the student package knows the mistakes' runs only where
+        mistakes = []           # a catalogued mistake made them
+    # a mistake explains the result if it is within a fifth of its distance from the right run
+    score, explanation = min([(onp.abs(got - other).max() / onp.abs(other - mean).max(), text)
+                              for other, text in mistakes], default=(1.0, ""))
+    if score < 0.2:
         core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
                          f"{explanation}")
     core.fail(train, f"{found}: that is not where minibatch SGD with these arguments "
@@ -910,61 +824,50 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
                      "sgd([w, b], lr, batch_size)")
 
 
-def _diagnose_training(got, mean, tolerance, X, y, lr, num_epochs, batch_size, seed):
-    """The typical mistake whose SGD run lands where the student's trainer did, or None.
-
-    Each hypothesis is simulated; it explains the result if the result is much closer to
-    it than to the correct run (within a fifth of the distance between the two), and it
-    is only considered where it is clearly distinguishable from the correct run. (Steps
-    batch_size times too large are not among them: such training diverges.)
-    """
-    given = dict(lr=lr, num_epochs=num_epochs, batch_size=batch_size)
-    hypotheses = [  # (what the trainer did, the setting that reproduces it)
-        ("does not update w and b at all: update both in place, sgd([w, b], lr, "
-         "batch_size), after l.backward()", dict(given, lr=0.0)),
-        ("divides the gradient by batch_size twice: backward() of the mean loss already "
-         "divides by the batch size; either call backward() on the per-example losses "
-         "(their sum) and let sgd divide, or pass 1 as sgd's batch_size",
-         dict(given, lr=lr / batch_size)),
-        ("takes steps twice as large as it should: is the factor 1/2 missing from the "
-         "squared loss?", dict(given, lr=2 * lr)),
-        ("moves up the gradient: sgd must subtract the step", dict(given, lr=-lr)),
-        ("never updates b: pass both parameters, sgd([w, b], lr, batch_size), and "
-         "attach a gradient to b", dict(given, train_b=False)),
-        (f"uses lr=0.03 (the default), not lr={lr}: use the function's arguments, not "
-         "notebook variables or constants", dict(given, lr=0.03)),
-        (f"runs 3 epochs (the default), not num_epochs={num_epochs}: loop "
-         "`for epoch in range(num_epochs)`", dict(given, num_epochs=3)),
-        (f"uses batch_size=10 (the default), not batch_size={batch_size}: pass "
-         "batch_size to data_iter and to sgd", dict(given, batch_size=10)),
+def _training_mistakes(X, y, mean, tolerance, seed, **given):
+    """[(the mean (w; b) of minibatch SGD with a typical mistake, what the trainer did)],
+    for the mistakes whose runs are clearly apart from the right ones (steps batch_size
+    times too large are not among them: such training diverges)."""
+    lr, num_epochs, batch_size = given["lr"], given["num_epochs"], given["batch_size"]
+    mistakes = [
+        (dict(lr=0.0), "does not update w and b at all: update both in place, sgd([w, b], "
+                       "lr, batch_size), after l.backward()"),
+        (dict(lr=lr / batch_size), "divides the gradient by batch_size twice: backward() of "
+                                   "the mean loss already divides by the batch size; either "
+                                   "call backward() on the per-example losses (their sum) "
+                                   "and let sgd divide, or pass 1 as sgd's batch_size"),
+        (dict(lr=2 * lr), "takes steps twice as large as it should: is the factor 1/2 "
+                          "missing from the squared loss?"),
+        (dict(lr=-lr), "moves up the gradient: sgd must subtract the step"),
+        (dict(train_b=False), "never updates b: pass both parameters, sgd([w, b], lr, "
+                              "batch_size), and attach a gradient to b"),
+        (dict(lr=0.03), f"uses lr=0.03 (the default), not lr={lr}: use the function's "
+                        "arguments, not notebook variables or constants"),
+        (dict(num_epochs=3), f"runs 3 epochs (the default), not num_epochs={num_epochs}: "
+                             "loop `for epoch in range(num_epochs)`"),
+        (dict(batch_size=10), f"uses batch_size=10 (the default), not batch_size="
+                              f"{batch_size}: pass batch_size to data_iter and to sgd"),
     ]
-    best, best_score = None, 0.2
-    for explanation, setting in hypotheses:
-        if setting == given:
-            continue
-        other, _ = _expected_parameters(X, y, seed=seed + 1, runs=8, **setting)
-        separation = onp.abs(other - mean).max()
-        if not onp.isfinite(separation) or separation <= 2 * tolerance.max():
-            continue
-        score = onp.abs(got - other).max() / separation
-        if score < best_score:
-            best, best_score = explanation, score
-    return best
+    table = []
+    for change, explanation in mistakes:
+        if dict(given, **change) != given:
+            other, _ = _expected_parameters(X, y, seed=seed + 1, runs=8, **dict(given, **change))
+            separation = onp.abs(other - mean).max()
+            if onp.isfinite(separation) and separation > 2 * tolerance.max():
+                table.append((other, explanation))
+    return table
 
 
 def train_linear_regression_initial_parameters(train_linear_regression, num_inputs=400,
                                                num_examples=20, seed=0):
-    """With num_epochs=0 the trainer returns its initial parameters: w ~ N(0, 0.01^2)
-    of shape (d, 1) and b = 0 of shape (1,).
-
-    With d weights, their sample mean is within Z 0.01/sqrt(d) of 0 and their sample
-    standard deviation within Z 0.01/sqrt(2d) of 0.01.
-    """
+    """With num_epochs=0 the trainer returns w ~ N(0, 0.01^2) of shape (d, 1) (the mean of
+    the d weights within Z 0.01/sqrt(d) of 0, their std within Z 0.01/sqrt(2d) of 0.01) and
+    b = 0 of shape (1,); with lr=0, b stays 0 (the labels are not centred)."""
     train = train_linear_regression
     X, y = regression_data(num_examples, onp.linspace(-2, 2, num_inputs), 1.0, seed)
     inputs = f"num_epochs=0 and {num_inputs} features"
-    value = _call_trainer(train, X, y, lr=0.03, num_epochs=0, batch_size=10, seed=seed)
-    got = _trained_parameters(train, value, num_inputs)
+    got = _trained_parameters(train, _call_trainer(train, X, y, lr=0.03, num_epochs=0,
+                                                   batch_size=10, seed=seed), num_inputs)
     w, b = got[:-1], got[-1]
     if not b == 0:
         core.fail(train, f"b = {b:.4g} after 0 epochs, expected 0 ({inputs}): start from "
@@ -978,25 +881,18 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
     mean, std = w.mean(), w.std()
     if not (abs(mean) <= Z * INIT_STD / math.sqrt(num_inputs)
             and abs(std - INIT_STD) <= Z * INIT_STD / math.sqrt(2 * num_inputs)):
-        if abs(std - 1) < 0.2:
-            hint = "w has the default scale 1: np.random.normal(0, 0.01, (num_inputs, 1))"
-        else:
-            hint = "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, (num_inputs, 1))"
-        core.fail(train, f"after 0 epochs w has mean {mean:.4f} and standard deviation "
-                         f"{std:.4f}, expected 0 and 0.01 ({inputs}): {hint}")
-    _expect_nothing_learnt_at_lr_zero(train, X, y, seed)
+        said = (f"after 0 epochs w has mean {mean:.4f} and standard deviation {std:.4f}, "
+                f"expected 0 and 0.01 ({inputs}): ")
+        core.diagnose(train, std, INIT_STD, [(1.0, "w has the default scale 1: np.random."
+                                                   "normal(0, 0.01, (num_inputs, 1))")],
+                      rtol=0.2, atol=0.0, context=said)
+        core.fail(train, said + "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, "
+                                "(num_inputs, 1))")
+    value = _call_trainer(train, X, y, lr=0.0, num_epochs=2, batch_size=5, seed=seed)
+    b = _trained_parameters(train, value, num_inputs)[-1]
+    if not b == 0:
+        core.fail(train, f"ignores lr: trained with lr=0 (num_epochs=2, batch_size=5), "
+                         f"b = {b:.4g}, where nothing may be learnt and b stays 0. Use the lr "
+                         "the function is called with: sgd([w, b], lr, batch_size)")
     core.passed(train, f"initial w ~ N(0, 0.01^2) (std {std:.4f}) and b = 0 with {inputs}, "
                        f"and b stays 0 with lr=0")
-
-
-def _expect_nothing_learnt_at_lr_zero(train, X, y, seed, num_epochs=2, batch_size=5):
-    """With lr=0 the trainer learns nothing: b stays exactly 0 (the labels are not
-    centred, so any step moves b)."""
-    value = _call_trainer(train, X, y, lr=0.0, num_epochs=num_epochs, batch_size=batch_size,
-                          seed=seed)
-    b = _trained_parameters(train, value, X.shape[1])[-1]
-    if not b == 0:
-        core.fail(train, f"ignores lr: trained with lr=0 (num_epochs={num_epochs}, "
-                         f"batch_size={batch_size}), b = {b:.4g}, where nothing may be "
-                         f"learnt and b stays 0. Use the lr the function is called with: "
-                         f"sgd([w, b], lr, batch_size)")
