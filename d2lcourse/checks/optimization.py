@@ -121,24 +121,63 @@ def expect_array_not_list(function, value, what, advice):
     return core.expect_array(function, value, what)
 
 
-def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
+# --------------------------------------------------------------------------- gd, gd_2d
+
+STATIONARY_STEPS = 5   # steps asked for from a stationary point
+
+
+def _trajectories(f_grad, x0, eta, num_steps, minimum):
+    """The cell's call of gd (x0 a number) or gd_2d (x0 a pair, passed as a float32 array),
+    then one started at `minimum`, where the gradient is 0: the contract has no early stop."""
+    def start(x):
+        return x if onp.ndim(x) == 0 else onp.asarray(x, dtype=onp.float32)
+    still = grad_square if onp.ndim(x0) == 0 else grad_ellipse
+    return [spec.Call((f_grad, start(x0), eta, num_steps),
+                      f"{formula(f_grad)}, x0={x0}, eta={eta}, num_steps={num_steps}"),
+            spec.Call((still, start(minimum), eta, STATIONARY_STEPS),
+                      f"{formula(still)} started at its minimum x0={minimum}, where the gradient "
+                      f"is 0, eta={eta}, num_steps={STATIONARY_STEPS}", "stationary")]
+
+
+def _gd_inputs(f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
+    return _trajectories(f_grad, x0, eta, num_steps, 0.0)
+
+
+def _gd_2d_inputs(f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, seed=0):
+    return _trajectories(f_grad, tuple(x0), eta, num_steps, (0.0, 0.0))
+
+
+def _no_table(*args):
+    """No mistakes' values: gd's are judged from the student's own previous iterate."""
+    return []
+
+
+def _iterates(function, value, case):
+    return core.to_numpy(expect_array_not_list(
+        function, value, "the iterates",
+        "collect them in a list and convert once at the end with np.array(xs) or "
+        "np.stack(xs), or fill a preallocated np.zeros array"))
+
+
+def _judge_iterates(function, got, case, returned):
     """Judge the iterates returned by gd or gd_2d; name the usual slips.
 
     Each iterate must be one gradient step from the student's own previous iterate (not
     from the float64 oracle's): float32 rounding may make a long trajectory drift away
     from the exact one, most of all on a nonconvex function, without any mistake.
     """
-    expected = gd_oracle(f_grad, x0, eta, num_steps)
+    (f_grad, _, eta, num_steps), expected, inputs = case.args, case.expected, case.inputs
     rows = num_steps + 1
-    got = core.to_numpy(expect_array_not_list(
-        function, value, "the iterates",
-        "collect them in a list and convert once at the end with np.array(xs) or "
-        "np.stack(xs), or fill a preallocated np.zeros array"))
     atol = trajectory_atol(expected)
 
     def same(a, b):
         return core.close(a, b, atol=atol)
 
+    if case.tag and got.ndim == expected.ndim and got.shape[0] < rows:
+        core.fail(function, f"returned {got.shape[0]} iterate(s) for {inputs}, expected all "
+                            f"num_steps + 1 = {rows}: do not stop early when the gradient or "
+                            "the step becomes 0 or small. Always take num_steps steps; from a "
+                            "stationary point every iterate is x0 again")
     if got.shape != expected.shape:
         if got.shape[:1] == (num_steps,) and num_steps > 0:
             if same(got, expected[1:]):
@@ -170,8 +209,8 @@ def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
         previous = got[t - 1]
         step = eta * onp.asarray(f_grad(previous), dtype=onp.float64)
         want = previous - step
-        tolerance = atol + core.RTOL * (onp.abs(previous) + onp.abs(step))
-        if onp.all(onp.abs(got[t] - want) <= tolerance):
+        if onp.all(onp.abs(got[t] - want) <= atol + core.RTOL * (onp.abs(previous)
+                                                                  + onp.abs(step))):
             continue
         at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
               f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
@@ -189,50 +228,17 @@ def judge_iterates(function, value, f_grad, x0, eta, num_steps, inputs):
                             "one before: x_{t+1} = x_t - eta * f_grad(x_t)")
 
 
-# --------------------------------------------------------------------------- gd, gd_2d
-
-def gd_matches(gd, f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
-    """gd returns the num_steps + 1 iterates [x0, ..., x_T] of x <- x - eta f'(x)."""
-    inputs = f"{formula(f_grad)}, x0={x0}, eta={eta}, num_steps={num_steps}"
-    value = core.call(gd, f_grad, x0, eta, num_steps, seed=seed)
-    judge_iterates(gd, value, f_grad, x0, eta, num_steps, inputs)
-    judge_stationary_start(gd, grad_square, 0.0, eta, seed)
-    core.passed(gd, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}, and all "
-                    f"{STATIONARY_STEPS + 1} from a stationary point")
+def _gd_spec(name, inputs):
+    """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T] of x <- x - eta f'(x), each
+    one step from the student's previous one (checks.spec)."""
+    return spec.Spec(name=name, inputs=inputs, oracle=gd_oracle, mistakes=_no_table,
+                     result=_iterates, wrong=_judge_iterates,
+                     passed=f"num_steps + 1 iterates of gradient descent on {{inputs}}, and "
+                            f"all {STATIONARY_STEPS + 1} from a stationary point")
 
 
-def gd_2d_matches(gd_2d, f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, seed=0):
-    """gd_2d returns the (num_steps + 1, 2) iterates and leaves its argument x0 alone."""
-    start = np.array(onp.asarray(x0, dtype=onp.float32))
-    inputs = f"{formula(f_grad)}, x0={tuple(x0)}, eta={eta}, num_steps={num_steps}"
-    # x0 goes positionally: the autograder copies positional arrays back after the call.
-    value = core.call(gd_2d, f_grad, start, eta, num_steps, seed=seed)  # x0 left alone
-    judge_iterates(gd_2d, value, f_grad, onp.asarray(x0, dtype=onp.float32), eta, num_steps,
-                   inputs)
-    judge_stationary_start(gd_2d, grad_ellipse, (0.0, 0.0), eta, seed)
-    core.passed(gd_2d, f"{num_steps + 1} iterate(s) of gradient descent on {inputs}, "
-                       f"x0 untouched, and all {STATIONARY_STEPS + 1} from a stationary point")
-
-
-STATIONARY_STEPS = 5   # steps asked for from a stationary point
-
-
-def judge_stationary_start(function, f_grad, x0, eta, seed):
-    """Started where f_grad(x0) = 0, gd (or gd_2d) still returns all num_steps + 1
-    iterates, each x0 again: the contract has no early stop."""
-    num_steps = STATIONARY_STEPS
-    start = onp.asarray(x0, dtype=onp.float32)
-    inputs = (f"{formula(f_grad)} started at its minimum x0={x0}, where the gradient is 0, "
-              f"eta={eta}, num_steps={num_steps}")
-    argument = x0 if start.ndim == 0 else np.array(start)
-    value = core.call(function, f_grad, argument, eta, num_steps, seed=seed)
-    shape = getattr(value, "shape", None)
-    if shape and len(shape) == start.ndim + 1 and shape[0] < num_steps + 1:
-        core.fail(function, f"returned {shape[0]} iterate(s) for {inputs}, expected all "
-                            f"num_steps + 1 = {num_steps + 1}: do not stop early when the "
-                            "gradient or the step becomes 0 or small. Always take num_steps "
-                            "steps; from a stationary point every iterate is x0 again")
-    judge_iterates(function, value, f_grad, start, eta, num_steps, inputs)
+gd_matches = spec.check(_gd_spec("gd", _gd_inputs))
+gd_2d_matches = spec.check(_gd_spec("gd_2d", _gd_2d_inputs))
 
 
 # --------------------------------------------------------------------------- max_stable_lr
@@ -325,56 +331,80 @@ max_stable_lr_matches = spec.check(spec.Spec(
 
 # --------------------------------------------------------------------------- momentum
 
-def parameters(shapes, seed):
+def _parameters(shapes, seed, grad_seed, scale=1.0):
     """Random float32 parameters of the given shapes, with random gradients attached."""
-    return [core.with_grad(core.random_array(shape, seed + i),
-                           core.random_array(shape, seed + 100 + i))
+    return [spec.Param(core.random_array(shape, seed + i).asnumpy(),
+                       core.random_array(shape, grad_seed + i, scale=scale).asnumpy())
             for i, shape in enumerate(shapes)]
 
 
-def init_momentum_states_matches(init_momentum_states, shapes=((2, 1), (1,)), seed=0):
-    """init_momentum_states returns a list with one zero array per parameter, same shape."""
-    params = parameters(shapes, seed)
-    before = [core.to_numpy(p) for p in params]
-    value = core.call(init_momentum_states, params, seed=seed)
+def _split(vector, like):
+    """`vector` cut into arrays of the shapes of the arrays `like`."""
+    ends = onp.cumsum([a.size for a in like])[:-1]
+    return [part.reshape(a.shape) for part, a in zip(onp.split(vector, ends), like)]
+
+
+def _params_inputs(shapes=((2, 1), (1,)), seed=0):
+    return (_parameters(shapes, seed, seed + 100),)
+
+
+@core.oracle
+def zero_states(params):
+    """The velocities at rest, of the parameters' shapes, one vector."""
+    return onp.zeros(sum(p.value.size for p in params))
+
+
+def _states(init_momentum_states, value, case):
+    """The list of states returned, one vector: one mxnet array per parameter, of its shape,
+    each an array of its own."""
+    def fail(message):
+        core.fail(init_momentum_states, message)
+    params = case.args[0]
     if isinstance(value, core.GeneratorResult):
-        core.fail(init_momentum_states, "returned a generator, expected a list: write "
-                                        "[np.zeros_like(p) for p in params] with square "
-                                        "brackets (a generator can be used only once)")
+        fail("returned a generator, expected a list: write [np.zeros_like(p) for p in params] "
+             "with square brackets (a generator can be used only once)")
     if value is None:
-        core.fail(init_momentum_states, "returned None: did you forget `return`?")
+        fail("returned None: did you forget `return`?")
     if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
-        core.fail(init_momentum_states, f"returned {core.type_name(value)}, expected a list "
-                                        "with one state array per parameter, e.g. "
-                                        "[np.zeros_like(p) for p in params]")
+        fail(f"returned {core.type_name(value)}, expected a list with one state array per "
+             "parameter, e.g. [np.zeros_like(p) for p in params]")
     if len(value) != len(params):
-        states = "state" if len(value) == 1 else "states"
-        core.fail(init_momentum_states, f"returned {len(value)} {states} for {len(params)} "
-                                        "parameters: one velocity per parameter, "
-                                        "[np.zeros_like(p) for p in params]")
+        fail(f"returned {len(value)} {'state' if len(value) == 1 else 'states'} for "
+             f"{len(params)} parameters: one velocity per parameter, "
+             "[np.zeros_like(p) for p in params]")
     for i, (state, p) in enumerate(zip(value, params)):
         # Before the shapes: `[np.zeros(shape)] * k` repeats one array, of one shape.
         for j in range(i):
             if isinstance(state, np.ndarray) and value[j] is state:
-                core.fail(init_momentum_states, f"states {j} and {i} are the same array "
-                                                "object: each parameter needs a velocity of "
-                                                "its own, of its own shape "
-                                                "(`[np.zeros(...)] * k` repeats one array): "
-                                                "[np.zeros_like(p) for p in params]")
-        core.expect_array(init_momentum_states, state, f"state {i}", shape=p.shape,
+                fail(f"states {j} and {i} are the same array object: each parameter needs a "
+                     "velocity of its own, of its own shape (`[np.zeros(...)] * k` repeats "
+                     "one array): [np.zeros_like(p) for p in params]")
+        core.expect_array(init_momentum_states, state, f"state {i}", shape=p.value.shape,
                           hint=f"the state of params[{i}] has the parameter's shape: "
                                "np.zeros_like(p) or np.zeros(p.shape)")
-        got = core.to_numpy(state)
-        if state is p or onp.array_equal(got, before[i]):
-            core.fail(init_momentum_states, f"state {i} holds the values of params[{i}]: "
-                                            "the velocity is a new array of zeros, "
+    return onp.concatenate([core.to_numpy(state).ravel() for state in value])
+
+
+def _explain_states(init_momentum_states, got, case, returned):
+    """Fail for the first state that is not zero: the parameter's values, or others."""
+    params = case.args[0]
+    for i, (state, p) in enumerate(zip(_split(got, [p.value for p in params]), params)):
+        if onp.array_equal(state, p.value):
+            core.fail(init_momentum_states, f"state {i} holds the values of params[{i}]: the "
+                                            "velocity is a new array of zeros, "
                                             "np.zeros_like(p), not the parameter")
-        if onp.any(got != 0):
-            index = tuple(int(k) for k in onp.argwhere(got != 0)[0])
+        if onp.any(state != 0):
+            index = spec.first(state != 0)
             core.fail(init_momentum_states, f"state {i} is not zero (at index {index} it is "
-                                            f"{got[index]:.6g}): the velocity starts at rest, "
-                                            "v = 0")
-    core.passed(init_momentum_states, f"one zero state per parameter for shapes {tuple(shapes)}")
+                                            f"{state[index]:.6g}): the velocity starts at "
+                                            "rest, v = 0")
+
+
+# init_momentum_states returns a list with one zero array per parameter, of its shape.
+init_momentum_states_matches = spec.check(spec.Spec(
+    name="init_momentum_states", inputs=_params_inputs, oracle=zero_states,
+    mistakes=_no_table, result=_states, wrong=_explain_states,
+    passed="one zero state per parameter for shapes {shapes}"))
 
 
 @core.oracle
@@ -427,61 +457,82 @@ MOMENTUM_SLIPS = {
 }
 
 
-def sgd_momentum_matches(sgd_momentum, shapes=((3, 1), (1,)), lr=0.1, momentum=0.9,
-                         batch_size=4, steps=2, seed=0):
-    """sgd_momentum updates params and states in place (v first, then p) and returns None,
-    for `steps` steps with N(0, 1) gradients, then one with gradients LARGE_GRADIENT
-    times larger."""
-    params = parameters(shapes, seed)
-    states = [core.random_array(shape, seed + 200 + i, scale=0.5) for i, shape in enumerate(shapes)]
-    inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
+def _momentum_words(shapes, lr, momentum, batch_size):
+    return f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
+
+
+def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, steps=2,
+                     seed=0):
+    """`steps` steps from random parameters and velocities with N(0, 1) gradients, then
+    one with gradients LARGE_GRADIENT times larger; the call's tag: (which step, large)."""
+    calls = []
     for step in range(1, steps + 2):
-        scale = 1.0 if step <= steps else LARGE_GRADIENT
-        if step > 1:   # a fresh minibatch gradient for each step
-            for i, p in enumerate(params):
-                p.grad[:] = core.random_array(p.shape, seed + 100 * step + i, scale=scale)
-        old = [(core.to_numpy(p), core.to_numpy(v), core.to_numpy(p.grad))
-               for p, v in zip(params, states)]
-        norm = float(onp.sqrt(sum((g ** 2).sum() for _, _, g in old)))
-        # params and states go positionally: the autograder copies them back after the call
-        value = core.call(sgd_momentum, params, states, lr, momentum, batch_size, seed=seed)
-        if value is not None:
-            core.fail(sgd_momentum, f"returned {core.type_name(value)}: sgd_momentum updates "
-                                    "params and states in place and returns None (drop the "
-                                    "`return`)")
-        kind = (f"step {step} of {steps}" if step <= steps else
-                f"a last step with gradients of norm {norm:.3g}")
-        where = f" ({kind}, {inputs})"
-        for i, ((p0, v0, g), p, v) in enumerate(zip(old, params, states)):
-            want_p, want_v = momentum_step(p0, v0, g, lr, momentum, batch_size)
-            got_p, got_v = core.to_numpy(p), core.to_numpy(v)
-            if core.close(got_v, want_v) and core.close(got_p, want_p):
-                # The next step starts from the rule's state, which the check built (an
-                # oracle answers for those inputs), not from the student's last bits.
-                p[:], v[:] = np.array(want_p), np.array(want_v)
-                continue
-            slips = momentum_slips(p0, v0, g, lr, momentum, batch_size)
-            for name, message in MOMENTUM_SLIPS.items():
-                slip_p, slip_v = slips[name]
-                if core.close(got_v, slip_v) and core.close(got_p, slip_p):
-                    core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message}{where}")
-            coasting = momentum * v0   # the velocity without this step's gradient
-            clipped = shrinks_large_gradients(got_v - coasting, want_v - coasting)
-            if scale > 1 and clipped:
-                core.fail(sgd_momentum, f"states[{i}]: the velocity grew by less than "
-                                        f"p.grad / batch_size{where}: large gradients are "
-                                        "clipped or normalised. The rule has no limit: "
-                                        "v[:] = momentum * v + p.grad / batch_size for a "
-                                        "gradient of any size")
-            if not core.close(got_v, want_v):
-                core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
-                                  inputs=inputs + f", {kind}",
-                                  hint="v[:] = momentum * v + p.grad / batch_size")
-            core.assert_close(sgd_momentum, got_p, want_p, what=f"params[{i}]",
-                              inputs=inputs + f", {kind}",
-                              hint="after updating v: p[:] = p - lr * v")
-    core.passed(sgd_momentum, f"{steps} in-place momentum step(s) with {inputs}, and one "
-                              f"with gradients {LARGE_GRADIENT:g} times larger")
+        large = step > steps
+        offset = seed + 1000 * (step - 1)
+        params = _parameters(shapes, offset, seed + 100 * step, LARGE_GRADIENT if large else 1)
+        states = [core.random_array(shape, offset + 200 + i, scale=0.5).asnumpy()
+                  for i, shape in enumerate(shapes)]
+        norm = onp.sqrt(sum((p.grad.astype(onp.float64) ** 2).sum() for p in params))
+        kind = f"a last step with gradients of norm {norm:.3g}" if large else \
+            f"step {step} of {steps}"
+        calls.append(spec.Call((params, states, lr, momentum, batch_size),
+                               _momentum_words(shapes, lr, momentum, batch_size), (kind, large)))
+    return calls
+
+
+@core.oracle
+def momentum_update(params, states, lr, momentum, batch_size):
+    """The parameters, then the velocities, after one momentum step: one vector."""
+    steps = [momentum_step(p.value, v, p.grad, lr, momentum, batch_size)
+             for p, v in zip(params, states)]
+    return onp.concatenate([p.ravel() for p, _ in steps] + [v.ravel() for _, v in steps])
+
+
+def _momentum_mistakes(params, states, lr, momentum, batch_size):
+    return [momentum_slips(p.value, v, p.grad, lr, momentum, batch_size)
+            for p, v in zip(params, states)]
+
+
+def _explain_momentum(sgd_momentum, got, case, returned):
+    """Judge each parameter and its velocity; name the slip of MOMENTUM_SLIPS, or large
+    gradients clipped, or the worst entry."""
+    params, states, lr, momentum, batch_size = map(spec.float64, case.args)
+    (kind, large), inputs = case.tag, case.inputs
+    arrays = [p.value for p in params] + states
+    parts, wants, k = _split(got, arrays), _split(case.expected, arrays), len(params)
+    for i, (v0, slips) in enumerate(zip(states, case.mistakes)):
+        got_p, got_v, want_p, want_v = parts[i], parts[k + i], wants[i], wants[k + i]
+        if core.close(got_v, want_v) and core.close(got_p, want_p):
+            continue
+        for name, message in MOMENTUM_SLIPS.items():
+            slip_p, slip_v = slips[name]
+            if core.close(got_v, slip_v) and core.close(got_p, slip_p):
+                core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message} ({kind}, {inputs})")
+        coasting = momentum * v0   # the velocity without this step's gradient
+        if large and shrinks_large_gradients(got_v - coasting, want_v - coasting):
+            core.fail(sgd_momentum, f"states[{i}]: the velocity grew by less than p.grad / "
+                                    f"batch_size ({kind}, {inputs}): large gradients are "
+                                    "clipped or normalised. The rule has no limit: v[:] = "
+                                    "momentum * v + p.grad / batch_size for a gradient of any "
+                                    "size")
+        if not core.close(got_v, want_v):
+            core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
+                              inputs=f"{inputs}, {kind}",
+                              hint="v[:] = momentum * v + p.grad / batch_size")
+        core.assert_close(sgd_momentum, got_p, want_p, what=f"params[{i}]",
+                          inputs=f"{inputs}, {kind}", hint="after updating v: p[:] = p - lr * v")
+
+
+# sgd_momentum updates params and states in place (v first, then p) and returns None.
+sgd_momentum_matches = spec.check(spec.Spec(
+    name="sgd_momentum", inputs=_momentum_inputs, oracle=momentum_update,
+    mistakes=_momentum_mistakes, updates=(0, 1), wrong=_explain_momentum,
+    returns_none="sgd_momentum updates params and states in place and returns None (drop "
+                 "the `return`)",
+    passed=lambda shapes, lr, momentum, batch_size, steps, seed: (
+        f"{steps} in-place momentum step(s) with "
+        f"{_momentum_words(shapes, lr, momentum, batch_size)}, and one with gradients "
+        f"{LARGE_GRADIENT:g} times larger")))
 
 
 # --------------------------------------------------------------------------- train_minibatch
