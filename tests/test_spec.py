@@ -115,7 +115,9 @@ def test_an_entry_point_takes_the_parameters_of_its_input_builder():
 
 
 # The parameters of a public case and of another one, where the default's differ.
-OTHER_CASES = {"max_stable_lr_matches": (dict(curvatures=(5.0,)), dict(curvatures=(6.0,)))}
+OTHER_CASES = {"max_stable_lr_matches": (dict(curvatures=(5.0,)), dict(curvatures=(6.0,))),
+               "gd_matches": (dict(x0=3.0), dict(x0=4.0)),
+               "gd_2d_matches": (dict(x0=(1.0, 2.0)), dict(x0=(2.0, 1.0)))}
 
 
 @pytest.mark.parametrize("module,name", CASES)
