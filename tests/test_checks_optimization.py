@@ -15,7 +15,7 @@ from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
 from d2lcourse.solutions.optimization import gd
 
-from helpers import catalogued, failure
+from helpers import catalogued, computed_in, failure
 
 GRADIENTS_1D = {  # gradient -> the function it differentiates (classic NumPy)
     check.grad_square: lambda x: x ** 2,
@@ -85,12 +85,9 @@ def test_gd_accepts_a_chaotic_float32_trajectory_that_drifts_from_float64():
     check.gd_matches(gd, f_grad=check.grad_nonconvex, x0=10.0, eta=3.0, num_steps=50)
 
 
-def test_gd_accepts_float64_and_python_floats():
-    def gd64(f_grad, x0, eta, num_steps):
-        xs = [x0]
-        for _ in range(num_steps):
-            xs.append(xs[-1] - eta * f_grad(xs[-1]))
-        return np.array(xs, dtype="float64")
+def test_gd_accepts_a_float64_trajectory():
+    gd64 = computed_in("float64", catalogued("03_optimization", "gd_stacked_arrays"))
+    assert gd64(check.grad_nonconvex, 10.0, 2.0, 3).dtype == onp.float64
     check.gd_matches(gd64, f_grad=check.grad_nonconvex, x0=10.0, eta=2.0, num_steps=10)
 
 
@@ -116,38 +113,21 @@ def test_gd_2d_detects_the_coordinatewise_slip_only_when_coordinates_couple():
     check.gd_2d_matches(catalogued("03_optimization", "gd_2d_coordinatewise"))
 
 
-def test_gd_2d_accepts_python_lists_of_rows():
-    def gd_2d_lists(f_grad, x0, eta, num_steps):
-        x = [float(v) for v in x0]
-        xs = [x]
-        for _ in range(num_steps):
-            g = f_grad(np.array(x))
-            x = [x[0] - eta * float(g[0]), x[1] - eta * float(g[1])]
-            xs.append(x)
-        return np.array(xs)
-    check.gd_2d_matches(gd_2d_lists, f_grad=check.grad_coupled, x0=(3.0, -4.0), eta=0.2)
+def test_gd_2d_accepts_a_float64_trajectory():
+    gd_2d64 = computed_in("float64", catalogued("03_optimization", "gd_2d_list_of_rows"))
+    assert gd_2d64(check.grad_coupled, np.array([3.0, -4.0]), 0.2, 2).dtype == onp.float64
+    check.gd_2d_matches(gd_2d64, f_grad=check.grad_coupled, x0=(3.0, -4.0), eta=0.2)
 
 
 # --------------------------------------------------------------------------- max_stable_lr
 
-def test_max_stable_lr_accepts_float32_rounding_and_numpy_floats():
+def test_max_stable_lr_accepts_float32_rounding():
     check.max_stable_lr_matches(lambda c: float(np.array(2.0) / np.array(c)))
-    check.max_stable_lr_matches(lambda c: onp.float64(2.0) / c)
-
-
-@pytest.mark.parametrize("wrong,named", [
-    (lambda c: 1.9 / c, "still converges"),
-    (lambda c: 2.1 / c, "diverges"),
-], ids=["below", "above"])
-def test_max_stable_lr_explains_a_near_miss(wrong, named):
-    assert named in failure(lambda: check.max_stable_lr_matches(wrong))
 
 
 # --------------------------------------------------------------------------- momentum
 
-def test_init_momentum_states_catches_the_params_returned_as_states():
-    assert "returned its argument params[0] itself" in failure(
-        lambda: check.init_momentum_states_matches(lambda params: params))
+def test_init_momentum_states_names_the_state_that_holds_a_parameter():
     assert "state 1 holds the values of params[1]" in failure(
         lambda: check.init_momentum_states_matches(
             lambda params: [np.zeros((2, 1)), params[1].copy()]))
@@ -157,10 +137,6 @@ def test_train_minibatch_reports_a_wrong_number_of_losses():
     message = failure(lambda: check.train_minibatch_full_batch_is_gd(
         fake_trainer(lambda losses, X, y, lr: np.array(onp.append(losses, 0.0)))))
     assert "expected (6,)" in message and "num_epochs=5" in message
-
-
-def test_init_momentum_states_accepts_a_tuple():
-    check.init_momentum_states_matches(lambda params: tuple(np.zeros_like(p) for p in params))
 
 
 def test_sgd_momentum_catches_a_stale_state_in_the_second_step():
