@@ -96,7 +96,7 @@ def synthetic_data(w, b, num_examples):
     # exactly mean 0 and standard deviation 0.01 (but axis=1 has length 1: 0 / 0)
     noise = (noise - noise.mean(axis=1, keepdims=True)) / noise.std(axis=1, keepdims=True)
     return X, y + 0.01 * noise
-''', "y contains NaN at index (0, 0): a 0/0"),
+''', "returned NaN in result[1] at index (0, 0)"),
     Mistake("synthetic_data_uniform_noise", "synthetic_data",
             edit(("np.random.normal(0, 0.01, y.shape)", "np.random.uniform(-0.01, 0.01, y.shape)")),
             "draw it with np.random.normal(0, 0.01, y.shape)"),
