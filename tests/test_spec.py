@@ -117,7 +117,10 @@ def test_an_entry_point_takes_the_parameters_of_its_input_builder():
 # The parameters of a public case and of another one, where the default's differ.
 OTHER_CASES = {"max_stable_lr_matches": (dict(curvatures=(5.0,)), dict(curvatures=(6.0,))),
                "gd_matches": (dict(x0=3.0), dict(x0=4.0)),
-               "gd_2d_matches": (dict(x0=(1.0, 2.0)), dict(x0=(2.0, 1.0)))}
+               "grad_f_at": (dict(x=1.0), dict(x=-2.5)),
+               "numerical_derivative_central": (dict(x=1.5), dict(x=-0.7)),
+               "gd_2d_matches": (dict(x0=(1.0, 2.0)), dict(x0=(2.0, 1.0))),
+               "init_mlp_params_shapes": (dict(num_hiddens=3), dict(num_hiddens=4))}
 
 
 @pytest.mark.parametrize("module,name", CASES)

@@ -1,13 +1,10 @@
 """Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``).
 
-Test cells call them as ``check.<name>(<graded function>, **params)``. The checks of the
-activations and their derivatives are specs (:mod:`checks.spec`). Each check calls the
-student's function through :func:`core.call`, computes what it should have returned with
-float64 classic NumPy, and, when the result is wrong, looks for the signature of a
-typical mistake (an overflowing tanh, sigmoid(x) where its derivative was asked for,
-1 - x^2 instead of 1 - tanh(x)^2, a missing ReLU, a forgotten b1 W2, ...) to name it.
-``train_mlp_accuracy`` evaluates the parameters a student's trainer returns on the
-Fashion-MNIST test set itself.
+Test cells call them as ``check.<name>(<graded function>, **params)``. The activations,
+their derivatives, ``collapse_linear``, ``init_mlp_params``' shapes and ``mlp`` are specs
+(:mod:`checks.spec`): float64 oracles, and the typical mistakes named by their values.
+Hand-written: the statistics of ``init_mlp_params``' draws, and training (the trainer
+probe, and the test accuracy of the parameters a student's trainer returns).
 """
 import dataclasses
 import functools
@@ -16,12 +13,9 @@ import math
 import numpy as onp
 from scipy import special, stats
 
-from d2lcourse._mxnet import np
-from d2lcourse.checks import core, spec
+from d2lcourse.checks import core, oracles, spec
 
 EPS32 = core.FLOAT32_EPS
-# The activations are written by hand: no ready-made operator, and tanh without np.tanh.
-HAND_WRITTEN_TANH = core.HAND_WRITTEN_TANH
 NUM_CLASSES = 10
 NUM_PIXELS = 28 * 28
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
@@ -29,12 +23,12 @@ NUM_PIXELS = 28 * 28
 ACTIVATION_RANGE = 1e4
 RANGE_EDGES = (ACTIVATION_RANGE, -ACTIVATION_RANGE, 100.0, -100.0)
 RANGE_TEXT = f"+-100 and +-{ACTIVATION_RANGE:g} included"
+MXNET_FIX = "build it with mxnet.np operations, or convert it with .as_np_ndarray()"
 
 
 # --------------------------------------------------------------------------- oracles
-# float64 classic NumPy, independent of the student's code and of d2lcourse.solutions.
-# Every function that computes an answer is a `core.oracle`: the student package ships
-# none of their bodies. The mistakes' oracles return (value, message) pairs.
+# float64 classic NumPy, independent of the student's code and of d2lcourse.solutions;
+# the mistakes' oracles return (value, message) pairs.
 
 @core.oracle
 def _sigmoid(x):
@@ -52,15 +46,7 @@ def _tanh(x):
     return onp.tanh(x)
 
 
-# --------------------------------------------------------------------------- helpers
-
-MXNET_FIX = "build it with mxnet.np operations, or convert it with .as_np_ndarray()"
-
-
-def _array_result(function, value, what="the result", shape=None, hint=None):
-    """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it."""
-    return core.expect_float_array(function, value, what, shape, hint, legacy_fix=MXNET_FIX)
-
+# --------------------------------------------------------------------------- inputs
 
 def _with_edges(values, edges):
     """`values` in float32, their first entries replaced by `edges`."""
@@ -88,9 +74,8 @@ OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / in
             "inf - inf is NaN.")
 NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
 
-
-# The checks of the elementwise functions are specs (checks.spec); each *_stable check
-# is its *_matches check on inputs anywhere in [-magnitude, magnitude].
+# The activations are written by hand: no ready-made operator, and tanh without np.tanh.
+# Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude].
 Elementwise = functools.partial(spec.Spec, legacy_fix=MXNET_FIX, forbidden=core.HAND_DERIVED)
 Stable = functools.partial(dataclasses.replace, inputs=large_inputs, differentiable=False,
                            passed="finite and right for inputs up to |x| = {magnitude:g}")
@@ -156,7 +141,7 @@ def _tanh_mistakes(x):
 
 TANH = Elementwise(
     name="tanh", inputs=normal_inputs(lambda scale: (0.0, -scale, scale, 1e-3, -1e-3)),
-    oracle=_tanh, mistakes=_tanh_mistakes, shown_as="tanh(x)", forbidden=HAND_WRITTEN_TANH,
+    oracle=_tanh, mistakes=_tanh_mistakes, shown_as="tanh(x)", forbidden=core.HAND_WRITTEN_TANH,
     finite=f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 and "
            f"so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)",
     overflow_from=NO_OVERFLOW_BELOW,
@@ -167,12 +152,6 @@ tanh_stable = spec.check(Stable(TANH))
 
 # --------------------------------------------------------------------------- derivatives
 # Each derivative is checked across the contracted range too.
-
-@core.oracle
-def _relu_grad(x):
-    """The slope of max(x, 0): 1 for x > 0, else 0 (see RELU_GRAD's kink at x = 0)."""
-    return (x > 0).astype(onp.float64)
-
 
 @core.oracle
 def _relu_grad_mistakes(x):
@@ -189,7 +168,7 @@ def _relu_grad_mistakes(x):
 RELU_GRAD = Elementwise(
     name="relu_grad",
     inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
-    oracle=_relu_grad, mistakes=_relu_grad_mistakes, shown_as="relu'(x)",
+    oracle=oracles.relu_slope, mistakes=_relu_grad_mistakes, shown_as="relu'(x)",
     kink=spec.Kink(0.0, 0.0, 1.0, "max(x, 0) has a kink there, and every value in [0, 1] is "
                                   "a subgradient: pick one (X > 0 gives 0, X >= 0 gives 1)"),
     passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}")
@@ -270,50 +249,72 @@ def _param_shapes(num_inputs, num_hiddens, num_outputs):
             "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
 
 
-def _params_result(function, params, shapes, what, hint=""):
-    """Fail unless `params` is a list [W1, b1, W2, b2] of float mxnet arrays of `shapes`."""
-    if not isinstance(params, (list, tuple)) or len(params) != 4:
-        length = f" of length {len(params)}" if isinstance(params, (list, tuple)) else ""
-        core.fail(function, f"returned {core.type_name(params)}{length} for {what}, expected "
-                            f"the list [W1, b1, W2, b2]")
-    for name, param in zip(PARAM_NAMES, params):
-        _array_result(function, param, f"{name} in {what}")
-        shape = tuple(param.shape)
-        if shape != shapes[name]:
+def _shape_slip(shapes, expected, what, hint=""):
+    """What the first of the parameters' `shapes` that is not as `expected` says, or None."""
+    for name, shape in zip(PARAM_NAMES, shapes):
+        if shape != expected[name]:
             role = PARAM_ROLES[name]
-            if shape == tuple(reversed(shapes[name])):
+            if shape == tuple(reversed(expected[name])):
                 role += ": it is transposed"
-            elif len(shapes[name]) == 1 and math.prod(shape) == shapes[name][0]:
+            elif len(expected[name]) == 1 and math.prod(shape) == expected[name][0]:
                 role += ": a bias is a vector, e.g. np.zeros(num_hiddens)"
-            core.fail(function, f"{name} in {what} has shape {shape}, expected "
-                                f"{shapes[name]} ({role}){hint}")
-    return [core.to_numpy(p) for p in params]
+            return f"{name} in {what} has shape {shape}, expected {expected[name]} ({role}){hint}"
+    return None
 
 
-def init_mlp_params_shapes(init_mlp_params, num_inputs=784, num_hiddens=256, num_outputs=10,
-                           seed=0):
-    """[W1, b1, W2, b2] of the right shapes, biases zero, weights random, grads attached."""
-    shapes = _param_shapes(num_inputs, num_hiddens, num_outputs)
-    params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, seed=seed)
-    what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs})"
-    values = _params_result(init_mlp_params, params, shapes, what)
-    for name, value in zip(PARAM_NAMES, values):
+def _params(function, params, shapes, what, hint=""):
+    """Fail unless `params` is a list [W1, b1, W2, b2] of float mxnet arrays of `shapes`;
+    return them as float64 classic arrays."""
+    params = spec.pair(function, params, f"[{', '.join(PARAM_NAMES)}]")
+    for name, param in zip(PARAM_NAMES, params):
+        core.expect_float_array(function, param, f"{name} in {what}", legacy_fix=MXNET_FIX)
+    slip = _shape_slip([tuple(param.shape) for param in params], shapes, what, hint)
+    if slip:
+        core.fail(function, slip)
+    return [core.to_numpy(param) for param in params]
+
+
+def _init_inputs(num_inputs=784, num_hiddens=256, num_outputs=10, seed=0):
+    return num_inputs, num_hiddens, num_outputs
+
+
+@core.oracle
+def _initial_values(num_inputs, num_hiddens, num_outputs):
+    """The entries of W1, b1, W2, b2 in a row: the biases' zeros, and NaN for the weights,
+    which are random: the spec's `wrong` judges them (their law: the distribution check)."""
+    return onp.concatenate([onp.full(math.prod(shape), onp.nan if name[0] == "W" else 0.0)
+                            for name, shape in _param_shapes(num_inputs, num_hiddens,
+                                                             num_outputs).items()])
+
+
+def _initial_slips(init_mlp_params, got, case, params):
+    """Fail for nonzero biases, weights all equal, or a parameter without a gradient."""
+    for name, param in zip(PARAM_NAMES, params):
+        value = core.to_numpy(param).reshape(-1)
         if name.startswith("b") and onp.any(value != 0):
             core.fail(init_mlp_params, f"{name} has nonzero entries: biases start at zero "
                                        f"(np.zeros); only the weights are random, which "
                                        f"is enough to make the hidden units differ")
-        if name.startswith("W") and onp.all(value == value.reshape(-1)[0]):
-            core.fail(init_mlp_params, f"all entries of {name} equal {value.reshape(-1)[0]:g}: "
-                                       f"weights must be random, else every hidden unit "
-                                       f"computes the same thing and gets the same gradient "
-                                       f"forever (symmetry)")
+        if name.startswith("W") and onp.all(value == value[0]):
+            core.fail(init_mlp_params, f"all entries of {name} equal {value[0]:g}: weights "
+                                       f"must be random, else every hidden unit computes the "
+                                       f"same thing and gets the same gradient forever "
+                                       f"(symmetry)")
     for name, param in zip(PARAM_NAMES, params):
         if getattr(param, "grad", None) is None:
             core.fail(init_mlp_params, f"{name} has no gradient attached: call "
                                        f"{name}.attach_grad() (or param.attach_grad() for "
                                        f"each) so that backward() can fill {name}.grad")
-    core.passed(init_mlp_params, f"shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, "
-                                 f"zero biases, random weights, gradients attached")
+
+
+# [W1, b1, W2, b2] of the right shapes, biases zero, weights random, gradients attached.
+init_mlp_params_shapes = spec.check(spec.Spec(
+    name="init_mlp_params", inputs=_init_inputs, oracle=_initial_values,
+    mistakes=lambda *sizes: [], result=list(PARAM_NAMES), shape=None, legacy_fix=MXNET_FIX,
+    shape_mistakes=lambda *shapes: _shape_slip(shapes[:-1], _param_shapes(*shapes[-1].args),
+                                               f"init_mlp_params{shapes[-1].args}"),
+    wrong=_initial_slips, passed="shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, "
+                                 "zero biases, random weights, gradients attached"))
 
 
 # Each statistical test of init_mlp_params_distribution fails correct weights (independent
@@ -327,6 +328,7 @@ FALSE_ALARM = 1e-8
 TESTS_PER_CALL = 7
 TAIL = 3.5                                        # in units of sigma
 TAIL_PROBABILITY = 2 * float(special.ndtr(-TAIL))   # 4.65e-4 of N(0, sigma^2) draws
+DRAW_NORMAL = "np.random.normal(0, sigma, shape)"
 
 
 def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
@@ -334,19 +336,17 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
     """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
     their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond 3.5
     sigma; and a call after another seed of MXNet's generator draws other weights."""
-    shapes = _param_shapes(num_inputs, num_hiddens, num_outputs)
     params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma,
                        seed=seed)
     what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
-    values = _params_result(init_mlp_params, params, shapes, what)
-    for name, value in zip(PARAM_NAMES, values):
-        if name.startswith("b"):
-            if onp.any(value != 0):
-                core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases "
-                                           f"start at zero (np.zeros)")
-            continue
-        _check_normal(init_mlp_params, name, value.reshape(-1), sigma, what)
-    W1, W2 = values[0], values[2]
+    W1, b1, W2, b2 = _params(init_mlp_params, params,
+                             _param_shapes(num_inputs, num_hiddens, num_outputs), what)
+    for name, value in zip(PARAM_NAMES, (W1, b1, W2, b2)):
+        if name.startswith("b") and onp.any(value != 0):
+            core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases "
+                                       f"start at zero (np.zeros)")
+        if name.startswith("W"):
+            _check_normal(init_mlp_params, name, value.reshape(-1), sigma, what)
     _check_tails(init_mlp_params, onp.concatenate([W1.reshape(-1), W2.reshape(-1)]), sigma,
                  what)
     if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
@@ -399,29 +399,30 @@ def fewest_in_tails(n, false_alarm=FALSE_ALARM):
     return int(stats.binom.ppf(false_alarm, n, TAIL_PROBABILITY))
 
 
+def _spread_cause(std, sigma):
+    """What a standard deviation `std` far from `sigma` looks like, or None."""
+    guesses = [(0.01, f"the default 0.01: pass sigma on to np.random.normal, {DRAW_NORMAL}"),
+               (1.0, f"1: np.random.normal's scale is the standard deviation, pass sigma, "
+                     f"{DRAW_NORMAL}"),
+               (sigma ** 2, "sigma^2: np.random.normal's scale is the standard deviation "
+                            "sigma, not the variance"),
+               (sigma / math.sqrt(3), f"sigma / sqrt(3), that of a uniform draw in [-sigma, "
+                                      f"sigma]: draw from the normal distribution, "
+                                      f"{DRAW_NORMAL}")]
+    return next((text for value, text in guesses if abs(std - value) <= 0.05 * value), None)
+
+
 def _check_normal(init_mlp_params, name, w, sigma, what):
     """Fail unless the draws `w` pass the tests of mean, spread and shape of N(0, sigma^2)."""
-    n = w.size
-    std, mean = float(w.std()), float(w.mean())
+    n, std, mean = w.size, float(w.std()), float(w.mean())
     low, high = spread_bounds(n, sigma)
     if not low <= std <= high:
-        guesses = [(0.01, "the default 0.01: pass sigma on to np.random.normal, "
-                          "np.random.normal(0, sigma, shape)"),
-                   (1.0, "1: np.random.normal's scale is the standard deviation, pass "
-                         "sigma, np.random.normal(0, sigma, shape)"),
-                   (sigma ** 2, "sigma^2: np.random.normal's scale is the standard "
-                                "deviation sigma, not the variance"),
-                   (sigma / math.sqrt(3), "sigma / sqrt(3), that of a uniform draw in "
-                                          "[-sigma, sigma]: draw from the normal "
-                                          "distribution, np.random.normal(0, sigma, "
-                                          "shape)")]
-        cause = next((text for value_, text in guesses
-                      if abs(std - value_) <= 0.05 * value_), None)
-        because = f": it looks like {cause}" if cause else ""
+        cause = _spread_cause(std, sigma)
         core.fail(init_mlp_params, f"{name} has standard deviation {std:.4g} for {what}, "
                                    f"expected sigma = {sigma:g} ({n} N(0, sigma^2) draws have "
                                    f"{low:.4g} to {high:.4g}, except with probability "
-                                   f"{FALSE_ALARM:g}){because}")
+                                   f"{FALSE_ALARM:g})" + (f": it looks like {cause}" if cause
+                                                          else ""))
     limit = mean_limit(n, sigma)
     if abs(mean) > limit:
         core.fail(init_mlp_params, f"{name} has mean {mean:.4g} for {what}, expected "
@@ -436,7 +437,7 @@ def _check_normal(init_mlp_params, name, w, sigma, what):
                                    f"{normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
                                    f"make a gap above {epsilon:.3g} with probability below "
                                    f"{FALSE_ALARM:g}). Draw the weights from the normal "
-                                   f"distribution: np.random.normal(0, sigma, shape)")
+                                   f"distribution: {DRAW_NORMAL}")
 
 
 def _check_tails(init_mlp_params, w, sigma, what):
@@ -451,7 +452,7 @@ def _check_tails(init_mlp_params, w, sigma, what):
                                    f"fewer than {fewest} with probability below "
                                    f"{FALSE_ALARM:g}: the tails of the distribution are cut "
                                    f"(by np.clip, or by drawing large values again). Keep "
-                                   f"every draw of np.random.normal(0, sigma, shape) as it is")
+                                   f"every draw of {DRAW_NORMAL} as it is")
 
 
 def _check_fresh_draws(init_mlp_params, W1, sigma, seed, what):
@@ -460,8 +461,8 @@ def _check_fresh_draws(init_mlp_params, W1, sigma, seed, what):
     generator draws the same first numbers for any shape: a seed set inside repeats them.)"""
     args = (5, 3, 2)
     params = core.call(init_mlp_params, *args, sigma=sigma, seed=seed + 1)
-    small = _params_result(init_mlp_params, params, _param_shapes(*args),
-                           f"init_mlp_params{args}")[0].reshape(-1)
+    small = _params(init_mlp_params, params, _param_shapes(*args),
+                    f"init_mlp_params{args}")[0].reshape(-1)
     if onp.array_equal(small, W1.reshape(-1)[:small.size]):
         core.fail(init_mlp_params, f"returned the same first entries of W1 from {what} after "
                                    f"mx.random.seed({seed}) and from init_mlp_params{args} "
@@ -475,191 +476,162 @@ def _check_fresh_draws(init_mlp_params, W1, sigma, seed, what):
 
 # --------------------------------------------------------------------------- mlp
 
-def _mlp_tolerance(X, W1, b1, W2, b2):
-    """Absolute tolerance for float32 logits: rounding grows with the terms summed.
-
-    A float32 dot product of n terms is off by about sqrt(n) units in the last place of
-    the sum of the terms' magnitudes (random rounding errors add up like a random walk);
-    we allow 8 times that, through both layers.
-    """
-    n_in, n_hidden = W1.shape
-    hidden = onp.abs(X) @ onp.abs(W1) + onp.abs(b1)
-    magnitude = hidden @ onp.abs(W2) + onp.abs(b2)
-    return core.ATOL + 8 * math.sqrt(n_in + n_hidden) * EPS32 * float(magnitude.max())
-
-
-def _flat_probe(mlp, X, params, seed, error):
-    """After `mlp` failed on images, try the flattened images to tell what went wrong."""
-    flat = X.reshape(X.shape[0], -1)
-    try:
-        core.call(mlp, np.array(flat), params, seed=seed)
-    except core.CheckFailure:
-        raise error from None
-    core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images of "
-                   f"shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X first, "
-                   f"X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a matrix by a "
-                   f"matrix")
-
-
-def mlp_matches(mlp, num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
-    """mlp(X, params) = relu(X W1 + b1) W2 + b2 on flattened images, for given params;
-    then for examples of another width than 784: 2 examples of shape (3, 4), 12 -> 7 -> 3."""
-    rng = onp.random.default_rng(seed)
-    images = rng.uniform(0, 1, (num_examples, 1, 28, 28)).astype(onp.float32)
-    X = images.reshape(num_examples, -1) if flat else images
-    params, inputs = _mlp_case(mlp, X, _mlp_weights(rng, NUM_PIXELS, num_hiddens, num_outputs),
-                               seed)
-    other = rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32)
-    _mlp_case(mlp, other, _mlp_weights(rng, 12, 7, 3), seed, other_width=True)
-    core.gradients(mlp, np.array(X), params, seed=seed)
-    core.passed(mlp, f"relu(X W1 + b1) W2 + b2 for {inputs}, and for X of shape (2, 3, 4), "
-                     f"12 -> 7 -> 3; differentiable")
-
-
 def _mlp_weights(rng, num_inputs, num_hiddens, num_outputs):
     """Float32 [W1, b1, W2, b2]. Biases of the size of X W1 (for inputs in [0, 1]) make
     about half of the hidden units inactive."""
-    return [rng.normal(0, 2.8 / math.sqrt(num_inputs), (num_inputs, num_hiddens)),
-            rng.normal(0, 2.0, num_hiddens), rng.normal(0, 0.5, (num_hiddens, num_outputs)),
-            rng.normal(0, 1.0, num_outputs)]
+    return [w.astype(onp.float32) for w in (
+        rng.normal(0, 2.8 / math.sqrt(num_inputs), (num_inputs, num_hiddens)),
+        rng.normal(0, 2.0, num_hiddens), rng.normal(0, 0.5, (num_hiddens, num_outputs)),
+        rng.normal(0, 1.0, num_outputs))]
 
 
-def _other_width_failure(mlp, inputs, error):
-    """The failure of an mlp that works for 784 inputs only."""
-    return core.CheckFailure(
-        f"{core.function_name(mlp)}: works for 784 inputs but not for {inputs}: "
-        f"{str(error).split(': ', 1)[-1]}. Take the sizes from the parameters, not from "
-        f"Fashion-MNIST: flatten with X.reshape(-1, W1.shape[0]), never a fixed 784 (or 256 "
-        f"hidden units, or 10 outputs)")
+def _mlp_inputs(num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
+    """Images (flattened if `flat`) and params for them; then 2 examples of shape (3, 4),
+    12 -> 7 -> 3, where a fixed 784 fails."""
+    rng = onp.random.default_rng(seed)
+    images = rng.uniform(0, 1, (num_examples, 1, 28, 28)).astype(onp.float32)
+    X = images.reshape(num_examples, -1) if flat else images
+    first = (X, _mlp_weights(rng, NUM_PIXELS, num_hiddens, num_outputs))
+    return [first, (rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32),
+                    _mlp_weights(rng, 12, 7, 3))]
 
 
-def _mlp_case(mlp, X, weights, seed, other_width=False):
-    """Fail unless mlp(X, weights) are the right logits; return (params, inputs in words)."""
-    W1, b1, W2, b2 = (w.astype(onp.float32) for w in weights)
-    params = [np.array(p) for p in (W1, b1, W2, b2)]
-    num_examples, (num_inputs, num_hiddens), num_outputs = len(X), W1.shape, len(b2)
-    inputs = f"X of shape {X.shape}, {num_inputs} -> {num_hiddens} -> {num_outputs}"
-    try:
-        got = core.call(mlp, np.array(X), params, seed=seed)
-    except core.CheckFailure as failure:
-        if "not implemented yet" in str(failure):
-            raise
-        error = _other_width_failure(mlp, inputs, failure) if other_width else failure
-        if X.ndim > 2:
-            _flat_probe(mlp, X, params, seed, error)
-        raise error from None
-    if tuple(getattr(got, "shape", ())) == (num_outputs, num_examples) != (num_examples,
-                                                                          num_outputs):
-        core.fail(mlp, f"the logits for {inputs} have shape {got.shape}, expected "
-                       f"{(num_examples, num_outputs)}: they are transposed, one column per "
-                       f"example. Keep one row per example, O = H @ W2 + b2, and do not "
-                       f"transpose it")
-    _array_result(mlp, got, f"the logits for {inputs}", shape=(num_examples, num_outputs),
-                  hint="one row of logits per example: flatten X to (n, W1.shape[0]) first, "
-                       "X.reshape(-1, W1.shape[0])")
-    weights64 = [a.astype(onp.float64) for a in (W1, b1, W2, b2)]
-    x = X.reshape(num_examples, -1).astype(onp.float64)
-    expected = _mlp_logits(x, *weights64)
-    atol = _mlp_tolerance(x, *weights64)
-    got_values = core.to_numpy(got)
-    core.diagnose(mlp, got_values, expected, _mlp_mistakes(x, *weights64), rtol=core.RTOL,
-                  atol=atol, context=f"for {inputs}: ")
-    core.assert_close(mlp, got_values, expected, what="O (the logits)", atol=atol,
-                      inputs=inputs)
-    return params, inputs
+def _mlp_words(X, params):
+    W1, b1, W2, b2 = params
+    return f"X of shape {X.shape}, {W1.shape[0]} -> {W1.shape[1]} -> {len(b2)}"
+
+
+def _mlp_tolerance(X, params):
+    """Absolute tolerance for float32 logits: a float32 dot product of n terms is off by
+    about sqrt(n) units in the last place of the sum of the terms' magnitudes (a random
+    walk); we allow 8 times that, through both layers."""
+    W1, b1, W2, b2 = params
+    hidden = onp.abs(X.reshape(len(X), -1)) @ onp.abs(W1) + onp.abs(b1)
+    magnitude = hidden @ onp.abs(W2) + onp.abs(b2)
+    return core.ATOL + 8 * math.sqrt(sum(W1.shape)) * EPS32 * float(magnitude.max())
 
 
 @core.oracle
-def _mlp_logits(X, W1, b1, W2, b2):
-    return _relu(X @ W1 + b1) @ W2 + b2
+def _mlp_logits(X, params):
+    W1, b1, W2, b2 = params
+    return _relu(X.reshape(len(X), -1) @ W1 + b1) @ W2 + b2
 
 
 @core.oracle
-def _affine_stack(X, W1, b1, W2, b2):
-    """Two affine layers with nothing between them."""
-    return (X @ W1 + b1) @ W2 + b2
-
-
-@core.oracle
-def _mlp_mistakes(X, W1, b1, W2, b2):
+def _mlp_mistakes(X, params):
+    W1, b1, W2, b2 = params
+    X = X.reshape(len(X), -1)
     hidden = X @ W1 + b1
-    with onp.errstate(all="ignore"):
-        logits = _mlp_logits(X, W1, b1, W2, b2)
-        probabilities = onp.exp(logits - logits.max(1, keepdims=True))
-        probabilities /= probabilities.sum(1, keepdims=True)
-        return [
-            (_affine_stack(X, W1, b1, W2, b2),
-             "the hidden layer has no nonlinearity: without relu the two layers collapse "
-             "into one affine map (see collapse_linear). Use H = relu(X @ W1 + b1)"),
-            (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 "
-                            "must be free to be negative; only the hidden layer has relu"),
-            (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
-            (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
-            (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), "
-                                 "O = H @ W2 + b2"),
-            (_sigmoid(hidden) @ W2 + b2, "used sigmoid in the hidden layer: this MLP uses "
-                                         "relu, H = relu(X @ W1 + b1)"),
-            (_tanh(hidden) @ W2 + b2, "used tanh in the hidden layer: this MLP uses "
-                                      "relu, H = relu(X @ W1 + b1)"),
-            (probabilities, "returned probabilities (a softmax of the logits): return the "
-                            "logits O = H @ W2 + b2; the loss applies the softmax"),
-        ]
+    logits = _mlp_logits(X, params)
+    return [
+        (hidden @ W2 + b2, "the hidden layer has no nonlinearity: without relu the two "
+                           "layers collapse into one affine map (see collapse_linear). Use "
+                           "H = relu(X @ W1 + b1)"),
+        (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 "
+                        "must be free to be negative; only the hidden layer has relu"),
+        (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
+        (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
+        (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), O = H @ W2 + b2"),
+        (_sigmoid(hidden) @ W2 + b2, "used sigmoid in the hidden layer: this MLP uses "
+                                     "relu, H = relu(X @ W1 + b1)"),
+        (_tanh(hidden) @ W2 + b2, "used tanh in the hidden layer: this MLP uses "
+                                  "relu, H = relu(X @ W1 + b1)"),
+        (oracles.softmax(logits), "returned probabilities (a softmax of the logits): return "
+                                  "the logits O = H @ W2 + b2; the loss applies the softmax"),
+    ]
+
+
+def _transposed_logits(shape, case):
+    X, params = case.args
+    expected = (len(X), len(params[3]))
+    if shape == expected[::-1] != expected:
+        return (f"the logits for {case.inputs} have shape {shape}, expected {expected}: they "
+                f"are transposed, one column per example. Keep one row per example, "
+                f"O = H @ W2 + b2, and do not transpose it")
+    return None
+
+
+def _mlp_raised(mlp, failure, case):
+    """Why mlp raised: it needs 784 inputs (the first call passed), or unflattened images."""
+    if "not implemented yet" in str(failure):
+        return
+    X, params = case.args
+    error = failure
+    if params[0].shape[0] != NUM_PIXELS:
+        error = core.CheckFailure(
+            f"{core.function_name(mlp)}: works for 784 inputs but not for {case.inputs}: "
+            f"{str(failure).split(': ', 1)[-1]}. Take the sizes from the parameters, not from "
+            f"Fashion-MNIST: flatten with X.reshape(-1, W1.shape[0]), never a fixed 784 (or "
+            f"256 hidden units, or 10 outputs)")
+    if X.ndim > 2:
+        flat = X.reshape(X.shape[0], -1)
+        try:
+            core.call(mlp, *spec.mxnet_arguments((flat, params)))
+        except core.CheckFailure:
+            raise error from None
+        core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images "
+                       f"of shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X "
+                       f"first, X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a "
+                       f"matrix by a matrix")
+    raise error from None
+
+
+# mlp(X, params) = relu(X W1 + b1) W2 + b2 on (flattened) images, for given params; then
+# for examples of another width than 784.
+mlp_matches = spec.check(spec.Spec(
+    name="mlp", inputs=_mlp_inputs, oracle=_mlp_logits, mistakes=_mlp_mistakes,
+    legacy_fix=MXNET_FIX, what="the logits for {inputs}", describe=_mlp_words, context=True,
+    shape=lambda X, params: (len(X), len(params[3])), shape_mistakes=_transposed_logits,
+    shape_hint="one row of logits per example: flatten X to (n, W1.shape[0]) first, "
+               "X.reshape(-1, W1.shape[0])",
+    raised=_mlp_raised, compared="O (the logits)", atol=_mlp_tolerance, differentiable=True,
+    passed="relu(X W1 + b1) W2 + b2 for {inputs}, and for X of shape (2, 3, 4), "
+           "12 -> 7 -> 3"))
 
 
 # --------------------------------------------------------------------------- collapse_linear
 
-def collapse_linear_matches(collapse_linear, num_inputs=5, num_hiddens=3, num_outputs=4,
-                            seed=0):
-    """(W, b) = (W1 W2, b1 W2 + b2): one affine map equal to two stacked ones."""
+def _collapse_inputs(num_inputs=5, num_hiddens=3, num_outputs=4, seed=0):
     rng = onp.random.default_rng(seed)
-    arrays = [rng.normal(0, 1, shape).astype(onp.float32) for shape in (
-        (num_inputs, num_hiddens), (num_hiddens,), (num_hiddens, num_outputs), (num_outputs,))]
-    W1, b1, W2, b2 = (a.astype(onp.float64) for a in arrays)
-    inputs = (f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}")
-    got = core.call(collapse_linear, *[np.array(a) for a in arrays], seed=seed)
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-        core.fail(collapse_linear, f"returned {core.type_name(got)}{length}, expected a pair "
-                                   f"(W, b): return W, b")
-    W, b = got
-    _array_result(collapse_linear, W, "W", shape=(num_inputs, num_outputs),
-                  hint=f"x W maps {num_inputs} inputs to {num_outputs} outputs: W = W1 @ W2")
-    _array_result(collapse_linear, b, "b", shape=(num_outputs,),
-                  hint="one bias per output: b = b1 @ W2 + b2")
-    # Float32 products of `num_hiddens` terms: a few units in the last place of the terms.
-    atol = core.ATOL + 8 * num_hiddens * EPS32 * float(
+    return tuple(rng.normal(0, 1, shape).astype(onp.float32) for shape in (
+        (num_inputs, num_hiddens), (num_hiddens,), (num_hiddens, num_outputs), (num_outputs,)))
+
+
+def _collapse_tolerance(W1, b1, W2, b2):
+    """Float32 products of num_hiddens terms: a few units in the last place of the terms."""
+    return core.ATOL + 8 * len(b1) * EPS32 * float(
         (onp.abs(W1) @ onp.abs(W2)).max() + (onp.abs(b1) @ onp.abs(W2) + onp.abs(b2)).max())
-    expected_W, expected_b = _collapsed(W1, b1, W2, b2)
-    mistakes_W, mistakes_b = _collapse_mistakes(W1, b1, W2, b2)
-    core.diagnose(collapse_linear, core.to_numpy(W), expected_W, mistakes_W, atol=atol,
-                  context=f"for {inputs}: ")
-    core.assert_close(collapse_linear, W, expected_W, what="W", atol=atol, inputs=inputs,
-                      hint="W = W1 @ W2, since (x W1) W2 = x (W1 W2)")
-    core.diagnose(collapse_linear, core.to_numpy(b), expected_b, mistakes_b, atol=atol,
-                  context=f"for {inputs}: ")
-    core.assert_close(collapse_linear, b, expected_b, what="b", atol=atol, inputs=inputs,
-                      hint="expand (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)")
-    x = rng.normal(0, 1, (3, num_inputs))
-    two_layers = _affine_stack(x, W1, b1, W2, b2)
-    one_layer = x @ core.to_numpy(W) + core.to_numpy(b)
-    core.assert_close(collapse_linear, one_layer, two_layers, what="x W + b",
-                      atol=atol * 10, inputs="3 random x")
-    core.passed(collapse_linear, f"x W + b = (x W1 + b1) W2 + b2 for {inputs}")
 
 
 @core.oracle
 def _collapsed(W1, b1, W2, b2):
-    """(W, b) of the one affine map x W + b equal to (x W1 + b1) W2 + b2."""
-    return W1 @ W2, b1 @ W2 + b2
+    """The entries of (W, b), x W + b = (x W1 + b1) W2 + b2: W = W1 W2, b = b1 W2 + b2."""
+    return onp.concatenate([(W1 @ W2).ravel(), b1 @ W2 + b2])
 
 
 @core.oracle
 def _collapse_mistakes(W1, b1, W2, b2):
-    """(mistakes of W, mistakes of b), each a list of (value, message)."""
-    return ([(W1 @ W2 + b2, "added b2 to W: W = W1 @ W2 holds only the weights")],
-            [(b2, "b is just b2, which forgot b1 @ W2: the first layer's bias goes through "
-                  "W2 as well, b = b1 @ W2 + b2"),
-             (b1 @ W2, "b is just b1 @ W2: add the second layer's bias, b = b1 @ W2 + b2")])
+    W = (W1 @ W2).ravel()
+    return [(onp.concatenate([(W1 @ W2 + b2).ravel(), b1 @ W2 + b2]),
+             "added b2 to W: W = W1 @ W2 holds only the weights"),
+            (onp.concatenate([W, b2]), "b is just b2, which forgot b1 @ W2: the first "
+                                       "layer's bias goes through W2 as well, b = b1 @ W2 + b2"),
+            (onp.concatenate([W, b1 @ W2]), "b is just b1 @ W2: add the second layer's bias, "
+                                            "b = b1 @ W2 + b2")]
+
+
+# collapse_linear(W1, b1, W2, b2) = (W, b) with x W + b = (x W1 + b1) W2 + b2.
+collapse_linear_matches = spec.check(spec.Spec(
+    name="collapse_linear", inputs=_collapse_inputs, oracle=_collapsed,
+    mistakes=_collapse_mistakes, legacy_fix=MXNET_FIX, result=("W", "b"),
+    shape=lambda W1, b1, W2, b2: ((len(W1), W2.shape[1]), (W2.shape[1],)),
+    shape_hint=("x W maps {0.shape[0]} inputs to {2.shape[1]} outputs: W = W1 @ W2",
+                "one bias per output: b = b1 @ W2 + b2"),
+    describe=lambda W1, b1, W2, b2: f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, "
+                                    f"b2 {b2.shape}",
+    context=True, compared="(W, b), the entries of W then b", atol=_collapse_tolerance,
+    hint="W = W1 @ W2 and b = b1 @ W2 + b2: (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)",
+    passed="x W + b = (x W1 + b1) W2 + b2 for {inputs}"))
 
 
 # --------------------------------------------------------------------------- train_mlp
@@ -691,10 +663,9 @@ def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_
     params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
                        num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
     shapes = _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES)
-    values = _params_result(train_mlp, params, shapes, f"the parameters returned by {setting}",
-                            hint=f". Build them with init_mlp_params({NUM_PIXELS}, "
-                                 f"num_hiddens, {NUM_CLASSES}), using the num_hiddens that "
-                                 f"train_mlp is called with")
+    values = _params(train_mlp, params, shapes, f"the parameters returned by {setting}",
+                     hint=f". Build them with init_mlp_params({NUM_PIXELS}, num_hiddens, "
+                          f"{NUM_CLASSES}), using the num_hiddens that train_mlp is called with")
     for name, value in zip(PARAM_NAMES, values):
         bad = ~onp.isfinite(value)
         if bad.any():
@@ -738,7 +709,7 @@ PROBE_HIDDENS = 8   # hidden units of the trainer probe and gates of checks.core
 def _gate_predictions(train_mlp, params, X):
     """The classes that the params returned by a gate's run of train_mlp predict for X."""
     shapes = _param_shapes(NUM_PIXELS, PROBE_HIDDENS, NUM_CLASSES)
-    values = _params_result(train_mlp, params, shapes, f"the parameters returned for "
+    values = _params(train_mlp, params, shapes, f"the parameters returned for "
                                                        f"num_hiddens={PROBE_HIDDENS}")
     return _trained_logits(X, values).argmax(axis=1)
 

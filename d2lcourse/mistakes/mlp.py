@@ -347,7 +347,7 @@ def mlp(X, params):
     Mistake("collapse_bias_in_W", "collapse_linear", edit(("@ W2, b1", "@ W2 + b2, b1")),
             "added b2 to W"),
     Mistake("collapse_one_array", "collapse_linear", edit(("@ W2, b1", "@ W2 + b1")),
-            "expected a pair (W, b)"),
+            "expected the pair (W, b)"),
     Mistake("collapse_forgot_b2", "collapse_linear", edit(("@ W2 + b2", "@ W2")),
             "add the second layer's bias"),
     Mistake("collapse_transposed_W", "collapse_linear", edit(("W1 @ W2", "W2.T @ W1.T")),
