@@ -139,7 +139,7 @@ def test_grad_f_at_a_float_names_the_mistake():
         return 6 * x - 4 if hasattr(x, "shape") else 6 * x + 4
     check.grad_f_matches(grad_f)
     message = failure(lambda: check.grad_f_at(grad_f, x=1.0))
-    assert "at x = 1.0: wrong sign: the derivative of -4x is -4" in message
+    assert "for x = 1.0: wrong sign: the derivative of -4x is -4" in message
 
 
 def test_grad_f_matches_speaks_of_the_inputs_shape():
@@ -273,7 +273,8 @@ def test_regions_tries_a_matrix_wider_than_tall():
     # "to the last column" taken from the number of rows: right where rows >= columns, and
     # named by the visible test (tests/golden/)
     regions = catalogued("01_ndarray_autograd", "regions_stop_from_row_count")
-    quietly(lambda: check._check_regions(regions, (7, 6), seed=1))
+    message = failure(lambda: check.regions_match(regions, shape=(7, 6), seed=1))
+    assert message.startswith("regions: for X of shape (3, 8), item 4")
 
 
 def test_grad_abs_extremes_accept_a_guarded_division():
@@ -282,6 +283,6 @@ def test_grad_abs_extremes_accept_a_guarded_division():
 
 def test_grad_norm_sq_where_the_norm_is_zero_looks_at_tiny_vectors_too():
     through_norm = catalogued("01_ndarray_autograd", "norm_sq_chain_rule_through_norm")
-    tiny_only = failure(lambda: check._check_norm_sq_where_norm_is_zero(
-        lambda x: np.where(np.abs(x).sum() == 0, 0.0, through_norm(x)), 4, 0))
+    tiny_only = failure(lambda: check.grad_norm_sq_matches(
+        lambda x: np.where(np.abs(x).sum() == 0, 0.0, through_norm(x)), n=4))
     assert "whose squares are 0 in float32" in tiny_only
