@@ -1,16 +1,24 @@
-"""nbgrader integration: a preprocessor that replaces `Execute` in autograding.
+"""nbgrader integration: the preprocessors that replace `Execute` and `SaveAutoGrades`
+in autograding, and the course's feedback, formgrader and export settings.
 
 In `nbgrader_config.py`::
 
-    from d2lcourse.autograder.nbgrader_plugin import SandboxedExecute
-    c.Autograde.autograde_preprocessors = [SandboxedExecute if p is Execute else p ...]
+    from d2lcourse.autograder.nbgrader_plugin import configure
+    configure(get_config())
 
-(`d2lcourse.autograder.nbgrader_plugin.configure(c)` does exactly that.) Plain
-`nbgrader autograde` then grades safely, one submission at a time. `d2lcourse grade`
-computes verdicts in parallel first and hands each to the same preprocessor in the
-configuration of the nbgrader run that records it (`SandboxedExecute.verdict`), so
-nbgrader still writes the gradebook, and formgrader, `generate_feedback` and `export`
-keep working.
+swaps `Execute` for `SandboxedExecute` and `SaveAutoGrades` for `SaveVerdictGrades` (one
+needs the other). Plain `nbgrader autograde` then grades safely, one submission at a
+time. `d2lcourse grade` computes verdicts in parallel first and hands each to the same
+preprocessor in the configuration of the nbgrader run that records it
+(`SandboxedExecute.verdict`), so nbgrader still writes the gradebook, and formgrader,
+`generate_feedback` and `export` keep working.
+
+A test cell's points in the gradebook are the verdict's, as they are: SandboxedExecute
+hands them to SaveVerdictGrades in the run's resources. nbgrader's own rule (points from
+the cell's outputs: an error output or stderr is 0, anything else full points) is never
+applied to a test cell, so a partial score lands as it is and a passed test keeps its
+points whatever its outputs look like. A failure's message stays an error output of its
+test cell, where feedback and formgrader show it.
 """
 import os
 import sys
@@ -21,7 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetGrades,
-                                    NbGraderPreprocessor, OverwriteCells)
+                                    NbGraderPreprocessor, OverwriteCells, SaveAutoGrades)
 from traitlets import Bool, Dict, Float, List, Unicode
 
 from d2lcourse import notebooks
@@ -33,6 +41,8 @@ from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, configure_formgrader, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
+
+VERDICT_POINTS = "d2lcourse_verdict_points"  # SandboxedExecute's {grade_id: points}, in resources
 
 
 def trusted_code(db_url, assignment_id, notebook_id, order):
@@ -66,9 +76,10 @@ def assignment_for(assignment_id, notebook_id, functions):
 
 
 def write_verdict(notebook, verdict):
-    """Put each test's result in its cell's outputs, as nbgrader's grading expects; the
-    rest of the notebook is cleaned of anything that could run in a page first (formgrader
-    shows this notebook without cleaning it, see `pages.sanitize_notebook`)."""
+    """Put each test's result in its cell's outputs, for feedback and formgrader to show
+    (its points reach the gradebook apart, see `SaveVerdictGrades`); the rest of the
+    notebook is cleaned of anything that could run in a page first (formgrader shows this
+    notebook without cleaning it, see `pages.sanitize_notebook`)."""
     sanitize_notebook(notebook)
     results = {r.grade_id: r for r in verdict.results}
     for name, cell in notebooks.cells_by_id(notebook, notebooks.is_test_cell).items():
@@ -117,7 +128,33 @@ class SandboxedExecute(NbGraderPreprocessor):
                                self.data_dir or find_data_dir())
         restore_deleted_tests(notebook, tests)
         write_verdict(notebook, verdict)
+        resources[VERDICT_POINTS] = {r.grade_id: r.points for r in verdict.results}
         return notebook, resources
+
+
+class SaveVerdictGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, with each test cell's points the verdict's.
+
+    SandboxedExecute hands them over in the run's resources, which nbgrader makes afresh
+    for each notebook, not in the notebook, whose metadata the student wrote. A test cell
+    the verdict gives no points stops the run rather than fall back to nbgrader's reading
+    of its outputs; other graded cells (none in this course) keep nbgrader's rule.
+    """
+
+    def _add_score(self, cell, resources):
+        if not notebooks.is_test_cell(cell):
+            return super()._add_score(cell, resources)
+        name = notebooks.grade_id(cell)
+        points = resources.get(VERDICT_POINTS, {})
+        if name not in points:
+            raise ValueError(f"no verdict gives points to the test cell {name!r}: "
+                             "SandboxedExecute must judge it before SaveVerdictGrades records "
+                             "it (nbgrader_plugin.configure sets up both)")
+        grade = self.gradebook.find_grade(name, self.notebook_id, self.assignment_id,
+                                          self.student_id)
+        grade.auto_score = points[name]
+        grade.needs_manual_grade = grade.manual_score is not None  # as nbgrader decides
+        self.gradebook.db.commit()
 
 
 def restore_deleted_tests(notebook, tests):
@@ -248,21 +285,21 @@ def put_environment_first_on_path():
 
 
 def configure(c):
-    """Make an nbgrader config grade through the sandbox, hide hidden tests in feedback,
-    restore them without false warnings, silence nbgrader's SQLAlchemy warnings, find
-    this environment's `alembic`, write feedback pages that run no student script
-    (`pages.py`), with the outputs of non-test cells as submitted, typeset math offline
-    in feedback and formgrader, and make `nbgrader export` write a CSV that no
-    spreadsheet runs as formulas."""
+    """Make an nbgrader config grade through the sandbox and record the verdict's points
+    as they are, hide hidden tests in feedback, restore them without false warnings,
+    silence nbgrader's SQLAlchemy warnings, find this environment's `alembic`, write
+    feedback pages that run no student script (`pages.py`), with the outputs of non-test
+    cells as submitted, typeset math offline in feedback and formgrader, and make
+    `nbgrader export` write a CSV that no spreadsheet runs as formulas."""
     from nbgrader.converters import Autograde, GenerateFeedback
     put_environment_first_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
     c.Autograde.sanitize_preprocessors = [  # no ClearOutput: feedback shows them as submitted
         RestoreHiddenTests if step is OverwriteCells else step
         for step in Autograde.sanitize_preprocessors.default() if step is not ClearOutput]
+    replacements = {Execute: SandboxedExecute, SaveAutoGrades: SaveVerdictGrades}
     c.Autograde.autograde_preprocessors = [
-        SandboxedExecute if step is Execute else step
-        for step in Autograde.autograde_preprocessors.default()]
+        replacements.get(step, step) for step in Autograde.autograde_preprocessors.default()]
     c.GenerateFeedback.preprocessors = ([ClearHiddenTestsInFeedback, SanitizeStudentContent]
                                         + GenerateFeedback.preprocessors.default()
                                         + [FeedbackSummary])
