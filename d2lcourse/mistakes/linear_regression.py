@@ -39,11 +39,21 @@ def data_iter(batch_size, features, labels):
         batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
         yield features[batch_indices], labels[batch_indices]
 '''
+# Texts of those cells that several edits replace.
+X_DRAW = "np.random.normal(0, 1, (num_examples, len(w)))"
+NOISE = "np.random.normal(0, 0.01, y.shape)"
+BATCH = "np.array(indices[i: min(i + batch_size, num_examples)])"
+LOOP = f"for i in range(0, num_examples, batch_size):\n        batch_indices = {BATCH}"
+INIT = TRAINER[TRAINER.index("    w ="):TRAINER.index("    for epoch")]
+W_INIT = "np.random.normal(0, 0.01, (features.shape[1], 1))"
+SGD = "sgd([w, b], lr, batch_size)"
+SOLVE = "np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y.reshape(-1, 1)))"
+DIFFERENCE = "(y_hat - y.reshape(y_hat.shape))"
 
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     Mistake("synthetic_data_noise_std_1", "synthetic_data",
-            edit(("np.random.normal(0, 0.01, y.shape)", "np.random.normal(size=y.shape)")),
+            edit((NOISE, "np.random.normal(size=y.shape)")),
             "that is the default scale 1"),
     Mistake("synthetic_data_variance_as_scale", "synthetic_data", edit(("0.01,", "0.01 ** 2,")),
             "is the variance"),
@@ -60,8 +70,7 @@ MISTAKES = [
                   "np.random.normal(0, 1, (len(w), num_examples))\n    y = np.dot(w, X)")),
             "one row per example, one column per entry of w"),
     Mistake("synthetic_data_uniform_X", "synthetic_data",
-            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
-                  "np.random.uniform(0, 1, (num_examples, len(w)))")),
+            edit((X_DRAW, "np.random.uniform(0, 1, (num_examples, len(w)))")),
             "looks uniform on [0, 1)"),
     Mistake("synthetic_data_index_typo", "synthetic_data",
             edit(("np.dot(X, w)", "X[:, 0] * w[0] + X[:, 1] * w[0]")),
@@ -75,39 +84,30 @@ MISTAKES = [
     Mistake("synthetic_data_sqrt_noise", "synthetic_data", edit(("0.01,", "0.01 ** 0.5,")),
             "0.01 is already the standard deviation"),
     Mistake("synthetic_X_mean_one", "synthetic_data",
-            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
-                  "np.random.normal(1, 1, (num_examples, len(w)))")),
+            edit((X_DRAW, "np.random.normal(1, 1, (num_examples, len(w)))")),
             "of X has mean"),
     Mistake("synthetic_X_std_two", "synthetic_data",
-            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
-                  "np.random.normal(0, 2, (num_examples, len(w)))")),
+            edit((X_DRAW, "np.random.normal(0, 2, (num_examples, len(w)))")),
             "of X has variance"),
     Mistake("synthetic_X_one_column_repeated", "synthetic_data",
-            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
-                  "np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))")),
+            edit((X_DRAW, "np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))")),
             "of X are correlated"),
     Mistake("synthetic_data_no_return", "synthetic_data", edit(("return X,", "y =")),
             "returned None, expected the pair (X, y)"),
-    Mistake("synthetic_data_noise_standardized_over_rows", "synthetic_data", '''
-def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
-    y = np.dot(X, w).reshape((-1, 1)) + b
-    noise = np.random.normal(0, 1, y.shape)
-    # exactly mean 0 and standard deviation 0.01 (but axis=1 has length 1: 0 / 0)
-    noise = (noise - noise.mean(axis=1, keepdims=True)) / noise.std(axis=1, keepdims=True)
-    return X, y + 0.01 * noise
-''', "returned NaN in result[1] at index (0, 0)"),
+    Mistake("synthetic_data_noise_standardized_over_rows", "synthetic_data", edit(  # 0 / 0
+        ("np.dot(X, w) + b", "np.dot(X, w).reshape((-1, 1)) + b"), ("y +=", "noise ="),
+        (NOISE, "np.random.normal(0, 1, y.shape)\n    y = y + 0.01 * (noise - noise.mean("
+                "axis=1, keepdims=True)) / noise.std(axis=1, keepdims=True)"), base=SYNTHETIC),
+            "returned NaN in result[1] at index (0, 0)"),
     Mistake("synthetic_data_uniform_noise", "synthetic_data",
-            edit(("np.random.normal(0, 0.01, y.shape)", "np.random.uniform(-0.01, 0.01, y.shape)")),
+            edit((NOISE, "np.random.uniform(-0.01, 0.01, y.shape)")),
             "draw it with np.random.normal(0, 0.01, y.shape)"),
     Mistake("synthetic_data_uniform_unit_variance", "synthetic_data",
-            edit(("np.random.normal(0, 1, (num_examples, len(w)))",
-                  "np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))  # variance 1")),
+            edit((X_DRAW, "np.random.uniform(-3 ** 0.5, 3 ** 0.5, (num_examples, len(w)))")),
             "the entries of X (w=[2, -3.4], b=4.2, num_examples=4000) do not look drawn from "
             "N(0, 1^2): the Kolmogorov-Smirnov distance of their 8000 values"),
     Mistake("synthetic_data_uniform_noise_unit_variance", "synthetic_data",
-            edit(("np.random.normal(0, 0.01, y.shape)",
-                  "np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)  # std 0.01")),
+            edit((NOISE, "np.random.uniform(-0.01 * 3 ** 0.5, 0.01 * 3 ** 0.5, y.shape)")),
             "They look uniform"),
     Mistake("synthetic_data_seeded", "synthetic_data",
             edit(("\n    X", "\n    npx.random.seed(42)  # the same data every time\n    X")),
@@ -115,51 +115,31 @@ def synthetic_data(w, b, num_examples):
             "generator itself"),
     Mistake("synthetic_data_noise_from_seeded_numpy", "synthetic_data",
             edit(("num_examples):", "num_examples):\n    import numpy"),
-                 ("np.random.normal(0, 0.01, y.shape)",
-                  "np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), dtype=y.dtype)"),
-                 base=SYNTHETIC),
+                 (NOISE, "np.array(numpy.random.RandomState(0).normal(0, 0.01, y.shape), "
+                         "dtype=y.dtype)"), base=SYNTHETIC),
             "two calls in a row added the same noise"),
     Mistake("synthetic_data_own_generator", "synthetic_data",
             edit(("num_examples):",
                   "num_examples):\n    import numpy\n    rng = numpy.random.default_rng()"),
-                 ("np.random.normal(0, 1, (num_examples, len(w)))",
-                  'np.array(rng.normal(0, 1, (num_examples, len(w))), dtype="float32")'),
-                 ("np.random.normal(0, 0.01, y.shape)",
-                  'np.array(rng.normal(0, 0.01, y.shape), dtype="float32")'), base=SYNTHETIC),
+                 (X_DRAW, f'np.array(rng.{X_DRAW[10:]}, dtype="float32")'),
+                 (NOISE, f'np.array(rng.{NOISE[10:]}, dtype="float32")'), base=SYNTHETIC),
             "the same seed of MXNet's generator gave different data"),
     # ---------------------------------------------------------------- data_iter
-    Mistake("data_iter_no_shuffle", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    for i in range(0, num_examples, batch_size):
-        j = min(i + batch_size, num_examples)
-        yield features[i:j], labels[i:j]
-''', "reads the examples in order"),
-    Mistake("data_iter_drops_last_batch", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for k in range(num_examples // batch_size):
-        batch_indices = np.array(indices[k * batch_size: (k + 1) * batch_size])
-        yield features[batch_indices], labels[batch_indices]
-''', "the last, incomplete batch is missing"),
+    Mistake("data_iter_no_shuffle", "data_iter",
+            edit(("    random.shuffle(indices)\n", ""), base=ITERATOR), "reads the examples in order"),
+    Mistake("data_iter_drops_last_batch", "data_iter",
+            edit(("range(0, num_examples,", "range(0, num_examples // batch_size * batch_size,"),
+                 base=ITERATOR), "the last, incomplete batch is missing"),
     Mistake("data_iter_fixed_seed", "data_iter",
             edit(("random.shuffle(indices)", "random.Random(42).shuffle(indices)"), base=ITERATOR),
             "two calls gave the same order"),
-    Mistake("data_iter_shuffles_batches_only", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    starts = list(range(0, num_examples, batch_size))
-    random.shuffle(starts)
-    for i in starts:
-        j = min(i + batch_size, num_examples)
-        yield features[i:j], labels[i:j]
-''', "not the order of the batches"),
+    Mistake("data_iter_shuffles_batches_only", "data_iter",
+            edit(("list(range(num_examples))", "list(range(0, num_examples, batch_size))"),
+                 (LOOP, "for i in indices:\n        batch_indices = np.array(list(range(i, "
+                        "min(i + batch_size, num_examples))))"), base=ITERATOR),
+            "not the order of the batches"),
     Mistake("data_iter_returns_list", "data_iter",
-            edit(("random.shuffle(indices)",
-                  "random.shuffle(indices)\n"
-                  "    batches = []"),
+            edit(("random.shuffle(indices)", "random.shuffle(indices)\n    batches = []"),
                  ("yield features[batch_indices], labels[batch_indices]",
                   "batches.append((features[batch_indices], labels[batch_indices]))\n"
                   "    return batches"), base=ITERATOR),
@@ -170,44 +150,27 @@ def data_iter(batch_size, features, labels):
     Mistake("data_iter_no_yield", "data_iter",
             edit(("yield features[batch_indices]", "features[batch_indices]")),
             "returned None, expected a generator"),
-    Mistake("data_iter_one_example_at_a_time", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in indices:
-        yield features[i], labels[i]
-''', "expected (batch, 3): rows of features"),
+    Mistake("data_iter_one_example_at_a_time", "data_iter",
+            edit((LOOP, "for batch_indices in indices:"), base=ITERATOR),
+            "expected (batch, 3): rows of features"),
     Mistake("data_iter_empty_last_batch", "data_iter",
-            edit(("range(0, num_examples, batch_size):\n"
-                  "        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])",
-                  "range(0, num_examples + batch_size, batch_size):\n"
-                  "        batch_indices = np.array(indices[i: i + batch_size])"), base=ITERATOR),
+            edit((LOOP, "for i in range(0, num_examples + batch_size, batch_size):\n"
+                        "        batch_indices = np.array(indices[i: i + batch_size])"), base=ITERATOR),
             "yield only batches that hold examples"),
     Mistake("data_iter_column_labels", "data_iter",
             edit(("labels[batch_indices]", "labels[batch_indices].reshape(-1, 1)")),
             "the labels of its 25 rows"),
-    Mistake("data_iter_with_replacement", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = np.random.randint(0, num_examples, min(batch_size, num_examples - i))
-        yield features[batch_indices], labels[batch_indices]
-''', "each example must come exactly once per call"),
+    Mistake("data_iter_with_replacement", "data_iter",
+            edit((BATCH, "np.random.randint(0, num_examples, min(batch_size, num_examples - i))"),
+                 base=ITERATOR), "each example must come exactly once per call"),
     Mistake("data_iter_slice_off_by_one", "data_iter",
-            edit(("np.array(indices[i: min(i + batch_size, num_examples)])",
-                  "np.array(indices[i: i + batch_size - 1])")),
+            edit((BATCH, "np.array(indices[i: i + batch_size - 1])")),
             "examples never came"),
-    Mistake("data_iter_array_split", "data_iter", '''
-import numpy as onp
-
-def data_iter(batch_size, features, labels):
-    indices = list(range(len(features)))
-    random.shuffle(indices)
-    for batch_indices in onp.array_split(indices, batch_size):
-        batch_indices = np.array(batch_indices)
-        yield features[batch_indices], labels[batch_indices]
-''', "all batches hold batch_size examples, except a smaller last one"),
+    Mistake("data_iter_array_split", "data_iter",
+            edit(("def", "import numpy as onp\n\ndef"),
+                 (LOOP, "for part in onp.array_split(indices, batch_size):\n"
+                        "        batch_indices = np.array(part)"), base=ITERATOR),
+            "all batches hold batch_size examples, except a smaller last one"),
     Mistake("data_iter_range_arguments_swapped", "data_iter",
             edit(("range(0, num_examples, batch_size):",
                   "range(num_examples, 0, batch_size):"), base=ITERATOR),
@@ -222,8 +185,7 @@ def data_iter(batch_size, features, labels):
             edit(("range(0, num_examples,", "range(0, num_examples - 1,"), base=ITERATOR),
             "1 of 4 examples never came (e.g. example"),
     Mistake("data_iter_squeezed_indices", "data_iter",
-            edit(("np.array(indices[i: min(i + batch_size, num_examples)])",
-                  "np.array(indices[i: i + batch_size]).squeeze()"),
+            edit((BATCH, "np.array(indices[i: i + batch_size]).squeeze()"),
                  ("features[batch_indices], labels[batch_indices]",
                   "np.take(features, batch_indices, axis=0), "
                   "np.take(labels, batch_indices, axis=0)"), base=ITERATOR),
@@ -238,11 +200,10 @@ def data_iter(batch_size, features, labels):
     Mistake("linreg_elementwise_sum", "linreg", edit(("np.dot(X, w)", "(X * w.T).sum(axis=1)")),
             "return np.dot(X, w) + b"),
     # ---------------------------------------------------------------- squared_loss
-    Mistake("squared_loss_through_classic_numpy", "squared_loss", '''
-def squared_loss(y_hat, y):
-    difference = y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape)
-    return np.array(difference ** 2 / 2)
-''', "the result cannot be differentiated", also_fails=(TRAIN,)),
+    Mistake("squared_loss_through_classic_numpy", "squared_loss",
+            edit(("return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
+                  "return np.array((y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape)) ** 2 / 2)")),
+            "the result cannot be differentiated", also_fails=(TRAIN,)),
     Mistake("squared_loss_no_reshape", "squared_loss",
             edit(("(y_hat - y.reshape(y_hat.shape))", "(y_hat - y)")),
             "reshape y to y_hat's shape"),
@@ -285,59 +246,30 @@ def squared_loss(y_hat, y):
     Mistake("sgd_returns_updated", "sgd", edit(("batch_size\n", "batch_size\n    return params\n")),
             "returns None (leave out the return statement)"),
     Mistake("sgd_clips_gradient_norm", "sgd",
-            edit(("param[:] = param - lr * param.grad",
-                  "grad = param.grad\n"
-                  "        norm = float(np.sqrt((grad ** 2).sum()))\n"
-                  "        if norm > 5:   # clip the gradient, for stability\n"
-                  "            grad = grad * 5 / norm\n"
-                  "        param[:] = param - lr * grad")),
+            edit(("param.grad", "param.grad * min(1.0, 5 / float(np.sqrt((param.grad ** 2).sum())))")),
             "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
             "lr=0.03, batch_size=10, gradients of norm"),
     Mistake("sgd_clips_gradient_values", "sgd", edit(("param.grad", "np.clip(param.grad, -5, 5)")),
             "large gradients are clipped or normalised"),
     # ---------------------------------------------------------------- closed_form
-    Mistake("closed_form_no_bias_column", "closed_form", '''
-def closed_form(X, y):
-    w = np.linalg.solve(np.dot(X.T, X), np.dot(X.T, y))
-    return w, np.zeros(1)
-''', "closed_form ignores the bias"),
-    Mistake("closed_form_unsplit_theta", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
-    return theta, theta[-1]
-''', "split it, w = theta[:-1]"),
-    Mistake("closed_form_scalar_b", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
-    return theta[:-1], theta[-1, 0]
-''', "b has shape (), expected (1,)"),
-    Mistake("closed_form_returns_theta", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    return np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
-''', "expected the pair (w, b)"),
-    Mistake("closed_form_flat_y", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y.reshape(-1)))
-    return theta[:-1], theta[-1:]
-''', "one weight per feature, as a column"),
-    Mistake("closed_form_ones_column_first", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
-    b, w = theta[0], theta[1:]  # theta = (b, w)
-    return w, b
-''', "is not the least-squares fit"),
-    Mistake("closed_form_y_as_given", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    theta = np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y))
-    return theta[:-1], theta[-1]
-''', "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, bias "
-        "4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
+    Mistake("closed_form_no_bias_column", "closed_form",
+            edit(("np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)", "X"),
+                 ("theta[:-1], theta[-1]", "theta, np.zeros(1)")), "closed_form ignores the bias"),
+    Mistake("closed_form_unsplit_theta", "closed_form", edit(("theta[:-1],", "theta,")),
+            "split it, w = theta[:-1]"),
+    Mistake("closed_form_scalar_b", "closed_form", edit(("theta[-1]  #", "theta[-1, 0]  #")),
+            "b has shape (), expected (1,)"),
+    Mistake("closed_form_returns_theta", "closed_form",
+            edit(("theta[:-1], theta[-1]", "theta")), "expected the pair (w, b)"),
+    Mistake("closed_form_flat_y", "closed_form",
+            edit(("y.reshape(-1, 1)", "y.reshape(-1)"), ("theta[-1]  #", "theta[-1:]  #")),
+            "one weight per feature, as a column"),
+    Mistake("closed_form_ones_column_first", "closed_form",
+            edit(("return theta[:-1], theta[-1]", "b, w = theta[0], theta[1:]  # theta = (b, w)\n"
+                  "    return w, b")), "is not the least-squares fit"),
+    Mistake("closed_form_y_as_given", "closed_form", edit(("y.reshape(-1, 1)", "y")),
+            "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, "
+            "bias 4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN,
             edit(("l.backward()\n", "    l.backward()\n    "), base=TRAINER),
@@ -354,15 +286,13 @@ def closed_form(X, y):
     Mistake("train_tuned_lr", TRAIN, edit(("lr,", "0.05,"), base=TRAINER),
             "ignores lr"),
     Mistake("train_b_not_updated", TRAIN,
-            edit(("sgd([w, b], lr, batch_size)", "sgd([w], lr, batch_size)"), base=TRAINER),
+            edit((SGD, "sgd([w], lr, batch_size)"), base=TRAINER),
             "never updates b"),
     Mistake("train_zero_init", TRAIN,
-            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
-                  "np.zeros((features.shape[1], 1))"), base=TRAINER),
+            edit((W_INIT, "np.zeros((features.shape[1], 1))"), base=TRAINER),
             "w is all zeros"),
     Mistake("train_flat_w", TRAIN,
-            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
-                  "np.random.normal(0, 0.01, features.shape[1])"), base=TRAINER),
+            edit((W_INIT, "np.random.normal(0, 0.01, features.shape[1])"), base=TRAINER),
             "initialize it as a column"),
     Mistake("train_no_half_inline", TRAIN,
             edit(("squared_loss(linreg(X, w, b), y)",
@@ -378,7 +308,7 @@ def closed_form(X, y):
                  ("sgd([w, b], lr, batch_size)", "sgd([w, b], lr, 10)"), base=TRAINER),
             "uses batch_size=10 (the default)"),
     Mistake("train_sgd_batch_size_one", TRAIN,
-            edit(("sgd([w, b], lr, batch_size)", "sgd([w, b], lr, 1)"), base=TRAINER),
+            edit((SGD, "sgd([w, b], lr, 1)"), base=TRAINER),
             "training diverged"),
     Mistake("train_b_column", TRAIN, edit(("np.zeros(1)", "np.zeros((1, 1))"), base=TRAINER),
             "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
@@ -386,46 +316,26 @@ def closed_form(X, y):
             edit(("range(num_epochs):", "range(num_epochs + 1):"), base=TRAINER),
             "after 0 epochs, expected 0"),
     Mistake("train_init_inside_epoch_loop", TRAIN,
-            edit(("    w = np.random.normal(0, 0.01, (features.shape[1], 1))\n"
-                  "    b = np.zeros(1)\n"
-                  "    w.attach_grad()\n"
-                  "    b.attach_grad()\n",
-                  ""),
-                 ("range(num_epochs):",
-                  "range(num_epochs):\n"
-                  "        w = np.random.normal(0, 0.01, (features.shape[1], 1))\n"
-                  "        b = np.zeros(1)\n"
-                  "        w.attach_grad()\n"
-                  "        b.attach_grad()"), base=TRAINER),
+            edit((INIT, ""), ("range(num_epochs):\n", "range(num_epochs):\n"
+                                  + INIT.replace("    ", "        ")), base=TRAINER),
             "that is not where minibatch SGD with these arguments gets"),
     Mistake("train_init_scale_one", TRAIN,
-            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
-                  "np.random.normal(size=(features.shape[1], 1))"), base=TRAINER),
+            edit((W_INIT, "np.random.normal(size=(features.shape[1], 1))"), base=TRAINER),
             "w has the default scale 1"),
     Mistake("train_init_uniform", TRAIN,
-            edit(("np.random.normal(0, 0.01, (features.shape[1], 1))",
-                  "np.random.uniform(size=(features.shape[1], 1))"), base=TRAINER),
+            edit((W_INIT, "np.random.uniform(size=(features.shape[1], 1))"), base=TRAINER),
             "draw w from N(0, 0.01^2)"),
     Mistake("train_inline_update_uphill", TRAIN,
-            edit(("sgd([w, b], lr, batch_size)",
-                  "for param in (w, b):\n"
+            edit((SGD, "for param in (w, b):\n"
                   "                param[:] = param + lr * param.grad / batch_size"), base=TRAINER),
             "moves up the gradient: sgd must subtract the step"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
-    Mistake("data_iter_shuffles_callers_arrays", "data_iter", '''
-import random
-
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    order = np.array(indices)
-    features[:] = features[order]
-    labels[:] = labels[order]
-    for i in range(0, num_examples, batch_size):
-        yield features[i: i + batch_size], labels[i: i + batch_size]
-''', "changed its argument features in place", also_fails=(TRAIN,)),
+    Mistake("data_iter_shuffles_callers_arrays", "data_iter",
+            edit(("random.shuffle(indices)\n", "random.shuffle(indices)\n"
+                  "    features[:], labels[:] = features[np.array(indices)], labels[np.array(indices)]\n"
+                  "    indices = list(range(num_examples))\n"), base=ITERATOR),
+            "changed its argument features in place", also_fails=(TRAIN,)),
     Mistake("squared_loss_subtracts_in_place", "squared_loss",
             edit(("return (y_hat - y.reshape(y_hat.shape))",
                   "y_hat -= y.reshape(y_hat.shape)\n    return y_hat")),
@@ -441,29 +351,21 @@ def data_iter(batch_size, features, labels):
 ]
 
 ALTERNATIVES = [
-    Alternative("synthetic_data_column_w", "synthetic_data", '''
+    Alternative("synthetic_data_column_w", "synthetic_data", f'''
 def synthetic_data(w, b, num_examples):
-    X = np.random.normal(0, 1, (num_examples, len(w)))
+    X = {X_DRAW}
     noise = np.random.normal(0, 0.01, (num_examples, 1))
     return X, np.dot(X, w.reshape(-1, 1)) + b + noise
 '''),
-    Alternative("data_iter_mxnet_shuffle", "data_iter", '''
-def data_iter(batch_size, features, labels):
-    indices = np.arange(features.shape[0])
-    np.random.shuffle(indices)
-    for start in range(0, len(indices), batch_size):
-        batch = indices[start:start + batch_size]
-        yield features[batch], labels[batch]
-'''),
-    Alternative("data_iter_numpy_permutation", "data_iter", '''
-import numpy
-
-def data_iter(batch_size, features, labels):
-    order = numpy.random.permutation(len(features))
-    for start in range(0, len(order), batch_size):
-        batch = np.array(order[start:start + batch_size], dtype="int64")
-        yield features[batch], labels[batch]
-'''),
+    Alternative("data_iter_mxnet_shuffle", "data_iter",
+                edit(("list(range(num_examples))", "np.arange(num_examples)"),
+                     ("random.shuffle", "np.random.shuffle"),
+                     (BATCH, "indices[i: i + batch_size]"), base=ITERATOR)),
+    Alternative("data_iter_numpy_permutation", "data_iter",
+                edit(("def", "import numpy\n\ndef"),
+                     ("list(range(num_examples))\n    random.shuffle(indices)",
+                      "numpy.random.permutation(num_examples)"),
+                     (BATCH, 'np.array(indices[i: i + batch_size], dtype="int64")'), base=ITERATOR)),
     Alternative("linreg_matmul", "linreg", edit(("np.dot(X, w)", "X @ w"))),
     Alternative("squared_loss_square", "squared_loss",
                 edit(("(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
@@ -471,18 +373,10 @@ def data_iter(batch_size, features, labels):
     Alternative("sgd_subtract_in_place", "sgd",
                 edit(("param in params:\n        param[:] = param - lr * param.grad",
                       "p in params:\n        p -= lr * p.grad"))),
-    Alternative("closed_form_inverse", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.inv(A.T @ A) @ A.T @ y.reshape(-1, 1)
-    return theta[:-1], theta[-1]
-'''),
-    Alternative("closed_form_lstsq", "closed_form", '''
-def closed_form(X, y):
-    A = np.concatenate([X, np.ones((len(X), 1))], axis=1)
-    theta = np.linalg.lstsq(A, y.reshape(-1, 1), rcond=None)[0]
-    return theta[:-1], theta[-1]
-'''),
+    Alternative("closed_form_inverse", "closed_form",
+                edit((SOLVE, "np.linalg.inv(A.T @ A) @ A.T @ y.reshape(-1, 1)"))),
+    Alternative("closed_form_lstsq", "closed_form",
+                edit((SOLVE, "np.linalg.lstsq(A, y.reshape(-1, 1), rcond=None)[0]"))),
     Alternative("closed_form_float64_centered", "closed_form", '''
 def closed_form(X, y):
     # Centre the data: the slope solves the centred normal equations, the bias follows.
@@ -493,36 +387,11 @@ def closed_form(X, y):
     b = y_mean - np.dot(x_mean, w)
     return w, b
 '''),
-    Alternative("train_gluon_l2loss", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    from mxnet import gluon
-    loss = gluon.loss.L2Loss()   # (y_hat - y)^2 / 2 per example, like squared_loss
-    w = np.random.normal(0, 0.01, (features.shape[1], 1))
-    b = np.zeros(1)
-    w.attach_grad()
-    b.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = loss(linreg(X, w, b), y)
-            l.backward()
-            sgd([w, b], lr, batch_size)
-    return w, b
-'''),
-    Alternative("train_mean_loss", TRAIN, '''
-def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
-    w = np.random.normal(0, 0.01, size=(features.shape[1], 1))
-    b = np.zeros(1)
-    params = [w, b]
-    for p in params:
-        p.attach_grad()
-    for epoch in range(num_epochs):
-        for X, y in data_iter(batch_size, features, labels):
-            with autograd.record():
-                l = squared_loss(linreg(X, w, b), y).mean()  # already divided by the batch size
-            l.backward()
-            sgd(params, lr, 1)
-        print(f"epoch {epoch + 1}: loss {squared_loss(linreg(features, w, b), labels).mean()}")
-    return w, b
-'''),
+    Alternative("train_gluon_l2loss", TRAIN,
+                edit(("\n    w =", "\n    from mxnet import gluon\n"
+                      "    loss = gluon.loss.L2Loss()   # (y_hat - y)^2 / 2 per example\n    w ="),
+                     ("squared_loss(linreg", "loss(linreg"), base=TRAINER)),
+    Alternative("train_mean_loss", TRAIN,
+                edit(("y)\n", "y).mean()  # already divided by the batch size\n"),
+                     ("lr, batch_size)", "lr, 1)"), base=TRAINER)),
 ]
