@@ -270,6 +270,9 @@ MISTAKES = [
     Mistake("closed_form_y_as_given", "closed_form", edit(("y.reshape(-1, 1)", "y")),
             "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, "
             "bias 4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
+    Mistake("closed_form_ridge_for_stability", "closed_form",
+            edit(("np.dot(A.T, A),", "np.dot(A.T, A) + np.eye(A.shape[1]),")),
+            "(w, b) is not the least-squares fit"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN,
             edit(("l.backward()\n", "    l.backward()\n    "), base=TRAINER),
