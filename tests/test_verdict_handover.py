@@ -109,7 +109,7 @@ def test_a_passed_test_keeps_its_points_whatever_its_outputs_look_like(recorder)
 def test_no_test_cell_is_scored_from_its_outputs_without_a_verdict(recorder):
     """Run without SandboxedExecute before it, the step that records the points stops
     rather than score a test cell by nbgrader's reading of its outputs."""
-    recorded_score(recorder, "unjudged", {}, verdict_on_every_test(True))
+    assert recorded_score(recorder, "unjudged", {}, verdict_on_every_test(False)) == 0
     before = recorded_test_scores(recorder, "unjudged")
     notebook = autograded(recorder, "unjudged")
     for cell in notebooks.cells_by_id(notebook, notebooks.is_test_cell).values():
