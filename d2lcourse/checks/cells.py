@@ -29,11 +29,16 @@ def advice(names, owner):
 def name_error_advice(message, filename):
     """`message` of a NameError raised in the grader's cell `filename` (as named by
     grading.exec_cell), with the advice."""
-    name = UNDEFINED_NAME.search(message)
-    if name is None or not filename.startswith("<cell "):
+    name, owner = UNDEFINED_NAME.search(message), cell_owner(filename)
+    if name is None or owner is None:
         return message
-    owner = filename[len("<cell "):].rstrip(">")
     return f"{message}: {advice([name.group(1)], owner)}"
+
+
+def cell_owner(filename):
+    """The graded function whose cell the grader ran as `filename` (`<cell relu>`: relu),
+    or None for another file."""
+    return filename[len("<cell "):].rstrip(">") if filename.startswith("<cell ") else None
 
 
 def defined_elsewhere(function):

@@ -25,7 +25,7 @@ import pickle
 import random
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 import traceback
@@ -231,33 +231,27 @@ def recorded(name, arguments, table=None):
 
 # --------------------------------------------------------------------------- calling
 
+@dataclass
 class Outcome:
     """What one call of a student's function did: its value or its error, and APIs used."""
-
-    def __init__(self, value=None, error=None, apis_used=()):
-        self.value = value
-        self.error = error          # None, or (exception type name, message, student line)
-        self.apis_used = list(apis_used)
+    value: object = None
+    error: Optional[tuple] = None   # None, or (exception type name, message, student line)
+    apis_used: list = field(default_factory=list)
 
 
 def call(function, *args, seed=None, forbidden=(), outside_range=False, **kwargs):
     """Call a student's function and return its value, or raise a CheckFailure.
 
-    `seed` seeds MXNet's and NumPy's generators just before the call. `forbidden` is a
-    dict like :data:`HAND_DERIVED`: the function's cell must not reach those APIs, which
-    :func:`check_source` decides from its source. A function with an ``invoke`` attribute
-    (the autograder's sandbox proxy) is asked to make the call remotely; what it reports
-    about the APIs the call used can only fail the check, never pass it. The values it
-    returns are judged here: NaN or Inf on inputs where the contract promises finite
-    results fails the check at :func:`passed`, unless the check says that it gives inputs
-    `outside_range` on purpose (a step size that diverges).
+    `seed` seeds the generators just before the call. `forbidden` is a dict like
+    :data:`HAND_DERIVED`: the function's cell must not reach those APIs (:func:`check_source`),
+    and what the call reports it used can only fail the check, never pass it. A function
+    with an ``invoke`` attribute (the sandbox's proxy) makes the call remotely. NaN or Inf
+    where the contract promises finite results fails the check at :func:`passed`, unless
+    the check gives inputs `outside_range` on purpose (a step size that diverges).
     """
     if forbidden:
         check_source(function, forbidden)
-    invoke = getattr(function, "invoke", None) or local_invoker(function)
-    outcome = invoke(args, kwargs, seed=seed, watch=sorted(forbidden))
-    if outcome.error is not None:
-        raise_for_error(function, *outcome.error)
+    outcome = invoked(function, args, kwargs, seed, sorted(forbidden))
     used = [name for name in outcome.apis_used if name in forbidden]
     if used:
         fail(function, forbidden_message(used))
@@ -265,6 +259,15 @@ def call(function, *args, seed=None, forbidden=(), outside_range=False, **kwargs
         remember_non_finite(function, args, kwargs, outcome.value,
                             running_check(sys._getframe(1)))
     return outcome.value
+
+
+def invoked(function, args, kwargs, seed, watch):
+    """The Outcome of a call that raised nothing (here or in the sandbox), else fail."""
+    outcome = (getattr(function, "invoke", None) or local_invoker(function))(
+        args, kwargs, seed=seed, watch=watch)
+    if outcome.error is not None:
+        raise_for_error(function, *outcome.error)
+    return outcome
 
 
 def local_invoker(function, name=None):
@@ -325,59 +328,38 @@ class NotDifferentiable(Exception):
 def differentiate(function, args, kwargs):
     """The gradients of the sum of `function`'s float results w.r.t. its float mxnet array
     arguments (nested in lists too), in the order they come."""
-    inputs = [a for a in flat_arrays(args) if onp.issubdtype(a.dtype, onp.floating)]
+    inputs = floating_arrays(args)
     for array in inputs:
         array.attach_grad()
     with mx.autograd.record():
-        results = [r for r in flat_arrays([function(*args, **kwargs)])
-                   if onp.issubdtype(r.dtype, onp.floating)]
+        results = floating_arrays([function(*args, **kwargs)])
         total = sum(r.sum() for r in results)
     if not results:
         return []
     try:
         total.backward()
     except mx.base.MXNetError:
-        raise NotDifferentiable("its result is not connected to its arguments in "
-                                "autograd's graph") from None
+        raise NotDifferentiable() from None
     return [array.grad for array in inputs]
 
 
-def flat_arrays(values):
-    """The mxnet arrays in `values`, a list that may nest lists and tuples."""
-    found = []
-    for value in values:
-        if isinstance(value, np.ndarray):
-            found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found += flat_arrays(value)
-    return found
+def floating_arrays(values):
+    """The floating-point mxnet arrays in `values`, a list that may nest lists and tuples."""
+    return [array for _, _, array in properties.arrays_in(values, "")
+            if isinstance(array, np.ndarray) and onp.issubdtype(array.dtype, onp.floating)]
 
 
 def gradients(function, *args, seed=None):
     """The gradients of the sum of `function(*args)` w.r.t. its float array arguments,
-    computed where the function runs; fail, naming the fix, if it cannot be differentiated.
-
-    Training differentiates what these functions return, so their checks call this once
-    their values are right: a result that went through classic NumPy is right and yet
-    breaks ``loss.backward()`` later, far from its cause.
-    """
-    invoke = getattr(function, "invoke", None) or local_invoker(function)
-    outcome = invoke(args, {}, seed=seed, watch=[GRADIENT])
-    if outcome.error is not None and outcome.error[0] == NotDifferentiable.__name__:
-        fail(function, "the result cannot be differentiated (it went through .asnumpy() or "
-                       "classic NumPy): use mxnet.numpy operations only")
-    if outcome.error is not None:
-        raise_for_error(function, *outcome.error)
-    return outcome.value
+    computed where the function runs, for checks of functions that training differentiates
+    (a result that went through classic NumPy is right, and breaks ``loss.backward()``)."""
+    return invoked(function, args, {}, seed, [GRADIENT]).value
 
 
 @dataclass(frozen=True)
 class FashionMNISTRef:
-    """A stand-in argument for Fashion-MNIST images or labels, resolved where the call runs.
-
-    Checks pass these instead of the arrays, so that the autograder sends a name, not
-    200 MB, to the sandbox (which reads the same files, read-only).
-    """
+    """A stand-in argument for Fashion-MNIST images or labels, resolved where the call runs:
+    the autograder sends a name, not 200 MB, to the sandbox (which reads the same files)."""
     split: str            # "train" or "test"
     part: str             # "images" or "labels"
     count: Optional[int] = None  # the first `count` examples, or all
@@ -462,6 +444,9 @@ ERROR_ADVICE = (
 def raise_for_error(function, type_name, message, where):
     if type_name in ("Missing", properties.VIOLATION):
         fail(function, message)
+    if type_name == NotDifferentiable.__name__:
+        fail(function, "the result cannot be differentiated (it went through .asnumpy() or "
+                       "classic NumPy): use mxnet.numpy operations only")
     if type_name == "NotImplementedError":
         fail(function, "not implemented yet: replace `raise NotImplementedError()` with "
                        "your code, then run the cell again")
@@ -541,7 +526,7 @@ def function_source(function):
         return textwrap.dedent(source), True
     if not inspect.isfunction(function):
         return None, False
-    cell = hand_derived.cell_source(function)
+    cell = cells.cached_source(function.__code__.co_filename, files=False)
     return (cell, True) if cell is not None else (hand_derived.file_source(function), False)
 
 

@@ -423,33 +423,46 @@ def safe_format(node):
 
 # --------------------------------------------------------------------------- namespaces
 
-class Notebook:
+class Namespace:
+    """What names mean where a function runs: the bindings of the cells that ran, indexed
+    by name, and the `values` known beyond them."""
+
+    def __init__(self, values, cells_that_ran, work):
+        self.values, self.work = values, work   # work: the analysis' (see Cell)
+        self.index = {}
+        for cell in cells_that_ran:
+            for name, bindings in cell.bindings.items():
+                self.index.setdefault(name, []).extend((cell, b) for b in bindings)
+        self.rewritten = False   # (cell, problem) of the first cell that breaks EVERY_CELL
+
+    def bindings(self, name):
+        """[(cell, Binding)] of every binding of `name`; a known value is (None, value)."""
+        found = self.index.get(name, [])
+        if name in self.values:
+            found = found + [(None, Binding("value", -1, None, self.values[name]))]
+        return found
+
+
+class Notebook(Namespace):
     """The grader's view of one submission: the trusted setup cells' imports, and every
     solution cell, parsed once and indexed by the names it binds."""
 
     def __init__(self, setup, solution_sources):
-        self.setup = {}
+        imports, work = {}, collections.Counter()
         for source in setup:
-            self.setup.update(trusted_imports(source))
-        self.cells, self.index, self.problem = [], {}, None
-        self.verdicts, self.work = {}, collections.Counter()   # the analysis' work: see Cell
-        self.rewritten = False   # (cell, problem) of the first cell that breaks EVERY_CELL
+            imports.update(trusted_imports(source))
+        self.cells, self.problem, self.verdicts = [], None, {}
         if sum(len(source) for source in solution_sources.values()) > MAX_ANALYSED_CHARS:
             self.problem = ("too_large", MAX_ANALYSED_CHARS)
-            return
-        try:
-            self.cells = [Cell(owner, source, self.work) for owner, source in solution_sources.items()]
-        except MemoryError:
-            self.problem = ("too_large", MAX_ANALYSED_CHARS)
-        self.problem = self.problem or next((c.problem for c in self.cells if c.problem), None)
-        self.index = index_bindings(self.cells)
-
-    def bindings(self, name):
-        """[(cell, Binding)] of every binding of `name`; a setup import is (None, value)."""
-        found = self.index.get(name, [])
-        if name in self.setup:
-            found = found + [(None, Binding("value", -1, None, self.setup[name]))]
-        return found
+        else:
+            try:
+                self.cells = [Cell(owner, source, work)
+                              for owner, source in solution_sources.items()]
+            except MemoryError:
+                self.problem = ("too_large", MAX_ANALYSED_CHARS)
+            self.problem = self.problem or next((c.problem for c in self.cells if c.problem),
+                                                None)
+        super().__init__(imports, self.cells, work)
 
     def cell_of(self, function):
         """The cell of a function that is a value here: none is (setup code is trusted)."""
@@ -465,37 +478,29 @@ class Notebook:
         return self.verdicts[key]
 
 
-class Values:
+class Values(Namespace):
     """A function's namespace as it is when the function runs (a notebook, `d2lcourse
     check`, the sandbox): a global name is its value; a function from a cell is judged
     from that cell's source. The cells the grader would run (`<cell ...>`, as
     grading.exec_cell names them) are held to the namespace rules too."""
 
     def __init__(self, namespace, source, owner):
-        self.namespace = namespace
         self.own = cached_cell(owner, source)
         ran = {id(self.own): self.own}
         for value in list(namespace.values()):
             if isinstance(value, types.FunctionType) \
-                    and value.__code__.co_filename.startswith("<cell "):
+                    and cells.cell_owner(value.__code__.co_filename):
                 cell = self.cell_of(value)
                 ran.setdefault(id(cell), cell)
         self.ran = [cell for cell in ran.values() if cell]
-        self.index = index_bindings(self.ran)
-        self.rewritten, self.work = False, collections.Counter()
-
-    def bindings(self, name):
-        """The bindings of `name` in the cells that ran, and its value now."""
-        found = self.index.get(name, [])
-        if name in self.namespace:
-            found = found + [(None, Binding("value", -1, None, self.namespace[name]))]
-        return found
+        super().__init__(namespace, self.ran, collections.Counter())
 
     def cell_of(self, function):
         """The Cell a function of this namespace was defined in, or None (from a file)."""
         code = getattr(function, "__code__", None)
         source = code and cells.cached_source(code.co_filename, files=False)
-        return source and cached_cell(label(code.co_filename), source)
+        return source and cached_cell(cells.cell_owner(code.co_filename) or "another cell",
+                                      source)
 
     def violation(self, function, forbidden, attributes):
         return self.own.problem or verdict(self, self.own, self.ran, forbidden, attributes)
@@ -519,25 +524,9 @@ def verdict(namespace, own, ran, forbidden, attributes):
     return problem
 
 
-def index_bindings(cells_that_ran):
-    """{name: [(cell, Binding)]} of every binding in these cells."""
-    index = {}
-    for cell in cells_that_ran:
-        for name, bindings in cell.bindings.items():
-            index.setdefault(name, []).extend((cell, b) for b in bindings)
-    return index
-
-
 @functools.lru_cache(maxsize=64)
 def cached_cell(owner, source):
     return Cell(owner, source, collections.Counter())
-
-
-def label(filename):
-    """The owner a cell's file name stands for: `<cell relu>` -> relu."""
-    if filename.startswith("<cell "):
-        return filename[len("<cell "):].rstrip(">")
-    return "another cell"
 
 
 def trusted_imports(source):
@@ -844,11 +833,6 @@ def known_object(value):
 
 
 # --------------------------------------------------------------------------- sources
-
-def cell_source(function):
-    """The whole notebook cell `function` was defined in, or None for a function from a file."""
-    return cells.cached_source(function.__code__.co_filename, files=False)
-
 
 def file_source(function):
     """A function's own source in a file; a lambda's alone, without the line around it."""
