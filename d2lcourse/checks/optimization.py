@@ -1,25 +1,18 @@
 """Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum.
 
-Test cells call them as ``check.gd_matches(gd, f_grad=check.grad_nonconvex, ...)``. Every
-expected value, and what each catalogued mistake returns, comes from the classic-NumPy
-oracles below (``@core.oracle``: the student package ships them without their code), and
-every failure names the typical mistake it recognises (a missing x0, a step uphill, 1/c
-for 2/c, a velocity rebound instead of updated in place, a forgotten 1/batch_size, ...).
-
-The gradients ``grad_*`` are the functions the checks hand to the student's ``gd`` and
-``gd_2d``. They live in :mod:`checks.problems`, which the sandboxed autograder imports
-them from by name, and are named here for test cells.
+gd, gd_2d, max_stable_lr, init_momentum_states and sgd_momentum are specs (checks.spec);
+the trainer's two checks train. The gradients ``grad_*`` handed to gd and gd_2d live in
+:mod:`checks.problems` (the sandbox imports them by name) and are named here for test cells.
 """
 import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
-from d2lcourse.checks.linear_regression import LARGE_GRADIENT, shrinks_large_gradients
+from d2lcourse.checks.linear_regression import (
+    LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
-
-NOISE_STD = 0.01   # the label noise of the regression problems (as synthetic_data)
 
 
 # --------------------------------------------------------------------------- test functions
@@ -400,7 +393,7 @@ def _explain_states(init_momentum_states, got, case, returned):
 # init_momentum_states returns a list with one zero array per parameter, of its shape.
 init_momentum_states_matches = spec.check(spec.Spec(
     name="init_momentum_states", inputs=_params_inputs, oracle=zero_states,
-    mistakes=_no_table, result=_states, wrong=_explain_states,
+    mistakes=_no_table, result=_states, wrong=_explain_states, atol=0.0,
     passed="one zero state per parameter for shapes {shapes}"))
 
 
