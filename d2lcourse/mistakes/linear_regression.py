@@ -5,8 +5,7 @@ edit = editor(__name__)
 
 TRAIN = "train_linear_regression"   # calls the student's data_iter, linreg, squared_loss, sgd
 
-# The whole cells the mistakes written as `edit(..., base=...)` change: the reference's
-# trainer, synthetic_data and data_iter without their docstrings, comments and printing.
+# The cells that edits with `base=` change: the reference's without docstrings and printing.
 TRAINER = '''
 def train_linear_regression(features, labels, lr=0.03, num_epochs=3, batch_size=10):
     w = np.random.normal(0, 0.01, (features.shape[1], 1))
@@ -53,15 +52,13 @@ DIFFERENCE = "(y_hat - y.reshape(y_hat.shape))"
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     Mistake("synthetic_data_noise_std_1", "synthetic_data",
-            edit((NOISE, "np.random.normal(size=y.shape)")),
-            "that is the default scale 1"),
+            edit((NOISE, "np.random.normal(size=y.shape)")), "that is the default scale 1"),
     Mistake("synthetic_data_variance_as_scale", "synthetic_data", edit(("0.01,", "0.01 ** 2,")),
             "is the variance"),
     Mistake("synthetic_data_flat_y", "synthetic_data", edit(("y.reshape((-1, 1))", "y")),
             "return y.reshape((-1, 1))"),
     Mistake("synthetic_data_noise_broadcast", "synthetic_data",
-            edit(("return X, np.dot(X, w.reshape(-1, 1)) + b + noise",
-                  "y = np.dot(X, w) + b + noise\n    return X, y"), like="synthetic_data_column_w"),
+            edit(("w.reshape(-1, 1)", "w"), like="synthetic_data_column_w"),
             "broadcasts to (n, n)"),
     Mistake("synthetic_data_no_bias", "synthetic_data", edit(("np.dot(X, w) + b", "np.dot(X, w)")),
             "y misses the bias"),
@@ -70,24 +67,19 @@ MISTAKES = [
                   "np.random.normal(0, 1, (len(w), num_examples))\n    y = np.dot(w, X)")),
             "one row per example, one column per entry of w"),
     Mistake("synthetic_data_uniform_X", "synthetic_data",
-            edit((X_DRAW, "np.random.uniform(0, 1, (num_examples, len(w)))")),
-            "looks uniform on [0, 1)"),
+            edit(("normal(0, 1,", "uniform(0, 1,")), "looks uniform on [0, 1)"),
     Mistake("synthetic_data_index_typo", "synthetic_data",
             edit(("np.dot(X, w)", "X[:, 0] * w[0] + X[:, 1] * w[0]")),
             "y depends on X through the weights"),
     Mistake("synthetic_data_bias_in_X", "synthetic_data",
-            edit(("np.dot(X, w) + b", "np.dot(X + b, w)")),
-            "expected the bias b = 4.2"),
-    Mistake("synthetic_data_no_noise", "synthetic_data",
-            edit(("    y += np.random.normal(0, 0.01, y.shape)\n", "")),
+            edit(("np.dot(X, w) + b", "np.dot(X + b, w)")), "expected the bias b = 4.2"),
+    Mistake("synthetic_data_no_noise", "synthetic_data", edit((f"y += {NOISE}", "")),
             "y has no noise"),
     Mistake("synthetic_data_sqrt_noise", "synthetic_data", edit(("0.01,", "0.01 ** 0.5,")),
             "0.01 is already the standard deviation"),
-    Mistake("synthetic_X_mean_one", "synthetic_data",
-            edit((X_DRAW, "np.random.normal(1, 1, (num_examples, len(w)))")),
+    Mistake("synthetic_X_mean_one", "synthetic_data", edit(("normal(0, 1,", "normal(1, 1,")),
             "of X has mean"),
-    Mistake("synthetic_X_std_two", "synthetic_data",
-            edit((X_DRAW, "np.random.normal(0, 2, (num_examples, len(w)))")),
+    Mistake("synthetic_X_std_two", "synthetic_data", edit(("normal(0, 1,", "normal(0, 2,")),
             "of X has variance"),
     Mistake("synthetic_X_one_column_repeated", "synthetic_data",
             edit((X_DRAW, "np.random.normal(0, 1, (num_examples, 1)) * np.ones((1, len(w)))")),
@@ -126,7 +118,7 @@ MISTAKES = [
             "the same seed of MXNet's generator gave different data"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter",
-            edit(("    random.shuffle(indices)\n", ""), base=ITERATOR), "reads the examples in order"),
+            edit(("random.shuffle(indices)", ""), base=ITERATOR), "reads the examples in order"),
     Mistake("data_iter_drops_last_batch", "data_iter",
             edit(("range(0, num_examples,", "range(0, num_examples // batch_size * batch_size,"),
                  base=ITERATOR), "the last, incomplete batch is missing"),
@@ -154,8 +146,8 @@ MISTAKES = [
             edit((LOOP, "for batch_indices in indices:"), base=ITERATOR),
             "expected (batch, 3): rows of features"),
     Mistake("data_iter_empty_last_batch", "data_iter",
-            edit((LOOP, "for i in range(0, num_examples + batch_size, batch_size):\n"
-                        "        batch_indices = np.array(indices[i: i + batch_size])"), base=ITERATOR),
+            edit(("num_examples, batch_size)", "num_examples + batch_size, batch_size)"),
+                 (BATCH, "np.array(indices[i: i + batch_size])"), base=ITERATOR),
             "yield only batches that hold examples"),
     Mistake("data_iter_column_labels", "data_iter",
             edit(("labels[batch_indices]", "labels[batch_indices].reshape(-1, 1)")),
@@ -180,7 +172,6 @@ MISTAKES = [
                   "X = features[batch_indices]\n"
                   "        yield (X - X.mean(axis=0)) / X.std(axis=0)")),
             "is not a row of features"),
-    # the last index is num_examples - 1, so the range stops there
     Mistake("data_iter_range_stops_early", "data_iter",
             edit(("range(0, num_examples,", "range(0, num_examples - 1,"), base=ITERATOR),
             "1 of 4 examples never came (e.g. example"),
@@ -201,25 +192,20 @@ MISTAKES = [
             "return np.dot(X, w) + b"),
     # ---------------------------------------------------------------- squared_loss
     Mistake("squared_loss_through_classic_numpy", "squared_loss",
-            edit(("return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
-                  "return np.array((y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape)) ** 2 / 2)")),
+            edit((DIFFERENCE, "np.array((y_hat.asnumpy() - y.asnumpy().reshape(y_hat.shape))"),
+                 ("** 2 / 2", "** 2 / 2)")),
             "the result cannot be differentiated", also_fails=(TRAIN,)),
-    Mistake("squared_loss_no_reshape", "squared_loss",
-            edit(("(y_hat - y.reshape(y_hat.shape))", "(y_hat - y)")),
+    Mistake("squared_loss_no_reshape", "squared_loss", edit((DIFFERENCE, "(y_hat - y)")),
             "reshape y to y_hat's shape"),
     Mistake("squared_loss_mean", "squared_loss",
-            edit(("(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
-                  "((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()")),
+            edit((DIFFERENCE, f"({DIFFERENCE}"), ("** 2 / 2", "** 2 / 2).mean()")),
             "returned a single number", also_fails=(TRAIN,)),
     Mistake("squared_loss_no_half", "squared_loss", edit(("** 2 / 2", "** 2")),
             "factor 1/2", also_fails=(TRAIN,)),
     Mistake("squared_loss_reshapes_y_hat", "squared_loss",
-            edit(("(y_hat - y.reshape(y_hat.shape))", "(y_hat.reshape(y.shape) - y)")),
-            "not y_hat to y's"),
+            edit((DIFFERENCE, "(y_hat.reshape(y.shape) - y)")), "not y_hat to y's"),
     Mistake("squared_loss_not_squared", "squared_loss",
-            edit(("(y_hat - y.reshape(y_hat.shape)) ** 2",
-                  "np.abs(y_hat - y.reshape(y_hat.shape))")),
-            "the difference is not squared"),
+            edit((f"{DIFFERENCE} ** 2", f"np.abs{DIFFERENCE}")), "the difference is not squared"),
     # ---------------------------------------------------------------- sgd
     Mistake("sgd_rebinds_param", "sgd", edit(("param[:]", "param")),
             "rebound `param` instead of writing `param[:]`", also_fails=(TRAIN,)),
@@ -240,13 +226,13 @@ MISTAKES = [
     Mistake("sgd_plain_gradient", "sgd", edit(("lr * param.grad / batch_size", "param.grad")),
             "the step is param.grad"),
     Mistake("sgd_divides_twice", "sgd",
-            edit(("\n    for",
-                  "\n    lr = lr / batch_size  # the loss was summed over the minibatch\n    for")),
+            edit(("\n    for", "\n    lr = lr / batch_size  # the loss was summed\n    for")),
             "batch_size times too small", also_fails=(TRAIN,)),
     Mistake("sgd_returns_updated", "sgd", edit(("batch_size\n", "batch_size\n    return params\n")),
             "returns None (leave out the return statement)"),
     Mistake("sgd_clips_gradient_norm", "sgd",
-            edit(("param.grad", "param.grad * min(1.0, 5 / float(np.sqrt((param.grad ** 2).sum())))")),
+            edit(("param.grad", "param.grad * min(1, 5 / float(np.sqrt((param.grad ** 2).sum()"
+                                ")))")),
             "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
             "lr=0.03, batch_size=10, gradients of norm"),
     Mistake("sgd_clips_gradient_values", "sgd", edit(("param.grad", "np.clip(param.grad, -5, 5)")),
@@ -280,14 +266,11 @@ MISTAKES = [
     Mistake("train_no_attach_grad", TRAIN,
             edit(("    w.attach_grad()\n    b.attach_grad()\n", ""), base=TRAINER),
             "call w.attach_grad() and b.attach_grad()"),
-    Mistake("train_mean_and_division", TRAIN,
-            edit(("squared_loss(linreg(X, w, b), y)",
-                  "squared_loss(linreg(X, w, b), y).mean()"), base=TRAINER),
+    Mistake("train_mean_and_division", TRAIN, edit(("y)\n", "y).mean()\n"), base=TRAINER),
             "divides the gradient by batch_size twice"),
     Mistake("train_hardcoded_lr", TRAIN, edit(("lr,", "0.03,"), base=TRAINER),
             "uses lr=0.03 (the default)"),
-    Mistake("train_tuned_lr", TRAIN, edit(("lr,", "0.05,"), base=TRAINER),
-            "ignores lr"),
+    Mistake("train_tuned_lr", TRAIN, edit(("lr,", "0.05,"), base=TRAINER), "ignores lr"),
     Mistake("train_b_not_updated", TRAIN,
             edit((SGD, "sgd([w], lr, batch_size)"), base=TRAINER),
             "never updates b"),
@@ -301,8 +284,7 @@ MISTAKES = [
             edit(("squared_loss(linreg(X, w, b), y)",
                   "(linreg(X, w, b) - y.reshape(-1, 1)) ** 2"), base=TRAINER),
             "is the factor 1/2 missing from the squared loss?"),
-    Mistake("train_forgets_sgd", TRAIN,
-            edit(("            sgd([w, b], lr, batch_size)\n", ""), base=TRAINER),
+    Mistake("train_forgets_sgd", TRAIN, edit((f"            {SGD}\n", ""), base=TRAINER),
             "does not update w and b at all"),
     Mistake("train_three_epochs", TRAIN, edit(("range(num_epochs):", "range(3):"), base=TRAINER),
             "runs 3 epochs (the default)"),
@@ -310,13 +292,11 @@ MISTAKES = [
             edit(("data_iter(batch_size, features, labels):", "data_iter(10, features, labels):"),
                  ("sgd([w, b], lr, batch_size)", "sgd([w, b], lr, 10)"), base=TRAINER),
             "uses batch_size=10 (the default)"),
-    Mistake("train_sgd_batch_size_one", TRAIN,
-            edit((SGD, "sgd([w, b], lr, 1)"), base=TRAINER),
+    Mistake("train_sgd_batch_size_one", TRAIN, edit((SGD, "sgd([w, b], lr, 1)"), base=TRAINER),
             "training diverged"),
     Mistake("train_b_column", TRAIN, edit(("np.zeros(1)", "np.zeros((1, 1))"), base=TRAINER),
             "b has shape (1, 1), expected (1,): initialize b = np.zeros(1)"),
-    Mistake("train_extra_epoch", TRAIN,
-            edit(("range(num_epochs):", "range(num_epochs + 1):"), base=TRAINER),
+    Mistake("train_extra_epoch", TRAIN, edit(("(num_epochs)", "(num_epochs + 1)"), base=TRAINER),
             "after 0 epochs, expected 0"),
     Mistake("train_init_inside_epoch_loop", TRAIN,
             edit((INIT, ""), ("range(num_epochs):\n", "range(num_epochs):\n"
@@ -332,19 +312,17 @@ MISTAKES = [
             edit((SGD, "for param in (w, b):\n"
                   "                param[:] = param + lr * param.grad / batch_size"), base=TRAINER),
             "moves up the gradient: sgd must subtract the step"),
-    # ---------------------------------------------------------------- rules for every
-    # graded function (checks.properties): inputs unchanged, new results, float dtypes
+    # ------------------------------------------- rules for every graded function (properties)
     Mistake("data_iter_shuffles_callers_arrays", "data_iter",
-            edit(("random.shuffle(indices)\n", "random.shuffle(indices)\n"
-                  "    features[:], labels[:] = features[np.array(indices)], labels[np.array(indices)]\n"
+            edit(("random.shuffle(indices)\n", "random.shuffle(indices)\n    order = np.array("
+                  "indices)\n    features[:], labels[:] = features[order], labels[order]\n"
                   "    indices = list(range(num_examples))\n"), base=ITERATOR),
             "changed its argument features in place", also_fails=(TRAIN,)),
     Mistake("squared_loss_subtracts_in_place", "squared_loss",
-            edit(("return (y_hat - y.reshape(y_hat.shape))",
-                  "y_hat -= y.reshape(y_hat.shape)\n    return y_hat")),
+            edit((f"return {DIFFERENCE}", "y_hat -= y.reshape(y_hat.shape)\n    return y_hat")),
             "changed its argument y_hat in place", also_fails=(TRAIN,)),
     Mistake("linreg_float16", "linreg",
-            edit(("np.dot(X, w) + b", "(np.dot(X, w) + b).astype(\"float16\")")),
+            edit(("np.dot(X, w) + b", '(np.dot(X, w) + b).astype("float16")')),
             "has dtype float16", also_fails=(TRAIN,)),
     Mistake("sgd_divides_the_gradient_in_place", "sgd",
             edit(("param[:] = param - lr * param.grad / batch_size",
@@ -368,11 +346,11 @@ def synthetic_data(w, b, num_examples):
                 edit(("def", "import numpy\n\ndef"),
                      ("list(range(num_examples))\n    random.shuffle(indices)",
                       "numpy.random.permutation(num_examples)"),
-                     (BATCH, 'np.array(indices[i: i + batch_size], dtype="int64")'), base=ITERATOR)),
+                     (BATCH, 'np.array(indices[i: i + batch_size], dtype="int64")'),
+                     base=ITERATOR)),
     Alternative("linreg_matmul", "linreg", edit(("np.dot(X, w)", "X @ w"))),
     Alternative("squared_loss_square", "squared_loss",
-                edit(("(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
-                      "0.5 * np.square(y_hat - y.reshape(y_hat.shape))"))),
+                edit((f"{DIFFERENCE} ** 2 / 2", f"0.5 * np.square{DIFFERENCE}"))),
     Alternative("sgd_subtract_in_place", "sgd",
                 edit(("param in params:\n        param[:] = param - lr * param.grad",
                       "p in params:\n        p -= lr * p.grad"))),
@@ -382,7 +360,6 @@ def synthetic_data(w, b, num_examples):
                 edit((SOLVE, "np.linalg.lstsq(A, y.reshape(-1, 1), rcond=None)[0]"))),
     Alternative("closed_form_float64_centered", "closed_form", '''
 def closed_form(X, y):
-    # Centre the data: the slope solves the centred normal equations, the bias follows.
     X, y = X.astype("float64"), y.astype("float64").reshape(-1, 1)
     x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
     Xc, yc = X - x_mean, y - y_mean
