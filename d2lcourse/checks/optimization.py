@@ -137,11 +137,6 @@ def _gd_2d_inputs(f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, s
     return _trajectories(f_grad, tuple(x0), eta, num_steps, (0.0, 0.0))
 
 
-def _no_table(*args):
-    """No mistakes' values: gd's are judged from the student's own previous iterate."""
-    return []
-
-
 def _iterates(function, value, case):
     return core.to_numpy(expect_array_not_list(
         function, value, "the iterates",
@@ -221,9 +216,9 @@ def _judge_iterates(function, got, case, returned):
 def _gd_spec(name, inputs):
     """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T] of x <- x - eta f'(x), each
     one step from the student's previous one (checks.spec)."""
-    return spec.Spec(name=name, inputs=inputs, oracle=gd_oracle, mistakes=_no_table,
+    return spec.Spec(name=name, inputs=inputs, oracle=gd_oracle, mistakes=lambda *args: [],
                      result=_iterates, wrong=_judge_iterates,
-                     passed=f"num_steps + 1 iterates of gradient descent on {{inputs}}, and "
+                     passed=f"the iterates of gradient descent on {{inputs}}, and "
                             f"all {STATIONARY_STEPS + 1} from a stationary point")
 
 
@@ -393,7 +388,7 @@ def _explain_states(init_momentum_states, got, case, returned):
 # init_momentum_states returns a list with one zero array per parameter, of its shape.
 init_momentum_states_matches = spec.check(spec.Spec(
     name="init_momentum_states", inputs=_params_inputs, oracle=zero_states,
-    mistakes=_no_table, result=_states, wrong=_explain_states, atol=0.0,
+    mistakes=lambda params: [], result=_states, wrong=_explain_states, atol=0.0,
     passed="one zero state per parameter for shapes {shapes}"))
 
 
@@ -447,15 +442,12 @@ MOMENTUM_SLIPS = {
 }
 
 
-def _momentum_words(shapes, lr, momentum, batch_size):
-    return f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
-
-
 def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, steps=2,
                      seed=0):
     """`steps` steps from random parameters and velocities with N(0, 1) gradients, then
     one with gradients LARGE_GRADIENT times larger; the call's tag: (which step, large)."""
     calls = []
+    inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
     for step in range(1, steps + 2):
         large = step > steps
         offset = seed + 1000 * (step - 1)
@@ -465,8 +457,7 @@ def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, 
         norm = onp.sqrt(sum((p.grad.astype(onp.float64) ** 2).sum() for p in params))
         kind = f"a last step with gradients of norm {norm:.3g}" if large else \
             f"step {step} of {steps}"
-        calls.append(spec.Call((params, states, lr, momentum, batch_size),
-                               _momentum_words(shapes, lr, momentum, batch_size), (kind, large)))
+        calls.append(spec.Call((params, states, lr, momentum, batch_size), inputs, (kind, large)))
     return calls
 
 
@@ -478,11 +469,6 @@ def momentum_update(params, states, lr, momentum, batch_size):
     return onp.concatenate([p.ravel() for p, _ in steps] + [v.ravel() for _, v in steps])
 
 
-def _momentum_mistakes(params, states, lr, momentum, batch_size):
-    return [momentum_slips(p.value, v, p.grad, lr, momentum, batch_size)
-            for p, v in zip(params, states)]
-
-
 def _explain_momentum(sgd_momentum, got, case, returned):
     """Judge each parameter and its velocity; name the slip of MOMENTUM_SLIPS, or large
     gradients clipped, or the worst entry."""
@@ -490,10 +476,11 @@ def _explain_momentum(sgd_momentum, got, case, returned):
     (kind, large), inputs = case.tag, case.inputs
     arrays = [p.value for p in params] + states
     parts, wants, k = _split(got, arrays), _split(case.expected, arrays), len(params)
-    for i, (v0, slips) in enumerate(zip(states, case.mistakes)):
+    for i, (p, v0) in enumerate(zip(params, states)):
         got_p, got_v, want_p, want_v = parts[i], parts[k + i], wants[i], wants[k + i]
         if core.close(got_v, want_v) and core.close(got_p, want_p):
             continue
+        slips = momentum_slips(p.value, v0, p.grad, lr, momentum, batch_size)
         for name, message in MOMENTUM_SLIPS.items():
             slip_p, slip_v = slips[name]
             if core.close(got_v, slip_v) and core.close(got_p, slip_p):
@@ -516,13 +503,11 @@ def _explain_momentum(sgd_momentum, got, case, returned):
 # sgd_momentum updates params and states in place (v first, then p) and returns None.
 sgd_momentum_matches = spec.check(spec.Spec(
     name="sgd_momentum", inputs=_momentum_inputs, oracle=momentum_update,
-    mistakes=_momentum_mistakes, updates=(0, 1), wrong=_explain_momentum,
+    mistakes=lambda *args: [], updates=(0, 1), wrong=_explain_momentum,
     returns_none="sgd_momentum updates params and states in place and returns None (drop "
                  "the `return`)",
-    passed=lambda shapes, lr, momentum, batch_size, steps, seed: (
-        f"{steps} in-place momentum step(s) with "
-        f"{_momentum_words(shapes, lr, momentum, batch_size)}, and one with gradients "
-        f"{LARGE_GRADIENT:g} times larger")))
+    passed=f"{{steps}} in-place momentum step(s) with {{inputs}}, and one with gradients "
+           f"{LARGE_GRADIENT:g} times larger"))
 
 
 # --------------------------------------------------------------------------- train_minibatch
