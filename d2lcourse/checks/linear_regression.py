@@ -89,14 +89,12 @@ def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4
                             hint="one row per example, one column per entry of w")
     core.expect_array(synthetic_data, y, "y")
     if tuple(y.shape) == (n,):
-        core.fail(synthetic_data, f"y has shape {(n,)}, expected ({n}, 1): return "
-                                  "y.reshape((-1, 1)), a column of labels like the "
-                                  "predictions X w of shape (n, 1)")
+        core.fail(synthetic_data, f"y has shape {(n,)}, expected ({n}, 1): return y.reshape((-1, "
+                  "1)), a column of labels like the predictions X w of shape (n, 1)")
     if tuple(y.shape) == (n, n):
-        core.fail(synthetic_data, f"y has shape {(n, n)}, expected ({n}, 1): an (n,) array "
-                                  "plus an (n, 1) array broadcasts to (n, n). Draw the noise "
-                                  "in the shape of X w (np.random.normal(0, 0.01, y.shape)), "
-                                  "then reshape y to (-1, 1)")
+        core.fail(synthetic_data, f"y has shape {(n, n)}, expected ({n}, 1): an (n,) array plus "
+                  "an (n, 1) array broadcasts to (n, n). Draw the noise in the shape of X w "
+                  "(np.random.normal(0, 0.01, y.shape)), then reshape y to (-1, 1)")
     core.expect_float_array(synthetic_data, y, "y", (n, 1))
     Xs, ys = core.to_numpy(X), core.to_numpy(y)[:, 0]
     std = onp.nan   # NaN or Inf: core.passed fails with core.call's message
@@ -118,26 +116,22 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
     for j in range(d):
         if abs(means[j] - 0.5) < 0.05 and abs(variances[j] - 1 / 12) < 0.02:
             core.fail(synthetic_data, f"column {j} of X looks uniform on [0, 1) (mean "
-                                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw X "
-                                      "from the normal distribution, np.random.normal(0, 1, "
-                                      "(num_examples, len(w)))")
+                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw X from the normal "
+                      "distribution, np.random.normal(0, 1, (num_examples, len(w)))")
         if abs(means[j]) > Z / math.sqrt(n):
-            core.fail(synthetic_data, f"column {j} of X has mean {means[j]:.4f}, expected 0 "
-                                      f"(to within {Z / math.sqrt(n):.3f} for {n} examples): "
-                                      "X ~ N(0, 1)")
+            core.fail(synthetic_data, f"column {j} of X has mean {means[j]:.4f}, expected 0 (to "
+                      f"within {Z / math.sqrt(n):.3f} for {n} examples): X ~ N(0, 1)")
         if abs(variances[j] - 1) > Z * math.sqrt(2 / n):
             core.fail(synthetic_data, f"column {j} of X has variance {variances[j]:.4f}, "
-                                      f"expected 1 (to within {Z * math.sqrt(2 / n):.3f}): "
-                                      "X ~ N(0, 1), np.random.normal(0, 1, (num_examples, "
-                                      "len(w)))")
+                      f"expected 1 (to within {Z * math.sqrt(2 / n):.3f}): X ~ N(0, 1), "
+                      "np.random.normal(0, 1, (num_examples, len(w)))")
     if d > 1:
         correlation = onp.corrcoef(X, rowvar=False)
         off = onp.abs(correlation - onp.eye(d))
         j, k = onp.unravel_index(int(onp.argmax(off)), off.shape)
         if off[j, k] > Z / math.sqrt(n):
             core.fail(synthetic_data, f"columns {j} and {k} of X are correlated (r = "
-                                      f"{correlation[j, k]:.3f}): draw every entry of X "
-                                      "independently")
+                      f"{correlation[j, k]:.3f}): draw every entry of X independently")
     # The fitted (w, b) are judged first, with standard errors from the noise found, so
     # that a wrong w is not reported as wrong noise (or the other way round).
     A = _design(X)
@@ -147,13 +141,13 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
     limits = Z * max(std, NOISE_STD) * onp.sqrt(onp.diag(onp.linalg.inv(A.T @ A))) + core.ATOL
     if (onp.abs(theta[:-1] - w) > limits[:-1]).any():
         core.fail(synthetic_data, f"y depends on X through the weights {_fmt(theta[:-1])}, "
-                                  f"expected w = {_fmt(w)} ({inputs}): compute "
-                                  "y = np.dot(X, w) + b + noise from the X you return")
+                  f"expected w = {_fmt(w)} ({inputs}): compute y = np.dot(X, w) + b + noise from "
+                  "the X you return")
     if abs(theta[-1] - b) > limits[-1]:
         hint = ("y misses the bias: y = X w + b + noise" if abs(theta[-1]) < limits[-1]
                 else "y = X w + b + noise")
-        core.fail(synthetic_data, f"y = X w + c + noise with c = {theta[-1]:.4f}, expected "
-                                  f"the bias b = {b} ({inputs}): {hint}")
+        core.fail(synthetic_data, f"y = X w + c + noise with c = {theta[-1]:.4f}, expected the "
+                  f"bias b = {b} ({inputs}): {hint}")
     within = Z * NOISE_STD / math.sqrt(2 * (n - d - 1))
     if abs(std - NOISE_STD) > within:
         said = (f"the noise y - (X w + b) has standard deviation {std:.4g}, expected 0.01 "
@@ -202,12 +196,6 @@ def normal_cdf(scale):
     return lambda x: 0.5 * (1 + _erf(onp.asarray(x) / (scale * math.sqrt(2))))
 
 
-def uniform_cdf(mean, std):
-    """The distribution function of the uniform distribution of that mean and std."""
-    half = math.sqrt(3) * std
-    return lambda x: onp.clip((onp.asarray(x) - mean + half) / (2 * half), 0.0, 1.0)
-
-
 def _judge_normal(function, samples, scale, what, slack, fix):
     """Fail unless `samples` look drawn from N(0, scale^2) by their Kolmogorov-Smirnov
     distance (`slack` widens the limit by what rounding may shift)."""
@@ -216,14 +204,15 @@ def _judge_normal(function, samples, scale, what, slack, fix):
     limit = ks_threshold(n) + slack
     if distance <= limit:
         return
-    uniform = ks_distance(samples, uniform_cdf(samples.mean(), samples.std()))
+    low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
+    uniform = ks_distance(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))
     looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution of "
              f"their mean and variance): the right mean and variance are not enough."
              if uniform <= ks_threshold(n) else "")
     core.fail(function, f"{what} do not look drawn from N(0, {scale:g}^2): the "
-                        f"Kolmogorov-Smirnov distance of their {n} values from it is "
-                        f"{distance:.3f}, above {limit:.3f}, which a correct draw exceeds "
-                        f"with probability below {FALSE_ALARM:g}.{looks} {fix}")
+              f"Kolmogorov-Smirnov distance of their {n} values from it is {distance:.3f}, above "
+              f"{limit:.3f}, which a correct draw exceeds with probability below "
+              f"{FALSE_ALARM:g}.{looks} {fix}")
 
 
 FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
@@ -243,21 +232,18 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
     inputs = f"num_examples={FRESH_EXAMPLES}"
     if onp.array_equal(X, X_next):
         core.fail(synthetic_data, f"two calls in a row returned the same X ({inputs}): the "
-                                  "function seeds the generator itself. Draw fresh numbers at "
-                                  "every call from MXNet's global generator "
-                                  "(np.random.normal) and never call a seed function: the "
-                                  "caller decides the seed")
+                  "function seeds the generator itself. Draw fresh numbers at every call from "
+                  "MXNet's global generator (np.random.normal) and never call a seed function: "
+                  "the caller decides the seed")
     if onp.allclose(noise, noise_next, rtol=0.0, atol=1e-6):
-        core.fail(synthetic_data, f"two calls in a row added the same noise y - (X w + b) "
-                                  f"({inputs}): draw it fresh at every call, "
-                                  "np.random.normal(0, 0.01, y.shape), from MXNet's global "
-                                  "generator and without a seed of your own")
+        core.fail(synthetic_data, "two calls in a row added the same noise y - (X w + b) "
+                  f"({inputs}): draw it fresh at every call, np.random.normal(0, 0.01, y.shape), "
+                  "from MXNet's global generator and without a seed of your own")
     if not (onp.array_equal(X, X_again)
             and onp.allclose(noise, noise_again, rtol=0.0, atol=1e-6)):
-        core.fail(synthetic_data, f"the same seed of MXNet's generator gave different data "
-                                  f"({inputs}): draw from MXNet's global generator "
-                                  "(np.random.normal), which the caller seeds, not from a "
-                                  "generator of your own")
+        core.fail(synthetic_data, "the same seed of MXNet's generator gave different data "
+                  f"({inputs}): draw from MXNet's global generator (np.random.normal), which the "
+                  "caller seeds, not from a generator of your own")
 
 
 # --------------------------------------------------------------------------- data_iter
@@ -275,10 +261,10 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
     if not isinstance(value, core.GeneratorResult):
         if value is None:
             core.fail(data_iter, "returned None, expected a generator: write the loop with "
-                                 "`yield X_batch, y_batch` for each minibatch")
-        core.fail(data_iter, f"returned {core.type_name(value)}, expected a generator: "
-                             "instead of collecting the batches, `yield X_batch, y_batch` "
-                             "inside the loop, so that each minibatch is made when needed")
+                      "`yield X_batch, y_batch` for each minibatch")
+        core.fail(data_iter, f"returned {core.type_name(value)}, expected a generator: instead "
+                  "of collecting the batches, `yield X_batch, y_batch` inside the loop, so that "
+                  "each minibatch is made when needed")
     if not value:
         core.fail(data_iter, f"yielded no batch at all ({inputs})")
     batches = []
@@ -287,30 +273,29 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
         core.expect_array(data_iter, X, f"X_batch of batch {k}")
         core.expect_array(data_iter, y, f"y_batch of batch {k}")
         if X.ndim != 2 or X.shape[1] != features.shape[1]:
-            core.fail(data_iter, f"X_batch of batch {k} has shape {tuple(X.shape)}, "
-                                 f"expected (batch, {features.shape[1]}): rows of features")
+            core.fail(data_iter, f"X_batch of batch {k} has shape {tuple(X.shape)}, expected "
+                      f"(batch, {features.shape[1]}): rows of features")
         m = X.shape[0]
         if m == 0:
-            core.fail(data_iter, f"batch {k} is empty ({inputs}): yield only batches that "
-                                 "hold examples")
+            core.fail(data_iter, f"batch {k} is empty ({inputs}): yield only batches that hold "
+                      "examples")
         if tuple(y.shape) != (m,) + labels.shape[1:]:
             core.fail(data_iter, f"y_batch of batch {k} has shape {tuple(y.shape)}, expected "
-                                 f"{(m,) + labels.shape[1:]} (the labels of its {m} rows, "
-                                 "indexed like the features)")
+                      f"{(m,) + labels.shape[1:]} (the labels of its {m} rows, indexed like the "
+                      "features)")
         Xb, yb = core.to_numpy(X), core.to_numpy(y)
         ids = onp.rint(Xb[:, 0]).astype(int)
         valid = (ids >= 0) & (ids < num_examples) & (onp.abs(Xb[:, 0] - ids) == 0)
         valid[valid] &= (Xb[valid] == features[ids[valid]]).all(axis=1)
         if not valid.all():
-            core.fail(data_iter, f"row {int(onp.argmin(valid))} of X_batch of batch {k} is "
-                                 f"not a row of features ({inputs}): index the features, "
-                                 "`features[batch_indices]`")
+            core.fail(data_iter, f"row {int(onp.argmin(valid))} of X_batch of batch {k} is not a "
+                      f"row of features ({inputs}): index the features, `features[batch_indices]`")
         paired = (yb == labels[ids]).reshape(m, -1).all(axis=1)
         if not paired.all():
             r = int(onp.argmin(paired))
-            core.fail(data_iter, f"batch {k} pairs row {r} of X (example {ids[r]}) with a "
-                                 f"label that is not example {ids[r]}'s ({inputs}): index "
-                                 "features and labels with the same batch_indices")
+            core.fail(data_iter, f"batch {k} pairs row {r} of X (example {ids[r]}) with a label "
+                      f"that is not example {ids[r]}'s ({inputs}): index features and labels "
+                      "with the same batch_indices")
         batches.append(ids)
     return batches
 
@@ -337,46 +322,37 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
     batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
     sizes = [len(ids) for ids in batches]
     inputs = f"batch_size={batch_size}, {num_examples} examples"
-    # both asked on every path: the student package then knows them for any wrong batches
-    expected = _batch_sizes(num_examples, batch_size)
-    truncated = _full_batch_sizes(num_examples, batch_size)
+    expected, truncated = _batch_sizes(num_examples, batch_size)
     seen = onp.bincount(onp.concatenate(batches), minlength=num_examples)
     if (seen > 1).any():
         i = int(onp.argmax(seen > 1))
-        core.fail(data_iter, f"example {i} came {seen[i]} times in one pass ({inputs}): "
-                             "each example must come exactly once per call; step through "
-                             "one permutation with range(0, num_examples, batch_size)")
+        core.fail(data_iter, f"example {i} came {seen[i]} times in one pass ({inputs}): each "
+                  "example must come exactly once per call; step through one permutation with "
+                  "range(0, num_examples, batch_size)")
     missing = int(onp.count_nonzero(seen == 0))
     if missing and sizes == truncated:
-        core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the "
-                             f"{missing} examples left over after the full batches never "
-                             f"came. Loop over range(0, num_examples, batch_size) and slice "
-                             "up to min(i + batch_size, num_examples)")
+        core.fail(data_iter, f"the last, incomplete batch is missing ({inputs}): the {missing} "
+                  "examples left over after the full batches never came. Loop over range(0, "
+                  "num_examples, batch_size) and slice up to min(i + batch_size, num_examples)")
     if missing:
         core.fail(data_iter, f"{missing} of {num_examples} examples never came (e.g. example "
-                             f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must "
-                             "come exactly once per call")
+                  f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must come exactly "
+                  "once per call")
     if sizes != expected:
         k = next(k for k, (s, e) in enumerate(zip(sizes + [0] * len(expected),
                                                   expected + [0] * len(sizes))) if s != e)
-        core.fail(data_iter, f"yielded {_count(len(sizes), 'batch')} of sizes "
-                             f"{_sizes(sizes)}, expected {_count(len(expected), 'batch')} "
-                             f"of sizes {_sizes(expected)} ({inputs}); batch {k} differs: "
-                             "all batches hold batch_size examples, except a smaller last one")
+        core.fail(data_iter, f"yielded {_count(len(sizes), 'batch')} of sizes {_sizes(sizes)}, "
+                  f"expected {_count(len(expected), 'batch')} of sizes {_sizes(expected)} "
+                  f"({inputs}); batch {k} differs: all batches hold batch_size examples, except "
+                  "a smaller last one")
     return sizes
 
 
 @core.oracle
 def _batch_sizes(num_examples, batch_size):
-    """The sizes of data_iter's batches, in order."""
-    sizes = _full_batch_sizes(num_examples, batch_size)
-    return sizes + [num_examples % batch_size] if num_examples % batch_size else sizes
-
-
-@core.oracle
-def _full_batch_sizes(num_examples, batch_size):
-    """The sizes of the batches of a data_iter that leaves out the last, incomplete one."""
-    return [batch_size] * (num_examples // batch_size)
+    """The sizes of data_iter's batches, and of the full ones alone (the last left out)."""
+    full = [batch_size] * (num_examples // batch_size)
+    return full + [num_examples % batch_size] * (num_examples % batch_size > 0), full
 
 
 def _sizes(sizes):
@@ -391,19 +367,18 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
     first = _read_batches(data_iter, batch_size, num_examples, seed, False)
     order = onp.concatenate(first)
     if len(order) > 1 and (onp.diff(order) == 1).all():
-        core.fail(data_iter, f"reads the examples in order 0, 1, 2, ... ({inputs}): shuffle "
-                             "the indices (random.shuffle(indices)) before slicing them into "
-                             "batches, so that minibatches are random samples")
+        core.fail(data_iter, f"reads the examples in order 0, 1, 2, ... ({inputs}): shuffle the "
+                  "indices (random.shuffle(indices)) before slicing them into batches, so that "
+                  "minibatches are random samples")
     if len(first) > 2 and all((onp.diff(ids) == 1).all() for ids in first):
         core.fail(data_iter, f"each batch holds consecutive examples ({inputs}): shuffle the "
-                             "example indices, not the order of the batches")
+                  "example indices, not the order of the batches")
     second = onp.concatenate(_read_batches(data_iter, batch_size, num_examples, seed + 1,
                                            False))
     if len(order) == len(second) and (order == second).all():
-        core.fail(data_iter, f"two calls gave the same order of examples ({inputs}): draw a "
-                             "new permutation each time data_iter is called (no fixed seed "
-                             "inside it, no permutation made once outside it), so each "
-                             "epoch sees new minibatches")
+        core.fail(data_iter, f"two calls gave the same order of examples ({inputs}): draw a new "
+                  "permutation each time data_iter is called (no fixed seed inside it, no "
+                  "permutation made once outside it), so each epoch sees new minibatches")
     core.passed(data_iter, f"shuffled examples, a new order on each call ({inputs})")
 
 
@@ -565,19 +540,18 @@ def _explain_sgd(sgd, got, case, value):
     wanted = [_sgd_step(p.grad.astype(onp.float64), lr, batch_size) for p in params]
     if all(not s.any() for s in steps):
         if value is not None:
-            core.fail(sgd, f"the parameters did not change, and sgd returned "
-                           f"{core.type_name(value)} ({inputs}): sgd must update the "
-                           "parameters in place, so that the caller's w and b change; "
-                           "write `param[:] = param - lr * param.grad / batch_size` and "
-                           "return nothing")
-        core.fail(sgd, f"the parameters did not change ({inputs}): sgd updates in place, "
-                       "but your function rebound `param` instead of writing `param[:]`. "
-                       "`param = param - ...` makes a new array that the caller never sees; "
-                       "write `param[:] = param - lr * param.grad / batch_size`")
+            core.fail(sgd, "the parameters did not change, and sgd returned "
+                      f"{core.type_name(value)} ({inputs}): sgd must update the parameters in "
+                      "place, so that the caller's w and b change; write `param[:] = param - lr "
+                      "* param.grad / batch_size` and return nothing")
+        core.fail(sgd, f"the parameters did not change ({inputs}): sgd updates in place, but "
+                  "your function rebound `param` instead of writing `param[:]`. `param = param "
+                  "- ...` makes a new array that the caller never sees; write `param[:] = param "
+                  "- lr * param.grad / batch_size`")
     for k, step in enumerate(steps):
         if not step.any():
-            core.fail(sgd, f"params[{k}] did not change ({inputs}): update every parameter "
-                           "in the list, in place")
+            core.fail(sgd, f"params[{k}] did not change ({inputs}): update every parameter in "
+                      "the list, in place")
     step = onp.concatenate([s.ravel() for s in steps])
     want = onp.concatenate([w.ravel() for w in wanted])
     ratio = float(step @ want / (want @ want))
@@ -585,10 +559,9 @@ def _explain_sgd(sgd, got, case, value):
         core.diagnose(sgd, ratio, 1.0, [(factor, f"{text} ({inputs})")
                                         for factor, text in case.mistakes], rtol=1e-3, atol=0.0)
     if case.tag > 1 and shrinks_large_gradients(step, want):
-        core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): "
-                       "large gradients are clipped or normalised. The rule has no limit: "
-                       "param[:] = param - lr * param.grad / batch_size for a gradient of "
-                       "any size")
+        core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): large "
+                  "gradients are clipped or normalised. The rule has no limit: param[:] = param "
+                  "- lr * param.grad / batch_size for a gradient of any size")
     for k, (a, b, w) in enumerate(zip(after, before, wanted)):
         core.assert_close(sgd, a, b - w, f"params[{k}] after the update",
                           inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
@@ -651,17 +624,15 @@ def _explain_wrong_fit(closed_form, got, case, returned):
     theta, no_bias, tolerance, inputs = case.expected, case.mistakes, case.atol, case.inputs
     if onp.abs(got[:-1] - no_bias).max() <= 1e-2 * onp.abs(no_bias).max() \
             or abs(got[-1]) <= tolerance:
-        core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = "
-                               f"{got[-1]:.4g}, expected {theta[-1]:.4g}. Solve the "
-                               "normal equations on A = [X, 1], X with a column of ones "
-                               "appended, so that b is fitted together with w")
+        core.fail(closed_form, f"closed_form ignores the bias ({inputs}): b = {got[-1]:.4g}, "
+                  f"expected {theta[-1]:.4g}. Solve the normal equations on A = [X, 1], X with a "
+                  "column of ones appended, so that b is fitted together with w")
     k = int(onp.argmax(onp.abs(got - theta)))
     name = f"w[{k}]" if k < len(theta) - 1 else "b"
     core.fail(closed_form, f"(w, b) is not the least-squares fit ({inputs}): {name} = "
-                           f"{got[k]:.6g}, expected {theta[k]:.6g} (tolerance "
-                           f"{tolerance:.1e}). Solve (A^T A) theta = A^T y with "
-                           "A = [X, 1] (e.g. np.linalg.solve) and split theta in the order "
-                           "of A's columns, w = theta[:-1], b = theta[-1]")
+              f"{got[k]:.6g}, expected {theta[k]:.6g} (tolerance {tolerance:.1e}). Solve (A^T A) "
+              "theta = A^T y with A = [X, 1] (e.g. np.linalg.solve) and split theta in the "
+              "order of A's columns, w = theta[:-1], b = theta[-1]")
 
 
 closed_form_matches = spec.check(spec.Spec(
@@ -731,14 +702,13 @@ def _call_trainer(train, *args, seed, **kwargs):
         message = str(failure)
         if "already in a computational graph" in message:
             core.fail(train, "updates the parameters inside `with autograd.record():`, and "
-                             "MXNet refuses to overwrite an array of the recorded graph. Only "
-                             "compute the loss inside the block; call l.backward() and "
-                             f"sgd(...) after it. (MXNet said: {_first_line(message)})")
+                      "MXNet refuses to overwrite an array of the recorded graph. Only compute "
+                      "the loss inside the block; call l.backward() and sgd(...) after it. "
+                      f"(MXNet said: {_first_line(message)})")
         if "not in a computational graph" in message:
-            core.fail(train, "l.backward() found no recorded computation: call "
-                             "w.attach_grad() and b.attach_grad() after creating them, and "
-                             "compute the loss inside `with autograd.record():`. (MXNet said: "
-                             f"{_first_line(message)})")
+            core.fail(train, "l.backward() found no recorded computation: call w.attach_grad() "
+                      "and b.attach_grad() after creating them, and compute the loss inside "
+                      f"`with autograd.record():`. (MXNet said: {_first_line(message)})")
         raise
 
 
@@ -792,10 +762,10 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     fit = _least_squares(Xs, ys)
     if not (onp.abs(got) <= 10 * (onp.abs(fit).max() + 1)).all():
         core.fail(train, f"training diverged: the parameters grew to {_fmt(got)} ({inputs}), "
-                         "while minibatch SGD with these arguments converges. The steps are "
-                         "much too large: backward() sums the loss over the minibatch, so "
-                         "the step must divide by the batch size, sgd([w, b], lr, "
-                         "batch_size), and sgd must subtract lr * param.grad / batch_size")
+                  "while minibatch SGD with these arguments converges. The steps are much too "
+                  "large: backward() sums the loss over the minibatch, so the step must divide "
+                  "by the batch size, sgd([w, b], lr, batch_size), and sgd must subtract lr * "
+                  "param.grad / batch_size")
     off = onp.abs(got - mean) - tolerance
     if (off <= 0).all():
         return got, arguments, mean
@@ -813,11 +783,10 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
                               for other, text in mistakes], default=(1.0, ""))
     if score < 0.2:
         core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
-                         f"{explanation}")
-    core.fail(train, f"{found}: that is not where minibatch SGD with these arguments "
-                     "gets. Use lr, num_epochs and batch_size as given, start from "
-                     "w ~ N(0, 0.01^2), b = 0, and update both after each minibatch with "
-                     "sgd([w, b], lr, batch_size)")
+                  f"{explanation}")
+    core.fail(train, f"{found}: that is not where minibatch SGD with these arguments gets. Use "
+              "lr, num_epochs and batch_size as given, start from w ~ N(0, 0.01^2), b = 0, and "
+              "update both after each minibatch with sgd([w, b], lr, batch_size)")
 
 
 def _training_mistakes(X, y, mean, tolerance, seed, **given):
@@ -866,14 +835,13 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
                                                    batch_size=10, seed=seed), num_inputs)
     w, b = got[:-1], got[-1]
     if not b == 0:
-        core.fail(train, f"b = {b:.4g} after 0 epochs, expected 0 ({inputs}): start from "
-                         "b = np.zeros(1), and train only in the epoch loop "
-                         "`for epoch in range(num_epochs)`")
+        core.fail(train, f"b = {b:.4g} after 0 epochs, expected 0 ({inputs}): start from b = "
+                  "np.zeros(1), and train only in the epoch loop `for epoch in "
+                  "range(num_epochs)`")
     if not w.any():
-        core.fail(train, f"w is all zeros after 0 epochs ({inputs}): start from random "
-                         "w = np.random.normal(0, 0.01, (num_inputs, 1)). (Zeros happen to "
-                         "work for linear regression, see the exercises, but not for "
-                         "networks with hidden layers.)")
+        core.fail(train, f"w is all zeros after 0 epochs ({inputs}): start from random w = "
+                  "np.random.normal(0, 0.01, (num_inputs, 1)). (Zeros happen to work for linear "
+                  "regression, see the exercises, but not for networks with hidden layers.)")
     mean, std = w.mean(), w.std()
     if not (abs(mean) <= Z * INIT_STD / math.sqrt(num_inputs)
             and abs(std - INIT_STD) <= Z * INIT_STD / math.sqrt(2 * num_inputs)):
@@ -887,8 +855,8 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
     value = _call_trainer(train, X, y, lr=0.0, num_epochs=2, batch_size=5, seed=seed)
     b = _trained_parameters(train, value, num_inputs)[-1]
     if not b == 0:
-        core.fail(train, f"ignores lr: trained with lr=0 (num_epochs=2, batch_size=5), "
-                         f"b = {b:.4g}, where nothing may be learnt and b stays 0. Use the lr "
-                         "the function is called with: sgd([w, b], lr, batch_size)")
+        core.fail(train, "ignores lr: trained with lr=0 (num_epochs=2, batch_size=5), b = "
+                  f"{b:.4g}, where nothing may be learnt and b stays 0. Use the lr the function "
+                  "is called with: sgd([w, b], lr, batch_size)")
     core.passed(train, f"initial w ~ N(0, 0.01^2) (std {std:.4f}) and b = 0 with {inputs}, "
                        f"and b stays 0 with lr=0")
