@@ -120,16 +120,6 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
     assert [len(X) for X, y in calls] == [check.PROBE["num_examples"], 1000]
 
 
-def test_mxnet_messages_are_shortened_to_their_first_sentence():
-    message = ("raised MXNetError at line 9: Traceback (most recent call last):\n"
-               '  File "../src/imperative/imperative.cc", line 203\n'
-               "MXNetError: Check failed: AGInfo::IsNone(*output): Assigning to NDArrays "
-               "that are already in a computational graph will cause undefined behavior. "
-               "Please call backward first.")
-    assert check._first_line(message) == ("Assigning to NDArrays that are already in a "
-                                          "computational graph will cause undefined behavior.")
-
-
 # --------------------------------------------------------------------------- distributions
 
 def test_ks_distance_agrees_with_scipy():
@@ -149,7 +139,7 @@ def test_ks_threshold_keeps_its_false_alarm_rate():
     assert beyond / runs <= 0.1 + 3 * (0.1 * 0.9 / runs) ** 0.5
 
 
-# --------------------------------------------------------------------------- inputs chosen to break wrong solutions
+# --------------------------------------------------------------------------- inputs that break
 
 def test_data_iter_tries_batches_of_one_example():
     stops_early = catalogued(LR, "data_iter_range_stops_early")

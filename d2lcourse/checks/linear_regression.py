@@ -699,25 +699,15 @@ def _call_trainer(train, *args, seed, **kwargs):
     try:
         return core.call(train, *args, seed=seed, **kwargs)
     except core.CheckFailure as failure:
-        message = str(failure)
-        if "already in a computational graph" in message:
+        if "already in a computational graph" in str(failure):
             core.fail(train, "updates the parameters inside `with autograd.record():`, and "
                       "MXNet refuses to overwrite an array of the recorded graph. Only compute "
-                      "the loss inside the block; call l.backward() and sgd(...) after it. "
-                      f"(MXNet said: {_first_line(message)})")
-        if "not in a computational graph" in message:
+                      "the loss inside the block; call l.backward() and sgd(...) after it")
+        if "not in a computational graph" in str(failure):
             core.fail(train, "l.backward() found no recorded computation: call w.attach_grad() "
                       "and b.attach_grad() after creating them, and compute the loss inside "
-                      f"`with autograd.record():`. (MXNet said: {_first_line(message)})")
+                      "`with autograd.record():`")
         raise
-
-
-def _first_line(message):
-    """The first sentence of what MXNet's check said, without its C++ preamble."""
-    found = [line.strip() for line in message.splitlines() if "Check failed" in line]
-    if not found:
-        return message.splitlines()[-1].strip()
-    return found[0].split("): ", 1)[-1].split(". ")[0].rstrip(".") + "."
 
 
 def _trained_parameters(train, value, d):
