@@ -65,26 +65,25 @@ def test_closed_form_tolerance_accepts_float32_solvers(solver, seed):
 
 # --------------------------------------------------------------------------- training
 
-def test_sgd_oracle_with_full_batches_is_gradient_descent():
+def test_the_sgd_oracle_with_full_batches_is_gradient_descent():
     X, y = check.regression_data(40, check.TRUE_W, check.TRUE_B, seed=0)
     Xs, ys = core.to_numpy(X), core.to_numpy(y)
-    thetas = check.sgd_oracle(Xs, ys, lr=0.1, num_epochs=5, batch_size=40, runs=1,
-                              rng=onp.random.default_rng(0))
-    A = check._design(Xs)
-    theta = thetas[0].copy()
-    theta[:-1] = onp.random.default_rng(0).normal(0, check.INIT_STD, 2)  # same initial w
-    theta[-1] = 0
+    initial = onp.random.default_rng(0).normal(0, check.INIT_STD, (1, 2))
+    orders = onp.tile(onp.arange(40), (1, 5, 1))
+    thetas = check.minibatch_sgd(Xs, ys, 0.1, 40, initial, orders)
+    A = onp.hstack([Xs, onp.ones((40, 1))])
+    theta = onp.append(initial[0], 0.0)
     for _ in range(5):
         theta -= 0.1 * A.T @ (A @ theta - ys[:, 0]) / 40
     onp.testing.assert_allclose(thetas[0], theta, rtol=1e-12)
 
 
-def test_sgd_oracle_without_steps_returns_the_initial_parameters():
+def test_without_steps_the_expected_parameters_are_the_initial_ones():
     X, y = check.regression_data(30, check.TRUE_W, check.TRUE_B, seed=0)
-    thetas = check.sgd_oracle(core.to_numpy(X), core.to_numpy(y), lr=0.0, num_epochs=2,
-                              batch_size=10, runs=200, rng=onp.random.default_rng(1))
-    assert (thetas[:, -1] == 0).all()
-    assert thetas[:, :-1].std() == pytest.approx(check.INIT_STD, rel=0.1)
+    mean, tolerance = check.expected_parameters(core.to_numpy(X), core.to_numpy(y), lr=0.0,
+                                                num_epochs=2, batch_size=10, seed=1, runs=200)
+    assert mean[-1] == 0 and tolerance[-1] < 1e-4
+    assert tolerance[:-1] == pytest.approx(check.Z * check.INIT_STD, rel=0.1)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -9,6 +9,7 @@ first trains on a small :data:`PROBE`, where the typical trainer mistakes alread
 import math
 
 import numpy as onp
+from scipy import special
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
@@ -169,9 +170,8 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
     return std
 
 
-# Power: uniform features of variance 1 lie 0.057 from N(0, 1), so with the notebook's 8000
-# entries of X (limit 0.030) DKW bounds the chance of missing them by
-# 2 exp(-2 * 8000 * 0.027^2) < 2e-5 (benchmarks/distributions.py measures it).
+# Power: uniform features of variance 1 lie 0.057 from N(0, 1); the notebook's 8000 entries of X
+# (limit 0.030) miss them with probability < 2e-5 (benchmarks/distributions.py measures it).
 FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
 
 
@@ -188,12 +188,9 @@ def ks_threshold(n, alpha=FALSE_ALARM):
     return math.sqrt(math.log(2 / alpha) / (2 * n))
 
 
-_erf = onp.vectorize(math.erf, otypes=[float])
-
-
 def normal_cdf(scale):
     """The distribution function of N(0, scale^2)."""
-    return lambda x: 0.5 * (1 + _erf(onp.asarray(x) / (scale * math.sqrt(2))))
+    return lambda x: special.ndtr(onp.asarray(x) / scale)
 
 
 def _judge_normal(function, samples, scale, what, slack, fix):
@@ -652,21 +649,11 @@ closed_form_matches = spec.check(spec.Spec(
 
 # --------------------------------------------------------------------------- training
 
-def sgd_oracle(X, y, lr, num_epochs, batch_size, runs, rng, train_b=True):
-    """(w; b) after minibatch SGD on the squared loss from w ~ N(0, 0.01^2), b = 0, for
-    `runs` runs, (runs, d + 1) float64; `rng` draws each run's initial w and orders of the
-    examples; `train_b=False`: a trainer that leaves b out of the update."""
-    n, d = X.shape
-    initial = rng.normal(0, INIT_STD, (runs, d))
-    orders = onp.array([[rng.permutation(n) for _ in range(num_epochs)] for _ in range(runs)],
-                       dtype=onp.int64).reshape(runs, num_epochs, n)
-    return _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b)
-
-
 @core.oracle
-def _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b):
-    """(w; b) of each run after minibatch SGD from w = initial[run], b = 0, visiting the
-    examples in the order orders[run, epoch] in each epoch."""
+def minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b=True):
+    """(w; b) of each run after minibatch SGD on the squared loss from w = initial[run],
+    b = 0, visiting the examples in the order orders[run, epoch] in each epoch
+    (`train_b=False`: a trainer that leaves b out of the update)."""
     runs, d = initial.shape
     A = _design(X)
     y = y.reshape(-1)
@@ -683,11 +670,14 @@ def _minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b):
     return thetas
 
 
-def _expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, **mistake):
-    """Mean and tolerance (Z standard deviations over runs, plus float32 rounding) of
-    the parameters that minibatch SGD reaches with these hyperparameters."""
-    thetas = sgd_oracle(X, y, lr, num_epochs, batch_size, runs,
-                        onp.random.default_rng(seed), **mistake)
+def expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, train_b=True):
+    """Mean and tolerance (Z standard deviations over `runs` runs from w ~ N(0, 0.01^2),
+    b = 0, plus float32 rounding) of the parameters that minibatch SGD reaches."""
+    rng, (n, d) = onp.random.default_rng(seed), X.shape
+    initial = rng.normal(0, INIT_STD, (runs, d))
+    orders = onp.array([[rng.permutation(n) for _ in range(num_epochs)] for _ in range(runs)],
+                       dtype=onp.int64).reshape(runs, num_epochs, n)
+    thetas = minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b)
     mean = thetas.mean(axis=0)
     steps = num_epochs * -(-len(X) // batch_size)
     rounding = (steps + 1) * core.FLOAT32_EPS * onp.abs(mean).max() + core.ATOL
@@ -748,7 +738,7 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     value = _call_trainer(train, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
                           seed=seed)
     got = _trained_parameters(train, value, Xs.shape[1])
-    mean, tolerance = _expected_parameters(Xs, ys, lr, num_epochs, batch_size, seed, runs)
+    mean, tolerance = expected_parameters(Xs, ys, lr, num_epochs, batch_size, seed, runs)
     fit = _least_squares(Xs, ys)
     if not (onp.abs(got) <= 10 * (onp.abs(fit).max() + 1)).all():
         core.fail(train, f"training diverged: the parameters grew to {_fmt(got)} ({inputs}), "
@@ -806,7 +796,7 @@ def _training_mistakes(X, y, mean, tolerance, seed, **given):
     table = []
     for change, explanation in mistakes:
         if dict(given, **change) != given:
-            other, _ = _expected_parameters(X, y, seed=seed + 1, runs=8, **dict(given, **change))
+            other, _ = expected_parameters(X, y, seed=seed + 1, runs=8, **dict(given, **change))
             separation = onp.abs(other - mean).max()
             if onp.isfinite(separation) and separation > 2 * tolerance.max():
                 table.append((other, explanation))
