@@ -78,8 +78,7 @@ OPERATOR_APIS = {name: where for name, where in HAND_DERIVED.items()
 HAND_WRITTEN_TANH = FORBIDDEN_APIS
 # The names a run may report as used (the wire accepts no others).
 WATCHABLE_APIS = FORBIDDEN_APIS
-# Never allowed anywhere: the reference solutions themselves.
-ALWAYS_FORBIDDEN = {"d2lcourse.solutions": None}
+SOLUTIONS = "d2lcourse.solutions"   # never allowed anywhere: the reference solutions
 
 
 class CheckFailure(AssertionError):
@@ -101,8 +100,7 @@ def function_name(function):
 
 def passed(function, what):
     """Report a passing check in one line (stdout, so nbgrader keeps the points), unless
-    one of its calls returned NaN or Inf where the contract promises finite values (see
-    :func:`call`): then it fails with the engine's message."""
+    one of its calls returned NaN or Inf where the contract promises finite values."""
     check, name, message = NON_FINITE.get()
     NON_FINITE.set(NO_NON_FINITE)
     if check is not None and check is running_check(sys._getframe(1)):
@@ -271,10 +269,8 @@ def invoked(function, args, kwargs, seed, watch):
 
 
 def local_invoker(function, name=None):
-    """Call `function` (graded function `name`, by default its own name) here, and judge
-    the call by the rules for every graded function (:mod:`checks.properties`). With
-    :data:`GRADIENT` among the watched names, the call is recorded and differentiated
-    instead: see :func:`gradients`."""
+    """Call `function` (graded function `name`) here, judged by :mod:`checks.properties`;
+    with :data:`GRADIENT` watched, differentiate it instead (:func:`gradients`)."""
     name = name or properties.graded_name(function)
 
     def run(args, kwargs):
@@ -351,8 +347,7 @@ def floating_arrays(values):
 
 def gradients(function, *args, seed=None):
     """The gradients of the sum of `function(*args)` w.r.t. its float array arguments,
-    computed where the function runs, for checks of functions that training differentiates
-    (a result that went through classic NumPy is right, and breaks ``loss.backward()``)."""
+    computed where the function runs (training differentiates what these functions return)."""
     return invoked(function, args, {}, seed, [GRADIENT]).value
 
 
@@ -567,10 +562,9 @@ def attribute_chain(node):
 
 
 def check_source(function, forbidden):
-    """Fail if the function's source names a forbidden API; for a student's cell, also if
-    it reaches anything that hand_derived.py cannot resolve to an allowed operator (deny
-    by default). A proxy whose cell cannot change keeps the answer per set of APIs
-    (`source_problems`)."""
+    """Fail if the function's source names a forbidden API or, for a student's cell,
+    reaches what hand_derived cannot resolve to an allowed operator (deny by default). A
+    proxy, whose cell cannot change, keeps the answers (`source_problems`)."""
     known, key = getattr(function, "source_problems", {}), tuple(forbidden)
     if key not in known:
         known[key] = source_problem(function, key)
@@ -583,10 +577,9 @@ def source_problem(function, forbidden):
     source, whole_cell = function_source(function)
     if source is None:
         return None
-    used = apis_in_source(source, list(forbidden) + list(ALWAYS_FORBIDDEN))
-    if "d2lcourse.solutions" in used:
-        return ("imports the reference solutions (d2lcourse.solutions): "
-                "write the function yourself")
+    used = apis_in_source(source, [*forbidden, SOLUTIONS])
+    if SOLUTIONS in used:
+        return f"imports the reference solutions ({SOLUTIONS}): write the function yourself"
     if used:
         return forbidden_message(used)
     if not whole_cell:
@@ -741,10 +734,7 @@ def expect_array(function, value, what="the result", shape=None, hint=None,
 def expect_float_array(function, value, what="the result", shape=None, hint=None,
                        legacy_fix="convert it with .as_np_ndarray()", float_fix=FLOAT_FIX):
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it.
-
-    ``legacy_fix`` and ``float_fix`` say how to mend a legacy NDArray or a bool or
-    integer array in the words of the assignment.
-    """
+    ``legacy_fix`` and ``float_fix`` mend a legacy NDArray and an integer or bool array."""
     if "ndarray.ndarray.NDArray" in type_name(value):
         fail(function, f"returned a legacy mxnet.nd.NDArray for {what}, expected "
                        f"mxnet.numpy.ndarray: {legacy_fix}")
@@ -791,11 +781,8 @@ def close(got, want, rtol=RTOL, atol=ATOL):
 
 
 def diagnose(function, got, expected, mistakes, rtol=RTOL, atol=ATOL, context=""):
-    """If `got` is not `expected` but matches a mistake's value, fail with its message.
-
-    `mistakes` is a list of (value, message); values of another shape than `got` never
-    match, so a shape mismatch is left to the caller.
-    """
+    """If `got` is not `expected` but matches the value of one of `mistakes` [(value,
+    message)], fail with its message (a value of another shape never matches)."""
     if close(got, expected, rtol, atol):
         return
     for value, message in mistakes:
@@ -812,12 +799,9 @@ def to_numpy(value):
 
 def assert_close(function, actual, expected, what="the result", rtol=RTOL, atol=ATOL,
                  inputs=None, hint=None):
-    """Compare arrays like numpy.testing.assert_allclose, with a message for students.
-
-    Reports shape mismatches (with a broadcasting hint), NaN/Inf, and the worst element
-    with its index, the value expected there and the value found.
-    `inputs` (a short description of the arguments) and `hint` are added to the message.
-    """
+    """Compare arrays like numpy.testing.assert_allclose; the message names a wrong shape
+    (with a broadcasting hint), NaN or Inf, or the worst entry, with `inputs` (the
+    arguments in words) and `hint`."""
     got = to_numpy(actual)
     want = to_numpy(expected)
     context = f" (for {inputs})" if inputs else ""
@@ -860,11 +844,8 @@ def broadcast_hint(got, want):
 
 
 def ulp_tolerance(magnitude, ulps=8):
-    """Absolute tolerance of `ulps` float32 units in the last place at `magnitude`.
-
-    Float32 at |x| = 1e4 has a spacing of about 1e-3, so an exact algorithm that works
-    on logits of that size may be off by that much: compare with this, not with 1e-5.
-    """
+    """Absolute tolerance of `ulps` float32 units in the last place at `magnitude` (at
+    |x| = 1e4 float32's spacing is about 1e-3: an exact algorithm may be off by that)."""
     return ulps * FLOAT32_EPS * max(abs(magnitude), 1.0)
 
 
@@ -907,11 +888,8 @@ PROBE_MARGIN = 2 * PROBE_LR
 
 def probe_margin(trainer, output_bias, seed, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH,
                  **kwargs):
-    """b[3] - mean(b[others]) after ``trainer`` ran on the probe data, or None if unusable.
-
-    ``output_bias(returned)`` picks the output bias from what the trainer returned;
-    ``kwargs`` are extra arguments for the trainer (e.g. a small hidden layer).
-    """
+    """b[3] - mean(b[others]) after ``trainer`` ran on the probe data, or None if unusable;
+    ``output_bias(returned)`` picks the output bias, ``kwargs`` are more trainer arguments."""
     X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
     y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
     try:
@@ -1111,14 +1089,10 @@ def relabelled_outcome(trainer, predict, seed, **kwargs):
 
 
 def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
-    """Train on relabelled images of three classes; fail, naming the property, unless the
-    returned model predicts the given labels on the held-out images.
-
-    ``predict(returned, X)`` checks what the trainer returned and gives its predicted
-    classes for the float64 (n, 784) images X; ``explain()`` may fail with a more precise
-    message before a model that learnt too little fails; ``kwargs`` are extra trainer
-    arguments.
-    """
+    """Fail, naming the property, unless the model trained on relabelled images of three
+    classes predicts the given labels for the held-out ones. ``predict(returned, X)``: the
+    classes predicted for float64 (n, 784) images X; ``explain()`` may fail with a more
+    precise message before a model that learnt too little fails."""
     given, original, outside, trained = relabelled_outcome(trainer, predict, seed, **kwargs)
     if original <= given and outside <= RELABELLED_MAX_OUTSIDE and given < RELABELLED_MIN_ACCURACY:
         # A correct trainer on an unlucky draw (plain SGD, 8 hidden units: 1 run in a few

@@ -1,22 +1,16 @@
-"""The properties every graded function has, checked once, by one engine, for all of them.
+"""The rules every graded function keeps (COURSE_CONTRACT.md, "Rules for every graded
+function": inputs unchanged, results new arrays, finite results), checked once, by one
+engine, for all of them. :data:`CONTRACTS` says, per function, where its contract departs
+from them; a new graded function gets the rules without a line of its own.
 
-COURSE_CONTRACT.md, "Rules for every graded function": a graded function leaves its
-inputs as they were, unless its entry says it updates them in place (then their values
-change, never their gradients); its results are new arrays, neither views of its inputs
-nor buffers that a later call reuses (but the regions of `regions` and the batches of
-`data_iter` are pieces of their inputs); its results are finite on finite inputs of
-magnitude up to :data:`FINITE_WITHIN`. :data:`CONTRACTS` says, per function, where the
-contract says otherwise; a new graded function gets the rules without a line of its own.
-
-:func:`judge` runs where the function runs, right after the call: in the notebook's
-process, or in the sandbox's runner, where the results are still the function's own
-arrays. It returns the first rule the call broke as a message for the student, which
-reaches the check as an error of type :data:`VIOLATION`. The grader compares the
-arguments the sandbox sends back with the ones it sent (:func:`changed_input`) too, so a
-submission cannot hide a change by breaking the runner's copy of this module.
-:func:`non_finite` judges the values a call returned where the check runs (the grader,
-for a sandboxed call); core.call remembers its message for the running check, which
-core.passed then refuses to pass: a check's own diagnosis, made earlier, says more.
+:func:`judge` runs where the function runs, right after the call (the notebook's process,
+or the sandbox's runner, where the results are still the function's own arrays), and
+returns the first rule the call broke, which reaches the check as an error of type
+:data:`VIOLATION`. The grader also compares the arguments the sandbox sends back with the
+ones it sent (:func:`changed_input`), so a submission cannot hide a change by breaking
+the runner's copy of this module. :func:`non_finite` judges the values a call returned
+where the check runs; core.passed refuses to pass a check that it found wanting (a
+check's own diagnosis, made earlier, says more).
 """
 import ast
 import inspect
@@ -68,10 +62,8 @@ CONTRACTS = {
 
 def graded_name(function):
     """The graded function that `function` stands for: its own name or, for a stand-in
-    named otherwise (a test's lambda), the name of the check's parameter that holds it
-    (every check takes the graded function as its first argument, named after it), or
-    the name of the spec that checks it (``spec.run(spec, function, ...)``). The course's
-    table is read here, not when this module is imported."""
+    named otherwise (a test's lambda), the name of the check's first parameter that holds
+    it (named after the function) or of the spec that checks it (``spec.run``)."""
     name = function if isinstance(function, str) else getattr(function, "__name__", "")
     graded = {f for assignment in ASSIGNMENTS.values() for f in assignment.functions}
     frame = sys._getframe(1)
