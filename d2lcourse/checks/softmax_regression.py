@@ -1,67 +1,35 @@
-"""Checks of assignment 04: softmax regression from scratch.
+"""Checks of assignment 04, softmax regression: every entry point but the trainer's is a
+spec (checks.spec), with this module's words for results that read as a known mistake.
+The trainer's parameters are judged on the test images, which the sandbox cannot read.
 
-Test cells call them as ``check.softmax_stable(softmax, magnitude=1e4)``. Expected values
-come from the float64 classic-NumPy oracles in this module, and each failure names the
-typical mistake it recognises: a softmax that overflows (no shift by the row maximum) or
-normalises the wrong axis, ``y_hat[:, y]`` picking whole columns, ``-log(softmax)``
-underflowing where the log-sum-exp trick is needed, a gradient divided by the batch size
-or with the wrong sign, an accuracy returned as a fraction or an array, a model without
-its bias or without flattening its input, a trainer that never shuffles or goes uphill
-(a 2-step probe finds a wrong update before the long training), that ignores lr,
-num_epochs, batch_size or the data it is given (the trainer gates of ``checks.core``).
-Trained parameters are evaluated here, on the test images, which the sandbox cannot read.
-
-Tolerances. Float32 results are compared with ``core.RTOL``/``core.ATOL``. With logits of
-magnitude M, a float32 logit is only known to ``FLOAT32_EPS * M`` (about 1e-3 at
-M = 1e4); exp turns that absolute error of the exponent into the same relative error of
-a probability, so probabilities are compared with ``rtol = core.ulp_tolerance(M)`` and
-losses (which are differences of logits) with ``atol = core.ulp_tolerance(2 M)``: an
-exact algorithm such as exp(o - logsumexp(o)) passes, an overflowing one does not.
+Tolerances. A float32 logit of magnitude M is known to ``FLOAT32_EPS * M``, which exp turns
+into the same relative error of a probability: probabilities are compared with
+``rtol = core.ulp_tolerance(M)``, losses (differences of logits) with
+``atol = core.ulp_tolerance(2 M)``.
 """
 import functools
 import math
 import re
+from collections import namedtuple
 
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core, spec
+from d2lcourse.checks import core, oracles, spec
 
-# softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators
-# that compute them for the student are forbidden (COURSE_CONTRACT.md, rules for every
-# graded function).
+# softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators that
+# compute them are forbidden (COURSE_CONTRACT.md, rules for every graded function).
 OPERATORS = core.OPERATOR_APIS
 NUM_PIXELS = 28 * 28
 NUM_CLASSES = 10
 EXP_OVERFLOW = math.log(float(onp.finfo(onp.float32).max))   # 88.72: exp(x) = inf above
-EPS32 = core.FLOAT32_EPS
+GRADIENT_SHAPE = "one partial derivative per logit, the shape of O"
+# The tag of a call on rows chosen to break exp: their descriptions, the magnitude M of the
+# logits (the tolerance's scale) and whether O is that one row alone.
+Rows = namedtuple("Rows", "descriptions magnitude alone")
 
 
 # --------------------------------------------------------------------------- oracles
-# Every expected value, and every value a catalogued mistake returns, comes from one of
-# these, computed from the check's own inputs: the student package ships their answers on
-# the visible tests, not their code (core.oracle). A check calls them on every run, passing
-# or not, so that the reference solution's run records every answer a wrong one may need.
-
-@core.oracle
-def _softmax(O):
-    """The softmax of each row of the logits O."""
-    E = onp.exp(O - O.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1, keepdims=True)
-
-
-@core.oracle
-def _softmax_mistakes(O):
-    """What the catalogued softmax mistakes return, in the order they are tried: for
-    exp(O), then exp(O - row maximum), entry (i, j) divided by the sum of row j (None
-    unless O is square), then the exponentials unnormalised."""
-    square = O.shape[0] == O.shape[1]
-    candidates = []
-    with onp.errstate(all="ignore"):
-        for E in (onp.exp(O), onp.exp(O - O.max(axis=1, keepdims=True))):
-            candidates += [E / E.sum(axis=1)[None, :] if square else None, E]
-    return candidates
-
 
 @core.oracle
 def _logsumexp(O):
@@ -72,7 +40,6 @@ def _logsumexp(O):
 
 @core.oracle
 def _onehot(y, num_classes):
-    """The labels y as one-hot rows of `num_classes` columns."""
     return onp.eye(num_classes)[onp.asarray(y, dtype=onp.int64)]
 
 
@@ -90,11 +57,13 @@ def _cross_entropy(y_hat, y):
 
 
 @core.oracle
-def _cross_entropy_mistakes(y_hat, y):
-    """What the catalogued cross_entropy mistakes return: the loss with the wrong sign, in
-    log10, in log2, and the true class's probability itself."""
+def cross_entropy_slips(y_hat, y):
     loss = _cross_entropy(y_hat, y)
-    return -loss, loss / math.log(10), loss / math.log(2), _picked(y_hat, y)
+    return [(-loss, "has the wrong sign: the loss is MINUS the log-probability of the true "
+                    "class, -log y_hat[i, y_i], which is >= 0"),
+            (loss / math.log(10), "uses log10: cross-entropy uses the natural logarithm, np.log"),
+            (loss / math.log(2), "uses log2: cross-entropy uses the natural logarithm, np.log"),
+            (_picked(y_hat, y), "returns the probability of the true class: take -np.log of it")]
 
 
 @core.oracle
@@ -104,46 +73,59 @@ def _softmax_cross_entropy(O, y):
 
 
 @core.oracle
-def _softmax_cross_entropy_mistakes(O, y):
-    """What the catalogued softmax_cross_entropy mistakes return: the loss with the wrong
-    sign, logsumexp(o) alone, -o[y] alone."""
-    return -_softmax_cross_entropy(O, y), _logsumexp(O), -_picked(O, y)
+def softmax_cross_entropy_slips(O, y):
+    return [(-_softmax_cross_entropy(O, y), "has the wrong sign: the loss is logsumexp(o) - "
+                                            "o[y], i.e. -log softmax(o)[y], which is >= 0"),
+            (_logsumexp(O), "returns logsumexp(o) alone: subtract the logit of the true "
+                            "class, o[y]"),
+            (-_picked(O, y), "returns -o[y] alone: add logsumexp(o), the log of the softmax's "
+                             "denominator")]
 
 
 @core.oracle
 def _softmax_cross_entropy_grad(O, y):
     """softmax(O) - onehot(y): the gradient of the summed losses with respect to O."""
-    return _softmax(O) - _onehot(y, O.shape[1])
+    return oracles.softmax(O) - _onehot(y, O.shape[1])
 
 
 @core.oracle
-def _grad_mistake_values(O, y):
-    """What the catalogued gradient mistakes return: the gradient divided by n, with the
-    wrong sign, softmax(O) alone, with 1 subtracted in column y_j of every row, and
-    -onehot(y) alone."""
-    P, onehot = _softmax(O), _onehot(y, O.shape[1])
+def gradient_slips(O, y):
+    P, onehot, n = oracles.softmax(O), _onehot(y, O.shape[1]), O.shape[0]
     columns = onp.zeros_like(onehot)
-    columns[:, onp.unique(y)] = 1
-    return (P - onehot) / O.shape[0], onehot - P, P, P - columns, -onehot
-
-
-@core.oracle
-def _grad_minus_one_everywhere(O):
-    """softmax(O) - 1: the gradient with one-hot labels of a single column, broadcast."""
-    return _softmax(O) - 1
+    columns[:, onp.unique(onp.asarray(y, dtype=onp.int64))] = 1
+    slips = [
+        ((P - onehot) / n, f"divides by n = {n}: the contract asks for the gradient of the SUM "
+                           f"of the losses, softmax(O) - onehot(y), without 1/n (the training "
+                           f"loop divides by the batch size)"),
+        (onehot - P, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j minus "
+                     "1 at j = y, so the gradient is softmax(O) - onehot(y)"),
+        (P, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of row i (the "
+            "derivative of -o[y])"),
+        (P - columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole columns. "
+                      "Subtract 1 once per row, at the true class: G[np.arange(n), y] -= 1 "
+                      "(row i, column y[i])"),
+        (-onehot, "returns -onehot(y) alone: add softmax(O), the derivative of logsumexp")]
+    if n == 1:
+        slips.append((P - 1, f"for {_one_example_words(O)}, it subtracts 1 from every entry: "
+                             f"the one-hot labels have a single column, one more than the "
+                             f"largest label, and broadcast. Build them with one column per "
+                             f"class of O: np.eye(O.shape[1])[y]"))
+    return slips
 
 
 @core.oracle
 def _softmax_regression(X, W, b):
     """The class probabilities softmax(X W + b) of the flattened examples X."""
-    return _softmax(X @ W + b)
+    return oracles.softmax(X.reshape(-1, W.shape[0]) @ W + b)
 
 
 @core.oracle
-def _softmax_regression_mistakes(X, W, b):
-    """What the catalogued model mistakes return: softmax(X W) without the bias, the logits
-    X W + b themselves, softmax(X W - b)."""
-    return _softmax(X @ W), X @ W + b, _softmax(X @ W - b)
+def model_slips(X, W, b):
+    logits = X.reshape(-1, W.shape[0]) @ W
+    return [(oracles.softmax(logits), "forgot the bias: the logits are X W + b"),
+            (logits + b, "returns the logits X W + b: apply softmax to turn them into "
+                         "probabilities"),
+            (oracles.softmax(logits - b), "subtracts the bias: the logits are X W + b")]
 
 
 @core.oracle
@@ -152,53 +134,16 @@ def _predicted_classes(scores):
     return scores.argmax(axis=1)
 
 
-# --------------------------------------------------------------------------- inputs
-
-def _labels(n, num_classes, rng, dtype="int32"):
-    return rng.integers(0, num_classes, n).astype(dtype)
-
-
-def _large_logits(num_classes, magnitude, seed):
-    """(descriptions, O): rows chosen to break exp, with logits up to `magnitude`.
-
-    Row 0 has every logit near +M (exp overflows), row 1 every logit near -M (exp
-    underflows to 0, and 0/0 = NaN), row 2 spreads over [-M, M] with its two largest
-    logits 0.5 apart, row 3 mixes +M, -M and 0, row 4 is all M (a uniform row).
-    """
-    if num_classes < 3:
-        raise ValueError("the large-logit rows need at least 3 classes")
-    rng = onp.random.default_rng(seed)
-    M, k = float(magnitude), num_classes
-    spread = rng.uniform(-M, M, k)
-    order = onp.argsort(spread)
-    spread[order[-2]] = spread[order[-1]] - 0.5
-    mixed = rng.permutation(onp.resize([M, -M, 0.0, M - 1.0], k))
-    rows = [(f"all logits near +{M:g}", M + rng.normal(0, 1, k)),
-            (f"all logits near -{M:g}", -M + rng.normal(0, 1, k)),
-            (f"logits spread over [-{M:g}, {M:g}]", spread),
-            (f"logits {M:g}, -{M:g} and 0", mixed),
-            (f"all logits equal to {M:g}", onp.full(k, M))]
-    descriptions = [d for d, _ in rows]
-    return descriptions, onp.stack([r for _, r in rows]).astype(onp.float32)
+@core.oracle
+def _correct_count(scores, y):
+    return float((_predicted_classes(scores) == onp.asarray(y, dtype=onp.int64)).sum())
 
 
-def sorted_subset(count, flat=True):
-    """The first `count` Fashion-MNIST training examples, sorted by label (float32, int32)."""
-    from d2lcourse.data import fashion_mnist_arrays
-    images, labels = fashion_mnist_arrays("train")
-    X, y = images[:count], labels[:count]
-    order = onp.argsort(y, kind="stable")
-    X, y = X[order], y[order]
-    if flat:
-        X = X.reshape(count, -1)
-    return X, y
+def _no_slips(*args):
+    return []
 
 
-# --------------------------------------------------------------------------- helpers
-
-def _f64(array):
-    return core.to_numpy(array)
-
+# --------------------------------------------------------------------------- words
 
 def _row(values, limit=6):
     values = onp.ravel(values)
@@ -206,32 +151,29 @@ def _row(values, limit=6):
     return f"[{shown}{', ...' if values.size > limit else ''}]"
 
 
-def _call_pure(function, arrays, seed, forbidden=()):
-    """Call `function(*arrays)` (core.call fails if it changed one of them in place)."""
-    try:
-        return core.call(function, *arrays, seed=seed, forbidden=forbidden)
-    except core.CheckFailure as failure:
-        raise core.CheckFailure(_explain_error(str(failure))) from None
+def _one_example_words(O):
+    return f"one example of 2 classes, O = {_row(O)}, y = [0]"
 
 
-def _explain_error(message):
-    """Shorten an MXNet error (its C++ traceback is noise) and add the usual fix."""
-    if "Traceback (most recent call last)" in message and "MXNetError:" in message:
-        head = message.split("Traceback (most recent call last)")[0].rstrip(": \n")
-        message = f"{head}: {message.rsplit('MXNetError:', 1)[1].strip()}"
-    shapes = BROADCAST_SHAPES.search(message)
-    if shapes:
-        message += _broadcast_hint(*(tuple(int(s) for s in group.split(",") if s)
-                                     for group in shapes.groups()))
-    return message
+def _first_bad_row(values):
+    rows = onp.flatnonzero(~onp.isfinite(values.reshape(len(values), -1)).all(axis=1))
+    return int(rows[0]) if rows.size else None
+
+
+def _kind(value):
+    return "NaN" if onp.isnan(value).any() else "Inf"
 
 
 BROADCAST_SHAPES = re.compile(r"could not be broadcast together with shapes "
                               r"\[([\d,]*)\] \[([\d,]*)\]")
 
 
-def _broadcast_hint(left, right):
-    """The usual cause of a failed broadcast of `left` against `right`, as a hint."""
+def _broadcast_hint(message):
+    """The usual cause of a failed broadcast that `message` reports, as a hint, or ""."""
+    found = BROADCAST_SHAPES.search(message)
+    if not found:
+        return ""
+    left, right = (tuple(int(s) for s in group.split(",") if s) for group in found.groups())
     if len(left) == len(right) == 2 and left == right[::-1]:
         return (f". Hint: one operand is the transpose of the other, {left} against "
                 f"{right}: both must have one row per example, so drop the .T (np.eye(k)[y] "
@@ -248,27 +190,157 @@ def _broadcast_hint(left, right):
     return ""
 
 
-def _first_bad_row(values):
-    bad = ~onp.isfinite(values)
-    if bad.ndim > 1:
-        bad = bad.any(axis=tuple(range(1, bad.ndim)))
-    rows = onp.flatnonzero(bad)
-    return int(rows[0]) if rows.size else None
+def _explain_broadcast(function, failure, case):
+    """A failed broadcast raised by `function`, with its usual cause."""
+    hint = _broadcast_hint(str(failure))
+    if hint:
+        raise core.CheckFailure(f"{failure}{hint}") from None
 
 
-def _kind(value):
-    return "NaN" if onp.isnan(value).any() else "Inf"
+# --------------------------------------------------------------------------- softmax
+
+def _softmax_inputs(shape=(4, 5), scale=1.0, seed=0):
+    """O ~ N(0, scale^2) of `shape`."""
+    O = core.random_array(shape, seed, scale).asnumpy()
+    return spec.Call((O,), f"O of shape {shape} with entries ~ N(0, {scale:g}^2)")
 
 
-def _expect_shape(function, got, shape, what, hint):
-    core.expect_array(function, got, what)
-    if tuple(got.shape) != tuple(shape):
-        core.fail(function, f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}: "
-                            f"{hint}")
+@core.oracle
+def softmax_slips(O):
+    """exp(O), then exp(O - row maximum): entry (i, j) divided by the sum of row j (for a
+    square O), and the exponentials unnormalised."""
+    slips = []
+    for E in (onp.exp(O), onp.exp(O - O.max(axis=1, keepdims=True))):
+        if O.shape[0] == O.shape[1]:
+            slips.append((E / E.sum(axis=1)[None, :], ROW_J))
+        slips.append((E, "returns exp(...) without normalising: divide each row by its sum "
+                         "so that the probabilities sum to 1"))
+    return slips
 
 
-GRADIENT_SHAPE = "one partial derivative per logit, the shape of O"
+ROW_J = ("divides entry (i, j) by the sum of row j: E.sum(axis=1) has shape (n,), which "
+         "broadcasts along the rows of the (n, n) matrix. Keep the summed axis: "
+         "E.sum(axis=1, keepdims=True)")
 
+
+def _explain_softmax(softmax, got, case, returned):
+    """Name the axis or the sum that a finite result normalised instead of each row."""
+    rows, columns, n = got.sum(axis=1), got.sum(axis=0), got.shape[0]
+    if onp.isfinite(got).all():
+        if n > 1 and onp.allclose(columns, 1, atol=1e-4) and not onp.allclose(rows, 1,
+                                                                               atol=1e-4):
+            core.fail(softmax, "normalises each column (axis=0): every column of your result "
+                               "sums to 1, but softmax normalises each ROW, the logits of one "
+                               "example. Take the max and the sum with axis=1, keepdims=True")
+        if n > 1 and abs(got.sum() - 1) < 1e-4:
+            core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix "
+                               "sums to 1, but each row must. Sum each row: .sum(axis=1, "
+                               "keepdims=True)")
+        core.diagnose(softmax, got, case.expected, case.mistakes)
+        if not onp.allclose(rows, 1, atol=1e-4):
+            r = int(onp.argmax(onp.abs(rows - 1)))
+            core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the "
+                               f"probabilities of each row must sum to 1: divide exp(o - m) by "
+                               f"the sum of its own row, or, in the log domain, subtract all of "
+                               f"logsumexp(o) = m + log(sum(exp(o - m))), m included")
+    core.assert_close(softmax, got, case.expected, "softmax(O)", inputs=case.inputs)
+
+
+def _large_logits(num_classes, magnitude, seed):
+    """(descriptions, O): rows chosen to break exp, with logits up to `magnitude`: every
+    logit near +M (exp overflows), near -M (exp underflows to 0, and 0/0 = NaN), spread
+    over [-M, M] with the two largest 0.5 apart, a mix of +M, -M and 0, all equal to M."""
+    if num_classes < 3:
+        raise ValueError("the large-logit rows need at least 3 classes")
+    rng = onp.random.default_rng(seed)
+    M, k = float(magnitude), num_classes
+    spread = rng.uniform(-M, M, k)
+    order = onp.argsort(spread)
+    spread[order[-2]] = spread[order[-1]] - 0.5
+    mixed = rng.permutation(onp.resize([M, -M, 0.0, M - 1.0], k))
+    rows = [(f"all logits near +{M:g}", M + rng.normal(0, 1, k)),
+            (f"all logits near -{M:g}", -M + rng.normal(0, 1, k)),
+            (f"logits spread over [-{M:g}, {M:g}]", spread),
+            (f"logits {M:g}, -{M:g} and 0", mixed),
+            (f"all logits equal to {M:g}", onp.full(k, M))]
+    return [d for d, _ in rows], onp.stack([r for _, r in rows]).astype(onp.float32)
+
+
+def _large_logit_calls(num_classes, magnitude, seed, labelled):
+    """The calls on the large-logit rows, then on the row of negative logits alone (no
+    large logit anywhere in O: a shift made only when some logit is large does not
+    happen); `labelled`: with labels, the true class far below the maximum in rows 2 and
+    3 (a loss of about 2M) and at the maximum in a sixth row."""
+    descriptions, O = _large_logits(num_classes, magnitude, seed)
+    words = f"logits of magnitude up to {magnitude:g}"
+    if not labelled:
+        return [spec.Call((O,), words, Rows(descriptions, magnitude, False)),
+                spec.Call((O[1:2],), f"{words}, one row alone",
+                          Rows(descriptions[1:2], magnitude, True))]
+    labels = onp.random.default_rng(seed + 1).integers(0, num_classes, len(O))
+    labels[2], labels[3] = onp.argmin(O[2]), onp.argmin(O[3])
+    descriptions.append(descriptions[2] + ", true class at the maximum")
+    O, labels = onp.vstack([O, O[2]]), onp.append(labels, onp.argmax(O[2])).astype(onp.int32)
+    return [spec.Call((O[rows], labels[rows]), f"{words}, labels {labels[rows].tolist()}",
+                      Rows(descriptions[rows], magnitude, alone))
+            for rows, alone in ((slice(None), False), (slice(1, 2), True))]
+
+
+def _large_logit_inputs(labelled, calls=2):
+    """The input builder of a stable check: the first `calls` of _large_logit_calls."""
+    def inputs(num_classes=5, magnitude=1e4, seed=0):
+        return _large_logit_calls(num_classes, magnitude, seed, labelled)[:calls]
+    return inputs
+
+
+SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some logit is "
+                    "large does not happen: shift by the row maximum every time")
+
+
+def _explain_unstable_softmax(softmax, got, case, returned):
+    """Name the row that is not finite and why; else compare within the tolerance of M."""
+    (O,), rows = case.args, case.tag
+    r = _first_bad_row(got)
+    if r is not None:
+        if O[r].max() > EXP_OVERFLOW:
+            why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
+                   f"inf/inf = NaN")
+        elif rows.alone:
+            why = f"exp underflows to 0 for every logit and 0/0 = NaN. {SHIFT_EVERY_TIME}"
+        else:
+            why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
+                   "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
+        batch = ", a batch of that row alone" if rows.alone else ""
+        core.fail(softmax, f"softmax(O) contains {_kind(got[r])} in row {r}{batch} "
+                           f"({rows.descriptions[r]}: {_row(O[r])}): {why}. Subtract the row "
+                           f"maximum before exp: softmax(o) = softmax(o - max(o)), and then "
+                           f"every exp(o - max(o)) is at most 1")
+    core.assert_close(softmax, got, case.expected, "softmax(O)",
+                      rtol=core.ulp_tolerance(rows.magnitude), inputs=case.inputs,
+                      hint="in float32, exp(x) underflows (loses precision, then becomes 0) "
+                           "below about -87 and overflows above 88.7: subtract the row "
+                           "maximum so that the largest exponent is exactly 0")
+
+
+Softmax = functools.partial(spec.Spec, name="softmax", oracle=oracles.softmax,
+                            forbidden=OPERATORS, what="softmax(O)", raised=_explain_broadcast,
+                            shape_hint="one probability per logit, the shape of O")
+
+# softmax(O) for O ~ N(0, scale^2): each row is exp(o) / sum(exp(o)), rows sum to 1.
+softmax_matches = spec.check(Softmax(
+    inputs=_softmax_inputs, mistakes=softmax_slips, wrong=_explain_softmax,
+    passed="row-wise softmax of a {shape} matrix of logits", differentiable=True))
+
+# softmax(O) is finite and exact for logits up to `magnitude`, also for a batch of one row
+# of logits all far below 0.
+softmax_stable = spec.check(Softmax(
+    inputs=_large_logit_inputs(labelled=False), mistakes=_no_slips,
+    wrong=_explain_unstable_softmax,
+    passed="finite and exact for logits of magnitude up to {magnitude:g}, also for one row "
+           "of negative logits alone"))
+
+
+# --------------------------------------------------------------------------- losses
 
 def _one_number(function, value, want, form):
     """Fail for one number where a loss per example is owed, naming the mean or sum."""
@@ -281,171 +353,38 @@ def _one_number(function, value, want, form):
                         f"averaging to the training loop")
 
 
-def _per_example_shape(function, got, want, y_hat, labels, what, source_name):
-    """Name the usual reasons for a per-example loss of the wrong shape."""
-    n, onehot = want.shape[0], _onehot(labels, y_hat.shape[1])
+def _per_example(function, got, case, what, source):
+    """The losses as float64, or fail naming the usual reasons for a per-example loss of
+    the wrong kind or shape; `source` names the argument it picks from (y_hat or O)."""
+    want, (scores, labels) = case.expected, case.args
+    n = want.shape[0]
     if isinstance(got, (int, float)):   # float(loss.mean()): the usual way to get one
         _one_number(function, float(got), want, "a Python float")
     core.expect_array(function, got, what)
     shape = tuple(got.shape)
     if shape == (n,):
-        return
-    per_entry = shape == tuple(y_hat.shape)
-    one_hot_product = per_entry and not onp.any(_f64(got) * (1 - onehot))
+        return core.to_numpy(got)
+    per_entry = shape == scores.shape
+    one_hot_product = per_entry and not onp.any(
+        core.to_numpy(got) * (1 - _onehot(labels, scores.shape[1])))
     if shape == (n, n) and n > 1 and not one_hot_product:
-        core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source_name}[:, y]` "
+        core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source}[:, y]` "
                             f"picks the whole column y[j] of every row, an (n, n) matrix. Pick "
                             f"one entry per row, the one of the true class: "
-                            f"`{source_name}[np.arange({source_name}.shape[0]), y]` (row i, "
-                            f"column y[i])")
+                            f"`{source}[np.arange({source}.shape[0]), y]` (row i, column y[i])")
     if shape == () and n == 1:
         core.fail(function, f"{what} has shape (), expected (1,) for a batch of one example: "
                             f".squeeze() (or a sum over the last axis of an (n, 1) array) drops "
                             f"the batch axis when n = 1. Keep one loss per example, e.g. "
                             f".reshape(-1) instead of .squeeze()")
     if shape in ((), (1,)):
-        _one_number(function, float(_f64(got).reshape(-1)[0]), want, f"shape {shape}")
+        _one_number(function, float(core.to_numpy(got).reshape(-1)[0]), want, f"shape {shape}")
     if per_entry:
-        core.fail(function, f"{what} has shape {shape}, one value per entry of "
-                            f"{source_name}, expected ({n},): keep only the entry of the true "
-                            f"class of each row, {source_name}[np.arange(n), y] (a product "
-                            f"with one-hot labels must then be summed over axis=1)")
+        core.fail(function, f"{what} has shape {shape}, one value per entry of {source}, "
+                            f"expected ({n},): keep only the entry of the true class of each "
+                            f"row, {source}[np.arange(n), y] (a product with one-hot labels "
+                            f"must then be summed over axis=1)")
     core.assert_close(function, got, want, what)  # reports the shape with its own hints
-
-
-def _diagnose(function, got, mistakes, want=None, rtol=core.RTOL, atol=core.ATOL):
-    """Unless `got` is close to `want`: fail with the message of the first
-    (candidate, message) that `got` matches."""
-    if want is not None and core.close(got, want, rtol, atol):
-        return
-    for candidate, message in mistakes:
-        if candidate is not None and core.close(got, candidate, rtol=1e-3, atol=1e-4):
-            core.fail(function, message)
-
-
-# --------------------------------------------------------------------------- softmax
-
-def softmax_matches(softmax, shape=(4, 5), scale=1.0, seed=0):
-    """softmax(O) for O ~ N(0, scale^2): each row is exp(o) / sum(exp(o)), rows sum to 1."""
-    core.check_source(softmax, OPERATORS)
-    O = core.random_array(shape, seed, scale)
-    got = _call_pure(softmax, [O], seed, OPERATORS)
-    o = _f64(O)
-    want, mistakes = _softmax(o), _softmax_mistakes(o)
-    inputs = f"O of shape {shape} with entries ~ N(0, {scale:g}^2)"
-    core.expect_array(softmax, got, "softmax(O)")
-    if not core.close(got, want):
-        _diagnose_softmax(softmax, _f64(got), want, mistakes)
-        core.assert_close(softmax, got, want, "softmax(O)", inputs=inputs)
-    core.gradients(softmax, O, seed=seed)
-    core.passed(softmax, f"row-wise softmax of a {shape} matrix of logits, differentiable")
-
-
-def _diagnose_softmax(softmax, got, want, mistakes):
-    """Fail naming the mistake that gives `got`; `mistakes`: _softmax_mistakes(O)."""
-    if got.shape != want.shape or not onp.isfinite(got).all():
-        return
-    n = want.shape[0]
-    rows, columns = got.sum(axis=1), got.sum(axis=0)
-    if n > 1 and onp.allclose(columns, 1, atol=1e-4) and not onp.allclose(rows, 1, atol=1e-4):
-        core.fail(softmax, "normalises each column (axis=0): every column of your result sums "
-                           "to 1, but softmax normalises each ROW, the logits of one example. "
-                           "Take the max and the sum with axis=1, keepdims=True")
-    if n > 1 and abs(got.sum() - 1) < 1e-4:
-        core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix sums "
-                           "to 1, but each row must. Sum each row: .sum(axis=1, keepdims=True)")
-    row_j = ("divides entry (i, j) by the sum of row j: E.sum(axis=1) has shape (n,), which "
-             "broadcasts along the rows of the (n, n) matrix. Keep the summed axis: "
-             "E.sum(axis=1, keepdims=True)")
-    unnormalised = ("returns exp(...) without normalising: divide each row by its sum so "
-                    "that the probabilities sum to 1")
-    _diagnose(softmax, got, list(zip(mistakes, [row_j, unnormalised] * 2)))
-    if not onp.allclose(rows, 1, atol=1e-4):
-        r = int(onp.argmax(onp.abs(rows - 1)))
-        core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the probabilities "
-                           f"of each row must sum to 1: divide exp(o - m) by the sum of its own "
-                           f"row, or, in the log domain, subtract all of logsumexp(o) = m + "
-                           f"log(sum(exp(o - m))), m included")
-
-
-def softmax_stable(softmax, num_classes=5, magnitude=1e4, seed=0):
-    """softmax(O) is finite and exact for logits up to `magnitude` (rows that break exp),
-    also for a batch of one row whose logits are all far below 0 (no large logit anywhere
-    in O: a shift made only when some logit is large does not happen)."""
-    core.check_source(softmax, OPERATORS)
-    descriptions, values = _large_logits(num_classes, magnitude, seed)
-    _softmax_stable_rows(softmax, descriptions, values, magnitude, seed)
-    _softmax_stable_rows(softmax, descriptions[1:2], values[1:2], magnitude, seed, alone=True)
-    core.passed(softmax, f"finite and exact for logits of magnitude up to {magnitude:g}, "
-                         f"also for one row of negative logits alone")
-
-
-SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some logit is "
-                    "large does not happen: shift by the row maximum every time")
-
-
-def _softmax_stable_rows(softmax, descriptions, values, magnitude, seed, alone=False):
-    """Fail unless softmax(values) is finite and exact; `alone`: O is a single row."""
-    O = np.array(values)
-    got = _call_pure(softmax, [O], seed, OPERATORS)
-    o = values.astype(onp.float64)
-    want = _softmax(o)
-    _expect_shape(softmax, got, want.shape, "softmax(O)",
-                  "one probability per logit, the shape of O")
-    g = _f64(got)
-    r = _first_bad_row(g)
-    if r is not None:
-        kind = _kind(g[r])
-        if o[r].max() > EXP_OVERFLOW:
-            why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
-                   f"inf/inf = NaN")
-        elif alone:
-            why = f"exp underflows to 0 for every logit and 0/0 = NaN. {SHIFT_EVERY_TIME}"
-        else:
-            why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
-                   "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
-        batch = ", a batch of that row alone" if alone else ""
-        core.fail(softmax, f"softmax(O) contains {kind} in row {r}{batch} ({descriptions[r]}: "
-                           f"{_row(o[r])}): {why}. Subtract the row maximum before exp: "
-                           f"softmax(o) = softmax(o - max(o)), and then every exp(o - max(o)) "
-                           f"is at most 1")
-    core.assert_close(softmax, got, want, "softmax(O)", rtol=core.ulp_tolerance(magnitude),
-                      atol=core.ATOL, inputs=f"logits of magnitude up to {magnitude:g}"
-                      + (", one row alone" if alone else ""),
-                      hint="in float32, exp(x) underflows (loses precision, then becomes 0) "
-                           "below about -87 and overflows above 88.7: subtract the row "
-                           "maximum so that the largest exponent is exactly 0")
-
-
-# --------------------------------------------------------------------------- cross_entropy
-
-def cross_entropy_matches(cross_entropy, n=6, num_classes=4, seed=0, label_dtype="int32"):
-    """cross_entropy(y_hat, y) = -log y_hat[i, y_i] per example, shape (n,)."""
-    core.check_source(cross_entropy, OPERATORS)
-    rng = onp.random.default_rng(seed)
-    probabilities = _softmax(rng.normal(0, 1, (n, num_classes))).astype(onp.float32)
-    labels = _labels(n, num_classes, rng, label_dtype)
-    y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
-    got = _call_pure(cross_entropy, [y_hat, y], seed, OPERATORS)
-    p = probabilities.astype(onp.float64)
-    want = _cross_entropy(p, labels)
-    what = "cross_entropy(y_hat, y)"
-    _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
-    wrong_sign, log10, log2, probability = _cross_entropy_mistakes(p, labels)
-    _diagnose(cross_entropy, got, [
-        (wrong_sign, "has the wrong sign: the loss is MINUS the log-probability of the true "
-                     "class, -log y_hat[i, y_i], which is >= 0"),
-        (log10, "uses log10: cross-entropy uses the natural logarithm, np.log"),
-        (log2, "uses log2: cross-entropy uses the natural logarithm, np.log"),
-        (probability, "returns the probability of the true class: take -np.log of it"),
-    ], want)
-    core.assert_close(cross_entropy, got, want, what,
-                      inputs=f"{n} examples, {num_classes} classes, labels {labels.tolist()}")
-    core.gradients(cross_entropy, y_hat, y, seed=seed)
-    _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype)
-    core.passed(cross_entropy, f"-log y_hat[i, y_i] for {n} examples, {label_dtype} labels, "
-                               f"differentiable; exact for true-class probabilities down to "
-                               f"1e-30, +inf at 0, finite where other classes are 0")
 
 
 def _edge_probabilities(num_classes):
@@ -466,304 +405,193 @@ def _edge_probabilities(num_classes):
     even[:2] = 0.5
     rows.append(("true-class probability 0.5, the other 0.5 in one class, the rest exactly 0"
                  if k > 2 else "two classes of probability 0.5", even, 1))
-    descriptions = [d for d, _, _ in rows]
     y_hat = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
-    return descriptions, y_hat, onp.array([label for _, _, label in rows])
+    return [d for d, _, _ in rows], y_hat, onp.array([label for _, _, label in rows])
 
 
-def _cross_entropy_at_the_edges(cross_entropy, num_classes, seed, label_dtype):
-    """Exact losses for tiny true-class probabilities, +inf at 0, finite next to zeros."""
-    descriptions, probabilities, labels = _edge_probabilities(num_classes)
-    y_hat, y = np.array(probabilities), np.array(labels, dtype=label_dtype)
-    got = _call_pure(cross_entropy, [y_hat, y], seed, OPERATORS)
-    want = _cross_entropy(probabilities.astype(onp.float64), labels)
-    what = "cross_entropy(y_hat, y)"
-    _per_example_shape(cross_entropy, got, want, y_hat, labels, what, "y_hat")
-    for r, (value, exact) in enumerate(zip(_f64(got), want)):
-        tried = (f"row {r} of y_hat ({descriptions[r]}: {_row(probabilities[r])}, label "
-                 f"{labels[r]})")
-        if onp.isnan(value):
-            core.fail(cross_entropy, f"the loss is NaN for {tried}, expected {exact:.6g}: a "
-                                     f"log of 0 went into a product or a sum (0 * log(0) = "
-                                     f"0 * (-inf) = NaN, and MXNet sums -inf to NaN), as "
-                                     f"with one-hot labels times np.log(y_hat). Take the log "
-                                     f"of the true class's probability alone, "
-                                     f"-np.log(y_hat[np.arange(n), y])")
-        if onp.isinf(exact) and value != exact:
-            core.fail(cross_entropy, f"the loss is {value:.6g} for {tried}, expected +inf = "
-                                     f"-log(0): the probability is clipped, or an eps added, "
-                                     f"or inf replaced. The loss is -log(y_hat[i, y_i]) of the "
-                                     f"probability as it is: never clip it")
-        if onp.isfinite(exact) and abs(value - exact) > core.ATOL + core.RTOL * exact:
-            core.fail(cross_entropy, f"the loss is {value:.6g} for {tried}, expected "
-                                     f"-log({probabilities[r, labels[r]]:g}) = {exact:.6g}: a "
-                                     f"probability clipped to a minimum (np.maximum, np.clip) "
-                                     f"or an eps added (log(p + eps)) changes the loss of a "
-                                     f"small probability. Take -np.log of the probability as "
-                                     f"it is: it is exact for every probability above 0")
-
-
-# --------------------------------------------------------------------------- softmax_cross_entropy
-
-def softmax_cross_entropy_matches(softmax_cross_entropy, n=6, num_classes=5, scale=1.0, seed=0,
-                                  label_dtype="int32"):
-    """softmax_cross_entropy(O, y) = logsumexp(o_i) - o_i[y_i] for moderate logits."""
-    function = softmax_cross_entropy
-    core.check_source(function, OPERATORS)
+def _cross_entropy_inputs(n=6, num_classes=4, seed=0, label_dtype="int32"):
+    """Random probabilities, then the rows at the edges of the contract."""
     rng = onp.random.default_rng(seed)
-    values = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
-    labels = _labels(n, num_classes, rng, label_dtype)
-    O, y = np.array(values), np.array(labels, dtype=label_dtype)
-    got = _call_pure(function, [O, y], seed, OPERATORS)
-    o = values.astype(onp.float64)
-    want = _softmax_cross_entropy(o, labels)
-    what = "softmax_cross_entropy(O, y)"
-    _per_example_shape(function, got, want, O, labels, what, "O")
-    wrong_sign, logsumexp_alone, minus_logit = _softmax_cross_entropy_mistakes(o, labels)
-    _diagnose(function, got, [
-        (wrong_sign, "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
-                     "-log softmax(o)[y], which is >= 0"),
-        (logsumexp_alone, "returns logsumexp(o) alone: subtract the logit of the true "
-                          "class, o[y]"),
-        (minus_logit, "returns -o[y] alone: add logsumexp(o), the log of the softmax's "
-                      "denominator"),
-    ], want)
-    core.assert_close(function, got, want, what,
-                      inputs=f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
-    core.gradients(function, O, y, seed=seed)
-    core.passed(function, f"logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes, "
-                          f"differentiable")
+    y_hat = oracles.softmax(rng.normal(0, 1, (n, num_classes))).astype(onp.float32)
+    labels = rng.integers(0, num_classes, n).astype(label_dtype)
+    descriptions, edges, edge_labels = _edge_probabilities(num_classes)
+    return [spec.Call((y_hat, labels), f"{n} examples, {num_classes} classes, labels "
+                                       f"{labels.tolist()}"),
+            spec.Call((edges, edge_labels.astype(label_dtype)), "the edges of the contract",
+                      descriptions)]
 
 
-def _large_logits_with_labels(num_classes, magnitude, seed):
-    """Rows of _large_logits plus labels: the true class is far below the maximum in rows
-    2 and 3 (the loss is about 2M there), at the maximum in row 5."""
-    descriptions, values = _large_logits(num_classes, magnitude, seed)
-    rng = onp.random.default_rng(seed + 1)
-    labels = _labels(len(values), num_classes, rng)
-    labels[2] = int(onp.argmin(values[2]))
-    labels[3] = int(onp.argmin(values[3]))
-    descriptions.append(descriptions[2] + ", true class at the maximum")
-    values = onp.vstack([values, values[2]])
-    labels = onp.append(labels, int(onp.argmax(values[2]))).astype(onp.int32)
-    return descriptions, values, labels
+def _explain_cross_entropy(function, got, case, returned):
+    """The mistakes on random probabilities; at the edges (the call's tag: the rows'
+    descriptions), NaN, a clipped +inf, or a small probability's loss changed."""
+    if case.tag is None:
+        core.diagnose(function, got, case.expected, case.mistakes)
+        core.assert_close(function, got, case.expected, "cross_entropy(y_hat, y)",
+                          inputs=case.inputs)
+        return
+    y_hat, labels = case.args
+    for r, (value, exact) in enumerate(zip(got, case.expected)):
+        tried = f"row {r} of y_hat ({case.tag[r]}: {_row(y_hat[r])}, label {labels[r]})"
+        if onp.isnan(value):
+            core.fail(function, f"the loss is NaN for {tried}, expected {exact:.6g}: a log of "
+                                f"0 went into a product or a sum (0 * log(0) = 0 * (-inf) = "
+                                f"NaN, and MXNet sums -inf to NaN), as with one-hot labels "
+                                f"times np.log(y_hat). Take the log of the true class's "
+                                f"probability alone, -np.log(y_hat[np.arange(n), y])")
+        if onp.isinf(exact) and value != exact:
+            core.fail(function, f"the loss is {value:.6g} for {tried}, expected +inf = "
+                                f"-log(0): the probability is clipped, or an eps added, or inf "
+                                f"replaced. The loss is -log(y_hat[i, y_i]) of the probability "
+                                f"as it is: never clip it")
+        if onp.isfinite(exact) and abs(value - exact) > core.ATOL + core.RTOL * exact:
+            core.fail(function, f"the loss is {value:.6g} for {tried}, expected "
+                                f"-log({y_hat[r, labels[r]]:g}) = {exact:.6g}: a probability "
+                                f"clipped to a minimum (np.maximum, np.clip) or an eps added "
+                                f"(log(p + eps)) changes the loss of a small probability. Take "
+                                f"-np.log of the probability as it is: it is exact for every "
+                                f"probability above 0")
 
 
-def softmax_cross_entropy_stable(softmax_cross_entropy, num_classes=5, magnitude=1e4, seed=0):
-    """Finite and exact losses for logits up to `magnitude`: the log-sum-exp trick; also
-    for a batch of one row whose logits are all far below 0 (as in softmax_stable)."""
-    function = softmax_cross_entropy
-    core.check_source(function, OPERATORS)
-    descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
-    _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed)
-    _softmax_cross_entropy_rows(function, descriptions[1:2], values[1:2], labels[1:2], magnitude,
-                                seed, alone=True)
-    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g} "
-                          "(log-sum-exp), also for one row of negative logits alone")
+# cross_entropy(y_hat, y) = -log y_hat[i, y_i] per example, shape (n,), also at the edges.
+cross_entropy_matches = spec.check(spec.Spec(
+    name="cross_entropy", inputs=_cross_entropy_inputs, oracle=_cross_entropy,
+    mistakes=cross_entropy_slips, forbidden=OPERATORS, what="cross_entropy(y_hat, y)",
+    raised=_explain_broadcast, wrong=_explain_cross_entropy, rtol=0.0,  # rtol * inf = inf
+    result=functools.partial(_per_example, what="cross_entropy(y_hat, y)", source="y_hat"),
+    passed="-log y_hat[i, y_i] for {n} examples, {label_dtype} labels; exact for true-class "
+           "probabilities down to 1e-30, +inf at 0, finite where other classes are 0",
+    differentiable=True))
 
 
-def _softmax_cross_entropy_rows(function, descriptions, values, labels, magnitude, seed,
-                                alone=False):
-    """Fail unless the losses of `values` are finite and exact; `alone`: O is one row."""
-    O, y = np.array(values), np.array(labels, dtype="int32")
-    got = _call_pure(function, [O, y], seed, OPERATORS)
-    o = values.astype(onp.float64)
-    want = _softmax_cross_entropy(o, labels)
-    what = "softmax_cross_entropy(O, y)"
-    _per_example_shape(function, got, want, O, labels, what, "O")
-    g = _f64(got)
-    r = _first_bad_row(g)
-    trick = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with "
-             "logsumexp(o) = m + log(sum(exp(o - m))), m = max(o)")
+def _logit_inputs(n=6, num_classes=5, scale=1.0, seed=0, label_dtype="int32"):
+    rng = onp.random.default_rng(seed)
+    O = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
+    labels = rng.integers(0, num_classes, n).astype(label_dtype)
+    return spec.Call((O, labels), f"{n} examples, {num_classes} classes, logits ~ "
+                                  f"N(0, {scale:g}^2)")
+
+
+LogitsLoss = functools.partial(
+    spec.Spec, name="softmax_cross_entropy", oracle=_softmax_cross_entropy,
+    forbidden=OPERATORS, what="softmax_cross_entropy(O, y)",
+    raised=_explain_broadcast, result=functools.partial(
+        _per_example, what="softmax_cross_entropy(O, y)", source="O"))
+
+# softmax_cross_entropy(O, y) = logsumexp(o_i) - o_i[y_i] for moderate logits.
+softmax_cross_entropy_matches = spec.check(LogitsLoss(
+    inputs=_logit_inputs, mistakes=softmax_cross_entropy_slips,
+    passed="logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes",
+    differentiable=True))
+
+TRICK = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with logsumexp(o) = m + "
+         "log(sum(exp(o - m))), m = max(o)")
+
+
+def _explain_unstable_loss(function, got, case, returned):
+    """Name the row whose loss is not finite and why, or a loss capped by clipping."""
+    (O, labels), rows, want = case.args, case.tag, case.expected
+    r = _first_bad_row(got)
     if r is not None:
-        batch = ", a batch of that row alone" if alone else ""
-        where = (f"the loss is {_kind(g[r])} in row {r}{batch} ({descriptions[r]}: "
-                 f"{_row(o[r])}, label {labels[r]}, exact loss {want[r]:.6g})")
-        if o[r].max() > EXP_OVERFLOW and want[r] < 100:
+        batch = ", a batch of that row alone" if rows.alone else ""
+        where = (f"the loss is {_kind(got[r])} in row {r}{batch} ({rows.descriptions[r]}: "
+                 f"{_row(O[r])}, label {labels[r]}, exact loss {want[r]:.6g})")
+        if O[r].max() > EXP_OVERFLOW and want[r] < 100:
             core.fail(function, f"{where}: exp(o) overflows float32 above "
-                                f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: {trick}; "
-                                f"then every exp(o - m) is at most 1")
-        if o[r].max() < -EXP_OVERFLOW:
-            fix = SHIFT_EVERY_TIME if alone else ("Each row needs its own maximum, "
-                                                  "m = O.max(axis=1, keepdims=True), not O.max()")
+                                f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: "
+                                f"{TRICK}; then every exp(o - m) is at most 1")
+        if O[r].max() < -EXP_OVERFLOW:
+            fix = SHIFT_EVERY_TIME if rows.alone else (
+                "Each row needs its own maximum, m = O.max(axis=1, keepdims=True), not O.max()")
             core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
-                                f"so the log of the sum is log(0). {fix}: {trick}")
+                                f"so the log of the sum is log(0). {fix}: {TRICK}")
         core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
                             f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "
-                            f"inf. Never take the log of a softmax: {trick} — it is exact "
+                            f"inf. Never take the log of a softmax: {TRICK} — it is exact "
                             f"whatever the logits")
-    atol = core.ulp_tolerance(2 * magnitude)
-    if not core.close(got, want, atol=atol):
-        saturated = onp.flatnonzero((want > 100) & (g < 0.5 * want))
-        if saturated.size:
-            r = int(saturated[0])
-            core.fail(function, f"row {r} ({descriptions[r]}, label {labels[r]}): loss "
-                                f"{g[r]:.6g}, expected {want[r]:.6g}. The loss of a confidently "
-                                f"wrong prediction grows with the gap between the logits; a "
-                                f"probability clipped to eps (or log(p + eps)) caps it: "
-                                f"{trick}")
-    core.assert_close(function, got, want, what, rtol=core.RTOL, atol=atol,
-                      inputs=f"logits of magnitude up to {magnitude:g}, labels "
-                             f"{labels.tolist()}", hint=trick)
+    atol = core.ulp_tolerance(2 * rows.magnitude)
+    saturated = onp.flatnonzero((want > 100) & (got < 0.5 * want))
+    if saturated.size and not core.close(got, want, atol=atol):
+        r = int(saturated[0])
+        core.fail(function, f"row {r} ({rows.descriptions[r]}, label {labels[r]}): loss "
+                            f"{got[r]:.6g}, expected {want[r]:.6g}. The loss of a confidently "
+                            f"wrong prediction grows with the gap between the logits; a "
+                            f"probability clipped to eps (or log(p + eps)) caps it: {TRICK}")
+    core.assert_close(function, got, want, "softmax_cross_entropy(O, y)", atol=atol,
+                      inputs=case.inputs, hint=TRICK)
+
+
+# Finite and exact losses for logits up to `magnitude` (the log-sum-exp trick), also for a
+# batch of one row of logits all far below 0.
+softmax_cross_entropy_stable = spec.check(LogitsLoss(
+    inputs=_large_logit_inputs(labelled=True), mistakes=_no_slips,
+    wrong=_explain_unstable_loss,
+    passed="finite and exact for logits of magnitude up to {magnitude:g} (log-sum-exp), "
+           "also for one row of negative logits alone"))
 
 
 # --------------------------------------------------------------------------- gradient
 
-def _grad_mistakes(O, y):
-    """(value, message) of each catalogued mistake of the gradient for logits O, labels y."""
-    by_n, wrong_sign, softmax_alone, whole_columns, onehot_alone = _grad_mistake_values(O, y)
-    n = O.shape[0]
-    return [
-        (by_n, f"divides by n = {n}: the contract asks for the gradient of the SUM of the "
-               f"losses, softmax(O) - onehot(y), without 1/n (the training loop divides by "
-               f"the batch size)"),
-        (wrong_sign, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j "
-                     "minus 1 at j = y, so the gradient is softmax(O) - onehot(y)"),
-        (softmax_alone, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of "
-                        "row i (the derivative of -o[y])"),
-        (whole_columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole "
-                        "columns. Subtract 1 once per row, at the true class: "
-                        "G[np.arange(n), y] -= 1 (row i, column y[i])"),
-        (onehot_alone, "returns -onehot(y) alone: add softmax(O), the derivative of "
-                       "logsumexp"),
-    ]
-
-
-def softmax_cross_entropy_grad_matches(softmax_cross_entropy_grad, n=5, num_classes=4,
-                                       scale=1.0, seed=0):
-    """softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd)."""
-    function = softmax_cross_entropy_grad
-    core.check_source(function, core.HAND_DERIVED)
+def _gradient_inputs(n=5, num_classes=4, scale=1.0, seed=0):
+    """Logits with a repeated label (which tells G[:, y] from G[np.arange(n), y]), then one
+    example of 2 classes labelled 0: the smallest batch, the fewest classes, and labels
+    whose largest value is not the last class."""
     rng = onp.random.default_rng(seed)
-    values = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
-    labels = _labels(n, num_classes, rng)
-    labels[-1] = labels[0]  # a repeated label tells G[:, y] from G[np.arange(n), y]
-    O, y = np.array(values), np.array(labels, dtype="int32")
-    got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
-    o = values.astype(onp.float64)
-    want = _softmax_cross_entropy_grad(o, labels)
-    what = "the gradient"
-    _expect_shape(function, got, want.shape, what, GRADIENT_SHAPE)
-    _diagnose(function, got, _grad_mistakes(o, labels), want)
-    core.assert_close(function, got, want, what,
-                      inputs=f"O of shape {want.shape}, labels {labels.tolist()}",
-                      hint="each row of softmax(O) - onehot(y) sums to 0")
-    _grad_of_one_example(function, seed)
-    core.passed(function, f"softmax(O) - onehot(y) for {n} examples, {num_classes} classes, "
-                          f"and for one example of 2 classes")
+    O = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
+    labels = rng.integers(0, num_classes, n).astype(onp.int32)
+    labels[-1] = labels[0]
+    one = onp.random.default_rng(seed).normal(0, 1, (1, 2)).astype(onp.float32)
+    return [spec.Call((O, labels), f"O of shape {O.shape}, labels {labels.tolist()}"),
+            spec.Call((one, onp.zeros(1, dtype=onp.int32)), _one_example_words(one))]
 
 
-def _grad_of_one_example(function, seed):
-    """The gradient for a batch of one example of 2 classes, labelled 0: the smallest
-    batch, the fewest classes, and labels whose largest value is not the last class."""
-    values = onp.random.default_rng(seed).normal(0, 1, (1, 2)).astype(onp.float32)
-    labels = onp.zeros(1, dtype=onp.int32)
-    O, y = np.array(values), np.array(labels)
-    got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
-    o = values.astype(onp.float64)
-    want = _softmax_cross_entropy_grad(o, labels)
-    tried = f"one example of 2 classes, O = {_row(values)}, y = [0]"
-    _expect_shape(function, got, want.shape, f"the gradient for {tried}", GRADIENT_SHAPE)
-    _diagnose(function, got, _grad_mistakes(o, labels) + [
-        (_grad_minus_one_everywhere(o), f"for {tried}, it subtracts 1 from every entry: the "
-                                        f"one-hot labels have a single column, one more than "
-                                        f"the largest label, and broadcast. Build them with "
-                                        f"one column per class of O: np.eye(O.shape[1])[y]"),
-    ], want)
-    core.assert_close(function, got, want, "the gradient", inputs=tried,
+def _explain_gradient(function, got, case, returned):
+    core.diagnose(function, got, case.expected, case.mistakes)
+    core.assert_close(function, got, case.expected, "the gradient", inputs=case.inputs,
                       hint="each row of softmax(O) - onehot(y) sums to 0")
 
 
-def softmax_cross_entropy_grad_stable(softmax_cross_entropy_grad, num_classes=5,
-                                      magnitude=1e4, seed=0):
-    """The gradient is finite and exact for logits up to `magnitude`."""
-    function = softmax_cross_entropy_grad
-    core.check_source(function, core.HAND_DERIVED)
-    descriptions, values, labels = _large_logits_with_labels(num_classes, magnitude, seed)
-    O, y = np.array(values), np.array(labels, dtype="int32")
-    got = _call_pure(function, [O, y], seed, core.HAND_DERIVED)
-    o = values.astype(onp.float64)
-    want = _softmax_cross_entropy_grad(o, labels)
-    _expect_shape(function, got, want.shape, "the gradient", GRADIENT_SHAPE)
-    g = _f64(got)
-    r = _first_bad_row(g)
+def _explain_unstable_gradient(function, got, case, returned):
+    (O, _), rows = case.args, case.tag
+    r = _first_bad_row(got)
     if r is not None:
-        core.fail(function, f"the gradient contains {_kind(g[r])} in row {r} ({descriptions[r]}: "
-                            f"{_row(o[r])}): softmax(O) is not finite there. Compute it "
-                            f"stably — subtract each row's maximum before exp — e.g. with "
-                            f"your softmax")
-    core.assert_close(function, got, want, "the gradient", rtol=core.RTOL,
-                      atol=core.ulp_tolerance(magnitude),
-                      inputs=f"logits of magnitude up to {magnitude:g}, labels {labels.tolist()}")
-    core.passed(function, f"finite and exact for logits of magnitude up to {magnitude:g}")
+        core.fail(function, f"the gradient contains {_kind(got[r])} in row {r} "
+                            f"({rows.descriptions[r]}: {_row(O[r])}): softmax(O) is not finite "
+                            f"there. Compute it stably — subtract each row's maximum before "
+                            f"exp — e.g. with your softmax")
+    core.assert_close(function, got, case.expected, "the gradient",
+                      atol=core.ulp_tolerance(rows.magnitude), inputs=case.inputs)
+
+
+Gradient = functools.partial(
+    spec.Spec, name="softmax_cross_entropy_grad", oracle=_softmax_cross_entropy_grad,
+    forbidden=core.HAND_DERIVED, what="the gradient", shape=lambda O, y: O.shape,
+    shape_hint=GRADIENT_SHAPE, raised=_explain_broadcast)
+
+# softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd).
+softmax_cross_entropy_grad_matches = spec.check(Gradient(
+    inputs=_gradient_inputs, mistakes=gradient_slips, wrong=_explain_gradient,
+    passed="softmax(O) - onehot(y) for {n} examples, {num_classes} classes, and for one "
+           "example of 2 classes"))
+
+# The gradient is finite and exact for logits up to `magnitude`.
+softmax_cross_entropy_grad_stable = spec.check(Gradient(
+    inputs=_large_logit_inputs(labelled=True, calls=1),
+    mistakes=_no_slips, wrong=_explain_unstable_gradient,
+    passed="finite and exact for logits of magnitude up to {magnitude:g}"))
 
 
 # --------------------------------------------------------------------------- accuracy
 
-def accuracy_counts(accuracy, n=10, num_classes=4, seed=0, label_dtype="int32", logits=False):
-    """accuracy(y_hat, y) = the number of rows whose argmax is the label, a Python float."""
-    rng = onp.random.default_rng(seed)
-    scores = rng.normal(0, 1, (n, num_classes))
-    if not logits:
-        scores = _softmax(scores)
-    scores = scores.astype(onp.float32)
-    predicted = _predicted_classes(scores)
-    right = rng.permutation(n)[:max(1, (2 * n) // 3)] if n > 1 else onp.array([0])
-    labels = (predicted + rng.integers(1, num_classes, n)) % num_classes
-    labels[right] = predicted[right]
-    labels = labels.astype(label_dtype)
-    want = float(len(right))
-    got = _count_correct(accuracy, scores, labels, label_dtype, seed)
-    if n > 1 and abs(got - want / n) < 1e-6:
-        core.fail(accuracy, f"returned {got:g}, the fraction of correct predictions "
-                            f"({int(want)}/{n}); expected the NUMBER of correct predictions, "
-                            f"{want:g}: the caller divides the total count by the number of "
-                            f"examples once, over many batches")
-    if abs(got - (n - want)) < 1e-6 and n != 2 * want:
-        core.fail(accuracy, f"returned {got:g}, the number of WRONG predictions; expected "
-                            f"{want:g}, the rows whose argmax equals the label")
-    if got != want:
-        r = int(onp.flatnonzero(predicted == labels)[0])
-        core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows "
-                            f"have their largest entry at the label (e.g. row {r}: argmax "
-                            f"{predicted[r]} = label {labels[r]}). Compare the predicted "
-                            f"classes y_hat.argmax(axis=1) with y, then count the matches "
-                            f"with .sum()")
-    _count_ties(accuracy, num_classes, seed, label_dtype)
-    core.passed(accuracy, f"counts {int(want)} correct rows of {n} ({label_dtype} labels), "
-                          f"a tie for its first index")
-
-
-def _count_correct(accuracy, scores, labels, label_dtype, seed):
-    """accuracy(scores, labels) as a float, or fail naming why it is not one."""
-    y_hat, y = np.array(scores), np.array(labels, dtype=label_dtype)
-    try:
-        value = _call_pure(accuracy, [y_hat, y], seed)
-    except core.CheckFailure as failure:
-        mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
-        if "could not be broadcast" in mxnet_error:
-            raise core.CheckFailure(
-                f"{failure}. Hint: y_hat has one row per example; argmax(axis=0) gives one "
-                f"index per column ({y_hat.shape[1]} of them), argmax(axis=1) one per row "
-                f"({y_hat.shape[0]}), which is what y labels") from None
-        if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
-            raise core.CheckFailure(
-                f"{failure}. Hint: argmax returns int64 indices but the labels are "
-                f"{label_dtype}; MXNet compares only equal types: "
-                f"y_hat.argmax(axis=1).astype(y.dtype) == y") from None
-        raise
-    if isinstance(value, np.ndarray) and value.size == 1:
-        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
-                            f"a Python float: call .item() on the 0-d array or wrap it in "
-                            f"float(...)")
-    return core.expect_float(accuracy, value, "the number of correct predictions")
+def _right_count(n):
+    """How many of accuracy_counts' n random rows have the label of their argmax."""
+    return max(1, (2 * n) // 3)
 
 
 def _tied_rows(num_classes):
-    """(descriptions, scores, labels, correct) of rows whose largest entry is tied: the
-    argmax of a tie is its first index (NumPy's rule), so a row of equal scores is correct
-    only for label 0. The counts of a tie taken as right (5), as wrong (0) and of a tie
-    broken at its last index (2) all differ from the right one (3, or 2 for 2 classes)."""
+    """(descriptions, scores, labels) of rows whose largest entry is tied: the argmax of a
+    tie is its first index (NumPy's rule), so a row of equal scores is correct only for
+    label 0. The counts of a tie taken as right (5), as wrong (0) and of a tie broken at
+    its last index (2) all differ from the right one (3, or 2 for 2 classes)."""
     k = num_classes
     uniform = onp.full(k, 1 / k)
     rows = [("equal scores", uniform, 0), ("equal scores", uniform, 0),
@@ -773,45 +601,125 @@ def _tied_rows(num_classes):
         pair[1:3] = 0.4
         rows += [("a tie of columns 1 and 2", pair, 2), ("a tie of columns 1 and 2", pair, 1)]
     scores = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
-    labels = onp.array([label for _, _, label in rows])
-    return [d for d, _, _ in rows], scores, labels, _predicted_classes(scores) == labels
+    return [d for d, _, _ in rows], scores, onp.array([label for _, _, label in rows])
 
 
-def _count_ties(accuracy, num_classes, seed, label_dtype):
-    """accuracy counts a tied row as correct only for the tie's first index."""
-    descriptions, scores, labels, correct = _tied_rows(num_classes)
-    got = _count_correct(accuracy, scores, labels, label_dtype, seed)
-    want = float(correct.sum())
-    if got == want:
-        return
-    tried = "; ".join(dict.fromkeys(f"{d} {_row(s, limit=4)} with label {label}"
-                                    for d, s, label in zip(descriptions, scores, labels)))
-    counted = {float(len(labels)): "counts every tie with the label as correct",
-               0.0: "counts every tie as wrong"}.get(got, "does not break ties at the first "
-                                                         "index")
-    core.fail(accuracy, f"returned {got:g} for {len(labels)} rows whose largest scores are "
-                        f"tied ({tried}), expected {want:g}: it {counted}. The predicted class "
-                        f"of a tie is its first index, as y_hat.argmax(axis=1) gives, so a "
-                        f"row of equal scores counts only for label 0: compare "
-                        f"y_hat.argmax(axis=1) with y, not the label's score with the row's "
-                        f"maximum")
+def _accuracy_inputs(n=10, num_classes=4, seed=0, label_dtype="int32", logits=False):
+    """Scores (probabilities, or logits) whose argmax is the label in _right_count(n) rows,
+    then the tied rows (the call's tag: their descriptions)."""
+    rng = onp.random.default_rng(seed)
+    scores = rng.normal(0, 1, (n, num_classes))
+    scores = (scores if logits else oracles.softmax(scores)).astype(onp.float32)
+    predicted = _predicted_classes(scores)
+    right = rng.permutation(n)[:_right_count(n)] if n > 1 else onp.array([0])
+    labels = (predicted + rng.integers(1, num_classes, n)) % num_classes
+    labels[right] = predicted[right]
+    descriptions, tied, tie_labels = _tied_rows(num_classes)
+    return [spec.Call((scores, labels.astype(label_dtype)), f"{n} rows"),
+            spec.Call((tied, tie_labels.astype(label_dtype)), "tied rows", descriptions)]
+
+
+def _count(accuracy, value, case):
+    if isinstance(value, np.ndarray) and value.size == 1:
+        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
+                            f"a Python float: call .item() on the 0-d array or wrap it in "
+                            f"float(...)")
+    return core.expect_float(accuracy, value, "the number of correct predictions")
+
+
+def _explain_accuracy_error(accuracy, failure, case):
+    """Hints for a failed broadcast or comparison of the predictions with the labels."""
+    mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
+    (y_hat, labels) = case.args
+    if "could not be broadcast" in mxnet_error:
+        raise core.CheckFailure(
+            f"{failure}. Hint: y_hat has one row per example; argmax(axis=0) gives one index "
+            f"per column ({y_hat.shape[1]} of them), argmax(axis=1) one per row "
+            f"({y_hat.shape[0]}), which is what y labels") from None
+    if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
+        raise core.CheckFailure(
+            f"{failure}. Hint: argmax returns int64 indices but the labels are {labels.dtype}; "
+            f"MXNet compares only equal types: y_hat.argmax(axis=1).astype(y.dtype) == y"
+        ) from None
+
+
+def _explain_count(accuracy, got, case, returned):
+    """A fraction, the wrong predictions, another count; on the tied rows, the rule."""
+    scores, labels = case.args
+    n, want = len(labels), case.expected
+    if case.tag is not None:
+        tried = "; ".join(dict.fromkeys(f"{d} {_row(s, limit=4)} with label {label}"
+                                        for d, s, label in zip(case.tag, scores, labels)))
+        counted = {float(n): "counts every tie with the label as correct",
+                   0.0: "counts every tie as wrong"}.get(got, "does not break ties at the "
+                                                             "first index")
+        core.fail(accuracy, f"returned {got:g} for {n} rows whose largest scores are tied "
+                            f"({tried}), expected {want:g}: it {counted}. The predicted class "
+                            f"of a tie is its first index, as y_hat.argmax(axis=1) gives, so a "
+                            f"row of equal scores counts only for label 0: compare "
+                            f"y_hat.argmax(axis=1) with y, not the label's score with the row's "
+                            f"maximum")
+    if n > 1 and abs(got - want / n) < 1e-6:
+        core.fail(accuracy, f"returned {got:g}, the fraction of correct predictions "
+                            f"({int(want)}/{n}); expected the NUMBER of correct predictions, "
+                            f"{want:g}: the caller divides the total count by the number of "
+                            f"examples once, over many batches")
+    if abs(got - (n - want)) < 1e-6 and n != 2 * want:
+        core.fail(accuracy, f"returned {got:g}, the number of WRONG predictions; expected "
+                            f"{want:g}, the rows whose argmax equals the label")
+    predicted = _predicted_classes(scores)
+    r = int(onp.flatnonzero(predicted == labels)[0])
+    core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows "
+                        f"have their largest entry at the label (e.g. row {r}: argmax "
+                        f"{predicted[r]} = label {labels[r]}). Compare the predicted classes "
+                        f"y_hat.argmax(axis=1) with y, then count the matches with .sum()")
+
+
+# accuracy(y_hat, y) = the number of rows whose argmax is the label, a Python float.
+accuracy_counts = spec.check(spec.Spec(
+    name="accuracy", inputs=_accuracy_inputs, oracle=_correct_count, mistakes=_no_slips,
+    result=_count, rtol=0.0, atol=0.0, raised=_explain_accuracy_error, wrong=_explain_count,
+    passed=lambda n, num_classes, seed, label_dtype, logits: (
+        f"counts {_right_count(n)} correct rows of {n} ({label_dtype} labels), a tie for its "
+        f"first index")))
 
 
 # --------------------------------------------------------------------------- softmax_regression
 
-def _matmul_tolerance(x, w, b):
-    """Absolute error bound of float32 logits X W + b (8 sqrt(d) ulps of sum |x_j w_j| + |b|)."""
-    magnitude = onp.abs(x) @ onp.abs(w) + onp.abs(b)
-    return 8 * math.sqrt(x.shape[1]) * EPS32 * float(magnitude.max())
+def _model_inputs(shape=(4, 1, 28, 28), num_outputs=10, seed=0):
+    """Images in [0, 1) of `shape`, W ~ N(0, 0.1^2) for the flattened examples, b ~ N(0, 1)."""
+    rng = onp.random.default_rng(seed)
+    images = rng.uniform(0, 1, shape).astype(onp.float32)
+    W = rng.normal(0, 0.1, (int(onp.prod(shape[1:])), num_outputs)).astype(onp.float32)
+    return images, W, rng.normal(0, 1.0, num_outputs).astype(onp.float32)
 
 
-def _explain_model_error(softmax_regression, failure, images, W, b, seed):
-    """softmax_regression raised `failure` on `images`: find out whether flattening is why."""
-    d, q = W.shape
+MODEL = "softmax_regression(X, W, b) for X of shape {0.shape}"
+
+
+def _model_shape(shape, case):
+    X, W, _ = case.args
+    want = (X.shape[0], W.shape[1])
+    if shape == want[::-1] != want:
+        return (f"{MODEL.format(X)} has shape {shape}, expected {want}: it is transposed, one "
+                f"column per example. Keep one row per example: compute "
+                f"X.reshape(-1, W.shape[0]) @ W + b and do not transpose it")
+    if shape != want:
+        return (f"{MODEL.format(X)} has shape {shape}, expected {want}: one row of {want[1]} "
+                f"class probabilities per example; flatten X with X.reshape(-1, W.shape[0])")
+    return None
+
+
+def _explain_model_error(softmax_regression, failure, case):
+    """The failure of a model that works on flattened inputs only, or reshapes to 784."""
+    if "not implemented yet" in str(failure):
+        return
+    failure = core.CheckFailure(f"{failure}{_broadcast_hint(str(failure))}")
+    images, W, b = case.args
     if images.ndim > 2:
         flat = images.reshape(images.shape[0], -1)
         try:
-            core.call(softmax_regression, np.array(flat), W, b, seed=seed)
+            core.call(softmax_regression, np.array(flat), np.array(W), np.array(b))
         except core.CheckFailure:
             pass
         else:
@@ -821,67 +729,68 @@ def _explain_model_error(softmax_regression, failure, images, W, b, seed):
                                           f"example into a row first: X.reshape(-1, W.shape[0])")
     if "Cannot reshape" in str(failure):
         raise core.CheckFailure(
-            f"{failure}. Hint: W has shape {(d, q)}, so each example has W.shape[0] = {d} "
-            f"values: reshape with X.reshape(-1, W.shape[0]), not a fixed 784 (the check "
-            f"also tries other sizes)") from None
-    raise failure
+            f"{failure}. Hint: W has shape {W.shape}, so each example has W.shape[0] = "
+            f"{W.shape[0]} values: reshape with X.reshape(-1, W.shape[0]), not a fixed 784 (the "
+            f"check also tries other sizes)") from None
+    raise failure from None
 
 
-def softmax_regression_matches(softmax_regression, shape=(4, 1, 28, 28), num_outputs=10,
-                               seed=0):
-    """softmax_regression(X, W, b) = softmax(X.reshape(-1, W.shape[0]) @ W + b)."""
-    rng = onp.random.default_rng(seed)
-    n, d = shape[0], int(onp.prod(shape[1:]))
-    images = rng.uniform(0, 1, shape).astype(onp.float32)
-    weights = rng.normal(0, 0.1, (d, num_outputs)).astype(onp.float32)
-    bias = rng.normal(0, 1.0, num_outputs).astype(onp.float32)
-    X, W, b = np.array(images), np.array(weights), np.array(bias)
-    try:
-        got = _call_pure(softmax_regression, [X, W, b], seed)
-    except core.CheckFailure as failure:
-        if "not implemented yet" in str(failure):
-            raise
-        _explain_model_error(softmax_regression, failure, images, W, b, seed)
-    x, w, c = images.reshape(n, d).astype(onp.float64), weights.astype(onp.float64), bias
-    want = _softmax_regression(x, w, c)
-    what = f"softmax_regression(X, W, b) for X of shape {shape}"
-    got_shape = tuple(core.expect_array(softmax_regression, got, what).shape)
-    if got_shape == want.shape[::-1] != want.shape:
-        core.fail(softmax_regression, f"{what} has shape {got_shape}, expected "
-                                      f"{want.shape}: it is transposed, one column per "
-                                      f"example. Keep one row per example: compute "
-                                      f"X.reshape(-1, W.shape[0]) @ W + b and do not "
-                                      f"transpose it")
-    if got_shape != want.shape:
-        core.fail(softmax_regression, f"{what} has shape {got_shape}, expected "
-                                      f"{want.shape}: one row of {num_outputs} class "
-                                      f"probabilities per example; flatten X with "
-                                      f"X.reshape(-1, W.shape[0])")
-    tolerance = _matmul_tolerance(x, w, c)
-    no_bias, logits, minus_bias = _softmax_regression_mistakes(x, w, c)
-    rows = _f64(got).sum(axis=1)
-    if onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4):
+def _explain_model(softmax_regression, got, case, returned):
+    """Rows that do not sum to 1, a catalogued mistake, else the worst entry, within the
+    float32 error of X W + b (8 sqrt(d) ulps of sum |x_j w_j| + |b|)."""
+    X, W, b = (a.astype(onp.float64) for a in case.args)
+    X = X.reshape(len(X), -1)
+    magnitude = float((onp.abs(X) @ onp.abs(W) + onp.abs(b)).max())
+    rtol = max(core.RTOL, 8 * math.sqrt(X.shape[1]) * core.FLOAT32_EPS * magnitude)
+    rows = got.sum(axis=1)
+    logits = case.mistakes[1][0]
+    if (onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4)
+            and not core.close(got, logits, rtol=1e-3, atol=1e-4)):
         r = int(onp.argmax(onp.abs(rows - 1)))
-        if not core.close(got, logits, rtol=1e-3, atol=1e-4):
-            core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
-                                          f"row holds the class probabilities of one example "
-                                          f"and must sum to 1: softmax must be the last step, "
-                                          f"applied to the whole logits X W + b (if it is, "
-                                          f"your softmax's own tests say more)")
-    _diagnose(softmax_regression, got, [
-        (no_bias, "forgot the bias: the logits are X W + b"),
-        (logits, "returns the logits X W + b: apply softmax to turn them into probabilities"),
-        (minus_bias, "subtracts the bias: the logits are X W + b"),
-    ], want, rtol=max(core.RTOL, tolerance))
-    core.assert_close(softmax_regression, got, want, what, rtol=max(core.RTOL, tolerance),
-                      hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) @ W + b), "
-                           "one row per example")
-    core.gradients(softmax_regression, X, W, b, seed=seed)
-    core.passed(softmax_regression, f"softmax(X W + b) for X of shape {shape}, "
-                                    f"W of shape {(d, num_outputs)}, differentiable")
+        core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
+                                      f"row holds the class probabilities of one example and "
+                                      f"must sum to 1: softmax must be the last step, applied "
+                                      f"to the whole logits X W + b (if it is, your softmax's "
+                                      f"own tests say more)")
+    core.diagnose(softmax_regression, got, case.expected, case.mistakes, rtol=rtol)
+    core.assert_close(softmax_regression, got, case.expected, MODEL.format(case.args[0]),
+                      rtol=rtol, hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) "
+                                      "@ W + b), one row per example")
+
+
+# softmax_regression(X, W, b) = softmax(X.reshape(-1, W.shape[0]) @ W + b).
+softmax_regression_matches = spec.check(spec.Spec(
+    name="softmax_regression", inputs=_model_inputs, oracle=_softmax_regression,
+    mistakes=model_slips, what=MODEL, shape=lambda X, W, b: (X.shape[0], W.shape[1]),
+    shape_mistakes=_model_shape, raised=_explain_model_error, wrong=_explain_model,
+    passed=lambda shape, num_outputs, seed: (
+        f"softmax(X W + b) for X of shape {shape}, W of shape "
+        f"{(int(onp.prod(shape[1:])), num_outputs)}"), differentiable=True))
 
 
 # --------------------------------------------------------------------------- training
+
+def sorted_subset(count, flat=True):
+    """The first `count` Fashion-MNIST training examples, sorted by label (float32, int32)."""
+    from d2lcourse.data import fashion_mnist_arrays
+    images, labels = fashion_mnist_arrays("train")
+    order = onp.argsort(labels[:count], kind="stable")
+    X, y = images[:count][order], labels[:count][order]
+    return (X.reshape(count, -1) if flat else X), y
+
+
+Evaluation = namedtuple("Evaluation", "accuracy predictions logits labels")
+
+
+def evaluate(logits_of):
+    """The Evaluation on the 10,000 Fashion-MNIST test images of the model whose logits for
+    float64 features X (n, 784) are ``logits_of(X)``: its accuracy, predicted classes,
+    logits and the labels. Code, not an oracle: it judges trained parameters (04, 05)."""
+    X, y = core.fashion_mnist_features("test")
+    logits = logits_of(X)
+    predictions = logits.argmax(axis=1)
+    return Evaluation(float((predictions == y).mean()), predictions, logits, y)
+
 
 def _parameters(function, value):
     """(W, b) as float64 arrays of shapes (784, 10) and (10,), or fail saying why not."""
@@ -898,7 +807,7 @@ def _parameters(function, value):
     if tuple(b.shape) not in ((NUM_CLASSES,), (1, NUM_CLASSES)):
         core.fail(function, f"b has shape {tuple(b.shape)}, expected ({NUM_CLASSES},): one "
                             f"bias per class")
-    W, b = _f64(W), _f64(b).reshape(-1)
+    W, b = core.to_numpy(W), core.to_numpy(b).reshape(-1)
     for name, array in (("W", W), ("b", b)):
         if not onp.isfinite(array).all():
             core.fail(function, f"the trained {name} contains {_kind(array)}: a NaN or Inf "
@@ -911,19 +820,18 @@ def _parameters(function, value):
     return W, b
 
 
-def _evaluate(W, b):
-    """(accuracy, predictions) of softmax regression (W, b) on the test images."""
-    X, y = core.fashion_mnist_features("test")
-    predictions = (X @ W + b).argmax(axis=1)
-    return float((predictions == y).mean()), predictions
+def _trained(function, value):
+    """The Evaluation of the (W, b) that `function` returned."""
+    W, b = _parameters(function, value)
+    return evaluate(lambda X: X @ W + b)
 
 
 UPDATE = "W[:] = W - lr * W.grad / batch_size, and the same for b"
 
 
 def _probe(function, seed):
-    """(what the trainer returned on the trainer probe of ``checks.core``, or None if it
-    raised; the probe's margin of the returned b)."""
+    """(what the trainer returned on core's trainer probe, or None if it raised; the
+    probe's margin of the returned b)."""
     returned = []
 
     def output_bias(value):
@@ -935,9 +843,8 @@ def _probe(function, seed):
 
 def _probe_first(function, seed, setting):
     """Before the long training on `setting`: fail at once if the 2-step probe returns
-    something other than (W, b), or shows that the update is wrong; then the trainer gates
-    of ``checks.core``: lr, num_epochs and batch_size are used, and relabelled data are
-    learnt as relabelled (judged on test images, which the sandbox cannot read)."""
+    something other than (W, b) or shows a wrong update; then core's trainer gates (lr,
+    num_epochs and batch_size are used, relabelled data are learnt as relabelled)."""
     value, margin = _probe(function, seed)
     if value is not None:
         _parameters(function, value)
@@ -965,15 +872,9 @@ NEAR_MISS = 0.05
 def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
                                 batch_size=256, threshold=0.80, count=None, seed=0):
     """Train on Fashion-MNIST (the first `count` examples, or all 60,000); the returned
-    (W, b) must classify the 10,000 test images with accuracy >= `threshold`.
-
-    The defaults are the contract's: 10 epochs at lr 0.1, batch 256, must reach 0.80.
-    Measured: plain minibatch SGD (d2l's code, the slowest correct trainer) reaches
-    0.826-0.836 after 10 epochs over 4 seeds, the reference 0.84; a trainer that divides
-    by the batch size twice reaches 0.65, one that does not divide at all oscillates
-    between 0.62 and 0.81, and one that goes uphill or never updates stays near 0.1.
-    A 2-step probe runs first and fails those at once, in a fraction of a second.
-    """
+    (W, b) must classify the test images with accuracy >= `threshold`. Plain minibatch SGD
+    reaches 0.826-0.836 with the contract's defaults, the reference 0.84; a 2-step probe
+    fails a wrong update first, in a fraction of a second."""
     function = train_softmax_regression
     examples = f"the first {count}" if count else "all 60000"
     setting = (f"{examples} training images with num_epochs={num_epochs}, lr={lr:g}, "
@@ -982,9 +883,8 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
     X, y = core.fashion_mnist("train", count)
 
     def trained_accuracy(seed):
-        value = core.call(function, X, y, num_epochs=num_epochs, lr=lr,
-                          batch_size=batch_size, seed=seed)
-        return _evaluate(*_parameters(function, value))[0]
+        return _trained(function, core.call(function, X, y, num_epochs=num_epochs, lr=lr,
+                                            batch_size=batch_size, seed=seed)).accuracy
 
     accuracy = trained_accuracy(seed)
     if threshold - NEAR_MISS <= accuracy < threshold:
@@ -1002,23 +902,19 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
 
 def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.60, seed=0,
                               num_epochs=3, lr=0.1, batch_size=64):
-    """Train on `count` flattened images sorted by label: minibatches must be random samples.
-
-    A trainer that visits the examples in the order given sees only ankle boots at the end
-    of every epoch and forgets the rest; a new random order every epoch fixes that.
-    """
+    """Train on `count` flattened images sorted by label: a trainer that visits them in the
+    order given sees only ankle boots at the end of every epoch and forgets the rest."""
     function = train_softmax_regression
     settings = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
                 f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
     _probe_first(function, seed, settings)
     images, labels = sorted_subset(count)
     X, y = np.array(images), np.array(labels, dtype="int32")
-    value = core.call(function, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
-                      seed=seed)
-    W, b = _parameters(function, value)
-    accuracy, predictions = _evaluate(W, b)
+    trained = _trained(function, core.call(function, X, y, num_epochs=num_epochs, lr=lr,
+                                           batch_size=batch_size, seed=seed))
+    accuracy = trained.accuracy
     if accuracy < threshold:
-        shares = onp.bincount(predictions, minlength=NUM_CLASSES) / len(predictions)
+        shares = onp.bincount(trained.predictions, minlength=NUM_CLASSES) / len(trained.labels)
         last = int(labels[-1])
         if shares[last] > 0.25:
             core.fail(function, f"trained on {settings}, the model predicts the class seen "
