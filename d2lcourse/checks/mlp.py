@@ -1,10 +1,7 @@
-"""Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``).
-
-Test cells call them as ``check.<name>(<graded function>, **params)``. The activations,
-their derivatives, ``collapse_linear``, ``init_mlp_params``' shapes and ``mlp`` are specs
-(:mod:`checks.spec`): float64 oracles, and the typical mistakes named by their values.
-Hand-written: the statistics of ``init_mlp_params``' draws, and training (the trainer
-probe, and the test accuracy of the parameters a student's trainer returns).
+"""Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``): test cells call
+``check.<name>(<graded function>, **params)``. The activations, their derivatives,
+``collapse_linear``, ``init_mlp_params``' shapes and ``mlp`` are specs (:mod:`checks.spec`);
+the statistics of ``init_mlp_params``' draws and training are hand-written.
 """
 import dataclasses
 import functools
@@ -16,20 +13,20 @@ from scipy import special, stats
 from d2lcourse.checks import core, oracles, spec
 
 EPS32 = core.FLOAT32_EPS
-NUM_CLASSES = 10
-NUM_PIXELS = 28 * 28
+NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
 # (COURSE_CONTRACT.md): each *_grad check also tries these inputs, where exp overflows.
 ACTIVATION_RANGE = 1e4
 RANGE_EDGES = (ACTIVATION_RANGE, -ACTIVATION_RANGE, 100.0, -100.0)
 RANGE_TEXT = f"+-100 and +-{ACTIVATION_RANGE:g} included"
 MXNET_FIX = "build it with mxnet.np operations, or convert it with .as_np_ndarray()"
+OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
+            "inf - inf is NaN.")
+NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
 
 
-# --------------------------------------------------------------------------- oracles
-# float64 classic NumPy, independent of the student's code and of d2lcourse.solutions;
+# Oracles: float64 classic NumPy, independent of the student's code and of the solutions;
 # the mistakes' oracles return (value, message) pairs.
-
 @core.oracle
 def _sigmoid(x):
     e = onp.exp(-onp.abs(x))                      # <= 1: cannot overflow
@@ -45,8 +42,6 @@ def _relu(x):
 def _tanh(x):
     return onp.tanh(x)
 
-
-# --------------------------------------------------------------------------- inputs
 
 def _with_edges(values, edges):
     """`values` in float32, their first entries replaced by `edges`."""
@@ -70,30 +65,23 @@ def large_inputs(magnitude=1e4, shape=(3, 4), seed=0):
                        [e for e in edges if abs(e) <= magnitude])
 
 
-OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
-            "inf - inf is NaN.")
-NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
-
 # The activations are written by hand: no ready-made operator, and tanh without np.tanh.
-# Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude].
+# Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude];
+# each derivative is checked across the contracted range too.
 Elementwise = functools.partial(spec.Spec, legacy_fix=MXNET_FIX, forbidden=core.HAND_DERIVED)
 Stable = functools.partial(dataclasses.replace, inputs=large_inputs, differentiable=False,
                            passed="finite and right for inputs up to |x| = {magnitude:g}")
 ON_NORMAL_INPUTS = "on {size} N(0, {scale:g}^2) inputs"
+DERIVATIVE_INPUTS = normal_inputs(lambda scale: (0.0, -scale, scale) + RANGE_EDGES)
 
-
-# --------------------------------------------------------------------------- activations
 
 @core.oracle
 def _relu_mistakes(x):
-    return [
-        (onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
-        ((x > 0).astype(onp.float64),
-         "returned the mask x > 0, which is ReLU's derivative, not max(x, 0) itself: "
-         "X * (X > 0) or np.maximum(X, 0)"),
-        (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
-        (x, "returned x unchanged: for x < 0, max(x, 0) is 0"),
-    ]
+    return [(onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
+            ((x > 0).astype(onp.float64), "returned the mask x > 0, which is ReLU's derivative, "
+                                          "not max(x, 0) itself: X * (X > 0) or np.maximum(X, 0)"),
+            (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
+            (x, "returned x unchanged: for x < 0, max(x, 0) is 0")]
 
 
 RELU = Elementwise(
@@ -106,13 +94,10 @@ relu_matches = spec.check(RELU)
 
 @core.oracle
 def _sigmoid_mistakes(x):
-    return [
-        (_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
-                       "sigmoid(x) = 1 / (1 + exp(-x))"),
-        (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is "
-                                "1 + exp(-x)"),
-        (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)"),
-    ]
+    return [(_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
+                           "sigmoid(x) = 1 / (1 + exp(-x))"),
+            (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is 1 + exp(-x)"),
+            (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)")]
 
 
 SIGMOID = Elementwise(
@@ -120,23 +105,21 @@ SIGMOID = Elementwise(
     oracle=_sigmoid, mistakes=_sigmoid_mistakes, shown_as="sigmoid(x)",
     finite=f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives 1 / inf "
            f"= 0, which is right; exp(x) / (1 + exp(x)) turns into inf / inf for large x",
-    overflow_from=NO_OVERFLOW_BELOW,
-    passed=f"1 / (1 + exp(-x)) {ON_NORMAL_INPUTS}", differentiable=True)
+    overflow_from=NO_OVERFLOW_BELOW, passed=f"1 / (1 + exp(-x)) {ON_NORMAL_INPUTS}",
+    differentiable=True)
 sigmoid_matches = spec.check(SIGMOID)
 sigmoid_stable = spec.check(Stable(SIGMOID))
 
 
 @core.oracle
 def _tanh_mistakes(x):
-    return [
-        (_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
-                       "2 sigmoid(x) - 1: the exponent is 2x, "
-                       "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
-        (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
-        (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
-                            "multiply by np.sign(X)"),
-        (_sigmoid(x), "computed sigmoid(x), not tanh(x)"),
-    ]
+    return [(_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
+                           "2 sigmoid(x) - 1: the exponent is 2x, "
+                           "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
+            (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
+            (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
+                                "multiply by np.sign(X)"),
+            (_sigmoid(x), "computed sigmoid(x), not tanh(x)")]
 
 
 TANH = Elementwise(
@@ -144,36 +127,28 @@ TANH = Elementwise(
     oracle=_tanh, mistakes=_tanh_mistakes, shown_as="tanh(x)", forbidden=core.HAND_WRITTEN_TANH,
     finite=f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 and "
            f"so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)",
-    overflow_from=NO_OVERFLOW_BELOW,
-    passed=f"tanh(x) {ON_NORMAL_INPUTS}", differentiable=True)
+    overflow_from=NO_OVERFLOW_BELOW, passed=f"tanh(x) {ON_NORMAL_INPUTS}", differentiable=True)
 tanh_matches = spec.check(TANH)
 tanh_stable = spec.check(Stable(TANH))
 
 
-# --------------------------------------------------------------------------- derivatives
-# Each derivative is checked across the contracted range too.
-
 @core.oracle
 def _relu_grad_mistakes(x):
-    return [
-        (_relu(x), "returned relu(x) = max(x, 0) itself, not its derivative: the "
-                   "slope is 1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
-        ((x < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
-                                      "slope of max(x, 0) is 1 where x > 0"),
-        (onp.sign(x), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
-                      "slope is 0, not -1"),
-    ]
+    return [(_relu(x), "returned relu(x) = max(x, 0) itself, not its derivative: the slope is "
+                       "1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
+            ((x < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
+                                          "slope of max(x, 0) is 1 where x > 0"),
+            (onp.sign(x), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
+                          "slope is 0, not -1")]
 
 
-RELU_GRAD = Elementwise(
+relu_grad_matches = spec.check(Elementwise(
     name="relu_grad",
     inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
     oracle=oracles.relu_slope, mistakes=_relu_grad_mistakes, shown_as="relu'(x)",
     kink=spec.Kink(0.0, 0.0, 1.0, "max(x, 0) has a kink there, and every value in [0, 1] is "
                                   "a subgradient: pick one (X > 0 gives 0, X >= 0 gives 1)"),
-    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}")
-relu_grad_matches = spec.check(RELU_GRAD)
-DERIVATIVE_INPUTS = normal_inputs(lambda scale: (0.0, -scale, scale) + RANGE_EDGES)
+    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}"))
 
 
 @core.oracle
@@ -185,17 +160,15 @@ def _sigmoid_grad(x):
 @core.oracle
 def _sigmoid_grad_mistakes(x):
     s = _sigmoid(x)
-    return [
-        (s, "returned sigmoid(x) itself, not its derivative: "
-            "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-        (x * (1 - x), "computed x (1 - x): the formula s (1 - s) is about "
-                      "s = sigmoid(x), not x"),
-        (-_sigmoid_grad(x), "has the wrong sign: sigmoid is increasing, its slope is "
-                            "positive, sigmoid(x) (1 - sigmoid(x))"),
-        (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
+    return [(s, "returned sigmoid(x) itself, not its derivative: "
                 "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-        (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)"),
-    ]
+            (x * (1 - x), "computed x (1 - x): the formula s (1 - s) is about s = sigmoid(x), "
+                          "not x"),
+            (-_sigmoid_grad(x), "has the wrong sign: sigmoid is increasing, its slope is "
+                                "positive, sigmoid(x) (1 - sigmoid(x))"),
+            (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
+                    "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+            (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)")]
 
 
 sigmoid_grad_matches = spec.check(Elementwise(
@@ -214,33 +187,25 @@ def _tanh_grad(x):
 @core.oracle
 def _tanh_grad_mistakes(x):
     t = _tanh(x)
-    return [
-        (1 - x ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
-                     "tanh(x), not x"),
-        (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
-        (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
-        (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
-        (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2"),
-    ]
+    return [(1 - x ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
+                         "tanh(x), not x"),
+            (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
+            (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
+            (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
+            (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2")]
 
 
 tanh_grad_matches = spec.check(Elementwise(
     name="tanh_grad", inputs=DERIVATIVE_INPUTS, oracle=_tanh_grad,
     mistakes=_tanh_grad_mistakes, shown_as="tanh'(x)",
     finite=f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then 1 - t ** 2",
-    overflow_from=NO_OVERFLOW_BELOW,
-    passed=f"1 - tanh(x)^2 {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
+    overflow_from=NO_OVERFLOW_BELOW, passed=f"1 - tanh(x)^2 {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
 
 
 # --------------------------------------------------------------------------- init_mlp_params
-
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-PARAM_ROLES = {
-    "W1": "W1 maps inputs to hidden units (X @ W1)",
-    "b1": "one bias per hidden unit",
-    "W2": "W2 maps hidden units to outputs (H @ W2)",
-    "b2": "one bias per output",
-}
+PARAM_ROLES = {"W1": "W1 maps inputs to hidden units (X @ W1)", "b1": "one bias per hidden unit",
+               "W2": "W2 maps hidden units to outputs (H @ W2)", "b2": "one bias per output"}
 
 
 @core.oracle
@@ -251,20 +216,20 @@ def _param_shapes(num_inputs, num_hiddens, num_outputs):
 
 def _shape_slip(shapes, expected, what, hint=""):
     """What the first of the parameters' `shapes` that is not as `expected` says, or None."""
-    for name, shape in zip(PARAM_NAMES, shapes):
-        if shape != expected[name]:
+    for name, shape, want in zip(PARAM_NAMES, shapes, expected.values()):
+        if shape != want:
             role = PARAM_ROLES[name]
-            if shape == tuple(reversed(expected[name])):
+            if shape == tuple(reversed(want)):
                 role += ": it is transposed"
-            elif len(expected[name]) == 1 and math.prod(shape) == expected[name][0]:
+            elif len(want) == 1 and math.prod(shape) == want[0]:
                 role += ": a bias is a vector, e.g. np.zeros(num_hiddens)"
-            return f"{name} in {what} has shape {shape}, expected {expected[name]} ({role}){hint}"
+            return f"{name} in {what} has shape {shape}, expected {want} ({role}){hint}"
     return None
 
 
 def _params(function, params, shapes, what, hint=""):
-    """Fail unless `params` is a list [W1, b1, W2, b2] of float mxnet arrays of `shapes`;
-    return them as float64 classic arrays."""
+    """The list [W1, b1, W2, b2] of float mxnet arrays of `shapes` as float64 arrays, or
+    fail saying why not."""
     params = spec.pair(function, params, f"[{', '.join(PARAM_NAMES)}]")
     for name, param in zip(PARAM_NAMES, params):
         core.expect_float_array(function, param, f"{name} in {what}", legacy_fix=MXNET_FIX)
@@ -274,58 +239,53 @@ def _params(function, params, shapes, what, hint=""):
     return [core.to_numpy(param) for param in params]
 
 
-def _init_inputs(num_inputs=784, num_hiddens=256, num_outputs=10, seed=0):
-    return num_inputs, num_hiddens, num_outputs
-
-
 @core.oracle
 def _initial_values(num_inputs, num_hiddens, num_outputs):
-    """The entries of W1, b1, W2, b2 in a row: the biases' zeros, and NaN for the weights,
-    which are random: the spec's `wrong` judges them (their law: the distribution check)."""
+    """The entries of W1, b1, W2, b2 in a row: zero biases, and NaN for the weights, which
+    are random (no value to compare: the spec's `wrong` judges them)."""
     return onp.concatenate([onp.full(math.prod(shape), onp.nan if name[0] == "W" else 0.0)
                             for name, shape in _param_shapes(num_inputs, num_hiddens,
                                                              num_outputs).items()])
 
 
-def _initial_slips(init_mlp_params, got, case, params):
+def _initial_slips(init, got, case, params):
     """Fail for nonzero biases, weights all equal, or a parameter without a gradient."""
     for name, param in zip(PARAM_NAMES, params):
         value = core.to_numpy(param).reshape(-1)
-        if name.startswith("b") and onp.any(value != 0):
-            core.fail(init_mlp_params, f"{name} has nonzero entries: biases start at zero "
-                                       f"(np.zeros); only the weights are random, which "
-                                       f"is enough to make the hidden units differ")
-        if name.startswith("W") and onp.all(value == value[0]):
-            core.fail(init_mlp_params, f"all entries of {name} equal {value[0]:g}: weights "
-                                       f"must be random, else every hidden unit computes the "
-                                       f"same thing and gets the same gradient forever "
-                                       f"(symmetry)")
+        if name[0] == "b" and onp.any(value != 0):
+            core.fail(init, f"{name} has nonzero entries: biases start at zero (np.zeros); only "
+                            f"the weights are random, which is enough to make the hidden units "
+                            f"differ")
+        if name[0] == "W" and onp.all(value == value[0]):
+            core.fail(init, f"all entries of {name} equal {value[0]:g}: weights must be random, "
+                            f"else every hidden unit computes the same thing and gets the same "
+                            f"gradient forever (symmetry)")
     for name, param in zip(PARAM_NAMES, params):
         if getattr(param, "grad", None) is None:
-            core.fail(init_mlp_params, f"{name} has no gradient attached: call "
-                                       f"{name}.attach_grad() (or param.attach_grad() for "
-                                       f"each) so that backward() can fill {name}.grad")
+            core.fail(init, f"{name} has no gradient attached: call {name}.attach_grad() (or "
+                            f"param.attach_grad() for each) so that backward() can fill "
+                            f"{name}.grad")
 
 
 # [W1, b1, W2, b2] of the right shapes, biases zero, weights random, gradients attached.
 init_mlp_params_shapes = spec.check(spec.Spec(
-    name="init_mlp_params", inputs=_init_inputs, oracle=_initial_values,
-    mistakes=lambda *sizes: [], result=list(PARAM_NAMES), shape=None, legacy_fix=MXNET_FIX,
+    name="init_mlp_params", oracle=_initial_values, mistakes=lambda *sizes: [],
+    inputs=lambda num_inputs=784, num_hiddens=256, num_outputs=10, seed=0: (
+        num_inputs, num_hiddens, num_outputs),
+    result=list(PARAM_NAMES), shape=None, legacy_fix=MXNET_FIX, wrong=_initial_slips,
     shape_mistakes=lambda *shapes: _shape_slip(shapes[:-1], _param_shapes(*shapes[-1].args),
                                                f"init_mlp_params{shapes[-1].args}"),
-    wrong=_initial_slips, passed="shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, "
-                                 "zero biases, random weights, gradients attached"))
-
+    passed="shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, zero biases, random "
+           "weights, gradients attached"))
 
 # Each statistical test of init_mlp_params_distribution fails correct weights (independent
-# N(0, sigma^2) draws) with probability at most FALSE_ALARM, computed from the exact
-# distribution of its statistic (normal, chi-square, binomial) or bounded by the
-# Dvoretzky-Kiefer-Wolfowitz inequality with Massart's constant. A call runs at most
-# TESTS_PER_CALL of them (mean, spread and shape of W1 and of W2, the tails of both), so a
-# correct solution fails a call with probability below 7e-8, and a test cell of three
-# calls below 2.1e-7: under the contract's 1e-6. benchmarks/distributions.py measures it.
-FALSE_ALARM = 1e-8
-TESTS_PER_CALL = 7
+# N(0, sigma^2) draws) with probability at most FALSE_ALARM, from the exact distribution
+# of its statistic (normal, chi-square, binomial) or the Dvoretzky-Kiefer-Wolfowitz
+# inequality with Massart's constant. A call runs at most TESTS_PER_CALL of them (mean,
+# spread and shape of W1 and of W2, the tails of both), so a correct solution fails a test
+# cell of three calls with probability below 2.1e-7: under the contract's 1e-6.
+# benchmarks/distributions.py measures it.
+FALSE_ALARM, TESTS_PER_CALL = 1e-8, 7
 TAIL = 3.5                                        # in units of sigma
 TAIL_PROBABILITY = 2 * float(special.ndtr(-TAIL))   # 4.65e-4 of N(0, sigma^2) draws
 DRAW_NORMAL = "np.random.normal(0, sigma, shape)"
@@ -336,24 +296,22 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
     """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
     their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond 3.5
     sigma; and a call after another seed of MXNet's generator draws other weights."""
-    params = core.call(init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma,
-                       seed=seed)
     what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
-    W1, b1, W2, b2 = _params(init_mlp_params, params,
-                             _param_shapes(num_inputs, num_hiddens, num_outputs), what)
+    W1, b1, W2, b2 = _params(init_mlp_params, core.call(
+        init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma, seed=seed),
+        _param_shapes(num_inputs, num_hiddens, num_outputs), what)
     for name, value in zip(PARAM_NAMES, (W1, b1, W2, b2)):
-        if name.startswith("b") and onp.any(value != 0):
-            core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases "
-                                       f"start at zero (np.zeros)")
-        if name.startswith("W"):
+        if name[0] == "b" and onp.any(value != 0):
+            core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases start "
+                                       f"at zero (np.zeros)")
+        if name[0] == "W":
             _check_normal(init_mlp_params, name, value.reshape(-1), sigma, what)
     _check_tails(init_mlp_params, onp.concatenate([W1.reshape(-1), W2.reshape(-1)]), sigma,
                  what)
     if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
-        core.fail(init_mlp_params, "W2 repeats the first entries of W1: the generator was "
-                                   "reset between the draws; set no seed in "
-                                   "init_mlp_params, draw each matrix from the running "
-                                   "generator")
+        core.fail(init_mlp_params, "W2 repeats the first entries of W1: the generator was reset "
+                                   "between the draws; set no seed in init_mlp_params, draw "
+                                   "each matrix from the running generator")
     _check_fresh_draws(init_mlp_params, W1, sigma, seed, what)
     core.passed(init_mlp_params, f"weights ~ N(0, {sigma:g}^2) by mean, spread, distribution "
                                  f"and tails ({W1.size} and {W2.size} draws), fresh at every "
@@ -399,83 +357,70 @@ def fewest_in_tails(n, false_alarm=FALSE_ALARM):
     return int(stats.binom.ppf(false_alarm, n, TAIL_PROBABILITY))
 
 
-def _spread_cause(std, sigma):
-    """What a standard deviation `std` far from `sigma` looks like, or None."""
-    guesses = [(0.01, f"the default 0.01: pass sigma on to np.random.normal, {DRAW_NORMAL}"),
-               (1.0, f"1: np.random.normal's scale is the standard deviation, pass sigma, "
-                     f"{DRAW_NORMAL}"),
-               (sigma ** 2, "sigma^2: np.random.normal's scale is the standard deviation "
-                            "sigma, not the variance"),
-               (sigma / math.sqrt(3), f"sigma / sqrt(3), that of a uniform draw in [-sigma, "
-                                      f"sigma]: draw from the normal distribution, "
-                                      f"{DRAW_NORMAL}")]
-    return next((text for value, text in guesses if abs(std - value) <= 0.05 * value), None)
-
-
-def _check_normal(init_mlp_params, name, w, sigma, what):
+def _check_normal(init, name, w, sigma, what):
     """Fail unless the draws `w` pass the tests of mean, spread and shape of N(0, sigma^2)."""
     n, std, mean = w.size, float(w.std()), float(w.mean())
     low, high = spread_bounds(n, sigma)
     if not low <= std <= high:
-        cause = _spread_cause(std, sigma)
-        core.fail(init_mlp_params, f"{name} has standard deviation {std:.4g} for {what}, "
-                                   f"expected sigma = {sigma:g} ({n} N(0, sigma^2) draws have "
-                                   f"{low:.4g} to {high:.4g}, except with probability "
-                                   f"{FALSE_ALARM:g})" + (f": it looks like {cause}" if cause
-                                                          else ""))
+        cause = next((text for value, text in [
+            (0.01, f"the default 0.01: pass sigma on to np.random.normal, {DRAW_NORMAL}"),
+            (1.0, f"1: np.random.normal's scale is the standard deviation, pass sigma, "
+                  f"{DRAW_NORMAL}"),
+            (sigma ** 2, "sigma^2: np.random.normal's scale is the standard deviation sigma, "
+                         "not the variance"),
+            (sigma / math.sqrt(3), f"sigma / sqrt(3), that of a uniform draw in [-sigma, sigma]: "
+                                   f"draw from the normal distribution, {DRAW_NORMAL}")]
+                      if abs(std - value) <= 0.05 * value), None)
+        core.fail(init, f"{name} has standard deviation {std:.4g} for {what}, expected sigma = "
+                        f"{sigma:g} ({n} N(0, sigma^2) draws have {low:.4g} to {high:.4g}, "
+                        f"except with probability {FALSE_ALARM:g})"
+                        + (f": it looks like {cause}" if cause else ""))
     limit = mean_limit(n, sigma)
     if abs(mean) > limit:
-        core.fail(init_mlp_params, f"{name} has mean {mean:.4g} for {what}, expected "
-                                   f"about 0 (within {limit:.2g}, except with probability "
-                                   f"{FALSE_ALARM:g}): weights are drawn from N(0, sigma^2)")
+        core.fail(init, f"{name} has mean {mean:.4g} for {what}, expected about 0 (within "
+                        f"{limit:.2g}, except with probability {FALSE_ALARM:g}): weights are "
+                        f"drawn from N(0, sigma^2)")
     gap, x, share, normal = distribution_gap(w, sigma)
-    epsilon = gap_limit(n)
-    if gap > epsilon:
-        core.fail(init_mlp_params, f"the entries of {name} are not distributed as "
-                                   f"N(0, sigma^2) for {what}: {share:.1%} of them lie below "
-                                   f"{x / sigma:+.2f} sigma, where N(0, sigma^2) puts "
-                                   f"{normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
-                                   f"make a gap above {epsilon:.3g} with probability below "
-                                   f"{FALSE_ALARM:g}). Draw the weights from the normal "
-                                   f"distribution: {DRAW_NORMAL}")
+    if gap > gap_limit(n):
+        core.fail(init, f"the entries of {name} are not distributed as N(0, sigma^2) for "
+                        f"{what}: {share:.1%} of them lie below {x / sigma:+.2f} sigma, where "
+                        f"N(0, sigma^2) puts {normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
+                        f"make a gap above {gap_limit(n):.3g} with probability below "
+                        f"{FALSE_ALARM:g}). Draw the weights from the normal distribution: "
+                        f"{DRAW_NORMAL}")
 
 
-def _check_tails(init_mlp_params, w, sigma, what):
+def _check_tails(init, w, sigma, what):
     """Fail if too few of the draws `w` lie beyond TAIL sigma (the tails were cut)."""
-    n = w.size
+    n, fewest = w.size, fewest_in_tails(w.size)
     count = int(onp.count_nonzero(onp.abs(w) > TAIL * sigma))
-    fewest = fewest_in_tails(n)
     if count < fewest:
-        core.fail(init_mlp_params, f"only {count} of the {n} entries of W1 and W2 lie more than "
-                                   f"{TAIL:g} sigma from 0 for {what}, where N(0, sigma^2) "
-                                   f"draws have {n * TAIL_PROBABILITY:.0f} on average and "
-                                   f"fewer than {fewest} with probability below "
-                                   f"{FALSE_ALARM:g}: the tails of the distribution are cut "
-                                   f"(by np.clip, or by drawing large values again). Keep "
-                                   f"every draw of {DRAW_NORMAL} as it is")
+        core.fail(init, f"only {count} of the {n} entries of W1 and W2 lie more than {TAIL:g} "
+                        f"sigma from 0 for {what}, where N(0, sigma^2) draws have "
+                        f"{n * TAIL_PROBABILITY:.0f} on average and fewer than {fewest} with "
+                        f"probability below {FALSE_ALARM:g}: the tails of the distribution are "
+                        f"cut (by np.clip, or by drawing large values again). Keep every draw "
+                        f"of {DRAW_NORMAL} as it is")
 
 
-def _check_fresh_draws(init_mlp_params, W1, sigma, seed, what):
+def _check_fresh_draws(init, W1, sigma, seed, what):
     """A call after another seed of MXNet's global generator does not repeat the first
     draws of W1, the W1 that `what` returned after mx.random.seed(seed). (MXNet's
     generator draws the same first numbers for any shape: a seed set inside repeats them.)"""
     args = (5, 3, 2)
-    params = core.call(init_mlp_params, *args, sigma=sigma, seed=seed + 1)
-    small = _params(init_mlp_params, params, _param_shapes(*args),
-                    f"init_mlp_params{args}")[0].reshape(-1)
+    small = _params(init, core.call(init, *args, sigma=sigma, seed=seed + 1),
+                    _param_shapes(*args), f"init_mlp_params{args}")[0].reshape(-1)
     if onp.array_equal(small, W1.reshape(-1)[:small.size]):
-        core.fail(init_mlp_params, f"returned the same first entries of W1 from {what} after "
-                                   f"mx.random.seed({seed}) and from init_mlp_params{args} "
-                                   f"after mx.random.seed({seed + 1}): it sets a seed of its "
-                                   f"own (np.random.seed, npx.random.seed, mx.random.seed) or "
-                                   f"draws from a generator of its own. Draw from MXNet's "
-                                   f"global generator without seeding it: every call then gets "
-                                   f"fresh weights, and the caller's seed makes them "
-                                   f"repeatable")
+        core.fail(init, f"returned the same first entries of W1 from {what} after "
+                        f"mx.random.seed({seed}) and from init_mlp_params{args} after "
+                        f"mx.random.seed({seed + 1}): it sets a seed of its own "
+                        f"(np.random.seed, npx.random.seed, mx.random.seed) or draws from a "
+                        f"generator of its own. Draw from MXNet's global generator without "
+                        f"seeding it: every call then gets fresh weights, and the caller's "
+                        f"seed makes them repeatable")
 
 
 # --------------------------------------------------------------------------- mlp
-
 def _mlp_weights(rng, num_inputs, num_hiddens, num_outputs):
     """Float32 [W1, b1, W2, b2]. Biases of the size of X W1 (for inputs in [0, 1]) make
     about half of the hidden units inactive."""
@@ -486,25 +431,17 @@ def _mlp_weights(rng, num_inputs, num_hiddens, num_outputs):
 
 
 def _mlp_inputs(num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
-    """Images (flattened if `flat`) and params for them; then 2 examples of shape (3, 4),
-    12 -> 7 -> 3, where a fixed 784 fails."""
+    """Images (flattened if `flat`) and params; then X of shape (2, 3, 4), 12 -> 7 -> 3."""
     rng = onp.random.default_rng(seed)
     images = rng.uniform(0, 1, (num_examples, 1, 28, 28)).astype(onp.float32)
-    X = images.reshape(num_examples, -1) if flat else images
-    first = (X, _mlp_weights(rng, NUM_PIXELS, num_hiddens, num_outputs))
-    return [first, (rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32),
-                    _mlp_weights(rng, 12, 7, 3))]
-
-
-def _mlp_words(X, params):
-    W1, b1, W2, b2 = params
-    return f"X of shape {X.shape}, {W1.shape[0]} -> {W1.shape[1]} -> {len(b2)}"
+    first = (images.reshape(num_examples, -1) if flat else images,
+             _mlp_weights(rng, NUM_PIXELS, num_hiddens, num_outputs))
+    return [first, (rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32), _mlp_weights(rng, 12, 7, 3))]
 
 
 def _mlp_tolerance(X, params):
-    """Absolute tolerance for float32 logits: a float32 dot product of n terms is off by
-    about sqrt(n) units in the last place of the sum of the terms' magnitudes (a random
-    walk); we allow 8 times that, through both layers."""
+    """Float32 logits: a dot product of n terms is off by about sqrt(n) units in the last
+    place of the sum of the terms' magnitudes (a random walk); 8 times that, both layers."""
     W1, b1, W2, b2 = params
     hidden = onp.abs(X.reshape(len(X), -1)) @ onp.abs(W1) + onp.abs(b1)
     magnitude = hidden @ onp.abs(W2) + onp.abs(b2)
@@ -521,29 +458,25 @@ def _mlp_logits(X, params):
 def _mlp_mistakes(X, params):
     W1, b1, W2, b2 = params
     X = X.reshape(len(X), -1)
-    hidden = X @ W1 + b1
-    logits = _mlp_logits(X, params)
-    return [
-        (hidden @ W2 + b2, "the hidden layer has no nonlinearity: without relu the two "
-                           "layers collapse into one affine map (see collapse_linear). Use "
-                           "H = relu(X @ W1 + b1)"),
-        (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 "
-                        "must be free to be negative; only the hidden layer has relu"),
-        (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
-        (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
-        (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), O = H @ W2 + b2"),
-        (_sigmoid(hidden) @ W2 + b2, "used sigmoid in the hidden layer: this MLP uses "
-                                     "relu, H = relu(X @ W1 + b1)"),
-        (_tanh(hidden) @ W2 + b2, "used tanh in the hidden layer: this MLP uses "
-                                  "relu, H = relu(X @ W1 + b1)"),
-        (oracles.softmax(logits), "returned probabilities (a softmax of the logits): return "
-                                  "the logits O = H @ W2 + b2; the loss applies the softmax"),
-    ]
+    hidden, logits = X @ W1 + b1, _mlp_logits(X, params)
+    use_relu = "this MLP uses relu, H = relu(X @ W1 + b1)"
+    return [(hidden @ W2 + b2, "the hidden layer has no nonlinearity: without relu the two "
+                               "layers collapse into one affine map (see collapse_linear). Use "
+                               "H = relu(X @ W1 + b1)"),
+            (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 must "
+                            "be free to be negative; only the hidden layer has relu"),
+            (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
+            (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
+            (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), O = H @ W2 + b2"),
+            (_sigmoid(hidden) @ W2 + b2, f"used sigmoid in the hidden layer: {use_relu}"),
+            (_tanh(hidden) @ W2 + b2, f"used tanh in the hidden layer: {use_relu}"),
+            (oracles.softmax(logits), "returned probabilities (a softmax of the logits): "
+                                      "return the logits O = H @ W2 + b2; the loss applies "
+                                      "the softmax")]
 
 
 def _transposed_logits(shape, case):
-    X, params = case.args
-    expected = (len(X), len(params[3]))
+    expected = (len(case.args[0]), len(case.args[1][3]))
     if shape == expected[::-1] != expected:
         return (f"the logits for {case.inputs} have shape {shape}, expected {expected}: they "
                 f"are transposed, one column per example. Keep one row per example, "
@@ -552,27 +485,27 @@ def _transposed_logits(shape, case):
 
 
 def _mlp_raised(mlp, failure, case):
-    """Why mlp raised: it needs 784 inputs (the first call passed), or unflattened images."""
+    """Why mlp raised: it needs 784 inputs (the first call passed), or flattened images."""
     if "not implemented yet" in str(failure):
         return
     X, params = case.args
     error = failure
-    if params[0].shape[0] != NUM_PIXELS:
+    if len(params[0]) != NUM_PIXELS:
         error = core.CheckFailure(
             f"{core.function_name(mlp)}: works for 784 inputs but not for {case.inputs}: "
             f"{str(failure).split(': ', 1)[-1]}. Take the sizes from the parameters, not from "
             f"Fashion-MNIST: flatten with X.reshape(-1, W1.shape[0]), never a fixed 784 (or "
             f"256 hidden units, or 10 outputs)")
     if X.ndim > 2:
-        flat = X.reshape(X.shape[0], -1)
+        flat = X.reshape(len(X), -1)
         try:
             core.call(mlp, *spec.mxnet_arguments((flat, params)))
         except core.CheckFailure:
             raise error from None
-        core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images "
-                       f"of shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X "
-                       f"first, X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a "
-                       f"matrix by a matrix")
+        core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images of "
+                       f"shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X first, "
+                       f"X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a matrix by a "
+                       f"matrix")
     raise error from None
 
 
@@ -580,17 +513,17 @@ def _mlp_raised(mlp, failure, case):
 # for examples of another width than 784.
 mlp_matches = spec.check(spec.Spec(
     name="mlp", inputs=_mlp_inputs, oracle=_mlp_logits, mistakes=_mlp_mistakes,
-    legacy_fix=MXNET_FIX, what="the logits for {inputs}", describe=_mlp_words, context=True,
+    legacy_fix=MXNET_FIX, what="the logits for {inputs}", context=True, raised=_mlp_raised,
+    describe=lambda X, params: (f"X of shape {X.shape}, {params[0].shape[0]} -> "
+                                f"{params[0].shape[1]} -> {len(params[3])}"),
     shape=lambda X, params: (len(X), len(params[3])), shape_mistakes=_transposed_logits,
     shape_hint="one row of logits per example: flatten X to (n, W1.shape[0]) first, "
                "X.reshape(-1, W1.shape[0])",
-    raised=_mlp_raised, compared="O (the logits)", atol=_mlp_tolerance, differentiable=True,
-    passed="relu(X W1 + b1) W2 + b2 for {inputs}, and for X of shape (2, 3, 4), "
-           "12 -> 7 -> 3"))
+    compared="O (the logits)", atol=_mlp_tolerance, differentiable=True,
+    passed="relu(X W1 + b1) W2 + b2 for {inputs}, and for X of shape (2, 3, 4), 12 -> 7 -> 3"))
 
 
 # --------------------------------------------------------------------------- collapse_linear
-
 def _collapse_inputs(num_inputs=5, num_hiddens=3, num_outputs=4, seed=0):
     rng = onp.random.default_rng(seed)
     return tuple(rng.normal(0, 1, shape).astype(onp.float32) for shape in (
@@ -614,8 +547,8 @@ def _collapse_mistakes(W1, b1, W2, b2):
     W = (W1 @ W2).ravel()
     return [(onp.concatenate([(W1 @ W2 + b2).ravel(), b1 @ W2 + b2]),
              "added b2 to W: W = W1 @ W2 holds only the weights"),
-            (onp.concatenate([W, b2]), "b is just b2, which forgot b1 @ W2: the first "
-                                       "layer's bias goes through W2 as well, b = b1 @ W2 + b2"),
+            (onp.concatenate([W, b2]), "b is just b2, which forgot b1 @ W2: the first layer's "
+                                       "bias goes through W2 as well, b = b1 @ W2 + b2"),
             (onp.concatenate([W, b1 @ W2]), "b is just b1 @ W2: add the second layer's bias, "
                                             "b = b1 @ W2 + b2")]
 
@@ -627,14 +560,16 @@ collapse_linear_matches = spec.check(spec.Spec(
     shape=lambda W1, b1, W2, b2: ((len(W1), W2.shape[1]), (W2.shape[1],)),
     shape_hint=("x W maps {0.shape[0]} inputs to {2.shape[1]} outputs: W = W1 @ W2",
                 "one bias per output: b = b1 @ W2 + b2"),
-    describe=lambda W1, b1, W2, b2: f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, "
-                                    f"b2 {b2.shape}",
+    describe=lambda W1, b1, W2, b2: f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}",
     context=True, compared="(W, b), the entries of W then b", atol=_collapse_tolerance,
     hint="W = W1 @ W2 and b = b1 @ W2 + b2: (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)",
     passed="x W + b = (x W1 + b1) W2 + b2 for {inputs}"))
 
 
 # --------------------------------------------------------------------------- train_mlp
+PROBE_HIDDENS = 8   # hidden units of the trainer probe and gates of checks.core
+UPDATE = "param[:] = param - lr * param.grad / batch_size"
+
 
 def _trained_logits(X, params):
     """The logits of the MLP of trained float64 `params` [W1, b1, W2, b2] for the rows of
@@ -653,23 +588,32 @@ def _evaluate(values):
     return float((logits.argmax(axis=1) == y).mean()), loss
 
 
+def _margin(train_mlp, seed):
+    """The trainer probe's margin (``checks.core``) of b2, or None."""
+    return core.probe_margin(train_mlp, lambda params: params[3], seed, num_hiddens=PROBE_HIDDENS)
+
+
+def _why(margin):
+    """What the trainer probe's margin says about train_mlp's update, or ''."""
+    return core.probe_explanation(margin, "b2", UPDATE)
+
+
 def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_size, seed):
     """Run train_mlp on the first `num_examples` training images (all 60,000 if None);
     return (the run described in words, its four finite parameters as float64 arrays)."""
     images, labels = core.fashion_mnist("train", num_examples)
-    n = 60000 if num_examples is None else num_examples
-    setting = (f"train_mlp on {n} training images with num_hiddens={num_hiddens}, "
-               f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
+    setting = (f"train_mlp on {num_examples or 60000} training images with num_hiddens="
+               f"{num_hiddens}, num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
     params = core.call(train_mlp, images, labels, num_hiddens=num_hiddens,
                        num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed)
-    shapes = _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES)
-    values = _params(train_mlp, params, shapes, f"the parameters returned by {setting}",
+    values = _params(train_mlp, params, _param_shapes(NUM_PIXELS, num_hiddens, NUM_CLASSES),
+                     f"the parameters returned by {setting}",
                      hint=f". Build them with init_mlp_params({NUM_PIXELS}, num_hiddens, "
                           f"{NUM_CLASSES}), using the num_hiddens that train_mlp is called with")
     for name, value in zip(PARAM_NAMES, values):
         bad = ~onp.isfinite(value)
         if bad.any():
-            why = _probe_explanation(_probe_margin(train_mlp, seed)) or (
+            why = _why(_margin(train_mlp, seed)) or (
                 " Check the step: param - lr * param.grad / batch_size for a summed loss "
                 "(param - lr * param.grad for a mean loss), with lr > 0 at every step")
             core.fail(train_mlp, f"after {setting}, {name} contains NaN or Inf "
@@ -678,20 +622,26 @@ def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_
     return setting, values
 
 
-UPDATE_IN_PLACE = (" Update every parameter in place, param[:] = param - lr * param.grad / "
-                   "batch_size (`param = ...` only rebinds a name), and return the params "
-                   "you train")
+def _gate_predictions(train_mlp, params, X):
+    """The classes that the params returned by a gate's run of train_mlp predict for X."""
+    values = _params(train_mlp, params, _param_shapes(NUM_PIXELS, PROBE_HIDDENS, NUM_CLASSES),
+                     f"the parameters returned for num_hiddens={PROBE_HIDDENS}")
+    return _trained_logits(X, values).argmax(axis=1)
+
+
+UPDATE_IN_PLACE = (f" Update every parameter in place, {UPDATE} (`param = ...` only rebinds a "
+                   f"name), and return the params you train")
 
 
 def _check_quick_run(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1, lr=0.1,
                      batch_size=100, seed=0):
-    """Ten steps on 1,000 images: finite params of the sizes asked for, and a trained b2
-    (no accuracy yet, but b2 is no longer zero); and the trainer probe (``checks.core``)
-    sees b2 move the right way by no more than a correct trainer moves it."""
+    """Ten steps on 1,000 images: finite params of the sizes asked for, and a trained b2;
+    the trainer probe (``checks.core``) sees b2 move the right way by no more than a
+    correct trainer moves it; and the trainer gates of ``checks.core``."""
     setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
                                       batch_size, seed)
-    margin = _probe_margin(train_mlp, seed)
-    why = _probe_explanation(margin)
+    margin = _margin(train_mlp, seed)
+    why = _why(margin)
     if not values[3].any():
         core.fail(train_mlp, f"after {setting}, b2 is still zero: the output bias was not "
                              f"trained.{why or UPDATE_IN_PLACE}")
@@ -703,17 +653,6 @@ def _check_quick_run(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
         _gate_predictions, train_mlp), seed, num_hiddens=PROBE_HIDDENS)
 
 
-PROBE_HIDDENS = 8   # hidden units of the trainer probe and gates of checks.core
-
-
-def _gate_predictions(train_mlp, params, X):
-    """The classes that the params returned by a gate's run of train_mlp predict for X."""
-    shapes = _param_shapes(NUM_PIXELS, PROBE_HIDDENS, NUM_CLASSES)
-    values = _params(train_mlp, params, shapes, f"the parameters returned for "
-                                                       f"num_hiddens={PROBE_HIDDENS}")
-    return _trained_logits(X, values).argmax(axis=1)
-
-
 def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
                              lr=0.1, batch_size=100, seed=0):
     """A quick run: train_mlp returns finite params of the sizes asked for, and trained them."""
@@ -722,36 +661,14 @@ def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_e
                            f"num_hiddens={num_hiddens}, batch_size={batch_size}")
 
 
-def _probe_margin(train_mlp, seed):
-    """The trainer probe's margin (``checks.core``) of b2, or None."""
-    return core.probe_margin(train_mlp, lambda params: params[3], seed,
-                             num_hiddens=PROBE_HIDDENS)
-
-
-def _probe_explanation(margin):
-    """What the trainer probe's margin says about train_mlp's update, or ''."""
-    return core.probe_explanation(margin, "b2",
-                                  "param[:] = param - lr * param.grad / batch_size")
-
-
 def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=2, lr=0.1,
                        batch_size=256, min_accuracy=0.70, seed=0):
-    """train_mlp trains from scratch: the check measures the returned params' test accuracy.
-
-    The quick run of :func:`train_mlp_uses_arguments` comes first: in a fraction of a
-    second it fails a trainer that returns the wrong sizes, trains nothing, or that the
-    trainer probe sees go uphill or take steps far too large, which the long run would
-    fail too. Then the check calls train_mlp with the first `num_examples` training images
-    (all if None) and other sizes than the defaults, runs the returned MLP on the 10,000
-    test images in float64 and compares its accuracy with `min_accuracy`.
-
-    Why 0.70, measured on the test cells' settings, (60,000 images, 64 hidden units,
-    batch 256) and (30,001 images, 128 hidden units, batch 128), 2 epochs at lr 0.1 each:
-    plain minibatch SGD, the slowest correct trainer, reaches 0.745-0.799 over 14 seeds
-    (its spread is about 0.015, so 0.70 is 3 spreads below its worst run); the reference
-    (momentum and cosine decay) 0.843-0.851; trainers that diverge, go uphill or never
-    update stay near 0.10. Each call costs about 470 minibatch steps.
-    """
+    """The quick run first (it fails in a fraction of a second what the long run would),
+    then the test accuracy of the params train_mlp returns for the first `num_examples`
+    training images (all if None). Why 0.70: on the test cells' settings plain minibatch
+    SGD, the slowest correct trainer, reaches 0.745-0.799 over 14 seeds (spread about
+    0.015); the reference (momentum, cosine decay) 0.843-0.851; trainers that diverge, go
+    uphill or never update stay near 0.10. A call costs about 470 minibatch steps."""
     _check_quick_run(train_mlp, seed=seed)
     setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
                                       batch_size, seed)
@@ -760,15 +677,13 @@ def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=
         core.passed(train_mlp, f"test accuracy {accuracy:.3f} >= {min_accuracy:.2f} after "
                                f"{setting}")
         return
-    observed = (f"after {setting}, the returned parameters reach test accuracy "
-                f"{accuracy:.3f} (mean test cross-entropy {loss:.3g}); a correct trainer "
-                f"reaches at least {min_accuracy:.2f}")
-    if accuracy < 0.2:
-        observed += ", so it is near chance (0.1)"
+    near_chance = ", so it is near chance (0.1)" if accuracy < 0.2 else ""
     # The quick run judged the probe's surest verdicts; "much too small" can remain.
-    why = _probe_explanation(_probe_margin(train_mlp, seed)) or (
+    why = _why(_margin(train_mlp, seed)) or (
         " Check the update rule (param - lr * grad / batch_size, in place), that every "
         "minibatch gets its own backward() of the loss recorded under autograd.record() and "
         "its own update, that every epoch visits all the training examples with their own "
         "labels, and that the loss is the softmax cross-entropy of the logits")
-    core.fail(train_mlp, f"{observed}.{why}")
+    core.fail(train_mlp, f"after {setting}, the returned parameters reach test accuracy "
+                         f"{accuracy:.3f} (mean test cross-entropy {loss:.3g}); a correct "
+                         f"trainer reaches at least {min_accuracy:.2f}{near_chance}.{why}")

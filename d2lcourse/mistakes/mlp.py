@@ -4,27 +4,33 @@ from d2lcourse.mistakes import Alternative, Mistake, editor, ignored_hyperparame
 edit = editor(__name__)
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
-
-INIT_MLP_PARAMS = """
-def draw(sigma, shape):
-    {draw}
-
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):{first}
-    W1 = draw(sigma, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = draw(sigma, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-"""
+TANH_BODY = "E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)"
+SIGMOID_BODY = "S = sigmoid(X)\n    return S * (1 - S)"
+HIDDEN = "X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n    H = relu(X @ W1 + b1)"
+W1_DRAW = "np.random.normal(0, sigma, (num_inputs, num_hiddens))"
+W2_DRAW = "np.random.normal(0, sigma, (num_hiddens, num_outputs))"
 
 
-def init_cell(draw, first=""):
-    """A whole init_mlp_params cell whose weights come from `draw(sigma, shape)` (the body
-    of that function), with `first` lines before the draws."""
-    return INIT_MLP_PARAMS.format(draw=draw, first=first)
+def draws(new):
+    """An edit of init_mlp_params that draws each weight matrix with `new`, a format of
+    its `shape`, e.g. "np.random.uniform(-sigma, sigma, {shape})"."""
+    return edit((W1_DRAW, new.format(shape="(num_inputs, num_hiddens)")),
+                (W2_DRAW, new.format(shape="(num_hiddens, num_outputs)")))
+
+
+def drawn_by(draw, first=""):
+    """An edit of init_mlp_params whose weights come from `draw(sigma, shape)` (the body of
+    that function), with `first` lines before the draws."""
+    return edit(("def init_mlp_params", f"def draw(sigma, shape):\n    {draw}\n\n"
+                                        "def init_mlp_params"),
+                (W1_DRAW, "draw(sigma, (num_inputs, num_hiddens))"),
+                (W2_DRAW, "draw(sigma, (num_hiddens, num_outputs))"),
+                ("    W1 =", f"{first}    W1 ="))
+
+
+def hidden_layer(new):
+    """An edit of mlp whose hidden layer is `new`."""
+    return edit((HIDDEN, f"X.reshape(-1, W1.shape[0])\n    H = {new}"))
 
 
 # The plain-SGD trainer (the reference adds momentum and a cosine decay) that the trainer
@@ -56,39 +62,31 @@ MISTAKES = [
     Mistake("sigmoid_sign", "sigmoid", edit(("(1 + np.exp(-X))", "(1 + np.exp(X))")),
             "computed sigmoid(-x)", also_fails=("sigmoid_grad",)),
     Mistake("tanh_naive_overflow", "tanh",
-            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
-                  "return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))")),
+            edit((TANH_BODY, "return (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))")),
             "overflows to inf", also_fails=("tanh_grad",)),
     Mistake("tanh_one_sided", "tanh",
             edit(("np.exp(-2 * np.abs(X))\n    return np.sign(X) *", "np.exp(-2 * X)\n    return")),
             "overflows to inf", also_fails=("tanh_grad",)),
     Mistake("tanh_half_exponent", "tanh", edit(("np.exp(-2 * np.abs(X))", "np.exp(-np.abs(X))")),
             "computed tanh(x / 2)", also_fails=("tanh_grad",)),
-    Mistake("relu_through_classic_numpy", "relu", '''
-import numpy as onp
-
-def relu(X):
-    return np.array(onp.maximum(X.asnumpy(), 0))
-''', "the result cannot be differentiated", also_fails=("mlp",)),
-    Mistake("tanh_np_tanh", "tanh",
-            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
-                  "return np.tanh(X)")),
-            "uses `np.tanh`"),
+    Mistake("relu_through_classic_numpy", "relu",
+            edit(("def relu", "import numpy as onp\n\ndef relu"),
+                 ("np.maximum(X, 0)", "np.array(onp.maximum(X.asnumpy(), 0))")),
+            "the result cannot be differentiated", also_fails=("mlp",)),
+    Mistake("tanh_np_tanh", "tanh", edit((TANH_BODY, "return np.tanh(X)")), "uses `np.tanh`"),
     Mistake("relu_sign_by_division", "relu",
             edit(("np.maximum(X, 0)", "X * (X / np.abs(X) + 1) / 2")),
             "needs no exp and no division"),
     Mistake("relu_returns_mask", "relu", edit(("np.maximum(X, 0)", "(X > 0).astype(X.dtype)")),
-            "returned the mask x > 0", also_fails=('mlp',)),
+            "returned the mask x > 0", also_fails=("mlp",)),
     Mistake("relu_comparison_not_assignment", "relu",
             edit(("return np.maximum(X, 0)", "Y = X.copy()\n    Y[Y < 0] == 0\n    return Y")),
-            "returned x unchanged", also_fails=('mlp',)),
+            "returned x unchanged", also_fails=("mlp",)),
     Mistake("sigmoid_minus_in_denominator", "sigmoid",
             edit(("(1 + np.exp(-X))", "(1 - np.exp(-X))")),
-            "the denominator is 1 + exp(-x)", also_fails=('sigmoid_grad',)),
-    Mistake("tanh_sigmoid_of_2x", "tanh",
-            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
-                  "return 1 / (1 + np.exp(-2 * X))")),
-            "computed sigmoid(2x)", also_fails=('tanh_grad',)),
+            "the denominator is 1 + exp(-x)", also_fails=("sigmoid_grad",)),
+    Mistake("tanh_sigmoid_of_2x", "tanh", edit((TANH_BODY, "return 1 / (1 + np.exp(-2 * X))")),
+            "computed sigmoid(2x)", also_fails=("tanh_grad",)),
     Mistake("tanh_sign_lost", "tanh", edit(("np.sign(X) * (1 - E)", "(1 - E)")),
             "multiply by np.sign(X)"),
     Mistake("relu_absolute_value", "relu", edit(("np.maximum(X, 0)", "np.abs(X)")),
@@ -97,37 +95,29 @@ def relu(X):
             "returned x unchanged", also_fails=("mlp", TRAIN)),
     Mistake("sigmoid_is_tanh", "sigmoid", edit(("1 / (1 + np.exp(-X))", "np.tanh(X)")),
             "computed tanh(x)", also_fails=("sigmoid_grad",)),
-    Mistake("tanh_is_sigmoid", "tanh",
-            edit(("E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)",
-                  "return 1 / (1 + np.exp(-X))")),
+    Mistake("tanh_is_sigmoid", "tanh", edit((TANH_BODY, "return 1 / (1 + np.exp(-X))")),
             "computed sigmoid(x), not tanh(x)", also_fails=("tanh_grad",)),
     # ---------------------------------------------------------------- derivatives
     Mistake("relu_grad_returns_relu", "relu_grad",
             edit(("(X > 0).astype(X.dtype)", "np.maximum(X, 0)")),
             "returned relu(x) = max(x, 0) itself"),
     # Deny by default: a global array, which any cell could change, read by the function.
-    Mistake("relu_grad_global_slopes", "relu_grad", '''
-SLOPES = np.array([0.0, 1.0])
-
-def relu_grad(X):
-    return SLOPES[(X > 0).astype("int32")].astype(X.dtype)
-''', "reads the global `SLOPES`, bound by `SLOPES = np.array([0.0, 1.0])`"),
+    Mistake("relu_grad_global_slopes", "relu_grad",
+            edit(("def relu_grad", "SLOPES = np.array([0.0, 1.0])\n\ndef relu_grad"),
+                 ("(X > 0).astype(X.dtype)", 'SLOPES[(X > 0).astype("int32")].astype(X.dtype)')),
+            "reads the global `SLOPES`, bound by `SLOPES = np.array([0.0, 1.0])`"),
     Mistake("relu_grad_bool", "relu_grad", edit(("(X > 0).astype(X.dtype)", "X > 0")),
             "bool array"),
-    Mistake("relu_grad_autograd", "relu_grad", '''
-def relu_grad(X):
-    X = X.copy()
-    X.attach_grad()
-    with autograd.record():
-        y = np.maximum(X, 0)
-    y.backward()
-    return X.grad
-''', "which this exercise forbids"),
+    Mistake("relu_grad_autograd", "relu_grad", edit(("return (X > 0).astype(X.dtype)",
+                                                     "X = X.copy()\n    X.attach_grad()\n"
+                                                     "    with autograd.record():\n"
+                                                     "        y = np.maximum(X, 0)\n"
+                                                     "    y.backward()\n    return X.grad")),
+            "which this exercise forbids"),
     Mistake("sigmoid_grad_returns_sigmoid", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return sigmoid(X)")),
+            edit((SIGMOID_BODY, "return sigmoid(X)")),
             "returned sigmoid(x) itself"),
-    Mistake("sigmoid_grad_of_x", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return X * (1 - X)")),
+    Mistake("sigmoid_grad_of_x", "sigmoid_grad", edit((SIGMOID_BODY, "return X * (1 - X)")),
             "computed x (1 - x)"),
     Mistake("tanh_grad_one_minus_x_squared", "tanh_grad", edit(("tanh(X)", "X")),
             "computed 1 - x^2"),
@@ -141,16 +131,13 @@ def relu_grad(X):
     Mistake("relu_grad_sign", "relu_grad", edit(("(X > 0).astype(X.dtype)", "np.sign(X)")),
             "returned sign(x)"),
     Mistake("sigmoid_grad_wrong_sign", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)",
-                  "s = sigmoid(X)\n    return s * (s - 1)")),
+            edit((SIGMOID_BODY, "s = sigmoid(X)\n    return s * (s - 1)")),
             "sigmoid is increasing, its slope is positive"),
     Mistake("sigmoid_grad_one_minus_s", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)", "return 1 - sigmoid(X)")),
+            edit((SIGMOID_BODY, "return 1 - sigmoid(X)")),
             "multiply by sigmoid(x)"),
     Mistake("sigmoid_grad_plus", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)",
-                  "s = sigmoid(X)\n    return s * (1 + s)")),
-            "computed s (1 + s)"),
+            edit((SIGMOID_BODY, "s = sigmoid(X)\n    return s * (1 + s)")), "computed s (1 + s)"),
     Mistake("tanh_grad_returns_tanh", "tanh_grad", edit(("1 - tanh(X) ** 2", "tanh(X)")),
             "returned tanh(x) itself"),
     Mistake("tanh_grad_plus", "tanh_grad", edit(("1 - tanh(X)", "1 + tanh(X)")),
@@ -160,172 +147,93 @@ def relu_grad(X):
     Mistake("tanh_grad_times_two", "tanh_grad", edit(("**", "*")),
             "entries are wrong; worst at index"),
     Mistake("sigmoid_grad_unstable_quotient", "sigmoid_grad",
-            edit(("S = sigmoid(X)\n    return S * (1 - S)",
-                  "E = np.exp(-X)\n    return E / (1 + E) ** 2")),
+            edit((SIGMOID_BODY, "E = np.exp(-X)\n    return E / (1 + E) ** 2")),
             "returned NaN for x = -100"),
     Mistake("tanh_grad_naive_tanh", "tanh_grad",
             edit(("return 1 - tanh(X)",
                   "T = (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X))\n    return 1 - T")),
             "exp(x) overflows to inf for x > 88.7"),
-    Mistake("tanh_grad_quotient_rule", "tanh_grad", '''
-def tanh_grad(X):
-    # d/dx (e^x - e^-x) / (e^x + e^-x), by the quotient rule
-    P, M = np.exp(X) + np.exp(-X), np.exp(X) - np.exp(-X)
-    return (P * P - M * M) / (P * P)
-''', "entries are not finite"),
+    Mistake("tanh_grad_quotient_rule", "tanh_grad",
+            edit(("return 1 - tanh(X) ** 2",
+                  "# d/dx (e^x - e^-x) / (e^x + e^-x), by the quotient rule\n"
+                  "    P, M = np.exp(X) + np.exp(-X), np.exp(X) - np.exp(-X)\n"
+                  "    return (P * P - M * M) / (P * P)")),
+            "entries are not finite"),
     # ---------------------------------------------------------------- init_mlp_params
     Mistake("init_random_biases", "init_mlp_params",
             edit(("np.zeros(num_hiddens)", "np.random.normal(0, sigma, num_hiddens)"),
                  ("np.zeros(num_outputs)", "np.random.normal(0, sigma, num_outputs)")),
             "biases start at zero"),
-    Mistake("init_sigma_ignored", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.normal(0, 0.01, (num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.normal(0, 0.01, (num_hiddens, num_outputs))")),
+    Mistake("init_sigma_ignored", "init_mlp_params", draws("np.random.normal(0, 0.01, {shape})"),
             "it looks like the default 0.01"),
     Mistake("init_variance_as_scale", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.normal(0, sigma ** 2, (num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.normal(0, sigma ** 2, (num_hiddens, num_outputs))")),
-            "not the variance"),
+            draws("np.random.normal(0, sigma ** 2, {shape})"), "not the variance"),
     Mistake("init_transposed_weights", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.normal(0, sigma, (num_hiddens, num_inputs))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.normal(0, sigma, (num_outputs, num_hiddens))")),
+            edit(("(num_inputs, num_hiddens))", "(num_hiddens, num_inputs))"),
+                 ("(num_hiddens, num_outputs))", "(num_outputs, num_hiddens))")),
             "it is transposed", also_fails=(TRAIN,)),
     Mistake("init_no_attach_grad", "init_mlp_params",
-            edit(("params = [W1, b1, W2, b2]\n"
-                  "    for param in params:\n"
-                  "        param.attach_grad()\n"
-                  "    return params",
-                  "return [W1, b1, W2, b2]")),
+            edit(("params = [W1, b1, W2, b2]\n    for param in params:\n"
+                  "        param.attach_grad()\n    return params", "return [W1, b1, W2, b2]")),
             "has no gradient attached", also_fails=(TRAIN,)),
     Mistake("init_bias_row", "init_mlp_params",
             edit(("np.zeros(num_hiddens)", "np.zeros((1, num_hiddens))"),
                  ("np.zeros(num_outputs)", "np.zeros((1, num_outputs))")),
             "a bias is a vector"),
-    Mistake("init_zero_weights", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.zeros((num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.zeros((num_hiddens, num_outputs))")),
+    Mistake("init_zero_weights", "init_mlp_params", draws("np.zeros({shape})"),
             "weights must be random"),
     Mistake("init_returns_layer_pairs", "init_mlp_params",
-            edit(("params = [W1, b1, W2, b2]\n"
-                  "    for param in params:",
+            edit(("params = [W1, b1, W2, b2]\n    for param in params:",
                   "for param in [W1, b1, W2, b2]:"),
-                 ("return params",
-                  "return [(W1, b1), (W2, b2)]")),
+                 ("return params", "return [(W1, b1), (W2, b2)]")),
             "expected the list [W1, b1, W2, b2]"),
-    Mistake("init_standard_normal", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.normal(size=(num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.normal(size=(num_hiddens, num_outputs))")),
+    Mistake("init_standard_normal", "init_mlp_params", draws("np.random.normal(size={shape})"),
             "it looks like 1"),
-    Mistake("init_uniform", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.uniform(-sigma, sigma, (num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.uniform(-sigma, sigma, (num_hiddens, num_outputs))")),
+    Mistake("init_uniform", "init_mlp_params", draws("np.random.uniform(-sigma, sigma, {shape})"),
             "that of a uniform draw"),
-    Mistake("init_mean_sigma", "init_mlp_params",
-            edit(("np.random.normal(0, sigma, (num_inputs, num_hiddens))",
-                  "np.random.normal(sigma, sigma, (num_inputs, num_hiddens))"),
-                 ("np.random.normal(0, sigma, (num_hiddens, num_outputs))",
-                  "np.random.normal(sigma, sigma, (num_hiddens, num_outputs))")),
+    Mistake("init_mean_sigma", "init_mlp_params", draws("np.random.normal(sigma, sigma, {shape})"),
             "has mean"),
-    Mistake("init_uniform_same_variance", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, (num_inputs, num_hiddens))
-    b1 = np.zeros(num_hiddens)
-    W2 = np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, (num_hiddens, num_outputs))
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "are not distributed as N(0, sigma^2)"),
-    Mistake("init_reseeds", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    npx.random.seed(0)
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-    npx.random.seed(0)
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-    b1 = np.zeros(num_hiddens)
-    b2 = np.zeros(num_outputs)
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "reset between the draws"),
-    Mistake("init_clipped_at_three_sigma", "init_mlp_params", init_cell(
+    Mistake("init_uniform_same_variance", "init_mlp_params",
+            draws("np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, {shape})"),
+            "are not distributed as N(0, sigma^2)"),
+    Mistake("init_reseeds", "init_mlp_params",
+            drawn_by("npx.random.seed(0)\n    return np.random.normal(0, sigma, shape)"),
+            "reset between the draws"),
+    Mistake("init_clipped_at_three_sigma", "init_mlp_params", drawn_by(
         "return np.clip(np.random.normal(0, sigma, shape), -3 * sigma, 3 * sigma)"),
             "the tails of the distribution are cut"),
-    Mistake("init_redraws_large_weights", "init_mlp_params", init_cell(
+    Mistake("init_redraws_large_weights", "init_mlp_params", drawn_by(
         "W = np.random.normal(0, sigma, shape)\n"
         "    return np.where(np.abs(W) > 2.5 * sigma, np.random.normal(0, sigma, shape), W)"),
             "W1 has standard deviation"),
-    Mistake("init_seeds_once", "init_mlp_params", init_cell(
-        "return np.random.normal(0, sigma, shape)", first="\n    npx.random.seed(42)"),
+    Mistake("init_seeds_once", "init_mlp_params", drawn_by(
+        "return np.random.normal(0, sigma, shape)", first="    npx.random.seed(42)\n"),
             "returned the same first entries of W1"),
-    Mistake("init_laplace_same_variance", "init_mlp_params", init_cell(
+    Mistake("init_laplace_same_variance", "init_mlp_params", drawn_by(
         "# Laplace draws of variance sigma^2: two exponentials of mean sigma / sqrt(2)\n"
         "    return (np.random.exponential(sigma / 2 ** 0.5, shape)\n"
         "            - np.random.exponential(sigma / 2 ** 0.5, shape))"),
             "are not distributed as N(0, sigma^2)"),
     # ---------------------------------------------------------------- mlp
-    Mistake("mlp_no_relu", "mlp",
-            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
-                  "    H = relu(X @ W1 + b1)",
-                  "X.reshape(-1, W1.shape[0])\n"
-                  "    H = X @ W1 + b1")),
-            "no nonlinearity"),
+    Mistake("mlp_no_relu", "mlp", hidden_layer("X @ W1 + b1"), "no nonlinearity"),
     Mistake("mlp_no_flatten", "mlp",
             edit(("    X = X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n", "")),
             "Flatten X first", also_fails=(TRAIN,)),
     Mistake("mlp_relu_on_output", "mlp", edit(("H @ W2 + b2", "relu(H @ W2 + b2)")),
             "applied relu to the output too", also_fails=(TRAIN,)),
-    Mistake("mlp_softmax_output", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    O = relu(X @ W1 + b1) @ W2 + b2
-    E = np.exp(O - O.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1, keepdims=True)
-''', "returned probabilities"),
-    Mistake("mlp_no_hidden_bias", "mlp",
-            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
-                  "    H = relu(X @ W1 + b1)",
-                  "X.reshape(-1, W1.shape[0])\n"
-                  "    H = relu(X @ W1)")),
-            "forgot the hidden bias b1"),
-    Mistake("mlp_no_output_bias", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    return relu(X @ W1 + b1) @ W2
-''', "forgot the output bias b2"),
-    Mistake("mlp_no_biases", "mlp", '''
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    return relu(X @ W1) @ W2
-''', "forgot both biases"),
-    Mistake("mlp_sigmoid_hidden", "mlp",
-            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
-                  "    H = relu(X @ W1 + b1)",
-                  "X.reshape(-1, W1.shape[0])\n"
-                  "    H = sigmoid(X @ W1 + b1)")),
+    Mistake("mlp_softmax_output", "mlp",
+            edit(("return H @ W2 + b2", "O = H @ W2 + b2\n"
+                                        "    E = np.exp(O - O.max(axis=1, keepdims=True))\n"
+                                        "    return E / E.sum(axis=1, keepdims=True)")),
+            "returned probabilities"),
+    Mistake("mlp_no_hidden_bias", "mlp", hidden_layer("relu(X @ W1)"), "forgot the hidden bias b1"),
+    Mistake("mlp_no_output_bias", "mlp", edit(("H @ W2 + b2", "H @ W2")),
+            "forgot the output bias b2"),
+    Mistake("mlp_no_biases", "mlp", edit(("X @ W1 + b1", "X @ W1"), ("H @ W2 + b2", "H @ W2")),
+            "forgot both biases"),
+    Mistake("mlp_sigmoid_hidden", "mlp", hidden_layer("sigmoid(X @ W1 + b1)"),
             "used sigmoid in the hidden layer"),
-    Mistake("mlp_tanh_hidden", "mlp",
-            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n"
-                  "    H = relu(X @ W1 + b1)",
-                  "X.reshape(-1, W1.shape[0])\n"
-                  "    H = tanh(X @ W1 + b1)")),
+    Mistake("mlp_tanh_hidden", "mlp", hidden_layer("tanh(X @ W1 + b1)"),
             "used tanh in the hidden layer"),
     Mistake("mlp_transposed_logits", "mlp", edit(("H @ W2 + b2", "(H @ W2 + b2).T")),
             "they are transposed"),
@@ -410,33 +318,20 @@ def mlp(X, params):
     Mistake("tanh_grad_overwrites_X", "tanh_grad",
             edit(("return 1 - tanh(X)", "X[:] = tanh(X)\n    return 1 - X")),
             "changed its argument X in place"),
-    Mistake("mlp_reuses_its_output", "mlp", '''
-_outputs = {}
-
-def mlp(X, params):
-    W1, b1, W2, b2 = params
-    X = X.reshape(-1, W1.shape[0])
-    H = relu(X @ W1 + b1)
-    shape = (X.shape[0], W2.shape[1])
-    O = _outputs.setdefault(shape, np.zeros(shape))
-    O[:] = H @ W2 + b2
-    return O
-''', "returned an array that its next call overwrites", also_fails=(TRAIN,)),
-    Mistake("init_mlp_params_float16", "init_mlp_params", '''
-def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
-    W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens)).astype("float16")
-    b1 = np.zeros(num_hiddens, dtype="float16")
-    W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs)).astype("float16")
-    b2 = np.zeros(num_outputs, dtype="float16")
-    params = [W1, b1, W2, b2]
-    for param in params:
-        param.attach_grad()
-    return params
-''', "has dtype float16", also_fails=(TRAIN,)),
+    Mistake("mlp_reuses_its_output", "mlp",
+            edit(("def mlp", "_outputs = {}\n\ndef mlp"),
+                 ("return H @ W2 + b2", "shape = (X.shape[0], W2.shape[1])\n"
+                                        "    O = _outputs.setdefault(shape, np.zeros(shape))\n"
+                                        "    O[:] = H @ W2 + b2\n    return O")),
+            "returned an array that its next call overwrites", also_fails=(TRAIN,)),
+    Mistake("init_mlp_params_float16", "init_mlp_params",
+            edit(("params = [W1, b1, W2, b2]",
+                  'params = [p.astype("float16") for p in (W1, b1, W2, b2)]')),
+            "has dtype float16", also_fails=(TRAIN,)),
     # ---------------------------------------------------------------- finite results, checked
     # by the engine for every graded function (checks.properties.non_finite): the shapes
     # test compares no weight, and passed these before
-    Mistake("init_quantiles_from_zero", "init_mlp_params", init_cell(
+    Mistake("init_quantiles_from_zero", "init_mlp_params", drawn_by(
         "# exact normal quantiles at 0, 1/n, ..., (n-1)/n, in a random order\n"
         "    n = math.prod(shape)\n"
         "    z = 2 ** 0.5 * npx.erfinv(2 * np.arange(n) / n - 1)\n"
@@ -452,36 +347,27 @@ ALTERNATIVES = [
                 edit(("return 1 / (1 + np.exp(-X))",
                       "E = np.exp(-np.abs(X))          # <= 1, never overflows\n"
                       "    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))"))),
-    Alternative("tanh_via_stable_sigmoid", "tanh", '''
-def stable_sigmoid(X):
-    E = np.exp(-np.abs(X))
-    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
-
-def tanh(X):
-    return 2 * stable_sigmoid(2 * X) - 1
-'''),
-    Alternative("tanh_expm1", "tanh", '''
-def tanh(X):
-    M = np.expm1(-2 * np.abs(X))    # exp(-2|x|) - 1, exact near 0
-    return -np.sign(X) * M / (2 + M)
-'''),
+    Alternative("tanh_via_stable_sigmoid", "tanh", edit(
+        ("def tanh", "def stable_sigmoid(X):\n    E = np.exp(-np.abs(X))\n"
+                     "    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))\n\ndef tanh"),
+        (TANH_BODY, "return 2 * stable_sigmoid(2 * X) - 1"))),
+    Alternative("tanh_expm1", "tanh", edit((TANH_BODY,
+                                            "M = np.expm1(-2 * np.abs(X))    # exp(-2|x|) - 1, "
+                                            "exact near 0\n    return -np.sign(X) * M / (2 + M)"))),
     Alternative("relu_grad_at_zero_one", "relu_grad",
                 edit(("(X > 0).astype(X.dtype)", "(X >= 0).astype(X.dtype)"))),
     Alternative("relu_grad_where", "relu_grad",
                 edit(("(X > 0).astype(X.dtype)", "np.where(X > 0, 1.0, 0.0)"))),
-    Alternative("sigmoid_grad_exp", "sigmoid_grad", '''
-def sigmoid_grad(X):
-    E = np.exp(-np.abs(X))           # sigmoid'(x) = e^-|x| / (1 + e^-|x|)^2, even in x
-    return E / (1 + E) ** 2
-'''),
+    Alternative("sigmoid_grad_exp", "sigmoid_grad",
+                edit((SIGMOID_BODY, "E = np.exp(-np.abs(X))           # sigmoid'(x) = e^-|x| / "
+                                    "(1 + e^-|x|)^2, even in x\n    return E / (1 + E) ** 2"))),
     Alternative("tanh_grad_via_sigmoid_grad", "tanh_grad",
                 edit(("return 1 - tanh(X) ** 2",
                       "S = 1 / (1 + np.exp(-2 * X))     # tanh(x) = 2 sigmoid(2x) - 1\n"
                       "    return 4 * S * (1 - S)"))),
-    Alternative("tanh_grad_cosh", "tanh_grad", '''
-def tanh_grad(X):
-    return 4 / (np.exp(X) + np.exp(-X)) ** 2     # 1 / cosh(x)^2; 4 / inf = 0 for large |x|
-'''),
+    Alternative("tanh_grad_cosh", "tanh_grad", edit((
+        "1 - tanh(X) ** 2",
+        "4 / (np.exp(X) + np.exp(-X)) ** 2     # 1 / cosh(x)^2; 4 / inf = 0 for large |x|"))),
     Alternative("init_comprehension", "init_mlp_params", '''
 def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
@@ -492,7 +378,7 @@ def init_mlp_params(num_inputs, num_hiddens, num_outputs, sigma=0.01):
     return params
 '''),
     Alternative("init_scaled_standard_normal", "init_mlp_params",
-                init_cell("return sigma * np.random.randn(*shape)")),
+                drawn_by("return sigma * np.random.randn(*shape)")),
     Alternative("mlp_inline", "mlp", '''
 def mlp(X, params):
     W1, b1, W2, b2 = params
@@ -510,23 +396,14 @@ def mlp(X, params):
                       "            loss.backward()",
                       "l = loss_fn(mlp(X, params), y)\n"
                       "            l.backward()"),
-                     ("/ batch_size",
-                      "/ X.shape[0]"), base=TRAINER)),
-    Alternative("train_index_slicing_mean_loss", TRAIN, '''
-def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_size=256):
-    n = X_train.shape[0]
-    params = init_mlp_params(784, num_hiddens, 10)
-    for epoch in range(num_epochs):
-        order = np.arange(n)
-        np.random.shuffle(order)
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            X, y = X_train[batch], y_train[batch]
-            with autograd.record():
-                loss = softmax_cross_entropy(mlp(X, params), y).mean()
-            loss.backward()
-            for param in params:
-                param -= lr * param.grad
-    return params
-'''),
+                     ("/ batch_size", "/ X.shape[0]"), base=TRAINER)),
+    Alternative("train_index_slicing_mean_loss", TRAIN, edit(
+        ("    params =", "    n = X_train.shape[0]\n    params ="),
+        ("for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):",
+         "order = np.arange(n)\n        np.random.shuffle(order)\n"
+         "        for start in range(0, n, batch_size):\n"
+         "            batch = order[start:start + batch_size]\n"
+         "            X, y = X_train[batch], y_train[batch]"),
+        (".sum()", ".mean()"), ("param[:] = param - lr * param.grad / batch_size",
+                                "param -= lr * param.grad"), base=TRAINER)),
 ]
