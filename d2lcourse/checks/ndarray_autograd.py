@@ -1,14 +1,10 @@
-"""Checks of assignment 01, DeepNumpy and calculus (``ndarray_autograd.ipynb``).
+"""Checks of assignment 01, DeepNumpy and calculus (``ndarray_autograd.ipynb``): specs
+(:mod:`checks.spec`), whose oracles (:func:`core.oracle`) compute what a graded function
+and its typical mistakes return, and 01's words where a result is wrong.
 
-Test cells call them as ``check.<name>(<graded function>, **params)``. Every check is a
-spec (:mod:`checks.spec`): the inputs as data, the oracles (:func:`core.oracle`, whose code
-the student package leaves out) of what a graded function and its typical mistakes
-(forward difference, ``2 A x`` for a non-symmetric ``A``, a transposed Jacobian, ...)
-return, and 01's words where a result is wrong.
-
-The functions handed to the student's ``numerical_derivative`` and ``autograd_grad``
-(``cube``, ``softplus``, ``sum_of_cubes``, ...) are defined in :mod:`checks.problems`,
-which the sandboxed autograder imports them from by name, and named here for test cells.
+The functions handed to ``numerical_derivative`` and ``autograd_grad`` (``cube``,
+``sum_of_cubes``, ...) live in :mod:`checks.problems`, which the sandbox imports them
+from by name; test cells name them here, ``check.cube``.
 """
 import dataclasses
 import functools
@@ -26,7 +22,7 @@ LEGACY_FIX = ("convert it with .as_np_ndarray() (autograd.grad returns legacy ar
               "DeepNumpy mode)")
 FLOAT_FIX = ("A derivative is a real number: convert it with .astype(x.dtype), or build it "
              "from floats, e.g. np.where(condition, 1.0, 0.0)")
-# 01's specs: results in 01's words; a hand-derived function may not use autograd.
+# 01's specs say 01's words of a legacy or integer result; a hand-derived one has no autograd.
 Spec = functools.partial(spec.Spec, legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
 HandDerived = functools.partial(Spec, forbidden=core.HAND_DERIVED)
 
@@ -40,51 +36,45 @@ def _no_mistakes(*args):
     return []
 
 
-SINGLE_NUMBER = "a derivative at a Python float x is a single number, like x itself"
-
-
 def number(what):
     """A spec's result: a Python number, or a float array of shape () (`what` is formatted
     with the call's arguments)."""
     def unpack(function, value, case):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return onp.float64(value)
-        core.expect_float_array(function, value, what.format(*case.args), shape=(),
-                                hint=SINGLE_NUMBER, legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+        core.expect_float_array(function, value, what.format(*case.args), shape=(), hint=(
+            "a derivative at a Python float x is a single number, like x itself"),
+            legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
         return core.to_numpy(value)
     return unpack
 
 
 def one_number_instead(position, name):
-    """A shape rule: the gradient with respect to argument `position`, called `name`, came
-    back as one number."""
+    """A shape rule: the gradient with respect to argument `position`, `name`, came back as
+    one number."""
     def rule(shape, case):
         want = case.args[position].shape
         if math.prod(shape) == 1 and shape != want:
-            return (f"returned a single number, expected an array of shape {want}: the "
-                    f"gradient of a scalar function of {name} has one entry per entry of "
-                    f"{name}")
+            return (f"returned a single number, expected an array of shape {want}: the gradient "
+                    f"of a scalar function of {name} has one entry per entry of {name}")
         return None
     return rule
 
 
-# --------------------------------------------------------------------------- test functions
-# The functions handed to the student's code live in checks.problems, which the sandbox
-# sees; their values and derivatives in float64 classic NumPy are oracles.
+# --------------------------------------------------------------------------- oracles
+# The values and derivatives of checks.problems, and what the hand-derived functions return.
 
 @core.oracle
 def _value(f, x):
     """f(x) for an elementwise function f of checks.problems."""
-    return {"cube": lambda v: v ** 3,
-            "softplus": lambda v: onp.logaddexp(0.0, v),
+    return {"cube": lambda v: v ** 3, "softplus": lambda v: onp.logaddexp(0.0, v),
             "wave": lambda v: onp.sin(3 * v) + v ** 2 / 2}[f.__name__](x)
 
 
 @core.oracle
 def _derivative(f, x):
     """f'(x) for an elementwise function f of checks.problems."""
-    return {"cube": lambda v: 3 * v ** 2,
-            "softplus": lambda v: 1 / (1 + onp.exp(-v)),
+    return {"cube": lambda v: 3 * v ** 2, "softplus": lambda v: 1 / (1 + onp.exp(-v)),
             "wave": lambda v: 3 * onp.cos(3 * v) + v}[f.__name__](x)
 
 
@@ -98,6 +88,23 @@ def _gradient(f, x):
             "tanh_energy": lambda V: 2 * onp.tanh(V) * (1 - onp.tanh(V) ** 2),
             "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V,
             }[f.__name__](x)
+
+
+@core.oracle
+def _answer(name, *args):
+    """What the hand-derived function `name` returns for `args`."""
+    return {"grad_f": lambda x: 6 * x - 4,                      # f(x) = 3x^2 - 4x
+            "grad_abs": onp.sign,                                # where x != 0
+            "grad_norm_sq": lambda x: 2 * x,
+            "grad_quadratic_form": lambda A, x: (A + A.T) @ x,   # of x^T A x
+            "jacobian_linear": lambda A, x: A,                   # of y = A x
+            "grad_z_w": lambda x, w, y: 2 * (x @ w - y) * x,     # of (<x, w> - y)^2
+            }[name](*args)
+
+
+def answer(name):
+    """The oracle of hand-derived function `name`."""
+    return functools.partial(_answer, name)
 
 
 # --------------------------------------------------------------------------- regions
@@ -118,12 +125,6 @@ INDEX_GUESSES = (":", "0", "1", "2", "3", "1:", "2:", "1:3", "1:2", "1:4", "2:3"
 EXTRA_REGION_SHAPES = ((2, 3), (3, 8))
 
 
-def _index(text):
-    if ":" not in text:
-        return int(text)
-    return slice(*(int(part) if part else None for part in text.split(":")))
-
-
 @core.oracle
 def _regions(X):
     """The five regions of REGIONS of the matrix X."""
@@ -132,16 +133,18 @@ def _regions(X):
 
 @core.oracle
 def _region_entries(X):
-    """The entries of the five regions, one vector."""
     return onp.concatenate([region.ravel() for region in _regions(X)])
 
 
 def _guess_region(X, got):
     """The expression X[r, c] whose value `got` equals (X has distinct entries), or None."""
+    def index(text):
+        return slice(*(int(p) if p else None for p in text.split(":"))) if ":" in text \
+            else int(text)
     for rows in INDEX_GUESSES:
         for columns in INDEX_GUESSES:
             try:
-                value = X[_index(rows), _index(columns)]
+                value = X[index(rows), index(columns)]
             except IndexError:
                 continue
             if value.shape == got.shape and onp.array_equal(value, got):
@@ -152,13 +155,8 @@ def _guess_region(X, got):
     return None
 
 
-def _region_inputs(shape=(4, 5), seed=0):
-    """X of the cell's shape and of each of EXTRA_REGION_SHAPES."""
-    return [(_normal(size, seed),) for size in (tuple(shape),) + EXTRA_REGION_SHAPES]
-
-
 def _unpack_regions(regions, value, case):
-    """The five regions returned, as arrays (a Python float for the element too)."""
+    """The five regions returned, one vector (a Python float for the element too)."""
     if not isinstance(value, (tuple, list)) or len(value) != len(REGIONS):
         length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
         core.fail(regions, f"returned {core.type_name(value)}{length}, expected a tuple of "
@@ -182,20 +180,21 @@ def _explain_regions(regions, got, case, value):
     X = case.args[0].astype(onp.float64)
     for position, (meaning, want, item) in enumerate(zip(REGIONS, _regions(X), value), 1):
         item = core.to_numpy(item)
-        if item.shape == want.shape and onp.array_equal(item, want):
-            continue
-        guess = _guess_region(X, item)
-        found = (f"you returned {guess} (shape {item.shape})" if guess else
-                 f"you returned an array of shape {item.shape} that is not that region")
-        core.fail(regions, f"for X of shape {X.shape}, item {position} should be {meaning}, "
-                           f"of shape {want.shape}; {found}. Remember: an integer index "
-                           f"drops its axis, a:b includes a and excludes b, and ::k takes "
-                           f"every k-th entry")
+        if item.shape != want.shape or not onp.array_equal(item, want):
+            guess = _guess_region(X, item)
+            found = (f"you returned {guess} (shape {item.shape})" if guess else
+                     f"you returned an array of shape {item.shape} that is not that region")
+            core.fail(regions, f"for X of shape {X.shape}, item {position} should be "
+                               f"{meaning}, of shape {want.shape}; {found}. Remember: an "
+                               f"integer index drops its axis, a:b includes a and excludes "
+                               f"b, and ::k takes every k-th entry")
 
 
 # regions(X) returns the five regions of REGIONS, for X of the cell's shape and others.
 regions_match = spec.check(spec.Spec(
-    name="regions", inputs=_region_inputs, oracle=_region_entries, mistakes=_no_mistakes,
+    name="regions", oracle=_region_entries, mistakes=_no_mistakes,
+    inputs=lambda shape=(4, 5), seed=0: [(_normal(size, seed),) for size in
+                                         (tuple(shape),) + EXTRA_REGION_SHAPES],
     result=_unpack_regions, wrong=_explain_regions, rtol=0.0, atol=0.0,
     passed=lambda shape, seed: "all five regions of matrices of shapes " + ", ".join(
         f"{rows}x{columns}" for rows, columns in (tuple(shape),) + EXTRA_REGION_SHAPES)))
@@ -218,37 +217,32 @@ def _central_difference(f, x, h=STEP):
 
 @core.oracle
 def _difference_mistakes(f, x, h=STEP):
-    """(value, message) of the usual wrong difference quotients of f at x with step h."""
+    plus, minus, at = _value(f, x + h), _value(f, x - h), _value(f, x)
     return [
-        ((_value(f, x + h) - _value(f, x)) / h,
-         "this is the forward difference (f(x + h) - f(x)) / h, whose error shrinks "
-         "only like h: use the central difference (f(x + h) - f(x - h)) / (2h), whose "
-         "error shrinks like h^2"),
-        ((_value(f, x) - _value(f, x - h)) / h,
-         "this is the backward difference (f(x) - f(x - h)) / h, whose error shrinks "
-         "only like h: use the central difference (f(x + h) - f(x - h)) / (2h)"),
-        ((_value(f, x + h) - _value(f, x - h)) / h,
-         "divides by h instead of 2h: the two points x - h and x + h are 2h apart"),
-        ((_value(f, x + h) - _value(f, x - h)) / 2 * h,
-         "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies by h: write / (2 * h)"),
-        (_value(f, x + h) - _value(f, x - h) / (2 * h),
-         "computes f(x + h) - f(x - h) / (2 * h), which divides only f(x - h): put the "
-         "difference in parentheses"),
-        ((_value(f, x + 1e-4) - _value(f, x - 1e-4)) / 2e-4,
-         f"ignores the argument h={h:g} and always uses 1e-4: use the h it is called with"),
+        ((plus - at) / h, "this is the forward difference (f(x + h) - f(x)) / h, whose error "
+                          "shrinks only like h: use the central difference (f(x + h) - "
+                          "f(x - h)) / (2h), whose error shrinks like h^2"),
+        ((at - minus) / h, "this is the backward difference (f(x) - f(x - h)) / h, whose "
+                           "error shrinks only like h: use the central difference "
+                           "(f(x + h) - f(x - h)) / (2h)"),
+        ((plus - minus) / h, "divides by h instead of 2h: the two points x - h and x + h "
+                             "are 2h apart"),
+        ((plus - minus) / 2 * h, "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies "
+                                 "by h: write / (2 * h)"),
+        (plus - minus / (2 * h), "computes f(x + h) - f(x - h) / (2 * h), which divides only "
+                                 "f(x - h): put the difference in parentheses"),
+        (_central_difference(f, x, 1e-4), f"ignores the argument h={h:g} and always uses "
+                                          f"1e-4: use the h it is called with"),
     ]
 
 
 def _difference_tolerance(f, x, h=STEP):
-    """How far a float32 central difference may be from the exact one, elementwise.
-
-    In float32, f(x +- h) carry rounding errors of a few units in the last place, and
-    so does x + h itself: both are divided by 2h. Cube's at x = 0 is exact (TINY_STEPS).
-    """
+    """How far a float32 central difference may be from the exact one, elementwise: f(x +- h)
+    and x + h carry rounding errors of a few units in the last place, divided by 2h. Cube's
+    at x = 0 is exact (TINY_STEPS)."""
     if f is cube and onp.all(x == 0):
         return 1e-3 * h * h
-    f_plus, f_minus = _value(f, x + h), _value(f, x - h)
-    magnitude = onp.maximum(abs(f_plus), 1) + onp.maximum(abs(f_minus), 1)
+    magnitude = onp.maximum(abs(_value(f, x + h)), 1) + onp.maximum(abs(_value(f, x - h)), 1)
     rounding = 4 * EPS32 * (magnitude + abs(_derivative(f, x)) * (abs(x) + h))
     return rounding / (2 * h) + core.RTOL * abs(_central_difference(f, x, h)) + core.ATOL
 
@@ -261,9 +255,9 @@ def _explain_difference(numerical_derivative, got, case, value):
     if case.tag == "tiny":
         used = (f", which is h^2 for h = {math.sqrt(got):.3g}: use the step h it is called "
                 f"with, however small" if got > 0 else "")
-        core.fail(numerical_derivative, f"{case.inputs}: the central difference "
-                                        f"(h^3 - (-h)^3) / (2h) is exactly h^2 = "
-                                        f"{expected:.3g} there, got {got:.3g}{used}")
+        core.fail(numerical_derivative, f"{case.inputs}: the central difference (h^3 - "
+                                        f"(-h)^3) / (2h) is exactly h^2 = {expected:.3g} "
+                                        f"there, got {got:.3g}{used}")
     for wrong_values, message in case.mistakes:
         if onp.all(onp.abs(got - wrong_values) <= case.atol):
             core.fail(numerical_derivative, f"{case.inputs}: {message}")
@@ -271,26 +265,24 @@ def _explain_difference(numerical_derivative, got, case, value):
     index = spec.first(wrong)
     where = f" at index {index} (x = {x[index]:.6g})" if index else ""
     count = f"; {core.count(wrong)} of {wrong.size} entries are wrong" if index else ""
-    core.fail(numerical_derivative,
-              f"{case.inputs}{where}: expected (f(x + h) - f(x - h)) / (2h) = "
-              f"{expected[index]:.7g}, got {got[index]:.7g} (the exact derivative is "
-              f"{onp.asarray(_derivative(f, x))[index]:.7g}){count}")
+    core.fail(numerical_derivative, f"{case.inputs}{where}: expected (f(x + h) - f(x - h)) / "
+                                    f"(2h) = {expected[index]:.7g}, got {got[index]:.7g} (the "
+                                    f"exact derivative is "
+                                    f"{onp.asarray(_derivative(f, x))[index]:.7g}){count}")
 
 
 def _central_inputs(f=cube, x=1.5, hs=(0.1, 0.01, 0.001)):
     """f at a Python float x for each step of hs, then cube at 0 for TINY_STEPS."""
     return ([spec.Call((f, x, h), f"for f = {f.__name__} at x = {x} with h = {h:g}")
-             for h in hs]
-            + [spec.Call((cube, 0.0, h), f"for f = cube at x = 0.0 with h = {h:g}", "tiny")
-               for h in TINY_STEPS])
+             for h in hs] + [spec.Call((cube, 0.0, h), f"for f = cube at x = 0.0 with h = "
+                                                       f"{h:g}", "tiny") for h in TINY_STEPS])
 
 
 def _elementwise_inputs(f=softplus, shape=(6,), seed=0, dtype="float32", h=None):
     """f on an array x of `dtype`; with h=None the function's default step (STEP)."""
-    x = _normal(shape, seed).astype(dtype)
-    step = STEP if h is None else h
-    return spec.Call((f, x) if h is None else (f, x, h),
-                     f"for f = {f.__name__} on a {dtype} array x with h = {step:g}")
+    return spec.Call((f, _normal(shape, seed).astype(dtype), *([] if h is None else [h])),
+                     f"for f = {f.__name__} on a {dtype} array x with h = "
+                     f"{STEP if h is None else h:g}")
 
 
 CENTRAL = Spec(
@@ -315,27 +307,13 @@ numerical_derivative_elementwise = spec.check(dataclasses.replace(
 # --------------------------------------------------------------------------- grad_f
 
 @core.oracle
-def _f_prime(x):
-    """f'(x) for f(x) = 3x^2 - 4x."""
-    return 6 * x - 4
-
-
-@core.oracle
 def _f_prime_mistakes(x):
-    """(value, message) of the usual wrong derivatives of f(x) = 3x^2 - 4x."""
-    return [
-        (3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
-        (6 * x, "the derivative of -4x is -4, which is missing"),
-        (6 * x - 4 * x, "the derivative of -4x is the constant -4, not -4x"),
-        (3 * x - 4, "power rule: the derivative of 3x^2 is 3 * 2x = 6x"),
-        (6 * x + 4, "wrong sign: the derivative of -4x is -4"),
-        (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x"),
-    ]
-
-
-def _normal_inputs(shape=(6,), seed=0, scale=2.0):
-    """N(0, scale^2) float32 values."""
-    return _normal(shape, seed, scale)
+    return [(3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
+            (6 * x, "the derivative of -4x is -4, which is missing"),
+            (6 * x - 4 * x, "the derivative of -4x is the constant -4, not -4x"),
+            (3 * x - 4, "power rule: the derivative of 3x^2 is 3 * 2x = 6x"),
+            (6 * x + 4, "wrong sign: the derivative of -4x is -4"),
+            (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x")]
 
 
 def _describe(x):
@@ -343,16 +321,17 @@ def _describe(x):
 
 
 GRAD_F = HandDerived(
-    name="grad_f", inputs=_normal_inputs, oracle=_f_prime, mistakes=_f_prime_mistakes,
-    shown_as="f'(x)", passed="f'(x) on {size} values", describe=_describe,
+    name="grad_f", inputs=lambda shape=(6,), seed=0, scale=2.0: _normal(shape, seed, scale),
+    oracle=answer("grad_f"), mistakes=_f_prime_mistakes, shown_as="f'(x)",
+    passed="f'(x) on {size} values", describe=_describe,
     shape_hint="f is applied elementwise, so f'(x) has the shape of x")
 # grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array.
 grad_f_matches = spec.check(GRAD_F)
 # grad_f at a Python float: the slope of the tangent line at x.
 grad_f_at = spec.check(dataclasses.replace(
     GRAD_F, inputs=lambda x=1.0: spec.Call((x,), f"x = {x}"), result=number("f'({0})"),
-    what="f'({0})", context=True,
-    passed=lambda x: f"f'({x}) = {_f_prime(x):g}, the slope of the tangent at x = {x}"))
+    what="f'({0})", context=True, passed=lambda x: (
+        f"f'({x}) = {_answer('grad_f', x):g}, the slope of the tangent at x = {x}")))
 
 
 # --------------------------------------------------------------------------- subgradients
@@ -370,32 +349,24 @@ def _kinked_values(shape, seed, tiny):
     x = _normal(shape, seed).reshape(-1)
     x[::3] = 0.0
     if tiny:
-        x[1::6] = 1e-6
-        x[2::6] = -1e-6
+        x[1::6], x[2::6] = 1e-6, -1e-6
     return x.reshape(shape)
-
-
-def _kinked_inputs(shape=(9,), seed=0, tiny=False):
-    """The kinked values, then EXTREMES (the tag starts a message about them)."""
-    return [spec.Call((_kinked_values(shape, seed, tiny),), None, ""),
-            spec.Call((EXTREMES,), None, f"for {EXTREMES_TEXT}: ")]
 
 
 def _explain_slope(name, function, got, case, value):
     """Name a mistake (on the first call), or the first wrong slope away from the kink,
-    with advice for smoothed and overflowing formulas."""
-    x = case.args[0].astype(onp.float64)
+    with advice for smoothed and overflowing formulas (the call's tag starts it)."""
+    x, expected = case.args[0].astype(onp.float64), case.expected
     away = x != 0
     for wrong, message in case.mistakes if not case.tag else []:
         if onp.allclose(got[away], wrong[away], rtol=core.RTOL, atol=core.ATOL):
             core.fail(function, message)
-    expected = case.expected
     off = away & ~onp.isclose(got, expected, rtol=core.RTOL, atol=core.ATOL)
     index = spec.first(off)
-    small = abs(x[index]) < 1e-3 and onp.sign(got[index]) == onp.sign(expected[index]) \
-        and abs(got[index]) < abs(expected[index])
     hint = (" For small x != 0 the slope is still exactly that: do not smooth with an "
-            "epsilon such as x / (|x| + 1e-8)" if small else "")
+            "epsilon such as x / (|x| + 1e-8)" if abs(x[index]) < 1e-3 and onp.sign(
+                got[index]) == onp.sign(expected[index]) and abs(got[index]) < abs(
+                expected[index]) else "")
     if not onp.isfinite(got[index]) or abs(x[index]) > 1e19:
         hint = (" Squares and sums leave float32's range at such x (x ** 2 is 0 for "
                 "|x| < 1e-23 and inf for |x| > 1.8e19; 2 * 3e38 is inf): decide the "
@@ -406,9 +377,13 @@ def _explain_slope(name, function, got, case, value):
 
 
 def subgradient(shown_as, low, high, **fields):
-    """The spec of the slope of `shown_as`, any value in [low, high] at its kink x = 0."""
+    """The spec of the slope of `shown_as`, any value in [low, high] at its kink x = 0, on
+    kinked values, then on EXTREMES."""
     return HandDerived(
-        inputs=_kinked_inputs, wrong=functools.partial(_explain_slope, shown_as), kink=spec.Kink(
+        inputs=lambda shape=(9,), seed=0, tiny=False: [
+            spec.Call((_kinked_values(shape, seed, tiny),), None, ""),
+            spec.Call((EXTREMES,), None, f"for {EXTREMES_TEXT}: ")],
+        wrong=functools.partial(_explain_slope, shown_as), kink=spec.Kink(
             0.0, low, high, f"{shown_as} has a kink there, and a subgradient is any value in "
                             f"[{low:g}, {high:g}]: pick one, e.g. 0 (x / |x| and the like "
                             f"divide 0 by 0 there)"),
@@ -419,41 +394,29 @@ def subgradient(shown_as, low, high, **fields):
 
 
 @core.oracle
-def _abs_slope(x):
-    """The derivative of |x| where x != 0."""
-    return onp.sign(x)
-
-
-@core.oracle
 def _abs_slope_mistakes(x):
-    """(value, message) of the usual wrong slopes of |x|."""
-    return [
-        (-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 for "
-                       "x < 0"),
-        (onp.abs(x), "returned |x| itself, not its slope"),
-        (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
-        ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the slope "
-                                "of max(x, 0)"),
-        (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1"),
-    ]
+    return [(-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 "
+                           "for x < 0"),
+            (onp.abs(x), "returned |x| itself, not its slope"),
+            (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
+            ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the "
+                                    "slope of max(x, 0)"),
+            (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1")]
 
 
 # grad_abs(x) is a subgradient of |x| at every entry of x.
 grad_abs_matches = spec.check(subgradient(
-    "|x|", -1.0, 1.0, name="grad_abs", oracle=_abs_slope, mistakes=_abs_slope_mistakes))
+    "|x|", -1.0, 1.0, name="grad_abs", oracle=answer("grad_abs"), mistakes=_abs_slope_mistakes))
 
 
 @core.oracle
 def _relu_slope_mistakes(x):
-    """(value, message) of the usual wrong slopes of max(x, 0)."""
-    return [
-        (onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
-        ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 for "
-                                "x < 0"),
-        (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope of "
-                      "|x|"),
-        (x, "returned x: the slope of max(x, 0) is 0 or 1"),
-    ]
+    return [(onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
+            ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 "
+                                    "for x < 0"),
+            (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope "
+                          "of |x|"),
+            (x, "returned x: the slope of max(x, 0) is 0 or 1")]
 
 
 # grad_relu(x) is a subgradient of max(x, 0) at every entry of x.
@@ -465,21 +428,13 @@ grad_relu_matches = spec.check(subgradient(
 # --------------------------------------------------------------------------- vector calculus
 
 @core.oracle
-def _norm_sq_gradient(x):
-    """The gradient of ||x||^2."""
-    return 2 * x
-
-
-@core.oracle
 def _norm_sq_gradient_mistakes(x):
-    """(value, message) of the usual wrong gradients of ||x||^2."""
     norm = onp.linalg.norm(x)
-    return [
-        (x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
-        (x / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
-        (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = 2 x_i"),
-        (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i"),
-    ]
+    return [(x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
+            (x / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
+            (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = "
+                           "2 x_i"),
+            (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i")]
 
 
 NORM_IS_ZERO = ("||x|| is 0 there: a formula that divides by ||x|| (such as "
@@ -487,8 +442,8 @@ NORM_IS_ZERO = ("||x|| is 0 there: a formula that divides by ||x|| (such as "
 
 
 def _norm_sq_inputs(n=5, seed=0, scale=1.0):
-    """x, then x where ||x|| is 0 in float32 (tagged with the advice for them): the
-    minimum x = 0, and x so small that its squares underflow (|x_i| < 1e-23)."""
+    """x, then where ||x|| is 0 in float32 (the tag is the advice there): the minimum x = 0,
+    and x so small that its squares underflow (|x_i| < 1e-23)."""
     x = _normal((n,), seed, scale)
     tiny = (_normal((n,), seed + 1).astype(onp.float64) * 1e-25).astype(onp.float32)
     return [spec.Call((x,), _describe(x)),
@@ -498,88 +453,61 @@ def _norm_sq_inputs(n=5, seed=0, scale=1.0):
                       NORM_IS_ZERO)]
 
 
-def _exact_where_norm_is_zero(x):
-    """2 x is exact in float32: no absolute slack where ||x|| underflows."""
-    return 0.0 if onp.abs(x).max() < 1e-20 else core.ATOL
-
-
 def _explain_norm_sq(grad_norm_sq, got, case, value):
-    """A mistake, on x away from 0; the worst entry, with the advice of the call's tag."""
+    """A mistake, where ||x|| is not 0; the worst entry, with the advice of the call's tag."""
     core.diagnose(grad_norm_sq, got, case.expected, [] if case.tag else case.mistakes)
     core.assert_close(grad_norm_sq, got, case.expected, atol=case.atol, inputs=case.inputs,
                       hint=case.tag)
 
 
-# grad_norm_sq(x) is the gradient of ||x||^2, also where ||x|| is 0 in float32.
+# grad_norm_sq(x) is the gradient of ||x||^2, also where ||x|| is 0 in float32 (where 2 x
+# is exact: no absolute tolerance).
 grad_norm_sq_matches = spec.check(HandDerived(
-    name="grad_norm_sq", inputs=_norm_sq_inputs, oracle=_norm_sq_gradient,
+    name="grad_norm_sq", inputs=_norm_sq_inputs, oracle=answer("grad_norm_sq"),
     mistakes=_norm_sq_gradient_mistakes, shape_mistakes=one_number_instead(0, "x"),
-    shape_hint=None, wrong=_explain_norm_sq, atol=_exact_where_norm_is_zero,
+    shape_hint=None, wrong=_explain_norm_sq,
+    atol=lambda x: 0.0 if onp.abs(x).max() < 1e-20 else core.ATOL,
     passed="gradient of ||x||^2 for x of length {n}, also at x = 0 and for x near 1e-25"))
 
 
 @core.oracle
-def _quadratic_form_gradient(A, x):
-    """The gradient of x^T A x with respect to x."""
-    return (A + A.T) @ x
-
-
-@core.oracle
 def _quadratic_form_gradient_mistakes(A, x):
-    """(value, message) of the usual wrong gradients of x^T A x."""
-    return [
-        (2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
-                    "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
-                    "sum_ij x_i A_ij x_j and differentiate by x_k)"),
-        (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
-                      "x^T A x is (A + A^T) x"),
-        (A @ x, "returned A x, only half of the product rule: x appears twice in x^T A x, "
-                "and the two terms give A x + A^T x"),
-        (A.T @ x, "returned A^T x, only half of the product rule: x appears twice in "
-                  "x^T A x, and the two terms give A x + A^T x"),
-    ]
+    return [(2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
+                        "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
+                        "sum_ij x_i A_ij x_j and differentiate by x_k)"),
+            (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
+                          "x^T A x is (A + A^T) x"),
+            (A @ x, "returned A x, only half of the product rule: x appears twice in "
+                    "x^T A x, and the two terms give A x + A^T x"),
+            (A.T @ x, "returned A^T x, only half of the product rule: x appears twice in "
+                      "x^T A x, and the two terms give A x + A^T x")]
 
 
 def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
-    """A non-symmetric (or symmetric) A, and x."""
     A = _normal((n, n), seed)
-    if symmetric:
-        A = (A + A.T) / 2
-    kind = "symmetric" if symmetric else "non-symmetric"
-    return spec.Call((A, _normal((n,), seed + 1, scale)), f"a {kind} A of shape {(n, n)}")
+    A = (A + A.T) / 2 if symmetric else A
+    return spec.Call((A, _normal((n,), seed + 1, scale)),
+                     f"a {'' if symmetric else 'non-'}symmetric A of shape {(n, n)}")
 
 
-def _products_tolerance(A, x):
-    """Sums of 2n float32 products: allow the rounding of each term."""
-    return core.ATOL + 2 * len(x) * EPS32 * float(onp.abs(A).max() * onp.abs(x).max())
-
-
-# grad_quadratic_form(A, x) is the gradient of x^T A x with respect to x.
+# grad_quadratic_form(A, x) is the gradient of x^T A x with respect to x (sums of 2n float32
+# products: the tolerance allows the rounding of each).
 grad_quadratic_form_matches = spec.check(HandDerived(
     name="grad_quadratic_form", inputs=_quadratic_form_inputs,
-    oracle=_quadratic_form_gradient, mistakes=_quadratic_form_gradient_mistakes,
+    oracle=answer("grad_quadratic_form"), mistakes=_quadratic_form_gradient_mistakes,
     shape=lambda A, x: x.shape, shape_hint="the gradient with respect to x has the shape of x",
-    shape_mistakes=one_number_instead(1, "x"), atol=_products_tolerance,
+    shape_mistakes=one_number_instead(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * EPS32
+    * float(onp.abs(A).max() * onp.abs(x).max()),
     passed=lambda n, seed, symmetric, scale: (
-        f"gradient of x^T A x for a {'symmetric' if symmetric else 'non-symmetric'} "
-        f"{n}x{n} A")))
-
-
-@core.oracle
-def _linear_jacobian(A, x):
-    """The Jacobian of y = A x with respect to x."""
-    return A
+        f"gradient of x^T A x for a {'' if symmetric else 'non-'}symmetric {n}x{n} A")))
 
 
 @core.oracle
 def _linear_jacobian_mistakes(A, x):
-    """(value, message) of the usual wrong Jacobians of y = A x: the first is the transposed
-    one."""
+    """The transposed Jacobian of y = A x, first (_jacobian_shape reads its message)."""
     m, n = A.shape
-    return [
-        (A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
-              f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T"),
-    ]
+    return [(A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
+                  f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T")]
 
 
 def _jacobian_shape(shape, case):
@@ -598,57 +526,40 @@ def _jacobian_shape(shape, case):
 jacobian_linear_matches = spec.check(HandDerived(
     name="jacobian_linear", inputs=lambda m=3, n=4, seed=0: (
         _normal((m, n), seed), _normal((n,), seed + 1)),
-    oracle=_linear_jacobian, mistakes=_linear_jacobian_mistakes,
+    oracle=answer("jacobian_linear"), mistakes=_linear_jacobian_mistakes,
     shape=lambda A, x: A.shape, shape_mistakes=_jacobian_shape,
     shape_hint="J[i, j] = dy_i/dx_j: one row per output, one column per input",
     describe=lambda A, x: f"A of shape {A.shape}", passed="Jacobian of A x for {inputs}"))
 
 
 @core.oracle
-def _z_w_gradient(x, w, y):
-    """The gradient of z = (<x, w> - y)^2 with respect to w."""
-    return 2 * (x @ w - y) * x
-
-
-@core.oracle
 def _z_w_gradient_mistakes(x, w, y):
-    """(value, message) of the usual wrong gradients of z = (<x, w> - y)^2."""
     residual = x @ w - y
-    return [
-        (residual * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
-                       "* d<x, w>/dw"),
-        (-_z_w_gradient(x, w, y), "wrong sign: the residual is <x, w> - y, so dz/dw = "
-                                  "2 (<x, w> - y) x"),
-        (-residual * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
-        (2 * residual * w, "multiplied by w instead of x: d<x, w>/dw = x"),
-        (2 * residual * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x"),
-    ]
+    return [(residual * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
+                           "* d<x, w>/dw"),
+            (-2 * residual * x, "wrong sign: the residual is <x, w> - y, so dz/dw = "
+                                "2 (<x, w> - y) x"),
+            (-residual * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
+            (2 * residual * w, "multiplied by w instead of x: d<x, w>/dw = x"),
+            (2 * residual * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")]
 
 
-def _z_w_inputs(n=4, seed=0, y=0.5, y_array=False):
-    """x, w and y, a Python float or a 0-d array."""
-    target = onp.array(y, dtype=onp.float32) if y_array else float(y)
-    return spec.Call((_normal((n,), seed), _normal((n,), seed + 1), target),
-                     f"x, w of length {n}, y = {y}")
-
-
-# grad_z_w(x, w, y) is the gradient of z = (<x, w> - y)^2 with respect to w.
+# grad_z_w(x, w, y) is the gradient of z = (<x, w> - y)^2 with respect to w, for y a Python
+# float or a 0-d array (sums of products: the tolerance allows their rounding).
 grad_z_w_matches = spec.check(HandDerived(
-    name="grad_z_w", inputs=_z_w_inputs, oracle=_z_w_gradient,
-    mistakes=_z_w_gradient_mistakes, shape=lambda x, w, y: w.shape,
+    name="grad_z_w", inputs=lambda n=4, seed=0, y=0.5, y_array=False: spec.Call(
+        (_normal((n,), seed), _normal((n,), seed + 1),
+         onp.array(y, dtype=onp.float32) if y_array else float(y)),
+        f"x, w of length {n}, y = {y}"),
+    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, shape=lambda x, w, y: w.shape,
     shape_hint="the gradient with respect to w has the shape of w",
-    shape_mistakes=one_number_instead(1, "w"),
-    atol=lambda x, w, y: core.ATOL + 4 * len(x) * EPS32 * float(
-        onp.abs(x).max() ** 2 * onp.abs(w).max()),
+    shape_mistakes=one_number_instead(1, "w"), atol=lambda x, w, y: core.ATOL + 4 * len(x)
+    * EPS32 * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"
                                         + (" (a 0-d array)" if y_array else ""))))
 
 
 # --------------------------------------------------------------------------- autograd
-
-X_GRAD = ("Or, if you return x.grad: it is None until x.attach_grad() is called, and holds "
-          "the gradient after y.backward()")
-
 
 def _explain_no_graph(autograd_grad, failure, case):
     if "not in a computational graph" in str(failure):
@@ -664,8 +575,9 @@ def _gradient_result(autograd_grad, value, case):
         core.fail(autograd_grad, "returned a list with one gradient in it (autograd.grad "
                                  "returns one per variable): return its first element, "
                                  "converted with .as_np_ndarray()")
-    core.expect_float_array(autograd_grad, value, f"the gradient of {f.__name__}", hint=X_GRAD,
-                            legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+    core.expect_float_array(autograd_grad, value, f"the gradient of {f.__name__}", hint=(
+        "Or, if you return x.grad: it is None until x.attach_grad() is called, and holds the "
+        "gradient after y.backward()"), legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
     if tuple(value.shape) != x.shape:
         core.fail(autograd_grad, f"the gradient of {f.__name__} has shape "
                                  f"{tuple(value.shape)}, expected {x.shape}, the shape of x: "
@@ -675,7 +587,6 @@ def _gradient_result(autograd_grad, value, case):
 
 @core.oracle
 def _gradient_mistakes(f, x):
-    """(value, message) of a gradient never computed."""
     return [(onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: "
                                  f"x.grad holds zeros until y.backward() runs on a y "
                                  f"computed inside `with autograd.record():`")]
