@@ -47,9 +47,9 @@ call :func:`run` fails at the first of these steps that fails:
 10. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
 Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``),
 with ", differentiable" after step 10. Every message of a spec's data comes from a
-catalogued mistake (tests/test_spec.py). Checks of another kind (statistics of draws,
-trajectories, several steps of a rule, training) stay hand-written: AUTHORING.md names
-them.
+catalogued mistake (tests/test_spec.py). A trajectory judged step by step is a spec whose
+``wrong`` judges each step from the student's own previous one (03's gd); checks of another
+kind (statistics of draws, training) stay hand-written: AUTHORING.md names them.
 """
 import functools
 import inspect
