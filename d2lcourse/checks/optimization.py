@@ -591,6 +591,8 @@ def lr_zero_problem(seed):
 def judge_lr_zero(train_minibatch, seed):
     """With lr=0 every loss is the one at w = 0, b = 0, measured on all the examples at once
     (batch_size does not divide n): fail naming the slip otherwise."""
+    def fail(message):
+        core.fail(train_minibatch, message)
     n, batch_size, num_epochs = (LR_ZERO_RUN[k] for k in ("n", "batch_size", "num_epochs"))
     X, y = lr_zero_problem(seed)
     inputs = f"n={n} examples, batch_size={batch_size}, lr=0, num_epochs={num_epochs}"
@@ -602,29 +604,24 @@ def judge_lr_zero(train_minibatch, seed):
     start, last = initial_loss(X, y), n % batch_size
     means_of_means = means_of_minibatch_means(start, n, batch_size)
     if any(core.close(loss, one) for loss in got[1:] for one in EXAMPLE_LOSSES):
-        core.fail(train_minibatch, f"the losses are {onp.array2string(got, precision=4)}, "
-                                   f"expected {start:.6g} each ({inputs}: nothing is learnt): "
-                                   f"after the first, each is the loss of the epoch's last "
-                                   f"minibatch (here of a single example). It looks like you "
-                                   f"recorded the minibatch loss computed in the training "
-                                   f"loop. After each epoch, evaluate squared_loss on all the "
-                                   f"data with the updated w and b")
+        fail(f"the losses are {onp.array2string(got, precision=4)}, expected {start:.6g} each "
+             f"({inputs}: nothing is learnt): after the first, each is the loss of the epoch's "
+             "last minibatch (here of a single example). It looks like you recorded the "
+             "minibatch loss computed in the training loop. After each epoch, evaluate "
+             "squared_loss on all the data with the updated w and b")
     for epoch, loss in enumerate(got):
         if any(core.close(loss, mean) for mean in means_of_means):
-            core.fail(train_minibatch, f"loss {epoch} is {loss:.6g}, the mean of the "
-                                       f"minibatches' mean losses; expected {start:.6g}, the "
-                                       f"mean over all {n} examples ({inputs}: nothing is "
-                                       f"learnt, so every loss is the one at w = 0, b = 0). "
-                                       f"The last minibatch has {last} example(s) and weighs as "
-                                       f"much as a full one in a mean of means: evaluate "
-                                       f"squared_loss(linreg(features, w, b), labels).mean() on "
-                                       f"all the data at once")
+            fail(f"loss {epoch} is {loss:.6g}, the mean of the minibatches' mean losses; "
+                 f"expected {start:.6g}, the mean over all {n} examples ({inputs}: nothing is "
+                 f"learnt, so every loss is the one at w = 0, b = 0). The last minibatch has "
+                 f"{last} example(s) and weighs as much as a full one in a mean of means: "
+                 "evaluate squared_loss(linreg(features, w, b), labels).mean() on all the data "
+                 "at once")
     judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
     if got[-1] < start * (1 - 1e-3):
-        core.fail(train_minibatch, f"ignores lr: with lr=0 nothing may be learnt, yet the loss "
-                                   f"went from {start:.6g} to {got[-1]:.6g} ({inputs}). Use "
-                                   f"the lr the function is called with in the update, "
-                                   f"param - lr * param.grad / batch_size")
+        fail(f"ignores lr: with lr=0 nothing may be learnt, yet the loss went from {start:.6g} "
+             f"to {got[-1]:.6g} ({inputs}). Use the lr the function is called with in the "
+             "update, param - lr * param.grad / batch_size")
     core.assert_close(train_minibatch, got, onp.full_like(got, start), what="the losses",
                       inputs=inputs, hint="with lr=0 nothing is learnt: every loss is the "
                                           "mean squared loss at w = 0, b = 0 on all the data")
@@ -666,6 +663,8 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
                               w=(2.0, -3.4), b=4.2, seed=0):
     """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD.
     The lr=0 run of :func:`judge_lr_zero` comes first."""
+    def fail(message):
+        core.fail(train_minibatch, message)
     judge_lr_zero(train_minibatch, seed)
     X, y = regression_problem(n, w, b, seed)
     # First the start alone: 0 epochs cost no training, and a wrong start fails there.
@@ -682,26 +681,21 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
     # times too small. A loss that went up is judged below, by the sign of the update.
     gain_ratio = (got[0] - got[1]) / (got[0] - one_gd_epoch)
     if n // batch_size >= 4 and 1 / 1.5 <= gain_ratio <= 1.5:
-        core.fail(train_minibatch, f"after one epoch the loss is {got[1]:.4g}, about what one "
-                                   f"step of full-batch gradient descent reaches "
-                                   f"({one_gd_epoch:.4g}), for {inputs}: an epoch of "
-                                   f"minibatch SGD makes n / batch_size = {n // batch_size} "
-                                   "updates, one per minibatch of data_iter(batch_size, ...), "
-                                   "each with the gradient divided by batch_size (the size of "
-                                   "the minibatch, not n)")
+        fail(f"after one epoch the loss is {got[1]:.4g}, about what one step of full-batch "
+             f"gradient descent reaches ({one_gd_epoch:.4g}), for {inputs}: an epoch of "
+             f"minibatch SGD makes n / batch_size = {n // batch_size} updates, one per "
+             "minibatch of data_iter(batch_size, ...), each with the gradient divided by "
+             "batch_size (the size of the minibatch, not n)")
     for epoch in range(num_epochs):   # a rise of SGD's noise on a plateau is judged below
         if got[epoch + 1] > max(1.1 * got[epoch], reached):
-            core.fail(train_minibatch, f"the loss went up from {got[epoch]:.4g} to "
-                                       f"{got[epoch + 1]:.4g} in epoch {epoch + 1} ({inputs}): "
-                                       "check the sign of the update (w - lr * grad) and "
-                                       "that each step uses the gradient of its own minibatch")
+            fail(f"the loss went up from {got[epoch]:.4g} to {got[epoch + 1]:.4g} in epoch "
+                 f"{epoch + 1} ({inputs}): check the sign of the update (w - lr * grad) and "
+                 "that each step uses the gradient of its own minibatch")
     if got[-1] > reached:
-        core.fail(train_minibatch, f"the final loss is {got[-1]:.4g}, expected at most "
-                                   f"{reached:.2g} (the noise floor is {floor:.2g}) for "
-                                   f"{inputs}: all losses "
-                                   f"{onp.array2string(got, precision=4)}. It learns too "
-                                   "slowly: is the gradient divided by batch_size twice (a "
-                                   "mean loss and / batch_size in the update)? Are w and b "
-                                   "both updated?")
+        fail(f"the final loss is {got[-1]:.4g}, expected at most {reached:.2g} (the noise "
+             f"floor is {floor:.2g}) for {inputs}: all losses "
+             f"{onp.array2string(got, precision=4)}. It learns too slowly: is the gradient "
+             "divided by batch_size twice (a mean loss and / batch_size in the update)? Are w "
+             "and b both updated?")
     core.passed(train_minibatch, f"exact start, decreasing to the noise floor "
                                  f"({got[-1]:.2g} <= {reached:.2g}) for {inputs}")
