@@ -4,6 +4,8 @@ gd, gd_2d, max_stable_lr, init_momentum_states and sgd_momentum are specs (check
 the trainer's two checks train. The gradients ``grad_*`` handed to gd and gd_2d live in
 :mod:`checks.problems` (the sandbox imports them by name) and are named here for test cells.
 """
+import functools
+
 import numpy as onp
 
 from d2lcourse._mxnet import np
@@ -152,44 +154,36 @@ def _judge_iterates(function, got, case, returned):
     from the exact one, most of all on a nonconvex function, without any mistake.
     """
     (f_grad, _, eta, num_steps), expected, inputs = case.args, case.expected, case.inputs
-    rows = num_steps + 1
-    atol = trajectory_atol(expected)
-
-    def same(a, b):
-        return core.close(a, b, atol=atol)
-
+    rows, atol = num_steps + 1, trajectory_atol(expected)
+    fail, same = functools.partial(core.fail, function), functools.partial(core.close, atol=atol)
     if case.tag and got.ndim == expected.ndim and got.shape[0] < rows:
-        core.fail(function, f"returned {got.shape[0]} iterate(s) for {inputs}, expected all "
-                            f"num_steps + 1 = {rows}: do not stop early when the gradient or "
-                            "the step becomes 0 or small. Always take num_steps steps; from a "
-                            "stationary point every iterate is x0 again")
+        fail(f"returned {got.shape[0]} iterate(s) for {inputs}, expected all num_steps + 1 = "
+             f"{rows}: do not stop early when the gradient or the step becomes 0 or small. "
+             "Always take num_steps steps; from a stationary point every iterate is x0 again")
     if got.shape != expected.shape:
         if got.shape[:1] == (num_steps,) and num_steps > 0:
             if same(got, expected[1:]):
-                core.fail(function, f"returned {num_steps} iterates starting at x1, expected "
-                                    f"{rows} (num_steps + 1) for {inputs}: the first iterate "
-                                    "must be x0 itself, [x0, x1, ..., x_T]")
+                fail(f"returned {num_steps} iterates starting at x1, expected {rows} "
+                     f"(num_steps + 1) for {inputs}: the first iterate must be x0 itself, "
+                     "[x0, x1, ..., x_T]")
             if same(got, expected[:-1]):
-                core.fail(function, f"returned {num_steps} iterates, expected {rows} "
-                                    f"(num_steps + 1) for {inputs}: the last iterate x_T is "
-                                    "missing; after the last of the num_steps updates, "
-                                    "store the new x too")
+                fail(f"returned {num_steps} iterates, expected {rows} (num_steps + 1) for "
+                     f"{inputs}: the last iterate x_T is missing; after the last of the "
+                     "num_steps updates, store the new x too")
         if expected.ndim == 2 and got.shape == expected.shape[::-1]:
-            core.fail(function, f"returned shape {got.shape}, expected {expected.shape} for "
-                                f"{inputs}: one row per iterate (you returned the transpose)")
+            fail(f"returned shape {got.shape}, expected {expected.shape} for {inputs}: one row "
+                 "per iterate (you returned the transpose)")
         what = "one value per iterate" if expected.ndim == 1 else "one row (x1, x2) per iterate"
-        core.fail(function, f"returned shape {got.shape}, expected {expected.shape} for "
-                            f"{inputs}: num_steps + 1 = {rows} iterates, {what}."
-                  + core.broadcast_hint(got.shape, expected.shape))
+        fail(f"returned shape {got.shape}, expected {expected.shape} for {inputs}: "
+             f"num_steps + 1 = {rows} iterates, {what}."
+             + core.broadcast_hint(got.shape, expected.shape))
     if num_steps >= 2 and onp.all(got == got[-1]) and not onp.all(expected == expected[-1]):
-        core.fail(function, f"all {rows} iterates are equal to {show(got[-1])} for {inputs}: it "
-                            "looks like you stored the same array object every step and then "
-                            "changed it in place (x -= ...); write x = x - eta * f_grad(x), "
-                            "which makes a new array, or store a copy")
+        fail(f"all {rows} iterates are equal to {show(got[-1])} for {inputs}: it looks like you "
+             "stored the same array object every step and then changed it in place (x -= ...); "
+             "write x = x - eta * f_grad(x), which makes a new array, or store a copy")
     if not same(got[0], expected[0]):
-        core.fail(function, f"the first iterate is {show(got[0])}, expected x0 = "
-                            f"{show(expected[0])} for {inputs}: start the list of iterates "
-                            "with x0 itself")
+        fail(f"the first iterate is {show(got[0])}, expected x0 = {show(expected[0])} for "
+             f"{inputs}: start the list of iterates with x0 itself")
     for t in range(1, rows):
         previous = got[t - 1]
         step = eta * onp.asarray(f_grad(previous), dtype=onp.float64)
@@ -200,17 +194,15 @@ def _judge_iterates(function, got, case, returned):
         at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
               f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
         if onp.allclose(got[t], uphill_step(f_grad, previous, eta), rtol=core.RTOL, atol=atol):
-            core.fail(function, f"moves uphill {at}. The update is x - eta * f_grad(x), "
-                                "against the gradient; you added the step")
-        if expected.ndim == 2 and onp.allclose(
-                got[t], coordinatewise_step(f_grad, previous, eta),
-                rtol=core.RTOL, atol=atol):
-            core.fail(function, f"updated the coordinates one after the other {at}: the "
-                                "gradient for x2 was taken at the already updated x1. "
-                                "Compute the whole gradient f_grad(x) once, then update x "
-                                "as a vector")
-        core.fail(function, f"the iterates are wrong {at}. Each iterate is one step from the "
-                            "one before: x_{t+1} = x_t - eta * f_grad(x_t)")
+            fail(f"moves uphill {at}. The update is x - eta * f_grad(x), against the gradient; "
+                 "you added the step")
+        if expected.ndim == 2 and onp.allclose(got[t], coordinatewise_step(f_grad, previous, eta),
+                                               rtol=core.RTOL, atol=atol):
+            fail(f"updated the coordinates one after the other {at}: the gradient for x2 was "
+                 "taken at the already updated x1. Compute the whole gradient f_grad(x) once, "
+                 "then update x as a vector")
+        fail(f"the iterates are wrong {at}. Each iterate is one step from the one before: "
+             "x_{t+1} = x_t - eta * f_grad(x_t)")
 
 
 def _gd_spec(name, inputs):
