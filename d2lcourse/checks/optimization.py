@@ -268,23 +268,18 @@ def _explain_wrong_lr(max_stable_lr, got, case, returned):
                  if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
     factor = abs(1 - got * c)
     if got <= 0:
-        verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient "
-                   "descent stands still (eta = 0) or walks uphill (eta < 0)")
+        verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient descent "
+                   "stands still (eta = 0) or walks uphill (eta < 0)")
     elif got > want:
-        verdict = (f"with eta = {got:.6g} gradient descent diverges: "
-                   f"|1 - eta c| = {factor:.4g} > 1, so |x_t| grows without bound")
+        verdict = (f"with eta = {got:.6g} gradient descent diverges: |1 - eta c| = "
+                   f"{factor:.4g} > 1, so |x_t| grows without bound")
     else:
-        verdict = (f"gradient descent still converges for larger steps: at eta = "
-                   f"{got:.6g}, |1 - eta c| = {factor:.4g} < 1, and it stays below 1 "
-                   f"up to eta = {want:.6g}")
-    advice = {
-        "1 / curvature": " 1/c is the step that lands on the minimum in one step "
-                         "(1 - eta c = 0), not the largest stable one.",
-        "2 * curvature": " The bound must shrink as the curvature grows: a sharper "
-                         "valley needs smaller steps.",
-        "curvature / 2": " The bound must shrink as the curvature grows: a sharper "
-                         "valley needs smaller steps.",
-    }.get(name, "")
+        verdict = (f"gradient descent still converges for larger steps: at eta = {got:.6g}, "
+                   f"|1 - eta c| = {factor:.4g} < 1, and it stays below 1 up to eta = {want:.6g}")
+    shrink = " The bound must shrink as the curvature grows: a sharper valley needs smaller steps."
+    advice = {"1 / curvature": " 1/c is the step that lands on the minimum in one step "
+                               "(1 - eta c = 0), not the largest stable one.",
+              "2 * curvature": shrink, "curvature / 2": shrink}.get(name, "")
     rounded = got in rounded_values
     if got == floor_divided and not rounded:
         advice += " That is the floor division 2 // c: use true division, 2 / c."
