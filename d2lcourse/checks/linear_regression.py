@@ -497,14 +497,7 @@ def _sgd_words(shapes, lr, batch_size):
 @core.oracle
 def _sgd_update(params, lr, batch_size):
     """The entries of the parameters after sgd, one vector."""
-    return onp.concatenate([(p.value - _sgd_step(p.grad, lr, batch_size)).ravel()
-                            for p in params])
-
-
-@core.oracle
-def _sgd_step(grad, lr, batch_size):
-    """What sgd subtracts from a parameter with gradient `grad`."""
-    return lr * grad / batch_size
+    return onp.concatenate([(p.value - lr * p.grad / batch_size).ravel() for p in params])
 
 
 @core.oracle
@@ -526,14 +519,12 @@ def _sgd_mistakes(lr, batch_size):
 def _explain_sgd(sgd, got, case, value):
     """Fail naming the parameters that did not change, the step's wrong factor, large
     gradients clipped, or the worst entry; `value` is what sgd returned."""
-    params, lr, batch_size = case.args
-    inputs = case.inputs
-    before = [p.value.astype(onp.float64) for p in params]
-    after = [a.reshape(b.shape) for a, b in
-             zip(onp.split(got, onp.cumsum([b.size for b in before])[:-1]), before)]
-    steps = [b - a for b, a in zip(before, after)]        # what the student subtracted
-    wanted = [_sgd_step(p.grad.astype(onp.float64), lr, batch_size) for p in params]
-    if all(not s.any() for s in steps):
+    params, inputs = case.args[0], case.inputs
+    before = onp.concatenate([p.value.astype(onp.float64).ravel() for p in params])
+    step, want = before - got, before - case.expected    # what the student, sgd subtracted
+    ends = onp.cumsum([p.value.size for p in params])[:-1]
+    moved = [part.any() for part in onp.split(step, ends)]
+    if not any(moved):
         if value is not None:
             core.fail(sgd, "the parameters did not change, and sgd returned "
                       f"{core.type_name(value)} ({inputs}): sgd must update the parameters in "
@@ -543,12 +534,9 @@ def _explain_sgd(sgd, got, case, value):
                   "your function rebound `param` instead of writing `param[:]`. `param = param "
                   "- ...` makes a new array that the caller never sees; write `param[:] = param "
                   "- lr * param.grad / batch_size`")
-    for k, step in enumerate(steps):
-        if not step.any():
-            core.fail(sgd, f"params[{k}] did not change ({inputs}): update every parameter in "
-                      "the list, in place")
-    step = onp.concatenate([s.ravel() for s in steps])
-    want = onp.concatenate([w.ravel() for w in wanted])
+    if not all(moved):
+        core.fail(sgd, f"params[{moved.index(False)}] did not change ({inputs}): update every "
+                  "parameter in the list, in place")
     ratio = float(step @ want / (want @ want))
     if onp.allclose(step, ratio * want, rtol=1e-3, atol=core.ATOL):
         core.diagnose(sgd, ratio, 1.0, [(factor, f"{text} ({inputs})")
@@ -557,9 +545,11 @@ def _explain_sgd(sgd, got, case, value):
         core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): large "
                   "gradients are clipped or normalised. The rule has no limit: param[:] = param "
                   "- lr * param.grad / batch_size for a gradient of any size")
-    for k, (a, b, w) in enumerate(zip(after, before, wanted)):
-        core.assert_close(sgd, a, b - w, f"params[{k}] after the update",
-                          inputs=inputs, hint="param[:] = param - lr * param.grad / batch_size")
+    for k, (a, e, p) in enumerate(zip(onp.split(got, ends), onp.split(case.expected, ends),
+                                      params)):
+        core.assert_close(sgd, a.reshape(p.value.shape), e.reshape(p.value.shape),
+                          f"params[{k}] after the update", inputs=inputs,
+                          hint="param[:] = param - lr * param.grad / batch_size")
 
 
 sgd_updates_in_place = spec.check(spec.Spec(
