@@ -49,16 +49,21 @@ def number(what):
     return unpack
 
 
-def one_number_instead(position, name):
-    """A shape rule: the gradient with respect to argument `position`, `name`, came back as
-    one number."""
-    def rule(shape, case):
+def gradient_of(position, name):
+    """A spec's result: the gradient with respect to argument `position`, `name`, an array
+    of its shape (not one number)."""
+    def unpack(function, value, case):
         want = case.args[position].shape
-        if math.prod(shape) == 1 and shape != want:
-            return (f"returned a single number, expected an array of shape {want}: the gradient "
-                    f"of a scalar function of {name} has one entry per entry of {name}")
-        return None
-    return rule
+        if isinstance(value, (int, float)) or hasattr(value, "shape") and math.prod(
+                value.shape) == 1 and tuple(value.shape) != want:
+            core.fail(function, f"returned a single number, expected an array of shape {want}: "
+                                f"the gradient of a scalar function of {name} has one entry "
+                                f"per entry of {name}")
+        core.expect_float_array(function, value, shape=want, hint=(
+            f"the gradient with respect to {name} has the shape of {name}"),
+            legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+        return core.to_numpy(value)
+    return unpack
 
 
 # --------------------------------------------------------------------------- oracles
@@ -464,8 +469,7 @@ def _explain_norm_sq(grad_norm_sq, got, case, value):
 # is exact: no absolute tolerance).
 grad_norm_sq_matches = spec.check(HandDerived(
     name="grad_norm_sq", inputs=_norm_sq_inputs, oracle=answer("grad_norm_sq"),
-    mistakes=_norm_sq_gradient_mistakes, shape_mistakes=one_number_instead(0, "x"),
-    shape_hint=None, wrong=_explain_norm_sq,
+    mistakes=_norm_sq_gradient_mistakes, result=gradient_of(0, "x"), wrong=_explain_norm_sq,
     atol=lambda x: 0.0 if onp.abs(x).max() < 1e-20 else core.ATOL,
     passed="gradient of ||x||^2 for x of length {n}, also at x = 0 and for x near 1e-25"))
 
@@ -495,8 +499,7 @@ def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
 grad_quadratic_form_matches = spec.check(HandDerived(
     name="grad_quadratic_form", inputs=_quadratic_form_inputs,
     oracle=answer("grad_quadratic_form"), mistakes=_quadratic_form_gradient_mistakes,
-    shape=lambda A, x: x.shape, shape_hint="the gradient with respect to x has the shape of x",
-    shape_mistakes=one_number_instead(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * EPS32
+    result=gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * EPS32
     * float(onp.abs(A).max() * onp.abs(x).max()),
     passed=lambda n, seed, symmetric, scale: (
         f"gradient of x^T A x for a {'' if symmetric else 'non-'}symmetric {n}x{n} A")))
@@ -551,9 +554,8 @@ grad_z_w_matches = spec.check(HandDerived(
         (_normal((n,), seed), _normal((n,), seed + 1),
          onp.array(y, dtype=onp.float32) if y_array else float(y)),
         f"x, w of length {n}, y = {y}"),
-    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, shape=lambda x, w, y: w.shape,
-    shape_hint="the gradient with respect to w has the shape of w",
-    shape_mistakes=one_number_instead(1, "w"), atol=lambda x, w, y: core.ATOL + 4 * len(x)
+    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, result=gradient_of(1, "w"),
+    atol=lambda x, w, y: core.ATOL + 4 * len(x)
     * EPS32 * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"
                                         + (" (a 0-d array)" if y_array else ""))))
