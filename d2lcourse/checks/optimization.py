@@ -329,9 +329,7 @@ def zero_states(params):
 def _states(init_momentum_states, value, case):
     """The list of states returned, one vector: one mxnet array per parameter, of its shape,
     each an array of its own."""
-    def fail(message):
-        core.fail(init_momentum_states, message)
-    params = case.args[0]
+    params, fail = case.args[0], functools.partial(core.fail, init_momentum_states)
     if isinstance(value, core.GeneratorResult):
         fail("returned a generator, expected a list: write [np.zeros_like(p) for p in params] "
              "with square brackets (a generator can be used only once)")
@@ -359,17 +357,15 @@ def _states(init_momentum_states, value, case):
 
 def _explain_states(init_momentum_states, got, case, returned):
     """Fail for the first state that is not zero: the parameter's values, or others."""
-    params = case.args[0]
+    params, fail = case.args[0], functools.partial(core.fail, init_momentum_states)
     for i, (state, p) in enumerate(zip(_split(got, [p.value for p in params]), params)):
         if onp.array_equal(state, p.value):
-            core.fail(init_momentum_states, f"state {i} holds the values of params[{i}]: the "
-                                            "velocity is a new array of zeros, "
-                                            "np.zeros_like(p), not the parameter")
+            fail(f"state {i} holds the values of params[{i}]: the velocity is a new array of "
+                 "zeros, np.zeros_like(p), not the parameter")
         if onp.any(state != 0):
             index = spec.first(state != 0)
-            core.fail(init_momentum_states, f"state {i} is not zero (at index {index} it is "
-                                            f"{state[index]:.6g}): the velocity starts at "
-                                            "rest, v = 0")
+            fail(f"state {i} is not zero (at index {index} it is {state[index]:.6g}): the "
+                 "velocity starts at rest, v = 0")
 
 
 # init_momentum_states returns a list with one zero array per parameter, of its shape.
@@ -472,10 +468,9 @@ def _explain_momentum(sgd_momentum, got, case, returned):
         coasting = momentum * v0   # the velocity without this step's gradient
         if large and shrinks_large_gradients(got_v - coasting, want_v - coasting):
             core.fail(sgd_momentum, f"states[{i}]: the velocity grew by less than p.grad / "
-                                    f"batch_size ({kind}, {inputs}): large gradients are "
-                                    "clipped or normalised. The rule has no limit: v[:] = "
-                                    "momentum * v + p.grad / batch_size for a gradient of any "
-                                    "size")
+                      f"batch_size ({kind}, {inputs}): large gradients are clipped or "
+                      "normalised. The rule has no limit: v[:] = momentum * v + p.grad / "
+                      "batch_size for a gradient of any size")
         core.assert_close(sgd_momentum, got_v, want_v, what=f"states[{i}]",
                           inputs=f"{inputs}, {kind}",
                           hint="v[:] = momentum * v + p.grad / batch_size")
@@ -501,20 +496,19 @@ def judge_losses(function, value, X, y, num_epochs, inputs):
         function, value, "the losses",
         "collect the losses in a list and return np.stack(losses) (0-d arrays) or "
         "np.array(losses) (floats)"))
-    start = initial_loss(X, y)
+    start, fail = initial_loss(X, y), functools.partial(core.fail, function)
     if got.ndim >= 2 and got.size == num_epochs + 1:
-        core.fail(function, f"returned shape {got.shape}, expected ({num_epochs + 1},): one "
-                            "number per measurement, a 1-D array (reshape(-1) it, or take "
-                            "the mean of the loss over all axes)")
+        fail(f"returned shape {got.shape}, expected ({num_epochs + 1},): one number per "
+             "measurement, a 1-D array (reshape(-1) it, or take the mean of the loss over all "
+             "axes)")
     if got.shape != (num_epochs + 1,):
         if got.shape == (num_epochs,):
-            core.fail(function, f"returned {num_epochs} losses, expected {num_epochs + 1} "
-                                f"for num_epochs={num_epochs}: the loss before training (at "
-                                "w = 0, b = 0) comes first, then one after each epoch")
-        core.fail(function, f"returned shape {got.shape}, expected ({num_epochs + 1},) for "
-                            f"{inputs}: the loss before training, then one after each epoch, "
-                            "each a single number, the mean of squared_loss over all the "
-                            "examples")
+            fail(f"returned {num_epochs} losses, expected {num_epochs + 1} for num_epochs="
+                 f"{num_epochs}: the loss before training (at w = 0, b = 0) comes first, then "
+                 "one after each epoch")
+        fail(f"returned shape {got.shape}, expected ({num_epochs + 1},) for {inputs}: the loss "
+             "before training, then one after each epoch, each a single number, the mean of "
+             "squared_loss over all the examples")
     first = got[0]
     if not abs(first - start) <= core.RTOL * start:
         if abs(first - 2 * start) <= core.RTOL * 2 * start:
@@ -525,14 +519,14 @@ def judge_losses(function, value, X, y, num_epochs, inputs):
         else:
             detail = ("start from w = 0, b = 0 (not random weights) and record the loss on "
                       "all the data before the first epoch")
-        core.fail(function, f"the first loss is {first:.7g}, expected {start:.7g}, the loss "
-                            f"at w = 0, b = 0 (the mean of y^2 / 2) for {inputs}: {detail}")
+        fail(f"the first loss is {first:.7g}, expected {start:.7g}, the loss at w = 0, b = 0 "
+             f"(the mean of y^2 / 2) for {inputs}: {detail}")
     bad = ~onp.isfinite(got)
     if bad.any():
         epoch = int(onp.argmax(bad))
-        core.fail(function, f"the loss is {got[epoch]} after epoch {epoch} ({inputs}): the "
-                            "steps are far too large. Is the gradient of the summed minibatch "
-                            "loss divided by batch_size (or do you take the mean loss)?")
+        fail(f"the loss is {got[epoch]} after epoch {epoch} ({inputs}): the steps are far too "
+             "large. Is the gradient of the summed minibatch loss divided by batch_size (or do "
+             "you take the mean loss)?")
     return got
 
 
@@ -578,8 +572,7 @@ def lr_zero_problem(seed):
 def judge_lr_zero(train_minibatch, seed):
     """With lr=0 every loss is the one at w = 0, b = 0, measured on all the examples at once
     (batch_size does not divide n): fail naming the slip otherwise."""
-    def fail(message):
-        core.fail(train_minibatch, message)
+    fail = functools.partial(core.fail, train_minibatch)
     n, batch_size, num_epochs = (LR_ZERO_RUN[k] for k in ("n", "batch_size", "num_epochs"))
     X, y = lr_zero_problem(seed)
     inputs = f"n={n} examples, batch_size={batch_size}, lr=0, num_epochs={num_epochs}"
@@ -650,8 +643,7 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
                               w=(2.0, -3.4), b=4.2, seed=0):
     """Minibatch SGD goes down to the noise floor, and far faster per epoch than full-batch GD.
     The lr=0 run of :func:`judge_lr_zero` comes first."""
-    def fail(message):
-        core.fail(train_minibatch, message)
+    fail = functools.partial(core.fail, train_minibatch)
     judge_lr_zero(train_minibatch, seed)
     X, y = regression_problem(n, w, b, seed)
     # First the start alone: 0 epochs cost no training, and a wrong start fails there.
