@@ -67,14 +67,14 @@ def cross_entropy_slips(y_hat, y):
 
 
 @core.oracle
-def _softmax_cross_entropy(O, y):
+def _logits_loss(O, y):
     """logsumexp(o_i) - o_i[y_i] per example."""
     return _logsumexp(O) - _picked(O, y)
 
 
 @core.oracle
 def softmax_cross_entropy_slips(O, y):
-    return [(-_softmax_cross_entropy(O, y), "has the wrong sign: the loss is logsumexp(o) - "
+    return [(-_logits_loss(O, y), "has the wrong sign: the loss is logsumexp(o) - "
                                             "o[y], i.e. -log softmax(o)[y], which is >= 0"),
             (_logsumexp(O), "returns logsumexp(o) alone: subtract the logit of the true "
                             "class, o[y]"),
@@ -83,7 +83,7 @@ def softmax_cross_entropy_slips(O, y):
 
 
 @core.oracle
-def _softmax_cross_entropy_grad(O, y):
+def _loss_gradient(O, y):
     """softmax(O) - onehot(y): the gradient of the summed losses with respect to O."""
     return oracles.softmax(O) - _onehot(y, O.shape[1])
 
@@ -114,7 +114,7 @@ def gradient_slips(O, y):
 
 
 @core.oracle
-def _softmax_regression(X, W, b):
+def _class_probabilities(X, W, b):
     """The class probabilities softmax(X W + b) of the flattened examples X."""
     return oracles.softmax(X.reshape(-1, W.shape[0]) @ W + b)
 
@@ -199,7 +199,7 @@ def _explain_broadcast(function, failure, case):
 
 # --------------------------------------------------------------------------- softmax
 
-def _softmax_inputs(shape=(4, 5), scale=1.0, seed=0):
+def _normal_logits(shape=(4, 5), scale=1.0, seed=0):
     """O ~ N(0, scale^2) of `shape`."""
     O = core.random_array(shape, seed, scale).asnumpy()
     return spec.Call((O,), f"O of shape {shape} with entries ~ N(0, {scale:g}^2)")
@@ -328,7 +328,7 @@ Softmax = functools.partial(spec.Spec, name="softmax", oracle=oracles.softmax,
 
 # softmax(O) for O ~ N(0, scale^2): each row is exp(o) / sum(exp(o)), rows sum to 1.
 softmax_matches = spec.check(Softmax(
-    inputs=_softmax_inputs, mistakes=softmax_slips, wrong=_explain_softmax,
+    inputs=_normal_logits, mistakes=softmax_slips, wrong=_explain_softmax,
     passed="row-wise softmax of a {shape} matrix of logits", differentiable=True))
 
 # softmax(O) is finite and exact for logits up to `magnitude`, also for a batch of one row
@@ -472,7 +472,7 @@ def _logit_inputs(n=6, num_classes=5, scale=1.0, seed=0, label_dtype="int32"):
 
 
 LogitsLoss = functools.partial(
-    spec.Spec, name="softmax_cross_entropy", oracle=_softmax_cross_entropy,
+    spec.Spec, name="softmax_cross_entropy", oracle=_logits_loss,
     forbidden=OPERATORS, what="softmax_cross_entropy(O, y)",
     raised=_explain_broadcast, result=functools.partial(
         _per_example, what="softmax_cross_entropy(O, y)", source="O"))
@@ -563,7 +563,7 @@ def _explain_unstable_gradient(function, got, case, returned):
 
 
 Gradient = functools.partial(
-    spec.Spec, name="softmax_cross_entropy_grad", oracle=_softmax_cross_entropy_grad,
+    spec.Spec, name="softmax_cross_entropy_grad", oracle=_loss_gradient,
     forbidden=core.HAND_DERIVED, what="the gradient", shape=lambda O, y: O.shape,
     shape_hint=GRADIENT_SHAPE, raised=_explain_broadcast)
 
@@ -760,7 +760,7 @@ def _explain_model(softmax_regression, got, case, returned):
 
 # softmax_regression(X, W, b) = softmax(X.reshape(-1, W.shape[0]) @ W + b).
 softmax_regression_matches = spec.check(spec.Spec(
-    name="softmax_regression", inputs=_model_inputs, oracle=_softmax_regression,
+    name="softmax_regression", inputs=_model_inputs, oracle=_class_probabilities,
     mistakes=model_slips, what=MODEL, shape=lambda X, W, b: (X.shape[0], W.shape[1]),
     shape_mistakes=_model_shape, raised=_explain_model_error, wrong=_explain_model,
     passed=lambda shape, num_outputs, seed: (
@@ -770,13 +770,12 @@ softmax_regression_matches = spec.check(spec.Spec(
 
 # --------------------------------------------------------------------------- training
 
-def sorted_subset(count, flat=True):
-    """The first `count` Fashion-MNIST training examples, sorted by label (float32, int32)."""
+def sorted_subset(count):
+    """The first `count` Fashion-MNIST training images, flattened and sorted by label."""
     from d2lcourse.data import fashion_mnist_arrays
     images, labels = fashion_mnist_arrays("train")
     order = onp.argsort(labels[:count], kind="stable")
-    X, y = images[:count][order], labels[:count][order]
-    return (X.reshape(count, -1) if flat else X), y
+    return images[:count][order].reshape(count, -1), labels[:count][order]
 
 
 Evaluation = namedtuple("Evaluation", "accuracy predictions logits labels")
