@@ -22,7 +22,7 @@ from d2lcourse.solutions import mlp as ref
 from helpers import quietly, replaying
 
 # The number of the course's entry points that are specs: it may grow, never shrink.
-SPECS_AT_LEAST = 14
+SPECS_AT_LEAST = 42
 
 
 def spec_entry_points(module):
