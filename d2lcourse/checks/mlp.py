@@ -273,8 +273,8 @@ init_mlp_params_shapes = spec.check(spec.Spec(
     inputs=lambda num_inputs=784, num_hiddens=256, num_outputs=10, seed=0: (
         num_inputs, num_hiddens, num_outputs),
     result=list(PARAM_NAMES), shape=None, legacy_fix=MXNET_FIX, wrong=_initial_slips,
-    shape_mistakes=lambda *shapes: _shape_slip(shapes[:-1], _param_shapes(*shapes[-1].args),
-                                               f"init_mlp_params{shapes[-1].args}"),
+    shape_mistakes=lambda W1, b1, W2, b2, case: _shape_slip(
+        (W1, b1, W2, b2), _param_shapes(*case.args), f"init_mlp_params{case.args}"),
     passed="shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, zero biases, random "
            "weights, gradients attached"))
 

@@ -6,7 +6,7 @@ edit = editor(__name__)
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
 TANH_BODY = "E = np.exp(-2 * np.abs(X))\n    return np.sign(X) * (1 - E) / (1 + E)"
 SIGMOID_BODY = "S = sigmoid(X)\n    return S * (1 - S)"
-HIDDEN = "X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n    H = relu(X @ W1 + b1)"
+FLATTEN = "X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)"
 W1_DRAW = "np.random.normal(0, sigma, (num_inputs, num_hiddens))"
 W2_DRAW = "np.random.normal(0, sigma, (num_hiddens, num_outputs))"
 
@@ -30,7 +30,8 @@ def drawn_by(draw, first=""):
 
 def hidden_layer(new):
     """An edit of mlp whose hidden layer is `new`."""
-    return edit((HIDDEN, f"X.reshape(-1, W1.shape[0])\n    H = {new}"))
+    return edit((f"{FLATTEN}\n    H = relu(X @ W1 + b1)",
+                 f"X.reshape(-1, W1.shape[0])\n    H = {new}"))
 
 
 # The plain-SGD trainer (the reference adds momentum and a cosine decay) that the trainer
@@ -47,6 +48,12 @@ def train_mlp(X_train, y_train, num_hiddens=256, num_epochs=10, lr=0.1, batch_si
                 param[:] = param - lr * param.grad / batch_size
     return params
 '''
+
+
+def before_training(line):
+    """The plain-SGD trainer with `line` first."""
+    return edit(("batch_size=256):", f"batch_size=256):\n    {line}"), base=TRAINER)
+
 
 MISTAKES = [
     # ---------------------------------------------------------------- activations
@@ -217,7 +224,7 @@ MISTAKES = [
     # ---------------------------------------------------------------- mlp
     Mistake("mlp_no_relu", "mlp", hidden_layer("X @ W1 + b1"), "no nonlinearity"),
     Mistake("mlp_no_flatten", "mlp",
-            edit(("    X = X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)\n", "")),
+            edit((f"    X = {FLATTEN}\n", "")),
             "Flatten X first", also_fails=(TRAIN,)),
     Mistake("mlp_relu_on_output", "mlp", edit(("H @ W2 + b2", "relu(H @ W2 + b2)")),
             "applied relu to the output too", also_fails=(TRAIN,)),
@@ -238,8 +245,7 @@ MISTAKES = [
     Mistake("mlp_transposed_logits", "mlp", edit(("H @ W2 + b2", "(H @ W2 + b2).T")),
             "they are transposed"),
     Mistake("mlp_flattens_to_784", "mlp",
-            edit(("X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)",
-                  "X.reshape(-1, 784)")),
+            edit((FLATTEN, "X.reshape(-1, 784)")),
             "works for 784 inputs but not for X of shape (2, 3, 4)"),
     Mistake("mlp_sizes_of_fashion_mnist", "mlp", '''
 num_inputs, num_hiddens, num_outputs = 784, 256, 10
@@ -285,25 +291,18 @@ def mlp(X, params):
                   "math.cos(math.pi * step / num_steps)")),
             "with lr > 0 at every step"),
     *ignored_hyperparameters(
-        TRAIN, edit(("param - lr", "param - 0.1"), base=TRAINER),
-        lambda line: edit(("batch_size=256):", f"batch_size=256):\n    {line}"), base=TRAINER)),
+        TRAIN, edit(("param - lr", "param - 0.1"), base=TRAINER), before_training),
     Mistake("train_reads_the_training_set", TRAIN,
             edit(("\ndef", "from d2lcourse.data import read_fashion_mnist\n\ndef"),
                  ("batch_size=256):",
                   'batch_size=256):\n    X_train, y_train = read_fashion_mnist("train")'),
                  base=TRAINER),
             "ignores the labels it is given"),
-    Mistake("train_standardises_the_pixels", TRAIN,
-            edit(("batch_size=256):",
-                  "batch_size=256):\n"
-                  "    X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
-                 base=TRAINER),
+    Mistake("train_standardises_the_pixels", TRAIN, before_training(
+        "X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
             "training diverged"),
-    Mistake("train_on_the_first_examples", TRAIN,
-            edit(("batch_size=256):",
-                  "batch_size=256):\n"
-                  "    X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
-                 base=TRAINER),
+    Mistake("train_on_the_first_examples", TRAIN, before_training(
+        "X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
             "every epoch visits all the training examples"),
     Mistake("train_initialises_every_epoch", TRAIN,
             edit(("range(num_epochs):",
