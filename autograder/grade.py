@@ -37,7 +37,16 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log, temp_attrs
+from traitlets.config.loader import Config, PyFileConfigLoader
+
 from d2lcourse import notebooks
+from d2lcourse.autograder import reports, similarity
+from d2lcourse.autograder.nbgrader_plugin import configure, find_data_dir, trusted_code
+from d2lcourse.autograder.pages import REPORT_POLICY, content_policy, mathjax_script
 from d2lcourse.course import assignment_of, default_course_dir, published
 from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
 from d2lcourse.autograder.module_view import unpublished_problem
@@ -233,7 +242,6 @@ def json_values(document, limit=MAX_NOTEBOOK_VALUES):
 def trusted_parts(recorder, assignment):
     """Setup code and test cells from nbgrader's gradebook, the system of record (plain
     `nbgrader autograde` reads them the same way), in the source notebook's order."""
-    from d2lcourse.autograder.nbgrader_plugin import trusted_code
     order = list(notebooks.graded_cells(notebooks.read(assignment.source_path(
         recorder.course_dir))))
     setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
@@ -250,11 +258,6 @@ class Recorder:
     """The one writer: verdict files, nbgrader's gradebook and feedback."""
 
     def __init__(self, course_dir, assignment):
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader, Config
-
-        from d2lcourse.autograder.nbgrader_plugin import configure
         self.course_dir = Path(course_dir).resolve()
         self.assignment = assignment
         self.verdicts = self.course_dir / "reports" / assignment.id / "verdicts"
@@ -374,9 +377,6 @@ class Recorder:
     def autograde_recording(self, student, verdict):
         """`NbGraderAPI.autograde(assignment, student, force=True)`, as nbgrader's API runs
         it, with this run's SandboxedExecute configured to record `verdict`."""
-        from nbgrader.converters import Autograde
-        from nbgrader.utils import capture_log, temp_attrs
-        from traitlets.config.loader import Config
         with temp_attrs(self.api.coursedir, assignment_id=self.assignment.id,
                         student_id=student):
             run = Autograde(coursedir=self.api.coursedir, parent=self.api)
@@ -430,7 +430,6 @@ class Recorder:
         if self.feedback_pending < at_least:
             return None
         self.feedback_pending = 0
-        from d2lcourse.autograder.pages import mathjax_script
         try:
             mathjax_script()  # every page carries it: without it, no page renders
         except (OSError, ValueError) as error:
@@ -461,9 +460,8 @@ class Recorder:
     def late_work(self):
         """{student: reports.Late} of the late submissions, as the gradebook records them:
         nbgrader's LateSubmissionPlugin set each penalty when it autograded."""
-        from d2lcourse.autograder.reports import Late
         with self.api.gradebook as gradebook:
-            return {s.student_id: Late(s.late_submission_penalty, s.total_seconds_late)
+            return {s.student_id: reports.Late(s.late_submission_penalty, s.total_seconds_late)
                     for s in gradebook.assignment_submissions(self.assignment.id)
                     if s.total_seconds_late > 0}
 
@@ -534,7 +532,6 @@ def failed_students(result, autograded, assignment_id):
 def fallback_feedback(assignment, verdict, reason):
     """The feedback page of a notebook that nbgrader cannot render: the reason and each
     test's points and message, every student byte escaped, under a policy with no script."""
-    from d2lcourse.autograder.pages import REPORT_POLICY, content_policy
     escape = html.escape
     rows = "".join(f"<tr><td>{escape(r.grade_id)}</td><td>{r.points:g}/{r.max_points:g}</td>"
                    f"<td>{escape(r.message)}</td></tr>" for r in verdict.results)
@@ -686,8 +683,6 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
 def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsafe, limits,
                out):
     """`grade` once the run holds the assignment and has its trusted parts."""
-    from d2lcourse.autograder import reports, similarity
-    from d2lcourse.autograder.nbgrader_plugin import find_data_dir
     course_dir, assignment = recorder.course_dir, recorder.assignment
     data_dir = find_data_dir()
     data_dir = None if data_dir is None else str(data_dir)

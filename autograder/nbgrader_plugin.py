@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, Execute, GetGrades,
@@ -41,6 +42,7 @@ from d2lcourse.autograder.reports import write_csv
 from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, configure_formgrader, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
+from d2lcourse.data import find_fashion_mnist
 
 VERDICT_POINTS = "d2lcourse_verdict_points"  # SandboxedExecute's {grade_id: points}, in resources
 
@@ -167,7 +169,6 @@ def restore_deleted_tests(notebook, tests):
 
 def find_data_dir():
     try:
-        from d2lcourse.data import find_fashion_mnist
         return find_fashion_mnist(download=False)
     except Exception:  # grading without data still works for assignments that need none
         return None
@@ -231,8 +232,7 @@ class NeutralisedCsvExport(ExportPlugin):
 
     def with_status(self, rows):
         """The rows with the status `d2lcourse grade` recorded for each submission."""
-        # grade.py imports this module: its verdict reader only when exporting
-        from d2lcourse.autograder.grade import stored_verdicts
+        from d2lcourse.autograder.grade import stored_verdicts  # noqa: PLC0415 (grade imports us)
         coursedir = getattr(self.parent, "coursedir", None)
         root = Path(self.course_dir or getattr(coursedir, "root", "") or ".")
         verdicts = {}
@@ -291,7 +291,6 @@ def configure(c):
     feedback pages that run no student script (`pages.py`), with the outputs of non-test
     cells as submitted, typeset math offline in feedback and formgrader, and make
     `nbgrader export` write a CSV that no spreadsheet runs as formulas."""
-    from nbgrader.converters import Autograde, GenerateFeedback
     put_environment_first_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # its SQLAlchemy warnings
     c.Autograde.sanitize_preprocessors = [  # no ClearOutput: feedback shows them as submitted

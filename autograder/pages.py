@@ -24,6 +24,9 @@ from pathlib import Path
 
 import bleach
 import nbformat
+import nbgrader
+from nbconvert.filters.markdown_mistune import (IPythonRenderer, MarkdownWithMath,
+                                                markdown2html_mistune)
 from nbconvert.preprocessors import Preprocessor
 
 from d2lcourse.model import Status
@@ -235,7 +238,6 @@ def decoded_reference(match):
 def safe_markdown(source):
     """A student's markdown as cleaned HTML (links and images cleaned as in `safe_html`;
     attachments are not shown)."""
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
     text = str(source).replace("attachment:", "missing-attachment:")
     reason = too_costly(text)
     if reason:
@@ -417,7 +419,6 @@ def renders(cell):
     lacks would stop `generate_feedback` for the whole class."""
     if "attachment:" not in str(cell.get("source", "")):
         return True
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
     renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}))
     try:
         MarkdownWithMath(renderer=renderer).render(str(cell.get("source", "")))
@@ -497,7 +498,6 @@ def configure_formgrader(exporter_config):
     """Make formgrader's HTML exporter (pass `c.HTMLExporter`) inline MathJax, as our
     feedback does: its `mathjax()` macro is ours (templates/base), before nbgrader's
     templates (which formgrader itself would put there)."""
-    import nbgrader
     formgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / \
         "formgrader" / "templates"
     exporter_config.extra_template_basedirs = [str(TEMPLATES), str(formgrader_templates)]

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from tqdm import tqdm
+
 from d2lcourse.model import Status
 
 
 class Progress:
     def __init__(self, total, out):
-        from tqdm import tqdm
         self.bar = tqdm(total=total, file=out, unit="notebook", desc="grading",
                         dynamic_ncols=True, disable=total == 0,
                         bar_format="{desc}: {n}/{total} |{bar}| {elapsed}<{remaining} {postfix}")

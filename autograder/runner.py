@@ -20,9 +20,12 @@ Started as `runner --zygote FD [module ...]` it is instead the zygote (zygote.py
 imports the runner's modules and the given ones, reads Fashion-MNIST's training
 split, and forks a fresh runner for every submission.
 """
+import importlib
 import os
 import sys
 import time
+
+from d2lcourse.autograder import zygote
 
 
 def protocol_streams():
@@ -82,7 +85,6 @@ def serve(incoming, outgoing):
 
 def preload(modules):
     """Import what every submission will need, and read the data, once for all."""
-    import importlib
     for module in ("d2lcourse.checks.core", "d2lcourse.grading", "d2lcourse.autograder.wire"):
         importlib.import_module(module)  # what `serve` imports
     for module in modules:
@@ -101,7 +103,6 @@ def preload(modules):
 
 def answer():
     """Answer one submission's requests on stdin/stdout, then exit."""
-    from d2lcourse.autograder import zygote
     zygote.deny_namespaces()  # before any student code, forked (warm) or not (cold)
     incoming, outgoing = protocol_streams()
     try:
@@ -114,7 +115,6 @@ def answer():
 
 def main():
     if sys.argv[1:2] == ["--zygote"]:
-        from d2lcourse.autograder import zygote
         preload(sys.argv[3:])
         zygote.serve(int(sys.argv[2]))
         os._exit(0)

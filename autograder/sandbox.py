@@ -13,6 +13,8 @@ student code. Every fault (timeout, memory, crash, exit) becomes a `SubmissionFa
 with a status for grades.csv.
 """
 import functools
+import importlib
+import importlib.util
 import os
 import pwd
 import select
@@ -28,6 +30,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import d2lcourse
 from d2lcourse.autograder import cgroups, wire, zygote
 from d2lcourse.autograder.deadline import Deadline
 from d2lcourse.data import SPLITS_VARIABLE, fashion_mnist_places, split_files
@@ -102,7 +105,6 @@ def bubblewrap_problem():
 
 
 def module_directory(module_name):
-    import importlib
     return Path(importlib.import_module(module_name).__file__).resolve().parent
 
 
@@ -122,8 +124,6 @@ def course_files(allowed_references=()):
     modules in `allowed_references`. Nothing else: not the checks of the assignments
     (their oracles compute the expected values), not d2lcourse.mistakes (whole correct
     cells for every graded function), no other reference solution."""
-    import importlib.util
-    import d2lcourse
     allowed = {f"d2lcourse.solutions.{module}" for module in allowed_references}
     pending = ["d2lcourse.autograder.runner", "d2lcourse.checks.problems",
                "d2lcourse.solutions", *sorted(set(d2lcourse._EXPORTS.values())),

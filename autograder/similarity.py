@@ -565,8 +565,9 @@ def side_by_side(number, pair, cohort):
 
 def cohort_of(course_dir, assignment):
     """The readable submissions' graded cells, the known sources and the released stubs."""
-    # grade.py imports the sandbox and MXNet: only when a course is read
-    from d2lcourse.autograder.grade import InvalidNotebook, find_submissions, read_submission
+    # grade.py imports this module, the sandbox and MXNet: only when a course is read
+    from d2lcourse.autograder.grade import (  # noqa: PLC0415 (grade imports us)
+        InvalidNotebook, find_submissions, read_submission)
     students = {}
     for submission in find_submissions(course_dir, assignment):
         if submission.refused:

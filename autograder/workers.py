@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 from d2lcourse.course import Assignment
 from d2lcourse.autograder.evaluate import evaluate, ungraded, warm_up
@@ -70,8 +71,8 @@ def judge(jobs, workers=1, scheduler=None):
 
 def judge_on_dask(jobs, scheduler):
     """Judge on a Dask cluster; it gives the job of a worker that dies to another."""
-    from dask.distributed import Client, as_completed
-    from distributed.scheduler import KilledWorker
+    from dask.distributed import Client, as_completed  # noqa: PLC0415 (only with --scheduler)
+    from distributed.scheduler import KilledWorker  # noqa: PLC0415 (only with --scheduler)
     try:
         client = Client(scheduler, timeout="30s")
     except (OSError, TimeoutError) as error:
@@ -106,7 +107,6 @@ def judge_in_pool(jobs, workers):
     """Judge on `workers` spawned processes. A worker that dies was killed from outside
     (student code runs in a sandbox, not in the worker): a new worker takes its job, and
     a job that two workers died on stays UNGRADED."""
-    from multiprocessing.connection import wait
     context = multiprocessing.get_context("spawn")
     main = sys.modules["__main__"]
     if not hasattr(main, "__spec__"):  # IPython's __main__: grade() called in a notebook

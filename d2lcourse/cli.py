@@ -14,8 +14,13 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from d2lcourse import __version__, demo, doctor, selfcheck
+from d2lcourse.course import ASSIGNMENTS, default_course_dir, published
+from d2lcourse.model import InfrastructureFault
 
 DEFAULT_DEMO_ASSIGNMENT = "04_softmax_regression"
 USAGE_ERROR = 2
@@ -46,7 +51,6 @@ class DefaultsShown(argparse.HelpFormatter):
 
 
 def build_parser():
-    from d2lcourse import __version__
     parser = argparse.ArgumentParser(
         prog="d2lcourse", description="Deep Learning Basics: the course's command line.")
     parser.add_argument("--version", action="version", version=f"d2lcourse {__version__}")
@@ -171,10 +175,8 @@ def main(argv=None):
 
 def run(args):
     if args.command == "doctor":
-        from d2lcourse import doctor
         return doctor.main()
     if args.command == "check":
-        from d2lcourse import selfcheck
         if not Path(args.notebook).is_file():
             raise UsageError(f"no notebook at {args.notebook}: give the path of your .ipynb file")
         return selfcheck.main(args.notebook)
@@ -186,7 +188,6 @@ def run(args):
 
 
 def known_assignment(assignment_id):
-    from d2lcourse.course import ASSIGNMENTS
     if assignment_id not in ASSIGNMENTS:
         raise UsageError(f"unknown assignment {assignment_id!r}; the course has: "
                          f"{', '.join(ASSIGNMENTS)}")
@@ -200,7 +201,6 @@ def at_least_one_worker(workers):
 
 def course_folder(course, assignment):
     """The course root, after checking that it is an nbgrader course with `assignment`."""
-    from d2lcourse.course import default_course_dir
     here = Path.cwd()
     folder = Path(course or (here if (here / "nbgrader_config.py").is_file()
                              and (here / "source").is_dir() else default_course_dir()))
@@ -250,7 +250,6 @@ def reachable_scheduler(address):
 
 
 def run_demo(args):
-    from d2lcourse import demo
     assignment = known_assignment(args.assignment)
     at_least_one_worker(args.workers)
     problem = args.keep and demo.keep_problem(args.keep)
@@ -268,7 +267,6 @@ def run_similarity(args):
 
 
 def published_solutions(folder):
-    from d2lcourse.course import published
     try:
         return published(folder)
     except ValueError as error:
@@ -276,8 +274,6 @@ def published_solutions(folder):
 
 
 def run_grade(args):
-    from dataclasses import replace
-
     assignment = known_assignment(args.assignment)
     at_least_one_worker(args.workers)
     if args.timeout is not None and args.timeout <= 0:
@@ -291,7 +287,6 @@ def run_grade(args):
     from d2lcourse.autograder.grade import (GradingIncomplete, GradingInterrupted,
                                             RunInProgress, grade)
     from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable
-    from d2lcourse.model import InfrastructureFault
     limits = Limits() if args.timeout is None else replace(Limits(), seconds=args.timeout)
     try:
         grade(assignment, folder, args.student, args.workers,

@@ -10,6 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from d2lcourse import mistakes
+from d2lcourse.autograder import samples
 from d2lcourse.course import get_assignment
 
 MARK = ".d2lcourse-demo"  # in a kept course: this folder is the demo's to replace
@@ -53,8 +55,6 @@ def how_to_open(course, assignment):
 
 
 def main(assignment_id, workers=2, keep=None):
-    from d2lcourse import mistakes
-    from d2lcourse.autograder import samples
     from d2lcourse.autograder.grade import Recorder, grade
 
     assignment = get_assignment(assignment_id)

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+from d2lcourse import cuda_libraries
+
 SUPPORTED_PYTHONS = ((3, 8), (3, 9), (3, 10), (3, 11))
 MXNET_VERSION = "1.9.1"
 NUMPY_VERSION = "1.23.5"  # pinned in setup.cfg
@@ -60,7 +62,6 @@ def mxnet_import_fix(error):
         return ("the GPU build of MXNet is installed but the NVIDIA driver is not: install the "
                 "driver (`nvidia-smi` should list the GPU), or use the CPU build: `make install`")
     if isinstance(error, OSError):
-        from d2lcourse import cuda_libraries
         failed = f" (failed to preload: {'; '.join(cuda_libraries.failures)})" \
             if cuda_libraries.failures else ""
         return (f"a library MXNet needs is missing{failed}: reinstall with `make install` "

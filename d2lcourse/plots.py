@@ -54,8 +54,8 @@ def _to_numpy(array):
 def use_svg_display():
     """Show figures as SVG (sharp at any zoom) in IPython and Jupyter; elsewhere do nothing."""
     if _ipython_shell() is not None:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-        set_matplotlib_formats("svg")
+        from matplotlib_inline import backend_inline  # noqa: PLC0415 (IPython only)
+        backend_inline.set_matplotlib_formats("svg")
 
 
 def set_figsize(figsize=DEFAULT_FIGSIZE):
@@ -112,7 +112,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
     curves = _curves(X, Y)
     set_figsize(figsize)
     if axes is None:
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # noqa: PLC0415 (after the backend is chosen)
         axes = plt.gca()
     axes.cla()
     for (x, y), fmt in zip(curves, itertools.cycle(fmts)):
@@ -161,7 +161,7 @@ class Animator:
             axes.plot(curve_x, curve_y, fmt)
         set_axes(axes, *self.axes_settings)
         if in_jupyter():
-            from IPython import display
+            from IPython import display  # noqa: PLC0415 (Jupyter only)
             if self._display is None:
                 self._display = display.display(self.fig, display_id=True)
             else:
@@ -170,7 +170,7 @@ class Animator:
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     """Show images (``(n, 28, 28)``, ``(n, 1, 28, 28)`` or a list) in a grid; return the axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (after the backend is chosen)
     _, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale),
                            squeeze=False)
     for i, (ax, img) in enumerate(zip(axes.flat, imgs)):

@@ -15,6 +15,8 @@ import itertools
 import sys
 import time
 
+from tqdm import tqdm
+
 from d2lcourse._mxnet import autograd, gluon, init, mx
 
 MAX_BATCHES_IN_FLIGHT = 8  # how far Python may run ahead of the device (bounds memory)
@@ -128,7 +130,7 @@ class _Progress:
     """A tqdm bar in a terminal and/or a live Animator plot in a notebook."""
 
     def __init__(self, num_epochs, batches_per_epoch, progress, plot):
-        from d2lcourse.plots import in_jupyter
+        from d2lcourse.plots import in_jupyter  # noqa: PLC0415 (loads matplotlib)
         notebook = in_jupyter()
         if progress is None:
             progress = not notebook and sys.stderr.isatty()
@@ -136,12 +138,11 @@ class _Progress:
             plot = notebook
         self.bar = self.animator = None
         if progress:
-            from tqdm import tqdm
             total = num_epochs * batches_per_epoch if batches_per_epoch else None
             self.bar = tqdm(total=total, unit="batch",
                             desc=f"epoch 1/{num_epochs}", leave=True)
         if plot:
-            from d2lcourse.plots import training_animator
+            from d2lcourse.plots import training_animator  # noqa: PLC0415 (loads matplotlib)
             self.animator = training_animator(num_epochs)
         self.num_epochs = num_epochs
 
