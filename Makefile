@@ -67,12 +67,17 @@ gpu-check:
 	    echo "no NVIDIA GPU here: nothing to check"; exit 0; fi; \
 	$(MAKE) --no-print-directory install GPU=1 && $(BIN)/python tools/gpu_check.py
 
-# pyflakes' errors everywhere; types where they are declared: the grading model, the wire
-# and the check engine (pyproject.toml configures both).
+# pyflakes' errors and imports at the top (heavy ones excepted) everywhere; the formatter's
+# layout (FORMATTED) and types (TYPED) where they are declared: the grading model, the wire
+# and the check engine (pyproject.toml configures them).
+FORMATTED := d2lcourse/model.py autograder/wire.py d2lcourse/notebooks.py d2lcourse/grading.py \
+	d2lcourse/course.py
+TYPED := $(FORMATTED) d2lcourse/checks/core.py d2lcourse/checks/spec.py \
+	d2lcourse/checks/properties.py
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy d2lcourse/model.py autograder/wire.py d2lcourse/checks/core.py d2lcourse/checks/spec.py \
-		d2lcourse/checks/properties.py d2lcourse/notebooks.py d2lcourse/grading.py d2lcourse/course.py
+	$(BIN)/ruff format --check $(FORMATTED)
+	$(BIN)/mypy $(TYPED)
 
 benchmark: install
 	$(BIN)/python benchmarks/training.py

@@ -12,6 +12,7 @@ field has one type, and any breach is a `WireError`, never another exception.
 
 Frame on the pipe: ``<8-byte length><JSON>`` then, for each array, ``<8-byte length><npy>``.
 """
+
 import ast
 import importlib
 import inspect
@@ -27,25 +28,38 @@ from d2lcourse.checks.core import WATCHABLE_APIS, FashionMNISTRef, GeneratorResu
 
 MAX_JSON_BYTES = 4 << 20
 MAX_ARRAY_BYTES = 256 << 20
-MAX_MESSAGE_BYTES = 256 << 20     # all the arrays of one message
-MAX_DECODED_BYTES = 256 << 20     # array data one message's values decode to, in total
+MAX_MESSAGE_BYTES = 256 << 20  # all the arrays of one message
+MAX_DECODED_BYTES = 256 << 20  # array data one message's values decode to, in total
 MAX_ARRAYS = 4096
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
-MAX_NAME = 200                    # tags, dict keys, type, module and function names
-MAX_TEXT = 2000                   # strings, error messages, reasons (longer are cut)
+MAX_NAME = 200  # tags, dict keys, type, module and function names
+MAX_TEXT = 2000  # strings, error messages, reasons (longer are cut)
 MAX_INT_DIGITS = 400
 MAX_NPY_HEADER = 4096
-ARRAY_KINDS = "biufcSU"           # numbers, bools and fixed-size strings: data only
-MX_DTYPES = {onp.dtype(t) for t in ("float16", "float32", "float64", "uint8", "int8",
-                                    "int32", "int64", "bool")}
+ARRAY_KINDS = "biufcSU"  # numbers, bools and fixed-size strings: data only
+MX_DTYPES = {
+    onp.dtype(t)
+    for t in ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool")
+}
 CALLABLE_MODULES = ("d2lcourse.checks.",)
 _LENGTH = struct.Struct("<Q")
 FIELDS = {
-    "nonetype": {"v"}, "bool": {"v"}, "str": {"v"}, "int": {"v"}, "float": {"v"},
-    "mxarray": {"i", "grad"}, "ndarray": {"i"}, "npscalar": {"i"},
-    "fashion_mnist": {"split", "part", "count"}, "list": {"v"}, "tuple": {"v"},
-    "generator": {"v"}, "dict": {"v"}, "callable": {"module", "name"}, "unsupported": {"type"},
+    "nonetype": {"v"},
+    "bool": {"v"},
+    "str": {"v"},
+    "int": {"v"},
+    "float": {"v"},
+    "mxarray": {"i", "grad"},
+    "ndarray": {"i"},
+    "npscalar": {"i"},
+    "fashion_mnist": {"split", "part", "count"},
+    "list": {"v"},
+    "tuple": {"v"},
+    "generator": {"v"},
+    "dict": {"v"},
+    "callable": {"module", "name"},
+    "unsupported": {"type"},
 }
 
 
@@ -84,6 +98,7 @@ def name(value, what="a name"):
 
 # --------------------------------------------------------------------------- encode
 
+
 def encode(value, arrays, depth=0):
     """A JSON-able tagged tree for `value`; arrays are appended to `arrays`."""
     if depth > MAX_DEPTH:
@@ -100,22 +115,31 @@ def encode(value, arrays, depth=0):
         return {"t": "float", "v": repr(value)}
     if isinstance(value, np.ndarray):
         grad = getattr(value, "grad", None)
-        return {"t": "mxarray", "i": add_array(arrays, value.asnumpy()),
-                "grad": None if grad is None else add_array(arrays, grad.asnumpy())}
+        return {
+            "t": "mxarray",
+            "i": add_array(arrays, value.asnumpy()),
+            "grad": None if grad is None else add_array(arrays, grad.asnumpy()),
+        }
     if isinstance(value, onp.ndarray):
         return {"t": "ndarray", "i": add_array(arrays, value)}
     if isinstance(value, onp.generic):
         return {"t": "npscalar", "i": add_array(arrays, onp.asarray(value))}
     if isinstance(value, FashionMNISTRef):
-        return {"t": "fashion_mnist", "split": value.split, "part": value.part,
-                "count": value.count}
+        return {
+            "t": "fashion_mnist",
+            "split": value.split,
+            "part": value.part,
+            "count": value.count,
+        }
     if isinstance(value, GeneratorResult):
         return {"t": "generator", "v": encode_items(value, arrays, depth)}
     if isinstance(value, (list, tuple)):
         return {"t": type(value).__name__, "v": encode_items(value, arrays, depth)}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"t": "dict", "v": {name(k, "a dict key"): encode(v, arrays, depth + 1)
-                                   for k, v in value.items()}}
+        return {
+            "t": "dict",
+            "v": {name(k, "a dict key"): encode(v, arrays, depth + 1) for k, v in value.items()},
+        }
     if inspect.isfunction(value) and value.__module__.startswith(CALLABLE_MODULES):
         return {"t": "callable", "module": value.__module__, "name": value.__qualname__}
     kind = f"{type(value).__module__}.{type(value).__qualname__}"
@@ -141,6 +165,7 @@ def add_array(arrays, array):
 
 # --------------------------------------------------------------------------- decode
 
+
 class Budget:
     """How many more bytes of array data, and how many more arrays, one message's values
     may decode to: each reference to an array builds one (an mxnet array costs the
@@ -153,8 +178,9 @@ class Budget:
         self.left -= array.nbytes
         self.arrays_left -= 1
         if self.left < 0:
-            raise WireError(f"the values decode to more than {MAX_DECODED_BYTES >> 20} MB "
-                            "of arrays")
+            raise WireError(
+                f"the values decode to more than {MAX_DECODED_BYTES >> 20} MB of arrays"
+            )
         if self.arrays_left < 0:
             raise WireError(f"the values refer to arrays more than {MAX_ARRAYS} times")
         return array
@@ -182,15 +208,21 @@ def decode(tree, arrays, budget=None, depth=0):
         return text(tree["v"], "a str value")
     if tag == "int":
         digits = tree["v"]
-        if not isinstance(digits, str) or len(digits) > MAX_INT_DIGITS or not digits.isascii() \
-                or not digits[digits.startswith("-"):].isdigit():
+        if (
+            not isinstance(digits, str)
+            or len(digits) > MAX_INT_DIGITS
+            or not digits.isascii()
+            or not digits[digits.startswith("-") :].isdigit()
+        ):
             raise WireError("malformed integer")
         return int(digits)
     if tag == "float":
         return parse_float(tree["v"])
     if tag == "mxarray":
-        return mx_array(array_at(arrays, tree["i"], budget),
-                        None if tree["grad"] is None else array_at(arrays, tree["grad"], budget))
+        return mx_array(
+            array_at(arrays, tree["i"], budget),
+            None if tree["grad"] is None else array_at(arrays, tree["grad"], budget),
+        )
     if tag == "ndarray":
         return array_at(arrays, tree["i"], budget).copy()
     if tag == "npscalar":
@@ -200,8 +232,11 @@ def decode(tree, arrays, budget=None, depth=0):
         return scalar[()]
     if tag == "fashion_mnist":
         count = tree["count"]
-        if tree["split"] not in ("train", "test") or tree["part"] not in ("images", "labels") \
-                or not (count is None or type(count) is int and 0 <= count <= 10 ** 6):
+        if (
+            tree["split"] not in ("train", "test")
+            or tree["part"] not in ("images", "labels")
+            or not (count is None or type(count) is int and 0 <= count <= 10**6)
+        ):
             raise WireError("malformed data reference")
         return FashionMNISTRef(tree["split"], tree["part"], count)
     if tag in ("list", "tuple", "generator"):
@@ -213,8 +248,10 @@ def decode(tree, arrays, budget=None, depth=0):
     if tag == "dict":
         if not isinstance(tree["v"], dict) or len(tree["v"]) > MAX_ITEMS:
             raise WireError("malformed dict")
-        return {name(k, "a dict key"): decode(v, arrays, budget, depth + 1)
-                for k, v in tree["v"].items()}
+        return {
+            name(k, "a dict key"): decode(v, arrays, budget, depth + 1)
+            for k, v in tree["v"].items()
+        }
     if tag == "callable":
         return trusted_callable(tree["module"], tree["name"])
     return Unsupported(text(tree["type"], "a type name")[:MAX_NAME])
@@ -237,8 +274,11 @@ def array_at(arrays, index, budget):
 
 def mx_array(values, grad):
     """An mxnet array (with its gradient, if any) from classic arrays of the message."""
-    if values.dtype not in MX_DTYPES or grad is not None and (
-            grad.dtype not in MX_DTYPES or grad.shape != values.shape):
+    if (
+        values.dtype not in MX_DTYPES
+        or grad is not None
+        and (grad.dtype not in MX_DTYPES or grad.shape != values.shape)
+    ):
         raise WireError("an mxnet array of another dtype or gradient shape")
     try:
         array = np.array(values, dtype=values.dtype)
@@ -254,8 +294,9 @@ def trusted_callable(module_name, function_name):
     """A function defined in a module of d2lcourse.checks, looked up by name (never code)."""
     module_name, function_name = name(module_name), name(function_name)
     if not module_name.startswith(CALLABLE_MODULES) or not function_name.isidentifier():
-        raise WireError(f"callable {shown(module_name)}.{shown(function_name)} is not a "
-                        "check function")
+        raise WireError(
+            f"callable {shown(module_name)}.{shown(function_name)} is not a check function"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError:
@@ -267,6 +308,7 @@ def trusted_callable(module_name, function_name):
 
 
 # --------------------------------------------------------------------------- arrays
+
 
 def save_array(array):
     buffer = io.BytesIO()
@@ -281,26 +323,37 @@ def load_array(data):
     view = memoryview(data)
     if len(view) < 12 or bytes(view[:6]) != b"\x93NUMPY" or view[6] not in (1, 2, 3):
         raise WireError("an array that is not in .npy format")
-    size, start = (struct.unpack("<H", view[8:10])[0], 10) if view[6] == 1 else \
-        (struct.unpack("<I", view[8:12])[0], 12)
+    size, start = (
+        (struct.unpack("<H", view[8:10])[0], 10)
+        if view[6] == 1
+        else (struct.unpack("<I", view[8:12])[0], 12)
+    )
     if size > MAX_NPY_HEADER:
         raise WireError("an array header that is too long")
     try:
-        header = ast.literal_eval(bytes(view[start:start + size]).decode("latin1"))
-        if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"} \
-                or not isinstance(header["descr"], str):
+        header = ast.literal_eval(bytes(view[start : start + size]).decode("latin1"))
+        if (
+            not isinstance(header, dict)
+            or set(header) != {"descr", "fortran_order", "shape"}
+            or not isinstance(header["descr"], str)
+        ):
             raise ValueError
         dtype = onp.dtype(header["descr"])
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise WireError("a malformed array header") from None
     shape = header["shape"]
-    if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.itemsize == 0 \
-            or not isinstance(shape, tuple) or len(shape) > 32 \
-            or not all(type(n) is int and n >= 0 for n in shape) \
-            or not isinstance(header["fortran_order"], bool):
+    if (
+        dtype.kind not in ARRAY_KINDS
+        or dtype.hasobject
+        or dtype.itemsize == 0
+        or not isinstance(shape, tuple)
+        or len(shape) > 32
+        or not all(type(n) is int and n >= 0 for n in shape)
+        or not isinstance(header["fortran_order"], bool)
+    ):
         raise WireError("an array of another type than numbers, bools or strings")
     count = math.prod(shape)
-    body = view[start + size:]
+    body = view[start + size :]
     if count * dtype.itemsize != len(body):
         raise WireError("an array whose data does not match its shape")
     flat = onp.frombuffer(body, dtype=dtype, count=count) if count else onp.empty(0, dtype)
@@ -310,6 +363,7 @@ def load_array(data):
 
 
 # --------------------------------------------------------------------------- frames
+
 
 def pack(document, values=None):
     """One message as bytes: `values` (a dict of name -> value) encoded into `document`."""
@@ -382,30 +436,39 @@ def receive(read_exactly):
 
 # --------------------------------------------------------------------------- replies
 
+
 def check_reply(request_op, document, values):
     """The runner's reply to a `request_op` request, checked field by field: (document,
     values) with every text cut to MAX_TEXT, or WireError."""
-    op, fields, value_names = {"load": ("loaded", {"missing"}, set()),
-                               "call": ("result", {"error", "apis_used"}, {"value", "args"})
-                               }[request_op]
+    op, fields, value_names = {
+        "load": ("loaded", {"missing"}, set()),
+        "call": ("result", {"error", "apis_used"}, {"value", "args"}),
+    }[request_op]
     allowed = {"op", "arrays", "seconds", "values"} | fields
-    if document.get("op") != op or not fields <= set(document) <= allowed \
-            or set(values) != value_names:
+    if (
+        document.get("op") != op
+        or not fields <= set(document) <= allowed
+        or set(values) != value_names
+    ):
         raise WireError(f"a {request_op} reply that is not {op} with fields {sorted(fields)}")
     checked = {"op": op, "seconds": seconds(document.get("seconds", 0.0))}
     if op == "loaded":
         missing = document["missing"]
         if not isinstance(missing, dict) or len(missing) > MAX_ITEMS:
             raise WireError("malformed missing functions")
-        checked["missing"] = {name(k, "a function name"): text(v, "a reason")
-                              for k, v in missing.items()}
+        checked["missing"] = {
+            name(k, "a function name"): text(v, "a reason") for k, v in missing.items()
+        }
         return checked, values
     error, used = document["error"], document["apis_used"]
     if error is not None and not (isinstance(error, list) and len(error) == 3):
         raise WireError("malformed error")
     checked["error"] = None if error is None else [text(part, "an error") for part in error]
-    if not isinstance(used, list) or len(used) > len(WATCHABLE_APIS) \
-            or not all(isinstance(api, str) and api in WATCHABLE_APIS for api in used):
+    if (
+        not isinstance(used, list)
+        or len(used) > len(WATCHABLE_APIS)
+        or not all(isinstance(api, str) and api in WATCHABLE_APIS for api in used)
+    ):
         raise WireError("malformed list of APIs used")
     checked["apis_used"] = used
     return checked, values

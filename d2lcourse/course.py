@@ -8,6 +8,7 @@ mistakes are `solutions/<stem>.py`, `d2lcourse/checks/<stem>.py` and
 (AUTHORING.md). The table is read on first use, not at import. A student's install has
 no source notebooks: the student package writes the table (`TABLE`) beside this module.
 """
+
 import json
 import os
 from collections.abc import MutableMapping
@@ -17,13 +18,13 @@ from pathlib import Path
 from d2lcourse import notebooks
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-TABLE = "assignments.json"   # the table of a student's install (written by student_package)
+TABLE = "assignments.json"  # the table of a student's install (written by student_package)
 
 
 @dataclass(frozen=True)
 class Assignment:
-    id: str           # nbgrader assignment id, e.g. "04_softmax_regression"
-    notebook: str     # notebook file name inside the assignment folder
+    id: str  # nbgrader assignment id, e.g. "04_softmax_regression"
+    notebook: str  # notebook file name inside the assignment folder
     functions: tuple  # graded functions: the notebook's solution cells, in order
 
     @property
@@ -40,8 +41,9 @@ class Assignment:
 
     def owner_of(self, test_id):
         """The graded function a test cell's grade_id belongs to (longest prefix wins)."""
-        owners = [f for f in self.functions
-                  if test_id == f"test_{f}" or test_id.startswith(f"test_{f}_")]
+        owners = [
+            f for f in self.functions if test_id == f"test_{f}" or test_id.startswith(f"test_{f}_")
+        ]
         return max(owners, key=len) if owners else None
 
 
@@ -55,9 +57,11 @@ def assignments_in(source):
         if folder.name.startswith(".") or not held:
             continue
         if len(held) > 1:
-            raise ValueError(f"{folder} holds {len(held)} notebooks "
-                             f"({', '.join(p.name for p in held)}): an assignment is one "
-                             f"notebook; move the others out")
+            raise ValueError(
+                f"{folder} holds {len(held)} notebooks "
+                f"({', '.join(p.name for p in held)}): an assignment is one "
+                f"notebook; move the others out"
+            )
         found[folder.name] = of_notebook(folder.name, held[0], notebooks.read(held[0]))
     return found
 
@@ -65,8 +69,7 @@ def assignments_in(source):
 def of_notebook(assignment_id, path, notebook):
     """The Assignment `assignment_id` whose notebook, at `path`, is `notebook`: its graded
     functions are the notebook's solution cells, in notebook order."""
-    return Assignment(assignment_id, Path(path).name,
-                      tuple(notebooks.solution_sources(notebook)))
+    return Assignment(assignment_id, Path(path).name, tuple(notebooks.solution_sources(notebook)))
 
 
 def write_table(folder, assignments):
@@ -134,7 +137,7 @@ def assignment_of(grade_ids):
     return max(ASSIGNMENTS.values(), key=lambda a: a.named(grade_ids))
 
 
-PUBLISHED = "published.txt"   # in the course root: one assignment id per line
+PUBLISHED = "published.txt"  # in the course root: one assignment id per line
 
 
 def published(course_dir=None):
@@ -147,8 +150,10 @@ def published(course_dir=None):
     ids = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
     unknown = [i for i in ids if i and i not in ASSIGNMENTS]
     if unknown:
-        raise ValueError(f"{path} names {', '.join(unknown)}, not an assignment of the course "
-                         f"({', '.join(ASSIGNMENTS)}): fix the line")
+        raise ValueError(
+            f"{path} names {', '.join(unknown)}, not an assignment of the course "
+            f"({', '.join(ASSIGNMENTS)}): fix the line"
+        )
     return tuple(i for i in ids if i)
 
 
@@ -162,5 +167,6 @@ def get_assignment(assignment_id):
         return ASSIGNMENTS[assignment_id]
     except KeyError:
         known = ", ".join(ASSIGNMENTS)
-        raise SystemExit(f"d2lcourse: unknown assignment {assignment_id!r}; "
-                         f"the course has: {known}") from None
+        raise SystemExit(
+            f"d2lcourse: unknown assignment {assignment_id!r}; the course has: {known}"
+        ) from None

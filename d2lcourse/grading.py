@@ -13,6 +13,7 @@ The pipeline, top to bottom:
 autograder calls `run_tests` with sandbox proxies bound instead of the functions
 themselves, so the verdict never runs where student code runs.
 """
+
 import contextlib
 import io
 import linecache
@@ -23,8 +24,8 @@ from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
 from d2lcourse.notebooks import setup_sources, solution_sources, graded_tests, without_hidden_tests
 
 
-MAX_MESSAGE_CHARS = 4000     # of a test's failure message
-MAX_OUTPUT_CHARS = 20000     # of what a test cell printed
+MAX_MESSAGE_CHARS = 4000  # of a test's failure message
+MAX_OUTPUT_CHARS = 20000  # of what a test cell printed
 
 
 class Missing:
@@ -59,23 +60,29 @@ def define_functions(function_names, setup, solution_sources):
     for name in function_names:
         source = solution_sources.get(name)
         if source is None:
-            functions[name] = Missing(name, f"the solution cell {name!r} is missing from "
-                                            "the notebook: restore it from the release")
+            functions[name] = Missing(
+                name,
+                f"the solution cell {name!r} is missing from "
+                "the notebook: restore it from the release",
+            )
             continue
         try:
-            with contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
+                io.StringIO()
+            ):
                 exec_cell(source, namespace, f"cell {name}")
         except Exception as error:  # the student's cell itself failed
             kind, message, where = describe_error(error)
             if isinstance(error, SyntaxError):
                 where = f"line {error.lineno}: {(error.text or '').strip()}"
-            functions[name] = Missing(name, f"its cell raised {kind} at {where}: {message}",
-                                      source)
+            functions[name] = Missing(name, f"its cell raised {kind} at {where}: {message}", source)
             continue
         function = namespace.get(name)
-        functions[name] = function if callable(function) else Missing(
-            name, f"the cell {name!r} ran but did not define a function named {name}")
+        functions[name] = (
+            function
+            if callable(function)
+            else Missing(name, f"the cell {name!r} ran but did not define a function named {name}")
+        )
     return functions
 
 
@@ -98,9 +105,14 @@ def run_test_cell(assignment, test, functions, hidden=True):
     except Exception as error:  # a check that broke, or a test cell raising on its own
         message = f"{owner}: the test itself failed ({type(error).__name__}: {error})"
         output.write(traceback.format_exc())
-    return TestResult(test_id, owner, 0.0 if message else max_points, max_points,
-                      shortened(message, MAX_MESSAGE_CHARS),
-                      shortened(output.getvalue(), MAX_OUTPUT_CHARS))
+    return TestResult(
+        test_id,
+        owner,
+        0.0 if message else max_points,
+        max_points,
+        shortened(message, MAX_MESSAGE_CHARS),
+        shortened(output.getvalue(), MAX_OUTPUT_CHARS),
+    )
 
 
 def shortened(text, limit):
@@ -132,5 +144,4 @@ def grade_sources(assignment, source_notebook, sources, hidden=True, only=None):
 
 def grade(assignment, source_notebook, student_notebook, hidden=True):
     """Grade a student's notebook in this process (no sandbox): a list of TestResults."""
-    return grade_sources(assignment, source_notebook, solution_sources(student_notebook),
-                         hidden)
+    return grade_sources(assignment, source_notebook, solution_sources(student_notebook), hidden)

@@ -7,6 +7,7 @@ A submission's `Verdict` has one `Status` (grades.csv's status column) and a `Te
 per `TestCell`. A `SubmissionFault` ends the grading of a submission with a status of its
 own (the student's: timeout, memory, ...); an `InfrastructureFault` leaves it UNGRADED.
 """
+
 import enum
 from dataclasses import asdict, dataclass, field
 from typing import List
@@ -15,15 +16,16 @@ from typing import List
 class Status(str, enum.Enum):
     """A submission's status; its value is the text in grades.csv, the verdict files, the
     reports and the notebook's metadata."""
-    OK = "ok"                              # graded (its points may still be 0)
-    TIMEOUT = "timeout"                    # out of wall-clock or CPU time
-    MEMORY = "memory"                      # out of memory
-    CRASHED = "crashed"                    # its process died of itself, twice
-    INVALID_REPLY = "invalid_reply"        # its process broke the wire format
+
+    OK = "ok"  # graded (its points may still be 0)
+    TIMEOUT = "timeout"  # out of wall-clock or CPU time
+    MEMORY = "memory"  # out of memory
+    CRASHED = "crashed"  # its process died of itself, twice
+    INVALID_REPLY = "invalid_reply"  # its process broke the wire format
     INVALID_NOTEBOOK = "invalid_notebook"  # rejected: we or nbgrader cannot read it
-    UNRENDERABLE = "unrenderable"          # graded, but nbgrader cannot render its feedback
-    UNGRADED = "ungraded"                  # an InfrastructureFault: a rerun grades it
-    NO_SUBMISSION = "no submission"        # `nbgrader export`: nothing was handed in
+    UNRENDERABLE = "unrenderable"  # graded, but nbgrader cannot render its feedback
+    UNGRADED = "ungraded"  # an InfrastructureFault: a rerun grades it
+    NO_SUBMISSION = "no submission"  # `nbgrader export`: nothing was handed in
 
     def __str__(self):
         return self.value
@@ -33,6 +35,7 @@ class Status(str, enum.Enum):
 class TestCell:
     """A test cell as data: trusted code from the source notebook (`notebooks.graded_tests`)
     or from nbgrader's gradebook (`nbgrader_plugin.trusted_code`)."""
+
     __test__ = False  # not a pytest class
     grade_id: str
     source: str
@@ -46,8 +49,8 @@ class TestResult:
     function: str
     points: float
     max_points: float
-    message: str = ""      # why it failed; empty when it passed
-    output: str = ""       # what the checks printed
+    message: str = ""  # why it failed; empty when it passed
+    output: str = ""  # what the checks printed
 
     @property
     def passed(self):
@@ -57,12 +60,13 @@ class TestResult:
 @dataclass
 class Verdict:
     """Everything the grader concluded about one submission."""
-    status: Status                               # OK, or why it could not be graded fully
+
+    status: Status  # OK, or why it could not be graded fully
     message: str = ""
     results: List[TestResult] = field(default_factory=list)
     seconds: float = 0.0
-    graded_by: str = ""                          # host:pid of the process that judged it
-    student_seconds: float = 0.0                 # of `seconds`, running the student's code
+    graded_by: str = ""  # host:pid of the process that judged it
+    student_seconds: float = 0.0  # of `seconds`, running the student's code
 
     def __post_init__(self):
         self.status = Status(self.status)  # ValueError for a text that is no status
@@ -72,9 +76,14 @@ class Verdict:
 
     @classmethod
     def from_json(cls, data):
-        return cls(data["status"], data["message"],
-                   [TestResult(**r) for r in data["results"]], data["seconds"],
-                   data.get("graded_by", ""), data.get("student_seconds", 0.0))
+        return cls(
+            data["status"],
+            data["message"],
+            [TestResult(**r) for r in data["results"]],
+            data["seconds"],
+            data.get("graded_by", ""),
+            data.get("student_seconds", 0.0),
+        )
 
 
 class SubmissionFault(Exception):

@@ -10,14 +10,17 @@ student is told to delete). Test cells come out as data (`model.TestCell`).
 Students' installs have this module; keeping solution cells equal to `solutions/` is
 the instructors' (`d2lcourse.authoring`).
 """
+
 import re
 
 from d2lcourse.model import TestCell
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
-HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
-                          re.MULTILINE | re.DOTALL)
+HIDDEN_TESTS = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+    re.MULTILINE | re.DOTALL,
+)
 SOLUTION, TEST, SETUP = "solution", "test", "setup"
 
 
@@ -27,6 +30,7 @@ class NotebookProblem(ValueError):
 
 
 # --------------------------------------------------------------------------- cells
+
 
 def nbgrader_metadata(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
@@ -53,8 +57,13 @@ def cell_kind(cell_type, name, locked, graded, solution):
 
 def kind_of(cell):
     meta = nbgrader_metadata(cell)
-    return cell_kind(cell.get("cell_type"), meta.get("grade_id"), meta.get("locked"),
-                     meta.get("grade"), meta.get("solution"))
+    return cell_kind(
+        cell.get("cell_type"),
+        meta.get("grade_id"),
+        meta.get("locked"),
+        meta.get("grade"),
+        meta.get("solution"),
+    )
 
 
 def is_solution_cell(cell):
@@ -89,8 +98,10 @@ def graded_cells(notebook):
     for number, cell in enumerate(cells if isinstance(cells, list) else [None], 1):
         problem = malformed(cell)
         if problem:
-            raise NotebookProblem(f"cell {number} of the notebook {problem}: start again from "
-                                  "the released notebook and keep its cells' metadata")
+            raise NotebookProblem(
+                f"cell {number} of the notebook {problem}: start again from "
+                "the released notebook and keep its cells' metadata"
+            )
         name = grade_id(cell)
         if name is None:
             continue
@@ -106,8 +117,11 @@ def cells_by_id(notebook, predicate):
 
 def solution_sources(notebook, functions=None):
     """{grade_id: source} of the solution cells (of the graded `functions` only, if given)."""
-    return {name: str(cell.get("source", "")) for name, cell in graded_cells(notebook).items()
-            if is_solution_cell(cell) and (functions is None or name in functions)}
+    return {
+        name: str(cell.get("source", ""))
+        for name, cell in graded_cells(notebook).items()
+        if is_solution_cell(cell) and (functions is None or name in functions)
+    }
 
 
 def setup_sources(notebook):
@@ -117,9 +131,11 @@ def setup_sources(notebook):
 
 def graded_tests(notebook):
     """The test cells, in order, as `TestCell`s."""
-    return [TestCell(name, cell.source, float(nbgrader_metadata(cell).get("points", 0)))
-            for name, cell in graded_cells(notebook).items() if is_test_cell(cell)]
-
+    return [
+        TestCell(name, cell.source, float(nbgrader_metadata(cell).get("points", 0)))
+        for name, cell in graded_cells(notebook).items()
+        if is_test_cell(cell)
+    ]
 
 
 def without_hidden_tests(source):
@@ -129,17 +145,20 @@ def without_hidden_tests(source):
 
 def without_solution_markers(source):
     """A generated solution cell as a student's would read: without nbgrader's markers."""
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
+    return "\n".join(
+        line for line in source.splitlines() if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)
+    )
 
 
 # --------------------------------------------------------------------------- files
+
 
 def nbformat():
     """The nbformat module, imported on first use, not with this module: the sandbox
     runner imports this module, and nbformat (through jsonschema) takes a second or more
     to import."""
     import nbformat
+
     return nbformat
 
 
@@ -178,9 +197,17 @@ def new_notebook(cells, metadata):
 
 def new_test_cell(test):
     """A locked test cell holding `test` (a TestCell)."""
-    return code_cell(test.source, {"grade": True, "solution": False, "locked": True,
-                                   "grade_id": test.grade_id, "points": test.points,
-                                   "schema_version": 3})
+    return code_cell(
+        test.source,
+        {
+            "grade": True,
+            "solution": False,
+            "locked": True,
+            "grade_id": test.grade_id,
+            "points": test.points,
+            "schema_version": 3,
+        },
+    )
 
 
 def stream_output(text):
