@@ -10,7 +10,7 @@ import math
 import numpy as onp
 from scipy import special, stats
 
-from d2lcourse.checks import core, oracles, softmax_regression, spec
+from d2lcourse.checks import core, oracles, spec
 
 EPS32 = core.FLOAT32_EPS
 NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
@@ -580,10 +580,12 @@ def _trained_logits(X, params):
 
 def _evaluate(values):
     """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
-    accuracy, _, logits, y = softmax_regression.evaluate(lambda X: _trained_logits(X, values))
+    X, y = core.fashion_mnist_features("test")
+    logits = _trained_logits(X, values)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
-    return accuracy, float(-log_probabilities[onp.arange(len(y)), y].mean())
+    loss = float(-log_probabilities[onp.arange(len(y)), y].mean())
+    return float((logits.argmax(axis=1) == y).mean()), loss
 
 
 def _margin(train_mlp, seed):
