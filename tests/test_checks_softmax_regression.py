@@ -221,9 +221,8 @@ def test_sorted_subset_is_sorted_and_flat():
 @needs_data
 def test_class_templates_are_evaluated_on_the_test_images():
     W, b = class_templates()
-    evaluation = check.evaluate(lambda X: X @ W + b)
-    assert 0.5 < evaluation.accuracy < 0.8 and evaluation.predictions.shape == (10000,)
-    assert (evaluation.predictions == evaluation.logits.argmax(axis=1)).all()
+    accuracy, predictions = check.evaluate(core.fashion_mnist_features("test")[0] @ W + b)
+    assert 0.5 < accuracy < 0.8 and predictions.shape == (10000,)
 
 
 def test_a_name_error_on_a_line_about_dtypes_gets_no_dtype_hint():
