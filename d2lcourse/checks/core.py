@@ -552,13 +552,8 @@ def apis_in_source(source, names):
 
 
 def attribute_chain(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
+    root, steps = hand_derived.attribute_steps(node)
+    return ".".join(([root.id] if isinstance(root, ast.Name) else []) + steps)
 
 
 def check_source(function, forbidden):

@@ -239,7 +239,8 @@ class Collector:
         if isinstance(node, SCOPES):
             return self.scope(node, scope)
         if isinstance(node, ast.Attribute):
-            return self.chain(node, scope, node)
+            root, steps = attribute_steps(node)
+            return self.chain_from(root, steps, scope, not isinstance(node.ctx, ast.Load))
         if isinstance(node, ast.Name):
             self.name(node, scope)
             return []
@@ -287,16 +288,8 @@ class Collector:
             body += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
         return [(n, scope) for n in outer] + [(n, inner) for n in body]
 
-    def chain(self, node, scope, outermost):
-        """An attribute chain `a.b.c`, judged as a whole from its root."""
-        steps = []
-        while isinstance(node, ast.Attribute):
-            steps.append(node.attr)
-            node = node.value
-        steps.reverse()
-        return self.chain_from(node, steps, scope, not isinstance(outermost.ctx, ast.Load))
-
     def chain_from(self, root, steps, scope, store):
+        """An attribute chain `root.a.b` (`steps`: a, b), judged as a whole from its root."""
         if any(step in FORMAT_METHODS for step in steps) and not (
                 steps[0] in FORMAT_METHODS and safe_format(root)):
             self.problem(REACHED, "by_string", "str.format with a format string that reads "
@@ -345,13 +338,8 @@ class Collector:
         if isinstance(func, ast.Name) and func.id == "getattr" and scope.is_global("getattr"):
             if len(args) >= 2 and constant_string(args[1]) and not any(
                     isinstance(a, ast.Starred) for a in args[:2]):
-                steps = []
-                target = args[0]
-                while isinstance(target, ast.Attribute):
-                    steps.append(target.attr)
-                    target = target.value
-                return self.chain_from(target, steps[::-1] + [args[1].value], scope, False) \
-                    + pending[2:]
+                root, steps = attribute_steps(args[0])
+                return self.chain_from(root, steps + [args[1].value], scope, False) + pending[2:]
             self.problem(EVERY_CELL, "by_string", "getattr with a computed name")
             return pending
         return [(func, scope)] + pending
@@ -377,6 +365,15 @@ class Collector:
                 self.cell.bind(name, Binding("import", self.index, node, target))
             else:   # any local of that name, in any function of the cell, may be it
                 self.cell.local_imports.setdefault(name, []).append(target)
+
+
+def attribute_steps(node):
+    """(root, [a, b]) of an attribute chain `root.a.b` (`node` itself and [] for another)."""
+    steps = []
+    while isinstance(node, ast.Attribute):
+        steps.append(node.attr)
+        node = node.value
+    return node, steps[::-1]
 
 
 def value_kind(value):
