@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from d2lcourse import __version__, demo, doctor, selfcheck
+from d2lcourse import __version__, doctor, selfcheck
 from d2lcourse.course import ASSIGNMENTS, default_course_dir, published
 from d2lcourse.model import InfrastructureFault
 
@@ -250,6 +250,7 @@ def reachable_scheduler(address):
 
 
 def run_demo(args):
+    from d2lcourse import demo  # noqa: PLC0415 (instructors only: not in the student package)
     assignment = known_assignment(args.assignment)
     at_least_one_worker(args.workers)
     problem = args.keep and demo.keep_problem(args.keep)
