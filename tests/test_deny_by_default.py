@@ -360,6 +360,8 @@ def test_np_tanh_is_forbidden_only_where_the_exercise_says():
 def test_the_forbidden_list_is_one_table():
     assert set(core.HAND_DERIVED) | set(core.SINGLE_EXERCISE_APIS) == set(core.FORBIDDEN_APIS)
     assert set(core.OPERATOR_APIS) <= set(core.HAND_DERIVED)
+    groups = (core.AUTOGRAD_APIS, core.OPERATOR_APIS, core.SINGLE_EXERCISE_APIS)
+    assert len(core.FORBIDDEN_APIS) == sum(map(len, groups))   # each API in one group
     assert core.HAND_WRITTEN_TANH is core.FORBIDDEN_APIS and core.WATCHABLE_APIS is core.FORBIDDEN_APIS
     elsewhere = [path.name for path in Path(core.__file__).parent.glob("*.py")
                  if path.name != "core.py" and any(f'"{api}"' in path.read_text()

@@ -41,17 +41,21 @@ FLOAT32_EPS = float(onp.finfo(onp.float32).eps)
 RTOL = 1e-4
 ATOL = 1e-5
 
-# The contract's list of forbidden APIs (COURSE_CONTRACT.md, "Conventions"): the one table
-# that the checks, the static analysis (hand_derived), the run-time watch and the wire read.
-# Each entry names the API as the student writes it: (module, attribute) is the object it
-# is, a module when the whole module is forbidden. Everything else is allowed.
-FORBIDDEN_APIS = {
+# The contract's list of forbidden APIs (COURSE_CONTRACT.md, "Conventions"), in three
+# groups: the one table that the checks, the static analysis (hand_derived), the run-time
+# watch and the wire read. Each entry names the API as the student writes it: (module,
+# attribute) is the object it is, a module when the whole module is forbidden. Everything
+# else is allowed.
+AUTOGRAD_APIS = {
     "autograd.record": ("mxnet.autograd", "record"),
     "autograd.grad": ("mxnet.autograd", "grad"),
     "autograd.backward": ("mxnet.autograd", "backward"),
     "attach_grad": ("mxnet.numpy.ndarray", "attach_grad"),
     "backward": ("mxnet.numpy.ndarray", "backward"),
     "autograd": ("mxnet", "autograd"),
+}
+# Functions the notebook's own training differentiates (softmax, cross_entropy, ...).
+OPERATOR_APIS = {
     "npx.softmax": ("mxnet.numpy_extension", "softmax"),
     "npx.log_softmax": ("mxnet.numpy_extension", "log_softmax"),
     "npx.masked_softmax": ("mxnet.numpy_extension", "masked_softmax"),
@@ -61,21 +65,15 @@ FORBIDDEN_APIS = {
     "npx.leaky_relu": ("mxnet.numpy_extension", "leaky_relu"),
     "npx.fully_connected": ("mxnet.numpy_extension", "fully_connected"),
     "gluon": ("mxnet", "gluon"),     # losses, layers, Trainer: the whole module
-    "np.tanh": ("mxnet.numpy", "tanh"),
 }
+# Forbidden in one exercise only (tanh written by hand).
+SINGLE_EXERCISE_APIS = {"np.tanh": ("mxnet.numpy", "tanh")}
+# Hand-derived functions: autograd and the operators that do the exercise.
+HAND_DERIVED = {**AUTOGRAD_APIS, **OPERATOR_APIS}
+FORBIDDEN_APIS = {**HAND_DERIVED, **SINGLE_EXERCISE_APIS}
+HAND_WRITTEN_TANH = FORBIDDEN_APIS
 # Where the sandbox watches an API that is a module: a function every use of it calls.
 RUN_TIME_WATCH = {"gluon": ("mxnet.gluon.block", "Block.__init__")}
-# Forbidden in one exercise only (tanh written by hand).
-SINGLE_EXERCISE_APIS = ("np.tanh",)
-AUTOGRAD_APIS = ("autograd.record", "autograd.grad", "autograd.backward", "attach_grad",
-                 "backward", "autograd")
-# Hand-derived functions: autograd and the operators that do the exercise.
-HAND_DERIVED = {name: where for name, where in FORBIDDEN_APIS.items()
-                if name not in SINGLE_EXERCISE_APIS}
-# Functions the notebook's own training differentiates (softmax, cross_entropy, ...).
-OPERATOR_APIS = {name: where for name, where in HAND_DERIVED.items()
-                 if name not in AUTOGRAD_APIS}
-HAND_WRITTEN_TANH = FORBIDDEN_APIS
 # The names a run may report as used (the wire accepts no others).
 WATCHABLE_APIS = FORBIDDEN_APIS
 SOLUTIONS = "d2lcourse.solutions"   # never allowed anywhere: the reference solutions
