@@ -14,8 +14,8 @@ over it, as a student upgrades. There:
 - every released notebook whose setup is satisfied self-checks with the same results as
   in the instructor's install, for the reference, the released stub, every catalogued
   mistake and every alternative (with 01-04 published, only the notebooks whose setup
-  imports a published solution replay them all: the two wheels differ in those solutions
-  alone);
+  imports a published solution: the two wheels differ in those solutions alone, so the
+  others self-check as with nothing published);
 - the grader shows later setup cells the published solutions only.
 """
 import ast
@@ -265,14 +265,12 @@ def grading_setup(assignment):
     return grading.setup_sources(notebooks.read(assignment.source_path()))
 
 
-def replayed(assignment, published, runs):
-    """The runs a schedule replays: all of them with nothing published, or where the setup
-    cells import a reference solution; else the reference and the released stub (the
-    package runs them as with nothing published: see
+def replays(assignment, published):
+    """Whether a schedule replays the assignment's visible tests: every ready one with
+    nothing published; else those whose setup cells import a reference solution (the
+    package runs the others as with nothing published: see
     test_the_schedules_differ_only_in_the_published_solutions)."""
-    if not published or unpublished_references(grading_setup(assignment), ()):
-        return runs
-    return {name: runs[name] for name in ("reference", "released_stub")}
+    return not published or bool(unpublished_references(grading_setup(assignment), ()))
 
 
 def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
@@ -281,17 +279,19 @@ def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
              if not unpublished_references(grading_setup(a), published)]
     expected_ready = {"01_ndarray_autograd", "02_linear_regression", "04_softmax_regression"}
     assert {a.id for a in ready} == (set(ASSIGNMENTS) if published else expected_ready)
+    replayed = [a for a in ready if replays(a, published)]
+    assert {a.id for a in replayed} == ({"03_optimization", "05_mlp"} if published
+                                        else expected_ready)
     released = tmp_path / "released"
     released.mkdir()
     cases, expected = {}, {}
-    for assignment in ready:
+    for assignment in replayed:
         notebook = notebooks.read(assignment.source_path())
         for cell in notebook.cells:  # what the student sees: no hidden test
             if notebooks.is_test_cell(cell):
                 cell.source = notebooks.without_hidden_tests(cell.source)
         nbformat.write(notebook, str(released / assignment.notebook))
-        runs = replayed(assignment, published,
-                        student_package.visible_cases(assignment, notebook))
+        runs = student_package.visible_cases(assignment, notebook)
         cases[assignment.id] = runs
         recorded = student_package.recorded_results(assignment)
         expected.update({f"{assignment.id}/{name}": [list(r) for r in recorded[name]]
@@ -305,7 +305,7 @@ def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
     differ = [f"{name}:\n  instructor: {expected[name]}\n  student:    {got[name]}"
               for name in expected if got[name] != expected[name]]
     assert not differ, "\n".join(differ[:10])
-    for assignment in ready:
+    for assignment in replayed:
         reference = got[f"{assignment.id}/reference"]
         stub = got[f"{assignment.id}/released_stub"]
         assert reference and all(points > 0 for _, points, _ in reference), reference
