@@ -896,60 +896,50 @@ def probe_margin(trainer, output_bias, seed, num_epochs=1, lr=PROBE_LR, batch_si
     return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
 
 
-def probe_verdict(margin):
-    """What the probe's ``margin`` shows of the update: "blows up", "uphill", "too large",
-    "still", "too small", or None (nothing wrong, or no margin)."""
-    if margin is None:
-        return None
-    if not math.isfinite(margin):
-        return "blows up"
-    if margin < -0.01:
-        return "uphill"
-    if margin > 10 * PROBE_MARGIN:
-        return "too large"
-    if abs(margin) < 1e-6:
-        return "still"
-    if margin < 0.1 * PROBE_MARGIN:
-        return "too small"
-    return None
-
-
+# What the probe's margin m can show of the update, tested in this order: (verdict, does
+# m show it?, what the bias of the probe's class did, in words, given the right update).
+PROBE_VERDICTS = (
+    ("blows up", lambda m: not math.isfinite(m),
+     lambda m, update: f"became NaN or Inf: the updates blow up. The step is {update}"),
+    ("uphill", lambda m: m < -0.01,
+     lambda m, update: f"fell {-m:.3g} below the others, away from the labels: the updates "
+                       f"go uphill. Subtract the gradient: {update}"),
+    ("too large", lambda m: m > 10 * PROBE_MARGIN,
+     lambda m, update: f"rose {m:.3g} above the others, where 2 correct steps move it by "
+                       f"about {PROBE_MARGIN:g}: the steps are about {m / PROBE_MARGIN:.0f} "
+                       f"times too large, as when the gradient of the summed loss is not "
+                       f"divided by the batch size ({PROBE_BATCH} here). Divide it by the "
+                       f"batch size (or use the mean loss)"),
+    ("still", lambda m: abs(m) < 1e-6,
+     lambda m, update: f"did not move at all: the parameters are not updated. Update them in "
+                       f"place, {update} (assigning to the name only rebinds it), and return "
+                       f"the parameters you train"),
+    ("too small", lambda m: m < 0.1 * PROBE_MARGIN,
+     lambda m, update: f"rose only {m:.2g} above the others, where 2 correct steps move it "
+                       f"by about {PROBE_MARGIN:g}: the steps are much too small. Did you "
+                       f"divide by the batch size twice (a mean loss and / batch_size)?"),
+)
 # The verdicts no correct trainer earns (steps much too small could be a learning-rate
 # warm-up, so that one only explains a failure found otherwise).
 SURE_VERDICTS = ("blows up", "uphill", "too large", "still")
 
 
-def probe_explanation(margin, bias, update):
-    """What the probe's ``margin`` says about the update, as a sentence, or ''.
+def probe_verdict(margin):
+    """The first verdict of PROBE_VERDICTS that the probe's ``margin`` shows, or None
+    (nothing wrong, or no margin)."""
+    return next((verdict for verdict, shows, _ in PROBE_VERDICTS
+                 if margin is not None and shows(margin)), None)
 
-    ``bias`` names the output bias; ``update`` is the right in-place update, as code.
-    """
-    verdict = probe_verdict(margin)
-    if verdict is None:
-        return ""
-    probe = (f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, "
-             f"lr={PROBE_LR:g}) on black images all labelled {PROBE_CLASS}, where only "
-             f"{bias} can learn, the bias of class {PROBE_CLASS} ")
-    if verdict == "blows up":
-        return probe + f"became NaN or Inf: the updates blow up. The step is {update}"
-    if verdict == "uphill":
-        return (probe + f"fell {-margin:.3g} below the others, away from the labels: the "
-                        f"updates go uphill. Subtract the gradient: {update}")
-    if verdict == "too large":
-        return (probe + f"rose {margin:.3g} above the others, where 2 correct steps move it "
-                        f"by about {PROBE_MARGIN:g}: the steps are about "
-                        f"{margin / PROBE_MARGIN:.0f} times too large, as when the gradient "
-                        f"of the summed loss is not divided by the batch size "
-                        f"({PROBE_BATCH} here). Divide it by the batch size (or use the "
-                        f"mean loss)")
-    if verdict == "still":
-        return (probe + f"did not move at all: the parameters are not updated. Update them "
-                        f"in place, {update} (assigning to the name only rebinds it), and "
-                        f"return the parameters you train")
-    return (probe + f"rose only {margin:.2g} above the others, where 2 correct steps "
-                    f"move it by about {PROBE_MARGIN:g}: the steps are much too small. "
-                    f"Did you divide by the batch size twice (a mean loss and "
-                    f"/ batch_size)?")
+
+def probe_explanation(margin, bias, update):
+    """What the probe's ``margin`` says about the update, as a sentence, or ''; ``bias``
+    names the output bias, ``update`` is the right in-place update, as code."""
+    said = next((said for verdict, _, said in PROBE_VERDICTS
+                 if verdict == probe_verdict(margin)), None)
+    return "" if said is None else (
+        f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, lr={PROBE_LR:g}) "
+        f"on black images all labelled {PROBE_CLASS}, where only {bias} can learn, the bias "
+        f"of class {PROBE_CLASS} {said(margin, update)}")
 
 
 # --------------------------------------------------------------------------- trainer gates
