@@ -7,6 +7,8 @@ Downloading into MXNet's cache is the last resort. Every file is checked against
 the SHA-256 of its decompressed content, so recompressed copies are accepted and
 truncated or corrupt ones are reported by name.
 """
+import contextlib
+import contextvars
 import gzip
 import hashlib
 import os
@@ -54,6 +56,8 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 SPLITS_VARIABLE = "D2LCOURSE_SPLITS"
 
 _cache: dict = {}  # (directory, split) -> (X, y): read-only NumPy arrays, parsed once
+# The graded function being called, if any: it may read no dataset (`withheld_during`).
+_graded_call: contextvars.ContextVar = contextvars.ContextVar("graded_call", default=None)
 
 
 class DataError(Exception):
@@ -201,6 +205,18 @@ def verify_fashion_mnist(directory=None):
     return directory
 
 
+@contextlib.contextmanager
+def withheld_during(function_name):
+    """Inside the block, the call of graded function `function_name`, reading Fashion-MNIST
+    raises DataError: a graded function learns from the data it is given and from nothing
+    else (COURSE_CONTRACT.md)."""
+    token = _graded_call.set(function_name)
+    try:
+        yield
+    finally:
+        _graded_call.reset(token)
+
+
 def fashion_mnist_arrays(split="train", directory=None):
     """Fashion-MNIST ``split`` as read-only NumPy arrays ``(X, y)``, shared, not copied.
 
@@ -209,6 +225,10 @@ def fashion_mnist_arrays(split="train", directory=None):
     """
     if split not in SPLIT_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    if _graded_call.get() is not None:
+        raise DataError(f"{_graded_call.get()} read the Fashion-MNIST {split} split during its "
+                        f"call: a graded function learns from the data it is given and from "
+                        f"nothing else. Train on the X_train and y_train arguments")
     if split not in available_splits():
         raise DataError(f"the Fashion-MNIST {split} split is not available while grading: a "
                         f"graded function learns only from the data it is given, and the "

@@ -10,6 +10,7 @@ import numpy as onp
 import pytest
 
 from d2lcourse import data, mx, np
+from d2lcourse.checks import core
 
 REAL_DIR = "/usr/share/datasets/fashion-mnist"
 needs_real_data = pytest.mark.skipif(
@@ -225,6 +226,27 @@ def test_train_split_and_cache_returns_independent_copies(tmp_path):
 def test_bad_split_is_refused():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         data.read_fashion_mnist("validation")
+
+
+def test_a_graded_call_reads_no_dataset_and_says_why():
+    """A trainer learns from the data it is given and from nothing else: reading
+    Fashion-MNIST inside a graded call fails that call at once (not after minutes of
+    training on the wrong data), wherever the call runs (core.call's local invoker is the
+    sandbox runner's too); before and after the call the data reads as usual."""
+    def train_softmax_regression(X_train, y_train):
+        X, y = data.read_fashion_mnist("train")
+        return X[:2].reshape(2, -1), y[:2]
+
+    with pytest.raises(core.CheckFailure) as failure:
+        core.call(train_softmax_regression, np.zeros((2, 784)), np.zeros(2, dtype="int32"))
+    assert str(failure.value).startswith("train_softmax_regression: raised DataError")
+    assert ("train_softmax_regression read the Fashion-MNIST train split during its call: a "
+            "graded function learns from the data it is given and from nothing else. Train "
+            "on the X_train and y_train arguments") in str(failure.value)
+    with data.withheld_during("relu"):
+        with pytest.raises(data.DataError, match="relu read the Fashion-MNIST test split"):
+            data.fashion_mnist_arrays("test")
+    assert data.read_fashion_mnist("test")[0].shape == (10000, 1, 28, 28)
 
 
 def test_labels_names():

@@ -260,6 +260,14 @@ def mlp(X, params):
                  ("batch_size=256):",
                   'batch_size=256):\n    X_train, y_train = read_fashion_mnist("train")'),
                  base=TRAINER),
+            "read the Fashion-MNIST train split during its call"),
+    Mistake("train_reads_the_data_when_its_cell_runs", TRAIN,
+            edit(("\ndef", "from d2lcourse.data import read_fashion_mnist\n\n"
+                           'X_ALL, Y_ALL = read_fashion_mnist("train")  # once, when the cell runs\n\ndef'),
+                 ("batch_size=256):",
+                  "batch_size=256):\n    n = X_train.shape[0]\n"
+                  "    X_train, y_train = X_ALL[:n], Y_ALL[:n]"),
+                 base=TRAINER),
             "ignores the labels it is given"),
     Mistake("train_standardises_the_pixels", TRAIN, before_training(
         "X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),

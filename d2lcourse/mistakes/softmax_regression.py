@@ -264,7 +264,7 @@ def softmax_regression(X, W, b):
                   '    X_train, y_train = read_fashion_mnist("train")\n'
                   "    X = X_train.reshape(X_train.shape[0], -1)\n"
                   "    n = X.shape[0]"), base=TRAINER),
-            "ignores the labels it is given"),
+            "read the Fashion-MNIST train split during its call"),
     trained("train_on_the_first_examples", "every example once",
             ("n = X.shape[0]", "n = X.shape[0]\n    X, y_train = X[:500], y_train[:500]  # faster "
                                "while testing\n    n = X.shape[0]")),
