@@ -203,7 +203,7 @@ def judge(spec, function, seed, one):
                                            mistakes)
         if spec.wrong:    # an update is judged by its step, which may be below tolerance
             if spec.updates is not None or onp.shape(got) != onp.shape(expected) or not \
-                    onp.all(abs(got - expected) <= atol + spec.rtol * abs(expected)):
+                    onp.isclose(got, expected, rtol=spec.rtol, atol=atol).all():
                 spec.wrong(function, got, one, value)
         else:
             core.diagnose(function, got, expected, mistakes, spec.rtol, atol,
@@ -307,7 +307,7 @@ def require_close(spec, function, got, x, expected, atol):
     """Fail naming the worst entry out of tolerance, with its input (`atol`: the case's,
     which a spec may compute from the inputs)."""
     error = onp.abs(got - expected)
-    wrong = ~(error <= atol + spec.rtol * onp.abs(expected))
+    wrong = ~onp.isclose(got, expected, rtol=spec.rtol, atol=atol)   # an infinity only for itself
     if wrong.any():
         index = onp.unravel_index(int(onp.nanargmax(onp.where(wrong, error, -onp.inf))),
                                   got.shape)
