@@ -10,6 +10,7 @@ A group's name holds the pid of the process that made it (`d2lcourse-PID-...`): 
 killed before it removed its groups leaves them empty, and the next `create` on the
 machine removes the empty groups whose maker is gone (live runs' groups stay).
 """
+import functools
 import os
 import signal
 import time
@@ -91,15 +92,11 @@ class Cgroup:
 
 
 PREFIX = "d2lcourse-"
-_swept = False
 
 
 def create(max_processes, max_memory_bytes):
     """A fresh cgroup with the two limits, or None where that is not possible here."""
-    global _swept
-    if not _swept:
-        _swept = True
-        remove_abandoned()
+    remove_abandoned_once()
     name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
     try:
         if (ROOT / "cgroup.controllers").is_file():
@@ -122,6 +119,12 @@ def maker_alive(name):
             return stream.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone
     except (OSError, IndexError):
         return False
+
+
+@functools.cache
+def remove_abandoned_once():
+    """`remove_abandoned`, on this process's first `create`."""
+    remove_abandoned()
 
 
 def remove_abandoned():
