@@ -23,7 +23,7 @@ from d2lcourse.model import (
     InfrastructureFault, Status, SubmissionFault, TestCell, TestResult, Verdict)
 from d2lcourse.autograder.module_view import sandbox_view
 from d2lcourse.autograder.sandbox import (
-    Limits, Sandbox, SandboxDied, timed_out, warm_sandbox)
+    Limits, Sandbox, SandboxDied, timed_out, warm_sandboxes)
 
 
 class RemoteFunction:
@@ -91,7 +91,7 @@ def copy_back(sent, returned):
 def warm_up(assignment, setup, data_dir=None):
     """Start this process's zygote for `assignment` now, so that it is ready sooner."""
     allowed, preload = sandbox_view(assignment, setup)
-    warm_sandbox(allowed, data_dir, preload)
+    warm_sandboxes.get(allowed, data_dir, preload)
 
 
 def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_sources,

@@ -394,28 +394,43 @@ class Zygote:
         self.log.close()
 
 
-_zygotes = {}
-_zygotes_lock = threading.Lock()
+class WarmSandboxes:
+    """A process's zygotes, one per set of mounts and modules, and once they cannot isolate
+    submissions here, why (`cold_reason`): then each submission gets a new sandbox."""
+
+    def __init__(self):
+        self.zygotes = {}
+        self.lock = threading.Lock()
+        self.cold_reason = ""
+
+    def get(self, allowed_references, data_dir, preload):
+        """The zygote for these mounts and modules, started on first use."""
+        key = (tuple(allowed_references), data_dir, tuple(preload))
+        with self.lock:
+            found = self.zygotes.get(key)
+            if found is None or found.process.poll() is not None:
+                if found is not None:
+                    found.close()  # it died: killed from outside
+                found = self.zygotes[key] = Zygote(allowed_references, data_dir, preload)
+            return found
+
+    def forget(self, instance):
+        with self.lock:
+            for key, value in list(self.zygotes.items()):
+                if value is instance:
+                    del self.zygotes[key]
+        instance.close()
+
+    def go_cold(self, reason):
+        """From now on start one bubblewrap sandbox per submission: safe, 2 s slower each."""
+        if not self.cold_reason:
+            self.cold_reason = reason
+            print(f"d2lcourse: warm sandboxes cannot isolate submissions here ({reason}); "
+                  "starting a new sandbox for each submission instead (about 2 s slower each)",
+                  file=sys.stderr)
 
 
-def warm_sandbox(allowed_references, data_dir, preload):
-    """This process's zygote for these mounts and modules, started on first use."""
-    key = (tuple(allowed_references), data_dir, tuple(preload))
-    with _zygotes_lock:
-        found = _zygotes.get(key)
-        if found is None or found.process.poll() is not None:
-            if found is not None:
-                found.close()  # it died: killed from outside
-            found = _zygotes[key] = Zygote(allowed_references, data_dir, preload)
-        return found
-
-
-def forget_zygote(instance):
-    with _zygotes_lock:
-        for key, value in list(_zygotes.items()):
-            if value is instance:
-                del _zygotes[key]
-    instance.close()
+warm_sandboxes = WarmSandboxes()  # this process's
 
 
 class ForkedRunner:
@@ -490,19 +505,6 @@ def wait_status_code(status):
     return os.WEXITSTATUS(status)
 
 
-cold_reason = ""
-
-
-def use_cold_sandboxes(reason):
-    """From now on start one bubblewrap sandbox per submission: safe, 2 s slower each."""
-    global cold_reason
-    if not cold_reason:
-        cold_reason = reason
-        print(f"d2lcourse: warm sandboxes cannot isolate submissions here ({reason}); "
-              "starting a new sandbox for each submission instead (about 2 s slower each)",
-              file=sys.stderr)
-
-
 class Sandbox:
     """A running runner process; `request` sends one message and waits for the reply.
 
@@ -524,11 +526,11 @@ class Sandbox:
         self.fault = None           # why the process died, once it has
         if sandboxed:
             refuse_unreadable(bound_paths(allowed_references, data_dir))
-        if sandboxed and warm and not cold_reason:
+        if sandboxed and warm and not warm_sandboxes.cold_reason:
             try:
                 self.process = self._fork(allowed_references, data_dir, preload)
             except zygote.IsolationUnavailable as error:
-                use_cold_sandboxes(str(error))
+                warm_sandboxes.go_cold(str(error))
             except BaseException:  # no process to grade: none of its resources stay
                 if self.cgroup is not None:
                     self.cgroup.remove()
@@ -548,12 +550,12 @@ class Sandbox:
     def _fork(self, allowed_references, data_dir, preload):
         """A runner from this process's zygote, in the cgroup before it sees any code."""
         for attempt in (1, 2):
-            forker = warm_sandbox(allowed_references, data_dir, preload)
+            forker = warm_sandboxes.get(allowed_references, data_dir, preload)
             try:
                 process = forker.spawn(self.limits, self.deadline)
                 break
             except zygote.ZygoteError as error:
-                forget_zygote(forker)
+                warm_sandboxes.forget(forker)
                 if isinstance(error, zygote.IsolationUnavailable):
                     raise
                 if attempt == 2:  # no student code ran yet: never the student's fault

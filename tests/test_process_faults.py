@@ -79,8 +79,8 @@ def runner_of(marker):
 def warm_sandbox_of(marker):
     """The zygote that forked the marker's runner: the oldest Python process in the
     bubblewrap sandbox that holds the marker."""
-    with sandboxes._zygotes_lock:
-        bubblewraps = {z.process.pid for z in sandboxes._zygotes.values()}
+    with sandboxes.warm_sandboxes.lock:
+        bubblewraps = {z.process.pid for z in sandboxes.warm_sandboxes.zygotes.values()}
     bubblewrap = psutil.Process(ancestor_among(marker, bubblewraps))
     pythons = [p for p in bubblewrap.children(recursive=True)
                if "--zygote" in command_line(p) and "bwrap" not in command_line(p)]

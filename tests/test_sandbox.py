@@ -287,11 +287,10 @@ def test_where_user_namespaces_are_blocked_each_submission_gets_its_own_sandbox(
         return command[:1] + ["--disable-userns"] + command[1:] if "--zygote" in argv else command
 
     monkeypatch.setattr(sandboxes, "bubblewrap_command", blocking_userns)
-    monkeypatch.setattr(sandboxes, "_zygotes", {})
-    monkeypatch.setattr(sandboxes, "cold_reason", "")
+    monkeypatch.setattr(sandboxes, "warm_sandboxes", sandboxes.WarmSandboxes())
     verdict = grade(GOOD)
     assert (verdict.status, points(verdict)) == ("ok", {"test_double": 2.0})
-    assert "unshare" in sandboxes.cold_reason, "the fallback was not taken"
+    assert "unshare" in sandboxes.warm_sandboxes.cold_reason, "the fallback was not taken"
 
 
 def test_what_is_bound_below_tmp_stays_visible_in_a_warm_sandbox(tmp_path):
