@@ -6,6 +6,7 @@ loading them with RTLD_GLOBAL before `import mxnet` lets the dynamic linker find
 without a system CUDA toolkit or LD_LIBRARY_PATH.
 """
 import ctypes
+import functools
 import glob
 import importlib.util
 import os
@@ -24,10 +25,6 @@ LIBRARY_PATTERNS = (
     "nccl/lib/libnccl.so.2*",
 )
 
-loaded: list = []
-failures: list = []
-
-
 def nvidia_root():
     """The `nvidia` wheel directory in site-packages, or None without the gpu extra."""
     spec = importlib.util.find_spec("nvidia")
@@ -36,15 +33,15 @@ def nvidia_root():
     return list(spec.submodule_search_locations)[0]
 
 
+@functools.cache
 def preload():
-    """Load every CUDA library found; remember failures for `d2lcourse doctor`."""
+    """Load every CUDA library found, once; the failures, for `d2lcourse doctor`."""
     root = nvidia_root()
-    if root is None or loaded:
-        return
-    for pattern in LIBRARY_PATTERNS:
+    failures = []
+    for pattern in LIBRARY_PATTERNS if root else ():
         for path in sorted(glob.glob(os.path.join(root, pattern)))[:1]:
             try:
                 ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-                loaded.append(path)
             except OSError as error:
                 failures.append(f"{os.path.basename(path)}: {error}")
+    return tuple(failures)

@@ -182,7 +182,7 @@ def gather_facts():
     gpus, driver_problem = cuda_driver_gpus()
     if build.cuda and gpus and not driver_problem:
         driver_problem = mxnet_cuda_problem()
-    return Facts(build, tuple(gpus), driver_problem, "; ".join(cuda_libraries.failures) or None)
+    return Facts(build, tuple(gpus), driver_problem, "; ".join(cuda_libraries.preload()) or None)
 
 
 def installed_build():

@@ -62,8 +62,8 @@ def mxnet_import_fix(error):
         return ("the GPU build of MXNet is installed but the NVIDIA driver is not: install the "
                 "driver (`nvidia-smi` should list the GPU), or use the CPU build: `make install`")
     if isinstance(error, OSError):
-        failed = f" (failed to preload: {'; '.join(cuda_libraries.failures)})" \
-            if cuda_libraries.failures else ""
+        failures = cuda_libraries.preload()
+        failed = f" (failed to preload: {'; '.join(failures)})" if failures else ""
         return (f"a library MXNet needs is missing{failed}: reinstall with `make install` "
                 "(`make install GPU=1` for the GPU build)")
     if "numpy" in message and "bool" in message:
