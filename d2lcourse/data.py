@@ -9,6 +9,7 @@ truncated or corrupt ones are reported by name.
 """
 import contextlib
 import contextvars
+import functools
 import gzip
 import hashlib
 import os
@@ -55,7 +56,6 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 # it returns on the test split, which the sandbox cannot read.
 SPLITS_VARIABLE = "D2LCOURSE_SPLITS"
 
-_cache: dict = {}  # (directory, split) -> (X, y): read-only NumPy arrays, parsed once
 # The graded function being called, if any: it may read no dataset (`withheld_during`).
 _graded_call: contextvars.ContextVar = contextvars.ContextVar("graded_call", default=None)
 
@@ -233,22 +233,24 @@ def fashion_mnist_arrays(split="train", directory=None):
         raise DataError(f"the Fashion-MNIST {split} split is not available while grading: a "
                         f"graded function learns only from the data it is given, and the "
                         f"grader evaluates what it returns on examples it holds back")
-    directory = os.path.abspath(directory or find_fashion_mnist())
-    key = (directory, split)
-    if key not in _cache:
-        prefix = SPLIT_PREFIX[split]
-        images = _verified_content(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"),
-                                   f"{prefix}-images-idx3-ubyte.gz")
-        labels = _verified_content(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"),
-                                   f"{prefix}-labels-idx1-ubyte.gz")
-        pixels = onp.frombuffer(images, onp.uint8, offset=16)
-        pixels = pixels.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        X = onp.empty(pixels.shape, onp.float32)
-        onp.divide(pixels, onp.float32(255), out=X)  # as gluon's ToTensor
-        y = onp.frombuffer(labels, onp.uint8, offset=8).astype(onp.int32)
-        X.flags.writeable = y.flags.writeable = False
-        _cache[key] = (X, y)
-    return _cache[key]
+    return _parsed(os.path.abspath(directory or find_fashion_mnist()), split)
+
+
+@functools.cache
+def _parsed(directory, split):
+    """The verified files of ``split`` in ``directory`` as read-only arrays, parsed once."""
+    prefix = SPLIT_PREFIX[split]
+    images = _verified_content(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"),
+                               f"{prefix}-images-idx3-ubyte.gz")
+    labels = _verified_content(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"),
+                               f"{prefix}-labels-idx1-ubyte.gz")
+    pixels = onp.frombuffer(images, onp.uint8, offset=16)
+    pixels = pixels.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+    X = onp.empty(pixels.shape, onp.float32)
+    onp.divide(pixels, onp.float32(255), out=X)  # as gluon's ToTensor
+    y = onp.frombuffer(labels, onp.uint8, offset=8).astype(onp.int32)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
 
 
 def read_fashion_mnist(split="train", directory=None):
