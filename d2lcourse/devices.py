@@ -250,15 +250,11 @@ def mxnet_cuda_problem():
 
 # --------------------------------------------------------------------------- choosing
 
-_announced = False
-
-
+@functools.cache
 def announce(reason):
-    """Print why the CPU is used, on one line to stderr, once per process."""
-    global _announced
-    if reason and not _announced:
+    """Print why the CPU is used, on one line to stderr, once per reason and process."""
+    if reason:
         print(f"d2lcourse: {reason}", file=sys.stderr)
-        _announced = True
 
 
 def try_gpu(i=0):

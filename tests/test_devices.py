@@ -30,9 +30,11 @@ FAKE_T4 = FAKE_USABLE_GPUS["T4"]
 
 
 @pytest.fixture
-def fresh_announcement(monkeypatch):
-    """Forget whether this process already printed its fallback line."""
-    monkeypatch.setattr(devices, "_announced", False)
+def fresh_announcement():
+    """Forget the fallback lines this process printed, for the test and after it."""
+    devices.announce.cache_clear()
+    yield
+    devices.announce.cache_clear()
 
 
 def fake_facts(monkeypatch, facts):
@@ -222,6 +224,13 @@ def test_fake_gpu_build_without_driver_makes_try_all_gpus_say_why(
     assert devices.try_gpu() == mx.cpu()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no NVIDIA driver was found" in err
+
+
+def test_each_reason_to_use_the_cpu_is_said_once(monkeypatch, capsys, fresh_announcement):
+    fake_facts(monkeypatch, Facts(CU112, (FAKE_H100, Gpu(1, "Tesla K80", (3, 7)))))
+    assert [devices.try_gpu(i) for i in (0, 1, 0, 1)] == [mx.cpu()] * 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "GPU 0 (NVIDIA H100" in err and "GPU 1 (Tesla K80" in err
 
 
 def test_fake_gpu_t4_is_chosen_silently(monkeypatch, capsys, fresh_announcement):
