@@ -2,8 +2,10 @@
 module-level dicts, lists and sets (literals, comprehensions, or calls of dict, list, set,
 Counter, defaultdict, OrderedDict, deque, WeakKeyDictionary, WeakValueDictionary, WeakSet)
 that some code mutates: item assignment or deletion, augmented assignment, or a mutating
-method (append, update, setdefault, ...), in their module or as `module.NAME` elsewhere.
-Caches (functools.lru_cache) and context variables are not counted.
+method (append, update, setdefault, ...), in their module or as `module.NAME` elsewhere; and
+module-level instances of a class of their module whose methods (other than __init__)
+change the instance's attributes. Caches (functools.lru_cache) and context variables are
+not counted.
 
     .venv/bin/python tools/count_mutable_globals.py [folders or files...]
 
@@ -38,6 +40,30 @@ def module_containers(tree):
             if isinstance(target, ast.Name) and is_container(node.value):
                 found[target.id] = node.lineno
     return found
+
+
+def stateful_instances(tree):
+    """{name: line} of the module-level names bound to an instance of a class of the module
+    that changes its own attributes after __init__."""
+    stateful = {node.name for node in tree.body if isinstance(node, ast.ClassDef)
+                and any(changes_self(method) for method in node.body
+                        if isinstance(method, ast.FunctionDef) and method.name != "__init__")}
+    return {target.id: node.lineno for node in tree.body if isinstance(node, ast.Assign)
+            and getattr(getattr(node.value, "func", None), "id", None) in stateful
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def changes_self(method):
+    """Whether `method` assigns an attribute of self or mutates one."""
+    def on_self(expression):
+        while isinstance(expression, (ast.Attribute, ast.Subscript)):
+            expression = expression.value
+        return isinstance(expression, ast.Name) and expression.id == "self"
+    assigned = [target for node in ast.walk(method) if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Attribute)]
+    mutated = [expression for _, expression in mutated_objects(method)]
+    return any(on_self(expression) for expression in assigned + mutated
+               if isinstance(expression, (ast.Attribute, ast.Subscript)))
 
 
 def mutated_objects(tree):
@@ -77,6 +103,8 @@ def main(arguments):
                             if refers(expression, name, path.stem, other == path)})
             if where:
                 found.append(f"{path}:{line}: {name}, mutated at {', '.join(where)}")
+        found += [f"{path}:{line}: {name}, an instance that changes its attributes"
+                  for name, line in stateful_instances(tree).items()]
     print("\n".join(found))
     print(f"{len(found)} mutable module globals")
 
