@@ -83,6 +83,14 @@ def editor(module_name):
     return edit
 
 
+def slipper(edit):
+    """`slip(name, function, old, new, message, *also_fails)`: the Mistake of `function`
+    whose cell is its reference with `old` written `new` (`edit` is the module's `editor`)."""
+    def slip(name, function, old, new, message, *also_fails):
+        return Mistake(name, function, edit((old, new)), message, also_fails=also_fails)
+    return slip
+
+
 class Case:
     """What a Mistake and an Alternative share: the solution cell they stand for."""
 

@@ -1,7 +1,8 @@
 """Typical mistakes and alternative correct answers for 05_mlp."""
-from d2lcourse.mistakes import Alternative, Mistake, editor, ignored_hyperparameters
+from d2lcourse.mistakes import Alternative, Mistake, editor, ignored_hyperparameters, slipper
 
 edit = editor(__name__)
+slip = slipper(edit)
 
 TRAIN = "train_mlp"   # calls the student's init_mlp_params and mlp (which calls relu)
 INIT = "init_mlp_params"
@@ -11,11 +12,6 @@ MAX, SIGMOID, SLOPE = "np.maximum(X, 0)", "1 / (1 + np.exp(-X))", "(X > 0).astyp
 FLATTEN = "X.reshape(-1, W1.shape[0])      # (n, 1, 28, 28) -> (n, 784)"
 W1_DRAW = "np.random.normal(0, sigma, (num_inputs, num_hiddens))"
 W2_DRAW = "np.random.normal(0, sigma, (num_hiddens, num_outputs))"
-
-
-def slip(name, function, old, new, message, *also_fails):
-    """The mistake of `function` that writes `new` where its reference cell has `old`."""
-    return Mistake(name, function, edit((old, new)), message, also_fails=also_fails)
 
 
 def draws(new):
