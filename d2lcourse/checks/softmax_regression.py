@@ -16,6 +16,7 @@ import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, oracles, spec
+from d2lcourse.data import fashion_mnist_arrays
 
 # softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators that
 # compute them are forbidden (COURSE_CONTRACT.md, rules for every graded function).
@@ -772,7 +773,6 @@ softmax_regression_matches = spec.check(spec.Spec(
 
 def sorted_subset(count):
     """The first `count` Fashion-MNIST training images, flattened and sorted by label."""
-    from d2lcourse.data import fashion_mnist_arrays
     images, labels = fashion_mnist_arrays("train")
     order = onp.argsort(labels[:count], kind="stable")
     return images[:count][order].reshape(count, -1), labels[:count][order]
