@@ -16,6 +16,9 @@ import os
 import re
 import types
 
+from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.notebooks import read, setup_sources
+
 UNDEFINED_NAME = re.compile(r"name '(\w+)' is not defined")
 
 
@@ -153,7 +156,6 @@ def bound_names(source):
 
 def grading_assignment(name):
     """The course assignment that grades a function called `name`, or None."""
-    from d2lcourse.course import ASSIGNMENTS
     return next((a for a in ASSIGNMENTS.values() if name in a.functions), None)
 
 
@@ -161,7 +163,6 @@ def grading_assignment(name):
 def setup_names(name):
     """Names bound by the setup cells of the assignment that grades `name`, or None when
     its source notebook is not at hand."""
-    from d2lcourse.notebooks import read, setup_sources
     assignment = grading_assignment(name)
     if assignment is None or not assignment.source_path().exists():
         return None
