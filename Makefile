@@ -71,9 +71,9 @@ gpu-check:
 # layout (FORMATTED) and types (TYPED) where they are declared: the grading model, the wire
 # and the check engine (pyproject.toml configures them).
 FORMATTED := d2lcourse/model.py autograder/wire.py d2lcourse/notebooks.py d2lcourse/grading.py \
-	d2lcourse/course.py
-TYPED := $(FORMATTED) d2lcourse/checks/core.py d2lcourse/checks/spec.py \
+	d2lcourse/course.py d2lcourse/checks/core.py d2lcourse/checks/spec.py \
 	d2lcourse/checks/properties.py
+TYPED := $(FORMATTED)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMATTED)

@@ -12,6 +12,7 @@ the runner's copy of this module. :func:`non_finite` judges the values a call re
 where the check runs; core.passed refuses to pass a check that it found wanting (a
 check's own diagnosis, made earlier, says more).
 """
+
 import ast
 import inspect
 import sys
@@ -24,20 +25,21 @@ import numpy as onp
 from d2lcourse._mxnet import np
 from d2lcourse.course import ASSIGNMENTS, is_trainer
 
-VIOLATION = "PropertyViolation"   # the type name of an error that carries a broken rule
-COPY_BYTES = 4 << 20              # larger arrays are compared by a CRC-32 of their bytes
-FINITE_WITHIN = 1e4               # the course's range: finite results for inputs up to this
+VIOLATION = "PropertyViolation"  # the type name of an error that carries a broken rule
+COPY_BYTES = 4 << 20  # larger arrays are compared by a CRC-32 of their bytes
+FINITE_WITHIN = 1e4  # the course's range: finite results for inputs up to this
 FLOAT32_MAX = float(onp.finfo(onp.float32).max)
-EXP_OVERFLOW = 88                 # exp overflows float32 a little above this
+EXP_OVERFLOW = 88  # exp overflows float32 a little above this
 
 
 @dataclass(frozen=True)
 class Contract:
     """Where a function's contract departs from the rules for every graded function."""
-    updates: tuple = ()        # positions of the arguments whose values it updates in place
-    views: bool = False        # its results are pieces of its inputs, which may be views
+
+    updates: tuple = ()  # positions of the arguments whose values it updates in place
+    views: bool = False  # its results are pieces of its inputs, which may be views
     keeps_dtype: bool = False  # its arrays have its inputs' dtype (others: floating point)
-    trainer: bool = False      # long-running: compared by digest, never called twice
+    trainer: bool = False  # long-running: compared by digest, never called twice
     finite_within: float = FINITE_WITHIN  # finite results for finite inputs up to this size
     # (the call's arguments, as it was called) -> the entries of the result that may be +inf
     infinite_where: Optional[Callable] = None
@@ -86,9 +88,11 @@ def contract(name):
 
 # --------------------------------------------------------------------------- states
 
+
 @dataclass(frozen=True)
 class State:
     """An array's contents at one moment: a copy when small, else a digest."""
+
     shape: tuple
     dtype: str
     values: Optional[onp.ndarray]
@@ -96,9 +100,11 @@ class State:
     grad: Optional["State"]
 
     def same(self, other):
-        return (self.shape, self.dtype, self.digest) == (other.shape, other.dtype,
-                                                         other.digest) \
-            and (self.values is None or self.values.tobytes() == other.values.tobytes())
+        return (self.shape, self.dtype, self.digest) == (
+            other.shape,
+            other.dtype,
+            other.digest,
+        ) and (self.values is None or self.values.tobytes() == other.values.tobytes())
 
 
 def contents(array):
@@ -110,10 +116,13 @@ def state(array):
     values = contents(array)
     grad = getattr(array, "grad", None) if isinstance(array, np.ndarray) else None
     small = values.nbytes <= COPY_BYTES
-    return State(tuple(values.shape), str(values.dtype),
-                 onp.array(values, copy=True) if small else None,
-                 None if small else zlib.crc32(onp.ascontiguousarray(values).data),
-                 None if grad is None else state(grad))
+    return State(
+        tuple(values.shape),
+        str(values.dtype),
+        onp.array(values, copy=True) if small else None,
+        None if small else zlib.crc32(onp.ascontiguousarray(values).data),
+        None if grad is None else state(grad),
+    )
 
 
 def arrays_in(value, path, position=None):
@@ -121,11 +130,17 @@ def arrays_in(value, path, position=None):
     if isinstance(value, (np.ndarray, onp.ndarray)):
         return [(path, position, value)]
     if isinstance(value, (list, tuple)):
-        return [found for i, item in enumerate(value)
-                for found in arrays_in(item, f"{path}[{i}]", position)]
+        return [
+            found
+            for i, item in enumerate(value)
+            for found in arrays_in(item, f"{path}[{i}]", position)
+        ]
     if isinstance(value, dict):
-        return [found for key, item in value.items()
-                for found in arrays_in(item, f"{path}[{key!r}]", position)]
+        return [
+            found
+            for key, item in value.items()
+            for found in arrays_in(item, f"{path}[{key!r}]", position)
+        ]
     return []
 
 
@@ -135,8 +150,7 @@ def parameter_names(function):
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return []
-    return [p.name for p in parameters
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def source_parameters(source, name):
@@ -154,25 +168,33 @@ def source_parameters(source, name):
 def named_arguments(args, kwargs, names):
     """[(name, argument)] of a call: positional ones named as the function names its
     parameters (else 'argument 3'), then the keyword ones."""
-    return [(names[i] if i < len(names) else f"argument {i + 1}", arg)
-            for i, arg in enumerate(args)] + list(kwargs.items())
+    return [
+        (names[i] if i < len(names) else f"argument {i + 1}", arg) for i, arg in enumerate(args)
+    ] + list(kwargs.items())
 
 
 def argument_arrays(args, kwargs, names):
     """The arrays in a call's arguments, each with its path (named as the function names
     its parameters) and the position of its argument."""
-    return [found for i, (name, arg) in enumerate(named_arguments(args, kwargs, names))
-            for found in arrays_in(arg, name, i if i < len(args) else
-                                   names.index(name) if name in names else name)]
+    return [
+        found
+        for i, (name, arg) in enumerate(named_arguments(args, kwargs, names))
+        for found in arrays_in(
+            arg, name, i if i < len(args) else names.index(name) if name in names else name
+        )
+    ]
 
 
 def snapshot(args, kwargs, names):
     """[(path, position, State)] of a call's arguments."""
-    return [(path, position, state(array))
-            for path, position, array in argument_arrays(args, kwargs, names)]
+    return [
+        (path, position, state(array))
+        for path, position, array in argument_arrays(args, kwargs, names)
+    ]
 
 
 # --------------------------------------------------------------------------- inputs
+
 
 def changed_input(name, before, after):
     """The message for the first argument that `before` and `after` (snapshots) show
@@ -180,22 +202,31 @@ def changed_input(name, before, after):
     updates = contract(name).updates
     if [path for path, _, _ in before] != [path for path, _, _ in after]:
         changed = sorted({p for p, _, _ in before} ^ {p for p, _, _ in after})[0]
-        return (f"changed the items of its argument {changed.split('[')[0]} (adding, "
-                f"removing or replacing {changed}): build a new list instead of changing "
-                f"the caller's")
+        return (
+            f"changed the items of its argument {changed.split('[')[0]} (adding, "
+            f"removing or replacing {changed}): build a new list instead of changing "
+            f"the caller's"
+        )
     for (path, position, old), (_, _, new) in zip(before, after):
         if position not in updates and not old.same(new):
-            return (f"changed its argument {path} in place{difference(path, old, new)}. "
-                    f"The caller still needs it: compute a new array instead of writing "
-                    f"into {path} ({path}[...] = ..., {path} += ..., np.random.shuffle"
-                    f"({path}) write into the caller's array)")
-        if position in updates and old.grad is not None and (
-                new.grad is None or not old.grad.same(new.grad)):
+            return (
+                f"changed its argument {path} in place{difference(path, old, new)}. "
+                f"The caller still needs it: compute a new array instead of writing "
+                f"into {path} ({path}[...] = ..., {path} += ..., np.random.shuffle"
+                f"({path}) write into the caller's array)"
+            )
+        if (
+            position in updates
+            and old.grad is not None
+            and (new.grad is None or not old.grad.same(new.grad))
+        ):
             grad = f"{path}.grad"
-            return (f"changed {grad}{difference(grad, old.grad, new.grad)}. "
-                    f"{name} updates only the values of its parameters in place, never "
-                    f"their gradients. Compute with the gradient (p.grad / batch_size) "
-                    f"instead of writing into it (p.grad /= batch_size)")
+            return (
+                f"changed {grad}{difference(grad, old.grad, new.grad)}. "
+                f"{name} updates only the values of its parameters in place, never "
+                f"their gradients. Compute with the gradient (p.grad / batch_size) "
+                f"instead of writing into it (p.grad /= batch_size)"
+            )
     return None
 
 
@@ -204,23 +235,29 @@ def difference(path, old, new):
     if new is None:
         return ": it is gone after the call"
     if (old.shape, old.dtype) != (new.shape, new.dtype):
-        return (f": it was {old.dtype} of shape {old.shape}, is {new.dtype} of shape "
-                f"{new.shape} after the call")
+        return (
+            f": it was {old.dtype} of shape {old.shape}, is {new.dtype} of shape "
+            f"{new.shape} after the call"
+        )
     if old.values is None:
         return ": its values differ after the call"
     before, after = old.values, new.values
     if before.ndim == 0:
         return f": it was {number(before[()])}, is {number(after[()])} after the call"
     index = first_difference(before, after)
-    return (f": {path}{list(index)} was {number(before[index])}, is "
-            f"{number(after[index])} after the call")
+    return (
+        f": {path}{list(index)} was {number(before[index])}, is "
+        f"{number(after[index])} after the call"
+    )
 
 
 def first_difference(before, after):
     """The index of the first entry whose bytes differ."""
     width = before.dtype.itemsize
-    differs = (before.reshape(-1).view(onp.uint8).reshape(-1, width)
-               != after.reshape(-1).view(onp.uint8).reshape(-1, width)).any(axis=1)
+    differs = (
+        before.reshape(-1).view(onp.uint8).reshape(-1, width)
+        != after.reshape(-1).view(onp.uint8).reshape(-1, width)
+    ).any(axis=1)
     return tuple(int(i) for i in onp.unravel_index(int(onp.argmax(differs)), before.shape))
 
 
@@ -229,6 +266,7 @@ def number(value):
 
 
 # --------------------------------------------------------------------------- results
+
 
 def judge(name, names, args, kwargs, value, before, call_again):
     """The first rule that the call of graded function `name` (whose positional parameters
@@ -239,20 +277,27 @@ def judge(name, names, args, kwargs, value, before, call_again):
     terms = contract(name)
     if problem or terms.trainer or terms.views or terms.updates:
         return problem  # an update in place returns None: its check says so
-    results = [(array, contents(array).copy()) for _, _, array in arrays_in(value, "")
-               if isinstance(array, np.ndarray)]
+    results = [
+        (array, contents(array).copy())
+        for _, _, array in arrays_in(value, "")
+        if isinstance(array, np.ndarray)
+    ]
     if not results:
         return None
-    inputs = [(label, buffer) for path, _, array in argument_arrays(args, kwargs, names)
-              if isinstance(array, np.ndarray)
-              and onp.issubdtype(onp.dtype(array.dtype), onp.floating)
-              for label, buffer in ((path, array), (f"{path}.grad", array.grad))
-              if buffer is not None]
+    inputs = [
+        (label, buffer)
+        for path, _, array in argument_arrays(args, kwargs, names)
+        if isinstance(array, np.ndarray) and onp.issubdtype(onp.dtype(array.dtype), onp.floating)
+        for label, buffer in ((path, array), (f"{path}.grad", array.grad))
+        if buffer is not None
+    ]
     for label, buffer in inputs:
         if any(result is buffer for result, _ in results):
-            return (f"returned its argument {label} itself: results are new arrays, which "
-                    f"the caller can change without changing {label}. Return "
-                    f"{label}.copy(), or compute a new array")
+            return (
+                f"returned its argument {label} itself: results are new arrays, which "
+                f"the caller can change without changing {label}. Return "
+                f"{label}.copy(), or compute a new array"
+            )
     saved = [(buffer, buffer.copy()) for _, buffer in inputs]
     try:
         return aliased_input(results, inputs, saved) or reused_buffer(results, call_again)
@@ -275,13 +320,17 @@ def aliased_input(results, inputs, saved):
         shared = changed(results)
         write(buffer, original)
         if shared and label.endswith(".grad"):
-            return (f"returned {label} itself (writing into {label} after the call changed "
-                    f"the result): the next backward pass or call overwrites it. Return "
-                    f"{label}.copy()")
+            return (
+                f"returned {label} itself (writing into {label} after the call changed "
+                f"the result): the next backward pass or call overwrites it. Return "
+                f"{label}.copy()"
+            )
         if shared:
-            return (f"returned a view of its argument {label} (writing into {label} after "
-                    f"the call changed the result): X[i], X[:] and X[a:b] share the "
-                    f"caller's memory. Return a new array, e.g. {label}.copy()")
+            return (
+                f"returned a view of its argument {label} (writing into {label} after "
+                f"the call changed the result): X[i], X[:] and X[a:b] share the "
+                f"caller's memory. Return a new array, e.g. {label}.copy()"
+            )
     return None
 
 
@@ -298,9 +347,11 @@ def reused_buffer(results, call_again):
                 perturb(array)
         if not changed(results):
             return None
-    return ("returned an array that its next call overwrites (a later call changed this "
-            "call's result): create the result inside the function, e.g. with "
-            "np.zeros(...), instead of reusing a global or default-argument array")
+    return (
+        "returned an array that its next call overwrites (a later call changed this "
+        "call's result): create the result inside the function, e.g. with "
+        "np.zeros(...), instead of reusing a global or default-argument array"
+    )
 
 
 def write(array, values):
@@ -322,6 +373,7 @@ def changed(results):
 
 # --------------------------------------------------------------------------- finiteness
 
+
 def non_finite(name, names, args, kwargs, value):
     """The message for a call of graded function `name` that returned NaN or Inf (or wrote
     it into an argument it updates) on finite inputs within its contract's range, or None.
@@ -332,13 +384,15 @@ def non_finite(name, names, args, kwargs, value):
         return None
     inputs = input_sizes(args, kwargs, names, terms.updates)
     largest = max((size for size, _ in inputs if size is not None), default=0.0)
-    if not largest <= terms.finite_within:   # NaN or Inf in, or beyond the range
+    if not largest <= terms.finite_within:  # NaN or Inf in, or beyond the range
         return None
     said, count, total = found
     of = f" ({count} of {total} entries are not finite)" if total > 1 else ""
-    return (f"{said}{of} {described(inputs)}: {name} must return finite values for finite "
-            f"inputs of magnitude up to {short(terms.finite_within)} (COURSE_CONTRACT.md, "
-            f"\"Finite results\"). {advice(largest, terms)}")
+    return (
+        f"{said}{of} {described(inputs)}: {name} must return finite values for finite "
+        f"inputs of magnitude up to {short(terms.finite_within)} (COURSE_CONTRACT.md, "
+        f"\"Finite results\"). {advice(largest, terms)}"
+    )
 
 
 def first_non_finite(value, terms, call, arrays):
@@ -350,10 +404,15 @@ def first_non_finite(value, terms, call, arrays):
     elif isinstance(value, (np.ndarray, onp.ndarray)):
         results = [("returned {kind}{at}", value, True)]
     else:
-        results = [("returned {kind} in " + path + "{at}", array, True)
-                   for path, _, array in arrays_in(value, "result")]
-    updated = [("wrote {kind} into " + path + "{at}", array, False)
-               for path, position, array in arrays if position in terms.updates]
+        results = [
+            ("returned {kind} in " + path + "{at}", array, True)
+            for path, _, array in arrays_in(value, "result")
+        ]
+    updated = [
+        ("wrote {kind} into " + path + "{at}", array, False)
+        for path, position, array in arrays
+        if position in terms.updates
+    ]
     for said, array, returned in results + updated:
         values = contents(array)
         if not onp.issubdtype(values.dtype, onp.floating):
@@ -378,7 +437,7 @@ def allowed_infinities(terms, call, shape):
     args, kwargs = call
     try:
         allowed = onp.asarray(terms.infinite_where(*args, **kwargs), dtype=bool)
-    except Exception:   # arguments the rule cannot read: a check of malformed inputs
+    except Exception:  # arguments the rule cannot read: a check of malformed inputs
         return onp.zeros(shape, dtype=bool)
     return allowed if allowed.shape == shape else onp.zeros(shape, dtype=bool)
 
@@ -389,18 +448,32 @@ def input_sizes(args, kwargs, names, updates):
     floats have a magnitude, integers (sizes, counts) are only named."""
     sizes = []
     for path, position, array in argument_arrays(args, kwargs, names):
-        for label, buffer in ((path, None if position in updates else array),
-                              (f"{path}.grad", getattr(array, "grad", None)
-                               if isinstance(array, np.ndarray) else None)):
+        for label, buffer in (
+            (path, None if position in updates else array),
+            (
+                f"{path}.grad",
+                getattr(array, "grad", None) if isinstance(array, np.ndarray) else None,
+            ),
+        ):
             values = None if buffer is None else contents(buffer)
             if values is not None and onp.issubdtype(values.dtype, onp.floating):
                 size = float(onp.abs(values).max()) if values.size else 0.0
-                sizes.append((size, f"{label} of zeros" if size == 0 else
-                              f"{label} of magnitude up to {short(size)}"))
+                sizes.append(
+                    (
+                        size,
+                        f"{label} of zeros"
+                        if size == 0
+                        else f"{label} of magnitude up to {short(size)}",
+                    )
+                )
     for path, arg in named_arguments(args, kwargs, names):
         if isinstance(arg, (int, float)) and not isinstance(arg, bool):
-            sizes.append((abs(arg) if isinstance(arg, float) else None,
-                          f"{path} = {short(arg) if isinstance(arg, float) else arg}"))
+            sizes.append(
+                (
+                    abs(arg) if isinstance(arg, float) else None,
+                    f"{path} = {short(arg) if isinstance(arg, float) else arg}",
+                )
+            )
     return sizes
 
 
@@ -420,12 +493,18 @@ def short(size):
 def advice(largest, terms):
     """Where the NaN or Inf comes from, most likely, for inputs up to `largest`."""
     if largest > EXP_OVERFLOW:
-        return (f"Look for exp of a large number, which overflows float32 above "
-                f"{EXP_OVERFLOW} (subtract the maximum before exp), and for inf - inf or "
-                f"0 * inf, which are NaN")
+        return (
+            f"Look for exp of a large number, which overflows float32 above "
+            f"{EXP_OVERFLOW} (subtract the maximum before exp), and for inf - inf or "
+            f"0 * inf, which are NaN"
+        )
     if terms.trainer:
-        return ("Look for a step that grows without bound (a gradient not divided by the "
-                "batch size, a wrong sign, a learning rate applied twice), or for a log of "
-                "0 or a 0/0 in the loss")
-    return ("Look for a division by zero (0/0 is NaN), a log of 0 or of a negative number, "
-            "or the square root of a negative number")
+        return (
+            "Look for a step that grows without bound (a gradient not divided by the "
+            "batch size, a wrong sign, a learning rate applied twice), or for a log of "
+            "0 or a 0/0 in the loss"
+        )
+    return (
+        "Look for a division by zero (0/0 is NaN), a log of 0 or of a negative number, "
+        "or the square root of a negative number"
+    )

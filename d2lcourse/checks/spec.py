@@ -51,6 +51,7 @@ catalogued mistake (tests/test_spec.py). A trajectory judged step by step is a s
 ``wrong`` judges each step from the student's own previous one (03's gd); checks of another
 kind (statistics of draws, training) stay hand-written: AUTHORING.md names them.
 """
+
 import functools
 import inspect
 from collections import namedtuple
@@ -82,6 +83,7 @@ Case = namedtuple("Case", "args inputs expected mistakes atol tag")
 @dataclass(frozen=True)
 class Spec:
     """The check of one graded function (see the module's docstring)."""
+
     name: str
     inputs: Callable
     oracle: Callable
@@ -93,8 +95,9 @@ class Spec:
     result: Union[str, tuple, list, Callable] = "array"
     what: str = "the result"
     shape: Optional[Callable] = onp.shape
-    shape_hint: Union[None, str, tuple] = ("an elementwise function returns an array of its "
-                                           "input's shape")
+    shape_hint: Union[None, str, tuple] = (
+        "an elementwise function returns an array of its input's shape"
+    )
     shape_mistakes: Optional[Callable] = None
     wrong: Optional[Callable] = None
     raised: Optional[Callable] = None
@@ -116,12 +119,18 @@ class Spec:
 def check(spec):
     """The entry point of `spec`: ``entry(function, **params)``, params as `spec.inputs`'s."""
     entry = functools.partial(run, spec)
-    entry.__signature__ = inspect.Signature([inspect.Parameter(  # type: ignore[attr-defined]
-        "function", inspect.Parameter.POSITIONAL_ONLY),
-        *inspect.signature(spec.inputs).parameters.values()])
+    entry.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter(  # type: ignore[attr-defined]
+                "function", inspect.Parameter.POSITIONAL_ONLY
+            ),
+            *inspect.signature(spec.inputs).parameters.values(),
+        ]
+    )
     entry.__name__ = f"{spec.name} check"  # type: ignore[attr-defined]
-    entry.__doc__ = f"Check {spec.name}" + (f": {spec.passed}" if isinstance(spec.passed, str)
-                                            else "")
+    entry.__doc__ = f"Check {spec.name}" + (
+        f": {spec.passed}" if isinstance(spec.passed, str) else ""
+    )
     return entry
 
 
@@ -130,16 +139,32 @@ def case(spec, *args, **kwargs):
     bound = inspect.signature(spec.inputs).bind(*args, **kwargs)
     bound.apply_defaults()
     built = spec.inputs(**bound.arguments)
-    calls = [(built,)] if isinstance(built, onp.ndarray) else \
-        [built] if isinstance(built, tuple) else list(built)   # a tuple: one call, or a Call
+    calls = (
+        [(built,)]
+        if isinstance(built, onp.ndarray)
+        else [built]
+        if isinstance(built, tuple)
+        else list(built)
+    )  # a tuple: one call, or a Call
     cases = []
     for arguments in calls:
-        arguments, inputs, tag = arguments if isinstance(arguments, Call) else (
-            arguments, spec.describe(*arguments) if spec.describe else None, None)
+        arguments, inputs, tag = (
+            arguments
+            if isinstance(arguments, Call)
+            else (arguments, spec.describe(*arguments) if spec.describe else None, None)
+        )
         points = [float64(a) for a in arguments]
         with onp.errstate(all="ignore"):
-            cases.append(Case(arguments, inputs, spec.oracle(*points), spec.mistakes(*points),
-                              spec.atol(*points) if callable(spec.atol) else spec.atol, tag))
+            cases.append(
+                Case(
+                    arguments,
+                    inputs,
+                    spec.oracle(*points),
+                    spec.mistakes(*points),
+                    spec.atol(*points) if callable(spec.atol) else spec.atol,
+                    tag,
+                )
+            )
     return bound.arguments, cases
 
 
@@ -150,8 +175,11 @@ def run(spec, function, *args, **kwargs):
         judge(spec, function, params.get("seed"), one)
     first = cases[0]
     size = first.args[0].size if isinstance(first.args[0], onp.ndarray) else 1
-    text = spec.passed(**params) if callable(spec.passed) else \
-        spec.passed.format(size=size, inputs=first.inputs, **params)
+    text = (
+        spec.passed(**params)
+        if callable(spec.passed)
+        else spec.passed.format(size=size, inputs=first.inputs, **params)
+    )
     core.passed(function, text + (", differentiable" if spec.differentiable else ""))
 
 
@@ -167,12 +195,14 @@ def float64(argument):
 def mxnet_arguments(arguments):
     """The arguments of a call: classic arrays become mxnet arrays (of their dtype), a
     Param one with its gradient attached."""
+
     def convert(argument):
         if isinstance(argument, Param):
             return core.with_grad(np.array(argument.value), np.array(argument.grad))
         if isinstance(argument, list):
             return [convert(a) for a in argument]
         return np.array(argument) if isinstance(argument, onp.ndarray) else argument
+
     return [convert(a) for a in arguments]
 
 
@@ -186,10 +216,9 @@ def judge(spec, function, seed, one):
             spec.raised(function, failure, one)
         raise
     what = spec.what.format(*one.args, inputs=one.inputs)
-    if spec.updates is not None:    # the result is the arguments updated in place
+    if spec.updates is not None:  # the result is the arguments updated in place
         updated = (spec.updates,) if isinstance(spec.updates, int) else spec.updates
-        got = onp.concatenate([core.to_numpy(a).ravel() for k in updated
-                               for a in arguments[k]])
+        got = onp.concatenate([core.to_numpy(a).ravel() for k in updated for a in arguments[k]])
     elif spec.result == "float":
         got = core.expect_float(function, value, what)
     elif callable(spec.result):
@@ -199,21 +228,39 @@ def judge(spec, function, seed, one):
     expected, mistakes, atol = one.expected, one.mistakes, one.atol
     with onp.errstate(all="ignore"):
         if spec.kink:
-            expected, mistakes = mend_kink(spec.kink, function, got, one.args[0], expected,
-                                           mistakes)
-        if spec.wrong:    # an update is judged by its step, which may be below tolerance
-            if spec.updates is not None or onp.shape(got) != onp.shape(expected) or not \
-                    onp.isclose(got, expected, rtol=spec.rtol, atol=atol).all():
+            expected, mistakes = mend_kink(
+                spec.kink, function, got, one.args[0], expected, mistakes
+            )
+        if spec.wrong:  # an update is judged by its step, which may be below tolerance
+            if (
+                spec.updates is not None
+                or onp.shape(got) != onp.shape(expected)
+                or not onp.isclose(got, expected, rtol=spec.rtol, atol=atol).all()
+            ):
                 spec.wrong(function, got, one, value)
         else:
-            core.diagnose(function, got, expected, mistakes, spec.rtol, atol,
-                          context=f"for {one.inputs}: " if spec.context else "")
+            core.diagnose(
+                function,
+                got,
+                expected,
+                mistakes,
+                spec.rtol,
+                atol,
+                context=f"for {one.inputs}: " if spec.context else "",
+            )
             if spec.finite:
                 require_finite(spec, function, got, one.args[0], expected)
             if one.inputs is not None:
-                core.assert_close(function, got, expected, what=spec.compared or what,
-                                  rtol=spec.rtol, atol=atol, inputs=one.inputs,
-                                  hint=spec.hint)
+                core.assert_close(
+                    function,
+                    got,
+                    expected,
+                    what=spec.compared or what,
+                    rtol=spec.rtol,
+                    atol=atol,
+                    inputs=one.inputs,
+                    hint=spec.hint,
+                )
             else:
                 require_close(spec, function, got, one.args[0], expected, atol)
     if spec.updates is not None and value is not None:
@@ -227,13 +274,18 @@ def expect_arrays(spec, function, value, what, one):
     compared as one vector of their entries): float64 classic NumPy."""
     pairs = isinstance(spec.result, (tuple, list))
     listed = ", ".join(spec.result) if pairs else ""
-    parts = pair(function, value, f"[{listed}]" if isinstance(spec.result, list) else
-                 f"({listed})") if pairs else [value]
+    parts = (
+        pair(function, value, f"[{listed}]" if isinstance(spec.result, list) else f"({listed})")
+        if pairs
+        else [value]
+    )
     names = spec.result if pairs else [what]
     shapes = spec.shape(*one.args) if spec.shape else None
-    hints = [hint and hint.format(*one.args)
-             for hint in (spec.shape_hint if pairs else [spec.shape_hint])]
-    if spec.shape_mistakes:    # the type first, then what a wrong shape says, then the shape
+    hints = [
+        hint and hint.format(*one.args)
+        for hint in (spec.shape_hint if pairs else [spec.shape_hint])
+    ]
+    if spec.shape_mistakes:  # the type first, then what a wrong shape says, then the shape
         for part, name in zip(parts, names):
             expect_array(spec, function, part, name)
         message = spec.shape_mistakes(*[onp.shape(part) for part in parts], one)
@@ -252,11 +304,17 @@ def expect_arrays(spec, function, value, what, one):
 def expect_array(spec, function, value, what, shape=None, hint=None):
     """The type, dtype and `shape` of an array of the result (``legacy_fix``: see Spec)."""
     if spec.legacy_fix is None:
-        core.expect_array(function, value, what, shape=shape, hint=hint,
-                          float_fix=spec.float_fix)
+        core.expect_array(function, value, what, shape=shape, hint=hint, float_fix=spec.float_fix)
     else:
-        core.expect_float_array(function, value, what, shape=shape, hint=hint,
-                                legacy_fix=spec.legacy_fix, float_fix=spec.float_fix)
+        core.expect_float_array(
+            function,
+            value,
+            what,
+            shape=shape,
+            hint=hint,
+            legacy_fix=spec.legacy_fix,
+            float_fix=spec.float_fix,
+        )
 
 
 def pair(function, value, names):
@@ -281,10 +339,13 @@ def mend_kink(kink, function, got, x, expected, mistakes):
     outside = at & ~((got >= kink.low) & (got <= kink.high))
     if outside.any():
         index = first(outside)
-        core.fail(function, f"returned {got[index]:g} at x = {kink.at:g} "
-                            f"(index {index}): {kink.advice}")
-    return (onp.where(at, got, expected),
-            [(onp.where(at, got, value), text) for value, text in mistakes])
+        core.fail(
+            function, f"returned {got[index]:g} at x = {kink.at:g} (index {index}): {kink.advice}"
+        )
+    return (
+        onp.where(at, got, expected),
+        [(onp.where(at, got, value), text) for value, text in mistakes],
+    )
 
 
 def first(mask):
@@ -298,21 +359,26 @@ def require_finite(spec, function, got, x, expected):
         index = first(bad)
         kind = "NaN" if onp.isnan(got[index]) else "Inf"
         advice = DIVISION if abs(x[index]) < spec.overflow_from else spec.finite
-        core.fail(function, f"returned {kind} for x = {x[index]:g} (index {index}), expected "
-                            f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
-                            f"not finite. {advice}")
+        core.fail(
+            function,
+            f"returned {kind} for x = {x[index]:g} (index {index}), expected "
+            f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
+            f"not finite. {advice}",
+        )
 
 
 def require_close(spec, function, got, x, expected, atol):
     """Fail naming the worst entry out of tolerance, with its input (`atol`: the case's,
     which a spec may compute from the inputs)."""
     error = onp.abs(got - expected)
-    wrong = ~onp.isclose(got, expected, rtol=spec.rtol, atol=atol)   # an infinity only for itself
+    wrong = ~onp.isclose(got, expected, rtol=spec.rtol, atol=atol)  # an infinity only for itself
     if wrong.any():
-        index = onp.unravel_index(int(onp.nanargmax(onp.where(wrong, error, -onp.inf))),
-                                  got.shape)
+        index = onp.unravel_index(int(onp.nanargmax(onp.where(wrong, error, -onp.inf))), got.shape)
         index = tuple(int(i) for i in index)
-        core.fail(function, f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
-                            f"index {index}: for x = {x[index]:.6g} expected "
-                            f"{spec.shown_as} = {expected[index]:.7g}, got {got[index]:.7g} "
-                            f"(tolerance rtol={spec.rtol:g}, atol={atol:g})")
+        core.fail(
+            function,
+            f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
+            f"index {index}: for x = {x[index]:.6g} expected "
+            f"{spec.shown_as} = {expected[index]:.7g}, got {got[index]:.7g} "
+            f"(tolerance rtol={spec.rtol:g}, atol={atol:g})",
+        )
