@@ -33,9 +33,10 @@ def data_dir():
 
 # --------------------------------------------------------------------------- the sandbox
 
-# Every way a submission could reach the test split: the course's loader, and the IDX files
-# by path in each place the loader searches, MXNet's cache (the sandbox's and the grader's
-# user's) and the grader's own data folder, whose path a student can learn.
+# Every way a submission could reach the test split: the course's loader (when its cell
+# runs, and during a graded call, where no split is read), and the IDX files by path in each
+# place the loader searches, MXNet's cache (the sandbox's and the grader's user's) and the
+# grader's own data folder, whose path a student can learn.
 READ_EVERY_WAY = textwrap.dedent("""
     import gzip, os
     import mxnet
@@ -53,8 +54,11 @@ READ_EVERY_WAY = textwrap.dedent("""
         except Exception as error:
             return type(error).__name__ + ": " + str(error)[:200]
 
+    WHEN_THE_CELL_RUNS = attempt(lambda: data.read_fashion_mnist("test")[1])
+
     def probe(grader_folder, names):
-        found = {"loader": attempt(lambda: data.read_fashion_mnist("test")[1])}
+        found = {"loader": WHEN_THE_CELL_RUNS,
+                 "loader in the call": attempt(lambda: data.read_fashion_mnist("test")[1])}
         for place in places(grader_folder):
             for name in names:
                 found[os.path.join(place, name)] = attempt(
@@ -100,9 +104,11 @@ def test_the_sandbox_reads_the_training_split_and_never_the_test_split(where, tm
     found = ask_sandbox(folder, READ_EVERY_WAY, folder, TEST_FILES)
     assert readable(found) == {}, readable(found)
     assert "test split is not available while grading" in found["loader"]
+    assert "probe read the Fashion-MNIST test split during its call" in found["loader in the call"]
     training = ask_sandbox(folder, READ_EVERY_WAY.replace('"test"', '"train"'), folder,
                            TRAIN_FILES)
     assert training["loader"] == 60000
+    assert "probe read the Fashion-MNIST train split during its call" in training["loader in the call"]
     assert training[os.path.join(folder, TRAIN_FILES[1])] > 0
 
 
