@@ -225,8 +225,9 @@ def fashion_mnist_arrays(split="train", directory=None):
     """
     if split not in SPLIT_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    if _graded_call.get() is not None:
-        raise DataError(f"{_graded_call.get()} read the Fashion-MNIST {split} split during its "
+    graded = _graded_call.get()
+    if graded is not None:
+        raise DataError(f"{graded} read the Fashion-MNIST {split} split during its "
                         f"call: a graded function learns from the data it is given and from "
                         f"nothing else. Train on the X_train and y_train arguments")
     if split not in available_splits():

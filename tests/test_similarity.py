@@ -102,11 +102,12 @@ def writers(students, function):
             for n, cells in students.items()}
 
 
-def wrote_alone(students, name):
-    """Whether no other student's DISTINCTIVE functions hold all of `name`'s fingerprints."""
+def wrote_alone(by_function, name):
+    """Whether no other student's function holds all of `name`'s fingerprints, for each
+    {student: fingerprints} of `by_function`."""
     return all(not any(other != name and theirs >= prints[name]
                        for other, theirs in prints.items())
-               for prints in (writers(students, f) for f in DISTINCTIVE))
+               for prints in by_function)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,8 @@ def synthetic_class():
     students = {f"x{n:03d}": student() for n in range(114)}
     # x002, whose 3 functions are copied, is a student who wrote DISTINCTIVE alone (a draw
     # of the catalogue's variants and styles may give two students the same function)
-    alone = next(n for n in sorted(students)[2:] if wrote_alone(students, n))
+    distinctive = [writers(students, f) for f in DISTINCTIVE]
+    alone = next(n for n in sorted(students)[2:] if wrote_alone(distinctive, n))
     students["x002"], students[alone] = students[alone], students["x002"]
     planted = {"renamed": ("x000", "rename", synthetic.ASSIGNMENT.functions),
                "split": ("x001", "helpers", synthetic.ASSIGNMENT.functions),

@@ -293,21 +293,21 @@ def local_invoker(function, name=None):
         if GRADIENT not in watch:
             names = properties.parameter_names(function)
             before = properties.snapshot(args, kwargs, names)
-        with seeded(seed), recording(watch) as used, withheld_during(name):
-            try:
-                if GRADIENT in watch:
-                    value = differentiate(function, args, kwargs)
-                else:
-                    value = run(args, kwargs)
-            except Exception as error:  # the student's error, reported by raise_for_error
-                return Outcome(error=describe_error(error), apis_used=used)
-        if GRADIENT not in watch:
-            with withheld_during(name):
+        with withheld_during(name):  # the student's code runs in here: it reads no dataset
+            with seeded(seed), recording(watch) as used:
+                try:
+                    if GRADIENT in watch:
+                        value = differentiate(function, args, kwargs)
+                    else:
+                        value = run(args, kwargs)
+                except Exception as error:  # the student's error, reported by raise_for_error
+                    return Outcome(error=describe_error(error), apis_used=used)
+            if GRADIENT not in watch:
                 violation = properties.judge(
                     name, names, args, kwargs, value, before, lambda: run(args, kwargs)
                 )
-            if violation:
-                return Outcome(error=(properties.VIOLATION, violation, ""), apis_used=used)
+                if violation:
+                    return Outcome(error=(properties.VIOLATION, violation, ""), apis_used=used)
         return Outcome(value=value, apis_used=used)
 
     return invoke
