@@ -1,15 +1,11 @@
-"""The checking library: comparisons and calls that explain what went wrong.
+"""The checking library: calls and comparisons that explain what went wrong.
 
-Every test cell of the course calls a check such as
-``d2lcourse.checks.softmax_regression.softmax_stable(softmax)``. A check calls the
-student's function only through :func:`call` and judges the result with
-:func:`expect_array`, :func:`assert_close` and friends, so that
-
-- in a notebook or ``d2lcourse check`` the function is the student's own, and
-- in the autograder it is a proxy whose ``invoke`` runs the call in the sandbox:
-  the comparison and the verdict stay in the grader.
-
-A failed check raises :class:`CheckFailure`, whose message is written for the student.
+A check (``d2lcourse.checks.softmax_regression.softmax_stable(softmax)``) calls the student's
+function only through :func:`call` and judges the result with :func:`expect_array`,
+:func:`assert_close` and friends: in a notebook or ``d2lcourse check`` the function is the
+student's own, in the autograder a proxy whose ``invoke`` runs the call in the sandbox (the
+comparison and the verdict stay in the grader). A failed check raises :class:`CheckFailure`,
+whose message is written for the student.
 """
 
 import ast
@@ -57,15 +53,11 @@ AUTOGRAD_APIS = {
     "autograd": ("mxnet", "autograd"),
 }
 # Functions the notebook's own training differentiates (softmax, cross_entropy, ...).
+NPX_OPERATORS = (
+    "softmax log_softmax masked_softmax relu sigmoid activation leaky_relu fully_connected"
+)
 OPERATOR_APIS = {
-    "npx.softmax": ("mxnet.numpy_extension", "softmax"),
-    "npx.log_softmax": ("mxnet.numpy_extension", "log_softmax"),
-    "npx.masked_softmax": ("mxnet.numpy_extension", "masked_softmax"),
-    "npx.relu": ("mxnet.numpy_extension", "relu"),
-    "npx.sigmoid": ("mxnet.numpy_extension", "sigmoid"),
-    "npx.activation": ("mxnet.numpy_extension", "activation"),
-    "npx.leaky_relu": ("mxnet.numpy_extension", "leaky_relu"),
-    "npx.fully_connected": ("mxnet.numpy_extension", "fully_connected"),
+    **{f"npx.{name}": ("mxnet.numpy_extension", name) for name in NPX_OPERATORS.split()},
     "gluon": ("mxnet", "gluon"),  # losses, layers, Trainer: the whole module
 }
 # Forbidden in one exercise only (tanh written by hand).
@@ -197,9 +189,9 @@ def case_key(name, arguments):
                 add(key)
                 add(value[key])
         elif callable(value):
+            module = getattr(value, "__module__", "")
             digest.update(
-                f"callable {getattr(value, '__module__', '')}."
-                f"{getattr(value, '__qualname__', repr(value))}".encode()
+                f"callable {module}.{getattr(value, '__qualname__', repr(value))}".encode()
             )
         else:
             digest.update(f"{type(value).__name__} {value!r}".encode())
@@ -287,7 +279,11 @@ def local_invoker(function, name=None):
     def invoke(args, kwargs, seed=None, watch=()):
         elsewhere = cells.defined_elsewhere(function)
         if elsewhere:
-            return Outcome(error=("Missing", elsewhere_message(elsewhere, function), ""))
+            listed = " and ".join(f"`{name}`" for name in elsewhere)
+            are = "is" if len(elsewhere) == 1 else "are"
+            advice = cells.advice(elsewhere, function_name(function))
+            message = f"uses {listed}, which {are} defined in another cell: {advice}"
+            return Outcome(error=("Missing", message, ""))
         args = [resolve(a) for a in args]
         kwargs = {k: resolve(v) for k, v in kwargs.items()}
         if GRADIENT not in watch:
@@ -311,15 +307,6 @@ def local_invoker(function, name=None):
         return Outcome(value=value, apis_used=used)
 
     return invoke
-
-
-def elsewhere_message(names, function):
-    are = "is" if len(names) == 1 else "are"
-    listed = " and ".join(f"`{name}`" for name in names)
-    return (
-        f"uses {listed}, which {are} defined in another cell: "
-        f"{cells.advice(names, function_name(function))}"
-    )
 
 
 # --------------------------------------------------------------------------- gradients
@@ -426,55 +413,42 @@ def describe_error(error):
     )
     if isinstance(error, NameError) and student:
         message = cells.name_error_advice(message, student[-1].filename)
-    for applies, advice in ERROR_ADVICE:
-        if applies(error, message, where):
+    for (kind, text, place), advice in ERROR_ADVICE.items():
+        if isinstance(error, kind) and text in message and place in where:
             said = message if len(message) <= 200 else message[:199].rsplit(" ", 1)[0] + "…"
             message = f"{advice} (the error: {said})"
     return type(error).__name__, message, where
 
 
-# Errors whose own message sends a student the wrong way, or nowhere: (test, advice).
-ERROR_ADVICE = (
-    (
-        lambda error, message, where: "already in a computational graph" in message,
-        "an in-place operation (x /= ..., x += ..., x[:] = ...) on an array that autograd is "
-        "recording: autograd cannot differentiate through it. Write a new array instead, "
-        "e.g. E = E / E.sum(axis=1, keepdims=True)",
-    ),
-    (
-        lambda error, message, where: "Cannot differentiate node" in message,
-        "backward() found nothing to differentiate: no array in the loss has a gradient "
-        "attached. A parameter rebound by `W = W - ...` is a new array without one: update "
-        "it in place (W[:] = W - ...), and call .attach_grad() once, before training",
-    ),
-    (
-        lambda error, message, where: (
-            isinstance(error, TypeError) and "NoneType" in message and ".grad" in where
-        ),
-        "a .grad is None: the array has no gradient attached. A parameter rebound by "
-        "`W = W - ...` is a new array without one: update it in place (W[:] = W - ...); "
-        "call .attach_grad() on each parameter once, before training",
-    ),
-)
+# Errors whose own message sends a student the wrong way, or nowhere: (the exception's type,
+# a text of its message, of the student's line): the advice.
+ERROR_ADVICE = {
+    (Exception, "already in a computational graph", ""): "an in-place operation (x /= ..., "
+    "x += ..., x[:] = ...) on an array that autograd is recording: autograd cannot "
+    "differentiate through it. Write a new array instead, e.g. "
+    "E = E / E.sum(axis=1, keepdims=True)",
+    (Exception, "Cannot differentiate node", ""): "backward() found nothing to differentiate: no "
+    "array in the loss has a gradient attached. A parameter rebound by `W = W - ...` is a new "
+    "array without one: update it in place (W[:] = W - ...), and call .attach_grad() once, "
+    "before training",
+    (TypeError, "NoneType", ".grad"): "a .grad is None: the array has no gradient attached. A "
+    "parameter rebound by `W = W - ...` is a new array without one: update it in place "
+    "(W[:] = W - ...); call .attach_grad() on each parameter once, before training",
+}
+# What an error of these types means, whatever its message says.
+RAISED = {
+    "NotDifferentiable": "the result cannot be differentiated (it went through .asnumpy() or "
+    "classic NumPy): use mxnet.numpy operations only",
+    "NotImplementedError": "not implemented yet: replace `raise NotImplementedError()` with your "
+    "code, then run the cell again",
+}
 
 
 def raise_for_error(function, type_name, message, where):
     if type_name in ("Missing", properties.VIOLATION):
         fail(function, message)
-    if type_name == NotDifferentiable.__name__:
-        fail(
-            function,
-            "the result cannot be differentiated (it went through .asnumpy() or "
-            "classic NumPy): use mxnet.numpy operations only",
-        )
-    if type_name == "NotImplementedError":
-        fail(
-            function,
-            "not implemented yet: replace `raise NotImplementedError()` with "
-            "your code, then run the cell again",
-        )
     location = f" at {where}" if where else ""
-    fail(function, f"raised {type_name}{location}: {message}".rstrip(": "))
+    fail(function, RAISED.get(type_name) or f"raised {type_name}{location}: {message}".rstrip(": "))
 
 
 @contextlib.contextmanager
@@ -567,7 +541,8 @@ def apis_in_source(source, names):
     dotted = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
-            dotted.add(attribute_chain(node))
+            root, steps = hand_derived.attribute_steps(node)
+            dotted.add(".".join(([root.id] if isinstance(root, ast.Name) else []) + steps))
             dotted.add(node.attr)
         elif isinstance(node, ast.Name):
             dotted.add(node.id)
@@ -583,11 +558,6 @@ def apis_in_source(source, names):
     ]
     # `autograd.record` names the use better than `autograd` alone
     return [name for name in found if not any(f.startswith(name + ".") for f in found)]
-
-
-def attribute_chain(node):
-    root, steps = hand_derived.attribute_steps(node)
-    return ".".join(([root.id] if isinstance(root, ast.Name) else []) + steps)
 
 
 def check_source(function, forbidden):
@@ -613,28 +583,22 @@ def source_problem(function, forbidden):
         return forbidden_message(used)
     if not whole_cell:
         return None  # library or test code, not a student's cell
-    key = tuple(sorted(forbidden))
-    problem = hand_derived.violation(
-        function, source, forbidden_objects(key), forbidden_attributes(key)
-    )
+    problem = hand_derived.violation(function, source, *forbidden_lookup(tuple(sorted(forbidden))))
     return violation_message(problem) if problem else None
 
 
 @functools.lru_cache(maxsize=8)
-def forbidden_objects(names):
-    """{id(object): name} of the APIs `names` (keys of FORBIDDEN_APIS) as objects."""
+def forbidden_lookup(names):
+    """({id(object): API}, {attribute name: API}) of the APIs `names` (keys of FORBIDDEN_APIS):
+    an attribute of that name, on anything, stands for the API (x.attach_grad(), ...)."""
     objects = {name: api_object(*FORBIDDEN_APIS[name]) for name in names}
-    return {id(value): name for name, value in objects.items() if value is not None}
-
-
-@functools.lru_cache(maxsize=8)
-def forbidden_attributes(names):
-    """{attribute name: API}: an attribute of that name, on anything, stands for the API
-    (x.attach_grad(), X.as_nd_ndarray().softmax(), ...)."""
     found = {FORBIDDEN_APIS[name][1].split(".")[-1]: name for name in names}
     if any(name.startswith("npx.") for name in names):
         found["as_nd_ndarray"] = "as_nd_ndarray"  # legacy NDArrays have them all as methods
-    return {attribute: name for attribute, name in found.items() if not attribute.startswith("_")}
+    return (
+        {id(value): name for name, value in objects.items() if value is not None},
+        {attribute: name for attribute, name in found.items() if not attribute.startswith("_")},
+    )
 
 
 HAND_DERIVED_ALLOWS = (
@@ -801,39 +765,31 @@ def expect_float_array(
     """Fail unless `value` is a floating-point mxnet.numpy array (of `shape`); return it.
     ``legacy_fix`` and ``float_fix`` mend a legacy NDArray and an integer or bool array."""
     if "ndarray.ndarray.NDArray" in type_name(value):
-        fail(
-            function,
-            f"returned a legacy mxnet.nd.NDArray for {what}, expected "
-            f"mxnet.numpy.ndarray: {legacy_fix}",
-        )
+        legacy = f"returned a legacy mxnet.nd.NDArray for {what}, expected mxnet.numpy.ndarray"
+        fail(function, f"{legacy}: {legacy_fix}")
     expect_array(function, value, what, shape, hint, float_fix)
     return expect_floating(function, value, what, float_fix)
 
 
+# What is wrong with a result of these dtypes (COURSE_CONTRACT.md: float32 or float64).
+NOT_FLOATING = {
+    "float16": "has dtype float16, expected float32: float16 keeps about 3 significant digits "
+    "and overflows above 65504.",
+    "bool": "is a bool array (from a comparison such as X > 0), expected float32. Arithmetic "
+    "does not fix it: MXNet turns a bool array times a Python float into int64, so "
+    "(X > 0) * 0.5 gives int64 zeros.",
+}
+
+
 def expect_floating(function, value, what, float_fix=FLOAT_FIX):
-    """Fail unless the array `value` is float32 or float64 (COURSE_CONTRACT.md: never
-    float16, an integer or bool); return it."""
+    """Fail unless the array `value` is float32 or float64; return it."""
     dtype = onp.dtype(value.dtype)
-    if dtype == onp.float16:
-        fail(
-            function,
-            f"{what} has dtype float16, expected float32: float16 keeps about 3 "
-            f"significant digits and overflows above 65504. {float_fix}",
+    if dtype.name in NOT_FLOATING or not onp.issubdtype(dtype, onp.floating):
+        wrong = NOT_FLOATING.get(dtype.name) or (
+            f"has dtype {dtype}, expected float32: MXNet keeps integer types in arithmetic "
+            "(an int64 g gives g * 0.5 == 0)."
         )
-    if dtype == onp.bool_:
-        fail(
-            function,
-            f"{what} is a bool array (from a comparison such as X > 0), expected "
-            f"float32. Arithmetic does not fix it: MXNet turns a bool array times "
-            f"a Python float into int64, so (X > 0) * 0.5 gives int64 zeros. "
-            f"{float_fix}",
-        )
-    if not onp.issubdtype(dtype, onp.floating):
-        fail(
-            function,
-            f"{what} has dtype {dtype}, expected float32: MXNet keeps integer "
-            f"types in arithmetic (an int64 g gives g * 0.5 == 0). {float_fix}",
-        )
+        fail(function, f"{what} {wrong} {float_fix}")
     return value
 
 
@@ -947,11 +903,9 @@ def ulp_tolerance(magnitude, ulps=8):
 def random_array(shape, seed, scale=1.0, low=None, high=None):
     """A reproducible float32 mxnet array: N(0, scale^2), or U[low, high) if given."""
     generator = onp.random.default_rng(seed)
-    if low is not None:
-        values = generator.uniform(low, high, size=shape)
-    else:
-        values = generator.normal(0.0, scale, size=shape)
-    return np.array(values.astype(onp.float32))
+    if low is None:
+        return np.array(generator.normal(0.0, scale, size=shape).astype(onp.float32))
+    return np.array(generator.uniform(low, high, size=shape).astype(onp.float32))
 
 
 def numerical_gradient(function, x, h=1e-5):
@@ -998,80 +952,53 @@ def probe_margin(
     return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
 
 
-# What the probe's margin m can show of the update, tested in this order: (verdict, does
-# m show it?, what the bias of the probe's class did, in words, given the right update).
-PROBE_VERDICTS = (
-    (
-        "blows up",
-        lambda m: not math.isfinite(m),
-        lambda m, update: f"became NaN or Inf: the updates blow up. The step is {update}",
-    ),
-    (
-        "uphill",
-        lambda m: m < -0.01,
-        lambda m, update: (
-            f"fell {-m:.3g} below the others, away from the labels: the updates "
-            f"go uphill. Subtract the gradient: {update}"
-        ),
-    ),
-    (
-        "too large",
-        lambda m: m > 10 * PROBE_MARGIN,
-        lambda m, update: (
-            f"rose {m:.3g} above the others, where 2 correct steps move it by "
-            f"about {PROBE_MARGIN:g}: the steps are about {m / PROBE_MARGIN:.0f} "
-            f"times too large, as when the gradient of the summed loss is not "
-            f"divided by the batch size ({PROBE_BATCH} here). Divide it by the "
-            f"batch size (or use the mean loss)"
-        ),
-    ),
-    (
-        "still",
-        lambda m: abs(m) < 1e-6,
-        lambda m, update: (
-            f"did not move at all: the parameters are not updated. Update them in "
-            f"place, {update} (assigning to the name only rebinds it), and return "
-            f"the parameters you train"
-        ),
-    ),
-    (
-        "too small",
-        lambda m: m < 0.1 * PROBE_MARGIN,
-        lambda m, update: (
-            f"rose only {m:.2g} above the others, where 2 correct steps move it "
-            f"by about {PROBE_MARGIN:g}: the steps are much too small. Did you "
-            f"divide by the batch size twice (a mean loss and / batch_size)?"
-        ),
-    ),
-)
+# What the probe's margin m can show of the update, tested in this order: does m show it?
+PROBE_VERDICTS = {
+    "blows up": lambda m: not math.isfinite(m),
+    "uphill": lambda m: m < -0.01,
+    "too large": lambda m: m > 10 * PROBE_MARGIN,
+    "still": lambda m: abs(m) < 1e-6,
+    "too small": lambda m: m < 0.1 * PROBE_MARGIN,
+}
+# What the bias of the probe's class did, in words, given the right `update`.
+PROBE_SAYS = {
+    "blows up": "became NaN or Inf: the updates blow up. The step is {update}",
+    "uphill": "fell {fell:.3g} below the others, away from the labels: the updates go uphill. "
+    "Subtract the gradient: {update}",
+    "too large": "rose {m:.3g} above the others, where 2 correct steps move it by about "
+    "{margin:g}: the steps are about {times:.0f} times too large, as when the gradient of the "
+    "summed loss is not divided by the batch size ({batch} here). Divide it by the batch size "
+    "(or use the mean loss)",
+    "still": "did not move at all: the parameters are not updated. Update them in place, "
+    "{update} (assigning to the name only rebinds it), and return the parameters you train",
+    "too small": "rose only {m:.2g} above the others, where 2 correct steps move it by about "
+    "{margin:g}: the steps are much too small. Did you divide by the batch size twice (a mean "
+    "loss and / batch_size)?",
+}
 # The verdicts no correct trainer earns (steps much too small could be a learning-rate
 # warm-up, so that one only explains a failure found otherwise).
 SURE_VERDICTS = ("blows up", "uphill", "too large", "still")
 
 
 def probe_verdict(margin):
-    """The first verdict of PROBE_VERDICTS that the probe's ``margin`` shows, or None
-    (nothing wrong, or no margin)."""
-    return next(
-        (verdict for verdict, shows, _ in PROBE_VERDICTS if margin is not None and shows(margin)),
-        None,
-    )
+    """The first verdict that the probe's ``margin`` shows, or None (nothing wrong, or no
+    margin)."""
+    shown = (verdict for verdict, shows in PROBE_VERDICTS.items() if shows(margin))
+    return None if margin is None else next(shown, None)
 
 
 def probe_explanation(margin, bias, update):
     """What the probe's ``margin`` says about the update, as a sentence, or ''; ``bias``
     names the output bias, ``update`` is the right in-place update, as code."""
-    said = next(
-        (said for verdict, _, said in PROBE_VERDICTS if verdict == probe_verdict(margin)), None
-    )
+    verdict = probe_verdict(margin)
+    if verdict is None:
+        return ""
+    numbers = dict(m=margin, fell=-margin, times=margin / PROBE_MARGIN, margin=PROBE_MARGIN)
+    said = PROBE_SAYS[verdict].format(**numbers, batch=PROBE_BATCH, update=update)
     return (
-        ""
-        if said is None
-        else (
-            f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, lr={PROBE_LR:g}) "
-            f"on black images all labelled {PROBE_CLASS}, where only {bias} can learn, the bias "
-            f"of class {PROBE_CLASS} {said(margin, update)}"
-        )
+        f" A probe shows why: trained for 2 steps (batch_size={PROBE_BATCH}, lr={PROBE_LR:g}) "
+        f"on black images all labelled {PROBE_CLASS}, where only {bias} can learn, the bias "
+        f"of class {PROBE_CLASS} {said}"
     )
 
 
@@ -1092,28 +1019,18 @@ STILL = 1e-6
 STEPS_LR = 0.01
 MANY_STEPS_BATCH = PROBE_EXAMPLES // 8
 STEP_RATIOS = {"batch_size": 2.0, "num_epochs": 1.25}
-
-
-def _probe_text(bias):
-    return (
-        f"on {PROBE_EXAMPLES} black images all labelled {PROBE_CLASS}, where only {bias} can learn"
-    )
-
-
-def probe_zero_settings(trainer, output_bias, bias, seed, **kwargs):
-    """Fail, naming it, if the trainer learns on the probe data with lr=0 or num_epochs=0.
-    ``bias`` names the output bias."""
-    for name in ("lr", "num_epochs"):
-        moved = probe_margin(trainer, output_bias, seed, **{**kwargs, name: 0})
-        if moved is not None and not abs(moved) <= STILL:
-            fail(
-                trainer,
-                f"ignores {name}: trained with {name}=0 {_probe_text(bias)}, the "
-                f"bias of class {PROBE_CLASS} ended {moved:.3g} above the others, "
-                f"where nothing may be learnt ({bias} starts at zero). Use the "
-                f"{name} the function is called with, not a number of your own or "
-                f"the default",
-            )
+# Why more steps did not move the probe's margin further, and the fix ({found}: the runs).
+STEP_FAILURES = {
+    "uphill": "goes uphill in later steps: {found}. Subtract the gradient at every step, with "
+    "lr > 0 at every step: a schedule of the learning rate must not make it negative",
+    "first": "learns from its first step only: {found}. Check that the return comes after both "
+    "loops and that the parameters are created once, before the loops",
+    "batch_size": "ignores batch_size: {found}. Use the batch_size the function is called with, "
+    "in the minibatches and in the update",
+    "num_epochs": "ignores num_epochs: {found}. Loop `for epoch in range(num_epochs)`, and "
+    "create the parameters once, before that loop: each epoch continues from where the last "
+    "one ended",
+}
 
 
 def probe_steps(trainer, output_bias, bias, seed, **kwargs):
@@ -1127,53 +1044,26 @@ def probe_steps(trainer, output_bias, bias, seed, **kwargs):
     one = margin(batch_size=PROBE_EXAMPLES)
     if one is None or not math.isfinite(one) or one <= STILL:
         return  # the update itself is wrong: the probe's verdict says how
-    runs = {
-        "batch_size": (
-            dict(batch_size=MANY_STEPS_BATCH),
-            f"batch_size={MANY_STEPS_BATCH} (8 steps)",
-        ),
-        "num_epochs": (dict(batch_size=PROBE_EXAMPLES, num_epochs=2), "num_epochs=2 (2 steps)"),
+    runs = {  # name: (setting, steps)
+        "batch_size": (dict(batch_size=MANY_STEPS_BATCH), 8),
+        "num_epochs": (dict(batch_size=PROBE_EXAMPLES, num_epochs=2), 2),
     }
     stuck, back = {}, []
-    for name, (setting, described) in runs.items():
+    for name, (setting, steps) in runs.items():
         further = margin(**setting)
         if further is not None and further < STEP_RATIOS[name] * one:
-            stuck[name] = f"{further:.3g} with {described}"
+            stuck[name] = f"{further:.3g} with {name}={setting[name]} ({steps} steps)"
             back += [further] if not further > 0 else []
-    if not stuck:
-        return
-    found = (
-        f"trained {_probe_text(bias)} at lr={STEPS_LR:g}, the bias of class {PROBE_CLASS} "
-        f"rose {one:.3g} above the others with one epoch of batch_size={PROBE_EXAMPLES} "
-        f"(1 step), and {' and '.join(stuck.values())}, where more steps move it further "
-        f"(at least {min(STEP_RATIOS[name] for name in stuck):g} times)"
-    )
-    if back:
-        fail(
-            trainer,
-            f"goes uphill in later steps: {found}. Subtract the gradient at every "
-            f"step, with lr > 0 at every step: a schedule of the learning rate must "
-            f"not make it negative",
+    if stuck:
+        found = (
+            f"trained on {PROBE_EXAMPLES} black images all labelled {PROBE_CLASS}, where only "
+            f"{bias} can learn at lr={STEPS_LR:g}, the bias of class {PROBE_CLASS} rose "
+            f"{one:.3g} above the others with one epoch of batch_size={PROBE_EXAMPLES} (1 step), "
+            f"and {' and '.join(stuck.values())}, where more steps move it further (at least "
+            f"{min(STEP_RATIOS[name] for name in stuck):g} times)"
         )
-    if len(stuck) == len(runs):
-        fail(
-            trainer,
-            f"learns from its first step only: {found}. Check that the return comes "
-            f"after both loops and that the parameters are created once, before "
-            f"the loops",
-        )
-    if "batch_size" in stuck:
-        fail(
-            trainer,
-            f"ignores batch_size: {found}. Use the batch_size the function is "
-            f"called with, in the minibatches and in the update",
-        )
-    fail(
-        trainer,
-        f"ignores num_epochs: {found}. Loop `for epoch in range(num_epochs)`, and "
-        f"create the parameters once, before that loop: each epoch continues from "
-        f"where the last one ended",
-    )
+        reason = "uphill" if back else "first" if len(stuck) == len(runs) else next(iter(stuck))
+        fail(trainer, STEP_FAILURES[reason].format(found=found))
 
 
 # A trainer learns from the data it is given: trained on the images of three classes that
@@ -1192,33 +1082,22 @@ RELABELLED_MAX_OUTSIDE = 0.10
 RETRY_SEED = 104729  # a prime: the second draw's seed is seed + RETRY_SEED
 
 
-def relabelled_data(seed):
-    """(images, labels, permutation): the training images of RELABELLED_CLASSES among the
-    first RELABELLED_POOL, and their labels mapped by a permutation of the 10 classes that
-    moves every class."""
+def relabelled_outcome(trainer, predict, seed, **kwargs):
+    """(share of the held-out images of RELABELLED_CLASSES predicted as relabelled, share
+    predicted as originally labelled, share of all held-out images predicted as a class
+    the trainer never saw, the run in words) after training on the images of
+    RELABELLED_CLASSES among the first RELABELLED_POOL, their labels mapped by a permutation
+    of the 10 classes that moves every class."""
     rng = onp.random.default_rng(seed)
     permutation = onp.arange(10)
     while (permutation == onp.arange(10)).any():
         permutation = rng.permutation(10)
     images, labels = fashion_mnist_arrays("train")
     keep = onp.isin(labels[:RELABELLED_POOL], RELABELLED_CLASSES)
-    return images[:RELABELLED_POOL][keep], permutation[labels[:RELABELLED_POOL][keep]], permutation
-
-
-def relabelled_outcome(trainer, predict, seed, **kwargs):
-    """(share of the held-out images of RELABELLED_CLASSES predicted as relabelled, share
-    predicted as originally labelled, share of all held-out images predicted as a class
-    the trainer never saw, the run in words) after training on :func:`relabelled_data`."""
-    images, labels, permutation = relabelled_data(seed)
+    images, labels = images[:RELABELLED_POOL][keep], permutation[labels[:RELABELLED_POOL][keep]]
     arguments = ", ".join(f"{k}={v}" for k, v in {**RELABELLED_RUN, **kwargs}.items())
-    returned = call(
-        trainer,
-        np.array(images),
-        np.array(labels, dtype="int32"),
-        seed=seed,
-        **RELABELLED_RUN,
-        **kwargs,
-    )
+    X_train, y_train = np.array(images), np.array(labels, dtype="int32")
+    returned = call(trainer, X_train, y_train, seed=seed, **RELABELLED_RUN, **kwargs)
     X, y = fashion_mnist_features("test")
     predicted = onp.asarray(predict(returned, X))
     ours = onp.isin(y, RELABELLED_CLASSES)
@@ -1242,50 +1121,58 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
     if original <= given and outside <= RELABELLED_MAX_OUTSIDE and given < RELABELLED_MIN_ACCURACY:
         # A correct trainer on an unlucky draw (plain SGD, 8 hidden units: 1 run in a few
         # hundred falls below the bar; benchmarks/seed_robustness.py) gets a second one.
-        given, original, outside, trained = relabelled_outcome(
-            trainer, predict, seed + RETRY_SEED, **kwargs
-        )
+        outcome = relabelled_outcome(trainer, predict, seed + RETRY_SEED, **kwargs)
+        given, original, outside, trained = outcome
     if original > given:
         fail(
             trainer,
-            f"ignores the labels it is given: {trained}, it still predicts the "
-            f"original classes for {original:.0%} of the held-out images of those "
-            f"classes, the given labels for {given:.0%}. Train on the X_train and "
-            f"y_train passed to the function, not on data read from disk or "
-            f"notebook variables",
+            f"ignores the labels it is given: {trained}, it still predicts the original classes "
+            f"for {original:.0%} of the held-out images of those classes, the given labels for "
+            f"{given:.0%}. Train on the X_train and y_train passed to the function, not on data "
+            "read from disk or notebook variables",
         )
     if outside > RELABELLED_MAX_OUTSIDE:
         fail(
             trainer,
-            f"learns from data it was not given: {trained}, it predicts one of the "
-            f"other 7 classes for {outside:.0%} of the held-out images, where a "
-            f"model of these data predicts only the 3 labels it saw. Train on the "
-            f"X_train and y_train passed to the function, and nothing else",
+            f"learns from data it was not given: {trained}, it predicts one of the other 7 "
+            f"classes for {outside:.0%} of the held-out images, where a model of these data "
+            "predicts only the 3 labels it saw. Train on the X_train and y_train passed to the "
+            "function, and nothing else",
         )
     if given < RELABELLED_MIN_ACCURACY:
         explain()
         fail(
             trainer,
-            f"{trained}, the model predicts the given labels for {given:.0%} of the "
-            f"held-out images of those classes; a correct trainer reaches at least "
-            f"{RELABELLED_MIN_ACCURACY:.0%}. Check that every minibatch gets its own "
-            f"update, with lr > 0 at every step, that every epoch visits every "
-            f"example once, that the return comes after both loops, and that the "
-            f"trainer uses the X_train, y_train, lr, num_epochs and batch_size it is "
-            f"called with",
+            f"{trained}, the model predicts the given labels for {given:.0%} of the held-out "
+            f"images of those classes; a correct trainer reaches at least "
+            f"{RELABELLED_MIN_ACCURACY:.0%}. Check that every minibatch gets its own update, with "
+            "lr > 0 at every step, that every epoch visits every example once, that the return "
+            "comes after both loops, and that the trainer uses the X_train, y_train, lr, "
+            "num_epochs and batch_size it is called with",
         )
 
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
-    """:func:`probe_zero_settings`, :func:`probe_relabelled`, :func:`probe_steps`. Every
-    training test of a notebook runs them: for a submission in the sandbox, whose code
-    cannot change between its tests, once per seed (the proxy keeps {seed: None, or the
-    failure's message}, and a later test repeats the verdict of the first); in a notebook,
-    where the student may fix a helper and run a test again, every time."""
+    """The gates every training test of a notebook runs: the trainer learns nothing with lr=0
+    or num_epochs=0 on the probe data, :func:`probe_relabelled`, :func:`probe_steps`. For a
+    submission in the sandbox, whose code cannot change between its tests, once per seed (the
+    proxy keeps {seed: None, or the failure's message}, and a later test repeats the verdict
+    of the first); in a notebook, where the student may fix a helper and run a test again,
+    every time."""
     verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") else {}
     if seed not in verdicts:
         try:
-            probe_zero_settings(trainer, output_bias, bias, seed, **kwargs)
+            for name in ("lr", "num_epochs"):
+                moved = probe_margin(trainer, output_bias, seed, **{**kwargs, name: 0})
+                if moved is not None and not abs(moved) <= STILL:
+                    fail(
+                        trainer,
+                        f"ignores {name}: trained with {name}=0 on {PROBE_EXAMPLES} black images "
+                        f"all labelled {PROBE_CLASS}, where only {bias} can learn, the bias of "
+                        f"class {PROBE_CLASS} ended {moved:.3g} above the others, where nothing "
+                        f"may be learnt ({bias} starts at zero). Use the {name} the function is "
+                        "called with, not a number of your own or the default",
+                    )
             steps = functools.partial(probe_steps, trainer, output_bias, bias, seed, **kwargs)
             probe_relabelled(trainer, predict, seed, explain=steps, **kwargs)
             steps()
