@@ -1,10 +1,7 @@
-"""Checks of assignment 01, DeepNumpy and calculus (``ndarray_autograd.ipynb``): specs
-(:mod:`checks.spec`), whose oracles (:func:`core.oracle`) compute what a graded function
-and its typical mistakes return, and 01's words where a result is wrong.
-
-The functions handed to ``numerical_derivative`` and ``autograd_grad`` (``cube``,
-``sum_of_cubes``, ...) live in :mod:`checks.problems`, which the sandbox imports them
-from by name; test cells name them here, ``check.cube``.
+"""Checks of assignment 01, DeepNumpy and calculus: specs (:mod:`checks.spec`), their oracles
+and 01's words where a result is wrong. The functions handed to numerical_derivative and
+autograd_grad live in :mod:`checks.problems`, which the sandbox imports them from by name;
+test cells name them here, ``check.cube``.
 """
 import dataclasses
 import functools
@@ -18,12 +15,13 @@ from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them chec
     x_sin_x)
 
 EPS32 = core.FLOAT32_EPS
-LEGACY_FIX = ("convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
-              "DeepNumpy mode)")
-FLOAT_FIX = ("A derivative is a real number: convert it with .astype(x.dtype), or build it "
-             "from floats, e.g. np.where(condition, 1.0, 0.0)")
+FIXES = dict(
+    legacy_fix="convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
+               "DeepNumpy mode)",
+    float_fix="A derivative is a real number: convert it with .astype(x.dtype), or build it "
+              "from floats, e.g. np.where(condition, 1.0, 0.0)")
 # 01's specs say 01's words of a legacy or integer result; a hand-derived one has no autograd.
-Spec = functools.partial(spec.Spec, legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+Spec = functools.partial(spec.Spec, **FIXES)
 HandDerived = functools.partial(Spec, forbidden=core.HAND_DERIVED)
 
 
@@ -43,8 +41,7 @@ def number(what):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return onp.float64(value)
         core.expect_float_array(function, value, what.format(*case.args), shape=(), hint=(
-            "a derivative at a Python float x is a single number, like x itself"),
-            legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+            "a derivative at a Python float x is a single number, like x itself"), **FIXES)
         return core.to_numpy(value)
     return unpack
 
@@ -57,11 +54,10 @@ def gradient_of(position, name):
         if isinstance(value, (int, float)) or hasattr(value, "shape") and math.prod(
                 value.shape) == 1 and tuple(value.shape) != want:
             core.fail(function, f"returned a single number, expected an array of shape {want}: "
-                                f"the gradient of a scalar function of {name} has one entry "
-                                f"per entry of {name}")
+                      f"the gradient of a scalar function of {name} has one entry per entry "
+                      f"of {name}")
         core.expect_float_array(function, value, shape=want, hint=(
-            f"the gradient with respect to {name} has the shape of {name}"),
-            legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+            f"the gradient with respect to {name} has the shape of {name}"), **FIXES)
         return core.to_numpy(value)
     return unpack
 
@@ -86,13 +82,10 @@ def _derivative(f, x):
 @core.oracle
 def _gradient(f, x):
     """The gradient at x of a scalar-valued function f of checks.problems."""
-    return {"sum_of_cubes": lambda v: 3 * v ** 2,
-            "x_sin_x": lambda v: onp.sin(v) + v * onp.cos(v),
-            "log_sum_exp": oracles.softmax,
-            "mean_square": lambda v: 2 * v / v.size,
+    return {"sum_of_cubes": lambda v: 3 * v ** 2, "x_sin_x": lambda v: onp.sin(v) + v * onp.cos(v),
+            "log_sum_exp": oracles.softmax, "mean_square": lambda v: 2 * v / v.size,
             "tanh_energy": lambda V: 2 * onp.tanh(V) * (1 - onp.tanh(V) ** 2),
-            "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V,
-            }[f.__name__](x)
+            "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V}[f.__name__](x)
 
 
 @core.oracle
@@ -115,16 +108,11 @@ def answer(name):
 # --------------------------------------------------------------------------- regions
 
 REGIONS = (  # what each region is, in the order of the spec
-    "the element in row 1, column 2 (indices start at 0 and go [row, column])",
-    "all of row 1",
-    "all of column 1",
-    "rows 1 and 2 and the columns from 1 to the last",
-    "every third row and every second column, starting at row and column 0",
-)
+    "the element in row 1, column 2 (indices start at 0 and go [row, column])", "all of row 1",
+    "all of column 1", "rows 1 and 2 and the columns from 1 to the last",
+    "every third row and every second column, starting at row and column 0")
 # Index expressions a student may write instead: used to name what came back.
-INDEX_GUESSES = (":", "0", "1", "2", "3", "1:", "2:", "1:3", "1:2", "1:4", "2:3", "2:4",
-                 "0:3", "0:2", "0:1", ":3", ":2", "::2", "::3", "1::2", "1::3", "0::2",
-                 "0::3")
+INDEX_GUESSES = ": 0 1 2 3 1: 2: 1:3 1:2 1:4 2:3 2:4 0:3 0:2 0:1 :3 :2 ::2 ::3 1::2 1::3 0::2 0::3"
 # Shapes tried after the cell's own: the smallest X that has an element X[1, 2], and a
 # matrix much wider than tall (a row count used for the columns shows there).
 EXTRA_REGION_SHAPES = ((2, 3), (3, 8))
@@ -146,61 +134,54 @@ def _guess_region(X, got):
     def index(text):
         return slice(*(int(p) if p else None for p in text.split(":"))) if ":" in text \
             else int(text)
-    for rows in INDEX_GUESSES:
-        for columns in INDEX_GUESSES:
+    for rows in INDEX_GUESSES.split():
+        for columns in INDEX_GUESSES.split():
             try:
                 value = X[index(rows), index(columns)]
             except IndexError:
                 continue
-            if value.shape == got.shape and onp.array_equal(value, got):
+            if onp.array_equal(value, got):
                 return f"X[{rows}, {columns}]"
-            if value.ndim == 2 and value.T.shape == got.shape and value.size > 1 \
-                    and onp.array_equal(value.T, got):
+            if value.ndim == 2 and value.size > 1 and onp.array_equal(value.T, got):
                 return f"X[{rows}, {columns}].T"
     return None
 
 
 def _unpack_regions(regions, value, case):
-    """The five regions returned, one vector (a Python float for the element too)."""
+    """The five regions returned, one vector (a Python float for the element too); the first
+    wrong one named, with the index expression it came from."""
     if not isinstance(value, (tuple, list)) or len(value) != len(REGIONS):
         length = f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""
         core.fail(regions, f"returned {core.type_name(value)}{length}, expected a tuple of "
-                           f"{len(REGIONS)} regions: return a, b, c, d, e")
-    wants = _regions(case.args[0].astype(onp.float64))
-    for position, (meaning, want, item) in enumerate(zip(REGIONS, wants, value), 1):
+                  f"{len(REGIONS)} regions: return a, b, c, d, e")
+    X = case.args[0].astype(onp.float64)
+    items = list(enumerate(zip(REGIONS, _regions(X), value), 1))
+    for position, (meaning, want, item) in items:
         if position == 1 and isinstance(item, (int, float)) and not isinstance(item, bool):
             continue
         if item is None or not hasattr(item, "shape"):
             got = "None" if item is None else core.type_name(item)
             core.fail(regions, f"item {position} should be {meaning}, of shape {want.shape}; "
-                               f"got {got}: return an array for every region")
+                      f"got {got}: return an array for every region")
         core.expect_array(regions, item, f"item {position}")
-    if [onp.shape(item) for item in value] != [onp.shape(want) for want in wants]:
-        _explain_regions(regions, None, case, value)
-    return onp.concatenate([core.to_numpy(item).ravel() for item in value])
-
-
-def _explain_regions(regions, got, case, value):
-    """Name the first region that is wrong, and the index expression it came from."""
-    X = case.args[0].astype(onp.float64)
-    for position, (meaning, want, item) in enumerate(zip(REGIONS, _regions(X), value), 1):
+    for position, (meaning, want, item) in items:
         item = core.to_numpy(item)
-        if item.shape != want.shape or not onp.array_equal(item, want):
+        if not onp.array_equal(item, want):
             guess = _guess_region(X, item)
             found = (f"you returned {guess} (shape {item.shape})" if guess else
                      f"you returned an array of shape {item.shape} that is not that region")
-            core.fail(regions, f"for X of shape {X.shape}, item {position} should be "
-                               f"{meaning}, of shape {want.shape}; {found}. Remember: an "
-                               f"integer index drops its axis, a:b includes a and excludes "
-                               f"b, and ::k takes every k-th entry")
+            core.fail(regions, f"for X of shape {X.shape}, item {position} should be {meaning}, "
+                      f"of shape {want.shape}; {found}. Remember: an integer index drops its "
+                      f"axis, a:b includes a and excludes b, and ::k takes every k-th entry")
+    return onp.concatenate([core.to_numpy(item).ravel() for item in value])
 
 
-# regions(X) returns the five regions of REGIONS, for X of the cell's shape and others.
+# regions(X) returns the five regions of REGIONS (compared exactly by _unpack_regions), for X
+# of the cell's shape and others.
 regions_match = spec.check(spec.Spec(
-    name="regions", oracle=_region_entries, mistakes=_no_mistakes,
+    name="regions", oracle=_region_entries, mistakes=_no_mistakes, result=_unpack_regions,
     inputs=lambda shape=(4, 5), seed=0: [(_normal(size, seed),) for size in
                                          (tuple(shape),) + EXTRA_REGION_SHAPES],
-    result=_unpack_regions, wrong=_explain_regions, rtol=0.0, atol=0.0,
     passed=lambda shape, seed: "all five regions of matrices of shapes " + ", ".join(
         f"{rows}x{columns}" for rows, columns in (tuple(shape),) + EXTRA_REGION_SHAPES)))
 
@@ -223,22 +204,19 @@ def _central_difference(f, x, h=STEP):
 @core.oracle
 def _difference_mistakes(f, x, h=STEP):
     plus, minus, at = _value(f, x + h), _value(f, x - h), _value(f, x)
-    return [
-        ((plus - at) / h, "this is the forward difference (f(x + h) - f(x)) / h, whose error "
-                          "shrinks only like h: use the central difference (f(x + h) - "
-                          "f(x - h)) / (2h), whose error shrinks like h^2"),
-        ((at - minus) / h, "this is the backward difference (f(x) - f(x - h)) / h, whose "
-                           "error shrinks only like h: use the central difference "
-                           "(f(x + h) - f(x - h)) / (2h)"),
-        ((plus - minus) / h, "divides by h instead of 2h: the two points x - h and x + h "
-                             "are 2h apart"),
-        ((plus - minus) / 2 * h, "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies "
-                                 "by h: write / (2 * h)"),
-        (plus - minus / (2 * h), "computes f(x + h) - f(x - h) / (2 * h), which divides only "
-                                 "f(x - h): put the difference in parentheses"),
-        (_central_difference(f, x, 1e-4), f"ignores the argument h={h:g} and always uses "
-                                          f"1e-4: use the h it is called with"),
-    ]
+    central = "use the central difference (f(x + h) - f(x - h)) / (2h)"
+    return [((plus - at) / h, f"this is the forward difference (f(x + h) - f(x)) / h, whose "
+             f"error shrinks only like h: {central}, whose error shrinks like h^2"),
+            ((at - minus) / h, f"this is the backward difference (f(x) - f(x - h)) / h, whose "
+             f"error shrinks only like h: {central}"),
+            ((plus - minus) / h, "divides by h instead of 2h: the two points x - h and x + h "
+             "are 2h apart"),
+            ((plus - minus) / 2 * h, "computes (f(x + h) - f(x - h)) / 2 * h, which multiplies "
+             "by h: write / (2 * h)"),
+            (plus - minus / (2 * h), "computes f(x + h) - f(x - h) / (2 * h), which divides "
+             "only f(x - h): put the difference in parentheses"),
+            (_central_difference(f, x, 1e-4), f"ignores the argument h={h:g} and always uses "
+             "1e-4: use the h it is called with")]
 
 
 def _difference_tolerance(f, x, h=STEP):
@@ -253,34 +231,31 @@ def _difference_tolerance(f, x, h=STEP):
 
 
 def _explain_difference(numerical_derivative, got, case, value):
-    """Name a wrong difference quotient, the step really used at x = 0 (a call tagged
-    "tiny"), or the first wrong entry; the call in words starts the message."""
-    f, x, h = (*case.args, STEP)[:3]
-    got, expected = onp.asarray(got), onp.asarray(case.expected)
+    """Name the step really used at x = 0 (a call tagged "tiny"), a wrong difference
+    quotient, or the first wrong entry; the call in words starts the message."""
+    f, x = case.args[:2]
+    got, expected, inputs = onp.asarray(got), onp.asarray(case.expected), case.inputs
     if case.tag == "tiny":
         used = (f", which is h^2 for h = {math.sqrt(got):.3g}: use the step h it is called "
                 f"with, however small" if got > 0 else "")
-        core.fail(numerical_derivative, f"{case.inputs}: the central difference (h^3 - "
-                                        f"(-h)^3) / (2h) is exactly h^2 = {expected:.3g} "
-                                        f"there, got {got:.3g}{used}")
-    for wrong_values, message in case.mistakes:
-        if onp.all(onp.abs(got - wrong_values) <= case.atol):
-            core.fail(numerical_derivative, f"{case.inputs}: {message}")
+        core.fail(numerical_derivative, f"{inputs}: the central difference (h^3 - (-h)^3) / "
+                  f"(2h) is exactly h^2 = {expected:.3g} there, got {got:.3g}{used}")
+    core.diagnose(numerical_derivative, got, expected, case.mistakes, 0.0, case.atol,
+                  f"{inputs}: ")
     wrong = ~(onp.abs(got - expected) <= case.atol)
     index = spec.first(wrong)
     where = f" at index {index} (x = {x[index]:.6g})" if index else ""
     count = f"; {core.count(wrong)} of {wrong.size} entries are wrong" if index else ""
-    core.fail(numerical_derivative, f"{case.inputs}{where}: expected (f(x + h) - f(x - h)) / "
-                                    f"(2h) = {expected[index]:.7g}, got {got[index]:.7g} (the "
-                                    f"exact derivative is "
-                                    f"{onp.asarray(_derivative(f, x))[index]:.7g}){count}")
+    core.fail(numerical_derivative, f"{inputs}{where}: expected (f(x + h) - f(x - h)) / (2h) = "
+              f"{expected[index]:.7g}, got {got[index]:.7g} (the exact derivative is "
+              f"{onp.asarray(_derivative(f, x))[index]:.7g}){count}")
 
 
 def _central_inputs(f=cube, x=1.5, hs=(0.1, 0.01, 0.001)):
     """f at a Python float x for each step of hs, then cube at 0 for TINY_STEPS."""
-    return ([spec.Call((f, x, h), f"for f = {f.__name__} at x = {x} with h = {h:g}")
-             for h in hs] + [spec.Call((cube, 0.0, h), f"for f = cube at x = 0.0 with h = "
-                                                       f"{h:g}", "tiny") for h in TINY_STEPS])
+    return ([spec.Call((f, x, h), f"for f = {f.__name__} at x = {x} with h = {h:g}") for h in hs]
+            + [spec.Call((cube, 0.0, h), f"for f = cube at x = 0.0 with h = {h:g}", "tiny")
+               for h in TINY_STEPS])
 
 
 def _elementwise_inputs(f=softplus, shape=(6,), seed=0, dtype="float32", h=None):
@@ -368,17 +343,16 @@ def _explain_slope(name, function, got, case, value):
             core.fail(function, message)
     off = away & ~onp.isclose(got, expected, rtol=core.RTOL, atol=core.ATOL)
     index = spec.first(off)
-    hint = (" For small x != 0 the slope is still exactly that: do not smooth with an "
-            "epsilon such as x / (|x| + 1e-8)" if abs(x[index]) < 1e-3 and onp.sign(
-                got[index]) == onp.sign(expected[index]) and abs(got[index]) < abs(
-                expected[index]) else "")
-    if not onp.isfinite(got[index]) or abs(x[index]) > 1e19:
-        hint = (" Squares and sums leave float32's range at such x (x ** 2 is 0 for "
-                "|x| < 1e-23 and inf for |x| > 1.8e19; 2 * 3e38 is inf): decide the "
-                "slope by comparing x with 0, e.g. np.where(x > 0, 1.0, ...)")
-    core.fail(function, f"{case.tag}at index {index}, x = {x[index]:.6g}: the slope of "
-                        f"{name} is {expected[index]:g}, got {got[index]:.7g} "
-                        f"({core.count(off)} of {off.size} entries wrong).{hint}")
+    x_at, got_at, want = x[index], got[index], expected[index]
+    hint = (" For small x != 0 the slope is still exactly that: do not smooth with an epsilon "
+            "such as x / (|x| + 1e-8)" if abs(x_at) < 1e-3 and onp.sign(got_at) == onp.sign(
+                want) and abs(got_at) < abs(want) else "")
+    if not onp.isfinite(got_at) or abs(x_at) > 1e19:
+        hint = (" Squares and sums leave float32's range at such x (x ** 2 is 0 for |x| < "
+                "1e-23 and inf for |x| > 1.8e19; 2 * 3e38 is inf): decide the slope by "
+                "comparing x with 0, e.g. np.where(x > 0, 1.0, ...)")
+    core.fail(function, f"{case.tag}at index {index}, x = {x_at:.6g}: the slope of {name} is "
+              f"{want:g}, got {got_at:.7g} ({core.count(off)} of {off.size} entries wrong).{hint}")
 
 
 def subgradient(shown_as, low, high, **fields):
@@ -401,11 +375,11 @@ def subgradient(shown_as, low, high, **fields):
 @core.oracle
 def _abs_slope_mistakes(x):
     return [(-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 "
-                           "for x < 0"),
+             "for x < 0"),
             (onp.abs(x), "returned |x| itself, not its slope"),
             (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
             ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the "
-                                    "slope of max(x, 0)"),
+             "slope of max(x, 0)"),
             (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1")]
 
 
@@ -418,9 +392,9 @@ grad_abs_matches = spec.check(subgradient(
 def _relu_slope_mistakes(x):
     return [(onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
             ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 "
-                                    "for x < 0"),
+             "for x < 0"),
             (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope "
-                          "of |x|"),
+             "of |x|"),
             (x, "returned x: the slope of max(x, 0) is 0 or 1")]
 
 
@@ -437,13 +411,12 @@ def _norm_sq_gradient_mistakes(x):
     norm = onp.linalg.norm(x)
     return [(x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
             (x / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
-            (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = "
-                           "2 x_i"),
+            (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = 2 x_i"),
             (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i")]
 
 
-NORM_IS_ZERO = ("||x|| is 0 there: a formula that divides by ||x|| (such as "
-                "2 ||x|| * x / ||x||) gives NaN; 2 x needs no division")
+NORM_IS_ZERO = ("||x|| is 0 there: a formula that divides by ||x|| (such as 2 ||x|| * x / "
+                "||x||) gives NaN; 2 x needs no division")
 
 
 def _norm_sq_inputs(n=5, seed=0, scale=1.0):
@@ -476,15 +449,14 @@ grad_norm_sq_matches = spec.check(HandDerived(
 
 @core.oracle
 def _quadratic_form_gradient_mistakes(A, x):
+    half = "only half of the product rule: x appears twice in x^T A x, and the two terms give "
     return [(2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
-                        "the gradient of x^T A x is (A + A^T) x (write x^T A x = "
-                        "sum_ij x_i A_ij x_j and differentiate by x_k)"),
+             "the gradient of x^T A x is (A + A^T) x (write x^T A x = sum_ij x_i A_ij x_j and "
+             "differentiate by x_k)"),
             (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
-                          "x^T A x is (A + A^T) x"),
-            (A @ x, "returned A x, only half of the product rule: x appears twice in "
-                    "x^T A x, and the two terms give A x + A^T x"),
-            (A.T @ x, "returned A^T x, only half of the product rule: x appears twice in "
-                      "x^T A x, and the two terms give A x + A^T x")]
+             "x^T A x is (A + A^T) x"),
+            (A @ x, f"returned A x, {half}A x + A^T x"),
+            (A.T @ x, f"returned A^T x, {half}A x + A^T x")]
 
 
 def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
@@ -510,7 +482,7 @@ def _linear_jacobian_mistakes(A, x):
     """The transposed Jacobian of y = A x, first (_jacobian_shape reads its message)."""
     m, n = A.shape
     return [(A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
-                  f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T")]
+             f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T")]
 
 
 def _jacobian_shape(shape, case):
@@ -539,9 +511,9 @@ jacobian_linear_matches = spec.check(HandDerived(
 def _z_w_gradient_mistakes(x, w, y):
     residual = x @ w - y
     return [(residual * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
-                           "* d<x, w>/dw"),
+             "* d<x, w>/dw"),
             (-2 * residual * x, "wrong sign: the residual is <x, w> - y, so dz/dw = "
-                                "2 (<x, w> - y) x"),
+             "2 (<x, w> - y) x"),
             (-residual * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
             (2 * residual * w, "multiplied by w instead of x: d<x, w>/dw = x"),
             (2 * residual * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")]
@@ -566,8 +538,8 @@ grad_z_w_matches = spec.check(HandDerived(
 def _explain_no_graph(autograd_grad, failure, case):
     if "not in a computational graph" in str(failure):
         core.fail(autograd_grad, "backward() found no recorded computation: call "
-                                 "x.attach_grad() and compute y = f(x) inside "
-                                 "`with autograd.record():`, then call y.backward()")
+                  "x.attach_grad() and compute y = f(x) inside `with autograd.record():`, then "
+                  "call y.backward()")
 
 
 def _gradient_result(autograd_grad, value, case):
@@ -575,23 +547,22 @@ def _gradient_result(autograd_grad, value, case):
     f, x = case.args
     if isinstance(value, (list, tuple)) and len(value) == 1:
         core.fail(autograd_grad, "returned a list with one gradient in it (autograd.grad "
-                                 "returns one per variable): return its first element, "
-                                 "converted with .as_np_ndarray()")
+                  "returns one per variable): return its first element, converted with "
+                  ".as_np_ndarray()")
     core.expect_float_array(autograd_grad, value, f"the gradient of {f.__name__}", hint=(
         "Or, if you return x.grad: it is None until x.attach_grad() is called, and holds the "
-        "gradient after y.backward()"), legacy_fix=LEGACY_FIX, float_fix=FLOAT_FIX)
+        "gradient after y.backward()"), **FIXES)
     if tuple(value.shape) != x.shape:
-        core.fail(autograd_grad, f"the gradient of {f.__name__} has shape "
-                                 f"{tuple(value.shape)}, expected {x.shape}, the shape of x: "
-                                 f"return x.grad")
+        core.fail(autograd_grad, f"the gradient of {f.__name__} has shape {tuple(value.shape)}, "
+                  f"expected {x.shape}, the shape of x: return x.grad")
     return core.to_numpy(value)
 
 
 @core.oracle
 def _gradient_mistakes(f, x):
-    return [(onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: "
-                                 f"x.grad holds zeros until y.backward() runs on a y "
-                                 f"computed inside `with autograd.record():`")]
+    return [(onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: x.grad "
+             "holds zeros until y.backward() runs on a y computed inside `with "
+             "autograd.record():`")]
 
 
 def _autograd_inputs(f=sum_of_cubes, shape=(5,), seed=0):
