@@ -100,11 +100,8 @@ class State:
     grad: Optional["State"]
 
     def same(self, other):
-        return (self.shape, self.dtype, self.digest) == (
-            other.shape,
-            other.dtype,
-            other.digest,
-        ) and (self.values is None or self.values.tobytes() == other.values.tobytes())
+        alike = (self.shape, self.dtype, self.digest) == (other.shape, other.dtype, other.digest)
+        return alike and (self.values is None or self.values.tobytes() == other.values.tobytes())
 
 
 def contents(array):
@@ -129,19 +126,10 @@ def arrays_in(value, path, position=None):
     """[(path, position of the argument, array)] of the arrays in `value`, in order."""
     if isinstance(value, (np.ndarray, onp.ndarray)):
         return [(path, position, value)]
-    if isinstance(value, (list, tuple)):
-        return [
-            found
-            for i, item in enumerate(value)
-            for found in arrays_in(item, f"{path}[{i}]", position)
-        ]
-    if isinstance(value, dict):
-        return [
-            found
-            for key, item in value.items()
-            for found in arrays_in(item, f"{path}[{key!r}]", position)
-        ]
-    return []
+    if not isinstance(value, (list, tuple, dict)):
+        return []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return [found for key, item in items for found in arrays_in(item, f"{path}[{key!r}]", position)]
 
 
 def parameter_names(function):
@@ -448,32 +436,21 @@ def input_sizes(args, kwargs, names, updates):
     floats have a magnitude, integers (sizes, counts) are only named."""
     sizes = []
     for path, position, array in argument_arrays(args, kwargs, names):
+        grad = getattr(array, "grad", None) if isinstance(array, np.ndarray) else None
         for label, buffer in (
             (path, None if position in updates else array),
-            (
-                f"{path}.grad",
-                getattr(array, "grad", None) if isinstance(array, np.ndarray) else None,
-            ),
+            (f"{path}.grad", grad),
         ):
             values = None if buffer is None else contents(buffer)
             if values is not None and onp.issubdtype(values.dtype, onp.floating):
                 size = float(onp.abs(values).max()) if values.size else 0.0
-                sizes.append(
-                    (
-                        size,
-                        f"{label} of zeros"
-                        if size == 0
-                        else f"{label} of magnitude up to {short(size)}",
-                    )
-                )
+                said = f"magnitude up to {short(size)}" if size else "zeros"
+                sizes.append((size, f"{label} of {said}"))
     for path, arg in named_arguments(args, kwargs, names):
-        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
-            sizes.append(
-                (
-                    abs(arg) if isinstance(arg, float) else None,
-                    f"{path} = {short(arg) if isinstance(arg, float) else arg}",
-                )
-            )
+        if isinstance(arg, float):
+            sizes.append((abs(arg), f"{path} = {short(arg)}"))
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            sizes.append((None, f"{path} = {arg}"))
     return sizes
 
 

@@ -1,55 +1,53 @@
 """The check engine: a check is data, a :class:`Spec`, run by one script, :func:`run`.
 
-Authoring (d2lcourse/checks/mlp.py's activations and linear_regression.py's linreg are
-the examples): write the oracles (``@core.oracle``, float64 classic NumPy in and out) and
-an input builder, then::
+Authoring (d2lcourse/checks/mlp.py's activations and linear_regression.py's linreg are the
+examples): write the oracles (``@core.oracle``, float64 classic NumPy in and out) and an input
+builder, then::
 
     RELU = spec.Spec(name="relu", inputs=normal_inputs, oracle=_relu, mistakes=_relu_mistakes,
                      shown_as="max(x, 0)", passed="max(x, 0) on {size} inputs", ...)
     relu_matches = spec.check(RELU)      # a test cell: check.relu_matches(relu, seed=1)
 
 The entry point takes the graded function, then the parameters of ``inputs`` (with their
-defaults; most have a ``seed``). ``inputs(**params)`` builds the calls as data (code: no
-oracle builds inputs): one float32 classic array x (the argument of an elementwise
-function), a tuple (the arguments of one call: classic arrays, :class:`Param` (an array
-with its gradient), lists of those, Python values), or a list of tuples or :class:`Call`
-(several calls, judged in turn; a Call brings the inputs in words and a tag). For each
-call :func:`run` fails at the first of these steps that fails:
+defaults; most have a ``seed``). ``inputs(**params)`` builds the calls as data (code: no oracle
+builds inputs): one float32 classic array x (the argument of an elementwise function), a tuple
+(the arguments of one call: classic arrays, :class:`Param` (an array with its gradient), lists
+of those, Python values), or a list of tuples or :class:`Call` (several calls, judged in turn;
+a Call brings the inputs in words and a tag). For each call :func:`run` fails at the first of
+these steps that fails:
 
-1. ``function(*args)`` through :func:`core.call`, arrays as mxnet arrays, seeded,
-   ``forbidden`` APIs refused (core.call judges the properties of every graded function);
+1. ``function(*args)`` through :func:`core.call`, arrays as mxnet arrays, seeded, ``forbidden``
+   APIs refused (core.call judges the properties of every graded function);
    ``raised(function, failure, case)`` may say in the assignment's words why it raised;
-2. the result: an mxnet.numpy array (``what``, formatted with the arguments and
-   ``inputs=`` the inputs in words; of ``shape(*args)`` unless None, else ``shape_hint``,
-   formatted with the arguments; float32 or float64; ``legacy_fix`` mends a legacy
-   NDArray), a pair of them (``result=("w", "b")``: shapes and hints in pairs; compared
-   as one vector of their entries) or a list (``result=["W1", "b1", ...]``), a Python
-   float (``result="float"``), or, with ``updates=k`` (or a tuple of such k), argument
-   k's arrays after the call, updated in place, or what ``result(function, value, case)``
-   makes of it (a callable: the assignment's own unpacking, in its own words, of a result
-   the engine does not know, into one float64 vector);
-3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs
-   only, which the student package replays (:func:`case` gives the calls as data, with
-   the tolerance ``atol``, a number or computed from the inputs);
+2. the result: an mxnet.numpy array (``what``, formatted with the arguments and ``inputs=`` the
+   inputs in words; of ``shape(*args)`` unless None, else ``shape_hint``, formatted with the
+   arguments; float32 or float64; ``legacy_fix`` mends a legacy NDArray), a pair of them
+   (``result=("w", "b")``: shapes and hints in pairs; compared as one vector of their entries)
+   or a list (``result=["W1", "b1", ...]``), a Python float (``result="float"``), or, with
+   ``updates=k`` (or a tuple of such k), argument k's arrays after the call, updated in place,
+   or what ``result(function, value, case)`` makes of it (a callable: the assignment's own
+   unpacking, in its own words, of a result the engine does not know, into one float64 vector);
+3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs only,
+   which the student package replays (:func:`case` gives the calls as data, with the tolerance
+   ``atol``, a number or computed from the inputs);
 4. ``shape_mistakes(*shapes, case)``: a message for a result of a wrong shape, or None;
 5. ``kink``: at x == kink.at, any value in [low, high] is right (a subgradient);
-6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a
-   result out of tolerance or of another shape (for an update always: its step may be
-   below the tolerance); returning accepts it (a trajectory judged step by step);
-   without it a wrong result equal to a mistake's value fails with its message
-   (:func:`core.diagnose`; ``context``: "for <the inputs in words>: " before it);
+6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a result
+   out of tolerance or of another shape (for an update always: its step may be below the
+   tolerance); returning accepts it (a trajectory judged step by step, from the student's own
+   previous step: 03's gd); without it a wrong result equal to a mistake's value fails with its
+   message (:func:`core.diagnose`; ``context``: "for <the inputs in words>: " before it);
 7. ``finite``: NaN or Inf where the expected value is finite fails with this advice (with
    DIVISION for |x| < ``overflow_from``, where nothing overflows);
-8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x,
-   or, with the inputs in words (``describe(*args)`` or the Call's), :func:`core.assert_close`
-   says it (``compared``, ``hint``);
+8. |got - expected| <= atol + rtol |expected| everywhere, else the worst entry and its x, or,
+   with the inputs in words (``describe(*args)`` or the Call's), :func:`core.assert_close` says
+   it (``compared``, ``hint``);
 9. with ``updates``, a returned value other than None fails (``returns_none``);
 10. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
-Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``),
-with ", differentiable" after step 10. Every message of a spec's data comes from a
-catalogued mistake (tests/test_spec.py). A trajectory judged step by step is a spec whose
-``wrong`` judges each step from the student's own previous one (03's gd); checks of another
-kind (statistics of draws, training) stay hand-written: AUTHORING.md names them.
+Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``), with
+", differentiable" after step 10. Every message of a spec's data comes from a catalogued mistake
+(tests/test_spec.py). Checks of another kind (statistics of draws, training) stay hand-written:
+AUTHORING.md names them.
 """
 
 import functools
@@ -119,18 +117,12 @@ class Spec:
 def check(spec):
     """The entry point of `spec`: ``entry(function, **params)``, params as `spec.inputs`'s."""
     entry = functools.partial(run, spec)
-    entry.__signature__ = inspect.Signature(
-        [
-            inspect.Parameter(  # type: ignore[attr-defined]
-                "function", inspect.Parameter.POSITIONAL_ONLY
-            ),
-            *inspect.signature(spec.inputs).parameters.values(),
-        ]
-    )
+    function = inspect.Parameter("function", inspect.Parameter.POSITIONAL_ONLY)
+    parameters = [function, *inspect.signature(spec.inputs).parameters.values()]
+    entry.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     entry.__name__ = f"{spec.name} check"  # type: ignore[attr-defined]
-    entry.__doc__ = f"Check {spec.name}" + (
-        f": {spec.passed}" if isinstance(spec.passed, str) else ""
-    )
+    passes = f": {spec.passed}" if isinstance(spec.passed, str) else ""
+    entry.__doc__ = f"Check {spec.name}{passes}"
     return entry
 
 
@@ -139,32 +131,17 @@ def case(spec, *args, **kwargs):
     bound = inspect.signature(spec.inputs).bind(*args, **kwargs)
     bound.apply_defaults()
     built = spec.inputs(**bound.arguments)
-    calls = (
-        [(built,)]
-        if isinstance(built, onp.ndarray)
-        else [built]
-        if isinstance(built, tuple)
-        else list(built)
-    )  # a tuple: one call, or a Call
+    if isinstance(built, onp.ndarray):
+        built = (built,)
     cases = []
-    for arguments in calls:
-        arguments, inputs, tag = (
-            arguments
-            if isinstance(arguments, Call)
-            else (arguments, spec.describe(*arguments) if spec.describe else None, None)
-        )
-        points = [float64(a) for a in arguments]
+    for one in [built] if isinstance(built, tuple) else built:  # a tuple: one call, or a Call
+        if not isinstance(one, Call):
+            one = Call(one, spec.describe(*one) if spec.describe else None)
+        points = [float64(a) for a in one.args]
         with onp.errstate(all="ignore"):
-            cases.append(
-                Case(
-                    arguments,
-                    inputs,
-                    spec.oracle(*points),
-                    spec.mistakes(*points),
-                    spec.atol(*points) if callable(spec.atol) else spec.atol,
-                    tag,
-                )
-            )
+            expected, mistakes = spec.oracle(*points), spec.mistakes(*points)
+            atol = spec.atol(*points) if callable(spec.atol) else spec.atol
+        cases.append(Case(one.args, one.inputs, expected, mistakes, atol, one.tag))
     return bound.arguments, cases
 
 
@@ -175,11 +152,10 @@ def run(spec, function, *args, **kwargs):
         judge(spec, function, params.get("seed"), one)
     first = cases[0]
     size = first.args[0].size if isinstance(first.args[0], onp.ndarray) else 1
-    text = (
-        spec.passed(**params)
-        if callable(spec.passed)
-        else spec.passed.format(size=size, inputs=first.inputs, **params)
-    )
+    if callable(spec.passed):
+        text = spec.passed(**params)
+    else:
+        text = spec.passed.format(size=size, inputs=first.inputs, **params)
     core.passed(function, text + (", differentiable" if spec.differentiable else ""))
 
 
@@ -225,44 +201,24 @@ def judge(spec, function, seed, one):
         got = spec.result(function, value, one)
     else:
         got = expect_arrays(spec, function, value, what, one)
-    expected, mistakes, atol = one.expected, one.mistakes, one.atol
+    expected, mistakes, atol, x = one.expected, one.mistakes, one.atol, one.args[0]
     with onp.errstate(all="ignore"):
         if spec.kink:
-            expected, mistakes = mend_kink(
-                spec.kink, function, got, one.args[0], expected, mistakes
-            )
+            expected, mistakes = mend_kink(spec.kink, function, got, x, expected, mistakes)
         if spec.wrong:  # an update is judged by its step, which may be below tolerance
-            if (
-                spec.updates is not None
-                or onp.shape(got) != onp.shape(expected)
-                or not onp.isclose(got, expected, rtol=spec.rtol, atol=atol).all()
-            ):
+            off = spec.updates is not None or onp.shape(got) != onp.shape(expected)
+            if off or not onp.isclose(got, expected, spec.rtol, atol).all():
                 spec.wrong(function, got, one, value)
         else:
-            core.diagnose(
-                function,
-                got,
-                expected,
-                mistakes,
-                spec.rtol,
-                atol,
-                context=f"for {one.inputs}: " if spec.context else "",
-            )
+            context = f"for {one.inputs}: " if spec.context else ""
+            core.diagnose(function, got, expected, mistakes, spec.rtol, atol, context)
             if spec.finite:
-                require_finite(spec, function, got, one.args[0], expected)
+                require_finite(spec, function, got, x, expected)
             if one.inputs is not None:
-                core.assert_close(
-                    function,
-                    got,
-                    expected,
-                    what=spec.compared or what,
-                    rtol=spec.rtol,
-                    atol=atol,
-                    inputs=one.inputs,
-                    hint=spec.hint,
-                )
+                compared = (spec.compared or what, spec.rtol, atol, one.inputs, spec.hint)
+                core.assert_close(function, got, expected, *compared)
             else:
-                require_close(spec, function, got, one.args[0], expected, atol)
+                require_close(spec, function, got, x, expected, atol)
     if spec.updates is not None and value is not None:
         core.fail(function, f"returned {core.type_name(value)}: {spec.returns_none}")
     if spec.differentiable:
@@ -273,18 +229,13 @@ def expect_arrays(spec, function, value, what, one):
     """Steps 2 and 4 for an array result, or a pair or list of arrays (``result=("w", "b")``,
     compared as one vector of their entries): float64 classic NumPy."""
     pairs = isinstance(spec.result, (tuple, list))
-    listed = ", ".join(spec.result) if pairs else ""
-    parts = (
-        pair(function, value, f"[{listed}]" if isinstance(spec.result, list) else f"({listed})")
-        if pairs
-        else [value]
-    )
-    names = spec.result if pairs else [what]
+    parts, names, hints = [value], [what], [spec.shape_hint]
+    if pairs:
+        listed = ", ".join(spec.result)
+        written = f"[{listed}]" if isinstance(spec.result, list) else f"({listed})"
+        parts, names, hints = pair(function, value, written), spec.result, spec.shape_hint
+    hints = [hint and hint.format(*one.args) for hint in hints]
     shapes = spec.shape(*one.args) if spec.shape else None
-    hints = [
-        hint and hint.format(*one.args)
-        for hint in (spec.shape_hint if pairs else [spec.shape_hint])
-    ]
     if spec.shape_mistakes:  # the type first, then what a wrong shape says, then the shape
         for part, name in zip(parts, names):
             expect_array(spec, function, part, name)
@@ -303,18 +254,9 @@ def expect_arrays(spec, function, value, what, one):
 
 def expect_array(spec, function, value, what, shape=None, hint=None):
     """The type, dtype and `shape` of an array of the result (``legacy_fix``: see Spec)."""
-    if spec.legacy_fix is None:
-        core.expect_array(function, value, what, shape=shape, hint=hint, float_fix=spec.float_fix)
-    else:
-        core.expect_float_array(
-            function,
-            value,
-            what,
-            shape=shape,
-            hint=hint,
-            legacy_fix=spec.legacy_fix,
-            float_fix=spec.float_fix,
-        )
+    legacy = {} if spec.legacy_fix is None else dict(legacy_fix=spec.legacy_fix)
+    expect = core.expect_float_array if legacy else core.expect_array
+    expect(function, value, what, shape, hint, float_fix=spec.float_fix, **legacy)
 
 
 def pair(function, value, names):
@@ -339,9 +281,8 @@ def mend_kink(kink, function, got, x, expected, mistakes):
     outside = at & ~((got >= kink.low) & (got <= kink.high))
     if outside.any():
         index = first(outside)
-        core.fail(
-            function, f"returned {got[index]:g} at x = {kink.at:g} (index {index}): {kink.advice}"
-        )
+        said = f"returned {got[index]:g} at x = {kink.at:g} (index {index})"
+        core.fail(function, f"{said}: {kink.advice}")
     return (
         onp.where(at, got, expected),
         [(onp.where(at, got, value), text) for value, text in mistakes],
@@ -361,9 +302,8 @@ def require_finite(spec, function, got, x, expected):
         advice = DIVISION if abs(x[index]) < spec.overflow_from else spec.finite
         core.fail(
             function,
-            f"returned {kind} for x = {x[index]:g} (index {index}), expected "
-            f"{expected[index]:.6g}; {core.count(bad)} of {got.size} entries are "
-            f"not finite. {advice}",
+            f"returned {kind} for x = {x[index]:g} (index {index}), expected {expected[index]:.6g}"
+            f"; {core.count(bad)} of {got.size} entries are not finite. {advice}",
         )
 
 
@@ -377,8 +317,7 @@ def require_close(spec, function, got, x, expected, atol):
         index = tuple(int(i) for i in index)
         core.fail(
             function,
-            f"{core.count(wrong)} of {got.size} entries are wrong; worst at "
-            f"index {index}: for x = {x[index]:.6g} expected "
-            f"{spec.shown_as} = {expected[index]:.7g}, got {got[index]:.7g} "
-            f"(tolerance rtol={spec.rtol:g}, atol={atol:g})",
+            f"{core.count(wrong)} of {got.size} entries are wrong; worst at index {index}: for "
+            f"x = {x[index]:.6g} expected {spec.shown_as} = {expected[index]:.7g}, got "
+            f"{got[index]:.7g} (tolerance rtol={spec.rtol:g}, atol={atol:g})",
         )
