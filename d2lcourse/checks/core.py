@@ -107,16 +107,14 @@ NON_FINITE = contextvars.ContextVar("non_finite", default=NO_NON_FINITE)
 
 
 def running_check(frame):
-    """The check that `frame` (which calls core.call or core.passed) runs for: the frame of
-    the check a test cell called, found by leaving d2lcourse/checks/ from `frame`."""
+    """The frame of the check a test cell called: leave d2lcourse/checks/ from `frame`."""
     while frame.f_back is not None and frame.f_back.f_code.co_filename.startswith(CHECKS_DIR):
         frame = frame.f_back
     return frame
 
 
 def remember_non_finite(function, args, kwargs, value, check):
-    """Remember, for the running `check`, its first call whose results were not finite
-    where the contract of its function promises they are (checks.properties)."""
+    """Remember the running `check`'s first call whose results broke the finiteness rule."""
     if NON_FINITE.get()[0] is not check:
         name = properties.graded_name(function)
         names = getattr(function, "parameter_names", None) or properties.parameter_names(function)
@@ -159,8 +157,7 @@ def oracle(function):
 
 @contextlib.contextmanager
 def oracle_answers(mode, table):
-    """Inside the block, oracles `"record"` their answers into `table` (a dict), or
-    `"replay"` them from it as the student package does."""
+    """In the block, oracles `"record"` their answers into the dict `table`, or `"replay"` them."""
     token = _answers.set((mode, table))
     try:
         yield table
@@ -189,10 +186,8 @@ def case_key(name, arguments):
                 add(key)
                 add(value[key])
         elif callable(value):
-            module = getattr(value, "__module__", "")
-            digest.update(
-                f"callable {module}.{getattr(value, '__qualname__', repr(value))}".encode()
-            )
+            qualname = getattr(value, "__qualname__", repr(value))
+            digest.update(f"callable {getattr(value, '__module__', '')}.{qualname}".encode())
         else:
             digest.update(f"{type(value).__name__} {value!r}".encode())
 
@@ -213,9 +208,8 @@ class UnknownAnswer(CheckFailure):
 def recorded(name, arguments, table=None):
     """The answer oracle `name` gave for `arguments` on a visible test (student package)."""
     try:
-        return copy.deepcopy(
-            (_recorded_answers() if table is None else table)[case_key(name, arguments)]
-        )
+        answers = _recorded_answers() if table is None else table
+        return copy.deepcopy(answers[case_key(name, arguments)])
     except (KeyError, FileNotFoundError):
         raise UnknownAnswer(
             "this copy of d2lcourse checks the released notebook's visible tests only, and "
@@ -259,9 +253,8 @@ def call(function, *args, seed=None, forbidden=(), outside_range=False, **kwargs
 
 def invoked(function, args, kwargs, seed, watch):
     """The Outcome of a call that raised nothing (here or in the sandbox), else fail."""
-    outcome = (getattr(function, "invoke", None) or local_invoker(function))(
-        args, kwargs, seed=seed, watch=watch
-    )
+    invoke = getattr(function, "invoke", None) or local_invoker(function)
+    outcome = invoke(args, kwargs, seed=seed, watch=watch)
     if outcome.error is not None:
         raise_for_error(function, *outcome.error)
     return outcome
@@ -286,19 +279,17 @@ def local_invoker(function, name=None):
             return Outcome(error=("Missing", message, ""))
         args = [resolve(a) for a in args]
         kwargs = {k: resolve(v) for k, v in kwargs.items()}
-        if GRADIENT not in watch:
+        gradient = GRADIENT in watch
+        if not gradient:
             names = properties.parameter_names(function)
             before = properties.snapshot(args, kwargs, names)
         with withheld_during(name):  # the student's code runs in here: it reads no dataset
             with seeded(seed), recording(watch) as used:
                 try:
-                    if GRADIENT in watch:
-                        value = differentiate(function, args, kwargs)
-                    else:
-                        value = run(args, kwargs)
+                    value = differentiate(function, args, kwargs) if gradient else run(args, kwargs)
                 except Exception as error:  # the student's error, reported by raise_for_error
                     return Outcome(error=describe_error(error), apis_used=used)
-            if GRADIENT not in watch:
+            if not gradient:
                 violation = properties.judge(
                     name, names, args, kwargs, value, before, lambda: run(args, kwargs)
                 )
@@ -408,9 +399,8 @@ def describe_error(error):
     where = f"line {student[-1].lineno}: {student[-1].line.strip()}" if student else ""
     lines = [line for line in str(error).splitlines() if line.strip()]
     # MXNet puts its C++ stack trace in the message: its last line is the one that helps.
-    message = (
-        lines[-1].strip() if len(lines) > 1 and "MXNetError" in type(error).__name__ else str(error)
-    )
+    mxnet = len(lines) > 1 and "MXNetError" in type(error).__name__
+    message = lines[-1].strip() if mxnet else str(error)
     if isinstance(error, NameError) and student:
         message = cells.name_error_advice(message, student[-1].filename)
     for (kind, text, place), advice in ERROR_ADVICE.items():
@@ -463,8 +453,7 @@ def seeded(seed):
 @contextlib.contextmanager
 def recording(names):
     """Record, by name, the watched APIs that are called inside the block."""
-    used = []
-    patches = []
+    used, patches = [], []
     for name in names:
         target = RUN_TIME_WATCH.get(name) or FORBIDDEN_APIS.get(name)
         original = api_object(*target) if target else None
@@ -511,8 +500,8 @@ def api_object(module_path, attribute_path):
 def forbidden_message(names):
     listed = ", ".join(f"`{n}`" for n in names)
     return (
-        f"uses {listed}, which this exercise forbids: derive it by hand with "
-        "mxnet.numpy operations (np.exp, np.maximum, @, ...)"
+        f"uses {listed}, which this exercise forbids: derive it by hand with mxnet.numpy "
+        "operations (np.exp, np.maximum, @, ...)"
     )
 
 
@@ -718,14 +707,11 @@ FLOAT_FIX = "Convert it with .astype(X.dtype), or build it from floats"
 
 
 def expect_array(function, value, what="the result", shape=None, hint=None, float_fix=FLOAT_FIX):
-    """Fail unless `value` is an mxnet.numpy.ndarray (of `shape`, if given) of the
-    contracted dtype (floating point, unless the function's contract keeps its inputs'
-    dtype: see :func:`expect_floating`); return it."""
+    """Fail unless `value` is an mxnet.numpy.ndarray (of `shape`, if given), floating point
+    unless the function's contract keeps its inputs' dtype; return it."""
     if value is None:
-        fail(
-            function,
-            f"returned None for {what}: did you forget `return`?" + (f" {hint}" if hint else ""),
-        )
+        said = f"returned None for {what}: did you forget `return`?"
+        fail(function, f"{said} {hint}" if hint else said)
     if not isinstance(value, np.ndarray):
         advice = {
             "numpy.ndarray": "build it with mxnet's np (`from mxnet import np`), not classic "
@@ -735,19 +721,14 @@ def expect_array(function, value, what="the result", shape=None, hint=None, floa
         }.get(type_name(value), "return an mxnet.numpy.ndarray")
         if isinstance(value, (int, float)) and shape:  # a mean where an array was owed
             advice = (
-                f"one number, where {what} has shape {tuple(shape)}: return the "
-                "array itself, without .mean(), .sum(), .item() or float(...)"
+                f"one number, where {what} has shape {tuple(shape)}: return the array itself, "
+                "without .mean(), .sum(), .item() or float(...)"
             )
-        fail(
-            function,
-            f"returned {type_name(value)} for {what}, expected mxnet.numpy.ndarray: {advice}",
-        )
+        said = f"returned {type_name(value)} for {what}, expected mxnet.numpy.ndarray"
+        fail(function, f"{said}: {advice}")
     if shape is not None and tuple(value.shape) != tuple(shape):
-        fail(
-            function,
-            f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
-            + (f": {hint}" if hint else ""),
-        )
+        said = f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}"
+        fail(function, f"{said}: {hint}" if hint else said)
     if not properties.contract(properties.graded_name(function)).keeps_dtype:
         expect_floating(function, value, what, float_fix)
     return value
@@ -796,12 +777,9 @@ def expect_floating(function, value, what, float_fix=FLOAT_FIX):
 def expect_float(function, value, what="the result"):
     """Fail unless `value` is a plain Python float (ints are accepted); return it."""
     if isinstance(value, bool) or not isinstance(value, (float, int)):
-        advice = (
-            " (call .item() on the 0-d array or wrap it in float())"
-            if hasattr(value, "shape")
-            else ""
-        )
-        fail(function, f"returned {type_name(value)} for {what}, expected a Python float" + advice)
+        said = f"returned {type_name(value)} for {what}, expected a Python float"
+        zero_d = " (call .item() on the 0-d array or wrap it in float())"
+        fail(function, said + zero_d if hasattr(value, "shape") else said)
     return float(value)
 
 
@@ -835,43 +813,35 @@ def to_numpy(value):
 def assert_close(
     function, actual, expected, what="the result", rtol=RTOL, atol=ATOL, inputs=None, hint=None
 ):
-    """Compare arrays like numpy.testing.assert_allclose; the message names a wrong shape
-    (with a broadcasting hint), NaN or Inf, or the worst entry, with `inputs` (the
-    arguments in words) and `hint`."""
-    got = to_numpy(actual)
-    want = to_numpy(expected)
+    """Compare like numpy.testing.assert_allclose; the message names a wrong shape (with a
+    broadcasting hint), NaN or Inf, or the worst entry, with `inputs` (in words) and `hint`."""
+    got, want = to_numpy(actual), to_numpy(expected)
     context = f" (for {inputs})" if inputs else ""
     advice = f" Hint: {hint}" if hint else ""
     if got.shape != want.shape:
-        fail(
-            function,
-            f"{what} has shape {got.shape}, expected {want.shape}{context}."
-            + broadcast_hint(got.shape, want.shape)
-            + advice,
-        )
+        said = f"{what} has shape {got.shape}, expected {want.shape}{context}."
+        fail(function, said + broadcast_hint(got.shape, want.shape) + advice)
     bad = ~onp.isfinite(got) & onp.isfinite(want)
     if bad.any():
         index = tuple(int(i) for i in onp.argwhere(bad)[0])
         kind = "NaN" if onp.isnan(got[index]) else "Inf"
         fail(
             function,
-            f"{what} contains {kind} at index {index}{context}, expected "
-            f"{want[index]:.6g}: {count(bad)} of {got.size} entries are not "
-            f"finite.{advice}",
+            f"{what} contains {kind} at index {index}{context}, expected {want[index]:.6g}: "
+            f"{count(bad)} of {got.size} entries are not finite.{advice}",
         )
     error = onp.abs(got - want)
     limit = atol + rtol * onp.abs(want)
     wrong = ~(error <= limit) & ~(onp.isnan(got) & onp.isnan(want))
     if wrong.any():
         flat = int(onp.argmax(onp.where(wrong, error - limit, -onp.inf)))
-        index = onp.unravel_index(flat, got.shape) if got.shape else ()
-        index = tuple(int(i) for i in index)
+        index = tuple(int(i) for i in onp.unravel_index(flat, got.shape)) if got.shape else ()
         at = f" at index {index}" if index else ""
         fail(
             function,
-            f"{what} is wrong{context}: {count(wrong)} of {max(got.size, 1)} "
-            f"entries differ; worst{at}: expected {want[index]:.7g}, got "
-            f"{got[index]:.7g} (tolerance rtol={rtol:g}, atol={atol:g}).{advice}",
+            f"{what} is wrong{context}: {count(wrong)} of {max(got.size, 1)} entries differ; "
+            f"worst{at}: expected {want[index]:.7g}, got {got[index]:.7g} (tolerance "
+            f"rtol={rtol:g}, atol={atol:g}).{advice}",
         )
 
 
@@ -883,8 +853,8 @@ def broadcast_hint(got, want):
     """Explain the usual cause of an (n, n) result where (n,) or (n, 1) was expected."""
     if len(got) == 2 and got[0] == got[1] and len(want) >= 1 and want[0] == got[0]:
         return (
-            f" A shape of {got} usually comes from broadcasting an (n, 1) array "
-            f"against an (n,) array: reshape one to the other's shape first."
+            f" A shape of {got} usually comes from broadcasting an (n, 1) array against an (n,) "
+            "array: reshape one to the other's shape first."
         )
     if len(got) != len(want) and math.prod(got) == math.prod(want):
         return f" Same number of entries: reshape to {want}."
@@ -1084,10 +1054,9 @@ RETRY_SEED = 104729  # a prime: the second draw's seed is seed + RETRY_SEED
 
 def relabelled_outcome(trainer, predict, seed, **kwargs):
     """(share of the held-out images of RELABELLED_CLASSES predicted as relabelled, share
-    predicted as originally labelled, share of all held-out images predicted as a class
-    the trainer never saw, the run in words) after training on the images of
-    RELABELLED_CLASSES among the first RELABELLED_POOL, their labels mapped by a permutation
-    of the 10 classes that moves every class."""
+    predicted as originally labelled, share of all held-out images predicted as a class the
+    trainer never saw, the run in words) after training on the images of RELABELLED_CLASSES
+    among the first RELABELLED_POOL, relabelled by a permutation that moves every class."""
     rng = onp.random.default_rng(seed)
     permutation = onp.arange(10)
     while (permutation == onp.arange(10)).any():
@@ -1153,12 +1122,10 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
 
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
-    """The gates every training test of a notebook runs: the trainer learns nothing with lr=0
-    or num_epochs=0 on the probe data, :func:`probe_relabelled`, :func:`probe_steps`. For a
-    submission in the sandbox, whose code cannot change between its tests, once per seed (the
-    proxy keeps {seed: None, or the failure's message}, and a later test repeats the verdict
-    of the first); in a notebook, where the student may fix a helper and run a test again,
-    every time."""
+    """The gates of every training test: nothing learnt with lr=0 or num_epochs=0 on the probe
+    data, :func:`probe_relabelled`, :func:`probe_steps`. In the sandbox, whose code cannot change
+    between tests, once per seed (the proxy keeps {seed: None, or the failure's message}); in a
+    notebook, where the student may fix a helper and run a test again, every time."""
     verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") else {}
     if seed not in verdicts:
         try:
