@@ -1,10 +1,9 @@
 """Checks of assignment 02, linear regression from scratch (``linear_regression.ipynb``).
 
-linreg, squared_loss, sgd and closed_form are specs (:mod:`checks.spec`). The others stay
-code: statistics of synthetic_data's draws, data_iter's batches and order, and training.
-Random data are judged statistically: a check rejects only beyond ``Z`` standard errors,
-so a correct solution fails with probability below 1e-8 per statistic. A training check
-first trains on a small :data:`PROBE`, where the typical trainer mistakes already fail.
+linreg, squared_loss, sgd and closed_form are specs (:mod:`checks.spec`); the statistics
+of synthetic_data's draws, data_iter's batches and training are hand-written. A statistic
+rejects only beyond ``Z`` standard errors: a correct solution fails with probability below
+1e-8 per statistic.
 """
 import math
 
@@ -19,11 +18,13 @@ NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_CONTRACT.md)
 INIT_STD = 0.01     # w ~ N(0, 0.01^2) at the start of train_linear_regression (contract)
 TRUE_W = (2.0, -3.4)
 TRUE_B = 4.2
+X_DRAW = "np.random.normal(0, 1, (num_examples, len(w)))"
+NOISE_DRAW = "np.random.normal(0, 0.01, y.shape)"
 
 
 def _count(n, noun):
-    """'1 batch', '3 batches': a count with its noun."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
+    """'1 batch', '3 batches'."""
+    return f"{n} {noun}" + ("" if n == 1 else "es" if noun.endswith("ch") else "s")
 
 
 def _fmt(values):
@@ -48,7 +49,6 @@ def regression_data(num_examples, w, b, seed, x_mean=0.0, noise=NOISE_STD):
 
 @core.oracle
 def _linear(X, w, b):
-    """The predictions X w + b of linreg."""
     return X @ w + b
 
 
@@ -68,33 +68,31 @@ def _least_squares_without_bias(X, y):
 
 # Noise of the wrong standard deviation, as students draw it: [(its std, the advice)].
 NOISE_MISTAKES = [
-    (0.0, "y has no noise: add np.random.normal(0, 0.01, y.shape)"),
+    (0.0, f"y has no noise: add {NOISE_DRAW}"),
     (NOISE_STD ** 2, "0.0001 = 0.01**2 is the variance: np.random.normal takes the standard "
-                     "deviation, np.random.normal(0, 0.01, y.shape)"),
+                     f"deviation, {NOISE_DRAW}"),
     (math.sqrt(NOISE_STD), "0.1 = sqrt(0.01): 0.01 is already the standard deviation, "
-                           "np.random.normal(0, 0.01, y.shape)"),
-    (1.0, "that is the default scale 1: pass the standard deviation, "
-          "np.random.normal(0, 0.01, y.shape)"),
+                           f"{NOISE_DRAW}"),
+    (1.0, f"that is the default scale 1: pass the standard deviation, {NOISE_DRAW}"),
 ]
 
 
 def synthetic_data_statistics(synthetic_data, w=TRUE_W, b=TRUE_B, num_examples=4000, seed=0):
-    """Shapes, X ~ N(0, 1) and y = X w + b + N(0, 0.01^2), judged from the sample, and
+    """Shapes, X ~ N(0, 1) and y = X w + b + N(0, 0.01^2) judged from the sample, and
     fresh draws at every call."""
     true_w = onp.asarray(w, dtype=onp.float32)
     n, d = num_examples, len(true_w)
-    value = core.call(synthetic_data, np.array(true_w), b, n, seed=seed)
-    X, y = spec.pair(synthetic_data, value, "(X, y)")
+    X, y = spec.pair(synthetic_data, core.call(synthetic_data, np.array(true_w), b, n, seed=seed),
+                     "(X, y)")
     inputs = f"w={_fmt(true_w)}, b={b}, num_examples={n}"
     core.expect_float_array(synthetic_data, X, "X", (n, d),
                             hint="one row per example, one column per entry of w")
-    shape_advice = {  # what y of a wrong shape did
+    core.expect_float_array(synthetic_data, y, "y", (n, 1), hint={  # what y of a wrong shape did
         (n,): "return y.reshape((-1, 1)), a column of labels like the predictions X w of shape "
               "(n, 1)",
         (n, n): "an (n,) array plus an (n, 1) array broadcasts to (n, n). Draw the noise in the "
-                "shape of X w (np.random.normal(0, 0.01, y.shape)), then reshape y to (-1, 1)"}
-    core.expect_float_array(synthetic_data, y, "y", (n, 1),
-                            hint=shape_advice.get(tuple(getattr(y, "shape", ()))))
+                f"shape of X w ({NOISE_DRAW}), then reshape y to (-1, 1)",
+    }.get(tuple(getattr(y, "shape", ()))))
     Xs, ys = core.to_numpy(X), core.to_numpy(y)[:, 0]
     std = onp.nan   # NaN or Inf: core.passed fails with core.call's message
     if onp.isfinite(Xs).all() and onp.isfinite(ys).all():
@@ -111,26 +109,22 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
     sqrt(2/n); the fit of y on [X, 1] recovers (w, b) to within 0.01 sqrt(diag((A^T A)^-1))
     and the noise's standard deviation to within 0.01/sqrt(2n)."""
     n, d = X.shape
-    means, variances = X.mean(axis=0), X.var(axis=0)
-    for j in range(d):
-        if abs(means[j] - 0.5) < 0.05 and abs(variances[j] - 1 / 12) < 0.02:
-            core.fail(synthetic_data, f"column {j} of X looks uniform on [0, 1) (mean "
-                      f"{means[j]:.3f}, variance {variances[j]:.3f}): draw X from the normal "
-                      "distribution, np.random.normal(0, 1, (num_examples, len(w)))")
-        if abs(means[j]) > Z / math.sqrt(n):
-            core.fail(synthetic_data, f"column {j} of X has mean {means[j]:.4f}, expected 0 (to "
-                      f"within {Z / math.sqrt(n):.3f} for {n} examples): X ~ N(0, 1)")
-        if abs(variances[j] - 1) > Z * math.sqrt(2 / n):
-            core.fail(synthetic_data, f"column {j} of X has variance {variances[j]:.4f}, "
-                      f"expected 1 (to within {Z * math.sqrt(2 / n):.3f}): X ~ N(0, 1), "
-                      "np.random.normal(0, 1, (num_examples, len(w)))")
-    if d > 1:
-        correlation = onp.corrcoef(X, rowvar=False)
-        off = onp.abs(correlation - onp.eye(d))
-        j, k = onp.unravel_index(int(onp.argmax(off)), off.shape)
-        if off[j, k] > Z / math.sqrt(n):
-            core.fail(synthetic_data, f"columns {j} and {k} of X are correlated (r = "
-                      f"{correlation[j, k]:.3f}): draw every entry of X independently")
+    mean_limit, variance_limit = Z / math.sqrt(n), Z * math.sqrt(2 / n)
+    for j, (mean, variance) in enumerate(zip(X.mean(axis=0), X.var(axis=0))):
+        if abs(mean - 0.5) < 0.05 and abs(variance - 1 / 12) < 0.02:
+            core.fail(synthetic_data, f"column {j} of X looks uniform on [0, 1) (mean {mean:.3f}, "
+                      f"variance {variance:.3f}): draw X from the normal distribution, {X_DRAW}")
+        if abs(mean) > mean_limit:
+            core.fail(synthetic_data, f"column {j} of X has mean {mean:.4f}, expected 0 (to "
+                      f"within {mean_limit:.3f} for {n} examples): X ~ N(0, 1)")
+        if abs(variance - 1) > variance_limit:
+            core.fail(synthetic_data, f"column {j} of X has variance {variance:.4f}, expected 1 "
+                      f"(to within {variance_limit:.3f}): X ~ N(0, 1), {X_DRAW}")
+    correlation = onp.corrcoef(X, rowvar=False).reshape(d, d)
+    j, k = onp.unravel_index(int(onp.argmax(onp.abs(correlation - onp.eye(d)))), (d, d))
+    if abs(correlation[j, k] - (j == k)) > mean_limit:
+        core.fail(synthetic_data, f"columns {j} and {k} of X are correlated (r = "
+                  f"{correlation[j, k]:.3f}): draw every entry of X independently")
     # The fitted (w, b) are judged first, with standard errors from the noise found, so
     # that a wrong w is not reported as wrong noise (or the other way round).
     A = _design(X)
@@ -143,28 +137,27 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
                   f"expected w = {_fmt(w)} ({inputs}): compute y = np.dot(X, w) + b + noise from "
                   "the X you return")
     if abs(theta[-1] - b) > limits[-1]:
-        hint = ("y misses the bias: y = X w + b + noise" if abs(theta[-1]) < limits[-1]
-                else "y = X w + b + noise")
+        missing = "y misses the bias: " if abs(theta[-1]) < limits[-1] else ""
         core.fail(synthetic_data, f"y = X w + c + noise with c = {theta[-1]:.4f}, expected the "
-                  f"bias b = {b} ({inputs}): {hint}")
+                  f"bias b = {b} ({inputs}): {missing}y = X w + b + noise")
     within = Z * NOISE_STD / math.sqrt(2 * (n - d - 1))
     if abs(std - NOISE_STD) > within:
         said = (f"the noise y - (X w + b) has standard deviation {std:.4g}, expected 0.01 "
                 f"(to within {within:.1e}, for {inputs}): ")
         core.diagnose(synthetic_data, std, NOISE_STD, NOISE_MISTAKES, rtol=0.2, atol=1e-6,
                       context=said)
-        core.fail(synthetic_data, said + "draw it with np.random.normal(0, 0.01, y.shape)")
+        core.fail(synthetic_data, f"{said}draw it with {NOISE_DRAW}")
     # Beyond the moments, the distributions: float32 rounding of y moves each value by at
     # most `rounding`, which shifts the noise's distribution function by at most rounding
     # times N(0, 0.01^2)'s largest density.
     _judge_normal(synthetic_data, X, 1.0, f"the entries of X ({inputs})", 0.0,
-                  "Draw X with np.random.normal(0, 1, (num_examples, len(w)))")
+                  f"Draw X with {X_DRAW}")
     rounding = 4 * (d + 2) * core.FLOAT32_EPS * float(
         (onp.abs(X) @ onp.abs(w) + abs(b) + onp.abs(y)).max())
     _judge_normal(synthetic_data, y - (X @ w + b), NOISE_STD,
                   f"the noise values y - (X w + b) ({inputs})",
                   rounding / (NOISE_STD * math.sqrt(2 * math.pi)),
-                  "Draw the noise with np.random.normal(0, 0.01, y.shape)")
+                  f"Draw the noise with {NOISE_DRAW}")
     return std
 
 
@@ -195,8 +188,7 @@ def _judge_normal(function, samples, scale, what, slack, fix):
     """Fail unless `samples` look drawn from N(0, scale^2) by their Kolmogorov-Smirnov
     distance (`slack` widens the limit by what rounding may shift)."""
     n = samples.size
-    distance = ks_distance(samples, normal_cdf(scale))
-    limit = ks_threshold(n) + slack
+    distance, limit = ks_distance(samples, normal_cdf(scale)), ks_threshold(n) + slack
     if distance <= limit:
         return
     low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
@@ -217,13 +209,11 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
     """Two calls draw different X and noise, the grader's seed repeats a call: numbers come
     from MXNet's global generator, never reseeded (COURSE_CONTRACT.md)."""
     def draw(call_seed):
-        X, y = spec.pair(synthetic_data, core.call(synthetic_data, np.array(w), b,
-                                                   FRESH_EXAMPLES, seed=call_seed), "(X, y)")
-        X, y = core.to_numpy(X), core.to_numpy(y)
+        X, y = (core.to_numpy(a) for a in spec.pair(synthetic_data, core.call(
+            synthetic_data, np.array(w), b, FRESH_EXAMPLES, seed=call_seed), "(X, y)"))
         return X, y.reshape(-1) - (X @ w.astype(onp.float64) + b)
 
-    (X, noise), (X_next, noise_next), (X_again, noise_again) = (
-        draw(seed), draw(None), draw(seed))
+    (X, noise), (X_next, noise_next), (X_again, noise_again) = draw(seed), draw(None), draw(seed)
     inputs = f"num_examples={FRESH_EXAMPLES}"
     if onp.array_equal(X, X_next):
         core.fail(synthetic_data, f"two calls in a row returned the same X ({inputs}): the "
@@ -232,10 +222,9 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
                   "the caller decides the seed")
     if onp.allclose(noise, noise_next, rtol=0.0, atol=1e-6):
         core.fail(synthetic_data, "two calls in a row added the same noise y - (X w + b) "
-                  f"({inputs}): draw it fresh at every call, np.random.normal(0, 0.01, y.shape), "
-                  "from MXNet's global generator and without a seed of your own")
-    if not (onp.array_equal(X, X_again)
-            and onp.allclose(noise, noise_again, rtol=0.0, atol=1e-6)):
+                  f"({inputs}): draw it fresh at every call, {NOISE_DRAW}, from MXNet's global "
+                  "generator and without a seed of your own")
+    if not (onp.array_equal(X, X_again) and onp.allclose(noise, noise_again, rtol=0.0, atol=1e-6)):
         core.fail(synthetic_data, "the same seed of MXNet's generator gave different data "
                   f"({inputs}): draw from MXNet's global generator (np.random.normal), which the "
                   "caller seeds, not from a generator of your own")
@@ -253,10 +242,10 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
                         ).astype(onp.float32)
     value = core.call(data_iter, batch_size, np.array(features), np.array(labels), seed=seed)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
+    if value is None:
+        core.fail(data_iter, "returned None, expected a generator: write the loop with "
+                  "`yield X_batch, y_batch` for each minibatch")
     if not isinstance(value, core.GeneratorResult):
-        if value is None:
-            core.fail(data_iter, "returned None, expected a generator: write the loop with "
-                      "`yield X_batch, y_batch` for each minibatch")
         core.fail(data_iter, f"returned {core.type_name(value)}, expected a generator: instead "
                   "of collecting the batches, `yield X_batch, y_batch` inside the loop, so that "
                   "each minibatch is made when needed")
@@ -334,8 +323,7 @@ def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
                   f"{int(onp.argmax(seen == 0))}) ({inputs}): every example must come exactly "
                   "once per call")
     if sizes != expected:
-        k = next(k for k, (s, e) in enumerate(zip(sizes + [0] * len(expected),
-                                                  expected + [0] * len(sizes))) if s != e)
+        k = next(k for k, (s, e) in enumerate(zip(sizes + [0], expected + [0])) if s != e)
         core.fail(data_iter, f"yielded {_count(len(sizes), 'batch')} of sizes {_sizes(sizes)}, "
                   f"expected {_count(len(expected), 'batch')} of sizes {_sizes(expected)} "
                   f"({inputs}); batch {k} differs: all batches hold batch_size examples, except "
@@ -368,8 +356,7 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
     if len(first) > 2 and all((onp.diff(ids) == 1).all() for ids in first):
         core.fail(data_iter, f"each batch holds consecutive examples ({inputs}): shuffle the "
                   "example indices, not the order of the batches")
-    second = onp.concatenate(_read_batches(data_iter, batch_size, num_examples, seed + 1,
-                                           False))
+    second = onp.concatenate(_read_batches(data_iter, batch_size, num_examples, seed + 1, False))
     if len(order) == len(second) and (order == second).all():
         core.fail(data_iter, f"two calls gave the same order of examples ({inputs}): draw a new "
                   "permutation each time data_iter is called (no fixed seed inside it, no "
@@ -465,6 +452,7 @@ squared_loss_matches = spec.check(spec.Spec(
 # A second update with gradients of this scale (norms in the thousands) finds an update
 # that clips or normalises large gradients: the rules of sgd and sgd_momentum have no limit.
 LARGE_GRADIENT = 1e3
+SGD_RULE = "param[:] = param - lr * param.grad / batch_size"
 
 
 def shrinks_large_gradients(got, want):
@@ -524,16 +512,15 @@ def _explain_sgd(sgd, got, case, value):
     step, want = before - got, before - case.expected    # what the student, sgd subtracted
     ends = onp.cumsum([p.value.size for p in params])[:-1]
     moved = [part.any() for part in onp.split(step, ends)]
+    if not any(moved) and value is not None:
+        core.fail(sgd, "the parameters did not change, and sgd returned "
+                  f"{core.type_name(value)} ({inputs}): sgd must update the parameters in "
+                  f"place, so that the caller's w and b change; write `{SGD_RULE}` and return "
+                  "nothing")
     if not any(moved):
-        if value is not None:
-            core.fail(sgd, "the parameters did not change, and sgd returned "
-                      f"{core.type_name(value)} ({inputs}): sgd must update the parameters in "
-                      "place, so that the caller's w and b change; write `param[:] = param - lr "
-                      "* param.grad / batch_size` and return nothing")
         core.fail(sgd, f"the parameters did not change ({inputs}): sgd updates in place, but "
                   "your function rebound `param` instead of writing `param[:]`. `param = param "
-                  "- ...` makes a new array that the caller never sees; write `param[:] = param "
-                  "- lr * param.grad / batch_size`")
+                  f"- ...` makes a new array that the caller never sees; write `{SGD_RULE}`")
     if not all(moved):
         core.fail(sgd, f"params[{moved.index(False)}] did not change ({inputs}): update every "
                   "parameter in the list, in place")
@@ -543,13 +530,12 @@ def _explain_sgd(sgd, got, case, value):
                                         for factor, text in case.mistakes], rtol=1e-3, atol=0.0)
     if case.tag > 1 and shrinks_large_gradients(step, want):
         core.fail(sgd, f"the step is smaller than lr * param.grad / batch_size ({inputs}): large "
-                  "gradients are clipped or normalised. The rule has no limit: param[:] = param "
-                  "- lr * param.grad / batch_size for a gradient of any size")
+                  f"gradients are clipped or normalised. The rule has no limit: {SGD_RULE} "
+                  "for a gradient of any size")
     for k, (a, e, p) in enumerate(zip(onp.split(got, ends), onp.split(case.expected, ends),
                                       params)):
         core.assert_close(sgd, a.reshape(p.value.shape), e.reshape(p.value.shape),
-                          f"params[{k}] after the update", inputs=inputs,
-                          hint="param[:] = param - lr * param.grad / batch_size")
+                          f"params[{k}] after the update", inputs=inputs, hint=SGD_RULE)
 
 
 sgd_updates_in_place = spec.check(spec.Spec(
@@ -643,12 +629,9 @@ def minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b=True):
     b = 0, visiting the examples in the order orders[run, epoch] in each epoch
     (`train_b=False`: a trainer that leaves b out of the update)."""
     runs, d = initial.shape
-    A = _design(X)
-    y = y.reshape(-1)
-    thetas = onp.zeros((runs, d + 1))
-    thetas[:, :d] = initial
-    mask = onp.ones(d + 1)
-    mask[-1] = 1.0 if train_b else 0.0
+    A, y = _design(X), y.reshape(-1)
+    thetas = onp.hstack([initial, onp.zeros((runs, 1))])
+    mask = onp.append(onp.ones(d), float(train_b))
     with onp.errstate(over="ignore", invalid="ignore"):
         for theta, epochs in zip(thetas, orders):
             for order in epochs:
@@ -672,26 +655,30 @@ def expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, train_b
     return mean, Z * thetas.std(axis=0) + rounding
 
 
-def _call_trainer(train, *args, seed, **kwargs):
-    """Call the trainer; explain MXNet's autograd errors in terms of the training loop."""
+# MXNet's autograd errors in terms of the training loop.
+AUTOGRAD_ERRORS = {
+    "already in a computational graph": "updates the parameters inside `with autograd.record():`"
+    ", and MXNet refuses to overwrite an array of the recorded graph. Only compute the loss "
+    "inside the block; call l.backward() and sgd(...) after it",
+    "not in a computational graph": "l.backward() found no recorded computation: call "
+    "w.attach_grad() and b.attach_grad() after creating them, and compute the loss inside "
+    "`with autograd.record():`",
+}
+
+
+def _train(train, X, y, lr, num_epochs, batch_size, seed):
+    """Call the trainer; return (w; b) as one float64 vector, after checking their types
+    and shapes."""
     try:
-        return core.call(train, *args, seed=seed, **kwargs)
+        value = core.call(train, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
+                          seed=seed)
     except core.CheckFailure as failure:
-        if "already in a computational graph" in str(failure):
-            core.fail(train, "updates the parameters inside `with autograd.record():`, and "
-                      "MXNet refuses to overwrite an array of the recorded graph. Only compute "
-                      "the loss inside the block; call l.backward() and sgd(...) after it")
-        if "not in a computational graph" in str(failure):
-            core.fail(train, "l.backward() found no recorded computation: call w.attach_grad() "
-                      "and b.attach_grad() after creating them, and compute the loss inside "
-                      "`with autograd.record():`")
+        for error, advice in AUTOGRAD_ERRORS.items():
+            if error in str(failure):
+                core.fail(train, advice)
         raise
-
-
-def _trained_parameters(train, value, d):
-    """(w, b) as one float64 vector (w; b), after checking their types and shapes."""
     w, b = spec.pair(train, value, "(w, b)")
-    core.expect_array(train, w, "w", shape=(d, 1), hint="initialize it as a column, "
+    core.expect_array(train, w, "w", shape=(X.shape[1], 1), hint="initialize it as a column, "
                       "np.random.normal(0, 0.01, (num_inputs, 1))")
     core.expect_array(train, b, "b", shape=(1,), hint="initialize b = np.zeros(1)")
     return onp.concatenate([core.to_numpy(w).ravel(), core.to_numpy(b).ravel()])
@@ -723,9 +710,7 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     Xs, ys = core.to_numpy(X), core.to_numpy(y)
     arguments = f"lr={lr}, num_epochs={num_epochs}, batch_size={batch_size}"
     inputs = f"{arguments}, on {num_examples} examples with w={_fmt(w)}, b={b}"
-    value = _call_trainer(train, X, y, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
-                          seed=seed)
-    got = _trained_parameters(train, value, Xs.shape[1])
+    got = _train(train, X, y, lr, num_epochs, batch_size, seed)
     mean, tolerance = expected_parameters(Xs, ys, lr, num_epochs, batch_size, seed, runs)
     fit = _least_squares(Xs, ys)
     if not (onp.abs(got) <= 10 * (onp.abs(fit).max() + 1)).all():
@@ -799,8 +784,7 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
     train = train_linear_regression
     X, y = regression_data(num_examples, onp.linspace(-2, 2, num_inputs), 1.0, seed)
     inputs = f"num_epochs=0 and {num_inputs} features"
-    got = _trained_parameters(train, _call_trainer(train, X, y, lr=0.03, num_epochs=0,
-                                                   batch_size=10, seed=seed), num_inputs)
+    got = _train(train, X, y, 0.03, 0, 10, seed)
     w, b = got[:-1], got[-1]
     if not b == 0:
         core.fail(train, f"b = {b:.4g} after 0 epochs, expected 0 ({inputs}): start from b = "
@@ -820,8 +804,7 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
                       rtol=0.2, atol=0.0, context=said)
         core.fail(train, said + "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, "
                                 "(num_inputs, 1))")
-    value = _call_trainer(train, X, y, lr=0.0, num_epochs=2, batch_size=5, seed=seed)
-    b = _trained_parameters(train, value, num_inputs)[-1]
+    b = _train(train, X, y, 0.0, 2, 5, seed)[-1]
     if not b == 0:
         core.fail(train, "ignores lr: trained with lr=0 (num_epochs=2, batch_size=5), b = "
                   f"{b:.4g}, where nothing may be learnt and b stays 0. Use the lr the function "
