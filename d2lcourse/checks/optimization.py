@@ -1,8 +1,7 @@
 """Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum.
 
-gd, gd_2d, max_stable_lr, init_momentum_states and sgd_momentum are specs (checks.spec);
-the trainer's two checks train. The gradients ``grad_*`` handed to gd and gd_2d live in
-:mod:`checks.problems` (the sandbox imports them by name) and are named here for test cells.
+The trainer's two checks train; the other entry points are specs (checks.spec). The gradients
+``grad_*`` given to gd and gd_2d live in :mod:`checks.problems`, which the sandbox imports.
 """
 import functools
 
@@ -10,22 +9,31 @@ import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
-from d2lcourse.checks.linear_regression import (
-    LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients)
+from d2lcourse.checks.linear_regression import LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
 
 
-# --------------------------------------------------------------------------- test functions
-
-def formula(f_grad):
-    """'f(x) = x^2' for grad_square: the first sentence of a test gradient's docstring."""
-    doc = (f_grad.__doc__ or f_grad.__name__).strip()
-    return doc.split(", so ")[0]
+def show(x):
+    """A number or a small array, printed with 7 significant digits."""
+    x = onp.asarray(x, dtype=onp.float64)
+    return f"{float(x):.7g}" if x.ndim == 0 else onp.array2string(x, precision=7, separator=", ")
 
 
-# --------------------------------------------------------------------------- oracles
+def expect_array_not_list(function, value, what, advice):
+    """expect_array, with advice of our own for the Python list a student builds; the array
+    as float64 NumPy."""
+    if isinstance(value, (list, tuple)):
+        core.fail(function, f"returned a Python {type(value).__name__} for {what}, expected "
+                            f"mxnet.numpy.ndarray: {advice}")
+    return core.to_numpy(core.expect_array(function, value, what))
+
+
+# --------------------------------------------------------------------------- gd, gd_2d
+
+STATIONARY_STEPS = 5   # steps asked for from a stationary point
+
 
 @core.oracle
 def gd_oracle(f_grad, x0, eta, num_steps):
@@ -37,60 +45,17 @@ def gd_oracle(f_grad, x0, eta, num_steps):
 
 
 @core.oracle
-def uphill_step(f_grad, x, eta):
-    """A classic slip: one step x + eta f_grad(x), with the gradient, in float64."""
-    return x + eta * onp.asarray(f_grad(x), dtype=onp.float64)
-
-
-@core.oracle
-def coordinatewise_step(f_grad, x, eta):
-    """A classic slip in 2-D: update x1, then x2 with a gradient taken at the new x1."""
+def slipped_steps(f_grad, x, eta):
+    """One step from x with a classic slip, in float64: uphill, x + eta f_grad(x); in 2-D
+    also coordinatewise, updating x1, then x2 with a gradient taken at the new x1."""
     x = onp.array(x, dtype=onp.float64)
-    for i in range(len(x)):
-        x[i] = x[i] - eta * f_grad(x)[i]
-    return x
+    steps = [x + eta * onp.asarray(f_grad(x), dtype=onp.float64)]
+    if x.ndim == 1:
+        for i in range(len(x)):
+            x[i] = x[i] - eta * f_grad(x)[i]
+        steps.append(x)
+    return steps
 
-
-@core.oracle
-def mean_squared_loss(X, y, w, b):
-    """The full-data mean of squared_loss, (y_hat - y)^2 / 2, in float64."""
-    residual = X @ w + b - y.reshape(-1)
-    return 0.5 * float(onp.mean(residual ** 2))
-
-
-@core.oracle
-def initial_loss(X, y):
-    """The mean squared loss at w = 0, b = 0, where training starts, in float64."""
-    return mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
-                             onp.zeros(X.shape[1]), 0.0)
-
-
-@core.oracle
-def full_batch_losses(X, y, lr, num_epochs):
-    """Losses before and after each step of gradient descent on the mean loss from 0."""
-    X = X.astype(onp.float64)
-    y = y.astype(onp.float64).reshape(-1)
-    w, b = onp.zeros(X.shape[1]), 0.0
-    losses = [mean_squared_loss(X, y, w, b)]
-    with onp.errstate(over="ignore", invalid="ignore"):
-        for _ in range(num_epochs):
-            residual = X @ w + b - y
-            w, b = w - lr * X.T @ residual / len(y), b - lr * residual.mean()
-            losses.append(mean_squared_loss(X, y, w, b))
-    return onp.array(losses)
-
-
-@core.oracle
-def noise_floor(X, y):
-    """The smallest mean squared loss any (w, b) reaches: least squares on [X, 1]."""
-    X = X.astype(onp.float64)
-    y = y.astype(onp.float64).reshape(-1)
-    design = onp.hstack([X, onp.ones((len(X), 1))])
-    solution, *_ = onp.linalg.lstsq(design, y, rcond=None)
-    return mean_squared_loss(X, y, solution[:-1], solution[-1])
-
-
-# --------------------------------------------------------------------------- helpers
 
 def trajectory_atol(expected):
     """Float32 iterates that reached |x| ~ M carry rounding errors of a few ulps of M."""
@@ -98,37 +63,17 @@ def trajectory_atol(expected):
     return max(core.ATOL, core.ulp_tolerance(finite.max() if finite.size else 1.0, ulps=32))
 
 
-def show(x):
-    """A number or a small array, printed with 7 significant digits."""
-    x = onp.asarray(x, dtype=onp.float64)
-    return f"{float(x):.7g}" if x.ndim == 0 else onp.array2string(x, precision=7,
-                                                                    separator=", ")
-
-
-def expect_array_not_list(function, value, what, advice):
-    """expect_array, with advice of our own for the Python list a student builds."""
-    if isinstance(value, (list, tuple)):
-        core.fail(function, f"returned a Python {type(value).__name__} for {what}, expected "
-                            f"mxnet.numpy.ndarray: {advice}")
-    return core.expect_array(function, value, what)
-
-
-# --------------------------------------------------------------------------- gd, gd_2d
-
-STATIONARY_STEPS = 5   # steps asked for from a stationary point
-
-
 def _trajectories(f_grad, x0, eta, num_steps, minimum):
     """The cell's call of gd (x0 a number) or gd_2d (x0 a pair, passed as a float32 array),
-    then one started at `minimum`, where the gradient is 0: the contract has no early stop."""
-    def start(x):
-        return x if onp.ndim(x) == 0 else onp.asarray(x, dtype=onp.float32)
-    still = grad_square if onp.ndim(x0) == 0 else grad_ellipse
-    return [spec.Call((f_grad, start(x0), eta, num_steps),
-                      f"{formula(f_grad)}, x0={x0}, eta={eta}, num_steps={num_steps}"),
-            spec.Call((still, start(minimum), eta, STATIONARY_STEPS),
-                      f"{formula(still)} started at its minimum x0={minimum}, where the gradient "
-                      f"is 0, eta={eta}, num_steps={STATIONARY_STEPS}", "stationary")]
+    then one from `minimum`, where the gradient is 0: the contract has no early stop."""
+    def call(f, x, steps, start, tag=None):
+        formula = (f.__doc__ or f.__name__).strip().split(", so ")[0]   # 'f(x) = x^2'
+        x = x if onp.ndim(x) == 0 else onp.asarray(x, dtype=onp.float32)
+        return spec.Call((f, x, eta, steps), f"{formula}{start}, eta={eta}, num_steps={steps}",
+                         tag)
+    return [call(f_grad, x0, num_steps, f", x0={x0}"),
+            call(grad_square if onp.ndim(x0) == 0 else grad_ellipse, minimum, STATIONARY_STEPS,
+                 f" started at its minimum x0={minimum}, where the gradient is 0", "stationary")]
 
 
 def _gd_inputs(f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
@@ -139,37 +84,25 @@ def _gd_2d_inputs(f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, s
     return _trajectories(f_grad, tuple(x0), eta, num_steps, (0.0, 0.0))
 
 
-def _iterates(function, value, case):
-    return core.to_numpy(expect_array_not_list(
-        function, value, "the iterates",
-        "collect them in a list and convert once at the end with np.array(xs) or "
-        "np.stack(xs), or fill a preallocated np.zeros array"))
-
-
 def _judge_iterates(function, got, case, returned):
-    """Judge the iterates returned by gd or gd_2d; name the usual slips.
-
-    Each iterate must be one gradient step from the student's own previous iterate (not
-    from the float64 oracle's): float32 rounding may make a long trajectory drift away
-    from the exact one, most of all on a nonconvex function, without any mistake.
-    """
+    """Judge the iterates of gd or gd_2d, naming the usual slips. Each iterate must be one step
+    from the student's own previous one, not from the float64 oracle's: float32 rounding may
+    make a right trajectory drift from the exact one, most of all on a nonconvex function."""
     (f_grad, _, eta, num_steps), expected, inputs = case.args, case.expected, case.inputs
     rows, atol = num_steps + 1, trajectory_atol(expected)
-    fail, same = functools.partial(core.fail, function), functools.partial(core.close, atol=atol)
+    fail = functools.partial(core.fail, function)
     if case.tag and got.ndim == expected.ndim and got.shape[0] < rows:
         fail(f"returned {got.shape[0]} iterate(s) for {inputs}, expected all num_steps + 1 = "
              f"{rows}: do not stop early when the gradient or the step becomes 0 or small. "
              "Always take num_steps steps; from a stationary point every iterate is x0 again")
     if got.shape != expected.shape:
-        if got.shape[:1] == (num_steps,) and num_steps > 0:
-            if same(got, expected[1:]):
-                fail(f"returned {num_steps} iterates starting at x1, expected {rows} "
-                     f"(num_steps + 1) for {inputs}: the first iterate must be x0 itself, "
-                     "[x0, x1, ..., x_T]")
-            if same(got, expected[:-1]):
-                fail(f"returned {num_steps} iterates, expected {rows} (num_steps + 1) for "
-                     f"{inputs}: the last iterate x_T is missing; after the last of the "
-                     "num_steps updates, store the new x too")
+        core.diagnose(function, got, expected, atol=atol, mistakes=[] if num_steps == 0 else [
+            (expected[1:], f"returned {num_steps} iterates starting at x1, expected {rows} "
+                           f"(num_steps + 1) for {inputs}: the first iterate must be x0 itself, "
+                           "[x0, x1, ..., x_T]"),
+            (expected[:-1], f"returned {num_steps} iterates, expected {rows} (num_steps + 1) for "
+                            f"{inputs}: the last iterate x_T is missing; after the last of the "
+                            "num_steps updates, store the new x too")])
         if expected.ndim == 2 and got.shape == expected.shape[::-1]:
             fail(f"returned shape {got.shape}, expected {expected.shape} for {inputs}: one row "
                  "per iterate (you returned the transpose)")
@@ -181,7 +114,7 @@ def _judge_iterates(function, got, case, returned):
         fail(f"all {rows} iterates are equal to {show(got[-1])} for {inputs}: it looks like you "
              "stored the same array object every step and then changed it in place (x -= ...); "
              "write x = x - eta * f_grad(x), which makes a new array, or store a copy")
-    if not same(got[0], expected[0]):
+    if not core.close(got[0], expected[0], atol=atol):
         fail(f"the first iterate is {show(got[0])}, expected x0 = {show(expected[0])} for "
              f"{inputs}: start the list of iterates with x0 itself")
     for t in range(1, rows):
@@ -193,25 +126,26 @@ def _judge_iterates(function, got, case, returned):
             continue
         at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
               f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
-        if onp.allclose(got[t], uphill_step(f_grad, previous, eta), rtol=core.RTOL, atol=atol):
-            fail(f"moves uphill {at}. The update is x - eta * f_grad(x), against the gradient; "
-                 "you added the step")
-        if expected.ndim == 2 and onp.allclose(got[t], coordinatewise_step(f_grad, previous, eta),
-                                               rtol=core.RTOL, atol=atol):
-            fail(f"updated the coordinates one after the other {at}: the gradient for x2 was "
-                 "taken at the already updated x1. Compute the whole gradient f_grad(x) once, "
-                 "then update x as a vector")
+        core.diagnose(function, got[t], want, atol=atol, mistakes=zip(
+            slipped_steps(f_grad, previous, eta),
+            [f"moves uphill {at}. The update is x - eta * f_grad(x), against the gradient; "
+             "you added the step",
+             f"updated the coordinates one after the other {at}: the gradient for x2 was taken "
+             "at the already updated x1. Compute the whole gradient f_grad(x) once, then "
+             "update x as a vector"]))
         fail(f"the iterates are wrong {at}. Each iterate is one step from the one before: "
              "x_{t+1} = x_t - eta * f_grad(x_t)")
 
 
 def _gd_spec(name, inputs):
-    """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T] of x <- x - eta f'(x), each
-    one step from the student's previous one (checks.spec)."""
-    return spec.Spec(name=name, inputs=inputs, oracle=gd_oracle, mistakes=lambda *args: [],
-                     result=_iterates, wrong=_judge_iterates,
-                     passed=f"the iterates of gradient descent on {{inputs}}, and "
-                            f"all {STATIONARY_STEPS + 1} from a stationary point")
+    """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T], judged step by step."""
+    return spec.Spec(
+        name=name, inputs=inputs, oracle=gd_oracle, mistakes=lambda *args: [],
+        result=lambda function, value, case: expect_array_not_list(
+            function, value, "the iterates", "collect them in a list and convert once at the "
+            "end with np.array(xs) or np.stack(xs), or fill a preallocated np.zeros array"),
+        wrong=_judge_iterates, passed=f"the iterates of gradient descent on {{inputs}}, and all "
+                                      f"{STATIONARY_STEPS + 1} from a stationary point")
 
 
 gd_matches = spec.check(_gd_spec("gd", _gd_inputs))
@@ -220,8 +154,7 @@ gd_2d_matches = spec.check(_gd_spec("gd_2d", _gd_2d_inputs))
 
 # --------------------------------------------------------------------------- max_stable_lr
 
-# Curvatures tried after the cell's own: far flatter and far sharper valleys.
-EXTREME_CURVATURES = (1e8, 3e-9)
+EXTREME_CURVATURES = (1e8, 3e-9)   # tried after the cell's: far flatter and sharper valleys
 
 
 @core.oracle
@@ -231,41 +164,23 @@ def stable_lr_oracle(curvature):
 
 
 @core.oracle
-def stable_lr_slips(curvature):
-    """{value: name} of the usual wrong bounds for `curvature` (the last name of a value)."""
+def stable_lr_mistakes(curvature):
+    """The usual wrong bounds: ({value: name}, the last name of a value; 2 // c; 2 / c
+    rounded to 1, 2, ..., 11 decimals)."""
     c = curvature
-    return {1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature",
-            c / 2.0: "curvature / 2", 0.5 / c: "1 / (2 * curvature)"}
-
-
-@core.oracle
-def floor_divided_lr(curvature):
-    """The bound computed with floor division, 2 // c."""
-    return 2 // curvature
-
-
-@core.oracle
-def rounded_stable_lrs(curvature):
-    """The bound rounded to 1, 2, ..., 11 decimals."""
-    return [round(stable_lr_oracle(curvature), digits) for digits in range(1, 12)]
+    return ({1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature", c / 2.0: "curvature / 2",
+             0.5 / c: "1 / (2 * curvature)"}, 2 // c, [round(2.0 / c, n) for n in range(1, 12)])
 
 
 def _curvatures(curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
-    """The calls: the cell's curvatures, then EXTREME_CURVATURES."""
     return [(c,) for c in tuple(curvatures) + EXTREME_CURVATURES]
-
-
-def _stable_lr_mistakes(curvature):
-    """(the usual wrong bounds {value: name}, 2 // c, 2 / c rounded) for `curvature`."""
-    return (stable_lr_slips(curvature), floor_divided_lr(curvature),
-            rounded_stable_lrs(curvature))
 
 
 def _explain_wrong_lr(max_stable_lr, got, case, returned):
     """Fail saying what gradient descent does with the wrong bound `got`, and its slip."""
-    (c,), want, (slips, floor_divided, rounded_values) = case.args, case.expected, case.mistakes
-    name = next((n for v, n in slips.items()
-                 if abs(got - v) <= core.RTOL * abs(v) and v != want), None)
+    (c,), want, (slips, floor_divided, rounded) = case.args, case.expected, case.mistakes
+    name = next((n for v, n in slips.items() if abs(got - v) <= core.RTOL * abs(v) and v != want),
+                None)
     factor = abs(1 - got * c)
     if got <= 0:
         verdict = (f"a learning rate must be positive: with eta = {got:.6g} gradient descent "
@@ -280,22 +195,21 @@ def _explain_wrong_lr(max_stable_lr, got, case, returned):
     advice = {"1 / curvature": " 1/c is the step that lands on the minimum in one step "
                                "(1 - eta c = 0), not the largest stable one.",
               "2 * curvature": shrink, "curvature / 2": shrink}.get(name, "")
-    rounded = got in rounded_values
-    if got == floor_divided and not rounded:
+    if got in rounded:
+        advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below 1e-6 "
+                   "for a sharp valley.")
+    elif got == floor_divided:
         advice += " That is the floor division 2 // c: use true division, 2 / c."
-    elif rounded:
-        advice += (" That is 2 / c rounded: return 2 / c itself, which may be far below "
-                   "1e-6 for a sharp valley.")
     returned = f"returned {name} = {got:.6g}" if name else f"returned {got:.6g}"
-    core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = "
-                             f"{want:.6g}: {verdict}.{advice} On f(x) = c/2 x^2 one step "
-                             "is x <- (1 - eta c) x; solve |1 - eta c| < 1 for eta")
+    core.fail(max_stable_lr, f"{returned} for curvature c = {c}, expected 2 / c = {want:.6g}: "
+                             f"{verdict}.{advice} On f(x) = c/2 x^2 one step is x <- (1 - eta c) "
+                             "x; solve |1 - eta c| < 1 for eta")
 
 
-# max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0 (checks.spec).
+# max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0.
 max_stable_lr_matches = spec.check(spec.Spec(
     name="max_stable_lr", inputs=_curvatures, oracle=stable_lr_oracle,
-    mistakes=_stable_lr_mistakes, wrong=_explain_wrong_lr, result="float",
+    mistakes=stable_lr_mistakes, wrong=_explain_wrong_lr, result="float",
     what="curvature {0}", atol=0.0,
     passed=lambda curvatures: f"2 / c as a Python float for c in "
                               f"{tuple(curvatures) + EXTREME_CURVATURES}"))
@@ -489,6 +403,45 @@ sgd_momentum_matches = spec.check(spec.Spec(
 
 
 # --------------------------------------------------------------------------- train_minibatch
+
+@core.oracle
+def mean_squared_loss(X, y, w, b):
+    """The full-data mean of squared_loss, (y_hat - y)^2 / 2, in float64."""
+    residual = X @ w + b - y.reshape(-1)
+    return 0.5 * float(onp.mean(residual ** 2))
+
+
+@core.oracle
+def initial_loss(X, y):
+    """The mean squared loss at w = 0, b = 0, where training starts, in float64."""
+    return mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
+                             onp.zeros(X.shape[1]), 0.0)
+
+
+@core.oracle
+def full_batch_losses(X, y, lr, num_epochs):
+    """Losses before and after each step of gradient descent on the mean loss from 0."""
+    X = X.astype(onp.float64)
+    y = y.astype(onp.float64).reshape(-1)
+    w, b = onp.zeros(X.shape[1]), 0.0
+    losses = [mean_squared_loss(X, y, w, b)]
+    with onp.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_epochs):
+            residual = X @ w + b - y
+            w, b = w - lr * X.T @ residual / len(y), b - lr * residual.mean()
+            losses.append(mean_squared_loss(X, y, w, b))
+    return onp.array(losses)
+
+
+@core.oracle
+def noise_floor(X, y):
+    """The smallest mean squared loss any (w, b) reaches: least squares on [X, 1]."""
+    X = X.astype(onp.float64)
+    y = y.astype(onp.float64).reshape(-1)
+    design = onp.hstack([X, onp.ones((len(X), 1))])
+    solution, *_ = onp.linalg.lstsq(design, y, rcond=None)
+    return mean_squared_loss(X, y, solution[:-1], solution[-1])
+
 
 def judge_losses(function, value, X, y, num_epochs, inputs):
     """Type, length and first value of a loss curve; returns it as float64 NumPy."""
