@@ -1,8 +1,6 @@
 """Checks of assignment 01, DeepNumpy and calculus: specs (:mod:`checks.spec`), their oracles
 and 01's words where a result is wrong. The functions handed to numerical_derivative and
-autograd_grad live in :mod:`checks.problems`, which the sandbox imports them from by name;
-test cells name them here, ``check.cube``.
-"""
+autograd_grad live in :mod:`checks.problems` (the sandbox imports them by name)."""
 import dataclasses
 import functools
 import math
@@ -14,7 +12,6 @@ from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them chec
     cube, gram_sum, log_sum_exp, mean_square, softplus, sum_of_cubes, tanh_energy, wave,
     x_sin_x)
 
-EPS32 = core.FLOAT32_EPS
 FIXES = dict(
     legacy_fix="convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
                "DeepNumpy mode)",
@@ -28,10 +25,6 @@ HandDerived = functools.partial(Spec, forbidden=core.HAND_DERIVED)
 def _normal(shape, seed, scale=1.0):
     """N(0, scale^2) float32 values, those of core.random_array."""
     return core.random_array(shape, seed, scale=scale).asnumpy()
-
-
-def _no_mistakes(*args):
-    return []
 
 
 def number(what):
@@ -111,8 +104,10 @@ REGIONS = (  # what each region is, in the order of the spec
     "the element in row 1, column 2 (indices start at 0 and go [row, column])", "all of row 1",
     "all of column 1", "rows 1 and 2 and the columns from 1 to the last",
     "every third row and every second column, starting at row and column 0")
-# Index expressions a student may write instead: used to name what came back.
-INDEX_GUESSES = ": 0 1 2 3 1: 2: 1:3 1:2 1:4 2:3 2:4 0:3 0:2 0:1 :3 :2 ::2 ::3 1::2 1::3 0::2 0::3"
+# Index expressions a student may write instead (text, index): to name what came back.
+INDEX_GUESSES = [(text, int(text) if ":" not in text else slice(
+    *(int(part) if part else None for part in text.split(":")))) for text in
+    ": 0 1 2 3 1: 2: 1:3 1:2 1:4 2:3 2:4 0:3 0:2 0:1 :3 :2 ::2 ::3 1::2 1::3 0::2 0::3".split()]
 # Shapes tried after the cell's own: the smallest X that has an element X[1, 2], and a
 # matrix much wider than tall (a row count used for the columns shows there).
 EXTRA_REGION_SHAPES = ((2, 3), (3, 8))
@@ -131,20 +126,16 @@ def _region_entries(X):
 
 def _guess_region(X, got):
     """The expression X[r, c] whose value `got` equals (X has distinct entries), or None."""
-    def index(text):
-        return slice(*(int(p) if p else None for p in text.split(":"))) if ":" in text \
-            else int(text)
-    for rows in INDEX_GUESSES.split():
-        for columns in INDEX_GUESSES.split():
+    for rows, row_index in INDEX_GUESSES:
+        for columns, column_index in INDEX_GUESSES:
             try:
-                value = X[index(rows), index(columns)]
+                value = X[row_index, column_index]
             except IndexError:
                 continue
             if onp.array_equal(value, got):
                 return f"X[{rows}, {columns}]"
             if value.ndim == 2 and value.size > 1 and onp.array_equal(value.T, got):
                 return f"X[{rows}, {columns}].T"
-    return None
 
 
 def _unpack_regions(regions, value, case):
@@ -179,7 +170,7 @@ def _unpack_regions(regions, value, case):
 # regions(X) returns the five regions of REGIONS (compared exactly by _unpack_regions), for X
 # of the cell's shape and others.
 regions_match = spec.check(spec.Spec(
-    name="regions", oracle=_region_entries, mistakes=_no_mistakes, result=_unpack_regions,
+    name="regions", oracle=_region_entries, mistakes=lambda *args: [], result=_unpack_regions,
     inputs=lambda shape=(4, 5), seed=0: [(_normal(size, seed),) for size in
                                          (tuple(shape),) + EXTRA_REGION_SHAPES],
     passed=lambda shape, seed: "all five regions of matrices of shapes " + ", ".join(
@@ -226,7 +217,7 @@ def _difference_tolerance(f, x, h=STEP):
     if f is cube and onp.all(x == 0):
         return 1e-3 * h * h
     magnitude = onp.maximum(abs(_value(f, x + h)), 1) + onp.maximum(abs(_value(f, x - h)), 1)
-    rounding = 4 * EPS32 * (magnitude + abs(_derivative(f, x)) * (abs(x) + h))
+    rounding = 4 * core.FLOAT32_EPS * (magnitude + abs(_derivative(f, x)) * (abs(x) + h))
     return rounding / (2 * h) + core.RTOL * abs(_central_difference(f, x, h)) + core.ATOL
 
 
@@ -296,14 +287,10 @@ def _f_prime_mistakes(x):
             (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x")]
 
 
-def _describe(x):
-    return f"x of shape {tuple(x.shape)}"
-
-
 GRAD_F = HandDerived(
     name="grad_f", inputs=lambda shape=(6,), seed=0, scale=2.0: _normal(shape, seed, scale),
     oracle=answer("grad_f"), mistakes=_f_prime_mistakes, shown_as="f'(x)",
-    passed="f'(x) on {size} values", describe=_describe,
+    passed="f'(x) on {size} values", describe=lambda x: f"x of shape {x.shape}",
     shape_hint="f is applied elementwise, so f'(x) has the shape of x")
 # grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array.
 grad_f_matches = spec.check(GRAD_F)
@@ -424,7 +411,7 @@ def _norm_sq_inputs(n=5, seed=0, scale=1.0):
     and x so small that its squares underflow (|x_i| < 1e-23)."""
     x = _normal((n,), seed, scale)
     tiny = (_normal((n,), seed + 1).astype(onp.float64) * 1e-25).astype(onp.float32)
-    return [spec.Call((x,), _describe(x)),
+    return [spec.Call((x,), f"x of shape {x.shape}"),
             spec.Call((onp.zeros(n, onp.float32),), "x = 0, the minimum of ||x||^2",
                       NORM_IS_ZERO),
             spec.Call((tiny,), "x with entries near 1e-25, whose squares are 0 in float32",
@@ -471,7 +458,7 @@ def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
 grad_quadratic_form_matches = spec.check(HandDerived(
     name="grad_quadratic_form", inputs=_quadratic_form_inputs,
     oracle=answer("grad_quadratic_form"), mistakes=_quadratic_form_gradient_mistakes,
-    result=gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * EPS32
+    result=gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * core.FLOAT32_EPS
     * float(onp.abs(A).max() * onp.abs(x).max()),
     passed=lambda n, seed, symmetric, scale: (
         f"gradient of x^T A x for a {'' if symmetric else 'non-'}symmetric {n}x{n} A")))
@@ -528,7 +515,7 @@ grad_z_w_matches = spec.check(HandDerived(
         f"x, w of length {n}, y = {y}"),
     oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, result=gradient_of(1, "w"),
     atol=lambda x, w, y: core.ATOL + 4 * len(x)
-    * EPS32 * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
+    * core.FLOAT32_EPS * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"
                                         + (" (a 0-d array)" if y_array else ""))))
 
@@ -579,6 +566,6 @@ autograd_grad_matches = spec.check(AUTOGRAD)
 # autograd_grad(f, x) leaves x unchanged (core.call judges it) over `calls` calls on x's
 # values; the gradient's values are autograd_grad_matches's to judge.
 autograd_grad_leaves_x = spec.check(dataclasses.replace(
-    AUTOGRAD, mistakes=_no_mistakes, atol=math.inf,
+    AUTOGRAD, mistakes=lambda *args: [], atol=math.inf,
     inputs=lambda f=x_sin_x, shape=(5,), seed=0, calls=2: [_autograd_inputs(f, shape, seed)]
     * calls, passed=lambda f, shape, seed, calls: f"x unchanged over {calls} calls"))
