@@ -1,11 +1,10 @@
 """Which cell a graded function's names come from.
 
-The grader runs only the setup cells and the solution cells of a notebook, each graded
-function in its own cell. In Jupyter a function also sees every other cell the student
-ran, so a helper defined in a cell of its own works there and fails in the grader with a
-NameError. :func:`defined_elsewhere` finds those names in the kernel, before the call;
-:func:`name_error_advice` explains the NameError where the grader runs (and `d2lcourse
-check`, which runs cells the same way). Both end with the same :func:`advice`.
+The grader runs only the setup cells and the solution cells of a notebook, each graded function
+in its own cell; in Jupyter a function also sees every other cell the student ran, so a helper
+defined in a cell of its own works there and fails in the grader with a NameError.
+:func:`defined_elsewhere` finds those names in the kernel, before the call;
+:func:`name_error_advice` explains the NameError where the grader (or `d2lcourse check`) runs.
 """
 import ast
 import builtins
@@ -66,27 +65,17 @@ def defined_elsewhere(function):
     setup = setup_names(function.__name__)
     if setup is not None and "*" in setup:
         return []
-    found = []
-    for name in sorted(reads_through_own_cell(code, namespace)):
-        if name in available or name not in namespace:
-            continue   # fine in the grader, or a NameError that speaks for itself
-        if setup is not None:
-            if name not in setup:
-                found.append(name)
-        elif defined_in_a_cell(namespace[name], function):
-            found.append(name)
-    return found
+    found = sorted(reads_through_own_cell(code, namespace) - available)
+    # a name missing from the namespace raises a NameError that speaks for itself
+    return [name for name in found if name in namespace and (
+        name not in setup if setup is not None else defined_in_a_cell(namespace[name], function))]
 
 
 def reads_through_own_cell(code, namespace):
     """Global names read by `code`, and by the functions of the same file it reads."""
-    names, pending, seen = set(), [code], set()
+    names, pending = set(), [code]
     while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for name in global_reads(current):
+        for name in global_reads(pending.pop()) - names:
             names.add(name)
             helper = getattr(namespace.get(name), "__code__", None)
             if helper is not None and helper.co_filename == code.co_filename:
@@ -97,10 +86,7 @@ def reads_through_own_cell(code, namespace):
 def global_reads(code):
     """Names that `code` and the code nested in it (lambdas, inner functions,
     comprehensions) load as globals."""
-    names = set()
-    for instruction in dis.get_instructions(code):
-        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-            names.add(instruction.argval)
+    names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
             names |= global_reads(constant)
@@ -137,8 +123,7 @@ def bound_names(source):
         tree = ast.parse(source)
     except SyntaxError:
         return frozenset()
-    names = set()
-    pending = list(tree.body)
+    names, pending = set(), list(tree.body)
     while pending:
         node = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

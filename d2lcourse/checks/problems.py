@@ -1,10 +1,7 @@
-"""The functions that checks hand to students' code, for the sandbox to see.
-
-A check passes some of its inputs as functions: `numerical_derivative(cube, x, h)`,
-`gd(grad_square, x0, eta, num_steps)`. The wire sends a function by its module and
-name, and the sandboxed runner imports it: these live here, apart from the check
-modules, whose oracles compute the expected values and must stay out of the sandbox.
-Test cells name them through their check module (`check.cube`, `check.grad_quartic`).
+"""The functions that checks pass to students' code (`numerical_derivative(cube, x, h)`,
+`gd(grad_square, x0, eta, num_steps)`). The wire sends a function by its module and name and the
+sandboxed runner imports it: they live here, apart from the check modules, whose oracles must
+stay out of the sandbox. Test cells name them through their check module (`check.cube`).
 """
 import math
 
@@ -69,13 +66,11 @@ def gram_sum(X):
 # alike: the student may iterate with any of these.
 
 def _library(x):
-    """mxnet.numpy for an MXNet array, classic NumPy for anything else."""
-    return np if isinstance(x, np.ndarray) else onp
+    return np if isinstance(x, np.ndarray) else onp  # the NumPy of x: mxnet's or classic
 
 
 def _as_vector(x):
-    """`x` itself if it is an array; a classic NumPy array for a list or tuple."""
-    return x if hasattr(x, "shape") else onp.asarray(x, dtype=onp.float64)
+    return x if hasattr(x, "shape") else onp.asarray(x, dtype=onp.float64)  # a list or tuple too
 
 
 NONCONVEX_C = 0.15 * math.pi

@@ -1,16 +1,14 @@
-"""The rules every graded function keeps (COURSE_CONTRACT.md, "Rules for every graded
-function": inputs unchanged, results new arrays, finite results), checked once, by one
-engine, for all of them. :data:`CONTRACTS` says, per function, where its contract departs
-from them; a new graded function gets the rules without a line of its own.
+"""The rules every graded function keeps (COURSE_CONTRACT.md, "Rules for every graded function":
+inputs unchanged, results new arrays, finite results), checked by one engine for all of them.
+:data:`CONTRACTS` says where a function's contract departs from them.
 
-:func:`judge` runs where the function runs, right after the call (the notebook's process,
-or the sandbox's runner, where the results are still the function's own arrays), and
-returns the first rule the call broke, which reaches the check as an error of type
-:data:`VIOLATION`. The grader also compares the arguments the sandbox sends back with the
-ones it sent (:func:`changed_input`), so a submission cannot hide a change by breaking
-the runner's copy of this module. :func:`non_finite` judges the values a call returned
-where the check runs; core.passed refuses to pass a check that it found wanting (a
-check's own diagnosis, made earlier, says more).
+:func:`judge` runs where the function runs, right after the call (the notebook's process, or the
+sandbox's runner, where the results are still the function's own arrays), and returns the first
+rule the call broke, which reaches the check as an error of type :data:`VIOLATION`. The grader
+also compares the arguments the sandbox sends back with the ones it sent (:func:`changed_input`),
+so a submission cannot hide a change by breaking the runner's copy of this module.
+:func:`non_finite` judges the values a call returned where the check runs; core.passed refuses
+to pass a check that it found wanting (a check's own diagnosis, made earlier, says more).
 """
 
 import ast
@@ -191,29 +189,23 @@ def changed_input(name, before, after):
     if [path for path, _, _ in before] != [path for path, _, _ in after]:
         changed = sorted({p for p, _, _ in before} ^ {p for p, _, _ in after})[0]
         return (
-            f"changed the items of its argument {changed.split('[')[0]} (adding, "
-            f"removing or replacing {changed}): build a new list instead of changing "
-            f"the caller's"
+            f"changed the items of its argument {changed.split('[')[0]} (adding, removing or "
+            f"replacing {changed}): build a new list instead of changing the caller's"
         )
     for (path, position, old), (_, _, new) in zip(before, after):
         if position not in updates and not old.same(new):
             return (
-                f"changed its argument {path} in place{difference(path, old, new)}. "
-                f"The caller still needs it: compute a new array instead of writing "
-                f"into {path} ({path}[...] = ..., {path} += ..., np.random.shuffle"
-                f"({path}) write into the caller's array)"
+                f"changed its argument {path} in place{difference(path, old, new)}. The caller "
+                f"still needs it: compute a new array instead of writing into {path} ({path}[...] "
+                f"= ..., {path} += ..., np.random.shuffle({path}) write into the caller's array)"
             )
-        if (
-            position in updates
-            and old.grad is not None
-            and (new.grad is None or not old.grad.same(new.grad))
-        ):
+        updated = position in updates and old.grad is not None
+        if updated and (new.grad is None or not old.grad.same(new.grad)):
             grad = f"{path}.grad"
             return (
-                f"changed {grad}{difference(grad, old.grad, new.grad)}. "
-                f"{name} updates only the values of its parameters in place, never "
-                f"their gradients. Compute with the gradient (p.grad / batch_size) "
-                f"instead of writing into it (p.grad /= batch_size)"
+                f"changed {grad}{difference(grad, old.grad, new.grad)}. {name} updates only the "
+                "values of its parameters in place, never their gradients. Compute with the "
+                "gradient (p.grad / batch_size) instead of writing into it (p.grad /= batch_size)"
             )
     return None
 
@@ -232,21 +224,14 @@ def difference(path, old, new):
     before, after = old.values, new.values
     if before.ndim == 0:
         return f": it was {number(before[()])}, is {number(after[()])} after the call"
-    index = first_difference(before, after)
+    width = before.dtype.itemsize  # the first entry whose bytes differ:
+    differs = [array.reshape(-1).view(onp.uint8).reshape(-1, width) for array in (before, after)]
+    flat = int(onp.argmax((differs[0] != differs[1]).any(axis=1)))
+    index = tuple(int(i) for i in onp.unravel_index(flat, before.shape))
     return (
         f": {path}{list(index)} was {number(before[index])}, is "
         f"{number(after[index])} after the call"
     )
-
-
-def first_difference(before, after):
-    """The index of the first entry whose bytes differ."""
-    width = before.dtype.itemsize
-    differs = (
-        before.reshape(-1).view(onp.uint8).reshape(-1, width)
-        != after.reshape(-1).view(onp.uint8).reshape(-1, width)
-    ).any(axis=1)
-    return tuple(int(i) for i in onp.unravel_index(int(onp.argmax(differs)), before.shape))
 
 
 def number(value):
@@ -309,9 +294,8 @@ def aliased_input(results, inputs, saved):
         write(buffer, original)
         if shared and label.endswith(".grad"):
             return (
-                f"returned {label} itself (writing into {label} after the call changed "
-                f"the result): the next backward pass or call overwrites it. Return "
-                f"{label}.copy()"
+                f"returned {label} itself (writing into {label} after the call changed the "
+                f"result): the next backward pass or call overwrites it. Return {label}.copy()"
             )
         if shared:
             return (
@@ -437,10 +421,8 @@ def input_sizes(args, kwargs, names, updates):
     sizes = []
     for path, position, array in argument_arrays(args, kwargs, names):
         grad = getattr(array, "grad", None) if isinstance(array, np.ndarray) else None
-        for label, buffer in (
-            (path, None if position in updates else array),
-            (f"{path}.grad", grad),
-        ):
+        own = None if position in updates else array
+        for label, buffer in ((path, own), (f"{path}.grad", grad)):
             values = None if buffer is None else contents(buffer)
             if values is not None and onp.issubdtype(values.dtype, onp.floating):
                 size = float(onp.abs(values).max()) if values.size else 0.0
@@ -471,15 +453,13 @@ def advice(largest, terms):
     """Where the NaN or Inf comes from, most likely, for inputs up to `largest`."""
     if largest > EXP_OVERFLOW:
         return (
-            f"Look for exp of a large number, which overflows float32 above "
-            f"{EXP_OVERFLOW} (subtract the maximum before exp), and for inf - inf or "
-            f"0 * inf, which are NaN"
+            f"Look for exp of a large number, which overflows float32 above {EXP_OVERFLOW} "
+            "(subtract the maximum before exp), and for inf - inf or 0 * inf, which are NaN"
         )
     if terms.trainer:
         return (
-            "Look for a step that grows without bound (a gradient not divided by the "
-            "batch size, a wrong sign, a learning rate applied twice), or for a log of "
-            "0 or a 0/0 in the loss"
+            "Look for a step that grows without bound (a gradient not divided by the batch size, "
+            "a wrong sign, a learning rate applied twice), or for a log of 0 or a 0/0 in the loss"
         )
     return (
         "Look for a division by zero (0/0 is NaN), a log of 0 or of a negative number, "
