@@ -1,8 +1,5 @@
-"""Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``): test cells call
-``check.<name>(<graded function>, **params)``. The activations, their derivatives,
-``collapse_linear``, ``init_mlp_params``' shapes and ``mlp`` are specs (:mod:`checks.spec`);
-the statistics of ``init_mlp_params``' draws and training are hand-written.
-"""
+"""Checks of assignment 05, multilayer perceptrons (``mlp.ipynb``): specs (:mod:`checks.spec`),
+except the statistics of ``init_mlp_params``' draws and the training, hand-written."""
 import dataclasses
 import functools
 import math
@@ -12,42 +9,80 @@ from scipy import special, stats
 
 from d2lcourse.checks import core, oracles, softmax_regression, spec
 
-EPS32 = core.FLOAT32_EPS
 NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
 # (COURSE_CONTRACT.md): each *_grad check also tries these inputs, where exp overflows.
-ACTIVATION_RANGE = 1e4
-RANGE_EDGES = (ACTIVATION_RANGE, -ACTIVATION_RANGE, 100.0, -100.0)
-RANGE_TEXT = f"+-100 and +-{ACTIVATION_RANGE:g} included"
+RANGE_EDGES, RANGE_TEXT = (1e4, -1e4, 100.0, -100.0), "+-100 and +-10000 included"
 MXNET_FIX = "build it with mxnet.np operations, or convert it with .as_np_ndarray()"
 OVERFLOW = ("In float32, exp(x) overflows to inf for x > 88.7, and then inf / inf or "
             "inf - inf is NaN.")
 NO_OVERFLOW_BELOW = 40     # |x| under which exp(+-2x) is finite in float32
 
 
-# Oracles: float64 classic NumPy, independent of the student's code and of the solutions;
-# the mistakes' oracles return (value, message) pairs.
+# Oracles: float64 classic NumPy, independent of the student's code and of the solutions.
 @core.oracle
-def _sigmoid(x):
+def _activation(name, x):
+    """The activation `name` (relu, sigmoid or tanh) at x, or its derivative (name_grad)."""
     e = onp.exp(-onp.abs(x))                      # <= 1: cannot overflow
-    return onp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    s, t = onp.where(x >= 0, 1 / (1 + e), e / (1 + e)), onp.tanh(x)
+    return dict(relu=onp.maximum(x, 0.0), sigmoid=s, tanh=t, sigmoid_grad=s * (1 - s),
+                tanh_grad=1 - t ** 2)[name]
 
 
 @core.oracle
-def _relu(x):
-    return onp.maximum(x, 0.0)
-
-
-@core.oracle
-def _tanh(x):
-    return onp.tanh(x)
+def _mistakes(name, x):
+    """The catalogued mistakes [(value, message)] of the activation or derivative `name`."""
+    sigmoid = functools.partial(_activation, "sigmoid")
+    s, t = sigmoid(x), onp.tanh(x)
+    if name == "relu":
+        return [(onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
+                ((x > 0).astype(onp.float64), "returned the mask x > 0, which is ReLU's "
+                 "derivative, not max(x, 0) itself: X * (X > 0) or np.maximum(X, 0)"),
+                (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
+                (x, "returned x unchanged: for x < 0, max(x, 0) is 0")]
+    if name == "sigmoid":
+        return [(sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
+                              "sigmoid(x) = 1 / (1 + exp(-x))"),
+                (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is "
+                                        "1 + exp(-x)"),
+                (t, "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)")]
+    if name == "tanh":
+        return [(onp.tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
+                 "2 sigmoid(x) - 1: the exponent is 2x, tanh(x) = (1 - exp(-2x)) / "
+                 "(1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
+                (sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
+                (onp.abs(t), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); multiply by "
+                             "np.sign(X)"),
+                (s, "computed sigmoid(x), not tanh(x)")]
+    if name == "relu_grad":
+        return [(onp.maximum(x, 0.0), "returned relu(x) = max(x, 0) itself, not its derivative: "
+                 "the slope is 1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
+                ((x < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the slope "
+                                              "of max(x, 0) is 1 where x > 0"),
+                (onp.sign(x), "returned sign(x): for x < 0, max(x, 0) is constant, so its slope "
+                              "is 0, not -1")]
+    if name == "sigmoid_grad":
+        return [(s, "returned sigmoid(x) itself, not its derivative: "
+                    "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+                (x * (1 - x), "computed x (1 - x): the formula s (1 - s) is about s = "
+                              "sigmoid(x), not x"),
+                (-s * (1 - s), "has the wrong sign: sigmoid is increasing, its slope is "
+                               "positive, sigmoid(x) (1 - sigmoid(x))"),
+                (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
+                        "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
+                (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)")]
+    return [(1 - x ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
+                         "tanh(x), not x"),
+            (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
+            (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
+            (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
+            (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2")]
 
 
 def _with_edges(values, edges):
     """`values` in float32, their first entries replaced by `edges`."""
-    flat = values.reshape(-1)
-    edges = list(edges)[:flat.size]
-    flat[:len(edges)] = edges
+    flat, count = values.reshape(-1), min(len(edges), values.size)
+    flat[:count] = edges[:count]
     return flat.reshape(values.shape).astype(onp.float32)
 
 
@@ -65,147 +100,62 @@ def large_inputs(magnitude=1e4, shape=(3, 4), seed=0):
                        [e for e in edges if abs(e) <= magnitude])
 
 
-# The activations are written by hand: no ready-made operator, and tanh without np.tanh.
-# Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude];
-# each derivative is checked across the contracted range too.
-Elementwise = functools.partial(spec.Spec, legacy_fix=MXNET_FIX, forbidden=core.HAND_DERIVED)
+def _elementwise(name, **fields):
+    """The spec of the activation or derivative `name`, written by hand (no ready-made
+    operator); its derivatives are checked across the contracted range."""
+    return spec.Spec(name=name, oracle=functools.partial(_activation, name),
+                     mistakes=functools.partial(_mistakes, name), legacy_fix=MXNET_FIX,
+                     **{"forbidden": core.HAND_DERIVED, **fields})
+
+
+# Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude].
 Stable = functools.partial(dataclasses.replace, inputs=large_inputs, differentiable=False,
                            passed="finite and right for inputs up to |x| = {magnitude:g}")
 ON_NORMAL_INPUTS = "on {size} N(0, {scale:g}^2) inputs"
 DERIVATIVE_INPUTS = normal_inputs(lambda scale: (0.0, -scale, scale) + RANGE_EDGES)
 
-
-@core.oracle
-def _relu_mistakes(x):
-    return [(onp.minimum(x, 0), "computed min(x, 0): ReLU keeps the positive part, max(x, 0)"),
-            ((x > 0).astype(onp.float64), "returned the mask x > 0, which is ReLU's derivative, "
-                                          "not max(x, 0) itself: X * (X > 0) or np.maximum(X, 0)"),
-            (onp.abs(x), "returned |x|: for x < 0, max(x, 0) is 0"),
-            (x, "returned x unchanged: for x < 0, max(x, 0) is 0")]
-
-
-RELU = Elementwise(
-    name="relu", inputs=normal_inputs(lambda scale: (0.0, -1e-6, 1e-6, -scale, scale)),
-    oracle=_relu, mistakes=_relu_mistakes, shown_as="max(x, 0)",
-    finite="max(x, 0) needs no exp and no division: np.maximum(X, 0)",
+RELU = _elementwise(
+    "relu", inputs=normal_inputs(lambda scale: (0.0, -1e-6, 1e-6, -scale, scale)),
+    shown_as="max(x, 0)", finite="max(x, 0) needs no exp and no division: np.maximum(X, 0)",
     passed=f"max(x, 0) {ON_NORMAL_INPUTS}, 0 and +-1e-6 included", differentiable=True)
-relu_matches = spec.check(RELU)
-
-
-@core.oracle
-def _sigmoid_mistakes(x):
-    return [(_sigmoid(-x), "computed sigmoid(-x): the exponent is -x, "
-                           "sigmoid(x) = 1 / (1 + exp(-x))"),
-            (1 / (1 - onp.exp(-x)), "computed 1 / (1 - exp(-x)): the denominator is 1 + exp(-x)"),
-            (_tanh(x), "computed tanh(x): sigmoid(x) = 1 / (1 + exp(-x)) lies in (0, 1)")]
-
-
-SIGMOID = Elementwise(
-    name="sigmoid", inputs=normal_inputs(lambda scale: (0.0, -scale, scale)),
-    oracle=_sigmoid, mistakes=_sigmoid_mistakes, shown_as="sigmoid(x)",
+SIGMOID = _elementwise(
+    "sigmoid", inputs=normal_inputs(lambda scale: (0.0, -scale, scale)), shown_as="sigmoid(x)",
     finite=f"{OVERFLOW} Use 1 / (1 + np.exp(-X)): for x << 0 its exp(-x) = inf gives 1 / inf "
            f"= 0, which is right; exp(x) / (1 + exp(x)) turns into inf / inf for large x",
     overflow_from=NO_OVERFLOW_BELOW, passed=f"1 / (1 + exp(-x)) {ON_NORMAL_INPUTS}",
     differentiable=True)
-sigmoid_matches = spec.check(SIGMOID)
-sigmoid_stable = spec.check(Stable(SIGMOID))
-
-
-@core.oracle
-def _tanh_mistakes(x):
-    return [(_tanh(x / 2), "computed tanh(x / 2), e.g. (1 - exp(-x)) / (1 + exp(-x)) or "
-                           "2 sigmoid(x) - 1: the exponent is 2x, "
-                           "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) = 2 sigmoid(2x) - 1"),
-            (_sigmoid(2 * x), "computed sigmoid(2x): tanh(x) = 2 sigmoid(2x) - 1"),
-            (onp.abs(_tanh(x)), "returned |tanh(x)|: tanh is odd, tanh(-x) = -tanh(x); "
-                                "multiply by np.sign(X)"),
-            (_sigmoid(x), "computed sigmoid(x), not tanh(x)")]
-
-
-TANH = Elementwise(
-    name="tanh", inputs=normal_inputs(lambda scale: (0.0, -scale, scale, 1e-3, -1e-3)),
-    oracle=_tanh, mistakes=_tanh_mistakes, shown_as="tanh(x)", forbidden=core.HAND_WRITTEN_TANH,
+TANH = _elementwise(
+    "tanh", inputs=normal_inputs(lambda scale: (0.0, -scale, scale, 1e-3, -1e-3)),
+    shown_as="tanh(x)", forbidden=core.HAND_WRITTEN_TANH,
     finite=f"{OVERFLOW} Rewrite it with E = np.exp(-2 * np.abs(X)), which is at most 1 and "
            f"so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)",
     overflow_from=NO_OVERFLOW_BELOW, passed=f"tanh(x) {ON_NORMAL_INPUTS}", differentiable=True)
-tanh_matches = spec.check(TANH)
-tanh_stable = spec.check(Stable(TANH))
-
-
-@core.oracle
-def _relu_grad_mistakes(x):
-    return [(_relu(x), "returned relu(x) = max(x, 0) itself, not its derivative: the slope is "
-                       "1 for x > 0 and 0 for x < 0, i.e. (X > 0).astype(X.dtype)"),
-            ((x < 0).astype(onp.float64), "returned 1 for x < 0 and 0 for x > 0: the "
-                                          "slope of max(x, 0) is 1 where x > 0"),
-            (onp.sign(x), "returned sign(x): for x < 0, max(x, 0) is constant, so its "
-                          "slope is 0, not -1")]
-
-
-relu_grad_matches = spec.check(Elementwise(
-    name="relu_grad",
+relu_matches = spec.check(RELU)
+sigmoid_matches, sigmoid_stable = spec.check(SIGMOID), spec.check(Stable(SIGMOID))
+tanh_matches, tanh_stable = spec.check(TANH), spec.check(Stable(TANH))
+relu_grad_matches = spec.check(dataclasses.replace(_elementwise(
+    "relu_grad",
     inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
-    oracle=oracles.relu_slope, mistakes=_relu_grad_mistakes, shown_as="relu'(x)",
+    shown_as="relu'(x)",
     kink=spec.Kink(0.0, 0.0, 1.0, "max(x, 0) has a kink there, and every value in [0, 1] is "
                                   "a subgradient: pick one (X > 0 gives 0, X >= 0 gives 1)"),
-    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}"))
-
-
-@core.oracle
-def _sigmoid_grad(x):
-    s = _sigmoid(x)
-    return s * (1 - s)
-
-
-@core.oracle
-def _sigmoid_grad_mistakes(x):
-    s = _sigmoid(x)
-    return [(s, "returned sigmoid(x) itself, not its derivative: "
-                "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-            (x * (1 - x), "computed x (1 - x): the formula s (1 - s) is about s = sigmoid(x), "
-                          "not x"),
-            (-_sigmoid_grad(x), "has the wrong sign: sigmoid is increasing, its slope is "
-                                "positive, sigmoid(x) (1 - sigmoid(x))"),
-            (1 - s, "computed 1 - sigmoid(x): multiply by sigmoid(x), "
-                    "sigmoid'(x) = sigmoid(x) (1 - sigmoid(x))"),
-            (s * (1 + s), "computed s (1 + s): sigmoid'(x) = s (1 - s) with s = sigmoid(x)")]
-
-
-sigmoid_grad_matches = spec.check(Elementwise(
-    name="sigmoid_grad", inputs=DERIVATIVE_INPUTS, oracle=_sigmoid_grad,
-    mistakes=_sigmoid_grad_mistakes, shown_as="sigmoid'(x)",
+    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}"),
+    oracle=oracles.relu_slope))
+sigmoid_grad_matches = spec.check(_elementwise(
+    "sigmoid_grad", inputs=DERIVATIVE_INPUTS, shown_as="sigmoid'(x)",
     finite=f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)",
     overflow_from=NO_OVERFLOW_BELOW,
     passed=f"sigmoid(x) (1 - sigmoid(x)) {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
-
-
-@core.oracle
-def _tanh_grad(x):
-    return 1 - _tanh(x) ** 2
-
-
-@core.oracle
-def _tanh_grad_mistakes(x):
-    t = _tanh(x)
-    return [(1 - x ** 2, "computed 1 - x^2: the derivative is 1 - tanh(x)^2, so square "
-                         "tanh(x), not x"),
-            (t, "returned tanh(x) itself, not its derivative 1 - tanh(x)^2"),
-            (1 - t, "computed 1 - tanh(x): square it, tanh'(x) = 1 - tanh(x)^2"),
-            (1 + t ** 2, "computed 1 + tanh(x)^2: the sign is minus, 1 - tanh(x)^2"),
-            (t ** 2 - 1, "has the wrong sign: tanh is increasing, tanh'(x) = 1 - tanh(x)^2")]
-
-
-tanh_grad_matches = spec.check(Elementwise(
-    name="tanh_grad", inputs=DERIVATIVE_INPUTS, oracle=_tanh_grad,
-    mistakes=_tanh_grad_mistakes, shown_as="tanh'(x)",
+tanh_grad_matches = spec.check(_elementwise(
+    "tanh_grad", inputs=DERIVATIVE_INPUTS, shown_as="tanh'(x)",
     finite=f"{OVERFLOW} Compute t = tanh(X) with your stable tanh, then 1 - t ** 2",
     overflow_from=NO_OVERFLOW_BELOW, passed=f"1 - tanh(x)^2 {ON_NORMAL_INPUTS}, {RANGE_TEXT}"))
 
 
 # --------------------------------------------------------------------------- init_mlp_params
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
 PARAM_ROLES = {"W1": "W1 maps inputs to hidden units (X @ W1)", "b1": "one bias per hidden unit",
                "W2": "W2 maps hidden units to outputs (H @ W2)", "b2": "one bias per output"}
+PARAM_NAMES = tuple(PARAM_ROLES)
 
 
 @core.oracle
@@ -214,11 +164,16 @@ def _param_shapes(num_inputs, num_hiddens, num_outputs):
             "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
 
 
+@core.oracle
+def _initial_values(num_inputs, num_hiddens, num_outputs):
+    """NaN: random weights have no value to compare to (the spec's `wrong` judges them)."""
+    return onp.nan
+
+
 def _shape_slip(shapes, expected, what, hint=""):
     """What the first of the parameters' `shapes` that is not as `expected` says, or None."""
-    for name, shape, want in zip(PARAM_NAMES, shapes, expected.values()):
+    for (name, role), shape, want in zip(PARAM_ROLES.items(), shapes, expected.values()):
         if shape != want:
-            role = PARAM_ROLES[name]
             if shape == tuple(reversed(want)):
                 role += ": it is transposed"
             elif len(want) == 1 and math.prod(shape) == want[0]:
@@ -230,7 +185,7 @@ def _shape_slip(shapes, expected, what, hint=""):
 def _params(function, params, shapes, what, hint=""):
     """The list [W1, b1, W2, b2] of float mxnet arrays of `shapes` as float64 arrays, or
     fail saying why not."""
-    params = spec.pair(function, params, f"[{', '.join(PARAM_NAMES)}]")
+    params = spec.pair(function, params, "[W1, b1, W2, b2]")
     for name, param in zip(PARAM_NAMES, params):
         core.expect_float_array(function, param, f"{name} in {what}", legacy_fix=MXNET_FIX)
     slip = _shape_slip([tuple(param.shape) for param in params], shapes, what, hint)
@@ -239,24 +194,15 @@ def _params(function, params, shapes, what, hint=""):
     return [core.to_numpy(param) for param in params]
 
 
-@core.oracle
-def _initial_values(num_inputs, num_hiddens, num_outputs):
-    """The entries of W1, b1, W2, b2 in a row: zero biases, and NaN for the weights, which
-    are random (no value to compare: the spec's `wrong` judges them)."""
-    return onp.concatenate([onp.full(math.prod(shape), onp.nan if name[0] == "W" else 0.0)
-                            for name, shape in _param_shapes(num_inputs, num_hiddens,
-                                                             num_outputs).items()])
-
-
 def _initial_slips(init, got, case, params):
     """Fail for nonzero biases, weights all equal, or a parameter without a gradient."""
     for name, param in zip(PARAM_NAMES, params):
         value = core.to_numpy(param).reshape(-1)
-        if name[0] == "b" and onp.any(value != 0):
+        if name[0] == "b" and value.any():
             core.fail(init, f"{name} has nonzero entries: biases start at zero (np.zeros); only "
                             f"the weights are random, which is enough to make the hidden units "
                             f"differ")
-        if name[0] == "W" and onp.all(value == value[0]):
+        if name[0] == "W" and (value == value[0]).all():
             core.fail(init, f"all entries of {name} equal {value[0]:g}: weights must be random, "
                             f"else every hidden unit computes the same thing and gets the same "
                             f"gradient forever (symmetry)")
@@ -267,7 +213,6 @@ def _initial_slips(init, got, case, params):
                             f"{name}.grad")
 
 
-# [W1, b1, W2, b2] of the right shapes, biases zero, weights random, gradients attached.
 init_mlp_params_shapes = spec.check(spec.Spec(
     name="init_mlp_params", oracle=_initial_values, mistakes=lambda *sizes: [],
     inputs=lambda num_inputs=784, num_hiddens=256, num_outputs=10, seed=0: (
@@ -291,34 +236,6 @@ TAIL_PROBABILITY = 2 * float(special.ndtr(-TAIL))   # 4.65e-4 of N(0, sigma^2) d
 DRAW_NORMAL = "np.random.normal(0, sigma, shape)"
 
 
-def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
-                                 num_outputs=40, sigma=0.5, seed=0):
-    """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
-    their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond 3.5
-    sigma; and a call after another seed of MXNet's generator draws other weights."""
-    what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
-    W1, b1, W2, b2 = _params(init_mlp_params, core.call(
-        init_mlp_params, num_inputs, num_hiddens, num_outputs, sigma=sigma, seed=seed),
-        _param_shapes(num_inputs, num_hiddens, num_outputs), what)
-    for name, value in zip(PARAM_NAMES, (W1, b1, W2, b2)):
-        if name[0] == "b" and onp.any(value != 0):
-            core.fail(init_mlp_params, f"{name} has nonzero entries for {what}: biases start "
-                                       f"at zero (np.zeros)")
-        if name[0] == "W":
-            _check_normal(init_mlp_params, name, value.reshape(-1), sigma, what)
-    _check_tails(init_mlp_params, onp.concatenate([W1.reshape(-1), W2.reshape(-1)]), sigma,
-                 what)
-    if onp.array_equal(W1.reshape(-1)[:W2.size], W2.reshape(-1)):
-        core.fail(init_mlp_params, "W2 repeats the first entries of W1: the generator was reset "
-                                   "between the draws; set no seed in init_mlp_params, draw "
-                                   "each matrix from the running generator")
-    _check_fresh_draws(init_mlp_params, W1, sigma, seed, what)
-    core.passed(init_mlp_params, f"weights ~ N(0, {sigma:g}^2) by mean, spread, distribution "
-                                 f"and tails ({W1.size} and {W2.size} draws), fresh at every "
-                                 f"call; a correct solution fails this check with probability "
-                                 f"below {TESTS_PER_CALL * FALSE_ALARM:g}")
-
-
 def spread_bounds(n, sigma, false_alarm=FALSE_ALARM):
     """The range of the standard deviation (numpy's, ddof=0) of n N(0, sigma^2) draws,
     left with probability `false_alarm`: n std^2 / sigma^2 is chi-square, n - 1 degrees."""
@@ -330,19 +247,6 @@ def mean_limit(n, sigma, false_alarm=FALSE_ALARM):
     """The bound on |mean| of n N(0, sigma^2) draws (a N(0, sigma^2 / n) variable), passed
     with probability `false_alarm`."""
     return float(special.ndtri(1 - false_alarm / 2)) * sigma / math.sqrt(n)
-
-
-def distribution_gap(w, sigma):
-    """Kolmogorov-Smirnov: (the largest gap between the empirical distribution function of
-    the draws `w` and N(0, sigma^2)'s, where it is, the share of draws up to there, and
-    N(0, sigma^2)'s distribution function there). One sort of the draws."""
-    x = onp.sort(w)
-    normal = special.ndtr(x / sigma)
-    ranks = onp.arange(x.size + 1) / x.size            # the empirical function's steps
-    gaps = onp.maximum(ranks[1:] - normal, normal - ranks[:-1])
-    i = int(onp.argmax(gaps))
-    share = ranks[i + 1] if ranks[i + 1] - normal[i] >= normal[i] - ranks[i] else ranks[i]
-    return float(gaps[i]), float(x[i]), float(share), float(normal[i])
 
 
 def gap_limit(n, false_alarm=FALSE_ALARM):
@@ -357,12 +261,25 @@ def fewest_in_tails(n, false_alarm=FALSE_ALARM):
     return int(stats.binom.ppf(false_alarm, n, TAIL_PROBABILITY))
 
 
+def distribution_gap(w, sigma):
+    """Kolmogorov-Smirnov: (the largest gap between the empirical distribution function of
+    the draws `w` and N(0, sigma^2)'s, where it is, the share of draws up to there, and
+    N(0, sigma^2)'s distribution function there)."""
+    x = onp.sort(w)
+    normal = special.ndtr(x / sigma)
+    ranks = onp.arange(x.size + 1) / x.size            # the empirical function's steps
+    above, below = ranks[1:] - normal, normal - ranks[:-1]
+    i = int(onp.argmax(onp.maximum(above, below)))
+    share = ranks[i + 1] if above[i] >= below[i] else ranks[i]
+    return float(max(above[i], below[i])), float(x[i]), float(share), float(normal[i])
+
+
 def _check_normal(init, name, w, sigma, what):
-    """Fail unless the draws `w` pass the tests of mean, spread and shape of N(0, sigma^2)."""
+    """Fail unless the draws `w` pass the tests of spread, mean and shape of N(0, sigma^2)."""
     n, std, mean = w.size, float(w.std()), float(w.mean())
     low, high = spread_bounds(n, sigma)
     if not low <= std <= high:
-        cause = next((text for value, text in [
+        cause = next((f": it looks like {text}" for value, text in [
             (0.01, f"the default 0.01: pass sigma on to np.random.normal, {DRAW_NORMAL}"),
             (1.0, f"1: np.random.normal's scale is the standard deviation, pass sigma, "
                   f"{DRAW_NORMAL}"),
@@ -370,11 +287,10 @@ def _check_normal(init, name, w, sigma, what):
                          "not the variance"),
             (sigma / math.sqrt(3), f"sigma / sqrt(3), that of a uniform draw in [-sigma, sigma]: "
                                    f"draw from the normal distribution, {DRAW_NORMAL}")]
-                      if abs(std - value) <= 0.05 * value), None)
+                      if abs(std - value) <= 0.05 * value), "")
         core.fail(init, f"{name} has standard deviation {std:.4g} for {what}, expected sigma = "
                         f"{sigma:g} ({n} N(0, sigma^2) draws have {low:.4g} to {high:.4g}, "
-                        f"except with probability {FALSE_ALARM:g})"
-                        + (f": it looks like {cause}" if cause else ""))
+                        f"except with probability {FALSE_ALARM:g}){cause}")
     limit = mean_limit(n, sigma)
     if abs(mean) > limit:
         core.fail(init, f"{name} has mean {mean:.4g} for {what}, expected about 0 (within "
@@ -390,68 +306,82 @@ def _check_normal(init, name, w, sigma, what):
                         f"{DRAW_NORMAL}")
 
 
-def _check_tails(init, w, sigma, what):
-    """Fail if too few of the draws `w` lie beyond TAIL sigma (the tails were cut)."""
-    n, fewest = w.size, fewest_in_tails(w.size)
-    count = int(onp.count_nonzero(onp.abs(w) > TAIL * sigma))
-    if count < fewest:
-        core.fail(init, f"only {count} of the {n} entries of W1 and W2 lie more than {TAIL:g} "
+def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
+                                 num_outputs=40, sigma=0.5, seed=0):
+    """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
+    their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond TAIL
+    sigma; the biases are zero; and a call after another seed of MXNet's generator draws
+    other weights (its first numbers are the same for any shape: a seed set inside repeats
+    them)."""
+    init, sizes, small = init_mlp_params, (num_inputs, num_hiddens, num_outputs), (5, 3, 2)
+    what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
+    params = _params(init, core.call(init, *sizes, sigma=sigma, seed=seed),
+                     _param_shapes(*sizes), what)
+    for name, value in zip(PARAM_NAMES, params):
+        if name[0] == "b" and value.any():
+            core.fail(init, f"{name} has nonzero entries for {what}: biases start at zero "
+                            f"(np.zeros)")
+        if name[0] == "W":
+            _check_normal(init, name, value.reshape(-1), sigma, what)
+    W1, W2 = params[0].reshape(-1), params[2].reshape(-1)
+    n, fewest = W1.size + W2.size, fewest_in_tails(W1.size + W2.size)
+    tails = int(onp.count_nonzero(onp.abs(onp.concatenate([W1, W2])) > TAIL * sigma))
+    if tails < fewest:
+        core.fail(init, f"only {tails} of the {n} entries of W1 and W2 lie more than {TAIL:g} "
                         f"sigma from 0 for {what}, where N(0, sigma^2) draws have "
                         f"{n * TAIL_PROBABILITY:.0f} on average and fewer than {fewest} with "
                         f"probability below {FALSE_ALARM:g}: the tails of the distribution are "
                         f"cut (by np.clip, or by drawing large values again). Keep every draw "
                         f"of {DRAW_NORMAL} as it is")
-
-
-def _check_fresh_draws(init, W1, sigma, seed, what):
-    """A call after another seed of MXNet's global generator does not repeat the first
-    draws of W1, the W1 that `what` returned after mx.random.seed(seed). (MXNet's
-    generator draws the same first numbers for any shape: a seed set inside repeats them.)"""
-    args = (5, 3, 2)
-    small = _params(init, core.call(init, *args, sigma=sigma, seed=seed + 1),
-                    _param_shapes(*args), f"init_mlp_params{args}")[0].reshape(-1)
-    if onp.array_equal(small, W1.reshape(-1)[:small.size]):
+    if onp.array_equal(W1[:W2.size], W2):
+        core.fail(init, "W2 repeats the first entries of W1: the generator was reset between "
+                        "the draws; set no seed in init_mlp_params, draw each matrix from the "
+                        "running generator")
+    other = _params(init, core.call(init, *small, sigma=sigma, seed=seed + 1),
+                    _param_shapes(*small), f"init_mlp_params{small}")[0].reshape(-1)
+    if onp.array_equal(other, W1[:other.size]):
         core.fail(init, f"returned the same first entries of W1 from {what} after "
-                        f"mx.random.seed({seed}) and from init_mlp_params{args} after "
+                        f"mx.random.seed({seed}) and from init_mlp_params{small} after "
                         f"mx.random.seed({seed + 1}): it sets a seed of its own "
                         f"(np.random.seed, npx.random.seed, mx.random.seed) or draws from a "
                         f"generator of its own. Draw from MXNet's global generator without "
                         f"seeding it: every call then gets fresh weights, and the caller's "
                         f"seed makes them repeatable")
+    core.passed(init, f"weights ~ N(0, {sigma:g}^2) by mean, spread, distribution and tails "
+                      f"({W1.size} and {W2.size} draws), fresh at every call; a correct "
+                      f"solution fails this check with probability below "
+                      f"{TESTS_PER_CALL * FALSE_ALARM:g}")
 
 
 # --------------------------------------------------------------------------- mlp
-def _mlp_weights(rng, num_inputs, num_hiddens, num_outputs):
-    """Float32 [W1, b1, W2, b2]. Biases of the size of X W1 (for inputs in [0, 1]) make
-    about half of the hidden units inactive."""
-    return [w.astype(onp.float32) for w in (
-        rng.normal(0, 2.8 / math.sqrt(num_inputs), (num_inputs, num_hiddens)),
-        rng.normal(0, 2.0, num_hiddens), rng.normal(0, 0.5, (num_hiddens, num_outputs)),
-        rng.normal(0, 1.0, num_outputs))]
-
-
 def _mlp_inputs(num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
-    """Images (flattened if `flat`) and params; then X of shape (2, 3, 4), 12 -> 7 -> 3."""
+    """Images (flattened if `flat`) and params; then X of shape (2, 3, 4), 12 -> 7 -> 3.
+    Biases of the size of X W1 (inputs in [0, 1]) make about half of the hidden units
+    inactive."""
     rng = onp.random.default_rng(seed)
+
+    def params(num_inputs, num_hiddens, num_outputs):         # float32 [W1, b1, W2, b2]
+        return [rng.normal(0, scale, shape).astype(onp.float32) for scale, shape in [
+            (2.8 / math.sqrt(num_inputs), (num_inputs, num_hiddens)), (2.0, num_hiddens),
+            (0.5, (num_hiddens, num_outputs)), (1.0, num_outputs)]]
     images = rng.uniform(0, 1, (num_examples, 1, 28, 28)).astype(onp.float32)
     first = (images.reshape(num_examples, -1) if flat else images,
-             _mlp_weights(rng, NUM_PIXELS, num_hiddens, num_outputs))
-    return [first, (rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32), _mlp_weights(rng, 12, 7, 3))]
+             params(NUM_PIXELS, num_hiddens, num_outputs))
+    return [first, (rng.uniform(0, 1, (2, 3, 4)).astype(onp.float32), params(12, 7, 3))]
 
 
 def _mlp_tolerance(X, params):
     """Float32 logits: a dot product of n terms is off by about sqrt(n) units in the last
     place of the sum of the terms' magnitudes (a random walk); 8 times that, both layers."""
-    W1, b1, W2, b2 = params
-    hidden = onp.abs(X.reshape(len(X), -1)) @ onp.abs(W1) + onp.abs(b1)
-    magnitude = hidden @ onp.abs(W2) + onp.abs(b2)
-    return core.ATOL + 8 * math.sqrt(sum(W1.shape)) * EPS32 * float(magnitude.max())
+    W1, b1, W2, b2 = (onp.abs(param) for param in params)
+    magnitude = (onp.abs(X.reshape(len(X), -1)) @ W1 + b1) @ W2 + b2
+    return core.ATOL + 8 * math.sqrt(sum(W1.shape)) * core.FLOAT32_EPS * float(magnitude.max())
 
 
 @core.oracle
 def _mlp_logits(X, params):
     W1, b1, W2, b2 = params
-    return _relu(X.reshape(len(X), -1) @ W1 + b1) @ W2 + b2
+    return onp.maximum(X.reshape(len(X), -1) @ W1 + b1, 0.0) @ W2 + b2
 
 
 @core.oracle
@@ -459,17 +389,19 @@ def _mlp_mistakes(X, params):
     W1, b1, W2, b2 = params
     X = X.reshape(len(X), -1)
     hidden, logits = X @ W1 + b1, _mlp_logits(X, params)
+    relu = functools.partial(onp.maximum, 0.0)
     use_relu = "this MLP uses relu, H = relu(X @ W1 + b1)"
     return [(hidden @ W2 + b2, "the hidden layer has no nonlinearity: without relu the two "
                                "layers collapse into one affine map (see collapse_linear). Use "
                                "H = relu(X @ W1 + b1)"),
-            (_relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 must "
-                            "be free to be negative; only the hidden layer has relu"),
-            (_relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
-            (_relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
-            (_relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), O = H @ W2 + b2"),
-            (_sigmoid(hidden) @ W2 + b2, f"used sigmoid in the hidden layer: {use_relu}"),
-            (_tanh(hidden) @ W2 + b2, f"used tanh in the hidden layer: {use_relu}"),
+            (relu(logits), "applied relu to the output too: the logits O = H @ W2 + b2 must "
+                           "be free to be negative; only the hidden layer has relu"),
+            (relu(X @ W1) @ W2 + b2, "forgot the hidden bias b1: H = relu(X @ W1 + b1)"),
+            (relu(hidden) @ W2, "forgot the output bias b2: O = H @ W2 + b2"),
+            (relu(X @ W1) @ W2, "forgot both biases: H = relu(X @ W1 + b1), O = H @ W2 + b2"),
+            (_activation("sigmoid", hidden) @ W2 + b2, f"used sigmoid in the hidden layer: "
+                                                       f"{use_relu}"),
+            (onp.tanh(hidden) @ W2 + b2, f"used tanh in the hidden layer: {use_relu}"),
             (oracles.softmax(logits), "returned probabilities (a softmax of the logits): "
                                       "return the logits O = H @ W2 + b2; the loss applies "
                                       "the softmax")]
@@ -532,7 +464,7 @@ def _collapse_inputs(num_inputs=5, num_hiddens=3, num_outputs=4, seed=0):
 
 def _collapse_tolerance(W1, b1, W2, b2):
     """Float32 products of num_hiddens terms: a few units in the last place of the terms."""
-    return core.ATOL + 8 * len(b1) * EPS32 * float(
+    return core.ATOL + 8 * len(b1) * core.FLOAT32_EPS * float(
         (onp.abs(W1) @ onp.abs(W2)).max() + (onp.abs(b1) @ onp.abs(W2) + onp.abs(b2)).max())
 
 
@@ -572,8 +504,8 @@ UPDATE = "param[:] = param - lr * param.grad / batch_size"
 
 
 def _trained_logits(X, params):
-    """The logits of the MLP of trained float64 `params` [W1, b1, W2, b2] for the rows of
-    X. Evaluating what a trainer returned is no oracle: it ships as code."""
+    """The logits of the MLP of trained float64 params [W1, b1, W2, b2] for the rows of X
+    (no oracle: evaluating what a trainer returned ships as code)."""
     W1, b1, W2, b2 = params
     return onp.maximum(X @ W1 + b1, 0.0) @ W2 + b2
 
@@ -582,25 +514,21 @@ def _evaluate(values):
     """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
     X, y = core.fashion_mnist_features("test")
     logits = _trained_logits(X, values)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
-    loss = float(-log_probabilities[onp.arange(len(y)), y].mean())
+    loss = float((special.logsumexp(logits, axis=1) - logits[onp.arange(len(y)), y]).mean())
     return softmax_regression.evaluate(logits)[0], loss
 
 
-def _margin(train_mlp, seed):
-    """The trainer probe's margin (``checks.core``) of b2, or None."""
-    return core.probe_margin(train_mlp, lambda params: params[3], seed, num_hiddens=PROBE_HIDDENS)
-
-
-def _why(margin):
-    """What the trainer probe's margin says about train_mlp's update, or ''."""
-    return core.probe_explanation(margin, "b2", UPDATE)
+def _probe(train_mlp, seed):
+    """The trainer probe's margin of b2 (``checks.core``), or None, and what it says about
+    train_mlp's update, or ''."""
+    margin = core.probe_margin(train_mlp, lambda params: params[3], seed,
+                               num_hiddens=PROBE_HIDDENS)
+    return margin, core.probe_explanation(margin, "b2", UPDATE)
 
 
 def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_size, seed):
-    """Run train_mlp on the first `num_examples` training images (all 60,000 if None);
-    return (the run described in words, its four finite parameters as float64 arrays)."""
+    """(The run in words, the four finite float64 parameters that train_mlp returns after
+    training on the first `num_examples` training images, all 60,000 if None)."""
     images, labels = core.fashion_mnist("train", num_examples)
     setting = (f"train_mlp on {num_examples or 60000} training images with num_hiddens="
                f"{num_hiddens}, num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
@@ -613,7 +541,7 @@ def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_
     for name, value in zip(PARAM_NAMES, values):
         bad = ~onp.isfinite(value)
         if bad.any():
-            why = _why(_margin(train_mlp, seed)) or (
+            why = _probe(train_mlp, seed)[1] or (
                 " Check the step: param - lr * param.grad / batch_size for a summed loss "
                 "(param - lr * param.grad for a mean loss), with lr > 0 at every step")
             core.fail(train_mlp, f"after {setting}, {name} contains NaN or Inf "
@@ -629,22 +557,19 @@ def _gate_predictions(train_mlp, params, X):
     return _trained_logits(X, values).argmax(axis=1)
 
 
-UPDATE_IN_PLACE = (f" Update every parameter in place, {UPDATE} (`param = ...` only rebinds a "
-                   f"name), and return the params you train")
-
-
 def _check_quick_run(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1, lr=0.1,
                      batch_size=100, seed=0):
     """Ten steps on 1,000 images: finite params of the sizes asked for, and a trained b2;
-    the trainer probe (``checks.core``) sees b2 move the right way by no more than a
-    correct trainer moves it; and the trainer gates of ``checks.core``."""
+    the trainer probe sees b2 move the right way by no more than a correct trainer moves
+    it; and the trainer gates (``checks.core``)."""
     setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
                                       batch_size, seed)
-    margin = _margin(train_mlp, seed)
-    why = _why(margin)
+    margin, why = _probe(train_mlp, seed)
     if not values[3].any():
+        why = why or (f" Update every parameter in place, {UPDATE} (`param = ...` only "
+                      f"rebinds a name), and return the params you train")
         core.fail(train_mlp, f"after {setting}, b2 is still zero: the output bias was not "
-                             f"trained.{why or UPDATE_IN_PLACE}")
+                             f"trained.{why}")
     # Steps much too small are judged by the accuracy only: a warm-up could make them.
     if core.probe_verdict(margin) in core.SURE_VERDICTS:
         core.fail(train_mlp, f"after {setting}, the parameters are trained, but not the "
@@ -679,7 +604,7 @@ def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=
         return
     near_chance = ", so it is near chance (0.1)" if accuracy < 0.2 else ""
     # The quick run judged the probe's surest verdicts; "much too small" can remain.
-    why = _why(_margin(train_mlp, seed)) or (
+    why = _probe(train_mlp, seed)[1] or (
         " Check the update rule (param - lr * grad / batch_size, in place), that every "
         "minibatch gets its own backward() of the loss recorded under autograd.record() and "
         "its own update, that every epoch visits all the training examples with their own "
