@@ -235,11 +235,10 @@ def call(function, *args, seed=None, forbidden=(), outside_range=False, **kwargs
 
     `seed` seeds the generators just before the call. `forbidden` is a dict like
     :data:`HAND_DERIVED`: the function's cell must not reach those APIs (:func:`check_source`),
-    and what the call reports it used can only fail the check, never pass it. A function
-    with an ``invoke`` attribute (the sandbox's proxy) makes the call remotely. NaN or Inf
-    where the contract promises finite results fails the check at :func:`passed`, unless
-    the check gives inputs `outside_range` on purpose (a step size that diverges).
-    """
+    and what the call reports it used can only fail the check, never pass it. A function with an
+    ``invoke`` attribute (the sandbox's proxy) makes the call remotely. NaN or Inf where the
+    contract promises finite results fails the check at :func:`passed`, unless the check gives
+    inputs `outside_range` on purpose (a step size that diverges)."""
     if forbidden:
         check_source(function, forbidden)
     outcome = invoked(function, args, kwargs, seed, sorted(forbidden))
@@ -910,16 +909,12 @@ def probe_margin(
     ``output_bias(returned)`` picks the output bias, ``kwargs`` are more trainer arguments."""
     X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
     y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
+    run = dict(num_epochs=num_epochs, lr=lr, batch_size=batch_size)
     try:
-        returned = call(
-            trainer, X, y, num_epochs=num_epochs, lr=lr, batch_size=batch_size, seed=seed, **kwargs
-        )
-        b = to_numpy(output_bias(returned)).reshape(-1)
+        b = to_numpy(output_bias(call(trainer, X, y, **run, seed=seed, **kwargs))).reshape(-1)
     except Exception:  # the probe only explains a failure already found
         return None
-    if b.shape != (10,):
-        return None
-    return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean())
+    return float(b[PROBE_CLASS] - onp.delete(b, PROBE_CLASS).mean()) if b.shape == (10,) else None
 
 
 # What the probe's margin m can show of the update, tested in this order: does m show it?
@@ -951,8 +946,7 @@ SURE_VERDICTS = ("blows up", "uphill", "too large", "still")
 
 
 def probe_verdict(margin):
-    """The first verdict that the probe's ``margin`` shows, or None (nothing wrong, or no
-    margin)."""
+    """The first verdict the probe's ``margin`` shows, or None (nothing wrong, or no margin)."""
     shown = (verdict for verdict, shows in PROBE_VERDICTS.items() if shows(margin))
     return None if margin is None else next(shown, None)
 
