@@ -371,12 +371,6 @@ def _values(shape, seed, **kwargs):
     return core.random_array(shape, seed, **kwargs).asnumpy()
 
 
-def _linreg_inputs(num_examples=6, num_inputs=3, seed=0):
-    """X (n, d), w (d, 1) and b (1,) drawn from [1, 3), a bias too large to hide."""
-    return (_values((num_examples, num_inputs), seed), _values((num_inputs, 1), seed + 1),
-            _values((1,), seed + 2, low=1.0, high=3.0))
-
-
 def _linreg_words(X, w, b):
     return f"X {X.shape}, w {w.shape}, b {b.shape}"
 
@@ -388,18 +382,16 @@ def _linreg_mistakes(X, w, b):
 
 
 linreg_matches = spec.check(spec.Spec(
-    name="linreg", inputs=_linreg_inputs, oracle=_linear, mistakes=_linreg_mistakes,
+    name="linreg", oracle=_linear, mistakes=_linreg_mistakes,
+    inputs=lambda num_examples=6, num_inputs=3, seed=0: (  # b in [1, 3): too large to hide
+        _values((num_examples, num_inputs), seed), _values((num_inputs, 1), seed + 1),
+        _values((1,), seed + 2, low=1.0, high=3.0)),
     what="the prediction", shape=None, describe=_linreg_words,
     compared="the prediction X w + b", hint="return np.dot(X, w) + b",
     passed="X w + b for {inputs}", differentiable=True))
 
 
 # --------------------------------------------------------------------------- squared_loss
-
-def _squared_loss_inputs(y_hat_shape=(6, 1), y_shape=(6,), seed=0):
-    """y_hat and y, N(0, 2^2), of shapes (n, 1) and (n,) or any other two of n entries."""
-    return _values(y_hat_shape, seed, scale=2.0), _values(y_shape, seed + 1, scale=2.0)
-
 
 def _squared_loss_words(y_hat, y):
     return f"y_hat of shape {y_hat.shape}, y of shape {y.shape}"
@@ -440,7 +432,9 @@ def _squared_loss_mistakes(y_hat, y):
 
 
 squared_loss_matches = spec.check(spec.Spec(
-    name="squared_loss", inputs=_squared_loss_inputs, oracle=_squared_loss,
+    name="squared_loss", oracle=_squared_loss,
+    inputs=lambda y_hat_shape=(6, 1), y_shape=(6,), seed=0: (  # N(0, 2^2), of n entries each
+        _values(y_hat_shape, seed, scale=2.0), _values(y_shape, seed + 1, scale=2.0)),
     mistakes=_squared_loss_mistakes, what="the loss", shape=None,
     shape_mistakes=_squared_loss_shape, describe=_squared_loss_words,
     hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
@@ -472,14 +466,10 @@ def _sgd_inputs(shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
                   for k, shape in enumerate(shapes)]
         norm = math.sqrt(sum(float((p.grad.astype(onp.float64) ** 2).sum()) for p in params))
         calls.append(spec.Call((params, lr, batch_size), (
-            f"{_sgd_words(shapes, lr, batch_size)}"
-            + (f", gradients of norm {norm:.3g}" if scale > 1 else "")), scale))
+            f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
+            f"batch_size={batch_size}" + (f", gradients of norm {norm:.3g}" if scale > 1 else "")),
+            scale))
     return calls
-
-
-def _sgd_words(shapes, lr, batch_size):
-    return (f"params of shapes {', '.join(str(tuple(s)) for s in shapes)}, lr={lr}, "
-            f"batch_size={batch_size}")
 
 
 @core.oracle
@@ -489,7 +479,7 @@ def _sgd_update(params, lr, batch_size):
 
 
 @core.oracle
-def _sgd_mistakes(lr, batch_size):
+def _sgd_mistakes(params, lr, batch_size):
     """[(a catalogued mistake's step / the right step, what it did)]."""
     return [(batch_size, f"the steps are batch_size = {batch_size} times too large: divide "
                          "the gradient by batch_size, param.grad / batch_size (backward() "
@@ -540,22 +530,14 @@ def _explain_sgd(sgd, got, case, value):
 
 sgd_updates_in_place = spec.check(spec.Spec(
     name="sgd", inputs=_sgd_inputs, oracle=_sgd_update,
-    mistakes=lambda params, lr, batch_size: _sgd_mistakes(lr, batch_size),
-    updates=0, wrong=_explain_sgd,
+    mistakes=_sgd_mistakes, updates=0, wrong=_explain_sgd,
     returns_none="sgd updates the parameters in place and returns None (leave out the "
                  "return statement)",
-    passed=lambda shapes, lr, batch_size, seed: (
-        f"in-place update param - lr * grad / batch_size for "
-        f"{_sgd_words(shapes, lr, batch_size)}, also for gradients {LARGE_GRADIENT:g} times "
-        f"larger")))
+    passed=f"in-place update param - lr * grad / batch_size for {{inputs}}, also for gradients "
+           f"{LARGE_GRADIENT:g} times larger"))
 
 
 # --------------------------------------------------------------------------- closed_form
-
-def _closed_form_data(num_examples, num_inputs, bias, x_mean):
-    return (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with "
-            f"mean {x_mean}, bias {bias}")
-
 
 def _closed_form_inputs(num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0, seed=0):
     """Data with a bias and features of nonzero mean, so that a fit without the column of
@@ -563,7 +545,8 @@ def _closed_form_inputs(num_examples=100, num_inputs=3, bias=4.2, x_mean=1.0, se
     true_w = onp.random.default_rng(seed).normal(0, 2, num_inputs)
     X, y = (core.to_numpy(a).astype(onp.float32) for a in regression_data(
         num_examples, true_w, bias, seed, x_mean=x_mean, noise=0.1))
-    data = _closed_form_data(num_examples, num_inputs, bias, x_mean)
+    data = (f"{_count(num_examples, 'example')} of {_count(num_inputs, 'feature')} with mean "
+            f"{x_mean}, bias {bias}")
     return [spec.Call((X, labels), f"{data}, y of shape {labels.shape}")
             for labels in (y, y.reshape(-1))]
 
@@ -615,10 +598,8 @@ closed_form_matches = spec.check(spec.Spec(
                 "it with b.reshape(1)"),
     shape_mistakes=_closed_form_shape, wrong=_explain_wrong_fit,
     rtol=0.0, atol=_closed_form_tolerance,
-    passed=lambda num_examples, num_inputs, bias, x_mean, seed: (
-        f"least-squares (w, b) with w ({num_inputs}, 1) and b (1,) for "
-        f"{_closed_form_data(num_examples, num_inputs, bias, x_mean)}, y of shape "
-        f"({num_examples}, 1) and ({num_examples},)")))
+    passed="least-squares (w, b) with w ({num_inputs}, 1) and b (1,) for {inputs} and "
+           "({num_examples},)"))
 
 
 # --------------------------------------------------------------------------- training
@@ -726,28 +707,9 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
     found = (f"after training {f'w[{k}]' if k < len(got) - 1 else 'b'} = {got[k]:.4f}, "
              f"expected {mean[k]:.4f} +- {tolerance[k]:.1g} ({inputs}; the least-squares fit "
              f"is {_fmt(fit)})")
-    try:
-        mistakes = _training_mistakes(Xs, ys, mean, tolerance, seed, lr=lr,
-                                      num_epochs=num_epochs, batch_size=batch_size)
-    except core.UnknownAnswer:  # the student package knows the mistakes' runs only where
-        mistakes = []           # a catalogued mistake made them
-    # a mistake explains the result if it is within a fifth of its distance from the right run
-    score, explanation = min([(onp.abs(got - other).max() / onp.abs(other - mean).max(), text)
-                              for other, text in mistakes], default=(1.0, ""))
-    if score < 0.2:
-        core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
-                  f"{explanation}")
-    core.fail(train, f"{found}: that is not where minibatch SGD with these arguments gets. Use "
-              "lr, num_epochs and batch_size as given, start from w ~ N(0, 0.01^2), b = 0, and "
-              "update both after each minibatch with sgd([w, b], lr, batch_size)")
-
-
-def _training_mistakes(X, y, mean, tolerance, seed, **given):
-    """[(the mean (w; b) of minibatch SGD with a typical mistake, what the trainer did)],
-    for the mistakes whose runs are clearly apart from the right ones (steps batch_size
-    times too large are not among them: such training diverges)."""
-    lr, num_epochs, batch_size = given["lr"], given["num_epochs"], given["batch_size"]
-    mistakes = [
+    given = dict(lr=lr, num_epochs=num_epochs, batch_size=batch_size)
+    mistakes = [  # (what a typical mistake changes, what the trainer did); steps batch_size
+        # times too large are not among them: such training diverges
         (dict(lr=0.0), "does not update w and b at all: update both in place, sgd([w, b], "
                        "lr, batch_size), after l.backward()"),
         (dict(lr=lr / batch_size), "divides the gradient by batch_size twice: backward() of "
@@ -766,14 +728,23 @@ def _training_mistakes(X, y, mean, tolerance, seed, **given):
         (dict(batch_size=10), f"uses batch_size=10 (the default), not batch_size="
                               f"{batch_size}: pass batch_size to data_iter and to sgd"),
     ]
-    table = []
-    for change, explanation in mistakes:
-        if dict(given, **change) != given:
-            other, _ = expected_parameters(X, y, seed=seed + 1, runs=8, **dict(given, **change))
-            separation = onp.abs(other - mean).max()
-            if onp.isfinite(separation) and separation > 2 * tolerance.max():
-                table.append((other, explanation))
-    return table
+    try:  # the mean (w; b) of minibatch SGD with each mistake
+        others = [(expected_parameters(Xs, ys, seed=seed + 1, runs=8, **dict(given, **change))[0],
+                   text) for change, text in mistakes if dict(given, **change) != given]
+    except core.UnknownAnswer:  # the student package knows the mistakes' runs only where
+        others = []             # a catalogued mistake made them
+    # a mistake whose runs are clearly apart from the right ones explains the result if it
+    # is within a fifth of its distance from them
+    score, explanation = min([(onp.abs(got - other).max() / apart, text) for other, text in others
+                              for apart in [onp.abs(other - mean).max()]
+                              if onp.isfinite(apart) and apart > 2 * tolerance.max()],
+                             default=(1.0, ""))
+    if score < 0.2:
+        core.fail(train, f"{found}. That is where minibatch SGD gets when the trainer "
+                  f"{explanation}")
+    core.fail(train, f"{found}: that is not where minibatch SGD with these arguments gets. Use "
+              "lr, num_epochs and batch_size as given, start from w ~ N(0, 0.01^2), b = 0, and "
+              "update both after each minibatch with sgd([w, b], lr, batch_size)")
 
 
 def train_linear_regression_initial_parameters(train_linear_regression, num_inputs=400,
