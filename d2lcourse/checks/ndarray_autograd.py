@@ -40,19 +40,10 @@ def number(what):
 
 
 def gradient_of(position, name):
-    """A spec's result: the gradient with respect to argument `position`, `name`, an array
-    of its shape (not one number)."""
-    def unpack(function, value, case):
-        want = case.args[position].shape
-        if isinstance(value, (int, float)) or hasattr(value, "shape") and math.prod(
-                value.shape) == 1 and tuple(value.shape) != want:
-            core.fail(function, f"returned a single number, expected an array of shape {want}: "
-                      f"the gradient of a scalar function of {name} has one entry per entry "
-                      f"of {name}")
-        core.expect_float_array(function, value, shape=want, hint=(
-            f"the gradient with respect to {name} has the shape of {name}"), **FIXES)
-        return core.to_numpy(value)
-    return unpack
+    """A spec's fields: the result is the gradient with respect to argument `position`, `name`."""
+    return dict(shape=lambda *args: onp.shape(args[position]), shape_hint=(
+        f"the gradient of a scalar function of {name} has one entry per entry of {name}: the "
+        f"shape of {name}"))
 
 
 # --------------------------------------------------------------------------- oracles
@@ -429,7 +420,7 @@ def _explain_norm_sq(grad_norm_sq, got, case, value):
 # is exact: no absolute tolerance).
 grad_norm_sq_matches = spec.check(HandDerived(
     name="grad_norm_sq", inputs=_norm_sq_inputs, oracle=answer("grad_norm_sq"),
-    mistakes=_norm_sq_gradient_mistakes, result=gradient_of(0, "x"), wrong=_explain_norm_sq,
+    mistakes=_norm_sq_gradient_mistakes, **gradient_of(0, "x"), wrong=_explain_norm_sq,
     atol=lambda x: 0.0 if onp.abs(x).max() < 1e-20 else core.ATOL,
     passed="gradient of ||x||^2 for x of length {n}, also at x = 0 and for x near 1e-25"))
 
@@ -458,7 +449,7 @@ def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
 grad_quadratic_form_matches = spec.check(HandDerived(
     name="grad_quadratic_form", inputs=_quadratic_form_inputs,
     oracle=answer("grad_quadratic_form"), mistakes=_quadratic_form_gradient_mistakes,
-    result=gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * core.FLOAT32_EPS
+    **gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * core.FLOAT32_EPS
     * float(onp.abs(A).max() * onp.abs(x).max()),
     passed=lambda n, seed, symmetric, scale: (
         f"gradient of x^T A x for a {'' if symmetric else 'non-'}symmetric {n}x{n} A")))
@@ -513,7 +504,7 @@ grad_z_w_matches = spec.check(HandDerived(
         (_normal((n,), seed), _normal((n,), seed + 1),
          onp.array(y, dtype=onp.float32) if y_array else float(y)),
         f"x, w of length {n}, y = {y}"),
-    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, result=gradient_of(1, "w"),
+    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, **gradient_of(1, "w"),
     atol=lambda x, w, y: core.ATOL + 4 * len(x)
     * core.FLOAT32_EPS * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"
