@@ -230,10 +230,6 @@ def _split(vector, like):
     return [part.reshape(a.shape) for part, a in zip(onp.split(vector, ends), like)]
 
 
-def _params_inputs(shapes=((2, 1), (1,)), seed=0):
-    return (_parameters(shapes, seed, seed + 100),)
-
-
 @core.oracle
 def zero_states(params):
     """The velocities at rest, of the parameters' shapes, one vector."""
@@ -258,11 +254,10 @@ def _states(init_momentum_states, value, case):
              "[np.zeros_like(p) for p in params]")
     for i, (state, p) in enumerate(zip(value, params)):
         # Before the shapes: `[np.zeros(shape)] * k` repeats one array, of one shape.
-        for j in range(i):
-            if isinstance(state, np.ndarray) and value[j] is state:
-                fail(f"states {j} and {i} are the same array object: each parameter needs a "
-                     "velocity of its own, of its own shape (`[np.zeros(...)] * k` repeats "
-                     "one array): [np.zeros_like(p) for p in params]")
+        for j in (j for j in range(i) if isinstance(state, np.ndarray) and value[j] is state):
+            fail(f"states {j} and {i} are the same array object: each parameter needs a "
+                 "velocity of its own, of its own shape (`[np.zeros(...)] * k` repeats one "
+                 "array): [np.zeros_like(p) for p in params]")
         core.expect_array(init_momentum_states, state, f"state {i}", shape=p.value.shape,
                           hint=f"the state of params[{i}] has the parameter's shape: "
                                "np.zeros_like(p) or np.zeros(p.shape)")
@@ -284,8 +279,9 @@ def _explain_states(init_momentum_states, got, case, returned):
 
 # init_momentum_states returns a list with one zero array per parameter, of its shape.
 init_momentum_states_matches = spec.check(spec.Spec(
-    name="init_momentum_states", inputs=_params_inputs, oracle=zero_states,
-    mistakes=lambda params: [], result=_states, wrong=_explain_states, atol=0.0,
+    name="init_momentum_states", oracle=zero_states, mistakes=lambda params: [],
+    inputs=lambda shapes=((2, 1), (1,)), seed=0: (_parameters(shapes, seed, seed + 100),),
+    result=_states, wrong=_explain_states, atol=0.0,
     passed="one zero state per parameter for shapes {shapes}"))
 
 
@@ -298,19 +294,15 @@ def momentum_step(p, v, g, lr, momentum, batch_size):
 
 @core.oracle
 def momentum_slips(p, v, g, lr, momentum, batch_size):
-    """{name: (new p, new v)} of the usual mistakes in one momentum step (names as in
-    MOMENTUM_SLIPS): most are the rule with one argument wrong."""
+    """{name in MOMENTUM_SLIPS: (new p, new v)}: most are the rule with one argument wrong."""
     new_p, new_v = momentum_step(p, v, g, lr, momentum, batch_size)
-    return {
-        "rebound": (new_p, v),
-        "old velocity": (p - lr * v, new_v),
-        "no batch division": momentum_step(p, v, g, lr, momentum, 1),
-        "lr in velocity": momentum_step(p, v, lr * g, 1, momentum, batch_size),
-        "negative velocity": momentum_step(p, v, -g, -lr, momentum, batch_size),
-        "dampened": momentum_step(p, v, (1 - momentum) * g, lr, momentum, batch_size),
-        "no momentum": momentum_step(p, v, g, lr, 0, batch_size),
-        "params rebound": (p, new_v),
-    }
+    return {"rebound": (new_p, v), "old velocity": (p - lr * v, new_v),
+            "no batch division": momentum_step(p, v, g, lr, momentum, 1),
+            "lr in velocity": momentum_step(p, v, lr * g, 1, momentum, batch_size),
+            "negative velocity": momentum_step(p, v, -g, -lr, momentum, batch_size),
+            "dampened": momentum_step(p, v, (1 - momentum) * g, lr, momentum, batch_size),
+            "no momentum": momentum_step(p, v, g, lr, 0, batch_size),
+            "params rebound": (p, new_v)}
 
 
 # What each slip of momentum_slips is told, in the order they are tried.
@@ -336,21 +328,19 @@ MOMENTUM_SLIPS = {
 }
 
 
-def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, steps=2,
-                     seed=0):
+def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, steps=2, seed=0):
     """`steps` steps from random parameters and velocities with N(0, 1) gradients, then
     one with gradients LARGE_GRADIENT times larger; the call's tag: (which step, large)."""
     calls = []
     inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
     for step in range(1, steps + 2):
-        large = step > steps
-        offset = seed + 1000 * (step - 1)
+        large, offset = step > steps, seed + 1000 * (step - 1)
         params = _parameters(shapes, offset, seed + 100 * step, LARGE_GRADIENT if large else 1)
         states = [core.random_array(shape, offset + 200 + i, scale=0.5).asnumpy()
                   for i, shape in enumerate(shapes)]
         norm = onp.sqrt(sum((p.grad.astype(onp.float64) ** 2).sum() for p in params))
-        kind = f"a last step with gradients of norm {norm:.3g}" if large else \
-            f"step {step} of {steps}"
+        kind = (f"a last step with gradients of norm {norm:.3g}" if large
+                else f"step {step} of {steps}")
         calls.append(spec.Call((params, states, lr, momentum, batch_size), inputs, (kind, large)))
     return calls
 
@@ -364,20 +354,19 @@ def momentum_update(params, states, lr, momentum, batch_size):
 
 
 def _explain_momentum(sgd_momentum, got, case, returned):
-    """Judge each parameter and its velocity; name the slip of MOMENTUM_SLIPS, or large
-    gradients clipped, or the worst entry."""
+    """Judge each parameter and its velocity: a slip of MOMENTUM_SLIPS, large gradients
+    clipped, or the worst entry."""
     params, states, lr, momentum, batch_size = map(spec.float64, case.args)
-    (kind, large), inputs = case.tag, case.inputs
+    (kind, large), inputs, k = case.tag, case.inputs, len(params)
     arrays = [p.value for p in params] + states
-    parts, wants, k = _split(got, arrays), _split(case.expected, arrays), len(params)
-    for i, (p, v0) in enumerate(zip(params, states)):
-        got_p, got_v, want_p, want_v = parts[i], parts[k + i], wants[i], wants[k + i]
+    got, want = _split(got, arrays), _split(case.expected, arrays)
+    for i, (p, v0, got_p, got_v, want_p, want_v) in enumerate(
+            zip(params, states, got, got[k:], want, want[k:])):
         if core.close(got_v, want_v) and core.close(got_p, want_p):
             continue
         slips = momentum_slips(p.value, v0, p.grad, lr, momentum, batch_size)
         for name, message in MOMENTUM_SLIPS.items():
-            slip_p, slip_v = slips[name]
-            if core.close(got_v, slip_v) and core.close(got_p, slip_p):
+            if core.close(got_v, slips[name][1]) and core.close(got_p, slips[name][0]):
                 core.fail(sgd_momentum, f"params[{i}]/states[{i}]: {message} ({kind}, {inputs})")
         coasting = momentum * v0   # the velocity without this step's gradient
         if large and shrinks_large_gradients(got_v - coasting, want_v - coasting):
@@ -412,17 +401,10 @@ def mean_squared_loss(X, y, w, b):
 
 
 @core.oracle
-def initial_loss(X, y):
-    """The mean squared loss at w = 0, b = 0, where training starts, in float64."""
-    return mean_squared_loss(X.astype(onp.float64), y.astype(onp.float64),
-                             onp.zeros(X.shape[1]), 0.0)
-
-
-@core.oracle
 def full_batch_losses(X, y, lr, num_epochs):
-    """Losses before and after each step of gradient descent on the mean loss from 0."""
-    X = X.astype(onp.float64)
-    y = y.astype(onp.float64).reshape(-1)
+    """Losses before and after each step of gradient descent on the mean loss from w = 0,
+    b = 0 (the first, with num_epochs = 0 the only one: where training starts)."""
+    X, y = X.astype(onp.float64), y.astype(onp.float64).reshape(-1)
     w, b = onp.zeros(X.shape[1]), 0.0
     losses = [mean_squared_loss(X, y, w, b)]
     with onp.errstate(over="ignore", invalid="ignore"):
@@ -436,47 +418,41 @@ def full_batch_losses(X, y, lr, num_epochs):
 @core.oracle
 def noise_floor(X, y):
     """The smallest mean squared loss any (w, b) reaches: least squares on [X, 1]."""
-    X = X.astype(onp.float64)
-    y = y.astype(onp.float64).reshape(-1)
-    design = onp.hstack([X, onp.ones((len(X), 1))])
-    solution, *_ = onp.linalg.lstsq(design, y, rcond=None)
+    X, y = X.astype(onp.float64), y.astype(onp.float64).reshape(-1)
+    solution, *_ = onp.linalg.lstsq(onp.hstack([X, onp.ones((len(X), 1))]), y, rcond=None)
     return mean_squared_loss(X, y, solution[:-1], solution[-1])
 
 
 def judge_losses(function, value, X, y, num_epochs, inputs):
     """Type, length and first value of a loss curve; returns it as float64 NumPy."""
-    got = core.to_numpy(expect_array_not_list(
-        function, value, "the losses",
-        "collect the losses in a list and return np.stack(losses) (0-d arrays) or "
-        "np.array(losses) (floats)"))
-    start, fail = initial_loss(X, y), functools.partial(core.fail, function)
+    got = expect_array_not_list(
+        function, value, "the losses", "collect the losses in a list and return "
+        "np.stack(losses) (0-d arrays) or np.array(losses) (floats)")
+    start, fail = full_batch_losses(X, y, 0.0, 0)[0], functools.partial(core.fail, function)
     if got.ndim >= 2 and got.size == num_epochs + 1:
         fail(f"returned shape {got.shape}, expected ({num_epochs + 1},): one number per "
              "measurement, a 1-D array (reshape(-1) it, or take the mean of the loss over all "
              "axes)")
+    if got.shape == (num_epochs,):
+        fail(f"returned {num_epochs} losses, expected {num_epochs + 1} for num_epochs="
+             f"{num_epochs}: the loss before training (at w = 0, b = 0) comes first, then one "
+             "after each epoch")
     if got.shape != (num_epochs + 1,):
-        if got.shape == (num_epochs,):
-            fail(f"returned {num_epochs} losses, expected {num_epochs + 1} for num_epochs="
-                 f"{num_epochs}: the loss before training (at w = 0, b = 0) comes first, then "
-                 "one after each epoch")
         fail(f"returned shape {got.shape}, expected ({num_epochs + 1},) for {inputs}: the loss "
              "before training, then one after each epoch, each a single number, the mean of "
              "squared_loss over all the examples")
-    first = got[0]
-    if not abs(first - start) <= core.RTOL * start:
-        if abs(first - 2 * start) <= core.RTOL * 2 * start:
-            detail = ("that is mean((y_hat - y)^2), without the 1/2 of squared_loss: take "
-                      "squared_loss(linreg(features, w, b), labels).mean()")
-        elif abs(first - len(X) * start) <= core.RTOL * len(X) * start:
-            detail = "that is the sum over the examples: take the mean"
-        else:
-            detail = ("start from w = 0, b = 0 (not random weights) and record the loss on "
-                      "all the data before the first epoch")
-        fail(f"the first loss is {first:.7g}, expected {start:.7g}, the loss at w = 0, b = 0 "
+    if not abs(got[0] - start) <= core.RTOL * start:
+        detail = next((text for times, text in (
+            (2, "that is mean((y_hat - y)^2), without the 1/2 of squared_loss: take "
+                "squared_loss(linreg(features, w, b), labels).mean()"),
+            (len(X), "that is the sum over the examples: take the mean"))
+            if abs(got[0] - times * start) <= core.RTOL * times * start),
+            "start from w = 0, b = 0 (not random weights) and record the loss on all the data "
+            "before the first epoch")
+        fail(f"the first loss is {got[0]:.7g}, expected {start:.7g}, the loss at w = 0, b = 0 "
              f"(the mean of y^2 / 2) for {inputs}: {detail}")
-    bad = ~onp.isfinite(got)
-    if bad.any():
-        epoch = int(onp.argmax(bad))
+    if not onp.isfinite(got).all():
+        epoch = int(onp.argmax(~onp.isfinite(got)))
         fail(f"the loss is {got[epoch]} after epoch {epoch} ({inputs}): the steps are far too "
              "large. Is the gradient of the summed minibatch loss divided by batch_size (or do "
              "you take the mean loss)?")
@@ -505,8 +481,7 @@ def means_of_minibatch_means(start, n, batch_size):
 
 def regression_problem(n, w, b, seed):
     """Float32 classic-NumPy X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of (n, 1)."""
-    rng = onp.random.default_rng(seed)
-    w = onp.asarray(w, dtype=onp.float64)
+    rng, w = onp.random.default_rng(seed), onp.asarray(w, dtype=onp.float64)
     X = rng.normal(0.0, 1.0, size=(n, len(w)))
     y = X @ w + b + rng.normal(0.0, NOISE_STD, size=n)
     return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
@@ -514,8 +489,7 @@ def regression_problem(n, w, b, seed):
 
 def lr_zero_problem(seed):
     """(X, y) of the lr=0 run, float32: y of +-1 and +-3, X[:, 0] = y + N(0, 0.1^2)."""
-    rng = onp.random.default_rng(seed)
-    n = LR_ZERO_RUN["n"]
+    rng, n = onp.random.default_rng(seed), LR_ZERO_RUN["n"]
     magnitudes = rng.permutation(onp.where(onp.arange(n) < LR_ZERO_SMALL, 1.0, 3.0))
     y = magnitudes * rng.choice([-1.0, 1.0], n)
     X = onp.stack([y + rng.normal(0, 0.1, n), rng.normal(0, 1, n)], axis=1)
@@ -526,15 +500,14 @@ def judge_lr_zero(train_minibatch, seed):
     """With lr=0 every loss is the one at w = 0, b = 0, measured on all the examples at once
     (batch_size does not divide n): fail naming the slip otherwise."""
     fail = functools.partial(core.fail, train_minibatch)
-    n, batch_size, num_epochs = (LR_ZERO_RUN[k] for k in ("n", "batch_size", "num_epochs"))
+    n, batch_size, num_epochs = LR_ZERO_RUN.values()
     X, y = lr_zero_problem(seed)
     inputs = f"n={n} examples, batch_size={batch_size}, lr=0, num_epochs={num_epochs}"
     value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, 0.0, num_epochs,
                       seed=seed)
-    got = core.to_numpy(value) if isinstance(value, np.ndarray) else None
-    if got is None or got.shape != (num_epochs + 1,):
+    if not (isinstance(value, np.ndarray) and value.shape == (num_epochs + 1,)):
         judge_losses(train_minibatch, value, X, y, num_epochs, inputs)   # fails
-    start, last = initial_loss(X, y), n % batch_size
+    got, start = core.to_numpy(value), full_batch_losses(X, y, 0.0, 0)[0]
     means_of_means = means_of_minibatch_means(start, n, batch_size)
     if any(core.close(loss, one) for loss in got[1:] for one in EXAMPLE_LOSSES):
         fail(f"the losses are {onp.array2string(got, precision=4)}, expected {start:.6g} each "
@@ -546,10 +519,10 @@ def judge_lr_zero(train_minibatch, seed):
         if any(core.close(loss, mean) for mean in means_of_means):
             fail(f"loss {epoch} is {loss:.6g}, the mean of the minibatches' mean losses; "
                  f"expected {start:.6g}, the mean over all {n} examples ({inputs}: nothing is "
-                 f"learnt, so every loss is the one at w = 0, b = 0). The last minibatch has "
-                 f"{last} example(s) and weighs as much as a full one in a mean of means: "
-                 "evaluate squared_loss(linreg(features, w, b), labels).mean() on all the data "
-                 "at once")
+                 "learnt, so every loss is the one at w = 0, b = 0). The last minibatch has "
+                 f"{n % batch_size} example(s) and weighs as much as a full one in a mean of "
+                 "means: evaluate squared_loss(linreg(features, w, b), labels).mean() on all "
+                 "the data at once")
     judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
     if got[-1] < start * (1 - 1e-3):
         fail(f"ignores lr: with lr=0 nothing may be learnt, yet the loss went from {start:.6g} "
