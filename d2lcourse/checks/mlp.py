@@ -81,9 +81,9 @@ def _mistakes(name, x):
 
 def _with_edges(values, edges):
     """`values` in float32, their first entries replaced by `edges`."""
-    flat, count = values.reshape(-1), min(len(edges), values.size)
-    flat[:count] = edges[:count]
-    return flat.reshape(values.shape).astype(onp.float32)
+    count = min(len(edges), values.size)
+    values.reshape(-1)[:count] = edges[:count]       # a view of the fresh draws
+    return values.astype(onp.float32)
 
 
 def normal_inputs(edges):
@@ -101,11 +101,10 @@ def large_inputs(magnitude=1e4, shape=(3, 4), seed=0):
 
 
 def _elementwise(name, **fields):
-    """The spec of the activation or derivative `name`, written by hand (no ready-made
-    operator); its derivatives are checked across the contracted range."""
-    return spec.Spec(name=name, oracle=functools.partial(_activation, name),
-                     mistakes=functools.partial(_mistakes, name), legacy_fix=MXNET_FIX,
-                     **{"forbidden": core.HAND_DERIVED, **fields})
+    """The spec of `name`, an activation or derivative written by hand (no ready-made operator)."""
+    defaults = dict(oracle=functools.partial(_activation, name), forbidden=core.HAND_DERIVED)
+    return spec.Spec(name=name, mistakes=functools.partial(_mistakes, name), legacy_fix=MXNET_FIX,
+                     **{**defaults, **fields})
 
 
 # Each *_stable check is its *_matches check on inputs anywhere in [-magnitude, magnitude].
@@ -133,14 +132,12 @@ TANH = _elementwise(
 relu_matches = spec.check(RELU)
 sigmoid_matches, sigmoid_stable = spec.check(SIGMOID), spec.check(Stable(SIGMOID))
 tanh_matches, tanh_stable = spec.check(TANH), spec.check(Stable(TANH))
-relu_grad_matches = spec.check(dataclasses.replace(_elementwise(
-    "relu_grad",
+relu_grad_matches = spec.check(_elementwise(
+    "relu_grad", oracle=oracles.relu_slope, shown_as="relu'(x)",
     inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
-    shown_as="relu'(x)",
     kink=spec.Kink(0.0, 0.0, 1.0, "max(x, 0) has a kink there, and every value in [0, 1] is "
                                   "a subgradient: pick one (X > 0 gives 0, X >= 0 gives 1)"),
-    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}"),
-    oracle=oracles.relu_slope))
+    passed=f"the slope of max(x, 0) {ON_NORMAL_INPUTS}, 0, +-1e-6, {RANGE_TEXT}"))
 sigmoid_grad_matches = spec.check(_elementwise(
     "sigmoid_grad", inputs=DERIVATIVE_INPUTS, shown_as="sigmoid'(x)",
     finite=f"{OVERFLOW} Compute s = sigmoid(X) first, then s * (1 - s)",
@@ -160,14 +157,10 @@ PARAM_NAMES = tuple(PARAM_ROLES)
 
 @core.oracle
 def _param_shapes(num_inputs, num_hiddens, num_outputs):
+    """The shapes of W1, b1, W2, b2: init_mlp_params' values are random, its spec's `wrong`
+    judges them."""
     return {"W1": (num_inputs, num_hiddens), "b1": (num_hiddens,),
             "W2": (num_hiddens, num_outputs), "b2": (num_outputs,)}
-
-
-@core.oracle
-def _initial_values(num_inputs, num_hiddens, num_outputs):
-    """NaN: random weights have no value to compare to (the spec's `wrong` judges them)."""
-    return onp.nan
 
 
 def _shape_slip(shapes, expected, what, hint=""):
@@ -179,7 +172,6 @@ def _shape_slip(shapes, expected, what, hint=""):
             elif len(want) == 1 and math.prod(shape) == want[0]:
                 role += ": a bias is a vector, e.g. np.zeros(num_hiddens)"
             return f"{name} in {what} has shape {shape}, expected {want} ({role}){hint}"
-    return None
 
 
 def _params(function, params, shapes, what, hint=""):
@@ -214,12 +206,12 @@ def _initial_slips(init, got, case, params):
 
 
 init_mlp_params_shapes = spec.check(spec.Spec(
-    name="init_mlp_params", oracle=_initial_values, mistakes=lambda *sizes: [],
+    name="init_mlp_params", oracle=_param_shapes, mistakes=lambda *sizes: [],
     inputs=lambda num_inputs=784, num_hiddens=256, num_outputs=10, seed=0: (
         num_inputs, num_hiddens, num_outputs),
     result=list(PARAM_NAMES), shape=None, legacy_fix=MXNET_FIX, wrong=_initial_slips,
     shape_mistakes=lambda W1, b1, W2, b2, case: _shape_slip(
-        (W1, b1, W2, b2), _param_shapes(*case.args), f"init_mlp_params{case.args}"),
+        (W1, b1, W2, b2), case.expected, f"init_mlp_params{case.args}"),
     passed="shapes for {num_inputs} -> {num_hiddens} -> {num_outputs}, zero biases, random "
            "weights, gradients attached"))
 
@@ -308,11 +300,9 @@ def _check_normal(init, name, w, sigma, what):
 
 def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
                                  num_outputs=40, sigma=0.5, seed=0):
-    """The weights look like independent N(0, sigma^2) draws for a non-default sigma: by
-    their mean, spread and distribution (Kolmogorov-Smirnov), and their tails beyond TAIL
-    sigma; the biases are zero; and a call after another seed of MXNet's generator draws
-    other weights (its first numbers are the same for any shape: a seed set inside repeats
-    them)."""
+    """For a non-default sigma: zero biases, weights like independent N(0, sigma^2) draws
+    (mean, spread, Kolmogorov-Smirnov, tails), and other weights after another seed of
+    MXNet's generator (its first numbers are the same for any shape: a seed inside repeats)."""
     init, sizes, small = init_mlp_params, (num_inputs, num_hiddens, num_outputs), (5, 3, 2)
     what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
     params = _params(init, core.call(init, *sizes, sigma=sigma, seed=seed),
@@ -355,9 +345,8 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
 
 # --------------------------------------------------------------------------- mlp
 def _mlp_inputs(num_examples=4, num_hiddens=16, num_outputs=10, flat=False, seed=0):
-    """Images (flattened if `flat`) and params; then X of shape (2, 3, 4), 12 -> 7 -> 3.
-    Biases of the size of X W1 (inputs in [0, 1]) make about half of the hidden units
-    inactive."""
+    """Images (flattened if `flat`) and params; then X of shape (2, 3, 4), 12 -> 7 -> 3. Biases
+    of the size of X W1 (inputs in [0, 1]) make about half of the hidden units inactive."""
     rng = onp.random.default_rng(seed)
 
     def params(num_inputs, num_hiddens, num_outputs):         # float32 [W1, b1, W2, b2]
@@ -413,7 +402,6 @@ def _transposed_logits(shape, case):
         return (f"the logits for {case.inputs} have shape {shape}, expected {expected}: they "
                 f"are transposed, one column per example. Keep one row per example, "
                 f"O = H @ W2 + b2, and do not transpose it")
-    return None
 
 
 def _mlp_raised(mlp, failure, case):
@@ -421,9 +409,8 @@ def _mlp_raised(mlp, failure, case):
     if "not implemented yet" in str(failure):
         return
     X, params = case.args
-    error = failure
     if len(params[0]) != NUM_PIXELS:
-        error = core.CheckFailure(
+        failure = core.CheckFailure(
             f"{core.function_name(mlp)}: works for 784 inputs but not for {case.inputs}: "
             f"{str(failure).split(': ', 1)[-1]}. Take the sizes from the parameters, not from "
             f"Fashion-MNIST: flatten with X.reshape(-1, W1.shape[0]), never a fixed 784 (or "
@@ -433,16 +420,14 @@ def _mlp_raised(mlp, failure, case):
         try:
             core.call(mlp, *spec.mxnet_arguments((flat, params)))
         except core.CheckFailure:
-            raise error from None
+            raise failure from None
         core.fail(mlp, f"works on flattened inputs of shape {flat.shape} but not on images of "
-                       f"shape {X.shape}: {str(error).split(': ', 1)[-1]}. Flatten X first, "
+                       f"shape {X.shape}: {str(failure).split(': ', 1)[-1]}. Flatten X first, "
                        f"X.reshape(-1, W1.shape[0]), so that X @ W1 multiplies a matrix by a "
                        f"matrix")
-    raise error from None
+    raise failure from None
 
 
-# mlp(X, params) = relu(X W1 + b1) W2 + b2 on (flattened) images, for given params; then
-# for examples of another width than 784.
 mlp_matches = spec.check(spec.Spec(
     name="mlp", inputs=_mlp_inputs, oracle=_mlp_logits, mistakes=_mlp_mistakes,
     legacy_fix=MXNET_FIX, what="the logits for {inputs}", context=True, raised=_mlp_raised,
@@ -485,7 +470,6 @@ def _collapse_mistakes(W1, b1, W2, b2):
                                             "b = b1 @ W2 + b2")]
 
 
-# collapse_linear(W1, b1, W2, b2) = (W, b) with x W + b = (x W1 + b1) W2 + b2.
 collapse_linear_matches = spec.check(spec.Spec(
     name="collapse_linear", inputs=_collapse_inputs, oracle=_collapsed,
     mistakes=_collapse_mistakes, legacy_fix=MXNET_FIX, result=("W", "b"),
@@ -510,17 +494,8 @@ def _trained_logits(X, params):
     return onp.maximum(X @ W1 + b1, 0.0) @ W2 + b2
 
 
-def _evaluate(values):
-    """(test accuracy, mean test cross-entropy) of float64 params [W1, b1, W2, b2]."""
-    X, y = core.fashion_mnist_features("test")
-    logits = _trained_logits(X, values)
-    loss = float((special.logsumexp(logits, axis=1) - logits[onp.arange(len(y)), y]).mean())
-    return softmax_regression.evaluate(logits)[0], loss
-
-
 def _probe(train_mlp, seed):
-    """The trainer probe's margin of b2 (``checks.core``), or None, and what it says about
-    train_mlp's update, or ''."""
+    """The trainer probe's margin of b2 (``checks.core``), and what it says of the update."""
     margin = core.probe_margin(train_mlp, lambda params: params[3], seed,
                                num_hiddens=PROBE_HIDDENS)
     return margin, core.probe_explanation(margin, "b2", UPDATE)
@@ -597,11 +572,14 @@ def train_mlp_accuracy(train_mlp, num_examples=None, num_hiddens=64, num_epochs=
     _check_quick_run(train_mlp, seed=seed)
     setting, values = _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr,
                                       batch_size, seed)
-    accuracy, loss = _evaluate(values)
+    X, y = core.fashion_mnist_features("test")
+    logits = _trained_logits(X, values)
+    accuracy = softmax_regression.evaluate(logits)[0]
     if accuracy >= min_accuracy:
         core.passed(train_mlp, f"test accuracy {accuracy:.3f} >= {min_accuracy:.2f} after "
                                f"{setting}")
         return
+    loss = float((special.logsumexp(logits, axis=1) - logits[onp.arange(len(y)), y]).mean())
     near_chance = ", so it is near chance (0.1)" if accuracy < 0.2 else ""
     # The quick run judged the probe's surest verdicts; "much too small" can remain.
     why = _probe(train_mlp, seed)[1] or (
