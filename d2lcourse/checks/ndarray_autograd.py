@@ -17,9 +17,16 @@ FIXES = dict(
                "DeepNumpy mode)",
     float_fix="A derivative is a real number: convert it with .astype(x.dtype), or build it "
               "from floats, e.g. np.where(condition, 1.0, 0.0)")
-# 01's specs say 01's words of a legacy or integer result; a hand-derived one has no autograd.
+# 01's specs say 01's words of a legacy or integer result.
 Spec = functools.partial(spec.Spec, **FIXES)
-HandDerived = functools.partial(Spec, forbidden=core.HAND_DERIVED)
+
+
+def hand_derived(name, **fields):
+    """The spec of hand-derived function `name` (no autograd): its answer and its mistakes
+    are the oracles' rows of `name`."""
+    return Spec(name=name, oracle=functools.partial(_answer, name),
+                mistakes=functools.partial(_mistakes, name), forbidden=core.HAND_DERIVED,
+                **fields)
 
 
 def _normal(shape, seed, scale=1.0):
@@ -77,6 +84,7 @@ def _answer(name, *args):
     """What the hand-derived function `name` returns for `args`."""
     return {"grad_f": lambda x: 6 * x - 4,                      # f(x) = 3x^2 - 4x
             "grad_abs": onp.sign,                                # where x != 0
+            "grad_relu": oracles.relu_slope,
             "grad_norm_sq": lambda x: 2 * x,
             "grad_quadratic_form": lambda A, x: (A + A.T) @ x,   # of x^T A x
             "jacobian_linear": lambda A, x: A,                   # of y = A x
@@ -84,9 +92,61 @@ def _answer(name, *args):
             }[name](*args)
 
 
-def answer(name):
-    """The oracle of hand-derived function `name`."""
-    return functools.partial(_answer, name)
+@core.oracle
+def _mistakes(name, *args):
+    """The typical mistakes [(value, message)] of hand-derived function `name` for `args`."""
+    half = "only half of the product rule: x appears twice in x^T A x, and the two terms give "
+    return {
+        "grad_f": lambda x: [
+            (3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
+            (6 * x, "the derivative of -4x is -4, which is missing"),
+            (6 * x - 4 * x, "the derivative of -4x is the constant -4, not -4x"),
+            (3 * x - 4, "power rule: the derivative of 3x^2 is 3 * 2x = 6x"),
+            (6 * x + 4, "wrong sign: the derivative of -4x is -4"),
+            (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x")],
+        "grad_abs": lambda x: [
+            (-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 for "
+             "x < 0"),
+            (onp.abs(x), "returned |x| itself, not its slope"),
+            (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
+            ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the slope "
+             "of max(x, 0)"),
+            (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1")],
+        "grad_relu": lambda x: [
+            (onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
+            ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 for "
+             "x < 0"),
+            (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope of "
+             "|x|"),
+            (x, "returned x: the slope of max(x, 0) is 0 or 1")],
+        "grad_norm_sq": lambda x: [
+            (x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
+            (x / onp.linalg.norm(x), "x / ||x|| is the gradient of ||x||, not of ||x||^2 = "
+             "sum_i x_i^2"),
+            (2 * x / onp.linalg.norm(x), "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j "
+             "x_j^2 = 2 x_i"),
+            (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i")],
+        "grad_quadratic_form": lambda A, x: [
+            (2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A the "
+             "gradient of x^T A x is (A + A^T) x (write x^T A x = sum_ij x_i A_ij x_j and "
+             "differentiate by x_k)"),
+            (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
+             "x^T A x is (A + A^T) x"),
+            (A @ x, f"returned A x, {half}A x + A^T x"),
+            (A.T @ x, f"returned A^T x, {half}A x + A^T x")],
+        "jacobian_linear": lambda A, x: [  # one row, which _jacobian_shape reads
+            (A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
+             f"output y_i ({A.shape[0]}) and one column per input x_j ({A.shape[1]}), and "
+             f"J = A, not A^T")],
+        "grad_z_w": lambda x, w, y: [
+            ((x @ w - y) * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
+             "* d<x, w>/dw"),
+            (-2 * (x @ w - y) * x, "wrong sign: the residual is <x, w> - y, so dz/dw = "
+             "2 (<x, w> - y) x"),
+            (-(x @ w - y) * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
+            (2 * (x @ w - y) * w, "multiplied by w instead of x: d<x, w>/dw = x"),
+            (2 * (x @ w - y) * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")],
+    }[name](*args)
 
 
 # --------------------------------------------------------------------------- regions
@@ -268,20 +328,9 @@ numerical_derivative_elementwise = spec.check(dataclasses.replace(
 
 # --------------------------------------------------------------------------- grad_f
 
-@core.oracle
-def _f_prime_mistakes(x):
-    return [(3 * x ** 2 - 4 * x, "returned f(x) = 3x^2 - 4x itself, not its derivative"),
-            (6 * x, "the derivative of -4x is -4, which is missing"),
-            (6 * x - 4 * x, "the derivative of -4x is the constant -4, not -4x"),
-            (3 * x - 4, "power rule: the derivative of 3x^2 is 3 * 2x = 6x"),
-            (6 * x + 4, "wrong sign: the derivative of -4x is -4"),
-            (6 * x ** 2 - 4, "power rule: the derivative of x^2 is 2x, so 3x^2 gives 6x")]
-
-
-GRAD_F = HandDerived(
-    name="grad_f", inputs=lambda shape=(6,), seed=0, scale=2.0: _normal(shape, seed, scale),
-    oracle=answer("grad_f"), mistakes=_f_prime_mistakes, shown_as="f'(x)",
-    passed="f'(x) on {size} values", describe=lambda x: f"x of shape {x.shape}",
+GRAD_F = hand_derived(
+    "grad_f", inputs=lambda shape=(6,), seed=0, scale=2.0: _normal(shape, seed, scale),
+    shown_as="f'(x)", passed="f'(x) on {size} values", describe=lambda x: f"x of shape {x.shape}",
     shape_hint="f is applied elementwise, so f'(x) has the shape of x")
 # grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array.
 grad_f_matches = spec.check(GRAD_F)
@@ -333,11 +382,11 @@ def _explain_slope(name, function, got, case, value):
               f"{want:g}, got {got_at:.7g} ({core.count(off)} of {off.size} entries wrong).{hint}")
 
 
-def subgradient(shown_as, low, high, **fields):
-    """The spec of the slope of `shown_as`, any value in [low, high] at its kink x = 0, on
-    kinked values, then on EXTREMES."""
-    return HandDerived(
-        inputs=lambda shape=(9,), seed=0, tiny=False: [
+def subgradient(name, shown_as, low, high):
+    """The spec of `name`, the slope of `shown_as`, any value in [low, high] at its kink x = 0,
+    on kinked values, then on EXTREMES."""
+    return hand_derived(
+        name, inputs=lambda shape=(9,), seed=0, tiny=False: [
             spec.Call((_kinked_values(shape, seed, tiny),), None, ""),
             spec.Call((EXTREMES,), None, f"for {EXTREMES_TEXT}: ")],
         wrong=functools.partial(_explain_slope, shown_as), kink=spec.Kink(
@@ -347,51 +396,15 @@ def subgradient(shown_as, low, high, **fields):
         passed=lambda shape, seed, tiny: (
             f"subgradient of {shown_as} on {math.prod(shape)} values, "
             f"{onp.sum(_kinked_values(shape, seed, tiny) == 0)} of them 0, and at "
-            f"{EXTREMES_TEXT}"), **fields)
+            f"{EXTREMES_TEXT}"))
 
 
-@core.oracle
-def _abs_slope_mistakes(x):
-    return [(-onp.sign(x), "the signs are flipped: the slope of |x| is +1 for x > 0 and -1 "
-             "for x < 0"),
-            (onp.abs(x), "returned |x| itself, not its slope"),
-            (x, "returned x: the slope of |x| does not grow with x, it is -1 or +1"),
-            ((x > 0).astype(float), "for x < 0 the slope of |x| is -1, got 0: that is the "
-             "slope of max(x, 0)"),
-            (onp.ones_like(x), "for x < 0 the slope of |x| is -1, got +1")]
-
-
-# grad_abs(x) is a subgradient of |x| at every entry of x.
-grad_abs_matches = spec.check(subgradient(
-    "|x|", -1.0, 1.0, name="grad_abs", oracle=answer("grad_abs"), mistakes=_abs_slope_mistakes))
-
-
-@core.oracle
-def _relu_slope_mistakes(x):
-    return [(onp.maximum(x, 0), "returned max(x, 0) itself, not its slope"),
-            ((x < 0).astype(float), "flipped: the slope of max(x, 0) is 1 for x > 0 and 0 "
-             "for x < 0"),
-            (onp.sign(x), "for x < 0 the slope of max(x, 0) is 0, got -1: that is the slope "
-             "of |x|"),
-            (x, "returned x: the slope of max(x, 0) is 0 or 1")]
-
-
-# grad_relu(x) is a subgradient of max(x, 0) at every entry of x.
-grad_relu_matches = spec.check(subgradient(
-    "max(x, 0)", 0.0, 1.0, name="grad_relu", oracle=oracles.relu_slope,
-    mistakes=_relu_slope_mistakes))
+# grad_abs(x) and grad_relu(x) are subgradients of |x| and max(x, 0) at every entry of x.
+grad_abs_matches = spec.check(subgradient("grad_abs", "|x|", -1.0, 1.0))
+grad_relu_matches = spec.check(subgradient("grad_relu", "max(x, 0)", 0.0, 1.0))
 
 
 # --------------------------------------------------------------------------- vector calculus
-
-@core.oracle
-def _norm_sq_gradient_mistakes(x):
-    norm = onp.linalg.norm(x)
-    return [(x, "missing the factor 2: d/dx_i of x_i^2 is 2 x_i"),
-            (x / norm, "x / ||x|| is the gradient of ||x||, not of ||x||^2 = sum_i x_i^2"),
-            (2 * x / norm, "2 x / ||x|| mixes up ||x|| and ||x||^2: d/dx_i sum_j x_j^2 = 2 x_i"),
-            (x ** 2, "returned x_i^2: differentiate it, d/dx_i x_i^2 = 2 x_i")]
-
 
 NORM_IS_ZERO = ("||x|| is 0 there: a formula that divides by ||x|| (such as 2 ||x|| * x / "
                 "||x||) gives NaN; 2 x needs no division")
@@ -418,23 +431,10 @@ def _explain_norm_sq(grad_norm_sq, got, case, value):
 
 # grad_norm_sq(x) is the gradient of ||x||^2, also where ||x|| is 0 in float32 (where 2 x
 # is exact: no absolute tolerance).
-grad_norm_sq_matches = spec.check(HandDerived(
-    name="grad_norm_sq", inputs=_norm_sq_inputs, oracle=answer("grad_norm_sq"),
-    mistakes=_norm_sq_gradient_mistakes, **gradient_of(0, "x"), wrong=_explain_norm_sq,
+grad_norm_sq_matches = spec.check(hand_derived(
+    "grad_norm_sq", inputs=_norm_sq_inputs, **gradient_of(0, "x"), wrong=_explain_norm_sq,
     atol=lambda x: 0.0 if onp.abs(x).max() < 1e-20 else core.ATOL,
     passed="gradient of ||x||^2 for x of length {n}, also at x = 0 and for x near 1e-25"))
-
-
-@core.oracle
-def _quadratic_form_gradient_mistakes(A, x):
-    half = "only half of the product rule: x appears twice in x^T A x, and the two terms give "
-    return [(2 * A @ x, "returned 2 A x, which assumes A is symmetric: for a non-symmetric A "
-             "the gradient of x^T A x is (A + A^T) x (write x^T A x = sum_ij x_i A_ij x_j and "
-             "differentiate by x_k)"),
-            (2 * A.T @ x, "returned 2 A^T x, which assumes A is symmetric: the gradient of "
-             "x^T A x is (A + A^T) x"),
-            (A @ x, f"returned A x, {half}A x + A^T x"),
-            (A.T @ x, f"returned A^T x, {half}A x + A^T x")]
 
 
 def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
@@ -446,21 +446,12 @@ def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
 
 # grad_quadratic_form(A, x) is the gradient of x^T A x with respect to x (sums of 2n float32
 # products: the tolerance allows the rounding of each).
-grad_quadratic_form_matches = spec.check(HandDerived(
-    name="grad_quadratic_form", inputs=_quadratic_form_inputs,
-    oracle=answer("grad_quadratic_form"), mistakes=_quadratic_form_gradient_mistakes,
-    **gradient_of(1, "x"), atol=lambda A, x: core.ATOL + 2 * len(x) * core.FLOAT32_EPS
-    * float(onp.abs(A).max() * onp.abs(x).max()),
+grad_quadratic_form_matches = spec.check(hand_derived(
+    "grad_quadratic_form", inputs=_quadratic_form_inputs, **gradient_of(1, "x"),
+    atol=lambda A, x: core.ATOL + 2 * len(x) * core.FLOAT32_EPS * float(
+        onp.abs(A).max() * onp.abs(x).max()),
     passed=lambda n, seed, symmetric, scale: (
         f"gradient of x^T A x for a {'' if symmetric else 'non-'}symmetric {n}x{n} A")))
-
-
-@core.oracle
-def _linear_jacobian_mistakes(A, x):
-    """The transposed Jacobian of y = A x, first (_jacobian_shape reads its message)."""
-    m, n = A.shape
-    return [(A.T, f"the Jacobian is transposed: J[i, j] = dy_i/dx_j, so it has one row per "
-             f"output y_i ({m}) and one column per input x_j ({n}), and J = A, not A^T")]
 
 
 def _jacobian_shape(shape, case):
@@ -476,37 +467,23 @@ def _jacobian_shape(shape, case):
 
 
 # jacobian_linear(A, x) is the Jacobian of y = A x, of shape (m, n).
-jacobian_linear_matches = spec.check(HandDerived(
-    name="jacobian_linear", inputs=lambda m=3, n=4, seed=0: (
+jacobian_linear_matches = spec.check(hand_derived(
+    "jacobian_linear", inputs=lambda m=3, n=4, seed=0: (
         _normal((m, n), seed), _normal((n,), seed + 1)),
-    oracle=answer("jacobian_linear"), mistakes=_linear_jacobian_mistakes,
     shape=lambda A, x: A.shape, shape_mistakes=_jacobian_shape,
     shape_hint="J[i, j] = dy_i/dx_j: one row per output, one column per input",
     describe=lambda A, x: f"A of shape {A.shape}", passed="Jacobian of A x for {inputs}"))
 
 
-@core.oracle
-def _z_w_gradient_mistakes(x, w, y):
-    residual = x @ w - y
-    return [(residual * x, "missing the factor 2: by the chain rule dz/dw = 2 (<x, w> - y) "
-             "* d<x, w>/dw"),
-            (-2 * residual * x, "wrong sign: the residual is <x, w> - y, so dz/dw = "
-             "2 (<x, w> - y) x"),
-            (-residual * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
-            (2 * residual * w, "multiplied by w instead of x: d<x, w>/dw = x"),
-            (2 * residual * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")]
-
-
 # grad_z_w(x, w, y) is the gradient of z = (<x, w> - y)^2 with respect to w, for y a Python
 # float or a 0-d array (sums of products: the tolerance allows their rounding).
-grad_z_w_matches = spec.check(HandDerived(
-    name="grad_z_w", inputs=lambda n=4, seed=0, y=0.5, y_array=False: spec.Call(
+grad_z_w_matches = spec.check(hand_derived(
+    "grad_z_w", inputs=lambda n=4, seed=0, y=0.5, y_array=False: spec.Call(
         (_normal((n,), seed), _normal((n,), seed + 1),
          onp.array(y, dtype=onp.float32) if y_array else float(y)),
         f"x, w of length {n}, y = {y}"),
-    oracle=answer("grad_z_w"), mistakes=_z_w_gradient_mistakes, **gradient_of(1, "w"),
-    atol=lambda x, w, y: core.ATOL + 4 * len(x)
-    * core.FLOAT32_EPS * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
+    **gradient_of(1, "w"), atol=lambda x, w, y: core.ATOL + 4 * len(x) * core.FLOAT32_EPS
+    * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"
                                         + (" (a 0-d array)" if y_array else ""))))
 
