@@ -187,7 +187,7 @@ MISTAKES = [
                  ("** 2 / 2", "** 2 / 2)")),
             "the result cannot be differentiated", also_fails=(TRAIN,)),
     slip("squared_loss_no_reshape", "squared_loss", DIFFERENCE, "(y_hat - y)",
-         "reshape y to y_hat's shape"),
+         "comes from broadcasting an (n, 1) array against an (n,) array"),
     Mistake("squared_loss_mean", "squared_loss",
             edit((DIFFERENCE, f"({DIFFERENCE}"), ("** 2 / 2", "** 2 / 2).mean()")),
             "returned a single number", also_fails=(TRAIN,)),
@@ -241,12 +241,12 @@ MISTAKES = [
             "one weight per feature, as a column"),
     Mistake("closed_form_ones_column_first", "closed_form",
             edit(("return theta[:-1], theta[-1]", "b, w = theta[0], theta[1:]  # theta = (b, w)\n"
-                  "    return w, b")), "is not the least-squares fit"),
+                  "    return w, b")), "must be the least-squares fit"),
     Mistake("closed_form_y_as_given", "closed_form", edit(("y.reshape(-1, 1)", "y")),
             "w has shape (3,), expected (3, 1), for 100 examples of 3 features with mean 1.0, "
             "bias 4.2, y of shape (100,): y may come as (n,) or (n, 1)"),
     slip("closed_form_ridge_for_stability", "closed_form", "np.dot(A.T, A),",
-         "np.dot(A.T, A) + np.eye(A.shape[1]),", "(w, b) is not the least-squares fit"),
+         "np.dot(A.T, A) + np.eye(A.shape[1]),", "(w, b) must be the least-squares fit"),
     # ---------------------------------------------------------------- train_linear_regression
     Mistake("train_update_inside_record", TRAIN,
             edit(("l.backward()\n", "    l.backward()\n    "), base=TRAINER),
