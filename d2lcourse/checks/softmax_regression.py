@@ -21,20 +21,22 @@ from d2lcourse.data import fashion_mnist_arrays
 # softmax, cross_entropy and softmax_cross_entropy are the exercise: the operators that
 # compute them are forbidden (COURSE_CONTRACT.md, rules for every graded function).
 OPERATORS = core.OPERATOR_APIS
-NUM_PIXELS = 28 * 28
-NUM_CLASSES = 10
+NUM_PIXELS, NUM_CLASSES = 28 * 28, 10
 EXP_OVERFLOW = math.log(float(onp.finfo(onp.float32).max))   # 88.72: exp(x) = inf above
-GRADIENT_SHAPE = "one partial derivative per logit, the shape of O"
 # The tag of a call on rows chosen to break exp: their descriptions, the magnitude M of the
 # logits (the tolerance's scale) and whether O is that one row alone.
 Rows = namedtuple("Rows", "descriptions magnitude alone")
+ONE_EXAMPLE = "one example of 2 classes, O = {}, y = [0]"
+SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some logit is "
+                    "large does not happen: shift by the row maximum every time")
+TRICK = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with logsumexp(o) = m + "
+         "log(sum(exp(o - m))), m = max(o)")
 
 
 # --------------------------------------------------------------------------- oracles
 
 @core.oracle
 def _logsumexp(O):
-    """log(sum(exp(o))) of each row o of O."""
     m = O.max(axis=1)
     return m + onp.log(onp.exp(O - m[:, None]).sum(axis=1))
 
@@ -69,18 +71,17 @@ def cross_entropy_slips(y_hat, y):
 
 @core.oracle
 def _logits_loss(O, y):
-    """logsumexp(o_i) - o_i[y_i] per example."""
     return _logsumexp(O) - _picked(O, y)
 
 
 @core.oracle
 def softmax_cross_entropy_slips(O, y):
-    return [(-_logits_loss(O, y), "has the wrong sign: the loss is logsumexp(o) - "
-                                            "o[y], i.e. -log softmax(o)[y], which is >= 0"),
-            (_logsumexp(O), "returns logsumexp(o) alone: subtract the logit of the true "
-                            "class, o[y]"),
+    return [(-_logits_loss(O, y), "has the wrong sign: the loss is logsumexp(o) - o[y], i.e. "
+             "-log softmax(o)[y], which is >= 0"),
+            (_logsumexp(O), "returns logsumexp(o) alone: subtract the logit of the true class, "
+             "o[y]"),
             (-_picked(O, y), "returns -o[y] alone: add logsumexp(o), the log of the softmax's "
-                             "denominator")]
+             "denominator")]
 
 
 @core.oracle
@@ -94,24 +95,22 @@ def gradient_slips(O, y):
     P, onehot, n = oracles.softmax(O), _onehot(y, O.shape[1]), O.shape[0]
     columns = onp.zeros_like(onehot)
     columns[:, onp.unique(onp.asarray(y, dtype=onp.int64))] = 1
-    slips = [
-        ((P - onehot) / n, f"divides by n = {n}: the contract asks for the gradient of the SUM "
-                           f"of the losses, softmax(O) - onehot(y), without 1/n (the training "
-                           f"loop divides by the batch size)"),
-        (onehot - P, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j minus "
-                     "1 at j = y, so the gradient is softmax(O) - onehot(y)"),
-        (P, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of row i (the "
-            "derivative of -o[y])"),
-        (P - columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole columns. "
-                      "Subtract 1 once per row, at the true class: G[np.arange(n), y] -= 1 "
-                      "(row i, column y[i])"),
-        (-onehot, "returns -onehot(y) alone: add softmax(O), the derivative of logsumexp")]
-    if n == 1:
-        slips.append((P - 1, f"for {_one_example_words(O)}, it subtracts 1 from every entry: "
-                             f"the one-hot labels have a single column, one more than the "
-                             f"largest label, and broadcast. Build them with one column per "
-                             f"class of O: np.eye(O.shape[1])[y]"))
-    return slips
+    one_column = [(P - 1, f"for {ONE_EXAMPLE.format(_row(O))}, it subtracts 1 from every entry: "
+                   f"the one-hot labels have a single column, one more than the largest label, "
+                   f"and broadcast. Build them with one column per class of O: "
+                   f"np.eye(O.shape[1])[y]")]
+    return [((P - onehot) / n, f"divides by n = {n}: the contract asks for the gradient of the "
+             f"SUM of the losses, softmax(O) - onehot(y), without 1/n (the training loop divides "
+             f"by the batch size)"),
+            (onehot - P, "has the wrong sign: d/do_j of logsumexp(o) - o[y] is softmax(o)_j "
+             "minus 1 at j = y, so the gradient is softmax(O) - onehot(y)"),
+            (P, "returns softmax(O): subtract the one-hot labels, 1 at column y_i of row i (the "
+             "derivative of -o[y])"),
+            (P - columns, "subtracts 1 in column y_j of EVERY row: G[:, y] picks whole columns. "
+             "Subtract 1 once per row, at the true class: G[np.arange(n), y] -= 1 (row i, column "
+             "y[i])"),
+            (-onehot, "returns -onehot(y) alone: add softmax(O), the derivative of logsumexp"),
+            ] + (one_column if n == 1 else [])
 
 
 @core.oracle
@@ -140,6 +139,21 @@ def _correct_count(scores, y):
     return float((_predicted_classes(scores) == onp.asarray(y, dtype=onp.int64)).sum())
 
 
+@core.oracle
+def softmax_slips(O):
+    """exp(O), then exp(O - row maximum): entry (i, j) divided by the sum of row j (for a
+    square O), and the exponentials unnormalised."""
+    slips = []
+    for E in (onp.exp(O), onp.exp(O - O.max(axis=1, keepdims=True))):
+        if O.shape[0] == O.shape[1]:
+            slips.append((E / E.sum(axis=1)[None, :], "divides entry (i, j) by the sum of row j: "
+                          "E.sum(axis=1) has shape (n,), which broadcasts along the rows of the "
+                          "(n, n) matrix. Keep the summed axis: E.sum(axis=1, keepdims=True)"))
+        slips.append((E, "returns exp(...) without normalising: divide each row by its sum so "
+                         "that the probabilities sum to 1"))
+    return slips
+
+
 def _no_slips(*args):
     return []
 
@@ -152,17 +166,19 @@ def _row(values, limit=6):
     return f"[{shown}{', ...' if values.size > limit else ''}]"
 
 
-def _one_example_words(O):
-    return f"one example of 2 classes, O = {_row(O)}, y = [0]"
-
-
-def _first_bad_row(values):
-    rows = onp.flatnonzero(~onp.isfinite(values.reshape(len(values), -1)).all(axis=1))
-    return int(rows[0]) if rows.size else None
-
-
 def _kind(value):
     return "NaN" if onp.isnan(value).any() else "Inf"
+
+
+def _bad_row(got, case):
+    """(r, "<NaN or Inf> in row r (<its description>: <its logits>") of the first row r of
+    `got` that is not finite, for a call tagged with Rows; (None, "") if every row is."""
+    bad = onp.flatnonzero(~onp.isfinite(got.reshape(len(got), -1)).all(axis=1))
+    if not bad.size:
+        return None, ""
+    r, rows = int(bad[0]), case.tag
+    batch = ", a batch of that row alone" if rows.alone else ""
+    return r, f"{_kind(got[r])} in row {r}{batch} ({rows.descriptions[r]}: {_row(case.args[0][r])}"
 
 
 BROADCAST_SHAPES = re.compile(r"could not be broadcast together with shapes "
@@ -175,19 +191,19 @@ def _broadcast_hint(message):
     if not found:
         return ""
     left, right = (tuple(int(s) for s in group.split(",") if s) for group in found.groups())
-    if len(left) == len(right) == 2 and left == right[::-1]:
-        return (f". Hint: one operand is the transpose of the other, {left} against "
-                f"{right}: both must have one row per example, so drop the .T (np.eye(k)[y] "
-                f"already has one row per label)")
-    if len(left) == len(right) == 2 and left[0] == right[0] and left[1] != right[1]:
-        return (f". Hint: the operands have {left[1]} and {right[1]} columns: one-hot labels "
-                f"need one column per class of O, np.eye(O.shape[1])[y], whatever the largest "
-                f"label in y")
     longer, shorter = (left, right) if len(left) > len(right) else (right, left)
+    if len(left) == len(right) == 2 and left == right[::-1]:
+        return (f". Hint: one operand is the transpose of the other, {left} against {right}: "
+                f"both must have one row per example, so drop the .T (np.eye(k)[y] already has "
+                f"one row per label)")
+    if len(left) == len(right) == 2 and left[0] == right[0] and left[1] != right[1]:
+        return (f". Hint: the operands have {left[1]} and {right[1]} columns: one-hot labels need "
+                f"one column per class of O, np.eye(O.shape[1])[y], whatever the largest label "
+                f"in y")
     if len(longer) == len(shorter) + 1 and longer[:len(shorter)] == shorter:
-        return (f". Hint: the {shorter} operand is a sum or max over the last axis, which "
-                f"does not broadcast against the {longer} matrix; keep the reduced axis "
-                f"with keepdims=True, giving shape {shorter + (1,)}")
+        return (f". Hint: the {shorter} operand is a sum or max over the last axis, which does "
+                f"not broadcast against the {longer} matrix; keep the reduced axis with "
+                f"keepdims=True, giving shape {shorter + (1,)}")
     return ""
 
 
@@ -198,80 +214,20 @@ def _explain_broadcast(function, failure, case):
         raise core.CheckFailure(f"{failure}{hint}") from None
 
 
-# --------------------------------------------------------------------------- softmax
+# --------------------------------------------------------------------------- inputs
 
 def _normal_logits(shape=(4, 5), scale=1.0, seed=0):
-    """O ~ N(0, scale^2) of `shape`."""
     O = core.random_array(shape, seed, scale).asnumpy()
     return spec.Call((O,), f"O of shape {shape} with entries ~ N(0, {scale:g}^2)")
 
 
-@core.oracle
-def softmax_slips(O):
-    """exp(O), then exp(O - row maximum): entry (i, j) divided by the sum of row j (for a
-    square O), and the exponentials unnormalised."""
-    slips = []
-    for E in (onp.exp(O), onp.exp(O - O.max(axis=1, keepdims=True))):
-        if O.shape[0] == O.shape[1]:
-            slips.append((E / E.sum(axis=1)[None, :], ROW_J))
-        slips.append((E, "returns exp(...) without normalising: divide each row by its sum "
-                         "so that the probabilities sum to 1"))
-    return slips
-
-
-ROW_J = ("divides entry (i, j) by the sum of row j: E.sum(axis=1) has shape (n,), which "
-         "broadcasts along the rows of the (n, n) matrix. Keep the summed axis: "
-         "E.sum(axis=1, keepdims=True)")
-
-
-def _explain_softmax(softmax, got, case, returned):
-    """Name the axis or the sum that a finite result normalised instead of each row."""
-    rows, columns, n = got.sum(axis=1), got.sum(axis=0), got.shape[0]
-    if onp.isfinite(got).all():
-        if n > 1 and onp.allclose(columns, 1, atol=1e-4) and not onp.allclose(rows, 1,
-                                                                               atol=1e-4):
-            core.fail(softmax, "normalises each column (axis=0): every column of your result "
-                               "sums to 1, but softmax normalises each ROW, the logits of one "
-                               "example. Take the max and the sum with axis=1, keepdims=True")
-        if n > 1 and abs(got.sum() - 1) < 1e-4:
-            core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix "
-                               "sums to 1, but each row must. Sum each row: .sum(axis=1, "
-                               "keepdims=True)")
-        core.diagnose(softmax, got, case.expected, case.mistakes)
-        if not onp.allclose(rows, 1, atol=1e-4):
-            r = int(onp.argmax(onp.abs(rows - 1)))
-            core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the "
-                               f"probabilities of each row must sum to 1: divide exp(o - m) by "
-                               f"the sum of its own row, or, in the log domain, subtract all of "
-                               f"logsumexp(o) = m + log(sum(exp(o - m))), m included")
-    core.assert_close(softmax, got, case.expected, "softmax(O)", inputs=case.inputs)
-
-
-def _large_logits(num_classes, magnitude, seed):
-    """(descriptions, O): rows chosen to break exp, with logits up to `magnitude`: every
-    logit near +M (exp overflows), near -M (exp underflows to 0, and 0/0 = NaN), spread
-    over [-M, M] with the two largest 0.5 apart, a mix of +M, -M and 0, all equal to M."""
-    if num_classes < 3:
-        raise ValueError("the large-logit rows need at least 3 classes")
-    rng = onp.random.default_rng(seed)
-    M, k = float(magnitude), num_classes
-    spread = rng.uniform(-M, M, k)
-    order = onp.argsort(spread)
-    spread[order[-2]] = spread[order[-1]] - 0.5
-    mixed = rng.permutation(onp.resize([M, -M, 0.0, M - 1.0], k))
-    rows = [(f"all logits near +{M:g}", M + rng.normal(0, 1, k)),
-            (f"all logits near -{M:g}", -M + rng.normal(0, 1, k)),
-            (f"logits spread over [-{M:g}, {M:g}]", spread),
-            (f"logits {M:g}, -{M:g} and 0", mixed),
-            (f"all logits equal to {M:g}", onp.full(k, M))]
-    return [d for d, _ in rows], onp.stack([r for _, r in rows]).astype(onp.float32)
-
-
 def _large_logit_calls(num_classes, magnitude, seed, labelled):
-    """The calls on the large-logit rows, then on the row of negative logits alone (no
-    large logit anywhere in O: a shift made only when some logit is large does not
-    happen); `labelled`: with labels, the true class far below the maximum in rows 2 and
-    3 (a loss of about 2M) and at the maximum in a sixth row."""
+    """Rows that break exp, logits up to M = `magnitude`: all near +M (exp overflows), all
+    near -M (exp underflows: 0/0), spread over [-M, M] with the two largest 0.5 apart, a mix
+    of +M, -M and 0, all equal to M; then the row near -M alone (no large logit anywhere in
+    O: a shift made only when some logit is large does not happen). `labelled`: with
+    labels, the true class far below the maximum in rows 2 and 3 (a loss of about 2M) and
+    at the maximum in a sixth row."""
     descriptions, O = _large_logits(num_classes, magnitude, seed)
     words = f"logits of magnitude up to {magnitude:g}"
     if not labelled:
@@ -287,6 +243,23 @@ def _large_logit_calls(num_classes, magnitude, seed, labelled):
             for rows, alone in ((slice(None), False), (slice(1, 2), True))]
 
 
+def _large_logits(num_classes, magnitude, seed):
+    """(descriptions, O): the rows of _large_logit_calls."""
+    if num_classes < 3:
+        raise ValueError("the large-logit rows need at least 3 classes")
+    rng = onp.random.default_rng(seed)
+    M, k = float(magnitude), num_classes
+    spread = rng.uniform(-M, M, k)
+    order = onp.argsort(spread)
+    spread[order[-2]] = spread[order[-1]] - 0.5
+    mixed = rng.permutation(onp.resize([M, -M, 0.0, M - 1.0], k))
+    rows = [(f"all logits near +{M:g}", M + rng.normal(0, 1, k)),
+            (f"all logits near -{M:g}", -M + rng.normal(0, 1, k)),
+            (f"logits spread over [-{M:g}, {M:g}]", spread),
+            (f"logits {M:g}, -{M:g} and 0", mixed), (f"all logits equal to {M:g}", onp.full(k, M))]
+    return [d for d, _ in rows], onp.stack([r for _, r in rows]).astype(onp.float32)
+
+
 def _large_logit_inputs(labelled, calls=2):
     """The input builder of a stable check: the first `calls` of _large_logit_calls."""
     def inputs(num_classes=5, magnitude=1e4, seed=0):
@@ -294,28 +267,44 @@ def _large_logit_inputs(labelled, calls=2):
     return inputs
 
 
-SHIFT_EVERY_TIME = ("O holds no large logit here, so a shift made only when some logit is "
-                    "large does not happen: shift by the row maximum every time")
+# --------------------------------------------------------------------------- softmax
+
+def _explain_softmax(softmax, got, case, returned):
+    """Name the axis or the sum that a finite result normalised instead of each row."""
+    rows, n = got.sum(axis=1), got.shape[0]
+    if onp.isfinite(got).all():
+        rows_sum_to_one = onp.allclose(rows, 1, atol=1e-4)
+        if n > 1 and onp.allclose(got.sum(axis=0), 1, atol=1e-4) and not rows_sum_to_one:
+            core.fail(softmax, "normalises each column (axis=0): every column of your result sums "
+                      "to 1, but softmax normalises each ROW, the logits of one example. Take the "
+                      "max and the sum with axis=1, keepdims=True")
+        if n > 1 and abs(got.sum() - 1) < 1e-4:
+            core.fail(softmax, "divides by the sum of ALL entries of exp(O): the whole matrix sums "
+                      "to 1, but each row must. Sum each row: .sum(axis=1, keepdims=True)")
+        core.diagnose(softmax, got, case.expected, case.mistakes)
+        if not rows_sum_to_one:
+            r = int(onp.argmax(onp.abs(rows - 1)))
+            core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the "
+                      f"probabilities of each row must sum to 1: divide exp(o - m) by the sum of "
+                      f"its own row, or, in the log domain, subtract all of logsumexp(o) = m + "
+                      f"log(sum(exp(o - m))), m included")
+    core.assert_close(softmax, got, case.expected, "softmax(O)", inputs=case.inputs)
 
 
 def _explain_unstable_softmax(softmax, got, case, returned):
     """Name the row that is not finite and why; else compare within the tolerance of M."""
     (O,), rows = case.args, case.tag
-    r = _first_bad_row(got)
+    r, where = _bad_row(got, case)
     if r is not None:
+        why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row needs "
+               "its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
         if O[r].max() > EXP_OVERFLOW:
-            why = (f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and "
-                   f"inf/inf = NaN")
+            why = f"exp overflows float32 above exp({EXP_OVERFLOW:.1f}) = 3.4e38 and inf/inf = NaN"
         elif rows.alone:
             why = f"exp underflows to 0 for every logit and 0/0 = NaN. {SHIFT_EVERY_TIME}"
-        else:
-            why = ("exp underflows to 0 for every logit of that row and 0/0 = NaN. Each row "
-                   "needs its OWN maximum: O.max(axis=1, keepdims=True), not O.max()")
-        batch = ", a batch of that row alone" if rows.alone else ""
-        core.fail(softmax, f"softmax(O) contains {_kind(got[r])} in row {r}{batch} "
-                           f"({rows.descriptions[r]}: {_row(O[r])}): {why}. Subtract the row "
-                           f"maximum before exp: softmax(o) = softmax(o - max(o)), and then "
-                           f"every exp(o - max(o)) is at most 1")
+        core.fail(softmax, f"softmax(O) contains {where}): {why}. Subtract the row maximum before "
+                  f"exp: softmax(o) = softmax(o - max(o)), and then every exp(o - max(o)) is at "
+                  f"most 1")
     core.assert_close(softmax, got, case.expected, "softmax(O)",
                       rtol=core.ulp_tolerance(rows.magnitude), inputs=case.inputs,
                       hint="in float32, exp(x) underflows (loses precision, then becomes 0) "
@@ -345,13 +334,13 @@ softmax_stable = spec.check(Softmax(
 
 def _one_number(function, value, want, form):
     """Fail for one number where a loss per example is owed, naming the mean or sum."""
-    mean, total, n = want.mean(), want.sum(), want.shape[0]
+    mean, total = want.mean(), want.sum()
     which = ("the mean of the losses" if abs(value - mean) <= 1e-3 * (1 + abs(mean)) else
              "the sum of the losses" if abs(value - total) <= 1e-3 * (1 + abs(total)) else
              "a single number")
-    core.fail(function, f"returned {which} ({form}), expected one loss per example, an "
-                        f"array of shape ({n},): return the losses themselves and leave the "
-                        f"averaging to the training loop")
+    core.fail(function, f"returned {which} ({form}), expected one loss per example, an array of "
+              f"shape ({want.shape[0]},): return the losses themselves and leave the averaging "
+              f"to the training loop")
 
 
 def _per_example(function, got, case, what, source):
@@ -369,57 +358,49 @@ def _per_example(function, got, case, what, source):
     one_hot_product = per_entry and not onp.any(
         core.to_numpy(got) * (1 - _onehot(labels, scores.shape[1])))
     if shape == (n, n) and n > 1 and not one_hot_product:
-        core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source}[:, y]` "
-                            f"picks the whole column y[j] of every row, an (n, n) matrix. Pick "
-                            f"one entry per row, the one of the true class: "
-                            f"`{source}[np.arange({source}.shape[0]), y]` (row i, column y[i])")
+        core.fail(function, f"{what} has shape {shape}, expected ({n},): `{source}[:, y]` picks "
+                  f"the whole column y[j] of every row, an (n, n) matrix. Pick one entry per row, "
+                  f"the one of the true class: `{source}[np.arange({source}.shape[0]), y]` (row "
+                  f"i, column y[i])")
     if shape == () and n == 1:
         core.fail(function, f"{what} has shape (), expected (1,) for a batch of one example: "
-                            f".squeeze() (or a sum over the last axis of an (n, 1) array) drops "
-                            f"the batch axis when n = 1. Keep one loss per example, e.g. "
-                            f".reshape(-1) instead of .squeeze()")
+                  f".squeeze() (or a sum over the last axis of an (n, 1) array) drops the batch "
+                  f"axis when n = 1. Keep one loss per example, e.g. .reshape(-1) instead of "
+                  f".squeeze()")
     if shape in ((), (1,)):
         _one_number(function, float(core.to_numpy(got).reshape(-1)[0]), want, f"shape {shape}")
     if per_entry:
         core.fail(function, f"{what} has shape {shape}, one value per entry of {source}, "
-                            f"expected ({n},): keep only the entry of the true class of each "
-                            f"row, {source}[np.arange(n), y] (a product with one-hot labels "
-                            f"must then be summed over axis=1)")
+                  f"expected ({n},): keep only the entry of the true class of each row, "
+                  f"{source}[np.arange(n), y] (a product with one-hot labels must then be summed "
+                  f"over axis=1)")
     core.assert_close(function, got, want, what)  # reports the shape with its own hints
 
 
-def _edge_probabilities(num_classes):
-    """(descriptions, y_hat, labels): rows at the edges of cross_entropy's contract. The
-    true class has probability 1e-30, 1e-8, 0.01 (exact losses 69.1, 18.4, 4.6) or exactly
-    0 (the loss is +inf, never clipped); in the last two rows every other class has
-    probability exactly 0, as a stable softmax produces (the loss is finite: 0 and log 2)."""
-    k = num_classes
-    rows = []
-    for label, p in ((0, 1e-30), (k - 1, 1e-8), (1, 0.01), (0, 0.0)):
-        row = onp.full(k, (1 - p) / (k - 1))
-        row[label] = p
-        rows.append((f"true-class probability {p:g}", row, label))
-    certain = onp.zeros(k)
-    certain[k - 1] = 1.0
-    rows.append(("true-class probability 1, every other class exactly 0", certain, k - 1))
-    even = onp.zeros(k)
-    even[:2] = 0.5
-    rows.append(("true-class probability 0.5, the other 0.5 in one class, the rest exactly 0"
-                 if k > 2 else "two classes of probability 0.5", even, 1))
-    y_hat = onp.stack([r for _, r, _ in rows]).astype(onp.float32)
-    return [d for d, _, _ in rows], y_hat, onp.array([label for _, _, label in rows])
-
-
 def _cross_entropy_inputs(n=6, num_classes=4, seed=0, label_dtype="int32"):
-    """Random probabilities, then the rows at the edges of the contract."""
+    """Random probabilities, then rows at the edges of the contract: the true class has
+    probability 1e-30, 1e-8, 0.01 (exact losses 69.1, 18.4, 4.6) or exactly 0 (the loss is
+    +inf, never clipped); in the last two rows every other class has probability exactly 0,
+    as a stable softmax produces (the loss is finite: 0 and log 2)."""
     rng = onp.random.default_rng(seed)
     y_hat = oracles.softmax(rng.normal(0, 1, (n, num_classes))).astype(onp.float32)
     labels = rng.integers(0, num_classes, n).astype(label_dtype)
-    descriptions, edges, edge_labels = _edge_probabilities(num_classes)
+    k, edges = num_classes, []
+    for label, p in ((0, 1e-30), (k - 1, 1e-8), (1, 0.01), (0, 0.0)):
+        row = onp.full(k, (1 - p) / (k - 1))
+        row[label] = p
+        edges.append((f"true-class probability {p:g}", row, label))
+    certain, even = onp.zeros(k), onp.zeros(k)
+    certain[k - 1], even[:2] = 1.0, 0.5
+    edges += [("true-class probability 1, every other class exactly 0", certain, k - 1),
+              ("true-class probability 0.5, the other 0.5 in one class, the rest exactly 0"
+               if k > 2 else "two classes of probability 0.5", even, 1)]
+    descriptions, rows, edge_labels = zip(*edges)
     return [spec.Call((y_hat, labels), f"{n} examples, {num_classes} classes, labels "
-                                       f"{labels.tolist()}"),
-            spec.Call((edges, edge_labels.astype(label_dtype)), "the edges of the contract",
-                      descriptions)]
+                      f"{labels.tolist()}"),
+            spec.Call((onp.stack(rows).astype(onp.float32),
+                       onp.array(edge_labels).astype(label_dtype)), "the edges of the contract",
+                      list(descriptions))]
 
 
 def _explain_cross_entropy(function, got, case, returned):
@@ -434,23 +415,21 @@ def _explain_cross_entropy(function, got, case, returned):
     for r, (value, exact) in enumerate(zip(got, case.expected)):
         tried = f"row {r} of y_hat ({case.tag[r]}: {_row(y_hat[r])}, label {labels[r]})"
         if onp.isnan(value):
-            core.fail(function, f"the loss is NaN for {tried}, expected {exact:.6g}: a log of "
-                                f"0 went into a product or a sum (0 * log(0) = 0 * (-inf) = "
-                                f"NaN, and MXNet sums -inf to NaN), as with one-hot labels "
-                                f"times np.log(y_hat). Take the log of the true class's "
-                                f"probability alone, -np.log(y_hat[np.arange(n), y])")
+            core.fail(function, f"the loss is NaN for {tried}, expected {exact:.6g}: a log of 0 "
+                      f"went into a product or a sum (0 * log(0) = 0 * (-inf) = NaN, and MXNet "
+                      f"sums -inf to NaN), as with one-hot labels times np.log(y_hat). Take the "
+                      f"log of the true class's probability alone, "
+                      f"-np.log(y_hat[np.arange(n), y])")
         if onp.isinf(exact) and value != exact:
-            core.fail(function, f"the loss is {value:.6g} for {tried}, expected +inf = "
-                                f"-log(0): the probability is clipped, or an eps added, or inf "
-                                f"replaced. The loss is -log(y_hat[i, y_i]) of the probability "
-                                f"as it is: never clip it")
+            core.fail(function, f"the loss is {value:.6g} for {tried}, expected +inf = -log(0): "
+                      f"the probability is clipped, or an eps added, or inf replaced. The loss is "
+                      f"-log(y_hat[i, y_i]) of the probability as it is: never clip it")
         if onp.isfinite(exact) and abs(value - exact) > core.ATOL + core.RTOL * exact:
             core.fail(function, f"the loss is {value:.6g} for {tried}, expected "
-                                f"-log({y_hat[r, labels[r]]:g}) = {exact:.6g}: a probability "
-                                f"clipped to a minimum (np.maximum, np.clip) or an eps added "
-                                f"(log(p + eps)) changes the loss of a small probability. Take "
-                                f"-np.log of the probability as it is: it is exact for every "
-                                f"probability above 0")
+                      f"-log({y_hat[r, labels[r]]:g}) = {exact:.6g}: a probability clipped to a "
+                      f"minimum (np.maximum, np.clip) or an eps added (log(p + eps)) changes the "
+                      f"loss of a small probability. Take -np.log of the probability as it is: "
+                      f"it is exact for every probability above 0")
 
 
 # cross_entropy(y_hat, y) = -log y_hat[i, y_i] per example, shape (n,), also at the edges.
@@ -468,14 +447,41 @@ def _logit_inputs(n=6, num_classes=5, scale=1.0, seed=0, label_dtype="int32"):
     rng = onp.random.default_rng(seed)
     O = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
     labels = rng.integers(0, num_classes, n).astype(label_dtype)
-    return spec.Call((O, labels), f"{n} examples, {num_classes} classes, logits ~ "
-                                  f"N(0, {scale:g}^2)")
+    return spec.Call((O, labels), f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
+
+
+def _explain_unstable_loss(function, got, case, returned):
+    """Name the row whose loss is not finite and why, or a loss capped by clipping."""
+    (O, labels), rows, want = case.args, case.tag, case.expected
+    r, where = _bad_row(got, case)
+    if r is not None:
+        where = f"the loss is {where}, label {labels[r]}, exact loss {want[r]:.6g})"
+        if O[r].max() > EXP_OVERFLOW and want[r] < 100:
+            core.fail(function, f"{where}: exp(o) overflows float32 above exp({EXP_OVERFLOW:.1f}), "
+                      f"so log(sum(exp(o))) is inf: {TRICK}; then every exp(o - m) is at most 1")
+        if O[r].max() < -EXP_OVERFLOW:
+            fix = SHIFT_EVERY_TIME if rows.alone else (
+                "Each row needs its own maximum, m = O.max(axis=1, keepdims=True), not O.max()")
+            core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, so the "
+                      f"log of the sum is log(0). {fix}: {TRICK}")
+        core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
+                  f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = inf. Never "
+                  f"take the log of a softmax: {TRICK} — it is exact whatever the logits")
+    atol = core.ulp_tolerance(2 * rows.magnitude)
+    saturated = onp.flatnonzero((want > 100) & (got < 0.5 * want))
+    if saturated.size and not core.close(got, want, atol=atol):
+        r = int(saturated[0])
+        core.fail(function, f"row {r} ({rows.descriptions[r]}, label {labels[r]}): loss "
+                  f"{got[r]:.6g}, expected {want[r]:.6g}. The loss of a confidently wrong "
+                  f"prediction grows with the gap between the logits; a probability clipped to "
+                  f"eps (or log(p + eps)) caps it: {TRICK}")
+    core.assert_close(function, got, want, "softmax_cross_entropy(O, y)", atol=atol,
+                      inputs=case.inputs, hint=TRICK)
 
 
 LogitsLoss = functools.partial(
-    spec.Spec, name="softmax_cross_entropy", oracle=_logits_loss,
-    forbidden=OPERATORS, what="softmax_cross_entropy(O, y)",
-    raised=_explain_broadcast, result=functools.partial(
+    spec.Spec, name="softmax_cross_entropy", oracle=_logits_loss, forbidden=OPERATORS,
+    what="softmax_cross_entropy(O, y)", raised=_explain_broadcast, result=functools.partial(
         _per_example, what="softmax_cross_entropy(O, y)", source="O"))
 
 # softmax_cross_entropy(O, y) = logsumexp(o_i) - o_i[y_i] for moderate logits.
@@ -483,43 +489,6 @@ softmax_cross_entropy_matches = spec.check(LogitsLoss(
     inputs=_logit_inputs, mistakes=softmax_cross_entropy_slips,
     passed="logsumexp(o_i) - o_i[y_i] for {n} examples, {num_classes} classes",
     differentiable=True))
-
-TRICK = ("use the log-sum-exp trick: loss = logsumexp(o) - o[y] with logsumexp(o) = m + "
-         "log(sum(exp(o - m))), m = max(o)")
-
-
-def _explain_unstable_loss(function, got, case, returned):
-    """Name the row whose loss is not finite and why, or a loss capped by clipping."""
-    (O, labels), rows, want = case.args, case.tag, case.expected
-    r = _first_bad_row(got)
-    if r is not None:
-        batch = ", a batch of that row alone" if rows.alone else ""
-        where = (f"the loss is {_kind(got[r])} in row {r}{batch} ({rows.descriptions[r]}: "
-                 f"{_row(O[r])}, label {labels[r]}, exact loss {want[r]:.6g})")
-        if O[r].max() > EXP_OVERFLOW and want[r] < 100:
-            core.fail(function, f"{where}: exp(o) overflows float32 above "
-                                f"exp({EXP_OVERFLOW:.1f}), so log(sum(exp(o))) is inf: "
-                                f"{TRICK}; then every exp(o - m) is at most 1")
-        if O[r].max() < -EXP_OVERFLOW:
-            fix = SHIFT_EVERY_TIME if rows.alone else (
-                "Each row needs its own maximum, m = O.max(axis=1, keepdims=True), not O.max()")
-            core.fail(function, f"{where}: exp underflows to 0 for every logit of that row, "
-                                f"so the log of the sum is log(0). {fix}: {TRICK}")
-        core.fail(function, f"{where}: the probability of the true class, exp({-want[r]:.3g}), "
-                            f"underflows to 0 in float32, so -log(softmax(O)[y]) = -log(0) = "
-                            f"inf. Never take the log of a softmax: {TRICK} — it is exact "
-                            f"whatever the logits")
-    atol = core.ulp_tolerance(2 * rows.magnitude)
-    saturated = onp.flatnonzero((want > 100) & (got < 0.5 * want))
-    if saturated.size and not core.close(got, want, atol=atol):
-        r = int(saturated[0])
-        core.fail(function, f"row {r} ({rows.descriptions[r]}, label {labels[r]}): loss "
-                            f"{got[r]:.6g}, expected {want[r]:.6g}. The loss of a confidently "
-                            f"wrong prediction grows with the gap between the logits; a "
-                            f"probability clipped to eps (or log(p + eps)) caps it: {TRICK}")
-    core.assert_close(function, got, want, "softmax_cross_entropy(O, y)", atol=atol,
-                      inputs=case.inputs, hint=TRICK)
-
 
 # Finite and exact losses for logits up to `magnitude` (the log-sum-exp trick), also for a
 # batch of one row of logits all far below 0.
@@ -542,35 +511,28 @@ def _gradient_inputs(n=5, num_classes=4, scale=1.0, seed=0):
     labels[-1] = labels[0]
     one = onp.random.default_rng(seed).normal(0, 1, (1, 2)).astype(onp.float32)
     return [spec.Call((O, labels), f"O of shape {O.shape}, labels {labels.tolist()}"),
-            spec.Call((one, onp.zeros(1, dtype=onp.int32)), _one_example_words(one))]
-
-
-def _explain_gradient(function, got, case, returned):
-    core.diagnose(function, got, case.expected, case.mistakes)
-    core.assert_close(function, got, case.expected, "the gradient", inputs=case.inputs,
-                      hint="each row of softmax(O) - onehot(y) sums to 0")
+            spec.Call((one, onp.zeros(1, dtype=onp.int32)), ONE_EXAMPLE.format(_row(one)))]
 
 
 def _explain_unstable_gradient(function, got, case, returned):
-    (O, _), rows = case.args, case.tag
-    r = _first_bad_row(got)
+    r, where = _bad_row(got, case)
     if r is not None:
-        core.fail(function, f"the gradient contains {_kind(got[r])} in row {r} "
-                            f"({rows.descriptions[r]}: {_row(O[r])}): softmax(O) is not finite "
-                            f"there. Compute it stably — subtract each row's maximum before "
-                            f"exp — e.g. with your softmax")
+        core.fail(function, f"the gradient contains {where}): softmax(O) is not finite there. "
+                  f"Compute it stably — subtract each row's maximum before exp — e.g. with your "
+                  f"softmax")
     core.assert_close(function, got, case.expected, "the gradient",
-                      atol=core.ulp_tolerance(rows.magnitude), inputs=case.inputs)
+                      atol=core.ulp_tolerance(case.tag.magnitude), inputs=case.inputs)
 
 
 Gradient = functools.partial(
     spec.Spec, name="softmax_cross_entropy_grad", oracle=_loss_gradient,
     forbidden=core.HAND_DERIVED, what="the gradient", shape=lambda O, y: O.shape,
-    shape_hint=GRADIENT_SHAPE, raised=_explain_broadcast)
+    shape_hint="one partial derivative per logit, the shape of O", raised=_explain_broadcast)
 
 # softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd).
 softmax_cross_entropy_grad_matches = spec.check(Gradient(
-    inputs=_gradient_inputs, mistakes=gradient_slips, wrong=_explain_gradient,
+    inputs=_gradient_inputs, mistakes=gradient_slips,
+    hint="each row of softmax(O) - onehot(y) sums to 0",
     passed="softmax(O) - onehot(y) for {n} examples, {num_classes} classes, and for one "
            "example of 2 classes"))
 
@@ -622,21 +584,20 @@ def _accuracy_inputs(n=10, num_classes=4, seed=0, label_dtype="int32", logits=Fa
 
 def _count(accuracy, value, case):
     if isinstance(value, np.ndarray) and value.size == 1:
-        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected "
-                            f"a Python float: call .item() on the 0-d array or wrap it in "
-                            f"float(...)")
+        core.fail(accuracy, f"returned mxnet.numpy.ndarray ({float(value.item()):g}), expected a "
+                  f"Python float: call .item() on the 0-d array or wrap it in float(...)")
     return core.expect_float(accuracy, value, "the number of correct predictions")
 
 
 def _explain_accuracy_error(accuracy, failure, case):
     """Hints for a failed broadcast or comparison of the predictions with the labels."""
     mxnet_error = str(failure).partition("MXNetError")[2]   # not the student's line
-    (y_hat, labels) = case.args
+    y_hat, labels = case.args
     if "could not be broadcast" in mxnet_error:
         raise core.CheckFailure(
-            f"{failure}. Hint: y_hat has one row per example; argmax(axis=0) gives one index "
-            f"per column ({y_hat.shape[1]} of them), argmax(axis=1) one per row "
-            f"({y_hat.shape[0]}), which is what y labels") from None
+            f"{failure}. Hint: y_hat has one row per example; argmax(axis=0) gives one index per "
+            f"column ({y_hat.shape[1]} of them), argmax(axis=1) one per row ({y_hat.shape[0]}), "
+            f"which is what y labels") from None
     if "Type inconsistent" in mxnet_error or "dtype" in mxnet_error.lower():
         raise core.CheckFailure(
             f"{failure}. Hint: argmax returns int64 indices but the labels are {labels.dtype}; "
@@ -655,25 +616,24 @@ def _explain_count(accuracy, got, case, returned):
                    0.0: "counts every tie as wrong"}.get(got, "does not break ties at the "
                                                              "first index")
         core.fail(accuracy, f"returned {got:g} for {n} rows whose largest scores are tied "
-                            f"({tried}), expected {want:g}: it {counted}. The predicted class "
-                            f"of a tie is its first index, as y_hat.argmax(axis=1) gives, so a "
-                            f"row of equal scores counts only for label 0: compare "
-                            f"y_hat.argmax(axis=1) with y, not the label's score with the row's "
-                            f"maximum")
+                  f"({tried}), expected {want:g}: it {counted}. The predicted class of a tie is "
+                  f"its first index, as y_hat.argmax(axis=1) gives, so a row of equal scores "
+                  f"counts only for label 0: compare y_hat.argmax(axis=1) with y, not the label's "
+                  f"score with the row's maximum")
     if n > 1 and abs(got - want / n) < 1e-6:
         core.fail(accuracy, f"returned {got:g}, the fraction of correct predictions "
-                            f"({int(want)}/{n}); expected the NUMBER of correct predictions, "
-                            f"{want:g}: the caller divides the total count by the number of "
-                            f"examples once, over many batches")
+                  f"({int(want)}/{n}); expected the NUMBER of correct predictions, {want:g}: the "
+                  f"caller divides the total count by the number of examples once, over many "
+                  f"batches")
     if abs(got - (n - want)) < 1e-6 and n != 2 * want:
         core.fail(accuracy, f"returned {got:g}, the number of WRONG predictions; expected "
-                            f"{want:g}, the rows whose argmax equals the label")
+                  f"{want:g}, the rows whose argmax equals the label")
     predicted = _predicted_classes(scores)
     r = int(onp.flatnonzero(predicted == labels)[0])
-    core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows "
-                        f"have their largest entry at the label (e.g. row {r}: argmax "
-                        f"{predicted[r]} = label {labels[r]}). Compare the predicted classes "
-                        f"y_hat.argmax(axis=1) with y, then count the matches with .sum()")
+    core.fail(accuracy, f"returned {got:g}, expected {want:g}: {int(want)} of the {n} rows have "
+              f"their largest entry at the label (e.g. row {r}: argmax {predicted[r]} = label "
+              f"{labels[r]}). Compare the predicted classes y_hat.argmax(axis=1) with y, then "
+              f"count the matches with .sum()")
 
 
 # accuracy(y_hat, y) = the number of rows whose argmax is the label, a Python float.
@@ -725,9 +685,8 @@ def _explain_model_error(softmax_regression, failure, case):
             pass
         else:
             core.fail(softmax_regression, f"works on flattened inputs of shape {flat.shape} but "
-                                          f"not on X of shape {images.shape}: "
-                                          f"{str(failure).split(': ', 1)[-1]}. Flatten each "
-                                          f"example into a row first: X.reshape(-1, W.shape[0])")
+                      f"not on X of shape {images.shape}: {str(failure).split(': ', 1)[-1]}. "
+                      f"Flatten each example into a row first: X.reshape(-1, W.shape[0])")
     if "Cannot reshape" in str(failure):
         raise core.CheckFailure(
             f"{failure}. Hint: W has shape {W.shape}, so each example has W.shape[0] = "
@@ -743,16 +702,14 @@ def _explain_model(softmax_regression, got, case, returned):
     X = X.reshape(len(X), -1)
     magnitude = float((onp.abs(X) @ onp.abs(W) + onp.abs(b)).max())
     rtol = max(core.RTOL, 8 * math.sqrt(X.shape[1]) * core.FLOAT32_EPS * magnitude)
-    rows = got.sum(axis=1)
-    logits = case.mistakes[1][0]
+    rows, logits = got.sum(axis=1), case.mistakes[1][0]
     if (onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4)
             and not core.close(got, logits, rtol=1e-3, atol=1e-4)):
         r = int(onp.argmax(onp.abs(rows - 1)))
-        core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each "
-                                      f"row holds the class probabilities of one example and "
-                                      f"must sum to 1: softmax must be the last step, applied "
-                                      f"to the whole logits X W + b (if it is, your softmax's "
-                                      f"own tests say more)")
+        core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each row "
+                  f"holds the class probabilities of one example and must sum to 1: softmax must "
+                  f"be the last step, applied to the whole logits X W + b (if it is, your "
+                  f"softmax's own tests say more)")
     core.diagnose(softmax_regression, got, case.expected, case.mistakes, rtol=rtol)
     core.assert_close(softmax_regression, got, case.expected, MODEL.format(case.args[0]),
                       rtol=rtol, hint="the probabilities are softmax(X.reshape(-1, W.shape[0]) "
@@ -791,48 +748,44 @@ def _parameters(function, value):
     W, b = spec.pair(function, value, "(W, b)")
     core.expect_array(function, W, "W")
     core.expect_array(function, b, "b")
+    want = f"expected ({NUM_PIXELS}, {NUM_CLASSES})"
     if tuple(W.shape) == (NUM_CLASSES, NUM_PIXELS):
-        core.fail(function, f"W has shape {tuple(W.shape)}, expected ({NUM_PIXELS}, "
-                            f"{NUM_CLASSES}): the model computes X @ W with one row of "
-                            f"{NUM_PIXELS} pixels per example")
+        core.fail(function, f"W has shape {tuple(W.shape)}, {want}: the model computes X @ W "
+                  f"with one row of {NUM_PIXELS} pixels per example")
     if tuple(W.shape) != (NUM_PIXELS, NUM_CLASSES):
-        core.fail(function, f"W has shape {tuple(W.shape)}, expected ({NUM_PIXELS}, "
-                            f"{NUM_CLASSES}): one column of weights per class")
+        core.fail(function, f"W has shape {tuple(W.shape)}, {want}: one column of weights per "
+                  f"class")
     if tuple(b.shape) not in ((NUM_CLASSES,), (1, NUM_CLASSES)):
-        core.fail(function, f"b has shape {tuple(b.shape)}, expected ({NUM_CLASSES},): one "
-                            f"bias per class")
+        core.fail(function, f"b has shape {tuple(b.shape)}, expected ({NUM_CLASSES},): one bias "
+                  f"per class")
     W, b = core.to_numpy(W), core.to_numpy(b).reshape(-1)
     for name, array in (("W", W), ("b", b)):
         if not onp.isfinite(array).all():
             core.fail(function, f"the trained {name} contains {_kind(array)}: a NaN or Inf "
-                                f"entered the training. Usual causes: a division by zero (e.g. "
-                                f"standardising the pixels: the black border pixels have "
-                                f"standard deviation 0; use them as given, in [0, 1]), the log "
-                                f"of a softmax (use softmax_cross_entropy on the logits), or "
-                                f"steps that blow up (divide the summed gradient by the batch "
-                                f"size)")
+                      f"entered the training. Usual causes: a division by zero (e.g. "
+                      f"standardising the pixels: the black border pixels have standard "
+                      f"deviation 0; use them as given, in [0, 1]), the log of a softmax (use "
+                      f"softmax_cross_entropy on the logits), or steps that blow up (divide the "
+                      f"summed gradient by the batch size)")
     return W, b
 
 
+def _predictions(function, value, X):
+    """The classes that the (W, b) returned by `function` predicts for the images X."""
+    W, b = _parameters(function, value)
+    return (X @ W + b).argmax(axis=1)
+
+
 def _trained(function, X, y, seed, **settings):
-    """(accuracy, predictions) on the test images of the (W, b) that `function` returns,
-    trained on (X, y)."""
+    """(accuracy, predictions) on the test images of the (W, b) trained on (X, y)."""
     W, b = _parameters(function, core.call(function, X, y, seed=seed, **settings))
     return evaluate(core.fashion_mnist_features("test")[0] @ W + b)
 
 
-UPDATE = "W[:] = W - lr * W.grad / batch_size, and the same for b"
-
-
 def _probe(function, seed):
-    """(what the trainer returned on core's trainer probe, or None if it raised; the
-    probe's margin of the returned b)."""
+    """(what core's trainer probe returned, None if it raised; the margin of its b)."""
     returned = []
-
-    def output_bias(value):
-        returned.append(value)
-        return value[1]
-    margin = core.probe_margin(function, output_bias, seed)
+    margin = core.probe_margin(function, lambda value: returned.append(value) or value[1], seed)
     return (returned[0] if returned else None), margin
 
 
@@ -843,18 +796,12 @@ def _probe_first(function, seed, setting):
     value, margin = _probe(function, seed)
     if value is not None:
         _parameters(function, value)
-    why = core.probe_explanation(margin, "b", UPDATE)
+    why = core.probe_explanation(margin, "b", "W[:] = W - lr * W.grad / batch_size, and the "
+                                              "same for b")
     if why:
-        core.fail(function, f"the update is wrong, so the training on {setting} was "
-                            f"skipped.{why}")
+        core.fail(function, f"the update is wrong, so the training on {setting} was skipped.{why}")
     core.trainer_gates(function, lambda value: value[1], "b", functools.partial(
         _predictions, function), seed)
-
-
-def _predictions(function, value, X):
-    """The classes that the (W, b) returned by `function` predicts for the images X."""
-    W, b = _parameters(function, value)
-    return (X @ W + b).argmax(axis=1)
 
 
 # Plain SGD ends where its last noisy steps leave it: over 20 grader seeds the plain-SGD
@@ -872,9 +819,8 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
     fails a wrong update first, in a fraction of a second."""
     function, settings = train_softmax_regression, dict(num_epochs=num_epochs, lr=lr,
                                                         batch_size=batch_size)
-    examples = f"the first {count}" if count else "all 60000"
-    setting = (f"{examples} training images with num_epochs={num_epochs}, lr={lr:g}, "
-               f"batch_size={batch_size}")
+    setting = (f"{f'the first {count}' if count else 'all 60000'} training images with "
+               f"num_epochs={num_epochs}, lr={lr:g}, batch_size={batch_size}")
     _probe_first(function, seed, setting)
     X, y = core.fashion_mnist("train", count)
     accuracy = _trained(function, X, y, seed, **settings)[0]
@@ -882,13 +828,12 @@ def train_reaches_test_accuracy(train_softmax_regression, num_epochs=10, lr=0.1,
         accuracy = max(accuracy, _trained(function, X, y, seed + core.RETRY_SEED, **settings)[0])
     if accuracy < threshold:
         core.fail(function, f"trained on {setting}, the model classifies {accuracy:.1%} of the "
-                            f"test images correctly; a correct trainer reaches at least "
-                            f"{threshold:.0%}. Check the update (param - lr * param.grad / "
-                            f"batch_size, with the batch's own size), that every epoch visits "
-                            f"every example once, that `return W, b` comes after both loops, "
-                            f"and that num_epochs, lr and batch_size are used")
+                  f"test images correctly; a correct trainer reaches at least {threshold:.0%}. "
+                  f"Check the update (param - lr * param.grad / batch_size, with the batch's own "
+                  f"size), that every epoch visits every example once, that `return W, b` comes "
+                  f"after both loops, and that num_epochs, lr and batch_size are used")
     core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after training on "
-                          f"{setting}")
+                f"{setting}")
 
 
 def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.60, seed=0,
@@ -896,9 +841,9 @@ def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.
     """Train on `count` flattened images sorted by label: a trainer that visits them in the
     order given sees only ankle boots at the end of every epoch and forgets the rest."""
     function = train_softmax_regression
-    settings = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
-                f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
-    _probe_first(function, seed, settings)
+    setting = (f"{count} flattened images ({count} x {NUM_PIXELS}) sorted by label, "
+               f"num_epochs={num_epochs}, lr={lr}, batch_size={batch_size}")
+    _probe_first(function, seed, setting)
     images, labels = sorted_subset(count)
     accuracy, predictions = _trained(function, np.array(images), np.array(labels, dtype="int32"),
                                      seed, num_epochs=num_epochs, lr=lr, batch_size=batch_size)
@@ -906,17 +851,15 @@ def train_handles_sorted_data(train_softmax_regression, count=3000, threshold=0.
         shares = onp.bincount(predictions, minlength=NUM_CLASSES) / len(predictions)
         last = int(labels[-1])
         if shares[last] > 0.25:
-            core.fail(function, f"trained on {settings}, the model predicts the class seen "
-                                f"last (label {last}) for {shares[last]:.0%} of the test "
-                                f"images and gets {accuracy:.1%} right; expected at least "
-                                f"{threshold:.0%}. Your minibatches follow the order of the "
-                                f"data: draw a new random order of the examples every epoch "
-                                f"(indices = np.arange(n); np.random.shuffle(indices))")
-        core.fail(function, f"trained on {settings}, the model classifies {accuracy:.1%} of "
-                            f"the test images correctly; expected at least {threshold:.0%}. "
-                            f"Shuffle the examples every epoch, use every example once per "
-                            f"epoch (the last batch has {count % batch_size} examples), make "
-                            f"sure `return W, b` comes after both loops, and use num_epochs, "
-                            f"lr and batch_size")
+            core.fail(function, f"trained on {setting}, the model predicts the class seen last "
+                      f"(label {last}) for {shares[last]:.0%} of the test images and gets "
+                      f"{accuracy:.1%} right; expected at least {threshold:.0%}. Your minibatches "
+                      f"follow the order of the data: draw a new random order of the examples "
+                      f"every epoch (indices = np.arange(n); np.random.shuffle(indices))")
+        core.fail(function, f"trained on {setting}, the model classifies {accuracy:.1%} of the "
+                  f"test images correctly; expected at least {threshold:.0%}. Shuffle the "
+                  f"examples every epoch, use every example once per epoch (the last batch has "
+                  f"{count % batch_size} examples), make sure `return W, b` comes after both "
+                  f"loops, and use num_epochs, lr and batch_size")
     core.passed(function, f"test accuracy {accuracy:.1%} >= {threshold:.0%} after training on "
-                          f"{settings}")
+                f"{setting}")
