@@ -130,8 +130,10 @@ TANH = _elementwise(
            f"so cannot overflow: tanh(x) = sign(x) (1 - E) / (1 + E)",
     overflow_from=NO_OVERFLOW_BELOW, passed=f"tanh(x) {ON_NORMAL_INPUTS}", differentiable=True)
 relu_matches = spec.check(RELU)
-sigmoid_matches, sigmoid_stable = spec.check(SIGMOID), spec.check(Stable(SIGMOID))
-tanh_matches, tanh_stable = spec.check(TANH), spec.check(Stable(TANH))
+sigmoid_matches = spec.check(SIGMOID)
+sigmoid_stable = spec.check(Stable(SIGMOID))
+tanh_matches = spec.check(TANH)
+tanh_stable = spec.check(Stable(TANH))
 relu_grad_matches = spec.check(_elementwise(
     "relu_grad", oracle=oracles.relu_slope, shown_as="relu'(x)",
     inputs=normal_inputs(lambda scale: (0.0, 0.0, -1e-6, 1e-6, -scale, scale) + RANGE_EDGES),
