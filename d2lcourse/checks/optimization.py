@@ -1,8 +1,5 @@
-"""Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum.
-
-The trainer's two checks train; the other entry points are specs (checks.spec). The gradients
-``grad_*`` given to gd and gd_2d live in :mod:`checks.problems`, which the sandbox imports.
-"""
+"""Checks of assignment 03: gradient descent, the learning rate, minibatch SGD and momentum
+(the trainer's two checks train; the other entry points are specs, checks.spec)."""
 import functools
 
 import numpy as onp
@@ -22,8 +19,7 @@ def show(x):
 
 
 def expect_array_not_list(function, value, what, advice):
-    """expect_array, with advice of our own for the Python list a student builds; the array
-    as float64 NumPy."""
+    """expect_array (as float64 NumPy), with advice of our own for a Python list."""
     if isinstance(value, (list, tuple)):
         core.fail(function, f"returned a Python {type(value).__name__} for {what}, expected "
                             f"mxnet.numpy.ndarray: {advice}")
@@ -74,14 +70,6 @@ def _trajectories(f_grad, x0, eta, num_steps, minimum):
     return [call(f_grad, x0, num_steps, f", x0={x0}"),
             call(grad_square if onp.ndim(x0) == 0 else grad_ellipse, minimum, STATIONARY_STEPS,
                  f" started at its minimum x0={minimum}, where the gradient is 0", "stationary")]
-
-
-def _gd_inputs(f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10, seed=0):
-    return _trajectories(f_grad, x0, eta, num_steps, 0.0)
-
-
-def _gd_2d_inputs(f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1, num_steps=20, seed=0):
-    return _trajectories(f_grad, tuple(x0), eta, num_steps, (0.0, 0.0))
 
 
 def _judge_iterates(function, got, case, returned):
@@ -148,8 +136,11 @@ def _gd_spec(name, inputs):
                                       f"{STATIONARY_STEPS + 1} from a stationary point")
 
 
-gd_matches = spec.check(_gd_spec("gd", _gd_inputs))
-gd_2d_matches = spec.check(_gd_spec("gd_2d", _gd_2d_inputs))
+gd_matches = spec.check(_gd_spec("gd", lambda f_grad=grad_square, x0=10.0, eta=0.2, num_steps=10,
+                                 seed=0: _trajectories(f_grad, x0, eta, num_steps, 0.0)))
+gd_2d_matches = spec.check(_gd_spec("gd_2d", lambda f_grad=grad_ellipse, x0=(-5.0, -2.0), eta=0.1,
+                                    num_steps=20, seed=0: _trajectories(
+                                        f_grad, tuple(x0), eta, num_steps, (0.0, 0.0))))
 
 
 # --------------------------------------------------------------------------- max_stable_lr
@@ -170,10 +161,6 @@ def stable_lr_mistakes(curvature):
     c = curvature
     return ({1.0 / c: "1 / curvature", 2.0 * c: "2 * curvature", c / 2.0: "curvature / 2",
              0.5 / c: "1 / (2 * curvature)"}, 2 // c, [round(2.0 / c, n) for n in range(1, 12)])
-
-
-def _curvatures(curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3)):
-    return [(c,) for c in tuple(curvatures) + EXTREME_CURVATURES]
 
 
 def _explain_wrong_lr(max_stable_lr, got, case, returned):
@@ -206,9 +193,10 @@ def _explain_wrong_lr(max_stable_lr, got, case, returned):
                              "x; solve |1 - eta c| < 1 for eta")
 
 
-# max_stable_lr(c) is 2 / c, as a Python float, for every curvature c > 0.
 max_stable_lr_matches = spec.check(spec.Spec(
-    name="max_stable_lr", inputs=_curvatures, oracle=stable_lr_oracle,
+    name="max_stable_lr", oracle=stable_lr_oracle,
+    inputs=lambda curvatures=(4.0, 1.0, 0.5, 10.0, 3, 1e-3, 4e3): [
+        (c,) for c in tuple(curvatures) + EXTREME_CURVATURES],
     mistakes=stable_lr_mistakes, wrong=_explain_wrong_lr, result="float",
     what="curvature {0}", atol=0.0,
     passed=lambda curvatures: f"2 / c as a Python float for c in "
@@ -237,8 +225,7 @@ def zero_states(params):
 
 
 def _states(init_momentum_states, value, case):
-    """The list of states returned, one vector: one mxnet array per parameter, of its shape,
-    each an array of its own."""
+    """The list of states, one zero mxnet array per parameter, of its shape: one vector."""
     params, fail = case.args[0], functools.partial(core.fail, init_momentum_states)
     if isinstance(value, core.GeneratorResult):
         fail("returned a generator, expected a list: write [np.zeros_like(p) for p in params] "
@@ -261,13 +248,8 @@ def _states(init_momentum_states, value, case):
         core.expect_array(init_momentum_states, state, f"state {i}", shape=p.value.shape,
                           hint=f"the state of params[{i}] has the parameter's shape: "
                                "np.zeros_like(p) or np.zeros(p.shape)")
-    return onp.concatenate([core.to_numpy(state).ravel() for state in value])
-
-
-def _explain_states(init_momentum_states, got, case, returned):
-    """Fail for the first state that is not zero: the parameter's values, or others."""
-    params, fail = case.args[0], functools.partial(core.fail, init_momentum_states)
-    for i, (state, p) in enumerate(zip(_split(got, [p.value for p in params]), params)):
+    states = [core.to_numpy(state) for state in value]
+    for i, (state, p) in enumerate(zip(states, params)):   # the values, once all types are right
         if onp.array_equal(state, p.value):
             fail(f"state {i} holds the values of params[{i}]: the velocity is a new array of "
                  "zeros, np.zeros_like(p), not the parameter")
@@ -275,13 +257,13 @@ def _explain_states(init_momentum_states, got, case, returned):
             index = spec.first(state != 0)
             fail(f"state {i} is not zero (at index {index} it is {state[index]:.6g}): the "
                  "velocity starts at rest, v = 0")
+    return onp.concatenate([state.ravel() for state in states])
 
 
-# init_momentum_states returns a list with one zero array per parameter, of its shape.
 init_momentum_states_matches = spec.check(spec.Spec(
     name="init_momentum_states", oracle=zero_states, mistakes=lambda params: [],
     inputs=lambda shapes=((2, 1), (1,)), seed=0: (_parameters(shapes, seed, seed + 100),),
-    result=_states, wrong=_explain_states, atol=0.0,
+    result=_states, atol=0.0,
     passed="one zero state per parameter for shapes {shapes}"))
 
 
@@ -354,8 +336,7 @@ def momentum_update(params, states, lr, momentum, batch_size):
 
 
 def _explain_momentum(sgd_momentum, got, case, returned):
-    """Judge each parameter and its velocity: a slip of MOMENTUM_SLIPS, large gradients
-    clipped, or the worst entry."""
+    """Judge each parameter and its velocity: a slip, large gradients clipped, or the worst."""
     params, states, lr, momentum, batch_size = map(spec.float64, case.args)
     (kind, large), inputs, k = case.tag, case.inputs, len(params)
     arrays = [p.value for p in params] + states
@@ -381,7 +362,6 @@ def _explain_momentum(sgd_momentum, got, case, returned):
                           inputs=f"{inputs}, {kind}", hint="after updating v: p[:] = p - lr * v")
 
 
-# sgd_momentum updates params and states in place (v first, then p) and returns None.
 sgd_momentum_matches = spec.check(spec.Spec(
     name="sgd_momentum", inputs=_momentum_inputs, oracle=momentum_update,
     mistakes=lambda *args: [], updates=(0, 1), wrong=_explain_momentum,
