@@ -94,7 +94,7 @@ def _answer(name, *args):
 
 @core.oracle
 def _mistakes(name, *args):
-    """The typical mistakes [(value, message)] of hand-derived function `name` for `args`."""
+    """The typical mistakes [(value, message)] of graded function `name` for `args`."""
     half = "only half of the product rule: x appears twice in x^T A x, and the two terms give "
     return {
         "grad_f": lambda x: [
@@ -146,6 +146,10 @@ def _mistakes(name, *args):
             (-(x @ w - y) * x, "wrong sign and missing factor 2: dz/dw = 2 (<x, w> - y) x"),
             (2 * (x @ w - y) * w, "multiplied by w instead of x: d<x, w>/dw = x"),
             (2 * (x @ w - y) * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")],
+        "autograd_grad": lambda f, x: [
+            (onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: x.grad "
+             "holds zeros until y.backward() runs on a y computed inside `with "
+             "autograd.record():`")],
     }[name](*args)
 
 
@@ -168,11 +172,6 @@ EXTRA_REGION_SHAPES = ((2, 3), (3, 8))
 def _regions(X):
     """The five regions of REGIONS of the matrix X."""
     return [X[1, 2], X[1, :], X[:, 1], X[1:3, 1:], X[::3, ::2]]
-
-
-@core.oracle
-def _region_entries(X):
-    return onp.concatenate([region.ravel() for region in _regions(X)])
 
 
 def _guess_region(X, got):
@@ -221,7 +220,8 @@ def _unpack_regions(regions, value, case):
 # regions(X) returns the five regions of REGIONS (compared exactly by _unpack_regions), for X
 # of the cell's shape and others.
 regions_match = spec.check(spec.Spec(
-    name="regions", oracle=_region_entries, mistakes=lambda *args: [], result=_unpack_regions,
+    name="regions", oracle=lambda X: onp.concatenate([region.ravel() for region in _regions(X)]),
+    mistakes=lambda *args: [], result=_unpack_regions,
     inputs=lambda shape=(4, 5), seed=0: [(_normal(size, seed),) for size in
                                          (tuple(shape),) + EXTRA_REGION_SHAPES],
     passed=lambda shape, seed: "all five regions of matrices of shapes " + ", ".join(
@@ -513,21 +513,14 @@ def _gradient_result(autograd_grad, value, case):
     return core.to_numpy(value)
 
 
-@core.oracle
-def _gradient_mistakes(f, x):
-    return [(onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: x.grad "
-             "holds zeros until y.backward() runs on a y computed inside `with "
-             "autograd.record():`")]
-
-
 def _autograd_inputs(f=sum_of_cubes, shape=(5,), seed=0):
     return spec.Call((f, _normal(shape, seed)), f"f = {f.__name__}, x of shape {tuple(shape)}")
 
 
 # autograd_grad(f, x) is the gradient of f at x (module-level f, seeded x).
 AUTOGRAD = Spec(
-    name="autograd_grad", inputs=_autograd_inputs, oracle=_gradient,
-    mistakes=_gradient_mistakes, raised=_explain_no_graph, result=_gradient_result,
+    name="autograd_grad", inputs=_autograd_inputs, oracle=_gradient, result=_gradient_result,
+    mistakes=functools.partial(_mistakes, "autograd_grad"), raised=_explain_no_graph,
     atol=lambda f, x: core.ATOL + core.ulp_tolerance(float(onp.abs(_gradient(f, x)).max())),
     passed=lambda f, shape, seed: f"gradient of {f.__name__} for x of shape {tuple(shape)}")
 autograd_grad_matches = spec.check(AUTOGRAD)
