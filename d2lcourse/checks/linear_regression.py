@@ -150,17 +150,28 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
         core.diagnose(synthetic_data, std, NOISE_STD, NOISE_MISTAKES, rtol=0.2, atol=1e-6,
                       context=said)
         core.fail(synthetic_data, f"{said}draw it with {NOISE_DRAW}")
-    # Beyond the moments, the distributions: float32 rounding of y moves each value by at
-    # most `rounding`, which shifts the noise's distribution function by at most rounding
-    # times N(0, 0.01^2)'s largest density.
-    _judge_normal(synthetic_data, X, 1.0, f"the entries of X ({inputs})", 0.0,
-                  f"Draw X with {X_DRAW}")
+    # Beyond the moments, the distributions by their Kolmogorov-Smirnov distance: float32
+    # rounding of y moves each value by at most `rounding`, which shifts the noise's
+    # distribution function by at most rounding times N(0, 0.01^2)'s largest density.
     rounding = 4 * (d + 2) * core.FLOAT32_EPS * float(
         (onp.abs(X) @ onp.abs(w) + abs(b) + onp.abs(y)).max())
-    _judge_normal(synthetic_data, y - (X @ w + b), NOISE_STD,
-                  f"the noise values y - (X w + b) ({inputs})",
-                  rounding / (NOISE_STD * math.sqrt(2 * math.pi)),
-                  f"Draw the noise with {NOISE_DRAW}")
+    for samples, scale, what, slack, fix in (
+            (X, 1.0, "the entries of X", 0.0, f"Draw X with {X_DRAW}"),
+            (y - (X @ w + b), NOISE_STD, "the noise values y - (X w + b)",
+             rounding / (NOISE_STD * math.sqrt(2 * math.pi)), f"Draw the noise with {NOISE_DRAW}")):
+        distance = ks_distance(samples, normal_cdf(scale))
+        limit = ks_threshold(samples.size) + slack
+        if distance <= limit:
+            continue
+        low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
+        uniform = ks_distance(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))
+        looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution "
+                 f"of their mean and variance): the right mean and variance are not enough."
+                 if uniform <= ks_threshold(samples.size) else "")
+        core.fail(synthetic_data, f"{what} ({inputs}) do not look drawn from N(0, {scale:g}^2): "
+                  f"the Kolmogorov-Smirnov distance of their {samples.size} values from it is "
+                  f"{distance:.3f}, above {limit:.3f}, which a correct draw exceeds with "
+                  f"probability below {FALSE_ALARM:g}.{looks} {fix}")
     return std
 
 
@@ -185,24 +196,6 @@ def ks_threshold(n, alpha=FALSE_ALARM):
 def normal_cdf(scale):
     """The distribution function of N(0, scale^2)."""
     return lambda x: special.ndtr(onp.asarray(x) / scale)
-
-
-def _judge_normal(function, samples, scale, what, slack, fix):
-    """Fail unless `samples` look drawn from N(0, scale^2) by their Kolmogorov-Smirnov
-    distance (`slack` widens the limit by what rounding may shift)."""
-    n = samples.size
-    distance, limit = ks_distance(samples, normal_cdf(scale)), ks_threshold(n) + slack
-    if distance <= limit:
-        return
-    low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
-    uniform = ks_distance(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))
-    looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution of "
-             f"their mean and variance): the right mean and variance are not enough."
-             if uniform <= ks_threshold(n) else "")
-    core.fail(function, f"{what} do not look drawn from N(0, {scale:g}^2): the "
-              f"Kolmogorov-Smirnov distance of their {n} values from it is {distance:.3f}, above "
-              f"{limit:.3f}, which a correct draw exceeds with probability below "
-              f"{FALSE_ALARM:g}.{looks} {fix}")
 
 
 FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
