@@ -212,12 +212,6 @@ def _parameters(shapes, seed, grad_seed, scale=1.0):
             for i, shape in enumerate(shapes)]
 
 
-def _split(vector, like):
-    """`vector` cut into arrays of the shapes of the arrays `like`."""
-    ends = onp.cumsum([a.size for a in like])[:-1]
-    return [part.reshape(a.shape) for part, a in zip(onp.split(vector, ends), like)]
-
-
 @core.oracle
 def zero_states(params):
     """The velocities at rest, of the parameters' shapes, one vector."""
@@ -339,8 +333,10 @@ def _explain_momentum(sgd_momentum, got, case, returned):
     """Judge each parameter and its velocity: a slip, large gradients clipped, or the worst."""
     params, states, lr, momentum, batch_size = map(spec.float64, case.args)
     (kind, large), inputs, k = case.tag, case.inputs, len(params)
-    arrays = [p.value for p in params] + states
-    got, want = _split(got, arrays), _split(case.expected, arrays)
+    arrays = [p.value for p in params] + states   # got is their entries, one vector
+    ends = onp.cumsum([a.size for a in arrays])[:-1]
+    got, want = ([part.reshape(a.shape) for part, a in zip(onp.split(vector, ends), arrays)]
+                 for vector in (got, case.expected))
     for i, (p, v0, got_p, got_v, want_p, want_v) in enumerate(
             zip(params, states, got, got[k:], want, want[k:])):
         if core.close(got_v, want_v) and core.close(got_p, want_p):
