@@ -22,11 +22,9 @@ Spec = functools.partial(spec.Spec, **FIXES)
 
 
 def hand_derived(name, **fields):
-    """The spec of hand-derived function `name` (no autograd): its answer and its mistakes
-    are the oracles' rows of `name`."""
-    return Spec(name=name, oracle=functools.partial(_answer, name),
-                mistakes=functools.partial(_mistakes, name), forbidden=core.HAND_DERIVED,
-                **fields)
+    """The spec of hand-derived function `name` (no autograd): its rows of _answer, _mistakes."""
+    return Spec(name=name, oracle=functools.partial(_answer, name), forbidden=core.HAND_DERIVED,
+                mistakes=functools.partial(_mistakes, name), **fields)
 
 
 def _normal(shape, seed, scale=1.0):
@@ -35,8 +33,7 @@ def _normal(shape, seed, scale=1.0):
 
 
 def number(what):
-    """A spec's result: a Python number, or a float array of shape () (`what` is formatted
-    with the call's arguments)."""
+    """A spec's result: a Python number or a float 0-d array (`what` formats the arguments)."""
     def unpack(function, value, case):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return onp.float64(value)
@@ -217,8 +214,7 @@ def _unpack_regions(regions, value, case):
     return onp.concatenate([core.to_numpy(item).ravel() for item in value])
 
 
-# regions(X) returns the five regions of REGIONS (compared exactly by _unpack_regions), for X
-# of the cell's shape and others.
+# regions(X) returns the five regions of REGIONS, for X of the cell's shape and others.
 regions_match = spec.check(spec.Spec(
     name="regions", oracle=lambda X: onp.concatenate([region.ravel() for region in _regions(X)]),
     mistakes=lambda *args: [], result=_unpack_regions,
