@@ -367,31 +367,22 @@ def _values(shape, seed, **kwargs):
     return core.random_array(shape, seed, **kwargs).asnumpy()
 
 
-def _linreg_words(X, w, b):
-    return f"X {X.shape}, w {w.shape}, b {b.shape}"
-
-
 @core.oracle
 def _linreg_mistakes(X, w, b):
-    return [(_linear(X, w, 0.0), f"linreg ignores b: it returned X w for "
-                                 f"{_linreg_words(X, w, b)}; return np.dot(X, w) + b")]
+    return [(_linear(X, w, 0.0), "linreg ignores b: it returned X w; return np.dot(X, w) + b")]
 
 
 linreg_matches = spec.check(spec.Spec(
-    name="linreg", oracle=_linear, mistakes=_linreg_mistakes,
+    name="linreg", oracle=_linear, mistakes=_linreg_mistakes, context=True,
     inputs=lambda num_examples=6, num_inputs=3, seed=0: (  # b in [1, 3): too large to hide
         _values((num_examples, num_inputs), seed), _values((num_inputs, 1), seed + 1),
         _values((1,), seed + 2, low=1.0, high=3.0)),
-    what="the prediction", shape=None, describe=_linreg_words,
-    compared="the prediction X w + b", hint="return np.dot(X, w) + b",
+    describe=lambda X, w, b: f"X {X.shape}, w {w.shape}, b {b.shape}", what="the prediction",
+    shape=None, compared="the prediction X w + b", hint="return np.dot(X, w) + b",
     passed="X w + b for {inputs}", differentiable=True))
 
 
 # --------------------------------------------------------------------------- squared_loss
-
-def _squared_loss_words(y_hat, y):
-    return f"y_hat of shape {y_hat.shape}, y of shape {y.shape}"
-
 
 def _squared_loss_shape(shape, case):
     """What a loss of a wrong `shape` did, or None."""
@@ -413,20 +404,19 @@ def _squared_loss(y_hat, y):
 
 @core.oracle
 def _squared_loss_mistakes(y_hat, y):
-    inputs = _squared_loss_words(y_hat, y)
-    return [(2 * _squared_loss(y_hat, y), f"the loss is twice the expected value ({inputs}): "
-                                          "the squared loss has a factor 1/2, "
-                                          "(y_hat - y)**2 / 2"),
+    return [(2 * _squared_loss(y_hat, y), "the loss is twice the expected value: the squared "
+                                          "loss has a factor 1/2, (y_hat - y)**2 / 2"),
             (onp.abs(y_hat - y.reshape(y_hat.shape)) / 2,
-             f"the difference is not squared ({inputs}): (y_hat - y)**2 / 2")]
+             "the difference is not squared: (y_hat - y)**2 / 2")]
 
 
 squared_loss_matches = spec.check(spec.Spec(
     name="squared_loss", oracle=_squared_loss,
     inputs=lambda y_hat_shape=(6, 1), y_shape=(6,), seed=0: (  # N(0, 2^2), of n entries each
         _values(y_hat_shape, seed, scale=2.0), _values(y_shape, seed + 1, scale=2.0)),
-    mistakes=_squared_loss_mistakes, what="the loss", shape=None,
-    shape_mistakes=_squared_loss_shape, describe=_squared_loss_words,
+    mistakes=_squared_loss_mistakes, context=True, what="the loss", shape=None,
+    shape_mistakes=_squared_loss_shape,
+    describe=lambda y_hat, y: f"y_hat of shape {y_hat.shape}, y of shape {y.shape}",
     hint="(y_hat - y.reshape(y_hat.shape)) ** 2 / 2",
     passed="(y_hat - y)^2 / 2 in y_hat's shape for {inputs}", differentiable=True))
 
