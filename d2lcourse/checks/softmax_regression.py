@@ -514,6 +514,12 @@ def _gradient_inputs(n=5, num_classes=4, scale=1.0, seed=0):
             spec.Call((one, onp.zeros(1, dtype=onp.int32)), ONE_EXAMPLE.format(_row(one)))]
 
 
+def _explain_gradient(function, got, case, returned):
+    core.diagnose(function, got, case.expected, case.mistakes)
+    core.assert_close(function, got, case.expected, "the gradient", inputs=case.inputs,
+                      hint="each row of softmax(O) - onehot(y) sums to 0")
+
+
 def _explain_unstable_gradient(function, got, case, returned):
     r, where = _bad_row(got, case)
     if r is not None:
@@ -531,8 +537,7 @@ Gradient = functools.partial(
 
 # softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd).
 softmax_cross_entropy_grad_matches = spec.check(Gradient(
-    inputs=_gradient_inputs, mistakes=gradient_slips,
-    hint="each row of softmax(O) - onehot(y) sums to 0",
+    inputs=_gradient_inputs, mistakes=gradient_slips, wrong=_explain_gradient,
     passed="softmax(O) - onehot(y) for {n} examples, {num_classes} classes, and for one "
            "example of 2 classes"))
 
@@ -748,13 +753,9 @@ def _parameters(function, value):
     W, b = spec.pair(function, value, "(W, b)")
     core.expect_array(function, W, "W")
     core.expect_array(function, b, "b")
-    want = f"expected ({NUM_PIXELS}, {NUM_CLASSES})"
-    if tuple(W.shape) == (NUM_CLASSES, NUM_PIXELS):
-        core.fail(function, f"W has shape {tuple(W.shape)}, {want}: the model computes X @ W "
-                  f"with one row of {NUM_PIXELS} pixels per example")
-    if tuple(W.shape) != (NUM_PIXELS, NUM_CLASSES):
-        core.fail(function, f"W has shape {tuple(W.shape)}, {want}: one column of weights per "
-                  f"class")
+    core.expect_array(function, W, "W", (NUM_PIXELS, NUM_CLASSES), (
+        f"the model computes X @ W with one row of {NUM_PIXELS} pixels per example"
+        if tuple(W.shape) == (NUM_CLASSES, NUM_PIXELS) else "one column of weights per class"))
     if tuple(b.shape) not in ((NUM_CLASSES,), (1, NUM_CLASSES)):
         core.fail(function, f"b has shape {tuple(b.shape)}, expected ({NUM_CLASSES},): one bias "
                   f"per class")
