@@ -219,6 +219,17 @@ def test_the_notebook_path_denies_them_too(double, triple, words):
         "private attribute", "no cell the grader runs defines")), message
 
 
+def test_a_module_bound_by_assignment_and_read_alone_is_named_with_its_binding():
+    """`_n = numpy.sys` in another cell and `_n` read without an attribute (stored, passed):
+    the message names the binding, on both paths (the check raised TypeError: the problem
+    lacked what the function writes)."""
+    double = "def double(x):\n    keep = [_n]\n    return 2 * x\n"
+    triple = "import numpy\n_n = numpy.sys\n" + OTHER
+    for message in (grader_message(double, triple), notebook_message(double, triple)):
+        assert "reaches `_n` through `_n`, a module bound by assignment (`_n = numpy.sys`)" \
+            in message, message
+
+
 def test_each_kind_of_violation_has_a_message_of_its_own():
     """Every kind hand_derived reports is worded for people, and no two alike."""
     messages = {}

@@ -245,8 +245,8 @@ class Cell:
             self.problem_event(EVERY_CELL, "dynamic", node.id)
         elif node.id.startswith("__") and node.id not in HARMLESS_DUNDERS:
             self.problem_event(EVERY_CELL, "dynamic", f"`{node.id}`")
-        else:
-            self.events.append(("name", node.id))
+        else:   # a chain of no attribute
+            self.events.append(("chain", ("global", node.id), (), False))
 
     def store(self, name, node, scope):
         """`name` bound by `node` in `scope`: a binding of the cell if it is global."""
@@ -420,10 +420,6 @@ class Judge:
         kind, subject, reached = event[0], event[1], self.rules == REACHED
         if kind == "problem":
             return event[2] if subject == EVERY_CELL or reached else None
-        if kind == "name":
-            problem, values = self.global_name(cell, subject)
-            modules = any(isinstance(v, (types.ModuleType, str)) for v in values)
-            return problem or (("module_value", subject) if reached and modules else None)
         if kind == "local":
             return ("module_value", subject) if reached and subject in cell.local_imports else None
         if kind == "import":   # importing runs a module: only one that leaves names alone
