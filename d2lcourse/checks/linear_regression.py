@@ -33,7 +33,6 @@ def _fmt(values):
 
 
 def _design(X):
-    """A = [X, 1]: the features with a column of ones for the bias (float64)."""
     return onp.hstack([X, onp.ones((X.shape[0], 1))])
 
 
@@ -398,7 +397,6 @@ def _squared_loss_shape(shape, case):
 
 @core.oracle
 def _squared_loss(y_hat, y):
-    """squared_loss's answer: (y_hat - y)^2 / 2 in y_hat's shape."""
     return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
 
@@ -675,8 +673,9 @@ def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, r
              f"expected {mean[k]:.4f} +- {tolerance[k]:.1g} ({inputs}; the least-squares fit "
              f"is {_fmt(fit)})")
     given = dict(lr=lr, num_epochs=num_epochs, batch_size=batch_size)
-    mistakes = [  # (what a typical mistake changes, what the trainer did); steps batch_size
-        # times too large are not among them: such training diverges
+    # Typical mistakes: (what one changes, what the trainer did). Steps batch_size times too
+    # large are not among them: such training diverges.
+    mistakes = [
         (dict(lr=0.0), "does not update w and b at all: update both in place, sgd([w, b], "
                        "lr, batch_size), after l.backward()"),
         (dict(lr=lr / batch_size), "divides the gradient by batch_size twice: backward() of "
