@@ -118,7 +118,7 @@ MISTAKES = [
                  "changes the loss of a small probability"),
     loss_mistake("cross_entropy_smallest_float_for_log_0",
                  "-np.log(y_hat[np.arange(len(y)), y] + 1e-37)    # avoids log(0)",
-                 "expected +inf = -log(0)"),
+                 "expected -log(0) = inf"),
     loss_mistake("cross_entropy_one_hot_times_log",
                  "-(np.eye(y_hat.shape[1])[y] * np.log(y_hat)).sum(axis=1)",
                  "0 * log(0) = 0 * (-inf) = NaN"),
