@@ -1,7 +1,11 @@
+import json
 import os
+from pathlib import Path
 
 import matplotlib
 import pytest
+
+import helpers
 
 # Tests run headless.
 matplotlib.use("Agg")
@@ -36,3 +40,19 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped, but D2LCOURSE_NO_SKIPS=1 requires every test to run: {reason}"
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory):
+    """A course with the assignments of helpers.GRADED released, once per test run
+    (helpers.release_course). Read only: copy it (helpers.copy_of) to change it."""
+    return helpers.built_once(tmp_path_factory, "released", helpers.release_course)
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory, released_course):
+    """(course, outputs): the course that helpers.grade_course grades, once per test run,
+    and its runs' outputs (see there). Read only: copy it (helpers.copy_of) to change it."""
+    folder = helpers.built_once(tmp_path_factory, "graded", lambda folder: helpers.grade_course(
+        folder, released_course))
+    return Path(folder / "course"), json.loads((folder / "outputs.json").read_text())

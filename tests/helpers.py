@@ -1,13 +1,24 @@
 """Helpers shared by the test modules (importable as `helpers`: pytest puts tests/ on the path)."""
 import contextlib
+import csv
+import fcntl
 import functools
 import io
+import json
+import os
+import shutil
+import subprocess
+import sys
 
+import nbformat
 import pytest
 
 from d2lcourse import data, grading, np
 from d2lcourse import mistakes as catalogue
+from d2lcourse.autograder import samples
+from d2lcourse.autograder.grade import Recorder
 from d2lcourse.checks import core
+from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
 
@@ -101,3 +112,120 @@ def has_fashion_mnist():
 
 
 needs_data = pytest.mark.skipif(not has_fashion_mnist(), reason="needs the Fashion-MNIST files")
+
+
+# ------------------------------------------------------------- the shared graded course
+# Grading a class through nbgrader and the sandbox costs seconds of start-up per run
+# whatever the class: the slow end-to-end tests share one released course and one graded
+# course, made once per test run (by the first xdist worker that asks; the other waits).
+
+D2LCOURSE = [sys.executable, "-m", "d2lcourse.cli"]
+GRADED = [a for a in ASSIGNMENTS if a != DEFAULT_DEMO_ASSIGNMENT]  # test_demo grades it
+BROKEN = "01_ndarray_autograd"  # its class in the graded course also has broken notebooks
+
+
+def built_once(tmp_path_factory, name, build):
+    """The folder `name` that `build(folder)` fills, once per test run: the first xdist
+    worker to ask builds it under a lock, the others wait and read it (a test that
+    changes it works on its own copy)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' folders are in the run's
+        base = base.parent
+    folder = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # until the file closes
+        if not (base / f"{name}.built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed halfway
+            build(folder)
+            (base / f"{name}.built").touch()
+    return folder
+
+
+def release_course(folder):
+    """A course with the assignments of GRADED released (nbgrader generate_assignment)."""
+    samples.copy_course(folder, GRADED)
+    for assignment_id in GRADED:
+        Recorder(folder, ASSIGNMENTS[assignment_id]).ensure_assignment()
+
+
+def copy_of(course, destination):
+    """A copy of a shared course, for a test that changes it."""
+    return shutil.copytree(course, destination, symlinks=True)
+
+
+def make_class(course, assignment):
+    """The reference, the blank release, the first catalogued mistake, and the nbgrader
+    exploit (a blank notebook whose first cell installs an IPython input transformer)."""
+    mistakes, _ = catalogue.load(assignment)
+    students = samples.sample_class(course, assignment, mistakes[:1])
+    students.pop("hostile_daemon")
+    for student, replacements in students.items():
+        samples.write_submission(course, assignment, student, replacements)
+
+
+def submit(course, assignment, student, data):
+    """Hand in the notebook `data` (bytes) as `student`'s, without exchange files."""
+    folder = course / "submitted" / student / assignment.id
+    folder.mkdir(parents=True)
+    (folder / assignment.notebook).write_bytes(data)
+
+
+def write_broken_notebooks(course, assignment):
+    """Notebooks that are not valid JSON, not UTF-8, of nbformat 3, too big, or whose
+    solution cells are duplicated, deleted or retyped."""
+    release = read(samples.release_path(course, assignment))
+
+    def edited(change):
+        notebook = nbformat.from_dict(json.loads(nbformat.writes(release)))
+        change(notebook)
+        return nbformat.writes(notebook).encode()
+
+    first = next(i for i, c in enumerate(release.cells) if "solution" in
+                 c.metadata.get("nbgrader", {}) and c.metadata.nbgrader.solution)
+    submit(course, assignment, "invalid_json", b'{"cells": [')
+    submit(course, assignment, "not_utf8",
+           nbformat.writes(release).encode().replace(b"YOUR CODE", b"\xff\xfe CODE"))
+    submit(course, assignment, "nbformat3", json.dumps(
+        {"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode())
+    submit(course, assignment, "duplicated_cell",
+           edited(lambda nb: nb.cells.insert(first, nb.cells[first])))
+    submit(course, assignment, "deleted_cell", edited(lambda nb: nb.cells.pop(first)))
+    submit(course, assignment, "retyped_cell",
+           edited(lambda nb: nb.cells[first].update(cell_type="markdown")))
+    submit(course, assignment, "huge",
+           edited(lambda nb: nb.cells[0].update(source="x" * (100 << 20))))
+    (course / "submitted" / "huge" / assignment.id / "extra.bin").write_bytes(b"\0" * 1024)
+
+
+def grade_course(folder, released):
+    """`d2lcourse grade --workers 2` of each assignment of GRADED on a copy of `released`,
+    a class each (make_class; BROKEN's also write_broken_notebooks), then a rerun of
+    BROKEN's: folder/course, and in folder/outputs.json each run's (returncode, stdout,
+    stderr) and BROKEN's grades.csv before the rerun."""
+    course = copy_of(released, folder / "course")
+    outputs = {}
+    for assignment in map(ASSIGNMENTS.get, GRADED):
+        make_class(course, assignment)
+        if assignment.id == BROKEN:
+            write_broken_notebooks(course, assignment)
+        outputs[assignment.id] = graded(course, assignment, "--workers", "2")
+    outputs["grades before the rerun"] = grades_csv(course, BROKEN).read_text()
+    outputs["rerun"] = graded(course, ASSIGNMENTS[BROKEN])
+    (folder / "outputs.json").write_text(json.dumps(outputs))
+
+
+def graded(course, assignment, *options):
+    """(returncode, stdout, stderr) of `d2lcourse grade` of `assignment` in `course`."""
+    result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(course),
+                                         *options],
+                            capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout, result.stderr
+
+
+def grades_csv(course, assignment_id):
+    return course / "reports" / assignment_id / "grades.csv"
+
+
+def csv_grades(text):
+    """{student: row} of the text of a grades.csv."""
+    return {row["student_id"]: row for row in csv.DictReader(io.StringIO(text))}

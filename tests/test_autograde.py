@@ -1,12 +1,12 @@
 """The real course through real nbgrader and the real sandbox: `d2lcourse grade`.
 
-One throw-away course holds the assignments but the demo's (test_demo grades the
-demo's larger class of that one). Each gets a small class: the reference, the blank
-release, a catalogued mistake, and the nbgrader exploit (a blank notebook whose first
-cell installs an IPython input transformer). Assignment 01 also gets broken and
-tampered notebooks.
+The suite's shared graded course (tests/conftest.py's graded_course) holds the
+assignments but the demo's (test_demo grades the demo's larger class of that one). Each
+has a small class: the reference, the blank release, a catalogued mistake, and the
+nbgrader exploit (a blank notebook whose first cell installs an IPython input
+transformer). Assignment 01 also has broken and tampered notebooks. A test that grades
+again works on a copy of the shared released course (conftest's released_course).
 """
-import csv
 import json
 import os
 import signal
@@ -15,82 +15,31 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder, grade, verdict_file_name
+from d2lcourse.autograder.grade import grade, verdict_file_name
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
-from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
-from helpers import max_points
+from helpers import BROKEN, D2LCOURSE, GRADED, copy_of, csv_grades, grades_csv, max_points
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
-BROKEN = "01_ndarray_autograd"
-D2LCOURSE = [sys.executable, "-m", "d2lcourse.cli"]
-GRADED = [a for a in ASSIGNMENTS if a != DEFAULT_DEMO_ASSIGNMENT]
-
-
-def make_class(course, assignment, broken=False):
-    Recorder(course, assignment).ensure_assignment()
-    mistakes, _ = catalogue.load(assignment)
-    students = samples.sample_class(course, assignment, mistakes[:1])
-    students.pop("hostile_daemon")
-    for student, replacements in students.items():
-        samples.write_submission(course, assignment, student, replacements)
-    if broken:
-        write_broken_notebooks(course, assignment)
-
-
-def write_broken_notebooks(course, assignment):
-    release = read(samples.release_path(course, assignment))
-
-    def submit(student, data):
-        folder = course / "submitted" / student / assignment.id
-        folder.mkdir(parents=True)
-        (folder / assignment.notebook).write_bytes(data)
-
-    def edited(change):
-        notebook = nbformat.from_dict(json.loads(nbformat.writes(release)))
-        change(notebook)
-        return nbformat.writes(notebook).encode()
-
-    first = next(i for i, c in enumerate(release.cells) if "solution" in
-                 c.metadata.get("nbgrader", {}) and c.metadata.nbgrader.solution)
-    submit("invalid_json", b'{"cells": [')
-    submit("not_utf8", nbformat.writes(release).encode().replace(b"YOUR CODE", b"\xff\xfe CODE"))
-    submit("nbformat3", json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [],
-                                    "metadata": {}}).encode())
-    submit("duplicated_cell", edited(lambda nb: nb.cells.insert(first, nb.cells[first])))
-    submit("deleted_cell", edited(lambda nb: nb.cells.pop(first)))
-    submit("retyped_cell", edited(lambda nb: nb.cells[first].update(cell_type="markdown")))
-    huge = edited(lambda nb: nb.cells[0].update(source="x" * (100 << 20)))
-    submit("huge", huge)
-    (course / "submitted" / "huge" / assignment.id / "extra.bin").write_bytes(b"\0" * 1024)
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """The course after `d2lcourse grade` of each assignment of GRADED with two workers."""
-    root = tmp_path_factory.mktemp("course")
-    samples.copy_course(root, GRADED)
-    outputs = {}
-    for assignment in map(ASSIGNMENTS.get, GRADED):
-        make_class(root, assignment, broken=assignment.id == BROKEN)
-        result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(root),
-                                             "--workers", "2"],
-                                capture_output=True, text=True, timeout=900)
-        outputs[assignment.id] = result
-    return root, outputs
+def course(graded_course):
+    """The course after `d2lcourse grade` of each assignment of GRADED with two workers,
+    and {assignment id: that run}."""
+    root, outputs = graded_course
+    return root, {a: subprocess.CompletedProcess("grade", *outputs[a]) for a in GRADED}
 
 
 def grades(root, assignment_id):
-    with open(root / "reports" / assignment_id / "grades.csv") as stream:
-        return {row["student_id"]: row for row in csv.DictReader(stream)}
+    return csv_grades(grades_csv(root, assignment_id).read_text())
 
 
 @pytest.mark.parametrize("assignment_id", GRADED)
@@ -188,21 +137,18 @@ def test_report_has_plots_and_html(course):
     assert "Most common failures" in page and "not implemented yet" in page
 
 
-def test_rerun_regrades_nothing_unless_forced(course):
-    root, _ = course
-    before = grades(root, BROKEN)
-    result = subprocess.run(D2LCOURSE + ["grade", BROKEN, "--course", str(root)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0
-    assert "already graded and unchanged" in result.stdout
-    assert grades(root, BROKEN) == before
+def test_rerun_regrades_nothing_unless_forced(graded_course):
+    root, outputs = graded_course  # the rerun is the shared course's last
+    returncode, stdout, _ = outputs["rerun"]
+    assert returncode == 0
+    assert "already graded and unchanged" in stdout
+    assert grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
 
 
-def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, tmp_path):
+def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course, tmp_path):
     root, _ = course
     assignment = ASSIGNMENTS[BROKEN]
-    fresh = samples.copy_course(tmp_path / "course", [BROKEN])
-    Recorder(fresh, assignment).ensure_assignment()
+    fresh = copy_of(released_course, tmp_path / "course")
     students = samples.sample_class(fresh, assignment, catalogue.load(assignment)[0][:2],
                                     hostile=False)
     for student, replacements in students.items():
@@ -229,11 +175,9 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, tmp_path):
     assert [s for s in students if not (fresh / "feedback" / s / BROKEN / page).is_file()] == []
 
 
-def test_plain_nbgrader_autograde_uses_the_sandbox(course, tmp_path):
-    root, _ = course
+def test_plain_nbgrader_autograde_uses_the_sandbox(released_course, tmp_path):
     assignment = ASSIGNMENTS[BROKEN]
-    fresh = samples.copy_course(tmp_path / "plain", [BROKEN])
-    Recorder(fresh, assignment).ensure_assignment()
+    fresh = copy_of(released_course, tmp_path / "plain")
     blank = samples.solution_sources(samples.release_path(fresh, assignment))
     first = assignment.functions[0]
     samples.write_submission(fresh, assignment, "exploit",

@@ -11,9 +11,10 @@ import pytest
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder, verdict_file_name
+from d2lcourse.autograder.grade import verdict_file_name
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
+from helpers import copy_of
 
 ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
 BIN = os.path.dirname(sys.executable)
@@ -62,10 +63,9 @@ def cluster(tmp_path):
 
 
 @pytest.mark.skipif(bubblewrap_problem() is not None, reason="bubblewrap cannot run here")
-def test_grading_through_a_dask_cluster(cluster, tmp_path):
+def test_grading_through_a_dask_cluster(cluster, released_course, tmp_path):
     address, worker_pids = cluster
-    course = samples.copy_course(tmp_path / "course", [ASSIGNMENT.id])
-    Recorder(course, ASSIGNMENT).ensure_assignment()
+    course = copy_of(released_course, tmp_path / "course")
     students = samples.sample_class(course, ASSIGNMENT, catalogue.load(ASSIGNMENT)[0][:1],
                                     hostile=False)
     for student, replacements in students.items():

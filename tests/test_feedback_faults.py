@@ -1,9 +1,10 @@
 """A notebook that nbgrader cannot render, or one of another assignment, is that student's
 problem, never the class's (issue 15, class 4; issue 20, item 4).
 
-One class of assignment 01: the reference, notebooks shaped to break nbgrader's feedback
-(a missing attachment, an attachment that is not base64, a huge output, metadata of the
-wrong types, outputs the template cannot show), and the 05 notebook handed in as 01.
+One class of assignment 01, in a copy of the suite's shared released course: the
+reference, notebooks shaped to break nbgrader's feedback (a missing attachment, an
+attachment that is not base64, a huge output, metadata of the wrong types, outputs the
+template cannot show), and the 05 notebook handed in as 01.
 Every student gets a feedback page, the run exits 0, and a rerun does the same.
 """
 import copy
@@ -16,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from d2lcourse.autograder import samples
-from d2lcourse.autograder.grade import Recorder
 from d2lcourse.model import Status
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
+from helpers import copy_of
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -66,10 +67,10 @@ def submit(course, student, notebook_bytes):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = samples.copy_course(tmp_path_factory.mktemp("feedback") / "course",
-                                 [ASSIGNMENT.id, OTHER.id])
-    Recorder(course, ASSIGNMENT).ensure_assignment()
+def graded(tmp_path_factory, released_course):
+    """The class graded, then graded again. Not in the shared graded course: its
+    report shows three messages of a status, which that class's broken notebooks fill."""
+    course = copy_of(released_course, tmp_path_factory.mktemp("feedback") / "course")
     reference = samples.solution_sources(ASSIGNMENT.source_path(course))
     path = samples.write_submission(course, ASSIGNMENT, "reference", reference)
     notebook = json.loads(path.read_text())

@@ -28,6 +28,7 @@ from d2lcourse.autograder import samples
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import grade_id, is_solution_cell, read
+from helpers import copy_of
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -180,11 +181,11 @@ def test_gradebook_export_and_grades_csv_agree(semester):
         ours["alice"]["total"])
 
 
-def test_ctrl_c_stops_grading_with_one_line_and_a_rerun_grades_the_rest(tmp_path):
+def test_ctrl_c_stops_grading_with_one_line_and_a_rerun_grades_the_rest(released_course,
+                                                                       tmp_path):
     """SIGINT to the whole process group (a terminal's Ctrl-C) once a verdict is saved."""
-    course = samples.copy_course(tmp_path / "course", [ASSIGNMENT.id])
+    course = copy_of(released_course, tmp_path / "course")
     reference = samples.solution_sources(ASSIGNMENT.source_path(course))
-    succeeded(run([NBGRADER, "generate_assignment", ASSIGNMENT.id], course))
     students = [f"s{number}" for number in range(3)]
     for student in students:
         samples.write_submission(course, ASSIGNMENT, student, reference)

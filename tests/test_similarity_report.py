@@ -11,10 +11,10 @@ import pytest
 
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples, similarity
-from d2lcourse.autograder.grade import Recorder
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.autograder.pages import REPORT_POLICY
+from helpers import copy_of
 from test_pages import measure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -27,12 +27,11 @@ D2LCOURSE = [sys.executable, "-m", "d2lcourse.cli"]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, released_course):
     """Six students who each mix the reference and the catalogue in a style of their own,
-    a seventh who copied the first (renamed, reformatted, commented, reordered), a blank."""
-    course = samples.copy_course(tmp_path_factory.mktemp("similar") / "course",
-                                 [ASSIGNMENT.id])
-    Recorder(course, ASSIGNMENT).ensure_assignment()
+    a seventh who copied the first (renamed, reformatted, commented, reordered), a blank,
+    graded in a copy of the shared released course."""
+    course = copy_of(released_course, tmp_path_factory.mktemp("similar") / "course")
     mistakes, alternatives = catalogue.load(ASSIGNMENT)
     reference = similarity.known_sources(ASSIGNMENT)["reference"]
     choices = {f: [reference[f]] + [m.source for m in [*alternatives, *mistakes]
