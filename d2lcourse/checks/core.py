@@ -810,11 +810,26 @@ def to_numpy(value):
 
 
 def assert_close(
-    function, actual, expected, what="the result", rtol=RTOL, atol=ATOL, inputs=None, hint=None
+    function,
+    actual,
+    expected,
+    what="the result",
+    rtol=RTOL,
+    atol=ATOL,
+    inputs=None,
+    hint=None,
+    entries=None,
 ):
     """Compare like numpy.testing.assert_allclose; the message names a wrong shape (with a
-    broadcasting hint), NaN or Inf, or the worst entry, with `inputs` (in words) and `hint`."""
+    broadcasting hint), NaN or Inf, or the worst entry (by its name in `entries`, a list
+    over the flattened result, else by its index), with `inputs` (in words) and `hint`."""
     got, want = to_numpy(actual), to_numpy(expected)
+
+    def at(index):
+        if entries is not None:
+            return f" at {entries[int(onp.ravel_multi_index(index, got.shape))]}"
+        return f" at index {index}"
+
     context = f" (for {inputs})" if inputs else ""
     advice = f" Hint: {hint}" if hint else ""
     if got.shape != want.shape:
@@ -826,7 +841,7 @@ def assert_close(
         kind = "NaN" if onp.isnan(got[index]) else "Inf"
         fail(
             function,
-            f"{what} contains {kind} at index {index}{context}, expected {want[index]:.6g}: "
+            f"{what} contains {kind}{at(index)}{context}, expected {want[index]:.6g}: "
             f"{count(bad)} of {got.size} entries are not finite.{advice}",
         )
     error = onp.abs(got - want)
@@ -835,11 +850,10 @@ def assert_close(
     if wrong.any():
         flat = int(onp.argmax(onp.where(wrong, error - limit, -onp.inf)))
         index = tuple(int(i) for i in onp.unravel_index(flat, got.shape)) if got.shape else ()
-        at = f" at index {index}" if index else ""
         fail(
             function,
             f"{what} is wrong{context}: {count(wrong)} of {max(got.size, 1)} entries differ; "
-            f"worst{at}: expected {want[index]:.7g}, got {got[index]:.7g} (tolerance "
+            f"worst{at(index) if index else ''}: expected {want[index]:.7g}, got {got[index]:.7g} (tolerance "
             f"rtol={rtol:g}, atol={atol:g}).{advice}",
         )
 

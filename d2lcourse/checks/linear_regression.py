@@ -553,7 +553,7 @@ def _closed_form_shape(w_shape, b_shape, case):
 
 closed_form_matches = spec.check(spec.Spec(
     name="closed_form", inputs=_closed_form_inputs, oracle=_least_squares,
-    mistakes=_least_squares_mistakes, result=("w", "b"), context=True, compared="(w; b)",
+    mistakes=_least_squares_mistakes, result=("w", "b"), context=True, compared="(w, b)",
     hint="(w, b) must be the least-squares fit: solve (A^T A) theta = A^T y with A = [X, 1] "
          "(e.g. np.linalg.solve) and split theta in the order of A's columns, w = theta[:-1], "
          "b = theta[-1]",

@@ -479,7 +479,7 @@ collapse_linear_matches = spec.check(spec.Spec(
     shape_hint=("x W maps {0.shape[0]} inputs to {2.shape[1]} outputs: W = W1 @ W2",
                 "one bias per output: b = b1 @ W2 + b2"),
     describe=lambda W1, b1, W2, b2: f"W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}",
-    context=True, compared="(W, b), the entries of W then b", atol=_collapse_tolerance,
+    context=True, compared="(W, b)", atol=_collapse_tolerance,
     hint="W = W1 @ W2 and b = b1 @ W2 + b2: (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2)",
     passed="x W + b = (x W1 + b1) W2 + b2 for {inputs}"))
 

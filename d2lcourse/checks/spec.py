@@ -192,6 +192,7 @@ def judge(spec, function, seed, one):
             spec.raised(function, failure, one)
         raise
     what = spec.what.format(*one.args, inputs=one.inputs)
+    entries = None  # the names of a pair's or list's entries, in the order compared
     if spec.updates is not None:  # the result is the arguments updated in place
         updated = (spec.updates,) if isinstance(spec.updates, int) else spec.updates
         got = onp.concatenate([core.to_numpy(a).ravel() for k in updated for a in arguments[k]])
@@ -200,7 +201,7 @@ def judge(spec, function, seed, one):
     elif callable(spec.result):
         got = spec.result(function, value, one)
     else:
-        got = expect_arrays(spec, function, value, what, one)
+        got, entries = expect_arrays(spec, function, value, what, one)
     expected, mistakes, atol, x = one.expected, one.mistakes, one.atol, one.args[0]
     with onp.errstate(all="ignore"):
         if spec.kink:
@@ -216,7 +217,7 @@ def judge(spec, function, seed, one):
                 require_finite(spec, function, got, x, expected)
             if one.inputs is not None:
                 compared = (spec.compared or what, spec.rtol, atol, one.inputs, spec.hint)
-                core.assert_close(function, got, expected, *compared)
+                core.assert_close(function, got, expected, *compared, entries=entries)
             else:
                 require_close(spec, function, got, x, expected, atol)
     if spec.updates is not None and value is not None:
@@ -227,7 +228,8 @@ def judge(spec, function, seed, one):
 
 def expect_arrays(spec, function, value, what, one):
     """Steps 2 and 4 for an array result, or a pair or list of arrays (``result=("w", "b")``,
-    compared as one vector of their entries): float64 classic NumPy."""
+    compared as one vector of their entries): float64 classic NumPy, and the entries' names
+    for a pair or list ("w[1, 0]", "b"), else None."""
     pairs = isinstance(spec.result, (tuple, list))
     parts, names, hints = [value], [what], [spec.shape_hint]
     if pairs:
@@ -248,8 +250,21 @@ def expect_arrays(spec, function, value, what, one):
     elif not spec.shape_mistakes:
         expect_array(spec, function, value, what)
     if not pairs:
-        return core.to_numpy(value)
-    return onp.concatenate([core.to_numpy(part).ravel() for part in parts])
+        return core.to_numpy(value), None
+    arrays = [core.to_numpy(part) for part in parts]
+    entries = [
+        entry_name(name, index, array.shape)
+        for name, array in zip(names, arrays)
+        for index in onp.ndindex(array.shape)
+    ]
+    return onp.concatenate([array.ravel() for array in arrays]), entries
+
+
+def entry_name(name, index, shape):
+    """How a student writes an entry of array `name`: "b" for its only entry, else "w[1, 0]"."""
+    if onp.prod(shape) == 1:
+        return name
+    return f"{name}[{', '.join(str(i) for i in index)}]"
 
 
 def expect_array(spec, function, value, what, shape=None, hint=None):
