@@ -1,12 +1,12 @@
 """The check engine: a check is data, a :class:`Spec`, run by one script, :func:`run`.
 
-Authoring (d2lcourse/checks/mlp.py's activations and linear_regression.py's linreg are the
-examples): write the oracles (``@core.oracle``, float64 classic NumPy in and out) and an input
-builder, then::
+Authoring (d2lcourse/checks/linear_regression.py's linreg is the example): write the oracles
+(``@core.oracle``, float64 classic NumPy in and out) and an input builder, then::
 
-    RELU = spec.Spec(name="relu", inputs=normal_inputs, oracle=_relu, mistakes=_relu_mistakes,
-                     shown_as="max(x, 0)", passed="max(x, 0) on {size} inputs", ...)
-    relu_matches = spec.check(RELU)      # a test cell: check.relu_matches(relu, seed=1)
+    linreg_matches = spec.check(spec.Spec(
+        name="linreg", oracle=_linear, mistakes=_linreg_mistakes, inputs=_linreg_inputs,
+        hint="return np.dot(X, w) + b", passed="X w + b for {inputs}", ...))
+    # a test cell: check.linreg_matches(linreg, num_examples=6, seed=0)
 
 The entry point takes the graded function, then the parameters of ``inputs`` (with their
 defaults; most have a ``seed``). ``inputs(**params)`` builds the calls as data (code: no oracle
