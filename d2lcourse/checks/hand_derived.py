@@ -34,9 +34,8 @@ import types
 
 from d2lcourse.checks import cells
 
-# The most characters of solution cells one analysis takes (a parsed character costs the grader
-# about 160 bytes and 10 us): a submission beyond it is not analysed, its hand-derived functions
-# lose their points. Real solution cells hold a few thousand.
+# The most characters of solution cells one analysis takes (each costs the grader about 160 bytes
+# and 10 us; real cells hold a few thousand): beyond, the hand-derived functions lose their points.
 MAX_ANALYSED_CHARS = 256 << 10
 # The operator families a hand-derived function may use: None for every public attribute
 # (modules among them only if listed here themselves), else the set of attributes.
@@ -52,9 +51,8 @@ ALLOWED = {
 }
 # Attributes of allowed modules that build names at run time (numpy.load unpickles).
 DYNAMIC_ATTRIBUTES = {("numpy", "load")}
-# Modules any cell may use (with their submodules), as far as the namespace goes: code from the
-# others can change what a name means (importlib, builtins, operator.setitem, string.Formatter,
-# functools.update_wrapper, ctypes, ...).
+# Modules any cell may use (with their submodules) as far as the namespace goes: others' code can
+# change what a name means (importlib, builtins, operator.setitem, string.Formatter, ctypes, ...).
 NAMESPACE_MODULES = ("math", "cmath", "random", "numpy", "mxnet", "d2lcourse", "d2l", "time",
                      "itertools", "collections", "warnings", "sys", "typing", "dataclasses",
                      "statistics", "os", "tqdm", "matplotlib", "contextlib", "abc", "enum",
@@ -79,8 +77,7 @@ REFLECTIVE = frozenset({"mro", "f_globals", "f_locals", "f_builtins", "f_back", 
 FORMAT_METHODS = frozenset({"format", "format_map"})
 TRUSTED_PACKAGES = ("d2lcourse.solutions.",)   # what setup cells import: reference code
 BUILTIN_NAMES = frozenset(dir(builtins))
-# The two sets of rules: EVERY_CELL for every cell that runs, REACHED for what a hand-derived
-# function reaches (which includes the first).
+# Rules: EVERY_CELL for every cell that runs; REACHED, stricter, for what hand-derived code reaches.
 EVERY_CELL, REACHED = "every cell", "reached"
 # The parts of an immutable literal: numbers, strings, bytes, None, tuples, arithmetic.
 CONSTANT_PARTS = (ast.Constant, ast.Tuple, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator,
@@ -124,19 +121,17 @@ def analyse_submission(setup, solution_sources):
 
 def violation(function, source, forbidden, attributes):
     """The first problem of the hand-derived `function`, whose whole cell is `source`, or None.
-    `forbidden`: {id(object): API name}; `attributes`: {attribute name (`attach_grad`, ...): the
-    API it stands for on any value}. The grader's functions carry their submission's `analysis`;
-    any other is judged in its globals as they are when it runs (a notebook, `d2lcourse check`,
-    the sandbox), with the cells the grader would run (`<cell ...>`, grading.exec_cell's)."""
+    `forbidden`: {id(object): API}; `attributes`: {attribute name: the API it is on any value}.
+    The grader's functions carry their submission's `analysis`; any other is judged in its
+    globals as they are when it runs, with the cells the grader would run (`<cell ...>`)."""
     namespace = getattr(function, "analysis", None)
     if namespace is None and not isinstance(function, types.FunctionType):
         return None   # no namespace to judge it in (a missing function): its call says why
     try:
         if namespace is None:
             own, values = cached_cell(function.__name__, source), function.__globals__
-            functions = [value for value in list(values.values()) if isinstance(
+            ran = [own] + [cell_of(value) for value in list(values.values()) if isinstance(
                 value, types.FunctionType) and cells.cell_owner(value.__code__.co_filename)]
-            ran = list({id(c): c for c in [own, *map(cell_of, functions)] if c}.values())
             namespace = Namespace(values, ran, collections.Counter(), own.problem, live=True)
         return namespace.violation(function.__name__, forbidden, attributes)
     except RecursionError:
@@ -152,9 +147,8 @@ Binding = collections.namedtuple("Binding", "kind index node detail", defaults=(
 
 class Cell:
     """One cell's source, parsed once, in one pass over its nodes: `bindings` {name: [Binding]},
-    `local_imports` {name: [(module, attribute)]} and, per top-level statement, the events a
-    verdict judges. `problem` is ("too_deep",) when it could not be analysed, None when it
-    does not parse (it will not run either)."""
+    `local_imports` {name: [(module, attribute)]}, per top-level statement the events a verdict
+    judges, and `problem`: ("too_deep",) if it cannot be analysed (None if it will not run)."""
 
     def __init__(self, owner, source, work=None):
         work = collections.Counter() if work is None else work
@@ -167,9 +161,8 @@ class Cell:
         except (SyntaxError, ValueError, RecursionError) as error:
             self.problem = ("too_deep",) if isinstance(error, RecursionError) else None
             return
-        for index, statement in enumerate(tree.body):
-            self.index, self.statement, self.events = index, statement, []
-            stack = [(statement, top)]
+        for self.index, self.statement in enumerate(tree.body):
+            self.events, stack = [], [(self.statement, top)]
             while stack:
                 work["nodes"] += 1
                 stack.extend(reversed(self.visit(*stack.pop())))
@@ -201,8 +194,7 @@ class Cell:
                 if not isinstance(child, ast.expr_context)]
 
     def scope(self, node, scope):
-        """What a scope evaluates where it is (defaults, decorators, annotations, bases, a
-        comprehension's first iterable), then its body, in its own scope."""
+        """What a scope evaluates where it stands (defaults, decorators, ...), then its body."""
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.store(node.name, node, scope)
         if isinstance(node, ast.ClassDef):
@@ -210,10 +202,9 @@ class Cell:
             body = node.body
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
+            annotated = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
             outer = [*a.defaults, *a.kw_defaults, *getattr(node, "decorator_list", ()),
-                     *(arg.annotation for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs,
-                                                  a.vararg, a.kwarg] if arg),
-                     getattr(node, "returns", None)]
+                     *(x.annotation for x in annotated if x), getattr(node, "returns", None)]
             body = node.body if isinstance(node.body, list) else [node.body]
         else:
             first, *rest = node.generators
@@ -229,12 +220,10 @@ class Cell:
                 steps[0] in FORMAT_METHODS and safe_format(root)):
             self.problem_event(REACHED, "by_string", "str.format with a format string that reads "
                                                      "attributes, or one not written out")
-        if isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load):
-            where = "global" if scope.is_global(root.id) else "local"
-            self.events.append(("chain", (where, root.id), tuple(steps), store))
-            return []
-        self.events.append(("chain", ("expr", root), tuple(steps), store))
-        return [(root, scope)]
+        named = isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load)
+        where = ("global" if scope.is_global(root.id) else "local") if named else "expr"
+        self.events.append(("chain", (where, root.id if named else root), tuple(steps), store))
+        return [] if named else [(root, scope)]
 
     def name(self, node, scope):
         if not isinstance(node.ctx, ast.Load):
@@ -249,7 +238,6 @@ class Cell:
             self.events.append(("chain", ("global", node.id), (), False))
 
     def store(self, name, node, scope):
-        """`name` bound by `node` in `scope`: a binding of the cell if it is global."""
         if not scope.is_global(name):
             return
         statement, kind = self.statement, "other"
@@ -261,17 +249,16 @@ class Cell:
             constant = value is None or all(isinstance(n, CONSTANT_PARTS) for n in ast.walk(value))
             kind = "constant" if constant else "def" if isinstance(value, ast.Lambda) else (
                 "alias" if isinstance(attribute_steps(value)[0], ast.Name) else "other")
-        self.bind(name, kind, self.index, statement)
+        self.bindings.setdefault(name, []).append(Binding(kind, self.index, statement))
 
     def call(self, node, scope):
         func, args = node.func, node.args
         pending = [(a, scope) for a in args] + [(k.value, scope) for k in node.keywords]
         if isinstance(func, ast.Name) and func.id == "getattr" and scope.is_global("getattr"):
-            name = args[1] if len(args) >= 2 else None
-            if isinstance(name, ast.Constant) and isinstance(name.value, str) and not any(
-                    isinstance(a, ast.Starred) for a in args[:2]):
+            if len(args) >= 2 and isinstance(args[1], ast.Constant) and isinstance(
+                    args[1].value, str) and not any(isinstance(a, ast.Starred) for a in args[:2]):
                 root, steps = attribute_steps(args[0])
-                return self.chain(root, steps + [name.value], scope, False) + pending[2:]
+                return self.chain(root, steps + [args[1].value], scope, False) + pending[2:]
             self.problem_event(EVERY_CELL, "by_string", "getattr with a computed name")
             return pending
         return [(func, scope)] + pending
@@ -288,26 +275,22 @@ class Cell:
             name = alias.asname or (alias.name if module else top)
             target = (module, alias.name) if module else (alias.name if alias.asname else top, None)
             if scope.is_global(name):
-                self.bind(name, "import", self.index, node, target)
+                self.bindings.setdefault(name, []).append(
+                    Binding("import", self.index, node, target))
             else:   # any local of that name, in any function of the cell, may be it
                 self.local_imports.setdefault(name, []).append(target)
-
-    def bind(self, name, *binding):
-        self.bindings.setdefault(name, []).append(Binding(*binding))
 
     def problem_event(self, rules, *problem):
         self.events.append(("problem", rules, problem))
 
 
 class Scope:
-    """The symbol tables of one scope of a cell (several, merged, where one line holds look-alike
-    scopes: a name global in any of them counts as global)."""
+    """A cell's scope: its symbol tables (several where a line holds look-alikes: a global wins)."""
 
     def __init__(self, tables):
         self.tables, self.children = tables, None
         self.module = any(t.get_type() == "module" for t in tables)
-        # The raw {name: flags}: SymbolTable.get_symbols() looks each name up among all the
-        # children, quadratic in a cell of many functions.
+        # The raw {name: flags}: get_symbols() looks each name up in every child (quadratic).
         symbols = [item for table in tables for item in table._table.symbols.items()]
         self.known = {name for name, _ in symbols}
         self.globals = {name for name, flags in symbols if symtable.Symbol(name, flags).is_global()}
@@ -352,16 +335,15 @@ def safe_format(node):
 
 
 class Namespace:
-    """What names mean where a function runs: the bindings of the cells that ran, indexed by
-    name, and the `values` known beyond them (live: the function's globals). `problem`: what
-    every function fails with (a cell too large or too deep to analyse). `work` counts the
-    analysis' "parses", "nodes", "statements" and "bindings" (for tests of its cost)."""
+    """What names mean where a function runs: the bindings of the cells that ran, by name, the
+    `values` known beyond (live: its globals), `problem` (every function's) and `work` (counts)."""
 
     def __init__(self, values, ran, work, problem, live):
-        self.values, self.cells, self.work, self.problem = values, ran, work, problem
+        self.values, self.work, self.problem, self.live = values, work, problem, live
+        self.cells = list({id(cell): cell for cell in ran if cell}.values())   # each once
         # rewritten: (cell, problem) of the first cell that breaks EVERY_CELL, once judged
-        self.live, self.index, self.verdicts, self.rewritten = live, {}, {}, False
-        for cell in ran:
+        self.index, self.verdicts, self.rewritten = {}, {}, False
+        for cell in self.cells:
             for name, bindings in cell.bindings.items():
                 self.index.setdefault(name, []).extend((cell, b) for b in bindings)
 
@@ -372,8 +354,7 @@ class Namespace:
         key = (function, tuple(sorted(forbidden.values())))
         own = next((cell for cell in self.cells if cell.owner == function), None)
         if key not in self.verdicts and own and not self.problem:
-            found = Judge(self, forbidden, attributes, REACHED).first([own])
-            problem = found and found[1]
+            problem = (Judge(self, forbidden, attributes, REACHED).first([own]) or (None, None))[1]
             if not problem or problem[0] == "unresolved":
                 if self.rewritten is False:
                     self.rewritten = Judge(self, {}, {}, EVERY_CELL).first(self.cells)
@@ -402,7 +383,6 @@ class Judge:
         self.rules, self.done, self.names = rules, {}, {}
 
     def first(self, cells_to_judge):
-        """(cell, problem) of the first problem in these cells' statements, or None."""
         return next(((cell, problem) for cell in cells_to_judge
                      for index in range(len(cell.statements))
                      if (problem := self.statement(cell, index))), None)
@@ -432,8 +412,7 @@ class Judge:
         return self.chain(cell, *event[1:])
 
     def global_name(self, cell, name):
-        """(problem, values): what reading the global `name` in `cell` reaches, and the modules
-        and objects it may be (empty when not known statically)."""
+        """(problem, the modules and objects it may be, if known) of the global `name` in `cell`."""
         if name not in self.names:
             self.names[name] = self.bound(name)
         source, problem, values = self.names[name]
@@ -472,8 +451,7 @@ class Judge:
         """(problem, value) of `import module` or `from module import attribute` in a student's
         cell: only modules the grader has already imported are looked at."""
         value = sys.modules.get(module, module)
-        problem = self.module(value, module)
-        if problem or attribute is None:
+        if (problem := self.module(value, module)) or attribute is None:
             return problem, value
         dotted = f"{module}.{attribute}"
         if isinstance(value, str):
@@ -491,8 +469,8 @@ class Judge:
         cell = self.notebook.live and isinstance(value, types.FunctionType) and cell_of(value)
         if cell:
             defining = [b.index for b in cell.bindings.get(value.__name__, ()) if b.kind == "def"]
-            indices = defining or range(len(cell.statements))
-            problem = next(filter(None, (self.statement(cell, i) for i in indices)), None)
+            found = (self.statement(cell, i) for i in defining or range(len(cell.statements)))
+            problem = next(filter(None, found), None)
             return problem and ("through", name, cell.owner, problem)
         if allowed_objects().get(id(value)) is value or (
                 getattr(value, "__module__", "") or "").startswith(TRUSTED_PACKAGES) or (
@@ -572,7 +550,6 @@ class Judge:
                 return problem
             if self.rules == REACHED and isinstance(value, (types.ModuleType, str)):
                 return ("module_value", written(len(steps)))
-        return None
 
     def by_name(self, steps):
         """The problem of attributes of a value not known statically: a forbidden API's name
@@ -582,7 +559,6 @@ class Judge:
 
 
 def segment(cell, node):
-    """The first line of a statement of `cell`, for messages."""
     line = ((ast.get_source_segment(cell.source, node) or "").splitlines() or [""])[0]
     return line if len(line) <= 80 else line[:77] + "..."
 
