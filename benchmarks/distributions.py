@@ -28,6 +28,7 @@ def init_mlp_params_false_alarms(seeds):
     """05's init_mlp_params_distribution on the reference, at the test cells' settings, and
     its power against the usual wrong distributions (the share of calls it fails)."""
     from d2lcourse import np, npx
+    from d2lcourse.checks import draws
     from d2lcourse.checks import mlp as check
     from d2lcourse.mistakes import mlp as catalogue
     from d2lcourse.solutions.mlp import init_mlp_params
@@ -65,7 +66,7 @@ def init_mlp_params_false_alarms(seeds):
                 num_inputs, num_hiddens, num_outputs, sigma))
             for w in (W1.reshape(-1), W2.reshape(-1)):
                 n, std, mean = w.size, w.std(), w.mean()
-                gap = check.distribution_gap(w, sigma)[0]
+                gap = draws.ks_gap(w, draws.normal_cdf(sigma))[0]
                 low, high = check.spread_bounds(n, sigma)
                 record("spread", max((std - sigma) / (high - sigma),
                                      (sigma - std) / (sigma - low)),
@@ -73,8 +74,8 @@ def init_mlp_params_false_alarms(seeds):
                        <= check.spread_bounds(n, sigma, level)[1])
                 record("mean", abs(mean) / check.mean_limit(n, sigma),
                        lambda level: abs(mean) > check.mean_limit(n, sigma, level))
-                record("distribution", gap / check.gap_limit(n),
-                       lambda level: gap > check.gap_limit(n, level))
+                record("distribution", gap / draws.ks_threshold(n, check.FALSE_ALARM),
+                       lambda level: gap > draws.ks_threshold(n, level))
             pooled = onp.concatenate([W1.reshape(-1), W2.reshape(-1)])
             tails = int(onp.count_nonzero(onp.abs(pooled) > check.TAIL * sigma))
             fewest = check.fewest_in_tails(pooled.size)
@@ -109,6 +110,7 @@ def synthetic_data_false_alarms(seeds):
     reference's draws, the check run on the reference, and its power against the usual
     wrong distributions (the share of seeds at which the check fails them)."""
     from d2lcourse import np, npx
+    from d2lcourse.checks import draws
     from d2lcourse.checks import linear_regression as check
     from d2lcourse.solutions.linear_regression import synthetic_data
 
@@ -145,12 +147,13 @@ def synthetic_data_false_alarms(seeds):
             noise = y[:, 0] - (X @ true_w.astype(onp.float64) + b)
             for test, values, scale in (("KS of X", X, 1.0),
                                         ("KS of noise", noise, check.NOISE_STD)):
-                distance = check.ks_distance(values, check.normal_cdf(scale))
+                distance = draws.ks_gap(values, draws.normal_cdf(scale))[0]
                 counted[test] = counted.get(test, 0) + 1
-                worst[test] = max(worst.get(test, 0.0), distance / check.ks_threshold(values.size))
+                limit = draws.ks_threshold(values.size, check.FALSE_ALARM)
+                worst[test] = max(worst.get(test, 0.0), distance / limit)
                 for level in LEVELS:
                     rejected[test, level] = rejected.get((test, level), 0) + (
-                        distance > check.ks_threshold(values.size, level))
+                        distance > draws.ks_threshold(values.size, level))
             for name, function in [("reference", synthetic_data)] + list(wrongs.items()):
                 try:
                     with contextlib.redirect_stdout(io.StringIO()):

@@ -13,7 +13,7 @@ import numpy as onp
 import pytest
 
 from d2lcourse import np, npx
-from d2lcourse.checks import core
+from d2lcourse.checks import core, draws
 from d2lcourse.checks import linear_regression as check
 from d2lcourse.mistakes.linear_regression import ITERATOR, SYNTHETIC
 from d2lcourse.solutions import linear_regression as ref
@@ -124,7 +124,7 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
 def test_ks_distance_agrees_with_scipy():
     from scipy import stats
     x = onp.random.default_rng(0).normal(0.1, 1.2, 500)
-    assert check.ks_distance(x, check.normal_cdf(1.0)) == pytest.approx(
+    assert draws.ks_gap(x, draws.normal_cdf(1.0))[0] == pytest.approx(
         stats.kstest(x, "norm").statistic, rel=1e-9)
 
 
@@ -133,8 +133,8 @@ def test_ks_threshold_keeps_its_false_alarm_rate():
     beyond the threshold stays below it."""
     rng = onp.random.default_rng(1)
     n, runs = 1000, 400
-    beyond = sum(check.ks_distance(rng.normal(0, 0.01, n), check.normal_cdf(0.01))
-                 > check.ks_threshold(n, 0.1) for _ in range(runs))
+    beyond = sum(draws.ks_gap(rng.normal(0, 0.01, n), draws.normal_cdf(0.01))[0]
+                 > draws.ks_threshold(n, 0.1) for _ in range(runs))
     assert beyond / runs <= 0.1 + 3 * (0.1 * 0.9 / runs) ** 0.5
 
 

@@ -12,6 +12,7 @@ import math
 import pytest
 
 from d2lcourse import np
+from d2lcourse.checks import draws
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
@@ -78,7 +79,8 @@ def test_false_alarm_rates_are_within_the_contract():
         assert chi2.cdf(n * low ** 2) + chi2.sf(n * high ** 2) <= 1.0001 * check.FALSE_ALARM
         mean_alarm = 2 * stats.norm.sf(check.mean_limit(n, 1.0) * math.sqrt(n))
         assert mean_alarm <= 1.0001 * check.FALSE_ALARM
-        assert 2 * math.exp(-2 * n * check.gap_limit(n) ** 2) <= 1.0001 * check.FALSE_ALARM
+        gap_alarm = 2 * math.exp(-2 * n * draws.ks_threshold(n, check.FALSE_ALARM) ** 2)
+        assert gap_alarm <= 1.0001 * check.FALSE_ALARM
     assert check.fewest_in_tails(62976) > 0    # clipped weights (no tails) fail every test cell
     assert abs(check.TAIL_PROBABILITY - 2 * stats.norm.sf(3.5)) < 1e-12
 

@@ -8,10 +8,9 @@ rejects only beyond ``Z`` standard errors: a correct solution fails with probabi
 import math
 
 import numpy as onp
-from scipy import special
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core, spec
+from d2lcourse.checks import core, draws, spec
 
 Z = 6.0             # standard errors a statistic may be off before a check rejects it
 NOISE_STD = 0.01    # label noise of synthetic_data (COURSE_CONTRACT.md)
@@ -158,15 +157,15 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
             (X, 1.0, "the entries of X", 0.0, f"Draw X with {X_DRAW}"),
             (y - (X @ w + b), NOISE_STD, "the noise values y - (X w + b)",
              rounding / (NOISE_STD * math.sqrt(2 * math.pi)), f"Draw the noise with {NOISE_DRAW}")):
-        distance = ks_distance(samples, normal_cdf(scale))
-        limit = ks_threshold(samples.size) + slack
+        distance = draws.ks_gap(samples, draws.normal_cdf(scale))[0]
+        limit = draws.ks_threshold(samples.size, FALSE_ALARM) + slack
         if distance <= limit:
             continue
         low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
-        uniform = ks_distance(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))
+        uniform = draws.ks_gap(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))[0]
         looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution "
                  f"of their mean and variance): the right mean and variance are not enough."
-                 if uniform <= ks_threshold(samples.size) else "")
+                 if uniform <= draws.ks_threshold(samples.size, FALSE_ALARM) else "")
         core.fail(synthetic_data, f"{what} ({inputs}) do not look drawn from N(0, {scale:g}^2): "
                   f"the Kolmogorov-Smirnov distance of their {samples.size} values from it is "
                   f"{distance:.3f}, above {limit:.3f}, which a correct draw exceeds with "
@@ -177,26 +176,6 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
 # Power: uniform features of variance 1 lie 0.057 from N(0, 1); the notebook's 8000 entries of X
 # (limit 0.030) miss them with probability < 2e-5 (benchmarks/distributions.py measures it).
 FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
-
-
-def ks_distance(samples, cdf):
-    """The Kolmogorov-Smirnov distance sup_t |F_n(t) - F(t)| of `samples` from `cdf`."""
-    u = onp.sort(cdf(onp.ravel(samples)))
-    n = len(u)
-    return float(max((onp.arange(1, n + 1) / n - u).max(), (u - onp.arange(n) / n).max()))
-
-
-def ks_threshold(n, alpha=FALSE_ALARM):
-    """The distance n right draws exceed with probability at most `alpha`: the
-    Dvoretzky-Kiefer-Wolfowitz inequality, P(sup |F_n - F| > t) <= 2 exp(-2 n t^2)."""
-    return math.sqrt(math.log(2 / alpha) / (2 * n))
-
-
-def normal_cdf(scale):
-    """The distribution function of N(0, scale^2)."""
-    return lambda x: special.ndtr(onp.asarray(x) / scale)
-
-
 FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
 
 

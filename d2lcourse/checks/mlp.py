@@ -7,7 +7,7 @@ import math
 import numpy as onp
 from scipy import special, stats
 
-from d2lcourse.checks import core, oracles, softmax_regression, spec
+from d2lcourse.checks import core, draws, oracles, softmax_regression, spec
 
 NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
 # The activations, and so their derivatives, are finite for inputs in [-1e4, 1e4]
@@ -243,29 +243,10 @@ def mean_limit(n, sigma, false_alarm=FALSE_ALARM):
     return float(special.ndtri(1 - false_alarm / 2)) * sigma / math.sqrt(n)
 
 
-def gap_limit(n, false_alarm=FALSE_ALARM):
-    """The gap that n N(0, sigma^2) draws exceed with probability at most `false_alarm`:
-    P(gap > epsilon) <= 2 exp(-2 n epsilon^2) (Dvoretzky-Kiefer-Wolfowitz, Massart)."""
-    return math.sqrt(math.log(2 / false_alarm) / (2 * n))
-
-
 def fewest_in_tails(n, false_alarm=FALSE_ALARM):
     """The fewest draws beyond TAIL sigma among n N(0, sigma^2) draws: fewer happen with
     probability at most `false_alarm` (the count is binomial, n and TAIL_PROBABILITY)."""
     return int(stats.binom.ppf(false_alarm, n, TAIL_PROBABILITY))
-
-
-def distribution_gap(w, sigma):
-    """Kolmogorov-Smirnov: (the largest gap between the empirical distribution function of
-    the draws `w` and N(0, sigma^2)'s, where it is, the share of draws up to there, and
-    N(0, sigma^2)'s distribution function there)."""
-    x = onp.sort(w)
-    normal = special.ndtr(x / sigma)
-    ranks = onp.arange(x.size + 1) / x.size            # the empirical function's steps
-    above, below = ranks[1:] - normal, normal - ranks[:-1]
-    i = int(onp.argmax(onp.maximum(above, below)))
-    share = ranks[i + 1] if above[i] >= below[i] else ranks[i]
-    return float(max(above[i], below[i])), float(x[i]), float(share), float(normal[i])
 
 
 def _check_normal(init, name, w, sigma, what):
@@ -290,12 +271,13 @@ def _check_normal(init, name, w, sigma, what):
         core.fail(init, f"{name} has mean {mean:.4g} for {what}, expected about 0 (within "
                         f"{limit:.2g}, except with probability {FALSE_ALARM:g}): weights are "
                         f"drawn from N(0, sigma^2)")
-    gap, x, share, normal = distribution_gap(w, sigma)
-    if gap > gap_limit(n):
+    gap, x, share, normal = draws.ks_gap(w, draws.normal_cdf(sigma))
+    gap_limit = draws.ks_threshold(n, FALSE_ALARM)
+    if gap > gap_limit:
         core.fail(init, f"the entries of {name} are not distributed as N(0, sigma^2) for "
                         f"{what}: {share:.1%} of them lie below {x / sigma:+.2f} sigma, where "
                         f"N(0, sigma^2) puts {normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
-                        f"make a gap above {gap_limit(n):.3g} with probability below "
+                        f"make a gap above {gap_limit:.3g} with probability below "
                         f"{FALSE_ALARM:g}). Draw the weights from the normal distribution: "
                         f"{DRAW_NORMAL}")
 
