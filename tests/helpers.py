@@ -229,3 +229,8 @@ def grades_csv(course, assignment_id):
 def csv_grades(text):
     """{student: row} of the text of a grades.csv."""
     return {row["student_id"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def class_grades(course, assignment_id):
+    """{student: row} of the assignment's grades.csv in `course`."""
+    return csv_grades(grades_csv(course, assignment_id).read_text())

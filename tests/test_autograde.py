@@ -24,7 +24,7 @@ from d2lcourse.autograder.grade import grade, verdict_file_name
 from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
-from helpers import BROKEN, D2LCOURSE, GRADED, copy_of, csv_grades, grades_csv, max_points
+from helpers import BROKEN, D2LCOURSE, GRADED, class_grades, copy_of, csv_grades, max_points
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -38,10 +38,6 @@ def course(graded_course):
     return root, {a: subprocess.CompletedProcess("grade", *outputs[a]) for a in GRADED}
 
 
-def grades(root, assignment_id):
-    return csv_grades(grades_csv(root, assignment_id).read_text())
-
-
 @pytest.mark.parametrize("assignment_id", GRADED)
 def test_grade_exits_zero_and_prints_the_summary(course, assignment_id):
     result = course[1][assignment_id]
@@ -53,7 +49,7 @@ def test_grade_exits_zero_and_prints_the_summary(course, assignment_id):
 def test_reference_full_blank_and_exploit_zero_through_the_sandbox(course, assignment_id):
     root, _ = course
     assignment = ASSIGNMENTS[assignment_id]
-    rows = grades(root, assignment_id)
+    rows = class_grades(root, assignment_id)
     total = max_points(assignment)
     assert float(rows["reference"]["total"]) == total == float(rows["reference"]["max_total"]), \
         verdict_messages(root, assignment_id, "reference")
@@ -66,7 +62,7 @@ def test_reference_full_blank_and_exploit_zero_through_the_sandbox(course, assig
 def test_mistake_loses_points_through_the_sandbox(course, assignment_id):
     root, _ = course
     mistake = catalogue.load(ASSIGNMENTS[assignment_id])[0][0]
-    row = grades(root, assignment_id)[f"mistake_{mistake.name}"]
+    row = class_grades(root, assignment_id)[f"mistake_{mistake.name}"]
     lost = [k for k, v in row.items() if k.startswith(f"test_{mistake.function}")
             and float(v) == 0]
     assert lost, verdict_messages(root, assignment_id, f"mistake_{mistake.name}")
@@ -84,7 +80,7 @@ def verdict_messages(root, assignment_id, student):
     ("huge", "limit is 20 MB")])
 def test_broken_notebooks_are_named_and_others_still_graded(course, student, reason):
     root, _ = course
-    rows = grades(root, BROKEN)
+    rows = class_grades(root, BROKEN)
     assert rows[student]["status"] == "invalid_notebook"
     assert float(rows[student]["total"]) == 0
     assert reason in verdict_messages(root, BROKEN, student)
@@ -92,7 +88,7 @@ def test_broken_notebooks_are_named_and_others_still_graded(course, student, rea
 
 def test_deleted_or_retyped_solution_cells_cost_only_that_function(course):
     root, _ = course
-    rows = grades(root, BROKEN)
+    rows = class_grades(root, BROKEN)
     for student in ("deleted_cell", "retyped_cell"):
         assert float(rows[student]["total"]) == 0  # blank release otherwise
         assert rows[student]["status"] in ("ok", "invalid_notebook")
@@ -100,7 +96,7 @@ def test_deleted_or_retyped_solution_cells_cost_only_that_function(course):
 
 def test_gradebook_matches_the_csv_without_duplicates(course):
     root, _ = course
-    rows = grades(root, BROKEN)
+    rows = class_grades(root, BROKEN)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         submissions = gradebook.assignment_submissions(BROKEN)
         students = [s.student.id for s in submissions]
@@ -142,7 +138,7 @@ def test_rerun_regrades_nothing_unless_forced(graded_course):
     returncode, stdout, _ = outputs["rerun"]
     assert returncode == 0
     assert "already graded and unchanged" in stdout
-    assert grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
+    assert class_grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course, tmp_path):
@@ -163,9 +159,9 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course
     os.killpg(grader.pid, signal.SIGKILL)
     grader.wait()
     assert subprocess.run(command, capture_output=True, timeout=600).returncode == 0
-    rows = grades(fresh, BROKEN)
+    rows = class_grades(fresh, BROKEN)
     assert set(rows) == set(students)
-    expected = grades(root, BROKEN)
+    expected = class_grades(root, BROKEN)
     for student in ("reference", "blank"):
         assert rows[student]["total"] == expected[student]["total"]
     with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:

@@ -1,5 +1,4 @@
 """`d2lcourse grade --scheduler`: a real Dask scheduler and two workers on 127.0.0.1."""
-import csv
 import json
 import os
 import socket
@@ -14,7 +13,7 @@ from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import verdict_file_name
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
-from helpers import copy_of
+from helpers import class_grades, copy_of
 
 ASSIGNMENT = ASSIGNMENTS["01_ndarray_autograd"]
 BIN = os.path.dirname(sys.executable)
@@ -74,8 +73,7 @@ def test_grading_through_a_dask_cluster(cluster, released_course, tmp_path):
                              "--course", str(course), "--scheduler", address],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(course / "reports" / ASSIGNMENT.id / "grades.csv") as stream:
-        rows = {row["student_id"]: row for row in csv.DictReader(stream)}
+    rows = class_grades(course, ASSIGNMENT.id)
     assert set(rows) == set(students)
     verdicts = course / "reports" / ASSIGNMENT.id / "verdicts"
     reference = json.loads((verdicts / verdict_file_name("reference")).read_text())["verdict"]

@@ -5,7 +5,6 @@ Its class is also the suite's grading of that assignment through the sandbox
 (test_autograde grades the other four): the reference, the blank release, three
 catalogued mistakes and the hostile notebooks.
 """
-import csv
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from d2lcourse.autograder import samples
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
-from helpers import max_points
+from helpers import class_grades, max_points
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -41,9 +40,7 @@ def demo(tmp_path_factory):
 
 
 def grades(course):
-    path = course / "reports" / DEFAULT_DEMO_ASSIGNMENT / "grades.csv"
-    with open(path, newline="") as rows:
-        return {row["student_id"]: row for row in csv.DictReader(rows)}
+    return class_grades(course, DEFAULT_DEMO_ASSIGNMENT)
 
 
 def test_the_demo_grades_the_sample_class_as_each_deserves(demo):

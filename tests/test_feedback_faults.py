@@ -8,7 +8,6 @@ template cannot show), and the 05 notebook handed in as 01.
 Every student gets a feedback page, the run exits 0, and a rerun does the same.
 """
 import copy
-import csv
 import json
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from d2lcourse.autograder import samples
 from d2lcourse.model import Status
 from d2lcourse.autograder.sandbox import bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS
-from helpers import copy_of
+from helpers import class_grades, copy_of, submit
 
 pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
                                 reason="bubblewrap cannot run here")
@@ -60,12 +59,6 @@ BREAKERS = {
 }
 
 
-def submit(course, student, notebook_bytes):
-    folder = course / "submitted" / student / ASSIGNMENT.id
-    folder.mkdir(parents=True)
-    (folder / ASSIGNMENT.notebook).write_bytes(notebook_bytes)
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, released_course):
     """The class graded, then graded again. Not in the shared graded course: its
@@ -77,16 +70,14 @@ def graded(tmp_path_factory, released_course):
     for student, breaks in BREAKERS.items():
         broken = copy.deepcopy(notebook)
         breaks(broken)
-        submit(course, student, json.dumps(broken).encode())
-    submit(course, "other_assignment", OTHER.source_path(course).read_bytes())
+        submit(course, ASSIGNMENT, student, json.dumps(broken).encode())
+    submit(course, ASSIGNMENT, "other_assignment", OTHER.source_path(course).read_bytes())
     notebook["cells"].append(markdown("text", metadata={"nbgrader": 7}))
-    submit(course, "nbgrader_metadata_int", json.dumps(notebook).encode())
+    submit(course, ASSIGNMENT, "nbgrader_metadata_int", json.dumps(notebook).encode())
     command = D2LCOURSE + ["grade", ASSIGNMENT.id, "--course", str(course), "--workers", "2"]
     runs = [subprocess.run(command, capture_output=True, text=True, timeout=900)
             for _ in range(2)]
-    with open(course / "reports" / ASSIGNMENT.id / "grades.csv", newline="") as stream:
-        rows = {row["student_id"]: row for row in csv.DictReader(stream)}
-    return course, runs, rows
+    return course, runs, class_grades(course, ASSIGNMENT.id)
 
 
 def test_the_run_and_its_rerun_exit_zero(graded):
