@@ -65,10 +65,16 @@ def defined_elsewhere(function):
     setup = setup_names(function.__name__)
     if setup is not None and "*" in setup:
         return []
-    found = sorted(reads_through_own_cell(code, namespace) - available)
-    # a name missing from the namespace raises a NameError that speaks for itself
-    return [name for name in found if name in namespace and (
-        name not in setup if setup is not None else defined_in_a_cell(namespace[name], function))]
+    found = []
+    for name in sorted(reads_through_own_cell(code, namespace) - available):
+        if name not in namespace:
+            continue  # a NameError that speaks for itself
+        if setup is not None:
+            if name not in setup:
+                found.append(name)
+        elif defined_in_a_cell(namespace[name], function):
+            found.append(name)
+    return found
 
 
 def reads_through_own_cell(code, namespace):
@@ -86,7 +92,8 @@ def reads_through_own_cell(code, namespace):
 def global_reads(code):
     """Names that `code` and the code nested in it (lambdas, inner functions,
     comprehensions) load as globals."""
-    names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    names = {instruction.argval for instruction in dis.get_instructions(code)
+             if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
             names |= global_reads(constant)

@@ -850,10 +850,11 @@ def assert_close(
     if wrong.any():
         flat = int(onp.argmax(onp.where(wrong, error - limit, -onp.inf)))
         index = tuple(int(i) for i in onp.unravel_index(flat, got.shape)) if got.shape else ()
+        where = at(index) if index else ""  # a number has no index
         fail(
             function,
             f"{what} is wrong{context}: {count(wrong)} of {max(got.size, 1)} entries differ; "
-            f"worst{at(index) if index else ''}: expected {want[index]:.7g}, got {got[index]:.7g} (tolerance "
+            f"worst{where}: expected {want[index]:.7g}, got {got[index]:.7g} (tolerance "
             f"rtol={rtol:g}, atol={atol:g}).{advice}",
         )
 

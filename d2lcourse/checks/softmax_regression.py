@@ -445,7 +445,8 @@ def _logit_inputs(n=6, num_classes=5, scale=1.0, seed=0, label_dtype="int32"):
     rng = onp.random.default_rng(seed)
     O = rng.normal(0, scale, (n, num_classes)).astype(onp.float32)
     labels = rng.integers(0, num_classes, n).astype(label_dtype)
-    return spec.Call((O, labels), f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
+    return spec.Call((O, labels),
+                     f"{n} examples, {num_classes} classes, logits ~ N(0, {scale:g}^2)")
 
 
 def _explain_unstable_loss(function, got, case, returned):
