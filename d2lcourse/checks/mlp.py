@@ -380,14 +380,6 @@ def _mlp_mistakes(X, params):
                                       "the softmax")]
 
 
-def _transposed_logits(shape, case):
-    expected = (len(case.args[0]), len(case.args[1][3]))
-    if shape == expected[::-1] != expected:
-        return (f"the logits for {case.inputs} have shape {shape}, expected {expected}: they "
-                f"are transposed, one column per example. Keep one row per example, "
-                f"O = H @ W2 + b2, and do not transpose it")
-
-
 def _mlp_raised(mlp, failure, case):
     """Why mlp raised: it needs 784 inputs (the first call passed), or flattened images."""
     if "not implemented yet" in str(failure):
@@ -417,7 +409,9 @@ mlp_matches = spec.check(spec.Spec(
     legacy_fix=MXNET_FIX, what="the logits for {inputs}", context=True, raised=_mlp_raised,
     describe=lambda X, params: (f"X of shape {X.shape}, {params[0].shape[0]} -> "
                                 f"{params[0].shape[1]} -> {len(params[3])}"),
-    shape=lambda X, params: (len(X), len(params[3])), shape_mistakes=_transposed_logits,
+    shape=lambda X, params: (len(X), len(params[3])),
+    transposed="{what} have shape {got}, expected {want}: they are transposed, one column per "
+               "example. Keep one row per example, O = H @ W2 + b2, and do not transpose it",
     shape_hint="one row of logits per example: flatten X to (n, W1.shape[0]) first, "
                "X.reshape(-1, W1.shape[0])",
     compared="O (the logits)", atol=_mlp_tolerance, differentiable=True,

@@ -656,16 +656,6 @@ def _model_inputs(shape=(4, 1, 28, 28), num_outputs=10, seed=0):
 MODEL = "softmax_regression(X, W, b) for X of shape {0.shape}"
 
 
-def _model_shape(shape, case):
-    X, W, _ = case.args
-    want = (X.shape[0], W.shape[1])
-    if shape == want[::-1] != want:
-        return (f"{MODEL.format(X)} has shape {shape}, expected {want}: it is transposed, one "
-                f"column per example. Keep one row per example: compute "
-                f"X.reshape(-1, W.shape[0]) @ W + b and do not transpose it")
-    return None   # another wrong shape: the engine says it, with shape_hint
-
-
 def _explain_model_error(softmax_regression, failure, case):
     """The failure of a model that works on flattened inputs only, or reshapes to 784."""
     if "not implemented yet" in str(failure):
@@ -715,7 +705,10 @@ def _explain_model(softmax_regression, got, case, returned):
 softmax_regression_matches = spec.check(spec.Spec(
     name="softmax_regression", inputs=_model_inputs, oracle=_class_probabilities,
     mistakes=model_slips, what=MODEL, shape=lambda X, W, b: (X.shape[0], W.shape[1]),
-    shape_mistakes=_model_shape, raised=_explain_model_error, wrong=_explain_model,
+    raised=_explain_model_error, wrong=_explain_model,
+    transposed="{what} has shape {got}, expected {want}: it is transposed, one column per "
+               "example. Keep one row per example: compute X.reshape(-1, W.shape[0]) @ W + b "
+               "and do not transpose it",
     shape_hint="one row of {1.shape[1]} class probabilities per example; flatten X with "
                "X.reshape(-1, W.shape[0])",
     passed=lambda shape, num_outputs, seed: (

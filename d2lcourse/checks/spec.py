@@ -31,6 +31,8 @@ these steps that fails:
    which the student package replays (:func:`case` gives the calls as data, with the tolerance
    ``atol``, a number or computed from the inputs);
 4. ``shape_mistakes(*shapes, case)``: a message for a result of a wrong shape, or None;
+   ``transposed``: the message for an array of the transpose of ``shape`` (formatted with
+   ``what``, ``got`` and ``want``, the shapes);
 5. ``kink``: at x == kink.at, any value in [low, high] is right (a subgradient);
 6. ``wrong(function, got, case, returned)`` fails with the assignment's own words for a result
    out of tolerance or of another shape (for an update always: its step may be below the
@@ -97,6 +99,7 @@ class Spec:
         "an elementwise function returns an array of its input's shape"
     )
     shape_mistakes: Optional[Callable] = None
+    transposed: Optional[str] = None
     wrong: Optional[Callable] = None
     raised: Optional[Callable] = None
     context: bool = False
@@ -238,16 +241,20 @@ def expect_arrays(spec, function, value, what, one):
         parts, names, hints = pair(function, value, written), spec.result, spec.shape_hint
     hints = [hint and hint.format(*one.args) for hint in hints]
     shapes = spec.shape(*one.args) if spec.shape else None
-    if spec.shape_mistakes:  # the type first, then what a wrong shape says, then the shape
+    said = spec.shape_mistakes or spec.transposed  # the type, what a wrong shape says, the shape
+    if said:
         for part, name in zip(parts, names):
             expect_array(spec, function, part, name)
-        message = spec.shape_mistakes(*[onp.shape(part) for part in parts], one)
+        got = [onp.shape(part) for part in parts]
+        message = spec.shape_mistakes and spec.shape_mistakes(*got, one)
+        if spec.transposed and got[0] == shapes[::-1] != shapes:
+            message = spec.transposed.format(what=what, got=got[0], want=shapes)
         if message:
             core.fail(function, message)
     if shapes is not None:
         for part, name, shape, hint in zip(parts, names, shapes if pairs else [shapes], hints):
             expect_array(spec, function, part, name, shape, hint)
-    elif not spec.shape_mistakes:
+    elif not said:
         expect_array(spec, function, value, what)
     if not pairs:
         return core.to_numpy(value), None
