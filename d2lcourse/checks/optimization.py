@@ -128,7 +128,7 @@ def _judge_iterates(function, got, case, returned):
 def _gd_spec(name, inputs):
     """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T], judged step by step."""
     return spec.Spec(
-        name=name, inputs=inputs, oracle=gd_oracle, mistakes=lambda *args: [],
+        name=name, inputs=inputs, oracle=gd_oracle,
         result=lambda function, value, case: expect_array_not_list(
             function, value, "the iterates", "collect them in a list and convert once at the "
             "end with np.array(xs) or np.stack(xs), or fill a preallocated np.zeros array"),
@@ -255,9 +255,8 @@ def _states(init_momentum_states, value, case):
 
 
 init_momentum_states_matches = spec.check(spec.Spec(
-    name="init_momentum_states", oracle=zero_states, mistakes=lambda params: [],
+    name="init_momentum_states", oracle=zero_states, result=_states, atol=0.0,
     inputs=lambda shapes=((2, 1), (1,)), seed=0: (_parameters(shapes, seed, seed + 100),),
-    result=_states, atol=0.0,
     passed="one zero state per parameter for shapes {shapes}"))
 
 
@@ -360,7 +359,7 @@ def _explain_momentum(sgd_momentum, got, case, returned):
 
 sgd_momentum_matches = spec.check(spec.Spec(
     name="sgd_momentum", inputs=_momentum_inputs, oracle=momentum_update,
-    mistakes=lambda *args: [], updates=(0, 1), wrong=_explain_momentum,
+    updates=(0, 1), wrong=_explain_momentum,
     returns_none="sgd_momentum updates params and states in place and returns None (drop "
                  "the `return`)",
     passed=f"{{steps}} in-place momentum step(s) with {{inputs}}, and one with gradients "

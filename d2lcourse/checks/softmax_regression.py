@@ -154,10 +154,6 @@ def softmax_slips(O):
     return slips
 
 
-def _no_slips(*args):
-    return []
-
-
 # --------------------------------------------------------------------------- words
 
 def _row(values, limit=6):
@@ -324,8 +320,7 @@ softmax_matches = spec.check(Softmax(
 # softmax(O) is finite and exact for logits up to `magnitude`, also for a batch of one row
 # of logits all far below 0.
 softmax_stable = spec.check(Softmax(
-    inputs=_large_logit_inputs(labelled=False), mistakes=_no_slips,
-    wrong=_explain_unstable_softmax,
+    inputs=_large_logit_inputs(labelled=False), wrong=_explain_unstable_softmax,
     passed="finite and exact for logits of magnitude up to {magnitude:g}, also for one row "
            "of negative logits alone"))
 
@@ -492,8 +487,7 @@ softmax_cross_entropy_matches = spec.check(LogitsLoss(
 # Finite and exact losses for logits up to `magnitude` (the log-sum-exp trick), also for a
 # batch of one row of logits all far below 0.
 softmax_cross_entropy_stable = spec.check(LogitsLoss(
-    inputs=_large_logit_inputs(labelled=True), mistakes=_no_slips,
-    wrong=_explain_unstable_loss,
+    inputs=_large_logit_inputs(labelled=True), wrong=_explain_unstable_loss,
     passed="finite and exact for logits of magnitude up to {magnitude:g} (log-sum-exp), "
            "also for one row of negative logits alone"))
 
@@ -542,8 +536,7 @@ softmax_cross_entropy_grad_matches = spec.check(Gradient(
 
 # The gradient is finite and exact for logits up to `magnitude`.
 softmax_cross_entropy_grad_stable = spec.check(Gradient(
-    inputs=_large_logit_inputs(labelled=True, calls=1),
-    mistakes=_no_slips, wrong=_explain_unstable_gradient,
+    inputs=_large_logit_inputs(labelled=True, calls=1), wrong=_explain_unstable_gradient,
     passed="finite and exact for logits of magnitude up to {magnitude:g}"))
 
 
@@ -635,7 +628,7 @@ def _explain_count(accuracy, got, case, returned):
 
 # accuracy(y_hat, y) = the number of rows whose argmax is the label, a Python float.
 accuracy_counts = spec.check(spec.Spec(
-    name="accuracy", inputs=_accuracy_inputs, oracle=_correct_count, mistakes=_no_slips,
+    name="accuracy", inputs=_accuracy_inputs, oracle=_correct_count,
     result="float", what="the number of correct predictions", rtol=0.0, atol=0.0,
     raised=_explain_accuracy_error, wrong=_explain_count,
     passed=lambda n, num_classes, seed, label_dtype, logits: (

@@ -27,9 +27,9 @@ these steps that fails:
    ``updates=k`` (or a tuple of such k), argument k's arrays after the call, updated in place,
    or what ``result(function, value, case)`` makes of it (a callable: the assignment's own
    unpacking, in its own words, of a result the engine does not know, into one float64 vector);
-3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)]) of the float64 inputs only,
-   which the student package replays (:func:`case` gives the calls as data, with the tolerance
-   ``atol``, a number or computed from the inputs);
+3. ``oracle(*args)`` and ``mistakes(*args)`` ([(value, message)], or none) of the float64 inputs
+   only, which the student package replays (:func:`case` gives the calls as data, with the
+   tolerance ``atol``, a number or computed from the inputs);
 4. ``shape_mistakes(*shapes, case)``: a message for a result of a wrong shape, or None;
    ``transposed``: the message for an array of the transpose of ``shape`` (formatted with
    ``what``, ``got`` and ``want``, the shapes);
@@ -87,8 +87,8 @@ class Spec:
     name: str
     inputs: Callable
     oracle: Callable
-    mistakes: Callable
     passed: Union[str, Callable]
+    mistakes: Optional[Callable] = None
     forbidden: dict = field(default_factory=dict)
     legacy_fix: Optional[str] = None
     float_fix: str = core.FLOAT_FIX
@@ -142,7 +142,8 @@ def case(spec, *args, **kwargs):
             one = Call(one, spec.describe(*one) if spec.describe else None)
         points = [float64(a) for a in one.args]
         with onp.errstate(all="ignore"):
-            expected, mistakes = spec.oracle(*points), spec.mistakes(*points)
+            expected = spec.oracle(*points)
+            mistakes = spec.mistakes(*points) if spec.mistakes else []
             atol = spec.atol(*points) if callable(spec.atol) else spec.atol
         cases.append(Case(one.args, one.inputs, expected, mistakes, atol, one.tag))
     return bound.arguments, cases
