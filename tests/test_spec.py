@@ -92,6 +92,7 @@ def messages_of(one_spec):
     texts = [] if one_spec.wrong else [text for one in cases for _, text in one.mistakes]
     texts += [one_spec.finite] if one_spec.finite else []
     texts += [spec.DIVISION] if one_spec.overflow_from else []
+    texts += [one_spec.transposed.rsplit("}", 1)[-1]] if one_spec.transposed else []  # its words
     return texts + ([one_spec.kink.advice] if one_spec.kink else [])
 
 
