@@ -821,13 +821,13 @@ def assert_close(
     entries=None,
 ):
     """Compare like numpy.testing.assert_allclose; the message names a wrong shape (with a
-    broadcasting hint), NaN or Inf, or the worst entry (by its name in `entries`, a list
-    over the flattened result, else by its index), with `inputs` (in words) and `hint`."""
+    broadcasting hint), NaN or Inf, or the worst entry (by `entries(k)`, the name of entry k
+    of the flattened result, else by its index), with `inputs` (in words) and `hint`."""
     got, want = to_numpy(actual), to_numpy(expected)
 
     def at(index):
         if entries is not None:
-            return f" at {entries[int(onp.ravel_multi_index(index, got.shape))]}"
+            return f" at {entries(int(onp.ravel_multi_index(index, got.shape)))}"
         return f" at index {index}"
 
     context = f" (for {inputs})" if inputs else ""

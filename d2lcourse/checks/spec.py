@@ -196,7 +196,7 @@ def judge(spec, function, seed, one):
             spec.raised(function, failure, one)
         raise
     what = spec.what.format(*one.args, inputs=one.inputs)
-    entries = None  # the names of a pair's or list's entries, in the order compared
+    entries = None  # the name of a pair's or list's entry k, in the order compared
     if spec.updates is not None:  # the result is the arguments updated in place
         updated = (spec.updates,) if isinstance(spec.updates, int) else spec.updates
         got = onp.concatenate([core.to_numpy(a).ravel() for k in updated for a in arguments[k]])
@@ -232,8 +232,8 @@ def judge(spec, function, seed, one):
 
 def expect_arrays(spec, function, value, what, one):
     """Steps 2 and 4 for an array result, or a pair or list of arrays (``result=("w", "b")``,
-    compared as one vector of their entries): float64 classic NumPy, and the entries' names
-    for a pair or list ("w[1, 0]", "b"), else None."""
+    compared as one vector of their entries): float64 classic NumPy, and for a pair or list
+    the name of its entry k ("w[1, 0]", "b"), else None."""
     pairs = isinstance(spec.result, (tuple, list))
     parts, names, hints = [value], [what], [spec.shape_hint]
     if pairs:
@@ -260,19 +260,20 @@ def expect_arrays(spec, function, value, what, one):
     if not pairs:
         return core.to_numpy(value), None
     arrays = [core.to_numpy(part) for part in parts]
-    entries = [
-        entry_name(name, index, array.shape)
-        for name, array in zip(names, arrays)
-        for index in onp.ndindex(array.shape)
-    ]
+    entries = functools.partial(entry_name, names, [array.shape for array in arrays])
     return onp.concatenate([array.ravel() for array in arrays]), entries
 
 
-def entry_name(name, index, shape):
-    """How a student writes an entry of array `name`: "b" for its only entry, else "w[1, 0]"."""
-    if onp.prod(shape) == 1:
-        return name
-    return f"{name}[{', '.join(str(i) for i in index)}]"
+def entry_name(names, shapes, flat):
+    """How a student writes entry `flat` of arrays `names` of `shapes` flattened one after
+    the other: "b" for an array of one entry, else "w[1, 0]"."""
+    for name, shape in zip(names, shapes):
+        size = int(onp.prod(shape))
+        if flat < size:
+            index = onp.unravel_index(flat, shape)
+            return name if size == 1 else f"{name}[{', '.join(str(int(i)) for i in index)}]"
+        flat -= size
+    raise IndexError(f"entry {flat} beyond the arrays {names}")
 
 
 def expect_array(spec, function, value, what, shape=None, hint=None):
