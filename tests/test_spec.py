@@ -137,3 +137,13 @@ def test_a_public_case_materialises_from_the_recorded_answers_alone(module, name
             spec.case(one_spec, **other)
     assert ([core.case_key("case", one._asdict()) for one in cases]
             == [core.case_key("case", one._asdict()) for one in replayed])
+
+
+def test_a_pair_names_its_entries_as_a_student_writes_them():
+    """The worst entry of a pair or list is named in the arrays' order ("w[1, 0]", "b"),
+    computed for that entry alone (05's parameters have 200,000 entries)."""
+    names, shapes = ["w", "b"], [(2, 3), (1,)]
+    written = [spec.entry_name(names, shapes, k) for k in range(7)]
+    assert written == ["w[0, 0]", "w[0, 1]", "w[0, 2]", "w[1, 0]", "w[1, 1]", "w[1, 2]", "b"]
+    with pytest.raises(IndexError):
+        spec.entry_name(names, shapes, 7)
