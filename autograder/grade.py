@@ -305,6 +305,17 @@ class Recorder:
     def stored(self):
         return stored_verdicts(self.verdicts)
 
+    def held_by_nbgrader(self):
+        """The students whose submission nbgrader holds: in the gradebook, with its
+        autograded notebook. A verdict recorded for anyone else was lost since (a deleted
+        autograded folder or gradebook) and is graded again."""
+        with self.api.gradebook as gradebook:
+            known = [s.student_id for s in gradebook.assignment_submissions(self.assignment.id)]
+        coursedir = self.api.coursedir
+        return {student for student in known if Path(coursedir.format_path(
+            coursedir.autograded_directory, student, self.assignment.id),
+            self.assignment.notebook).is_file()}
+
     def save(self, submission, verdict, recorded):
         path = self.verdict_path(submission.student)
         temporary = path.with_suffix(".tmp")
@@ -711,8 +722,8 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             recorder.save(submission, verdict, recorded=False)
         return verdict
 
-    stored = recorder.stored()
-    verdicts, jobs, by_student, skipped = {}, [], {}, 0
+    stored, held = recorder.stored(), recorder.held_by_nbgrader()
+    verdicts, jobs, by_student, skipped, lost = {}, [], {}, 0, 0
     for submission in find_submissions(course_dir, assignment):
         if students and submission.student not in students:
             if submission.student in stored:  # a partial run keeps everyone else
@@ -723,10 +734,12 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             continue
         by_student[submission.student] = submission
         digest, recorded, previous = stored.get(submission.student, (None, False, None))
-        if not force and recorded and digest == submission.digest:
+        unchanged = recorded and digest == submission.digest
+        if not force and unchanged and submission.student in held:
             verdicts[submission.student] = previous
             skipped += 1
             continue
+        lost += unchanged and submission.student not in held
         reading = time.monotonic()  # the submission's time starts here
         try:
             if submission.refused:
@@ -745,6 +758,9 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     if skipped:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
               file=out)
+    if lost and not force:
+        print(f"{lost} submission(s) graded before are gone from nbgrader's gradebook or "
+              f"{recorder.api.coursedir.autograded_directory}/: graded again", file=out)
     with reports.progress(len(jobs), out) as bar, \
             contextlib.closing(judge(jobs, workers, scheduler)) as results:  # Ctrl-C ends it
         try:

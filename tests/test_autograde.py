@@ -9,6 +9,7 @@ again works on a copy of the shared released course (conftest's released_course)
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,6 +141,36 @@ def test_rerun_regrades_nothing_unless_forced(graded_course):
     assert "already graded and unchanged" in stdout
     assert class_grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
 
+
+def test_a_rerun_regrades_what_nbgrader_lost(graded_course, tmp_path):
+    """A TA deletes a student's autograded folder, or the whole gradebook: the rerun says
+    so and grades those submissions again, so the gradebook, the feedback and the report
+    have everyone again (before, it skipped them as graded and nbgrader lost them)."""
+    assignment = ASSIGNMENTS["02_linear_regression"]
+    fresh = copy_of(graded_course[0], tmp_path / "course")
+    before = class_grades(fresh, assignment.id)
+    page = Path(assignment.notebook).with_suffix(".html").name
+    lost = fresh / "autograded" / "reference" / assignment.id
+    for folder in (lost, fresh / "feedback" / "reference" / assignment.id):
+        shutil.rmtree(folder)
+    result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(fresh)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 submission(s) graded before are gone from nbgrader's gradebook or autograded/: " \
+           "graded again" in result.stdout
+    assert "3 submission(s) already graded and unchanged" in result.stdout
+    assert (lost / assignment.notebook).is_file()
+    assert (fresh / "feedback" / "reference" / assignment.id / page).is_file()
+
+    (fresh / "gradebook.db").unlink()
+    result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(fresh)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{len(before)} submission(s) graded before are gone" in result.stdout
+    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment.id)}
+    assert scores == {student: float(row["total"]) for student, row in before.items()}
+    assert class_grades(fresh, assignment.id) == before
 
 def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course, tmp_path):
     root, _ = course
