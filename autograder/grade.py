@@ -26,6 +26,7 @@ import errno
 import fcntl
 import hashlib
 import html
+import importlib
 import json
 import logging
 import os
@@ -43,7 +44,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config.loader import Config, PyFileConfigLoader
 
-from d2lcourse import notebooks
+from d2lcourse import grading, notebooks
 from d2lcourse.autograder import reports, similarity
 from d2lcourse.autograder.nbgrader_plugin import configure, find_data_dir, trusted_code
 from d2lcourse.autograder.pages import REPORT_POLICY, content_policy, mathjax_script
@@ -61,6 +62,14 @@ MAX_NOTEBOOK_VALUES = 200_000  # JSON values: the course's notebooks hold a few 
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 RECORDING_BUDGET = 2 << 20    # bytes of ungraded cells and outputs nbgrader records
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
+# The code that judges besides the test cells, part of a grading_basis: the checks, and
+# the reference solutions that later assignments' setup cells import.
+JUDGING_CODE = (Path(grading.__file__).with_name("checks"),
+                Path(importlib.import_module("d2lcourse.solutions").__path__[0]))
+# Why `d2lcourse grade` judges again a notebook it graded before, unchanged:
+REDONE_LOST = "are gone from nbgrader's gradebook or autograded folder"
+REDONE_BASIS = ("were judged by other tests or checks (the gradebook's setup or test cells, "
+                "or d2lcourse's checks, changed since)")
 
 
 @dataclass
@@ -152,6 +161,19 @@ def unstorable(student):
 
 
 MARKUP_CHARACTERS = "<>\"'&`"
+
+
+def grading_basis(setup, tests):
+    """A digest of what judges a submission: the setup cells, the test cells and their
+    points (from the gradebook), and JUDGING_CODE. A verdict judged on another basis is
+    out of date: the instructor fixed a test, or upgraded d2lcourse."""
+    hasher = hashlib.sha256()
+    for text in [*setup, *(f"{t.grade_id} {t.points!r} {t.source}" for t in tests)]:
+        hasher.update(f"{len(text)}:{text}".encode())
+    for path in [*(p for folder in JUDGING_CODE for p in sorted(folder.glob("*.py"))),
+                 Path(grading.__file__)]:
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
 
 
 def file_digest(path):
@@ -282,6 +304,7 @@ class Recorder:
         coursedir = CourseDirectory(config=config)
         self.api = NbGraderAPI(coursedir=coursedir, config=config)
         self.feedback_pending = 0
+        self.basis = ""  # the run's grading_basis, saved with each verdict
 
     def ensure_assignment(self):
         """Add the assignment to the gradebook (nbgrader generate_assignment) if needed,
@@ -321,6 +344,7 @@ class Recorder:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"student": submission.student,
                                          "digest": submission.digest, "recorded": recorded,
+                                         "basis": self.basis,
                                          "verdict": verdict.to_json()}))
         os.replace(temporary, path)
 
@@ -493,7 +517,7 @@ class Recorder:
         page.write_text(fallback_feedback(self.assignment, verdict, reason))
         stored = self.stored().get(student)
         if stored is not None:
-            self.save(Submission(student, None, stored[0]), verdict, recorded=True)
+            self.save(Submission(student, None, stored.digest), verdict, recorded=True)
         return verdict
 
     def complete_for_release(self, student):
@@ -561,14 +585,20 @@ UNWRITABLE = ("readonly database", "Read-only file system", "Permission denied")
 EXCEPTION_LINE = re.compile(r"^[ \t]*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
 
 
+# A verdict file: the notebook's digest, whether nbgrader recorded it, the Verdict, and
+# the grading_basis it was judged on ("" in a file written before it existed).
+Stored = collections.namedtuple("Stored", "digest recorded verdict basis")
+
+
 def stored_verdicts(folder):
-    """{student: (digest, recorded, Verdict)} of every verdict file in `folder`."""
+    """{student: Stored} of every verdict file in `folder`."""
     found = {}
     for path in Path(folder).glob("*.json"):
         try:
             data = json.loads(path.read_text())
-            found[data["student"]] = (data["digest"], data["recorded"],
-                                      Verdict.from_json(data["verdict"]))
+            found[data["student"]] = Stored(data["digest"], data["recorded"],
+                                            Verdict.from_json(data["verdict"]),
+                                            data.get("basis", ""))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a file from an older version, or damaged: graded again
     return found
@@ -679,6 +709,7 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
             try:
                 recorder.ensure_assignment()
                 setup, tests = trusted_parts(recorder, assignment)
+                recorder.basis = grading_basis(setup, tests)
             except InfrastructureFault:
                 raise
             except Exception as error:  # the gradebook cannot be read or written
@@ -723,23 +754,27 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
         return verdict
 
     stored, held = recorder.stored(), recorder.held_by_nbgrader()
-    verdicts, jobs, by_student, skipped, lost = {}, [], {}, 0, 0
+    verdicts, jobs, by_student, skipped = {}, [], {}, 0
+    redone = collections.Counter()  # why verdicts of unchanged notebooks are judged again
     for submission in find_submissions(course_dir, assignment):
         if students and submission.student not in students:
             if submission.student in stored:  # a partial run keeps everyone else
-                verdicts[submission.student] = stored[submission.student][2]
+                verdicts[submission.student] = stored[submission.student].verdict
             continue
         if unstorable(submission.student):
             note(unstorable(submission.student))
             continue
         by_student[submission.student] = submission
-        digest, recorded, previous = stored.get(submission.student, (None, False, None))
-        unchanged = recorded and digest == submission.digest
-        if not force and unchanged and submission.student in held:
-            verdicts[submission.student] = previous
-            skipped += 1
-            continue
-        lost += unchanged and submission.student not in held
+        found = stored.get(submission.student)
+        if not force and found and found.recorded and found.digest == submission.digest:
+            if submission.student not in held:
+                redone[REDONE_LOST] += 1
+            elif found.basis != recorder.basis:
+                redone[REDONE_BASIS] += 1
+            else:
+                verdicts[submission.student] = found.verdict
+                skipped += 1
+                continue
         reading = time.monotonic()  # the submission's time starts here
         try:
             if submission.refused:
@@ -758,9 +793,8 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     if skipped:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)",
               file=out)
-    if lost and not force:
-        print(f"{lost} submission(s) graded before are gone from nbgrader's gradebook or "
-              f"{recorder.api.coursedir.autograded_directory}/: graded again", file=out)
+    for why, count in redone.items():
+        print(f"{count} submission(s) graded before {why}: graded again", file=out)
     with reports.progress(len(jobs), out) as bar, \
             contextlib.closing(judge(jobs, workers, scheduler)) as results:  # Ctrl-C ends it
         try:
