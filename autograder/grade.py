@@ -263,15 +263,21 @@ def json_values(document, limit=MAX_NOTEBOOK_VALUES):
 
 def trusted_parts(recorder, assignment):
     """Setup code and test cells from nbgrader's gradebook, the system of record (plain
-    `nbgrader autograde` reads them the same way), in the source notebook's order."""
-    order = list(notebooks.graded_cells(notebooks.read(assignment.source_path(
-        recorder.course_dir))))
+    `nbgrader autograde` reads them the same way), in the source notebook's order; and a
+    warning if the source notebook's differ (edited since generate_assignment), or ""."""
+    path = assignment.source_path(recorder.course_dir)
+    source = notebooks.read(path)
     setup, tests, _ = trusted_code(recorder.api.coursedir.db_url, assignment.id,
-                                   Path(assignment.notebook).stem, order)
+                                   Path(assignment.notebook).stem,
+                                   list(notebooks.graded_cells(source)))
     problem = unpublished_problem(assignment, setup, published(recorder.course_dir))
     if problem:
         raise InfrastructureFault(problem)
-    return setup, tests
+    edited = (notebooks.setup_sources(source), notebooks.graded_tests(source)) != (setup, tests)
+    warning = (f"warning: the setup or test cells of {path} differ from the gradebook's, "
+               f"which grade: run `nbgrader generate_assignment {assignment.id} --force` "
+               "first to grade with the edited ones") if edited else ""
+    return setup, tests, warning
 
 
 # --------------------------------------------------------------------------- 4
@@ -708,8 +714,10 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
             recorder = Recorder(course_dir, assignment)
             try:
                 recorder.ensure_assignment()
-                setup, tests = trusted_parts(recorder, assignment)
+                setup, tests, warning = trusted_parts(recorder, assignment)
                 recorder.basis = grading_basis(setup, tests)
+                if warning:
+                    print(warning, file=out)
             except InfrastructureFault:
                 raise
             except Exception as error:  # the gradebook cannot be read or written

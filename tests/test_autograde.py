@@ -155,7 +155,8 @@ def test_a_rerun_regrades_what_nbgrader_lost_or_other_tests_judged(graded_course
     """A TA deletes a student's autograded folder, or the whole gradebook; the instructor
     fixes a test cell and regenerates the assignment: each rerun says so and judges those
     submissions again, so the gradebook, the feedback and the report hold everyone, judged
-    by the tests of the gradebook (before, it skipped them as graded and unchanged)."""
+    by the tests of the gradebook (before, it skipped them as graded and unchanged). A
+    test fixed in the source alone is named, not used: the gradebook's grade."""
     assignment = ASSIGNMENTS["02_linear_regression"]
     fresh = copy_of(graded_course[0], tmp_path / "course")
     before = class_grades(fresh, assignment.id)
@@ -175,6 +176,10 @@ def test_a_rerun_regrades_what_nbgrader_lost_or_other_tests_judged(graded_course
     test = next(cell for cell in notebook.cells if is_test_cell(cell))
     test.source = "# a test the instructor fixed\n" + test.source
     nbformat.write(notebook, str(source))
+    said = regraded(fresh, assignment)  # the gradebook's tests still grade, as nbgrader's
+    assert (f"warning: the setup or test cells of {source} differ from the gradebook's, which "
+            f"grade: run `nbgrader generate_assignment {assignment.id} --force` first") in said
+    assert f"{len(before)} submission(s) already graded and unchanged" in said
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.id,
                     "--force"], cwd=fresh, check=True, capture_output=True)
     said = regraded(fresh, assignment)
