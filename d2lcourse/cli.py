@@ -150,10 +150,10 @@ def main(argv=None):
                  else None)
     try:
         return run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         if args.debug:
             raise
-        print(f"d2lcourse {args.command}: interrupted", file=sys.stderr)
+        print(f"d2lcourse {args.command}: {str(error) or 'interrupted'}", file=sys.stderr)
         return INTERRUPTED
     except UsageError as error:
         print(f"d2lcourse {args.command}: {error}", file=sys.stderr)

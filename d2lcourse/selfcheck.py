@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from d2lcourse.course import ASSIGNMENTS, assignment_of, of_notebook
-from d2lcourse.notebooks import grade_id, read, solution_sources
+from d2lcourse.notebooks import grade_id, graded_tests, read, setup_sources, solution_sources
 
 
 def assignment_for(path, notebook):
@@ -57,8 +57,33 @@ def summarize(functions, results):
     return lines, all_passed
 
 
-def main(path):
+class CheckInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the visible tests ran: the message names the test that was running."""
+
+
+def visible_results(assignment, notebook):
+    """The TestResults of the notebook's visible tests, as `grading.grade` gives them;
+    Ctrl-C raises CheckInterrupted naming the cell or test that was running."""
     from d2lcourse import grading
+    try:
+        functions = grading.define_functions(assignment.functions, setup_sources(notebook),
+                                             solution_sources(notebook))
+    except KeyboardInterrupt:
+        raise CheckInterrupted("interrupted while the notebook's cells ran, before any test: "
+                               "a cell that never ends runs a loop at its top level") from None
+    tests, results = graded_tests(notebook), []
+    try:
+        return grading.run_tests(assignment, tests, functions, hidden=False, results=results)
+    except KeyboardInterrupt:
+        test = tests[len(results)]
+        owner = assignment.owner_of(test.grade_id) or test.grade_id
+        raise CheckInterrupted(
+            f"interrupted while {test.grade_id} checked {owner} ({len(results)} of {len(tests)} "
+            f"tests done): if it never ends, look in {owner} for a loop whose condition never "
+            "changes") from None
+
+
+def main(path):
     path = Path(path)
     try:
         notebook = read(path)
@@ -70,7 +95,7 @@ def main(path):
     assignment, note = assignment_for(path, notebook)
     if note:
         print(note)
-    results = grading.grade(assignment, notebook, notebook, hidden=False)
+    results = visible_results(assignment, notebook)
     if not results:
         print(not_a_course_notebook(path), file=sys.stderr)
         return 2

@@ -1,7 +1,9 @@
 """The `d2lcourse` command line: check, doctor, help, and wrong input to every command."""
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -56,6 +58,30 @@ def test_check_says_what_is_wrong_one_line_per_function(tmp_path):
     assert wrong and "symmetric" in wrong[0]
     assert all("not implemented yet" in line for line in lines[:-1]
                if line.startswith("FAIL") and "grad_quadratic_form" not in line)
+
+
+def test_ctrl_c_in_an_endless_function_names_its_test(tmp_path):
+    """A student stops a check that never ends: one line names the test that was running
+    and where to look, with status 130 (before, only "interrupted")."""
+    started = tmp_path / "started"
+    path = released_copy(tmp_path, {"grad_relu": (
+        f"def grad_relu(x):\n    open({str(started)!r}, 'w').close()\n    while True:\n"
+        "        pass\n")})
+    check = subprocess.Popen([sys.executable, "-m", "d2lcourse.cli", "check", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not started.exists() and check.poll() is None:
+            time.sleep(0.1)
+        check.send_signal(signal.SIGINT)
+        stdout, stderr = check.communicate(timeout=60)
+    finally:
+        check.kill()
+    tests = [test.grade_id for test in notebooks.graded_tests(notebooks.read(path))]
+    assert check.returncode == cli.INTERRUPTED and stdout == ""
+    assert stderr.strip().splitlines() == [
+        f"d2lcourse check: interrupted while test_grad_relu checked grad_relu "
+        f"({tests.index('test_grad_relu')} of {len(tests)} tests done): if it never ends, "
+        "look in grad_relu for a loop whose condition never changes"]
 
 
 @pytest.mark.parametrize("content", ["{not json", "", '{"cells": 7}'])
