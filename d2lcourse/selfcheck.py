@@ -3,14 +3,17 @@
 Runs the notebook's setup and solution cells in this process (it is the student's own
 code on the student's own machine), then each visible test cell, and prints one line
 per graded function: `ok`, or what is wrong and what to try. The assignment is the one
-whose graded functions the notebook's cells name, whatever the file is called. Exit
-status 1 if any fails, 2 if the file is not a notebook or has no graded test cells.
+whose graded functions the notebook's cells name, whatever the file is called; a note
+names the setup and test cells changed since the release (the grader runs the released
+ones). Exit status 1 if any fails, 2 if the file is not a notebook or has no graded test
+cells, 130 on Ctrl-C (naming the test that was running).
 """
 import sys
 from pathlib import Path
 
 from d2lcourse.course import ASSIGNMENTS, assignment_of, of_notebook
-from d2lcourse.notebooks import grade_id, graded_tests, read, setup_sources, solution_sources
+from d2lcourse.notebooks import (grade_id, graded_tests, is_setup_cell, is_test_cell,
+                                 nbgrader_metadata, read, setup_sources, solution_sources)
 
 
 def assignment_for(path, notebook):
@@ -25,6 +28,20 @@ def assignment_for(path, notebook):
             f"checked as {found.id}")
         return found, note
     return of_notebook(path.parent.name, path, notebook), ""
+
+
+def edited_since_release(notebook):
+    """The note naming the setup and test cells that differ from their release (nbgrader's
+    checksum, which generate_assignment stored, no longer matches), or ""."""
+    from nbgrader.utils import compute_checksum
+    edited = [grade_id(cell) for cell in notebook.cells
+              if (is_setup_cell(cell) or is_test_cell(cell))
+              and "checksum" in nbgrader_metadata(cell)
+              and compute_checksum(cell) != nbgrader_metadata(cell)["checksum"]]
+    if not edited:
+        return ""
+    return (f"note: {', '.join(edited)} changed since the release; the grader runs the "
+            "released cells, not these: copy them back from the released notebook")
 
 
 def not_a_course_notebook(path):
@@ -93,8 +110,9 @@ def main(path):
               "notebook you saved from the released one", file=sys.stderr)
         return 2
     assignment, note = assignment_for(path, notebook)
-    if note:
-        print(note)
+    for line in (note, edited_since_release(notebook)):
+        if line:
+            print(line)
     results = visible_results(assignment, notebook)
     if not results:
         print(not_a_course_notebook(path), file=sys.stderr)

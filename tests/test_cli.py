@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChecksums
 
 from d2lcourse import __version__, cli, doctor, notebooks
 from d2lcourse.autograder import samples
@@ -58,6 +58,24 @@ def test_check_says_what_is_wrong_one_line_per_function(tmp_path):
     assert wrong and "symmetric" in wrong[0]
     assert all("not implemented yet" in line for line in lines[:-1]
                if line.startswith("FAIL") and "grad_quadratic_form" not in line)
+
+
+def test_check_names_setup_and_test_cells_changed_since_the_release(tmp_path):
+    """The grader runs the released setup and test cells: a check that ran a student's
+    edited ones says so (nbgrader's checksums, as `nbgrader validate` reads them)."""
+    path = released_copy(tmp_path)
+    notebook = notebooks.read(path)
+    notebook, _ = ComputeChecksums().preprocess(notebook, {})
+    nbformat.write(notebook, str(path))
+    assert not run("check", str(path)).stdout.startswith("note:")
+    for cell in notebook.cells:
+        if notebooks.grade_id(cell) in ("test_grad_relu", "test_regions"):
+            cell.source = "pass  # the student's own test\n"
+    nbformat.write(notebook, str(path))
+    result = run("check", str(path))
+    assert result.stdout.splitlines()[0] == (
+        "note: test_regions, test_grad_relu changed since the release; the grader runs the "
+        "released cells, not these: copy them back from the released notebook")
 
 
 def test_ctrl_c_in_an_endless_function_names_its_test(tmp_path):
