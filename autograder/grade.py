@@ -176,6 +176,16 @@ def grading_basis(setup, tests):
     return hasher.hexdigest()
 
 
+def out_of_date(found, submission, held, basis):
+    """Why the Stored verdict `found` of an unchanged, recorded notebook must be judged
+    again (REDONE_LOST, REDONE_BASIS), or None. `held`: Recorder.held_by_nbgrader()."""
+    if submission.student not in held:
+        return REDONE_LOST
+    if found.basis != basis:
+        return REDONE_BASIS
+    return None
+
+
 def file_digest(path):
     hasher = hashlib.sha256()
     with open(path, "rb") as stream:
@@ -764,25 +774,26 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     stored, held = recorder.stored(), recorder.held_by_nbgrader()
     verdicts, jobs, by_student, skipped = {}, [], {}, 0
     redone = collections.Counter()  # why verdicts of unchanged notebooks are judged again
+    outdated = 0  # verdicts a partial run keeps that are not of the notebooks as they stand
     for submission in find_submissions(course_dir, assignment):
+        found = stored.get(submission.student)
         if students and submission.student not in students:
-            if submission.student in stored:  # a partial run keeps everyone else
-                verdicts[submission.student] = stored[submission.student].verdict
+            if found:  # a partial run keeps everyone else
+                verdicts[submission.student] = found.verdict
+                outdated += not (found.recorded and found.digest == submission.digest
+                                 and not out_of_date(found, submission, held, recorder.basis))
             continue
         if unstorable(submission.student):
             note(unstorable(submission.student))
             continue
         by_student[submission.student] = submission
-        found = stored.get(submission.student)
         if not force and found and found.recorded and found.digest == submission.digest:
-            if submission.student not in held:
-                redone[REDONE_LOST] += 1
-            elif found.basis != recorder.basis:
-                redone[REDONE_BASIS] += 1
-            else:
+            why = out_of_date(found, submission, held, recorder.basis)
+            if why is None:
                 verdicts[submission.student] = found.verdict
                 skipped += 1
                 continue
+            redone[why] += 1
         reading = time.monotonic()  # the submission's time starts here
         try:
             if submission.refused:
@@ -803,6 +814,10 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
               file=out)
     for why, count in redone.items():
         print(f"{count} submission(s) graded before {why}: graded again", file=out)
+    if outdated:
+        print(f"note: {outdated} other submission(s) in the report were graded as they no "
+              "longer stand (resubmitted since, lost by nbgrader, or judged by other tests): "
+              "run without --student to grade them again", file=out)
     with reports.progress(len(jobs), out) as bar, \
             contextlib.closing(judge(jobs, workers, scheduler)) as results:  # Ctrl-C ends it
         try:

@@ -284,6 +284,13 @@ def test_a_partial_run_keeps_everyone_else(graded, tmp_path, capsys):
     assert grades(course) == before
     page = (course / "reports" / ASSIGNMENT.id / "report.html").read_text()
     assert "good" in page and "linked_extra" in page
+    assert "note:" not in capsys.readouterr().out
+    shutil.rmtree(course / "autograded" / "good")  # its grade is lost: the note says so
+    assert cli.main(["grade", ASSIGNMENT.id, "--course", str(course), "--student",
+                     "wrong"]) == 0
+    assert ("note: 1 other submission(s) in the report were graded as they no longer stand "
+            "(resubmitted since, lost by nbgrader, or judged by other tests): run without "
+            "--student to grade them again") in capsys.readouterr().out
 
 
 def test_an_unknown_student_changes_nothing_and_lists_who_submitted(graded, tmp_path,
