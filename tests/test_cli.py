@@ -78,6 +78,20 @@ def test_check_names_setup_and_test_cells_changed_since_the_release(tmp_path):
         "released cells, not these: copy them back from the released notebook")
 
 
+def test_check_names_a_function_whose_test_cell_was_deleted(tmp_path):
+    """A deleted test cell leaves its function unchecked, not unmentioned: the grader
+    still runs the test."""
+    path = released_copy(tmp_path)
+    notebook = notebooks.read(path)
+    notebook.cells = [c for c in notebook.cells if notebooks.grade_id(c) != "test_grad_relu"]
+    nbformat.write(notebook, str(path))
+    result = run("check", str(path))
+    assert result.returncode == 1
+    assert ("FAIL grad_relu: not checked: its test cell is not in this notebook, and the "
+            "grader runs it. Copy the cell back from the released notebook"
+            ) in result.stdout.splitlines()
+
+
 def test_ctrl_c_in_an_endless_function_names_its_test(tmp_path):
     """A student stops a check that never ends: one line names the test that was running
     and where to look, with status 130 (before, only "interrupted")."""
