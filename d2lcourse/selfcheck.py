@@ -9,6 +9,7 @@ ones). Exit status 1 if any fails, 2 if the file is not a notebook or has no gra
 cells, 130 on Ctrl-C (naming the test that was running).
 """
 import sys
+import traceback
 from pathlib import Path
 
 from d2lcourse.course import ASSIGNMENTS, assignment_of, of_notebook
@@ -89,9 +90,13 @@ def visible_results(assignment, notebook):
     try:
         functions = grading.define_functions(assignment.functions, setup_sources(notebook),
                                              solution_sources(notebook))
-    except KeyboardInterrupt:
-        raise CheckInterrupted("interrupted while the notebook's cells ran, before any test: "
-                               "a cell that never ends runs a loop at its top level") from None
+    except KeyboardInterrupt as interrupt:
+        cells = [frame.f_code.co_filename[1:-1] for frame, _ in
+                 traceback.walk_tb(interrupt.__traceback__)
+                 if frame.f_code.co_filename.startswith(("<cell ", "<setup cell "))]
+        where = cells[-1] if cells else "the notebook's cells"
+        raise CheckInterrupted(f"interrupted while {where} ran, before any test: if it never "
+                               "ends, look there for a loop outside any def") from None
     tests, results = graded_tests(notebook), []
     try:
         return grading.run_tests(assignment, tests, functions, hidden=False, results=results)

@@ -92,13 +92,21 @@ def test_check_names_a_function_whose_test_cell_was_deleted(tmp_path):
             ) in result.stdout.splitlines()
 
 
-def test_ctrl_c_in_an_endless_function_names_its_test(tmp_path):
-    """A student stops a check that never ends: one line names the test that was running
-    and where to look, with status 130 (before, only "interrupted")."""
+ENDLESS_CALL = "def grad_relu(x):\n    open({started!r}, 'w').close()\n    while True:\n        pass\n"
+ENDLESS_CELL = "open({started!r}, 'w').close()\nwhile True:\n    pass\n"
+
+
+@pytest.mark.parametrize("endless,said", [
+    (ENDLESS_CALL, "interrupted while test_grad_relu checked grad_relu ({done} of {tests} "
+                   "tests done): if it never ends, look in grad_relu for a loop whose "
+                   "condition never changes"),
+    (ENDLESS_CELL, "interrupted while cell grad_relu ran, before any test: if it never ends, "
+                   "look there for a loop outside any def")])
+def test_ctrl_c_in_an_endless_loop_names_where_it_ran(tmp_path, endless, said):
+    """A student stops a check that never ends: one line names the test or the cell that
+    was running and where to look, with status 130 (before, only "interrupted")."""
     started = tmp_path / "started"
-    path = released_copy(tmp_path, {"grad_relu": (
-        f"def grad_relu(x):\n    open({str(started)!r}, 'w').close()\n    while True:\n"
-        "        pass\n")})
+    path = released_copy(tmp_path, {"grad_relu": endless.format(started=str(started))})
     check = subprocess.Popen([sys.executable, "-m", "d2lcourse.cli", "check", str(path)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -110,10 +118,8 @@ def test_ctrl_c_in_an_endless_function_names_its_test(tmp_path):
         check.kill()
     tests = [test.grade_id for test in notebooks.graded_tests(notebooks.read(path))]
     assert check.returncode == cli.INTERRUPTED and stdout == ""
-    assert stderr.strip().splitlines() == [
-        f"d2lcourse check: interrupted while test_grad_relu checked grad_relu "
-        f"({tests.index('test_grad_relu')} of {len(tests)} tests done): if it never ends, "
-        "look in grad_relu for a loop whose condition never changes"]
+    assert stderr.strip().splitlines() == ["d2lcourse check: " + said.format(
+        done=tests.index("test_grad_relu"), tests=len(tests))]
 
 
 @pytest.mark.parametrize("content", ["{not json", "", '{"cells": 7}'])
