@@ -35,6 +35,7 @@ import secrets
 import shutil
 import sys
 import time
+import types
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -620,13 +621,24 @@ def stored_verdicts(folder):
     return found
 
 
-def interruption(course_dir, assignment, students):
-    """The line that says how much of the class a run stopped by Ctrl-C had graded."""
+def interruption(course_dir, assignment, students, recorder=None):
+    """The line that says how much of the class a run stopped by Ctrl-C had graded: a
+    verdict that the run's `recorder` (once it knows its basis) would judge again is not."""
     stored = stored_verdicts(course_dir / "reports" / assignment.id / "verdicts")
     submissions = [s for s in find_submissions(course_dir, assignment, students)
                    if not unstorable(s.student)]
-    done = sum(1 for s in submissions if stored.get(s.student, (None, False))[:2]
-               == (s.digest, True))
+    basis = recorder.basis if recorder is not None else ""
+    held = {s.student for s in submissions}
+    if basis:
+        with contextlib.suppress(Exception):  # the gradebook unreadable: count the files
+            held = recorder.held_by_nbgrader()
+
+    def graded(submission):
+        found = stored.get(submission.student)
+        return bool(found and found.recorded and found.digest == submission.digest and (
+            not basis or out_of_date(found, submission, held, basis) is None))
+
+    done = sum(map(graded, submissions))
     return (f"interrupted: {done} of {len(submissions)} submissions are graded and recorded; "
             f"run the same command again to grade the other {len(submissions) - done}")
 
@@ -720,8 +732,8 @@ def grade(assignment, course_dir=None, students=None, workers=1, scheduler=None,
                                      "unprotected; the report will say so)")
     try:
         with one_run_at_a_time(course_dir, assignment), interrupted_says(
-                course_dir, assignment, students):
-            recorder = Recorder(course_dir, assignment)
+                course_dir, assignment, students) as run:
+            recorder = run.recorder = Recorder(course_dir, assignment)
             try:
                 recorder.ensure_assignment()
                 setup, tests, warning = trusted_parts(recorder, assignment)
@@ -854,12 +866,13 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
 @contextlib.contextmanager
 def interrupted_says(course_dir, assignment, students):
     """Turn Ctrl-C into GradingInterrupted, whose message says what is graded (the lock
-    is still held while it counts)."""
+    is still held while it counts). Yields the run, whose `recorder` the block sets."""
+    run = types.SimpleNamespace(recorder=None)
     try:
-        yield
+        yield run
     except KeyboardInterrupt:
         with sigint_ignored():  # nothing interrupts the count
-            line = interruption(course_dir, assignment, students)
+            line = interruption(course_dir, assignment, students, run.recorder)
         raise GradingInterrupted(line) from None
 
 

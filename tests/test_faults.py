@@ -25,7 +25,8 @@ from nbgrader.plugins import CsvExportPlugin
 from d2lcourse import cli
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import (
-    GradingIncomplete, Recorder, RunInProgress, grade, verdict_file_name)
+    GradingIncomplete, Recorder, RunInProgress, find_submissions, grade, interruption,
+    verdict_file_name)
 from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
 from d2lcourse.course import ASSIGNMENTS, Assignment
 from d2lcourse.model import Status
@@ -291,6 +292,26 @@ def test_a_partial_run_keeps_everyone_else(graded, tmp_path, capsys):
     assert ("note: 1 other submission(s) in the report were graded as they no longer stand "
             "(resubmitted since, lost by nbgrader, or judged by other tests): run without "
             "--student to grade them again") in capsys.readouterr().out
+
+
+def test_ctrl_c_counts_as_graded_only_what_the_run_would_not_judge_again(graded, tmp_path):
+    """The line after Ctrl-C counts a verdict as graded only if it is of the run's basis
+    and nbgrader still holds it: a run stopped while it regraded a class judged by other
+    tests must not say that everyone is graded."""
+    course = copy_of(graded, tmp_path / "course")
+    students = [s.student for s in find_submissions(course, ASSIGNMENT)
+                if stored(course, s.student)["recorded"]]
+    recorder = Recorder(course, ASSIGNMENT)
+    recorder.basis = stored(course, "good")["basis"]
+
+    def done():
+        line = interruption(course, ASSIGNMENT, None, recorder)
+        return int(line.split(": ")[1].split(" of ")[0])
+    assert done() == len(students)
+    shutil.rmtree(course / "autograded" / "good")
+    assert done() == len(students) - 1
+    recorder.basis = "another"
+    assert done() == 0
 
 
 def test_an_unknown_student_changes_nothing_and_lists_who_submitted(graded, tmp_path,
