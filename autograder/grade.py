@@ -783,7 +783,10 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
             recorder.save(submission, verdict, recorded=False)
         return verdict
 
-    stored, held = recorder.stored(), recorder.held_by_nbgrader()
+    try:
+        stored, held = recorder.stored(), recorder.held_by_nbgrader()
+    except Exception as error:  # the gradebook cannot be read
+        raise recorder.fault(error, "cannot read the gradebook") from None
     verdicts, jobs, by_student, skipped = {}, [], {}, 0
     redone = collections.Counter()  # why verdicts of unchanged notebooks are judged again
     outdated = 0  # verdicts a partial run keeps that are not of the notebooks as they stand
