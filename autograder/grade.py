@@ -67,7 +67,9 @@ FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per
 # the reference solutions that later assignments' setup cells import.
 JUDGING_CODE = (Path(grading.__file__).with_name("checks"),
                 Path(importlib.import_module("d2lcourse.solutions").__path__[0]))
-# Why `d2lcourse grade` judges again a notebook it graded before, unchanged:
+# Why a stored verdict is not the grade of a submission as it stands (`out_of_date`):
+NOT_RECORDED, CHANGED = "not graded and recorded", "changed since"
+# and why `d2lcourse grade` judges again a notebook it graded before, unchanged:
 REDONE_LOST = "are gone from nbgrader's gradebook or autograded folder"
 REDONE_BASIS = ("were judged by other tests or checks (the gradebook's setup or test cells, "
                 "or d2lcourse's checks, changed since)")
@@ -178,11 +180,16 @@ def grading_basis(setup, tests):
 
 
 def out_of_date(found, submission, held, basis):
-    """Why the Stored verdict `found` of an unchanged, recorded notebook must be judged
-    again (REDONE_LOST, REDONE_BASIS), or None. `held`: Recorder.held_by_nbgrader()."""
+    """Why the Stored verdict `found` (or None) is not the grade of `submission` as it
+    stands, or None if it is: NOT_RECORDED, CHANGED, REDONE_LOST (`held`:
+    Recorder.held_by_nbgrader()) or REDONE_BASIS (unless `basis` is "": not known yet)."""
+    if found is None or not found.recorded:
+        return NOT_RECORDED
+    if found.digest != submission.digest:
+        return CHANGED
     if submission.student not in held:
         return REDONE_LOST
-    if found.basis != basis:
+    if basis and found.basis != basis:
         return REDONE_BASIS
     return None
 
@@ -632,13 +639,7 @@ def interruption(course_dir, assignment, students, recorder=None):
     if basis:
         with contextlib.suppress(Exception):  # the gradebook unreadable: count the files
             held = recorder.held_by_nbgrader()
-
-    def graded(submission):
-        found = stored.get(submission.student)
-        return bool(found and found.recorded and found.digest == submission.digest and (
-            not basis or out_of_date(found, submission, held, basis) is None))
-
-    done = sum(map(graded, submissions))
+    done = sum(out_of_date(stored.get(s.student), s, held, basis) is None for s in submissions)
     return (f"interrupted: {done} of {len(submissions)} submissions are graded and recorded; "
             f"run the same command again to grade the other {len(submissions) - done}")
 
@@ -792,22 +793,21 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     outdated = 0  # verdicts a partial run keeps that are not of the notebooks as they stand
     for submission in find_submissions(course_dir, assignment):
         found = stored.get(submission.student)
+        why = out_of_date(found, submission, held, recorder.basis)
         if students and submission.student not in students:
             if found:  # a partial run keeps everyone else
                 verdicts[submission.student] = found.verdict
-                outdated += not (found.recorded and found.digest == submission.digest
-                                 and not out_of_date(found, submission, held, recorder.basis))
+                outdated += why is not None
             continue
         if unstorable(submission.student):
             note(unstorable(submission.student))
             continue
         by_student[submission.student] = submission
-        if not force and found and found.recorded and found.digest == submission.digest:
-            why = out_of_date(found, submission, held, recorder.basis)
-            if why is None:
-                verdicts[submission.student] = found.verdict
-                skipped += 1
-                continue
+        if not force and why is None:
+            verdicts[submission.student] = found.verdict
+            skipped += 1
+            continue
+        if not force and why in (REDONE_LOST, REDONE_BASIS):
             redone[why] += 1
         reading = time.monotonic()  # the submission's time starts here
         try:

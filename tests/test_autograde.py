@@ -9,14 +9,12 @@ again works on a copy of the shared released course (conftest's released_course)
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -141,59 +139,6 @@ def test_rerun_regrades_nothing_unless_forced(graded_course):
     assert returncode == 0
     assert "already graded and unchanged" in stdout
     assert class_grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
-
-
-def regraded(course, assignment):
-    """`d2lcourse grade` of `assignment` in `course`, which must exit 0: its stdout."""
-    result = subprocess.run(D2LCOURSE + ["grade", assignment.id, "--course", str(course)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def test_a_rerun_regrades_what_nbgrader_lost_or_other_tests_judged(graded_course, tmp_path):
-    """A TA deletes a student's autograded folder, or the whole gradebook; the instructor
-    fixes a test cell and regenerates the assignment: each rerun says so and judges those
-    submissions again, so the gradebook, the feedback and the report hold everyone, judged
-    by the tests of the gradebook (before, it skipped them as graded and unchanged). A
-    test fixed in the source alone is named, not used: the gradebook's grade."""
-    assignment = ASSIGNMENTS["02_linear_regression"]
-    fresh = copy_of(graded_course[0], tmp_path / "course")
-    before = class_grades(fresh, assignment.id)
-    page = Path(assignment.notebook).with_suffix(".html").name
-    lost = fresh / "autograded" / "reference" / assignment.id
-    for folder in (lost, fresh / "feedback" / "reference" / assignment.id):
-        shutil.rmtree(folder)
-    said = regraded(fresh, assignment)
-    assert "1 submission(s) graded before are gone from nbgrader's gradebook or autograded " \
-           "folder: graded again" in said
-    assert f"{len(before) - 1} submission(s) already graded and unchanged" in said
-    assert (lost / assignment.notebook).is_file()
-    assert (fresh / "feedback" / "reference" / assignment.id / page).is_file()
-
-    source = fresh / "source" / assignment.id / assignment.notebook
-    notebook = read(source)
-    test = next(cell for cell in notebook.cells if is_test_cell(cell))
-    test.source = "# a test the instructor fixed\n" + test.source
-    nbformat.write(notebook, str(source))
-    said = regraded(fresh, assignment)  # the gradebook's tests still grade, as nbgrader's
-    assert (f"warning: the setup or test cells of {source} differ from the gradebook's, which "
-            f"grade: run `nbgrader generate_assignment {assignment.id} --force` first") in said
-    assert f"{len(before)} submission(s) already graded and unchanged" in said
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.id,
-                    "--force"], cwd=fresh, check=True, capture_output=True)
-    said = regraded(fresh, assignment)
-    assert f"{len(before)} submission(s) graded before were judged by other tests or checks" \
-           in said
-    assert f"{len(before)} submission(s) already graded and unchanged" in regraded(
-        fresh, assignment)
-
-    (fresh / "gradebook.db").unlink()
-    assert f"{len(before)} submission(s) graded before are gone" in regraded(fresh, assignment)
-    with Gradebook(f"sqlite:///{fresh / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment.id)}
-    assert scores == {student: float(row["total"]) for student, row in before.items()}
-    assert class_grades(fresh, assignment.id) == before
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course, tmp_path):

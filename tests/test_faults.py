@@ -294,6 +294,47 @@ def test_a_partial_run_keeps_everyone_else(graded, tmp_path, capsys):
             "--student to grade them again") in capsys.readouterr().out
 
 
+def test_a_rerun_regrades_what_nbgrader_lost_or_other_tests_judged(graded, tmp_path, capsys):
+    """A TA deletes a student's autograded folder, or the whole gradebook; the instructor
+    fixes a test cell and regenerates the assignment: each rerun says so and judges those
+    submissions again, with the gradebook's tests, so the gradebook, the feedback and the
+    report hold them again (before, it skipped them as graded and unchanged). A test fixed
+    in the source alone is named, not used: the gradebook's grade, as in nbgrader."""
+    course = copy_of(graded, tmp_path / "course")
+    for folder in (course / "submitted").iterdir():
+        if folder.name not in ("good", "wrong"):
+            shutil.rmtree(folder) if not folder.is_symlink() else folder.unlink()
+    before = gradebook_scores(course)
+
+    def regraded():
+        assert cli.main(["grade", ASSIGNMENT.id, "--course", str(course)]) == 0
+        return capsys.readouterr().out
+
+    for folder in ("autograded", "feedback"):
+        shutil.rmtree(course / folder / "good")
+    said = regraded()
+    assert ("1 submission(s) graded before are gone from nbgrader's gradebook or autograded "
+            "folder: graded again") in said
+    assert "1 submission(s) already graded and unchanged" in said
+    assert "test_double" in feedback_page(course, "good")
+
+    source = ASSIGNMENT.source_path(course)
+    notebook = nbformat.read(str(source), 4)
+    notebook.cells[cell_index(notebook, "test_double")].source += "\n# fixed by the instructor"
+    nbformat.write(notebook, str(source))
+    said = regraded()
+    assert (f"warning: the setup or test cells of {source} differ from the gradebook's, which "
+            f"grade: run `nbgrader generate_assignment {ASSIGNMENT.id} --force` first") in said
+    assert "2 submission(s) already graded and unchanged" in said
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT.id,
+                    "--force"], cwd=course, check=True, capture_output=True)
+    assert "2 submission(s) graded before were judged by other tests or checks" in regraded()
+
+    (course / "gradebook.db").unlink()
+    assert "2 submission(s) graded before are gone" in regraded()
+    assert gradebook_scores(course) == {student: before[student] for student in ("good", "wrong")}
+
+
 def test_ctrl_c_counts_as_graded_only_what_the_run_would_not_judge_again(graded, tmp_path):
     """The line after Ctrl-C counts a verdict as graded only if it is of the run's basis
     and nbgrader still holds it: a run stopped while it regraded a class judged by other
