@@ -53,22 +53,21 @@ CACHE = REPOSITORY / "build" / "student"
 def visible_cases(assignment, source, training=True):
     """{case name: (solution sources, graded functions whose visible tests run)} of the
     assignment's `source` notebook: the reference and the released stub on every test;
-    each catalogued mistake and alternative on its own function's and the quick ones (as
-    tests/test_course.py grades them: a trainer's tests train for minutes).
+    each catalogued mistake and alternative on the tests that can see its cell
+    (`mistakes.tested_functions`, as tests/test_course.py grades them).
     `training=False` leaves trainers out altogether."""
     reference = grading.solution_sources(source)
     released, _ = ClearSolutions().preprocess(copy.deepcopy(source), {})
     everything = tuple(f for f in assignment.functions if training or not is_trainer(f))
-    quick = tuple(f for f in assignment.functions if not is_trainer(f))
     cases = {"reference": (reference, everything),
              "released_stub": (grading.solution_sources(released), everything)}
     found, alternatives = mistakes.load(assignment)
     for kind, catalogue in (("mistake", found), ("alternative", alternatives)):
         for case in catalogue:
             if training or not is_trainer(case.function):
-                tested = quick + ((case.function,) if is_trainer(case.function) else ())
                 cases[f"{kind}/{case.function}/{case.name}"] = (
-                    {**reference, case.function: case.source}, tested)
+                    {**reference, case.function: case.source},
+                    mistakes.tested_functions(assignment, case))
     return cases
 
 

@@ -3,7 +3,8 @@
 1. the reference solutions get full marks,
 2. the released stub gets 0 on every test,
 3. each catalogued mistake loses points on its own function's tests, with a message
-   that names it, and nowhere else,
+   that names it, and nowhere else (on the tests that can see its cell: the others run
+   the reference's code on the same inputs, as a trace of the reference's run confirms),
 4. each alternative correct answer gets full marks,
 5. a correct answer that writes to stderr and raises warnings keeps full marks,
 6. every failure a check module can raise is asserted by a catalogued mistake.
@@ -28,6 +29,7 @@ from d2lcourse import mistakes as catalogue
 from d2lcourse import grading, notebooks
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS, is_trainer
+from helpers import reference_cells
 
 ASSIGNMENT_IDS = list(ASSIGNMENTS)
 
@@ -146,10 +148,7 @@ CHECKS_DIR = Path(core.__file__).parent
 def graded_mistake(assignment_id, mistake):
     """(results, recorded failures) of the reference notebook with `mistake` in it.
     Cached: the hint coverage test reuses the runs of the mistake tests."""
-    assignment = ASSIGNMENTS[assignment_id]
-    # Training tests are slow: run them only where the mistake is. (Tests of also_fails
-    # may fail or pass: nothing is asserted of them, so they are not run.)
-    only = [f for f in assignment.functions if not is_trainer(f) or f == mistake.function]
+    only = catalogue.tested_functions(ASSIGNMENTS[assignment_id], mistake)
     with recorded_failures() as records:
         results = grade(assignment_id, {mistake.function: mistake.source}, only)
     return results, tuple(records)
@@ -170,10 +169,48 @@ def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
 @pytest.mark.parametrize("assignment_id,alternative", mistakes("alternatives"))
 def test_alternative_gets_full_marks(assignment_id, alternative):
     results = grade(assignment_id, {alternative.function: alternative.source},
-                    only=[alternative.function])
+                    only=catalogue.tested_functions(ASSIGNMENTS[assignment_id], alternative))
     assert_golden(assignment_id, f"alternative/{alternative.function}/{alternative.name}",
                   results)
     assert results and all(r.passed for r in results), report(results)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_a_case_is_graded_on_every_test_that_calls_its_function(assignment_id):
+    """While the reference's quick tests run, each graded function called comes from a
+    test of its own or of one of its `callers`, so a case graded on `tested_functions`
+    misses no test that its cell could change."""
+    assignment = ASSIGNMENTS[assignment_id]
+    setup, sources = reference_cells(assignment_id)
+    functions = grading.define_functions(assignment.functions, setup, sources)
+    names = {function.__code__: name for name, function in functions.items()}
+    called = set()
+
+    def trace(frame, event, argument):
+        if event == "call" and frame.f_code in names:
+            called.add(names[frame.f_code])
+    for test in notebooks.graded_tests(source_notebook(assignment_id)):
+        owner = assignment.owner_of(test.grade_id)
+        if is_trainer(owner):
+            continue  # a trainer's tests run for its own cases alone
+        called.clear()
+        sys.setprofile(trace)
+        try:
+            grading.run_test_cell(assignment, test, functions)
+        finally:
+            sys.setprofile(None)
+        unseen = {name for name in called - {owner}
+                  if owner not in catalogue.callers(assignment)[name]}
+        assert not unseen, f"{test.grade_id} calls {unseen}, which callers() misses"
+        assert owner in called, f"the trace sees no call of {owner} in {test.grade_id}"
+
+
+def test_also_fails_names_callers_only():
+    """A mistake may fail the tests of other functions only where they can see its cell."""
+    for assignment in ASSIGNMENTS.values():
+        for mistake in catalogue.load(assignment)[0]:
+            assert set(mistake.also_fails) <= catalogue.callers(assignment)[mistake.function], (
+                f"{assignment.id} {mistake.name}: also_fails {mistake.also_fails}")
 
 
 NOISY_WRAPPER = '''

@@ -9,12 +9,13 @@ mistake loses points on its own function's tests, with a message naming it, and 
 alternative keeps full marks; `d2lcourse demo` and the grading benchmark build sample
 classes from them.
 """
+import ast
 import functools
 import importlib
 from dataclasses import dataclass
 
 from d2lcourse import notebooks
-from d2lcourse.course import ASSIGNMENTS
+from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 
 class EditError(ValueError):
@@ -125,6 +126,38 @@ def ignored_hyperparameters(function, fixed_lr, pasted):
                     "ignores num_epochs"),
             Mistake("train_batch_size_256", function, pasted("batch_size = 256"),
                     "ignores batch_size")]
+
+
+@functools.cache
+def callers(assignment):
+    """{graded function: the graded functions whose reference cell or test cells name it,
+    directly or through another graded function}: the tests that can see its cell."""
+    source = notebooks.read(assignment.source_path())
+    code = {name: [cell] for name, cell in reference_cells(assignment.module).items()}
+    for test in notebooks.graded_tests(source):
+        code.setdefault(assignment.owner_of(test.grade_id), []).append(test.source)
+    names = {caller: {node.id for cell in cells for node in ast.walk(ast.parse(cell))
+                      if isinstance(node, ast.Name)} for caller, cells in code.items()}
+    found = {function: set() for function in assignment.functions}
+    for function in assignment.functions:
+        reached = [function]
+        while reached:
+            callee = reached.pop()
+            for caller, named in names.items():
+                if callee in named and caller not in found[function] | {function}:
+                    found[function].add(caller)
+                    reached.append(caller)
+    return found
+
+
+def tested_functions(assignment, case):
+    """The graded functions whose tests a case is graded on: its own, and those whose
+    tests can see its cell (`callers`), trainers left out (their tests train for
+    minutes). The other functions' tests run the reference's code on the same inputs:
+    their results are the reference's."""
+    can_see = callers(assignment)[case.function]
+    return tuple(f for f in assignment.functions
+                 if f == case.function or (f in can_see and not is_trainer(f)))
 
 
 def load(assignment):
