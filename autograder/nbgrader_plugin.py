@@ -39,7 +39,7 @@ from d2lcourse.autograder.evaluate import evaluate
 from d2lcourse.autograder.module_view import unpublished_problem
 from d2lcourse.model import Status, TestCell, Verdict
 from d2lcourse.autograder.reports import write_csv
-from d2lcourse.autograder.pages import (FeedbackSummary, SanitizeStudentContent,
+from d2lcourse.autograder.pages import (FeedbackExporter, FeedbackSummary, SanitizeStudentContent,
                                         configure_feedback, configure_formgrader, sanitize_notebook)
 from d2lcourse.autograder.sandbox import Limits
 from d2lcourse.data import find_fashion_mnist
@@ -302,6 +302,7 @@ def configure(c):
     c.GenerateFeedback.preprocessors = ([ClearHiddenTestsInFeedback, SanitizeStudentContent]
                                         + GenerateFeedback.preprocessors.default()
                                         + [FeedbackSummary])
+    c.GenerateFeedback.exporter_class = FeedbackExporter
     configure_feedback(c.GenerateFeedback.HTMLExporter)
     # Formgrader's view carries MathJax itself, as the feedback pages do: math is typeset
     # with no network (an exam room, a firewalled JupyterHub).

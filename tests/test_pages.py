@@ -248,6 +248,7 @@ def test_feedback_keeps_the_students_own_outputs_marked_not_rerun(course):
     text = feedback(root, "mixed").read_text()
     assert "exercise 2: the answer is 42" in text
     assert 'src="data:image/png;base64,' in text
+    assert f'alt="{pages.IMAGE_ALT}"' in text  # for screen readers
     assert "Output as submitted: not re-run by the grader" in text
 
 
