@@ -8,8 +8,9 @@ cleaning and no script policy (`sanitize_notebook`, from `SandboxedExecute`). Ou
 pages also carry a Content-Security-Policy that allows one script: MathJax, which the
 page carries itself (`mathjax_script`), so that math is typeset with no network.
 
-The feedback page (`nbgrader generate_feedback`) is nbconvert's HTML exporter with the
-`d2lcourse_feedback` template, after `SanitizeStudentContent` and `FeedbackSummary`.
+The feedback page (`nbgrader generate_feedback`) is `FeedbackExporter` (nbconvert's HTML
+exporter) with the `d2lcourse_feedback` template, after `SanitizeStudentContent` and
+`FeedbackSummary`.
 """
 import base64
 import contextlib
