@@ -101,6 +101,8 @@ def visible_results(assignment, notebook):
     try:
         return grading.run_tests(assignment, tests, functions, hidden=False, results=results)
     except KeyboardInterrupt:
+        if len(results) == len(tests):  # after the last test: nothing was left running
+            raise
         test = tests[len(results)]
         owner = assignment.owner_of(test.grade_id) or test.grade_id
         raise CheckInterrupted(
