@@ -18,14 +18,31 @@ import contextlib
 import io
 import linecache
 import traceback
+from dataclasses import dataclass, field
 
 from d2lcourse.model import SubmissionFault, TestResult
-from d2lcourse.checks.core import CheckFailure, Outcome, describe_error
-from d2lcourse.notebooks import setup_sources, solution_sources, graded_tests, without_hidden_tests
+from d2lcourse.checks.core import CheckFailure, Outcome, describe_error, oracle_answers
+from d2lcourse.notebooks import (
+    graded_tests,
+    setup_sources,
+    solution_sources,
+    visible_then_hidden,
+    without_hidden_tests,
+)
 
 
 MAX_MESSAGE_CHARS = 4000  # of a test's failure message
 MAX_OUTPUT_CHARS = 20000  # of what a test cell printed
+
+
+@dataclass
+class StudentView:
+    """What a student's copy of d2lcourse makes of a run (`run_test_cell`): each test's
+    result without its hidden tests, and the answers its oracles gave meanwhile
+    (checks.core.oracle_answers), which the student package ships."""
+
+    results: list = field(default_factory=list)
+    answers: dict = field(default_factory=dict)
 
 
 class Missing:
@@ -86,30 +103,55 @@ def define_functions(function_names, setup, solution_sources):
     return functions
 
 
-def run_test_cell(assignment, test, functions, hidden=True):
+def run_test_cell(assignment, test, functions, hidden=True, student_view=None):
     """Run one test cell (a `TestCell`) against `functions` and score it; `hidden=False`
-    leaves its hidden tests out, as the student sees it."""
-    test_id, max_points = test.grade_id, test.points
-    owner = assignment.owner_of(test_id) or "?"
-    source = test.source if hidden else without_hidden_tests(test.source)
+    leaves its hidden tests out, as the student sees it. A `StudentView` also gets the
+    student's result from the same run: the visible tests run first, with the oracles
+    recording their answers, then the hidden ones."""
     namespace = {"__name__": "__test__", **functions}
     output = io.StringIO()
-    message = ""
+    if not hidden:
+        parts = (without_hidden_tests(test.source), "")
+    elif student_view is None:
+        parts = (test.source, "")
+    else:
+        parts = visible_then_hidden(test.source)
+        if parts is None:  # hidden tests amid the visible ones: the student's run apart
+            run_test_cell(assignment, test, functions, False, student_view)
+            parts, student_view = (test.source, ""), None
+    first, then = parts
+    recording = student_view and oracle_answers("record", student_view.answers)
+    with recording or contextlib.nullcontext():
+        message = run_test_code(assignment, test, first, namespace, output)
+    if student_view is not None:
+        student_view.results.append(test_result(assignment, test, message, output))
+    if then and not message:
+        message = run_test_code(assignment, test, then, namespace, output)
+    return test_result(assignment, test, message, output)
+
+
+def run_test_code(assignment, test, source, namespace, output):
+    """Run test code in `namespace`, its prints into `output`: the failure message, or ""."""
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            exec(compile(source, f"<test cell {test_id}>", "exec"), namespace)
+            exec(compile(source, f"<test cell {test.grade_id}>", "exec"), namespace)
     except CheckFailure as failure:
-        message = str(failure)
+        return str(failure)
     except SubmissionFault:
         raise
     except Exception as error:  # a check that broke, or a test cell raising on its own
-        message = f"{owner}: the test itself failed ({type(error).__name__}: {error})"
         output.write(traceback.format_exc())
+        owner = assignment.owner_of(test.grade_id) or "?"
+        return f"{owner}: the test itself failed ({type(error).__name__}: {error})"
+    return ""
+
+
+def test_result(assignment, test, message, output):
     return TestResult(
-        test_id,
-        owner,
-        0.0 if message else max_points,
-        max_points,
+        test.grade_id,
+        assignment.owner_of(test.grade_id) or "?",
+        0.0 if message else test.points,
+        test.points,
         shortened(message, MAX_MESSAGE_CHARS),
         shortened(output.getvalue(), MAX_OUTPUT_CHARS),
     )
@@ -124,22 +166,25 @@ def shortened(text, limit):
     return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
-def run_tests(assignment, tests, functions, hidden=True, only=None, results=None):
+def run_tests(
+    assignment, tests, functions, hidden=True, only=None, results=None, student_view=None
+):
     """Run `tests` (TestCells) in order against `functions`, those of the graded functions
     `only` (default: all), appending each TestResult to `results`, which it returns. A
     SubmissionFault ends the loop; `results` then holds the tests run before it."""
     results = [] if results is None else results
     for test in tests:
         if only is None or assignment.owner_of(test.grade_id) in only:
-            results.append(run_test_cell(assignment, test, functions, hidden))
+            results.append(run_test_cell(assignment, test, functions, hidden, student_view))
     return results
 
 
-def grade_sources(assignment, source_notebook, sources, hidden=True, only=None):
+def grade_sources(assignment, source_notebook, sources, hidden=True, only=None, student_view=None):
     """The TestResults of the source notebook's tests (of the functions `only`, default
     all) on the solution cells `sources` ({grade_id: source}), in this process."""
     functions = define_functions(assignment.functions, setup_sources(source_notebook), sources)
-    return run_tests(assignment, graded_tests(source_notebook), functions, hidden, only)
+    tests = graded_tests(source_notebook)
+    return run_tests(assignment, tests, functions, hidden, only, student_view=student_view)
 
 
 def grade(assignment, source_notebook, student_notebook, hidden=True):

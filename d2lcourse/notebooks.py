@@ -143,6 +143,21 @@ def without_hidden_tests(source):
     return HIDDEN_TESTS.sub("", source)
 
 
+def visible_then_hidden(source):
+    """(visible part, hidden part) of a test cell whose one hidden block ends it at the top
+    level, the hidden part padded with blank lines so that its line numbers are the cell's;
+    (source, "") for a cell without hidden tests; None when the cell cannot be run in two
+    parts like that (hidden tests inside a block, or visible code after them)."""
+    blocks = list(HIDDEN_TESTS.finditer(source))
+    if not blocks:
+        return source, ""
+    block = blocks[0]
+    if len(blocks) > 1 or source[block.end() :].strip() or source[block.start()] in " \t":
+        return None
+    visible = source[: block.start()]
+    return visible, "\n" * visible.count("\n") + source[block.start() :]
+
+
 def without_solution_markers(source):
     """A generated solution cell as a student's would read: without nbgrader's markers."""
     return "\n".join(

@@ -10,7 +10,7 @@ solutions of the *published* assignments only. It has no solution of an unpublis
 assignment, no mistakes catalogue, no autograder, no demo, no hidden test, and no
 oracle's code: every function a check marks with :func:`checks.core.oracle` keeps its
 signature and loses its body, which becomes a lookup of the answers that oracle gave on
-the visible tests, recorded here by running them with the reference solution, the
+the visible tests, recorded here (`record`) by running them with the reference solution, the
 released stub, every catalogued mistake and every alternative (so their messages are the
 same as in the instructor's install). ``--verify`` replays those runs from the recorded
 answers alone and lists every message that differs.
@@ -19,13 +19,16 @@ import argparse
 import ast
 import configparser
 import copy
+import functools
 import hashlib
 import importlib
+import os
 import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.preprocessors import ClearSolutions
@@ -71,77 +74,103 @@ def visible_cases(assignment, source, training=True):
     return cases
 
 
-def run_visible_tests(assignment, source, sources, tested):
-    """[(grade_id, points, message)] of the `source` notebook's visible tests of the graded
-    functions `tested`, with these solution cells."""
-    return [(result.grade_id, result.points, result.message) for result in
-            grading.grade_sources(assignment, source, sources, hidden=False, only=tested)]
+@dataclass
+class Recording:
+    """An assignment's visible-test runs in the instructor's install (`visible_cases`):
+    the answers its oracles gave, each run's [(grade_id, points, message)], and the runs
+    that asked an oracle anything (the others run the same code in the student package)."""
+
+    answers: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    asked: set = field(default_factory=set)
+
+    def add(self, name, view):
+        """Add the run `name`, as a grading.StudentView saw it."""
+        self.results[name] = [(r.grade_id, r.points, r.message) for r in view.results]
+        self.answers.update(view.answers)
+        if view.answers:
+            self.asked.add(name)
 
 
 def record(assignment, training=True):
-    """(answers, results): the oracles' answers on every visible-test run, and its results."""
-    answers, results = {}, {}
+    """The assignment's Recording: every case of `visible_cases` run once."""
+    recording = Recording()
     source = notebooks.read(assignment.source_path())
-    with core.oracle_answers("record", answers):
-        for name, (sources, tested) in visible_cases(assignment, source, training).items():
-            results[name] = run_visible_tests(assignment, source, sources, tested)
-    return answers, results
+    for name, (sources, tested) in visible_cases(assignment, source, training).items():
+        view = grading.StudentView()
+        grading.grade_sources(assignment, source, sources, hidden=False, only=tested,
+                              student_view=view)
+        recording.add(name, view)
+    return recording
 
 
-def replay_differences(assignment, answers, results, training=True):
-    """The runs whose results differ when every oracle answers from `answers` alone."""
+def replay_differences(assignment, recording, training=True):
+    """The runs whose results differ when every oracle answers from the recording alone."""
     differences = []
     source = notebooks.read(assignment.source_path())
-    with core.oracle_answers("replay", answers):
+    with core.oracle_answers("replay", recording.answers):
         for name, (sources, tested) in visible_cases(assignment, source, training).items():
-            replayed = run_visible_tests(assignment, source, sources, tested)
-            if replayed != results[name]:
-                differences.append((name, results[name], replayed))
+            replayed = [(r.grade_id, r.points, r.message) for r in grading.grade_sources(
+                assignment, source, sources, hidden=False, only=tested)]
+            if replayed != recording.results[name]:
+                differences.append((name, recording.results[name], replayed))
     return differences
 
 
 def verify(assignment_id, training=True):
     """Record and replay one assignment's visible tests; print what differs; exit status."""
     assignment = ASSIGNMENTS[assignment_id]
-    answers, results = record(assignment, training)
-    differences = replay_differences(assignment, answers, results, training)
+    recording = record(assignment, training)
+    differences = replay_differences(assignment, recording, training)
     for name, want, got in differences:
         print(f"{assignment_id} {name}:")
         for before, after in zip(want, got):
             if before != after:
                 print(f"  instructor: {before}\n  student:    {after}")
-    print(f"{assignment_id}: {len(results)} runs of the visible tests, {len(answers)} oracle "
-          f"answers recorded, {len(differences)} runs differ when replayed")
+    print(f"{assignment_id}: {len(recording.results)} runs of the visible tests, "
+          f"{len(recording.answers)} oracle answers recorded, {len(differences)} runs differ "
+          f"when replayed")
     return 1 if differences else 0
 
 
 # --------------------------------------------------------------------------- the package
 
-def recordings():
-    """{assignment id: (answers, results)} of `record` for every assignment; cached in
-    build/student/ by a digest of the files they depend on."""
+@functools.cache
+def sources_digest():
+    """A digest of the files that the recordings depend on: the checks, the catalogue, the
+    solutions and the source notebooks."""
     sources = sorted([*(PACKAGE / "checks").glob("*.py"), *(PACKAGE / "mistakes").glob("*.py"),
                       *Path(importlib.import_module("d2lcourse.solutions").__path__[0]).glob("*.py"),
                       *(a.source_path() for a in ASSIGNMENTS.values())])
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
-    cached = CACHE / f"recordings-{digest}.pickle"
-    if cached.exists():
-        return pickle.loads(cached.read_bytes())
-    found = {assignment.id: record(assignment) for assignment in ASSIGNMENTS.values()}
-    CACHE.mkdir(parents=True, exist_ok=True)
-    data = pickle.dumps(found, protocol=4)
-    cached.write_bytes(data)
-    return pickle.loads(data)  # as the next build reads them: the same wheel, cached or not
+    return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+
+
+def recording_path(assignment):
+    """Where the assignment's Recording is cached (build/student/, by `sources_digest`)."""
+    return CACHE / f"recording-{assignment.id}-{sources_digest()}.pickle"
+
+
+def save_recording(assignment, recording):
+    """Cache the assignment's Recording (tests/test_course.py saves the one its run makes)."""
+    path = recording_path(assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_bytes(pickle.dumps(recording, protocol=4))
+    partial.replace(path)
+
+
+def recording(assignment):
+    """The assignment's Recording, as cached (`record` when it is not)."""
+    path = recording_path(assignment)
+    if not path.exists():
+        save_recording(assignment, record(assignment))
+    return pickle.loads(path.read_bytes())  # as the next build reads it: cached or not
 
 
 def recorded_answers():
     """{case key: answer} of every oracle on every assignment's visible-test runs."""
-    return {key: answer for answers, _ in recordings().values() for key, answer in answers.items()}
-
-
-def recorded_results(assignment):
-    """{case name: results} of the assignment's visible tests in the instructor's install."""
-    return recordings()[assignment.id][1]
+    return {key: answer for assignment in ASSIGNMENTS.values()
+            for key, answer in recording(assignment).answers.items()}
 
 
 def is_oracle(function):

@@ -15,13 +15,31 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # --no-loadscope-reorder) starts them first, so the short files fill in at the end and
 # both workers finish together (xdist's default order puts files with few tests last,
 # and those are the slow ones). From the durations `make test` lists at its end.
-SLOWEST_FIRST = ("test_student_package.py", "test_course.py", "test_autograde.py",
+SLOWEST_FIRST = ("test_course.py", "test_student_package.py", "test_autograde.py",
                  "test_demo.py", "test_readme.py", "test_semester.py", "test_dask.py",
                  "test_process_faults.py", "test_faults.py",
                  "test_feedback_faults.py", "test_similarity_report.py", "test_pages.py",
                  "test_student_bytes.py", "test_trainers.py", "test_grader_time.py",
                  "test_training.py", "test_solutions_mlp.py",
                  "test_solutions_softmax_regression.py")
+
+
+# test_student_package.py builds its wheels from the recordings that test_course.py's
+# runs make (see there): both files are one unit of work, test_course.py first.
+ONE_UNIT = ("tests/test_course.py", "tests/test_student_package.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, with the files of ONE_UNIT given to one worker together."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return ONE_UNIT[0] if scope in ONE_UNIT else scope
+    return Scheduling(config, log)
 
 
 def pytest_collection_modifyitems(items):

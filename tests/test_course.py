@@ -26,7 +26,7 @@ import pytest
 from nbgrader.preprocessors import ClearSolutions
 
 from d2lcourse import mistakes as catalogue
-from d2lcourse import grading, notebooks
+from d2lcourse import grading, notebooks, student_package
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS, is_trainer
 from helpers import reference_cells
@@ -39,14 +39,41 @@ def source_notebook(assignment_id):
     return notebooks.read(ASSIGNMENTS[assignment_id].source_path())
 
 
-def grade(assignment_id, replacements=None, only=None):
+def grade(assignment_id, replacements=None, only=None, case=None):
     """Grade the reference notebook with some solution cells replaced.
 
-    `only`: the graded functions whose tests run (default: all).
+    `only`: the graded functions whose tests run (default: all). The run of a `case` of
+    the student package's recording (student_package.visible_cases) is recorded too.
     """
-    source = source_notebook(assignment_id)
+    assignment, source = ASSIGNMENTS[assignment_id], source_notebook(assignment_id)
     sources = {**grading.solution_sources(source), **(replacements or {})}
-    return grading.grade_sources(ASSIGNMENTS[assignment_id], source, sources, only=only)
+    if case is None:
+        return grading.grade_sources(assignment, source, sources, only=only)
+    view = grading.StudentView()
+    results = grading.grade_sources(assignment, source, sources, only=only, student_view=view)
+    record(assignment, case, view)
+    return results
+
+
+# The student package's recording of each assignment (student_package.Recording) comes
+# from the runs above: each case's visible tests run first, with the oracles recording
+# their answers, then its hidden tests. Once every case of an assignment has run, it is
+# saved where `make student-wheel` reads it, and tests/test_student_package.py (after
+# this file, on the same xdist worker: see conftest.py) does not run them again.
+RECORDINGS = {}
+
+
+def record(assignment, case, view):
+    recording = RECORDINGS.setdefault(assignment.id, student_package.Recording())
+    recording.add(case, view)
+    if recording.results.keys() == visible_cases(assignment.id):
+        student_package.save_recording(assignment, recording)
+
+
+@functools.lru_cache(maxsize=None)
+def visible_cases(assignment_id):
+    assignment = ASSIGNMENTS[assignment_id]
+    return student_package.visible_cases(assignment, source_notebook(assignment_id)).keys()
 
 
 def report(results):
@@ -93,7 +120,7 @@ def mistakes(kind):
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
 def test_reference_gets_full_marks(assignment_id):
-    results = grade(assignment_id)
+    results = grade(assignment_id, case="reference")
     assert results, "no test cells found"
     assert_golden(assignment_id, "reference", results)
     assert all(r.passed for r in results), report(results)
@@ -105,7 +132,7 @@ def test_reference_gets_full_marks(assignment_id):
 def test_released_stub_gets_zero_everywhere(assignment_id):
     released = copy.deepcopy(source_notebook(assignment_id))
     released, _ = ClearSolutions().preprocess(released, {})
-    results = grade(assignment_id, grading.solution_sources(released))
+    results = grade(assignment_id, grading.solution_sources(released), case="released_stub")
     passing = [r for r in results if r.points > 0]
     assert not passing, "a stub passes these tests:\n" + report(passing)
     assert all("not implemented yet" in r.message for r in results), report(results)
@@ -150,7 +177,8 @@ def graded_mistake(assignment_id, mistake):
     Cached: the hint coverage test reuses the runs of the mistake tests."""
     only = catalogue.tested_functions(ASSIGNMENTS[assignment_id], mistake)
     with recorded_failures() as records:
-        results = grade(assignment_id, {mistake.function: mistake.source}, only)
+        results = grade(assignment_id, {mistake.function: mistake.source}, only,
+                        case=f"mistake/{mistake.function}/{mistake.name}")
     return results, tuple(records)
 
 
@@ -169,7 +197,8 @@ def test_mistake_loses_points_only_in_its_function(assignment_id, mistake):
 @pytest.mark.parametrize("assignment_id,alternative", mistakes("alternatives"))
 def test_alternative_gets_full_marks(assignment_id, alternative):
     results = grade(assignment_id, {alternative.function: alternative.source},
-                    only=catalogue.tested_functions(ASSIGNMENTS[assignment_id], alternative))
+                    only=catalogue.tested_functions(ASSIGNMENTS[assignment_id], alternative),
+                    case=f"alternative/{alternative.function}/{alternative.name}")
     assert_golden(assignment_id, f"alternative/{alternative.function}/{alternative.name}",
                   results)
     assert results and all(r.passed for r in results), report(results)

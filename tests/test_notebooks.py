@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from d2lcourse import authoring, grading, notebooks, selfcheck
+from d2lcourse.checks import core
 from d2lcourse.autograder.grade import InvalidNotebook, Submission, read_submission
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.model import TestCell
@@ -177,3 +178,31 @@ def test_check_leaves_out_the_hidden_tests_the_grader_runs():
                     for shown in (False, True))
     assert seen.passed and seen.points == test.points
     assert graded.points == 0 and "AssertionError: hidden" in graded.message
+
+
+@pytest.mark.parametrize("where", ["at the end", "amid the visible tests"])
+def test_one_run_gives_the_graders_and_the_students_results(where):
+    """With a StudentView, one run gives what the grader and `d2lcourse check` each give
+    (the visible tests' oracle answers recorded, the hidden ones' not), line numbers
+    included, wherever the hidden tests stand."""
+    assignment = ASSIGNMENTS["01_ndarray_autograd"]
+    notebook = source(assignment.id)
+    test = next(t for t in notebooks.graded_tests(notebook) if "check." in t.source)
+    hidden = ("### BEGIN HIDDEN TESTS\nprint('hidden ran')\n"
+              "raise ValueError('hidden')\n### END HIDDEN TESTS\n")
+    cell_source = (test.source + "\n" + hidden if where == "at the end"
+                   else hidden + test.source + "\n")
+    cell = TestCell(test.grade_id, cell_source, test.points)
+    functions = grading.define_functions(assignment.functions, notebooks.setup_sources(notebook),
+                                         notebooks.solution_sources(notebook))
+    view = grading.StudentView()
+    graded = grading.run_test_cell(assignment, cell, functions, student_view=view)
+    answers = {}
+    with core.oracle_answers("record", answers):
+        seen = grading.run_test_cell(assignment, cell, functions, hidden=False)
+    assert view.results == [seen] and seen.passed and seen.output.count("hidden ran") == 0
+    assert answers and view.answers.keys() == answers.keys(), "the visible tests' answers"
+    assert graded == grading.run_test_cell(assignment, cell, functions)
+    assert graded.points == 0 and "ValueError: hidden" in graded.message
+    line = cell_source.splitlines().index("raise ValueError('hidden')") + 1
+    assert f'"<test cell {test.grade_id}>", line {line}' in graded.output
