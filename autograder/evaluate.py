@@ -5,8 +5,6 @@ and the student's solution-cell sources), so it runs the same in this process, i
 worker process, or on a Dask worker. It returns a `Verdict`, also plain data.
 """
 import functools
-import os
-import socket
 import time
 from typing import Sequence
 
@@ -20,10 +18,10 @@ from d2lcourse.grading import Missing, run_tests
 from d2lcourse.autograder import wire
 from d2lcourse.autograder.deadline import Deadline, OutOfTime
 from d2lcourse.model import (
-    InfrastructureFault, Status, SubmissionFault, TestCell, TestResult, Verdict)
+    InfrastructureFault, Status, SubmissionFault, TestCell, Verdict, graded_by,
+    ungraded, unrun)
 from d2lcourse.autograder.module_view import sandbox_view
-from d2lcourse.autograder.sandbox import (
-    Limits, Sandbox, SandboxDied, timed_out, warm_sandboxes)
+from d2lcourse.autograder.sandbox import Limits, Sandbox, SandboxDied, timed_out
 
 
 class RemoteFunction:
@@ -88,10 +86,6 @@ def copy_back(sent, returned):
             copy_back(sent[key], returned[key])
 
 
-def warm_up(assignment, setup, data_dir=None):
-    """Start this process's zygote for `assignment` now, so that it is ready sooner."""
-    allowed, preload = sandbox_view(assignment, setup)
-    warm_sandboxes.get(allowed, data_dir, preload)
 
 
 def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_sources,
@@ -141,16 +135,8 @@ def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_
                    student_seconds)
 
 
-def graded_by():
-    """host:pid of this process, for the verdict."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def ungraded(assignment, tests, cause, seconds=0.0):
-    """The verdict on a submission that the infrastructure failed: `cause` is one line
-    that names the problem and the fix; a rerun grades it."""
-    return Verdict(Status.UNGRADED, cause, [unrun(t, assignment, f"not graded: {cause}")
-                                     for t in tests], seconds, graded_by())
 
 
 def twice(deaths):
@@ -222,8 +208,3 @@ def too_large(detail):
     return SubmissionFault(Status.INVALID_NOTEBOOK, f"its solution cells are too large to "
                                                      f"grade ({detail}): keep data out of them")
 
-
-def unrun(test, assignment, message):
-    """A zero result, with `message`, for a test that could not run."""
-    return TestResult(test.grade_id, assignment.owner_of(test.grade_id) or "?", 0.0,
-                      test.points, message)

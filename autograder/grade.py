@@ -45,15 +45,15 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config.loader import Config, PyFileConfigLoader
 
-from d2lcourse import grading, notebooks
+import d2lcourse
+from d2lcourse import notebooks
 from d2lcourse.autograder import reports, similarity
 from d2lcourse.autograder.nbgrader_plugin import configure, find_data_dir, trusted_code
 from d2lcourse.autograder.pages import REPORT_POLICY, content_policy, mathjax_script
 from d2lcourse.course import assignment_of, default_course_dir, published
-from d2lcourse.autograder.evaluate import ungraded, unrun, warm_up
 from d2lcourse.autograder.module_view import unpublished_problem
-from d2lcourse.model import InfrastructureFault, Status, Verdict
-from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
+from d2lcourse.model import InfrastructureFault, Status, Verdict, ungraded, unrun
+from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem, warm_up
 from d2lcourse.autograder.workers import Job, judge, one_line, sigint_ignored
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -65,8 +65,8 @@ RECORDING_BUDGET = 2 << 20    # bytes of ungraded cells and outputs nbgrader rec
 FEEDBACK_BATCH = 8  # nbgrader prepares its templates once per run: not once per student
 # The code that judges besides the test cells, part of a grading_basis: the checks, and
 # the reference solutions that later assignments' setup cells import.
-JUDGING_CODE = (Path(grading.__file__).with_name("checks"),
-                Path(importlib.import_module("d2lcourse.solutions").__path__[0]))
+PACKAGE = Path(d2lcourse.__file__).parent
+JUDGING_CODE = (PACKAGE / "checks", Path(importlib.import_module("d2lcourse.solutions").__path__[0]))
 # Why a stored verdict is not the grade of a submission as it stands (`out_of_date`):
 NOT_RECORDED, CHANGED = "not graded and recorded", "changed since"
 # and why `d2lcourse grade` judges again a notebook it graded before, unchanged:
@@ -174,7 +174,7 @@ def grading_basis(setup, tests):
     for text in [*setup, *(f"{t.grade_id} {t.points!r} {t.source}" for t in tests)]:
         hasher.update(f"{len(text)}:{text}".encode())
     for path in [*(p for folder in JUDGING_CODE for p in sorted(folder.glob("*.py"))),
-                 Path(grading.__file__)]:
+                 PACKAGE / "grading.py"]:
         hasher.update(path.read_bytes())
     return hasher.hexdigest()
 

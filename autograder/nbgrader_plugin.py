@@ -35,7 +35,6 @@ from traitlets import Bool, Dict, Float, List, Unicode
 
 from d2lcourse import notebooks
 from d2lcourse.course import ASSIGNMENTS, Assignment, published
-from d2lcourse.autograder.evaluate import evaluate
 from d2lcourse.autograder.module_view import unpublished_problem
 from d2lcourse.model import Status, TestCell, Verdict
 from d2lcourse.autograder.reports import write_csv
@@ -124,6 +123,8 @@ class SandboxedExecute(NbGraderPreprocessor):
             problem = unpublished_problem(assignment, setup, published(course_root))
             if problem:
                 raise RuntimeError(problem)
+            from d2lcourse.autograder.evaluate import evaluate  # noqa: PLC0415 (MXNet: only to judge)
+
             verdict = evaluate(assignment, setup, tests,
                                notebooks.solution_sources(notebook, functions),
                                Limits(seconds=self.timeout), not self.unsafe_no_sandbox,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from d2lcourse.course import Assignment
-from d2lcourse.autograder.evaluate import evaluate, ungraded, warm_up
-from d2lcourse.model import InfrastructureFault, Verdict
-from d2lcourse.autograder.sandbox import Limits, signal_name
+from d2lcourse.model import InfrastructureFault, Verdict, ungraded
+from d2lcourse.autograder.sandbox import Limits, signal_name, warm_up
 
 PR_SET_PDEATHSIG = 1
 
@@ -42,6 +41,8 @@ class Job:
 def run_job(job):
     """Judge one submission (runs in a worker); returns (student, verdict as JSON). A
     failure of the grader itself leaves the submission UNGRADED, with its cause."""
+    from d2lcourse.autograder.evaluate import evaluate  # noqa: PLC0415 (MXNet: in workers alone)
+
     try:
         verdict = evaluate(job.assignment, job.setup, job.tests, job.solutions, job.limits,
                            job.sandboxed, job.data_dir, job.spent)

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from d2lcourse import notebooks
-from d2lcourse.autograder.evaluate import evaluate, warm_up
+from d2lcourse.autograder.evaluate import evaluate
+from d2lcourse.autograder.sandbox import warm_up
 from d2lcourse.autograder.grade import (
     MAX_NOTEBOOK_BYTES, MAX_NOTEBOOK_VALUES, InvalidNotebook, Submission, read_submission)
 from d2lcourse.autograder.sandbox import Limits

@@ -9,6 +9,8 @@ own (the student's: timeout, memory, ...); an `InfrastructureFault` leaves it UN
 """
 
 import enum
+import os
+import socket
 from dataclasses import asdict, dataclass, field
 from typing import List
 
@@ -107,3 +109,27 @@ class InfrastructureFault(Exception):
     The message is one line that names the cause and the fix, e.g.
     "disk full writing DIR/feedback: free space and rerun".
     """
+
+
+def graded_by():
+    """host:pid of this process, for the verdict."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def unrun(test, assignment, message):
+    """A zero result, with `message`, for a test that could not run."""
+    return TestResult(
+        test.grade_id, assignment.owner_of(test.grade_id) or "?", 0.0, test.points, message
+    )
+
+
+def ungraded(assignment, tests, cause, seconds=0.0):
+    """The verdict on a submission that the infrastructure failed: `cause` is one line
+    that names the problem and the fix; a rerun grades it."""
+    return Verdict(
+        Status.UNGRADED,
+        cause,
+        [unrun(t, assignment, f"not graded: {cause}") for t in tests],
+        seconds,
+        graded_by(),
+    )

@@ -257,3 +257,14 @@ def test_a_renamed_notebook_is_named_with_the_expected_name(course):
         "ndarray_autograd.ipynb is missing from the submission (found: "
         "ndarray_autograd-Copy1.ipynb): submit your notebook under the name "
         "ndarray_autograd.ipynb")
+
+
+def test_the_graders_coordinator_and_nbgrader_commands_start_without_mxnet():
+    """MXNet is for judging (the pool's workers, the sandbox): the coordinator of `d2lcourse
+    grade --workers N` and every nbgrader command of a course (its plugin) load none."""
+    code = ("import sys, d2lcourse.cli, d2lcourse.autograder.grade, "
+            "d2lcourse.autograder.nbgrader_plugin\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mxnet'))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert loaded.strip() == "[]"

@@ -21,8 +21,8 @@ import pytest
 
 from d2lcourse.autograder import samples, wire
 from d2lcourse.autograder.deadline import Deadline, OutOfTime
-from d2lcourse.autograder.evaluate import TestCell, evaluate, warm_up
-from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem
+from d2lcourse.autograder.evaluate import TestCell, evaluate
+from d2lcourse.autograder.sandbox import Limits, bubblewrap_problem, warm_up
 from d2lcourse.autograder.grade import (
     MAX_NOTEBOOK_VALUES, RECORDING_BUDGET, InvalidNotebook, Submission, read_submission,
     within_recording_budget)
