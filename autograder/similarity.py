@@ -47,6 +47,7 @@ Similarity is evidence for a person to look at, never proof.
 """
 import ast
 import builtins
+import contextlib
 import copy
 import hashlib
 import importlib.util
@@ -461,10 +462,12 @@ def known_sources(assignment):
     """{name: {grade_id: source}}: the reference, each catalogued alternative, d2l."""
     found = {}
     try:   # a course of one's own may have no reference module or catalogue
-        module = authoring.reference_module(assignment)
-        found["reference"] = {
-            name: notebooks.without_solution_markers(authoring.solution_cell_source(module, name))
-            for name in assignment.functions if hasattr(module, name)}
+        reference = authoring.reference_source(assignment)
+        found["reference"] = {}
+        for name in assignment.functions:
+            with contextlib.suppress(LookupError):  # not defined there
+                found["reference"][name] = notebooks.without_solution_markers(
+                    authoring.solution_cell_source(reference, name))
         alternatives = mistakes.load(assignment)[1]
     except ModuleNotFoundError:
         alternatives = []

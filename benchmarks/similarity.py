@@ -289,8 +289,8 @@ def split_helper(tree, function, rng):
 
 def variants():
     """{function: [source, ...]}: the reference first, then alternatives and mistakes."""
-    module = authoring.reference_module(ASSIGNMENT)
-    found = {f: [notebooks.without_solution_markers(authoring.solution_cell_source(module, f))]
+    reference = authoring.reference_source(ASSIGNMENT)
+    found = {f: [notebooks.without_solution_markers(authoring.solution_cell_source(reference, f))]
              for f in ASSIGNMENT.functions}
     catalogued, alternatives = mistakes.load(ASSIGNMENT)
     for item in [*alternatives, *catalogued]:

@@ -12,28 +12,34 @@ Instructors' install only (the student package has no reference solution to sync
 """
 import argparse
 import ast
-import importlib
-import inspect
+import importlib.util
 import re
 import sys
+from pathlib import Path
 
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse import notebooks
 from d2lcourse.notebooks import BEGIN_SOLUTION, END_SOLUTION, cells_by_id, is_solution_cell, read
 
 
-def reference_module(assignment):
-    return importlib.import_module(f"d2lcourse.solutions.{assignment.module}")
+def reference_source(assignment):
+    """The text of the assignment's reference module, d2lcourse.solutions.<module>, read
+    without importing it (it imports MXNet); ModuleNotFoundError if there is none."""
+    name = f"d2lcourse.solutions.{assignment.module}"
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no module named {name!r}", name=name)
+    return Path(spec.origin).read_text(encoding="utf-8")
 
 
-def solution_cell_source(module, function_name):
-    """The solution cell for `function_name`, generated from the reference module."""
-    lines = inspect.getsource(module).splitlines()
+def solution_cell_source(source, function_name):
+    """The solution cell for `function_name`, generated from the reference module's text."""
+    lines = source.splitlines()
     tree = ast.parse("\n".join(lines))
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
                  and n.name == function_name), None)
     if node is None:
-        raise LookupError(f"{module.__name__} has no function {function_name!r}")
+        raise LookupError(f"the reference module has no function {function_name!r}")
     first_body = node.body[0]
     has_docstring = (isinstance(first_body, ast.Expr)
                      and isinstance(getattr(first_body, "value", None), ast.Constant)
@@ -55,17 +61,17 @@ def disagreements(assignment, write=False, course_dir=None):
     """
     path = assignment.source_path(course_dir)
     notebook = read(path)
-    module = reference_module(assignment)
+    reference = reference_source(assignment)
     solutions = cells_by_id(notebook, is_solution_cell)
     problems = []
     for name in assignment.functions:
         if name not in solutions:
             problems.append(f"{path}: no solution cell with grade_id {name!r}")
             continue
-        expected = solution_cell_source(module, name)
+        expected = solution_cell_source(reference, name)
         if solutions[name].source != expected:
             problems.append(f"{path}: solution cell {name!r} differs from "
-                            f"{module.__name__}.{name}")
+                            f"d2lcourse.solutions.{assignment.module}.{name}")
             solutions[name].source = expected
     if write and problems:
         notebooks.write(notebook, path)

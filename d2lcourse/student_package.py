@@ -34,7 +34,7 @@ from pathlib import Path
 from nbgrader.preprocessors import ClearSolutions
 
 import d2lcourse
-from d2lcourse import grading, mistakes, notebooks
+from d2lcourse import authoring, grading, mistakes, notebooks
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY, TABLE, is_trainer, write_table
 from d2lcourse.autograder.module_view import unpublished_references
@@ -201,11 +201,6 @@ def requirements():
             and not line.startswith(GRADING_ONLY_REQUIREMENTS)] + list(STUDENT_REQUIREMENTS)
 
 
-def reference_source(assignment_id):
-    module = importlib.import_module(f"d2lcourse.solutions.{ASSIGNMENTS[assignment_id].module}")
-    return Path(module.__file__).read_text()
-
-
 def stage(published, folder):
     """Write the student package's source tree into `folder`."""
     shutil.copytree(PACKAGE, folder / "d2lcourse",
@@ -241,7 +236,8 @@ def build(published, out):
         raise SystemExit(f"student_package: unknown assignment(s) {', '.join(unknown)}: "
                          f"PUBLISHED takes ids of {', '.join(ASSIGNMENTS)}")
     for assignment_id in published:
-        missing = unpublished_references([reference_source(assignment_id)], published)
+        missing = unpublished_references(
+            [authoring.reference_source(ASSIGNMENTS[assignment_id])], published)
         if missing:
             raise SystemExit(f"student_package: {assignment_id}'s reference solutions import "
                              f"those of {', '.join(missing)}: publish them too")
