@@ -120,8 +120,11 @@ def run_test_cell(assignment, test, functions, hidden=True, student_view=None):
             run_test_cell(assignment, test, functions, False, student_view)
             parts, student_view = (test.source, ""), None
     first, then = parts
-    recording = student_view and oracle_answers("record", student_view.answers)
-    with recording or contextlib.nullcontext():
+    if student_view is None:
+        recording = contextlib.nullcontext()
+    else:
+        recording = oracle_answers("record", student_view.answers)
+    with recording:
         message = run_test_code(assignment, test, first, namespace, output)
     if student_view is not None:
         student_view.results.append(test_result(assignment, test, message, output))

@@ -137,9 +137,10 @@ def verify(assignment_id, training=True):
 
 @functools.cache
 def sources_digest():
-    """A digest of the files that the recordings depend on: the checks, the catalogue, the
-    solutions and the source notebooks."""
+    """A digest of the files that the recordings depend on: the checks, the loop over test
+    cells, the catalogue, the solutions and the source notebooks."""
     sources = sorted([*(PACKAGE / "checks").glob("*.py"), *(PACKAGE / "mistakes").glob("*.py"),
+                      *(PACKAGE / name for name in ("grading.py", "model.py", "notebooks.py")),
                       *Path(importlib.import_module("d2lcourse.solutions").__path__[0]).glob("*.py"),
                       *(a.source_path() for a in ASSIGNMENTS.values())])
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
@@ -151,12 +152,16 @@ def recording_path(assignment):
 
 
 def save_recording(assignment, recording):
-    """Cache the assignment's Recording (tests/test_course.py saves the one its run makes)."""
+    """Cache the assignment's Recording (tests/test_course.py saves the one its run makes),
+    in place of those recorded from other versions of its files."""
     path = recording_path(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     partial.write_bytes(pickle.dumps(recording, protocol=4))
     partial.replace(path)
+    for old in path.parent.glob(f"recording-{assignment.id}-*.pickle"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def recording(assignment):
