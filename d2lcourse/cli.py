@@ -8,6 +8,7 @@ without `--debug`.
 import argparse
 import gc
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -106,7 +107,9 @@ class NeverLostInterrupt:
     """A SIGINT handler whose KeyboardInterrupt always arrives. Python drops one raised
     inside a weakref callback or `__del__` (nbgrader's gradebook, through SQLAlchemy, runs
     many, and says "Exception ignored" for each): until `main` has caught one, SIGINT is
-    sent again every RESEND_SECONDS, and those dropped ones are not printed."""
+    sent again every RESEND_SECONDS, and those dropped ones are not printed. Nor is the
+    traceback SQLAlchemy's connection pool logs for one that lands while it resets a
+    connection (it raises it again)."""
 
     RESEND_SECONDS = 0.5
 
@@ -116,6 +119,12 @@ class NeverLostInterrupt:
         self.previous = signal.signal(signal.SIGINT, self)
         self.unraisable = sys.unraisablehook
         sys.unraisablehook = self.drop_lost_interrupts
+        # Where Python's last resort would print the pool's errors: the same, but these.
+        self.pool_errors = logging.StreamHandler()
+        self.pool_errors.setLevel(logging.WARNING)
+        self.pool_errors.addFilter(lambda record: not (
+            record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt)))
+        logging.getLogger("sqlalchemy.pool").addHandler(self.pool_errors)
 
     def __call__(self, signum, frame):
         with self.lock:
@@ -142,6 +151,7 @@ class NeverLostInterrupt:
             self.pending = False
         signal.signal(signal.SIGINT, self.previous)
         sys.unraisablehook = self.unraisable
+        logging.getLogger("sqlalchemy.pool").removeHandler(self.pool_errors)
 
 
 def main(argv=None):

@@ -268,3 +268,31 @@ def test_the_graders_coordinator_and_nbgrader_commands_start_without_mxnet():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_ctrl_c_while_the_gradebooks_pool_resets_a_connection_prints_no_traceback():
+    """SQLAlchemy's pool logs a KeyboardInterrupt that lands while it rolls a connection
+    back, with its traceback, then raises it again: under `grade`'s handler the interrupt
+    arrives and the log does not; the pool's other errors still print."""
+    script = """
+import logging, sqlalchemy
+from d2lcourse import cli
+engine = sqlalchemy.create_engine("sqlite://")
+connection = engine.connect()
+handler = cli.NeverLostInterrupt()
+def interrupted(dbapi_connection):
+    raise KeyboardInterrupt
+engine.dialect.do_rollback = interrupted
+try:
+    connection.close()
+except KeyboardInterrupt:
+    print("interrupted")
+logging.getLogger("sqlalchemy.pool.impl.QueuePool").error(
+    "another pool error", exc_info=(ValueError, ValueError("broken"), None))
+handler.restore()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == "interrupted\n", run.stderr
+    assert "KeyboardInterrupt" not in run.stderr, run.stderr
+    assert "Exception during reset" not in run.stderr, run.stderr
+    assert "another pool error" in run.stderr and "ValueError: broken" in run.stderr
