@@ -86,8 +86,6 @@ def copy_back(sent, returned):
             copy_back(sent[key], returned[key])
 
 
-
-
 def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_sources,
              limits=Limits(), sandboxed=True, data_dir=None, spent=0.0, deadline=None):
     """Grade one submission; never raises for anything the submission does.
@@ -133,10 +131,6 @@ def evaluate(assignment: Assignment, setup, tests: Sequence[TestCell], solution_
     status, message = (Status.OK, "") if fault is None else (fault.status, str(fault))
     return Verdict(status, message, results, time.monotonic() - started, graded_by(),
                    student_seconds)
-
-
-
-
 
 
 def twice(deaths):
@@ -207,4 +201,3 @@ def judge_in(sandbox, assignment, setup, tests, solution_sources, results):
 def too_large(detail):
     return SubmissionFault(Status.INVALID_NOTEBOOK, f"its solution cells are too large to "
                                                      f"grade ({detail}): keep data out of them")
-

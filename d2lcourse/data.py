@@ -269,7 +269,8 @@ def read_fashion_mnist(split="train", directory=None):
     returns fresh copies, so modifying them in place is safe.
     """
     X, y = fashion_mnist_arrays(split, directory)
-    return mxnet_np().array(X, dtype="float32"), mxnet_np().array(y, dtype="int32")
+    np = mxnet_np()
+    return np.array(X, dtype="float32"), np.array(y, dtype="int32")
 
 
 def get_fashion_mnist_labels(indices):

@@ -127,10 +127,10 @@ def run_test_cell(assignment, test, functions, hidden=True, student_view=None):
     with recording:
         message = run_test_code(assignment, test, first, namespace, output)
     if student_view is not None:
-        student_view.results.append(test_result(assignment, test, message, output))
+        student_view.results.append(scored(assignment, test, message, output))
     if then and not message:
         message = run_test_code(assignment, test, then, namespace, output)
-    return test_result(assignment, test, message, output)
+    return scored(assignment, test, message, output)
 
 
 def run_test_code(assignment, test, source, namespace, output):
@@ -149,7 +149,7 @@ def run_test_code(assignment, test, source, namespace, output):
     return ""
 
 
-def test_result(assignment, test, message, output):
+def scored(assignment, test, message, output):
     return TestResult(
         test.grade_id,
         assignment.owner_of(test.grade_id) or "?",

@@ -74,6 +74,11 @@ def visible_cases(assignment, source, training=True):
     return cases
 
 
+def as_recorded(results):
+    """TestResults as a Recording keeps them: [(grade_id, points, message)]."""
+    return [(r.grade_id, r.points, r.message) for r in results]
+
+
 @dataclass
 class Recording:
     """An assignment's visible-test runs in the instructor's install (`visible_cases`):
@@ -86,7 +91,7 @@ class Recording:
 
     def add(self, name, view):
         """Add the run `name`, as a grading.StudentView saw it."""
-        self.results[name] = [(r.grade_id, r.points, r.message) for r in view.results]
+        self.results[name] = as_recorded(view.results)
         self.answers.update(view.answers)
         if view.answers:
             self.asked.add(name)
@@ -110,8 +115,8 @@ def replay_differences(assignment, recording, training=True):
     source = notebooks.read(assignment.source_path())
     with core.oracle_answers("replay", recording.answers):
         for name, (sources, tested) in visible_cases(assignment, source, training).items():
-            replayed = [(r.grade_id, r.points, r.message) for r in grading.grade_sources(
-                assignment, source, sources, hidden=False, only=tested)]
+            replayed = as_recorded(grading.grade_sources(assignment, source, sources,
+                                                         hidden=False, only=tested))
             if replayed != recording.results[name]:
                 differences.append((name, recording.results[name], replayed))
     return differences
