@@ -4,9 +4,8 @@ Used on the host by both sides: the sandbox (`sandbox.course_files`) and the gra
 (`evaluate`), so that neither imports the other for it.
 """
 import ast
-import importlib
-from pathlib import Path
 
+from d2lcourse.authoring import module_source
 from d2lcourse.course import ASSIGNMENTS
 
 REFERENCE_PACKAGE = "d2lcourse.solutions"
@@ -20,8 +19,7 @@ def referenced_modules(setup):
         module = pending.pop()
         if module not in seen:
             seen.add(module)
-            path = importlib.import_module(f"{REFERENCE_PACKAGE}.{module}").__file__
-            pending += imported_references([Path(path).read_text()])
+            pending += imported_references([module_source(module)])
     return sorted(seen)
 
 

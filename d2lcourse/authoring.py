@@ -23,9 +23,14 @@ from d2lcourse.notebooks import BEGIN_SOLUTION, END_SOLUTION, cells_by_id, is_so
 
 
 def reference_source(assignment):
-    """The text of the assignment's reference module, d2lcourse.solutions.<module>, read
-    without importing it (it imports MXNet); ModuleNotFoundError if there is none."""
-    name = f"d2lcourse.solutions.{assignment.module}"
+    """The text of the assignment's reference module (see module_source)."""
+    return module_source(assignment.module)
+
+
+def module_source(module):
+    """The text of the reference module d2lcourse.solutions.<module>, read without
+    importing it (it imports MXNet); ModuleNotFoundError if there is none."""
+    name = f"d2lcourse.solutions.{module}"
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(f"no module named {name!r}", name=name)

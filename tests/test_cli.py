@@ -261,13 +261,23 @@ def test_a_renamed_notebook_is_named_with_the_expected_name(course):
 
 def test_the_graders_coordinator_and_nbgrader_commands_start_without_mxnet():
     """MXNet is for judging (the pool's workers, the sandbox): the coordinator of `d2lcourse
-    grade --workers N` and every nbgrader command of a course (its plugin) load none."""
+    grade --workers N` and every nbgrader command of a course (its plugin) load none, also
+    as they follow each assignment's setup cells to the reference modules they import
+    (which import MXNet), and neither does a pool worker before it starts its zygote."""
     code = ("import sys, d2lcourse.cli, d2lcourse.autograder.grade, "
             "d2lcourse.autograder.nbgrader_plugin\n"
+            "from d2lcourse import notebooks\n"
+            "from d2lcourse.course import ASSIGNMENTS\n"
+            "from d2lcourse.autograder import module_view\n"
+            "for a in ASSIGNMENTS.values():\n"
+            "    setup = notebooks.setup_sources(notebooks.read(a.source_path()))\n"
+            "    if module_view.unpublished_problem(a, setup, ()):\n"
+            "        print(a.id, module_view.sandbox_view(a, setup)[0])\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mxnet'))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
-    assert loaded.strip() == "[]"
+    *followed, loaded = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                       text=True, check=True).stdout.splitlines()
+    assert any("softmax_regression" in line for line in followed), followed
+    assert loaded == "[]"
 
 
 def test_ctrl_c_while_the_gradebooks_pool_resets_a_connection_prints_no_traceback():
