@@ -135,16 +135,27 @@ def course_files(allowed_references=()):
             continue
         if name.startswith("d2lcourse.solutions.") and name not in allowed:
             continue
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, AttributeError, ValueError):
-            spec = None  # `from module import function` names a function too
+        spec = module_spec(name)
         if spec is None or not spec.has_location:
             continue
         files[name] = Path(spec.origin).resolve()
         pending.append(name.rpartition(".")[0])
         pending += imported_modules([files[name].read_text()])
     return tuple(sorted(files.values()))
+
+
+def module_spec(name):
+    """The spec of module `name`, or None if it names no module (`from module import
+    function` names a function too). Of the modules, it runs only the packages above it:
+    looking inside a module to see if it is a package would run it (d2lcourse._mxnet
+    imports MXNet)."""
+    parent = name.rpartition(".")[0]
+    if parent and getattr(module_spec(parent), "submodule_search_locations", None) is None:
+        return None
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def course_directories():
