@@ -268,11 +268,13 @@ def test_the_graders_coordinator_and_nbgrader_commands_start_without_mxnet():
             "d2lcourse.autograder.nbgrader_plugin\n"
             "from d2lcourse import notebooks\n"
             "from d2lcourse.course import ASSIGNMENTS\n"
-            "from d2lcourse.autograder import module_view\n"
+            "from d2lcourse.autograder import module_view, sandbox\n"
             "for a in ASSIGNMENTS.values():\n"
             "    setup = notebooks.setup_sources(notebooks.read(a.source_path()))\n"
+            "    allowed = module_view.sandbox_view(a, setup)[0]\n"
+            "    sandbox.bound_paths(allowed)\n"
             "    if module_view.unpublished_problem(a, setup, ()):\n"
-            "        print(a.id, module_view.sandbox_view(a, setup)[0])\n"
+            "        print(a.id, allowed)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mxnet'))")
     *followed, loaded = subprocess.run([sys.executable, "-c", code], capture_output=True,
                                        text=True, check=True).stdout.splitlines()
