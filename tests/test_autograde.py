@@ -32,8 +32,8 @@ pytestmark = pytest.mark.skipif(bubblewrap_problem() is not None,
 
 @pytest.fixture(scope="module")
 def course(graded_course):
-    """The course after `d2lcourse grade` of each assignment of GRADED with two workers,
-    and {assignment id: that run}."""
+    """The course after `d2lcourse grade` of each assignment of GRADED (one of them with a
+    pool of two workers: helpers.POOLED), and {assignment id: that run}."""
     root, outputs = graded_course
     return root, {a: subprocess.CompletedProcess("grade", *outputs[a]) for a in GRADED}
 
