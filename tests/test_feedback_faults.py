@@ -74,7 +74,7 @@ def graded(tmp_path_factory, released_course):
     submit(course, ASSIGNMENT, "other_assignment", OTHER.source_path(course).read_bytes())
     notebook["cells"].append(markdown("text", metadata={"nbgrader": 7}))
     submit(course, ASSIGNMENT, "nbgrader_metadata_int", json.dumps(notebook).encode())
-    command = D2LCOURSE + ["grade", ASSIGNMENT.id, "--course", str(course), "--workers", "2"]
+    command = D2LCOURSE + ["grade", ASSIGNMENT.id, "--course", str(course)]
     runs = [subprocess.run(command, capture_output=True, text=True, timeout=900)
             for _ in range(2)]
     return course, runs, class_grades(course, ASSIGNMENT.id)
