@@ -759,8 +759,6 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
     course_dir, assignment = recorder.course_dir, recorder.assignment
     data_dir = find_data_dir()
     data_dir = None if data_dir is None else str(data_dir)
-    if workers <= 1 and not scheduler and not unsafe:
-        warm_up(assignment, setup, data_dir)  # it starts while the submissions are read
     faults = collections.Counter()  # cause (one line with its fix) -> how many times
 
     def note(cause):
@@ -819,6 +817,8 @@ def grade_with(recorder, setup, tests, students, workers, scheduler, force, unsa
                 Status.INVALID_NOTEBOOK, str(error),
                 [unrun(t, assignment, f"not graded: {error}") for t in tests]), rejected=True)
             continue
+        if not jobs and workers <= 1 and not scheduler and not unsafe:
+            warm_up(assignment, setup, data_dir)  # the first job: it starts as the rest are read
         jobs.append(Job(submission.student, assignment, setup, tests, solutions, limits,
                         not unsafe, data_dir, spent=time.monotonic() - reading))
     if not by_student:

@@ -7,6 +7,7 @@ nbgrader exploit (a blank notebook whose first cell installs an IPython input
 transformer). Assignment 01 also has broken and tampered notebooks. A test that grades
 again works on a copy of the shared released course (conftest's released_course).
 """
+import io
 import json
 import os
 import signal
@@ -21,7 +22,8 @@ from nbgrader.api import Gradebook
 from d2lcourse import mistakes as catalogue
 from d2lcourse.autograder import samples
 from d2lcourse.autograder.grade import grade, verdict_file_name
-from d2lcourse.autograder.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
+from d2lcourse.autograder.sandbox import (Limits, SandboxUnavailable, bubblewrap_problem,
+                                           warm_sandboxes)
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
 from helpers import BROKEN, D2LCOURSE, GRADED, class_grades, copy_of, csv_grades, max_points
@@ -139,6 +141,16 @@ def test_rerun_regrades_nothing_unless_forced(graded_course):
     assert returncode == 0
     assert "already graded and unchanged" in stdout
     assert class_grades(root, BROKEN) == csv_grades(outputs["grades before the rerun"])
+
+
+def test_a_rerun_with_nothing_to_judge_starts_no_sandbox(graded_course, tmp_path):
+    """Its warm sandbox would import MXNet for nothing (3 s of CPU in a 5 s rerun)."""
+    root = copy_of(graded_course[0], tmp_path / "course")
+    before = dict(warm_sandboxes.zygotes)
+    out = io.StringIO()
+    verdicts = grade(ASSIGNMENTS[GRADED[1]], root, out=out)
+    assert verdicts and "already graded and unchanged" in out.getvalue()
+    assert warm_sandboxes.zygotes == before
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_same_grades(course, released_course, tmp_path):
