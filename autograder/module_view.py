@@ -5,10 +5,8 @@ Used on the host by both sides: the sandbox (`sandbox.course_files`) and the gra
 """
 import ast
 
-from d2lcourse.authoring import module_source
+from d2lcourse.authoring import REFERENCE_PACKAGE, module_source
 from d2lcourse.course import ASSIGNMENTS
-
-REFERENCE_PACKAGE = "d2lcourse.solutions"
 
 
 def referenced_modules(setup):

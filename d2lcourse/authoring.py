@@ -21,6 +21,8 @@ from d2lcourse.course import ASSIGNMENTS
 from d2lcourse import notebooks
 from d2lcourse.notebooks import BEGIN_SOLUTION, END_SOLUTION, cells_by_id, is_solution_cell, read
 
+REFERENCE_PACKAGE = "d2lcourse.solutions"  # the reference modules: solutions/ in the repository
+
 
 def reference_source(assignment):
     """The text of the assignment's reference module (see module_source)."""
@@ -30,7 +32,7 @@ def reference_source(assignment):
 def module_source(module):
     """The text of the reference module d2lcourse.solutions.<module>, read without
     importing it (it imports MXNet); ModuleNotFoundError if there is none."""
-    name = f"d2lcourse.solutions.{module}"
+    name = f"{REFERENCE_PACKAGE}.{module}"
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(f"no module named {name!r}", name=name)

@@ -202,9 +202,9 @@ def write_broken_notebooks(course, assignment):
 
 def grade_course(folder, released):
     """`d2lcourse grade` of each assignment of GRADED (POOLED's with `--workers 2`) on a
-    copy of `released`, a class each (make_class; BROKEN's also write_broken_notebooks), then a rerun of
-    BROKEN's: folder/course, and in folder/outputs.json each run's (returncode, stdout,
-    stderr) and BROKEN's grades.csv before the rerun."""
+    copy of `released`, a class each (make_class; BROKEN's also write_broken_notebooks),
+    then a rerun of BROKEN's: folder/course, and in folder/outputs.json each run's
+    (returncode, stdout, stderr) and BROKEN's grades.csv before the rerun."""
     course = copy_of(released, folder / "course")
     outputs = {}
     for assignment in map(ASSIGNMENTS.get, GRADED):
