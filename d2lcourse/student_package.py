@@ -82,19 +82,19 @@ def as_recorded(results):
 @dataclass
 class Recording:
     """An assignment's visible-test runs in the instructor's install (`visible_cases`):
-    the answers its oracles gave, each run's [(grade_id, points, message)], and the runs
-    that asked an oracle anything (the others run the same code in the student package)."""
+    the answers its oracles gave, each run's [(grade_id, points, message)], and the
+    questions (oracle case keys) each run asked: a run that asked none runs the same code
+    in the student package."""
 
     answers: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
-    asked: set = field(default_factory=set)
+    questions: dict = field(default_factory=dict)
 
     def add(self, name, view):
         """Add the run `name`, as a grading.StudentView saw it."""
         self.results[name] = as_recorded(view.results)
         self.answers.update(view.answers)
-        if view.answers:
-            self.asked.add(name)
+        self.questions[name] = frozenset(view.answers)
 
 
 def record(assignment, training=True):
@@ -143,9 +143,10 @@ def verify(assignment_id, training=True):
 @functools.cache
 def sources_digest():
     """A digest of the files that the recordings depend on: the checks, the loop over test
-    cells, the catalogue, the solutions and the source notebooks."""
+    cells, the catalogue, the solutions, the source notebooks and the Recording itself."""
     sources = sorted([*(PACKAGE / "checks").glob("*.py"), *(PACKAGE / "mistakes").glob("*.py"),
-                      *(PACKAGE / name for name in ("grading.py", "model.py", "notebooks.py")),
+                      *(PACKAGE / name for name in ("grading.py", "model.py", "notebooks.py",
+                                                    "student_package.py")),
                       *Path(importlib.import_module("d2lcourse.solutions").__path__[0]).glob("*.py"),
                       *(a.source_path() for a in ASSIGNMENTS.values())])
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]

@@ -13,8 +13,9 @@ over it, as a student upgrades. There:
   imported, and the command line has only `check` and `doctor`;
 - every released notebook whose setup is satisfied self-checks with the same results as
   in the instructor's install, for the reference, the released stub, and every catalogued
-  mistake and alternative whose visible tests ask an oracle (the others run the same code
-  in both installs); with 01-04 published, only the notebooks whose setup imports a
+  mistake and alternative whose visible tests ask an oracle a question that no run before
+  them asked (the others run the same code, on answers a replay has confirmed, in both
+  installs); with 01-04 published, only the notebooks whose setup imports a
   published solution (the two wheels differ in those solutions alone, so the others
   self-check as with nothing published);
 - the grader shows later setup cells the published solutions only.
@@ -301,10 +302,18 @@ def replays(assignment, published):
 
 
 def replayed_runs(recording):
-    """The runs a replay needs: the reference's and the released stub's (every test) and
-    those that asked an oracle anything. The others cannot differ: the student package's
-    checks differ from the instructor's in the oracles alone."""
-    return {"reference", "released_stub", *recording.asked}
+    """The runs a replay needs: the reference's and the released stub's (every test), then
+    each run (by name) that asks an oracle a question that no run before it asked. The
+    others cannot differ: the student package's checks differ from the instructor's in the
+    oracles alone, and their oracles give the answers that a replayed run has confirmed
+    (05's trainer alternatives, for one, ask only what the reference asks)."""
+    replayed = {"reference", "released_stub"}
+    asked = set().union(*(recording.questions[name] for name in replayed))
+    for name in sorted(recording.questions.keys() - replayed):
+        if not recording.questions[name] <= asked:
+            replayed.add(name)
+            asked |= recording.questions[name]
+    return replayed
 
 
 def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
