@@ -1,4 +1,5 @@
-"""What grading shows: a progress bar with ETA, a summary table, grades.csv, plots, HTML."""
+"""What grading shows: a progress bar with ETA, a summary table, grades.csv, charts, HTML."""
+import bisect
 import contextlib
 import csv
 import html
@@ -85,7 +86,7 @@ def graded(table):
 
 
 def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None, similar=""):
-    """Write grades.csv, plots and report.html; print the summary table. `late` is
+    """Write grades.csv and report.html (with its charts); print the summary table. `late` is
     {student: Late} from the gradebook; `similar` the similarity section (HTML)."""
     late = {student: late[student] for student in verdicts if student in (late or {})}
     folder = Path(course_dir) / "reports" / assignment.id
@@ -95,8 +96,7 @@ def write(course_dir, assignment, tests, verdicts, unsafe, out, late=None, simil
                + LATE_COLUMNS)
     write_csv(folder / "grades.csv", columns, table)
     failures = common_failures(verdicts)
-    plots = write_plots(folder, tests, table)
-    write_html(folder, assignment, tests, table, failures, plots, unsafe, late, similar)
+    write_html(folder, assignment, tests, table, failures, unsafe, late, similar)
     print_summary(table, tests, unsafe, folder, out, late)
 
 
@@ -206,41 +206,60 @@ def common_failures(verdicts, limit=15):
     return ranked[:limit]
 
 
+CHART_WIDTH, BAR_HEIGHT, CHAR_WIDTH = 640, 20, 7  # px; CHAR_WIDTH: a 12 px sans-serif letter
+
+
+def bar_chart(title, bars, colour):
+    """An inline SVG of horizontal bars under `title`: `bars` is [(label, fraction of the
+    full width, the value as written after the bar)]. Text only: nothing to load."""
+    label_width = min(CHART_WIDTH - 200, CHAR_WIDTH * max(len(label) for label, _, _ in bars) + 8)
+    room = CHART_WIDTH - label_width - 60  # the longest bar leaves room for its value
+    height = 28 + BAR_HEIGHT * len(bars)
+    escape = html.escape
+    rows = []
+    for k, (label, fraction, value) in enumerate(bars):
+        y, width = 24 + BAR_HEIGHT * k, round(room * max(0.0, min(1.0, fraction)), 1)
+        rows.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">'
+                    f"{escape(label)}</text>"
+                    f'<rect x="{label_width}" y="{y + 3}" width="{width}" '
+                    f'height="{BAR_HEIGHT - 6}" fill="{colour}"/>'
+                    f'<text x="{label_width + width + 4}" y="{y + 14}">{escape(value)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_WIDTH}" height="{height}" '
+            f'viewBox="0 0 {CHART_WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+            f'font-family="sans-serif" font-size="12"><text x="0" y="14" font-weight="bold">'
+            f'{escape(title)}</text>{"".join(rows)}</svg>')
+
+
 def score_histogram(table):
-    """The score distribution: a figure with whole students on its y axis."""
-    from matplotlib import pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-    figure, axes = plt.subplots(figsize=(6, 3.5))
-    axes.hist([row["total"] for row in graded(table)], bins=min(20, max(5, len(table))),
-              range=(0, table[0]["max_total"] or 1), color="#4c72b0")
-    axes.set(xlabel="points", ylabel="students", title="Score distribution")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    figure.tight_layout()
-    return figure
-
-
-def write_plots(folder, tests, table):
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    paths = {}
+    """The score distribution of the graded rows: one bar per range of points, each
+    labelled with its whole number of students."""
     table = graded(table)
-    if not table:
-        return paths
-    figure = score_histogram(table)
-    paths["scores"] = "scores.png"
-    figure.savefig(folder / paths["scores"], dpi=100)
-    plt.close(figure)
-    figure, axes = plt.subplots(figsize=(6, 0.3 * len(tests) + 1.2))
-    rates = [sum(row[t.grade_id] >= t.points for row in table) / len(table) for t in tests]
-    axes.barh([t.grade_id for t in tests], rates, color="#55a868")
-    axes.set(xlim=(0, 1), xlabel="fraction of students passing", title="Pass rate per test")
-    axes.invert_yaxis()
-    figure.tight_layout()
-    paths["pass_rate"] = "pass_rate.png"
-    figure.savefig(folder / paths["pass_rate"], dpi=100)
-    plt.close(figure)
-    return paths
+    bins, top = min(20, max(5, len(table))), table[0]["max_total"] or 1
+    edges = [top * k / bins for k in range(bins + 1)]
+    counts = [0] * bins
+    for row in table:  # a range holds its lower edge; the last one also its upper edge
+        counts[min(bins - 1, bisect.bisect_right(edges, row["total"]) - 1)] += 1
+    bars = [(f"{low:.3g}-{high:.3g} points", count / max(counts),
+             f"{count} student{'s' * (count != 1)}")
+            for low, high, count in zip(edges, edges[1:], counts)]
+    return bar_chart("Score distribution", bars, "#4c72b0")
+
+
+def pass_rates(tests, table):
+    """The fraction of graded students who pass each test, one bar per test."""
+    table = graded(table)
+    bars = []
+    for test in tests:
+        passing = sum(row[test.grade_id] >= test.points for row in table)
+        bars.append((test.grade_id, passing / len(table), f"{passing / len(table):.0%}"))
+    return bar_chart("Pass rate per test", bars, "#55a868")
+
+
+def charts(tests, table):
+    """The report's charts (inline SVG): none before anything is graded."""
+    if not graded(table):
+        return ""
+    return score_histogram(table) + pass_rates(tests, table)
 
 
 def breakable(name):
@@ -330,15 +349,14 @@ def late_paragraph(late):
         for student in sorted(late)) + ".</p>")
 
 
-def write_html(folder, assignment, tests, table, failures, plots, unsafe, late=None,
-               similar=""):
+def write_html(folder, assignment, tests, table, failures, unsafe, late=None, similar=""):
     late = late or {}
     escape = html.escape
     warning = ("<p class=warn>Graded WITHOUT the sandbox (--unsafe-no-sandbox): student "
                "code ran with the grader's rights.</p>") if unsafe else ""
-    images = "".join(f'<img src="{escape(p)}" alt="{escape(k)}">' for k, p in plots.items())
     body = f"""<h1>{escape(assignment.id)}</h1>{warning}
-<p>{len(table)} submissions, generated {time.strftime('%Y-%m-%d %H:%M')}.</p>{images}
+<p>{len(table)} submissions, generated {time.strftime('%Y-%m-%d %H:%M')}.</p>
+{charts(tests, table)}
 <h2>Most common failures</h2>
 <p>By cause; a student counts once per cause, and messages that differ only in their
 numbers are one cause. A rejected notebook (invalid_notebook) earns nothing and an ungraded
@@ -361,7 +379,7 @@ STYLE = """body{font-family:sans-serif;margin:1em 2em;max-width:1200px}
 td,th{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}
 td.id,td.msg{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:1em 0;width:100%} th{text-align:left}
-img{max-width:100%;vertical-align:top} .warn{color:#b00;font-weight:bold}
+svg{max-width:100%;height:auto;vertical-align:top;margin-right:1em} .warn{color:#b00;font-weight:bold}
 .num,.total{white-space:nowrap}
 .total{font-weight:bold} .late{color:#b00} .msg{white-space:pre-wrap} td.full{background:#e3f5e6}
 td.part{background:#fff4d6} td.zero{background:#fde7e6} small{color:#555}
