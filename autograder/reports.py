@@ -379,8 +379,8 @@ STYLE = """body{font-family:sans-serif;margin:1em 2em;max-width:1200px}
 td,th{border:1px solid #ccc;padding:2px 5px;vertical-align:top;overflow-wrap:break-word}
 td.id,td.msg{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:1em 0;width:100%} th{text-align:left}
-svg{max-width:100%;height:auto;vertical-align:top;margin-right:1em} .warn{color:#b00;font-weight:bold}
-.num,.total{white-space:nowrap}
+svg{max-width:100%;height:auto;vertical-align:top;margin-right:1em}
+.warn{color:#b00;font-weight:bold} .num,.total{white-space:nowrap}
 .total{font-weight:bold} .late{color:#b00} .msg{white-space:pre-wrap} td.full{background:#e3f5e6}
 td.part{background:#fff4d6} td.zero{background:#fde7e6} small{color:#555}
 table.pair td{width:50%} table.pair pre{margin:0;white-space:pre-wrap} mark{background:#ffe27a}"""

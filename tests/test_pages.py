@@ -226,12 +226,11 @@ def assert_nothing_executable(text):
     SVG only as bars and text."""
     in_svg = False
     for tag, attributes in Tags(text.replace(mathjax_script(), "")).tags:
-        if in_svg or tag == "/svg":
-            in_svg = tag != "/svg"
+        if in_svg:
             assert tag in CHART_TAGS + ("/svg",), (tag, attributes)
         assert tag not in ("iframe", "object", "embed", "base", "form", "script"), \
             (tag, attributes)
-        in_svg = in_svg or tag == "svg"
+        in_svg = tag == "svg" or (in_svg and tag != "/svg")
         for name, value in attributes.items():
             assert not name.startswith("on"), (tag, name, value)
             assert not (value or "").strip().lower().startswith(("javascript:", "data:text")), \
