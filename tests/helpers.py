@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import nbformat
+import numpy as onp
 import pytest
 
 from d2lcourse import data, grading, np
@@ -21,6 +22,17 @@ from d2lcourse.checks import core
 from d2lcourse.cli import DEFAULT_DEMO_ASSIGNMENT
 from d2lcourse.course import ASSIGNMENTS
 from d2lcourse.notebooks import is_test_cell, read
+
+
+def numerical_gradient(function, x, h=1e-5):
+    """Central-difference gradient of scalar `function` (float64 NumPy in, float out)."""
+    x = onp.array(x, dtype=onp.float64)
+    gradient = onp.zeros_like(x)
+    for index in onp.ndindex(x.shape):
+        step = onp.zeros_like(x)
+        step[index] = h
+        gradient[index] = (function(x + step) - function(x - step)) / (2 * h)
+    return gradient
 
 
 def failure(run):

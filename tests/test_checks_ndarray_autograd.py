@@ -15,7 +15,7 @@ from d2lcourse.checks import core
 from d2lcourse.checks import ndarray_autograd as check
 from d2lcourse.solutions import ndarray_autograd as ref
 
-from helpers import catalogued, computed_in, failure, quietly
+from helpers import catalogued, computed_in, failure, numerical_gradient, quietly
 
 SCALAR_FUNCTIONS = [check.sum_of_cubes, check.x_sin_x, check.log_sum_exp, check.mean_square,
                     check.tanh_energy, check.gram_sum]
@@ -28,7 +28,7 @@ ELEMENTWISE_FUNCTIONS = [check.cube, check.softplus, check.wave]
 def test_gradient_oracles_agree_with_central_differences(f):
     shape = (3, 2) if f in (check.tanh_energy, check.gram_sum) else (5,)
     x = onp.random.default_rng(7).normal(size=shape)
-    numerical = core.numerical_gradient(
+    numerical = numerical_gradient(
         lambda v: float(f(np.array(v, dtype="float64"))), x, h=1e-6)
     onp.testing.assert_allclose(check._gradient(f, x), numerical, rtol=1e-6, atol=1e-8)
 

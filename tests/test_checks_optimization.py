@@ -15,7 +15,7 @@ from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
 from d2lcourse.solutions.optimization import gd
 
-from helpers import catalogued, computed_in, failure
+from helpers import catalogued, computed_in, failure, numerical_gradient
 
 GRADIENTS_1D = {  # gradient -> the function it differentiates (classic NumPy)
     check.grad_square: lambda x: x ** 2,
@@ -35,14 +35,14 @@ GRADIENTS_2D = {
 def test_scalar_gradients_are_derivatives(f_grad):
     f = GRADIENTS_1D[f_grad]
     x = onp.linspace(-4, 4, 9)
-    numerical = [core.numerical_gradient(lambda v: float(f(v)), onp.array(a))[()] for a in x]
+    numerical = [numerical_gradient(lambda v: float(f(v)), onp.array(a))[()] for a in x]
     onp.testing.assert_allclose([f_grad(a) for a in x], numerical, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("f_grad", GRADIENTS_2D, ids=lambda f: f.__name__)
 def test_vector_gradients_are_gradients(f_grad):
     x = onp.array([1.3, -0.7])
-    numerical = core.numerical_gradient(lambda v: float(GRADIENTS_2D[f_grad](v)), x)
+    numerical = numerical_gradient(lambda v: float(GRADIENTS_2D[f_grad](v)), x)
     onp.testing.assert_allclose(f_grad(x), numerical, rtol=1e-6)
 
 
@@ -192,7 +192,7 @@ def test_full_batch_oracle_is_gradient_descent_on_the_mean_loss():
     for _ in range(3):
         def loss(theta):
             return check.mean_squared_loss(X64, y64, theta[:2], theta[2])
-        gradient = core.numerical_gradient(loss, onp.append(w, b), h=1e-6)
+        gradient = numerical_gradient(loss, onp.append(w, b), h=1e-6)
         w, b = w - lr * gradient[:2], b - lr * gradient[2]
     assert check.full_batch_losses(X, y, lr, 3)[-1] == pytest.approx(
         check.mean_squared_loss(X64, y64, w, b), rel=1e-7)

@@ -26,7 +26,7 @@ import pytest
 from nbgrader.preprocessors import ClearSolutions
 
 from d2lcourse import mistakes as catalogue
-from d2lcourse import grading, notebooks, student_package
+from d2lcourse import grading, notebooks, recordings
 from d2lcourse.checks import core
 from d2lcourse.course import ASSIGNMENTS, is_trainer
 from helpers import reference_cells
@@ -43,7 +43,7 @@ def grade(assignment_id, replacements=None, only=None, case=None):
     """Grade the reference notebook with some solution cells replaced.
 
     `only`: the graded functions whose tests run (default: all). The run of a `case` of
-    the student package's recording (student_package.visible_cases) is recorded too.
+    the student package's recording (recordings.visible_cases) is recorded too.
     """
     assignment, source = ASSIGNMENTS[assignment_id], source_notebook(assignment_id)
     sources = {**grading.solution_sources(source), **(replacements or {})}
@@ -55,7 +55,7 @@ def grade(assignment_id, replacements=None, only=None, case=None):
     return results
 
 
-# The student package's recording of each assignment (student_package.Recording) comes
+# The student package's recording of each assignment (recordings.Recording) comes
 # from the runs above: each case's visible tests run first, with the oracles recording
 # their answers, then its hidden tests. Once every case of an assignment has run, it is
 # saved where `make student-wheel` reads it, and tests/test_student_package.py (after
@@ -64,16 +64,16 @@ RECORDINGS = {}
 
 
 def record(assignment, case, view):
-    recording = RECORDINGS.setdefault(assignment.id, student_package.Recording())
+    recording = RECORDINGS.setdefault(assignment.id, recordings.Recording())
     recording.add(case, view)
     if recording.results.keys() == visible_cases(assignment.id):
-        student_package.save_recording(assignment, recording)
+        recordings.save_recording(assignment, recording)
 
 
 @functools.lru_cache(maxsize=None)
 def visible_cases(assignment_id):
     assignment = ASSIGNMENTS[assignment_id]
-    return student_package.visible_cases(assignment, source_notebook(assignment_id)).keys()
+    return recordings.visible_cases(assignment, source_notebook(assignment_id)).keys()
 
 
 def report(results):

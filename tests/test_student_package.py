@@ -37,7 +37,7 @@ import zipfile
 import nbformat
 import pytest
 
-from d2lcourse import mistakes, notebooks, student_package
+from d2lcourse import mistakes, notebooks, recordings, student_package
 from d2lcourse.autograder.module_view import unpublished_references
 from d2lcourse.course import ASSIGNMENTS, REPOSITORY
 from d2lcourse.notebooks import HIDDEN_TESTS
@@ -95,7 +95,7 @@ def answers(published):
         if assignment.id in published:
             public.update(*(significant(cell.source) for cell in solutions.values()))
             continue
-        stubs = "\n".join(student_package.visible_cases(assignment, notebook, training=False)
+        stubs = "\n".join(recordings.visible_cases(assignment, notebook, training=False)
                           ["released_stub"][0].values())
         for name, cell in solutions.items():
             for line in significant(cell.source, stubs):
@@ -334,8 +334,8 @@ def test_visible_tests_say_what_the_instructors_say(student_venv, tmp_path):
             if notebooks.is_test_cell(cell):
                 cell.source = notebooks.without_hidden_tests(cell.source)
         nbformat.write(notebook, str(released / assignment.notebook))
-        recording = student_package.recording(assignment)
-        runs = {name: run for name, run in student_package.visible_cases(
+        recording = recordings.recording(assignment)
+        runs = {name: run for name, run in recordings.visible_cases(
             assignment, notebook).items() if name in replayed_runs(recording)}
         cases[assignment.id] = runs
         expected.update({f"{assignment.id}/{name}": [list(r) for r in recording.results[name]]

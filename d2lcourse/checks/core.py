@@ -151,7 +151,6 @@ def oracle(function):
         table[case_key(name, bound.arguments)] = copy.deepcopy(value)
         return value
 
-    answer.oracle_name = name
     return answer
 
 
@@ -890,17 +889,6 @@ def random_array(shape, seed, scale=1.0, low=None, high=None):
     if low is None:
         return np.array(generator.normal(0.0, scale, size=shape).astype(onp.float32))
     return np.array(generator.uniform(low, high, size=shape).astype(onp.float32))
-
-
-def numerical_gradient(function, x, h=1e-5):
-    """Central-difference gradient of scalar `function` (float64 NumPy in, float out)."""
-    x = onp.array(x, dtype=onp.float64)
-    gradient = onp.zeros_like(x)
-    for index in onp.ndindex(x.shape):
-        step = onp.zeros_like(x)
-        step[index] = h
-        gradient[index] = (function(x + step) - function(x - step)) / (2 * h)
-    return gradient
 
 
 # --------------------------------------------------------------------------- trainer probe
