@@ -13,7 +13,8 @@ from d2lcourse.checks import softmax_regression as check
 from d2lcourse.mistakes.softmax_regression import TRAINER
 from d2lcourse.solutions import softmax_regression as ref
 
-from helpers import catalogued, computed_in, failure, needs_data, quietly, recording
+from helpers import (catalogued, computed_in, failure, needs_data, numerical_gradient,
+                     quietly, recording)
 
 
 def message_of(check_function, *args, **kwargs):
@@ -134,7 +135,7 @@ def test_oracle_gradient_matches_central_differences():
 
     def total_loss(values):
         return float((check._logsumexp(values) - values[onp.arange(3), y]).sum())
-    numeric = core.numerical_gradient(total_loss, O)
+    numeric = numerical_gradient(total_loss, O)
     assert onp.allclose(numeric, oracles.softmax(O) - check._onehot(y, 4), atol=1e-6)
 
 

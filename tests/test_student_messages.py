@@ -183,7 +183,7 @@ def test_a_softmax_through_classic_numpy_fails_its_own_test():
 TEST_GRADIENT = textwrap.dedent("""
     from d2lcourse.checks import core
     (gradient,) = core.gradients(double, core.random_array((3,), seed=0))
-    assert gradient.asnumpy().tolist() == [2.0, 2.0, 2.0], gradient
+    assert gradient.asnumpy().tolist() == [2.0, 2.25, 2.5], gradient  # 2 * the weights
     """)
 
 

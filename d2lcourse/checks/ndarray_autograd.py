@@ -495,7 +495,7 @@ def _explain_no_graph(autograd_grad, failure, case):
 
 def _gradient_result(autograd_grad, value, case):
     """The gradient returned, of x's shape (a list of one: autograd.grad's)."""
-    f, x = case.args
+    f, x = case.args[0], _values(case.args[1])
     if isinstance(value, (list, tuple)) and len(value) == 1:
         core.fail(autograd_grad, "returned a list with one gradient in it (autograd.grad "
                   "returns one per variable): return its first element, converted with "
@@ -513,6 +513,19 @@ def _autograd_inputs(f=sum_of_cubes, shape=(5,), seed=0):
     return spec.Call((f, _normal(shape, seed)), f"f = {f.__name__}, x of shape {tuple(shape)}")
 
 
+def _values(x):
+    """x's values, whether or not a gradient comes with it (a spec.Param)."""
+    return x.value if isinstance(x, spec.Param) else x
+
+
+def _unchanged_inputs(f=x_sin_x, shape=(5,), seed=0, calls=2):
+    """`calls` calls on x's values, the last one with a gradient already attached to x."""
+    f, x = _autograd_inputs(f, shape, seed).args
+    gradient = spec.Call((f, spec.Param(x, _normal(shape, seed + 1))),
+                         f"f = {f.__name__}, x of shape {tuple(shape)} with a gradient attached")
+    return [_autograd_inputs(f, shape, seed)] * (calls - 1) + [gradient]
+
+
 # autograd_grad(f, x) is the gradient of f at x (module-level f, seeded x).
 AUTOGRAD = Spec(
     name="autograd_grad", inputs=_autograd_inputs, oracle=_gradient, result=_gradient_result,
@@ -521,8 +534,9 @@ AUTOGRAD = Spec(
     passed=lambda f, shape, seed: f"gradient of {f.__name__} for x of shape {tuple(shape)}")
 autograd_grad_matches = spec.check(AUTOGRAD)
 # autograd_grad(f, x) leaves x unchanged (core.call judges it) over `calls` calls on x's
-# values; the gradient's values are autograd_grad_matches's to judge.
+# values, and the gradient a caller attached to x; the gradient's values are
+# autograd_grad_matches's to judge.
 autograd_grad_leaves_x = spec.check(dataclasses.replace(
-    AUTOGRAD, mistakes=None, atol=math.inf,
-    inputs=lambda f=x_sin_x, shape=(5,), seed=0, calls=2: [_autograd_inputs(f, shape, seed)]
-    * calls, passed=lambda f, shape, seed, calls: f"x unchanged over {calls} calls"))
+    AUTOGRAD, mistakes=None, atol=math.inf, inputs=_unchanged_inputs,
+    oracle=lambda f, x: _gradient(f, _values(x)),
+    passed=lambda f, shape, seed, calls: f"x and its gradient unchanged over {calls} calls"))

@@ -376,7 +376,8 @@ def _cross_entropy_inputs(n=6, num_classes=4, seed=0, label_dtype="int32"):
     """Random probabilities, then rows at the edges of the contract: the true class has
     probability 1e-30, 1e-8, 0.01 (exact losses 69.1, 18.4, 4.6) or exactly 0 (the loss is
     +inf, never clipped); in the last two rows every other class has probability exactly 0,
-    as a stable softmax produces (the loss is finite: 0 and log 2)."""
+    as a stable softmax produces (the loss is finite: 0 and log 2). Then the edges whose
+    losses are finite alone, where autograd's gradient must be finite too (spec step 10)."""
     rng = onp.random.default_rng(seed)
     y_hat = oracles.softmax(rng.normal(0, 1, (n, num_classes))).astype(onp.float32)
     labels = rng.integers(0, num_classes, n).astype(label_dtype)
@@ -390,12 +391,16 @@ def _cross_entropy_inputs(n=6, num_classes=4, seed=0, label_dtype="int32"):
     edges += [("true-class probability 1, every other class exactly 0", certain, k - 1),
               ("true-class probability 0.5, the other 0.5 in one class, the rest exactly 0"
                if k > 2 else "two classes of probability 0.5", even, 1)]
-    descriptions, rows, edge_labels = zip(*edges)
+    def edge_call(chosen, words):
+        descriptions, rows, edge_labels = zip(*chosen)
+        return spec.Call((onp.stack(rows).astype(onp.float32),
+                          onp.array(edge_labels).astype(label_dtype)), words, list(descriptions))
+
+    finite = [edge for edge in edges if edge[1][edge[2]] > 0]
     return [spec.Call((y_hat, labels), f"{n} examples, {num_classes} classes, labels "
                       f"{labels.tolist()}"),
-            spec.Call((onp.stack(rows).astype(onp.float32),
-                       onp.array(edge_labels).astype(label_dtype)), "the edges of the contract",
-                      list(descriptions))]
+            edge_call(edges, "the edges of the contract"),
+            edge_call(finite, "the edges of the contract whose losses are finite")]
 
 
 def _explain_cross_entropy(function, got, case, returned):

@@ -45,8 +45,11 @@ these steps that fails:
    with the inputs in words (``describe(*args)`` or the Call's), :func:`core.assert_close` says
    it (``compared``, ``hint``);
 9. with ``updates``, a returned value other than None fails (``returns_none``);
-10. ``differentiable``: autograd differentiates the result (:func:`core.gradients`).
-Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``), with
+10. ``differentiable``: autograd differentiates the result (:func:`core.gradients`), and its
+    gradient agrees with the oracle's derivative along a random direction
+    (:func:`judge_gradients`).
+Once every call passed, the first is judged again on a second draw (its inputs built with
+another seed: :func:`second_draw`). Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``), with
 ", differentiable" after step 10. Every message of a spec's data comes from a catalogued mistake
 (tests/test_spec.py). Checks of another kind (statistics of draws, training) stay hand-written:
 AUTHORING.md names them.
@@ -61,9 +64,26 @@ from typing import Callable, Optional, Union
 import numpy as onp
 
 from d2lcourse._mxnet import np
-from d2lcourse.checks import core
+from d2lcourse.checks import core, properties
 
 DIVISION = "Nothing overflows at so small an x: look for a division by zero, 1 / 0 or 0 / 0"
+GRADIENT_STEP = 1e-7  # finite differences of the oracle along d: this times 1 + max |x|
+GRADIENT_RTOL = 1e-3
+NON_FINITE_GRADIENT = (
+    "Autograd sends 0 * inf = NaN back through an operation whose derivative is infinite at "
+    "its input (a log or a division at 0, a square root at 0), even where the result does "
+    "not use its value: apply such operations only to the entries the result needs"
+)
+WRONG_GRADIENT = (
+    "Training follows this gradient. The usual causes: a value taken out of the graph "
+    "(.detach(), .item(), float(...), .asnumpy(), classic NumPy), which autograd counts as a "
+    "constant; an intermediate that overflows float32 in the backward pass only (the "
+    "derivative of a / b divides by b^2: keep the argument of exp at most 0); MXNet 1.9's "
+    "np.where(condition, X, 0) with a number for a branch, whose gradient goes to the wrong "
+    "entries (np.where(condition, X, np.zeros_like(X)) is right)"
+)
+SECOND_DRAW = 7919  # a prime: the second draw's seed is the case's seed plus this
+SECOND_DRAW_SAYS = "This was a second draw: new inputs of the same shapes, after the first passed"
 
 
 # At x == at, any value in [low, high] is right; another fails with `advice`.
@@ -150,10 +170,12 @@ def case(spec, *args, **kwargs):
 
 
 def run(spec, function, *args, **kwargs):
-    """Check `function` as `spec` says, on the calls its parameters build."""
+    """Check `function` as `spec` says, on the calls its parameters build, then on a second
+    draw of the first call (:func:`second_draw`)."""
     params, cases = case(spec, *args, **kwargs)
     for one in cases:
         judge(spec, function, params.get("seed"), one)
+    second_draw(spec, function, params)
     first = cases[0]
     size = first.args[0].size if isinstance(first.args[0], onp.ndarray) else 1
     if callable(spec.passed):
@@ -161,6 +183,21 @@ def run(spec, function, *args, **kwargs):
     else:
         text = spec.passed.format(size=size, inputs=first.inputs, **params)
     core.passed(function, text + (", differentiable" if spec.differentiable else ""))
+
+
+def second_draw(spec, function, params):
+    """Judge the first call again on new values of the same shapes (the inputs built with
+    seed + SECOND_DRAW): a result that an earlier call's shapes decide (a cache kept in a
+    default argument) fails here, and so does one that only the first draw's values let
+    pass. Inputs without a seed have no second draw."""
+    if "seed" not in params:
+        return
+    seed = params["seed"] + SECOND_DRAW
+    _, (again, *_) = case(spec, **{**params, "seed": seed})
+    try:
+        judge(spec, function, seed, again)
+    except core.CheckFailure as failure:
+        raise core.CheckFailure(f"{str(failure).rstrip('.')}. {SECOND_DRAW_SAYS}") from None
 
 
 def float64(argument):
@@ -227,7 +264,94 @@ def judge(spec, function, seed, one):
     if spec.updates is not None and value is not None:
         core.fail(function, f"returned {core.type_name(value)}: {spec.returns_none}")
     if spec.differentiable:
-        core.gradients(function, *mxnet_arguments(one.args), seed=seed)
+        gradients = core.gradients(function, *mxnet_arguments(one.args), seed=seed)
+        judge_gradients(spec, function, one, gradients)
+
+
+def judge_gradients(spec, function, one, gradients):
+    """Step 10's values. Along a random direction d for each float argument, autograd's
+    gradient (of the weighted sum of the result, core.result_weights) must agree with the
+    derivative of the oracle (finite differences in float64); NaN or Inf in it fails where
+    the result is finite. Not compared: entries that are exactly 0 (d is 0 there: autograd
+    takes 0 as the derivative of |x| and sign(x) at 0, so a smooth tanh written with them has
+    the derivative 0 at 0), an argument along which the oracle has a kink (its one-sided
+    differences disagree), and a call whose expected result is not finite."""
+    points = [float64(a) for a in one.args]
+    base = weighted_oracle(spec, points)
+    if not onp.isfinite(base):
+        return
+    names = getattr(function, "parameter_names", None) or properties.parameter_names(function)
+    floating = [
+        path
+        for path, _, array in properties.argument_arrays(one.args, {}, names)
+        if onp.issubdtype(array.dtype, onp.floating)
+    ]
+    directions = onp.random.default_rng(0)
+    for k, (path, gradient) in enumerate(zip(floating, gradients)):
+        got = core.to_numpy(gradient).astype(onp.float64)
+        x = floating_argument(points, one.args, k)
+        if not onp.isfinite(got).all():
+            index = first(~onp.isfinite(got))
+            kind = "NaN" if onp.isnan(got[index]) else "Inf"
+            core.fail(
+                function,
+                f"autograd's gradient w.r.t. {path} is {kind} at index {index}, "
+                f"where {spec.name}'s result is finite. {NON_FINITE_GRADIENT}",
+            )
+        d = onp.where(x == 0, 0.0, directions.normal(size=x.shape))  # see the docstring
+        h = GRADIENT_STEP * (1 + onp.abs(x).max(initial=0.0))
+        up, down = (
+            weighted_oracle(spec, with_argument(points, one.args, k, x + sign * h * d))
+            for sign in (1, -1)
+        )
+        forward, backward = (up - base) / h, (base - down) / h
+        said = float((got * d).sum())
+        tolerance = GRADIENT_RTOL * max(float(onp.abs(got * d).sum()), abs(forward)) + 1e-9
+        if (
+            abs(forward - backward) <= tolerance
+            and abs(said - (forward + backward) / 2) > tolerance
+        ):
+            core.fail(
+                function,
+                f"autograd's gradient w.r.t. {path} is wrong: along a random direction, a "
+                f"weighted sum of the result changes at the rate {(forward + backward) / 2:.6g}, "
+                f"and autograd's gradient says {said:.6g}. {WRONG_GRADIENT}",
+            )
+
+
+def weighted_oracle(spec, points):
+    """The weighted sum of the oracle's result that `core.differentiate` differentiates."""
+    with onp.errstate(all="ignore"):
+        value = spec.oracle(*points)
+    return float(
+        sum(
+            (core.result_weights(onp.shape(array)) * array).sum()
+            for _, _, array in properties.arrays_in(value, "")
+        )
+    )
+
+
+def floating_argument(points, originals, k):
+    """The k-th float array of a call's arguments (as float64 `points`), in the order
+    `core.differentiate` takes them (`originals`: the arguments with their own dtypes)."""
+    pairs = list(zip(properties.arrays_in(points, ""), properties.arrays_in(originals, "")))
+    return [p for (_, _, p), (_, _, o) in pairs if onp.issubdtype(o.dtype, onp.floating)][k]
+
+
+def with_argument(points, originals, k, array):
+    """`points` with their k-th float array (see floating_argument) replaced by `array`."""
+    target = floating_argument(points, originals, k)
+
+    def replace(value):
+        if value is target:
+            return array
+        if isinstance(value, list):
+            return [replace(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(replace(v) for v in value)
+        return value
+
+    return [replace(point) for point in points]
 
 
 def expect_arrays(spec, function, value, what, one):

@@ -179,6 +179,8 @@ MISTAKES = [
          "import numpy\n    return numpy.dot(X.asnumpy(), w.asnumpy()) + b.asnumpy()",
          "returned numpy.ndarray", TRAIN),
     slip("linreg_no_bias", "linreg", "np.dot(X, w) + b", "np.dot(X, w)", "linreg ignores b", TRAIN),
+    slip("linreg_bias_as_a_number", "linreg", "np.dot(X, w) + b", "np.dot(X, w) + b.item()",
+         "autograd's gradient w.r.t. b is wrong", TRAIN),
     slip("linreg_elementwise_sum", "linreg", "np.dot(X, w)", "(X * w.T).sum(axis=1)",
          "return np.dot(X, w) + b"),
     # ---------------------------------------------------------------- squared_loss

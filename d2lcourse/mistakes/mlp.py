@@ -80,6 +80,8 @@ MISTAKES = [
                  (MAX, "np.array(onp.maximum(X.asnumpy(), 0))")),
             "the result cannot be differentiated", also_fails=("mlp",)),
     slip("tanh_np_tanh", "tanh", TANH_BODY, "return np.tanh(X)", "uses `np.tanh`"),
+    slip("relu_where_with_a_number", "relu", MAX, "np.where(X > 0, X, 0)",
+         "np.where(condition, X, 0) with a number for a branch", "mlp"),
     slip("relu_sign_by_division", "relu", MAX, "X * (X / np.abs(X) + 1) / 2",
          "needs no exp and no division"),
     slip("relu_returns_mask", "relu", MAX, SLOPE, "returned the mask x > 0", "mlp"),
@@ -301,7 +303,6 @@ def mlp(X, params):
 
 ALTERNATIVES = [
     Alternative("relu_mask", "relu", edit(("np.maximum(X, 0)", "X * (X > 0)"))),
-    Alternative("relu_where", "relu", edit(("np.maximum(X, 0)", "np.where(X > 0, X, 0)"))),
     Alternative("sigmoid_symmetric", "sigmoid",
                 edit(("return 1 / (1 + np.exp(-X))",
                       "E = np.exp(-np.abs(X))          # <= 1, never overflows\n"

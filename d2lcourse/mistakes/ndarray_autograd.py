@@ -166,6 +166,12 @@ MISTAKES = [
                                "np.linalg.norm(x) * unit")),
          "||x|| is 0 there: a formula that divides by ||x||")),
     *of("grad_quadratic_form", Mistake,
+        ("quadratic_form_remembered_by_shape",
+         edit(("def grad_quadratic_form(A, x):", "def grad_quadratic_form(A, x, _known={}):"),
+              ("    return (A + A.T) @ x", "    if A.shape not in _known:   # saves time\n"
+                                           "        _known[A.shape] = (A + A.T) @ x\n"
+                                           "    return _known[A.shape].copy()")),
+         "This was a second draw: new inputs of the same shapes"),
         ("quadratic_form_assumes_symmetric", edit(("(A + A.T)", "2 * A")),
          "assumes A is symmetric"),
         ("quadratic_form_half_product_rule", edit(("(A + A.T)", "A")),
@@ -210,6 +216,10 @@ MISTAKES = [
                                                        "step left over from experimenting\n"
                                                        "    return x.grad")),
          "changed its argument x in place"),
+        ("autograd_attaches_to_the_callers_x",
+         edit(("    x = x.copy()  # attach the gradient to a copy: the caller's x stays as it was\n",
+               ""), (RETURN_GRAD, "y.backward()\n    return x.grad.copy()")),
+         "the gradient the caller attached to x is theirs"),
         ("autograd_grad_list", edit((RETURN_GRAD, "return autograd.grad(y, [x])")),
          "returned a list with one gradient"),
         ("autograd_grad_legacy_ndarray", edit((RETURN_GRAD, "return autograd.grad(y, [x])[0]")),

@@ -103,6 +103,9 @@ MISTAKES = [
     # ---------------------------------------------------------------- cross_entropy
     loss_mistake("cross_entropy_picks_whole_columns", "-np.log(y_hat[:, y])", "the whole column"),
     loss_mistake("cross_entropy_missing_minus", LOSS[1:], "wrong sign"),
+    loss_mistake("cross_entropy_log_of_every_probability",
+                 "-np.log(y_hat)[np.arange(y_hat.shape[0]), y]",
+                 "autograd's gradient w.r.t. y_hat is NaN"),
     loss_mistake("cross_entropy_returns_mean", f"{LOSS}.mean()", "the mean of the losses"),
     loss_mistake("cross_entropy_returns_mean_as_float", f"float({LOSS}.mean())",
                  "returned the mean of the losses (a Python float)"),
