@@ -8,6 +8,7 @@ import math
 import numpy as onp
 
 from d2lcourse.checks import core, oracles, spec
+from d2lcourse.checks.properties import short
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     cube, gram_sum, log_sum_exp, mean_square, softplus, sum_of_cubes, tanh_energy, wave,
     x_sin_x)
@@ -21,10 +22,36 @@ FIXES = dict(
 Spec = functools.partial(spec.Spec, **FIXES)
 
 
+EDGE = 1e6  # huge, yet 6x, 2x and (A + A^T) x stay exact in float32 (a unit step does not)
+
+
 def hand_derived(name, **fields):
     """The spec of hand-derived function `name` (no autograd): its rows of _answer, _mistakes."""
     return Spec(name=name, oracle=functools.partial(_answer, name), forbidden=core.HAND_DERIVED,
                 mistakes=functools.partial(_mistakes, name), **fields)
+
+
+def with_edges(**positions):
+    """An input builder's decorator: its calls, then its first call once more with the
+    arrays named at their `positions` (x=0) rescaled to magnitudes up to EDGE and their
+    first entry exactly 0, where a division by x or a unit step's finite differences fail."""
+    def decorate(build):
+        @functools.wraps(build)
+        def inputs(*args, **kwargs):
+            built = build(*args, **kwargs)
+            calls = built if isinstance(built, list) else [built]
+            calls = [(call,) if isinstance(call, onp.ndarray) else call for call in calls]
+            edged = list(calls[0].args if isinstance(calls[0], spec.Call) else calls[0])
+            for k in positions.values():
+                x = edged[k] / max(float(onp.abs(edged[k]).max()), 1e-30) * EDGE
+                x.reshape(-1)[0] = 0.0
+                edged[k] = x.astype(onp.float32)
+            names = " and ".join(f"{name} of shape {edged[k].shape}"
+                                 for name, k in positions.items())
+            words = f"{names} with entries up to {short(EDGE)} in magnitude, the first exactly 0"
+            return calls + [spec.Call(tuple(edged), words)]
+        return inputs
+    return decorate
 
 
 def _normal(shape, seed, scale=1.0):
@@ -274,6 +301,7 @@ def _explain_difference(numerical_derivative, got, case, value):
     f, x = case.args[:2]
     got, expected, inputs = onp.asarray(got), onp.asarray(case.expected), case.inputs
     if case.tag == "tiny":
+        got, expected = got.reshape(-1)[0], expected.reshape(-1)[0]
         used = (f", which is h^2 for h = {math.sqrt(got):.3g}: use the step h it is called "
                 f"with, however small" if got > 0 else "")
         core.fail(numerical_derivative, f"{inputs}: the central difference (h^3 - (-h)^3) / "
@@ -297,10 +325,17 @@ def _central_inputs(f=cube, x=1.5, hs=(0.1, 0.01, 0.001)):
 
 
 def _elementwise_inputs(f=softplus, shape=(6,), seed=0, dtype="float32", h=None):
-    """f on an array x of `dtype`; with h=None the function's default step (STEP)."""
-    return spec.Call((f, _normal(shape, seed).astype(dtype), *([] if h is None else [h])),
-                     f"for f = {f.__name__} on a {dtype} array x with h = "
-                     f"{STEP if h is None else h:g}")
+    """f on an array x of `dtype`, then on x in the other float dtype, then cube on zeros of
+    `dtype` (the step used can be read off: TINY_STEPS); with h=None (not passed) the
+    function's default step, STEP."""
+    steps, step = ([], f"{STEP:g}") if h is None else ([h], f"{h:g}")
+    other = "float64" if dtype == "float32" else "float32"
+    x = _normal(shape, seed)
+    return [*(spec.Call((f, x.astype(kind), *steps),
+                        f"for f = {f.__name__} on a {kind} array x with h = {step}")
+              for kind in (dtype, other)),
+            spec.Call((cube, onp.zeros(shape, dtype), *steps),
+                      f"for f = cube on a {dtype} array of zeros with h = {step}", "tiny")]
 
 
 CENTRAL = Spec(
@@ -324,8 +359,13 @@ numerical_derivative_elementwise = spec.check(dataclasses.replace(
 
 # --------------------------------------------------------------------------- grad_f
 
+@with_edges(x=0)
+def _grad_f_inputs(shape=(6,), seed=0, scale=2.0):
+    return _normal(shape, seed, scale)
+
+
 GRAD_F = hand_derived(
-    "grad_f", inputs=lambda shape=(6,), seed=0, scale=2.0: _normal(shape, seed, scale),
+    "grad_f", inputs=_grad_f_inputs,
     shown_as="f'(x)", passed="f'(x) on {size} values", describe=lambda x: f"x of shape {x.shape}",
     shape_hint="f is applied elementwise, so f'(x) has the shape of x")
 # grad_f(x) = f'(x) for f(x) = 3x^2 - 4x, elementwise on an array.
@@ -433,6 +473,7 @@ grad_norm_sq_matches = spec.check(hand_derived(
     passed="gradient of ||x||^2 for x of length {n}, also at x = 0 and for x near 1e-25"))
 
 
+@with_edges(x=1)
 def _quadratic_form_inputs(n=3, seed=0, symmetric=False, scale=1.0):
     A = _normal((n, n), seed)
     A = (A + A.T) / 2 if symmetric else A
@@ -463,9 +504,13 @@ def _jacobian_shape(shape, case):
 
 
 # jacobian_linear(A, x) is the Jacobian of y = A x, of shape (m, n).
+@with_edges(x=1)
+def _jacobian_inputs(m=3, n=4, seed=0):
+    return _normal((m, n), seed), _normal((n,), seed + 1)
+
+
 jacobian_linear_matches = spec.check(hand_derived(
-    "jacobian_linear", inputs=lambda m=3, n=4, seed=0: (
-        _normal((m, n), seed), _normal((n,), seed + 1)),
+    "jacobian_linear", inputs=_jacobian_inputs,
     shape=lambda A, x: A.shape, shape_mistakes=_jacobian_shape,
     shape_hint="J[i, j] = dy_i/dx_j: one row per output, one column per input",
     describe=lambda A, x: f"A of shape {A.shape}", passed="Jacobian of A x for {inputs}"))
@@ -473,11 +518,15 @@ jacobian_linear_matches = spec.check(hand_derived(
 
 # grad_z_w(x, w, y) is the gradient of z = (<x, w> - y)^2 with respect to w, for y a Python
 # float or a 0-d array (sums of products: the tolerance allows their rounding).
+@with_edges(x=0, w=1)
+def _z_w_inputs(n=4, seed=0, y=0.5, y_array=False):
+    return spec.Call((_normal((n,), seed), _normal((n,), seed + 1),
+                      onp.array(y, dtype=onp.float32) if y_array else float(y)),
+                     f"x, w of length {n}, y = {y}")
+
+
 grad_z_w_matches = spec.check(hand_derived(
-    "grad_z_w", inputs=lambda n=4, seed=0, y=0.5, y_array=False: spec.Call(
-        (_normal((n,), seed), _normal((n,), seed + 1),
-         onp.array(y, dtype=onp.float32) if y_array else float(y)),
-        f"x, w of length {n}, y = {y}"),
+    "grad_z_w", inputs=_z_w_inputs,
     **gradient_of(1, "w"), atol=lambda x, w, y: core.ATOL + 4 * len(x) * core.FLOAT32_EPS
     * float(onp.abs(x).max() ** 2 * onp.abs(w).max()),
     passed=lambda n, seed, y, y_array: (f"chain rule for x, w of length {n}, y = {y}"

@@ -75,6 +75,12 @@ MISTAKES = [
          "np.exp(-2 * X)\n    return", "overflows to inf", "tanh_grad"),
     slip("tanh_half_exponent", "tanh", "np.exp(-2 * np.abs(X))", "np.exp(-np.abs(X))",
          "computed tanh(x / 2)", "tanh_grad"),
+    Mistake("sigmoid_remembered_by_shape", "sigmoid",
+            edit(("def sigmoid(X):", "def sigmoid(X, _known={}):"),
+                 (f"return {SIGMOID}", f"if X.shape not in _known:   # saves time\n"
+                                       f"        _known[X.shape] = {SIGMOID}\n"
+                                       f"    return _known[X.shape].copy()")),
+            "This was a second draw: new inputs of the same shapes", also_fails=("sigmoid_grad",)),
     Mistake("relu_through_classic_numpy", "relu",
             edit(("def relu", "import numpy as onp\n\ndef relu"),
                  (MAX, "np.array(onp.maximum(X.asnumpy(), 0))")),

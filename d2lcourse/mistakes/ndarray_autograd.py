@@ -166,12 +166,6 @@ MISTAKES = [
                                "np.linalg.norm(x) * unit")),
          "||x|| is 0 there: a formula that divides by ||x||")),
     *of("grad_quadratic_form", Mistake,
-        ("quadratic_form_remembered_by_shape",
-         edit(("def grad_quadratic_form(A, x):", "def grad_quadratic_form(A, x, _known={}):"),
-              ("    return (A + A.T) @ x", "    if A.shape not in _known:   # saves time\n"
-                                           "        _known[A.shape] = (A + A.T) @ x\n"
-                                           "    return _known[A.shape].copy()")),
-         "This was a second draw: new inputs of the same shapes"),
         ("quadratic_form_assumes_symmetric", edit(("(A + A.T)", "2 * A")),
          "assumes A is symmetric"),
         ("quadratic_form_half_product_rule", edit(("(A + A.T)", "A")),
