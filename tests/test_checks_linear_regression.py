@@ -116,7 +116,14 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
     quietly(lambda: check.train_linear_regression_fits(
         recording(ref.train_linear_regression, calls), num_examples=1000, lr=0.05,
         num_epochs=2, batch_size=100))
-    assert [len(X) for X, y in calls] == [check.PROBE["num_examples"], 1000]
+    assert [len(X) for X, y in calls] == [check.PROBE["num_examples"],
+                                          check.SHORT_DATA_PROBE["num_examples"], 1000]
+
+
+def test_pairs_met_again_counts_pairs_that_share_a_batch_twice():
+    first = [onp.array([0, 1, 2]), onp.array([3, 4])]
+    assert check._pairs_met_again(first, first, 5) == (4, 4)
+    assert check._pairs_met_again(first, [onp.array([0, 3, 1]), onp.array([2, 4])], 5) == (4, 1)
 
 
 # --------------------------------------------------------------------------- distributions

@@ -206,15 +206,19 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
 
 # --------------------------------------------------------------------------- data_iter
 
-def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
-    """Call data_iter once on features whose column 0 is the example's index; check that
-    every batch pairs rows of features with their labels. Returns each batch's indices."""
+def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels, example_shape=(3,)):
+    """Call data_iter once on features whose first entry is the example's index, each example
+    of `example_shape` (an image: (1, 2, 2)); check that every batch pairs rows of features
+    with their labels. Returns each batch's indices."""
     rng = onp.random.default_rng(seed)
     features = onp.hstack([onp.arange(num_examples, dtype=onp.float64)[:, None],
-                           rng.normal(0, 1, (num_examples, 2))]).astype(onp.float32)
+                           rng.normal(0, 1, (num_examples, math.prod(example_shape) - 1))]
+                          ).astype(onp.float32)
     labels = rng.normal(0, 1, (num_examples,) if flat_labels else (num_examples, 1)
                         ).astype(onp.float32)
-    value = core.call(data_iter, batch_size, np.array(features), np.array(labels), seed=seed)
+    value = core.call(data_iter, batch_size,
+                      np.array(features.reshape((num_examples, *example_shape))),
+                      np.array(labels), seed=seed)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     if value is None:
         core.fail(data_iter, "returned None, expected a generator: write the loop with "
@@ -230,9 +234,13 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
         X, y = spec.pair(data_iter, item, "(X_batch, y_batch)")
         core.expect_array(data_iter, X, f"X_batch of batch {k}")
         core.expect_array(data_iter, y, f"y_batch of batch {k}")
-        if X.ndim != 2 or X.shape[1] != features.shape[1]:
+        if tuple(X.shape[1:]) != example_shape:
+            kept = "" if len(example_shape) == 1 else (
+                f", here of shape ({num_examples}, {str(example_shape)[1:-1]}): index the "
+                "examples, features[batch_indices], which keeps each example's shape; do not "
+                "flatten them")
             core.fail(data_iter, f"X_batch of batch {k} has shape {tuple(X.shape)}, expected "
-                      f"(batch, {features.shape[1]}): rows of features")
+                      f"(batch, {str(example_shape)[1:-1].rstrip(',')}): rows of features{kept}")
         m = X.shape[0]
         if m == 0:
             core.fail(data_iter, f"batch {k} is empty ({inputs}): yield only batches that hold "
@@ -241,7 +249,7 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
             core.fail(data_iter, f"y_batch of batch {k} has shape {tuple(y.shape)}, expected "
                       f"{(m,) + labels.shape[1:]} (the labels of its {m} rows, indexed like the "
                       "features)")
-        Xb, yb = core.to_numpy(X), core.to_numpy(y)
+        Xb, yb = core.to_numpy(X).reshape(m, -1), core.to_numpy(y)
         ids = onp.rint(Xb[:, 0]).astype(int)
         valid = (ids >= 0) & (ids < num_examples) & (onp.abs(Xb[:, 0] - ids) == 0)
         valid[valid] &= (Xb[valid] == features[ids[valid]]).all(axis=1)
@@ -261,6 +269,9 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels):
 # (batch_size, num_examples) tried after the cell's own: batches of one example, and a
 # last batch of one example.
 EXTRA_BATCHINGS = ((1, 4), (3, 7))
+# Then examples that are images of shape IMAGE (batch_size, num_examples): their batches
+# keep that shape.
+IMAGE, IMAGE_BATCHING = (1, 2, 2), (2, 5)
 
 
 def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_labels=False):
@@ -269,15 +280,16 @@ def data_iter_batches(data_iter, num_examples=103, batch_size=10, seed=0, flat_l
     sizes = _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels)
     for size, count in EXTRA_BATCHINGS:
         _judge_batches(data_iter, count, size, seed, flat_labels)
+    _judge_batches(data_iter, IMAGE_BATCHING[1], IMAGE_BATCHING[0], seed, flat_labels, IMAGE)
     extra = ", ".join(f"batch_size={size} with {count}" for size, count in EXTRA_BATCHINGS)
     core.passed(data_iter, f"every example exactly once with its own label, in "
                            f"{_count(len(sizes), 'batch')} (batch_size={batch_size}, "
                            f"{num_examples} examples), and for {extra} examples")
 
 
-def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels):
+def _judge_batches(data_iter, num_examples, batch_size, seed, flat_labels, example_shape=(3,)):
     """One pass: every example once, in batches of the right sizes; returns the sizes."""
-    batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels)
+    batches = _read_batches(data_iter, batch_size, num_examples, seed, flat_labels, example_shape)
     sizes = [len(ids) for ids in batches]
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     expected, truncated = _batch_sizes(num_examples, batch_size)
@@ -330,12 +342,36 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
     if len(first) > 2 and all((onp.diff(ids) == 1).all() for ids in first):
         core.fail(data_iter, f"each batch holds consecutive examples ({inputs}): shuffle the "
                   "example indices, not the order of the batches")
-    second = onp.concatenate(_read_batches(data_iter, batch_size, num_examples, seed + 1, False))
+    second_batches = _read_batches(data_iter, batch_size, num_examples, seed + 1, False)
+    second = onp.concatenate(second_batches)
     if len(order) == len(second) and (order == second).all():
         core.fail(data_iter, f"two calls gave the same order of examples ({inputs}): draw a new "
                   "permutation each time data_iter is called (no fixed seed inside it, no "
                   "permutation made once outside it), so each epoch sees new minibatches")
+    met, again = _pairs_met_again(first, second_batches, num_examples)
+    chance = (batch_size - 1) / (num_examples - 1)   # a pair's chance to meet in a batch
+    if chance < 0.25 and again > met / 2:
+        core.fail(data_iter, f"the batches hold the same examples at every call: {again} of the "
+                  f"{met} pairs of examples that shared a batch in one call share one again in "
+                  f"the next ({inputs}), where a new permutation puts about {chance:.0%} of them "
+                  "together again. Shuffle all the example indices at every call, then slice "
+                  "them into batches: shuffling the batches, and the examples inside each, is "
+                  "not enough")
     core.passed(data_iter, f"shuffled examples, a new order on each call ({inputs})")
+
+
+def _pairs_met_again(first, second, num_examples):
+    """(the pairs of examples that share a batch of `first`, how many of them share one of
+    `second`): two passes' batches, as arrays of example indices."""
+    batch_of = onp.zeros(num_examples, dtype=int)
+    for k, ids in enumerate(second):
+        batch_of[ids] = k
+    met = again = 0
+    for ids in first:
+        counts = onp.bincount(batch_of[ids])
+        met += len(ids) * (len(ids) - 1) // 2
+        again += int((counts * (counts - 1) // 2).sum())
+    return met, again
 
 
 # --------------------------------------------------------------------------- linreg
@@ -403,6 +439,9 @@ squared_loss_matches = spec.check(spec.Spec(
 # A second update with gradients of this scale (norms in the thousands) finds an update
 # that clips or normalises large gradients: the rules of sgd and sgd_momentum have no limit.
 LARGE_GRADIENT = 1e3
+# A third with gradients of this scale (norms in the millions) finds a clip at a threshold
+# above the second's norms (1e4).
+HUGE_GRADIENT = 1e6
 SGD_RULE = "param[:] = param - lr * param.grad / batch_size"
 
 
@@ -414,10 +453,10 @@ def shrinks_large_gradients(got, want):
 
 
 def _sgd_inputs(shapes=((3, 1), (1,)), lr=0.03, batch_size=10, seed=0):
-    """Random parameters with N(0, 1) gradients, then with gradients LARGE_GRADIENT times
-    larger (the call's tag: their scale)."""
+    """Random parameters with N(0, 1) gradients, then with gradients LARGE_GRADIENT and
+    HUGE_GRADIENT times larger (the call's tag: their scale)."""
     calls = []
-    for scale in (1.0, LARGE_GRADIENT):
+    for scale in (1.0, LARGE_GRADIENT, HUGE_GRADIENT):
         params = [spec.Param(_values(shape, seed + 2 * k),
                              _values(shape, seed + 2 * k + 1, scale=scale))
                   for k, shape in enumerate(shapes)]
@@ -614,6 +653,9 @@ def _train(train, X, y, lr, num_epochs, batch_size, seed):
 # that each typical mistake (a step scaled wrongly, a default argument used, no update)
 # lands far outside the tolerance and fails in a fraction of a second, before the long run.
 PROBE = dict(num_examples=20, lr=0.3, num_epochs=4, batch_size=20)
+# A second probe with a batch_size larger than the data: its only minibatch is the last,
+# smaller one, which a loop over full minibatches alone drops.
+SHORT_DATA_PROBE = dict(num_examples=7, lr=0.3, num_epochs=4, batch_size=10)
 
 
 def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,
@@ -622,10 +664,24 @@ def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TR
     minibatch SGD with them gets (a point on the way that depends on lr, num_epochs and
     batch_size), after the :data:`PROBE` run with the same w and b."""
     _train_as_sgd(train_linear_regression, w=w, b=b, seed=seed, runs=400, **PROBE)
+    _judge_last_minibatch(train_linear_regression, w, b, seed, **SHORT_DATA_PROBE)
     got, arguments, mean = _train_as_sgd(train_linear_regression, num_examples, w, b, lr,
                                          num_epochs, batch_size, seed)
     core.passed(train_linear_regression, f"(w, b) = {_fmt(got)} as minibatch SGD with "
                                          f"{arguments} (expected {_fmt(mean)})")
+
+
+def _judge_last_minibatch(train, w, b, seed, num_examples, lr, num_epochs, batch_size):
+    """With a batch_size larger than the data, its only minibatch is the last, smaller one:
+    b moves from 0. (How far depends on the step's divisor, batch_size or the size of the
+    minibatch, which the contract leaves open for the last one.)"""
+    X, y = regression_data(num_examples, w, b, seed)
+    if _train(train, X, y, lr, num_epochs, batch_size, seed)[-1] == 0:
+        core.fail(train, f"b is still 0 after training (lr={lr}, num_epochs={num_epochs}, "
+                  f"batch_size={batch_size}, on {num_examples} examples): nothing was learnt. "
+                  "With batch_size larger than the data, the only minibatch is the last, "
+                  "smaller one, and the loop drops it. Loop over data_iter(batch_size, "
+                  "features, labels), whose last minibatch holds the examples left over")
 
 
 def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, runs=48):

@@ -6,7 +6,8 @@ import numpy as onp
 
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
-from d2lcourse.checks.linear_regression import LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients
+from d2lcourse.checks.linear_regression import (
+    HUGE_GRADIENT, LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -29,6 +30,9 @@ def expect_array_not_list(function, value, what, advice):
 # --------------------------------------------------------------------------- gd, gd_2d
 
 STATIONARY_STEPS = 5   # steps asked for from a stationary point
+# A start this small (in each coordinate), where every step is tiny, judged to a tolerance
+# of its own scale: a loop that stops once the step is small and pads fails there.
+TINY_START, TINY_ETA, TINY_STEPS = 1e-30, 0.1, 5
 
 
 @core.oracle
@@ -61,15 +65,25 @@ def trajectory_atol(expected):
 
 def _trajectories(f_grad, x0, eta, num_steps, minimum):
     """The cell's call of gd (x0 a number) or gd_2d (x0 a pair, passed as a float32 array),
-    then one from `minimum`, where the gradient is 0: the contract has no early stop."""
-    def call(f, x, steps, start, tag=None):
+    then one from `minimum`, where the gradient is 0, and one from a tiny start, where every
+    step is tiny: the contract has no early stop."""
+    def call(f, x, steps, start, tag=None, step_size=eta):
         formula = (f.__doc__ or f.__name__).strip().split(", so ")[0]   # 'f(x) = x^2'
         x = x if onp.ndim(x) == 0 else onp.asarray(x, dtype=onp.float32)
-        return spec.Call((f, x, eta, steps), f"{formula}{start}, eta={eta}, num_steps={steps}",
-                         tag)
+        return spec.Call((f, x, step_size, steps),
+                         f"{formula}{start}, eta={step_size}, num_steps={steps}", tag)
+    bowl = grad_square if onp.ndim(x0) == 0 else grad_ellipse
+    tiny = TINY_START if onp.ndim(x0) == 0 else (TINY_START, -2 * TINY_START)
     return [call(f_grad, x0, num_steps, f", x0={x0}"),
-            call(grad_square if onp.ndim(x0) == 0 else grad_ellipse, minimum, STATIONARY_STEPS,
-                 f" started at its minimum x0={minimum}, where the gradient is 0", "stationary")]
+            call(bowl, minimum, STATIONARY_STEPS,
+                 f" started at its minimum x0={minimum}, where the gradient is 0", "stationary"),
+            call(bowl, tiny, TINY_STEPS, f" started at x0={tiny}, near its minimum", "tiny",
+                 TINY_ETA)]
+
+
+def _case_atol(f_grad, x0, eta, num_steps):
+    """core.ATOL, or for the tiny start a tolerance of its scale."""
+    return TINY_START * core.RTOL if 0 < onp.abs(x0).max() < 1e3 * TINY_START else core.ATOL
 
 
 def _judge_iterates(function, got, case, returned):
@@ -77,7 +91,8 @@ def _judge_iterates(function, got, case, returned):
     from the student's own previous one, not from the float64 oracle's: float32 rounding may
     make a right trajectory drift from the exact one, most of all on a nonconvex function."""
     (f_grad, _, eta, num_steps), expected, inputs = case.args, case.expected, case.inputs
-    rows, atol = num_steps + 1, trajectory_atol(expected)
+    rows = num_steps + 1
+    atol = case.atol if case.tag == "tiny" else trajectory_atol(expected)
     fail = functools.partial(core.fail, function)
     if case.tag and got.ndim == expected.ndim and got.shape[0] < rows:
         fail(f"returned {got.shape[0]} iterate(s) for {inputs}, expected all num_steps + 1 = "
@@ -98,7 +113,8 @@ def _judge_iterates(function, got, case, returned):
         fail(f"returned shape {got.shape}, expected {expected.shape} for {inputs}: "
              f"num_steps + 1 = {rows} iterates, {what}."
              + core.broadcast_hint(got.shape, expected.shape))
-    if num_steps >= 2 and onp.all(got == got[-1]) and not onp.all(expected == expected[-1]):
+    if (num_steps >= 2 and onp.all(got == got[-1]) and not onp.all(expected == expected[-1])
+            and not core.close(got[0], expected[0], atol=atol)):
         fail(f"all {rows} iterates are equal to {show(got[-1])} for {inputs}: it looks like you "
              "stored the same array object every step and then changed it in place (x -= ...); "
              "write x = x - eta * f_grad(x), which makes a new array, or store a copy")
@@ -114,6 +130,10 @@ def _judge_iterates(function, got, case, returned):
             continue
         at = (f"at step {t} (index {t}) for {inputs}: from x_{t - 1} = {show(previous)}, "
               f"x_{t - 1} - eta * f_grad(x_{t - 1}) = {show(want)}, got {show(got[t])}")
+        if onp.all(got[t] == previous) and onp.any(step != 0):
+            fail(f"stopped moving {at}. Do not stop early when the step becomes small, nor "
+                 "repeat the last iterate: always take all num_steps steps, x_{t+1} = x_t - "
+                 "eta * f_grad(x_t), however small they are")
         core.diagnose(function, got[t], want, atol=atol, mistakes=zip(
             slipped_steps(f_grad, previous, eta),
             [f"moves uphill {at}. The update is x - eta * f_grad(x), against the gradient; "
@@ -128,7 +148,7 @@ def _judge_iterates(function, got, case, returned):
 def _gd_spec(name, inputs):
     """gd or gd_2d: the num_steps + 1 iterates [x0, ..., x_T], judged step by step."""
     return spec.Spec(
-        name=name, inputs=inputs, oracle=gd_oracle,
+        name=name, inputs=inputs, oracle=gd_oracle, atol=_case_atol,
         result=lambda function, value, case: expect_array_not_list(
             function, value, "the iterates", "collect them in a list and convert once at the "
             "end with np.array(xs) or np.stack(xs), or fill a preallocated np.zeros array"),
@@ -229,6 +249,10 @@ def _states(init_momentum_states, value, case):
     if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
         fail(f"returned {core.type_name(value)}, expected a list with one state array per "
              "parameter, e.g. [np.zeros_like(p) for p in params]")
+    if isinstance(value, tuple):
+        fail("returned a tuple, expected a list: build it with square brackets, "
+             "[np.zeros_like(p) for p in params], so that its states can be replaced and "
+             "appended to like those of any list")
     if len(value) != len(params):
         fail(f"returned {len(value)} {'state' if len(value) == 1 else 'states'} for "
              f"{len(params)} parameters: one velocity per parameter, "
@@ -305,17 +329,20 @@ MOMENTUM_SLIPS = {
 
 def _momentum_inputs(shapes=((3, 1), (1,)), lr=0.1, momentum=0.9, batch_size=4, steps=2, seed=0):
     """`steps` steps from random parameters and velocities with N(0, 1) gradients, then
-    one with gradients LARGE_GRADIENT times larger; the call's tag: (which step, large)."""
+    one with gradients LARGE_GRADIENT times larger, and one HUGE_GRADIENT times larger; the
+    call's tag: (which step, large)."""
     calls = []
     inputs = f"lr={lr}, momentum={momentum}, batch_size={batch_size}, shapes {tuple(shapes)}"
-    for step in range(1, steps + 2):
+    for step in range(1, steps + 3):
         large, offset = step > steps, seed + 1000 * (step - 1)
-        params = _parameters(shapes, offset, seed + 100 * step, LARGE_GRADIENT if large else 1)
+        scale = 1 if not large else LARGE_GRADIENT if step == steps + 1 else HUGE_GRADIENT
+        params = _parameters(shapes, offset, seed + 100 * step, scale)
         states = [core.random_array(shape, offset + 200 + i, scale=0.5).asnumpy()
                   for i, shape in enumerate(shapes)]
         norm = onp.sqrt(sum((p.grad.astype(onp.float64) ** 2).sum() for p in params))
-        kind = (f"a last step with gradients of norm {norm:.3g}" if large
-                else f"step {step} of {steps}")
+        kind = (f"step {step} of {steps}" if not large
+                else f"a last step with gradients of norm {norm:.3g}" if scale == LARGE_GRADIENT
+                else f"one more step with gradients of norm {norm:.3g}")
         calls.append(spec.Call((params, states, lr, momentum, batch_size), inputs, (kind, large)))
     return calls
 
@@ -537,7 +564,24 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
                       hint="with one batch of all n examples, each epoch is one step of "
                            "gradient descent, w <- w - lr * grad of the mean loss; index i "
                            "is the loss after epoch i")
+    judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed)
     core.passed(train_minibatch, f"the exact gradient-descent losses for {inputs}")
+
+
+def judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed):
+    """With a batch_size larger than the data, the only minibatch is the last, smaller one:
+    training must still learn (a loop over full minibatches alone drops it)."""
+    n, batch_size = len(X), 2 * len(X)
+    inputs = (f"n={n} examples, batch_size={batch_size} (larger than the data), lr={lr}, "
+              f"num_epochs={num_epochs}")
+    value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
+                      seed=seed)
+    got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    if not got[-1] < got[0] * (1 - 1e-3):
+        core.fail(train_minibatch, f"the loss stayed at {got[0]:.6g} ({inputs}): nothing was "
+                  "learnt. With batch_size larger than the data, the only minibatch is the last, "
+                  "smaller one, and the loop drops it. Loop over data_iter(batch_size, features, "
+                  "labels), whose last minibatch holds the examples left over")
 
 
 def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, num_epochs=3,

@@ -174,6 +174,21 @@ MISTAKES = [
                   "np.take(features, batch_indices, axis=0), "
                   "np.take(labels, batch_indices, axis=0)"), base=ITERATOR),
             "X_batch of batch 0 has shape (3,), expected (batch, 3)"),
+    slip("data_iter_flattens_examples", "data_iter", "yield features[batch_indices]",
+         "yield features[batch_indices].reshape(len(batch_indices), -1)",
+         "do not flatten them"),
+    Mistake("data_iter_fixed_partition", "data_iter", '''
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    starts = list(range(0, num_examples, batch_size))
+    last = starts.pop()   # the smaller batch stays last
+    random.shuffle(starts)
+    for i in starts + [last]:
+        batch = list(range(i, min(i + batch_size, num_examples)))
+        random.shuffle(batch)   # and shuffle inside each batch
+        batch_indices = np.array(batch)
+        yield features[batch_indices], labels[batch_indices]
+''', "the batches hold the same examples at every call"),
     # ---------------------------------------------------------------- linreg
     slip("linreg_classic_numpy", "linreg", "return np.dot(X, w) + b",
          "import numpy\n    return numpy.dot(X.asnumpy(), w.asnumpy()) + b.asnumpy()",
@@ -226,6 +241,11 @@ MISTAKES = [
                                 ")))")),
             "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
             "lr=0.03, batch_size=10, gradients of norm"),
+    Mistake("sgd_clips_huge_gradients", "sgd",
+            edit(("\n    for", "\n    # clip only exploding gradients, of norm above 1e4\n    for"),
+                 ("param.grad", "param.grad * min(1, 1e4 / float(np.sqrt((param.grad ** 2)"
+                                ".sum())))")),
+            "large gradients are clipped or normalised. The rule has no limit"),
     slip("sgd_clips_gradient_values", "sgd", "param.grad", "np.clip(param.grad, -5, 5)",
          "large gradients are clipped or normalised"),
     # ---------------------------------------------------------------- closed_form
@@ -302,6 +322,11 @@ MISTAKES = [
             edit((SGD, "for param in (w, b):\n"
                   "                param[:] = param + lr * param.grad / batch_size"), base=TRAINER),
             "moves up the gradient: sgd must subtract the step"),
+    Mistake("train_drops_last_minibatch", TRAIN,
+            edit(("labels):\n", "labels):\n"
+                  "            if len(X) < batch_size:   # full minibatches only\n"
+                  "                continue\n"), base=TRAINER),
+            "the only minibatch is the last, smaller one, and the loop drops it"),
     # ------------------------------------------- rules for every graded function (properties)
     Mistake("data_iter_shuffles_callers_arrays", "data_iter",
             edit(("random.shuffle(indices)\n", "random.shuffle(indices)\n    order = np.array("

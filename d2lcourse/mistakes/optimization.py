@@ -60,6 +60,14 @@ MISTAKES = [
                   "        if f_grad(xs[t]) == 0:   # already at a minimum: nothing left to do\n"
                   "            return xs[:t + 1]\n")),
             "returned 1 iterate(s) for f(x) = x^2 started at its minimum x0=0.0"),
+    Mistake("gd_pads_when_converged", "gd",
+            edit(("xs[t + 1] = xs[t] - eta * f_grad(xs[t])",
+                  "step = eta * f_grad(xs[t])\n"
+                  "        if abs(step) < 1e-6:   # converged: repeat the last iterate\n"
+                  "            xs[t + 1:] = xs[t]\n"
+                  "            break\n"
+                  "        xs[t + 1] = xs[t] - step")),
+            "stopped moving at step 1 (index 1) for f(x) = x^2 started at x0=1e-30"),
     Mistake("gd_stops_when_converged", "gd",
             edit(("xs[t + 1] = xs[t] - eta * f_grad(xs[t])",
                   "step = eta * f_grad(xs[t])\n"
@@ -86,6 +94,14 @@ def gd_2d(f_grad, x0, eta, num_steps):
                   "        if np.linalg.norm(f_grad(xs[t])) < 1e-6:   # at the minimum\n"
                   "            return xs[:t + 1]\n")),
             "started at its minimum x0=(0.0, 0.0), where the gradient is 0"),
+    Mistake("gd_2d_pads_when_converged", "gd_2d",
+            edit(("xs[t + 1] = xs[t] - eta * f_grad(xs[t])",
+                  "step = eta * f_grad(xs[t])\n"
+                  "        if float(np.abs(step).max()) < 1e-6:   # converged\n"
+                  "            xs[t + 1:] = xs[t]\n"
+                  "            break\n"
+                  "        xs[t + 1] = xs[t] - step")),
+            "Do not stop early when the step becomes small, nor repeat the last iterate"),
     # ---------------------------------------------------------------- max_stable_lr
     slip("max_stable_lr_one_over_c", "max_stable_lr", "return 2 /", "return 1 /",
          "returned 1 / curvature"),
@@ -124,6 +140,8 @@ def gd_2d(f_grad, x0, eta, num_steps):
          "state 0 holds the values of params[0]"),
     slip("init_momentum_states_ones", INIT, STATES, "[np.ones_like(p) for p in params]",
          "the velocity starts at rest"),
+    slip("init_momentum_states_tuple", INIT, STATES, "tuple(np.zeros_like(p) for p in params)",
+         "returned a tuple, expected a list"),
     slip("init_momentum_states_array", INIT, STATES, "np.zeros(len(params))",
          "expected a list with one state array per parameter"),
     # ---------------------------------------------------------------- sgd_momentum
@@ -157,6 +175,14 @@ def gd_2d(f_grad, x0, eta, num_steps):
                   "            g = g * 5 / norm\n"
                   "        v[:] = momentum * v + g")),
             "the velocity grew by less than p.grad / batch_size (a last step"),
+    Mistake("sgd_momentum_clips_huge_gradients", "sgd_momentum",
+            edit(("v[:] = momentum * v + p.grad / batch_size",
+                  "g = p.grad\n"
+                  "        norm = float(np.sqrt((g ** 2).sum()))\n"
+                  "        if norm > 1e4:   # only exploding gradients are clipped\n"
+                  "            g = g * 1e4 / norm\n"
+                  "        v[:] = momentum * v + g / batch_size")),
+            "the velocity grew by less than p.grad / batch_size (one more step"),
     slip("sgd_momentum_clips_gradient_values", "sgd_momentum", "p.grad", "np.clip(p.grad, -10, 10)",
          "large gradients are clipped or normalised"),
     slip("sgd_momentum_step_without_velocity", "sgd_momentum", "* v\n", "* p.grad / batch_size\n",
@@ -241,6 +267,11 @@ def gd_2d(f_grad, x0, eta, num_steps):
                      "                l = squared_loss(linreg(X, w, b), y)\n"
                      "            l.backward()\n", "")),
             "the gradient of its own minibatch"),
+    Mistake("train_minibatch_drops_last_minibatch", "train_minibatch",
+            trainer(("labels):\n", "labels):\n"
+                     "            if len(X) < batch_size:   # full minibatches only\n"
+                     "                continue\n")),
+            "the only minibatch is the last, smaller one, and the loop drops it"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     slip("init_momentum_states_int_zeros", INIT, STATES,
