@@ -914,12 +914,20 @@ PROBE_MARGIN = 2 * PROBE_LR
 
 
 def probe_margin(
-    trainer, output_bias, seed, num_epochs=1, lr=PROBE_LR, batch_size=PROBE_BATCH, **kwargs
+    trainer,
+    output_bias,
+    seed,
+    num_epochs=1,
+    lr=PROBE_LR,
+    batch_size=PROBE_BATCH,
+    examples=PROBE_EXAMPLES,
+    **kwargs,
 ):
-    """b[3] - mean(b[others]) after ``trainer`` ran on the probe data, or None if unusable;
-    ``output_bias(returned)`` picks the output bias, ``kwargs`` are more trainer arguments."""
-    X = np.zeros((PROBE_EXAMPLES, 1, 28, 28))
-    y = np.full((PROBE_EXAMPLES,), PROBE_CLASS, dtype="int32")
+    """b[3] - mean(b[others]) after ``trainer`` ran on ``examples`` probe images, or None if
+    unusable; ``output_bias(returned)`` picks the output bias, ``kwargs`` are more trainer
+    arguments."""
+    X = np.zeros((examples, 1, 28, 28))
+    y = np.full((examples,), PROBE_CLASS, dtype="int32")
     run = dict(num_epochs=num_epochs, lr=lr, batch_size=batch_size)
     try:
         b = to_numpy(output_bias(call(trainer, X, y, **run, seed=seed, **kwargs))).reshape(-1)
@@ -1074,6 +1082,74 @@ def relabelled_outcome(trainer, predict, seed, **kwargs):
     returned = call(trainer, X_train, y_train, seed=seed, **RELABELLED_RUN, **kwargs)
     X, y = fashion_mnist_features("test")
     predicted = onp.asarray(predict(returned, X))
+    probe_given_values(trainer, margin, one, bias)
+
+
+# Values above the contract's defaults (lr 0.1, batch_size 256, num_epochs 10) and a batch
+# larger than the data, on the probe's black images at lr=STEPS_LR unless given. From biases
+# at zero a single step moves the margin by exactly its rate times 1 (the mean gradient
+# w.r.t. the bias is softmax(0) - onehot(3)), whatever the optimiser's momentum or decay:
+# lr=LARGE_LR moves it LARGE_LR / STEPS_LR = 100 times as far as lr=STEPS_LR; one batch of
+# all LARGE_BATCH examples as far as one of 128 (a trainer that caps batch_size at 256
+# takes 2 steps: about twice as far); 128 examples with batch_size=LARGE_BATCH get one
+# step (a trainer that takes only full minibatches takes none: the margin stays 0);
+# MANY_EPOCHS epochs of one step move it at least 1.9 times as far as MANY_EPOCHS / 2
+# (plain SGD 2, a cosine decay 1.9, momentum more; a cap at 10 epochs or fewer: 1).
+LARGE_LR, LARGE_BATCH, MANY_EPOCHS = 1.0, 512, 20
+GIVEN_RATIOS = {"lr": 0.5 * LARGE_LR / STEPS_LR, "batch_size": 1.5, "num_epochs": 1.5}
+
+
+def probe_given_values(trainer, margin, one, bias):
+    """Fail, naming it, if the trainer takes no step on fewer examples than batch_size, or
+    does not use lr, batch_size or num_epochs above their defaults (``margin(**setting)``:
+    the probe's margin at lr=STEPS_LR unless set; ``one``: that of a single step of
+    batch_size=PROBE_EXAMPLES)."""
+    probe = (
+        f"trained at lr={STEPS_LR:g} on black images all labelled {PROBE_CLASS}, where only "
+        f"{bias} can learn, the bias of class {PROBE_CLASS} rose {one:.3g} above the others "
+        f"with one step (one epoch of {PROBE_EXAMPLES} images, batch_size={PROBE_EXAMPLES})"
+    )
+    last = margin(batch_size=LARGE_BATCH)
+    if last is not None and abs(last) <= STILL:
+        fail(
+            trainer,
+            f"takes only full minibatches: {probe}, and did not move at all with "
+            f"batch_size={LARGE_BATCH}, where the one batch has only {PROBE_EXAMPLES} examples. "
+            "Take the last, smaller batch too: loop over range(0, n, batch_size), slice up to "
+            "the end, and divide its gradient by its own size",
+        )
+    fast = margin(batch_size=PROBE_EXAMPLES, lr=LARGE_LR)
+    if fast is not None and fast < GIVEN_RATIOS["lr"] * one:
+        fail(
+            trainer,
+            f"does not use lr={LARGE_LR:g} as given: {probe}, and only {fast:.3g} with "
+            f"lr={LARGE_LR:g}, where one step moves it {LARGE_LR / STEPS_LR:g} times as far. "
+            "Use the lr the function is called with, also above the default: no cap",
+        )
+    whole = margin(batch_size=LARGE_BATCH, examples=LARGE_BATCH)
+    if whole is not None and whole > GIVEN_RATIOS["batch_size"] * one:
+        fail(
+            trainer,
+            f"does not use batch_size={LARGE_BATCH} as given: {probe}, and {whole:.3g} with one "
+            f"epoch of {LARGE_BATCH} images and batch_size={LARGE_BATCH}, as far as more steps "
+            "go, where one batch takes one step. Use the batch_size the function is called "
+            "with, also above the default: no cap",
+        )
+    half, many = (
+        margin(batch_size=PROBE_EXAMPLES, num_epochs=epochs)
+        for epochs in (MANY_EPOCHS // 2, MANY_EPOCHS)
+    )
+    if None not in (half, many) and many < GIVEN_RATIOS["num_epochs"] * half:
+        fail(
+            trainer,
+            f"does not use num_epochs={MANY_EPOCHS} as given: trained at lr={STEPS_LR:g} with "
+            f"batch_size={PROBE_EXAMPLES} on {PROBE_EXAMPLES} black images all labelled "
+            f"{PROBE_CLASS}, where only {bias} can learn, the bias of class {PROBE_CLASS} rose "
+            f"{half:.3g} above the others with num_epochs={MANY_EPOCHS // 2} and {many:.3g} with "
+            f"num_epochs={MANY_EPOCHS}, where twice the steps move it nearly twice as far. "
+            "Loop `for epoch in range(num_epochs)` with the num_epochs the function is called "
+            "with, also above the default: no cap",
+        )
     ours = onp.isin(y, RELABELLED_CLASSES)
     given = float((predicted[ours] == permutation[y[ours]]).mean())
     original = float((predicted[ours] == y[ours]).mean())

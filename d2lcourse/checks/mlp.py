@@ -7,6 +7,7 @@ import math
 import numpy as onp
 from scipy import special, stats
 
+from d2lcourse._mxnet import np
 from d2lcourse.checks import core, draws, oracles, softmax_regression, spec
 
 NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
@@ -491,6 +492,12 @@ def _trained_params(train_mlp, num_examples, num_hiddens, num_epochs, lr, batch_
                      f"the parameters returned by {setting}",
                      hint=f". Build them with init_mlp_params({NUM_PIXELS}, num_hiddens, "
                           f"{NUM_CLASSES}), using the num_hiddens that train_mlp is called with")
+    for name, param in zip(PARAM_NAMES, params):
+        if getattr(param, "grad", None) is None:
+            core.fail(train_mlp, f"after {setting}, {name} has no gradient attached: return the "
+                                 f"params as init_mlp_params makes them and as you trained "
+                                 f"them, gradients attached, not copies of them (a copy has no "
+                                 f".grad)")
     for name, value in zip(PARAM_NAMES, values):
         bad = ~onp.isfinite(value)
         if bad.any():
@@ -529,6 +536,33 @@ def _check_quick_run(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,
                              f"right way.{why}")
     core.trainer_gates(train_mlp, lambda params: params[3], "b2", functools.partial(
         _gate_predictions, train_mlp), seed, num_hiddens=PROBE_HIDDENS)
+    _check_image_size(train_mlp, seed)
+
+
+# Images of another size than Fashion-MNIST's, which the contract allows ("trained ... on
+# the data and sizes it is given"): black 14 x 14 images, 196 pixels each.
+SMALL_IMAGE = (1, 14, 14)
+
+
+def _check_image_size(train_mlp, seed):
+    """Fail unless train_mlp sizes W1 for the images it is given, not a fixed 784."""
+    shape = (core.PROBE_EXAMPLES, *SMALL_IMAGE)
+    pixels = math.prod(SMALL_IMAGE)
+    setting = (f"train_mlp on {core.PROBE_EXAMPLES} black images of 14 x 14 pixels, X_train of "
+               f"shape {shape}, with num_hiddens={PROBE_HIDDENS}, num_epochs=1, "
+               f"lr={core.PROBE_LR:g}, batch_size={core.PROBE_BATCH}")
+    fix = (f"Build the parameters for the images given, init_mlp_params(X_train[0].size, "
+           f"num_hiddens, 10): here X_train[0].size = {pixels}, not a fixed {NUM_PIXELS}")
+    X = np.zeros(shape)
+    y = np.full((core.PROBE_EXAMPLES,), core.PROBE_CLASS, dtype="int32")
+    try:
+        params = core.call(train_mlp, X, y, num_hiddens=PROBE_HIDDENS, num_epochs=1,
+                           lr=core.PROBE_LR, batch_size=core.PROBE_BATCH, seed=seed)
+    except core.CheckFailure as failure:
+        core.fail(train_mlp, f"fails on images of another size: {setting}, it "
+                             f"{str(failure).split(': ', 1)[-1]}. {fix}")
+    _params(train_mlp, params, _param_shapes(pixels, PROBE_HIDDENS, NUM_CLASSES),
+            f"the parameters returned by {setting}", hint=f". {fix}")
 
 
 def train_mlp_uses_arguments(train_mlp, num_examples=1000, num_hiddens=32, num_epochs=1,

@@ -276,12 +276,27 @@ def mlp(X, params):
     Mistake("train_standardises_the_pixels", TRAIN, before_training(
         "X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
             "training diverged"),
-    Mistake("train_on_the_first_examples", TRAIN, before_training(
-        "X_train, y_train = X_train[:2000], y_train[:2000]  # faster while testing"),
+    Mistake("train_on_the_first_examples", TRAIN, edit(
+        ("batch_size=256):", "batch_size=256):\n    X_train, y_train = X_train[:2000], "
+                             "y_train[:2000]  # faster while testing"),
+        ("784", "X_train[0].size"), base=TRAINER),
             "every epoch visits all the training examples"),
     Mistake("train_initialises_every_epoch", TRAIN, edit((
         "range(num_epochs):", "range(num_epochs):\n        params = init_mlp_params(784, "
                               "num_hiddens, 10)"), base=TRAINER), "create the parameters once"),
+    Mistake("train_drops_the_last_batch", TRAIN, edit((
+        "shuffle=True):\n", "shuffle=True):\n            if X.shape[0] < batch_size:\n"
+                            "                continue  # skip the incomplete last batch\n"),
+        base=TRAINER), "takes only full minibatches"),
+    *(Mistake(f"train_caps_{name}", TRAIN, before_training(
+        f"{name} = min({name}, {default})  # faster while testing"),
+        f"does not use {name}={value} as given")
+      for name, value, default in (("lr", 1, 0.1), ("batch_size", 512, 256),
+                                   ("num_epochs", 20, 2))),
+    Mistake("train_for_784_pixels", TRAIN, edit(base=TRAINER), "fails on images of another size"),
+    Mistake("train_returns_copies", TRAIN, edit((
+        "return params", "return [param.copy() for param in params]  # detached from training"),
+        base=TRAINER), "has no gradient attached"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     slip("sigmoid_float16", "sigmoid", SIGMOID, f'({SIGMOID}).astype("float16")',
@@ -364,7 +379,7 @@ def mlp(X, params):
                       "            l.backward()"),
                      ("/ batch_size", "/ X.shape[0]"), base=TRAINER)),
     Alternative("train_index_slicing_mean_loss", TRAIN, edit(
-        ("    params =", "    n = X_train.shape[0]\n    params ="),
+        ("    params =", "    n = X_train.shape[0]\n    params ="), ("784", "X_train[0].size"),
         ("for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):",
          "order = np.arange(n)\n        np.random.shuffle(order)\n"
          "        for start in range(0, n, batch_size):\n"
