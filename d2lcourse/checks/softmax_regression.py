@@ -509,7 +509,20 @@ def _gradient_inputs(n=5, num_classes=4, scale=1.0, seed=0):
     labels[-1] = labels[0]
     one = onp.random.default_rng(seed).normal(0, 1, (1, 2)).astype(onp.float32)
     return [spec.Call((O, labels), f"O of shape {O.shape}, labels {labels.tolist()}"),
-            spec.Call((one, onp.zeros(1, dtype=onp.int32)), ONE_EXAMPLE.format(_row(one)))]
+            spec.Call((one, onp.zeros(1, dtype=onp.int32)), ONE_EXAMPLE.format(_row(one))),
+            spec.Call((O, labels.astype(onp.int64)),
+                      f"O of shape {O.shape}, int64 labels {labels.tolist()}")]
+
+
+def _explain_gradient_error(function, failure, case):
+    """A failed broadcast, or int64 labels combined with an int32 array."""
+    _explain_broadcast(function, failure, case)
+    if case.args[1].dtype == onp.int64 and "Type inconsistent" in str(failure):
+        raise core.CheckFailure(
+            f"{failure}. Hint: for {case.inputs}, MXNet combines only integer arrays of the same "
+            f"dtype, and int64 labels are valid: build the one-hot labels from y as given, "
+            f"np.eye(O.shape[1])[y], or subtract 1 in place, G[np.arange(O.shape[0]), y] -= 1, "
+            f"not with an int32 np.arange") from None
 
 
 def _explain_gradient(function, got, case, returned):
@@ -536,8 +549,9 @@ Gradient = functools.partial(
 # softmax_cross_entropy_grad(O, y) = softmax(O) - onehot(y), by hand (no autograd).
 softmax_cross_entropy_grad_matches = spec.check(Gradient(
     inputs=_gradient_inputs, mistakes=gradient_slips, wrong=_explain_gradient,
+    raised=_explain_gradient_error,
     passed="softmax(O) - onehot(y) for {n} examples, {num_classes} classes, and for one "
-           "example of 2 classes"))
+           "example of 2 classes, also with int64 labels"))
 
 # The gradient is finite and exact for logits up to `magnitude`.
 softmax_cross_entropy_grad_stable = spec.check(Gradient(
@@ -643,12 +657,29 @@ accuracy_counts = spec.check(spec.Spec(
 
 # --------------------------------------------------------------------------- softmax_regression
 
+# The model's last calls: the first example alone (a batch of one), and again with W with
+# a constant added to column 0, so that the logit of that class reaches about LARGE_LOGIT
+# (exp overflows float32 above EXP_OVERFLOW) far above the others (the probabilities are 0
+# and 1 exactly in float32, and so is their gradient).
+LARGE_LOGIT = 200.0
+
+
 def _model_inputs(shape=(4, 1, 28, 28), num_outputs=10, seed=0):
-    """Images in [0, 1) of `shape`, W ~ N(0, 0.1^2) for the flattened examples, b ~ N(0, 1)."""
+    """Images in [0, 1) of `shape`, W ~ N(0, 0.1^2) for the flattened examples, b ~ N(0, 1);
+    then the first example alone, with W and with large logits for class 0."""
     rng = onp.random.default_rng(seed)
     images = rng.uniform(0, 1, shape).astype(onp.float32)
-    W = rng.normal(0, 0.1, (int(onp.prod(shape[1:])), num_outputs)).astype(onp.float32)
-    return images, W, rng.normal(0, 1.0, num_outputs).astype(onp.float32)
+    pixels = int(onp.prod(shape[1:]))
+    W = rng.normal(0, 0.1, (pixels, num_outputs)).astype(onp.float32)
+    b = rng.normal(0, 1.0, num_outputs).astype(onp.float32)
+    large, added = W.copy(), 2 * LARGE_LOGIT / pixels   # pixels average 0.5
+    large[:, 0] += added
+    first = images[:1]
+    logit = float((first.reshape(1, -1) @ large + b)[0, 0])
+    return [(images, W, b), spec.Call((first, W, b), "a batch of one example"),
+            spec.Call((first, large, b), f"one example, W with {added:.3g} added to column 0: "
+                                         f"a logit of {logit:.0f} for class 0, far above the "
+                                         f"others")]
 
 
 MODEL = "softmax_regression(X, W, b) for X of shape {0.shape}"
@@ -683,6 +714,16 @@ def _explain_model(softmax_regression, got, case, returned):
     float32 error of X W + b (8 sqrt(d) ulps of sum |x_j w_j| + |b|)."""
     X, W, b = (a.astype(onp.float64) for a in case.args)
     X = X.reshape(len(X), -1)
+    if not onp.isfinite(got).all():
+        logits = X @ W + b
+        r = int(onp.flatnonzero(~onp.isfinite(got.reshape(len(got), -1)).all(axis=1))[0])
+        given = f" ({case.inputs})" if case.inputs else ""
+        core.fail(softmax_regression, f"{MODEL.format(case.args[0])}{given} returned "
+                  f"{_kind(got[r])} in row {r}, whose logits X W + b range from "
+                  f"{logits[r].min():.4g} to {logits[r].max():.4g}: exp overflows float32 above "
+                  f"exp({EXP_OVERFLOW:.1f}) = 3.4e38 and inf/inf = NaN. The probabilities are "
+                  f"softmax(X.reshape(-1, W.shape[0]) @ W + b), with a softmax that subtracts "
+                  f"each row's maximum before exp (your softmax's own tests check that it does)")
     magnitude = float((onp.abs(X) @ onp.abs(W) + onp.abs(b)).max())
     rtol = max(core.RTOL, 8 * math.sqrt(X.shape[1]) * core.FLOAT32_EPS * magnitude)
     rows, logits = got.sum(axis=1), case.mistakes[1][0]
@@ -709,9 +750,15 @@ softmax_regression_matches = spec.check(spec.Spec(
                "and do not transpose it",
     shape_hint="one row of {1.shape[1]} class probabilities per example; flatten X with "
                "X.reshape(-1, W.shape[0])",
+    shape_mistakes=lambda got, case: (
+        f"for a batch of one example, X of shape {case.args[0].shape}, the result has shape "
+        f"{got}, expected {(1, case.args[1].shape[1])}: one row per example, also when there "
+        f"is one. Keep the batch axis: no .squeeze() or [0], X.reshape(-1, W.shape[0]) keeps it"
+        if len(case.args[0]) == 1 and got == (case.args[1].shape[1],) else None),
     passed=lambda shape, num_outputs, seed: (
         f"softmax(X W + b) for X of shape {shape}, W of shape "
-        f"{(int(onp.prod(shape[1:])), num_outputs)}"), differentiable=True))
+        f"{(int(onp.prod(shape[1:])), num_outputs)}, also for logits in the hundreds and a "
+        f"batch of one"), differentiable=True))
 
 
 # --------------------------------------------------------------------------- training

@@ -67,7 +67,7 @@ INITIALISED = ("    W = np.random.normal(0, 0.01, (X.shape[1], 10))\n    b = np.
 MISTAKES = [
     # ---------------------------------------------------------------- softmax
     exp_mistake("softmax_naive_overflow", "E = np.exp(O)", "subtract the row maximum",
-                also_fails=(GRAD,)),
+                also_fails=(GRAD, MODEL)),
     Mistake("softmax_divides_in_place", "softmax",
             edit((f"return {NORMALISED}", "E /= E.sum(axis=1, keepdims=True)\n    return E")),
             "an in-place operation", also_fails=(GRAD, MODEL)),
@@ -158,6 +158,11 @@ MISTAKES = [
     # ---------------------------------------------------------------- softmax_cross_entropy_grad
     Mistake("grad_divided_by_batch_size", GRAD, edit(("return G", "return G / O.shape[0]")),
             "the gradient of the SUM"),
+    Mistake("grad_int32_one_hot", GRAD, '''
+def softmax_cross_entropy_grad(O, y):
+    one_hot = (np.arange(O.shape[1], dtype="int32") == y.reshape(-1, 1)).astype(O.dtype)
+    return softmax(O) - one_hot
+''', "MXNet combines only integer arrays of the same dtype"),
     gradient_mistake("grad_wrong_sign", "return np.eye(O.shape[1])[y] - softmax(O)", "wrong sign"),
     Mistake("grad_subtracts_whole_columns", GRAD, edit(("G[np.arange(O.shape[0]), y]", "G[:, y]")),
             "G[:, y] picks whole columns"),
@@ -225,6 +230,17 @@ def softmax_regression(X, W, b):
                   "class probabilities per example; flatten X"),
     model_mistake("model_adds_the_bias_after_softmax",
                   "softmax(X.reshape(-1, W.shape[0]) @ W) + b", "softmax must be the last step"),
+    Mistake("model_with_its_own_naive_exp", MODEL, edit((
+        f"return {PROBABILITIES}", "E = np.exp(X.reshape(-1, W.shape[0]) @ W + b)\n"
+                                   "    return E / E.sum(axis=1, keepdims=True)")),
+            "exp overflows float32 above"),
+    Mistake("model_squeezes_the_batch_axis", MODEL, '''
+def softmax_regression(X, W, b):
+    X = X.reshape(-1, W.shape[0]).squeeze()
+    O = X @ W + b
+    E = np.exp(O - O.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
+''', "for a batch of one example"),
     # ---------------------------------------------------------------- train_softmax_regression
     trained("train_rebinds_the_weights", "a .grad is None", ("for p in (W, b):", "for p in (b,):"),
             ("len(batch)\n", "len(batch)\n            W = W - lr * W.grad / len(batch)\n")),
@@ -274,6 +290,12 @@ def softmax_regression(X, W, b):
     trained("train_initialises_every_epoch", "create the parameters once",
             (INITIALISED + "    for epoch in range(num_epochs):\n",
              "    for epoch in range(num_epochs):\n" + INITIALISED.replace("    ", "        "))),
+    trained("train_drops_the_last_batch", "takes only full minibatches",
+            ("range(0, n, batch_size):", "range(0, n - batch_size + 1, batch_size):  # full ones")),
+    *(trained(f"train_caps_{name}", f"does not use {name}={value} as given",
+              ("n = X.shape[0]", f"n = X.shape[0]\n    {name} = min({name}, {default})  # safe"))
+      for name, value, default in (("lr", 1, 0.1), ("batch_size", 512, 256),
+                                   ("num_epochs", 20, 10))),
 ]
 
 ALTERNATIVES = [
