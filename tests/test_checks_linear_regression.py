@@ -116,8 +116,8 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
     quietly(lambda: check.train_linear_regression_fits(
         recording(ref.train_linear_regression, calls), num_examples=1000, lr=0.05,
         num_epochs=2, batch_size=100))
-    assert [len(X) for X, y in calls] == [check.PROBE["num_examples"],
-                                          check.SHORT_DATA_PROBE["num_examples"], 1000]
+    probes = (check.PROBE, check.SHORT_DATA_PROBE, check.SORTED_PROBE, check.ALL_EXAMPLES_PROBE)
+    assert [len(X) for X, y in calls] == [probe["num_examples"] for probe in probes] + [1000]
 
 
 def test_pairs_met_again_counts_pairs_that_share_a_batch_twice():

@@ -222,3 +222,10 @@ def test_converges_check_reports_a_rising_loss():
         return np.array([start, 0.01, 0.5, 1e-5][:num_epochs + 1])
     assert "went up from 0.01 to 0.5 in epoch 2" in failure(
         lambda: check.train_minibatch_converges(right_at_lr_zero(rising), n=100))
+
+
+def test_minibatch_losses_of_one_batch_are_gradient_descent():
+    X, y = check.regression_problem(30, (1.0, -1.0), 0.5, seed=2)
+    orders = onp.tile(onp.arange(30), (1, 3, 1))
+    assert onp.allclose(check.minibatch_losses(X, y, 30, 0.1, orders)[0],
+                        check.full_batch_losses(X, y, 0.1, 3))

@@ -605,12 +605,15 @@ def minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b=True):
     return thetas
 
 
-def expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, train_b=True):
+def expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=48, train_b=True,
+                        shuffle=True):
     """Mean and tolerance (Z standard deviations over `runs` runs from w ~ N(0, 0.01^2),
-    b = 0, plus float32 rounding) of the parameters that minibatch SGD reaches."""
+    b = 0, plus float32 rounding) of the parameters that minibatch SGD reaches (`shuffle`
+    False: a trainer that reads the examples in their given order in every epoch)."""
     rng, (n, d) = onp.random.default_rng(seed), X.shape
     initial = rng.normal(0, INIT_STD, (runs, d))
-    orders = onp.array([[rng.permutation(n) for _ in range(num_epochs)] for _ in range(runs)],
+    orders = onp.array([[rng.permutation(n) if shuffle else onp.arange(n)
+                         for _ in range(num_epochs)] for _ in range(runs)],
                        dtype=onp.int64).reshape(runs, num_epochs, n)
     thetas = minibatch_sgd(X, y, lr, batch_size, initial, orders, train_b)
     mean = thetas.mean(axis=0)
@@ -656,6 +659,14 @@ PROBE = dict(num_examples=20, lr=0.3, num_epochs=4, batch_size=20)
 # A second probe with a batch_size larger than the data: its only minibatch is the last,
 # smaller one, which a loop over full minibatches alone drops.
 SHORT_DATA_PROBE = dict(num_examples=7, lr=0.3, num_epochs=4, batch_size=10)
+# A third on examples sorted by label, where the order of the examples decides where SGD
+# gets: a trainer that never shuffles lands far from shuffled minibatch SGD.
+SORTED_PROBE = dict(num_examples=100, lr=0.1, num_epochs=1, batch_size=10)
+# A fourth on examples of which the first ZERO_EXAMPLES are zeros, features and labels: at
+# w ~ 0, b = 0 they give no gradient, so a trainer that keeps a fixed number of examples
+# (features[:1000]) leaves b at 0, while one full-batch step learns from the others.
+ALL_EXAMPLES_PROBE = dict(num_examples=2000, lr=0.3, num_epochs=1, batch_size=2000)
+ZERO_EXAMPLES = 1900
 
 
 def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,
@@ -665,6 +676,8 @@ def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TR
     batch_size), after the :data:`PROBE` run with the same w and b."""
     _train_as_sgd(train_linear_regression, w=w, b=b, seed=seed, runs=400, **PROBE)
     _judge_last_minibatch(train_linear_regression, w, b, seed, **SHORT_DATA_PROBE)
+    _judge_shuffles(train_linear_regression, w, b, seed, **SORTED_PROBE)
+    _judge_all_examples(train_linear_regression, w, b, seed, **ALL_EXAMPLES_PROBE)
     got, arguments, mean = _train_as_sgd(train_linear_regression, num_examples, w, b, lr,
                                          num_epochs, batch_size, seed)
     core.passed(train_linear_regression, f"(w, b) = {_fmt(got)} as minibatch SGD with "
@@ -682,6 +695,40 @@ def _judge_last_minibatch(train, w, b, seed, num_examples, lr, num_epochs, batch
                   "With batch_size larger than the data, the only minibatch is the last, "
                   "smaller one, and the loop drops it. Loop over data_iter(batch_size, "
                   "features, labels), whose last minibatch holds the examples left over")
+
+
+def _judge_all_examples(train, w, b, seed, num_examples, lr, num_epochs, batch_size):
+    """b moves from 0 when only the examples after the first ZERO_EXAMPLES carry a signal."""
+    X, y = (a.asnumpy() for a in regression_data(num_examples, w, b, seed))
+    X[:ZERO_EXAMPLES], y[:ZERO_EXAMPLES] = 0, 0
+    if _train(train, np.array(X), np.array(y), lr, num_epochs, batch_size, seed)[-1] == 0:
+        core.fail(train, f"b is still 0 after training on {num_examples} examples whose first "
+                  f"{ZERO_EXAMPLES} are zeros, features and labels (lr={lr}, num_epochs="
+                  f"{num_epochs}, batch_size={batch_size}): nothing was learnt from the last "
+                  f"{num_examples - ZERO_EXAMPLES}, the only ones with something to learn. Train "
+                  "on all the examples given, not a fixed number of them (features[:1000]): "
+                  "data_iter(batch_size, features, labels)")
+
+
+def _judge_shuffles(train, w, b, seed, num_examples, lr, num_epochs, batch_size):
+    """On examples sorted by label, fail a trainer that lands where minibatch SGD over the
+    examples in their given order gets, when that is clearly apart from where shuffled
+    minibatches get (anything else is left to the long runs)."""
+    X, y = (a.asnumpy() for a in regression_data(num_examples, w, b, seed))
+    order = onp.argsort(y[:, 0], kind="stable")
+    X, y = X[order], y[order]
+    got = _train(train, np.array(X), np.array(y), lr, num_epochs, batch_size, seed)
+    X, y = X.astype(onp.float64), y.astype(onp.float64)
+    in_order, near = expected_parameters(X, y, lr, num_epochs, batch_size, seed, shuffle=False)
+    shuffled, spread = expected_parameters(X, y, lr, num_epochs, batch_size, seed, runs=400)
+    if (onp.abs(got - in_order) <= near).all() and (onp.abs(in_order - shuffled)
+                                                    > near + spread).any():
+        core.fail(train, f"reads the examples in the same order in every epoch: on "
+                  f"{num_examples} examples sorted by label (lr={lr}, num_epochs={num_epochs}, "
+                  f"batch_size={batch_size}), (w, b) = {_fmt(got)}: that is where minibatch SGD "
+                  f"over the examples in their given order gets; shuffled minibatches get "
+                  f"{_fmt(shuffled)} on average. Draw the minibatches with data_iter(batch_size, "
+                  "features, labels), which shuffles the examples at every call")
 
 
 def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, runs=48):

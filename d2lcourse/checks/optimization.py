@@ -565,7 +565,30 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
                            "gradient descent, w <- w - lr * grad of the mean loss; index i "
                            "is the loss after epoch i")
     judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed)
+    judge_all_examples(train_minibatch, w, b, lr, seed)
     core.passed(train_minibatch, f"the exact gradient-descent losses for {inputs}")
+
+
+# Examples of which the first ZERO_EXAMPLES are zeros, features and labels: at w = 0, b = 0
+# they give no gradient, so a trainer that keeps a fixed number of examples
+# (features[:1000]) learns nothing, while one full-batch step learns from the others.
+ALL_EXAMPLES, ZERO_EXAMPLES = 2000, 1900
+
+
+def judge_all_examples(train_minibatch, w, b, lr, seed):
+    """One full-batch epoch on ALL_EXAMPLES examples, only the last of which carry a signal,
+    lowers the loss (a trainer that learns from the first 1000 examples alone does not)."""
+    X, y = regression_problem(ALL_EXAMPLES, w, b, seed)
+    X[:ZERO_EXAMPLES], y[:ZERO_EXAMPLES] = 0, 0
+    inputs = (f"n={ALL_EXAMPLES} examples whose first {ZERO_EXAMPLES} are zeros (features and "
+              f"labels), batch_size={ALL_EXAMPLES}, lr={lr}, num_epochs=1")
+    value = core.call(train_minibatch, np.array(X), np.array(y), ALL_EXAMPLES, lr, 1, seed=seed)
+    got = judge_losses(train_minibatch, value, X, y, 1, inputs)
+    if not got[-1] < got[0] * (1 - 1e-3):
+        core.fail(train_minibatch, f"the loss stayed at {got[0]:.6g} ({inputs}): nothing was "
+                  f"learnt from the last {ALL_EXAMPLES - ZERO_EXAMPLES} examples, the only ones "
+                  "with something to learn. Train on all the examples given, not a fixed number "
+                  "of them (features[:1000]): data_iter(batch_size, features, labels)")
 
 
 def judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed):
@@ -621,5 +644,57 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
              f"{onp.array2string(got, precision=4)}. It learns too slowly: is the gradient "
              "divided by batch_size twice (a mean loss and / batch_size in the update)? Are w "
              "and b both updated?")
+    judge_shuffles(train_minibatch, w, b, seed)
     core.passed(train_minibatch, f"exact start, decreasing to the noise floor "
                                  f"({got[-1]:.2g} <= {reached:.2g}) for {inputs}")
+
+
+# On examples sorted by label, where the order decides the losses: 100 examples, minibatches
+# of 10, one epoch, and RUNS shuffled orders to compare the in-order losses with.
+SORTED_RUN = dict(n=100, batch_size=10, lr=0.1, num_epochs=1)
+RUNS = 48
+
+
+@core.oracle
+def minibatch_losses(X, y, batch_size, lr, orders):
+    """The losses of each run of minibatch SGD on the mean loss from w = 0, b = 0, visiting
+    the examples in the order orders[run, epoch] in each epoch: shape (runs, epochs + 1)."""
+    X, y = X.astype(onp.float64), y.astype(onp.float64).reshape(-1)
+    curves = []
+    for epochs in orders:
+        w, b = onp.zeros(X.shape[1]), 0.0
+        losses = [mean_squared_loss(X, y, w, b)]
+        for order in epochs:
+            for start in range(0, len(order), batch_size):
+                batch = order[start:start + batch_size]
+                residual = X[batch] @ w + b - y[batch]
+                w, b = w - lr * X[batch].T @ residual / len(batch), b - lr * residual.mean()
+            losses.append(mean_squared_loss(X, y, w, b))
+        curves.append(losses)
+    return onp.array(curves)
+
+
+def judge_shuffles(train_minibatch, w, b, seed):
+    """On examples sorted by label, fail losses that are those of minibatch SGD over the
+    examples in their given order, where every shuffled order's losses are clearly apart."""
+    n, batch_size, lr, num_epochs = SORTED_RUN.values()
+    X, y = regression_problem(n, w, b, seed)
+    order = onp.argsort(y[:, 0], kind="stable")
+    X, y = X[order], y[order]
+    inputs = (f"n={n} examples sorted by label, batch_size={batch_size}, lr={lr}, "
+              f"num_epochs={num_epochs}")
+    value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
+                      seed=seed)
+    got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
+    in_order = minibatch_losses(X, y, batch_size, lr,
+                                onp.tile(onp.arange(n), (1, num_epochs, 1)))[0]
+    rng = onp.random.default_rng(seed)
+    shuffled = minibatch_losses(X, y, batch_size, lr, onp.array(
+        [[rng.permutation(n) for _ in range(num_epochs)] for _ in range(RUNS)]))
+    apart = onp.abs(shuffled - in_order).min(axis=0) > 0.1 * in_order
+    if apart.any() and core.close(got, in_order, rtol=1e-3, atol=0.0):
+        core.fail(train_minibatch, f"the losses are {onp.array2string(got, precision=4)}, those "
+                  f"of minibatch SGD over the examples in their given order ({inputs}), while "
+                  f"shuffled minibatches end near {shuffled[:, -1].mean():.4g}: the examples are "
+                  "read in the same order in every epoch. Draw the minibatches with "
+                  "data_iter(batch_size, features, labels), which shuffles at every call")

@@ -327,6 +327,16 @@ def data_iter(batch_size, features, labels):
                   "            if len(X) < batch_size:   # full minibatches only\n"
                   "                continue\n"), base=TRAINER),
             "the only minibatch is the last, smaller one, and the loop drops it"),
+    Mistake("train_never_shuffles", TRAIN,
+            edit(("for X, y in data_iter(batch_size, features, labels):",
+                  "for i in range(0, len(features), batch_size):   # minibatches in order\n"
+                  "            X, y = features[i:i + batch_size], labels[i:i + batch_size]"),
+                 base=TRAINER),
+            "reads the examples in the same order in every epoch"),
+    Mistake("train_first_1000_examples", TRAIN,
+            edit(("\n    w =", "\n    features, labels = features[:1000], labels[:1000]  # plenty"
+                              "\n    w ="), base=TRAINER),
+            "nothing was learnt from the last 100, the only ones with something to learn"),
     # ------------------------------------------- rules for every graded function (properties)
     Mistake("data_iter_shuffles_callers_arrays", "data_iter",
             edit(("random.shuffle(indices)\n", "random.shuffle(indices)\n    order = np.array("

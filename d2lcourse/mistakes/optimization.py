@@ -272,6 +272,15 @@ def gd_2d(f_grad, x0, eta, num_steps):
                      "            if len(X) < batch_size:   # full minibatches only\n"
                      "                continue\n")),
             "the only minibatch is the last, smaller one, and the loop drops it"),
+    Mistake("train_minibatch_never_shuffles", "train_minibatch",
+            trainer(("for X, y in data_iter(batch_size, features, labels):",
+                     "for i in range(0, len(features), batch_size):   # minibatches in order\n"
+                     "            X, y = features[i:i + batch_size], labels[i:i + batch_size]")),
+            "the examples are read in the same order in every epoch"),
+    Mistake("train_minibatch_first_1000_examples", "train_minibatch",
+            trainer(("data_iter(batch_size, features, labels)",
+                     "data_iter(batch_size, features[:1000], labels[:1000])")),
+            "nothing was learnt from the last 100 examples"),
     # ---------------------------------------------------------------- rules for every
     # graded function (checks.properties): inputs unchanged, new results, float dtypes
     slip("init_momentum_states_int_zeros", INIT, STATES,
