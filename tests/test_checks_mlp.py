@@ -12,7 +12,7 @@ import math
 import pytest
 
 from d2lcourse import np
-from d2lcourse.checks import draws
+from d2lcourse.checks import core, draws
 from d2lcourse.checks import mlp as check
 from d2lcourse.solutions import mlp as ref
 
@@ -132,6 +132,19 @@ def test_a_short_correct_training_passes_and_says_what_it_measured():
                                                       num_hiddens=32, num_epochs=1,
                                                       min_accuracy=0.5))
     assert "ok  train_mlp: test accuracy" in output, output
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_reference_uses_the_values_given_above_the_defaults(seed):
+    core.probe_steps(ref.train_mlp, lambda params: params[3], "b2", seed,
+                     num_hiddens=check.PROBE_HIDDENS)
+
+
+def test_the_reference_trains_on_images_of_another_size():
+    check._check_image_size(ref.train_mlp, seed=0)
+    message = failure(lambda: check._check_image_size(
+        catalogued("05_mlp", "train_for_784_pixels"), seed=0))
+    assert "fails on images of another size" in message and "= 196" in message
 
 
 def test_the_quick_run_passes_the_reference():

@@ -2,6 +2,7 @@
 course-wide harness (tests/test_course.py, which compares every catalogued mistake's
 messages with tests/golden/) does not reach: other inputs, correct answers at
 every magnitude, and what the checks say of answers the catalogue does not hold."""
+import math
 import re
 
 import numpy as onp
@@ -184,7 +185,8 @@ def class_templates():
 
 def trainer(cell):
     """The train_softmax_regression defined by a whole cell (see mistakes.softmax_regression)."""
-    namespace = dict(np=np, autograd=autograd, softmax_cross_entropy=ref.softmax_cross_entropy)
+    namespace = dict(np=np, autograd=autograd, math=math,
+                     softmax_cross_entropy=ref.softmax_cross_entropy)
     exec(cell, namespace)
     return namespace["train_softmax_regression"]
 
@@ -203,6 +205,46 @@ def test_the_probe_finds_nothing_wrong_with_correct_trainers():
     for correct in (trainer(TRAINER), train_softmax_regression):
         check._probe_first(correct, seed=0, setting="the probe")
     assert 0.15 < check._probe(trainer(TRAINER), seed=0)[1] < 0.25
+
+
+# Correct trainers whose steps differ from plain SGD's: a cosine decay of the rate without
+# momentum (the slowest schedule the probe's ratios allow for), a batch_size capped at n.
+COSINE_DECAY = TRAINER.replace(
+    "    for epoch in range(num_epochs):\n",
+    "    num_steps, step = num_epochs * -(-n // batch_size), 0\n"
+    "    for epoch in range(num_epochs):\n").replace(
+    "            for p in (W, b):\n",
+    "            rate = lr * (1 + math.cos(math.pi * step / num_steps)) / 2\n"
+    "            step += 1\n            for p in (W, b):\n").replace("p - lr *", "p - rate *")
+BATCH_CAPPED_AT_N = TRAINER.replace("    n = X.shape[0]\n",
+                                    "    n = X.shape[0]\n    batch_size = min(batch_size, n)\n")
+
+
+@pytest.mark.parametrize("cell", [TRAINER, COSINE_DECAY, BATCH_CAPPED_AT_N],
+                         ids=["plain", "cosine_decay", "batch_capped_at_n"])
+def test_correct_trainers_use_the_values_given_above_the_defaults(cell):
+    assert "rate" in COSINE_DECAY and "min(batch_size, n)" in BATCH_CAPPED_AT_N
+    core.probe_steps(trainer(cell), lambda value: value[1], "b", seed=0)
+
+
+@pytest.mark.parametrize("cap", ["lr = min(lr, 0.5)", "batch_size = min(batch_size, 384)",
+                                 "num_epochs = min(num_epochs, 15)"])
+def test_a_cap_above_the_defaults_is_named(cap):
+    capped = trainer(TRAINER.replace("    n = X.shape[0]\n", f"    n = X.shape[0]\n    {cap}\n"))
+    name = cap.split(" = ")[0]
+    message = failure(lambda: core.probe_steps(capped, lambda value: value[1], "b", seed=0))
+    assert f"does not use {name}=" in message, message
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("shape, num_outputs", [((4, 1, 28, 28), 10), ((3, 2, 3, 3), 4),
+                                                ((5, 784), 10)])
+def test_the_reference_model_passes_one_example_and_large_logits(seed, shape, num_outputs):
+    calls = check._model_inputs(shape, num_outputs, seed)
+    X, W, b = calls[2].args
+    assert len(calls[1].args[0]) == 1 and (X.reshape(1, -1) @ W + b)[0, 0] > check.EXP_OVERFLOW
+    quietly(lambda: check.softmax_regression_matches(ref.softmax_regression, shape=shape,
+                                                     num_outputs=num_outputs, seed=seed))
 
 
 @needs_data
