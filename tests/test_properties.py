@@ -68,6 +68,12 @@ BROKEN = [
      ["returned an array that its next call overwrites"]),
     ("03", "init_momentum_states_gradients", lambda: (parameters([1.0], [2.0, 3.0]),),
      ["returned params[0].grad itself"]),
+    ("03", "sgd_momentum_replaces_states",
+     lambda: (parameters([1.0, 2.0]), [np.zeros(2)], 0.5, 0.9, 2),
+     ["replaced states[0] by a new array", "Update it in place: states[0][:] = ..."]),
+    ("01", "autograd_attaches_to_the_callers_x",
+     lambda: (problems.sum_of_cubes, core.with_grad(vector(), np.ones(4))),
+     ["changed x.grad: x.grad[0] was 1, is", "Attach the gradient to a copy"]),
 ]
 
 

@@ -96,6 +96,7 @@ class State:
     values: Optional[onp.ndarray]
     digest: Optional[int]
     grad: Optional["State"]
+    identity: int = 0  # id() of the array: which object it was, where the call can see it
 
     def same(self, other):
         alike = (self.shape, self.dtype, self.digest) == (other.shape, other.dtype, other.digest)
@@ -117,6 +118,7 @@ def state(array):
         onp.array(values, copy=True) if small else None,
         None if small else zlib.crc32(onp.ascontiguousarray(values).data),
         None if grad is None else state(grad),
+        id(array),
     )
 
 
@@ -217,6 +219,19 @@ def changed_input(name, before, after):
     return None
 
 
+def replaced_in_place(before, after, updates):
+    """The message for an array of an argument updated in place that the call replaced by
+    another array (`states[0] = ...`) instead of writing into it, or None. Only where the
+    call ran: the arrays that come back from the sandbox are copies."""
+    for (path, position, old), (_, _, new) in zip(before, after):
+        if position in updates and old.identity != new.identity:
+            return (
+                f"replaced {path} by a new array ({path} = ...) instead of writing into it: the "
+                f"caller's array keeps its old values. Update it in place: {path}[:] = ..."
+            )
+    return None
+
+
 def difference(path, old, new):
     """': x[0] was -1.5, is 0 after the call', or what can be said without the values."""
     if new is None:
@@ -253,8 +268,11 @@ def judge(name, names, args, kwargs, value, before, call_again):
     are `names`) on `args` and `kwargs`, which returned `value`, broke, as a message, or
     None. `before` is the arguments' snapshot from before the call; `call_again()` calls
     the function once more on the same arguments."""
-    problem = changed_input(name, before, snapshot(args, kwargs, names))
+    after = snapshot(args, kwargs, names)
+    problem = changed_input(name, before, after)
     terms = contract(name)
+    if terms.updates and not problem:
+        problem = replaced_in_place(before, after, terms.updates)
     if problem or terms.trainer or terms.views or terms.updates:
         return problem  # an update in place returns None: its check says so
     results = [

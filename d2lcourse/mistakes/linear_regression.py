@@ -54,6 +54,10 @@ MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
     slip("synthetic_data_noise_std_1", "synthetic_data", NOISE, "np.random.normal(size=y.shape)",
          "that is the default scale 1"),
+    Mistake("synthetic_data_noise_from_classic_numpy", "synthetic_data",
+            edit((NOISE, "np.array(onp.random.normal(0, 0.01, y.shape), dtype=y.dtype)"),
+                 ("def synthetic_data", "import numpy as onp\n\ndef synthetic_data")),
+            "the same seed of MXNet's generator gave different data"),
     slip("synthetic_data_variance_as_scale", "synthetic_data", "0.01,", "0.01 ** 2,",
          "is the variance"),
     slip("synthetic_data_flat_y", "synthetic_data", "y.reshape((-1, 1))", "y",

@@ -152,6 +152,12 @@ def gd_2d(f_grad, x0, eta, num_steps):
     slip("sgd_momentum_no_batch_division", "sgd_momentum", "p.grad / batch_size", "p.grad",
          "missing the division by batch_size"),
     slip("sgd_momentum_rebinds_states", "sgd_momentum", "v[:]", "v", "the states did not change"),
+    Mistake("sgd_momentum_replaces_states", "sgd_momentum",
+            edit(("for p, v in zip(params, states):\n        v[:] = momentum * v + p.grad / "
+                  "batch_size\n        p[:] = p - lr * v",
+                  "for i, p in enumerate(params):\n        states[i] = momentum * states[i] + "
+                  "p.grad / batch_size\n        p[:] = p - lr * states[i]")),
+            "replaced states[0] by a new array"),
     slip("sgd_momentum_lr_in_velocity", "sgd_momentum",
          "p.grad / batch_size\n        p[:] = p - lr *",
          "lr * p.grad / batch_size\n        p[:] = p -", "lr inside the velocity"),
