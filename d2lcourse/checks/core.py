@@ -449,11 +449,46 @@ def raise_for_error(function, type_name, message, where):
 
 @contextlib.contextmanager
 def seeded(seed):
+    """Seed MXNet's, NumPy's and Python's generators with `seed`, or MXNet's with the first
+    of a pair and the others with the second (None: leave them as they are)."""
     if seed is not None:
-        mx.random.seed(seed)
-        onp.random.seed(seed)
-        random.seed(seed)
+        mxnet_seed, other_seed = seed if isinstance(seed, (list, tuple)) else (seed, seed)
+        mx.random.seed(mxnet_seed)
+        onp.random.seed(other_seed)
+        random.seed(other_seed)
     yield
+
+
+def draws_afresh_from_mxnet(function, *args, seed, **kwargs):
+    """Fail unless `function` draws fresh values from MXNet's global generator at every
+    call (COURSE_CONTRACT.md): two calls with MXNet seeded alike, NumPy's and Python's
+    generators not, return the same values, and a third call right after returns others."""
+
+    def values(call_seed):
+        value = call(function, *args, seed=call_seed, **kwargs)
+        return [to_numpy(a).tobytes() for _, _, a in properties.arrays_in(value, "")]
+
+    first, other_generators, next_call = (
+        values((seed, seed)),
+        values((seed, seed + 1)),
+        values(None),
+    )
+    if first != other_generators:
+        fail(
+            function,
+            f"returned other values with MXNet seeded alike ({seed}) and only NumPy's "
+            "and Python's generators seeded otherwise: draw from MXNet's global generator "
+            "(np.random.normal, np.random.uniform of mxnet.numpy), not classic NumPy's "
+            "numpy.random or Python's random",
+        )
+    if next_call == other_generators:
+        fail(
+            function,
+            "returned the same values in two calls in a row: draw fresh random "
+            "numbers at every call from MXNet's global generator, and never reseed it (no "
+            "mx.random.seed or npx.random.seed in the function) nor keep an earlier call's "
+            "values",
+        )
 
 
 @contextlib.contextmanager
