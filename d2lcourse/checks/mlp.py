@@ -286,8 +286,9 @@ def _check_normal(init, name, w, sigma, what):
 def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,
                                  num_outputs=40, sigma=0.5, seed=0):
     """For a non-default sigma: zero biases, weights like independent N(0, sigma^2) draws
-    (mean, spread, Kolmogorov-Smirnov, tails), and other weights after another seed of
-    MXNet's generator (its first numbers are the same for any shape: a seed inside repeats)."""
+    (mean, spread, Kolmogorov-Smirnov, tails), other weights after another seed of MXNet's
+    generator (its first numbers are the same for any shape: a seed inside repeats), and
+    weights drawn afresh from MXNet's generator (core.draws_afresh_from_mxnet)."""
     init, sizes, small = init_mlp_params, (num_inputs, num_hiddens, num_outputs), (5, 3, 2)
     what = f"init_mlp_params({num_inputs}, {num_hiddens}, {num_outputs}, sigma={sigma:g})"
     params = _params(init, core.call(init, *sizes, sigma=sigma, seed=seed),
@@ -322,6 +323,7 @@ def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=30
                         f"generator of its own. Draw from MXNet's global generator without "
                         f"seeding it: every call then gets fresh weights, and the caller's "
                         f"seed makes them repeatable")
+    core.draws_afresh_from_mxnet(init, *small, sigma=sigma, seed=seed)
     core.passed(init, f"weights ~ N(0, {sigma:g}^2) by mean, spread, distribution and tails "
                       f"({W1.size} and {W2.size} draws), fresh at every call; a correct "
                       f"solution fails this check with probability below "

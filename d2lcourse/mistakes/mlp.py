@@ -152,6 +152,10 @@ MISTAKES = [
             edit(("np.zeros(num_hiddens)", "np.random.normal(0, sigma, num_hiddens)"),
                  ("np.zeros(num_outputs)", "np.random.normal(0, sigma, num_outputs)")),
             "biases start at zero"),
+    Mistake("init_from_classic_numpy", INIT,
+            drawn_by("import numpy\n    return np.array(numpy.random.normal(0, sigma, shape), "
+                     "dtype='float32')"),
+            "returned other values with MXNet seeded alike"),
     Mistake("init_sigma_ignored", INIT, draws("np.random.normal(0, 0.01, {shape})"),
             "it looks like the default 0.01"),
     Mistake("init_variance_as_scale", INIT, draws("np.random.normal(0, sigma ** 2, {shape})"),
