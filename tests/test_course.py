@@ -119,6 +119,17 @@ def mistakes(kind):
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_the_golden_file_holds_the_catalogued_cases_only(assignment_id):
+    """A case that left the catalogue (or became an alternative) leaves its golden file."""
+    found, alternatives = catalogue.load(ASSIGNMENTS[assignment_id])
+    cases = {f"{assignment_id}/{kind}/{case.function}/{case.name}"
+             for kind, listed in (("mistake", found), ("alternative", alternatives))
+             for case in listed}
+    recorded = {key for key in golden_messages(assignment_id) if key.count("/") == 3}
+    assert recorded <= cases, f"not catalogued: {sorted(recorded - cases)}"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
 def test_reference_gets_full_marks(assignment_id):
     results = grade(assignment_id, case="reference")
     assert results, "no test cells found"
