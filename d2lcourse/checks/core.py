@@ -948,6 +948,11 @@ PROBE_CLASS, PROBE_EXAMPLES, PROBE_BATCH, PROBE_LR = 3, 128, 64, 0.1
 PROBE_MARGIN = 2 * PROBE_LR
 
 
+def probe_images(examples, image=(1, 28, 28)):
+    """(X, y): `examples` black images of shape `image`, all labelled PROBE_CLASS."""
+    return np.zeros((examples, *image)), np.full((examples,), PROBE_CLASS, dtype="int32")
+
+
 def probe_margin(
     trainer,
     output_bias,
@@ -961,8 +966,7 @@ def probe_margin(
     """b[3] - mean(b[others]) after ``trainer`` ran on ``examples`` probe images, or None if
     unusable; ``output_bias(returned)`` picks the output bias, ``kwargs`` are more trainer
     arguments."""
-    X = np.zeros((examples, 1, 28, 28))
-    y = np.full((examples,), PROBE_CLASS, dtype="int32")
+    X, y = probe_images(examples)
     run = dict(num_epochs=num_epochs, lr=lr, batch_size=batch_size)
     try:
         b = to_numpy(output_bias(call(trainer, X, y, **run, seed=seed, **kwargs))).reshape(-1)

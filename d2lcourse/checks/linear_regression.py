@@ -664,11 +664,13 @@ SHORT_DATA_PROBE = dict(num_examples=7, lr=0.3, num_epochs=4, batch_size=10)
 # A third on examples sorted by label, where the order of the examples decides where SGD
 # gets: a trainer that never shuffles lands far from shuffled minibatch SGD.
 SORTED_PROBE = dict(num_examples=100, lr=0.1, num_epochs=1, batch_size=10)
-# A fourth on examples of which the first ZERO_EXAMPLES are zeros, features and labels: at
-# w ~ 0, b = 0 they give no gradient, so a trainer that keeps a fixed number of examples
-# (features[:1000]) leaves b at 0, while one full-batch step learns from the others.
-ALL_EXAMPLES_PROBE = dict(num_examples=2000, lr=0.3, num_epochs=1, batch_size=2000)
-ZERO_EXAMPLES = 1900
+# A fourth on ALL_EXAMPLES examples of which the first ZERO_EXAMPLES are zeros, features and
+# labels: at w ~ 0, b = 0 they give no gradient, so a trainer that keeps a fixed number of
+# examples (features[:1000]) leaves b at 0, while one full-batch step learns from the others
+# (03's train_minibatch is judged on them too).
+ALL_EXAMPLES, ZERO_EXAMPLES = 2000, 1900
+ALL_EXAMPLES_PROBE = dict(num_examples=ALL_EXAMPLES, lr=0.3, num_epochs=1,
+                          batch_size=ALL_EXAMPLES)
 
 
 def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,

@@ -7,7 +7,6 @@ import math
 import numpy as onp
 from scipy import special, stats
 
-from d2lcourse._mxnet import np
 from d2lcourse.checks import core, draws, oracles, softmax_regression, spec
 
 NUM_CLASSES, NUM_PIXELS = 10, 28 * 28
@@ -555,8 +554,7 @@ def _check_image_size(train_mlp, seed):
                f"lr={core.PROBE_LR:g}, batch_size={core.PROBE_BATCH}")
     fix = (f"Build the parameters for the images given, init_mlp_params(X_train[0].size, "
            f"num_hiddens, 10): here X_train[0].size = {pixels}, not a fixed {NUM_PIXELS}")
-    X = np.zeros(shape)
-    y = np.full((core.PROBE_EXAMPLES,), core.PROBE_CLASS, dtype="int32")
+    X, y = core.probe_images(core.PROBE_EXAMPLES, SMALL_IMAGE)
     try:
         params = core.call(train_mlp, X, y, num_hiddens=PROBE_HIDDENS, num_epochs=1,
                            lr=core.PROBE_LR, batch_size=core.PROBE_BATCH, seed=seed)

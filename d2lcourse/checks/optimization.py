@@ -7,7 +7,8 @@ import numpy as onp
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
 from d2lcourse.checks.linear_regression import (
-    HUGE_GRADIENT, LARGE_GRADIENT, NOISE_STD, shrinks_large_gradients)
+    ALL_EXAMPLES, HUGE_GRADIENT, LARGE_GRADIENT, NOISE_STD, ZERO_EXAMPLES,
+    shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -569,15 +570,10 @@ def train_minibatch_full_batch_is_gd(train_minibatch, n=200, w=(2.0, -3.4), b=4.
     core.passed(train_minibatch, f"the exact gradient-descent losses for {inputs}")
 
 
-# Examples of which the first ZERO_EXAMPLES are zeros, features and labels: at w = 0, b = 0
-# they give no gradient, so a trainer that keeps a fixed number of examples
-# (features[:1000]) learns nothing, while one full-batch step learns from the others.
-ALL_EXAMPLES, ZERO_EXAMPLES = 2000, 1900
-
-
 def judge_all_examples(train_minibatch, w, b, lr, seed):
-    """One full-batch epoch on ALL_EXAMPLES examples, only the last of which carry a signal,
-    lowers the loss (a trainer that learns from the first 1000 examples alone does not)."""
+    """One full-batch epoch on ALL_EXAMPLES examples, of which only those after the first
+    ZERO_EXAMPLES (zeros: no gradient at w = 0, b = 0) carry a signal, lowers the loss (a
+    trainer that learns from the first 1000 examples alone does not)."""
     X, y = regression_problem(ALL_EXAMPLES, w, b, seed)
     X[:ZERO_EXAMPLES], y[:ZERO_EXAMPLES] = 0, 0
     inputs = (f"n={ALL_EXAMPLES} examples whose first {ZERO_EXAMPLES} are zeros (features and "

@@ -202,15 +202,14 @@ def changed_input(name, before, after):
                 f"= ..., {path} += ..., np.random.shuffle({path}) write into the caller's array)"
             )
         grad_changed = old.grad is not None and (new.grad is None or not old.grad.same(new.grad))
+        grad = f"{path}.grad"
         if grad_changed and position not in updates:
-            grad = f"{path}.grad"
             return (
                 f"changed {grad}{difference(grad, old.grad, new.grad)}: the gradient the "
                 f"caller attached to {path} is theirs, and {path}.attach_grad() replaces it. "
                 f"Attach the gradient to a copy: {path} = {path}.copy(), then {path}.attach_grad()"
             )
         if grad_changed:
-            grad = f"{path}.grad"
             return (
                 f"changed {grad}{difference(grad, old.grad, new.grad)}. {name} updates only the "
                 "values of its parameters in place, never their gradients. Compute with the "

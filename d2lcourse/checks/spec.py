@@ -49,10 +49,10 @@ these steps that fails:
     gradient agrees with the oracle's derivative along a random direction
     (:func:`judge_gradients`).
 Once every call passed, the first is judged again on a second draw (its inputs built with
-another seed: :func:`second_draw`). Then ``passed.format(size=x.size, inputs=..., **params)`` (or ``passed(**params)``), with
-", differentiable" after step 10. Every message of a spec's data comes from a catalogued mistake
-(tests/test_spec.py). Checks of another kind (statistics of draws, training) stay hand-written:
-AUTHORING.md names them.
+another seed: :func:`second_draw`). Then ``passed.format(size=x.size, inputs=..., **params)``
+(or ``passed(**params)``), with ", differentiable" after step 10. Every message of a spec's
+data comes from a catalogued mistake (tests/test_spec.py). Checks of another kind (statistics
+of draws, training) stay hand-written: AUTHORING.md names them.
 """
 
 import functools
@@ -281,15 +281,17 @@ def judge_gradients(spec, function, one, gradients):
     if not onp.isfinite(base):
         return
     names = getattr(function, "parameter_names", None) or properties.parameter_names(function)
-    floating = [
-        path
-        for path, _, array in properties.argument_arrays(one.args, {}, names)
+    floating = [  # (path, float64 array) of the float arguments, in differentiate's order
+        (path, point)
+        for (path, _, array), (_, _, point) in zip(
+            properties.argument_arrays(one.args, {}, names),
+            properties.argument_arrays(points, {}, names),
+        )
         if onp.issubdtype(array.dtype, onp.floating)
     ]
     directions = onp.random.default_rng(0)
-    for k, (path, gradient) in enumerate(zip(floating, gradients)):
+    for (path, x), gradient in zip(floating, gradients):
         got = core.to_numpy(gradient).astype(onp.float64)
-        x = floating_argument(points, one.args, k)
         if not onp.isfinite(got).all():
             index = first(~onp.isfinite(got))
             kind = "NaN" if onp.isnan(got[index]) else "Inf"
@@ -301,8 +303,7 @@ def judge_gradients(spec, function, one, gradients):
         d = onp.where(x == 0, 0.0, directions.normal(size=x.shape))  # see the docstring
         h = GRADIENT_STEP * (1 + onp.abs(x).max(initial=0.0))
         up, down = (
-            weighted_oracle(spec, with_argument(points, one.args, k, x + sign * h * d))
-            for sign in (1, -1)
+            weighted_oracle(spec, with_argument(points, x, x + sign * h * d)) for sign in (1, -1)
         )
         forward, backward = (up - base) / h, (base - down) / h
         said = float((got * d).sum())
@@ -331,16 +332,8 @@ def weighted_oracle(spec, points):
     )
 
 
-def floating_argument(points, originals, k):
-    """The k-th float array of a call's arguments (as float64 `points`), in the order
-    `core.differentiate` takes them (`originals`: the arguments with their own dtypes)."""
-    pairs = list(zip(properties.arrays_in(points, ""), properties.arrays_in(originals, "")))
-    return [p for (_, _, p), (_, _, o) in pairs if onp.issubdtype(o.dtype, onp.floating)][k]
-
-
-def with_argument(points, originals, k, array):
-    """`points` with their k-th float array (see floating_argument) replaced by `array`."""
-    target = floating_argument(points, originals, k)
+def with_argument(points, target, array):
+    """`points` with their array `target` (in a list or tuple too) replaced by `array`."""
 
     def replace(value):
         if value is target:
