@@ -279,7 +279,7 @@ def _explain_softmax(softmax, got, case, returned):
                       "to 1, but each row must. Sum each row: .sum(axis=1, keepdims=True)")
         core.diagnose(softmax, got, case.expected, case.mistakes)
         if not rows_sum_to_one:
-            r = int(onp.argmax(onp.abs(rows - 1)))
+            (r,) = core.worst(onp.abs(rows - 1))
             core.fail(softmax, f"row {r} of softmax(O) sums to {rows[r]:.6g}, but the "
                       f"probabilities of each row must sum to 1: divide exp(o - m) by the sum of "
                       f"its own row, or, in the log domain, subtract all of logsumexp(o) = m + "
@@ -729,7 +729,7 @@ def _explain_model(softmax_regression, got, case, returned):
     rows, logits = got.sum(axis=1), case.mistakes[1][0]
     if (onp.isfinite(rows).all() and not onp.allclose(rows, 1, atol=1e-4)
             and not core.close(got, logits, rtol=1e-3, atol=1e-4)):
-        r = int(onp.argmax(onp.abs(rows - 1)))
+        (r,) = core.worst(onp.abs(rows - 1))
         core.fail(softmax_regression, f"row {r} of the result sums to {rows[r]:.6g}, but each row "
                   f"holds the class probabilities of one example and must sum to 1: softmax must "
                   f"be the last step, applied to the whole logits X W + b (if it is, your "

@@ -454,8 +454,7 @@ def require_close(spec, function, got, x, expected, atol):
     error = onp.abs(got - expected)
     wrong = ~onp.isclose(got, expected, rtol=spec.rtol, atol=atol)  # an infinity only for itself
     if wrong.any():
-        index = onp.unravel_index(int(onp.nanargmax(onp.where(wrong, error, -onp.inf))), got.shape)
-        index = tuple(int(i) for i in index)
+        index = core.worst(onp.where(wrong, error, -onp.inf))
         core.fail(
             function,
             f"{core.count(wrong)} of {got.size} entries are wrong; worst at index {index}: for "
