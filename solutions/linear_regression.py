@@ -1,6 +1,4 @@
 """Reference solutions of assignment 02_linear_regression: linear regression from scratch."""
-import random
-
 from d2lcourse import np, autograd
 
 
@@ -15,10 +13,10 @@ def synthetic_data(w, b, num_examples):
 def data_iter(batch_size, features, labels):
     """Yield minibatches (X, y) in a new random order; the last one may be smaller."""
     num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)  # a new permutation every time the generator is created
+    indices = np.arange(num_examples)
+    np.random.shuffle(indices)  # a new permutation every time the generator is created
     for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        batch_indices = indices[i: min(i + batch_size, num_examples)]
         yield features[batch_indices], labels[batch_indices]
 
 

@@ -208,10 +208,12 @@ def _judge_fresh_draws(synthetic_data, w, b, seed):
 
 # --------------------------------------------------------------------------- data_iter
 
-def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels, example_shape=(3,)):
+def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels, example_shape=(3,),
+                  call_seed=None):
     """Call data_iter once on features whose first entry is the example's index, each example
     of `example_shape` (an image: (1, 2, 2)); check that every batch pairs rows of features
-    with their labels. Returns each batch's indices."""
+    with their labels. Returns each batch's indices. The generators are seeded with `seed`,
+    or with `call_seed` (core.seeded's) where given."""
     rng = onp.random.default_rng(seed)
     features = onp.hstack([onp.arange(num_examples, dtype=onp.float64)[:, None],
                            rng.normal(0, 1, (num_examples, math.prod(example_shape) - 1))]
@@ -220,7 +222,7 @@ def _read_batches(data_iter, batch_size, num_examples, seed, flat_labels, exampl
                         ).astype(onp.float32)
     value = core.call(data_iter, batch_size,
                       np.array(features.reshape((num_examples, *example_shape))),
-                      np.array(labels), seed=seed)
+                      np.array(labels), seed=seed if call_seed is None else call_seed)
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     if value is None:
         core.fail(data_iter, "returned None, expected a generator: write the loop with "
@@ -333,14 +335,15 @@ def _sizes(sizes):
 
 
 def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
-    """Examples come in a random order, and a new one on each call (each epoch)."""
+    """Examples come in a random order from MXNet's generator, a new one on each call (each
+    epoch)."""
     inputs = f"batch_size={batch_size}, {num_examples} examples"
     first = _read_batches(data_iter, batch_size, num_examples, seed, False)
     order = onp.concatenate(first)
     if len(order) > 1 and (onp.diff(order) == 1).all():
         core.fail(data_iter, f"reads the examples in order 0, 1, 2, ... ({inputs}): shuffle the "
-                  "indices (random.shuffle(indices)) before slicing them into batches, so that "
-                  "minibatches are random samples")
+                  "indices (np.random.shuffle(indices)) before slicing them into batches, so "
+                  "that minibatches are random samples")
     if len(first) > 2 and all((onp.diff(ids) == 1).all() for ids in first):
         core.fail(data_iter, f"each batch holds consecutive examples ({inputs}): shuffle the "
                   "example indices, not the order of the batches")
@@ -359,7 +362,15 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
                   "together again. Shuffle all the example indices at every call, then slice "
                   "them into batches: shuffling the batches, and the examples inside each, is "
                   "not enough")
-    core.passed(data_iter, f"shuffled examples, a new order on each call ({inputs})")
+    again = _read_batches(data_iter, batch_size, num_examples, seed, False, call_seed=(seed, seed + 1))
+    if not onp.array_equal(order, onp.concatenate(again)):
+        core.fail(data_iter, f"the order of the examples changed when only Python's and NumPy's "
+                  f"generators were seeded otherwise, MXNet's alike ({seed}; {inputs}): draw the "
+                  "permutation from MXNet's global generator, which the grader seeds: "
+                  "indices = np.arange(num_examples), then np.random.shuffle(indices). Python's "
+                  "random.shuffle draws from a generator of its own, and so does classic NumPy")
+    core.passed(data_iter, f"shuffled examples, a new order on each call, from MXNet's "
+                           f"generator ({inputs})")
 
 
 def _pairs_met_again(first, second, num_examples):

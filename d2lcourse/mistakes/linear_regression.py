@@ -33,16 +33,16 @@ def synthetic_data(w, b, num_examples):
 ITERATOR = '''
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
+    indices = np.arange(num_examples)
+    np.random.shuffle(indices)
     for i in range(0, num_examples, batch_size):
-        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        batch_indices = indices[i: min(i + batch_size, num_examples)]
         yield features[batch_indices], labels[batch_indices]
 '''
 # Texts of those cells that several edits replace.
 X_DRAW = "np.random.normal(0, 1, (num_examples, len(w)))"
 NOISE = "np.random.normal(0, 0.01, y.shape)"
-BATCH = "np.array(indices[i: min(i + batch_size, num_examples)])"
+BATCH = "indices[i: min(i + batch_size, num_examples)]"
 LOOP = f"for i in range(0, num_examples, batch_size):\n        batch_indices = {BATCH}"
 INIT = TRAINER[TRAINER.index("    w ="):TRAINER.index("    for epoch")]
 W_INIT = "np.random.normal(0, 0.01, (features.shape[1], 1))"
@@ -118,20 +118,35 @@ MISTAKES = [
             "the same seed of MXNet's generator gave different data"),
     # ---------------------------------------------------------------- data_iter
     Mistake("data_iter_no_shuffle", "data_iter",
-            edit(("random.shuffle(indices)", ""), base=ITERATOR), "reads the examples in order"),
+            edit(("np.random.shuffle(indices)", ""), base=ITERATOR), "reads the examples in order"),
     Mistake("data_iter_drops_last_batch", "data_iter",
             edit(("range(0, num_examples,", "range(0, num_examples // batch_size * batch_size,"),
                  base=ITERATOR), "the last, incomplete batch is missing"),
     Mistake("data_iter_fixed_seed", "data_iter",
-            edit(("random.shuffle(indices)", "random.Random(42).shuffle(indices)"), base=ITERATOR),
+            edit(("np.random", "npx.random.seed(42)\n    np.random"), base=ITERATOR),
             "two calls gave the same order"),
+    Mistake("data_iter_python_random", "data_iter", '''
+import random
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = np.array(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+''', "Python's random.shuffle draws from a generator of its own"),
+    Mistake("data_iter_classic_numpy_permutation", "data_iter",
+            edit(("np.arange(num_examples)", "np.array(onp.random.permutation(num_examples))"),
+                 ("    np.random.shuffle(indices)\n", ""), ("def", "import numpy as onp\n\ndef"),
+                 base=ITERATOR), "the order of the examples changed"),
     Mistake("data_iter_shuffles_batches_only", "data_iter",
-            edit(("list(range(num_examples))", "list(range(0, num_examples, batch_size))"),
-                 (LOOP, "for i in indices:\n        batch_indices = np.array(list(range(i, "
-                        "min(i + batch_size, num_examples))))"), base=ITERATOR),
+            edit(("np.arange(num_examples)", "np.arange(0, num_examples, batch_size)"),
+                 (LOOP, "for i in indices:\n        batch_indices = np.arange(int(i), "
+                        "min(int(i) + batch_size, num_examples))"), base=ITERATOR),
             "not the order of the batches"),
     Mistake("data_iter_returns_list", "data_iter",
-            edit(("random.shuffle(indices)", "random.shuffle(indices)\n    batches = []"),
+            edit(("np.random.shuffle(indices)", "np.random.shuffle(indices)\n    batches = []"),
                  ("yield features[batch_indices], labels[batch_indices]",
                   "batches.append((features[batch_indices], labels[batch_indices]))\n"
                   "    return batches"), base=ITERATOR),
@@ -146,7 +161,7 @@ MISTAKES = [
             "expected (batch, 3): rows of features"),
     Mistake("data_iter_empty_last_batch", "data_iter",
             edit(("num_examples, batch_size)", "num_examples + batch_size, batch_size)"),
-                 (BATCH, "np.array(indices[i: i + batch_size])"), base=ITERATOR),
+                 (BATCH, "indices[i: i + batch_size]"), base=ITERATOR),
             "yield only batches that hold examples"),
     slip("data_iter_column_labels", "data_iter", "labels[batch_indices]",
          "labels[batch_indices].reshape(-1, 1)", "the labels of its 25 rows"),
@@ -154,7 +169,7 @@ MISTAKES = [
             edit((BATCH, "np.random.randint(0, num_examples, min(batch_size, num_examples - i))"),
                  base=ITERATOR), "each example must come exactly once per call"),
     slip("data_iter_slice_off_by_one", "data_iter", BATCH,
-         "np.array(indices[i: i + batch_size - 1])", "examples never came"),
+         "indices[i: i + batch_size - 1]", "examples never came"),
     Mistake("data_iter_array_split", "data_iter",
             edit(("def", "import numpy as onp\n\ndef"),
                  (LOOP, "for part in onp.array_split(indices, batch_size):\n"
@@ -173,7 +188,7 @@ MISTAKES = [
             edit(("range(0, num_examples,", "range(0, num_examples - 1,"), base=ITERATOR),
             "1 of 4 examples never came (e.g. example"),
     Mistake("data_iter_squeezed_indices", "data_iter",
-            edit((BATCH, "np.array(indices[i: i + batch_size]).squeeze()"),
+            edit((BATCH, "indices[i: i + batch_size].squeeze()"),
                  ("features[batch_indices], labels[batch_indices]",
                   "np.take(features, batch_indices, axis=0), "
                   "np.take(labels, batch_indices, axis=0)"), base=ITERATOR),
@@ -182,6 +197,8 @@ MISTAKES = [
          "yield features[batch_indices].reshape(len(batch_indices), -1)",
          "do not flatten them"),
     Mistake("data_iter_fixed_partition", "data_iter", '''
+import random
+
 def data_iter(batch_size, features, labels):
     num_examples = len(features)
     starts = list(range(0, num_examples, batch_size))
@@ -366,16 +383,8 @@ def synthetic_data(w, b, num_examples):
     noise = np.random.normal(0, 0.01, (num_examples, 1))
     return X, np.dot(X, w.reshape(-1, 1)) + b + noise
 '''),
-    Alternative("data_iter_mxnet_shuffle", "data_iter",
-                edit(("list(range(num_examples))", "np.arange(num_examples)"),
-                     ("random.shuffle", "np.random.shuffle"),
-                     (BATCH, "indices[i: i + batch_size]"), base=ITERATOR)),
-    Alternative("data_iter_numpy_permutation", "data_iter",
-                edit(("def", "import numpy\n\ndef"),
-                     ("list(range(num_examples))\n    random.shuffle(indices)",
-                      "numpy.random.permutation(num_examples)"),
-                     (BATCH, 'np.array(indices[i: i + batch_size], dtype="int64")'),
-                     base=ITERATOR)),
+    Alternative("data_iter_slice_past_the_end", "data_iter",
+                edit((BATCH, "indices[i: i + batch_size]"), base=ITERATOR)),
     Alternative("linreg_matmul", "linreg", edit(("np.dot(X, w)", "X @ w"))),
     Alternative("squared_loss_square", "squared_loss",
                 edit((f"{DIFFERENCE} ** 2 / 2", f"0.5 * np.square{DIFFERENCE}"))),
