@@ -814,7 +814,8 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
                                                num_examples=20, seed=0):
     """With num_epochs=0 the trainer returns w ~ N(0, 0.01^2) of shape (d, 1) (the mean of
     the d weights within Z 0.01/sqrt(d) of 0, their std within Z 0.01/sqrt(2d) of 0.01) and
-    b = 0 of shape (1,); with lr=0, b stays 0 (the labels are not centred)."""
+    b = 0 of shape (1,), drawn afresh from MXNet's generator at every call; with lr=0, b stays
+    0 (the labels are not centred)."""
     train = train_linear_regression
     X, y = regression_data(num_examples, onp.linspace(-2, 2, num_inputs), 1.0, seed)
     inputs = f"num_epochs=0 and {num_inputs} features"
@@ -838,6 +839,7 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
                       rtol=0.2, atol=0.0, context=said)
         core.fail(train, said + "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, "
                                 "(num_inputs, 1))")
+    core.draws_afresh_from_mxnet(train, X, y, lr=0.03, num_epochs=0, batch_size=10, seed=seed)
     b = _train(train, X, y, 0.0, 2, 5, seed)[-1]
     if not b == 0:
         core.fail(train, "ignores lr: trained with lr=0 (num_epochs=2, batch_size=5), b = "

@@ -672,7 +672,8 @@ def minibatch_losses(X, y, batch_size, lr, orders):
 
 def judge_shuffles(train_minibatch, w, b, seed):
     """On examples sorted by label, fail losses that are those of minibatch SGD over the
-    examples in their given order, where every shuffled order's losses are clearly apart."""
+    examples in their given order, where every shuffled order's losses are clearly apart, and
+    orders not drawn afresh from MXNet's generator at every call."""
     n, batch_size, lr, num_epochs = SORTED_RUN.values()
     X, y = regression_problem(n, w, b, seed)
     order = onp.argsort(y[:, 0], kind="stable")
@@ -694,3 +695,6 @@ def judge_shuffles(train_minibatch, w, b, seed):
                   f"shuffled minibatches end near {shuffled[:, -1].mean():.4g}: the examples are "
                   "read in the same order in every epoch. Draw the minibatches with "
                   "data_iter(batch_size, features, labels), which shuffles at every call")
+    if apart.any():   # the order decides the losses: two calls must differ
+        core.draws_afresh_from_mxnet(train_minibatch, np.array(X), np.array(y), batch_size, lr,
+                                     num_epochs, seed=seed)

@@ -308,6 +308,8 @@ def data_iter(batch_size, features, labels):
     Mistake("train_zero_init", TRAIN,
             edit((W_INIT, "np.zeros((features.shape[1], 1))"), base=TRAINER),
             "w is all zeros"),
+    Mistake("train_reseeds", TRAIN, edit(("    w =", "    npx.random.seed(0)\n    w ="), base=TRAINER),
+            "returned the same values in two calls in a row"),
     Mistake("train_flat_w", TRAIN,
             edit((W_INIT, "np.random.normal(0, 0.01, features.shape[1])"), base=TRAINER),
             "initialize it as a column"),
