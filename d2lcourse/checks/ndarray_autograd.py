@@ -10,8 +10,8 @@ import numpy as onp
 from d2lcourse.checks import core, oracles, spec
 from d2lcourse.checks.properties import short
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
-    cube, gram_sum, log_sum_exp, mean_square, softplus, sum_of_cubes, tanh_energy, wave,
-    x_sin_x)
+    cube, gram_sum, log_sum_exp, mean_square, softplus, square_held, sum_of_cubes, tanh_energy,
+    wave, x_sin_x)
 
 FIXES = dict(
     legacy_fix="convert it with .as_np_ndarray() (autograd.grad returns legacy arrays even in "
@@ -100,7 +100,8 @@ def _gradient(f, x):
     return {"sum_of_cubes": lambda v: 3 * v ** 2, "x_sin_x": lambda v: onp.sin(v) + v * onp.cos(v),
             "log_sum_exp": oracles.softmax, "mean_square": lambda v: 2 * v / v.size,
             "tanh_energy": lambda V: 2 * onp.tanh(V) * (1 - onp.tanh(V) ** 2),
-            "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V}[f.__name__](x)
+            "gram_sum": lambda V: 2 * onp.ones((V.shape[0], V.shape[0])) @ V,
+            "square_held": lambda v: v}[f.__name__](x)
 
 
 @core.oracle
@@ -171,6 +172,11 @@ def _mistakes(name, *args):
             (2 * (x @ w - y) * w, "multiplied by w instead of x: d<x, w>/dw = x"),
             (2 * (x @ w - y) * onp.ones_like(x), "missing the inner derivative d<x, w>/dw = x")],
         "autograd_grad": lambda f, x: [
+            (2 * x, "returned 2 x for f = square_held, which multiplies x by x.detach(), a copy "
+             "autograd holds constant, so autograd's gradient is x. Finite differences see only "
+             "the values of f (those of sum x_i^2): compute the gradient with autograd, "
+             "x.attach_grad(), y = f(x) inside `with autograd.record():`, y.backward(), then "
+             "x.grad")] if f is square_held else [
             (onp.zeros(x.shape), f"returned all zeros for the gradient of {f.__name__}: x.grad "
              "holds zeros until y.backward() runs on a y computed inside `with "
              "autograd.record():`")],
@@ -559,7 +565,10 @@ def _gradient_result(autograd_grad, value, case):
 
 
 def _autograd_inputs(f=sum_of_cubes, shape=(5,), seed=0):
-    return spec.Call((f, _normal(shape, seed)), f"f = {f.__name__}, x of shape {tuple(shape)}")
+    """The cell's f at a seeded x, then square_held, where autograd's gradient is not the
+    one finite differences give."""
+    return [spec.Call((g, _normal(shape, seed)), f"f = {g.__name__}, x of shape {tuple(shape)}")
+            for g in (f, square_held)]
 
 
 def _values(x):
@@ -569,10 +578,11 @@ def _values(x):
 
 def _unchanged_inputs(f=x_sin_x, shape=(5,), seed=0, calls=2):
     """`calls` calls on x's values, the last one with a gradient already attached to x."""
-    f, x = _autograd_inputs(f, shape, seed).args
+    plain = _autograd_inputs(f, shape, seed)[0]
+    f, x = plain.args
     gradient = spec.Call((f, spec.Param(x, _normal(shape, seed + 1))),
                          f"f = {f.__name__}, x of shape {tuple(shape)} with a gradient attached")
-    return [_autograd_inputs(f, shape, seed)] * (calls - 1) + [gradient]
+    return [plain] * (calls - 1) + [gradient]
 
 
 # autograd_grad(f, x) is the gradient of f at x (module-level f, seeded x).
@@ -580,7 +590,8 @@ AUTOGRAD = Spec(
     name="autograd_grad", inputs=_autograd_inputs, oracle=_gradient, result=_gradient_result,
     mistakes=functools.partial(_mistakes, "autograd_grad"), raised=_explain_no_graph,
     atol=lambda f, x: core.ATOL + core.ulp_tolerance(float(onp.abs(_gradient(f, x)).max())),
-    passed=lambda f, shape, seed: f"gradient of {f.__name__} for x of shape {tuple(shape)}")
+    passed=lambda f, shape, seed: (f"gradient of {f.__name__} for x of shape {tuple(shape)}, and "
+                                   "of square_held, whose x.detach() autograd holds constant"))
 autograd_grad_matches = spec.check(AUTOGRAD)
 # autograd_grad(f, x) leaves x unchanged (core.call judges it) over `calls` calls on x's
 # values, and the gradient a caller attached to x; the gradient's values are

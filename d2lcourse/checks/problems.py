@@ -61,6 +61,12 @@ def gram_sum(X):
     return (X @ X.T).sum()
 
 
+def square_held(x):
+    """sum_i x_i c_i with c = x.detach(), a copy autograd holds constant: autograd's gradient
+    is x, half the 2 x that finite differences of f's values (those of sum_i x_i^2) give."""
+    return (x * x.detach()).sum()
+
+
 # --------------------------------------------------------------------------- 03_optimization
 # Gradients for gd and gd_2d. They accept Python floats, classic NumPy and MXNet arrays
 # alike: the student may iterate with any of these.

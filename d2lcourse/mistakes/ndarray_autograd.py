@@ -229,6 +229,18 @@ MISTAKES = [
         ("autograd_returns_callers_grad", edit(("    x = x.copy()  # attach the gradient to a "
                                                 "copy: the caller's x stays as it was\n", "")),
          "returned x.grad itself")),
+    Mistake("autograd_grad_finite_differences", "autograd_grad", """
+import numpy as onp
+
+def autograd_grad(f, x):
+    x64, h = x.asnumpy().astype(onp.float64), 1e-6  # central differences in float64
+    grad = onp.zeros_like(x64)
+    for i in range(x64.size):
+        step = onp.zeros_like(x64)
+        step.flat[i] = h
+        grad.flat[i] = (float(f(np.array(x64 + step))) - float(f(np.array(x64 - step)))) / (2 * h)
+    return np.array(grad, dtype=x.dtype)
+""", "Finite differences see only the values of f"),
 ]
 
 ALTERNATIVES = [
