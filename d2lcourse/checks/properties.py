@@ -297,7 +297,7 @@ def judge(name, names, args, kwargs, value, before, call_again):
             )
     saved = [(buffer, buffer.copy()) for _, buffer in inputs]
     try:
-        return aliased_input(results, inputs, saved) or reused_buffer(results, call_again)
+        return aliased_input(results, inputs, saved) or reused_buffer(results, call_again, saved)
     finally:
         for buffer, original in saved:
             write(buffer, original)
@@ -330,17 +330,28 @@ def aliased_input(results, inputs, saved):
     return None
 
 
-def reused_buffer(results, call_again):
-    """The message if calling again (on the changed inputs) changes the earlier results,
-    or writing into the new results does."""
+def reused_buffer(results, call_again, saved):
+    """The message if calling again on the same inputs (`saved`: each input buffer and its
+    values before `aliased_input` changed it) changes the earlier results, or writing into
+    the new results does: a global buffer, or a cache that returns the array it returned
+    before."""
+    for buffer, original in saved:
+        write(buffer, original)
     try:
-        again = call_again()
+        value = call_again()
     except Exception:  # the student's error shows in the check's own calls
         return None
+    again = [array for _, _, array in arrays_in(value, "") if isinstance(array, np.ndarray)]
+    if any(array is result for array in again for result, _ in results):
+        return (
+            "returned the array it had returned before (called again on the same inputs, it "
+            "gave back the same array object: a global buffer or a cache), so a caller's "
+            "change to one result changes the other: create the result at every call, e.g. "
+            "with np.zeros(...) inside the function, or return cached.copy()"
+        )
     if not changed(results):
-        for _, _, array in arrays_in(again, ""):
-            if isinstance(array, np.ndarray):
-                perturb(array)
+        for array in again:
+            perturb(array)
         if not changed(results):
             return None
     return (

@@ -312,7 +312,7 @@ def mlp(X, params):
                  ("return H @ W2 + b2", "shape = (X.shape[0], W2.shape[1])\n"
                                         "    O = _outputs.setdefault(shape, np.zeros(shape))\n"
                                         "    O[:] = H @ W2 + b2\n    return O")),
-            "returned an array that its next call overwrites", also_fails=(TRAIN,)),
+            "returned the array it had returned before", also_fails=(TRAIN,)),
     slip("init_mlp_params_float16", INIT, "params = [W1, b1, W2, b2]",
          'params = [p.astype("float16") for p in (W1, b1, W2, b2)]', "has dtype float16", TRAIN),
     # ---------------------------------------------------------------- finite results (checked

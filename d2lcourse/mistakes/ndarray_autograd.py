@@ -82,7 +82,7 @@ MISTAKES = [
             ("return " + CENTRAL, f"difference = {CENTRAL}\n    if not hasattr(x, 'shape'):\n"
                                   "        return difference\n    out = _buffers.setdefault("
                                   "x.shape, np.zeros(x.shape))\n    out[:] = difference\n"
-                                  "    return out")),
+                                  "    return out[0:]  # a view of the buffer")),
          "returned an array that its next call overwrites")),
     *of("grad_f", Mistake,
         ("grad_f_returns_f", edit(("6 * x - 4", "3 * x ** 2 - 4 * x")),

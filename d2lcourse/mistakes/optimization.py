@@ -301,7 +301,7 @@ def gd_2d(f_grad, x0, eta, num_steps):
     Mistake("init_momentum_states_cached_zeros", INIT,
             edit(("def init", "_zeros = {}\n\n\ndef init"),
                  ("np.zeros_like(p) for", "_zeros.setdefault(p.shape, np.zeros(p.shape)) for")),
-            "returned an array that its next call overwrites"),
+            "returned the array it had returned before"),
     slip("sgd_momentum_divides_the_gradient_in_place", "sgd_momentum",
          "v[:] = momentum * v + p.grad / batch_size",
          "p.grad[:] = p.grad / batch_size\n        v[:] = momentum * v + p.grad",

@@ -71,6 +71,12 @@ MISTAKES = [
     Mistake("softmax_divides_in_place", "softmax",
             edit((f"return {NORMALISED}", "E /= E.sum(axis=1, keepdims=True)\n    return E")),
             "an in-place operation", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_memo_by_value", "softmax", edit(  # a cache keyed by O's values
+        ("def softmax(O):", "def softmax(O, _memo={}):"),
+        ("    E = np.exp", "    key = (O.shape, O.asnumpy().tobytes())\n    if key in _memo:\n"
+                         "        return _memo[key]\n    E = np.exp"),
+        (f"return {NORMALISED}", f"_memo[key] = {NORMALISED}\n    return _memo[key]")),
+            "returned the array it had returned before", also_fails=(GRAD, MODEL)),
     exp_mistake("softmax_global_maximum", "E = np.exp(O - O.max())", "needs its OWN maximum",
                 also_fails=(GRAD,)),
     Mistake("softmax_wrong_axis", "softmax",
