@@ -386,11 +386,12 @@ grad_f_at = spec.check(dataclasses.replace(
 # --------------------------------------------------------------------------- subgradients
 
 # Exact zeros of both signs, tiny and huge magnitudes across float32's range: where x ** 2
-# underflows to 0 or overflows to inf, and x + |x| or 2 x overflow. |x| and max(x, 0) are
-# finite at all of them, so their subgradients must be (COURSE_CONTRACT.md).
-EXTREMES = onp.array([0.0, -0.0, 1e-30, -1e-30, 1e-12, -1e-12, 1e30, -1e30, 3e38, -3e38],
-                     dtype=onp.float32)
-EXTREMES_TEXT = "x = 0, -0, +-1e-30, +-1e-12, +-1e30, +-3e38"
+# underflows to 0 or overflows to inf, and x + |x| or 2 x overflow; and float32's smallest
+# number, 1.4e-45, where any epsilon (x / (|x| + eps), clip(x * 1e30, 0, 1)) shows. |x| and
+# max(x, 0) are finite at all of them, so their subgradients must be (COURSE_CONTRACT.md).
+EXTREMES = onp.array([0.0, -0.0, 1.4e-45, -1.4e-45, 1e-30, -1e-30, 1e-12, -1e-12, 1e30, -1e30,
+                      3e38, -3e38], dtype=onp.float32)
+EXTREMES_TEXT = "x = 0, -0, +-1.4e-45, +-1e-30, +-1e-12, +-1e30, +-3e38"
 
 
 def _kinked_values(shape, seed, tiny):

@@ -166,7 +166,9 @@ gd_2d_matches = spec.check(_gd_spec("gd_2d", lambda f_grad=grad_ellipse, x0=(-5.
 
 # --------------------------------------------------------------------------- max_stable_lr
 
-EXTREME_CURVATURES = (1e8, 3e-9)   # tried after the cell's: far flatter and sharper valleys
+# Tried after the cell's: far flatter and sharper valleys (at c = 1e13, 2 / c = 2e-13: a
+# bound kept "just below" the supremum by subtracting an epsilon is negative there).
+EXTREME_CURVATURES = (1e8, 3e-9, 1e13)
 
 
 @core.oracle

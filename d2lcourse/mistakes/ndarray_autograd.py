@@ -21,7 +21,7 @@ CENTRAL = "(f(x + h) - f(x - h)) / (2 * h)"
 U = "u = np.dot(x, w) - y\n    return 2 * u"    # grad_z_w's residual and the factor 2
 UX = U + " * x"
 RETURN_GRAD = "y.backward()\n    return x.grad"
-SMALL_SLOPE = "+-3e38: at index (2,), x = 1e-30: the slope of {} is 1, got {}"
+SMALL_SLOPE = "+-3e38: at index (2,), x = 1.4013e-45: the slope of {} is 1, got {}"
 
 MISTAKES = [
     *of("regions", Mistake,
@@ -111,15 +111,17 @@ MISTAKES = [
          "a subgradient is any value in [-1, 1]"),
         ("abs_smoothed_with_epsilon", sign("x / (np.abs(x) + 1e-8)"),
          "do not smooth with an epsilon"),
+        ("abs_smoothed_with_float32_tiny", sign("x / (np.abs(x) + 1.2e-38)"),
+         "x = 1.4013e-45: the slope of |x| is 1"),
         ("abs_returned_itself", sign("np.abs(x)"), "returned |x| itself"),
         ("abs_returned_x", sign("x * 1.0"), "returned x: the slope of |x| does not grow with x"),
         ("abs_slope_one_everywhere", sign("np.ones_like(x)"), "got +1"),
         ("abs_over_root_of_square", sign("np.where(x == 0, 0.0, x / np.sqrt(x ** 2))"),
-         "for x = 0, -0, +-1e-30, +-1e-12, +-1e30, +-3e38: at index (2,), x = 1e-30: the slope "
-         "of |x| is 1, got inf"),
+         "for x = 0, -0, +-1.4e-45, +-1e-30, +-1e-12, +-1e30, +-3e38: at index (2,), "
+         "x = 1.4013e-45: the slope of |x| is 1, got inf"),
         ("abs_steep_tanh", sign("np.tanh(1e8 * x)   # a smooth sign"),
-         SMALL_SLOPE.format("|x|", "1e-22 (4 of 10 entries wrong). For small x != 0 the slope "
-                                   "is still exactly that"))),
+         SMALL_SLOPE.format("|x|", "1.401298e-37 (6 of 12 entries wrong). For small x != 0 the "
+                                   "slope is still exactly that"))),
     *of("grad_relu", Mistake,
         ("relu_returned_itself", mask("np.maximum(x, 0)"), "returned max(x, 0) itself"),
         ("relu_boolean_mask", mask("x > 0"), "(X > 0) * 0.5 gives int64 zeros"),
@@ -133,12 +135,14 @@ MISTAKES = [
                                                                 ".astype")),
          "uses the module `np` as a value"),
         ("relu_sign", mask("np.sign(x)"), "that is the slope of |x|"),
+        ("relu_clipped_steep_ramp", mask("np.clip(x * 1e30, 0.0, 1.0)"),
+         "x = 1.4013e-45: the slope of max(x, 0) is 1"),
         ("relu_max_over_x", mask("np.maximum(x, 0) / x"), "divide 0 by 0"),
         ("relu_flipped", mask("np.where(x > 0, 0.0, 1.0)"),
          "flipped: the slope of max(x, 0) is 1 for x > 0"),
         ("relu_returned_x", mask("x * 1.0"), "returned x: the slope of max(x, 0) is 0 or 1"),
         ("relu_half_sum_over_x", mask("np.where(x == 0, 0.0, (x + np.abs(x)) / (2 * x))"),
-         "x = 3e+38: the slope of max(x, 0) is 1, got nan (1 of 10 entries wrong). Squares and "
+         "x = 3e+38: the slope of max(x, 0) is 1, got nan (1 of 12 entries wrong). Squares and "
          "sums leave float32's range"),
         ("relu_steep_sigmoid", mask("1 / (1 + np.exp(-1e8 * x))   # a smooth step"),
          SMALL_SLOPE.format("max(x, 0)", "0.5")),

@@ -115,6 +115,8 @@ def gd_2d(f_grad, x0, eta, num_steps):
          "still converges for larger steps"),
     slip("max_stable_lr_floor_division", "max_stable_lr", "2 / curvature", "float(2 // curvature)",
          "That is the floor division 2 // c"),
+    slip("max_stable_lr_minus_epsilon", "max_stable_lr", "2 / curvature", "2 / curvature - 1e-12",
+         "a learning rate must be positive"),
     Mistake("max_stable_lr_rounded", "max_stable_lr",
             edit(("2 / curvature", "round(2 / curvature, 6)   # a tidy number")),
             "returned 0 for curvature c = 100000000.0"),
