@@ -689,6 +689,12 @@ SORTED_PROBE = dict(num_examples=100, lr=0.1, num_epochs=1, batch_size=10)
 ALL_EXAMPLES, ZERO_EXAMPLES = 2000, 1900
 ALL_EXAMPLES_PROBE = dict(num_examples=ALL_EXAMPLES, lr=0.3, num_epochs=1,
                           batch_size=ALL_EXAMPLES)
+# What 02's and 03's trainers are told when a probe above learnt nothing.
+LAST_BATCH_ADVICE = ("With batch_size larger than the data, the only minibatch is the last, "
+                     "smaller one, and the loop drops it. Loop over data_iter(batch_size, "
+                     "features, labels), whose last minibatch holds the examples left over")
+ALL_EXAMPLES_ADVICE = ("Train on all the examples given, not a fixed number of them "
+                       "(features[:1000]): data_iter(batch_size, features, labels)")
 
 
 def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TRUE_W,
@@ -714,9 +720,7 @@ def _judge_last_minibatch(train, w, b, seed, num_examples, lr, num_epochs, batch
     if _train(train, X, y, lr, num_epochs, batch_size, seed)[-1] == 0:
         core.fail(train, f"b is still 0 after training (lr={lr}, num_epochs={num_epochs}, "
                   f"batch_size={batch_size}, on {num_examples} examples): nothing was learnt. "
-                  "With batch_size larger than the data, the only minibatch is the last, "
-                  "smaller one, and the loop drops it. Loop over data_iter(batch_size, "
-                  "features, labels), whose last minibatch holds the examples left over")
+                  f"{LAST_BATCH_ADVICE}")
 
 
 def _judge_all_examples(train, w, b, seed, num_examples, lr, num_epochs, batch_size):
@@ -727,9 +731,8 @@ def _judge_all_examples(train, w, b, seed, num_examples, lr, num_epochs, batch_s
         core.fail(train, f"b is still 0 after training on {num_examples} examples whose first "
                   f"{ZERO_EXAMPLES} are zeros, features and labels (lr={lr}, num_epochs="
                   f"{num_epochs}, batch_size={batch_size}): nothing was learnt from the last "
-                  f"{num_examples - ZERO_EXAMPLES}, the only ones with something to learn. Train "
-                  "on all the examples given, not a fixed number of them (features[:1000]): "
-                  "data_iter(batch_size, features, labels)")
+                  f"{num_examples - ZERO_EXAMPLES}, the only ones with something to learn. "
+                  f"{ALL_EXAMPLES_ADVICE}")
 
 
 def _judge_shuffles(train, w, b, seed, num_examples, lr, num_epochs, batch_size):

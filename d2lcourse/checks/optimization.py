@@ -7,8 +7,8 @@ import numpy as onp
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
 from d2lcourse.checks.linear_regression import (
-    ALL_EXAMPLES, HUGE_GRADIENT, LARGE_GRADIENT, NOISE_STD, ZERO_EXAMPLES,
-    shrinks_large_gradients)
+    ALL_EXAMPLES, ALL_EXAMPLES_ADVICE, HUGE_GRADIENT, LAST_BATCH_ADVICE, LARGE_GRADIENT, NOISE_STD,
+    ZERO_EXAMPLES, shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -585,8 +585,7 @@ def judge_all_examples(train_minibatch, w, b, lr, seed):
     if not got[-1] < got[0] * (1 - 1e-3):
         core.fail(train_minibatch, f"the loss stayed at {got[0]:.6g} ({inputs}): nothing was "
                   f"learnt from the last {ALL_EXAMPLES - ZERO_EXAMPLES} examples, the only ones "
-                  "with something to learn. Train on all the examples given, not a fixed number "
-                  "of them (features[:1000]): data_iter(batch_size, features, labels)")
+                  f"with something to learn. {ALL_EXAMPLES_ADVICE}")
 
 
 def judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed):
@@ -600,9 +599,7 @@ def judge_batch_beyond_data(train_minibatch, X, y, lr, num_epochs, seed):
     got = judge_losses(train_minibatch, value, X, y, num_epochs, inputs)
     if not got[-1] < got[0] * (1 - 1e-3):
         core.fail(train_minibatch, f"the loss stayed at {got[0]:.6g} ({inputs}): nothing was "
-                  "learnt. With batch_size larger than the data, the only minibatch is the last, "
-                  "smaller one, and the loop drops it. Loop over data_iter(batch_size, features, "
-                  "labels), whose last minibatch holds the examples left over")
+                  f"learnt. {LAST_BATCH_ADVICE}")
 
 
 def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, num_epochs=3,
