@@ -263,8 +263,8 @@ def data_iter(batch_size, features, labels):
             "the step is smaller than lr * param.grad / batch_size (params of shapes (3, 1), (1,), "
             "lr=0.03, batch_size=10, gradients of norm"),
     Mistake("sgd_clips_huge_gradients", "sgd",
-            edit(("\n    for", "\n    # clip only exploding gradients, of norm above 1e4\n    for"),
-                 ("param.grad", "param.grad * min(1, 1e4 / float(np.sqrt((param.grad ** 2)"
+            edit(("\n    for", "\n    # clip only exploding gradients, of norm above 1e7\n    for"),
+                 ("param.grad", "param.grad * min(1, 1e7 / float(np.sqrt((param.grad ** 2)"
                                 ".sum())))")),
             "large gradients are clipped or normalised. The rule has no limit"),
     slip("sgd_clips_gradient_values", "sgd", "param.grad", "np.clip(param.grad, -5, 5)",

@@ -187,8 +187,8 @@ def gd_2d(f_grad, x0, eta, num_steps):
             edit(("v[:] = momentum * v + p.grad / batch_size",
                   "g = p.grad\n"
                   "        norm = float(np.sqrt((g ** 2).sum()))\n"
-                  "        if norm > 1e4:   # only exploding gradients are clipped\n"
-                  "            g = g * 1e4 / norm\n"
+                  "        if norm > 1e7:   # only exploding gradients are clipped\n"
+                  "            g = g * 1e7 / norm\n"
                   "        v[:] = momentum * v + g / batch_size")),
             "the velocity grew by less than p.grad / batch_size (one more step"),
     slip("sgd_momentum_clips_gradient_values", "sgd_momentum", "p.grad", "np.clip(p.grad, -10, 10)",
