@@ -369,7 +369,8 @@ def data_iter_shuffles(data_iter, num_examples=50, batch_size=8, seed=0):
                   "together again. Shuffle all the example indices at every call, then slice "
                   "them into batches: shuffling the batches, and the examples inside each, is "
                   "not enough")
-    again = _read_batches(data_iter, batch_size, num_examples, seed, False, call_seed=(seed, seed + 1))
+    again = _read_batches(data_iter, batch_size, num_examples, seed, False,
+                          call_seed=(seed, seed + 1))
     if not onp.array_equal(order, onp.concatenate(again)):
         core.fail(data_iter, f"the order of the examples changed when only Python's and NumPy's "
                   f"generators were seeded otherwise, MXNet's alike ({seed}; {inputs}): draw the "

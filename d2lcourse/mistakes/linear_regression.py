@@ -311,7 +311,8 @@ def data_iter(batch_size, features, labels):
     Mistake("train_uniform_init", TRAIN, edit((W_INIT, "np.random.uniform(-0.01 * 3 ** 0.5, "
                                                 "0.01 * 3 ** 0.5, (features.shape[1], 1))"),
                                               base=TRAINER), "They look uniform"),
-    Mistake("train_reseeds", TRAIN, edit(("    w =", "    npx.random.seed(0)\n    w ="), base=TRAINER),
+    Mistake("train_reseeds", TRAIN,
+            edit(("    w =", "    npx.random.seed(0)\n    w ="), base=TRAINER),
             "returned the same values in two calls in a row"),
     Mistake("train_flat_w", TRAIN,
             edit((W_INIT, "np.random.normal(0, 0.01, features.shape[1])"), base=TRAINER),
