@@ -62,6 +62,9 @@ BROKEN = [
      ["returned a view of its argument A", "A.copy()"]),
     ("01", "autograd_returns_callers_grad", lambda: (problems.cube, vector()),
      ["returned x.grad itself", "Return x.grad.copy()"]),
+    ("05", "init_mlp_params_gradients_add_up", lambda: (4, 3, 2),
+     ["returned the result[0] with a gradient that adds up over backward passes",
+      "grad_req='write'"]),
     ("01", "numerical_derivative_reused_buffer", lambda: (problems.cube, vector()),
      ["returned an array that its next call overwrites"]),
     ("03", "init_momentum_states_cached_zeros", lambda: (parameters([1.0], [2.0, 3.0]),),
@@ -101,6 +104,7 @@ CORRECT = [
     (mlp.mlp, lambda: (np.ones((2, 4)), parameters([[1.0] * 3] * 4, [0.0, 1.0, 2.0],
                                                   [[1.0] * 2] * 3, [1.0, -1.0]))),
     (linear_regression.synthetic_data, lambda: (np.array([2.0, -3.4]), 4.2, 5)),
+    (mlp.init_mlp_params, lambda: (4, 3, 2)),   # its gradients, probed, are restored
 ]
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 import numpy as onp
 
-from d2lcourse._mxnet import np
+from d2lcourse._mxnet import autograd, np
 from d2lcourse.course import ASSIGNMENTS, is_trainer
 
 VIOLATION = "PropertyViolation"  # the type name of an error that carries a broken rule
@@ -281,6 +281,9 @@ def judge(name, names, args, kwargs, value, before, call_again):
     ]
     if not results:
         return None
+    added = adds_gradients(value)
+    if added:
+        return added
     inputs = [
         (label, buffer)
         for path, _, array in argument_arrays(args, kwargs, names)
@@ -301,6 +304,33 @@ def judge(name, names, args, kwargs, value, before, call_again):
     finally:
         for buffer, original in saved:
             write(buffer, original)
+
+
+def adds_gradients(value):
+    """The message if a returned array's gradient adds up over backward passes
+    (attach_grad(grad_req="add")): two backward passes of its sum must leave ones, not twos.
+    Each gradient is restored."""
+    for path, _, array in arrays_in(value, ""):
+        grad = array.grad if isinstance(array, np.ndarray) else None
+        if grad is None:
+            continue
+        saved = grad.copy()
+        try:
+            for _ in range(2):
+                with autograd.record():
+                    total = array.sum()
+                total.backward()
+            adds = bool((array.grad != 1).any())
+        finally:
+            array.grad[:] = saved
+        if adds:
+            return (
+                f"returned the result{path} with a gradient that adds up over backward passes "
+                "(attach_grad(grad_req='add')): each backward() must overwrite .grad, or every "
+                "training step takes the sum of all earlier gradients. Call attach_grad() with "
+                "its default, grad_req='write'"
+            )
+    return None
 
 
 def aliased_input(results, inputs, saved):

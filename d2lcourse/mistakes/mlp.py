@@ -313,6 +313,8 @@ def mlp(X, params):
                                         "    O = _outputs.setdefault(shape, np.zeros(shape))\n"
                                         "    O[:] = H @ W2 + b2\n    return O")),
             "returned the array it had returned before", also_fails=(TRAIN,)),
+    slip("init_mlp_params_gradients_add_up", INIT, "param.attach_grad()",
+         "param.attach_grad(grad_req='add')", "with a gradient that adds up over backward passes"),
     slip("init_mlp_params_float16", INIT, "params = [W1, b1, W2, b2]",
          'params = [p.astype("float16") for p in (W1, b1, W2, b2)]', "has dtype float16", TRAIN),
     # ---------------------------------------------------------------- finite results (checked
