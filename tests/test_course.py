@@ -129,6 +129,19 @@ def same_message(got, recorded):
         for a, b in zip(numbers, recorded_numbers))
 
 
+def test_golden_messages_compare_words_exactly_and_numbers_up_to_float32_rounding():
+    recorded = "row 1 sums to 65.126, got -3.893135 (noise std 1.876e-07; 4 of 40 wrong)"
+    rounded = "row 1 sums to 65.1261, got -3.893136 (noise std 2.01e-07; 4 of 40 wrong)"
+    assert same_message(rounded, recorded)
+    for changed in ("row 0 sums to 65.126, got -3.893135 (noise std 1.876e-07; 4 of 40 wrong)",
+                    "row 1 sums to 65.2, got -3.893135 (noise std 1.876e-07; 4 of 40 wrong)",
+                    "row 1 sums to 65.126, got 3.893135 (noise std 1.876e-07; 4 of 40 wrong)",
+                    "row 1 sums to 65.126, got -3.893135 (noise std 1.876e-07; 4 of 41 wrong)",
+                    "row 1 adds to 65.126, got -3.893135 (noise std 1.876e-07; 4 of 40 wrong)",
+                    "row 1 sums to 65.126, got -3.893135 (noise std 1.876e-07; 4 of 40)"):
+        assert not same_message(changed, recorded), changed
+
+
 def mistakes(kind):
     cases = []
     for assignment_id in ASSIGNMENT_IDS:
