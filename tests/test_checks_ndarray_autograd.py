@@ -11,7 +11,7 @@ import pytest
 
 from d2lcourse import autograd, np
 from d2lcourse.autograder.wire import Unsupported
-from d2lcourse.checks import core
+from d2lcourse.checks import core, spec
 from d2lcourse.checks import ndarray_autograd as check
 from d2lcourse.solutions import ndarray_autograd as ref
 
@@ -206,24 +206,35 @@ def test_autograd_hidden_from_the_source_is_caught_at_run_time():
 
 # --------------------------------------------------------------------------- autograd_grad
 
-def test_gradients_kept_across_calls_are_caught_by_the_gradient_check():
-    """autograd_grad_leaves_x does not compare calls: autograd_grad_matches does, on the
-    call of square_held that follows the cell's f, and on calls of other shapes."""
+def kept_gradients(key):
+    """An autograd_grad that keeps one x per `key(f)` across calls, with gradients that add up."""
     state = {}
 
     def autograd_grad(f, x):
-        if "x" not in state:
-            state["x"] = x.copy()
-            state["x"].attach_grad(grad_req="add")
+        if key(f) not in state:
+            state[key(f)] = x.copy()
+            state[key(f)].attach_grad(grad_req="add")
         with autograd.record():
-            y = f(state["x"])
+            y = f(state[key(f)])
         y.backward()
-        return state["x"].grad.copy()
-    message = failure(lambda: check.autograd_grad_matches(autograd_grad, f=check.sum_of_cubes,
+        return state[key(f)].grad.copy()
+    return autograd_grad
+
+
+def test_gradients_kept_across_calls_are_caught_by_the_gradient_check():
+    """autograd_grad_leaves_x does not compare calls: autograd_grad_matches does, on its
+    second draw (new values of x), on the call of square_held that follows the cell's f, and
+    on calls of other shapes."""
+    per_function = kept_gradients(key=lambda f: f)
+    message = failure(lambda: check.autograd_grad_matches(per_function, f=check.sum_of_cubes,
+                                                          shape=(5,)))
+    assert message.endswith(spec.SECOND_DRAW_SAYS) and "5 of 5 entries differ" in message
+    one_x = kept_gradients(key=lambda f: "x")
+    message = failure(lambda: check.autograd_grad_matches(one_x, f=check.sum_of_cubes,
                                                           shape=(5,)))
     assert "(for f = square_held, x of shape (5,))" in message
     assert "5 of 5 entries differ" in message
-    message = failure(lambda: check.autograd_grad_matches(autograd_grad, f=check.x_sin_x,
+    message = failure(lambda: check.autograd_grad_matches(one_x, f=check.x_sin_x,
                                                           shape=(4,), seed=1))
     assert "has shape (5,), expected (4,)" in message
 
