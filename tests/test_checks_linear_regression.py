@@ -116,13 +116,45 @@ def test_a_correct_trainer_runs_the_probe_then_the_given_arguments():
         recording(ref.train_linear_regression, calls), num_examples=1000, lr=0.05,
         num_epochs=2, batch_size=100))
     probes = (check.PROBE, check.SHORT_DATA_PROBE, check.SORTED_PROBE, check.ALL_EXAMPLES_PROBE)
-    assert [len(X) for X, y in calls] == [probe["num_examples"] for probe in probes] + [1000]
+    sizes = [len(X) for X, y in calls]
+    assert sizes[:len(probes)] == [probe["num_examples"] for probe in probes]
+    reorder = sizes[len(probes):-1]  # until a call reads a new order in its second epoch
+    assert reorder and set(reorder) == {len(check.REORDER_X)}
+    assert sizes[-1] == 1000
 
 
 def test_pairs_met_again_counts_pairs_that_share_a_batch_twice():
     first = [onp.array([0, 1, 2]), onp.array([3, 4])]
     assert check._pairs_met_again(first, first, 5) == (4, 4)
     assert check._pairs_met_again(first, [onp.array([0, 3, 1]), onp.array([2, 4])], 5) == (4, 1)
+
+
+def apart(ends, tolerance):
+    """Whether every two of the `ends` are more than twice `tolerance` apart, so that the end
+    nearest a run within `tolerance` of its own is its own."""
+    gaps = onp.abs(ends[:, None] - ends[None]).max(axis=2)
+    onp.fill_diagonal(gaps, onp.inf)
+    return gaps.min() > 2 * tolerance
+
+
+def test_where_02s_trainer_ends_names_the_orders_its_two_epochs_read():
+    ends, tolerance = check.reorder_candidates()
+    assert apart(ends, tolerance)
+    X, y = (np.array(a, dtype="float32") for a in (check.REORDER_X, check.REORDER_Y))
+    for seed in range(4):  # a correct trainer, started from w ~ N(0, 0.01^2), is found
+        got = check._train(ref.train_linear_regression, X, y, seed=seed, **check.REORDER_RUN)
+        assert onp.abs(ends - got).max(axis=1).min() <= tolerance
+
+
+def test_a_trainer_whose_epochs_read_one_order_fails_and_one_that_reseeds_is_left_alone():
+    ends, tolerance = check.reorder_candidates()
+    repeated = ends[(check.ORDER_PAIRS[:, 0] == check.ORDER_PAIRS[:, 1]).all(axis=1)]
+    message = failure(lambda: check.judge_new_order_every_epoch(
+        "train", lambda seed: repeated[seed % len(repeated)], ends, tolerance, 0, "Fix."))
+    assert "the second epoch repeated the order of the first each time" in message
+    check.judge_new_order_every_epoch("train", lambda seed: repeated[0], ends, tolerance, 0, "")
+    check.judge_new_order_every_epoch(  # the 7th call reads a new order
+        "train", lambda seed: ends[1] if seed == 6 else repeated[seed % 3], ends, tolerance, 0, "")
 
 
 # --------------------------------------------------------------------------- distributions

@@ -13,7 +13,7 @@ from d2lcourse import np
 from d2lcourse.autograder import wire
 from d2lcourse.checks import core
 from d2lcourse.checks import optimization as check
-from d2lcourse.solutions.optimization import gd
+from d2lcourse.solutions.optimization import gd, train_minibatch
 
 from helpers import catalogued, computed_in, failure, numerical_gradient
 
@@ -164,6 +164,20 @@ def test_sgd_momentum_accepts_float64_states():
 
 
 # --------------------------------------------------------------------------- train_minibatch
+
+def test_where_03s_trainer_ends_names_the_orders_its_two_epochs_read():
+    lr, num_epochs, batch_size = check.REORDER_RUN.values()
+    X, y = check.REORDER_X, check.REORDER_Y
+    ends = check.minibatch_losses(X, y, batch_size, lr, check.ORDER_PAIRS)[:, 1:]
+    tolerance = 1e-3 * onp.abs(ends).max()
+    gaps = onp.abs(ends[:, None] - ends[None]).max(axis=2)
+    onp.fill_diagonal(gaps, onp.inf)
+    assert gaps.min() > 2 * tolerance
+    for seed in range(4):
+        got = core.call(train_minibatch, np.array(X, dtype="float32"),
+                        np.array(y, dtype="float32"), batch_size, lr, num_epochs, seed=seed)
+        assert onp.abs(ends - core.to_numpy(got)[1:]).max(axis=1).min() <= tolerance
+
 
 def right_at_lr_zero(train_minibatch):
     """`train_minibatch`, but right where lr = 0: the first run of both checks

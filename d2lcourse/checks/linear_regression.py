@@ -5,6 +5,7 @@ of synthetic_data's draws, data_iter's batches and training are hand-written. A 
 rejects only beyond ``Z`` standard errors: a correct solution fails with probability below
 1e-8 per statistic.
 """
+import itertools
 import math
 
 import numpy as onp
@@ -707,6 +708,11 @@ def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TR
     _judge_last_minibatch(train_linear_regression, w, b, seed, **SHORT_DATA_PROBE)
     _judge_shuffles(train_linear_regression, w, b, seed, **SORTED_PROBE)
     _judge_all_examples(train_linear_regression, w, b, seed, **ALL_EXAMPLES_PROBE)
+    ends, tolerance = reorder_candidates()
+    judge_new_order_every_epoch(train_linear_regression, lambda call_seed: _train(
+        train_linear_regression, np.array(REORDER_X, dtype="float32"),
+        np.array(REORDER_Y, dtype="float32"), seed=call_seed, **REORDER_RUN), ends, tolerance,
+        seed, EPOCH_ORDER_ADVICE)
     got, arguments, mean = _train_as_sgd(train_linear_regression, num_examples, w, b, lr,
                                          num_epochs, batch_size, seed)
     core.passed(train_linear_regression, f"(w, b) = {_fmt(got)} as minibatch SGD with "
@@ -755,6 +761,60 @@ def _judge_shuffles(train, w, b, seed, num_examples, lr, num_epochs, batch_size)
                   f"over the examples in their given order gets; shuffled minibatches get "
                   f"{_fmt(shuffled)} on average. Draw the minibatches with data_iter(batch_size, "
                   "features, labels), which shuffles the examples at every call")
+
+
+# Three examples, minibatches of one, two epochs: each of the 6 x 6 pairs of orders of the
+# two epochs ends elsewhere (at least 7 tolerances apart; tests/test_checks_linear_regression),
+# so where a trainer ends names the orders it read. A new random order every epoch repeats the
+# first with probability 1/6: REORDER_CALLS calls that all repeat it happen to a correct
+# trainer with probability 6^-8 = 6e-7, below the contract's false-alarm rate of 1e-6.
+REORDER_X = onp.array([[1.5, -1.5], [0.0, -2.0], [-2.0, -0.5]])
+REORDER_Y = onp.array([[4.0], [-5.0], [10.0]])
+REORDER_RUN = dict(lr=0.3, num_epochs=2, batch_size=1)
+REORDER_CALLS = 8
+ORDER_PAIRS = onp.array([[first, second] for first in itertools.permutations(range(3))
+                         for second in itertools.permutations(range(3))])
+
+
+def judge_new_order_every_epoch(trainer, result, candidates, tolerance, seed, fix):
+    """Fail a trainer whose epochs all read the examples in the order of its first epoch:
+    `result(call_seed)` is where it ends on REORDER_X, REORDER_Y with REORDER_RUN (a float64
+    vector); `candidates[k]` where minibatch SGD over ORDER_PAIRS[k] ends, within
+    `tolerance`. A run near no candidate, and calls that all read one order (a trainer
+    that reseeds), are left to the other checks."""
+    repeats = (ORDER_PAIRS[:, 0] == ORDER_PAIRS[:, 1]).all(axis=1)
+    read = set()
+    for call in range(REORDER_CALLS):
+        distance = onp.abs(candidates - result(seed + call)).max(axis=1)
+        nearest = int(onp.argmin(distance))
+        if distance[nearest] > tolerance or not repeats[nearest]:
+            return
+        read.add(nearest)
+    if len(read) == 1:
+        return
+    settings = ", ".join(f"{name}={value}" for name, value in REORDER_RUN.items())
+    core.fail(trainer, f"reads the examples in the same order in every epoch: in "
+              f"{REORDER_CALLS} calls on {len(REORDER_X)} examples ({settings}), the second "
+              f"epoch repeated the order of the first each time, which a new random order per "
+              f"epoch does with probability 6^-{REORDER_CALLS} = {6.0 ** -REORDER_CALLS:.0e}. "
+              f"{fix}")
+
+
+def reorder_candidates():
+    """(where minibatch SGD from w = 0, b = 0 over each pair of ORDER_PAIRS ends on the
+    REORDER problem, how far a start from w ~ N(0, 0.01^2) can move that, at Z standard
+    deviations): the (w; b) of 02's trainer."""
+    lr, batch_size = REORDER_RUN["lr"], REORDER_RUN["batch_size"]
+    runs, d = len(ORDER_PAIRS), REORDER_X.shape[1]
+    ends = minibatch_sgd(REORDER_X, REORDER_Y, lr, batch_size, onp.zeros((runs, d)), ORDER_PAIRS)
+    moved = sum(onp.abs(minibatch_sgd(REORDER_X, REORDER_Y, lr, batch_size,
+                                      onp.tile(Z * INIT_STD * unit, (runs, 1)), ORDER_PAIRS)
+                        - ends).max() for unit in onp.eye(d))
+    return ends, moved + 1e-3 * onp.abs(ends).max()
+
+
+EPOCH_ORDER_ADVICE = ("Call data_iter(batch_size, features, labels) inside the loop over the "
+                      "epochs, so that each epoch draws a new order, not once before it")
 
 
 def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, runs=48):

@@ -7,8 +7,9 @@ import numpy as onp
 from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
 from d2lcourse.checks.linear_regression import (
-    ALL_EXAMPLES, ALL_EXAMPLES_ADVICE, HUGE_GRADIENT, LAST_BATCH_ADVICE, LARGE_GRADIENT, NOISE_STD,
-    ZERO_EXAMPLES, shrinks_large_gradients)
+    ALL_EXAMPLES, ALL_EXAMPLES_ADVICE, EPOCH_ORDER_ADVICE, HUGE_GRADIENT, LAST_BATCH_ADVICE,
+    LARGE_GRADIENT, NOISE_STD, ORDER_PAIRS, REORDER_RUN, REORDER_X, REORDER_Y, ZERO_EXAMPLES,
+    judge_new_order_every_epoch, shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -640,6 +641,7 @@ def train_minibatch_converges(train_minibatch, n=1000, batch_size=10, lr=0.03, n
              "divided by batch_size twice (a mean loss and / batch_size in the update)? Are w "
              "and b both updated?")
     judge_shuffles(train_minibatch, w, b, seed)
+    judge_new_order(train_minibatch, seed)
     core.passed(train_minibatch, f"exact start, decreasing to the noise floor "
                                  f"({got[-1]:.2g} <= {reached:.2g}) for {inputs}")
 
@@ -667,6 +669,23 @@ def minibatch_losses(X, y, batch_size, lr, orders):
             losses.append(mean_squared_loss(X, y, w, b))
         curves.append(losses)
     return onp.array(curves)
+
+
+def judge_new_order(train_minibatch, seed):
+    """Each epoch reads the examples in a new order (linear_regression's REORDER problem,
+    where the losses after the two epochs name the orders read)."""
+    lr, num_epochs, batch_size = REORDER_RUN.values()
+    X, y = REORDER_X.astype(onp.float32), REORDER_Y.astype(onp.float32)
+    inputs = f"{len(X)} examples, batch_size={batch_size}, lr={lr}, num_epochs={num_epochs}"
+    ends = minibatch_losses(X, y, batch_size, lr, ORDER_PAIRS)[:, 1:]
+
+    def losses(call_seed):
+        value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
+                          seed=call_seed)
+        return judge_losses(train_minibatch, value, X, y, num_epochs, inputs)[1:]
+
+    judge_new_order_every_epoch(train_minibatch, losses, ends, 1e-3 * onp.abs(ends).max(), seed,
+                                EPOCH_ORDER_ADVICE)
 
 
 def judge_shuffles(train_minibatch, w, b, seed):

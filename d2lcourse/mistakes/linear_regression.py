@@ -49,6 +49,10 @@ W_INIT = "np.random.normal(0, 0.01, (features.shape[1], 1))"
 SGD = "sgd([w, b], lr, batch_size)"
 SOLVE = "np.linalg.solve(np.dot(A.T, A), np.dot(A.T, y.reshape(-1, 1)))"
 DIFFERENCE = "(y_hat - y.reshape(y_hat.shape))"
+EPOCHS = ("    for epoch in range(num_epochs):\n"
+          "        for X, y in data_iter(batch_size, features, labels):")
+BATCHES_ONCE = ("    batches = list(data_iter(batch_size, features, labels))  # shuffled once\n"
+                "    for epoch in range(num_epochs):\n        for X, y in batches:")
 
 MISTAKES = [
     # ---------------------------------------------------------------- synthetic_data
@@ -360,6 +364,8 @@ def data_iter(batch_size, features, labels):
                   "            X, y = features[i:i + batch_size], labels[i:i + batch_size]"),
                  base=TRAINER),
             "reads the examples in the same order in every epoch"),
+    Mistake("train_batches_drawn_once", TRAIN, edit((EPOCHS, BATCHES_ONCE), base=TRAINER),
+            "the second epoch repeated the order of the first"),
     Mistake("train_first_1000_examples", TRAIN,
             edit(("\n    w =", "\n    features, labels = features[:1000], labels[:1000]  # plenty"
                               "\n    w ="), base=TRAINER),

@@ -1,5 +1,5 @@
 """Typical mistakes and alternative correct answers for 03_optimization."""
-from d2lcourse.mistakes import Alternative, Mistake, editor, slipper
+from d2lcourse.mistakes import Alternative, Mistake, editor, linear_regression, slipper
 
 edit = editor(__name__)
 slip = slipper(edit)
@@ -210,6 +210,9 @@ def gd_2d(f_grad, x0, eta, num_steps):
     Mistake("train_minibatch_reseeds", "train_minibatch",
             trainer(("    w = np.zeros", "    npx.random.seed(0)\n    w = np.zeros")),
             "returned the same values in two calls in a row"),
+    Mistake("train_minibatch_batches_drawn_once", "train_minibatch",
+            trainer((linear_regression.EPOCHS, linear_regression.BATCHES_ONCE)),
+            "the second epoch repeated the order of the first"),
     Mistake("train_minibatch_returns_list", "train_minibatch",
             trainer(("labels).mean()", "labels).mean().item()"), ("np.stack(losses)", "losses")),
             "returned a Python list for the losses"),
