@@ -165,7 +165,7 @@ def test_every_other_function_is_called_again_to_find_reused_buffers():
         return X @ w + b
 
     core.call(linreg, np.ones((2, 2)), np.ones((2, 1)), np.zeros(1), seed=0)
-    assert calls == [1, 1]
+    assert calls == [1] * (1 + properties.CALLS_AGAIN)  # a pool of two buffers comes round
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int32", "bool"])

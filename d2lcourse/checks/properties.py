@@ -362,30 +362,38 @@ def aliased_input(results, inputs, saved):
     return None
 
 
+# Calls again on the same inputs: two, so that a pool of two buffers used in turn comes back
+# to the first result's.
+CALLS_AGAIN = 2
+
+
 def reused_buffer(results, call_again, saved):
     """The message if calling again on the same inputs (`saved`: each input buffer and its
     values before `aliased_input` changed it) changes the earlier results, or writing into
-    the new results does: a global buffer, or a cache that returns the array it returned
-    before."""
-    for buffer, original in saved:
-        write(buffer, original)
-    try:
-        value = call_again()
-    except Exception:  # the student's error shows in the check's own calls
-        return None
-    again = [array for _, _, array in arrays_in(value, "") if isinstance(array, np.ndarray)]
-    if any(array is result for array in again for result, _ in results):
-        return (
-            "returned the array it had returned before (called again on the same inputs, it "
-            "gave back the same array object: a global buffer or a cache), so a caller's "
-            "change to one result changes the other: create the result at every call, e.g. "
-            "with np.zeros(...) inside the function, or return cached.copy()"
-        )
-    if not changed(results):
-        for array in again:
-            perturb(array)
-        if not changed(results):
+    the new results does: a global buffer, a pool of them, or a cache that returns the array
+    it returned before."""
+    for _ in range(CALLS_AGAIN):
+        for buffer, original in saved:
+            write(buffer, original)
+        try:
+            value = call_again()
+        except Exception:  # the student's error shows in the check's own calls
             return None
+        again = [array for _, _, array in arrays_in(value, "") if isinstance(array, np.ndarray)]
+        if any(array is result for array in again for result, _ in results):
+            return (
+                "returned the array it had returned before (called again on the same inputs, "
+                "it gave back the same array object: a global buffer or a cache), so a "
+                "caller's change to one result changes the other: create the result at every "
+                "call, e.g. with np.zeros(...) inside the function, or return cached.copy()"
+            )
+        if not changed(results):
+            for array in again:
+                perturb(array)
+        if changed(results):
+            break
+    else:
+        return None
     return (
         "returned an array that its next call overwrites (a later call changed this "
         "call's result): create the result inside the function, e.g. with "

@@ -77,6 +77,12 @@ MISTAKES = [
                          "        return _memo[key]\n    E = np.exp"),
         (f"return {NORMALISED}", f"_memo[key] = {NORMALISED}\n    return _memo[key]")),
             "returned the array it had returned before", also_fails=(GRAD, MODEL)),
+    Mistake("softmax_pool_of_two_buffers", "softmax", edit(  # each returned every other call
+        ("def softmax(O):", "def softmax(O, _pool={}):"),
+        (f"return {NORMALISED}", "buffers = _pool.setdefault(O.shape, [np.zeros(O.shape), "
+         f"np.zeros(O.shape)])\n    buffers.reverse()\n    buffers[0][:] = {NORMALISED}\n"
+         "    return buffers[0]")),
+            "returned the array it had returned before", also_fails=(GRAD, MODEL)),
     exp_mistake("softmax_global_maximum", "E = np.exp(O - O.max())", "needs its OWN maximum",
                 also_fails=(GRAD,)),
     Mistake("softmax_wrong_axis", "softmax",
