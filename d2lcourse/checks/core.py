@@ -1166,6 +1166,38 @@ def probe_given_values(trainer, margin, one, bias):
         )
 
 
+# Every epoch uses every example once: on BALANCED_EXAMPLES black images, one of each class,
+# one minibatch of all of them has a zero gradient w.r.t. the output bias (the mean of
+# softmax(0) - onehot(y) over the ten classes), and so does every other parameter (X = 0),
+# whatever the optimiser. A trainer that draws its minibatches at random (with replacement)
+# or leaves examples out trains on an unbalanced set in some epoch and moves the bias by
+# about lr / 10 (a draw of ten with replacement is all ten with probability 3.6e-4 per epoch).
+BALANCED_EXAMPLES = 10
+BALANCED_RUN = dict(num_epochs=2, lr=PROBE_LR, batch_size=BALANCED_EXAMPLES)
+
+
+def probe_every_example(trainer, output_bias, bias, seed, **kwargs):
+    """Fail if the output bias moves on balanced black images in one minibatch (above)."""
+    X = np.zeros((BALANCED_EXAMPLES, 1, 28, 28))
+    y = np.array(onp.arange(BALANCED_EXAMPLES) % 10, dtype="int32")
+    try:
+        b = to_numpy(output_bias(call(trainer, X, y, seed=seed, **{**kwargs, **BALANCED_RUN})))
+    except Exception:  # the other gates and the training judge such a trainer
+        return
+    moved = onp.abs(b).max() if b.size else 0.0
+    if not moved <= STILL:
+        run = ", ".join(f"{name}={value:g}" for name, value in BALANCED_RUN.items())
+        fail(
+            trainer,
+            f"does not use every example once in every epoch: trained ({run}) on "
+            f"{BALANCED_EXAMPLES} black images, one of each class, where a minibatch of all of "
+            f"them leaves {bias} at zero (its gradient is softmax(0) - onehot(y) averaged over "
+            f"the ten classes, 0), {bias} moved by {moved:.3g}. Shuffle the indices and slice "
+            "them, np.random.shuffle(indices) and indices[i: i + batch_size]: minibatches drawn "
+            "at random (np.random.randint, np.random.choice) repeat some examples and skip others",
+        )
+
+
 # A trainer learns from the data it is given: trained on the images of three classes that
 # one epoch tells apart (trouser, sneaker, bag) with their labels permuted, the returned
 # model must predict the permuted labels for the held-out (test) images of those classes,
@@ -1253,7 +1285,7 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
     """The gates of every training test: nothing learnt with lr=0 or num_epochs=0 on the probe
-    data, :func:`probe_relabelled`, :func:`probe_steps`. In the sandbox, whose code cannot change
+    data, :func:`probe_relabelled`, :func:`probe_every_example`, :func:`probe_steps`. In the sandbox, whose code cannot change
     between tests, once per seed (the proxy keeps {seed: None, or the failure's message}); in a
     notebook, where the student may fix a helper and run a test again, every time."""
     verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") else {}
@@ -1272,6 +1304,7 @@ def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
                     )
             steps = functools.partial(probe_steps, trainer, output_bias, bias, seed, **kwargs)
             probe_relabelled(trainer, predict, seed, explain=steps, **kwargs)
+            probe_every_example(trainer, output_bias, bias, seed, **kwargs)
             steps()
             verdicts[seed] = None
         except CheckFailure as failure:

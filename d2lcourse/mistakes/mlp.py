@@ -277,6 +277,12 @@ def mlp(X, params):
                   "    X_train, y_train = X_ALL[:n], Y_ALL[:n]"),
                  base=TRAINER),
             "ignores the labels it is given"),
+    Mistake("train_mlp_random_minibatches", TRAIN, edit(  # with replacement
+        ("for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):",
+         "for i in range(0, len(X_train), batch_size):\n"
+         "            batch = np.random.randint(0, len(X_train), batch_size)\n"
+         "            X, y = X_train[batch], y_train[batch]"), base=TRAINER),
+            "does not use every example once in every epoch"),
     Mistake("train_standardises_the_pixels", TRAIN, before_training(
         "X_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)"),
             "training diverged"),
