@@ -158,7 +158,8 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
             (X, 1.0, "the entries of X", 0.0, f"Draw X with {X_DRAW}"),
             (y - (X @ w + b), NOISE_STD, "the noise values y - (X w + b)",
              rounding / (NOISE_STD * math.sqrt(2 * math.pi)), f"Draw the noise with {NOISE_DRAW}")):
-        judge_normal(synthetic_data, samples, scale, f"{what} ({inputs})", fix, slack)
+        draws.judge_normal(synthetic_data, samples, scale, f"{what} ({inputs})", fix, FALSE_ALARM,
+                           slack)
     return std
 
 
@@ -166,25 +167,6 @@ def _judge_sample(synthetic_data, X, y, w, b, inputs):
 # (limit 0.030) miss them with probability < 2e-5 (benchmarks/distributions.py measures it).
 FALSE_ALARM = 1e-6   # the largest false-alarm rate of a distribution test (the contract)
 FRESH_EXAMPLES = 20   # examples drawn by each call of the freshness check
-
-
-def judge_normal(function, samples, scale, what, fix, slack=0.0, alarm=FALSE_ALARM):
-    """Fail unless `samples` look drawn from N(0, scale^2): their Kolmogorov-Smirnov distance
-    from it at most the limit a correct draw exceeds with probability `alarm` (plus `slack`,
-    for rounding); the message says whether they look uniform instead."""
-    distance = draws.ks_gap(samples, draws.normal_cdf(scale))[0]
-    limit = draws.ks_threshold(samples.size, alarm) + slack
-    if distance <= limit:
-        return
-    low, width = samples.mean() - math.sqrt(3) * samples.std(), math.sqrt(12) * samples.std()
-    uniform = draws.ks_gap(samples, lambda x: onp.clip((x - low) / width, 0.0, 1.0))[0]
-    looks = (f" They look uniform (at distance {uniform:.3f} from the uniform distribution "
-             f"of their mean and variance): the right mean and variance are not enough."
-             if uniform <= draws.ks_threshold(samples.size, alarm) else "")
-    core.fail(function, f"{what} do not look drawn from N(0, {scale:g}^2): the "
-              f"Kolmogorov-Smirnov distance of their {samples.size} values from it is "
-              f"{distance:.3f}, above {limit:.3f}, which a correct draw exceeds with "
-              f"probability below {alarm:g}.{looks} {fix}")
 
 
 def _judge_fresh_draws(synthetic_data, w, b, seed):
@@ -917,9 +899,9 @@ def train_linear_regression_initial_parameters(train_linear_regression, num_inpu
         core.fail(train, said + "draw w from N(0, 0.01^2), np.random.normal(0, 0.01, "
                                 "(num_inputs, 1))")
     wide = regression_data(num_examples, onp.linspace(-2, 2, WIDE_INIT), 1.0, seed)
-    judge_normal(train, _train(train, *wide, 0.03, 0, 10, seed)[:-1], INIT_STD,
-                 f"the initial weights w (num_epochs=0 and {WIDE_INIT} features)",
-                 "Draw w with np.random.normal(0, 0.01, (num_inputs, 1))", alarm=FALSE_ALARM / 10)
+    draws.judge_normal(train, _train(train, *wide, 0.03, 0, 10, seed)[:-1], INIT_STD,
+                       f"the initial weights w (num_epochs=0 and {WIDE_INIT} features)",
+                       "Draw w with np.random.normal(0, 0.01, (num_inputs, 1))", FALSE_ALARM / 10)
     core.draws_afresh_from_mxnet(train, X, y, lr=0.03, num_epochs=0, batch_size=10, seed=seed)
     b = _train(train, X, y, 0.0, 2, 5, seed)[-1]
     if not b == 0:

@@ -271,15 +271,8 @@ def _check_normal(init, name, w, sigma, what):
         core.fail(init, f"{name} has mean {mean:.4g} for {what}, expected about 0 (within "
                         f"{limit:.2g}, except with probability {FALSE_ALARM:g}): weights are "
                         f"drawn from N(0, sigma^2)")
-    gap, x, share, normal = draws.ks_gap(w, draws.normal_cdf(sigma))
-    gap_limit = draws.ks_threshold(n, FALSE_ALARM)
-    if gap > gap_limit:
-        core.fail(init, f"the entries of {name} are not distributed as N(0, sigma^2) for "
-                        f"{what}: {share:.1%} of them lie below {x / sigma:+.2f} sigma, where "
-                        f"N(0, sigma^2) puts {normal:.1%} (a gap of {gap:.3g}; {n} normal draws "
-                        f"make a gap above {gap_limit:.3g} with probability below "
-                        f"{FALSE_ALARM:g}). Draw the weights from the normal distribution: "
-                        f"{DRAW_NORMAL}")
+    draws.judge_normal(init, w, sigma, f"the entries of {name} ({what})", "Draw the weights "
+                       f"from the normal distribution: {DRAW_NORMAL}", FALSE_ALARM)
 
 
 def init_mlp_params_distribution(init_mlp_params, num_inputs=400, num_hiddens=300,

@@ -184,7 +184,7 @@ MISTAKES = [
     Mistake("init_mean_sigma", INIT, draws("np.random.normal(sigma, sigma, {shape})"), "has mean"),
     Mistake("init_uniform_same_variance", INIT,
             draws("np.random.uniform(-sigma * 3 ** 0.5, sigma * 3 ** 0.5, {shape})"),
-            "are not distributed as N(0, sigma^2)"),
+            "They look uniform"),
     Mistake("init_reseeds", INIT, drawn_by("npx.random.seed(0)\n    return np.random.normal(0, "
                                            "sigma, shape)"), "reset between the draws"),
     Mistake("init_clipped_at_three_sigma", INIT, drawn_by(
@@ -201,7 +201,7 @@ MISTAKES = [
         "# Laplace draws of variance sigma^2: two exponentials of mean sigma / sqrt(2)\n"
         "    return (np.random.exponential(sigma / 2 ** 0.5, shape)\n"
         "            - np.random.exponential(sigma / 2 ** 0.5, shape))"),
-            "are not distributed as N(0, sigma^2)"),
+            "do not look drawn from N(0, 0.5^2)"),
     # ---------------------------------------------------------------- mlp
     Mistake("mlp_no_relu", "mlp", hidden_layer("X @ W1 + b1"), "no nonlinearity"),
     slip("mlp_no_flatten", "mlp", f"    X = {FLATTEN}\n", "", "Flatten X first", TRAIN),
