@@ -8,8 +8,8 @@ from d2lcourse._mxnet import np
 from d2lcourse.checks import core, spec
 from d2lcourse.checks.linear_regression import (
     ALL_EXAMPLES, ALL_EXAMPLES_ADVICE, EPOCH_ORDER_ADVICE, HUGE_GRADIENT, LAST_BATCH_ADVICE,
-    LARGE_GRADIENT, NOISE_STD, ORDER_PAIRS, REORDER_RUN, REORDER_X, REORDER_Y, ZERO_EXAMPLES,
-    judge_new_order_every_epoch, shrinks_large_gradients)
+    LARGE_GRADIENT, ORDER_PAIRS, REORDER_RUN, REORDER_X, REORDER_Y, ZERO_EXAMPLES,
+    judge_new_order_every_epoch, regression_data, shrinks_large_gradients)
 from d2lcourse.checks.problems import (  # noqa: F401 (test cells name them check.<name>)
     NONCONVEX_C, grad_coupled, grad_ellipse, grad_ill_conditioned, grad_nonconvex,
     grad_quartic, grad_square)
@@ -486,11 +486,9 @@ def means_of_minibatch_means(start, n, batch_size):
 
 
 def regression_problem(n, w, b, seed):
-    """Float32 classic-NumPy X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of (n, 1)."""
-    rng, w = onp.random.default_rng(seed), onp.asarray(w, dtype=onp.float64)
-    X = rng.normal(0.0, 1.0, size=(n, len(w)))
-    y = X @ w + b + rng.normal(0.0, NOISE_STD, size=n)
-    return X.astype(onp.float32), y.reshape(-1, 1).astype(onp.float32)
+    """02's regression_data (float32 X ~ N(0, 1) of shape (n, d), y = X w + b + N(0, 0.01^2) of
+    (n, 1)) as classic NumPy."""
+    return tuple(a.asnumpy() for a in regression_data(n, w, b, seed))
 
 
 def lr_zero_problem(seed):
