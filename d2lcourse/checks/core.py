@@ -1284,13 +1284,23 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
 
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
-    """The gates of every training test: nothing learnt with lr=0 or num_epochs=0 on the probe
-    data, :func:`probe_relabelled`, :func:`probe_every_example`, :func:`probe_steps`. In the sandbox, whose code cannot change
+    """The gates of every training test: a start from scratch, nothing learnt with lr=0 or
+    num_epochs=0 on the probe data, :func:`probe_relabelled`, :func:`probe_every_example`, :func:`probe_steps`. In the sandbox, whose code cannot change
     between tests, once per seed (the proxy keeps {seed: None, or the failure's message}); in a
     notebook, where the student may fix a helper and run a test again, every time."""
     verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") else {}
     if seed not in verdicts:
         try:
+            kept = probe_margin(trainer, output_bias, seed, **{**kwargs, "lr": 0, "num_epochs": 0})
+            if kept is not None and not abs(kept) <= STILL:
+                fail(
+                    trainer,
+                    f"does not start from scratch: called with lr=0 and num_epochs=0 on "
+                    f"{PROBE_EXAMPLES} black images all labelled {PROBE_CLASS}, it returned "
+                    f"{bias} with the bias of class {PROBE_CLASS} {kept:.3g} above the others, "
+                    f"where {bias} starts at zero: it kept parameters from an earlier call. "
+                    "Create new parameters at every call, not in a default argument or a global",
+                )
             for name in ("lr", "num_epochs"):
                 moved = probe_margin(trainer, output_bias, seed, **{**kwargs, name: 0})
                 if moved is not None and not abs(moved) <= STILL:

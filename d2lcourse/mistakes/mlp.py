@@ -277,6 +277,13 @@ def mlp(X, params):
                   "    X_train, y_train = X_ALL[:n], Y_ALL[:n]"),
                  base=TRAINER),
             "ignores the labels it is given"),
+    Mistake("train_mlp_keeps_its_parameters", TRAIN, edit(  # a warm start at every call
+        ("batch_size=256):", "batch_size=256, _kept={}):"),
+        ("    params = init_mlp_params(784, num_hiddens, 10)",
+         "    if num_hiddens not in _kept:   # go on from where the last call ended\n"
+         "        _kept[num_hiddens] = init_mlp_params(784, num_hiddens, 10)\n"
+         "    params = _kept[num_hiddens]"), base=TRAINER),
+            "does not start from scratch"),
     Mistake("train_mlp_random_minibatches", TRAIN, edit(  # with replacement
         ("for X, y in ArrayBatches(X_train, y_train, batch_size, shuffle=True):",
          "for i in range(0, len(X_train), batch_size):\n"
