@@ -3,12 +3,15 @@ catalogued alternative of the four trainers must pass each of them on every seed
 per gate, the worst value over trainers and seeds next to its threshold (the margin), and
 the number of failures, which must be 0.
 
-Gates (checks.core and checks.optimization/linear_regression): with lr=0 or num_epochs=0
-nothing is learnt (exact: the probe's margin, 03's losses, 02's b); more steps move the
-probe's margin further (ratios at least 2 for 8 times the steps, 1.25 for 2 epochs);
-trained on relabelled images of three classes, the model predicts the given labels for at
-least 70 % of the held-out images of those classes, the original ones less often, and
-another class for at most 10 % of all held-out images. Slow (a few minutes).
+Gates (checks.core and checks.optimization/linear_regression): with lr=0 and num_epochs=0
+the trainer starts from scratch, and with lr=0 or num_epochs=0 nothing is learnt (exact: the
+probe's margin, 03's losses, 02's b); more steps move the probe's margin further (ratios at
+least 2 for 8 times the steps, 1.25 for 2 epochs); trained on relabelled images of three
+classes, the model predicts the given labels for at least 70 % of the held-out images of
+those classes, the original ones less often, and another class for at most 10 % of all
+held-out images; on ten black images, one of each class, in one minibatch, the output bias
+stays at zero (exact); 02's and 03's epochs read new orders (judge_new_order_every_epoch,
+failures counted). Slow (a few minutes).
 
     .venv/bin/python benchmarks/repeatability.py [--seeds 20]
 """
@@ -65,9 +68,13 @@ def fashion_mnist_gates(worst, label, where, trainer, seed, output_bias, predict
     def margin(**setting):
         return core.probe_margin(trainer, output_bias, seed, **{**kwargs, **setting})
 
+    worst.see(f"{label}: |margin| with lr=0 and num_epochs=0", abs(margin(lr=0, num_epochs=0)),
+              core.STILL, False, where)
     for name in ("lr", "num_epochs"):
         worst.see(f"{label}: |margin| with {name}=0", abs(margin(**{name: 0})), core.STILL,
                   False, where)
+    worst.see(f"{label}: |b| moved on balanced images", core.balanced_moved(
+        trainer, output_bias, seed, **kwargs), core.STILL, False, where)
     one = margin(lr=core.STEPS_LR, batch_size=core.PROBE_EXAMPLES)
     worst.see(f"{label}: ratio, 8 steps (batch_size) / 1",
               margin(lr=core.STEPS_LR, batch_size=core.MANY_STEPS_BATCH) / one,
@@ -85,6 +92,15 @@ def fashion_mnist_gates(worst, label, where, trainer, seed, output_bias, predict
               core.RELABELLED_MAX_OUTSIDE, False, where)
 
 
+def new_order_failed(judge):
+    """1 if `judge()` fails (a CheckFailure), else 0."""
+    try:
+        judge()
+    except core.CheckFailure:
+        return 1
+    return 0
+
+
 def lr_zero_minibatch(worst, label, where, trainer, seed):
     X, y = optimization.lr_zero_problem(seed)
     run = optimization.LR_ZERO_RUN
@@ -93,12 +109,22 @@ def lr_zero_minibatch(worst, label, where, trainer, seed):
     start = float((y.astype(onp.float64) ** 2).mean() / 2)
     worst.see(f"{label}: lr=0, relative change of the loss", float(abs(losses / start - 1).max()),
               core.RTOL, False, where)
+    worst.see(f"{label}: new order every epoch, failed", new_order_failed(
+        lambda: optimization.judge_new_order(trainer, seed)), 0, False, where)
 
 
 def lr_zero_linear_regression(worst, label, where, trainer, seed):
     X, y = linear_regression.regression_data(20, onp.linspace(-2, 2, 400), 1.0, seed)
     w, b = core.call(trainer, X, y, lr=0.0, num_epochs=2, batch_size=5, seed=seed)
     worst.see(f"{label}: lr=0, |b|", abs(float(core.to_numpy(b)[0])), 0.0, False, where)
+    ends, tolerance = linear_regression.reorder_candidates()
+    X, y = (core.np.array(a, dtype="float32") for a in (linear_regression.REORDER_X,
+                                                         linear_regression.REORDER_Y))
+    worst.see(f"{label}: new order every epoch, failed", new_order_failed(
+        lambda: linear_regression.judge_new_order_every_epoch(trainer, lambda call_seed: (
+            linear_regression._train(trainer, X, y, seed=call_seed,
+                                     **linear_regression.REORDER_RUN)), ends, tolerance,
+            seed, "")), 0, False, where)
 
 
 def main():
