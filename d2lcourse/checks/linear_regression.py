@@ -746,8 +746,8 @@ def _judge_shuffles(train, w, b, seed, num_examples, lr, num_epochs, batch_size)
 
 
 # Three examples, minibatches of one, two epochs: each of the 6 x 6 pairs of orders of the
-# two epochs ends elsewhere (at least 7 tolerances apart; tests/test_checks_linear_regression),
-# so where a trainer ends names the orders it read. A new random order every epoch repeats the
+# two epochs ends elsewhere (7.6 tolerances apart at least, where naming the nearest needs 2:
+# tests/test_checks_linear_regression), so where a trainer ends names the orders it read. A new random order every epoch repeats the
 # first with probability 1/6: REORDER_CALLS calls that all repeat it happen to a correct
 # trainer with probability 6^-8 = 6e-7, below the contract's false-alarm rate of 1e-6.
 REORDER_X = onp.array([[1.5, -1.5], [0.0, -2.0], [-2.0, -0.5]])
