@@ -117,14 +117,8 @@ def lr_zero_linear_regression(worst, label, where, trainer, seed):
     X, y = linear_regression.regression_data(20, onp.linspace(-2, 2, 400), 1.0, seed)
     w, b = core.call(trainer, X, y, lr=0.0, num_epochs=2, batch_size=5, seed=seed)
     worst.see(f"{label}: lr=0, |b|", abs(float(core.to_numpy(b)[0])), 0.0, False, where)
-    ends, tolerance = linear_regression.reorder_candidates()
-    X, y = (core.np.array(a, dtype="float32") for a in (linear_regression.REORDER_X,
-                                                         linear_regression.REORDER_Y))
     worst.see(f"{label}: new order every epoch, failed", new_order_failed(
-        lambda: linear_regression.judge_new_order_every_epoch(trainer, lambda call_seed: (
-            linear_regression._train(trainer, X, y, seed=call_seed,
-                                     **linear_regression.REORDER_RUN)), ends, tolerance,
-            seed, "")), 0, False, where)
+        lambda: linear_regression.judge_new_order(trainer, seed)), 0, False, where)
 
 
 def main():

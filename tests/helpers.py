@@ -35,6 +35,14 @@ def numerical_gradient(function, x, h=1e-5):
     return gradient
 
 
+def apart(ends, tolerance):
+    """Whether every two of the `ends` (rows) are more than twice `tolerance` apart, so that
+    the end nearest a run within `tolerance` of its own is its own."""
+    gaps = onp.abs(ends[:, None] - ends[None]).max(axis=2)
+    onp.fill_diagonal(gaps, onp.inf)
+    return gaps.min() > 2 * tolerance
+
+
 def failure(run):
     """The message of the CheckFailure that `run()` raises (its printed output hidden)."""
     with pytest.raises(core.CheckFailure) as caught:

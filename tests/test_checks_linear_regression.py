@@ -17,7 +17,8 @@ from d2lcourse.checks import linear_regression as check
 from d2lcourse.mistakes.linear_regression import ITERATOR, SYNTHETIC
 from d2lcourse.solutions import linear_regression as ref
 
-from helpers import catalogued, computed_in, failure, quietly, recording, replaying
+from helpers import (apart, catalogued, computed_in, failure, quietly, recording,
+                     replaying)
 
 LR = "02_linear_regression"
 
@@ -127,14 +128,6 @@ def test_pairs_met_again_counts_pairs_that_share_a_batch_twice():
     first = [onp.array([0, 1, 2]), onp.array([3, 4])]
     assert check._pairs_met_again(first, first, 5) == (4, 4)
     assert check._pairs_met_again(first, [onp.array([0, 3, 1]), onp.array([2, 4])], 5) == (4, 1)
-
-
-def apart(ends, tolerance):
-    """Whether every two of the `ends` are more than twice `tolerance` apart, so that the end
-    nearest a run within `tolerance` of its own is its own."""
-    gaps = onp.abs(ends[:, None] - ends[None]).max(axis=2)
-    onp.fill_diagonal(gaps, onp.inf)
-    return gaps.min() > 2 * tolerance
 
 
 def test_where_02s_trainer_ends_names_the_orders_its_two_epochs_read():

@@ -1293,9 +1293,10 @@ def probe_relabelled(trainer, predict, seed, explain=lambda: None, **kwargs):
 
 def trainer_gates(trainer, output_bias, bias, predict, seed, **kwargs):
     """The gates of every training test: a start from scratch, nothing learnt with lr=0 or
-    num_epochs=0 on the probe data, :func:`probe_relabelled`, :func:`probe_every_example`, :func:`probe_steps`. In the sandbox, whose code cannot change
-    between tests, once per seed (the proxy keeps {seed: None, or the failure's message}); in a
-    notebook, where the student may fix a helper and run a test again, every time."""
+    num_epochs=0 on the probe data, :func:`probe_relabelled`, :func:`probe_every_example`,
+    :func:`probe_steps`. In the sandbox, whose code cannot change between tests, once per seed
+    (the proxy keeps {seed: None, or the failure's message}); in a notebook, where the student
+    may fix a helper and run a test again, every time."""
     verdicts = vars(trainer).setdefault("gate_verdicts", {}) if hasattr(trainer, "invoke") else {}
     if seed not in verdicts:
         try:

@@ -690,11 +690,7 @@ def train_linear_regression_fits(train_linear_regression, num_examples=500, w=TR
     _judge_last_minibatch(train_linear_regression, w, b, seed, **SHORT_DATA_PROBE)
     _judge_shuffles(train_linear_regression, w, b, seed, **SORTED_PROBE)
     _judge_all_examples(train_linear_regression, w, b, seed, **ALL_EXAMPLES_PROBE)
-    ends, tolerance = reorder_candidates()
-    judge_new_order_every_epoch(train_linear_regression, lambda call_seed: _train(
-        train_linear_regression, np.array(REORDER_X, dtype="float32"),
-        np.array(REORDER_Y, dtype="float32"), seed=call_seed, **REORDER_RUN), ends, tolerance,
-        seed, EPOCH_ORDER_ADVICE)
+    judge_new_order(train_linear_regression, seed)
     got, arguments, mean = _train_as_sgd(train_linear_regression, num_examples, w, b, lr,
                                          num_epochs, batch_size, seed)
     core.passed(train_linear_regression, f"(w, b) = {_fmt(got)} as minibatch SGD with "
@@ -747,9 +743,10 @@ def _judge_shuffles(train, w, b, seed, num_examples, lr, num_epochs, batch_size)
 
 # Three examples, minibatches of one, two epochs: each of the 6 x 6 pairs of orders of the
 # two epochs ends elsewhere (7.6 tolerances apart at least, where naming the nearest needs 2:
-# tests/test_checks_linear_regression), so where a trainer ends names the orders it read. A new random order every epoch repeats the
-# first with probability 1/6: REORDER_CALLS calls that all repeat it happen to a correct
-# trainer with probability 6^-8 = 6e-7, below the contract's false-alarm rate of 1e-6.
+# tests/test_checks_linear_regression), so where a trainer ends names the orders it read. A
+# new random order every epoch repeats the first with probability 1/6: REORDER_CALLS calls
+# that all repeat it happen to a correct trainer with probability 6^-8 = 6e-7, below the
+# contract's false-alarm rate of 1e-6.
 REORDER_X = onp.array([[1.5, -1.5], [0.0, -2.0], [-2.0, -0.5]])
 REORDER_Y = onp.array([[4.0], [-5.0], [10.0]])
 REORDER_RUN = dict(lr=0.3, num_epochs=2, batch_size=1)
@@ -797,6 +794,15 @@ def reorder_candidates():
 
 EPOCH_ORDER_ADVICE = ("Call data_iter(batch_size, features, labels) inside the loop over the "
                       "epochs, so that each epoch draws a new order, not once before it")
+
+
+def judge_new_order(train, seed):
+    """Each epoch reads the examples in a new order (the REORDER problem, where the (w, b)
+    after the two epochs names the orders read)."""
+    X, y = (np.array(a, dtype="float32") for a in (REORDER_X, REORDER_Y))
+    ends, tolerance = reorder_candidates()
+    judge_new_order_every_epoch(train, lambda call_seed: _train(
+        train, X, y, seed=call_seed, **REORDER_RUN), ends, tolerance, seed, EPOCH_ORDER_ADVICE)
 
 
 def _train_as_sgd(train, num_examples, w, b, lr, num_epochs, batch_size, seed, runs=48):

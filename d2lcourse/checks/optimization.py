@@ -669,20 +669,30 @@ def minibatch_losses(X, y, batch_size, lr, orders):
     return onp.array(curves)
 
 
+def reorder_candidates():
+    """(the losses after each epoch of minibatch SGD from w = 0, b = 0 over each pair of
+    ORDER_PAIRS on linear_regression's REORDER problem, their float32 tolerance): where 03's
+    trainer ends."""
+    lr, num_epochs, batch_size = REORDER_RUN.values()
+    X, y = REORDER_X.astype(onp.float32), REORDER_Y.astype(onp.float32)
+    ends = minibatch_losses(X, y, batch_size, lr, ORDER_PAIRS)[:, 1:]
+    return ends, 1e-3 * onp.abs(ends).max()
+
+
 def judge_new_order(train_minibatch, seed):
-    """Each epoch reads the examples in a new order (linear_regression's REORDER problem,
-    where the losses after the two epochs name the orders read)."""
+    """Each epoch reads the examples in a new order (the REORDER problem, where the losses
+    after the two epochs name the orders read)."""
     lr, num_epochs, batch_size = REORDER_RUN.values()
     X, y = REORDER_X.astype(onp.float32), REORDER_Y.astype(onp.float32)
     inputs = f"{len(X)} examples, batch_size={batch_size}, lr={lr}, num_epochs={num_epochs}"
-    ends = minibatch_losses(X, y, batch_size, lr, ORDER_PAIRS)[:, 1:]
+    ends, tolerance = reorder_candidates()
 
     def losses(call_seed):
         value = core.call(train_minibatch, np.array(X), np.array(y), batch_size, lr, num_epochs,
                           seed=call_seed)
         return judge_losses(train_minibatch, value, X, y, num_epochs, inputs)[1:]
 
-    judge_new_order_every_epoch(train_minibatch, losses, ends, 1e-3 * onp.abs(ends).max(), seed,
+    judge_new_order_every_epoch(train_minibatch, losses, ends, tolerance, seed,
                                 EPOCH_ORDER_ADVICE)
 
 

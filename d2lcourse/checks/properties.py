@@ -391,14 +391,12 @@ def reused_buffer(results, call_again, saved):
             for array in again:
                 perturb(array)
         if changed(results):
-            break
-    else:
-        return None
-    return (
-        "returned an array that its next call overwrites (a later call changed this "
-        "call's result): create the result inside the function, e.g. with "
-        "np.zeros(...), instead of reusing a global or default-argument array"
-    )
+            return (
+                "returned an array that its next call overwrites (a later call changed this "
+                "call's result): create the result inside the function, e.g. with "
+                "np.zeros(...), instead of reusing a global or default-argument array"
+            )
+    return None
 
 
 def write(array, values):
